@@ -1,0 +1,226 @@
+//! The on-disk form of a record and its hash.
+//!
+//! A record is stored as `body ‖ hash` where `hash = BLAKE3(body)` and the body
+//! holds, in order: format byte, position, version, event id, recorded_at
+//! (µs since the Unix epoch), previous hash, then length-prefixed stream id,
+//! event type, actor, request id, correlation id, causation id and payload.
+//! Because the body includes the previous hash, the hashes form a chain.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use uuid::Uuid;
+
+use crate::record::{EventData, EventMetadata, RecordedEvent};
+use crate::stream_id::StreamId;
+
+const FORMAT_V1: u8 = 1;
+const HASH_LEN: usize = 32;
+
+/// Longest event type accepted, in bytes.
+pub const MAX_EVENT_TYPE_LEN: usize = 512;
+/// Longest metadata field accepted, in bytes.
+pub const MAX_METADATA_FIELD_LEN: usize = 1024;
+
+/// Bytes an event occupies once encoded, minus the fixed-size header (what the size limit counts).
+pub fn event_size(event: &EventData) -> usize {
+    let m = &event.metadata;
+    event.event_type.len()
+        + event.payload.len()
+        + m.actor.len()
+        + m.request_id.len()
+        + m.correlation_id.len()
+        + m.causation_id.len()
+}
+
+/// Microseconds since the Unix epoch (negative before it), saturating.
+pub fn to_micros(at: SystemTime) -> i64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_micros()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
+fn from_micros(micros: i64) -> SystemTime {
+    if micros >= 0 {
+        UNIX_EPOCH + Duration::from_micros(micros.unsigned_abs())
+    } else {
+        UNIX_EPOCH - Duration::from_micros(micros.unsigned_abs())
+    }
+}
+
+/// Everything a record holds but its hash, to be sealed by [`seal`].
+pub struct Unsealed<'a> {
+    pub position: u64,
+    pub stream_id: &'a str,
+    pub version: u64,
+    pub recorded_at_micros: i64,
+    pub prev_hash: [u8; 32],
+    pub event: &'a EventData,
+}
+
+/// Encodes a record and computes its hash; returns the stored bytes and the hash.
+pub fn seal(record: &Unsealed<'_>) -> (Vec<u8>, [u8; 32]) {
+    let event = record.event;
+    let mut out = Vec::with_capacity(96 + HASH_LEN + record.stream_id.len() + event_size(event));
+    out.push(FORMAT_V1);
+    out.extend_from_slice(&record.position.to_be_bytes());
+    out.extend_from_slice(&record.version.to_be_bytes());
+    out.extend_from_slice(event.event_id.as_bytes());
+    out.extend_from_slice(&record.recorded_at_micros.to_be_bytes());
+    out.extend_from_slice(&record.prev_hash);
+    for field in [
+        record.stream_id,
+        &event.event_type,
+        &event.metadata.actor,
+        &event.metadata.request_id,
+        &event.metadata.correlation_id,
+        &event.metadata.causation_id,
+    ] {
+        // Lengths were checked by the store before the append reached the writer.
+        out.extend_from_slice(&(field.len() as u16).to_be_bytes());
+        out.extend_from_slice(field.as_bytes());
+    }
+    out.extend_from_slice(&(event.payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(&event.payload);
+    let hash = *blake3::hash(&out).as_bytes();
+    out.extend_from_slice(&hash);
+    (out, hash)
+}
+
+/// Whether the stored bytes' hash matches their body.
+pub fn hash_matches(stored: &[u8]) -> bool {
+    match stored.len().checked_sub(HASH_LEN) {
+        Some(split) => blake3::hash(&stored[..split]).as_bytes() == &stored[split..],
+        None => false,
+    }
+}
+
+/// Decodes stored bytes into a record. It does not check the hash (see [`hash_matches`]).
+pub fn open(stored: &[u8]) -> Result<RecordedEvent, String> {
+    let mut reader = Reader { bytes: stored };
+    let format = reader.take::<1>()?[0];
+    if format != FORMAT_V1 {
+        return Err(format!("unknown record format {format}"));
+    }
+    let position = u64::from_be_bytes(reader.take()?);
+    let version = u64::from_be_bytes(reader.take()?);
+    let event_id = Uuid::from_bytes(reader.take()?);
+    let recorded_at = from_micros(i64::from_be_bytes(reader.take()?));
+    let prev_hash = reader.take::<32>()?;
+    let stream_id = reader.string()?;
+    let event_type = reader.string()?;
+    let metadata = EventMetadata {
+        actor: reader.string()?,
+        request_id: reader.string()?,
+        correlation_id: reader.string()?,
+        causation_id: reader.string()?,
+    };
+    let payload_len = u32::from_be_bytes(reader.take()?) as usize;
+    let payload = reader.slice(payload_len)?.to_vec();
+    let hash = reader.take::<32>()?;
+    if !reader.bytes.is_empty() {
+        return Err(format!("{} trailing bytes", reader.bytes.len()));
+    }
+    let stream_id = StreamId::parse(stream_id).map_err(|error| error.to_string())?;
+    Ok(RecordedEvent {
+        position,
+        stream_id,
+        version,
+        event_id,
+        event_type,
+        payload,
+        metadata,
+        recorded_at,
+        prev_hash,
+        hash,
+    })
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn slice(&mut self, len: usize) -> Result<&'a [u8], String> {
+        if self.bytes.len() < len {
+            return Err(format!(
+                "truncated: wanted {len} bytes, {} left",
+                self.bytes.len()
+            ));
+        }
+        let (head, tail) = self.bytes.split_at(len);
+        self.bytes = tail;
+        Ok(head)
+    }
+
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let slice = self.slice(N)?;
+        // Invariant: `slice` returned exactly N bytes.
+        Ok(slice.try_into().expect("slice of length N"))
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        let len = u16::from_be_bytes(self.take()?) as usize;
+        let bytes = self.slice(len)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| "a text field is not UTF-8".to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> EventData {
+        EventData {
+            event_id: Uuid::now_v7(),
+            event_type: "maillage.v1.Test".into(),
+            payload: vec![1, 2, 3],
+            metadata: EventMetadata {
+                actor: "alice".into(),
+                request_id: "r1".into(),
+                correlation_id: "c1".into(),
+                causation_id: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn roundtrips_and_chains() {
+        let event = event();
+        let (stored, hash) = seal(&Unsealed {
+            position: 7,
+            stream_id: "cat-1",
+            version: 2,
+            recorded_at_micros: 1_700_000_000_000_123,
+            prev_hash: [9; 32],
+            event: &event,
+        });
+        assert!(hash_matches(&stored));
+        let record = open(&stored).unwrap();
+        assert_eq!(record.position, 7);
+        assert_eq!(record.version, 2);
+        assert_eq!(record.stream_id.as_str(), "cat-1");
+        assert_eq!(record.prev_hash, [9; 32]);
+        assert_eq!(record.hash, hash);
+        assert!(event.same_content(&record));
+        assert_eq!(to_micros(record.recorded_at), 1_700_000_000_000_123);
+    }
+
+    #[test]
+    fn any_flipped_byte_breaks_the_hash_or_the_decoding() {
+        let event = event();
+        let (stored, _) = seal(&Unsealed {
+            position: 1,
+            stream_id: "cat-1",
+            version: 1,
+            recorded_at_micros: 0,
+            prev_hash: [0; 32],
+            event: &event,
+        });
+        for index in 0..stored.len() {
+            let mut tampered = stored.clone();
+            tampered[index] ^= 0x01;
+            assert!(!hash_matches(&tampered), "flip at {index} went unnoticed");
+        }
+    }
+}

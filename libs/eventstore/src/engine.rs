@@ -1,0 +1,212 @@
+//! The storage engine behind the store: a small engine-neutral trait and its sled implementation.
+//!
+//! The store needs four things of an engine: an atomic batch over several
+//! keyspaces, a durable flush, a point get and an ordered range scan. Anything
+//! that offers them (sled here; RocksDB or LMDB would do) can hold the log.
+
+use std::ops::Bound;
+use std::path::Path;
+
+/// The keyspaces the store writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Keyspace {
+    /// position → record (the log itself).
+    Log,
+    /// stream id, 0x00, version → position.
+    StreamIndex,
+    /// event id → position (idempotency, forever).
+    EventIdIndex,
+}
+
+impl Keyspace {
+    /// The one-byte prefix that separates keyspaces inside one ordered tree.
+    fn prefix(self) -> u8 {
+        match self {
+            Keyspace::Log => b'L',
+            Keyspace::StreamIndex => b'S',
+            Keyspace::EventIdIndex => b'E',
+        }
+    }
+}
+
+/// An engine failure (I/O, corruption reported by the engine, ...).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EngineError(pub String);
+
+impl From<sled::Error> for EngineError {
+    fn from(error: sled::Error) -> Self {
+        EngineError(error.to_string())
+    }
+}
+
+/// Writes applied together or not at all.
+#[derive(Debug, Default)]
+pub struct WriteBatch {
+    puts: Vec<(Keyspace, Vec<u8>, Vec<u8>)>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a write of `value` at `key` in `keyspace`.
+    pub fn put(&mut self, keyspace: Keyspace, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.puts.push((keyspace, key.into(), value.into()));
+    }
+
+    /// Number of writes in the batch.
+    pub fn len(&self) -> usize {
+        self.puts.len()
+    }
+
+    /// Whether the batch holds no write.
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty()
+    }
+}
+
+/// A key and its value, as returned by scans.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// What the event store needs of a storage engine.
+pub trait Engine: Send + Sync + 'static {
+    /// Applies every write of `batch` atomically (also across a crash), without flushing.
+    fn apply(&self, batch: WriteBatch) -> Result<(), EngineError>;
+    /// Makes everything applied so far durable.
+    fn flush(&self) -> Result<(), EngineError>;
+    /// The value at `key`, if any.
+    fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError>;
+    /// The entries with `start <= key < end` (keys without the keyspace), in key order
+    /// or in reverse, at most `limit` of them.
+    fn scan(
+        &self,
+        keyspace: Keyspace,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<Entry>, EngineError>;
+    /// Bytes the engine occupies on disk.
+    fn size_on_disk(&self) -> Result<u64, EngineError>;
+}
+
+/// Tuning of the sled engine.
+#[derive(Debug, Clone)]
+pub struct SledOptions {
+    /// sled's page cache, in bytes (sled's own default is 1 GiB; the store's is 64 MiB).
+    pub cache_capacity: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// The sled 0.34 engine: one tree, keyspaces told apart by a one-byte key prefix,
+/// so that a batch over several keyspaces is one atomic sled batch.
+#[derive(Clone)]
+pub struct SledEngine {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl SledEngine {
+    /// The name of the sled tree holding the log and its indexes.
+    pub const TREE: &'static str = "eventstore";
+
+    /// Opens (or creates) a sled database in `dir` and the store's tree in it.
+    pub fn open(dir: &Path, options: &SledOptions) -> Result<Self, EngineError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(options.cache_capacity)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        Self::with_db(db)
+    }
+
+    /// Uses the store's tree of an already opened database, which the service
+    /// may share with other trees of its own (checkpoints, key vault).
+    pub fn with_db(db: sled::Db) -> Result<Self, EngineError> {
+        let tree = db.open_tree(Self::TREE)?;
+        Ok(Self { db, tree })
+    }
+
+    /// The sled database, for the service's other trees.
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    fn prefixed(keyspace: Keyspace, key: &[u8]) -> Vec<u8> {
+        let mut full = Vec::with_capacity(key.len() + 1);
+        full.push(keyspace.prefix());
+        full.extend_from_slice(key);
+        full
+    }
+
+    fn bound(keyspace: Keyspace, bound: Bound<&[u8]>, is_end: bool) -> Bound<Vec<u8>> {
+        match bound {
+            Bound::Included(key) => Bound::Included(Self::prefixed(keyspace, key)),
+            Bound::Excluded(key) => Bound::Excluded(Self::prefixed(keyspace, key)),
+            // An open end stops at the next keyspace's prefix.
+            Bound::Unbounded if is_end => Bound::Excluded(vec![keyspace.prefix() + 1]),
+            Bound::Unbounded => Bound::Included(vec![keyspace.prefix()]),
+        }
+    }
+}
+
+impl Engine for SledEngine {
+    fn apply(&self, batch: WriteBatch) -> Result<(), EngineError> {
+        let mut sled_batch = sled::Batch::default();
+        for (keyspace, key, value) in batch.puts {
+            sled_batch.insert(Self::prefixed(keyspace, &key), value);
+        }
+        self.tree.apply_batch(sled_batch)?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), EngineError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        Ok(self
+            .tree
+            .get(Self::prefixed(keyspace, key))?
+            .map(|value| value.to_vec()))
+    }
+
+    fn scan(
+        &self,
+        keyspace: Keyspace,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<Entry>, EngineError> {
+        let range = (
+            Self::bound(keyspace, start, false),
+            Self::bound(keyspace, end, true),
+        );
+        let iter = self.tree.range(range);
+        let strip = |item: sled::Result<(sled::IVec, sled::IVec)>| {
+            item.map(|(key, value)| (key[1..].to_vec(), value.to_vec()))
+                .map_err(EngineError::from)
+        };
+        if reverse {
+            iter.rev().take(limit).map(strip).collect()
+        } else {
+            iter.take(limit).map(strip).collect()
+        }
+    }
+
+    fn size_on_disk(&self) -> Result<u64, EngineError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}

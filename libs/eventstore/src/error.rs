@@ -1,0 +1,82 @@
+//! The store's typed errors: every refusal a caller can act on, and storage failures.
+
+use uuid::Uuid;
+
+use crate::expected::ExpectedVersion;
+
+/// Why the store refused or failed an operation. A refused append changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The stream id is empty or not of the form `<category>-<id>`.
+    #[error("invalid stream id {stream_id:?}: {reason}")]
+    InvalidStreamId {
+        /// The id as given.
+        stream_id: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An append with no event.
+    #[error("an append must carry at least one event")]
+    EmptyAppend,
+    /// One event is larger than the store's limit.
+    #[error("event #{index} is {size} bytes, over the limit of {limit} bytes")]
+    EventTooLarge {
+        /// Index of the event in the append.
+        index: usize,
+        /// Its encoded size (type, payload and metadata).
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// One event is malformed (empty type, metadata field too long, ...).
+    #[error("event #{index} is invalid: {reason}")]
+    InvalidEvent {
+        /// Index of the event in the append.
+        index: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The same event id appears twice in one append.
+    #[error("event id {event_id} appears twice in one append")]
+    DuplicateEventInAppend {
+        /// The repeated id.
+        event_id: Uuid,
+    },
+    /// The stream's version is not the one the append expected.
+    #[error("stream {stream_id}: expected {expected}, but its version is {actual}")]
+    WrongExpectedVersion {
+        /// The stream.
+        stream_id: String,
+        /// What the append expected.
+        expected: ExpectedVersion,
+        /// The stream's current version (0: no event yet).
+        actual: u64,
+    },
+    /// An event id already recorded with other content, in another stream,
+    /// or as part of another append: it is not a retry of the same append.
+    #[error("event id {event_id} is already recorded with other content")]
+    EventIdConflict {
+        /// The conflicting id.
+        event_id: Uuid,
+    },
+    /// The store was closed.
+    #[error("the event store is closed")]
+    Closed,
+    /// A stored record could not be decoded.
+    #[error("record at position {position} is corrupt: {reason}")]
+    Corrupt {
+        /// Its position.
+        position: u64,
+        /// What failed.
+        reason: String,
+    },
+    /// The storage engine failed; the append was not acknowledged.
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+impl From<crate::engine::EngineError> for StoreError {
+    fn from(error: crate::engine::EngineError) -> Self {
+        StoreError::Storage(error.to_string())
+    }
+}

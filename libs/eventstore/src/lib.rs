@@ -1,0 +1,37 @@
+//! Maillage's event store: an append-only, hash-chained, group-committed log.
+//!
+//! Every command service embeds one [`EventStore`]. It keeps events in streams
+//! (`<category>-<id>`), each with a dense version from 1, and in one global
+//! order (`$all`) with a dense position from 1. Appends are checked against an
+//! [`ExpectedVersion`], are atomic, idempotent by event id forever, and are
+//! acknowledged only once flushed to disk; concurrent appends are committed
+//! together by a single writer thread (one batch, one flush, every ack).
+//! Every record carries the hash of the previous one, so [`EventStore::verify`]
+//! can show that nothing was altered. Subscriptions catch up from storage and
+//! then go live without gaps or duplicates.
+//!
+//! The storage engine sits behind the small [`Engine`] trait; [`SledEngine`]
+//! (sled 0.34) is the implementation the platform uses.
+
+mod clock;
+mod codec;
+mod engine;
+mod error;
+mod expected;
+mod keys;
+mod record;
+mod store;
+mod stream_id;
+mod subscription;
+mod verify;
+mod writer;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use engine::{Engine, EngineError, Keyspace, SledEngine, SledOptions, WriteBatch};
+pub use error::StoreError;
+pub use expected::ExpectedVersion;
+pub use record::{AppendResult, EventData, EventMetadata, RecordedEvent, GENESIS_HASH};
+pub use store::{Direction, EventStore, Head, StoreOptions};
+pub use stream_id::StreamId;
+pub use subscription::{Subscription, SubscriptionFilter};
+pub use verify::Verification;

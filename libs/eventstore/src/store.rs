@@ -1,0 +1,375 @@
+//! The store's handle: open, append, read, subscribe, verify, close.
+
+use std::collections::HashSet;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::clock::{Clock, SystemClock};
+use crate::codec;
+use crate::engine::{Engine, Keyspace, SledEngine, SledOptions};
+use crate::error::StoreError;
+use crate::expected::ExpectedVersion;
+use crate::keys;
+use crate::record::{AppendResult, EventData, RecordedEvent, GENESIS_HASH};
+use crate::stream_id::StreamId;
+use crate::subscription::{Subscription, SubscriptionFilter};
+use crate::verify::{self, Verification};
+use crate::writer::{self, AppendRequest, Command, Writer};
+
+/// The largest event accepted by default: 1 MiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// How the store is set up.
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// Largest event accepted (type + payload + metadata), in bytes.
+    pub max_event_bytes: usize,
+    /// Most events written in one group commit.
+    pub max_group_events: usize,
+    /// Appends waiting for the writer before callers wait to enqueue.
+    pub queue_capacity: usize,
+    /// Where `recorded_at` comes from.
+    pub clock: Arc<dyn Clock>,
+    /// sled tuning, when the store opens its own database.
+    pub sled: SledOptions,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_group_events: 4096,
+            queue_capacity: 4096,
+            clock: Arc::new(SystemClock),
+            sled: SledOptions::default(),
+        }
+    }
+}
+
+/// The last committed record: its position (0 for an empty log) and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Position of the last durable record.
+    pub position: u64,
+    /// Its hash ([`GENESIS_HASH`] for an empty log): publish it as a witness.
+    pub hash: [u8; 32],
+}
+
+/// Which way a stream is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From a version upwards.
+    Forward,
+    /// From a version downwards.
+    Backward,
+}
+
+/// A handle to an open event store; cheap to clone, shared by all its users.
+#[derive(Clone)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Arc<dyn Engine>,
+    commands: mpsc::Sender<Command>,
+    committed: watch::Receiver<Head>,
+    max_event_bytes: usize,
+    closed: AtomicBool,
+}
+
+impl EventStore {
+    /// Opens (or creates) a store in its own sled database in `dir`.
+    pub fn open(dir: &Path, options: StoreOptions) -> Result<Self, StoreError> {
+        let engine = SledEngine::open(dir, &options.sled)?;
+        Self::with_engine(Arc::new(engine), options)
+    }
+
+    /// Opens a store over an engine the caller opened (e.g. a sled database it shares).
+    pub fn with_engine(engine: Arc<dyn Engine>, options: StoreOptions) -> Result<Self, StoreError> {
+        let head = match engine
+            .scan(Keyspace::Log, Bound::Unbounded, Bound::Unbounded, true, 1)?
+            .pop()
+        {
+            None => Head {
+                position: 0,
+                hash: GENESIS_HASH,
+            },
+            Some((key, value)) => Head {
+                position: keys::decode_u64(&key).unwrap_or_default(),
+                hash: value
+                    .get(value.len().saturating_sub(32)..)
+                    .and_then(|tail| tail.try_into().ok())
+                    .unwrap_or(GENESIS_HASH),
+            },
+        };
+        let (committed_tx, committed_rx) = watch::channel(head);
+        let (commands_tx, commands_rx) = mpsc::channel(options.queue_capacity.max(1));
+        let writer = Writer::new(
+            engine.clone(),
+            options.clock.clone(),
+            options.max_group_events.max(1),
+            head,
+            committed_tx,
+        );
+        std::thread::Builder::new()
+            .name("eventstore-writer".into())
+            .spawn(move || {
+                if let Some(done) = writer.run(commands_rx) {
+                    let _ = done.send(());
+                }
+            })
+            .map_err(|error| StoreError::Storage(format!("cannot start the writer: {error}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                commands: commands_tx,
+                committed: committed_rx,
+                max_event_bytes: options.max_event_bytes,
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Appends `events` to `stream` if its version satisfies `expected`.
+    ///
+    /// All events land together or none does. Resolves once they are flushed
+    /// to disk. Appending the same event ids again with the same content
+    /// returns the original result; an id reused for other content is refused.
+    pub async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<EventData>,
+    ) -> Result<AppendResult, StoreError> {
+        self.ensure_open()?;
+        let stream = StreamId::parse(stream)?;
+        self.check_events(&events)?;
+        let (reply, answer) = oneshot::channel();
+        let request = AppendRequest {
+            stream,
+            expected,
+            events,
+            reply,
+        };
+        self.inner
+            .commands
+            .send(Command::Append(request))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn check_events(&self, events: &[EventData]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Err(StoreError::EmptyAppend);
+        }
+        let mut ids = HashSet::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let size = codec::event_size(event);
+            if size > self.inner.max_event_bytes {
+                return Err(StoreError::EventTooLarge {
+                    index,
+                    size,
+                    limit: self.inner.max_event_bytes,
+                });
+            }
+            if event.payload.len() > u32::MAX as usize {
+                return Err(StoreError::InvalidEvent {
+                    index,
+                    reason: "payload is larger than 4 GiB",
+                });
+            }
+            if event.event_type.is_empty() {
+                return Err(StoreError::InvalidEvent {
+                    index,
+                    reason: "event type is empty",
+                });
+            }
+            if event.event_type.len() > codec::MAX_EVENT_TYPE_LEN {
+                return Err(StoreError::InvalidEvent {
+                    index,
+                    reason: "event type is longer than 512 bytes",
+                });
+            }
+            let m = &event.metadata;
+            if [&m.actor, &m.request_id, &m.correlation_id, &m.causation_id]
+                .iter()
+                .any(|field| field.len() > codec::MAX_METADATA_FIELD_LEN)
+            {
+                return Err(StoreError::InvalidEvent {
+                    index,
+                    reason: "a metadata field is longer than 1024 bytes",
+                });
+            }
+            if !ids.insert(event.event_id) {
+                return Err(StoreError::DuplicateEventInAppend {
+                    event_id: event.event_id,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads up to `limit` events of `stream`, from `from_version` on
+    /// (`Forward`) or down from it (`Backward`; `u64::MAX` reads from the end).
+    pub fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.ensure_open()?;
+        let stream = StreamId::parse(stream)?;
+        let committed = self.head().position;
+        let from = keys::stream_key(stream.as_str(), from_version);
+        let (start, end, reverse) = match direction {
+            Direction::Forward => (
+                keys::stream_key(stream.as_str(), from_version.max(1)),
+                keys::stream_key(stream.as_str(), u64::MAX),
+                false,
+            ),
+            Direction::Backward => (keys::stream_key(stream.as_str(), 1), from, true),
+        };
+        let mut events = Vec::new();
+        let mut upper = end;
+        let mut lower = start;
+        while events.len() < limit {
+            let entries = self.inner.engine.scan(
+                Keyspace::StreamIndex,
+                Bound::Included(&lower),
+                Bound::Included(&upper),
+                reverse,
+                (limit - events.len()).min(1024),
+            )?;
+            let Some((last_key, _)) = entries.last() else {
+                break;
+            };
+            let last_version = keys::decode_u64(last_key).unwrap_or_default();
+            for (_, value) in &entries {
+                let position = keys::decode_u64(value).unwrap_or(u64::MAX);
+                if position <= committed {
+                    events.push(self.record_at(position)?);
+                }
+            }
+            match direction {
+                Direction::Forward if last_version < u64::MAX => {
+                    lower = keys::stream_key(stream.as_str(), last_version + 1)
+                }
+                Direction::Backward if last_version > 1 => {
+                    upper = keys::stream_key(stream.as_str(), last_version - 1)
+                }
+                _ => break,
+            }
+        }
+        Ok(events)
+    }
+
+    /// Reads up to `limit` events of the whole log from `from_position` on
+    /// (position 0 and 1 both mean the start).
+    pub fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.ensure_open()?;
+        let committed = self.head().position;
+        let from = from_position.max(1);
+        if from > committed || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let wanted = limit.min(usize::try_from(committed - from + 1).unwrap_or(usize::MAX));
+        let entries = self.inner.engine.scan(
+            Keyspace::Log,
+            Bound::Included(&keys::log_key(from)),
+            Bound::Included(&keys::log_key(committed)),
+            false,
+            wanted,
+        )?;
+        entries
+            .iter()
+            .map(|(key, value)| {
+                let position = keys::decode_u64(key).unwrap_or_default();
+                codec::open(value).map_err(|reason| StoreError::Corrupt { position, reason })
+            })
+            .collect()
+    }
+
+    /// The stream's current version: the version of its last event, 0 when it has none.
+    pub fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.ensure_open()?;
+        let stream = StreamId::parse(stream)?;
+        writer::last_version(self.inner.engine.as_ref(), stream.as_str(), self.head().position)
+    }
+
+    /// The last durable record's position and hash.
+    pub fn head(&self) -> Head {
+        *self.inner.committed.borrow()
+    }
+
+    /// Events from `from_position` on (0 and 1: the start), first those stored,
+    /// then live ones as they are committed, in order, each once, that pass `filter`.
+    pub fn subscribe(&self, from_position: u64, filter: SubscriptionFilter) -> Subscription {
+        Subscription::new(self.clone(), from_position.max(1), filter)
+    }
+
+    /// Recomputes the hash chain from position 1 to the head.
+    pub fn verify(&self) -> Result<Verification, StoreError> {
+        self.ensure_open()?;
+        verify::verify(self.inner.engine.as_ref())
+    }
+
+    /// The storage engine under the store (for tools that inspect it, and tamper tests).
+    pub fn engine(&self) -> &Arc<dyn Engine> {
+        &self.inner.engine
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.engine.size_on_disk()?)
+    }
+
+    /// Lets the appends already queued finish, flushes and stops the writer.
+    /// Every later call on any handle returns [`StoreError::Closed`]; the files
+    /// are released when the last handle is dropped.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let (done, finished) = oneshot::channel();
+        if self.inner.commands.send(Command::Close(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+        Ok(())
+    }
+
+    /// Whether [`EventStore::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn committed_watch(&self) -> watch::Receiver<Head> {
+        self.inner.committed.clone()
+    }
+
+    fn ensure_open(&self) -> Result<(), StoreError> {
+        if self.is_closed() {
+            Err(StoreError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn record_at(&self, position: u64) -> Result<RecordedEvent, StoreError> {
+        let stored = self
+            .inner
+            .engine
+            .get(Keyspace::Log, &keys::log_key(position))?
+            .ok_or_else(|| StoreError::Corrupt {
+                position,
+                reason: "indexed event is missing from the log".into(),
+            })?;
+        codec::open(&stored).map_err(|reason| StoreError::Corrupt { position, reason })
+    }
+}
