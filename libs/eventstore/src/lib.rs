@@ -31,7 +31,7 @@ pub use engine::{Engine, EngineError, Keyspace, SledEngine, SledOptions, WriteBa
 pub use error::StoreError;
 pub use expected::ExpectedVersion;
 pub use record::{AppendResult, EventData, EventMetadata, RecordedEvent, GENESIS_HASH};
-pub use store::{Direction, EventStore, Head, StoreOptions};
+pub use store::{Direction, EventStore, Head, PendingAppend, StoreOptions};
 pub use stream_id::StreamId;
 pub use subscription::{Subscription, SubscriptionFilter};
 pub use verify::Verification;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
 use crate::codec;
@@ -66,6 +67,18 @@ pub enum Direction {
     Forward,
     /// From a version downwards.
     Backward,
+}
+
+/// An append queued for the writer (see [`EventStore::submit`]).
+pub struct PendingAppend {
+    answer: oneshot::Receiver<Result<AppendResult, StoreError>>,
+}
+
+impl PendingAppend {
+    /// Waits until the append is durable (or refused).
+    pub async fn outcome(self) -> Result<AppendResult, StoreError> {
+        self.answer.await.map_err(|_| StoreError::Closed)?
+    }
 }
 
 /// A handle to an open event store; cheap to clone, shared by all its users.
@@ -146,6 +159,19 @@ impl EventStore {
         expected: ExpectedVersion,
         events: Vec<EventData>,
     ) -> Result<AppendResult, StoreError> {
+        self.submit(stream, expected, events).await?.outcome().await
+    }
+
+    /// Queues an append for the writer and returns once it is queued, before it
+    /// is durable: appends submitted one after the other are checked and written
+    /// in that order (so `Exact(v)` then `Exact(v + 1)` can share one group
+    /// commit). Await [`PendingAppend::outcome`] for the result.
+    pub async fn submit(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<EventData>,
+    ) -> Result<PendingAppend, StoreError> {
         self.ensure_open()?;
         let stream = StreamId::parse(stream)?;
         self.check_events(&events)?;
@@ -161,7 +187,24 @@ impl EventStore {
             .send(Command::Append(request))
             .await
             .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        Ok(PendingAppend { answer })
+    }
+
+    /// The durable event with this id, if any.
+    pub fn event_by_id(&self, event_id: &Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        self.ensure_open()?;
+        let Some(position) = self
+            .inner
+            .engine
+            .get(Keyspace::EventIdIndex, &keys::event_id_key(event_id))?
+        else {
+            return Ok(None);
+        };
+        let position = keys::decode_u64(&position).unwrap_or(u64::MAX);
+        if position > self.head().position {
+            return Ok(None);
+        }
+        self.record_at(position).map(Some)
     }
 
     fn check_events(&self, events: &[EventData]) -> Result<(), StoreError> {

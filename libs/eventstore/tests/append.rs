@@ -302,3 +302,22 @@ async fn everything_is_there_after_a_reopen_and_appends_continue_the_chain() {
     assert_eq!(result.last_position, 4);
     assert!(matches!(store.verify().unwrap(), Verification::Intact { head } if head.position == 4));
 }
+
+#[tokio::test]
+async fn submitted_appends_are_written_in_order_and_can_chain_exact_versions() {
+    let (store, _dir) = temp_store();
+    let first = store.submit(STREAM, ExpectedVersion::Exact(0), events("t.X", 1)).await.unwrap();
+    let second = store.submit(STREAM, ExpectedVersion::Exact(1), events("t.X", 2)).await.unwrap();
+    assert_eq!(first.outcome().await.unwrap().stream_version, 1);
+    assert_eq!(second.outcome().await.unwrap().stream_version, 3);
+}
+
+#[tokio::test]
+async fn events_are_found_by_id_once_durable() {
+    let (store, _dir) = temp_store();
+    let sent = events("t.X", 2);
+    store.append(STREAM, ExpectedVersion::Any, sent.clone()).await.unwrap();
+    let found = store.event_by_id(&sent[1].event_id).unwrap().unwrap();
+    assert_eq!((found.position, found.version), (2, 2));
+    assert!(store.event_by_id(&uuid::Uuid::now_v7()).unwrap().is_none());
+}

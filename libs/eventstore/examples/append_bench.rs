@@ -1,0 +1,333 @@
+//! Append, replay and baseline benchmark of the event store.
+//!
+//! In one run it measures, on fresh directories:
+//! - the raw sled ceiling: the same record bytes and stream-index entries written as
+//!   large batches with one flush each (no checks, no event-id index, no hashing);
+//! - the store: `--writers` tasks appending `--per-append` events at a time with
+//!   `Exact(v)` to their own streams, each append durable before the next one;
+//! - with `MAILLAGE_BENCH_PG` set to a PostgreSQL URL, the same workload against an
+//!   event store on PostgreSQL with the same guarantees (unique (stream, version),
+//!   unique event id, global position, check and insert in one transaction,
+//!   `synchronous_commit = on`);
+//! - with `--replay`, `read_all` and a catch-up subscription from position 1 over
+//!   everything the store run wrote.
+//!
+//! The last line printed is one JSON object with every figure.
+//!
+//! `cargo run --release -p maillage-eventstore --example append_bench -- --writers 64 --events 200000`
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use maillage_eventstore::{
+    EventData, EventMetadata, EventStore, ExpectedVersion, Keyspace, SledEngine, SledOptions,
+    StoreOptions, SubscriptionFilter, WriteBatch,
+};
+use uuid::Uuid;
+
+const PAYLOAD_BYTES: usize = 200;
+const RAW_BATCH: usize = 2048;
+
+struct Args {
+    writers: usize,
+    events: usize,
+    per_append: usize,
+    replay: bool,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        writers: 64,
+        events: 200_000,
+        per_append: 1,
+        replay: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"));
+        match flag.as_str() {
+            "--writers" => args.writers = value()?.parse()?,
+            "--events" => args.events = value()?.parse()?,
+            "--per-append" => args.per_append = value()?.parse()?,
+            "--replay" => args.replay = true,
+            other => anyhow::bail!(
+                "unknown flag {other}; flags: --writers N --events N --per-append N --replay"
+            ),
+        }
+    }
+    anyhow::ensure!(args.writers > 0 && args.per_append > 0, "--writers and --per-append must be > 0");
+    Ok(args)
+}
+
+fn event(writer: usize, n: usize) -> EventData {
+    let mut payload = format!("writer {writer} event {n} ").into_bytes();
+    payload.resize(PAYLOAD_BYTES, b'.');
+    EventData {
+        event_id: Uuid::new_v4(),
+        event_type: "maillage.v1.bench.Appended".into(),
+        payload,
+        metadata: EventMetadata {
+            actor: "bench".into(),
+            request_id: Uuid::new_v4().to_string(),
+            correlation_id: Uuid::new_v4().to_string(),
+            causation_id: String::new(),
+        },
+    }
+}
+
+/// Sizes of what one record writes: the log value and the stream-index entry.
+fn record_bytes() -> usize {
+    let e = event(0, 0);
+    // Fixed header (format, position, version, id, time, prev hash), length prefixes, hash.
+    1 + 8 + 8 + 16 + 8 + 32 + 6 * 2 + 4 + 32
+        + "bench-00".len()
+        + e.event_type.len()
+        + e.payload.len()
+        + e.metadata.actor.len()
+        + e.metadata.request_id.len()
+        + e.metadata.correlation_id.len()
+}
+
+/// The raw sled ceiling: the same bytes in large batches, one flush each.
+fn raw_engine(events: usize) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let engine = SledEngine::open(dir.path(), &SledOptions::default())?;
+    let value = vec![7u8; record_bytes()];
+    let started = Instant::now();
+    let mut position = 0u64;
+    while (position as usize) < events {
+        let mut batch = WriteBatch::new();
+        let rb: usize = std::env::var("RB").map(|v| v.parse().unwrap()).unwrap_or(RAW_BATCH);
+        for _ in 0..rb.min(events - position as usize) {
+            position += 1;
+            batch.put(Keyspace::Log, position.to_be_bytes(), value.clone());
+            let mut stream_key = format!("bench-{:02}", position % 64).into_bytes();
+            stream_key.push(0);
+            stream_key.extend_from_slice(&position.to_be_bytes());
+            batch.put(Keyspace::StreamIndex, stream_key, position.to_be_bytes());
+            if std::env::var("R3").is_ok() { batch.put(Keyspace::EventIdIndex, *Uuid::new_v4().as_bytes(), position.to_be_bytes()); }
+        }
+        maillage_eventstore::Engine::apply(&engine, batch)?;
+        maillage_eventstore::Engine::flush(&engine)?;
+    }
+    Ok(events as f64 / started.elapsed().as_secs_f64())
+}
+
+struct RunFigures {
+    events_per_sec: f64,
+    latencies: Histogram<u64>,
+}
+
+/// `writers` tasks, each appending to its own stream with `Exact(v)`.
+async fn store_run(store: &EventStore, args: &Args) -> anyhow::Result<RunFigures> {
+    let appends_per_writer = args.events / args.per_append / args.writers;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..args.writers {
+        let store = store.clone();
+        let per_append = args.per_append;
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Histogram::<u64>::new(3)?;
+            let stream = format!("bench-{writer:02}");
+            let mut version = 0;
+            for n in 0..appends_per_writer {
+                let events = (0..per_append).map(|i| event(writer, n * per_append + i)).collect();
+                let sent = Instant::now();
+                let result = store.append(&stream, ExpectedVersion::Exact(version), events).await?;
+                latencies.record(sent.elapsed().as_micros() as u64)?;
+                version = result.stream_version;
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Histogram::<u64>::new(3)?;
+    for task in tasks {
+        latencies.add(task.await??)?;
+    }
+    let written = appends_per_writer * args.per_append * args.writers;
+    Ok(RunFigures {
+        events_per_sec: written as f64 / started.elapsed().as_secs_f64(),
+        latencies,
+    })
+}
+
+/// The same workload on PostgreSQL: what a user would otherwise pick.
+async fn postgres_run(url: &str, args: &Args) -> anyhow::Result<RunFigures> {
+    let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    admin
+        .batch_execute(
+            "DROP TABLE IF EXISTS bench_events;
+             CREATE TABLE bench_events (
+                 position bigserial PRIMARY KEY,
+                 stream_id text NOT NULL,
+                 version bigint NOT NULL,
+                 event_id uuid NOT NULL UNIQUE,
+                 event_type text NOT NULL,
+                 payload bytea NOT NULL,
+                 metadata jsonb NOT NULL,
+                 recorded_at timestamptz NOT NULL DEFAULT now(),
+                 UNIQUE (stream_id, version)
+             );",
+        )
+        .await?;
+    let appends_per_writer = args.events / args.per_append / args.writers;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..args.writers {
+        let url = url.to_string();
+        let per_append = args.per_append;
+        tasks.push(tokio::spawn(async move {
+            let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            client.batch_execute("SET synchronous_commit = on").await?;
+            let current = client
+                .prepare("SELECT coalesce(max(version), 0) FROM bench_events WHERE stream_id = $1")
+                .await?;
+            let insert = client
+                .prepare(
+                    "INSERT INTO bench_events (stream_id, version, event_id, event_type, payload, metadata)
+                     VALUES ($1, $2, $3::text::uuid, $4, $5, $6::text::jsonb)",
+                )
+                .await?;
+            let mut latencies = Histogram::<u64>::new(3)?;
+            let stream = format!("bench-{writer:02}");
+            let mut version: i64 = 0;
+            for n in 0..appends_per_writer {
+                let events: Vec<EventData> =
+                    (0..per_append).map(|i| event(writer, n * per_append + i)).collect();
+                let sent = Instant::now();
+                let tx = client.transaction().await?;
+                let actual: i64 = tx.query_one(&current, &[&stream]).await?.get(0);
+                anyhow::ensure!(actual == version, "wrong expected version");
+                for e in &events {
+                    version += 1;
+                    let metadata = format!(
+                        r#"{{"actor":"{}","request_id":"{}","correlation_id":"{}"}}"#,
+                        e.metadata.actor, e.metadata.request_id, e.metadata.correlation_id
+                    );
+                    tx.execute(
+                        &insert,
+                        &[&stream, &version, &e.event_id.to_string(), &e.event_type, &e.payload, &metadata],
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                latencies.record(sent.elapsed().as_micros() as u64)?;
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Histogram::<u64>::new(3)?;
+    for task in tasks {
+        latencies.add(task.await??)?;
+    }
+    let written = appends_per_writer * args.per_append * args.writers;
+    Ok(RunFigures {
+        events_per_sec: written as f64 / started.elapsed().as_secs_f64(),
+        latencies,
+    })
+}
+
+/// `read_all` and a catch-up subscription from position 1 to the head: events/s each.
+async fn replay(store: &EventStore) -> anyhow::Result<(f64, f64)> {
+    let head = store.head().position;
+    let started = Instant::now();
+    let mut next = 1;
+    let mut bytes = 0usize;
+    while next <= head {
+        let records = store.read_all(next, 4096)?;
+        bytes += records.iter().map(|r| r.payload.len()).sum::<usize>();
+        next = records.last().map_or(head + 1, |r| r.position + 1);
+    }
+    let read_all = head as f64 / started.elapsed().as_secs_f64();
+    anyhow::ensure!(bytes > 0 || head == 0, "read nothing");
+
+    let started = Instant::now();
+    let mut subscription = store.subscribe(1, SubscriptionFilter::All);
+    let mut seen = 0;
+    while seen < head {
+        let record = tokio::time::timeout(Duration::from_secs(30), subscription.next())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("subscription ended"))??;
+        seen = record.position;
+    }
+    let subscription = head as f64 / started.elapsed().as_secs_f64();
+    Ok((read_all, subscription))
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    eprintln!("raw sled ceiling over {} events...", args.events);
+    let engine_batch_events_per_sec = raw_engine(args.events)?;
+
+    eprintln!("store: {} writers × {} events per append...", args.writers, args.per_append);
+    let dir = tempfile::tempdir()?;
+    let store = EventStore::open(dir.path(), StoreOptions::default())?;
+    let figures = store_run(&store, &args).await?;
+    let head = store.head().position;
+    let bytes_per_event = store.size_on_disk()? as f64 / head.max(1) as f64;
+
+    let mut json = serde_json_like(&[
+        ("writers", args.writers as f64),
+        ("per_append", args.per_append as f64),
+        ("events", head as f64),
+        ("events_per_sec", figures.events_per_sec),
+        ("p50_us", figures.latencies.value_at_quantile(0.5) as f64),
+        ("p99_us", figures.latencies.value_at_quantile(0.99) as f64),
+        ("engine_batch_events_per_sec", engine_batch_events_per_sec),
+        ("ratio_to_engine", figures.events_per_sec / engine_batch_events_per_sec),
+        ("bytes_on_disk_per_event", bytes_per_event),
+    ]);
+
+    if let Ok(url) = std::env::var("MAILLAGE_BENCH_PG") {
+        eprintln!("postgres baseline...");
+        let pg = postgres_run(&url, &args).await?;
+        json.extend(serde_json_like(&[
+            ("postgres_events_per_sec", pg.events_per_sec),
+            ("postgres_p50_us", pg.latencies.value_at_quantile(0.5) as f64),
+            ("postgres_p99_us", pg.latencies.value_at_quantile(0.99) as f64),
+            ("ratio_to_postgres", figures.events_per_sec / pg.events_per_sec),
+        ]));
+    }
+    if args.replay {
+        eprintln!("replay of {head} events...");
+        let (read_all, subscription) = replay(&store).await?;
+        json.extend(serde_json_like(&[
+            ("read_all_events_per_sec", read_all),
+            ("subscription_events_per_sec", subscription),
+        ]));
+    }
+    store.close().await?;
+    json.extend(serde_json_like(&[("peak_rss_mib", peak_rss_mib())]));
+    let fields: Vec<String> = json.into_iter().collect();
+    println!("{{{}}}", fields.join(","));
+    Ok(())
+}
+
+/// `"name":value` pairs, integers printed without a fraction.
+fn serde_json_like(pairs: &[(&str, f64)]) -> Vec<String> {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            if value.fract() == 0.0 && value.abs() < 1e15 {
+                format!("\"{name}\":{}", *value as i64)
+            } else {
+                format!("\"{name}\":{value:.3}")
+            }
+        })
+        .collect()
+}
