@@ -16,7 +16,7 @@ use maillage_eventstore::{
     Direction, EventData, EventMetadata, EventStore, ExpectedVersion, StoreError,
 };
 
-use crate::decider::{DecodeError, Decider, EventPayload};
+use crate::decider::{Decider, DecodeError, EventPayload};
 use crate::event_ids::derive_event_id;
 
 /// Events read per round trip when catching up a stream.
@@ -206,16 +206,20 @@ impl<D: Decider> Aggregates<D> {
         slot: &mut Slot<D::State>,
     ) -> Result<(), HandleError<D::Error>> {
         loop {
-            let records =
-                self.store
-                    .read_stream(stream_id, slot.version + 1, Direction::Forward, READ_CHUNK)?;
+            let records = self.store.read_stream(
+                stream_id,
+                slot.version + 1,
+                Direction::Forward,
+                READ_CHUNK,
+            )?;
             for record in &records {
-                let event = D::Event::decode(&record.event_type, &record.payload).map_err(
-                    |error| HandleError::Decode {
-                        position: record.position,
-                        error,
-                    },
-                )?;
+                let event =
+                    D::Event::decode(&record.event_type, &record.payload).map_err(|error| {
+                        HandleError::Decode {
+                            position: record.position,
+                            error,
+                        }
+                    })?;
                 D::evolve(&mut slot.state, &event);
                 slot.version = record.version;
             }
@@ -233,9 +237,9 @@ impl<D: Decider> Aggregates<D> {
     ) -> Result<Option<Handled<D::Event>>, HandleError<D::Error>> {
         let mut events = Vec::new();
         let mut last = None;
-        while let Some(record) = self
-            .store
-            .event_by_id(&derive_event_id(stream_id, request_id, events.len()))?
+        while let Some(record) =
+            self.store
+                .event_by_id(&derive_event_id(stream_id, request_id, events.len()))?
         {
             let event = D::Event::decode(&record.event_type, &record.payload).map_err(|error| {
                 HandleError::Decode {

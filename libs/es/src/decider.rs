@@ -14,7 +14,10 @@ pub trait Decider: Send + Sync + 'static {
 
     /// The events `command` produces on `state`, or why it is refused.
     /// No event means the command changes nothing (e.g. it was already done).
-    fn decide(command: &Self::Command, state: &Self::State) -> Result<Vec<Self::Event>, Self::Error>;
+    fn decide(
+        command: &Self::Command,
+        state: &Self::State,
+    ) -> Result<Vec<Self::Event>, Self::Error>;
 
     /// Folds one event into the state.
     fn evolve(state: &mut Self::State, event: &Self::Event);

@@ -13,7 +13,7 @@ mod decider;
 mod event_ids;
 
 pub use aggregates::{Aggregates, HandleError, Handled};
-pub use decider::{DecodeError, Decider, EventPayload};
+pub use decider::{Decider, DecodeError, EventPayload};
 pub use event_ids::derive_event_id;
 
 /// A stream id for an aggregate: `<category>-<id>`.

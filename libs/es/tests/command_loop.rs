@@ -4,7 +4,7 @@
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use maillage_es::{Aggregates, DecodeError, Decider, EventPayload, HandleError};
+use maillage_es::{Aggregates, Decider, DecodeError, EventPayload, HandleError};
 use maillage_eventstore::{EventData, EventMetadata, EventStore, ExpectedVersion, StoreOptions};
 
 /// A counter with a ceiling: the smallest aggregate that has a rule.
@@ -77,9 +77,15 @@ fn counters() -> (Aggregates<Counter>, tempfile::TempDir) {
 #[tokio::test]
 async fn a_command_appends_its_events_and_the_state_follows() {
     let (counters, _dir) = counters();
-    let done = counters.handle("counter-1", &5, None, &metadata("r1")).await.unwrap();
+    let done = counters
+        .handle("counter-1", &5, None, &metadata("r1"))
+        .await
+        .unwrap();
     assert_eq!((done.version, done.position, done.replayed), (1, 1, false));
-    let done = counters.handle("counter-1", &7, Some(1), &metadata("r2")).await.unwrap();
+    let done = counters
+        .handle("counter-1", &7, Some(1), &metadata("r2"))
+        .await
+        .unwrap();
     assert_eq!(done.version, 2);
     assert_eq!(counters.load("counter-1").await.unwrap(), (2, 12));
     let stored = counters.store().read_all(1, 10).unwrap();
@@ -89,11 +95,23 @@ async fn a_command_appends_its_events_and_the_state_follows() {
 #[tokio::test]
 async fn a_retried_request_gets_its_original_outcome_and_writes_nothing() {
     let (counters, _dir) = counters();
-    let first = counters.handle("counter-1", &60, None, &metadata("r1")).await.unwrap();
-    counters.handle("counter-1", &30, None, &metadata("r2")).await.unwrap();
+    let first = counters
+        .handle("counter-1", &60, None, &metadata("r1"))
+        .await
+        .unwrap();
+    counters
+        .handle("counter-1", &30, None, &metadata("r2"))
+        .await
+        .unwrap();
     // Deciding r1 again would now exceed the ceiling; the log answers instead.
-    let again = counters.handle("counter-1", &60, None, &metadata("r1")).await.unwrap();
-    assert_eq!((again.version, again.position, again.replayed), (first.version, first.position, true));
+    let again = counters
+        .handle("counter-1", &60, None, &metadata("r1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.version, again.position, again.replayed),
+        (first.version, first.position, true)
+    );
     assert_eq!(again.events, first.events);
     assert_eq!(counters.store().head().position, 2);
 }
@@ -101,27 +119,54 @@ async fn a_retried_request_gets_its_original_outcome_and_writes_nothing() {
 #[tokio::test]
 async fn a_stale_expected_version_is_a_conflict_with_the_actual_version() {
     let (counters, _dir) = counters();
-    counters.handle("counter-1", &1, None, &metadata("r1")).await.unwrap();
-    counters.handle("counter-1", &1, None, &metadata("r2")).await.unwrap();
-    let error = counters.handle("counter-1", &1, Some(1), &metadata("r3")).await.unwrap_err();
-    assert_eq!(error, HandleError::Conflict { expected: 1, actual: 2 });
+    counters
+        .handle("counter-1", &1, None, &metadata("r1"))
+        .await
+        .unwrap();
+    counters
+        .handle("counter-1", &1, None, &metadata("r2"))
+        .await
+        .unwrap();
+    let error = counters
+        .handle("counter-1", &1, Some(1), &metadata("r3"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        HandleError::Conflict {
+            expected: 1,
+            actual: 2
+        }
+    );
     assert_eq!(counters.store().head().position, 2);
 }
 
 #[tokio::test]
 async fn domain_refusals_and_no_op_commands_write_nothing() {
     let (counters, _dir) = counters();
-    let error = counters.handle("counter-1", &101, None, &metadata("r1")).await.unwrap_err();
+    let error = counters
+        .handle("counter-1", &101, None, &metadata("r1"))
+        .await
+        .unwrap_err();
     assert_eq!(error, HandleError::Domain(CounterError::OverCeiling));
-    let nothing = counters.handle("counter-1", &0, None, &metadata("r2")).await.unwrap();
-    assert_eq!((nothing.version, nothing.position, nothing.events.len()), (0, 0, 0));
+    let nothing = counters
+        .handle("counter-1", &0, None, &metadata("r2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (nothing.version, nothing.position, nothing.events.len()),
+        (0, 0, 0)
+    );
     assert_eq!(counters.store().head().position, 0);
 }
 
 #[tokio::test]
 async fn events_appended_by_another_writer_are_folded_before_deciding() {
     let (counters, _dir) = counters();
-    counters.handle("counter-1", &10, None, &metadata("r1")).await.unwrap();
+    counters
+        .handle("counter-1", &10, None, &metadata("r1"))
+        .await
+        .unwrap();
     // Another writer appends behind the cache's back.
     let event = CounterEvent::Added(85);
     counters
@@ -138,8 +183,15 @@ async fn events_appended_by_another_writer_are_folded_before_deciding() {
         )
         .await
         .unwrap();
-    let error = counters.handle("counter-1", &10, None, &metadata("r2")).await.unwrap_err();
-    assert_eq!(error, HandleError::Domain(CounterError::OverCeiling), "95 + 10 > 100");
+    let error = counters
+        .handle("counter-1", &10, None, &metadata("r2"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        HandleError::Domain(CounterError::OverCeiling),
+        "95 + 10 > 100"
+    );
     assert_eq!(counters.load("counter-1").await.unwrap(), (2, 95));
 }
 
@@ -174,13 +226,22 @@ async fn a_cold_cache_folds_the_whole_stream_after_a_reopen() {
         let store = EventStore::open(dir.path(), StoreOptions::default()).unwrap();
         let counters = Aggregates::<Counter>::new(store.clone(), NonZeroUsize::new(4).unwrap());
         for i in 0..3 {
-            counters.handle("counter-1", &2, None, &metadata(&format!("r{i}"))).await.unwrap();
+            counters
+                .handle("counter-1", &2, None, &metadata(&format!("r{i}")))
+                .await
+                .unwrap();
         }
         store.close().await.unwrap();
     }
     let store = EventStore::open(dir.path(), StoreOptions::default()).unwrap();
     let counters = Aggregates::<Counter>::new(store, NonZeroUsize::new(4).unwrap());
     assert_eq!(counters.load("counter-1").await.unwrap(), (3, 6));
-    let replay = counters.handle("counter-1", &2, None, &metadata("r1")).await.unwrap();
-    assert!(replay.replayed, "request ids are remembered across restarts");
+    let replay = counters
+        .handle("counter-1", &2, None, &metadata("r1"))
+        .await
+        .unwrap();
+    assert!(
+        replay.replayed,
+        "request ids are remembered across restarts"
+    );
 }

@@ -44,7 +44,10 @@ fn parse_args() -> anyhow::Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"));
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
+        };
         match flag.as_str() {
             "--writers" => args.writers = value()?.parse()?,
             "--events" => args.events = value()?.parse()?,
@@ -55,7 +58,10 @@ fn parse_args() -> anyhow::Result<Args> {
             ),
         }
     }
-    anyhow::ensure!(args.writers > 0 && args.per_append > 0, "--writers and --per-append must be > 0");
+    anyhow::ensure!(
+        args.writers > 0 && args.per_append > 0,
+        "--writers and --per-append must be > 0"
+    );
     Ok(args)
 }
 
@@ -79,7 +85,14 @@ fn event(writer: usize, n: usize) -> EventData {
 fn record_bytes() -> usize {
     let e = event(0, 0);
     // Fixed header (format, position, version, id, time, prev hash), length prefixes, hash.
-    1 + 8 + 8 + 16 + 8 + 32 + 6 * 2 + 4 + 32
+    1 + 8
+        + 8
+        + 16
+        + 8
+        + 32
+        + 6 * 2
+        + 4
+        + 32
         + "bench-00".len()
         + e.event_type.len()
         + e.payload.len()
@@ -97,15 +110,13 @@ fn raw_engine(events: usize) -> anyhow::Result<f64> {
     let mut position = 0u64;
     while (position as usize) < events {
         let mut batch = WriteBatch::new();
-        let rb: usize = std::env::var("RB").map(|v| v.parse().unwrap()).unwrap_or(RAW_BATCH);
-        for _ in 0..rb.min(events - position as usize) {
+        for _ in 0..RAW_BATCH.min(events - position as usize) {
             position += 1;
             batch.put(Keyspace::Log, position.to_be_bytes(), value.clone());
             let mut stream_key = format!("bench-{:02}", position % 64).into_bytes();
             stream_key.push(0);
             stream_key.extend_from_slice(&position.to_be_bytes());
             batch.put(Keyspace::StreamIndex, stream_key, position.to_be_bytes());
-            if std::env::var("R3").is_ok() { batch.put(Keyspace::EventIdIndex, *Uuid::new_v4().as_bytes(), position.to_be_bytes()); }
         }
         maillage_eventstore::Engine::apply(&engine, batch)?;
         maillage_eventstore::Engine::flush(&engine)?;
@@ -131,9 +142,13 @@ async fn store_run(store: &EventStore, args: &Args) -> anyhow::Result<RunFigures
             let stream = format!("bench-{writer:02}");
             let mut version = 0;
             for n in 0..appends_per_writer {
-                let events = (0..per_append).map(|i| event(writer, n * per_append + i)).collect();
+                let events = (0..per_append)
+                    .map(|i| event(writer, n * per_append + i))
+                    .collect();
                 let sent = Instant::now();
-                let result = store.append(&stream, ExpectedVersion::Exact(version), events).await?;
+                let result = store
+                    .append(&stream, ExpectedVersion::Exact(version), events)
+                    .await?;
                 latencies.record(sent.elapsed().as_micros() as u64)?;
                 version = result.stream_version;
             }
@@ -274,7 +289,10 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("raw sled ceiling over {} events...", args.events);
     let engine_batch_events_per_sec = raw_engine(args.events)?;
 
-    eprintln!("store: {} writers × {} events per append...", args.writers, args.per_append);
+    eprintln!(
+        "store: {} writers × {} events per append...",
+        args.writers, args.per_append
+    );
     let dir = tempfile::tempdir()?;
     let store = EventStore::open(dir.path(), StoreOptions::default())?;
     let figures = store_run(&store, &args).await?;
@@ -289,7 +307,10 @@ async fn main() -> anyhow::Result<()> {
         ("p50_us", figures.latencies.value_at_quantile(0.5) as f64),
         ("p99_us", figures.latencies.value_at_quantile(0.99) as f64),
         ("engine_batch_events_per_sec", engine_batch_events_per_sec),
-        ("ratio_to_engine", figures.events_per_sec / engine_batch_events_per_sec),
+        (
+            "ratio_to_engine",
+            figures.events_per_sec / engine_batch_events_per_sec,
+        ),
         ("bytes_on_disk_per_event", bytes_per_event),
     ]);
 
@@ -298,9 +319,18 @@ async fn main() -> anyhow::Result<()> {
         let pg = postgres_run(&url, &args).await?;
         json.extend(serde_json_like(&[
             ("postgres_events_per_sec", pg.events_per_sec),
-            ("postgres_p50_us", pg.latencies.value_at_quantile(0.5) as f64),
-            ("postgres_p99_us", pg.latencies.value_at_quantile(0.99) as f64),
-            ("ratio_to_postgres", figures.events_per_sec / pg.events_per_sec),
+            (
+                "postgres_p50_us",
+                pg.latencies.value_at_quantile(0.5) as f64,
+            ),
+            (
+                "postgres_p99_us",
+                pg.latencies.value_at_quantile(0.99) as f64,
+            ),
+            (
+                "ratio_to_postgres",
+                figures.events_per_sec / pg.events_per_sec,
+            ),
         ]));
     }
     if args.replay {

@@ -13,6 +13,7 @@
 //! The storage engine sits behind the small [`Engine`] trait; [`SledEngine`]
 //! (sled 0.34) is the implementation the platform uses.
 
+mod chunk;
 mod clock;
 mod codec;
 mod engine;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
+use crate::chunk;
 use crate::clock::{Clock, SystemClock};
 use crate::codec;
 use crate::engine::{Engine, Keyspace, SledEngine, SledOptions};
@@ -19,10 +20,13 @@ use crate::record::{AppendResult, EventData, RecordedEvent, GENESIS_HASH};
 use crate::stream_id::StreamId;
 use crate::subscription::{Subscription, SubscriptionFilter};
 use crate::verify::{self, Verification};
-use crate::writer::{self, AppendRequest, Command, Writer};
+use crate::writer::{self, AppendRequest, Command, Failure, Flusher, Writer};
 
 /// The largest event accepted by default: 1 MiB.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// Written groups waiting for the flusher before the writer waits.
+const FLUSH_QUEUE: usize = 4;
 
 /// How the store is set up.
 #[derive(Clone)]
@@ -104,39 +108,42 @@ impl EventStore {
 
     /// Opens a store over an engine the caller opened (e.g. a sled database it shares).
     pub fn with_engine(engine: Arc<dyn Engine>, options: StoreOptions) -> Result<Self, StoreError> {
-        let head = match engine
-            .scan(Keyspace::Log, Bound::Unbounded, Bound::Unbounded, true, 1)?
-            .pop()
-        {
+        let head = match chunk::last_record(engine.as_ref())? {
             None => Head {
                 position: 0,
                 hash: GENESIS_HASH,
             },
-            Some((key, value)) => Head {
-                position: keys::decode_u64(&key).unwrap_or_default(),
-                hash: value
-                    .get(value.len().saturating_sub(32)..)
-                    .and_then(|tail| tail.try_into().ok())
-                    .unwrap_or(GENESIS_HASH),
-            },
+            Some((position, hash)) => Head { position, hash },
         };
         let (committed_tx, committed_rx) = watch::channel(head);
         let (commands_tx, commands_rx) = mpsc::channel(options.queue_capacity.max(1));
+        let failure = Failure::default();
         let writer = Writer::new(
             engine.clone(),
             options.clock.clone(),
             options.max_group_events.max(1),
             head,
-            committed_tx,
+            failure.clone(),
         );
+        let flusher = Flusher::new(engine.clone(), committed_tx, failure);
+        let (to_flusher, from_writer) = std::sync::mpsc::sync_channel(FLUSH_QUEUE);
+        let spawn_error = |error: std::io::Error| {
+            StoreError::Storage(format!("cannot start the writer: {error}"))
+        };
+        let flusher = std::thread::Builder::new()
+            .name("eventstore-flusher".into())
+            .spawn(move || flusher.run(from_writer))
+            .map_err(spawn_error)?;
         std::thread::Builder::new()
             .name("eventstore-writer".into())
             .spawn(move || {
-                if let Some(done) = writer.run(commands_rx) {
+                writer.run(commands_rx, to_flusher);
+                // Both threads have dropped their engine handles once the flusher returns.
+                if let Ok(Some(done)) = flusher.join() {
                     let _ = done.send(());
                 }
             })
-            .map_err(|error| StoreError::Storage(format!("cannot start the writer: {error}")))?;
+            .map_err(spawn_error)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
@@ -315,35 +322,26 @@ impl EventStore {
 
     /// Reads up to `limit` events of the whole log from `from_position` on
     /// (position 0 and 1 both mean the start).
-    pub fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+    pub fn read_all(
+        &self,
+        from_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.ensure_open()?;
         let committed = self.head().position;
         let from = from_position.max(1);
-        if from > committed || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let wanted = limit.min(usize::try_from(committed - from + 1).unwrap_or(usize::MAX));
-        let entries = self.inner.engine.scan(
-            Keyspace::Log,
-            Bound::Included(&keys::log_key(from)),
-            Bound::Included(&keys::log_key(committed)),
-            false,
-            wanted,
-        )?;
-        entries
-            .iter()
-            .map(|(key, value)| {
-                let position = keys::decode_u64(key).unwrap_or_default();
-                codec::open(value).map_err(|reason| StoreError::Corrupt { position, reason })
-            })
-            .collect()
+        chunk::read_range(self.inner.engine.as_ref(), from, committed, limit)
     }
 
     /// The stream's current version: the version of its last event, 0 when it has none.
     pub fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
         self.ensure_open()?;
         let stream = StreamId::parse(stream)?;
-        writer::last_version(self.inner.engine.as_ref(), stream.as_str(), self.head().position)
+        writer::last_version(
+            self.inner.engine.as_ref(),
+            stream.as_str(),
+            self.head().position,
+        )
     }
 
     /// The last durable record's position and hash.
@@ -405,14 +403,6 @@ impl EventStore {
     }
 
     fn record_at(&self, position: u64) -> Result<RecordedEvent, StoreError> {
-        let stored = self
-            .inner
-            .engine
-            .get(Keyspace::Log, &keys::log_key(position))?
-            .ok_or_else(|| StoreError::Corrupt {
-                position,
-                reason: "indexed event is missing from the log".into(),
-            })?;
-        codec::open(&stored).map_err(|reason| StoreError::Corrupt { position, reason })
+        chunk::record_at(self.inner.engine.as_ref(), position)
     }
 }

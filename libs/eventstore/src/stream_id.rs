@@ -37,7 +37,9 @@ impl StreamId {
             _ => return Err(invalid("category must start with an ASCII letter")),
         }
         if !category_chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(invalid("category may hold only ASCII letters, digits and '_'"));
+            return Err(invalid(
+                "category may hold only ASCII letters, digits and '_'",
+            ));
         }
         if id.is_empty() {
             return Err(invalid("id after the category is empty"));
@@ -61,7 +63,9 @@ impl StreamId {
     /// The category: what stands before the first `-`.
     pub fn category(&self) -> &str {
         // Invariant: `parse` checked that the id contains a '-'.
-        self.0.split_once('-').map_or(&self.0[..], |(category, _)| category)
+        self.0
+            .split_once('-')
+            .map_or(&self.0[..], |(category, _)| category)
     }
 }
 
@@ -97,9 +101,21 @@ mod tests {
 
     #[test]
     fn refuses_malformed_ids() {
-        for bad in ["", "nodash", "-id", "1cat-id", "cat-", "cat-with space", "caté-id", "ca.t-id"] {
+        for bad in [
+            "",
+            "nodash",
+            "-id",
+            "1cat-id",
+            "cat-",
+            "cat-with space",
+            "caté-id",
+            "ca.t-id",
+        ] {
             assert!(
-                matches!(StreamId::parse(bad), Err(StoreError::InvalidStreamId { .. })),
+                matches!(
+                    StreamId::parse(bad),
+                    Err(StoreError::InvalidStreamId { .. })
+                ),
                 "{bad:?} was accepted"
             );
         }

@@ -98,8 +98,11 @@ impl Subscription {
         if let Some(last) = records.last() {
             self.next_position = last.position + 1;
         }
-        self.buffer
-            .extend(records.into_iter().filter(|record| self.filter.accepts(record)));
+        self.buffer.extend(
+            records
+                .into_iter()
+                .filter(|record| self.filter.accepts(record)),
+        );
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use std::ops::Bound;
 
+use crate::chunk;
 use crate::codec;
 use crate::engine::{Engine, Keyspace};
 use crate::error::StoreError;
@@ -9,8 +10,8 @@ use crate::keys;
 use crate::record::GENESIS_HASH;
 use crate::store::Head;
 
-/// Records read per scan while verifying.
-const CHUNK: usize = 4096;
+/// Chunks read per scan while verifying.
+const CHUNKS_PER_SCAN: usize = 64;
 
 /// The outcome of [`crate::EventStore::verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,42 +38,55 @@ pub fn verify(engine: &dyn Engine) -> Result<Verification, StoreError> {
     };
     loop {
         let start = keys::log_key(head.position + 1);
-        let entries = engine.scan(
+        let chunks = engine.scan(
             Keyspace::Log,
             Bound::Included(&start),
             Bound::Unbounded,
             false,
-            CHUNK,
+            CHUNKS_PER_SCAN,
         )?;
-        if entries.is_empty() {
+        if chunks.is_empty() {
             return Ok(Verification::Intact { head });
         }
-        for (key, stored) in entries {
+        for (key, chunk) in chunks {
+            let broken = |position: u64, reason: String| Verification::Broken { position, reason };
             let expected = head.position + 1;
-            let broken = |reason: String| Verification::Broken {
-                position: expected,
-                reason,
-            };
             if keys::decode_u64(&key) != Some(expected) {
-                return Ok(broken(format!("missing (next stored key is {key:?})")));
+                return Ok(broken(
+                    expected,
+                    format!("missing (next stored key is {key:?})"),
+                ));
             }
-            if !codec::hash_matches(&stored) {
-                return Ok(broken("hash does not match the content".into()));
-            }
-            let record = match codec::open(&stored) {
-                Ok(record) => record,
-                Err(reason) => return Ok(broken(reason)),
+            let stored = match chunk::records(&chunk) {
+                Ok(stored) => stored,
+                Err(reason) => return Ok(broken(expected, reason)),
             };
-            if record.position != expected {
-                return Ok(broken(format!("holds position {}", record.position)));
+            for stored in stored {
+                let expected = head.position + 1;
+                if !codec::hash_matches(stored) {
+                    return Ok(broken(expected, "hash does not match the content".into()));
+                }
+                let record = match codec::open(stored) {
+                    Ok(record) => record,
+                    Err(reason) => return Ok(broken(expected, reason)),
+                };
+                if record.position != expected {
+                    return Ok(broken(
+                        expected,
+                        format!("holds position {}", record.position),
+                    ));
+                }
+                if record.prev_hash != head.hash {
+                    return Ok(broken(
+                        expected,
+                        "does not chain to the previous record".into(),
+                    ));
+                }
+                head = Head {
+                    position: expected,
+                    hash: record.hash,
+                };
             }
-            if record.prev_hash != head.hash {
-                return Ok(broken("does not chain to the previous record".into()));
-            }
-            head = Head {
-                position: expected,
-                hash: record.hash,
-            };
         }
     }
 }

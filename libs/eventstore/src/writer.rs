@@ -1,18 +1,24 @@
-//! The single writer thread: group commit of every waiting append.
+//! The single writer and its flusher: group commit of every waiting append.
 //!
-//! It takes every append waiting in its queue, checks each in order against the
-//! stream heads (including those of earlier appends of the same group) and the
-//! event-id index, writes all accepted events in one atomic batch, flushes once,
-//! then publishes the new head and answers every caller. After a storage failure
-//! it refuses every further append: the store must be reopened.
+//! The writer takes every append waiting in its queue, checks each in order
+//! against the stream heads (including those of earlier appends of the same
+//! group) and the event-id index, and writes all accepted events in one atomic
+//! batch. The flusher then makes the batch durable, publishes the new head and
+//! answers every caller. The two run on their own threads so that the next
+//! group is checked and written while the previous one is being flushed; a
+//! group is answered only after a flush that covers it, and groups are answered
+//! in order. After a storage failure every further append is refused: the store
+//! must be reopened.
 
 use std::collections::HashMap;
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
+use crate::chunk::{self, ChunkWriter};
 use crate::clock::Clock;
 use crate::codec::{self, Unsealed};
 use crate::engine::{Engine, Keyspace, WriteBatch};
@@ -41,15 +47,47 @@ pub enum Command {
     Close(oneshot::Sender<()>),
 }
 
-/// The writer's state: the committed head and a cache of stream versions.
+/// The first storage failure, shared by the writer and the flusher.
+pub type Failure = Arc<Mutex<Option<String>>>;
+
+fn failure_of(failure: &Failure) -> Option<String> {
+    failure
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
+
+fn set_failure(failure: &Failure, reason: &str) {
+    failure
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get_or_insert_with(|| reason.to_string());
+}
+
+type Reply = oneshot::Sender<Result<AppendResult, StoreError>>;
+
+/// A group written to the engine but not yet flushed, with its callers' answers.
+pub struct Applied {
+    /// The head after the group, when it wrote anything.
+    head: Option<Head>,
+    replies: Vec<(Reply, Result<AppendResult, StoreError>)>,
+}
+
+/// What the writer hands to the flusher.
+pub enum ToFlusher {
+    Group(Applied),
+    /// Flush, then stop; the closer is answered once both threads are done.
+    Close(oneshot::Sender<()>),
+}
+
+/// The writer's state: the head written so far and a cache of stream versions.
 pub struct Writer {
     engine: Arc<dyn Engine>,
     clock: Arc<dyn Clock>,
     max_group_events: usize,
     head: Head,
     stream_versions: HashMap<String, u64>,
-    committed: watch::Sender<Head>,
-    failed: Option<String>,
+    failure: Failure,
 }
 
 /// Where one event of the group being written stands.
@@ -66,7 +104,7 @@ impl Writer {
         clock: Arc<dyn Clock>,
         max_group_events: usize,
         head: Head,
-        committed: watch::Sender<Head>,
+        failure: Failure,
     ) -> Self {
         Self {
             engine,
@@ -74,15 +112,13 @@ impl Writer {
             max_group_events,
             head,
             stream_versions: HashMap::new(),
-            committed,
-            failed: None,
+            failure,
         }
     }
 
-    /// Runs until closed or until every handle to the store is gone. Returns the
-    /// closer's acknowledgement, to be sent once the writer (and its hold on
-    /// the engine) is dropped, so a reopen right after `close` finds the files free.
-    pub fn run(mut self, mut commands: mpsc::Receiver<Command>) -> Option<oneshot::Sender<()>> {
+    /// Runs until closed or until every handle to the store is gone, handing
+    /// each written group to the flusher.
+    pub fn run(mut self, mut commands: mpsc::Receiver<Command>, flusher: SyncSender<ToFlusher>) {
         while let Some(first) = commands.blocking_recv() {
             let mut group = Vec::new();
             let mut events = 0;
@@ -104,28 +140,32 @@ impl Writer {
                 }
             }
             if !group.is_empty() {
-                self.commit_group(group);
+                let applied = self.write_group(group);
+                if flusher.send(ToFlusher::Group(applied)).is_err() {
+                    return;
+                }
             }
             if let Some(done) = close {
-                // A last flush; a failure here cannot be reported to anyone but is
-                // harmless: every acknowledged append was flushed already.
-                let _ = self.engine.flush();
-                return Some(done);
+                let _ = flusher.send(ToFlusher::Close(done));
+                return;
             }
         }
-        let _ = self.engine.flush();
-        None
     }
 
-    fn commit_group(&mut self, group: Vec<AppendRequest>) {
-        if let Some(reason) = &self.failed {
-            for request in group {
-                let _ = request.reply.send(Err(StoreError::Storage(reason.clone())));
-            }
-            return;
+    /// Checks a group and writes what it accepts, without flushing.
+    fn write_group(&mut self, group: Vec<AppendRequest>) -> Applied {
+        if let Some(reason) = failure_of(&self.failure) {
+            return Applied {
+                head: None,
+                replies: group
+                    .into_iter()
+                    .map(|request| (request.reply, Err(StoreError::Storage(reason.clone()))))
+                    .collect(),
+            };
         }
         let recorded_at_micros = codec::to_micros(self.clock.now());
         let mut batch = WriteBatch::new();
+        let mut chunks = ChunkWriter::default();
         let mut versions: HashMap<String, u64> = HashMap::new();
         let mut pending: HashMap<Uuid, Pending> = HashMap::new();
         let mut head = self.head;
@@ -137,6 +177,7 @@ impl Writer {
                 &group,
                 recorded_at_micros,
                 &mut batch,
+                &mut chunks,
                 &mut versions,
                 &mut pending,
                 &mut head,
@@ -144,28 +185,32 @@ impl Writer {
             outcomes.push(outcome);
         }
 
+        chunks.finish(&mut batch);
+        let mut written = None;
         if !batch.is_empty() {
-            let written = self
-                .engine
-                .apply(batch)
-                .and_then(|()| self.engine.flush());
-            if let Err(error) = written {
+            if let Err(error) = self.engine.apply(batch) {
                 let reason = error.to_string();
-                self.failed = Some(reason.clone());
-                for request in group {
-                    let _ = request.reply.send(Err(StoreError::Storage(reason.clone())));
+                set_failure(&self.failure, &reason);
+                outcomes = outcomes
+                    .into_iter()
+                    .map(|outcome| outcome.and(Err(StoreError::Storage(reason.clone()))))
+                    .collect();
+            } else {
+                if self.stream_versions.len() + versions.len() > MAX_CACHED_HEADS {
+                    self.stream_versions.clear();
                 }
-                return;
+                self.stream_versions.extend(versions);
+                self.head = head;
+                written = Some(head);
             }
-            if self.stream_versions.len() + versions.len() > MAX_CACHED_HEADS {
-                self.stream_versions.clear();
-            }
-            self.stream_versions.extend(versions);
-            self.head = head;
-            self.committed.send_replace(head);
         }
-        for (request, outcome) in group.into_iter().zip(outcomes) {
-            let _ = request.reply.send(outcome);
+        Applied {
+            head: written,
+            replies: group
+                .into_iter()
+                .map(|request| request.reply)
+                .zip(outcomes)
+                .collect(),
         }
     }
 
@@ -177,6 +222,7 @@ impl Writer {
         group: &[AppendRequest],
         recorded_at_micros: i64,
         batch: &mut WriteBatch,
+        chunks: &mut ChunkWriter,
         versions: &mut HashMap<String, u64>,
         pending: &mut HashMap<Uuid, Pending>,
         head: &mut Head,
@@ -212,7 +258,7 @@ impl Writer {
             });
             head.hash = hash;
             let position_bytes = head.position.to_be_bytes();
-            batch.put(Keyspace::Log, keys::log_key(head.position), stored);
+            chunks.push(batch, head.position, &stored);
             batch.put(
                 Keyspace::StreamIndex,
                 keys::stream_key(stream, version),
@@ -253,8 +299,7 @@ impl Writer {
         for event in &request.events {
             let earlier = if let Some(p) = pending.get(&event.event_id) {
                 let original = &group[p.request];
-                let same =
-                    original.stream == request.stream && original.events[p.event] == *event;
+                let same = original.stream == request.stream && original.events[p.event] == *event;
                 Some((same, p.position, p.version))
             } else {
                 self.recorded(&event.event_id)?.map(|record| {
@@ -307,16 +352,7 @@ impl Writer {
             return Ok(None);
         };
         let position = keys::decode_u64(&position).unwrap_or_default();
-        let stored = self
-            .engine
-            .get(Keyspace::Log, &keys::log_key(position))?
-            .ok_or_else(|| StoreError::Corrupt {
-                position,
-                reason: "indexed event is missing from the log".into(),
-            })?;
-        codec::open(&stored)
-            .map(Some)
-            .map_err(|reason| StoreError::Corrupt { position, reason })
+        chunk::record_at(self.engine.as_ref(), position).map(Some)
     }
 
     fn stream_version(&mut self, stream: &str) -> Result<u64, StoreError> {
@@ -325,6 +361,75 @@ impl Writer {
         }
         let version = last_version(self.engine.as_ref(), stream, u64::MAX)?;
         Ok(version)
+    }
+}
+
+/// Makes written groups durable, then publishes the head and answers their callers.
+pub struct Flusher {
+    engine: Arc<dyn Engine>,
+    committed: watch::Sender<Head>,
+    failure: Failure,
+}
+
+impl Flusher {
+    pub fn new(engine: Arc<dyn Engine>, committed: watch::Sender<Head>, failure: Failure) -> Self {
+        Self {
+            engine,
+            committed,
+            failure,
+        }
+    }
+
+    /// Runs until the writer closes or goes away. Returns the closer's
+    /// acknowledgement, to be sent once both threads (and their hold on the
+    /// engine) are gone, so a reopen right after `close` finds the files free.
+    pub fn run(self, groups: Receiver<ToFlusher>) -> Option<oneshot::Sender<()>> {
+        while let Ok(first) = groups.recv() {
+            let mut written = Vec::new();
+            let mut close = None;
+            for item in std::iter::once(first).chain(groups.try_iter()) {
+                match item {
+                    ToFlusher::Group(applied) => written.push(applied),
+                    ToFlusher::Close(done) => close = Some(done),
+                }
+            }
+            self.complete(written);
+            if close.is_some() {
+                // A last flush; every acknowledged append was flushed already.
+                let _ = self.engine.flush();
+                return close;
+            }
+        }
+        let _ = self.engine.flush();
+        None
+    }
+
+    /// One flush for every group received, then the answers, in order.
+    fn complete(&self, written: Vec<Applied>) {
+        let head = written.iter().filter_map(|applied| applied.head).last();
+        let flushed = match head {
+            Some(_) => self.engine.flush().map_err(|error| error.to_string()),
+            None => Ok(()),
+        };
+        let failure = match flushed {
+            Ok(()) => {
+                if let Some(head) = head {
+                    self.committed.send_replace(head);
+                }
+                None
+            }
+            Err(reason) => {
+                set_failure(&self.failure, &reason);
+                Some(reason)
+            }
+        };
+        for (reply, outcome) in written.into_iter().flat_map(|applied| applied.replies) {
+            let outcome = match &failure {
+                Some(reason) => outcome.and(Err(StoreError::Storage(reason.clone()))),
+                None => outcome,
+            };
+            let _ = reply.send(outcome);
+        }
     }
 }
 

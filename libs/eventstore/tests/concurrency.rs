@@ -27,7 +27,11 @@ async fn thirty_two_tasks_racing_exact_appends_get_one_winner_per_version() {
                 barrier.wait().await;
                 let payload = format!("task {task} round {version}");
                 match store
-                    .append(STREAM, ExpectedVersion::Exact(version), vec![event("t.Won", payload.as_bytes())])
+                    .append(
+                        STREAM,
+                        ExpectedVersion::Exact(version),
+                        vec![event("t.Won", payload.as_bytes())],
+                    )
                     .await
                 {
                     Ok(result) => {
@@ -52,15 +56,27 @@ async fn thirty_two_tasks_racing_exact_appends_get_one_winner_per_version() {
         losses += lost;
     }
     winners.sort();
-    assert_eq!(winners.len() as u64, ROUNDS, "exactly one winner per version");
-    assert!(winners.iter().enumerate().all(|(i, (v, _))| *v == i as u64 + 1));
+    assert_eq!(
+        winners.len() as u64,
+        ROUNDS,
+        "exactly one winner per version"
+    );
+    assert!(winners
+        .iter()
+        .enumerate()
+        .all(|(i, (v, _))| *v == i as u64 + 1));
     assert_eq!(losses, ROUNDS * (TASKS as u64 - 1));
-    let stored = store.read_stream(STREAM, 1, Direction::Forward, 1000).unwrap();
+    let stored = store
+        .read_stream(STREAM, 1, Direction::Forward, 1000)
+        .unwrap();
     let stored: Vec<_> = stored
         .iter()
         .map(|e| (e.version, String::from_utf8(e.payload.clone()).unwrap()))
         .collect();
-    assert_eq!(stored, winners, "every winner's event is stored, and nothing else");
+    assert_eq!(
+        stored, winners,
+        "every winner's event is stored, and nothing else"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -73,7 +89,11 @@ async fn concurrent_any_appends_to_many_streams_are_all_kept_with_dense_position
             let mut positions = Vec::new();
             for _ in 0..25 {
                 let result = store
-                    .append(&format!("load-{}", task % 8), ExpectedVersion::Any, vec![event("t.E", b"x")])
+                    .append(
+                        &format!("load-{}", task % 8),
+                        ExpectedVersion::Any,
+                        vec![event("t.E", b"x")],
+                    )
                     .await
                     .unwrap();
                 positions.push(result.last_position);
@@ -88,6 +108,9 @@ async fn concurrent_any_appends_to_many_streams_are_all_kept_with_dense_position
     positions.sort();
     assert_eq!(positions, (1..=1600).collect::<Vec<u64>>());
     for stream in 0..8 {
-        assert_eq!(store.stream_version(&format!("load-{stream}")).unwrap(), 200);
+        assert_eq!(
+            store.stream_version(&format!("load-{stream}")).unwrap(),
+            200
+        );
     }
 }

@@ -49,7 +49,10 @@ fn acknowledged_events_survive_sigkill() -> anyhow::Result<()> {
         let acks = reader.join().expect("reader thread");
         for (position, id) in acks {
             let earlier = acknowledged.insert(position, id);
-            assert!(earlier.is_none_or(|e| e == id), "position {position} acknowledged twice for different events");
+            assert!(
+                earlier.is_none_or(|e| e == id),
+                "position {position} acknowledged twice for different events"
+            );
         }
 
         let store = EventStore::open(dir.path(), StoreOptions::default())?;
@@ -60,19 +63,30 @@ fn acknowledged_events_survive_sigkill() -> anyhow::Result<()> {
             for record in store.read_all(expected_position, 10_000)? {
                 assert_eq!(record.position, expected_position, "positions are dense");
                 if let Some(id) = acknowledged.get(&record.position) {
-                    assert_eq!(*id, record.event_id, "round {round}: position {} holds another event", record.position);
+                    assert_eq!(
+                        *id, record.event_id,
+                        "round {round}: position {} holds another event",
+                        record.position
+                    );
                     found += 1;
                 }
                 expected_position += 1;
             }
         }
-        assert_eq!(found, acknowledged.len(), "round {round}: an acknowledged event is missing");
+        assert_eq!(
+            found,
+            acknowledged.len(),
+            "round {round}: an acknowledged event is missing"
+        );
         assert!(
             matches!(store.verify()?, Verification::Intact { head: h } if h.position == head),
             "round {round}: the chain verifies"
         );
         runtime.block_on(store.close())?;
     }
-    assert!(acknowledged.len() > KILLS, "the child acknowledged appends before being killed");
+    assert!(
+        acknowledged.len() > KILLS,
+        "the child acknowledged appends before being killed"
+    );
     Ok(())
 }

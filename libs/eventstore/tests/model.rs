@@ -48,7 +48,12 @@ struct Model {
 }
 
 impl Model {
-    fn append(&mut self, stream: &'static str, expected: ExpectedVersion, count: u64) -> Result<(u64, u64, u64), u64> {
+    fn append(
+        &mut self,
+        stream: &'static str,
+        expected: ExpectedVersion,
+        count: u64,
+    ) -> Result<(u64, u64, u64), u64> {
         let actual = self.versions.get(stream).copied().unwrap_or(0);
         let ok = match expected {
             ExpectedVersion::Any => true,

@@ -8,7 +8,8 @@ use common::{event, events, temp_store};
 use maillage_eventstore::{ExpectedVersion, SubscriptionFilter};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_subscriber_from_zero_sees_all_of_50_000_concurrent_events_once_in_order_then_stays_live() {
+async fn a_subscriber_from_zero_sees_all_of_50_000_concurrent_events_once_in_order_then_stays_live()
+{
     const WRITERS: usize = 8;
     const PER_WRITER: usize = 6_250; // 8 × 6,250 = 50,000
     const PER_APPEND: usize = 25;
@@ -21,7 +22,11 @@ async fn a_subscriber_from_zero_sees_all_of_50_000_concurrent_events_once_in_ord
         writers.push(tokio::spawn(async move {
             for _ in 0..PER_WRITER / PER_APPEND {
                 store
-                    .append(&format!("writer-{writer}"), ExpectedVersion::Any, events("t.E", PER_APPEND))
+                    .append(
+                        &format!("writer-{writer}"),
+                        ExpectedVersion::Any,
+                        events("t.E", PER_APPEND),
+                    )
                     .await
                     .unwrap();
             }
@@ -36,7 +41,10 @@ async fn a_subscriber_from_zero_sees_all_of_50_000_concurrent_events_once_in_ord
             .expect("the subscriber kept up")
             .expect("the store is open")
             .unwrap();
-        assert_eq!(record.position, expected_position, "no gap, no duplicate, in order");
+        assert_eq!(
+            record.position, expected_position,
+            "no gap, no duplicate, in order"
+        );
         expected_position += 1;
     }
     for writer in writers {
@@ -47,24 +55,40 @@ async fn a_subscriber_from_zero_sees_all_of_50_000_concurrent_events_once_in_ord
     // Live: nothing more until a new append, then exactly that one.
     let quiet = tokio::time::timeout(Duration::from_millis(200), subscription.next()).await;
     assert!(quiet.is_err(), "no event beyond the head");
-    store.append("late-1", ExpectedVersion::Any, vec![event("t.Late", b"!")]).await.unwrap();
+    store
+        .append("late-1", ExpectedVersion::Any, vec![event("t.Late", b"!")])
+        .await
+        .unwrap();
     let live = tokio::time::timeout(Duration::from_secs(10), subscription.next())
         .await
         .unwrap()
         .unwrap()
         .unwrap();
-    assert_eq!((live.position, live.event_type.as_str()), (total + 1, "t.Late"));
+    assert_eq!(
+        (live.position, live.event_type.as_str()),
+        (total + 1, "t.Late")
+    );
 }
 
 #[tokio::test]
 async fn filters_by_category_and_by_event_type() {
     let (store, _dir) = temp_store();
-    store.append("person-1", ExpectedVersion::Any, events("t.Registered", 2)).await.unwrap();
-    store.append("action-1", ExpectedVersion::Any, events("t.Planned", 1)).await.unwrap();
-    store.append("person-2", ExpectedVersion::Any, events("t.Archived", 1)).await.unwrap();
+    store
+        .append("person-1", ExpectedVersion::Any, events("t.Registered", 2))
+        .await
+        .unwrap();
+    store
+        .append("action-1", ExpectedVersion::Any, events("t.Planned", 1))
+        .await
+        .unwrap();
+    store
+        .append("person-2", ExpectedVersion::Any, events("t.Archived", 1))
+        .await
+        .unwrap();
 
     let mut people = store.subscribe(1, SubscriptionFilter::Categories(vec!["person".into()]));
-    let mut archived = store.subscribe(1, SubscriptionFilter::EventTypes(vec!["t.Archived".into()]));
+    let mut archived =
+        store.subscribe(1, SubscriptionFilter::EventTypes(vec!["t.Archived".into()]));
     let mut from_three = store.subscribe(3, SubscriptionFilter::All);
     let mut seen = Vec::new();
     for _ in 0..3 {
@@ -81,10 +105,16 @@ async fn a_subscription_that_is_not_read_does_not_hold_back_writers_and_ends_on_
     let (store, _dir) = temp_store();
     let mut idle = store.subscribe(0, SubscriptionFilter::All);
     for _ in 0..200 {
-        store.append("busy-1", ExpectedVersion::Any, events("t.E", 10)).await.unwrap();
+        store
+            .append("busy-1", ExpectedVersion::Any, events("t.E", 10))
+            .await
+            .unwrap();
     }
     assert_eq!(store.head().position, 2_000);
     assert_eq!(idle.next().await.unwrap().unwrap().position, 1);
     store.close().await.unwrap();
-    assert!(idle.next().await.is_none(), "a closed store ends its subscriptions");
+    assert!(
+        idle.next().await.is_none(),
+        "a closed store ends its subscriptions"
+    );
 }

@@ -14,7 +14,10 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().ok_or("usage: eventstore-crash-writer <dir> <tasks>")?);
+    let dir = PathBuf::from(
+        args.next()
+            .ok_or("usage: eventstore-crash-writer <dir> <tasks>")?,
+    );
     let tasks: usize = args.next().ok_or("missing <tasks>")?.parse()?;
     let store = EventStore::open(&dir, StoreOptions::default())?;
     let handles: Vec<_> = (0..tasks)

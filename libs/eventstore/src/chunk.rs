@@ -1,0 +1,177 @@
+//! The log keyspace holds records packed in chunks: reading and writing them.
+//!
+//! A group commit writes its records, consecutive in position, into one or
+//! more chunks of about [`CHUNK_TARGET_BYTES`], each stored under the position
+//! of its first record: `format byte ‖ (u32 length ‖ record)*`. Replays then
+//! cost one engine entry per chunk instead of one per event, and an append
+//! writes one log entry per group instead of one per event. Records are never
+//! split across chunks; each keeps its own hash, so tampering is still found
+//! at the exact position.
+
+use std::ops::Bound;
+
+use crate::codec;
+use crate::engine::{Engine, Keyspace, WriteBatch};
+use crate::error::StoreError;
+use crate::keys;
+use crate::record::RecordedEvent;
+
+const CHUNK_FORMAT_V1: u8 = 1;
+/// A chunk is closed once it holds this many bytes (a single larger record gets a chunk of its own).
+pub const CHUNK_TARGET_BYTES: usize = 64 * 1024;
+/// Chunks read per engine scan.
+const SCAN_CHUNKS: usize = 16;
+
+/// Packs consecutive records into chunks and puts them in a batch.
+#[derive(Default)]
+pub struct ChunkWriter {
+    first_position: u64,
+    bytes: Vec<u8>,
+}
+
+impl ChunkWriter {
+    /// Adds the record at `position` (stored bytes from [`codec::seal`]); records
+    /// must come in position order with no gap.
+    pub fn push(&mut self, batch: &mut WriteBatch, position: u64, stored: &[u8]) {
+        if !self.bytes.is_empty() && self.bytes.len() + 4 + stored.len() > CHUNK_TARGET_BYTES {
+            self.finish(batch);
+        }
+        if self.bytes.is_empty() {
+            self.first_position = position;
+            self.bytes.push(CHUNK_FORMAT_V1);
+        }
+        // Record sizes are bounded by the event size limit, far below 4 GiB.
+        self.bytes
+            .extend_from_slice(&(stored.len() as u32).to_be_bytes());
+        self.bytes.extend_from_slice(stored);
+    }
+
+    /// Puts the open chunk, if any, in the batch.
+    pub fn finish(&mut self, batch: &mut WriteBatch) {
+        if !self.bytes.is_empty() {
+            let bytes = std::mem::take(&mut self.bytes);
+            batch.put(Keyspace::Log, keys::log_key(self.first_position), bytes);
+        }
+    }
+}
+
+/// The stored records of one chunk, in order, as raw bytes.
+pub fn records(chunk: &[u8]) -> Result<Vec<&[u8]>, String> {
+    let (&format, mut rest) = chunk.split_first().ok_or("empty chunk")?;
+    if format != CHUNK_FORMAT_V1 {
+        return Err(format!("unknown chunk format {format}"));
+    }
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let len = rest
+            .get(..4)
+            .and_then(|len| len.try_into().ok())
+            .map(u32::from_be_bytes)
+            .ok_or("truncated chunk")? as usize;
+        let record = rest.get(4..4 + len).ok_or("truncated chunk")?;
+        out.push(record);
+        rest = &rest[4 + len..];
+    }
+    Ok(out)
+}
+
+/// The position a stored record claims (its first bytes), without decoding the rest.
+pub fn position_of(stored: &[u8]) -> Option<u64> {
+    keys::decode_u64(stored.get(1..9)?)
+}
+
+/// The last record of the log: its position and hash, from its stored bytes.
+pub fn last_record(engine: &dyn Engine) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+    let Some((key, chunk)) = engine
+        .scan(Keyspace::Log, Bound::Unbounded, Bound::Unbounded, true, 1)?
+        .pop()
+    else {
+        return Ok(None);
+    };
+    let first = keys::decode_u64(&key).unwrap_or_default();
+    let stored = records(&chunk).map_err(|reason| corrupt(first, reason))?;
+    let last = stored
+        .last()
+        .ok_or_else(|| corrupt(first, "empty chunk".into()))?;
+    let position = position_of(last).ok_or_else(|| corrupt(first, "truncated record".into()))?;
+    let hash = last
+        .get(last.len().saturating_sub(32)..)
+        .and_then(|tail| tail.try_into().ok())
+        .ok_or_else(|| corrupt(position, "truncated record".into()))?;
+    Ok(Some((position, hash)))
+}
+
+/// Decoded records with `from <= position <= to`, at most `limit` of them.
+pub fn read_range(
+    engine: &dyn Engine,
+    from: u64,
+    to: u64,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut out = Vec::new();
+    if from > to || limit == 0 {
+        return Ok(out);
+    }
+    let mut start = chunk_key_at_or_before(engine, from)?;
+    let end = keys::log_key(to);
+    loop {
+        let chunks = engine.scan(
+            Keyspace::Log,
+            Bound::Included(&start),
+            Bound::Included(&end),
+            false,
+            SCAN_CHUNKS,
+        )?;
+        let Some((last_key, _)) = chunks.last() else {
+            return Ok(out);
+        };
+        let next_start = keys::decode_u64(last_key)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        let scanned = chunks.len();
+        for (key, chunk) in chunks {
+            let first = keys::decode_u64(&key).unwrap_or_default();
+            for stored in records(&chunk).map_err(|reason| corrupt(first, reason))? {
+                let position =
+                    position_of(stored).ok_or_else(|| corrupt(first, "truncated record".into()))?;
+                if position < from {
+                    continue;
+                }
+                if position > to || out.len() == limit {
+                    return Ok(out);
+                }
+                out.push(codec::open(stored).map_err(|reason| corrupt(position, reason))?);
+            }
+        }
+        if scanned < SCAN_CHUNKS {
+            return Ok(out);
+        }
+        start = keys::log_key(next_start).to_vec();
+    }
+}
+
+/// The decoded record at `position`.
+pub fn record_at(engine: &dyn Engine, position: u64) -> Result<RecordedEvent, StoreError> {
+    read_range(engine, position, position, 1)?
+        .pop()
+        .ok_or_else(|| corrupt(position, "indexed event is missing from the log".into()))
+}
+
+/// The key of the chunk holding `position` (or the first chunk after it).
+fn chunk_key_at_or_before(engine: &dyn Engine, position: u64) -> Result<Vec<u8>, StoreError> {
+    let at = keys::log_key(position);
+    Ok(engine
+        .scan(
+            Keyspace::Log,
+            Bound::Unbounded,
+            Bound::Included(&at),
+            true,
+            1,
+        )?
+        .pop()
+        .map_or_else(|| at.to_vec(), |(key, _)| key))
+}
+
+fn corrupt(position: u64, reason: String) -> StoreError {
+    StoreError::Corrupt { position, reason }
+}
