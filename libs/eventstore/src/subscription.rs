@@ -38,7 +38,7 @@ impl SubscriptionFilter {
                 categories.iter().any(|wanted| wanted == category)
             }
             SubscriptionFilter::EventTypes(types) => {
-                types.iter().any(|wanted| *wanted == record.event_type)
+                types.contains(&record.event_type)
             }
         }
     }

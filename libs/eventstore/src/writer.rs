@@ -406,7 +406,7 @@ impl Flusher {
 
     /// One flush for every group received, then the answers, in order.
     fn complete(&self, written: Vec<Applied>) {
-        let head = written.iter().filter_map(|applied| applied.head).last();
+        let head = written.iter().rev().find_map(|applied| applied.head);
         let flushed = match head {
             Some(_) => self.engine.flush().map_err(|error| error.to_string()),
             None => Ok(()),
