@@ -1,0 +1,318 @@
+//! The errors a service returns to its callers, and how each becomes a gRPC status.
+//!
+//! Handlers return [`ServiceError`] (or anything that converts into it, such as
+//! [`StoreError`]) and let `?` turn it into a [`tonic::Status`] with the code the
+//! design fixes (§8): INVALID_ARGUMENT names the offending field and carries a
+//! `google.rpc.BadRequest` field violation, ABORTED gives the actual version,
+//! INTERNAL never leaks its detail to the caller (the detail goes to the log).
+
+use maillage_eventstore::StoreError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Why a request was refused or failed. A refused request changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// A request field is malformed or refers to something that cannot exist
+    /// (e.g. `commune_code: unknown commune 99999`).
+    #[error("{field}: {message}")]
+    InvalidArgument {
+        /// The protobuf field path, e.g. `commune_code` or `mandates[0].start`.
+        field: String,
+        /// What is wrong with it, without personal data.
+        message: String,
+    },
+    /// The thing asked for does not exist.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// What kind of thing, e.g. `stakeholder`.
+        what: String,
+        /// Its id.
+        id: String,
+    },
+    /// The thing to create exists already.
+    #[error("{what} {id} already exists")]
+    AlreadyExists {
+        /// What kind of thing.
+        what: String,
+        /// Its id.
+        id: String,
+    },
+    /// A domain rule refuses the command in the aggregate's current state.
+    #[error("{message}")]
+    FailedPrecondition {
+        /// Which rule, said for the caller.
+        message: String,
+    },
+    /// Optimistic concurrency: the aggregate is not at the version the caller expected.
+    #[error("expected {expected}, actual {actual}")]
+    Aborted {
+        /// What the caller expected, e.g. `version 3` or `no stream`.
+        expected: String,
+        /// The aggregate's current version.
+        actual: u64,
+    },
+    /// No valid credentials.
+    #[error("{message}")]
+    Unauthenticated {
+        /// What is missing or wrong (never the token itself).
+        message: String,
+    },
+    /// Valid credentials without a role the RPC needs.
+    #[error("permission denied: needs one of the roles {}", needed.join(", "))]
+    PermissionDenied {
+        /// The roles that would have been accepted (lowercase names).
+        needed: Vec<String>,
+    },
+    /// The service cannot serve now (shutting down, store closed); retry later.
+    #[error("{message}")]
+    Unavailable {
+        /// Why.
+        message: String,
+    },
+    /// A bug or a storage failure. The caller sees only a generic message.
+    #[error("internal error")]
+    Internal {
+        /// What went wrong, for the log only (no personal data).
+        detail: String,
+    },
+}
+
+impl ServiceError {
+    /// INVALID_ARGUMENT on `field`.
+    pub fn invalid_argument(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidArgument {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// NOT_FOUND for `what` `id`.
+    pub fn not_found(what: impl Into<String>, id: impl Into<String>) -> Self {
+        Self::NotFound {
+            what: what.into(),
+            id: id.into(),
+        }
+    }
+
+    /// ALREADY_EXISTS for `what` `id`.
+    pub fn already_exists(what: impl Into<String>, id: impl Into<String>) -> Self {
+        Self::AlreadyExists {
+            what: what.into(),
+            id: id.into(),
+        }
+    }
+
+    /// FAILED_PRECONDITION: a domain rule refuses the command.
+    pub fn failed_precondition(message: impl Into<String>) -> Self {
+        Self::FailedPrecondition {
+            message: message.into(),
+        }
+    }
+
+    /// INTERNAL with a detail for the log.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::Internal {
+            detail: detail.into(),
+        }
+    }
+
+    /// The gRPC code this error maps to.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::InvalidArgument { .. } => Code::InvalidArgument,
+            Self::NotFound { .. } => Code::NotFound,
+            Self::AlreadyExists { .. } => Code::AlreadyExists,
+            Self::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Self::Aborted { .. } => Code::Aborted,
+            Self::Unauthenticated { .. } => Code::Unauthenticated,
+            Self::PermissionDenied { .. } => Code::PermissionDenied,
+            Self::Unavailable { .. } => Code::Unavailable,
+            Self::Internal { .. } => Code::Internal,
+        }
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(error: ServiceError) -> Self {
+        match &error {
+            ServiceError::InvalidArgument { field, message } => Status::with_error_details(
+                Code::InvalidArgument,
+                error.to_string(),
+                ErrorDetails::with_bad_request_violation(field.clone(), message.clone()),
+            ),
+            ServiceError::Internal { detail } => {
+                // The detail may name storage paths or internal state: log it, don't send it.
+                tracing::error!(detail = %detail, "internal error");
+                Status::internal("internal error")
+            }
+            other => Status::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::WrongExpectedVersion {
+                expected, actual, ..
+            } => ServiceError::Aborted {
+                expected: expected.to_string(),
+                actual,
+            },
+            StoreError::InvalidStreamId { reason, .. } => {
+                ServiceError::invalid_argument("stream_id", format!("invalid stream id: {reason}"))
+            }
+            StoreError::EventTooLarge { size, limit, .. } => ServiceError::invalid_argument(
+                "events",
+                format!("an event is {size} bytes, over the limit of {limit} bytes"),
+            ),
+            StoreError::Closed => ServiceError::Unavailable {
+                message: "the service is shutting down".into(),
+            },
+            other => ServiceError::internal(other.to_string()),
+        }
+    }
+}
+
+/// Turns a `Result` whose error converts into [`ServiceError`] (a
+/// [`StoreError`], for one) into a `Result<_, Status>`, so handlers can write
+/// `store.read_all(from, limit).or_status()?` (`?` alone converts only once).
+pub trait OrStatus<T> {
+    /// The result with its error mapped to a gRPC status.
+    fn or_status(self) -> Result<T, Status>;
+}
+
+impl<T, E: Into<ServiceError>> OrStatus<T> for Result<T, E> {
+    fn or_status(self) -> Result<T, Status> {
+        self.map_err(|error| Status::from(error.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use maillage_eventstore::ExpectedVersion;
+
+    fn status(error: ServiceError) -> Status {
+        error.into()
+    }
+
+    fn store_status(error: StoreError) -> Status {
+        Err::<(), _>(error).or_status().unwrap_err()
+    }
+
+    #[test]
+    fn invalid_argument_names_the_field_and_carries_a_bad_request() {
+        let status = status(ServiceError::invalid_argument(
+            "commune_code",
+            "unknown commune 99999",
+        ));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "commune_code: unknown commune 99999");
+        let bad_request = status
+            .get_details_bad_request()
+            .expect("BadRequest details");
+        assert_eq!(bad_request.field_violations.len(), 1);
+        assert_eq!(bad_request.field_violations[0].field, "commune_code");
+        assert_eq!(
+            bad_request.field_violations[0].description,
+            "unknown commune 99999"
+        );
+    }
+
+    #[test]
+    fn each_error_maps_to_its_code() {
+        let cases = [
+            (ServiceError::not_found("stakeholder", "x"), Code::NotFound),
+            (
+                ServiceError::already_exists("stakeholder", "x"),
+                Code::AlreadyExists,
+            ),
+            (
+                ServiceError::failed_precondition("action is cancelled"),
+                Code::FailedPrecondition,
+            ),
+            (
+                ServiceError::Aborted {
+                    expected: "version 3".into(),
+                    actual: 5,
+                },
+                Code::Aborted,
+            ),
+            (
+                ServiceError::Unauthenticated {
+                    message: "missing token".into(),
+                },
+                Code::Unauthenticated,
+            ),
+            (
+                ServiceError::PermissionDenied {
+                    needed: vec!["tool".into()],
+                },
+                Code::PermissionDenied,
+            ),
+            (
+                ServiceError::Unavailable {
+                    message: "down".into(),
+                },
+                Code::Unavailable,
+            ),
+            (ServiceError::internal("disk on fire"), Code::Internal),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code);
+            assert_eq!(status(error).code(), code);
+        }
+    }
+
+    #[test]
+    fn messages_say_what_the_caller_needs() {
+        assert_eq!(
+            status(ServiceError::not_found("stakeholder", "abc")).message(),
+            "stakeholder abc not found"
+        );
+        assert_eq!(
+            status(ServiceError::Aborted {
+                expected: "version 3".into(),
+                actual: 5
+            })
+            .message(),
+            "expected version 3, actual 5"
+        );
+        let denied = status(ServiceError::PermissionDenied {
+            needed: vec!["tool".into(), "auditor".into()],
+        });
+        assert!(denied.message().contains("tool, auditor"), "{denied:?}");
+        let internal = status(ServiceError::internal("sled: /var/lib/secret path"));
+        assert_eq!(internal.message(), "internal error");
+    }
+
+    #[test]
+    fn store_errors_map_to_service_errors() {
+        let conflict = StoreError::WrongExpectedVersion {
+            stream_id: "stakeholder-1".into(),
+            expected: ExpectedVersion::Exact(3),
+            actual: 5,
+        };
+        let status = store_status(conflict);
+        assert_eq!(status.code(), Code::Aborted);
+        assert_eq!(status.message(), "expected version 3, actual 5");
+
+        let invalid = maillage_eventstore::StreamId::parse("nodash").unwrap_err();
+        let status = store_status(invalid);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().starts_with("stream_id: "), "{status:?}");
+
+        let too_large = StoreError::EventTooLarge {
+            index: 0,
+            size: 2,
+            limit: 1,
+        };
+        assert_eq!(store_status(too_large).code(), Code::InvalidArgument);
+        assert_eq!(store_status(StoreError::Closed).code(), Code::Unavailable);
+        let storage = store_status(StoreError::Storage("io".into()));
+        assert_eq!(storage.code(), Code::Internal);
+        assert_eq!(storage.message(), "internal error");
+    }
+}

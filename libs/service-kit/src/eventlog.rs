@@ -1,0 +1,283 @@
+//! The `maillage.v1.EventLog` gRPC service: read-only access to a command
+//! service's own log (read a stream, read all, subscribe, verify), for the
+//! roles `tool` and `auditor` (admin passes).
+//!
+//! Every command service mounts one over its [`EventStore`]:
+//!
+//! ```no_run
+//! # fn f(store: maillage_eventstore::EventStore) {
+//! use maillage_service_kit::EventLogService;
+//! let service = EventLogService::new("stakeholders", store).into_server();
+//! # }
+//! ```
+
+use std::pin::Pin;
+
+use futures::Stream;
+use maillage_eventstore::{Direction, EventStore, StreamId, SubscriptionFilter, Verification};
+use maillage_proto::v1::event_log_server::{EventLog, EventLogServer};
+use maillage_proto::v1::{
+    EventEnvelope, ReadAllRequest, ReadAllResponse, ReadDirection, ReadStreamRequest,
+    ReadStreamResponse, SubscribeRequest, VerifyRequest, VerifyResponse,
+};
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use crate::auth::Role;
+use crate::context::RequestContext;
+use crate::envelope::to_envelope;
+use crate::error::{OrStatus, ServiceError};
+
+/// Events returned when a read asks for 0.
+pub const DEFAULT_READ_LIMIT: usize = 1_000;
+/// Most events one read returns, whatever it asks.
+pub const MAX_READ_LIMIT: usize = 10_000;
+/// Most encoded bytes of events in one read response (at least one event is
+/// always returned), so that a reply fits a default gRPC client's 4 MiB limit.
+/// A reader that gets fewer events than it asked for continues from the last one.
+pub const MAX_READ_BYTES: usize = 3 * 1024 * 1024;
+
+/// Roles allowed to read a log.
+const READERS: [Role; 2] = [Role::Tool, Role::Auditor];
+
+/// The EventLog service over one context's store.
+#[derive(Clone)]
+pub struct EventLogService {
+    context: String,
+    store: EventStore,
+}
+
+impl EventLogService {
+    /// The service for the log of `context` (`stakeholders`, `engagement`,
+    /// `governance`), written in every envelope it returns.
+    pub fn new(context: impl Into<String>, store: EventStore) -> Self {
+        Self {
+            context: context.into(),
+            store,
+        }
+    }
+
+    /// The tonic server to mount (e.g. with [`crate::Server::add_service`]).
+    pub fn into_server(self) -> EventLogServer<Self> {
+        EventLogServer::new(self)
+    }
+
+    fn envelopes(&self, records: Vec<maillage_eventstore::RecordedEvent>) -> Vec<EventEnvelope> {
+        let mut budget = MAX_READ_BYTES;
+        let mut envelopes = Vec::with_capacity(records.len());
+        for record in &records {
+            let envelope = to_envelope(&self.context, record);
+            let size = envelope.encoded_len();
+            if !envelopes.is_empty() && size > budget {
+                break;
+            }
+            budget = budget.saturating_sub(size);
+            envelopes.push(envelope);
+        }
+        envelopes
+    }
+}
+
+/// `limit` as asked (0: default), capped.
+fn read_limit(limit: u32) -> usize {
+    match usize::try_from(limit) {
+        Ok(0) => DEFAULT_READ_LIMIT,
+        Ok(limit) => limit.min(MAX_READ_LIMIT),
+        Err(_) => MAX_READ_LIMIT,
+    }
+}
+
+/// Opens the RPC: checks the caller's role and records its ids on the span.
+fn admit<T>(request: &Request<T>) -> Result<(), Status> {
+    let context = RequestContext::from_request(request, "")?;
+    context.principal.require(&READERS)?;
+    Ok(())
+}
+
+/// Checks a category filter entry (the part of a stream id before its `-`).
+fn check_category(category: &str) -> Result<(), ServiceError> {
+    StreamId::parse(format!("{category}-x"))
+        .ok()
+        .filter(|id| id.category() == category)
+        .map(|_| ())
+        .ok_or_else(|| {
+            ServiceError::invalid_argument(
+                "categories",
+                format!("{category:?} is not a stream category (an ASCII letter, then letters, digits or '_')"),
+            )
+        })
+}
+
+type EnvelopeStream = Pin<Box<dyn Stream<Item = Result<EventEnvelope, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl EventLog for EventLogService {
+    #[tracing::instrument(skip_all, fields(context = %self.context))]
+    async fn read_stream(
+        &self,
+        request: Request<ReadStreamRequest>,
+    ) -> Result<Response<ReadStreamResponse>, Status> {
+        admit(&request)?;
+        let request = request.into_inner();
+        StreamId::parse(request.stream_id.as_str()).map_err(|error| match error {
+            maillage_eventstore::StoreError::InvalidStreamId { reason, .. } => {
+                ServiceError::invalid_argument("stream_id", reason)
+            }
+            other => ServiceError::from(other),
+        })?;
+        let direction = ReadDirection::try_from(request.direction).map_err(|_| {
+            ServiceError::invalid_argument(
+                "direction",
+                format!("unknown direction {}", request.direction),
+            )
+        })?;
+        let (direction, from) = match direction {
+            ReadDirection::Forward => (Direction::Forward, request.from_version.max(1)),
+            ReadDirection::Backward if request.from_version == 0 => (Direction::Backward, u64::MAX),
+            ReadDirection::Backward => (Direction::Backward, request.from_version),
+        };
+        let stream_version = self.store.stream_version(&request.stream_id).or_status()?;
+        let records = self
+            .store
+            .read_stream(
+                &request.stream_id,
+                from,
+                direction,
+                read_limit(request.limit),
+            )
+            .or_status()?;
+        Ok(Response::new(ReadStreamResponse {
+            events: self.envelopes(records),
+            stream_version,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(context = %self.context))]
+    async fn read_all(
+        &self,
+        request: Request<ReadAllRequest>,
+    ) -> Result<Response<ReadAllResponse>, Status> {
+        admit(&request)?;
+        let request = request.into_inner();
+        let head_position = self.store.head().position;
+        let records = self
+            .store
+            .read_all(request.from_position, read_limit(request.limit))
+            .or_status()?;
+        Ok(Response::new(ReadAllResponse {
+            events: self.envelopes(records),
+            head_position,
+        }))
+    }
+
+    type SubscribeStream = EnvelopeStream;
+
+    #[tracing::instrument(skip_all, fields(context = %self.context))]
+    async fn subscribe(
+        &self,
+        request: Request<SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        admit(&request)?;
+        let request = request.into_inner();
+        let filter = match (
+            request.categories.is_empty(),
+            request.event_types.is_empty(),
+        ) {
+            (true, true) => SubscriptionFilter::All,
+            (false, true) => {
+                for category in &request.categories {
+                    check_category(category)?;
+                }
+                SubscriptionFilter::Categories(request.categories)
+            }
+            (true, false) => {
+                if request.event_types.iter().any(|t| t.is_empty()) {
+                    return Err(ServiceError::invalid_argument(
+                        "event_types",
+                        "an event type is empty",
+                    )
+                    .into());
+                }
+                SubscriptionFilter::EventTypes(request.event_types)
+            }
+            (false, false) => {
+                return Err(ServiceError::invalid_argument(
+                    "event_types",
+                    "cannot be combined with categories: filter by one or the other",
+                )
+                .into())
+            }
+        };
+        if self.store.is_closed() {
+            return Err(ServiceError::from(maillage_eventstore::StoreError::Closed).into());
+        }
+        let subscription = self.store.subscribe(request.from_position, filter);
+        let context = self.context.clone();
+        // The stream owns the subscription: when the client goes away tonic drops
+        // the stream and the subscription with it; when the store closes,
+        // `next` returns `None` and the stream ends. After an error it ends too.
+        let stream = futures::stream::unfold(Some(subscription), move |state| {
+            let context = context.clone();
+            async move {
+                let mut subscription = state?;
+                match subscription.next().await? {
+                    Ok(record) => Some((Ok(to_envelope(&context, &record)), Some(subscription))),
+                    Err(error) => Some((Err(Status::from(ServiceError::from(error))), None)),
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    #[tracing::instrument(skip_all, fields(context = %self.context))]
+    async fn verify(
+        &self,
+        request: Request<VerifyRequest>,
+    ) -> Result<Response<VerifyResponse>, Status> {
+        admit(&request)?;
+        let store = self.store.clone();
+        let verification = tokio::task::spawn_blocking(move || store.verify())
+            .await
+            .map_err(|error| ServiceError::internal(format!("verify task failed: {error}")))?
+            .or_status()?;
+        let response = match verification {
+            Verification::Intact { head } => VerifyResponse {
+                intact: true,
+                position: head.position,
+                head_hash: head.hash.to_vec(),
+                reason: String::new(),
+            },
+            Verification::Broken { position, reason } => {
+                tracing::warn!(position, %reason, "event log chain is broken");
+                VerifyResponse {
+                    intact: false,
+                    position,
+                    head_hash: Vec::new(),
+                    reason,
+                }
+            }
+        };
+        Ok(Response::new(response))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_default_and_cap() {
+        assert_eq!(read_limit(0), DEFAULT_READ_LIMIT);
+        assert_eq!(read_limit(5), 5);
+        assert_eq!(read_limit(u32::MAX), MAX_READ_LIMIT);
+    }
+
+    #[test]
+    fn categories_are_checked() {
+        assert!(check_category("stakeholder").is_ok());
+        assert!(check_category("action_item").is_ok());
+        for bad in ["", "1abc", "a-b", "a b", "é"] {
+            assert!(check_category(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The bootstrap every Maillage server shares, and the `EventLog` service.
+//!
+//! - [`error`]: [`ServiceError`], the refusals a handler returns, and their gRPC codes;
+//! - [`auth`]: roles, principals, the tokens file and the auth layer; [`require`] checks roles;
+//! - [`context`]: [`RequestContext`], who asked and the ids recorded with each event;
+//! - [`config`]: [`ServiceConfig`], the flags (and `MAILLAGE_*` variables) of every binary;
+//! - [`telemetry`]: [`init_tracing`], human or JSON logs;
+//! - [`envelope`]: record ⇄ [`maillage_proto::v1::EventEnvelope`] conversions;
+//! - [`eventlog`]: [`EventLogService`], read access to a command service's own log;
+//! - [`server`]: [`Server`], serving services with auth, health, reflection and a graceful shutdown.
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod envelope;
+pub mod error;
+pub mod eventlog;
+pub mod server;
+pub mod telemetry;
+
+pub use auth::{principal, require, AuthLayer, Principal, Role, TokenFile, TokenStore};
+pub use config::{ConfigError, ServiceConfig};
+pub use context::RequestContext;
+pub use envelope::{decode_payload, decode_record, from_envelope, to_envelope, EnvelopeError};
+pub use error::{OrStatus, ServiceError};
+pub use eventlog::EventLogService;
+pub use server::{Server, ServerError};
+pub use telemetry::{init_tracing, LogFormat};

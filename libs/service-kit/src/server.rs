@@ -1,0 +1,475 @@
+//! Serving a set of tonic services the Maillage way: token auth on every RPC
+//! (except health and reflection), gRPC health and reflection, a tracing span
+//! per RPC, and a graceful shutdown that drains in-flight requests, ends
+//! server streams, then closes the event stores.
+//!
+//! ```no_run
+//! # async fn f(store: maillage_eventstore::EventStore, tokens: std::sync::Arc<maillage_service_kit::auth::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
+//! use maillage_service_kit::{EventLogService, Server};
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! Server::builder(tokens)
+//!     .add_service(EventLogService::new("stakeholders", store.clone()).into_server())
+//!     .serve_with_shutdown(listener, vec![store], async { let _ = stopped.await; })
+//!     .await?;
+//! # drop(stop); Ok(()) }
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::Frame;
+use maillage_eventstore::EventStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity, ServerTlsConfig};
+use tonic_health::ServingStatus;
+use tracing::Instrument;
+
+use crate::auth::{AuthLayer, TokenStore};
+use crate::config::{ConfigError, ServiceConfig};
+use crate::context::{CORRELATION_ID_HEADER, REQUEST_ID_HEADER};
+
+/// Why serving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The transport failed (TLS set-up, accept loop).
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The reflection service could not be built from the descriptors.
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Gathers the services of one server, then serves them.
+pub struct Server {
+    tokens: Arc<TokenStore>,
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+    tls: Option<Identity>,
+}
+
+impl Server {
+    /// A server whose RPCs are authenticated against `tokens`.
+    pub fn builder(tokens: Arc<TokenStore>) -> Self {
+        Self {
+            tokens,
+            routes: RoutesBuilder::default(),
+            names: Vec::new(),
+            tls: None,
+        }
+    }
+
+    /// A server set up from the shared configuration: its tokens file and, when
+    /// `--tls-cert`/`--tls-key` are given, TLS.
+    pub fn from_config(config: &ServiceConfig) -> Result<Self, ConfigError> {
+        let mut server = Self::builder(config.token_store()?);
+        server.tls = config.tls_identity()?;
+        Ok(server)
+    }
+
+    /// Serves TLS with this certificate chain and key instead of plain HTTP/2.
+    pub fn tls(mut self, identity: Identity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
+    /// Mounts a generated tonic server (e.g. `EventLogServer::new(...)`). Its
+    /// name is reported SERVING by the health service and listed by reflection.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: tower_service::Service<
+                http::Request<Body>,
+                Response = http::Response<Body>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// The names of the services mounted so far.
+    pub fn service_names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down like [`Server::serve_with_shutdown`].
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        stores: Vec<EventStore>,
+    ) -> Result<(), ServerError> {
+        self.serve_with_shutdown(listener, stores, std::future::pending())
+            .await
+    }
+
+    /// Serves on `listener` until `shutdown` completes or the process gets
+    /// SIGTERM or SIGINT. Then: health turns NOT_SERVING, the listener closes,
+    /// open server streams end with UNAVAILABLE, in-flight requests finish, and
+    /// finally every store in `stores` is closed (its queued appends flushed).
+    pub async fn serve_with_shutdown<F>(
+        self,
+        listener: TcpListener,
+        stores: Vec<EventStore>,
+        shutdown: F,
+    ) -> Result<(), ServerError>
+    where
+        F: Future<Output = ()> + Send,
+    {
+        let Server {
+            tokens,
+            mut routes,
+            names,
+            tls,
+        } = self;
+        let address = listener.local_addr().ok();
+
+        let (reporter, health) = tonic_health::server::health_reporter();
+        for name in &names {
+            reporter
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
+        }
+        let mut reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(maillage_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name(HEALTH_SERVICE)
+            .with_service_name(REFLECTION_SERVICE);
+        for name in &names {
+            reflection = reflection.with_service_name(*name);
+        }
+        routes.add_service(health);
+        routes.add_service(reflection.build_v1()?);
+
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let mut transport = tonic::transport::Server::builder();
+        if let Some(identity) = tls {
+            transport = transport.tls_config(ServerTlsConfig::new().identity(identity))?;
+        }
+        let router = transport
+            .layer(RpcLayer {
+                shutdown: shutdown_rx.clone(),
+            })
+            .layer(AuthLayer::new(tokens))
+            .add_routes(routes.routes());
+
+        let stop_serving = {
+            let mut shutdown_rx = shutdown_rx.clone();
+            async move {
+                let _ = shutdown_rx.wait_for(|stopping| *stopping).await;
+            }
+        };
+        let serving = router.serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            stop_serving,
+        );
+        let trigger = async move {
+            tokio::select! {
+                () = shutdown => tracing::info!("shutdown requested"),
+                () = termination_signal() => tracing::info!("termination signal received"),
+            }
+            for name in &names {
+                reporter
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
+            }
+            let _ = shutdown_tx.send(true);
+            // Keep the sender: streams opened while draining see `true` at once.
+            shutdown_tx
+        };
+        tracing::info!(address = ?address, "serving gRPC");
+        tokio::pin!(serving);
+        tokio::pin!(trigger);
+        let mut held_sender = None;
+        let result = tokio::select! {
+            result = &mut serving => result,
+            sender = &mut trigger => {
+                held_sender = Some(sender);
+                serving.await
+            }
+        };
+        tracing::info!("requests drained; closing event stores");
+        for store in stores {
+            if let Err(error) = store.close().await {
+                tracing::warn!(%error, "closing an event store failed");
+            }
+        }
+        drop(held_sender);
+        tracing::info!("server stopped");
+        Ok(result?)
+    }
+}
+
+/// The gRPC health service's name.
+const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+/// The gRPC reflection service's name (v1).
+const REFLECTION_SERVICE: &str = "grpc.reflection.v1.ServerReflection";
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C). If the handlers cannot be
+/// installed it never completes, and only the caller's future stops the server.
+async fn termination_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// The tracing span of one RPC, put in the request extensions so that
+/// [`crate::RequestContext::from_request`] can record the request's ids on it.
+#[derive(Clone, Debug)]
+pub(crate) struct RpcSpan(tracing::Span);
+
+impl RpcSpan {
+    /// Records the request and correlation ids (once per RPC).
+    pub(crate) fn record_ids(&self, request_id: &str, correlation_id: &str) {
+        self.0.record("request_id", request_id);
+        self.0.record("correlation_id", correlation_id);
+    }
+
+    /// Records the ids the client sent in headers (for RPCs refused before any handler ran).
+    pub(crate) fn record_header_ids(&self, headers: &http::HeaderMap) {
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .filter(|value| value.len() <= crate::context::MAX_ID_LEN)
+        };
+        if let Some(request_id) = get(REQUEST_ID_HEADER) {
+            self.0.record("request_id", request_id);
+            if let Some(correlation_id) = get(CORRELATION_ID_HEADER).or(Some(request_id)) {
+                self.0.record("correlation_id", correlation_id);
+            }
+        }
+    }
+}
+
+/// Outermost layer: opens the RPC's span, logs its outcome, and ends open
+/// response streams when the server shuts down.
+#[derive(Clone)]
+struct RpcLayer {
+    shutdown: watch::Receiver<bool>,
+}
+
+impl<S> tower_layer::Layer<S> for RpcLayer {
+    type Service = RpcService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RpcService {
+            inner,
+            shutdown: self.shutdown.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct RpcService<S> {
+    inner: S,
+    shutdown: watch::Receiver<bool>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B, ResBody> tower_service::Service<http::Request<B>> for RpcService<S>
+where
+    S: tower_service::Service<http::Request<B>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+{
+    type Response = http::Response<RpcBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The path names the service and method only: no personal data, never the token.
+        let span = tracing::info_span!(
+            "rpc",
+            method = %request.uri().path(),
+            request_id = tracing::field::Empty,
+            correlation_id = tracing::field::Empty,
+        );
+        request.extensions_mut().insert(RpcSpan(span.clone()));
+        let started = Instant::now();
+        let call = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        let shutdown = self.shutdown.clone();
+        let body_span = span.clone();
+        Box::pin(
+            async move {
+                let response = call.await?;
+                // A trailers-only reply (an error status) carries its code in the headers.
+                let code = grpc_code(response.headers());
+                Ok(response.map(|inner| RpcBody {
+                    inner: Box::pin(inner),
+                    shutdown: Some(shutdown),
+                    shutdown_wait: None,
+                    span: body_span,
+                    started,
+                    code,
+                    done: false,
+                }))
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// The code in a `grpc-status` header, if any.
+fn grpc_code(headers: &http::HeaderMap) -> Option<tonic::Code> {
+    headers
+        .get("grpc-status")
+        .map(|value| tonic::Code::from_bytes(value.as_bytes()))
+}
+
+/// A response body that ends with UNAVAILABLE when the server shuts down
+/// while it waits for more (a live subscription), and logs the RPC's outcome
+/// when it is done or dropped (client gone).
+struct RpcBody<B> {
+    inner: Pin<Box<B>>,
+    shutdown: Option<watch::Receiver<bool>>,
+    shutdown_wait: Option<BoxFuture<()>>,
+    span: tracing::Span,
+    started: Instant,
+    code: Option<tonic::Code>,
+    done: bool,
+}
+
+impl<B> RpcBody<B> {
+    /// Ready once the server is shutting down.
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.shutdown_wait.is_none() {
+            let Some(mut shutdown) = self.shutdown.take() else {
+                return Poll::Pending;
+            };
+            self.shutdown_wait = Some(Box::pin(async move {
+                // An error means the server is gone: that is a shutdown too.
+                let _ = shutdown.wait_for(|stopping| *stopping).await;
+            }));
+        }
+        match &mut self.shutdown_wait {
+            Some(wait) => wait.as_mut().poll(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<B> http_body::Body for RpcBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let span = this.span.clone();
+        let _entered = span.enter();
+        match this.inner.as_mut().poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    this.code = grpc_code(trailers).or(this.code);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(error))) => {
+                this.done = true;
+                Poll::Ready(Some(Err(error)))
+            }
+            Poll::Pending => match this.poll_shutdown(cx) {
+                Poll::Ready(()) => {
+                    this.done = true;
+                    let status = tonic::Status::unavailable("the server is shutting down");
+                    this.code = Some(status.code());
+                    let mut trailers = http::HeaderMap::new();
+                    // Invariant: a fixed ASCII message always encodes into headers.
+                    let _ = status.add_header(&mut trailers);
+                    Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> Drop for RpcBody<B> {
+    fn drop(&mut self) {
+        let _entered = self.span.enter();
+        let elapsed = self.started.elapsed();
+        match self.code {
+            Some(code) => tracing::info!(code = ?code, ?elapsed, "rpc finished"),
+            None => tracing::info!(?elapsed, "rpc ended without a status (client gone)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_codes_parse() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(grpc_code(&headers), None);
+        headers.insert("grpc-status", http::HeaderValue::from_static("16"));
+        assert_eq!(grpc_code(&headers), Some(tonic::Code::Unauthenticated));
+    }
+}
