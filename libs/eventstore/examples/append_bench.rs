@@ -12,7 +12,8 @@
 //! - with `--replay`, `read_all` and a catch-up subscription from position 1 over
 //!   everything the store run wrote.
 //!
-//! The last line printed is one JSON object with every figure.
+//! `peak_rss_mib` is the process peak after the store run and replay, before the
+//! baselines run. The last line printed is one JSON object with every figure.
 //!
 //! `cargo run --release -p maillage-eventstore --example append_bench -- --writers 64 --events 200000`
 
@@ -33,6 +34,7 @@ struct Args {
     events: usize,
     per_append: usize,
     replay: bool,
+    cache_mib: u64,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -41,6 +43,7 @@ fn parse_args() -> anyhow::Result<Args> {
         events: 200_000,
         per_append: 1,
         replay: false,
+        cache_mib: SledOptions::default().cache_capacity >> 20,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -53,8 +56,9 @@ fn parse_args() -> anyhow::Result<Args> {
             "--events" => args.events = value()?.parse()?,
             "--per-append" => args.per_append = value()?.parse()?,
             "--replay" => args.replay = true,
+            "--cache-mib" => args.cache_mib = value()?.parse()?,
             other => anyhow::bail!(
-                "unknown flag {other}; flags: --writers N --events N --per-append N --replay"
+                "unknown flag {other}; flags: --writers N --events N --per-append N --replay --cache-mib N"
             ),
         }
     }
@@ -286,35 +290,54 @@ fn peak_rss_mib() -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    eprintln!("raw sled ceiling over {} events...", args.events);
-    let engine_batch_events_per_sec = raw_engine(args.events)?;
-
     eprintln!(
         "store: {} writers × {} events per append...",
         args.writers, args.per_append
     );
     let dir = tempfile::tempdir()?;
-    let store = EventStore::open(dir.path(), StoreOptions::default())?;
+    let options = StoreOptions {
+        sled: SledOptions {
+            cache_capacity: args.cache_mib << 20,
+        },
+        ..StoreOptions::default()
+    };
+    let store = EventStore::open(dir.path(), options)?;
     let figures = store_run(&store, &args).await?;
     let head = store.head().position;
     let bytes_per_event = store.size_on_disk()? as f64 / head.max(1) as f64;
-
     let mut json = serde_json_like(&[
         ("writers", args.writers as f64),
         ("per_append", args.per_append as f64),
+        ("cache_mib", args.cache_mib as f64),
         ("events", head as f64),
         ("events_per_sec", figures.events_per_sec),
         ("p50_us", figures.latencies.value_at_quantile(0.5) as f64),
         ("p99_us", figures.latencies.value_at_quantile(0.99) as f64),
-        ("engine_batch_events_per_sec", engine_batch_events_per_sec),
-        (
-            "ratio_to_engine",
-            figures.events_per_sec / engine_batch_events_per_sec,
-        ),
         ("bytes_on_disk_per_event", bytes_per_event),
     ]);
+    if args.replay {
+        eprintln!("replay of {head} events...");
+        let (read_all, subscription) = replay(&store).await?;
+        json.extend(serde_json_like(&[
+            ("read_all_events_per_sec", read_all),
+            ("subscription_events_per_sec", subscription),
+        ]));
+    }
+    // The store's own footprint, before the baselines run in this process.
+    json.extend(serde_json_like(&[("peak_rss_mib", peak_rss_mib())]));
+    store.close().await?;
+    drop(store);
 
-    if let Ok(url) = std::env::var("MAILLAGE_BENCH_PG") {
+    eprintln!("raw sled ceiling over {} events...", args.events);
+    let engine = raw_engine(args.events)?;
+    json.extend(serde_json_like(&[
+        ("engine_batch_events_per_sec", engine),
+        ("ratio_to_engine", figures.events_per_sec / engine),
+    ]));
+    if let Some(url) = std::env::var("MAILLAGE_BENCH_PG")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
         eprintln!("postgres baseline...");
         let pg = postgres_run(&url, &args).await?;
         json.extend(serde_json_like(&[
@@ -333,18 +356,7 @@ async fn main() -> anyhow::Result<()> {
             ),
         ]));
     }
-    if args.replay {
-        eprintln!("replay of {head} events...");
-        let (read_all, subscription) = replay(&store).await?;
-        json.extend(serde_json_like(&[
-            ("read_all_events_per_sec", read_all),
-            ("subscription_events_per_sec", subscription),
-        ]));
-    }
-    store.close().await?;
-    json.extend(serde_json_like(&[("peak_rss_mib", peak_rss_mib())]));
-    let fields: Vec<String> = json.into_iter().collect();
-    println!("{{{}}}", fields.join(","));
+    println!("{{{}}}", json.join(","));
     Ok(())
 }
 

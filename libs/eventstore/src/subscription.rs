@@ -37,9 +37,7 @@ impl SubscriptionFilter {
                 let category = record.stream_id.category();
                 categories.iter().any(|wanted| wanted == category)
             }
-            SubscriptionFilter::EventTypes(types) => {
-                types.contains(&record.event_type)
-            }
+            SubscriptionFilter::EventTypes(types) => types.contains(&record.event_type),
         }
     }
 }

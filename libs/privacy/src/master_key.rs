@@ -97,7 +97,7 @@ impl MasterKey {
         // Even-length all-hex text is hex: base64 of 32 bytes is 44 characters
         // with `=` padding or 43 without, so it is never mistaken for hex.
         let decoded: Zeroizing<Vec<u8>> =
-            if text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_hexdigit()) {
                 // Invariant: an even number of ASCII hex digits always decodes.
                 Zeroizing::new(hex::decode(text).map_err(|_| bad_format(text))?)
             } else {

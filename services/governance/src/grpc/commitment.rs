@@ -1,0 +1,205 @@
+//! Commitment RPCs: make, report progress, complete, drop, and the commitment view.
+
+use std::sync::Arc;
+
+use maillage_es::stream_id;
+use maillage_proto::v1 as pv1;
+use tonic::{Request, Response, Status};
+use tracing::field::Empty;
+use uuid::Uuid;
+
+use super::{
+    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, optional_text,
+    parse_uuid, reply, required_text, required_timestamp, GovernanceService, MAX_NAME, MAX_TEXT,
+    WRITERS,
+};
+use crate::domain::commitment::{CommitmentCommand, CommitmentState, Origin, Status as Stage};
+use crate::domain::Timestamp;
+
+/// Stream category of commitments.
+pub const CATEGORY: &str = "commitment";
+
+impl GovernanceService {
+    /// Runs a command on a commitment.
+    async fn on_commitment(
+        &self,
+        commitment_id: &Uuid,
+        expected_version: Option<u64>,
+        command: CommitmentCommand,
+        context: &maillage_service_kit::RequestContext,
+    ) -> Result<Response<pv1::CommandReply>, Status> {
+        let handled = self
+            .inner
+            .commitments
+            .handle(
+                &stream_id(CATEGORY, commitment_id),
+                &command,
+                expected_version,
+                &context.metadata(),
+            )
+            .await
+            .map_err(|error| handle_error(error, &commitment_id.to_string()))?;
+        Ok(Response::new(reply(commitment_id, &handled)))
+    }
+
+    #[tracing::instrument(skip_all, fields(commitment_id = Empty, consortium_id = %request.get_ref().consortium_id))]
+    pub(super) async fn do_make_commitment(
+        &self,
+        request: Request<pv1::MakeCommitmentRequest>,
+    ) -> Result<Response<pv1::CommandReply>, Status> {
+        let message = request.get_ref();
+        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let consortium_id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let title = required_text("title", &message.title, MAX_NAME)?;
+        let owner = parse_uuid("owner_member_id", &message.owner_member_id)?;
+        let due_at = required_timestamp("due_at", message.due_at.as_ref())?;
+        let theme = required_text("theme", &message.theme, MAX_NAME)?;
+        let origin = match &message.origin {
+            None => {
+                return Err(invalid(
+                    "origin",
+                    "a resolution or a roundtable outcome is required",
+                ))
+            }
+            Some(pv1::make_commitment_request::Origin::RoundtableOutcomeId(outcome)) => {
+                Origin::RoundtableOutcome(parse_uuid("roundtable_outcome_id", outcome)?)
+            }
+            Some(pv1::make_commitment_request::Origin::Resolution(resolution)) => {
+                let meeting_id = parse_uuid("resolution.meeting_id", &resolution.meeting_id)?;
+                let resolution_id =
+                    parse_uuid("resolution.resolution_id", &resolution.resolution_id)?;
+                let meeting = match self.meeting_snapshot(&meeting_id).await {
+                    Ok(meeting) => meeting,
+                    Err(status) if status.code() == tonic::Code::NotFound => Default::default(),
+                    Err(status) => return Err(status),
+                };
+                Origin::Resolution {
+                    meeting_id,
+                    resolution_id,
+                    meeting: Arc::new(meeting),
+                }
+            }
+        };
+        let consortium = Arc::new(self.consortium_snapshot(&consortium_id).await?);
+        let id = derive_id(CATEGORY, &context);
+        tracing::Span::current().record("commitment_id", id.to_string());
+        let command = CommitmentCommand::Make {
+            commitment_id: id,
+            consortium_id,
+            consortium,
+            title,
+            owner_member_id: owner,
+            due_at,
+            theme,
+            origin,
+            now: self.now(),
+        };
+        self.on_commitment(&id, None, command, &context).await
+    }
+
+    #[tracing::instrument(skip_all, fields(commitment_id = %request.get_ref().commitment_id))]
+    pub(super) async fn do_report_progress(
+        &self,
+        request: Request<pv1::ReportCommitmentProgressRequest>,
+    ) -> Result<Response<pv1::CommandReply>, Status> {
+        let message = request.get_ref();
+        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let id = parse_uuid("commitment_id", &message.commitment_id)?;
+        if message.percent > 100 {
+            return Err(invalid(
+                "percent",
+                format!("must be 0 to 100, got {}", message.percent),
+            ));
+        }
+        let note = optional_text("note", &message.note, MAX_TEXT)?;
+        let command = CommitmentCommand::ReportProgress {
+            percent: message.percent,
+            note,
+            now: self.now(),
+        };
+        self.on_commitment(&id, message.expected_version, command, &context)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(commitment_id = %request.get_ref().commitment_id))]
+    pub(super) async fn do_complete_commitment(
+        &self,
+        request: Request<pv1::CompleteCommitmentRequest>,
+    ) -> Result<Response<pv1::CommandReply>, Status> {
+        let message = request.get_ref();
+        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let id = parse_uuid("commitment_id", &message.commitment_id)?;
+        let command = CommitmentCommand::Complete { now: self.now() };
+        self.on_commitment(&id, message.expected_version, command, &context)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(commitment_id = %request.get_ref().commitment_id))]
+    pub(super) async fn do_drop_commitment(
+        &self,
+        request: Request<pv1::DropCommitmentRequest>,
+    ) -> Result<Response<pv1::CommandReply>, Status> {
+        let message = request.get_ref();
+        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let id = parse_uuid("commitment_id", &message.commitment_id)?;
+        let reason = required_text("reason", &message.reason, MAX_TEXT)?;
+        let command = CommitmentCommand::Drop {
+            reason,
+            now: self.now(),
+        };
+        self.on_commitment(&id, message.expected_version, command, &context)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(commitment_id = %request.get_ref().commitment_id))]
+    pub(super) async fn do_get_commitment(
+        &self,
+        request: Request<pv1::GetCommitmentRequest>,
+    ) -> Result<Response<pv1::CommitmentView>, Status> {
+        authorize_read(&request)?;
+        let id = parse_uuid("commitment_id", &request.get_ref().commitment_id)?;
+        let (version, state) = load_existing(
+            &self.inner.commitments,
+            &stream_id(CATEGORY, &id),
+            "commitment",
+            &id,
+        )
+        .await?;
+        Ok(Response::new(view(&id, version, &state, &self.now())))
+    }
+}
+
+/// The commitment as its readers see it at `now`.
+pub fn view(
+    id: &Uuid,
+    version: u64,
+    state: &CommitmentState,
+    now: &Timestamp,
+) -> pv1::CommitmentView {
+    let made = state.made.clone().unwrap_or_default();
+    pv1::CommitmentView {
+        commitment_id: id.to_string(),
+        version,
+        consortium_id: made.consortium_id,
+        title: made.title,
+        owner_member_id: made.owner_member_id,
+        due_at: made.due_at,
+        theme: made.theme,
+        origin: made.origin.map(|origin| match origin {
+            pv1::commitment_made::Origin::Resolution(r) => {
+                pv1::commitment_view::Origin::Resolution(r)
+            }
+            pv1::commitment_made::Origin::RoundtableOutcomeId(o) => {
+                pv1::commitment_view::Origin::RoundtableOutcomeId(o)
+            }
+        }),
+        status: match state.status {
+            Stage::Open => pv1::CommitmentStatus::Open,
+            Stage::Completed => pv1::CommitmentStatus::Completed,
+            Stage::Dropped => pv1::CommitmentStatus::Dropped,
+        } as i32,
+        percent: state.percent,
+        last_note: state.last_note.clone(),
+        overdue: state.is_overdue(now),
+    }
+}

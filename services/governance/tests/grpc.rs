@@ -1,0 +1,798 @@
+//! The governance service through a real gRPC client, on a real sled directory:
+//! a full meeting with a weighted vote, the bad inputs (right status,
+//! field named, log unchanged), retries, and a restart reading everything back.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{with_token, Client, Harness};
+use maillage_proto::v1 as pv1;
+use tonic::Code;
+use uuid::Uuid;
+
+/// The example consortium, as ids.
+struct Example {
+    consortium: String,
+    members: BTreeMap<&'static str, String>,
+}
+
+impl Example {
+    fn m(&self, name: &str) -> String {
+        self.members[name].clone()
+    }
+}
+
+fn rid() -> String {
+    Uuid::now_v7().to_string()
+}
+
+fn whole(n: u64) -> Option<pv1::WeightRatio> {
+    Some(pv1::WeightRatio {
+        numerator: n.to_string(),
+        denominator: "1".into(),
+    })
+}
+
+/// Founds the consortium of the Aude: colleges collectivités 40, entreprises 30,
+/// associations 20, tiers-lieux 10; members a1 a2 / b1 b2 b3 / c1..c4 / d1
+/// (each weighing 20 / 10 / 5 / 10); general assembly `ag` of all four,
+/// quorum 1/2, simple majority, one proxy per member.
+async fn example(client: &mut Client) -> Example {
+    let founded = client
+        .governance
+        .found_consortium(client.req(pv1::FoundConsortiumRequest {
+            request_id: rid(),
+            name: "Consortium des tiers-lieux de l'Aude".into(),
+            founding_collectivite_id: Uuid::now_v7().to_string(),
+            territory: vec![pv1::TerritoryRef {
+                level: pv1::TerritoryLevel::Departement as i32,
+                code: "11".into(),
+            }],
+            purpose: "Animer le réseau des tiers-lieux".into(),
+            charter: "Charte du consortium".into(),
+        }))
+        .await
+        .expect("found")
+        .into_inner();
+    let consortium = founded.id.clone();
+    for (code, weight) in [
+        ("collectivites", 40),
+        ("entreprises", 30),
+        ("associations", 20),
+        ("tiers-lieux", 10),
+    ] {
+        client
+            .governance
+            .define_college(client.req(pv1::DefineCollegeRequest {
+                request_id: rid(),
+                consortium_id: consortium.clone(),
+                expected_version: None,
+                college_code: code.into(),
+                name: code.to_uppercase(),
+                weight,
+            }))
+            .await
+            .expect("college");
+    }
+    client
+        .governance
+        .establish_body(client.req(body_request(
+            &consortium,
+            "ag",
+            (1, 2),
+            &[
+                "collectivites",
+                "entreprises",
+                "associations",
+                "tiers-lieux",
+            ],
+        )))
+        .await
+        .expect("body");
+    let mut members = BTreeMap::new();
+    for (name, college) in [
+        ("a1", "collectivites"),
+        ("a2", "collectivites"),
+        ("b1", "entreprises"),
+        ("b2", "entreprises"),
+        ("b3", "entreprises"),
+        ("c1", "associations"),
+        ("c2", "associations"),
+        ("c3", "associations"),
+        ("c4", "associations"),
+        ("d1", "tiers-lieux"),
+    ] {
+        let id = Uuid::now_v7().to_string();
+        client
+            .governance
+            .apply_for_membership(client.req(pv1::ApplyForMembershipRequest {
+                request_id: rid(),
+                consortium_id: consortium.clone(),
+                expected_version: None,
+                organisation_id: id.clone(),
+                college_code: college.into(),
+            }))
+            .await
+            .expect("apply");
+        client
+            .governance
+            .admit_member(client.req(pv1::AdmitMemberRequest {
+                request_id: rid(),
+                consortium_id: consortium.clone(),
+                expected_version: None,
+                member_id: id.clone(),
+            }))
+            .await
+            .expect("admit");
+        members.insert(name, id);
+    }
+    Example {
+        consortium,
+        members,
+    }
+}
+
+fn body_request(
+    consortium: &str,
+    code: &str,
+    quorum: (u64, u64),
+    colleges: &[&str],
+) -> pv1::EstablishBodyRequest {
+    pv1::EstablishBodyRequest {
+        request_id: rid(),
+        consortium_id: consortium.into(),
+        expected_version: None,
+        body_code: code.into(),
+        kind: pv1::BodyKind::GeneralAssembly as i32,
+        name: "Assemblée générale".into(),
+        college_codes: colleges.iter().map(|c| c.to_string()).collect(),
+        rules: Some(pv1::BodyRules {
+            quorum: Some(pv1::ShareFraction {
+                numerator: quorum.0,
+                denominator: quorum.1,
+            }),
+            majority: pv1::MajorityRule::Simple as i32,
+            max_proxies_per_member: 1,
+        }),
+    }
+}
+
+async fn convene(client: &mut Client, consortium: &str) -> String {
+    client
+        .governance
+        .convene_meeting(client.req(pv1::ConveneMeetingRequest {
+            request_id: rid(),
+            consortium_id: consortium.into(),
+            body_code: "ag".into(),
+            scheduled_at: Some(prost_types::Timestamp {
+                seconds: 1_790_000_000,
+                nanos: 0,
+            }),
+            venue: Some(pv1::MeetingVenue {
+                commune_code: "11069".into(),
+                place: "La Fabrique, Carcassonne".into(),
+                online: false,
+            }),
+            agenda: vec!["Plan d'action 2026".into(), "Questions diverses".into()],
+        }))
+        .await
+        .expect("convene")
+        .into_inner()
+        .id
+}
+
+async fn attend(
+    client: &mut Client,
+    meeting: &str,
+    present: &[String],
+    proxies: &[(String, String)],
+) -> Result<pv1::CommandReply, tonic::Status> {
+    client
+        .governance
+        .record_meeting_attendance(
+            client.req(pv1::RecordMeetingAttendanceRequest {
+                request_id: rid(),
+                meeting_id: meeting.into(),
+                expected_version: None,
+                present_member_ids: present.to_vec(),
+                proxies: proxies
+                    .iter()
+                    .map(|(giver, holder)| pv1::ProxyGrant {
+                        giver_id: giver.clone(),
+                        holder_id: holder.clone(),
+                    })
+                    .collect(),
+            }),
+        )
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn table(
+    client: &mut Client,
+    meeting: &str,
+    request_id: &str,
+) -> pv1::TableResolutionResponse {
+    client
+        .governance
+        .table_resolution(client.req(pv1::TableResolutionRequest {
+            request_id: request_id.into(),
+            meeting_id: meeting.into(),
+            expected_version: None,
+            agenda_item: 1,
+            title: "Adoption du plan d'action".into(),
+            text: "Le consortium adopte le plan d'action 2026.".into(),
+        }))
+        .await
+        .expect("table")
+        .into_inner()
+}
+
+async fn vote(
+    client: &mut Client,
+    meeting: &str,
+    resolution: &str,
+    member: &str,
+    choice: pv1::VoteChoice,
+) -> Result<pv1::CommandReply, tonic::Status> {
+    client
+        .governance
+        .record_vote(client.req(pv1::RecordVoteRequest {
+            request_id: rid(),
+            meeting_id: meeting.into(),
+            expected_version: None,
+            resolution_id: resolution.into(),
+            member_id: member.into(),
+            choice: choice as i32,
+        }))
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Asserts a refusal: its code, that its message names `field`, and that the log did not move.
+async fn refused<T: std::fmt::Debug>(
+    client: &mut Client,
+    before: u64,
+    result: Result<T, tonic::Status>,
+    code: Code,
+    field: &str,
+) {
+    let status = result.expect_err("refused");
+    assert_eq!(status.code(), code, "{status:?}");
+    assert!(
+        status.message().contains(field),
+        "{field} not named in {:?}",
+        status.message()
+    );
+    assert_eq!(
+        client.head().await,
+        before,
+        "the log moved after {status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_meeting_with_a_weighted_vote_survives_a_restart() {
+    let harness = Harness::new();
+    let running = harness.start().await;
+    let mut client = Client::new(&running, &harness.tokens).await;
+    let ex = example(&mut client).await;
+    let meeting = convene(&mut client, &ex.consortium).await;
+
+    // Present a1 (20), b1 (10), b2 (10), c1 (5); c2 (5) represented by c1: 50 of 100 ≥ 1/2.
+    attend(
+        &mut client,
+        &meeting,
+        &[ex.m("a1"), ex.m("b1"), ex.m("b2"), ex.m("c1")],
+        &[(ex.m("c2"), ex.m("c1"))],
+    )
+    .await
+    .expect("attendance");
+    let tabled = table(&mut client, &meeting, "table-r1").await;
+    let resolution = tabled.resolution_id.clone();
+    // For a1 20 + c2 5 = 25; against b1 + b2 = 20; abstain c1 5 → simple majority 25 > 20: adopted.
+    for (member, choice) in [
+        ("a1", pv1::VoteChoice::For),
+        ("c2", pv1::VoteChoice::For),
+        ("b1", pv1::VoteChoice::Against),
+        ("b2", pv1::VoteChoice::Against),
+        ("c1", pv1::VoteChoice::Abstain),
+    ] {
+        vote(&mut client, &meeting, &resolution, &ex.m(member), choice)
+            .await
+            .expect("vote");
+    }
+    let closed = client
+        .governance
+        .close_vote(client.req(pv1::CloseVoteRequest {
+            request_id: rid(),
+            meeting_id: meeting.clone(),
+            expected_version: None,
+            resolution_id: resolution.clone(),
+        }))
+        .await
+        .expect("close")
+        .into_inner();
+    assert_eq!(closed.outcome, pv1::ResolutionStatus::Adopted as i32);
+    let tally = closed.tally.expect("tally");
+    assert_eq!(tally.total_rights, whole(100));
+    assert_eq!(tally.present_or_represented, whole(50));
+    assert!(tally.quorum_reached);
+    assert_eq!(
+        (tally.votes_for, tally.votes_against, tally.abstentions),
+        (whole(25), whole(20), whole(5))
+    );
+    let by_proxy = tally
+        .ballots
+        .iter()
+        .find(|b| b.member_id == ex.m("c2"))
+        .expect("c2's ballot");
+    assert_eq!(by_proxy.proxy_holder_id, ex.m("c1"));
+
+    // A commitment from the adopted resolution, owned by d1, with progress then completion.
+    let commitment = client
+        .governance
+        .make_commitment(client.req(pv1::MakeCommitmentRequest {
+            request_id: rid(),
+            consortium_id: ex.consortium.clone(),
+            title: "Ouvrir un tiers-lieu à Limoux".into(),
+            owner_member_id: ex.m("d1"),
+            due_at: Some(prost_types::Timestamp {
+                seconds: 1_000_000_000,
+                nanos: 0,
+            }),
+            theme: "quels-tla".into(),
+            origin: Some(pv1::make_commitment_request::Origin::Resolution(
+                pv1::ResolutionRef {
+                    meeting_id: meeting.clone(),
+                    resolution_id: resolution.clone(),
+                },
+            )),
+        }))
+        .await
+        .expect("commitment")
+        .into_inner();
+    let progress = client
+        .governance
+        .report_commitment_progress(client.req(pv1::ReportCommitmentProgressRequest {
+            request_id: rid(),
+            commitment_id: commitment.id.clone(),
+            expected_version: Some(commitment.version),
+            percent: 60,
+            note: "local trouvé".into(),
+        }))
+        .await
+        .expect("progress")
+        .into_inner();
+    assert_eq!(progress.version, 2);
+    client
+        .governance
+        .approve_meeting_minutes(client.req(pv1::ApproveMeetingMinutesRequest {
+            request_id: rid(),
+            meeting_id: meeting.clone(),
+            expected_version: None,
+            minutes_uri: "https://archives.aude.example/pv/ag-2026.pdf".into(),
+            minutes_digest: "sha256:4f2a".into(),
+        }))
+        .await
+        .expect("minutes");
+
+    // Reads, by an analyst.
+    let analyst = harness.tokens.analyst.clone();
+    let read = |client: &mut Client| {
+        let (consortium, meeting, commitment) = (
+            ex.consortium.clone(),
+            meeting.clone(),
+            commitment.id.clone(),
+        );
+        let mut governance = client.governance.clone();
+        let analyst = analyst.clone();
+        async move {
+            let c = governance
+                .get_consortium(with_token(
+                    &analyst,
+                    pv1::GetConsortiumRequest {
+                        consortium_id: consortium,
+                    },
+                ))
+                .await
+                .expect("consortium")
+                .into_inner();
+            let m = governance
+                .get_meeting(with_token(
+                    &analyst,
+                    pv1::GetMeetingRequest {
+                        meeting_id: meeting,
+                    },
+                ))
+                .await
+                .expect("meeting")
+                .into_inner();
+            let k = governance
+                .get_commitment(with_token(
+                    &analyst,
+                    pv1::GetCommitmentRequest {
+                        commitment_id: commitment,
+                    },
+                ))
+                .await
+                .expect("commitment")
+                .into_inner();
+            (c, m, k)
+        }
+    };
+    let before = read(&mut client).await;
+    let (consortium_view, meeting_view, commitment_view) = before.clone();
+    assert_eq!(consortium_view.colleges.len(), 4);
+    let associations = consortium_view
+        .colleges
+        .iter()
+        .find(|c| c.college_code == "associations")
+        .unwrap();
+    assert_eq!(associations.members.len(), 4);
+    assert_eq!(
+        meeting_view.resolutions[0].status,
+        pv1::ResolutionStatus::Adopted as i32
+    );
+    assert_eq!(meeting_view.resolutions[0].votes.len(), 5);
+    assert!(meeting_view.minutes_approved);
+    assert_eq!(
+        (commitment_view.percent, commitment_view.overdue),
+        (60, true),
+        "due in 2001, open"
+    );
+    let head = client.head().await;
+
+    // Restart on the same directory: everything reads back the same.
+    drop(client);
+    running.stop().await;
+    let running = harness.start().await;
+    let mut client = Client::new(&running, &harness.tokens).await;
+    assert_eq!(client.head().await, head);
+    let after = read(&mut client).await;
+    assert_eq!(after, before);
+    // A retried request is answered from the log, across the restart.
+    let again = table(&mut client, &meeting, "table-r1").await;
+    assert_eq!(again.resolution_id, tabled.resolution_id);
+    assert_eq!(again.reply, tabled.reply);
+    assert_eq!(client.head().await, head);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_creation_lands_on_the_same_stream() {
+    let harness = Harness::new();
+    let running = harness.start().await;
+    let mut client = Client::new(&running, &harness.tokens).await;
+    let request = pv1::FoundConsortiumRequest {
+        request_id: "found-once".into(),
+        name: "Consortium".into(),
+        founding_collectivite_id: Uuid::now_v7().to_string(),
+        territory: vec![pv1::TerritoryRef {
+            level: pv1::TerritoryLevel::Epci as i32,
+            code: "200035715".into(),
+        }],
+        purpose: "Tiers-lieux".into(),
+        charter: String::new(),
+    };
+    let first = client
+        .governance
+        .found_consortium(client.req(request.clone()))
+        .await
+        .expect("found")
+        .into_inner();
+    let head = client.head().await;
+    let second = client
+        .governance
+        .found_consortium(client.req(request))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(first, second);
+    assert_eq!(client.head().await, head, "the retry wrote nothing");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
+    let harness = Harness::new();
+    let running = harness.start().await;
+    let mut client = Client::new(&running, &harness.tokens).await;
+    let ex = example(&mut client).await;
+    let meeting = convene(&mut client, &ex.consortium).await;
+    attend(
+        &mut client,
+        &meeting,
+        &[ex.m("a1"), ex.m("b1")],
+        &[(ex.m("c1"), ex.m("a1"))],
+    )
+    .await
+    .expect("attendance");
+    let resolution = table(&mut client, &meeting, &rid()).await.resolution_id;
+    vote(
+        &mut client,
+        &meeting,
+        &resolution,
+        &ex.m("a1"),
+        pv1::VoteChoice::For,
+    )
+    .await
+    .expect("vote");
+    let before = client.head().await;
+    let consortium = ex.consortium.clone();
+
+    // Unknown college, on an application and in a body's composition.
+    let r = client
+        .governance
+        .apply_for_membership(client.req(pv1::ApplyForMembershipRequest {
+            request_id: rid(),
+            consortium_id: consortium.clone(),
+            expected_version: None,
+            organisation_id: Uuid::now_v7().to_string(),
+            college_code: "chambres".into(),
+        }))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::InvalidArgument,
+        "college_code",
+    )
+    .await;
+    let r = client
+        .governance
+        .establish_body(client.req(body_request(&consortium, "copil", (1, 2), &["chambres"])))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::InvalidArgument,
+        "college_codes[0]",
+    )
+    .await;
+
+    // Weights ≤ 0.
+    for weight in [0, -5] {
+        let r = client
+            .governance
+            .define_college(client.req(pv1::DefineCollegeRequest {
+                request_id: rid(),
+                consortium_id: consortium.clone(),
+                expected_version: None,
+                college_code: "chambres".into(),
+                name: "Chambres".into(),
+                weight,
+            }))
+            .await;
+        refused(&mut client, before, r, Code::InvalidArgument, "weight").await;
+    }
+
+    // Quorum outside (0, 1].
+    for quorum in [(0, 2), (3, 2), (1, 0)] {
+        let r = client
+            .governance
+            .establish_body(client.req(body_request(
+                &consortium,
+                "copil",
+                quorum,
+                &["collectivites"],
+            )))
+            .await;
+        refused(
+            &mut client,
+            before,
+            r,
+            Code::InvalidArgument,
+            "rules.quorum",
+        )
+        .await;
+    }
+
+    // Duplicate membership.
+    let r = client
+        .governance
+        .apply_for_membership(client.req(pv1::ApplyForMembershipRequest {
+            request_id: rid(),
+            consortium_id: consortium.clone(),
+            expected_version: None,
+            organisation_id: ex.m("b2"),
+            college_code: "entreprises".into(),
+        }))
+        .await;
+    refused(&mut client, before, r, Code::AlreadyExists, &ex.m("b2")).await;
+
+    // Vote by a non-member, and a double vote.
+    let stranger = Uuid::now_v7().to_string();
+    let r = vote(
+        &mut client,
+        &meeting,
+        &resolution,
+        &stranger,
+        pv1::VoteChoice::For,
+    )
+    .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::FailedPrecondition,
+        "member_id",
+    )
+    .await;
+    let r = vote(
+        &mut client,
+        &meeting,
+        &resolution,
+        &ex.m("a1"),
+        pv1::VoteChoice::Against,
+    )
+    .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::FailedPrecondition,
+        "member_id",
+    )
+    .await;
+
+    // Proxy chains: b2 → c1, where c1 gave its proxy to a1; and in one request.
+    let r = attend(&mut client, &meeting, &[], &[(ex.m("b2"), ex.m("c1"))]).await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::FailedPrecondition,
+        "proxies[0].holder_id",
+    )
+    .await;
+    let r = attend(
+        &mut client,
+        &meeting,
+        &[],
+        &[(ex.m("c2"), ex.m("c3")), (ex.m("c3"), ex.m("b1"))],
+    )
+    .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::FailedPrecondition,
+        "proxies[0].holder_id",
+    )
+    .await;
+
+    // Stale expected version: ABORTED with the actual version.
+    let version = client
+        .governance
+        .get_consortium(with_token(
+            &harness.tokens.analyst,
+            pv1::GetConsortiumRequest {
+                consortium_id: consortium.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .version;
+    let r = client
+        .governance
+        .admit_member(client.req(pv1::AdmitMemberRequest {
+            request_id: rid(),
+            consortium_id: consortium.clone(),
+            expected_version: Some(version - 1),
+            member_id: ex.m("a1"),
+        }))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::Aborted,
+        &format!("actual {version}"),
+    )
+    .await;
+
+    // Malformed ids, an unknown territory, a percentage over 100.
+    let r = client
+        .governance
+        .admit_member(client.req(pv1::AdmitMemberRequest {
+            request_id: rid(),
+            consortium_id: "not-a-uuid".into(),
+            expected_version: None,
+            member_id: ex.m("a1"),
+        }))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::InvalidArgument,
+        "consortium_id",
+    )
+    .await;
+    let r = client
+        .governance
+        .found_consortium(client.req(pv1::FoundConsortiumRequest {
+            request_id: rid(),
+            name: "X".into(),
+            founding_collectivite_id: Uuid::now_v7().to_string(),
+            territory: vec![pv1::TerritoryRef {
+                level: pv1::TerritoryLevel::Commune as i32,
+                code: "99999".into(),
+            }],
+            purpose: "Y".into(),
+            charter: String::new(),
+        }))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::InvalidArgument,
+        "territory[0].code",
+    )
+    .await;
+    let r = client
+        .governance
+        .report_commitment_progress(client.req(pv1::ReportCommitmentProgressRequest {
+            request_id: rid(),
+            commitment_id: Uuid::now_v7().to_string(),
+            expected_version: None,
+            percent: 101,
+            note: String::new(),
+        }))
+        .await;
+    refused(&mut client, before, r, Code::InvalidArgument, "percent").await;
+    let r = client
+        .governance
+        .get_meeting(with_token(
+            &harness.tokens.analyst,
+            pv1::GetMeetingRequest {
+                meeting_id: Uuid::now_v7().to_string(),
+            },
+        ))
+        .await;
+    refused(&mut client, before, r, Code::NotFound, "meeting").await;
+
+    // Missing token, then a role that may not write, then one that may not read.
+    let apply = pv1::ApplyForMembershipRequest {
+        request_id: rid(),
+        consortium_id: consortium.clone(),
+        expected_version: None,
+        organisation_id: Uuid::now_v7().to_string(),
+        college_code: "entreprises".into(),
+    };
+    let r = client
+        .governance
+        .apply_for_membership(with_token("", apply.clone()))
+        .await;
+    refused(&mut client, before, r, Code::Unauthenticated, "").await;
+    let r = client
+        .governance
+        .apply_for_membership(with_token(&harness.tokens.analyst, apply.clone()))
+        .await;
+    refused(&mut client, before, r, Code::PermissionDenied, "secretary").await;
+    let r = client
+        .governance
+        .get_consortium(with_token(
+            &harness.tokens.tool,
+            pv1::GetConsortiumRequest {
+                consortium_id: consortium.clone(),
+            },
+        ))
+        .await;
+    refused(&mut client, before, r, Code::PermissionDenied, "analyst").await;
+
+    // The same application by the secretary goes through: the refusals were about the caller.
+    client
+        .governance
+        .apply_for_membership(client.req(apply))
+        .await
+        .expect("apply");
+    assert_eq!(client.head().await, before + 1);
+    running.stop().await;
+}
