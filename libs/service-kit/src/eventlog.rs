@@ -2,7 +2,9 @@
 //! service's own log (read a stream, read all, subscribe, verify), for the
 //! roles `tool` and `auditor` (admin passes).
 //!
-//! Every command service mounts one over its [`EventStore`]:
+//! Every command service mounts one over its [`EventStore`]; the all-in-one
+//! binary mounts one over the three logs ([`EventLogService::add`]), and
+//! requests then name their log in `context`:
 //!
 //! ```no_run
 //! # fn f(store: maillage_eventstore::EventStore) {
@@ -11,6 +13,7 @@
 //! # }
 //! ```
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 
 use futures::Stream;
@@ -40,11 +43,16 @@ pub const MAX_READ_BYTES: usize = 3 * 1024 * 1024;
 /// Roles allowed to read a log.
 const READERS: [Role; 2] = [Role::Tool, Role::Auditor];
 
-/// The EventLog service over one context's store.
+/// The EventLog service over one or more contexts' stores.
 #[derive(Clone)]
 pub struct EventLogService {
-    context: String,
-    store: EventStore,
+    logs: BTreeMap<String, EventStore>,
+}
+
+/// One log picked by a request.
+struct Log<'a> {
+    context: &'a str,
+    store: &'a EventStore,
 }
 
 impl EventLogService {
@@ -52,9 +60,14 @@ impl EventLogService {
     /// `governance`), written in every envelope it returns.
     pub fn new(context: impl Into<String>, store: EventStore) -> Self {
         Self {
-            context: context.into(),
-            store,
+            logs: BTreeMap::from([(context.into(), store)]),
         }
+    }
+
+    /// Serves another context's log too; requests must then name their `context`.
+    pub fn add(mut self, context: impl Into<String>, store: EventStore) -> Self {
+        self.logs.insert(context.into(), store);
+        self
     }
 
     /// The tonic server to mount (e.g. with [`crate::Server::add_service`]).
@@ -62,11 +75,34 @@ impl EventLogService {
         EventLogServer::new(self)
     }
 
+    /// The log a request names (the only one when it names none).
+    fn log(&self, context: &str) -> Result<Log<'_>, ServiceError> {
+        let known = || self.logs.keys().cloned().collect::<Vec<_>>().join(", ");
+        let found = if context.is_empty() && self.logs.len() == 1 {
+            self.logs.iter().next()
+        } else {
+            self.logs.get_key_value(context)
+        };
+        match found {
+            Some((context, store)) => Ok(Log { context, store }),
+            None if context.is_empty() => Err(ServiceError::invalid_argument(
+                "context",
+                format!("name the log to read: one of {}", known()),
+            )),
+            None => Err(ServiceError::invalid_argument(
+                "context",
+                format!("unknown log {context:?}: one of {}", known()),
+            )),
+        }
+    }
+}
+
+impl Log<'_> {
     fn envelopes(&self, records: Vec<maillage_eventstore::RecordedEvent>) -> Vec<EventEnvelope> {
         let mut budget = MAX_READ_BYTES;
         let mut envelopes = Vec::with_capacity(records.len());
         for record in &records {
-            let envelope = to_envelope(&self.context, record);
+            let envelope = to_envelope(self.context, record);
             let size = envelope.encoded_len();
             if !envelopes.is_empty() && size > budget {
                 break;
@@ -112,13 +148,14 @@ type EnvelopeStream = Pin<Box<dyn Stream<Item = Result<EventEnvelope, Status>> +
 
 #[tonic::async_trait]
 impl EventLog for EventLogService {
-    #[tracing::instrument(skip_all, fields(context = %self.context))]
+    #[tracing::instrument(skip_all, fields(context = %request.get_ref().context))]
     async fn read_stream(
         &self,
         request: Request<ReadStreamRequest>,
     ) -> Result<Response<ReadStreamResponse>, Status> {
         admit(&request)?;
         let request = request.into_inner();
+        let log = self.log(&request.context)?;
         StreamId::parse(request.stream_id.as_str()).map_err(|error| match error {
             maillage_eventstore::StoreError::InvalidStreamId { reason, .. } => {
                 ServiceError::invalid_argument("stream_id", reason)
@@ -136,8 +173,8 @@ impl EventLog for EventLogService {
             ReadDirection::Backward if request.from_version == 0 => (Direction::Backward, u64::MAX),
             ReadDirection::Backward => (Direction::Backward, request.from_version),
         };
-        let stream_version = self.store.stream_version(&request.stream_id).or_status()?;
-        let records = self
+        let stream_version = log.store.stream_version(&request.stream_id).or_status()?;
+        let records = log
             .store
             .read_stream(
                 &request.stream_id,
@@ -147,38 +184,40 @@ impl EventLog for EventLogService {
             )
             .or_status()?;
         Ok(Response::new(ReadStreamResponse {
-            events: self.envelopes(records),
+            events: log.envelopes(records),
             stream_version,
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(context = %self.context))]
+    #[tracing::instrument(skip_all, fields(context = %request.get_ref().context))]
     async fn read_all(
         &self,
         request: Request<ReadAllRequest>,
     ) -> Result<Response<ReadAllResponse>, Status> {
         admit(&request)?;
         let request = request.into_inner();
-        let head_position = self.store.head().position;
-        let records = self
+        let log = self.log(&request.context)?;
+        let head_position = log.store.head().position;
+        let records = log
             .store
             .read_all(request.from_position, read_limit(request.limit))
             .or_status()?;
         Ok(Response::new(ReadAllResponse {
-            events: self.envelopes(records),
+            events: log.envelopes(records),
             head_position,
         }))
     }
 
     type SubscribeStream = EnvelopeStream;
 
-    #[tracing::instrument(skip_all, fields(context = %self.context))]
+    #[tracing::instrument(skip_all, fields(context = %request.get_ref().context))]
     async fn subscribe(
         &self,
         request: Request<SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         admit(&request)?;
         let request = request.into_inner();
+        let log = self.log(&request.context)?;
         let filter = match (
             request.categories.is_empty(),
             request.event_types.is_empty(),
@@ -208,11 +247,11 @@ impl EventLog for EventLogService {
                 .into())
             }
         };
-        if self.store.is_closed() {
+        if log.store.is_closed() {
             return Err(ServiceError::from(maillage_eventstore::StoreError::Closed).into());
         }
-        let subscription = self.store.subscribe(request.from_position, filter);
-        let context = self.context.clone();
+        let subscription = log.store.subscribe(request.from_position, filter);
+        let context = log.context.to_string();
         // The stream owns the subscription: when the client goes away tonic drops
         // the stream and the subscription with it; when the store closes,
         // `next` returns `None` and the stream ends. After an error it ends too.
@@ -229,13 +268,13 @@ impl EventLog for EventLogService {
         Ok(Response::new(Box::pin(stream)))
     }
 
-    #[tracing::instrument(skip_all, fields(context = %self.context))]
+    #[tracing::instrument(skip_all, fields(context = %request.get_ref().context))]
     async fn verify(
         &self,
         request: Request<VerifyRequest>,
     ) -> Result<Response<VerifyResponse>, Status> {
         admit(&request)?;
-        let store = self.store.clone();
+        let store = self.log(&request.get_ref().context)?.store.clone();
         let verification = tokio::task::spawn_blocking(move || store.verify())
             .await
             .map_err(|error| ServiceError::internal(format!("verify task failed: {error}")))?

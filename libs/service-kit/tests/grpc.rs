@@ -199,6 +199,7 @@ async fn reads_subscribes_and_verifies_over_grpc() -> Result<()> {
             ReadAllRequest {
                 from_position: 4,
                 limit: 1,
+                ..Default::default()
             },
             &token,
         ))
@@ -266,7 +267,7 @@ async fn reads_subscribes_and_verifies_over_grpc() -> Result<()> {
 
     // Verify the chain.
     let verified = client
-        .verify(authed(VerifyRequest {}, &harness.auditor))
+        .verify(authed(VerifyRequest::default(), &harness.auditor))
         .await?
         .into_inner();
     assert!(verified.intact, "{verified:?}");
@@ -314,7 +315,7 @@ async fn tokens_and_roles_are_enforced() -> Result<()> {
         client
             .read_all(authed(ReadAllRequest::default(), token))
             .await?;
-        client.verify(authed(VerifyRequest {}, token)).await?;
+        client.verify(authed(VerifyRequest::default(), token)).await?;
     }
     harness.stop().await
 }
@@ -550,6 +551,7 @@ async fn large_reads_are_cut_to_fit_a_default_client() -> Result<()> {
                 ReadAllRequest {
                     from_position: next,
                     limit: 0,
+                    ..Default::default()
                 },
                 &harness.tool,
             ))
@@ -574,4 +576,82 @@ async fn large_reads_are_cut_to_fit_a_default_client() -> Result<()> {
     assert_eq!(stream.stream_version, 8);
     assert!(stream.events.len() < 8);
     harness.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_service_serves_several_logs_named_by_context() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let tokens_path = dir.path().join("tokens");
+    let tool = TokenFile::add(&tokens_path, "bi-tool", &[Role::Tool])?;
+    let people = EventStore::open(&dir.path().join("stakeholders"), StoreOptions::default())?;
+    let votes = EventStore::open(&dir.path().join("governance"), StoreOptions::default())?;
+    for (store, count) in [(&people, 2), (&votes, 3)] {
+        let events = (0..count)
+            .map(|_| EventData {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: "t.E".into(),
+                payload: vec![1],
+                metadata: EventMetadata::default(),
+            })
+            .collect();
+        store.append("x-1", ExpectedVersion::Any, events).await?;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let logs =
+        EventLogService::new("stakeholders", people.clone()).add("governance", votes.clone());
+    let server = Server::builder(TokenStore::open(&tokens_path)?).add_service(logs.into_server());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(
+        server.serve_with_shutdown(listener, vec![people, votes], async {
+            let _ = stopped.await;
+        }),
+    );
+    let mut client = EventLogClient::connect(format!("http://{address}")).await?;
+
+    let governance = client
+        .read_all(authed(
+            ReadAllRequest {
+                context: "governance".into(),
+                ..Default::default()
+            },
+            &tool,
+        ))
+        .await?
+        .into_inner();
+    assert_eq!(governance.head_position, 3);
+    assert!(governance.events.iter().all(|e| e.context == "governance"));
+    let verify = client
+        .verify(authed(
+            VerifyRequest {
+                context: "stakeholders".into(),
+            },
+            &tool,
+        ))
+        .await?
+        .into_inner();
+    assert!(verify.intact);
+    assert_eq!(verify.position, 2);
+
+    for context in ["", "projections"] {
+        let status = client
+            .read_all(authed(
+                ReadAllRequest {
+                    context: context.into(),
+                    ..Default::default()
+                },
+                &tool,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{context:?}");
+        assert!(
+            status.message().starts_with("context:"),
+            "{}",
+            status.message()
+        );
+    }
+    let _ = stop.send(());
+    tokio::time::timeout(WAIT, server).await???;
+    Ok(())
 }

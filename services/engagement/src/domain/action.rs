@@ -1,0 +1,884 @@
+//! The Action aggregate: an awareness session, roundtable, thematic workshop,
+//! exchange visit or foresight workshop, from planning to minutes and outcomes.
+//!
+//! Lifecycle: planned → scheduled → held → reported, or cancelled before it is
+//! held. Invitations and answers happen before it is held; attendance, minutes
+//! and outcomes after.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
+
+use maillage_es::Decider;
+use maillage_proto::v1::{
+    self as pb, ActionInvitationAnswer, ActionKind, ActionStatus, EngagementAudience,
+    EngagementTheme,
+};
+use uuid::Uuid;
+
+use super::{events, instant, timestamp};
+
+/// Where an action takes place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Venue {
+    /// A current commune, by INSEE code (validated against the COG).
+    Commune(String),
+    /// Online.
+    Online,
+}
+
+impl Venue {
+    /// The venue as its protobuf message.
+    pub fn to_proto(&self) -> pb::ActionVenue {
+        use pb::action_venue::Place;
+        pb::ActionVenue {
+            place: Some(match self {
+                Venue::Commune(code) => Place::CommuneCode(code.clone()),
+                Venue::Online => Place::Online(true),
+            }),
+        }
+    }
+}
+
+/// What to plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The new action's id (from the server).
+    pub action_id: Uuid,
+    /// Its kind.
+    pub kind: ActionKind,
+    /// Its title (non-empty).
+    pub title: String,
+    /// Its description.
+    pub description: String,
+    /// Its themes (non-empty, distinct).
+    pub themes: Vec<EngagementTheme>,
+    /// Its target audiences (non-empty, distinct).
+    pub audiences: Vec<EngagementAudience>,
+    /// Where.
+    pub venue: Venue,
+    /// Organising stakeholders.
+    pub organiser_ids: Vec<Uuid>,
+    /// The principal planning it.
+    pub actor: String,
+}
+
+/// A request to change an action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Plans a new action.
+    Plan(Plan),
+    /// Sets the dates of a planned action.
+    Schedule {
+        /// Start.
+        starts_at: SystemTime,
+        /// End (after the start).
+        ends_at: SystemTime,
+    },
+    /// Moves a scheduled action (and maybe its venue) before it is held.
+    Reschedule {
+        /// New start.
+        starts_at: SystemTime,
+        /// New end.
+        ends_at: SystemTime,
+        /// New venue, if it changes.
+        venue: Option<Venue>,
+        /// Why.
+        reason: String,
+    },
+    /// Invites stakeholders.
+    Invite {
+        /// Who.
+        stakeholder_ids: Vec<Uuid>,
+    },
+    /// Records an invitee's answer.
+    Answer {
+        /// The invitee.
+        stakeholder_id: Uuid,
+        /// Accepted, declined or tentative.
+        answer: ActionInvitationAnswer,
+    },
+    /// Records who came.
+    RecordAttendance {
+        /// Named attendees.
+        attendee_ids: Vec<Uuid>,
+        /// Anonymous head counts (distinct audiences).
+        head_counts: Vec<(EngagementAudience, u32)>,
+    },
+    /// Records that the action took place.
+    MarkHeld {
+        /// The current time.
+        now: SystemTime,
+    },
+    /// Publishes (or republishes) the minutes.
+    PublishMinutes {
+        /// Summary.
+        summary: String,
+        /// Key points.
+        key_points: Vec<String>,
+    },
+    /// Records proposals that came out of the action.
+    RecordOutcomes {
+        /// The proposals, with their server-given ids.
+        outcomes: Vec<pb::ActionOutcome>,
+    },
+    /// Cancels an action not held yet.
+    Cancel {
+        /// Why.
+        reason: String,
+    },
+}
+
+events! {
+    /// A fact recorded in an action's stream.
+    Event {
+        ActionPlanned,
+        ActionScheduled,
+        ActionRescheduled,
+        ActionInvitationsSent,
+        ActionInvitationAnswered,
+        ActionAttendanceRecorded,
+        ActionHeld,
+        ActionMinutesPublished,
+        ActionOutcomesRecorded,
+        ActionCancelled,
+    }
+}
+
+/// Why a command on an action is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Planning an id that already exists.
+    #[error("the action already exists")]
+    AlreadyExists,
+    /// A command on an action that was never planned.
+    #[error("no such action")]
+    NotFound,
+    /// The action is cancelled.
+    #[error("the action is cancelled")]
+    Cancelled,
+    /// The action was already held.
+    #[error("the action was already held")]
+    AlreadyHeld,
+    /// Scheduling an action that already has dates.
+    #[error("the action is already scheduled: reschedule it")]
+    AlreadyScheduled,
+    /// The action has no dates yet.
+    #[error("the action is not scheduled yet")]
+    NotScheduled,
+    /// Attendance, minutes or outcomes before the action was held.
+    #[error("the action has not been held yet")]
+    NotHeld,
+    /// Marking held an action whose start is still in the future.
+    #[error("the action has not started yet")]
+    NotStarted,
+    /// An answer from someone who was not invited.
+    #[error("stakeholder {0} was not invited")]
+    NotInvited(Uuid),
+    /// The end is not after the start.
+    #[error("the end must be after the start")]
+    EndNotAfterStart,
+}
+
+/// An action as its events made it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    /// ACTION_STATUS_UNSPECIFIED until planned.
+    pub status: ActionStatus,
+    /// What was planned (None until planned).
+    pub planned: Option<pb::ActionPlanned>,
+    /// Current venue.
+    pub venue: Option<Venue>,
+    /// Current dates.
+    pub schedule: Option<(SystemTime, SystemTime)>,
+    /// Invitees and their answers (UNSPECIFIED: none yet).
+    pub invitations: BTreeMap<Uuid, ActionInvitationAnswer>,
+    /// Named attendees.
+    pub attendees: BTreeSet<Uuid>,
+    /// Anonymous head count per audience.
+    pub head_counts: BTreeMap<i32, u32>,
+    /// When it was held.
+    pub held_at: Option<SystemTime>,
+    /// The latest minutes.
+    pub minutes: Option<pb::ActionMinutes>,
+    /// Every outcome recorded.
+    pub outcomes: Vec<pb::ActionOutcome>,
+    /// Why it was cancelled.
+    pub cancellation_reason: Option<String>,
+}
+
+impl State {
+    /// Whether the action was planned.
+    pub fn exists(&self) -> bool {
+        self.planned.is_some()
+    }
+
+    /// The action's id (nil before planning).
+    pub fn id(&self) -> String {
+        self.planned
+            .as_ref()
+            .map(|p| p.action_id.clone())
+            .unwrap_or_default()
+    }
+
+    /// Ok while invitations, answers, rescheduling and cancellation are possible.
+    fn before_held(&self) -> Result<(), Error> {
+        match self.status {
+            ActionStatus::Planned | ActionStatus::Scheduled => Ok(()),
+            ActionStatus::Cancelled => Err(Error::Cancelled),
+            ActionStatus::Held | ActionStatus::Reported => Err(Error::AlreadyHeld),
+            ActionStatus::Unspecified => Err(Error::NotFound),
+        }
+    }
+
+    /// Ok once held (attendance, minutes, outcomes).
+    fn after_held(&self) -> Result<(), Error> {
+        match self.status {
+            ActionStatus::Held | ActionStatus::Reported => Ok(()),
+            ActionStatus::Cancelled => Err(Error::Cancelled),
+            ActionStatus::Planned | ActionStatus::Scheduled => Err(Error::NotHeld),
+            ActionStatus::Unspecified => Err(Error::NotFound),
+        }
+    }
+}
+
+/// The Action decider.
+pub struct Action;
+
+impl Decider for Action {
+    type State = State;
+    type Command = Command;
+    type Event = Event;
+    type Error = Error;
+
+    fn decide(command: &Command, state: &State) -> Result<Vec<Event>, Error> {
+        if let Command::Plan(plan) = command {
+            if state.exists() {
+                return Err(Error::AlreadyExists);
+            }
+            return Ok(vec![Event::ActionPlanned(pb::ActionPlanned {
+                action_id: plan.action_id.to_string(),
+                kind: plan.kind as i32,
+                title: plan.title.clone(),
+                description: plan.description.clone(),
+                themes: plan.themes.iter().map(|t| *t as i32).collect(),
+                audiences: plan.audiences.iter().map(|a| *a as i32).collect(),
+                venue: Some(plan.venue.to_proto()),
+                organiser_ids: plan.organiser_ids.iter().map(Uuid::to_string).collect(),
+                planned_by: plan.actor.clone(),
+            })]);
+        }
+        if !state.exists() {
+            return Err(Error::NotFound);
+        }
+        let action_id = state.id();
+        match command {
+            Command::Plan(_) => unreachable!("handled above"),
+            Command::Schedule { starts_at, ends_at } => {
+                state.before_held()?;
+                if state.status == ActionStatus::Scheduled {
+                    return Err(Error::AlreadyScheduled);
+                }
+                if ends_at <= starts_at {
+                    return Err(Error::EndNotAfterStart);
+                }
+                Ok(vec![Event::ActionScheduled(pb::ActionScheduled {
+                    action_id,
+                    starts_at: Some(timestamp(*starts_at)),
+                    ends_at: Some(timestamp(*ends_at)),
+                })])
+            }
+            Command::Reschedule {
+                starts_at,
+                ends_at,
+                venue,
+                reason,
+            } => {
+                state.before_held()?;
+                if state.status == ActionStatus::Planned {
+                    return Err(Error::NotScheduled);
+                }
+                if ends_at <= starts_at {
+                    return Err(Error::EndNotAfterStart);
+                }
+                let venue_change = venue.as_ref().filter(|v| state.venue.as_ref() != Some(*v));
+                if state.schedule == Some((*starts_at, *ends_at)) && venue_change.is_none() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::ActionRescheduled(pb::ActionRescheduled {
+                    action_id,
+                    starts_at: Some(timestamp(*starts_at)),
+                    ends_at: Some(timestamp(*ends_at)),
+                    venue: venue_change.map(Venue::to_proto),
+                    reason: reason.clone(),
+                })])
+            }
+            Command::Invite { stakeholder_ids } => {
+                state.before_held()?;
+                let mut seen = BTreeSet::new();
+                let new: Vec<String> = stakeholder_ids
+                    .iter()
+                    .filter(|id| !state.invitations.contains_key(id) && seen.insert(**id))
+                    .map(Uuid::to_string)
+                    .collect();
+                if new.is_empty() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::ActionInvitationsSent(
+                    pb::ActionInvitationsSent {
+                        action_id,
+                        stakeholder_ids: new,
+                    },
+                )])
+            }
+            Command::Answer {
+                stakeholder_id,
+                answer,
+            } => {
+                state.before_held()?;
+                match state.invitations.get(stakeholder_id) {
+                    None => Err(Error::NotInvited(*stakeholder_id)),
+                    Some(current) if current == answer => Ok(vec![]),
+                    Some(_) => Ok(vec![Event::ActionInvitationAnswered(
+                        pb::ActionInvitationAnswered {
+                            action_id,
+                            stakeholder_id: stakeholder_id.to_string(),
+                            answer: *answer as i32,
+                        },
+                    )]),
+                }
+            }
+            Command::RecordAttendance {
+                attendee_ids,
+                head_counts,
+            } => {
+                state.after_held()?;
+                let mut attendees = state.attendees.clone();
+                let new: Vec<String> = attendee_ids
+                    .iter()
+                    .filter(|id| attendees.insert(**id))
+                    .map(Uuid::to_string)
+                    .collect();
+                let mut counts = state.head_counts.clone();
+                let changed: Vec<pb::AudienceHeadCount> = head_counts
+                    .iter()
+                    .filter(|(audience, count)| {
+                        counts.insert(*audience as i32, *count) != Some(*count)
+                    })
+                    .map(|(audience, count)| pb::AudienceHeadCount {
+                        audience: *audience as i32,
+                        count: *count,
+                    })
+                    .collect();
+                if new.is_empty() && changed.is_empty() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::ActionAttendanceRecorded(
+                    pb::ActionAttendanceRecorded {
+                        action_id,
+                        attendee_ids: new,
+                        head_counts: changed,
+                        named_total: u32::try_from(attendees.len()).unwrap_or(u32::MAX),
+                        anonymous_total: counts.values().fold(0u32, |a, c| a.saturating_add(*c)),
+                    },
+                )])
+            }
+            Command::MarkHeld { now } => {
+                match state.status {
+                    ActionStatus::Scheduled => {}
+                    ActionStatus::Planned => return Err(Error::NotScheduled),
+                    _ => state.before_held()?,
+                }
+                if let Some((starts_at, _)) = state.schedule {
+                    if starts_at > *now {
+                        return Err(Error::NotStarted);
+                    }
+                }
+                Ok(vec![Event::ActionHeld(pb::ActionHeld {
+                    action_id,
+                    held_at: Some(timestamp(*now)),
+                })])
+            }
+            Command::PublishMinutes {
+                summary,
+                key_points,
+            } => {
+                state.after_held()?;
+                let minutes = pb::ActionMinutes {
+                    summary: summary.clone(),
+                    key_points: key_points.clone(),
+                };
+                if state.minutes.as_ref() == Some(&minutes) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::ActionMinutesPublished(
+                    pb::ActionMinutesPublished {
+                        action_id,
+                        minutes: Some(minutes),
+                    },
+                )])
+            }
+            Command::RecordOutcomes { outcomes } => {
+                state.after_held()?;
+                if outcomes.is_empty() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::ActionOutcomesRecorded(
+                    pb::ActionOutcomesRecorded {
+                        action_id,
+                        outcomes: outcomes.clone(),
+                    },
+                )])
+            }
+            Command::Cancel { reason } => {
+                state.before_held()?;
+                Ok(vec![Event::ActionCancelled(pb::ActionCancelled {
+                    action_id,
+                    reason: reason.clone(),
+                })])
+            }
+        }
+    }
+
+    fn evolve(state: &mut State, event: &Event) {
+        match event {
+            Event::ActionPlanned(planned) => {
+                state.status = ActionStatus::Planned;
+                state.venue = venue_of(&planned.venue);
+                state.planned = Some(planned.clone());
+            }
+            Event::ActionScheduled(e) => {
+                state.status = ActionStatus::Scheduled;
+                state.schedule = Some((instant(&e.starts_at), instant(&e.ends_at)));
+            }
+            Event::ActionRescheduled(e) => {
+                state.schedule = Some((instant(&e.starts_at), instant(&e.ends_at)));
+                if let Some(venue) = venue_of(&e.venue) {
+                    state.venue = Some(venue);
+                }
+            }
+            Event::ActionInvitationsSent(e) => {
+                for id in e.stakeholder_ids.iter().filter_map(|id| id.parse().ok()) {
+                    state
+                        .invitations
+                        .entry(id)
+                        .or_insert(ActionInvitationAnswer::Unspecified);
+                }
+            }
+            Event::ActionInvitationAnswered(e) => {
+                if let Ok(id) = e.stakeholder_id.parse() {
+                    state.invitations.insert(
+                        id,
+                        ActionInvitationAnswer::try_from(e.answer)
+                            .unwrap_or(ActionInvitationAnswer::Unspecified),
+                    );
+                }
+            }
+            Event::ActionAttendanceRecorded(e) => {
+                state.attendees.extend(
+                    e.attendee_ids
+                        .iter()
+                        .filter_map(|id| id.parse::<Uuid>().ok()),
+                );
+                for count in &e.head_counts {
+                    state.head_counts.insert(count.audience, count.count);
+                }
+            }
+            Event::ActionHeld(e) => {
+                state.status = ActionStatus::Held;
+                state.held_at = Some(instant(&e.held_at));
+            }
+            Event::ActionMinutesPublished(e) => {
+                state.status = ActionStatus::Reported;
+                state.minutes = e.minutes.clone();
+            }
+            Event::ActionOutcomesRecorded(e) => {
+                state.outcomes.extend(e.outcomes.iter().cloned());
+            }
+            Event::ActionCancelled(e) => {
+                state.status = ActionStatus::Cancelled;
+                state.cancellation_reason = Some(e.reason.clone());
+            }
+        }
+    }
+}
+
+/// The domain venue of a stored venue message.
+pub fn venue_of(venue: &Option<pb::ActionVenue>) -> Option<Venue> {
+    use pb::action_venue::Place;
+    match venue.as_ref()?.place.as_ref()? {
+        Place::CommuneCode(code) => Some(Venue::Commune(code.clone())),
+        Place::Online(_) => Some(Venue::Online),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use maillage_es::EventPayload;
+
+    use super::*;
+
+    fn at(hours: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_780_000_000 + hours * 3600)
+    }
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn plan() -> Command {
+        Command::Plan(Plan {
+            action_id: id(1),
+            kind: ActionKind::Roundtable,
+            title: "Table ronde télétravail".into(),
+            description: String::new(),
+            themes: vec![EngagementTheme::Telework],
+            audiences: vec![EngagementAudience::Businesses, EngagementAudience::Chambers],
+            venue: Venue::Commune("15014".into()),
+            organiser_ids: vec![id(100)],
+            actor: "alice".into(),
+        })
+    }
+
+    /// Given `commands` applied in turn (each must succeed), the resulting state.
+    fn given(commands: &[Command]) -> State {
+        let mut state = State::default();
+        for command in commands {
+            for event in Action::decide(command, &state).expect("given command succeeds") {
+                Action::evolve(&mut state, &event);
+            }
+        }
+        state
+    }
+
+    fn when(given_commands: &[Command], command: Command) -> Result<Vec<Event>, Error> {
+        Action::decide(&command, &given(given_commands))
+    }
+
+    fn schedule() -> Command {
+        Command::Schedule {
+            starts_at: at(10),
+            ends_at: at(12),
+        }
+    }
+
+    fn held() -> Vec<Command> {
+        vec![plan(), schedule(), Command::MarkHeld { now: at(11) }]
+    }
+
+    fn cancelled() -> Vec<Command> {
+        vec![
+            plan(),
+            Command::Cancel {
+                reason: "salle indisponible".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn event_type_names_are_the_protobuf_full_names() {
+        for (static_name, full_name) in Event::type_names() {
+            assert_eq!(static_name, full_name);
+        }
+    }
+
+    #[test]
+    fn events_round_trip_through_their_payload() {
+        let events = when(&[], plan()).unwrap();
+        let event = &events[0];
+        let decoded = Event::decode(event.event_type(), &event.encode()).unwrap();
+        assert_eq!(&decoded, event);
+        assert!(Event::decode("maillage.v1.Nope", &[]).is_err());
+    }
+
+    #[test]
+    fn planning_records_the_action_and_its_planner() {
+        let events = when(&[], plan()).unwrap();
+        let Event::ActionPlanned(planned) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(planned.action_id, id(1).to_string());
+        assert_eq!(planned.planned_by, "alice");
+        assert_eq!(planned.themes, vec![EngagementTheme::Telework as i32]);
+        let state = given(&[plan()]);
+        assert_eq!(state.status, ActionStatus::Planned);
+        assert_eq!(state.venue, Some(Venue::Commune("15014".into())));
+    }
+
+    #[test]
+    fn planning_twice_is_refused() {
+        assert_eq!(when(&[plan()], plan()), Err(Error::AlreadyExists));
+    }
+
+    #[test]
+    fn commands_on_an_unplanned_action_are_not_found() {
+        assert_eq!(when(&[], schedule()), Err(Error::NotFound));
+        assert_eq!(
+            when(&[], Command::Cancel { reason: "x".into() }),
+            Err(Error::NotFound)
+        );
+    }
+
+    #[test]
+    fn scheduling_sets_the_dates() {
+        let state = given(&[plan(), schedule()]);
+        assert_eq!(state.status, ActionStatus::Scheduled);
+        assert_eq!(state.schedule, Some((at(10), at(12))));
+    }
+
+    #[test]
+    fn the_end_must_be_after_the_start() {
+        let backwards = Command::Schedule {
+            starts_at: at(12),
+            ends_at: at(12),
+        };
+        assert_eq!(when(&[plan()], backwards), Err(Error::EndNotAfterStart));
+        let backwards = Command::Reschedule {
+            starts_at: at(13),
+            ends_at: at(12),
+            venue: None,
+            reason: String::new(),
+        };
+        assert_eq!(
+            when(&[plan(), schedule()], backwards),
+            Err(Error::EndNotAfterStart)
+        );
+    }
+
+    #[test]
+    fn scheduling_twice_asks_for_a_reschedule() {
+        assert_eq!(
+            when(&[plan(), schedule()], schedule()),
+            Err(Error::AlreadyScheduled)
+        );
+    }
+
+    #[test]
+    fn rescheduling_moves_dates_and_venue_until_held() {
+        let reschedule = Command::Reschedule {
+            starts_at: at(20),
+            ends_at: at(22),
+            venue: Some(Venue::Online),
+            reason: "grève".into(),
+        };
+        let state = given(&[plan(), schedule(), reschedule.clone()]);
+        assert_eq!(state.schedule, Some((at(20), at(22))));
+        assert_eq!(state.venue, Some(Venue::Online));
+        assert_eq!(when(&held(), reschedule.clone()), Err(Error::AlreadyHeld));
+        assert_eq!(
+            when(&[plan()], reschedule.clone()),
+            Err(Error::NotScheduled)
+        );
+        assert_eq!(when(&cancelled(), reschedule), Err(Error::Cancelled));
+    }
+
+    #[test]
+    fn rescheduling_to_the_same_dates_and_venue_changes_nothing() {
+        let same = Command::Reschedule {
+            starts_at: at(10),
+            ends_at: at(12),
+            venue: Some(Venue::Commune("15014".into())),
+            reason: String::new(),
+        };
+        assert_eq!(when(&[plan(), schedule()], same), Ok(vec![]));
+    }
+
+    #[test]
+    fn inviting_records_only_new_invitees() {
+        let invite = Command::Invite {
+            stakeholder_ids: vec![id(7), id(8), id(7)],
+        };
+        let events = when(&[plan()], invite.clone()).unwrap();
+        let Event::ActionInvitationsSent(sent) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(
+            sent.stakeholder_ids,
+            vec![id(7).to_string(), id(8).to_string()]
+        );
+        assert_eq!(
+            when(
+                &[plan(), invite],
+                Command::Invite {
+                    stakeholder_ids: vec![id(8)]
+                }
+            ),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn no_invitation_once_held_or_cancelled() {
+        let invite = Command::Invite {
+            stakeholder_ids: vec![id(7)],
+        };
+        assert_eq!(when(&held(), invite.clone()), Err(Error::AlreadyHeld));
+        assert_eq!(when(&cancelled(), invite), Err(Error::Cancelled));
+    }
+
+    #[test]
+    fn an_answer_only_from_an_invitee() {
+        let invite = Command::Invite {
+            stakeholder_ids: vec![id(7)],
+        };
+        let answer = |who| Command::Answer {
+            stakeholder_id: id(who),
+            answer: ActionInvitationAnswer::Accepted,
+        };
+        assert_eq!(
+            when(&[plan(), invite.clone()], answer(8)),
+            Err(Error::NotInvited(id(8)))
+        );
+        let state = given(&[plan(), invite.clone(), answer(7)]);
+        assert_eq!(state.invitations[&id(7)], ActionInvitationAnswer::Accepted);
+        // The same answer again changes nothing; another replaces it.
+        assert_eq!(
+            when(&[plan(), invite.clone(), answer(7)], answer(7)),
+            Ok(vec![])
+        );
+        let declined = Command::Answer {
+            stakeholder_id: id(7),
+            answer: ActionInvitationAnswer::Declined,
+        };
+        let state = given(&[plan(), invite, answer(7), declined]);
+        assert_eq!(state.invitations[&id(7)], ActionInvitationAnswer::Declined);
+    }
+
+    #[test]
+    fn marking_held_needs_a_started_scheduled_action() {
+        assert_eq!(
+            when(&[plan()], Command::MarkHeld { now: at(11) }),
+            Err(Error::NotScheduled)
+        );
+        assert_eq!(
+            when(&[plan(), schedule()], Command::MarkHeld { now: at(9) }),
+            Err(Error::NotStarted)
+        );
+        assert_eq!(
+            when(&cancelled(), Command::MarkHeld { now: at(11) }),
+            Err(Error::Cancelled)
+        );
+        assert_eq!(
+            when(&held(), Command::MarkHeld { now: at(11) }),
+            Err(Error::AlreadyHeld)
+        );
+        let state = given(&held());
+        assert_eq!(state.status, ActionStatus::Held);
+        assert_eq!(state.held_at, Some(at(11)));
+    }
+
+    fn attendance(ids: &[u128], counts: &[(EngagementAudience, u32)]) -> Command {
+        Command::RecordAttendance {
+            attendee_ids: ids.iter().map(|n| id(*n)).collect(),
+            head_counts: counts.to_vec(),
+        }
+    }
+
+    #[test]
+    fn no_attendance_before_held_or_for_a_cancelled_action() {
+        let record = attendance(&[7], &[]);
+        assert_eq!(when(&[plan()], record.clone()), Err(Error::NotHeld));
+        assert_eq!(
+            when(&[plan(), schedule()], record.clone()),
+            Err(Error::NotHeld)
+        );
+        assert_eq!(when(&cancelled(), record), Err(Error::Cancelled));
+    }
+
+    #[test]
+    fn attendance_adds_new_attendees_and_replaces_head_counts() {
+        let first = attendance(&[7, 8], &[(EngagementAudience::Population, 30)]);
+        let events = when(&held(), first.clone()).unwrap();
+        let Event::ActionAttendanceRecorded(e) = &events[0] else {
+            panic!()
+        };
+        assert_eq!((e.named_total, e.anonymous_total), (2, 30));
+        let mut commands = held();
+        commands.push(first);
+        let second = attendance(
+            &[8, 9],
+            &[
+                (EngagementAudience::Population, 25),
+                (EngagementAudience::Elus, 3),
+            ],
+        );
+        let events = when(&commands, second.clone()).unwrap();
+        let Event::ActionAttendanceRecorded(e) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(e.attendee_ids, vec![id(9).to_string()]);
+        assert_eq!((e.named_total, e.anonymous_total), (3, 28));
+        commands.push(second.clone());
+        assert_eq!(when(&commands, second), Ok(vec![]), "nothing new");
+        let state = given(&commands);
+        assert_eq!(
+            state.head_counts[&(EngagementAudience::Population as i32)],
+            25
+        );
+    }
+
+    #[test]
+    fn head_counts_may_be_zero() {
+        let zero = attendance(&[], &[(EngagementAudience::Associations, 0)]);
+        let events = when(&held(), zero).unwrap();
+        assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn minutes_only_once_held_and_they_report_the_action() {
+        let minutes = Command::PublishMinutes {
+            summary: "Synthèse".into(),
+            key_points: vec!["Besoin d'un espace de coworking".into()],
+        };
+        assert_eq!(
+            when(&[plan(), schedule()], minutes.clone()),
+            Err(Error::NotHeld)
+        );
+        assert_eq!(when(&cancelled(), minutes.clone()), Err(Error::Cancelled));
+        let mut commands = held();
+        commands.push(minutes.clone());
+        let state = given(&commands);
+        assert_eq!(state.status, ActionStatus::Reported);
+        assert_eq!(when(&commands, minutes), Ok(vec![]), "same minutes again");
+        let revised = Command::PublishMinutes {
+            summary: "Synthèse révisée".into(),
+            key_points: vec![],
+        };
+        assert_eq!(when(&commands, revised).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn outcomes_only_once_held_and_they_accumulate() {
+        let outcome = |n: u128| pb::ActionOutcome {
+            outcome_id: id(n).to_string(),
+            proposal: "Ouvrir un tiers-lieu à la gare".into(),
+            theme: EngagementTheme::QuelsTla as i32,
+            suggested_owner_id: String::new(),
+        };
+        let record = |n| Command::RecordOutcomes {
+            outcomes: vec![outcome(n)],
+        };
+        assert_eq!(when(&[plan()], record(50)), Err(Error::NotHeld));
+        let mut commands = held();
+        commands.push(record(50));
+        commands.push(record(51));
+        assert_eq!(given(&commands).outcomes, vec![outcome(50), outcome(51)]);
+    }
+
+    #[test]
+    fn cancelling_only_before_held_and_once() {
+        let cancel = Command::Cancel {
+            reason: "météo".into(),
+        };
+        let state = given(&cancelled());
+        assert_eq!(state.status, ActionStatus::Cancelled);
+        assert_eq!(
+            state.cancellation_reason.as_deref(),
+            Some("salle indisponible")
+        );
+        assert_eq!(when(&cancelled(), cancel.clone()), Err(Error::Cancelled));
+        assert_eq!(when(&held(), cancel.clone()), Err(Error::AlreadyHeld));
+        assert!(when(&[plan(), schedule()], cancel).is_ok());
+    }
+}

@@ -1,0 +1,229 @@
+//! The Interview aggregate: a semi-structured interview with a stakeholder or
+//! an anonymous profile, its themes, motivations and expectations, and notes.
+//!
+//! Notes are personal data: the gRPC layer seals them under the interview's own
+//! key (vault subject `interview:<id>`) before the command is built, so the
+//! domain and the log only ever see ciphertext.
+
+use std::time::SystemTime;
+
+use maillage_es::Decider;
+use maillage_proto::v1::{self as pb, EngagementTheme};
+use uuid::Uuid;
+
+use super::{events, instant, timestamp};
+
+/// What to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The new interview's id (from the server).
+    pub interview_id: Uuid,
+    /// Whom it was with (validated).
+    pub subject: pb::InterviewSubject,
+    /// The principal who conducted it (the caller).
+    pub interviewer: String,
+    /// When it took place.
+    pub conducted_at: SystemTime,
+    /// Themes (distinct).
+    pub themes: Vec<EngagementTheme>,
+    /// Motivations heard.
+    pub motivations: Vec<String>,
+    /// Expectations heard.
+    pub expectations: Vec<String>,
+    /// The notes, sealed.
+    pub sealed_notes: Vec<u8>,
+    /// The current time.
+    pub now: SystemTime,
+}
+
+/// A request to change an interview.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Records an interview.
+    Record(Record),
+    /// Replaces its notes.
+    ReviseNotes {
+        /// The new notes, sealed.
+        sealed_notes: Vec<u8>,
+    },
+}
+
+events! {
+    /// A fact recorded in an interview's stream.
+    Event {
+        InterviewRecorded,
+        InterviewNotesRevised,
+    }
+}
+
+/// Why a command on an interview is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Recording an id that already exists.
+    #[error("the interview already exists")]
+    AlreadyExists,
+    /// A command on an interview never recorded.
+    #[error("no such interview")]
+    NotFound,
+    /// An interview dated in the future.
+    #[error("an interview cannot take place in the future")]
+    InTheFuture,
+}
+
+/// An interview as its events made it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    /// The recorded interview, its notes the latest ones (None until recorded).
+    pub recorded: Option<pb::InterviewRecorded>,
+}
+
+/// The Interview decider.
+pub struct Interview;
+
+impl Decider for Interview {
+    type State = State;
+    type Command = Command;
+    type Event = Event;
+    type Error = Error;
+
+    fn decide(command: &Command, state: &State) -> Result<Vec<Event>, Error> {
+        match (command, &state.recorded) {
+            (Command::Record(_), Some(_)) => Err(Error::AlreadyExists),
+            (Command::Record(record), None) => {
+                if record.conducted_at > record.now {
+                    return Err(Error::InTheFuture);
+                }
+                Ok(vec![Event::InterviewRecorded(pb::InterviewRecorded {
+                    interview_id: record.interview_id.to_string(),
+                    subject: Some(record.subject.clone()),
+                    interviewer: record.interviewer.clone(),
+                    conducted_at: Some(timestamp(record.conducted_at)),
+                    themes: record.themes.iter().map(|t| *t as i32).collect(),
+                    motivations: record.motivations.clone(),
+                    expectations: record.expectations.clone(),
+                    sealed_notes: record.sealed_notes.clone(),
+                })])
+            }
+            (Command::ReviseNotes { .. }, None) => Err(Error::NotFound),
+            (Command::ReviseNotes { sealed_notes }, Some(recorded)) => {
+                Ok(vec![Event::InterviewNotesRevised(
+                    pb::InterviewNotesRevised {
+                        interview_id: recorded.interview_id.clone(),
+                        sealed_notes: sealed_notes.clone(),
+                    },
+                )])
+            }
+        }
+    }
+
+    fn evolve(state: &mut State, event: &Event) {
+        match event {
+            Event::InterviewRecorded(recorded) => state.recorded = Some(recorded.clone()),
+            Event::InterviewNotesRevised(revised) => {
+                if let Some(recorded) = &mut state.recorded {
+                    recorded.sealed_notes = revised.sealed_notes.clone();
+                }
+            }
+        }
+    }
+}
+
+impl State {
+    /// When the interview took place.
+    pub fn conducted_at(&self) -> Option<SystemTime> {
+        self.recorded.as_ref().map(|r| instant(&r.conducted_at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use maillage_es::EventPayload;
+    use pb::interview_subject::Who;
+
+    use super::*;
+
+    fn at(hours: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_780_000_000 + hours * 3600)
+    }
+
+    fn record(conducted_at: SystemTime) -> Command {
+        Command::Record(Record {
+            interview_id: Uuid::from_u128(3),
+            subject: pb::InterviewSubject {
+                who: Some(Who::Anonymous(pb::AnonymousParticipant {
+                    audience: pb::EngagementAudience::Population as i32,
+                    commune_code: "15014".into(),
+                })),
+            },
+            interviewer: "alice".into(),
+            conducted_at,
+            themes: vec![EngagementTheme::Telework],
+            motivations: vec!["éviter 1 h de trajet".into()],
+            expectations: vec!["une connexion fiable".into()],
+            sealed_notes: vec![1, 2, 3],
+            now: at(5),
+        })
+    }
+
+    fn given(commands: &[Command]) -> State {
+        let mut state = State::default();
+        for command in commands {
+            for event in Interview::decide(command, &state).expect("given command succeeds") {
+                Interview::evolve(&mut state, &event);
+            }
+        }
+        state
+    }
+
+    #[test]
+    fn event_type_names_are_the_protobuf_full_names() {
+        for (static_name, full_name) in Event::type_names() {
+            assert_eq!(static_name, full_name);
+        }
+        let event = &Interview::decide(&record(at(4)), &State::default()).unwrap()[0];
+        assert_eq!(
+            Event::decode(event.event_type(), &event.encode()).unwrap(),
+            *event
+        );
+    }
+
+    #[test]
+    fn recording_keeps_the_interviewer_and_sealed_notes() {
+        let state = given(&[record(at(4))]);
+        let recorded = state.recorded.unwrap();
+        assert_eq!(recorded.interviewer, "alice");
+        assert_eq!(recorded.sealed_notes, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn recording_twice_is_refused() {
+        let state = given(&[record(at(4))]);
+        assert_eq!(
+            Interview::decide(&record(at(4)), &state),
+            Err(Error::AlreadyExists)
+        );
+    }
+
+    #[test]
+    fn an_interview_cannot_be_in_the_future() {
+        assert_eq!(
+            Interview::decide(&record(at(6)), &State::default()),
+            Err(Error::InTheFuture)
+        );
+    }
+
+    #[test]
+    fn revising_notes_replaces_them() {
+        let revise = Command::ReviseNotes {
+            sealed_notes: vec![9],
+        };
+        assert_eq!(
+            Interview::decide(&revise, &State::default()),
+            Err(Error::NotFound)
+        );
+        let state = given(&[record(at(4)), revise]);
+        assert_eq!(state.recorded.unwrap().sealed_notes, vec![9]);
+    }
+}

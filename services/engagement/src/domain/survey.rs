@@ -1,0 +1,1104 @@
+//! The Survey aggregate: a questionnaire drafted, opened after an information
+//! campaign, answered, and closed.
+//!
+//! Questions change only while the survey is a draft. A response must answer
+//! every required question with a value that fits the question (option that
+//! exists, scale within bounds, text within its length, ranking that is a
+//! permutation, no more selections than allowed); nothing is taken once closed;
+//! a respondent token (stored as a keyed hash) or a stakeholder answers once.
+//!
+//! The state is kept small on purpose — the questions, counts and the set of
+//! token hashes, never the responses — because the command loop caches it and
+//! folds only the stream's tail: the 10,001st response costs what the first did.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use maillage_es::Decider;
+use maillage_proto::v1::{
+    self as pb, survey_answer::Value, survey_question::Kind, EngagementAudience, EngagementTheme,
+    SurveyStatus,
+};
+use uuid::Uuid;
+
+use super::{events, instant, timestamp};
+
+/// Most questions in a survey.
+pub const MAX_QUESTIONS: usize = 100;
+/// Most options in a choice or ranking question.
+pub const MAX_OPTIONS: usize = 50;
+/// Longest question text, in characters.
+pub const MAX_QUESTION_TEXT: usize = 1_000;
+/// Longest option label or scale label, in characters.
+pub const MAX_LABEL: usize = 200;
+/// Longest free-text limit a question may set, in characters.
+pub const MAX_FREE_TEXT: u32 = 10_000;
+/// Widest scale (max - min).
+pub const MAX_SCALE_WIDTH: i64 = 100;
+
+/// The keyed BLAKE3 hash of a respondent token, with a key derived from the
+/// survey id: the log never holds the token, and equal tokens of two surveys
+/// hash differently.
+pub fn token_hash(survey_id: &Uuid, token: &str) -> [u8; 32] {
+    let key = blake3::derive_key(
+        "maillage.v1 engagement survey respondent token",
+        survey_id.as_bytes(),
+    );
+    *blake3::keyed_hash(&key, token.as_bytes()).as_bytes()
+}
+
+/// Who responds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Respondent {
+    /// A known stakeholder.
+    Stakeholder(Uuid),
+    /// Someone anonymous: an audience and a commune only.
+    Anonymous {
+        /// Their audience.
+        audience: EngagementAudience,
+        /// Their commune (validated INSEE code).
+        commune_code: String,
+    },
+}
+
+impl Respondent {
+    fn to_proto(&self) -> pb::SurveyRespondent {
+        use pb::survey_respondent::Who;
+        pb::SurveyRespondent {
+            who: Some(match self {
+                Respondent::Stakeholder(id) => Who::StakeholderId(id.to_string()),
+                Respondent::Anonymous {
+                    audience,
+                    commune_code,
+                } => Who::Anonymous(pb::AnonymousParticipant {
+                    audience: *audience as i32,
+                    commune_code: commune_code.clone(),
+                }),
+            }),
+        }
+    }
+}
+
+/// What to draft.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    /// The new survey's id (from the server).
+    pub survey_id: Uuid,
+    /// Title (non-empty).
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// The information campaign (an action) that precedes it.
+    pub campaign_action_id: Option<Uuid>,
+    /// Themes (distinct).
+    pub themes: Vec<EngagementTheme>,
+    /// The questionnaire (checked by `decide`).
+    pub questions: Vec<pb::SurveyQuestion>,
+}
+
+/// One response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
+    /// The response's id (from the server).
+    pub response_id: Uuid,
+    /// Who.
+    pub respondent: Respondent,
+    /// The hash of the respondent token, if one was given.
+    pub token_hash: Option<[u8; 32]>,
+    /// The answers (checked against the questions by `decide`).
+    pub answers: Vec<pb::SurveyAnswer>,
+    /// The current time.
+    pub now: SystemTime,
+}
+
+/// A request to change a survey.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Drafts a new survey.
+    Draft(Draft),
+    /// Replaces the questions of a draft.
+    ReviseQuestions {
+        /// The new questionnaire.
+        questions: Vec<pb::SurveyQuestion>,
+    },
+    /// Opens a draft for responses.
+    Open {
+        /// The current time.
+        now: SystemTime,
+    },
+    /// Submits a response to an open survey.
+    Submit(Submission),
+    /// Closes an open survey.
+    Close {
+        /// The current time.
+        now: SystemTime,
+    },
+}
+
+events! {
+    /// A fact recorded in a survey's stream.
+    Event {
+        SurveyDrafted,
+        SurveyQuestionsRevised,
+        SurveyOpened,
+        SurveyResponseSubmitted,
+        SurveyClosed,
+    }
+}
+
+/// Why a command on a survey is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Drafting an id that already exists.
+    #[error("the survey already exists")]
+    AlreadyExists,
+    /// A command on a survey never drafted.
+    #[error("no such survey")]
+    NotFound,
+    /// Changing questions once opened.
+    #[error("the questions cannot change once the survey is open")]
+    QuestionsFrozen,
+    /// Opening twice.
+    #[error("the survey is already open")]
+    AlreadyOpen,
+    /// A response to, or closing of, a survey that is still a draft.
+    #[error("the survey is not open")]
+    NotOpen,
+    /// Anything after closing.
+    #[error("the survey is closed")]
+    Closed,
+    /// This respondent token was used already.
+    #[error("this respondent token has already answered")]
+    TokenAlreadyUsed,
+    /// This stakeholder answered already.
+    #[error("stakeholder {0} has already answered")]
+    AlreadyResponded(Uuid),
+    /// A question is malformed (`field` is its path in the request).
+    #[error("{field}: {message}")]
+    InvalidQuestion {
+        /// e.g. `questions[2].scale.max`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An answer does not fit the questions (`field` is its path in the request).
+    #[error("{field}: {message}")]
+    InvalidAnswer {
+        /// e.g. `answers[1].ranking`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A survey as its events made it (without its responses).
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// SURVEY_STATUS_UNSPECIFIED until drafted.
+    pub status: SurveyStatus,
+    /// Title, description, campaign, themes (questions: see `questions`).
+    pub drafted: Option<Arc<pb::SurveyDrafted>>,
+    /// The current questions.
+    pub questions: Arc<Vec<pb::SurveyQuestion>>,
+    /// Responses taken.
+    pub response_count: u64,
+    /// Hashes of the respondent tokens used.
+    pub token_hashes: Arc<HashSet<[u8; 32]>>,
+    /// Stakeholders who answered.
+    pub stakeholder_respondents: Arc<HashSet<Uuid>>,
+    /// When it opened.
+    pub opened_at: Option<SystemTime>,
+    /// When it closed.
+    pub closed_at: Option<SystemTime>,
+}
+
+impl State {
+    /// The survey's id (empty before drafting).
+    pub fn id(&self) -> String {
+        self.drafted
+            .as_ref()
+            .map(|d| d.survey_id.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// The Survey decider.
+pub struct Survey;
+
+impl Decider for Survey {
+    type State = State;
+    type Command = Command;
+    type Event = Event;
+    type Error = Error;
+
+    fn decide(command: &Command, state: &State) -> Result<Vec<Event>, Error> {
+        if let Command::Draft(draft) = command {
+            if state.drafted.is_some() {
+                return Err(Error::AlreadyExists);
+            }
+            check_questions(&draft.questions)?;
+            return Ok(vec![Event::SurveyDrafted(pb::SurveyDrafted {
+                survey_id: draft.survey_id.to_string(),
+                title: draft.title.clone(),
+                description: draft.description.clone(),
+                campaign_action_id: draft
+                    .campaign_action_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+                themes: draft.themes.iter().map(|t| *t as i32).collect(),
+                questions: draft.questions.clone(),
+            })]);
+        }
+        if state.drafted.is_none() {
+            return Err(Error::NotFound);
+        }
+        let survey_id = state.id();
+        match command {
+            Command::Draft(_) => unreachable!("handled above"),
+            Command::ReviseQuestions { questions } => {
+                if state.status != SurveyStatus::Draft {
+                    return Err(Error::QuestionsFrozen);
+                }
+                check_questions(questions)?;
+                if questions == state.questions.as_ref() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::SurveyQuestionsRevised(
+                    pb::SurveyQuestionsRevised {
+                        survey_id,
+                        questions: questions.clone(),
+                    },
+                )])
+            }
+            Command::Open { now } => match state.status {
+                SurveyStatus::Draft => Ok(vec![Event::SurveyOpened(pb::SurveyOpened {
+                    survey_id,
+                    opened_at: Some(timestamp(*now)),
+                })]),
+                SurveyStatus::Open => Err(Error::AlreadyOpen),
+                _ => Err(Error::Closed),
+            },
+            Command::Submit(submission) => {
+                match state.status {
+                    SurveyStatus::Open => {}
+                    SurveyStatus::Draft => return Err(Error::NotOpen),
+                    _ => return Err(Error::Closed),
+                }
+                if let Some(hash) = &submission.token_hash {
+                    if state.token_hashes.contains(hash) {
+                        return Err(Error::TokenAlreadyUsed);
+                    }
+                }
+                if let Respondent::Stakeholder(id) = &submission.respondent {
+                    if state.stakeholder_respondents.contains(id) {
+                        return Err(Error::AlreadyResponded(*id));
+                    }
+                }
+                check_answers(&state.questions, &submission.answers)?;
+                Ok(vec![Event::SurveyResponseSubmitted(
+                    pb::SurveyResponseSubmitted {
+                        survey_id,
+                        response_id: submission.response_id.to_string(),
+                        respondent: Some(submission.respondent.to_proto()),
+                        respondent_token_hash: submission
+                            .token_hash
+                            .map(|hash| hash.to_vec())
+                            .unwrap_or_default(),
+                        answers: submission.answers.clone(),
+                        submitted_at: Some(timestamp(submission.now)),
+                    },
+                )])
+            }
+            Command::Close { now } => match state.status {
+                SurveyStatus::Open => Ok(vec![Event::SurveyClosed(pb::SurveyClosed {
+                    survey_id,
+                    closed_at: Some(timestamp(*now)),
+                    response_count: state.response_count,
+                })]),
+                SurveyStatus::Draft => Err(Error::NotOpen),
+                _ => Err(Error::Closed),
+            },
+        }
+    }
+
+    fn evolve(state: &mut State, event: &Event) {
+        match event {
+            Event::SurveyDrafted(drafted) => {
+                state.status = SurveyStatus::Draft;
+                state.questions = Arc::new(drafted.questions.clone());
+                state.drafted = Some(Arc::new(pb::SurveyDrafted {
+                    questions: Vec::new(),
+                    ..drafted.clone()
+                }));
+            }
+            Event::SurveyQuestionsRevised(revised) => {
+                state.questions = Arc::new(revised.questions.clone());
+            }
+            Event::SurveyOpened(opened) => {
+                state.status = SurveyStatus::Open;
+                state.opened_at = Some(instant(&opened.opened_at));
+            }
+            Event::SurveyResponseSubmitted(response) => {
+                state.response_count += 1;
+                if let Ok(hash) = <[u8; 32]>::try_from(response.respondent_token_hash.as_slice()) {
+                    Arc::make_mut(&mut state.token_hashes).insert(hash);
+                }
+                if let Some(pb::survey_respondent::Who::StakeholderId(id)) = response
+                    .respondent
+                    .as_ref()
+                    .and_then(|respondent| respondent.who.as_ref())
+                {
+                    if let Ok(id) = id.parse() {
+                        Arc::make_mut(&mut state.stakeholder_respondents).insert(id);
+                    }
+                }
+            }
+            Event::SurveyClosed(closed) => {
+                state.status = SurveyStatus::Closed;
+                state.closed_at = Some(instant(&closed.closed_at));
+            }
+        }
+    }
+}
+
+/// Whether `key` is a valid question or option id: 1 to 64 of `[A-Za-z0-9_-]`.
+pub fn is_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn invalid_question(field: String, message: impl Into<String>) -> Error {
+    Error::InvalidQuestion {
+        field,
+        message: message.into(),
+    }
+}
+
+fn check_text(field: String, text: &str, max: usize, required: bool) -> Result<(), Error> {
+    if required && text.trim().is_empty() {
+        return Err(invalid_question(field, "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(invalid_question(field, format!("at most {max} characters")));
+    }
+    Ok(())
+}
+
+fn check_options(field: &str, options: &[pb::SurveyOption]) -> Result<(), Error> {
+    if options.len() < 2 {
+        return Err(invalid_question(field.to_string(), "at least 2 options"));
+    }
+    if options.len() > MAX_OPTIONS {
+        return Err(invalid_question(
+            field.to_string(),
+            format!("at most {MAX_OPTIONS} options"),
+        ));
+    }
+    let mut ids = HashSet::new();
+    for (j, option) in options.iter().enumerate() {
+        if !is_key(&option.option_id) {
+            return Err(invalid_question(
+                format!("{field}[{j}].option_id"),
+                "1 to 64 characters of [A-Za-z0-9_-]",
+            ));
+        }
+        if !ids.insert(option.option_id.as_str()) {
+            return Err(invalid_question(
+                format!("{field}[{j}].option_id"),
+                format!("option {} appears twice", option.option_id),
+            ));
+        }
+        check_text(
+            format!("{field}[{j}].label"),
+            &option.label,
+            MAX_LABEL,
+            true,
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks a questionnaire: 1 to 100 questions with distinct ids, each with a
+/// text and a well-formed kind. Errors name the request field.
+pub fn check_questions(questions: &[pb::SurveyQuestion]) -> Result<(), Error> {
+    if questions.is_empty() {
+        return Err(invalid_question(
+            "questions".into(),
+            "at least one question",
+        ));
+    }
+    if questions.len() > MAX_QUESTIONS {
+        return Err(invalid_question(
+            "questions".into(),
+            format!("at most {MAX_QUESTIONS} questions"),
+        ));
+    }
+    let mut ids = HashSet::new();
+    for (i, question) in questions.iter().enumerate() {
+        let at = format!("questions[{i}]");
+        if !is_key(&question.question_id) {
+            return Err(invalid_question(
+                format!("{at}.question_id"),
+                "1 to 64 characters of [A-Za-z0-9_-]",
+            ));
+        }
+        if !ids.insert(question.question_id.as_str()) {
+            return Err(invalid_question(
+                format!("{at}.question_id"),
+                format!("question {} appears twice", question.question_id),
+            ));
+        }
+        check_text(
+            format!("{at}.text"),
+            &question.text,
+            MAX_QUESTION_TEXT,
+            true,
+        )?;
+        match &question.kind {
+            None => return Err(invalid_question(format!("{at}.kind"), "a kind is required")),
+            Some(Kind::SingleChoice(kind)) => {
+                check_options(&format!("{at}.single_choice.options"), &kind.options)?
+            }
+            Some(Kind::MultipleChoice(kind)) => {
+                check_options(&format!("{at}.multiple_choice.options"), &kind.options)?;
+                if kind.max_selections as usize > kind.options.len() {
+                    return Err(invalid_question(
+                        format!("{at}.multiple_choice.max_selections"),
+                        "more than the number of options",
+                    ));
+                }
+            }
+            Some(Kind::Ranking(kind)) => {
+                check_options(&format!("{at}.ranking.options"), &kind.options)?
+            }
+            Some(Kind::Scale(scale)) => {
+                let width = i64::from(scale.max) - i64::from(scale.min);
+                if width <= 0 || width > MAX_SCALE_WIDTH {
+                    return Err(invalid_question(
+                        format!("{at}.scale.max"),
+                        format!("must be above min, by at most {MAX_SCALE_WIDTH}"),
+                    ));
+                }
+                check_text(
+                    format!("{at}.scale.min_label"),
+                    &scale.min_label,
+                    MAX_LABEL,
+                    false,
+                )?;
+                check_text(
+                    format!("{at}.scale.max_label"),
+                    &scale.max_label,
+                    MAX_LABEL,
+                    false,
+                )?;
+            }
+            Some(Kind::FreeText(text)) => {
+                if text.max_length == 0 || text.max_length > MAX_FREE_TEXT {
+                    return Err(invalid_question(
+                        format!("{at}.free_text.max_length"),
+                        format!("between 1 and {MAX_FREE_TEXT}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn invalid_answer(field: String, message: impl Into<String>) -> Error {
+    Error::InvalidAnswer {
+        field,
+        message: message.into(),
+    }
+}
+
+fn kind_name(kind: &Option<Kind>) -> &'static str {
+    match kind {
+        Some(Kind::SingleChoice(_)) => "single choice",
+        Some(Kind::MultipleChoice(_)) => "multiple choice",
+        Some(Kind::Scale(_)) => "scale",
+        Some(Kind::FreeText(_)) => "free text",
+        Some(Kind::Ranking(_)) => "ranking",
+        None => "unknown",
+    }
+}
+
+fn has_option(options: &[pb::SurveyOption], id: &str) -> bool {
+    options.iter().any(|option| option.option_id == id)
+}
+
+/// Checks a response against the questions: each answer names a question once,
+/// its value fits the question's kind, options, bounds and length, and every
+/// required question is answered. Errors name the request field.
+pub fn check_answers(
+    questions: &[pb::SurveyQuestion],
+    answers: &[pb::SurveyAnswer],
+) -> Result<(), Error> {
+    let mut answered = HashSet::new();
+    for (i, answer) in answers.iter().enumerate() {
+        let at = format!("answers[{i}]");
+        let Some(question) = questions
+            .iter()
+            .find(|q| q.question_id == answer.question_id)
+        else {
+            return Err(invalid_answer(
+                format!("{at}.question_id"),
+                "no such question in this survey",
+            ));
+        };
+        if !answered.insert(answer.question_id.as_str()) {
+            return Err(invalid_answer(
+                format!("{at}.question_id"),
+                format!("question {} is answered twice", answer.question_id),
+            ));
+        }
+        let mismatch = || {
+            invalid_answer(
+                format!("{at}.value"),
+                format!(
+                    "question {} is a {} question",
+                    question.question_id,
+                    kind_name(&question.kind)
+                ),
+            )
+        };
+        match (&question.kind, &answer.value) {
+            (_, None) => return Err(invalid_answer(format!("{at}.value"), "a value is required")),
+            (Some(Kind::SingleChoice(kind)), Some(Value::Choice(choice))) => {
+                if !has_option(&kind.options, choice) {
+                    return Err(invalid_answer(
+                        format!("{at}.choice"),
+                        format!("no option {choice:?} in question {}", question.question_id),
+                    ));
+                }
+            }
+            (Some(Kind::MultipleChoice(kind)), Some(Value::Choices(choices))) => {
+                let field = format!("{at}.choices");
+                let mut seen = HashSet::new();
+                for choice in &choices.option_ids {
+                    if !has_option(&kind.options, choice) {
+                        return Err(invalid_answer(
+                            field,
+                            format!("no option {choice:?} in question {}", question.question_id),
+                        ));
+                    }
+                    if !seen.insert(choice.as_str()) {
+                        return Err(invalid_answer(
+                            field,
+                            format!("option {choice:?} chosen twice"),
+                        ));
+                    }
+                }
+                if kind.max_selections > 0
+                    && choices.option_ids.len() > kind.max_selections as usize
+                {
+                    return Err(invalid_answer(
+                        field,
+                        format!("at most {} selections", kind.max_selections),
+                    ));
+                }
+                if question.required && choices.option_ids.is_empty() {
+                    return Err(invalid_answer(
+                        field,
+                        "a required question needs a selection",
+                    ));
+                }
+            }
+            (Some(Kind::Scale(scale)), Some(Value::Scale(value))) => {
+                if *value < scale.min || *value > scale.max {
+                    return Err(invalid_answer(
+                        format!("{at}.scale"),
+                        format!("must be between {} and {}", scale.min, scale.max),
+                    ));
+                }
+            }
+            (Some(Kind::FreeText(kind)), Some(Value::Text(text))) => {
+                if text.chars().count() > kind.max_length as usize {
+                    return Err(invalid_answer(
+                        format!("{at}.text"),
+                        format!("at most {} characters", kind.max_length),
+                    ));
+                }
+                if question.required && text.trim().is_empty() {
+                    return Err(invalid_answer(
+                        format!("{at}.text"),
+                        "a required question needs a text",
+                    ));
+                }
+            }
+            (Some(Kind::Ranking(kind)), Some(Value::Ranking(ranking))) => {
+                let mut seen = HashSet::new();
+                let permutation = ranking.option_ids.len() == kind.options.len()
+                    && ranking
+                        .option_ids
+                        .iter()
+                        .all(|id| has_option(&kind.options, id) && seen.insert(id.as_str()));
+                if !permutation {
+                    return Err(invalid_answer(
+                        format!("{at}.ranking"),
+                        format!(
+                            "must rank each of the {} options exactly once",
+                            kind.options.len()
+                        ),
+                    ));
+                }
+            }
+            _ => return Err(mismatch()),
+        }
+    }
+    if let Some(missing) = questions
+        .iter()
+        .find(|q| q.required && !answered.contains(q.question_id.as_str()))
+    {
+        return Err(invalid_answer(
+            "answers".into(),
+            format!("required question {} is not answered", missing.question_id),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use maillage_es::EventPayload;
+    use pb::survey_question::Kind;
+
+    use super::*;
+
+    fn at(hours: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_780_000_000 + hours * 3600)
+    }
+
+    fn options(ids: &[&str]) -> Vec<pb::SurveyOption> {
+        ids.iter()
+            .map(|id| pb::SurveyOption {
+                option_id: id.to_string(),
+                label: format!("Option {id}"),
+            })
+            .collect()
+    }
+
+    fn question(id: &str, required: bool, kind: Kind) -> pb::SurveyQuestion {
+        pb::SurveyQuestion {
+            question_id: id.into(),
+            text: format!("Question {id} ?"),
+            required,
+            kind: Some(kind),
+        }
+    }
+
+    /// One question of each kind; q1 (single) and q3 (scale) are required.
+    fn questions() -> Vec<pb::SurveyQuestion> {
+        vec![
+            question(
+                "q1",
+                true,
+                Kind::SingleChoice(pb::SurveySingleChoice {
+                    options: options(&["cowork", "fablab", "cafe"]),
+                }),
+            ),
+            question(
+                "q2",
+                false,
+                Kind::MultipleChoice(pb::SurveyMultipleChoice {
+                    options: options(&["a", "b", "c", "d"]),
+                    max_selections: 2,
+                }),
+            ),
+            question(
+                "q3",
+                true,
+                Kind::Scale(pb::SurveyScale {
+                    min: 1,
+                    max: 5,
+                    min_label: "pas du tout".into(),
+                    max_label: "tout à fait".into(),
+                }),
+            ),
+            question(
+                "q4",
+                false,
+                Kind::FreeText(pb::SurveyFreeText { max_length: 20 }),
+            ),
+            question(
+                "q5",
+                false,
+                Kind::Ranking(pb::SurveyRanking {
+                    options: options(&["x", "y", "z"]),
+                }),
+            ),
+        ]
+    }
+
+    fn draft() -> Command {
+        Command::Draft(Draft {
+            survey_id: Uuid::from_u128(1),
+            title: "Vos attentes d'un tiers-lieu".into(),
+            description: String::new(),
+            campaign_action_id: Some(Uuid::from_u128(9)),
+            themes: vec![EngagementTheme::QuelsTla],
+            questions: questions(),
+        })
+    }
+
+    fn open() -> Command {
+        Command::Open { now: at(1) }
+    }
+
+    fn answer(id: &str, value: Value) -> pb::SurveyAnswer {
+        pb::SurveyAnswer {
+            question_id: id.into(),
+            value: Some(value),
+        }
+    }
+
+    fn list(ids: &[&str]) -> pb::SurveyOptionList {
+        pb::SurveyOptionList {
+            option_ids: ids.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn good_answers() -> Vec<pb::SurveyAnswer> {
+        vec![
+            answer("q1", Value::Choice("fablab".into())),
+            answer("q2", Value::Choices(list(&["a", "c"]))),
+            answer("q3", Value::Scale(4)),
+            answer("q4", Value::Text("un café".into())),
+            answer("q5", Value::Ranking(list(&["z", "x", "y"]))),
+        ]
+    }
+
+    fn anonymous() -> Respondent {
+        Respondent::Anonymous {
+            audience: EngagementAudience::Population,
+            commune_code: "15014".into(),
+        }
+    }
+
+    fn submit(n: u128, token: Option<&str>, answers: Vec<pb::SurveyAnswer>) -> Command {
+        Command::Submit(Submission {
+            response_id: Uuid::from_u128(1000 + n),
+            respondent: anonymous(),
+            token_hash: token.map(|t| token_hash(&Uuid::from_u128(1), t)),
+            answers,
+            now: at(2),
+        })
+    }
+
+    fn given(commands: &[Command]) -> State {
+        let mut state = State::default();
+        for command in commands {
+            for event in Survey::decide(command, &state).expect("given command succeeds") {
+                Survey::evolve(&mut state, &event);
+            }
+        }
+        state
+    }
+
+    fn when(given_commands: &[Command], command: Command) -> Result<Vec<Event>, Error> {
+        Survey::decide(&command, &given(given_commands))
+    }
+
+    fn field_of(result: Result<Vec<Event>, Error>) -> String {
+        match result {
+            Err(Error::InvalidAnswer { field, .. } | Error::InvalidQuestion { field, .. }) => field,
+            other => panic!("expected an invalid field, got {other:?}"),
+        }
+    }
+
+    fn answers_with(index: usize, replacement: pb::SurveyAnswer) -> Vec<pb::SurveyAnswer> {
+        let mut answers = good_answers();
+        answers[index] = replacement;
+        answers
+    }
+
+    #[test]
+    fn event_type_names_are_the_protobuf_full_names() {
+        for (static_name, full_name) in Event::type_names() {
+            assert_eq!(static_name, full_name);
+        }
+        let event = &when(&[], draft()).unwrap()[0];
+        assert_eq!(
+            Event::decode(event.event_type(), &event.encode()).unwrap(),
+            *event
+        );
+    }
+
+    #[test]
+    fn drafting_records_the_questionnaire() {
+        let state = given(&[draft()]);
+        assert_eq!(state.status, SurveyStatus::Draft);
+        assert_eq!(state.questions.len(), 5);
+        assert_eq!(when(&[draft()], draft()), Err(Error::AlreadyExists));
+    }
+
+    #[test]
+    fn malformed_questions_are_refused_naming_the_field() {
+        let draft_with = |questions: Vec<pb::SurveyQuestion>| {
+            let Command::Draft(mut d) = draft() else {
+                unreachable!()
+            };
+            d.questions = questions;
+            Command::Draft(d)
+        };
+        assert_eq!(field_of(when(&[], draft_with(vec![]))), "questions");
+        let mut q = questions();
+        q[1].question_id = "q1".into();
+        assert_eq!(
+            field_of(when(&[], draft_with(q))),
+            "questions[1].question_id"
+        );
+        let mut q = questions();
+        q[2].kind = Some(Kind::Scale(pb::SurveyScale {
+            min: 5,
+            max: 5,
+            ..Default::default()
+        }));
+        assert_eq!(field_of(when(&[], draft_with(q))), "questions[2].scale.max");
+        let mut q = questions();
+        q[0].kind = Some(Kind::SingleChoice(pb::SurveySingleChoice {
+            options: options(&["a", "a"]),
+        }));
+        assert_eq!(
+            field_of(when(&[], draft_with(q))),
+            "questions[0].single_choice.options[1].option_id"
+        );
+        let mut q = questions();
+        q[1].kind = Some(Kind::MultipleChoice(pb::SurveyMultipleChoice {
+            options: options(&["a", "b"]),
+            max_selections: 3,
+        }));
+        assert_eq!(
+            field_of(when(&[], draft_with(q))),
+            "questions[1].multiple_choice.max_selections"
+        );
+        let mut q = questions();
+        q[3].kind = Some(Kind::FreeText(pb::SurveyFreeText { max_length: 0 }));
+        assert_eq!(
+            field_of(when(&[], draft_with(q))),
+            "questions[3].free_text.max_length"
+        );
+        let mut q = questions();
+        q[4].kind = None;
+        assert_eq!(field_of(when(&[], draft_with(q))), "questions[4].kind");
+        let mut q = questions();
+        q[4].text = " ".into();
+        assert_eq!(field_of(when(&[], draft_with(q))), "questions[4].text");
+    }
+
+    #[test]
+    fn questions_change_only_in_draft() {
+        let revise = Command::ReviseQuestions {
+            questions: questions()[..2].to_vec(),
+        };
+        let state = given(&[draft(), revise.clone()]);
+        assert_eq!(state.questions.len(), 2);
+        assert_eq!(
+            when(&[draft(), open()], revise.clone()),
+            Err(Error::QuestionsFrozen)
+        );
+        let closed = [draft(), open(), Command::Close { now: at(3) }];
+        assert_eq!(when(&closed, revise), Err(Error::QuestionsFrozen));
+        let same = Command::ReviseQuestions {
+            questions: questions(),
+        };
+        assert_eq!(when(&[draft()], same), Ok(vec![]));
+    }
+
+    #[test]
+    fn opening_only_a_draft() {
+        assert_eq!(given(&[draft(), open()]).status, SurveyStatus::Open);
+        assert_eq!(when(&[draft(), open()], open()), Err(Error::AlreadyOpen));
+        let closed = [draft(), open(), Command::Close { now: at(3) }];
+        assert_eq!(when(&closed, open()), Err(Error::Closed));
+        assert_eq!(when(&[], open()), Err(Error::NotFound));
+    }
+
+    #[test]
+    fn a_fitting_response_is_recorded_and_counted() {
+        let events = when(&[draft(), open()], submit(1, Some("tok"), good_answers())).unwrap();
+        let Event::SurveyResponseSubmitted(response) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(response.respondent_token_hash.len(), 32);
+        assert_ne!(response.respondent_token_hash, b"tok".to_vec());
+        let state = given(&[draft(), open(), submit(1, Some("tok"), good_answers())]);
+        assert_eq!(state.response_count, 1);
+    }
+
+    #[test]
+    fn optional_questions_may_be_left_out() {
+        let answers = good_answers()
+            .into_iter()
+            .filter(|a| a.question_id == "q1" || a.question_id == "q3")
+            .collect();
+        assert!(when(&[draft(), open()], submit(1, None, answers)).is_ok());
+    }
+
+    #[test]
+    fn no_response_before_opening_or_after_closing() {
+        assert_eq!(
+            when(&[draft()], submit(1, None, good_answers())),
+            Err(Error::NotOpen)
+        );
+        let closed = [draft(), open(), Command::Close { now: at(3) }];
+        assert_eq!(
+            when(&closed, submit(1, None, good_answers())),
+            Err(Error::Closed)
+        );
+    }
+
+    #[test]
+    fn a_repeated_respondent_token_is_refused() {
+        let given_commands = [draft(), open(), submit(1, Some("tok"), good_answers())];
+        assert_eq!(
+            when(&given_commands, submit(2, Some("tok"), good_answers())),
+            Err(Error::TokenAlreadyUsed)
+        );
+        assert!(when(&given_commands, submit(2, Some("other"), good_answers())).is_ok());
+        assert!(when(&given_commands, submit(2, None, good_answers())).is_ok());
+    }
+
+    #[test]
+    fn a_stakeholder_answers_once() {
+        let by = |n: u128| {
+            Command::Submit(Submission {
+                response_id: Uuid::from_u128(2000 + n),
+                respondent: Respondent::Stakeholder(Uuid::from_u128(77)),
+                token_hash: None,
+                answers: good_answers(),
+                now: at(2),
+            })
+        };
+        assert_eq!(
+            when(&[draft(), open(), by(1)], by(2)),
+            Err(Error::AlreadyResponded(Uuid::from_u128(77)))
+        );
+    }
+
+    #[test]
+    fn token_hashes_depend_on_the_survey() {
+        let a = token_hash(&Uuid::from_u128(1), "tok");
+        assert_eq!(a, token_hash(&Uuid::from_u128(1), "tok"));
+        assert_ne!(a, token_hash(&Uuid::from_u128(2), "tok"));
+    }
+
+    #[test]
+    fn required_answers_must_be_there() {
+        let answers: Vec<_> = good_answers()
+            .into_iter()
+            .filter(|a| a.question_id != "q3")
+            .collect();
+        let result = when(&[draft(), open()], submit(1, None, answers));
+        assert_eq!(field_of(result), "answers");
+    }
+
+    #[test]
+    fn answers_must_fit_their_question() {
+        let open_survey = [draft(), open()];
+        let check = |answers, field: &str| {
+            assert_eq!(
+                field_of(when(&open_survey, submit(1, None, answers))),
+                field
+            );
+        };
+        // Unknown question, a question answered twice, a missing value.
+        check(
+            answers_with(3, answer("q9", Value::Text("x".into()))),
+            "answers[3].question_id",
+        );
+        check(
+            answers_with(3, answer("q1", Value::Choice("cafe".into()))),
+            "answers[3].question_id",
+        );
+        check(
+            answers_with(
+                0,
+                pb::SurveyAnswer {
+                    question_id: "q1".into(),
+                    value: None,
+                },
+            ),
+            "answers[0].value",
+        );
+        // Kind mismatch.
+        check(
+            answers_with(0, answer("q1", Value::Scale(3))),
+            "answers[0].value",
+        );
+        // An option that does not exist.
+        check(
+            answers_with(0, answer("q1", Value::Choice("piscine".into()))),
+            "answers[0].choice",
+        );
+        check(
+            answers_with(1, answer("q2", Value::Choices(list(&["a", "zz"])))),
+            "answers[1].choices",
+        );
+        // Max selections, and a duplicate selection.
+        check(
+            answers_with(1, answer("q2", Value::Choices(list(&["a", "b", "c"])))),
+            "answers[1].choices",
+        );
+        check(
+            answers_with(1, answer("q2", Value::Choices(list(&["a", "a"])))),
+            "answers[1].choices",
+        );
+        // Scale bounds.
+        check(
+            answers_with(2, answer("q3", Value::Scale(6))),
+            "answers[2].scale",
+        );
+        check(
+            answers_with(2, answer("q3", Value::Scale(0))),
+            "answers[2].scale",
+        );
+        // Text length (in characters).
+        check(
+            answers_with(3, answer("q4", Value::Text("é".repeat(21)))),
+            "answers[3].text",
+        );
+        // Ranking: missing one, duplicate, unknown.
+        for bad in [&["x", "y"][..], &["x", "y", "y"], &["x", "y", "w"]] {
+            check(
+                answers_with(4, answer("q5", Value::Ranking(list(bad)))),
+                "answers[4].ranking",
+            );
+        }
+    }
+
+    #[test]
+    fn boundary_values_fit() {
+        let open_survey = [draft(), open()];
+        let answers = answers_with(2, answer("q3", Value::Scale(5)));
+        assert!(when(&open_survey, submit(1, None, answers)).is_ok());
+        let answers = answers_with(3, answer("q4", Value::Text("é".repeat(20))));
+        assert!(when(&open_survey, submit(1, None, answers)).is_ok());
+    }
+
+    #[test]
+    fn closing_records_the_count_and_only_once() {
+        let given_commands = [draft(), open(), submit(1, None, good_answers())];
+        let events = when(&given_commands, Command::Close { now: at(3) }).unwrap();
+        let Event::SurveyClosed(closed) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(closed.response_count, 1);
+        let mut closed_survey = given_commands.to_vec();
+        closed_survey.push(Command::Close { now: at(3) });
+        assert_eq!(
+            when(&closed_survey, Command::Close { now: at(4) }),
+            Err(Error::Closed)
+        );
+        assert_eq!(
+            when(&[draft()], Command::Close { now: at(4) }),
+            Err(Error::NotOpen)
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! Action RPCs: plan, schedule, reschedule, invite, answers, attendance, held,
+//! minutes, outcomes, cancel, and the read.
+
+use maillage_es::stream_id;
+use maillage_proto::v1::{self as pb, action_venue::Place};
+use maillage_service_kit::ServiceError;
+use tonic::{Request, Response, Status};
+use tracing::Span;
+use uuid::Uuid;
+
+use super::{
+    context, enumeration, handle_error, instant, invalid, reader, reply, statements, text, theme,
+    themes, uuid, uuids, MAX_DESCRIPTION, MAX_ITEMS, MAX_NOTES, MAX_STATEMENT, MAX_TITLE, WRITERS,
+};
+use crate::category::ACTION;
+use crate::domain::action::{Command, Error, Plan, Venue};
+use crate::domain::timestamp;
+use crate::EngagementService;
+
+/// Largest anonymous head count accepted for one audience.
+const MAX_HEAD_COUNT: u32 = 1_000_000;
+
+/// The domain's refusals as statuses.
+fn domain_error(id: &Uuid) -> impl FnOnce(Error) -> ServiceError + '_ {
+    move |error| match error {
+        Error::NotFound => ServiceError::not_found("action", id.to_string()),
+        Error::AlreadyExists => ServiceError::already_exists("action", id.to_string()),
+        Error::EndNotAfterStart => {
+            ServiceError::invalid_argument("ends_at", "must be after starts_at")
+        }
+        other => ServiceError::failed_precondition(other.to_string()),
+    }
+}
+
+fn venue(
+    service: &EngagementService,
+    field: &str,
+    venue: &Option<pb::ActionVenue>,
+) -> Result<Venue, Status> {
+    match venue.as_ref().and_then(|v| v.place.as_ref()) {
+        None => Err(invalid(field, "a commune or online is required")),
+        Some(Place::Online(true)) => Ok(Venue::Online),
+        Some(Place::Online(false)) => Err(invalid(
+            format!("{field}.online"),
+            "must be true (or give a commune)",
+        )),
+        Some(Place::CommuneCode(code)) => Ok(Venue::Commune(super::commune(
+            service,
+            &format!("{field}.commune_code"),
+            code,
+        )?)),
+    }
+}
+
+/// Runs `command` on the action `id` and replies.
+async fn run(
+    service: &EngagementService,
+    id: &Uuid,
+    command: Command,
+    expected: Option<u64>,
+    metadata: &maillage_eventstore::EventMetadata,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let handled = service
+        .actions
+        .handle(&stream_id(ACTION, id), &command, expected, metadata)
+        .await
+        .map_err(|error| handle_error(error, domain_error(id)))?;
+    Ok(reply(id, &handled))
+}
+
+/// The action id of a command request, recorded on the span.
+fn action_id(value: &str) -> Result<Uuid, Status> {
+    let id = uuid("action_id", value)?;
+    Span::current().record("action_id", tracing::field::display(&id));
+    Ok(id)
+}
+
+#[tracing::instrument(name = "PlanAction", skip_all, fields(action_id))]
+pub(super) async fn plan(
+    service: &EngagementService,
+    request: Request<pb::PlanActionRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let kind = enumeration::<pb::ActionKind>("kind", r.kind)?;
+    let title = text("title", &r.title, MAX_TITLE, true)?;
+    let description = text("description", &r.description, MAX_DESCRIPTION, false)?;
+    let themes = themes("themes", &r.themes, true)?;
+    let audiences = audiences(&r.audiences)?;
+    let venue = venue(service, "venue", &r.venue)?;
+    let organiser_ids = uuids("organiser_ids", &r.organiser_ids, false)?;
+    let id = service
+        .ids
+        .id_for(ACTION, &ctx.principal.name, &ctx.request_id)
+        .map_err(|error| ServiceError::internal(format!("creation ids: {error}")))?;
+    Span::current().record("action_id", tracing::field::display(&id));
+    let command = Command::Plan(Plan {
+        action_id: id,
+        kind,
+        title,
+        description,
+        themes,
+        audiences,
+        venue,
+        organiser_ids,
+        actor: ctx.principal.name.clone(),
+    });
+    run(service, &id, command, None, &ctx.metadata()).await
+}
+
+fn audiences(values: &[i32]) -> Result<Vec<pb::EngagementAudience>, Status> {
+    if values.is_empty() {
+        return Err(invalid("audiences", "at least one is required"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let audience = super::audience(&format!("audiences[{i}]"), *value)?;
+            if !seen.insert(audience) {
+                return Err(invalid(format!("audiences[{i}]"), "appears twice"));
+            }
+            Ok(audience)
+        })
+        .collect()
+}
+
+#[tracing::instrument(name = "ScheduleAction", skip_all, fields(action_id))]
+pub(super) async fn schedule(
+    service: &EngagementService,
+    request: Request<pb::ScheduleActionRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = action_id(&r.action_id)?;
+    let starts_at = instant("starts_at", &r.starts_at)?;
+    let ends_at = instant("ends_at", &r.ends_at)?;
+    if ends_at <= starts_at {
+        return Err(invalid("ends_at", "must be after starts_at"));
+    }
+    let command = Command::Schedule { starts_at, ends_at };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "RescheduleAction", skip_all, fields(action_id))]
+pub(super) async fn reschedule(
+    service: &EngagementService,
+    request: Request<pb::RescheduleActionRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = action_id(&r.action_id)?;
+    let starts_at = instant("starts_at", &r.starts_at)?;
+    let ends_at = instant("ends_at", &r.ends_at)?;
+    if ends_at <= starts_at {
+        return Err(invalid("ends_at", "must be after starts_at"));
+    }
+    let venue = match &r.venue {
+        None => None,
+        Some(_) => Some(venue(service, "venue", &r.venue)?),
+    };
+    let reason = text("reason", &r.reason, MAX_STATEMENT, false)?;
+    let command = Command::Reschedule {
+        starts_at,
+        ends_at,
+        venue,
+        reason,
+    };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "InviteToAction", skip_all, fields(action_id))]
+pub(super) async fn invite(
+    service: &EngagementService,
+    request: Request<pb::InviteToActionRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = action_id(&r.action_id)?;
+    let stakeholder_ids = uuids("stakeholder_ids", &r.stakeholder_ids, true)?;
+    let command = Command::Invite { stakeholder_ids };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "RecordInvitationAnswer", skip_all, fields(action_id))]
+pub(super) async fn answer(
+    service: &EngagementService,
+    request: Request<pb::RecordInvitationAnswerRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = action_id(&r.action_id)?;
+    let stakeholder_id = uuid("stakeholder_id", &r.stakeholder_id)?;
+    let answer = enumeration::<pb::ActionInvitationAnswer>("answer", r.answer)?;
+    let command = Command::Answer {
+        stakeholder_id,
+        answer,
+    };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "RecordAttendance", skip_all, fields(action_id))]
+pub(super) async fn attendance(
+    service: &EngagementService,
+    request: Request<pb::RecordAttendanceRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = action_id(&r.action_id)?;
+    let attendee_ids = uuids("attendee_ids", &r.attendee_ids, false)?;
+    if r.head_counts.len() > MAX_ITEMS {
+        return Err(invalid("head_counts", format!("at most {MAX_ITEMS}")));
+    }
+    let mut head_counts = Vec::with_capacity(r.head_counts.len());
+    for (i, count) in r.head_counts.iter().enumerate() {
+        let audience = super::audience(&format!("head_counts[{i}].audience"), count.audience)?;
+        if head_counts.iter().any(|(a, _)| *a == audience) {
+            return Err(invalid(
+                format!("head_counts[{i}].audience"),
+                "appears twice",
+            ));
+        }
+        if count.count > MAX_HEAD_COUNT {
+            return Err(invalid(
+                format!("head_counts[{i}].count"),
+                format!("at most {MAX_HEAD_COUNT}"),
+            ));
+        }
+        head_counts.push((audience, count.count));
+    }
+    if attendee_ids.is_empty() && head_counts.is_empty() {
+        return Err(invalid(
+            "attendee_ids",
+            "give attendees or head counts (or both)",
+        ));
+    }
+    let command = Command::RecordAttendance {
+        attendee_ids,
+        head_counts,
+    };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "MarkActionHeld", skip_all, fields(action_id))]
+pub(super) async fn mark_held(
+    service: &EngagementService,
+    request: Request<pb::MarkActionHeldRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = action_id(&r.action_id)?;
+    let command = Command::MarkHeld {
+        now: service.clock.now(),
+    };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "PublishMinutes", skip_all, fields(action_id))]
+pub(super) async fn publish_minutes(
+    service: &EngagementService,
+    request: Request<pb::PublishMinutesRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = action_id(&r.action_id)?;
+    let Some(minutes) = &r.minutes else {
+        return Err(invalid("minutes", "is required"));
+    };
+    let summary = text("minutes.summary", &minutes.summary, MAX_NOTES, true)?;
+    let key_points = statements("minutes.key_points", &minutes.key_points)?;
+    let command = Command::PublishMinutes {
+        summary,
+        key_points,
+    };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "RecordOutcomes", skip_all, fields(action_id))]
+pub(super) async fn outcomes(
+    service: &EngagementService,
+    request: Request<pb::RecordOutcomesRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = action_id(&r.action_id)?;
+    if r.outcomes.is_empty() {
+        return Err(invalid("outcomes", "at least one is required"));
+    }
+    if r.outcomes.len() > MAX_ITEMS {
+        return Err(invalid("outcomes", format!("at most {MAX_ITEMS}")));
+    }
+    let outcomes = r
+        .outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, outcome)| {
+            let at = format!("outcomes[{i}]");
+            Ok(pb::ActionOutcome {
+                outcome_id: Uuid::now_v7().to_string(),
+                proposal: text(
+                    &format!("{at}.proposal"),
+                    &outcome.proposal,
+                    MAX_STATEMENT,
+                    true,
+                )?,
+                theme: theme(&format!("{at}.theme"), outcome.theme)? as i32,
+                suggested_owner_id: super::optional_uuid(
+                    &format!("{at}.suggested_owner_id"),
+                    &outcome.suggested_owner_id,
+                )?
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, Status>>()?;
+    let command = Command::RecordOutcomes { outcomes };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "CancelAction", skip_all, fields(action_id))]
+pub(super) async fn cancel(
+    service: &EngagementService,
+    request: Request<pb::CancelActionRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = action_id(&r.action_id)?;
+    let reason = text("reason", &r.reason, MAX_STATEMENT, true)?;
+    let command = Command::Cancel { reason };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "GetAction", skip_all, fields(action_id))]
+pub(super) async fn get(
+    service: &EngagementService,
+    request: Request<pb::GetActionRequest>,
+) -> Result<Response<pb::ActionView>, Status> {
+    reader(&request)?;
+    let id = action_id(&request.get_ref().action_id)?;
+    let (version, state) = service
+        .actions
+        .load(&stream_id(ACTION, &id))
+        .await
+        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let Some(planned) = state.planned else {
+        return Err(ServiceError::not_found("action", id.to_string()).into());
+    };
+    Ok(Response::new(pb::ActionView {
+        action_id: planned.action_id,
+        version,
+        kind: planned.kind,
+        title: planned.title,
+        description: planned.description,
+        themes: planned.themes,
+        audiences: planned.audiences,
+        venue: state.venue.as_ref().map(Venue::to_proto),
+        organiser_ids: planned.organiser_ids,
+        status: state.status as i32,
+        starts_at: state.schedule.map(|(start, _)| timestamp(start)),
+        ends_at: state.schedule.map(|(_, end)| timestamp(end)),
+        invitations: state
+            .invitations
+            .iter()
+            .map(|(id, answer)| pb::ActionInvitation {
+                stakeholder_id: id.to_string(),
+                answer: *answer as i32,
+            })
+            .collect(),
+        attendee_ids: state.attendees.iter().map(Uuid::to_string).collect(),
+        head_counts: state
+            .head_counts
+            .iter()
+            .map(|(audience, count)| pb::AudienceHeadCount {
+                audience: *audience,
+                count: *count,
+            })
+            .collect(),
+        minutes: state.minutes,
+        outcomes: state.outcomes,
+        cancellation_reason: state.cancellation_reason.unwrap_or_default(),
+        held_at: state.held_at.map(timestamp),
+        planned_by: planned.planned_by,
+    }))
+}

@@ -1,0 +1,183 @@
+//! Tiers-lieu diagnostic RPCs: record, revise, and the read. Notes are sealed
+//! under the diagnostic's own vault key (subject `diagnostic:<id>`, field
+//! `notes`).
+
+use std::collections::HashSet;
+
+use maillage_es::stream_id;
+use maillage_privacy::SubjectId;
+use maillage_proto::v1 as pb;
+use maillage_service_kit::ServiceError;
+use tonic::{Request, Response, Status};
+use tracing::Span;
+use uuid::Uuid;
+
+use super::interview::open_notes;
+use super::{
+    context, handle_error, instant, invalid, reader, reply, statements, text, uuid, vault_error,
+    MAX_NOTES, WRITERS,
+};
+use crate::category::DIAGNOSTIC;
+use crate::domain::diagnostic::{Command, Error, Record};
+use crate::EngagementService;
+
+/// The vault subject of a diagnostic's notes.
+fn subject(id: &Uuid) -> SubjectId {
+    // Invariant: "diagnostic" is a valid kind tag and a UUID a valid id.
+    SubjectId::new(DIAGNOSTIC, id.to_string()).expect("diagnostic:<uuid> is a valid subject")
+}
+
+fn seal(service: &EngagementService, id: &Uuid, notes: &str) -> Result<Vec<u8>, Status> {
+    if notes.is_empty() {
+        return Ok(Vec::new());
+    }
+    service
+        .vault
+        .seal_str(&subject(id), "notes", notes)
+        .map_err(vault_error)
+}
+
+fn domain_error(id: &Uuid) -> impl FnOnce(Error) -> ServiceError + '_ {
+    move |error| match error {
+        Error::NotFound => ServiceError::not_found("diagnostic", id.to_string()),
+        Error::AlreadyExists => ServiceError::already_exists("diagnostic", id.to_string()),
+        Error::InTheFuture => ServiceError::invalid_argument("conducted_at", "is in the future"),
+    }
+}
+
+async fn run(
+    service: &EngagementService,
+    id: &Uuid,
+    command: Command,
+    expected: Option<u64>,
+    metadata: &maillage_eventstore::EventMetadata,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let handled = service
+        .diagnostics
+        .handle(&stream_id(DIAGNOSTIC, id), &command, expected, metadata)
+        .await
+        .map_err(|error| handle_error(error, domain_error(id)))?;
+    Ok(reply(id, &handled))
+}
+
+fn diagnostic_id(value: &str) -> Result<Uuid, Status> {
+    let id = uuid("diagnostic_id", value)?;
+    Span::current().record("diagnostic_id", tracing::field::display(&id));
+    Ok(id)
+}
+
+/// Validated findings: lists of statements; priorities are a ranking, so distinct.
+fn findings(findings: &Option<pb::DiagnosticFindings>) -> Result<pb::DiagnosticFindings, Status> {
+    let Some(f) = findings else {
+        return Err(invalid("findings", "is required"));
+    };
+    let checked = pb::DiagnosticFindings {
+        initial_motivations: statements("findings.initial_motivations", &f.initial_motivations)?,
+        development_priorities: statements(
+            "findings.development_priorities",
+            &f.development_priorities,
+        )?,
+        out_of_scope_activities: statements(
+            "findings.out_of_scope_activities",
+            &f.out_of_scope_activities,
+        )?,
+        needs: statements("findings.needs", &f.needs)?,
+    };
+    let mut seen = HashSet::new();
+    for (i, priority) in checked.development_priorities.iter().enumerate() {
+        if !seen.insert(priority.trim().to_lowercase()) {
+            return Err(invalid(
+                format!("findings.development_priorities[{i}]"),
+                "appears twice in the ranking",
+            ));
+        }
+    }
+    Ok(checked)
+}
+
+#[tracing::instrument(name = "RecordDiagnostic", skip_all, fields(diagnostic_id))]
+pub(super) async fn record(
+    service: &EngagementService,
+    request: Request<pb::RecordDiagnosticRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let tiers_lieu_id = uuid("tiers_lieu_id", &r.tiers_lieu_id)?;
+    let conducted_at = instant("conducted_at", &r.conducted_at)?;
+    let now = service.clock.now();
+    if conducted_at > now {
+        return Err(invalid("conducted_at", "is in the future"));
+    }
+    let findings = findings(&r.findings)?;
+    let notes = text("notes", &r.notes, MAX_NOTES, false)?;
+    let id = service
+        .ids
+        .id_for(DIAGNOSTIC, &ctx.principal.name, &ctx.request_id)
+        .map_err(|error| ServiceError::internal(format!("creation ids: {error}")))?;
+    Span::current().record("diagnostic_id", tracing::field::display(&id));
+    let sealed_notes = seal(service, &id, &notes)?;
+    let command = Command::Record(Record {
+        diagnostic_id: id,
+        tiers_lieu_id,
+        conducted_by: ctx.principal.name.clone(),
+        conducted_at,
+        findings,
+        sealed_notes,
+        now,
+    });
+    run(service, &id, command, None, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "ReviseDiagnostic", skip_all, fields(diagnostic_id))]
+pub(super) async fn revise(
+    service: &EngagementService,
+    request: Request<pb::ReviseDiagnosticRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = diagnostic_id(&r.diagnostic_id)?;
+    let findings = findings(&r.findings)?;
+    let notes = text("notes", &r.notes, MAX_NOTES, false)?;
+    let (_, state) = service
+        .diagnostics
+        .load(&stream_id(DIAGNOSTIC, &id))
+        .await
+        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    if state.recorded.is_none() {
+        return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
+    }
+    let sealed_notes = seal(service, &id, &notes)?;
+    let command = Command::Revise {
+        findings,
+        sealed_notes,
+    };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "GetDiagnostic", skip_all, fields(diagnostic_id))]
+pub(super) async fn get(
+    service: &EngagementService,
+    request: Request<pb::GetDiagnosticRequest>,
+) -> Result<Response<pb::DiagnosticView>, Status> {
+    reader(&request)?;
+    let id = diagnostic_id(&request.get_ref().diagnostic_id)?;
+    let (version, state) = service
+        .diagnostics
+        .load(&stream_id(DIAGNOSTIC, &id))
+        .await
+        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let Some(recorded) = state.recorded else {
+        return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
+    };
+    let (notes, notes_erased) = open_notes(service, &subject(&id), &recorded.sealed_notes)?;
+    Ok(Response::new(pb::DiagnosticView {
+        diagnostic_id: recorded.diagnostic_id,
+        version,
+        tiers_lieu_id: recorded.tiers_lieu_id,
+        conducted_by: recorded.conducted_by,
+        conducted_at: recorded.conducted_at,
+        findings: recorded.findings,
+        notes,
+        notes_erased,
+    }))
+}

@@ -1,0 +1,200 @@
+//! Interview RPCs: record, revise notes, and the read. Notes are sealed under
+//! the interview's own vault key (subject `interview:<id>`, field `notes`)
+//! before they reach a command, and opened only for a read.
+
+use maillage_es::stream_id;
+use maillage_privacy::{Opened, SubjectId};
+use maillage_proto::v1::{self as pb, interview_subject::Who};
+use maillage_service_kit::ServiceError;
+use tonic::{Request, Response, Status};
+use tracing::Span;
+use uuid::Uuid;
+
+use super::{
+    anonymous, context, handle_error, instant, invalid, reader, reply, statements, text, themes,
+    uuid, vault_error, MAX_NOTES, WRITERS,
+};
+use crate::category::INTERVIEW;
+use crate::domain::interview::{Command, Error, Record};
+use crate::EngagementService;
+
+/// The vault subject of an interview's notes.
+pub(crate) fn subject(id: &Uuid) -> SubjectId {
+    // Invariant: "interview" is a valid kind tag and a UUID a valid id.
+    SubjectId::new(INTERVIEW, id.to_string()).expect("interview:<uuid> is a valid subject")
+}
+
+/// Seals `notes` under the interview's key (empty notes stay empty, no key made).
+fn seal(service: &EngagementService, id: &Uuid, notes: &str) -> Result<Vec<u8>, Status> {
+    if notes.is_empty() {
+        return Ok(Vec::new());
+    }
+    service
+        .vault
+        .seal_str(&subject(id), "notes", notes)
+        .map_err(vault_error)
+}
+
+fn domain_error(id: &Uuid) -> impl FnOnce(Error) -> ServiceError + '_ {
+    move |error| match error {
+        Error::NotFound => ServiceError::not_found("interview", id.to_string()),
+        Error::AlreadyExists => ServiceError::already_exists("interview", id.to_string()),
+        Error::InTheFuture => ServiceError::invalid_argument("conducted_at", "is in the future"),
+    }
+}
+
+async fn run(
+    service: &EngagementService,
+    id: &Uuid,
+    command: Command,
+    expected: Option<u64>,
+    metadata: &maillage_eventstore::EventMetadata,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let handled = service
+        .interviews
+        .handle(&stream_id(INTERVIEW, id), &command, expected, metadata)
+        .await
+        .map_err(|error| handle_error(error, domain_error(id)))?;
+    Ok(reply(id, &handled))
+}
+
+fn interview_id(value: &str) -> Result<Uuid, Status> {
+    let id = uuid("interview_id", value)?;
+    Span::current().record("interview_id", tracing::field::display(&id));
+    Ok(id)
+}
+
+/// A validated interview subject.
+fn interview_subject(
+    service: &EngagementService,
+    subject: &Option<pb::InterviewSubject>,
+) -> Result<pb::InterviewSubject, Status> {
+    let who = match subject.as_ref().and_then(|s| s.who.as_ref()) {
+        None => {
+            return Err(invalid(
+                "subject",
+                "a stakeholder or anonymous profile is required",
+            ))
+        }
+        Some(Who::StakeholderId(id)) => {
+            Who::StakeholderId(uuid("subject.stakeholder_id", id)?.to_string())
+        }
+        Some(Who::Anonymous(participant)) => {
+            let (audience, commune_code) = anonymous(service, "subject.anonymous", participant)?;
+            Who::Anonymous(pb::AnonymousParticipant {
+                audience: audience as i32,
+                commune_code,
+            })
+        }
+    };
+    Ok(pb::InterviewSubject { who: Some(who) })
+}
+
+#[tracing::instrument(name = "RecordInterview", skip_all, fields(interview_id))]
+pub(super) async fn record(
+    service: &EngagementService,
+    request: Request<pb::RecordInterviewRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let subject = interview_subject(service, &r.subject)?;
+    let conducted_at = instant("conducted_at", &r.conducted_at)?;
+    let now = service.clock.now();
+    if conducted_at > now {
+        return Err(invalid("conducted_at", "is in the future"));
+    }
+    let themes = themes("themes", &r.themes, false)?;
+    let motivations = statements("motivations", &r.motivations)?;
+    let expectations = statements("expectations", &r.expectations)?;
+    let notes = text("notes", &r.notes, MAX_NOTES, false)?;
+    let id = service
+        .ids
+        .id_for(INTERVIEW, &ctx.principal.name, &ctx.request_id)
+        .map_err(|error| ServiceError::internal(format!("creation ids: {error}")))?;
+    Span::current().record("interview_id", tracing::field::display(&id));
+    let sealed_notes = seal(service, &id, &notes)?;
+    let command = Command::Record(Record {
+        interview_id: id,
+        subject,
+        interviewer: ctx.principal.name.clone(),
+        conducted_at,
+        themes,
+        motivations,
+        expectations,
+        sealed_notes,
+        now,
+    });
+    run(service, &id, command, None, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "ReviseInterviewNotes", skip_all, fields(interview_id))]
+pub(super) async fn revise_notes(
+    service: &EngagementService,
+    request: Request<pb::ReviseInterviewNotesRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = interview_id(&r.interview_id)?;
+    let notes = text("notes", &r.notes, MAX_NOTES, false)?;
+    // Check the interview exists before making a key for it.
+    let (_, state) = service
+        .interviews
+        .load(&stream_id(INTERVIEW, &id))
+        .await
+        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    if state.recorded.is_none() {
+        return Err(ServiceError::not_found("interview", id.to_string()).into());
+    }
+    let sealed_notes = seal(service, &id, &notes)?;
+    let command = Command::ReviseNotes { sealed_notes };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+/// Opens sealed notes: (clear text, erased).
+pub(crate) fn open_notes(
+    service: &EngagementService,
+    subject: &SubjectId,
+    sealed: &[u8],
+) -> Result<(String, bool), Status> {
+    if sealed.is_empty() {
+        return Ok((String::new(), false));
+    }
+    match service
+        .vault
+        .open_str(subject, "notes", sealed)
+        .map_err(vault_error)?
+    {
+        Opened::Clear(notes) => Ok((notes, false)),
+        Opened::Erased => Ok((String::new(), true)),
+    }
+}
+
+#[tracing::instrument(name = "GetInterview", skip_all, fields(interview_id))]
+pub(super) async fn get(
+    service: &EngagementService,
+    request: Request<pb::GetInterviewRequest>,
+) -> Result<Response<pb::InterviewView>, Status> {
+    reader(&request)?;
+    let id = interview_id(&request.get_ref().interview_id)?;
+    let (version, state) = service
+        .interviews
+        .load(&stream_id(INTERVIEW, &id))
+        .await
+        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let Some(recorded) = state.recorded else {
+        return Err(ServiceError::not_found("interview", id.to_string()).into());
+    };
+    let (notes, notes_erased) = open_notes(service, &subject(&id), &recorded.sealed_notes)?;
+    Ok(Response::new(pb::InterviewView {
+        interview_id: recorded.interview_id,
+        version,
+        subject: recorded.subject,
+        interviewer: recorded.interviewer,
+        conducted_at: recorded.conducted_at,
+        themes: recorded.themes,
+        motivations: recorded.motivations,
+        expectations: recorded.expectations,
+        notes,
+        notes_erased,
+    }))
+}

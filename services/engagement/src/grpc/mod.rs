@@ -1,0 +1,428 @@
+//! The `Engagement` gRPC service: request validation into commands, role
+//! checks, the command loop, and errors mapped to gRPC statuses.
+//!
+//! Every handler follows the same steps: build the [`RequestContext`] (caller,
+//! request id), check the caller's role (facilitator or admin to write;
+//! facilitator, analyst, auditor or admin to read), validate every field into
+//! a command (a bad field is INVALID_ARGUMENT naming it, before anything is
+//! appended), run the command through `Aggregates::handle`, and reply with a
+//! `CommandReply`. One file per aggregate holds its handlers; this file holds
+//! the shared validation and the tonic trait impl that dispatches to them.
+
+mod action;
+mod diagnostic;
+mod interview;
+mod survey;
+
+use std::collections::HashSet;
+use std::time::SystemTime;
+
+use maillage_es::{HandleError, Handled};
+use maillage_proto::v1::{
+    self as pb, engagement_server::Engagement, EngagementAudience, EngagementTheme,
+};
+use maillage_service_kit::{RequestContext, Role, ServiceError};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::EngagementService;
+
+/// Roles that may change engagement aggregates (admin always may).
+pub(crate) const WRITERS: &[Role] = &[Role::Facilitator];
+/// Roles that may read them (admin always may).
+pub(crate) const READERS: &[Role] = &[Role::Facilitator, Role::Analyst, Role::Auditor];
+
+/// Longest title.
+pub(crate) const MAX_TITLE: usize = 200;
+/// Longest description.
+pub(crate) const MAX_DESCRIPTION: usize = 4_000;
+/// Longest short statement (reason, key point, motivation, proposal...).
+pub(crate) const MAX_STATEMENT: usize = 1_000;
+/// Most items in a list of statements or ids.
+pub(crate) const MAX_ITEMS: usize = 100;
+/// Longest notes, minutes summary.
+pub(crate) const MAX_NOTES: usize = 20_000;
+
+/// The request's context, with the caller checked against `roles`.
+pub(crate) fn context<T>(
+    request: &Request<T>,
+    request_id: &str,
+    roles: &[Role],
+) -> Result<RequestContext, Status> {
+    let context = RequestContext::from_request(request, request_id)?;
+    context.principal.require(roles)?;
+    Ok(context)
+}
+
+/// The caller of a read, checked against [`READERS`].
+pub(crate) fn reader<T>(request: &Request<T>) -> Result<(), Status> {
+    maillage_service_kit::require(request, READERS).map(|_| ())
+}
+
+pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Status {
+    ServiceError::invalid_argument(field, message).into()
+}
+
+/// A required UUID field.
+pub(crate) fn uuid(field: &str, value: &str) -> Result<Uuid, Status> {
+    if value.is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    match Uuid::try_parse(value) {
+        Ok(id) if !id.is_nil() && id.to_string() == value.to_ascii_lowercase() => Ok(id),
+        _ => Err(invalid(field, "must be a UUID (8-4-4-4-12 hexadecimal)")),
+    }
+}
+
+/// An optional UUID field (empty: none).
+pub(crate) fn optional_uuid(field: &str, value: &str) -> Result<Option<Uuid>, Status> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        uuid(field, value).map(Some)
+    }
+}
+
+/// A list of distinct UUIDs (at most [`MAX_ITEMS`]); duplicates are refused.
+pub(crate) fn uuids(field: &str, values: &[String], required: bool) -> Result<Vec<Uuid>, Status> {
+    if required && values.is_empty() {
+        return Err(invalid(field, "at least one is required"));
+    }
+    if values.len() > MAX_ITEMS {
+        return Err(invalid(field, format!("at most {MAX_ITEMS}")));
+    }
+    let mut seen = HashSet::new();
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let id = uuid(&format!("{field}[{i}]"), value)?;
+            if !seen.insert(id) {
+                return Err(invalid(format!("{field}[{i}]"), "appears twice"));
+            }
+            Ok(id)
+        })
+        .collect()
+}
+
+/// A text field of at most `max` characters; `required` refuses blank text.
+pub(crate) fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, Status> {
+    if required && value.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(invalid(field, format!("at most {max} characters")));
+    }
+    Ok(value.to_string())
+}
+
+/// A list of non-blank statements (at most [`MAX_ITEMS`], each at most [`MAX_STATEMENT`]).
+pub(crate) fn statements(field: &str, values: &[String]) -> Result<Vec<String>, Status> {
+    if values.len() > MAX_ITEMS {
+        return Err(invalid(field, format!("at most {MAX_ITEMS} items")));
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| text(&format!("{field}[{i}]"), value, MAX_STATEMENT, true))
+        .collect()
+}
+
+/// A theme: a known value other than UNSPECIFIED.
+pub(crate) fn theme(field: &str, value: i32) -> Result<EngagementTheme, Status> {
+    match EngagementTheme::try_from(value) {
+        Ok(EngagementTheme::Unspecified) => Err(invalid(field, "is required")),
+        Ok(theme) => Ok(theme),
+        Err(_) => Err(invalid(field, format!("unknown theme {value}"))),
+    }
+}
+
+/// Distinct themes; `required` asks for at least one.
+pub(crate) fn themes(
+    field: &str,
+    values: &[i32],
+    required: bool,
+) -> Result<Vec<EngagementTheme>, Status> {
+    if required && values.is_empty() {
+        return Err(invalid(field, "at least one is required"));
+    }
+    let mut seen = HashSet::new();
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let theme = theme(&format!("{field}[{i}]"), *value)?;
+            if !seen.insert(theme) {
+                return Err(invalid(format!("{field}[{i}]"), "appears twice"));
+            }
+            Ok(theme)
+        })
+        .collect()
+}
+
+/// An audience: a known value other than UNSPECIFIED.
+pub(crate) fn audience(field: &str, value: i32) -> Result<EngagementAudience, Status> {
+    match EngagementAudience::try_from(value) {
+        Ok(EngagementAudience::Unspecified) => Err(invalid(field, "is required")),
+        Ok(audience) => Ok(audience),
+        Err(_) => Err(invalid(field, format!("unknown audience {value}"))),
+    }
+}
+
+/// A required protobuf enum value other than UNSPECIFIED (0).
+pub(crate) fn enumeration<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, Status> {
+    if value == 0 {
+        return Err(invalid(field, "is required"));
+    }
+    E::try_from(value).map_err(|_| invalid(field, format!("unknown value {value}")))
+}
+
+/// A current commune's INSEE code, checked against the COG.
+pub(crate) fn commune(
+    service: &EngagementService,
+    field: &str,
+    code: &str,
+) -> Result<String, Status> {
+    if code.is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    service
+        .territory
+        .validate_commune(code)
+        .map(|commune| commune.code.clone())
+        .map_err(|error| invalid(field, error.to_string()))
+}
+
+/// An anonymous participant: a known audience and a current commune.
+pub(crate) fn anonymous(
+    service: &EngagementService,
+    field: &str,
+    participant: &pb::AnonymousParticipant,
+) -> Result<(EngagementAudience, String), Status> {
+    let audience = audience(&format!("{field}.audience"), participant.audience)?;
+    let code = commune(
+        service,
+        &format!("{field}.commune_code"),
+        &participant.commune_code,
+    )?;
+    Ok((audience, code))
+}
+
+/// A required timestamp.
+pub(crate) fn instant(
+    field: &str,
+    value: &Option<prost_types::Timestamp>,
+) -> Result<SystemTime, Status> {
+    let Some(value) = value else {
+        return Err(invalid(field, "is required"));
+    };
+    if !(0..1_000_000_000).contains(&value.nanos) {
+        return Err(invalid(field, "nanos out of range"));
+    }
+    SystemTime::try_from(*value).map_err(|_| invalid(field, "out of range"))
+}
+
+/// The reply to a handled command.
+pub(crate) fn reply<E>(id: &Uuid, handled: &Handled<E>) -> Response<pb::CommandReply> {
+    Response::new(pb::CommandReply {
+        id: id.to_string(),
+        version: handled.version,
+        position: handled.position,
+    })
+}
+
+/// Maps a command loop failure; `domain` maps the aggregate's own refusals.
+pub(crate) fn handle_error<E>(
+    error: HandleError<E>,
+    domain: impl FnOnce(E) -> ServiceError,
+) -> Status {
+    let error = match error {
+        HandleError::Domain(error) => domain(error),
+        HandleError::Conflict { expected, actual } => ServiceError::Aborted {
+            expected: format!("version {expected}"),
+            actual,
+        },
+        HandleError::Store(error) => ServiceError::from(error),
+        HandleError::Decode { position, error } => {
+            ServiceError::internal(format!("undecodable event at position {position}: {error}"))
+        }
+        HandleError::Contended => ServiceError::Unavailable {
+            message: "the aggregate is changing too fast; retry".into(),
+        },
+    };
+    error.into()
+}
+
+/// Maps errors of the key vault (sealing or opening notes).
+pub(crate) fn vault_error(error: maillage_privacy::PrivacyError) -> Status {
+    match error {
+        maillage_privacy::PrivacyError::Erased { .. } => {
+            ServiceError::failed_precondition("the notes' subject was erased").into()
+        }
+        other => ServiceError::internal(format!("key vault: {other}")).into(),
+    }
+}
+
+#[tonic::async_trait]
+impl Engagement for EngagementService {
+    async fn plan_action(
+        &self,
+        request: Request<pb::PlanActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::plan(self, request).await
+    }
+
+    async fn schedule_action(
+        &self,
+        request: Request<pb::ScheduleActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::schedule(self, request).await
+    }
+
+    async fn reschedule_action(
+        &self,
+        request: Request<pb::RescheduleActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::reschedule(self, request).await
+    }
+
+    async fn invite_to_action(
+        &self,
+        request: Request<pb::InviteToActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::invite(self, request).await
+    }
+
+    async fn record_invitation_answer(
+        &self,
+        request: Request<pb::RecordInvitationAnswerRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::answer(self, request).await
+    }
+
+    async fn record_attendance(
+        &self,
+        request: Request<pb::RecordAttendanceRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::attendance(self, request).await
+    }
+
+    async fn mark_action_held(
+        &self,
+        request: Request<pb::MarkActionHeldRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::mark_held(self, request).await
+    }
+
+    async fn publish_minutes(
+        &self,
+        request: Request<pb::PublishMinutesRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::publish_minutes(self, request).await
+    }
+
+    async fn record_outcomes(
+        &self,
+        request: Request<pb::RecordOutcomesRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::outcomes(self, request).await
+    }
+
+    async fn cancel_action(
+        &self,
+        request: Request<pb::CancelActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        action::cancel(self, request).await
+    }
+
+    async fn get_action(
+        &self,
+        request: Request<pb::GetActionRequest>,
+    ) -> Result<Response<pb::ActionView>, Status> {
+        action::get(self, request).await
+    }
+
+    async fn draft_survey(
+        &self,
+        request: Request<pb::DraftSurveyRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        survey::draft(self, request).await
+    }
+
+    async fn revise_survey_questions(
+        &self,
+        request: Request<pb::ReviseSurveyQuestionsRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        survey::revise_questions(self, request).await
+    }
+
+    async fn open_survey(
+        &self,
+        request: Request<pb::OpenSurveyRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        survey::open(self, request).await
+    }
+
+    async fn submit_survey_response(
+        &self,
+        request: Request<pb::SubmitSurveyResponseRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        survey::submit(self, request).await
+    }
+
+    async fn close_survey(
+        &self,
+        request: Request<pb::CloseSurveyRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        survey::close(self, request).await
+    }
+
+    async fn get_survey(
+        &self,
+        request: Request<pb::GetSurveyRequest>,
+    ) -> Result<Response<pb::SurveyView>, Status> {
+        survey::get(self, request).await
+    }
+
+    async fn record_interview(
+        &self,
+        request: Request<pb::RecordInterviewRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        interview::record(self, request).await
+    }
+
+    async fn revise_interview_notes(
+        &self,
+        request: Request<pb::ReviseInterviewNotesRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        interview::revise_notes(self, request).await
+    }
+
+    async fn get_interview(
+        &self,
+        request: Request<pb::GetInterviewRequest>,
+    ) -> Result<Response<pb::InterviewView>, Status> {
+        interview::get(self, request).await
+    }
+
+    async fn record_diagnostic(
+        &self,
+        request: Request<pb::RecordDiagnosticRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        diagnostic::record(self, request).await
+    }
+
+    async fn revise_diagnostic(
+        &self,
+        request: Request<pb::ReviseDiagnosticRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        diagnostic::revise(self, request).await
+    }
+
+    async fn get_diagnostic(
+        &self,
+        request: Request<pb::GetDiagnosticRequest>,
+    ) -> Result<Response<pb::DiagnosticView>, Status> {
+        diagnostic::get(self, request).await
+    }
+}

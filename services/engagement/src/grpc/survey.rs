@@ -1,0 +1,218 @@
+//! Survey RPCs: draft, revise questions, open, submit a response, close, and
+//! the read. The questionnaire and the answers are checked by the domain
+//! (`domain::survey::check_questions` / `check_answers`), whose errors name the
+//! request field; this file checks the rest of each request.
+
+use maillage_es::stream_id;
+use maillage_proto::v1::{self as pb, survey_respondent::Who};
+use maillage_service_kit::ServiceError;
+use tonic::{Request, Response, Status};
+use tracing::Span;
+use uuid::Uuid;
+
+use super::{
+    anonymous, context, handle_error, invalid, optional_uuid, reader, reply, text, themes, uuid,
+    MAX_DESCRIPTION, MAX_TITLE, WRITERS,
+};
+use crate::category::SURVEY;
+use crate::domain::survey::{token_hash, Command, Draft, Error, Respondent, Submission};
+use crate::domain::timestamp;
+use crate::EngagementService;
+
+/// Longest respondent token.
+const MAX_TOKEN: usize = 256;
+
+fn domain_error(id: &Uuid) -> impl FnOnce(Error) -> ServiceError + '_ {
+    move |error| match error {
+        Error::NotFound => ServiceError::not_found("survey", id.to_string()),
+        Error::AlreadyExists => ServiceError::already_exists("survey", id.to_string()),
+        Error::TokenAlreadyUsed => {
+            ServiceError::already_exists("survey response for respondent token", "(hidden)")
+        }
+        Error::AlreadyResponded(stakeholder) => {
+            ServiceError::already_exists("survey response of stakeholder", stakeholder.to_string())
+        }
+        Error::InvalidQuestion { field, message } | Error::InvalidAnswer { field, message } => {
+            ServiceError::invalid_argument(field, message)
+        }
+        other => ServiceError::failed_precondition(other.to_string()),
+    }
+}
+
+async fn run(
+    service: &EngagementService,
+    id: &Uuid,
+    command: Command,
+    expected: Option<u64>,
+    metadata: &maillage_eventstore::EventMetadata,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let handled = service
+        .surveys
+        .handle(&stream_id(SURVEY, id), &command, expected, metadata)
+        .await
+        .map_err(|error| handle_error(error, domain_error(id)))?;
+    Ok(reply(id, &handled))
+}
+
+fn survey_id(value: &str) -> Result<Uuid, Status> {
+    let id = uuid("survey_id", value)?;
+    Span::current().record("survey_id", tracing::field::display(&id));
+    Ok(id)
+}
+
+#[tracing::instrument(name = "DraftSurvey", skip_all, fields(survey_id))]
+pub(super) async fn draft(
+    service: &EngagementService,
+    request: Request<pb::DraftSurveyRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let title = text("title", &r.title, MAX_TITLE, true)?;
+    let description = text("description", &r.description, MAX_DESCRIPTION, false)?;
+    let campaign_action_id = optional_uuid("campaign_action_id", &r.campaign_action_id)?;
+    let themes = themes("themes", &r.themes, false)?;
+    // Questions are checked by the domain, before anything is appended.
+    crate::domain::survey::check_questions(&r.questions)
+        .map_err(|error| Status::from(domain_error(&Uuid::nil())(error)))?;
+    let id = service
+        .ids
+        .id_for(SURVEY, &ctx.principal.name, &ctx.request_id)
+        .map_err(|error| ServiceError::internal(format!("creation ids: {error}")))?;
+    Span::current().record("survey_id", tracing::field::display(&id));
+    let command = Command::Draft(Draft {
+        survey_id: id,
+        title,
+        description,
+        campaign_action_id,
+        themes,
+        questions: r.questions.clone(),
+    });
+    run(service, &id, command, None, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "ReviseSurveyQuestions", skip_all, fields(survey_id))]
+pub(super) async fn revise_questions(
+    service: &EngagementService,
+    request: Request<pb::ReviseSurveyQuestionsRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = survey_id(&r.survey_id)?;
+    let command = Command::ReviseQuestions {
+        questions: r.questions.clone(),
+    };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "OpenSurvey", skip_all, fields(survey_id))]
+pub(super) async fn open(
+    service: &EngagementService,
+    request: Request<pb::OpenSurveyRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = survey_id(&r.survey_id)?;
+    let command = Command::Open {
+        now: service.clock.now(),
+    };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "SubmitSurveyResponse", skip_all, fields(survey_id))]
+pub(super) async fn submit(
+    service: &EngagementService,
+    request: Request<pb::SubmitSurveyResponseRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = survey_id(&r.survey_id)?;
+    let respondent = match r.respondent.as_ref().and_then(|who| who.who.as_ref()) {
+        None => {
+            return Err(invalid(
+                "respondent",
+                "a stakeholder or anonymous respondent is required",
+            ))
+        }
+        Some(Who::StakeholderId(stakeholder)) => {
+            Respondent::Stakeholder(uuid("respondent.stakeholder_id", stakeholder)?)
+        }
+        Some(Who::Anonymous(participant)) => {
+            let (audience, commune_code) = anonymous(service, "respondent.anonymous", participant)?;
+            Respondent::Anonymous {
+                audience,
+                commune_code,
+            }
+        }
+    };
+    let token_hash = if r.respondent_token.is_empty() {
+        None
+    } else {
+        if r.respondent_token.len() > MAX_TOKEN
+            || !r.respondent_token.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(invalid(
+                "respondent_token",
+                format!("at most {MAX_TOKEN} printable ASCII characters"),
+            ));
+        }
+        Some(token_hash(&id, &r.respondent_token))
+    };
+    if r.answers.len() > crate::domain::survey::MAX_QUESTIONS {
+        return Err(invalid(
+            "answers",
+            "more answers than a survey has questions",
+        ));
+    }
+    let command = Command::Submit(Submission {
+        response_id: Uuid::now_v7(),
+        respondent,
+        token_hash,
+        answers: r.answers.clone(),
+        now: service.clock.now(),
+    });
+    run(service, &id, command, None, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "CloseSurvey", skip_all, fields(survey_id))]
+pub(super) async fn close(
+    service: &EngagementService,
+    request: Request<pb::CloseSurveyRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let r = request.get_ref();
+    let id = survey_id(&r.survey_id)?;
+    let command = Command::Close {
+        now: service.clock.now(),
+    };
+    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+}
+
+#[tracing::instrument(name = "GetSurvey", skip_all, fields(survey_id))]
+pub(super) async fn get(
+    service: &EngagementService,
+    request: Request<pb::GetSurveyRequest>,
+) -> Result<Response<pb::SurveyView>, Status> {
+    reader(&request)?;
+    let id = survey_id(&request.get_ref().survey_id)?;
+    let (version, state) = service
+        .surveys
+        .load(&stream_id(SURVEY, &id))
+        .await
+        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let Some(drafted) = state.drafted.as_deref() else {
+        return Err(ServiceError::not_found("survey", id.to_string()).into());
+    };
+    Ok(Response::new(pb::SurveyView {
+        survey_id: drafted.survey_id.clone(),
+        version,
+        title: drafted.title.clone(),
+        description: drafted.description.clone(),
+        campaign_action_id: drafted.campaign_action_id.clone(),
+        themes: drafted.themes.clone(),
+        questions: state.questions.as_ref().clone(),
+        status: state.status as i32,
+        response_count: state.response_count,
+        opened_at: state.opened_at.map(timestamp),
+        closed_at: state.closed_at.map(timestamp),
+    }))
+}

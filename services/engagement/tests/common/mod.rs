@@ -1,0 +1,173 @@
+//! Test harness: the real engagement server (`maillage_engagement::serve`) on
+//! 127.0.0.1:0 over a real sled directory, with a tokens file and a master key
+//! in a temp dir, called through tonic clients with bearer tokens.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Result;
+use maillage_privacy::MasterKey;
+use maillage_proto::v1::engagement_client::EngagementClient;
+use maillage_proto::v1::event_log_client::EventLogClient;
+use maillage_proto::v1::{EventEnvelope, ReadAllRequest};
+use maillage_service_kit::{Role, ServiceConfig, TokenFile};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::service::Interceptor;
+use tonic::transport::Channel;
+
+/// Adds `authorization: Bearer <token>` to every request.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type Client = EngagementClient<InterceptedService<Channel, Bearer>>;
+
+/// Tokens of the test principals.
+#[derive(Clone)]
+pub struct Tokens {
+    pub facilitator: String,
+    pub other_facilitator: String,
+    pub analyst: String,
+    pub tool: String,
+    pub secretary: String,
+}
+
+impl Tokens {
+    /// Writes a tokens file and a master key in `dir`.
+    pub fn create(dir: &Path) -> Result<Self> {
+        let path = dir.join("tokens");
+        MasterKey::generate_file(dir.join("master.key"))?;
+        Ok(Self {
+            facilitator: TokenFile::add(&path, "alice", &[Role::Facilitator])?,
+            other_facilitator: TokenFile::add(&path, "bruno", &[Role::Facilitator])?,
+            analyst: TokenFile::add(&path, "ana", &[Role::Analyst])?,
+            tool: TokenFile::add(&path, "bi-tool", &[Role::Tool])?,
+            secretary: TokenFile::add(&path, "sec", &[Role::Secretary])?,
+        })
+    }
+}
+
+/// A running engagement server.
+pub struct Server {
+    pub address: SocketAddr,
+    pub tokens: Tokens,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<()>>>,
+}
+
+impl Server {
+    /// Starts the server on the data in `dir` (tokens and master key already there).
+    pub async fn start(dir: &Path, tokens: Tokens) -> Result<Self> {
+        let mut config = ServiceConfig::for_dir(dir);
+        config.master_key_file = Some(dir.join("master.key"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(maillage_engagement::serve(config, listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            address,
+            tokens,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    async fn channel(&self) -> Result<Channel> {
+        Ok(Channel::from_shared(format!("http://{}", self.address))?
+            .connect()
+            .await?)
+    }
+
+    /// An Engagement client presenting `token` (None: no token).
+    pub async fn client_with(&self, token: Option<&str>) -> Result<Client> {
+        let bearer = Bearer(match token {
+            Some(token) => Some(format!("Bearer {token}").parse()?),
+            None => None,
+        });
+        Ok(EngagementClient::with_interceptor(
+            self.channel().await?,
+            bearer,
+        ))
+    }
+
+    /// An Engagement client as the facilitator alice.
+    pub async fn client(&self) -> Result<Client> {
+        let token = self.tokens.facilitator.clone();
+        self.client_with(Some(&token)).await
+    }
+
+    /// An EventLog client as the tool.
+    pub async fn event_log(&self) -> Result<EventLogClient<InterceptedService<Channel, Bearer>>> {
+        let bearer = Bearer(Some(format!("Bearer {}", self.tokens.tool).parse()?));
+        Ok(EventLogClient::with_interceptor(
+            self.channel().await?,
+            bearer,
+        ))
+    }
+
+    /// The log's head position.
+    pub async fn head(&self) -> Result<u64> {
+        let response = self
+            .event_log()
+            .await?
+            .read_all(ReadAllRequest {
+                from_position: 1,
+                limit: 1,
+                ..Default::default()
+            })
+            .await?;
+        Ok(response.into_inner().head_position)
+    }
+
+    /// Every event in the log.
+    pub async fn all_events(&self) -> Result<Vec<EventEnvelope>> {
+        let mut log = self.event_log().await?;
+        let mut events = Vec::new();
+        loop {
+            let page = log
+                .read_all(ReadAllRequest {
+                    from_position: events.len() as u64 + 1,
+                    limit: 1000,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            let done = page.events.is_empty();
+            events.extend(page.events);
+            if done {
+                return Ok(events);
+            }
+        }
+    }
+
+    /// Stops the server gracefully and waits until its database is closed.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+}

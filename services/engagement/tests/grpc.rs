@@ -1,0 +1,1006 @@
+//! The engagement service through a real gRPC client, on a real sled directory:
+//! lifecycles, retries, sealed notes, bad input (each refused with the right
+//! status naming the field, the log unchanged), roles, and a restart.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::Result;
+use common::{Client, Server, Tokens};
+use maillage_proto::v1::{
+    self as pb, action_venue::Place, interview_subject, survey_answer::Value,
+    survey_question::Kind, survey_respondent, EngagementAudience as Audience,
+    EngagementTheme as Theme,
+};
+use tonic::{Code, Status};
+
+fn ts(at: SystemTime) -> Option<prost_types::Timestamp> {
+    Some(at.into())
+}
+
+fn hours_ago(hours: u64) -> SystemTime {
+    SystemTime::now() - Duration::from_secs(hours * 3600)
+}
+
+fn plan_request(request_id: &str) -> pb::PlanActionRequest {
+    pb::PlanActionRequest {
+        request_id: request_id.into(),
+        kind: pb::ActionKind::Roundtable as i32,
+        title: "Table ronde : télétravail et tiers-lieux".into(),
+        description: "Avec la CCI et la CMA".into(),
+        themes: vec![Theme::Telework as i32, Theme::BusinessConvergence as i32],
+        audiences: vec![Audience::Businesses as i32, Audience::Chambers as i32],
+        venue: Some(pb::ActionVenue {
+            place: Some(Place::CommuneCode("15014".into())),
+        }),
+        organiser_ids: vec!["0190a1b2-0000-7000-8000-000000000001".into()],
+    }
+}
+
+const STAKEHOLDER: &str = "0190a1b2-0000-7000-8000-0000000000aa";
+const OTHER_STAKEHOLDER: &str = "0190a1b2-0000-7000-8000-0000000000bb";
+
+async fn plan(client: &mut Client, request_id: &str) -> Result<pb::CommandReply> {
+    Ok(client
+        .plan_action(plan_request(request_id))
+        .await?
+        .into_inner())
+}
+
+/// Plans, schedules in the past, invites STAKEHOLDER and marks held: returns the id.
+async fn held_action(client: &mut Client, tag: &str) -> Result<String> {
+    let id = plan(client, &format!("{tag}-plan")).await?.id;
+    client
+        .schedule_action(pb::ScheduleActionRequest {
+            request_id: format!("{tag}-schedule"),
+            action_id: id.clone(),
+            expected_version: Some(1),
+            starts_at: ts(hours_ago(3)),
+            ends_at: ts(hours_ago(1)),
+        })
+        .await?;
+    client
+        .invite_to_action(pb::InviteToActionRequest {
+            request_id: format!("{tag}-invite"),
+            action_id: id.clone(),
+            expected_version: None,
+            stakeholder_ids: vec![STAKEHOLDER.into()],
+        })
+        .await?;
+    client
+        .mark_action_held(pb::MarkActionHeldRequest {
+            request_id: format!("{tag}-held"),
+            action_id: id.clone(),
+            expected_version: None,
+        })
+        .await?;
+    Ok(id)
+}
+
+fn option(id: &str) -> pb::SurveyOption {
+    pb::SurveyOption {
+        option_id: id.into(),
+        label: format!("Option {id}"),
+    }
+}
+
+fn questions() -> Vec<pb::SurveyQuestion> {
+    let question = |id: &str, required, kind| pb::SurveyQuestion {
+        question_id: id.into(),
+        text: format!("Question {id}"),
+        required,
+        kind: Some(kind),
+    };
+    vec![
+        question(
+            "usage",
+            true,
+            Kind::SingleChoice(pb::SurveySingleChoice {
+                options: vec![option("cowork"), option("fablab"), option("cafe")],
+            }),
+        ),
+        question(
+            "services",
+            false,
+            Kind::MultipleChoice(pb::SurveyMultipleChoice {
+                options: vec![option("a"), option("b"), option("c")],
+                max_selections: 2,
+            }),
+        ),
+        question(
+            "interest",
+            true,
+            Kind::Scale(pb::SurveyScale {
+                min: 1,
+                max: 5,
+                ..Default::default()
+            }),
+        ),
+        question(
+            "comment",
+            false,
+            Kind::FreeText(pb::SurveyFreeText { max_length: 50 }),
+        ),
+        question(
+            "priorities",
+            false,
+            Kind::Ranking(pb::SurveyRanking {
+                options: vec![option("x"), option("y"), option("z")],
+            }),
+        ),
+    ]
+}
+
+async fn open_survey(client: &mut Client, tag: &str) -> Result<String> {
+    let id = client
+        .draft_survey(pb::DraftSurveyRequest {
+            request_id: format!("{tag}-draft"),
+            title: "Vos attentes d'un tiers-lieu".into(),
+            description: String::new(),
+            campaign_action_id: String::new(),
+            themes: vec![Theme::QuelsTla as i32],
+            questions: questions(),
+        })
+        .await?
+        .into_inner()
+        .id;
+    client
+        .open_survey(pb::OpenSurveyRequest {
+            request_id: format!("{tag}-open"),
+            survey_id: id.clone(),
+            expected_version: Some(1),
+        })
+        .await?;
+    Ok(id)
+}
+
+fn answer(question: &str, value: Value) -> pb::SurveyAnswer {
+    pb::SurveyAnswer {
+        question_id: question.into(),
+        value: Some(value),
+    }
+}
+
+fn list(ids: &[&str]) -> pb::SurveyOptionList {
+    pb::SurveyOptionList {
+        option_ids: ids.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn good_answers() -> Vec<pb::SurveyAnswer> {
+    vec![
+        answer("usage", Value::Choice("fablab".into())),
+        answer("services", Value::Choices(list(&["a", "c"]))),
+        answer("interest", Value::Scale(4)),
+        answer("comment", Value::Text("Un lieu ouvert le soir".into())),
+        answer("priorities", Value::Ranking(list(&["z", "x", "y"]))),
+    ]
+}
+
+fn response(survey_id: &str, request_id: &str, token: &str) -> pb::SubmitSurveyResponseRequest {
+    pb::SubmitSurveyResponseRequest {
+        request_id: request_id.into(),
+        survey_id: survey_id.into(),
+        respondent: Some(pb::SurveyRespondent {
+            who: Some(survey_respondent::Who::Anonymous(
+                pb::AnonymousParticipant {
+                    audience: Audience::Population as i32,
+                    commune_code: "15014".into(),
+                },
+            )),
+        }),
+        respondent_token: token.into(),
+        answers: good_answers(),
+    }
+}
+
+fn interview_request(request_id: &str, notes: &str) -> pb::RecordInterviewRequest {
+    pb::RecordInterviewRequest {
+        request_id: request_id.into(),
+        subject: Some(pb::InterviewSubject {
+            who: Some(interview_subject::Who::StakeholderId(STAKEHOLDER.into())),
+        }),
+        conducted_at: ts(hours_ago(2)),
+        themes: vec![Theme::Telework as i32],
+        motivations: vec!["éviter une heure de trajet".into()],
+        expectations: vec!["une connexion fiable".into()],
+        notes: notes.into(),
+    }
+}
+
+fn diagnostic_request(request_id: &str, notes: &str) -> pb::RecordDiagnosticRequest {
+    pb::RecordDiagnosticRequest {
+        request_id: request_id.into(),
+        tiers_lieu_id: OTHER_STAKEHOLDER.into(),
+        conducted_at: ts(hours_ago(5)),
+        findings: Some(pb::DiagnosticFindings {
+            initial_motivations: vec!["revitaliser le centre-bourg".into()],
+            development_priorities: vec!["coworking".into(), "fablab".into()],
+            out_of_scope_activities: vec!["hébergement".into()],
+            needs: vec!["un poste d'animateur".into()],
+        }),
+        notes: notes.into(),
+    }
+}
+
+async fn setup() -> Result<(tempfile::TempDir, Server)> {
+    let dir = tempfile::tempdir()?;
+    let tokens = Tokens::create(dir.path())?;
+    let server = Server::start(dir.path(), tokens).await?;
+    Ok((dir, server))
+}
+
+#[tokio::test]
+async fn an_action_goes_from_planned_to_reported_and_reads_back() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let id = held_action(&mut client, "a").await?;
+    client
+        .record_invitation_answer(pb::RecordInvitationAnswerRequest {
+            request_id: "a-answer".into(),
+            action_id: id.clone(),
+            expected_version: None,
+            stakeholder_id: STAKEHOLDER.into(),
+            answer: pb::ActionInvitationAnswer::Accepted as i32,
+        })
+        .await
+        .expect_err("no answer once held");
+    client
+        .record_attendance(pb::RecordAttendanceRequest {
+            request_id: "a-attendance".into(),
+            action_id: id.clone(),
+            expected_version: Some(4),
+            attendee_ids: vec![STAKEHOLDER.into()],
+            head_counts: vec![pb::AudienceHeadCount {
+                audience: Audience::Businesses as i32,
+                count: 12,
+            }],
+        })
+        .await?;
+    client
+        .publish_minutes(pb::PublishMinutesRequest {
+            request_id: "a-minutes".into(),
+            action_id: id.clone(),
+            expected_version: None,
+            minutes: Some(pb::ActionMinutes {
+                summary: "Forte demande de bureaux partagés".into(),
+                key_points: vec!["connexion fibre".into()],
+            }),
+        })
+        .await?;
+    let reply = client
+        .record_outcomes(pb::RecordOutcomesRequest {
+            request_id: "a-outcomes".into(),
+            action_id: id.clone(),
+            expected_version: None,
+            outcomes: vec![pb::ProposedOutcome {
+                proposal: "Ouvrir un espace de coworking à la gare".into(),
+                theme: Theme::Telework as i32,
+                suggested_owner_id: STAKEHOLDER.into(),
+            }],
+        })
+        .await?
+        .into_inner();
+    assert_eq!(reply.version, 7);
+
+    let view = client
+        .get_action(pb::GetActionRequest {
+            action_id: id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.version, 7);
+    assert_eq!(view.status, pb::ActionStatus::Reported as i32);
+    assert_eq!(view.planned_by, "alice");
+    assert_eq!(view.attendee_ids, vec![STAKEHOLDER.to_string()]);
+    assert_eq!(view.head_counts[0].count, 12);
+    assert_eq!(view.invitations.len(), 1);
+    assert_eq!(view.outcomes.len(), 1);
+    assert!(uuid::Uuid::parse_str(&view.outcomes[0].outcome_id).is_ok());
+    assert!(view.held_at.is_some());
+
+    // Ids are UUID v7; events carry the actor and the protobuf type names.
+    assert_eq!(uuid::Uuid::parse_str(&id)?.get_version_num(), 7);
+    let events = server.all_events().await?;
+    assert_eq!(events.len(), 7);
+    assert!(events.iter().all(|e| e.stream_id == format!("action-{id}")));
+    assert_eq!(events[0].event_type, "maillage.v1.ActionPlanned");
+    assert_eq!(events[0].metadata.as_ref().unwrap().actor, "alice");
+    assert_eq!(events[0].context, "engagement");
+
+    // An analyst may read, not write; the tool may not read the aggregates.
+    let mut analyst = server
+        .client_with(Some(&server.tokens.analyst.clone()))
+        .await?;
+    analyst
+        .get_action(pb::GetActionRequest { action_id: id })
+        .await?;
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_retried_creation_lands_on_the_same_stream() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let first = plan(&mut client, "req-1").await?;
+    let head = server.head().await?;
+    let again = plan(&mut client, "req-1").await?;
+    assert_eq!(again, first, "same id, version and position");
+    assert_eq!(server.head().await?, head, "nothing appended by the retry");
+    // Another request, or the same request id from another principal, creates another.
+    let other = plan(&mut client, "req-2").await?;
+    assert_ne!(other.id, first.id);
+    let mut bruno = server
+        .client_with(Some(&server.tokens.other_facilitator.clone()))
+        .await?;
+    let bruno_s = plan(&mut bruno, "req-1").await?;
+    assert_ne!(bruno_s.id, first.id);
+    // A retried response is not counted twice.
+    let survey = open_survey(&mut client, "s").await?;
+    client
+        .submit_survey_response(response(&survey, "resp-1", "tok-1"))
+        .await?;
+    client
+        .submit_survey_response(response(&survey, "resp-1", "tok-1"))
+        .await?;
+    let view = client
+        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .await?
+        .into_inner();
+    assert_eq!(view.response_count, 1);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn survey_responses_are_checked_and_counted_and_tokens_never_stored() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let survey = open_survey(&mut client, "s").await?;
+    for i in 0..3 {
+        client
+            .submit_survey_response(response(
+                &survey,
+                &format!("r{i}"),
+                &format!("secret-token-{i}"),
+            ))
+            .await?;
+    }
+    let mut by_stakeholder = response(&survey, "r-st", "");
+    by_stakeholder.respondent = Some(pb::SurveyRespondent {
+        who: Some(survey_respondent::Who::StakeholderId(STAKEHOLDER.into())),
+    });
+    client
+        .submit_survey_response(by_stakeholder.clone())
+        .await?;
+    by_stakeholder.request_id = "r-st-2".into();
+    let status = client
+        .submit_survey_response(by_stakeholder)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists);
+    let view = client
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: survey.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.response_count, 4);
+    assert_eq!(view.status, pb::SurveyStatus::Open as i32);
+    assert_eq!(view.questions, questions());
+    let close = client
+        .close_survey(pb::CloseSurveyRequest {
+            request_id: "close".into(),
+            survey_id: survey.clone(),
+            expected_version: Some(6),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(close.version, 7);
+    for event in server.all_events().await? {
+        assert!(
+            !event.payload.windows(12).any(|w| w == b"secret-token"),
+            "a respondent token reached the log"
+        );
+    }
+    server.stop().await
+}
+
+#[tokio::test]
+async fn interview_and_diagnostic_notes_are_sealed_in_the_log() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let notes = "Mme Martin craint la fermeture de la poste";
+    let interview = client
+        .record_interview(interview_request("i1", notes))
+        .await?
+        .into_inner();
+    let diagnostic = client
+        .record_diagnostic(diagnostic_request(
+            "d1",
+            "Le gérant, M. Petit, part en 2027",
+        ))
+        .await?
+        .into_inner();
+    let view = client
+        .get_interview(pb::GetInterviewRequest {
+            interview_id: interview.id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.notes, notes);
+    assert_eq!(view.interviewer, "alice");
+    assert!(!view.notes_erased);
+    client
+        .revise_interview_notes(pb::ReviseInterviewNotesRequest {
+            request_id: "i1-rev".into(),
+            interview_id: interview.id.clone(),
+            expected_version: Some(1),
+            notes: "Mme Martin : revu".into(),
+        })
+        .await?;
+    let view = client
+        .get_interview(pb::GetInterviewRequest {
+            interview_id: interview.id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        (view.notes.as_str(), view.version),
+        ("Mme Martin : revu", 2)
+    );
+    let diag = client
+        .get_diagnostic(pb::GetDiagnosticRequest {
+            diagnostic_id: diagnostic.id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(diag.notes, "Le gérant, M. Petit, part en 2027");
+    assert_eq!(
+        diag.findings.unwrap().development_priorities,
+        vec!["coworking".to_string(), "fablab".into()]
+    );
+    for event in server.all_events().await? {
+        for needle in [&b"Martin"[..], b"Petit"] {
+            assert!(
+                !event.payload.windows(needle.len()).any(|w| w == needle),
+                "clear notes in {}",
+                event.event_type
+            );
+        }
+    }
+    server.stop().await
+}
+
+/// Asserts `result` failed with `code`, and for INVALID_ARGUMENT that the message names `field`.
+fn refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, field: &str, case: &str) {
+    let status = result.expect_err(case);
+    assert_eq!(status.code(), code, "{case}: {status:?}");
+    if code == Code::InvalidArgument {
+        assert!(
+            status.message().starts_with(&format!("{field}: ")),
+            "{case}: expected field {field}, got {:?}",
+            status.message()
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let planned = plan(&mut client, "p").await?.id;
+    let held = held_action(&mut client, "h").await?;
+    let survey = open_survey(&mut client, "s").await?;
+    client
+        .submit_survey_response(response(&survey, "first", "tok"))
+        .await?;
+    let closed = open_survey(&mut client, "c").await?;
+    client
+        .close_survey(pb::CloseSurveyRequest {
+            request_id: "c-close".into(),
+            survey_id: closed.clone(),
+            expected_version: None,
+        })
+        .await?;
+    let interview = client
+        .record_interview(interview_request("i", "n"))
+        .await?
+        .into_inner()
+        .id;
+    let head = server.head().await?;
+
+    macro_rules! case {
+        ($call:ident, $request:expr, $code:expr, $field:expr) => {
+            refused(
+                client.$call($request).await,
+                $code,
+                $field,
+                concat!(stringify!($call), " ", stringify!($request)),
+            );
+        };
+    }
+    let with = |f: fn(&mut pb::PlanActionRequest)| {
+        let mut request = plan_request("bad-plan");
+        f(&mut request);
+        request
+    };
+    // Actions: unknown enums, empty or oversized texts, malformed ids, unknown commune.
+    case!(
+        plan_action,
+        with(|r| r.kind = 99),
+        Code::InvalidArgument,
+        "kind"
+    );
+    case!(
+        plan_action,
+        with(|r| r.kind = 0),
+        Code::InvalidArgument,
+        "kind"
+    );
+    case!(
+        plan_action,
+        with(|r| r.themes = vec![0]),
+        Code::InvalidArgument,
+        "themes[0]"
+    );
+    case!(
+        plan_action,
+        with(|r| r.themes = vec![]),
+        Code::InvalidArgument,
+        "themes"
+    );
+    case!(
+        plan_action,
+        with(|r| r.audiences = vec![3, 42]),
+        Code::InvalidArgument,
+        "audiences[1]"
+    );
+    case!(
+        plan_action,
+        with(|r| r.title = "  ".into()),
+        Code::InvalidArgument,
+        "title"
+    );
+    case!(
+        plan_action,
+        with(|r| r.title = "x".repeat(201)),
+        Code::InvalidArgument,
+        "title"
+    );
+    case!(
+        plan_action,
+        with(|r| r.venue = Some(pb::ActionVenue {
+            place: Some(Place::CommuneCode("99999".into()))
+        })),
+        Code::InvalidArgument,
+        "venue.commune_code"
+    );
+    case!(
+        plan_action,
+        with(|r| r.venue = None),
+        Code::InvalidArgument,
+        "venue"
+    );
+    case!(
+        plan_action,
+        with(|r| r.organiser_ids = vec!["not-a-uuid".into()]),
+        Code::InvalidArgument,
+        "organiser_ids[0]"
+    );
+    let schedule =
+        |id: &str, start: SystemTime, end: SystemTime, expected| pb::ScheduleActionRequest {
+            request_id: "bad-schedule".into(),
+            action_id: id.into(),
+            expected_version: expected,
+            starts_at: ts(start),
+            ends_at: ts(end),
+        };
+    case!(
+        schedule_action,
+        schedule("nope", hours_ago(2), hours_ago(1), None),
+        Code::InvalidArgument,
+        "action_id"
+    );
+    case!(
+        schedule_action,
+        schedule(&planned, hours_ago(1), hours_ago(2), None),
+        Code::InvalidArgument,
+        "ends_at"
+    );
+    case!(
+        schedule_action,
+        schedule(STAKEHOLDER, hours_ago(2), hours_ago(1), None),
+        Code::NotFound,
+        ""
+    );
+    // A stale expected version: ABORTED with the actual version.
+    let status = client
+        .schedule_action(schedule(&planned, hours_ago(2), hours_ago(1), Some(3)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Aborted);
+    assert!(status.message().contains("actual 1"), "{status:?}");
+    // Lifecycle rules.
+    case!(
+        reschedule_action,
+        pb::RescheduleActionRequest {
+            request_id: "bad-resched".into(),
+            action_id: held.clone(),
+            expected_version: None,
+            starts_at: ts(hours_ago(2)),
+            ends_at: ts(hours_ago(1)),
+            venue: None,
+            reason: String::new(),
+        },
+        Code::FailedPrecondition,
+        ""
+    );
+    let attendance = |id: &str, audience: i32| pb::RecordAttendanceRequest {
+        request_id: "bad-attendance".into(),
+        action_id: id.into(),
+        expected_version: None,
+        attendee_ids: vec![],
+        head_counts: vec![pb::AudienceHeadCount { audience, count: 3 }],
+    };
+    case!(
+        record_attendance,
+        attendance(&planned, 1),
+        Code::FailedPrecondition,
+        ""
+    );
+    case!(
+        record_attendance,
+        attendance(&held, 0),
+        Code::InvalidArgument,
+        "head_counts[0].audience"
+    );
+    case!(
+        publish_minutes,
+        pb::PublishMinutesRequest {
+            request_id: "bad-minutes".into(),
+            action_id: planned.clone(),
+            expected_version: None,
+            minutes: Some(pb::ActionMinutes {
+                summary: "s".into(),
+                key_points: vec![]
+            }),
+        },
+        Code::FailedPrecondition,
+        ""
+    );
+    let answer_request = |id: &str, who: &str, answer: i32| pb::RecordInvitationAnswerRequest {
+        request_id: "bad-answer".into(),
+        action_id: id.into(),
+        expected_version: None,
+        stakeholder_id: who.into(),
+        answer,
+    };
+    case!(
+        record_invitation_answer,
+        answer_request(&planned, STAKEHOLDER, 1),
+        Code::FailedPrecondition,
+        ""
+    );
+    case!(
+        record_invitation_answer,
+        answer_request(&planned, STAKEHOLDER, 7),
+        Code::InvalidArgument,
+        "answer"
+    );
+    case!(
+        cancel_action,
+        pb::CancelActionRequest {
+            request_id: "bad-cancel".into(),
+            action_id: held.clone(),
+            expected_version: None,
+            reason: "trop tard".into(),
+        },
+        Code::FailedPrecondition,
+        ""
+    );
+
+    // Surveys: answers that do not fit, closed survey, repeated token, frozen questions.
+    let with_answer = |index: usize, replacement: pb::SurveyAnswer| {
+        let mut request = response(&survey, "bad-response", "");
+        request.answers[index] = replacement;
+        request
+    };
+    case!(
+        submit_survey_response,
+        with_answer(2, answer("interest", Value::Scale(6))),
+        Code::InvalidArgument,
+        "answers[2].scale"
+    );
+    case!(
+        submit_survey_response,
+        with_answer(0, answer("usage", Value::Choice("piscine".into()))),
+        Code::InvalidArgument,
+        "answers[0].choice"
+    );
+    case!(
+        submit_survey_response,
+        with_answer(
+            4,
+            answer("priorities", Value::Ranking(list(&["x", "x", "y"])))
+        ),
+        Code::InvalidArgument,
+        "answers[4].ranking"
+    );
+    case!(
+        submit_survey_response,
+        with_answer(
+            1,
+            answer("services", Value::Choices(list(&["a", "b", "c"])))
+        ),
+        Code::InvalidArgument,
+        "answers[1].choices"
+    );
+    case!(
+        submit_survey_response,
+        with_answer(3, answer("comment", Value::Text("z".repeat(51)))),
+        Code::InvalidArgument,
+        "answers[3].text"
+    );
+    case!(
+        submit_survey_response,
+        with_answer(0, answer("usage", Value::Scale(1))),
+        Code::InvalidArgument,
+        "answers[0].value"
+    );
+    let mut missing = response(&survey, "bad-missing", "");
+    missing.answers.remove(2);
+    case!(
+        submit_survey_response,
+        missing,
+        Code::InvalidArgument,
+        "answers"
+    );
+    let mut bad_commune = response(&survey, "bad-commune", "");
+    bad_commune.respondent = Some(pb::SurveyRespondent {
+        who: Some(survey_respondent::Who::Anonymous(
+            pb::AnonymousParticipant {
+                audience: 1,
+                commune_code: "7505".into(),
+            },
+        )),
+    });
+    case!(
+        submit_survey_response,
+        bad_commune,
+        Code::InvalidArgument,
+        "respondent.anonymous.commune_code"
+    );
+    case!(
+        submit_survey_response,
+        response(&survey, "bad-token", "tok"),
+        Code::AlreadyExists,
+        ""
+    );
+    case!(
+        submit_survey_response,
+        response(&closed, "bad-closed", ""),
+        Code::FailedPrecondition,
+        ""
+    );
+    case!(
+        revise_survey_questions,
+        pb::ReviseSurveyQuestionsRequest {
+            request_id: "bad-revise".into(),
+            survey_id: survey.clone(),
+            expected_version: None,
+            questions: questions(),
+        },
+        Code::FailedPrecondition,
+        ""
+    );
+    let mut bad_questions = questions();
+    bad_questions[2].kind = Some(Kind::Scale(pb::SurveyScale {
+        min: 3,
+        max: 1,
+        ..Default::default()
+    }));
+    case!(
+        draft_survey,
+        pb::DraftSurveyRequest {
+            request_id: "bad-draft".into(),
+            title: "t".into(),
+            description: String::new(),
+            campaign_action_id: String::new(),
+            themes: vec![],
+            questions: bad_questions,
+        },
+        Code::InvalidArgument,
+        "questions[2].scale.max"
+    );
+
+    // Interviews and diagnostics.
+    let mut future = interview_request("bad-future", "");
+    future.conducted_at = ts(SystemTime::now() + Duration::from_secs(86_400));
+    case!(
+        record_interview,
+        future,
+        Code::InvalidArgument,
+        "conducted_at"
+    );
+    let mut bad_subject = interview_request("bad-subject", "");
+    bad_subject.subject = Some(pb::InterviewSubject {
+        who: Some(interview_subject::Who::StakeholderId("123".into())),
+    });
+    case!(
+        record_interview,
+        bad_subject,
+        Code::InvalidArgument,
+        "subject.stakeholder_id"
+    );
+    let mut oversized = interview_request("bad-notes", "");
+    oversized.notes = "n".repeat(20_001);
+    case!(record_interview, oversized, Code::InvalidArgument, "notes");
+    case!(
+        revise_interview_notes,
+        pb::ReviseInterviewNotesRequest {
+            request_id: "bad-rev".into(),
+            interview_id: interview.clone(),
+            expected_version: Some(7),
+            notes: "x".into(),
+        },
+        Code::Aborted,
+        ""
+    );
+    let mut ranked_twice = diagnostic_request("bad-diag", "");
+    ranked_twice
+        .findings
+        .as_mut()
+        .unwrap()
+        .development_priorities = vec!["a".into(), "A".into()];
+    case!(
+        record_diagnostic,
+        ranked_twice,
+        Code::InvalidArgument,
+        "findings.development_priorities[1]"
+    );
+
+    // Missing token, wrong role.
+    let mut anonymous = server.client_with(None).await?;
+    refused(
+        anonymous.plan_action(plan_request("no-token")).await,
+        Code::Unauthenticated,
+        "",
+        "no token",
+    );
+    let mut analyst = server
+        .client_with(Some(&server.tokens.analyst.clone()))
+        .await?;
+    refused(
+        analyst.plan_action(plan_request("analyst")).await,
+        Code::PermissionDenied,
+        "",
+        "analyst writes",
+    );
+    let mut secretary = server
+        .client_with(Some(&server.tokens.secretary.clone()))
+        .await?;
+    refused(
+        secretary
+            .get_action(pb::GetActionRequest {
+                action_id: planned.clone(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "",
+        "secretary reads",
+    );
+    let mut tool = server
+        .client_with(Some(&server.tokens.tool.clone()))
+        .await?;
+    refused(
+        tool.get_survey(pb::GetSurveyRequest {
+            survey_id: survey.clone(),
+        })
+        .await,
+        Code::PermissionDenied,
+        "",
+        "tool reads",
+    );
+
+    assert_eq!(
+        server.head().await?,
+        head,
+        "a refused request appended something"
+    );
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_restart_on_the_same_data_reads_everything_back() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let tokens = Tokens::create(dir.path())?;
+    let server = Server::start(dir.path(), tokens.clone()).await?;
+    let mut client = server.client().await?;
+    let action = held_action(&mut client, "a").await?;
+    let survey = open_survey(&mut client, "s").await?;
+    for i in 0..5 {
+        client
+            .submit_survey_response(response(&survey, &format!("r{i}"), &format!("t{i}")))
+            .await?;
+    }
+    let interview = client
+        .record_interview(interview_request("i", "notes privées"))
+        .await?
+        .into_inner();
+    let diagnostic = client
+        .record_diagnostic(diagnostic_request("d", "notes du diagnostic"))
+        .await?
+        .into_inner();
+    let action_view = client
+        .get_action(pb::GetActionRequest {
+            action_id: action.clone(),
+        })
+        .await?
+        .into_inner();
+    let survey_view = client
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: survey.clone(),
+        })
+        .await?
+        .into_inner();
+    let head = server.head().await?;
+    drop(client);
+    server.stop().await?;
+
+    let server = Server::start(dir.path(), tokens).await?;
+    let mut client = server.client().await?;
+    assert_eq!(server.head().await?, head);
+    let again = client
+        .get_action(pb::GetActionRequest { action_id: action })
+        .await?
+        .into_inner();
+    assert_eq!(again, action_view);
+    let again = client
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: survey.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(again, survey_view);
+    assert_eq!(again.response_count, 5);
+    // The state rebuilt from the log still refuses a used token and takes a new one.
+    let status = client
+        .submit_survey_response(response(&survey, "r-again", "t3"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists);
+    client
+        .submit_survey_response(response(&survey, "r5", "t5"))
+        .await?;
+    // Notes open with the persisted vault.
+    let view = client
+        .get_interview(pb::GetInterviewRequest {
+            interview_id: interview.id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.notes, "notes privées");
+    let view = client
+        .get_diagnostic(pb::GetDiagnosticRequest {
+            diagnostic_id: diagnostic.id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.notes, "notes du diagnostic");
+    // A creation retried after the restart still lands on the same aggregate.
+    let retried = client
+        .record_interview(interview_request("i", "notes privées"))
+        .await?
+        .into_inner();
+    assert_eq!(retried, interview);
+    // The hash chain verifies.
+    let verify = server
+        .event_log()
+        .await?
+        .verify(pb::VerifyRequest::default())
+        .await?
+        .into_inner();
+    assert!(verify.intact);
+    server.stop().await
+}
