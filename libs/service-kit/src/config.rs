@@ -37,7 +37,7 @@ pub struct ServiceConfig {
     pub listen: SocketAddr,
 
     /// Directory of the service's databases (event log, key vault, checkpoints).
-    #[arg(long, env = "MAILLAGE_DATA_DIR", default_value = "data")]
+    #[arg(long, env = "MAILLAGE_DATA_DIR", default_value = "maillage-data")]
     pub data_dir: PathBuf,
 
     /// The tokens file (default: `<data-dir>/tokens`).

@@ -1,0 +1,11 @@
+//! Maillage as one product: every service in one process on one port
+//! ([`platform::serve`]), the first-start bootstrap, the Admin service, and
+//! the admin CLI that talks to a running platform over gRPC.
+
+pub mod admin;
+pub mod bootstrap;
+pub mod cli;
+pub mod platform;
+
+/// The command services' logs, in the order reports list them.
+pub const CONTEXTS: [&str; 2] = [maillage_engagement::CONTEXT, maillage_governance::CONTEXT];
