@@ -27,7 +27,9 @@ pub use feed::{
     AckHandle, Checkpoints, Delivery, DirectFeed, DirectSource, Feed, FeedError, JetStreamFeed,
     JetStreamFeedConfig,
 };
-pub use relay::{read_checkpoint, Relay, RelayConfig, RelayError, RelayStatus, CHECKPOINT_TREE};
+pub use relay::{
+    read_checkpoint, with_relay, Relay, RelayConfig, RelayError, RelayStatus, CHECKPOINT_TREE,
+};
 pub use subjects::{
     ensure_stream, event_subject, short_type_name, stream_config, SubjectError, ALL_EVENTS,
     STREAM_NAME,

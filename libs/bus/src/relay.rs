@@ -507,3 +507,27 @@ impl Worker {
         }
     }
 }
+
+/// Runs `serve` (a service's server) with, when `nats` names NATS servers, a
+/// relay publishing `store`'s events as `context`; once `serve` ends, stops
+/// the relay, which saves its checkpoint. Without `nats`, just runs `serve`.
+pub async fn with_relay<T>(
+    store: &EventStore,
+    db: &sled::Db,
+    context: &str,
+    nats: Option<&str>,
+    serve: impl std::future::Future<Output = T>,
+) -> Result<T, RelayError> {
+    let Some(servers) = nats else {
+        return Ok(serve.await);
+    };
+    let relay = Relay::spawn(
+        store.clone(),
+        db,
+        RelayConfig::new(context, servers),
+        CancellationToken::new(),
+    )?;
+    let output = serve.await;
+    relay.shutdown().await?;
+    Ok(output)
+}

@@ -9,10 +9,12 @@
 //! that a retried request is answered from the log instead of being applied twice.
 
 mod aggregates;
+mod creation_ids;
 mod decider;
 mod event_ids;
 
 pub use aggregates::{Aggregates, HandleError, Handled};
+pub use creation_ids::CreationIds;
 pub use decider::{Decider, DecodeError, EventPayload};
 pub use event_ids::derive_event_id;
 

@@ -27,6 +27,8 @@ pub struct KeyVault {
     tree: sled::Tree,
     master: MasterKey,
     cache: Mutex<LruCache<SubjectId, DataKey>>,
+    /// Whether a new key is flushed before use (see [`KeyVault::sharing_log_database`]).
+    flush_new_keys: bool,
 }
 
 /// What `erase` did.
@@ -92,7 +94,18 @@ impl KeyVault {
             tree,
             master,
             cache: Mutex::new(LruCache::new(capacity)),
+            flush_new_keys: true,
         })
+    }
+
+    /// For a vault whose tree lives in the same sled database as the event log
+    /// that carries the values sealed under its keys: a new key then needs no
+    /// flush of its own, because the log's flush before it acknowledges an
+    /// append covers every tree of the database, the key written before the
+    /// event included. (sled keeps one log for all the trees of a database.)
+    pub fn sharing_log_database(mut self) -> Self {
+        self.flush_new_keys = false;
+        self
     }
 
     /// The fingerprint of the master key this vault uses (safe to log).
@@ -337,7 +350,7 @@ impl KeyVault {
                 Some(raw) => match Record::decode(raw, &record_key)? {
                     Record::Tombstone { erased_at } => return Ok(Lookup::Erased(erased_at)),
                     Record::Key { raw: wrapped, .. } => {
-                        if lost_race {
+                        if lost_race && self.flush_new_keys {
                             self.tree.flush()?;
                         }
                         (
@@ -359,8 +372,11 @@ impl KeyVault {
                         lost_race = true;
                         continue;
                     }
-                    // Durable before any value sealed under it can reach the event log.
-                    self.tree.flush()?;
+                    // Durable before any value sealed under it can reach the event log
+                    // (by the log's own flush when the vault shares its database).
+                    if self.flush_new_keys {
+                        self.tree.flush()?;
+                    }
                     tracing::debug!(subject_kind = %subject.kind(), subject_id = subject.id(), "data key created");
                     (key, sled::IVec::from(wrapped))
                 }

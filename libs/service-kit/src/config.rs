@@ -53,6 +53,11 @@ pub struct ServiceConfig {
     #[arg(long, env = "MAILLAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
 
+    /// NATS server(s) to publish the log's events to (JetStream stream
+    /// `MAILLAGE_EVENTS`), comma-separated URLs; no relay without it.
+    #[arg(long, env = "MAILLAGE_NATS_URL")]
+    pub nats: Option<String>,
+
     /// PEM certificate chain for TLS (with --tls-key); plain HTTP/2 without it.
     #[arg(long, env = "MAILLAGE_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -95,6 +100,7 @@ impl ServiceConfig {
             tokens_file: None,
             master_key_file: None,
             log_format: LogFormat::Human,
+            nats: None,
             tls_cert: None,
             tls_key: None,
         }

@@ -315,7 +315,9 @@ async fn tokens_and_roles_are_enforced() -> Result<()> {
         client
             .read_all(authed(ReadAllRequest::default(), token))
             .await?;
-        client.verify(authed(VerifyRequest::default(), token)).await?;
+        client
+            .verify(authed(VerifyRequest::default(), token))
+            .await?;
     }
     harness.stop().await
 }

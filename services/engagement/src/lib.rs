@@ -14,14 +14,13 @@ use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use maillage_es::Aggregates;
+use maillage_es::{Aggregates, CreationIds};
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_privacy::{KeyVault, MasterKey};
 use maillage_proto::v1::engagement_server::EngagementServer;
 use maillage_service_kit::{init_tracing, EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
-use uuid::Uuid;
 
 pub mod domain;
 pub mod grpc;
@@ -50,48 +49,6 @@ pub mod category {
     pub const INTERVIEW: &str = "interview";
     /// `diagnostic-<uuid>`.
     pub const DIAGNOSTIC: &str = "diagnostic";
-}
-
-/// The ids of created aggregates, remembered per (principal, request id):
-/// a creation retried with the same request id gets the same UUID v7, so it
-/// lands on the same stream and the store answers it with the original outcome.
-///
-/// The mapping lives in the service's own sled database; it is written before
-/// the creation's events, and the store's flush makes both durable.
-#[derive(Clone)]
-pub struct CreationIds {
-    tree: sled::Tree,
-}
-
-impl CreationIds {
-    /// The mapping kept in `tree`.
-    pub fn new(tree: sled::Tree) -> Self {
-        Self { tree }
-    }
-
-    /// The id of the `category` aggregate created by `principal`'s request
-    /// `request_id`: a new UUID v7 the first time, the same one afterwards.
-    pub fn id_for(
-        &self,
-        category: &str,
-        principal: &str,
-        request_id: &str,
-    ) -> Result<Uuid, sled::Error> {
-        let key = format!("{category}\n{principal}\n{request_id}");
-        let fresh = Uuid::now_v7();
-        match self.tree.compare_and_swap(
-            key.as_bytes(),
-            None as Option<&[u8]>,
-            Some(fresh.as_bytes()),
-        )? {
-            Ok(()) => Ok(fresh),
-            Err(existing) => Ok(existing
-                .current
-                .and_then(|bytes| Uuid::from_slice(&bytes).ok())
-                // A key is only ever written with 16 bytes, and never removed.
-                .unwrap_or(fresh)),
-        }
-    }
 }
 
 /// The engagement service: the four aggregates' command loops over one event
@@ -139,7 +96,8 @@ impl EngagementService {
         master: MasterKey,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let vault = KeyVault::new(db.open_tree(VAULT_TREE)?, master)?;
+        // The vault shares the log's database: the log's flush makes new keys durable.
+        let vault = KeyVault::new(db.open_tree(VAULT_TREE)?, master)?.sharing_log_database();
         let ids = CreationIds::new(db.open_tree(CREATION_IDS_TREE)?);
         Ok(Self::new(
             store,
@@ -167,7 +125,8 @@ pub async fn run(config: ServiceConfig) -> anyhow::Result<()> {
 /// Serves on `listener` until `shutdown` completes (or a termination signal):
 /// opens the service's sled database in `<data-dir>/engagement`, serves the
 /// Engagement service, the EventLog service of its log (context
-/// "engagement"), health and reflection, then drains, closes the store and
+/// "engagement"), health and reflection — with, when `--nats` is set, a relay
+/// publishing the log to JetStream — then drains, closes the store and
 /// flushes the vault.
 pub async fn serve(
     config: ServiceConfig,
@@ -186,11 +145,11 @@ pub async fn serve(
         Arc::new(SystemClock),
     )?;
     let vault = service.vault.clone();
-    Server::from_config(&config)?
+    let server = Server::from_config(&config)?
         .add_service(service.into_server())
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
-        .serve_with_shutdown(listener, vec![store], shutdown)
-        .await?;
+        .serve_with_shutdown(listener, vec![store.clone()], shutdown);
+    maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await??;
     vault.flush()?;
     db.flush_async().await?;
     Ok(())

@@ -35,18 +35,21 @@ pub const CONTEXT: &str = "governance";
 pub type GovernanceServer =
     maillage_proto::v1::governance_server::GovernanceServer<GovernanceService>;
 
-/// Opens the service's event store: one sled database in `dir`.
-pub fn open_store(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<EventStore> {
+/// Opens the service's event store: one sled database in `dir`, returned too
+/// for the service's other trees (the relay's checkpoint).
+pub fn open_store(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<(EventStore, sled::Db)> {
     std::fs::create_dir_all(dir)?;
     let engine = SledEngine::open(dir, &SledOptions::default())?;
+    let db = engine.db().clone();
     let options = StoreOptions {
         clock,
         ..StoreOptions::default()
     };
-    Ok(EventStore::with_engine(Arc::new(engine), options)?)
+    Ok((EventStore::with_engine(Arc::new(engine), options)?, db))
 }
 
-/// Serves governance, its `EventLog`, health and reflection on `listener`
+/// Serves governance, its `EventLog`, health and reflection on `listener` —
+/// with, when `--nats` is set, a relay publishing the log to JetStream —
 /// until `shutdown` completes (or SIGTERM/SIGINT), then closes the store.
 /// The log lives in `<data-dir>/governance`.
 pub async fn serve_with_shutdown<F>(
@@ -58,13 +61,14 @@ where
     F: Future<Output = ()> + Send,
 {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = open_store(&config.service_dir(CONTEXT), clock.clone())?;
+    let (store, db) = open_store(&config.service_dir(CONTEXT), clock.clone())?;
     let governance = GovernanceService::new(store.clone(), Territory::shared(), clock);
-    Server::from_config(config)?
+    let server = Server::from_config(config)?
         .add_service(governance.into_server())
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
-        .serve_with_shutdown(listener, vec![store], shutdown)
-        .await?;
+        .serve_with_shutdown(listener, vec![store.clone()], shutdown);
+    maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await??;
+    db.flush_async().await?;
     Ok(())
 }
 

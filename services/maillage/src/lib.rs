@@ -8,4 +8,8 @@ pub mod cli;
 pub mod platform;
 
 /// The command services' logs, in the order reports list them.
-pub const CONTEXTS: [&str; 2] = [maillage_engagement::CONTEXT, maillage_governance::CONTEXT];
+pub const CONTEXTS: [&str; 3] = [
+    maillage_stakeholders::CONTEXT,
+    maillage_engagement::CONTEXT,
+    maillage_governance::CONTEXT,
+];

@@ -42,6 +42,12 @@ pub async fn serve(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let master = bootstrap::master_key(config)?;
 
+    let (stakeholders, stakeholders_db) = maillage_stakeholders::open(
+        &config.service_dir(maillage_stakeholders::CONTEXT),
+        master.clone(),
+        clock.clone(),
+    )?;
+    let stakeholders_log = stakeholders.store().clone();
     let (engagement_log, engagement_db) =
         open_log(config, maillage_engagement::CONTEXT, clock.clone())?;
     let engagement = EngagementService::open(
@@ -53,17 +59,20 @@ pub async fn serve(
     let (governance_log, _) = open_log(config, maillage_governance::CONTEXT, clock.clone())?;
     let governance = GovernanceService::new(governance_log.clone(), Territory::shared(), clock);
 
-    let logs = EventLogService::new(maillage_engagement::CONTEXT, engagement_log.clone())
+    let logs = EventLogService::new(maillage_stakeholders::CONTEXT, stakeholders_log.clone())
+        .add(maillage_engagement::CONTEXT, engagement_log.clone())
         .add(maillage_governance::CONTEXT, governance_log.clone());
-    let stores = vec![engagement_log, governance_log];
+    let stores = vec![stakeholders_log, engagement_log, governance_log];
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "maillage is up");
     Server::from_config(config)?
+        .add_service(stakeholders.into_server())
         .add_service(engagement.into_server())
         .add_service(governance.into_server())
         .add_service(logs.into_server())
         .add_service(AdminService::new(config.tokens_path()).into_server())
         .serve_with_shutdown(listener, stores, shutdown)
         .await?;
+    stakeholders_db.flush_async().await?;
     engagement_db.flush_async().await?;
     Ok(())
 }

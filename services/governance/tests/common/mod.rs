@@ -142,6 +142,7 @@ impl Client {
                 pv1::ReadAllRequest {
                     from_position: 0,
                     limit: 1,
+                    ..Default::default()
                 },
             ))
             .await

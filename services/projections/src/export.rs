@@ -1,0 +1,261 @@
+//! Exports: a report as a CSV or JSON document, byte for byte the same for the
+//! same read model (rows sorted by the queries, fixed-width RFC 3339 instants,
+//! numbers rounded to 6 decimals, JSON object keys sorted).
+
+use maillage_proto::v1 as pb;
+use serde_json::{json, Value};
+
+use crate::time::{micros, rfc3339};
+
+/// The CSV media type.
+pub const CSV: &str = "text/csv; charset=utf-8";
+/// The JSON media type.
+pub const JSON: &str = "application/json";
+
+fn instant(timestamp: Option<&prost_types::Timestamp>) -> String {
+    timestamp.map(|t| rfc3339(micros(t))).unwrap_or_default()
+}
+
+/// A number rounded to 6 decimals (JSON) or written with 6 decimals (CSV).
+fn round6(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
+fn fixed6(value: f64) -> String {
+    format!("{value:.6}")
+}
+
+/// One CSV field, quoted when it holds a separator, quote or line break.
+fn field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+fn csv_line(out: &mut String, fields: &[String]) {
+    let line: Vec<String> = fields.iter().map(|value| field(value)).collect();
+    out.push_str(&line.join(","));
+    out.push_str("\r\n");
+}
+
+fn participant_text(participant: &pb::ContactAuditParticipant) -> String {
+    format!(
+        "{}:{}:{}:{}",
+        participant.display,
+        participant.r#type,
+        participant.kinds.join("+"),
+        participant.commune_code
+    )
+}
+
+fn correction_text(correction: &pb::ContactAuditCorrection) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        instant(correction.corrected_at.as_ref()),
+        correction.corrected_by,
+        correction.fields.join("+"),
+        correction.values.join("+")
+    )
+}
+
+/// The contact audit as CSV (one line per contact; participants and
+/// corrections `;`-separated within their fields).
+pub fn audit_csv(rows: &[pb::ContactAuditRow]) -> Vec<u8> {
+    let mut out = String::new();
+    csv_line(
+        &mut out,
+        &[
+            "interaction_id",
+            "occurred_at",
+            "logged_at",
+            "logged_by",
+            "channel",
+            "direction",
+            "themes",
+            "subject",
+            "participants",
+            "corrections",
+            "original_channel",
+            "original_occurred_at",
+            "original_participant_ids",
+        ]
+        .map(str::to_owned),
+    );
+    for row in rows {
+        csv_line(
+            &mut out,
+            &[
+                row.interaction_id.clone(),
+                instant(row.occurred_at.as_ref()),
+                instant(row.logged_at.as_ref()),
+                row.logged_by.clone(),
+                row.channel.clone(),
+                row.direction.clone(),
+                row.themes.join(";"),
+                row.subject.clone(),
+                row.participants
+                    .iter()
+                    .map(participant_text)
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                row.corrections
+                    .iter()
+                    .map(correction_text)
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                row.original_channel.clone(),
+                instant(row.original_occurred_at.as_ref()),
+                row.original_participant_ids.join(";"),
+            ],
+        );
+    }
+    out.into_bytes()
+}
+
+/// The contact audit as JSON: `{"rows": [...]}`.
+pub fn audit_json(rows: &[pb::ContactAuditRow]) -> Vec<u8> {
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            json!({
+                "interaction_id": row.interaction_id,
+                "occurred_at": instant(row.occurred_at.as_ref()),
+                "logged_at": instant(row.logged_at.as_ref()),
+                "logged_by": row.logged_by,
+                "channel": row.channel,
+                "direction": row.direction,
+                "themes": row.themes,
+                "subject": row.subject,
+                "participants": row.participants.iter().map(|p| json!({
+                    "stakeholder": p.display,
+                    "type": p.r#type,
+                    "kinds": p.kinds,
+                    "commune_code": p.commune_code,
+                    "erased": p.erased,
+                })).collect::<Vec<_>>(),
+                "corrections": row.corrections.iter().map(|c| json!({
+                    "corrected_at": instant(c.corrected_at.as_ref()),
+                    "corrected_by": c.corrected_by,
+                    "fields": c.fields,
+                    "values": c.values,
+                })).collect::<Vec<_>>(),
+                "original_channel": row.original_channel,
+                "original_occurred_at": instant(row.original_occurred_at.as_ref()),
+                "original_participant_ids": row.original_participant_ids,
+            })
+        })
+        .collect();
+    to_bytes(&json!({ "rows": rows }))
+}
+
+/// The territory report as CSV: one line per member commune.
+pub fn territory_csv(report: &pb::TerritoryEngagementReport) -> Vec<u8> {
+    let mut out = String::new();
+    csv_line(
+        &mut out,
+        &[
+            "code",
+            "name",
+            "population",
+            "stakeholders",
+            "stakeholders_contacted",
+            "elus_contacted",
+            "businesses_contacted",
+            "actions_held",
+            "people_reached",
+            "survey_responses",
+            "white_zone",
+        ]
+        .map(str::to_owned),
+    );
+    for commune in &report.communes {
+        csv_line(
+            &mut out,
+            &[
+                commune.code.clone(),
+                commune.name.clone(),
+                commune.population.to_string(),
+                commune.stakeholders.to_string(),
+                commune.stakeholders_contacted.to_string(),
+                commune.elus_contacted.to_string(),
+                commune.businesses_contacted.to_string(),
+                commune.actions_held.to_string(),
+                commune.people_reached.to_string(),
+                commune.survey_responses.to_string(),
+                commune.white_zone.to_string(),
+            ],
+        );
+    }
+    out.into_bytes()
+}
+
+fn label_counts(counts: &[pb::LabelCount]) -> Value {
+    Value::Object(
+        counts
+            .iter()
+            .map(|c| (c.label.clone(), Value::from(c.count)))
+            .collect(),
+    )
+}
+
+/// The territory report as JSON (summary and every commune).
+pub fn territory_json(report: &pb::TerritoryEngagementReport) -> Vec<u8> {
+    let rates = report.rates_per_1000.unwrap_or_default();
+    let territory = report.territory.clone().unwrap_or_default();
+    let value = json!({
+        "territory": { "level": territory.level().as_str_name(), "code": territory.code },
+        "name": report.name,
+        "communes_total": report.communes_total,
+        "population": report.population,
+        "stakeholders_total": report.stakeholders_total,
+        "stakeholders_by_kind": label_counts(&report.stakeholders_by_kind),
+        "elus": report.elus,
+        "elus_engaged": report.elus_engaged,
+        "businesses": report.businesses,
+        "businesses_engaged": report.businesses_engaged,
+        "last_contact_at": instant(report.last_contact_at.as_ref()),
+        "contacts": report.contacts,
+        "actions_held": report.actions_held,
+        "actions_held_by_kind": label_counts(&report.actions_held_by_kind),
+        "actions_held_by_theme": label_counts(&report.actions_held_by_theme),
+        "named_people_reached": report.named_people_reached,
+        "anonymous_people_reached": report.anonymous_people_reached,
+        "people_reached": report.people_reached,
+        "survey_responses": report.survey_responses,
+        "consortium_members": report.consortium_members,
+        "communes_with_elu_contacted": report.communes_with_elu_contacted,
+        "coverage": round6(report.coverage),
+        "coverage_text": fixed6(report.coverage),
+        "white_zone_communes": report.white_zone_communes,
+        "rates_per_1000": {
+            "stakeholders_contacted": round6(rates.stakeholders_contacted),
+            "people_reached": round6(rates.people_reached),
+            "survey_responses": round6(rates.survey_responses),
+            "actions_held": round6(rates.actions_held),
+        },
+        "communes": report.communes.iter().map(|c| json!({
+            "code": c.code,
+            "name": c.name,
+            "population": c.population,
+            "stakeholders": c.stakeholders,
+            "stakeholders_contacted": c.stakeholders_contacted,
+            "elus_contacted": c.elus_contacted,
+            "businesses_contacted": c.businesses_contacted,
+            "actions_held": c.actions_held,
+            "people_reached": c.people_reached,
+            "survey_responses": c.survey_responses,
+            "white_zone": c.white_zone,
+        })).collect::<Vec<_>>(),
+        "as_of": instant(report.as_of.as_ref()),
+    });
+    to_bytes(&value)
+}
+
+fn to_bytes(value: &Value) -> Vec<u8> {
+    // Serialising a `Value` cannot fail (its map keys are strings).
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}

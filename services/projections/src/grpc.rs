@@ -1,0 +1,381 @@
+//! The `maillage.v1.Projections` gRPC service: role checks, request
+//! validation, choosing the read model (live, or replayed as of an instant),
+//! then the pure queries of [`crate::queries`].
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use maillage_eventstore::Clock;
+use maillage_proto::v1 as pb;
+use maillage_proto::v1::projections_server::{Projections, ProjectionsServer};
+use maillage_service_kit::{RequestContext, Role, ServiceError};
+use maillage_territory::Territory;
+use tonic::{Request, Response, Status};
+
+use crate::export;
+use crate::model::ReadModel;
+use crate::projection::LiveProjection;
+use crate::queries::{self, audit::AuditScope, Page};
+use crate::replay;
+use crate::source::SharedSource;
+use crate::time::{opt_micros, system_micros};
+
+/// Roles that read the queries.
+const ANALYSTS: [Role; 1] = [Role::Analyst];
+/// Roles that read the contact audit.
+const AUDITORS: [Role; 1] = [Role::Auditor];
+/// Roles that read the status.
+const STATUS_READERS: [Role; 3] = [Role::Analyst, Role::Auditor, Role::Tool];
+
+/// The projections service over a live projection and its source logs.
+#[derive(Clone)]
+pub struct ProjectionsService {
+    live: Arc<LiveProjection>,
+    sources: Arc<Vec<SharedSource>>,
+    clock: Arc<dyn Clock>,
+    territory: &'static Territory,
+}
+
+impl ProjectionsService {
+    /// A service answering from `live`, replaying `sources` for `as_of`
+    /// queries and rebuilds, judging "overdue" by `clock`.
+    pub fn new(
+        live: Arc<LiveProjection>,
+        sources: Vec<SharedSource>,
+        clock: Arc<dyn Clock>,
+        territory: &'static Territory,
+    ) -> Self {
+        Self {
+            live,
+            sources: Arc::new(sources),
+            clock,
+            territory,
+        }
+    }
+
+    /// The tonic server to mount.
+    pub fn into_server(self) -> ProjectionsServer<Self> {
+        ProjectionsServer::new(self)
+    }
+
+    /// Runs `query` on the live read model, or, with `as_of`, on a fresh one
+    /// replayed from the sources up to it.
+    async fn with_model<T>(
+        &self,
+        as_of: Option<i64>,
+        query: impl FnOnce(&ReadModel) -> Result<T, ServiceError>,
+    ) -> Result<T, Status> {
+        match as_of {
+            None => Ok(query(&self.live.read())?),
+            Some(as_of) => {
+                let model = replay::replay_as_of(&self.sources, as_of)
+                    .await
+                    .map_err(|error| ServiceError::Unavailable {
+                        message: format!("replay failed: {error}"),
+                    })?;
+                Ok(query(&model)?)
+            }
+        }
+    }
+
+    fn audit_rows(
+        &self,
+        request: &pb::ContactAuditRequest,
+    ) -> Result<(AuditTarget, Option<i64>, Option<i64>), ServiceError> {
+        let target = match &request.scope {
+            Some(pb::contact_audit_request::Scope::StakeholderId(id)) if !id.trim().is_empty() => {
+                AuditTarget::Stakeholder(id.trim().to_owned())
+            }
+            Some(pb::contact_audit_request::Scope::Territory(territory)) => AuditTarget::Territory(
+                queries::resolve_territory(self.territory, Some(territory), "territory")?,
+            ),
+            _ => {
+                return Err(ServiceError::invalid_argument(
+                    "scope",
+                    "give a stakeholder_id or a territory",
+                ))
+            }
+        };
+        let from = opt_micros(request.from.as_ref());
+        let to = opt_micros(request.to.as_ref());
+        if let (Some(from), Some(to)) = (from, to) {
+            if to < from {
+                return Err(ServiceError::invalid_argument("to", "is before from"));
+            }
+        }
+        Ok((target, from, to))
+    }
+
+    async fn audit(
+        &self,
+        request: &pb::ContactAuditRequest,
+    ) -> Result<Vec<pb::ContactAuditRow>, Status> {
+        let (target, from, to) = self.audit_rows(request)?;
+        let territory = self.territory;
+        self.with_model(opt_micros(request.as_of.as_ref()), |model| {
+            let scope = match &target {
+                AuditTarget::Stakeholder(id) => {
+                    let known = model.stakeholders.get(id).is_some_and(|row| row.registered)
+                        || model
+                            .contacts
+                            .with_prefix(&format!("{id}/"))
+                            .next()
+                            .is_some();
+                    if !known {
+                        return Err(ServiceError::not_found("stakeholder", id.clone()));
+                    }
+                    AuditScope::Stakeholder(id)
+                }
+                AuditTarget::Territory(reference) => AuditScope::Territory(reference),
+            };
+            Ok(queries::audit::rows(model, territory, &scope, from, to))
+        })
+        .await
+    }
+
+    async fn territory_report(
+        &self,
+        request: &pb::TerritoryEngagementRequest,
+        page: Page,
+    ) -> Result<pb::TerritoryEngagementReport, Status> {
+        let reference =
+            queries::resolve_territory(self.territory, request.territory.as_ref(), "territory")?;
+        let territory = self.territory;
+        let mut report = self
+            .with_model(opt_micros(request.as_of.as_ref()), |model| {
+                Ok(queries::territory::report(
+                    model, territory, &reference, page,
+                ))
+            })
+            .await?;
+        report.as_of = request.as_of;
+        Ok(report)
+    }
+}
+
+enum AuditTarget {
+    Stakeholder(String),
+    Territory(maillage_territory::TerritoryRef),
+}
+
+/// Checks the caller holds one of `roles` (admin passes).
+fn admit<T>(request: &Request<T>, roles: &[Role]) -> Result<(), Status> {
+    let context = RequestContext::from_request(request, "")?;
+    context.principal.require(roles)?;
+    Ok(())
+}
+
+fn checkpoints(map: &std::collections::BTreeMap<String, u64>) -> Vec<pb::ProjectionCheckpoint> {
+    map.iter()
+        .map(|(context, position)| pb::ProjectionCheckpoint {
+            context: context.clone(),
+            position: *position,
+        })
+        .collect()
+}
+
+#[tonic::async_trait]
+impl Projections for ProjectionsService {
+    #[tracing::instrument(skip_all)]
+    async fn get_territory_engagement(
+        &self,
+        request: Request<pb::TerritoryEngagementRequest>,
+    ) -> Result<Response<pb::TerritoryEngagementReport>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        Ok(Response::new(self.territory_report(&request, page).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(stakeholder_id = %request.get_ref().stakeholder_id))]
+    async fn get_stakeholder_timeline(
+        &self,
+        request: Request<pb::StakeholderTimelineRequest>,
+    ) -> Result<Response<pb::StakeholderTimeline>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        let id = request.stakeholder_id.trim().to_owned();
+        if id.is_empty() {
+            return Err(ServiceError::invalid_argument("stakeholder_id", "is required").into());
+        }
+        let timeline = self
+            .with_model(opt_micros(request.as_of.as_ref()), |model| {
+                Ok(queries::timeline::timeline(model, &id, page))
+            })
+            .await?;
+        Ok(Response::new(timeline))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_contact_audit(
+        &self,
+        request: Request<pb::ContactAuditRequest>,
+    ) -> Result<Response<pb::ContactAuditReport>, Status> {
+        admit(&request, &AUDITORS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        let rows = self.audit(&request).await?;
+        let total = rows.len() as u64;
+        let (rows, page) = page.slice(rows);
+        Ok(Response::new(pb::ContactAuditReport {
+            rows,
+            total,
+            page: Some(page),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_report(
+        &self,
+        request: Request<pb::ExportReportRequest>,
+    ) -> Result<Response<pb::ReportExport>, Status> {
+        let format = pb::ExportFormat::try_from(request.get_ref().format)
+            .ok()
+            .filter(|format| *format != pb::ExportFormat::Unspecified)
+            .ok_or_else(|| ServiceError::invalid_argument("format", "CSV or JSON"))?;
+        let csv = format == pb::ExportFormat::Csv;
+        match &request.get_ref().report {
+            Some(pb::export_report_request::Report::ContactAudit(_)) => admit(&request, &AUDITORS)?,
+            Some(pb::export_report_request::Report::TerritoryEngagement(_)) => {
+                admit(&request, &ANALYSTS)?
+            }
+            None => {
+                admit(&request, &ANALYSTS)?;
+                return Err(ServiceError::invalid_argument("report", "is required").into());
+            }
+        }
+        let export = match request.into_inner().report {
+            Some(pb::export_report_request::Report::ContactAudit(audit)) => {
+                let rows = self.audit(&audit).await?;
+                pb::ReportExport {
+                    content: if csv {
+                        export::audit_csv(&rows)
+                    } else {
+                        export::audit_json(&rows)
+                    },
+                    content_type: if csv { export::CSV } else { export::JSON }.into(),
+                    filename: format!("contact-audit.{}", if csv { "csv" } else { "json" }),
+                    rows: rows.len() as u64,
+                }
+            }
+            Some(pb::export_report_request::Report::TerritoryEngagement(territory)) => {
+                let report = self.territory_report(&territory, Page::ALL).await?;
+                pb::ReportExport {
+                    content: if csv {
+                        export::territory_csv(&report)
+                    } else {
+                        export::territory_json(&report)
+                    },
+                    content_type: if csv { export::CSV } else { export::JSON }.into(),
+                    filename: format!("territory-engagement.{}", if csv { "csv" } else { "json" }),
+                    rows: report.communes.len() as u64,
+                }
+            }
+            None => return Err(ServiceError::invalid_argument("report", "is required").into()),
+        };
+        Ok(Response::new(export))
+    }
+
+    #[tracing::instrument(skip_all, fields(survey_id = %request.get_ref().survey_id))]
+    async fn get_survey_results(
+        &self,
+        request: Request<pb::SurveyResultsRequest>,
+    ) -> Result<Response<pb::SurveyResults>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let id = request.survey_id.trim().to_owned();
+        if id.is_empty() {
+            return Err(ServiceError::invalid_argument("survey_id", "is required").into());
+        }
+        let results = self
+            .with_model(opt_micros(request.as_of.as_ref()), |model| {
+                queries::surveys::results(model, &id)
+                    .ok_or_else(|| ServiceError::not_found("survey", id.clone()))
+            })
+            .await?;
+        Ok(Response::new(results))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_action_statistics(
+        &self,
+        request: Request<pb::ActionStatisticsRequest>,
+    ) -> Result<Response<pb::ActionStatistics>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let communes: Option<BTreeSet<&str>> = match &request.territory {
+            None => None,
+            Some(territory) => {
+                let reference =
+                    queries::resolve_territory(self.territory, Some(territory), "territory")?;
+                Some(
+                    self.territory
+                        .communes_in(&reference)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|commune| commune.code.as_str())
+                        .collect(),
+                )
+            }
+        };
+        let statistics = self
+            .with_model(opt_micros(request.as_of.as_ref()), |model| {
+                Ok(queries::actions::statistics(model, communes.as_ref()))
+            })
+            .await?;
+        Ok(Response::new(statistics))
+    }
+
+    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    async fn get_consortium_state(
+        &self,
+        request: Request<pb::ConsortiumStateRequest>,
+    ) -> Result<Response<pb::ConsortiumState>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let id = request.consortium_id.trim().to_owned();
+        if id.is_empty() {
+            return Err(ServiceError::invalid_argument("consortium_id", "is required").into());
+        }
+        let as_of = opt_micros(request.as_of.as_ref());
+        let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
+        let state = self
+            .with_model(as_of, |model| {
+                queries::consortium::state(model, &id, now)
+                    .ok_or_else(|| ServiceError::not_found("consortium", id.clone()))
+            })
+            .await?;
+        Ok(Response::new(state))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_projection_status(
+        &self,
+        request: Request<pb::ProjectionStatusRequest>,
+    ) -> Result<Response<pb::ProjectionStatus>, Status> {
+        admit(&request, &STATUS_READERS)?;
+        Ok(Response::new(pb::ProjectionStatus {
+            checkpoints: checkpoints(&self.live.checkpoints()),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn rebuild(
+        &self,
+        request: Request<pb::ProjectionRebuildRequest>,
+    ) -> Result<Response<pb::ProjectionRebuildResponse>, Status> {
+        admit(&request, &[Role::Admin])?;
+        let replayed =
+            self.live
+                .rebuild(&self.sources)
+                .await
+                .map_err(|error| ServiceError::Unavailable {
+                    message: format!("rebuild failed: {error}"),
+                })?;
+        Ok(Response::new(pb::ProjectionRebuildResponse {
+            checkpoints: checkpoints(&self.live.checkpoints()),
+            events_replayed: replayed,
+        }))
+    }
+}

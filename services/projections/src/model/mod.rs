@@ -1,0 +1,192 @@
+//! The read model: normalised tables keyed by the ids of what they describe,
+//! plus the per-context checkpoints, all in memory, with change tracking so
+//! that [`crate::storage`] can write each update atomically with its checkpoint.
+//!
+//! **Convergence.** Every table is written by the events of exactly one
+//! context (stakeholders: `stakeholders`, `interactions`, `contacts`;
+//! engagement: `actions`, `surveys`, `interviews`, `diagnostics` and the
+//! engagement rows of `timeline`; governance: `consortia`, `meetings`,
+//! `commitments` and its rows of `timeline`), and no update reads a row that
+//! another context writes: cross-context facts (a contact naming a stakeholder
+//! not registered yet, a vote before the membership) are joined at query
+//! time. Each context's events come in log order, so the final state is a
+//! function of each context's sequence alone, whatever the interleaving.
+
+mod rows;
+mod table;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use maillage_proto::v1::EventEnvelope;
+
+pub use rows::*;
+pub use table::Table;
+
+use crate::projector;
+
+/// The separator of composite keys (ids are UUIDs or slugs and never hold it).
+pub const KEY_SEP: char = '/';
+
+/// The sled key prefix of checkpoint rows.
+pub const CHECKPOINT_TABLE: &str = "checkpoint";
+
+/// What [`ReadModel::apply`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The event updated the tables.
+    Applied,
+    /// Its position was at or below the context's checkpoint: skipped.
+    Duplicate,
+    /// An event type the projection does not read (the checkpoint advanced).
+    Ignored,
+    /// The payload did not decode (logged; the checkpoint advanced).
+    Undecodable,
+}
+
+/// A row change for the storage: `table\0key` → serialised row, or `None` to delete.
+pub type Change = (Vec<u8>, Option<Vec<u8>>);
+
+macro_rules! tables {
+    ($($name:ident : $row:ty),* $(,)?) => {
+        /// Every read-model table and the checkpoints. See the module docs.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct ReadModel {
+            $(
+                #[allow(missing_docs)]
+                pub $name: Table<$row>,
+            )*
+            checkpoints: BTreeMap<String, u64>,
+            dirty_checkpoints: BTreeSet<String>,
+        }
+
+        impl ReadModel {
+            /// The changes since the last call, as storage rows; forgets them.
+            pub fn take_changes(&mut self) -> Result<Vec<Change>, serde_json::Error> {
+                let mut changes = Vec::new();
+                $(
+                    for (key, value) in self.$name.take_changes()? {
+                        changes.push((storage_key(stringify!($name), &key), value));
+                    }
+                )*
+                for context in std::mem::take(&mut self.dirty_checkpoints) {
+                    let position = self.checkpoint(&context);
+                    changes.push((
+                        storage_key(CHECKPOINT_TABLE, &context),
+                        Some(position.to_be_bytes().to_vec()),
+                    ));
+                }
+                Ok(changes)
+            }
+
+            /// Every row and checkpoint, as storage rows (for a full rewrite).
+            pub fn all_rows(&mut self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, serde_json::Error> {
+                let mut rows = Vec::new();
+                $(
+                    for (key, value) in self.$name.all_rows()? {
+                        rows.push((storage_key(stringify!($name), &key), value));
+                    }
+                )*
+                self.dirty_checkpoints.clear();
+                for (context, position) in &self.checkpoints {
+                    rows.push((
+                        storage_key(CHECKPOINT_TABLE, context),
+                        position.to_be_bytes().to_vec(),
+                    ));
+                }
+                Ok(rows)
+            }
+
+            /// Loads one stored row (from [`ReadModel::take_changes`] or
+            /// [`ReadModel::all_rows`]); unknown tables are ignored.
+            pub fn load_row(&mut self, key: &[u8], value: &[u8]) -> Result<(), LoadError> {
+                let text = std::str::from_utf8(key).map_err(|_| LoadError::Key)?;
+                let (table, key) = text.split_once('\0').ok_or(LoadError::Key)?;
+                match table {
+                    $(
+                        stringify!($name) => self.$name.load(key.to_owned(), value)?,
+                    )*
+                    CHECKPOINT_TABLE => {
+                        let bytes: [u8; 8] = value.try_into().map_err(|_| LoadError::Key)?;
+                        self.checkpoints.insert(key.to_owned(), u64::from_be_bytes(bytes));
+                    }
+                    _ => {}
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+tables! {
+    stakeholders: StakeholderRow,
+    interactions: InteractionRow,
+    contacts: bool,
+    timeline: TimelineRow,
+    actions: ActionRow,
+    surveys: SurveyRow,
+    interviews: InterviewRow,
+    diagnostics: DiagnosticRow,
+    consortia: ConsortiumRow,
+    meetings: MeetingRow,
+    commitments: CommitmentRow,
+}
+
+/// A stored row that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The key is not `table\0key` in UTF-8, or a checkpoint is not 8 bytes.
+    #[error("malformed read-model key or checkpoint")]
+    Key,
+    /// The row does not deserialise.
+    #[error("malformed read-model row: {0}")]
+    Row(#[from] serde_json::Error),
+}
+
+/// The storage key of `key` in `table`.
+pub fn storage_key(table: &str, key: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(table.len() + 1 + key.len());
+    bytes.extend_from_slice(table.as_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(key.as_bytes());
+    bytes
+}
+
+/// A composite key `a/b`.
+pub fn key2(a: &str, b: &str) -> String {
+    let mut key = String::with_capacity(a.len() + 1 + b.len());
+    key.push_str(a);
+    key.push(KEY_SEP);
+    key.push_str(b);
+    key
+}
+
+impl ReadModel {
+    /// An empty read model (every context from position 1).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The last position applied from `context`'s log (0: none).
+    pub fn checkpoint(&self, context: &str) -> u64 {
+        self.checkpoints.get(context).copied().unwrap_or(0)
+    }
+
+    /// Every context's checkpoint, in context order.
+    pub fn checkpoints(&self) -> &BTreeMap<String, u64> {
+        &self.checkpoints
+    }
+
+    /// Applies one event: skipped when its position is at or below its
+    /// context's checkpoint, else folded into the tables and the checkpoint
+    /// advanced. Pure: no I/O, no clock.
+    pub fn apply(&mut self, envelope: &EventEnvelope) -> Applied {
+        if envelope.position <= self.checkpoint(&envelope.context) {
+            return Applied::Duplicate;
+        }
+        let outcome = projector::project(self, envelope);
+        self.checkpoints
+            .insert(envelope.context.clone(), envelope.position);
+        self.dirty_checkpoints.insert(envelope.context.clone());
+        outcome
+    }
+}

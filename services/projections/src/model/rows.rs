@@ -1,0 +1,264 @@
+//! The rows of the read-model tables. Each row is keyed by the id of the
+//! aggregate (or fact) it describes and is written only by events of the one
+//! context that owns that aggregate; joins across contexts happen at query time.
+//!
+//! Enum values are kept as the protobuf `i32`s; instants as microseconds since
+//! the epoch (UTC). Sealed personal fields are never copied here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// A stakeholder (stakeholders context), keyed by stakeholder id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StakeholderRow {
+    /// A person (else an organisation).
+    pub person: bool,
+    /// A person's kinds (`PersonKind`), sorted, no repeats.
+    pub person_kinds: Vec<i32>,
+    /// An organisation's kind label, e.g. `ORGANISATION_BUSINESS` (empty for a person).
+    pub organisation_kind: String,
+    /// INSEE code of its commune.
+    pub commune: String,
+    /// A business's size class (`BusinessSize`).
+    pub business_size: i32,
+    /// An élu's mandates by mandate id.
+    pub mandates: BTreeMap<String, MandateRow>,
+    pub archived: bool,
+    pub erased: bool,
+    pub erased_at: Option<i64>,
+    pub registered_at: Option<i64>,
+    /// The principal who registered it.
+    pub registered_by: String,
+    /// Whether a registration event was seen (rows may exist for other reasons).
+    pub registered: bool,
+}
+
+/// An élu's mandate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MandateRow {
+    /// `MandateOffice`.
+    pub office: i32,
+    /// The authority's `TerritoryLevel` and code.
+    pub authority_level: i32,
+    pub authority_code: String,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+}
+
+/// One correction of an interaction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CorrectionRow {
+    pub corrected_at: Option<i64>,
+    pub corrected_by: String,
+    /// The fields superseded, e.g. `channel`, `subject`.
+    pub fields: Vec<String>,
+    /// New values of the non-sealed fields, e.g. `channel=INTERACTION_CHANNEL_PHONE`.
+    pub values: Vec<String>,
+}
+
+/// A contact (stakeholders context), keyed by interaction id: its current
+/// state after corrections, what was first logged, and every correction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InteractionRow {
+    /// Current participants: stakeholder id and `StakeholderType`.
+    pub participants: Vec<(String, i32)>,
+    /// `InteractionChannel`.
+    pub channel: i32,
+    /// `InteractionDirection`.
+    pub direction: i32,
+    pub occurred_at: Option<i64>,
+    /// `InteractionTheme`s.
+    pub themes: Vec<i32>,
+    /// Who logged it: the event's metadata actor.
+    pub logged_by: String,
+    /// When the log recorded it.
+    pub logged_at: i64,
+    pub original_channel: i32,
+    pub original_occurred_at: Option<i64>,
+    pub original_participants: Vec<String>,
+    pub corrections: Vec<CorrectionRow>,
+    /// Its free text can no longer be opened (a participant was erased).
+    pub erased: bool,
+    pub follow_ups: u32,
+    pub follow_ups_completed: u32,
+    /// Whether the logging event was seen.
+    pub logged: bool,
+}
+
+/// One fact of a stakeholder's timeline recorded by the engagement or
+/// governance context, keyed by stakeholder id, instant and log position.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineRow {
+    pub at: i64,
+    pub kind: String,
+    pub context: String,
+    pub reference_id: String,
+    pub detail: String,
+    pub actor: String,
+}
+
+/// An action (engagement context), keyed by action id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionRow {
+    /// `ActionKind`.
+    pub kind: i32,
+    /// `EngagementTheme`s and `EngagementAudience`s.
+    pub themes: Vec<i32>,
+    pub audiences: Vec<i32>,
+    /// The venue's commune (empty when online or unknown).
+    pub commune: String,
+    pub online: bool,
+    /// `ActionStatus`.
+    pub status: i32,
+    pub starts_at: Option<i64>,
+    pub held_at: Option<i64>,
+    /// Invitee → `ActionInvitationAnswer` (0: no answer yet).
+    pub invitations: BTreeMap<String, i32>,
+    /// Named attendees.
+    pub attendees: BTreeSet<String>,
+    /// Anonymous head count by `EngagementAudience`.
+    pub head_counts: BTreeMap<i32, u32>,
+    pub planned_by: String,
+    pub outcomes: u32,
+}
+
+/// A survey question as the projection needs it (no free text answers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuestionRow {
+    pub question_id: String,
+    pub text: String,
+    /// `SINGLE_CHOICE`, `MULTIPLE_CHOICE`, `SCALE`, `FREE_TEXT`, `RANKING`.
+    pub kind: String,
+    /// Option id and label, in the questionnaire's order.
+    pub options: Vec<(String, String)>,
+    pub scale_min: i32,
+    pub scale_max: i32,
+}
+
+/// The running tally of one question.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuestionTally {
+    pub answered: u64,
+    /// Choice questions: times each option was chosen.
+    pub chosen: BTreeMap<String, u64>,
+    /// Scale questions: answers per value.
+    pub scale: BTreeMap<i32, u64>,
+    /// Ranking questions: sum of 1-based positions and answers per option.
+    pub rank_sums: BTreeMap<String, u64>,
+    pub rank_counts: BTreeMap<String, u64>,
+}
+
+/// A survey and its tallies (engagement context), keyed by survey id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SurveyRow {
+    pub title: String,
+    pub themes: Vec<i32>,
+    pub questions: Vec<QuestionRow>,
+    /// `SurveyStatus`.
+    pub status: i32,
+    pub opened_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub responses: u64,
+    /// By question id.
+    pub tallies: BTreeMap<String, QuestionTally>,
+    /// Anonymous respondents by commune code and by `EngagementAudience`.
+    pub anonymous_by_commune: BTreeMap<String, u64>,
+    pub anonymous_by_audience: BTreeMap<i32, u64>,
+    /// Stakeholder respondents (their commune is joined at query time).
+    pub by_stakeholder: BTreeMap<String, u64>,
+}
+
+/// An interview (engagement context), keyed by interview id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InterviewRow {
+    /// The stakeholder interviewed (empty: an anonymous profile).
+    pub stakeholder_id: String,
+    pub anonymous_commune: String,
+    pub anonymous_audience: i32,
+    pub interviewer: String,
+    pub conducted_at: Option<i64>,
+    pub themes: Vec<i32>,
+}
+
+/// A tiers-lieu diagnostic (engagement context), keyed by diagnostic id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosticRow {
+    pub tiers_lieu_id: String,
+    pub conducted_by: String,
+    pub conducted_at: Option<i64>,
+    pub development_priorities: u32,
+    pub revisions: u32,
+}
+
+/// A membership of a consortium.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub college_code: String,
+    /// `MembershipStatus`.
+    pub status: i32,
+    pub representative_id: String,
+}
+
+/// A college of a consortium.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollegeRow {
+    pub name: String,
+    pub weight: i64,
+}
+
+/// A consortium (governance context), keyed by consortium id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConsortiumRow {
+    pub name: String,
+    pub founding_collectivite_id: String,
+    /// `TerritoryLevel` and code of each territory it covers.
+    pub territory: Vec<(i32, String)>,
+    pub founded_at: Option<i64>,
+    pub colleges: BTreeMap<String, CollegeRow>,
+    /// Encoded `ConsortiumBody` messages by body code.
+    pub bodies: BTreeMap<String, Vec<u8>>,
+    pub members: BTreeMap<String, MemberRow>,
+}
+
+/// A resolution of a meeting.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResolutionRow {
+    pub agenda_item: u32,
+    pub title: String,
+    /// `ResolutionStatus`.
+    pub status: i32,
+    pub tabled_at: Option<i64>,
+    /// Member → (`VoteChoice`, proxy holder id).
+    pub votes: BTreeMap<String, (i32, String)>,
+    /// The encoded `VoteTally` once closed (empty before).
+    pub tally: Vec<u8>,
+}
+
+/// A meeting (governance context), keyed by meeting id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeetingRow {
+    pub consortium_id: String,
+    pub body_code: String,
+    pub scheduled_at: Option<i64>,
+    pub present: BTreeSet<String>,
+    /// Giver → holder.
+    pub proxies: BTreeMap<String, String>,
+    pub minutes_approved: bool,
+    pub resolutions: BTreeMap<String, ResolutionRow>,
+}
+
+/// A commitment of the action plan (governance context), keyed by commitment id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommitmentRow {
+    pub consortium_id: String,
+    pub title: String,
+    pub owner_member_id: String,
+    pub due_at: Option<i64>,
+    pub theme: String,
+    /// `CommitmentStatus`.
+    pub status: i32,
+    pub percent: u32,
+    pub last_reported_at: Option<i64>,
+    pub progress_reports: u64,
+}

@@ -1,0 +1,157 @@
+//! The live projection: the read model in memory, kept in its storage, fed
+//! batch by batch (each batch committed atomically with its checkpoints), read
+//! by queries, and rebuilt from the source logs on demand.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use maillage_proto::v1::EventEnvelope;
+use tokio::sync::watch;
+
+use crate::model::{Applied, ReadModel};
+use crate::replay;
+use crate::source::{SharedSource, SourceError};
+use crate::storage::{Storage, StorageError};
+
+/// Why the projection could not be updated.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// The storage failed (the in-memory model may be ahead of it: restart).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A source log could not be read (rebuild).
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Events folded into the tables.
+    pub applied: usize,
+    /// Deliveries at or below their checkpoint, skipped.
+    pub duplicates: usize,
+    /// Events of types the projection does not read, or undecodable.
+    pub ignored: usize,
+}
+
+/// The live read models and their storage.
+pub struct LiveProjection {
+    model: RwLock<ReadModel>,
+    storage: Arc<dyn Storage>,
+    applied: watch::Sender<BTreeMap<String, u64>>,
+}
+
+impl LiveProjection {
+    /// Loads the read models kept in `storage`.
+    pub fn open(storage: Arc<dyn Storage>) -> Result<Self, StorageError> {
+        let model = storage.load()?;
+        let (applied, _) = watch::channel(model.checkpoints().clone());
+        Ok(Self {
+            model: RwLock::new(model),
+            storage,
+            applied,
+        })
+    }
+
+    /// The read model, for queries. Poisoning cannot leave it half-updated in a
+    /// way queries care about more than a crash would, so it is recovered.
+    pub fn read(&self) -> RwLockReadGuard<'_, ReadModel> {
+        self.model
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, ReadModel> {
+        self.model
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The last position applied per context.
+    pub fn checkpoints(&self) -> BTreeMap<String, u64> {
+        self.read().checkpoints().clone()
+    }
+
+    /// Watches the checkpoints (updated after each commit).
+    pub fn subscribe(&self) -> watch::Receiver<BTreeMap<String, u64>> {
+        self.applied.subscribe()
+    }
+
+    /// Waits until `context` is applied up to `position` at least.
+    pub async fn wait_for(&self, context: &str, position: u64) {
+        let mut receiver = self.subscribe();
+        // An error means the projection was dropped: nothing more to wait for.
+        let _ = receiver
+            .wait_for(|checkpoints| checkpoints.get(context).copied().unwrap_or(0) >= position)
+            .await;
+    }
+
+    /// Applies a batch of deliveries (duplicates skipped) and commits the
+    /// changed rows with the new checkpoints in one atomic, durable write.
+    #[tracing::instrument(skip_all, fields(events = envelopes.len()))]
+    pub fn apply_batch(
+        &self,
+        envelopes: &[EventEnvelope],
+    ) -> Result<BatchOutcome, ProjectionError> {
+        let mut outcome = BatchOutcome::default();
+        let checkpoints = {
+            let mut model = self.write();
+            for envelope in envelopes {
+                match model.apply(envelope) {
+                    Applied::Applied => outcome.applied += 1,
+                    Applied::Duplicate => outcome.duplicates += 1,
+                    Applied::Ignored | Applied::Undecodable => outcome.ignored += 1,
+                }
+            }
+            let changes = model.take_changes().map_err(StorageError::from)?;
+            self.storage.commit(changes)?;
+            model.checkpoints().clone()
+        };
+        self.applied.send_replace(checkpoints);
+        Ok(outcome)
+    }
+
+    /// Rebuilds the read models from position 1 of every source, then swaps
+    /// them in (and in the storage) atomically. Deliveries keep being applied
+    /// while the sources are read; before the swap the fresh model catches up
+    /// with every position the live one has applied, so no event is lost and
+    /// later deliveries at or below the new checkpoints are skipped.
+    #[tracing::instrument(skip_all)]
+    pub async fn rebuild(&self, sources: &[SharedSource]) -> Result<u64, ProjectionError> {
+        let mut fresh = ReadModel::new();
+        let mut replayed = replay::replay_into(&mut fresh, sources, None).await?;
+        loop {
+            let behind: Vec<(usize, u64)> = {
+                let live = self.read();
+                sources
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, source)| {
+                        let live = live.checkpoint(source.context());
+                        (live > fresh.checkpoint(source.context())).then_some((index, live))
+                    })
+                    .collect()
+            };
+            for (index, until) in &behind {
+                let source = sources[*index].as_ref();
+                replayed += replay::replay_source(&mut fresh, source, None, Some(*until)).await?;
+            }
+            let mut live = self.write();
+            let caught_up = sources.iter().all(|source| {
+                fresh.checkpoint(source.context()) >= live.checkpoint(source.context())
+            });
+            if !caught_up {
+                continue;
+            }
+            let rows = fresh.all_rows().map_err(StorageError::from)?;
+            self.storage.replace_all(rows)?;
+            let checkpoints = fresh.checkpoints().clone();
+            *live = std::mem::take(&mut fresh);
+            drop(live);
+            self.applied.send_replace(checkpoints);
+            tracing::info!(replayed, "read models rebuilt");
+            return Ok(replayed);
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Territory engagement: per member commune, then rolled up to the territory
+//! asked for (a commune, an EPCI, a département or a région), with coverage,
+//! white zones and rates per 1,000 inhabitants.
+//!
+//! Definitions (joined at query time):
+//! - a stakeholder is *of* a commune when it is located there, or, for an
+//!   élu, when it holds a mandate of that commune;
+//! - *contacted*: a current participant of at least one logged interaction;
+//! - an action counts where its venue is, once held (or reported);
+//! - people reached: distinct named attendees plus anonymous head counts;
+//! - a commune is a *white zone* when nothing happened there: no stakeholder
+//!   of it contacted or attending, no action held, no survey response, no
+//!   interview and no consortium member.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use maillage_proto::v1 as pb;
+use maillage_territory::{Territory, TerritoryRef as CogRef};
+
+use super::joins::{communes_of, contact_stats, is_business, is_elu, kind_labels};
+use super::{label_counts, ratio, to_pb_territory, Page};
+use crate::labels;
+use crate::model::ReadModel;
+use crate::time::opt_timestamp;
+
+#[derive(Default)]
+struct CommuneAcc {
+    stakeholders: u64,
+    stakeholders_contacted: u64,
+    elus_contacted: u64,
+    businesses_contacted: u64,
+    actions_held: u64,
+    named: BTreeSet<String>,
+    anonymous: u64,
+    survey_responses: u64,
+    engaged: bool,
+}
+
+/// The report for `reference` (already validated), with `page` of its communes.
+pub fn report(
+    model: &ReadModel,
+    territory: &Territory,
+    reference: &CogRef,
+    page: Page,
+) -> pb::TerritoryEngagementReport {
+    // Validated by the caller: an unknown territory cannot reach here, and
+    // would only give an empty report.
+    let communes = territory.communes_in(reference).unwrap_or_default();
+    let mut acc: BTreeMap<&str, CommuneAcc> = communes
+        .iter()
+        .map(|commune| (commune.code.as_str(), CommuneAcc::default()))
+        .collect();
+    let contacts = contact_stats(model);
+
+    let mut report = pb::TerritoryEngagementReport {
+        territory: Some(to_pb_territory(reference)),
+        name: territory.name_of(reference).unwrap_or_default().to_owned(),
+        communes_total: communes.len() as u64,
+        population: communes
+            .iter()
+            .map(|commune| u64::from(commune.population.unwrap_or(0)))
+            .sum(),
+        ..Default::default()
+    };
+
+    // Stakeholders, élus, businesses, contacts.
+    let mut kinds = BTreeMap::<String, u64>::new();
+    let mut in_territory = BTreeSet::<&str>::new();
+    let mut communes_with_elu = BTreeSet::<&str>::new();
+    let mut stakeholder_commune = BTreeMap::<&str, &str>::new();
+    for (id, row) in model.stakeholders.iter() {
+        if !row.registered {
+            continue;
+        }
+        if !row.commune.is_empty() {
+            stakeholder_commune.insert(id.as_str(), row.commune.as_str());
+        }
+        let mine: Vec<&str> = communes_of(row)
+            .into_iter()
+            .filter(|code| acc.contains_key(code))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        in_territory.insert(id.as_str());
+        let contacted = contacts.contains_key(id.as_str());
+        if let Some(located) = acc.get_mut(row.commune.as_str()) {
+            located.stakeholders += 1;
+            for label in kind_labels(row) {
+                *kinds.entry(label).or_default() += 1;
+            }
+            report.stakeholders_total += 1;
+            if contacted {
+                located.stakeholders_contacted += 1;
+                located.engaged = true;
+            }
+            if is_business(row) {
+                report.businesses += 1;
+                if contacted {
+                    report.businesses_engaged += 1;
+                    located.businesses_contacted += 1;
+                }
+            }
+        }
+        if is_elu(row) {
+            report.elus += 1;
+            if contacted {
+                report.elus_engaged += 1;
+                for code in &mine {
+                    if let Some(commune) = acc.get_mut(code) {
+                        commune.elus_contacted += 1;
+                        commune.engaged = true;
+                    }
+                    communes_with_elu.insert(code);
+                }
+            }
+        }
+    }
+    report.stakeholders_by_kind = label_counts(kinds.iter().map(|(k, v)| (k.as_str(), *v)));
+    let mut last_contact: Option<i64> = None;
+    for (_, interaction) in model.interactions.iter() {
+        if interaction.logged
+            && interaction
+                .participants
+                .iter()
+                .any(|(id, _)| in_territory.contains(id.as_str()))
+        {
+            report.contacts += 1;
+            last_contact = last_contact.max(interaction.occurred_at);
+        }
+    }
+    report.last_contact_at = opt_timestamp(last_contact);
+
+    // Actions held in the territory and the people they reached.
+    let held = [
+        pb::ActionStatus::Held as i32,
+        pb::ActionStatus::Reported as i32,
+    ];
+    let mut by_kind = BTreeMap::<&str, u64>::new();
+    let mut by_theme = BTreeMap::<&str, u64>::new();
+    let mut named = BTreeSet::<&str>::new();
+    for (_, action) in model.actions.iter() {
+        if !held.contains(&action.status) {
+            continue;
+        }
+        let Some(commune) = acc.get_mut(action.commune.as_str()) else {
+            continue;
+        };
+        commune.actions_held += 1;
+        commune.engaged = true;
+        let anonymous: u64 = action.head_counts.values().map(|c| u64::from(*c)).sum();
+        commune.anonymous += anonymous;
+        report.anonymous_people_reached += anonymous;
+        for attendee in &action.attendees {
+            commune.named.insert(attendee.clone());
+            named.insert(attendee.as_str());
+        }
+        report.actions_held += 1;
+        *by_kind.entry(labels::action_kind(action.kind)).or_default() += 1;
+        for theme in &action.themes {
+            *by_theme
+                .entry(labels::engagement_theme(*theme))
+                .or_default() += 1;
+        }
+        for attendee in &action.attendees {
+            if let Some(home) = stakeholder_commune.get(attendee.as_str()) {
+                if let Some(home) = acc.get_mut(home) {
+                    home.engaged = true;
+                }
+            }
+        }
+    }
+    report.named_people_reached = named.len() as u64;
+    report.people_reached = report.named_people_reached + report.anonymous_people_reached;
+    report.actions_held_by_kind = label_counts(by_kind);
+    report.actions_held_by_theme = label_counts(by_theme);
+
+    // Survey responses and interviews from the territory.
+    for (_, survey) in model.surveys.iter() {
+        for (code, count) in &survey.anonymous_by_commune {
+            if let Some(commune) = acc.get_mut(code.as_str()) {
+                commune.survey_responses += count;
+                commune.engaged = true;
+                report.survey_responses += count;
+            }
+        }
+        for (id, count) in &survey.by_stakeholder {
+            let home = stakeholder_commune.get(id.as_str()).copied().unwrap_or("");
+            if let Some(commune) = acc.get_mut(home) {
+                commune.survey_responses += count;
+                commune.engaged = true;
+                report.survey_responses += count;
+            }
+        }
+    }
+    for (_, interview) in model.interviews.iter() {
+        let home = if interview.stakeholder_id.is_empty() {
+            interview.anonymous_commune.as_str()
+        } else {
+            stakeholder_commune
+                .get(interview.stakeholder_id.as_str())
+                .copied()
+                .unwrap_or("")
+        };
+        if let Some(commune) = acc.get_mut(home) {
+            commune.engaged = true;
+        }
+    }
+
+    // Consortium members located in the territory.
+    let mut members = BTreeSet::<&str>::new();
+    for (_, consortium) in model.consortia.iter() {
+        for (member_id, member) in &consortium.members {
+            if member.status != pb::MembershipStatus::Admitted as i32 {
+                continue;
+            }
+            let home = stakeholder_commune
+                .get(member_id.as_str())
+                .copied()
+                .unwrap_or("");
+            if let Some(commune) = acc.get_mut(home) {
+                commune.engaged = true;
+                members.insert(member_id.as_str());
+            }
+        }
+    }
+    report.consortium_members = members.len() as u64;
+
+    // Coverage, white zones, rates, the communes page.
+    report.communes_with_elu_contacted = communes_with_elu.len() as u64;
+    report.coverage = ratio(report.communes_with_elu_contacted, report.communes_total);
+    let per_1000 = |count: u64| ratio(count * 1_000, report.population);
+    let contacted_total: u64 = acc.values().map(|c| c.stakeholders_contacted).sum();
+    report.rates_per_1000 = Some(pb::TerritoryEngagementRates {
+        stakeholders_contacted: per_1000(contacted_total),
+        people_reached: per_1000(report.people_reached),
+        survey_responses: per_1000(report.survey_responses),
+        actions_held: per_1000(report.actions_held),
+    });
+    let rows: Vec<pb::CommuneEngagement> = communes
+        .iter()
+        .map(|commune| {
+            // Invariant: `acc` has an entry for every commune of `communes`.
+            let figures = &acc[commune.code.as_str()];
+            pb::CommuneEngagement {
+                code: commune.code.clone(),
+                name: commune.name.clone(),
+                population: u64::from(commune.population.unwrap_or(0)),
+                stakeholders: figures.stakeholders,
+                stakeholders_contacted: figures.stakeholders_contacted,
+                elus_contacted: figures.elus_contacted,
+                businesses_contacted: figures.businesses_contacted,
+                actions_held: figures.actions_held,
+                people_reached: figures.named.len() as u64 + figures.anonymous,
+                survey_responses: figures.survey_responses,
+                white_zone: !figures.engaged,
+            }
+        })
+        .collect();
+    report.white_zone_communes = rows
+        .iter()
+        .filter(|row| row.white_zone)
+        .map(|row| row.code.clone())
+        .collect();
+    let (communes_page, page_info) = page.slice(rows);
+    report.communes = communes_page;
+    report.page = Some(page_info);
+    report
+}

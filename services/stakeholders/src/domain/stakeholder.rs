@@ -1,0 +1,1217 @@
+//! The stakeholder aggregate (`stakeholder-<id>`): a person or an organisation,
+//! with a person's mandates, affiliations and consents, archiving and erasure.
+//!
+//! A person's personal fields arrive here already sealed (the gRPC layer seals
+//! them under the person's key): the decider never sees personal data in clear.
+//! Rules: a stakeholder is registered once; person-only commands refuse an
+//! organisation and the other way round; an erased person refuses everything
+//! (erasing again changes nothing); an archived stakeholder refuses changes
+//! except a consent withdrawal and erasure; only an elected official holds
+//! mandates; nothing ends before it starts.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use maillage_es::Decider;
+use maillage_proto::v1 as pb;
+use prost_types::Timestamp;
+
+use super::{proto_events, timestamp, ts_key};
+
+proto_events! {
+    /// What happened to a stakeholder.
+    StakeholderEvent {
+        /// A person was registered (personal fields sealed).
+        PersonRegistered,
+        /// A person's profile was replaced (personal fields sealed).
+        PersonProfileUpdated,
+        /// An organisation was registered.
+        OrganisationRegistered,
+        /// An organisation's profile was replaced.
+        OrganisationProfileUpdated,
+        /// A mandate started.
+        MandateStarted,
+        /// A mandate ended.
+        MandateEnded,
+        /// A person joined an organisation.
+        AffiliationAdded,
+        /// An affiliation ended.
+        AffiliationEnded,
+        /// A legal basis for a channel was recorded.
+        ConsentRecorded,
+        /// Consent on a channel was withdrawn.
+        ConsentWithdrawn,
+        /// The stakeholder was archived.
+        StakeholderArchived,
+        /// The person was erased (keys destroyed before).
+        PersonErased,
+    }
+}
+
+/// A person's or an organisation's profile, as the events hold it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Profile {
+    /// A person: personal fields sealed under the person's key.
+    Person(pb::SealedPersonProfile),
+    /// An organisation, in clear.
+    Organisation(pb::OrganisationProfile),
+}
+
+/// A stakeholder folded from its events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StakeholderState {
+    /// The stakeholder's id (empty before registration).
+    pub id: String,
+    /// The current profile; `None`: not registered.
+    pub profile: Option<Profile>,
+    /// When it was registered.
+    pub registered_at: Option<Timestamp>,
+    /// Who registered it.
+    pub registered_by: String,
+    /// Every mandate, in the order started.
+    pub mandates: Vec<pb::Mandate>,
+    /// Every affiliation, in the order added.
+    pub affiliations: Vec<pb::Affiliation>,
+    /// The current consent per channel (`ConsentChannel` as i32).
+    pub consents: BTreeMap<i32, pb::Consent>,
+    /// Archived.
+    pub archived: bool,
+    /// When the person was erased, if they were.
+    pub erased_at: Option<Timestamp>,
+}
+
+impl StakeholderState {
+    /// Whether the stakeholder is a registered person.
+    pub fn is_person(&self) -> bool {
+        matches!(self.profile, Some(Profile::Person(_)))
+    }
+
+    /// Whether the stakeholder is a registered organisation.
+    pub fn is_organisation(&self) -> bool {
+        matches!(self.profile, Some(Profile::Organisation(_)))
+    }
+
+    /// Whether the person may hold mandates.
+    pub fn is_elected(&self) -> bool {
+        match &self.profile {
+            Some(Profile::Person(profile)) => is_elected(profile),
+            _ => false,
+        }
+    }
+
+    /// Whether some mandate is still running.
+    pub fn has_running_mandate(&self) -> bool {
+        self.mandates
+            .iter()
+            .any(|mandate| mandate.ended_at.is_none())
+    }
+}
+
+fn is_elected(profile: &pb::SealedPersonProfile) -> bool {
+    profile
+        .kinds
+        .contains(&(pb::PersonKind::ElectedOfficial as i32))
+}
+
+/// A mandate to start, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMandate {
+    /// Its id (derived from the request).
+    pub mandate_id: String,
+    /// The office.
+    pub office: pb::MandateOffice,
+    /// The authority's territory (checked against the COG, and against the office's level).
+    pub authority: pb::TerritoryRef,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it ends, if known.
+    pub ended_at: Option<Timestamp>,
+}
+
+/// What may be asked of a stakeholder (validated input, with the caller and the clock).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StakeholderCommand {
+    /// Registers a person, with their first mandates.
+    RegisterPerson {
+        /// The new id.
+        stakeholder_id: String,
+        /// The sealed profile.
+        profile: pb::SealedPersonProfile,
+        /// Mandates to start (an elected official only).
+        mandates: Vec<NewMandate>,
+        /// The caller.
+        actor: String,
+        /// The clock's now.
+        now: SystemTime,
+    },
+    /// Registers an organisation.
+    RegisterOrganisation {
+        /// The new id.
+        stakeholder_id: String,
+        /// Its profile.
+        profile: pb::OrganisationProfile,
+        /// The caller.
+        actor: String,
+        /// The clock's now.
+        now: SystemTime,
+    },
+    /// Replaces a person's profile.
+    UpdatePersonProfile {
+        /// The new sealed profile.
+        profile: pb::SealedPersonProfile,
+        /// The clock's now.
+        now: SystemTime,
+    },
+    /// Replaces an organisation's profile (same kind of organisation).
+    UpdateOrganisationProfile {
+        /// The new profile.
+        profile: pb::OrganisationProfile,
+        /// The clock's now.
+        now: SystemTime,
+    },
+    /// Starts a mandate.
+    StartMandate(NewMandate),
+    /// Ends a running mandate.
+    EndMandate {
+        /// Which.
+        mandate_id: String,
+        /// When.
+        ended_at: Timestamp,
+    },
+    /// Affiliates the person with an organisation (checked to exist by the caller).
+    AddAffiliation {
+        /// The new affiliation's id (derived from the request).
+        affiliation_id: String,
+        /// The organisation.
+        organisation_id: String,
+        /// The role.
+        role: String,
+        /// Since when.
+        started_at: Timestamp,
+    },
+    /// Ends an affiliation.
+    EndAffiliation {
+        /// Which.
+        affiliation_id: String,
+        /// When.
+        ended_at: Timestamp,
+    },
+    /// Records the legal basis for a channel.
+    RecordConsent {
+        /// The channel.
+        channel: pb::ConsentChannel,
+        /// The basis.
+        legal_basis: pb::LegalBasis,
+        /// The clock's now.
+        now: SystemTime,
+    },
+    /// Withdraws consent on a channel.
+    WithdrawConsent {
+        /// The channel.
+        channel: pb::ConsentChannel,
+        /// The clock's now.
+        now: SystemTime,
+    },
+    /// Archives the stakeholder.
+    Archive {
+        /// The clock's now.
+        now: SystemTime,
+    },
+    /// Records that the person's keys were destroyed.
+    Erase {
+        /// Why (no personal data).
+        reason: String,
+        /// The interactions whose keys were destroyed with the person's.
+        interaction_ids: Vec<String>,
+        /// The admin.
+        actor: String,
+        /// The clock's now.
+        now: SystemTime,
+    },
+}
+
+/// Why a stakeholder command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StakeholderError {
+    /// Registration of an id that is taken.
+    #[error("the stakeholder is already registered")]
+    AlreadyRegistered,
+    /// Any other command on an id never registered.
+    #[error("no such stakeholder")]
+    NotFound,
+    /// A person-only command on an organisation.
+    #[error("the stakeholder is not a person")]
+    NotAPerson,
+    /// An organisation-only command on a person.
+    #[error("the stakeholder is not an organisation")]
+    NotAnOrganisation,
+    /// An update that changes the kind of organisation.
+    #[error("the kind of an organisation cannot change; register a new one")]
+    OrganisationKindChanged,
+    /// The person was erased.
+    #[error("the person was erased")]
+    Erased,
+    /// The stakeholder is archived.
+    #[error("the stakeholder is archived")]
+    Archived,
+    /// A mandate for someone who is not an elected official.
+    #[error("only an elected official may hold a mandate")]
+    NotElected,
+    /// A profile update that drops the elected-official kind while mandates run.
+    #[error(
+        "the person holds running mandates: end them before they stop being an elected official"
+    )]
+    RunningMandates,
+    /// No mandate with this id.
+    #[error("no mandate {0}")]
+    MandateNotFound(String),
+    /// The mandate already ended.
+    #[error("mandate {0} already ended")]
+    MandateAlreadyEnded(String),
+    /// An end before the start.
+    #[error("{field}: the end is before the start")]
+    EndBeforeStart {
+        /// The offending request field.
+        field: String,
+    },
+    /// No affiliation with this id.
+    #[error("no affiliation {0}")]
+    AffiliationNotFound(String),
+    /// The affiliation already ended.
+    #[error("affiliation {0} already ended")]
+    AffiliationAlreadyEnded(String),
+    /// The same organisation and role is already a running affiliation.
+    #[error("the person already has this role in this organisation")]
+    AffiliationAlreadyActive,
+    /// Withdrawal of a consent that is not recorded.
+    #[error("no consent is recorded for this channel")]
+    ConsentNotRecorded,
+}
+
+/// The stakeholder decider.
+pub struct Stakeholder;
+
+impl Decider for Stakeholder {
+    type State = StakeholderState;
+    type Command = StakeholderCommand;
+    type Event = StakeholderEvent;
+    type Error = StakeholderError;
+
+    fn decide(
+        command: &StakeholderCommand,
+        state: &StakeholderState,
+    ) -> Result<Vec<StakeholderEvent>, StakeholderError> {
+        use StakeholderCommand as C;
+        use StakeholderEvent as E;
+        let id = state.id.clone();
+        match command {
+            C::RegisterPerson {
+                stakeholder_id,
+                profile,
+                mandates,
+                actor,
+                now,
+            } => {
+                if state.profile.is_some() {
+                    return Err(StakeholderError::AlreadyRegistered);
+                }
+                if !mandates.is_empty() && !is_elected(profile) {
+                    return Err(StakeholderError::NotElected);
+                }
+                for (index, mandate) in mandates.iter().enumerate() {
+                    check_order(
+                        &mandate.started_at,
+                        mandate.ended_at.as_ref(),
+                        format!("mandates[{index}].ended_at"),
+                    )?;
+                }
+                let mut events = vec![E::PersonRegistered(pb::PersonRegistered {
+                    stakeholder_id: stakeholder_id.clone(),
+                    profile: Some(profile.clone()),
+                    registered_at: Some(timestamp(*now)),
+                    registered_by: actor.clone(),
+                })];
+                events.extend(
+                    mandates
+                        .iter()
+                        .map(|mandate| mandate_started(stakeholder_id, mandate)),
+                );
+                Ok(events)
+            }
+            C::RegisterOrganisation {
+                stakeholder_id,
+                profile,
+                actor,
+                now,
+            } => {
+                if state.profile.is_some() {
+                    return Err(StakeholderError::AlreadyRegistered);
+                }
+                Ok(vec![E::OrganisationRegistered(
+                    pb::OrganisationRegistered {
+                        stakeholder_id: stakeholder_id.clone(),
+                        profile: Some(profile.clone()),
+                        registered_at: Some(timestamp(*now)),
+                        registered_by: actor.clone(),
+                    },
+                )])
+            }
+            C::UpdatePersonProfile { profile, now } => {
+                writable_person(state)?;
+                if !is_elected(profile) && state.has_running_mandate() {
+                    return Err(StakeholderError::RunningMandates);
+                }
+                Ok(vec![E::PersonProfileUpdated(pb::PersonProfileUpdated {
+                    stakeholder_id: id,
+                    profile: Some(profile.clone()),
+                    updated_at: Some(timestamp(*now)),
+                })])
+            }
+            C::UpdateOrganisationProfile { profile, now } => {
+                let current = match &state.profile {
+                    None => return Err(StakeholderError::NotFound),
+                    Some(Profile::Person(_)) => return Err(StakeholderError::NotAnOrganisation),
+                    Some(Profile::Organisation(current)) => current,
+                };
+                if state.archived {
+                    return Err(StakeholderError::Archived);
+                }
+                let kind = |profile: &pb::OrganisationProfile| {
+                    profile.details.as_ref().map(std::mem::discriminant)
+                };
+                if kind(current) != kind(profile) {
+                    return Err(StakeholderError::OrganisationKindChanged);
+                }
+                if current == profile {
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::OrganisationProfileUpdated(
+                    pb::OrganisationProfileUpdated {
+                        stakeholder_id: id,
+                        profile: Some(profile.clone()),
+                        updated_at: Some(timestamp(*now)),
+                    },
+                )])
+            }
+            C::StartMandate(mandate) => {
+                writable_person(state)?;
+                if !state.is_elected() {
+                    return Err(StakeholderError::NotElected);
+                }
+                check_order(
+                    &mandate.started_at,
+                    mandate.ended_at.as_ref(),
+                    "mandate.ended_at".into(),
+                )?;
+                Ok(vec![mandate_started(&id, mandate)])
+            }
+            C::EndMandate {
+                mandate_id,
+                ended_at,
+            } => {
+                writable_person(state)?;
+                let mandate = state
+                    .mandates
+                    .iter()
+                    .find(|mandate| &mandate.mandate_id == mandate_id)
+                    .ok_or_else(|| StakeholderError::MandateNotFound(mandate_id.clone()))?;
+                if mandate.ended_at.is_some() {
+                    return Err(StakeholderError::MandateAlreadyEnded(mandate_id.clone()));
+                }
+                check_order(
+                    &mandate.started_at.unwrap_or_default(),
+                    Some(ended_at),
+                    "ended_at".into(),
+                )?;
+                Ok(vec![E::MandateEnded(pb::MandateEnded {
+                    stakeholder_id: id,
+                    mandate_id: mandate_id.clone(),
+                    ended_at: Some(*ended_at),
+                })])
+            }
+            C::AddAffiliation {
+                affiliation_id,
+                organisation_id,
+                role,
+                started_at,
+            } => {
+                writable_person(state)?;
+                if state.affiliations.iter().any(|affiliation| {
+                    affiliation.ended_at.is_none()
+                        && &affiliation.organisation_id == organisation_id
+                        && &affiliation.role == role
+                }) {
+                    return Err(StakeholderError::AffiliationAlreadyActive);
+                }
+                Ok(vec![E::AffiliationAdded(pb::AffiliationAdded {
+                    stakeholder_id: id,
+                    affiliation_id: affiliation_id.clone(),
+                    organisation_id: organisation_id.clone(),
+                    role: role.clone(),
+                    started_at: Some(*started_at),
+                })])
+            }
+            C::EndAffiliation {
+                affiliation_id,
+                ended_at,
+            } => {
+                writable_person(state)?;
+                let affiliation = state
+                    .affiliations
+                    .iter()
+                    .find(|affiliation| &affiliation.affiliation_id == affiliation_id)
+                    .ok_or_else(|| StakeholderError::AffiliationNotFound(affiliation_id.clone()))?;
+                if affiliation.ended_at.is_some() {
+                    return Err(StakeholderError::AffiliationAlreadyEnded(
+                        affiliation_id.clone(),
+                    ));
+                }
+                check_order(
+                    &affiliation.started_at.unwrap_or_default(),
+                    Some(ended_at),
+                    "ended_at".into(),
+                )?;
+                Ok(vec![E::AffiliationEnded(pb::AffiliationEnded {
+                    stakeholder_id: id,
+                    affiliation_id: affiliation_id.clone(),
+                    ended_at: Some(*ended_at),
+                })])
+            }
+            C::RecordConsent {
+                channel,
+                legal_basis,
+                now,
+            } => {
+                writable_person(state)?;
+                if state
+                    .consents
+                    .get(&(*channel as i32))
+                    .is_some_and(|consent| consent.legal_basis == *legal_basis as i32)
+                {
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::ConsentRecorded(pb::ConsentRecorded {
+                    stakeholder_id: id,
+                    channel: *channel as i32,
+                    legal_basis: *legal_basis as i32,
+                    recorded_at: Some(timestamp(*now)),
+                })])
+            }
+            C::WithdrawConsent { channel, now } => {
+                live_person(state)?;
+                // Archived or not: a person may always withdraw consent.
+                if !state.consents.contains_key(&(*channel as i32)) {
+                    return Err(StakeholderError::ConsentNotRecorded);
+                }
+                Ok(vec![E::ConsentWithdrawn(pb::ConsentWithdrawn {
+                    stakeholder_id: id,
+                    channel: *channel as i32,
+                    withdrawn_at: Some(timestamp(*now)),
+                })])
+            }
+            C::Archive { now } => {
+                if state.profile.is_none() {
+                    return Err(StakeholderError::NotFound);
+                }
+                if state.erased_at.is_some() {
+                    return Err(StakeholderError::Erased);
+                }
+                if state.archived {
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::StakeholderArchived(pb::StakeholderArchived {
+                    stakeholder_id: id,
+                    archived_at: Some(timestamp(*now)),
+                })])
+            }
+            C::Erase {
+                reason,
+                interaction_ids,
+                actor,
+                now,
+            } => {
+                match &state.profile {
+                    None => return Err(StakeholderError::NotFound),
+                    Some(Profile::Organisation(_)) => return Err(StakeholderError::NotAPerson),
+                    Some(Profile::Person(_)) => {}
+                }
+                if state.erased_at.is_some() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::PersonErased(pb::PersonErased {
+                    stakeholder_id: id,
+                    erased_at: Some(timestamp(*now)),
+                    reason: reason.clone(),
+                    interaction_ids: interaction_ids.clone(),
+                    erased_by: actor.clone(),
+                })])
+            }
+        }
+    }
+
+    fn evolve(state: &mut StakeholderState, event: &StakeholderEvent) {
+        use StakeholderEvent as E;
+        match event {
+            E::PersonRegistered(event) => {
+                state.id = event.stakeholder_id.clone();
+                state.profile = Some(Profile::Person(event.profile.clone().unwrap_or_default()));
+                state.registered_at = event.registered_at;
+                state.registered_by = event.registered_by.clone();
+            }
+            E::PersonProfileUpdated(event) => {
+                state.profile = Some(Profile::Person(event.profile.clone().unwrap_or_default()));
+            }
+            E::OrganisationRegistered(event) => {
+                state.id = event.stakeholder_id.clone();
+                state.profile = Some(Profile::Organisation(
+                    event.profile.clone().unwrap_or_default(),
+                ));
+                state.registered_at = event.registered_at;
+                state.registered_by = event.registered_by.clone();
+            }
+            E::OrganisationProfileUpdated(event) => {
+                state.profile = Some(Profile::Organisation(
+                    event.profile.clone().unwrap_or_default(),
+                ));
+            }
+            E::MandateStarted(event) => state.mandates.push(pb::Mandate {
+                mandate_id: event.mandate_id.clone(),
+                office: event.office,
+                authority: event.authority.clone(),
+                started_at: event.started_at,
+                ended_at: event.ended_at,
+            }),
+            E::MandateEnded(event) => {
+                if let Some(mandate) = state
+                    .mandates
+                    .iter_mut()
+                    .find(|mandate| mandate.mandate_id == event.mandate_id)
+                {
+                    mandate.ended_at = event.ended_at;
+                }
+            }
+            E::AffiliationAdded(event) => state.affiliations.push(pb::Affiliation {
+                affiliation_id: event.affiliation_id.clone(),
+                organisation_id: event.organisation_id.clone(),
+                role: event.role.clone(),
+                started_at: event.started_at,
+                ended_at: None,
+            }),
+            E::AffiliationEnded(event) => {
+                if let Some(affiliation) = state
+                    .affiliations
+                    .iter_mut()
+                    .find(|affiliation| affiliation.affiliation_id == event.affiliation_id)
+                {
+                    affiliation.ended_at = event.ended_at;
+                }
+            }
+            E::ConsentRecorded(event) => {
+                state.consents.insert(
+                    event.channel,
+                    pb::Consent {
+                        channel: event.channel,
+                        legal_basis: event.legal_basis,
+                        recorded_at: event.recorded_at,
+                    },
+                );
+            }
+            E::ConsentWithdrawn(event) => {
+                state.consents.remove(&event.channel);
+            }
+            E::StakeholderArchived(_) => state.archived = true,
+            E::PersonErased(event) => state.erased_at = event.erased_at,
+        }
+    }
+}
+
+fn mandate_started(stakeholder_id: &str, mandate: &NewMandate) -> StakeholderEvent {
+    StakeholderEvent::MandateStarted(pb::MandateStarted {
+        stakeholder_id: stakeholder_id.to_string(),
+        mandate_id: mandate.mandate_id.clone(),
+        office: mandate.office as i32,
+        authority: Some(mandate.authority.clone()),
+        started_at: Some(mandate.started_at),
+        ended_at: mandate.ended_at,
+    })
+}
+
+/// A registered person that was not erased.
+fn live_person(state: &StakeholderState) -> Result<(), StakeholderError> {
+    match &state.profile {
+        None => Err(StakeholderError::NotFound),
+        Some(Profile::Organisation(_)) => Err(StakeholderError::NotAPerson),
+        Some(Profile::Person(_)) if state.erased_at.is_some() => Err(StakeholderError::Erased),
+        Some(Profile::Person(_)) => Ok(()),
+    }
+}
+
+/// A live person that is not archived.
+fn writable_person(state: &StakeholderState) -> Result<(), StakeholderError> {
+    live_person(state)?;
+    if state.archived {
+        return Err(StakeholderError::Archived);
+    }
+    Ok(())
+}
+
+fn check_order(
+    start: &Timestamp,
+    end: Option<&Timestamp>,
+    field: String,
+) -> Result<(), StakeholderError> {
+    match end {
+        Some(end) if ts_key(end) < ts_key(start) => Err(StakeholderError::EndBeforeStart { field }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use StakeholderCommand as C;
+    use StakeholderEvent as E;
+
+    const ID: &str = "0190a1b2-0000-7000-8000-000000000001";
+    const ORG: &str = "0190a1b2-0000-7000-8000-0000000000aa";
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_780_000_000)
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp { seconds, nanos: 0 }
+    }
+
+    fn person_profile(kinds: &[pb::PersonKind]) -> pb::SealedPersonProfile {
+        pb::SealedPersonProfile {
+            sealed_given_name: b"sealed-given".to_vec(),
+            sealed_family_name: b"sealed-family".to_vec(),
+            kinds: kinds.iter().map(|kind| *kind as i32).collect(),
+            commune_code: "11069".into(),
+            ..Default::default()
+        }
+    }
+
+    fn business() -> pb::OrganisationProfile {
+        pb::OrganisationProfile {
+            name: "Menuiserie Durand".into(),
+            commune_code: "11069".into(),
+            siren: String::new(),
+            details: Some(pb::organisation_profile::Details::Business(
+                pb::BusinessDetails {
+                    size: pb::BusinessSize::Tpe as i32,
+                    sector: "menuiserie".into(),
+                },
+            )),
+        }
+    }
+
+    fn mandate(id: &str, start: i64, end: Option<i64>) -> NewMandate {
+        NewMandate {
+            mandate_id: id.into(),
+            office: pb::MandateOffice::Maire,
+            authority: pb::TerritoryRef {
+                level: pb::TerritoryLevel::Commune as i32,
+                code: "11069".into(),
+            },
+            started_at: at(start),
+            ended_at: end.map(at),
+        }
+    }
+
+    fn register_person(kinds: &[pb::PersonKind], mandates: Vec<NewMandate>) -> C {
+        C::RegisterPerson {
+            stakeholder_id: ID.into(),
+            profile: person_profile(kinds),
+            mandates,
+            actor: "facilitator-1".into(),
+            now: now(),
+        }
+    }
+
+    /// Folds `given` and decides `when`.
+    fn given_when(given: &[E], when: &C) -> Result<Vec<StakeholderEvent>, StakeholderError> {
+        let mut state = StakeholderState::default();
+        for event in given {
+            Stakeholder::evolve(&mut state, event);
+        }
+        Stakeholder::decide(when, &state)
+    }
+
+    fn fold(given: &[E]) -> StakeholderState {
+        let mut state = StakeholderState::default();
+        for event in given {
+            Stakeholder::evolve(&mut state, event);
+        }
+        state
+    }
+
+    fn registered_elu() -> Vec<E> {
+        given_when(
+            &[],
+            &register_person(&[pb::PersonKind::ElectedOfficial], vec![]),
+        )
+        .unwrap()
+    }
+
+    fn registered_inhabitant() -> Vec<E> {
+        given_when(&[], &register_person(&[pb::PersonKind::Inhabitant], vec![])).unwrap()
+    }
+
+    fn registered_organisation() -> Vec<E> {
+        given_when(
+            &[],
+            &C::RegisterOrganisation {
+                stakeholder_id: ORG.into(),
+                profile: business(),
+                actor: "facilitator-1".into(),
+                now: now(),
+            },
+        )
+        .unwrap()
+    }
+
+    fn with(mut given: Vec<E>, more: impl IntoIterator<Item = E>) -> Vec<E> {
+        given.extend(more);
+        given
+    }
+
+    fn archived(given: Vec<E>) -> Vec<E> {
+        let events = given_when(&given, &C::Archive { now: now() }).unwrap();
+        with(given, events)
+    }
+
+    fn erased(given: Vec<E>) -> Vec<E> {
+        let events = given_when(&given, &erase()).unwrap();
+        with(given, events)
+    }
+
+    fn erase() -> C {
+        C::Erase {
+            reason: "RGPD art. 17".into(),
+            interaction_ids: vec!["i-1".into()],
+            actor: "admin-1".into(),
+            now: now(),
+        }
+    }
+
+    #[test]
+    fn registering_a_person_records_the_sealed_profile_and_the_mandates() {
+        let events = given_when(
+            &[],
+            &register_person(
+                &[pb::PersonKind::ElectedOfficial],
+                vec![mandate("m-1", 100, None)],
+            ),
+        )
+        .unwrap();
+        assert_eq!(events.len(), 2);
+        let E::PersonRegistered(registered) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(registered.stakeholder_id, ID);
+        assert_eq!(
+            registered.profile,
+            Some(person_profile(&[pb::PersonKind::ElectedOfficial]))
+        );
+        assert_eq!(registered.registered_by, "facilitator-1");
+        assert_eq!(registered.registered_at, Some(timestamp(now())));
+        let E::MandateStarted(started) = &events[1] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(
+            (started.mandate_id.as_str(), started.stakeholder_id.as_str()),
+            ("m-1", ID)
+        );
+        let state = fold(&events);
+        assert!(state.is_person() && state.is_elected() && state.has_running_mandate());
+    }
+
+    #[test]
+    fn a_stakeholder_is_registered_once() {
+        let error = given_when(&registered_inhabitant(), &register_person(&[], vec![]));
+        assert_eq!(error, Err(StakeholderError::AlreadyRegistered));
+        let error = given_when(
+            &registered_inhabitant(),
+            &C::RegisterOrganisation {
+                stakeholder_id: ID.into(),
+                profile: business(),
+                actor: "a".into(),
+                now: now(),
+            },
+        );
+        assert_eq!(error, Err(StakeholderError::AlreadyRegistered));
+    }
+
+    #[test]
+    fn a_mandate_on_a_non_elu_is_refused_at_registration_and_later() {
+        let error = given_when(
+            &[],
+            &register_person(
+                &[pb::PersonKind::Inhabitant],
+                vec![mandate("m-1", 100, None)],
+            ),
+        );
+        assert_eq!(error, Err(StakeholderError::NotElected));
+        let error = given_when(
+            &registered_inhabitant(),
+            &C::StartMandate(mandate("m-1", 100, None)),
+        );
+        assert_eq!(error, Err(StakeholderError::NotElected));
+    }
+
+    #[test]
+    fn a_mandate_cannot_end_before_it_starts() {
+        let error = given_when(
+            &[],
+            &register_person(
+                &[pb::PersonKind::ElectedOfficial],
+                vec![mandate("m-1", 100, None), mandate("m-2", 100, Some(50))],
+            ),
+        );
+        assert_eq!(
+            error,
+            Err(StakeholderError::EndBeforeStart {
+                field: "mandates[1].ended_at".into()
+            })
+        );
+        let error = given_when(
+            &registered_elu(),
+            &C::StartMandate(mandate("m-1", 100, Some(99))),
+        );
+        assert_eq!(
+            error,
+            Err(StakeholderError::EndBeforeStart {
+                field: "mandate.ended_at".into()
+            })
+        );
+        let given = with(
+            registered_elu(),
+            given_when(
+                &registered_elu(),
+                &C::StartMandate(mandate("m-1", 100, None)),
+            )
+            .unwrap(),
+        );
+        let error = given_when(
+            &given,
+            &C::EndMandate {
+                mandate_id: "m-1".into(),
+                ended_at: at(99),
+            },
+        );
+        assert_eq!(
+            error,
+            Err(StakeholderError::EndBeforeStart {
+                field: "ended_at".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_mandate_starts_then_ends_once() {
+        let started = given_when(
+            &registered_elu(),
+            &C::StartMandate(mandate("m-1", 100, None)),
+        )
+        .unwrap();
+        assert!(matches!(&started[..], [E::MandateStarted(m)] if m.mandate_id == "m-1"));
+        let given = with(registered_elu(), started);
+        let end = C::EndMandate {
+            mandate_id: "m-1".into(),
+            ended_at: at(200),
+        };
+        let ended = given_when(&given, &end).unwrap();
+        assert_eq!(
+            ended,
+            vec![E::MandateEnded(pb::MandateEnded {
+                stakeholder_id: ID.into(),
+                mandate_id: "m-1".into(),
+                ended_at: Some(at(200)),
+            })]
+        );
+        let given = with(given, ended);
+        assert!(!fold(&given).has_running_mandate());
+        assert_eq!(
+            given_when(&given, &end),
+            Err(StakeholderError::MandateAlreadyEnded("m-1".into()))
+        );
+        assert_eq!(
+            given_when(
+                &given,
+                &C::EndMandate {
+                    mandate_id: "m-9".into(),
+                    ended_at: at(200)
+                }
+            ),
+            Err(StakeholderError::MandateNotFound("m-9".into()))
+        );
+    }
+
+    #[test]
+    fn a_profile_update_replaces_the_profile_unless_it_drops_the_elu_kind_with_running_mandates() {
+        let update = C::UpdatePersonProfile {
+            profile: person_profile(&[pb::PersonKind::BusinessLeader]),
+            now: now(),
+        };
+        let events = given_when(&registered_elu(), &update).unwrap();
+        let state = fold(&with(registered_elu(), events));
+        assert_eq!(
+            state.profile,
+            Some(Profile::Person(person_profile(&[
+                pb::PersonKind::BusinessLeader
+            ])))
+        );
+        let given = with(
+            registered_elu(),
+            given_when(
+                &registered_elu(),
+                &C::StartMandate(mandate("m-1", 100, None)),
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            given_when(&given, &update),
+            Err(StakeholderError::RunningMandates)
+        );
+    }
+
+    #[test]
+    fn person_commands_refuse_organisations_and_unknown_ids() {
+        let update = C::UpdatePersonProfile {
+            profile: person_profile(&[]),
+            now: now(),
+        };
+        assert_eq!(given_when(&[], &update), Err(StakeholderError::NotFound));
+        assert_eq!(
+            given_when(&registered_organisation(), &update),
+            Err(StakeholderError::NotAPerson)
+        );
+        assert_eq!(
+            given_when(
+                &registered_organisation(),
+                &C::RecordConsent {
+                    channel: pb::ConsentChannel::Email,
+                    legal_basis: pb::LegalBasis::Consent,
+                    now: now()
+                }
+            ),
+            Err(StakeholderError::NotAPerson)
+        );
+        assert_eq!(
+            given_when(&registered_organisation(), &erase()),
+            Err(StakeholderError::NotAPerson)
+        );
+        assert_eq!(given_when(&[], &erase()), Err(StakeholderError::NotFound));
+        assert_eq!(
+            given_when(&[], &C::Archive { now: now() }),
+            Err(StakeholderError::NotFound)
+        );
+    }
+
+    #[test]
+    fn an_organisation_profile_update_keeps_its_kind_and_skips_no_ops() {
+        let mut renamed = business();
+        renamed.name = "Menuiserie Durand & fils".into();
+        let update = C::UpdateOrganisationProfile {
+            profile: renamed.clone(),
+            now: now(),
+        };
+        let events = given_when(&registered_organisation(), &update).unwrap();
+        assert!(
+            matches!(&events[..], [E::OrganisationProfileUpdated(e)] if e.profile == Some(renamed.clone()))
+        );
+        let same = C::UpdateOrganisationProfile {
+            profile: business(),
+            now: now(),
+        };
+        assert_eq!(given_when(&registered_organisation(), &same), Ok(vec![]));
+        let mut association = business();
+        association.details = Some(pb::organisation_profile::Details::Association(
+            pb::AssociationDetails {},
+        ));
+        let change_kind = C::UpdateOrganisationProfile {
+            profile: association,
+            now: now(),
+        };
+        assert_eq!(
+            given_when(&registered_organisation(), &change_kind),
+            Err(StakeholderError::OrganisationKindChanged)
+        );
+        assert_eq!(
+            given_when(&registered_inhabitant(), &update),
+            Err(StakeholderError::NotAnOrganisation)
+        );
+        assert_eq!(
+            given_when(&archived(registered_organisation()), &update),
+            Err(StakeholderError::Archived)
+        );
+    }
+
+    #[test]
+    fn affiliations_are_added_once_per_role_and_end_after_they_start() {
+        let add = C::AddAffiliation {
+            affiliation_id: "a-1".into(),
+            organisation_id: ORG.into(),
+            role: "gérante".into(),
+            started_at: at(100),
+        };
+        let added = given_when(&registered_inhabitant(), &add).unwrap();
+        assert!(
+            matches!(&added[..], [E::AffiliationAdded(a)] if a.organisation_id == ORG && a.role == "gérante")
+        );
+        let given = with(registered_inhabitant(), added);
+        assert_eq!(
+            given_when(&given, &add),
+            Err(StakeholderError::AffiliationAlreadyActive)
+        );
+        let end = |seconds| C::EndAffiliation {
+            affiliation_id: "a-1".into(),
+            ended_at: at(seconds),
+        };
+        assert_eq!(
+            given_when(&given, &end(50)),
+            Err(StakeholderError::EndBeforeStart {
+                field: "ended_at".into()
+            })
+        );
+        let ended = given_when(&given, &end(150)).unwrap();
+        let given = with(given, ended);
+        assert_eq!(fold(&given).affiliations[0].ended_at, Some(at(150)));
+        assert_eq!(
+            given_when(&given, &end(160)),
+            Err(StakeholderError::AffiliationAlreadyEnded("a-1".into()))
+        );
+        assert_eq!(
+            given_when(
+                &given,
+                &C::EndAffiliation {
+                    affiliation_id: "a-2".into(),
+                    ended_at: at(1)
+                }
+            ),
+            Err(StakeholderError::AffiliationNotFound("a-2".into()))
+        );
+        // Once ended, the same role may start again.
+        assert!(given_when(&given, &add).is_ok());
+    }
+
+    #[test]
+    fn consent_is_recorded_per_channel_and_withdrawn_even_when_archived() {
+        let record = C::RecordConsent {
+            channel: pb::ConsentChannel::Email,
+            legal_basis: pb::LegalBasis::Consent,
+            now: now(),
+        };
+        let recorded = given_when(&registered_inhabitant(), &record).unwrap();
+        let given = with(registered_inhabitant(), recorded);
+        assert_eq!(
+            given_when(&given, &record),
+            Ok(vec![]),
+            "the same basis again changes nothing"
+        );
+        let withdraw = |channel| C::WithdrawConsent {
+            channel,
+            now: now(),
+        };
+        assert_eq!(
+            given_when(&given, &withdraw(pb::ConsentChannel::Phone)),
+            Err(StakeholderError::ConsentNotRecorded)
+        );
+        let given = archived(given);
+        assert_eq!(given_when(&given, &record), Err(StakeholderError::Archived));
+        let withdrawn = given_when(&given, &withdraw(pb::ConsentChannel::Email)).unwrap();
+        assert!(
+            matches!(&withdrawn[..], [E::ConsentWithdrawn(w)] if w.channel == pb::ConsentChannel::Email as i32)
+        );
+        assert!(fold(&with(given, withdrawn)).consents.is_empty());
+    }
+
+    #[test]
+    fn archiving_is_recorded_once_and_freezes_the_stakeholder() {
+        let given = archived(registered_elu());
+        assert!(fold(&given).archived);
+        assert_eq!(given_when(&given, &C::Archive { now: now() }), Ok(vec![]));
+        assert_eq!(
+            given_when(&given, &C::StartMandate(mandate("m-1", 1, None))),
+            Err(StakeholderError::Archived)
+        );
+        assert_eq!(
+            given_when(
+                &given,
+                &C::UpdatePersonProfile {
+                    profile: person_profile(&[]),
+                    now: now()
+                }
+            ),
+            Err(StakeholderError::Archived)
+        );
+        // An archived person can still be erased.
+        assert!(matches!(
+            &given_when(&given, &erase()).unwrap()[..],
+            [E::PersonErased(_)]
+        ));
+    }
+
+    #[test]
+    fn erasure_records_who_when_why_and_which_interactions_then_refuses_everything() {
+        let events = given_when(&registered_elu(), &erase()).unwrap();
+        assert_eq!(
+            events,
+            vec![E::PersonErased(pb::PersonErased {
+                stakeholder_id: ID.into(),
+                erased_at: Some(timestamp(now())),
+                reason: "RGPD art. 17".into(),
+                interaction_ids: vec!["i-1".into()],
+                erased_by: "admin-1".into(),
+            })]
+        );
+        let given = erased(registered_elu());
+        assert_eq!(
+            given_when(&given, &erase()),
+            Ok(vec![]),
+            "erasing again changes nothing"
+        );
+        for command in [
+            C::StartMandate(mandate("m-1", 1, None)),
+            C::UpdatePersonProfile {
+                profile: person_profile(&[]),
+                now: now(),
+            },
+            C::WithdrawConsent {
+                channel: pb::ConsentChannel::Email,
+                now: now(),
+            },
+            C::Archive { now: now() },
+        ] {
+            assert_eq!(
+                given_when(&given, &command),
+                Err(StakeholderError::Erased),
+                "{command:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_event_round_trips_through_its_payload() {
+        use maillage_es::EventPayload;
+        let events = with(
+            with(
+                registered_elu(),
+                given_when(&registered_elu(), &C::StartMandate(mandate("m-1", 1, None))).unwrap(),
+            ),
+            given_when(&registered_elu(), &erase()).unwrap(),
+        );
+        for event in events {
+            let decoded = StakeholderEvent::decode(event.event_type(), &event.encode()).unwrap();
+            assert_eq!(decoded, event);
+        }
+        assert!(matches!(
+            StakeholderEvent::decode("maillage.v1.Nope", &[]),
+            Err(maillage_es::DecodeError::UnknownType(_))
+        ));
+    }
+}

@@ -1,0 +1,371 @@
+//! RPCs of the contact log: log an interaction, correct it, complete a
+//! follow-up (role facilitator or admin). The facilitator is the caller.
+
+use std::collections::HashSet;
+
+use maillage_es::stream_id;
+use maillage_privacy::SubjectId;
+use maillage_proto::v1 as pb;
+use maillage_service_kit::{RequestContext, ServiceError};
+use prost_types::Timestamp;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::register::writer_context;
+use super::{
+    blocking, handle_error, interaction_error, privacy_error, reply, stakeholder_error,
+    StakeholdersService, INTERACTION, STAKEHOLDER,
+};
+use crate::domain::interaction::InteractionCommand;
+use crate::domain::stakeholder::Profile;
+use crate::domain::timestamp;
+use crate::ids::derived_id;
+use crate::validate::{
+    self, MAX_FOLLOW_UPS, MAX_INTERACTION_NOTES, MAX_PARTICIPANTS, MAX_SHORT_TEXT, MAX_SUBJECT,
+};
+
+/// Field names bound into an interaction's sealed values.
+pub(crate) mod interaction_fields {
+    pub const SUBJECT: &str = "subject";
+    pub const NOTES: &str = "notes";
+    pub const CORRECTION_REASON: &str = "correction_reason";
+
+    /// A follow-up's description is bound to the follow-up's id.
+    pub fn follow_up(follow_up_id: &str) -> String {
+        format!("follow_up.{follow_up_id}")
+    }
+}
+
+/// A validated follow-up (its id is set from the interaction's stream and the request).
+struct FollowUpFields {
+    description: String,
+    due_at: Option<Timestamp>,
+}
+
+impl StakeholdersService {
+    /// Checks each participant id: a UUID, not repeated, a registered
+    /// stakeholder, not an erased person. Returns them with their type.
+    async fn check_participants(
+        &self,
+        field: &str,
+        ids: &[String],
+    ) -> Result<Vec<pb::InteractionParticipant>, Status> {
+        if ids.is_empty() {
+            return Err(ServiceError::invalid_argument(
+                field,
+                "at least one participant is needed",
+            )
+            .into());
+        }
+        if ids.len() > MAX_PARTICIPANTS {
+            return Err(ServiceError::invalid_argument(
+                field,
+                format!("at most {MAX_PARTICIPANTS} participants"),
+            )
+            .into());
+        }
+        let mut seen = HashSet::new();
+        let mut participants = Vec::with_capacity(ids.len());
+        for (index, raw) in ids.iter().enumerate() {
+            let item = format!("{field}[{index}]");
+            let id = validate::uuid(&item, raw)?;
+            if !seen.insert(id) {
+                return Err(ServiceError::invalid_argument(item, "repeated participant").into());
+            }
+            let (_, state) = self
+                .inner
+                .stakeholders
+                .load(&stream_id(STAKEHOLDER, &id))
+                .await
+                .map_err(|error| handle_error(error, stakeholder_error(&id)))?;
+            let kind = match &state.profile {
+                None => {
+                    return Err(ServiceError::invalid_argument(item, "no such stakeholder").into())
+                }
+                Some(Profile::Person(_)) if state.erased_at.is_some() => {
+                    return Err(ServiceError::failed_precondition(format!(
+                        "participant {id} was erased"
+                    ))
+                    .into())
+                }
+                Some(Profile::Person(_)) => pb::StakeholderType::Person,
+                Some(Profile::Organisation(_)) => pb::StakeholderType::Organisation,
+            };
+            participants.push(pb::InteractionParticipant {
+                stakeholder_id: id.to_string(),
+                r#type: kind as i32,
+            });
+        }
+        Ok(participants)
+    }
+
+    /// Runs a command on interaction `id` and replies.
+    async fn run_interaction(
+        &self,
+        id: &Uuid,
+        command: InteractionCommand,
+        expected: Option<u64>,
+        context: &RequestContext,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let handled = self
+            .inner
+            .interactions
+            .handle(
+                &stream_id(INTERACTION, id),
+                &command,
+                expected,
+                &context.metadata(),
+            )
+            .await
+            .map_err(|error| handle_error(error, interaction_error(id)))?;
+        Ok(reply(id, &handled))
+    }
+
+    #[tracing::instrument(skip_all, fields(interaction_id))]
+    pub(super) async fn handle_log_interaction(
+        &self,
+        request: Request<pb::LogInteractionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let message = request.into_inner();
+        let channel: pb::InteractionChannel = validate::enum_value("channel", message.channel)?;
+        let direction: pb::InteractionDirection =
+            validate::enum_value("direction", message.direction)?;
+        let occurred_at = validate::timestamp("occurred_at", message.occurred_at.as_ref())?;
+        let now = self.now();
+        if crate::domain::too_far_in_future(&occurred_at, now) {
+            return Err(ServiceError::invalid_argument(
+                "occurred_at",
+                "more than 5 minutes in the future",
+            )
+            .into());
+        }
+        let subject = validate::required_text("subject", &message.subject, MAX_SUBJECT)?;
+        let notes = validate::optional_text("notes", &message.notes, MAX_INTERACTION_NOTES)?;
+        let themes = check_themes("themes", &message.themes)?;
+        if message.follow_ups.len() > MAX_FOLLOW_UPS {
+            return Err(ServiceError::invalid_argument(
+                "follow_ups",
+                format!("at most {MAX_FOLLOW_UPS}"),
+            )
+            .into());
+        }
+        let follow_ups = message
+            .follow_ups
+            .iter()
+            .enumerate()
+            .map(|(index, follow_up)| {
+                Ok(FollowUpFields {
+                    description: validate::required_text(
+                        &format!("follow_ups[{index}].description"),
+                        &follow_up.description,
+                        MAX_SHORT_TEXT,
+                    )?,
+                    due_at: validate::optional_timestamp(
+                        &format!("follow_ups[{index}].due_at"),
+                        follow_up.due_at.as_ref(),
+                    )?,
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()?;
+        let participants = self
+            .check_participants("participant_ids", &message.participant_ids)
+            .await?;
+
+        let id = self
+            .inner
+            .ids
+            .id_for(INTERACTION, &context.principal.name, &context.request_id)
+            .map_err(|error| Status::from(ServiceError::internal(format!("id index: {error}"))))?;
+        tracing::Span::current().record("interaction_id", tracing::field::display(&id));
+        let stream = stream_id(INTERACTION, &id);
+        let follow_up_ids: Vec<String> = (0..follow_ups.len())
+            .map(|index| derived_id(&stream, &context.request_id, "follow-up", index))
+            .collect();
+        let vault = self.inner.vault.clone();
+        let (sealed_subject, sealed_notes, sealed_follow_ups) = blocking(move || {
+            let key = SubjectId::interaction(id.to_string());
+            let seal = |field: &str, value: &str| {
+                vault.seal_str(&key, field, value).map_err(privacy_error)
+            };
+            let sealed_subject = seal(interaction_fields::SUBJECT, &subject)?;
+            let sealed_notes = if notes.is_empty() {
+                Vec::new()
+            } else {
+                seal(interaction_fields::NOTES, &notes)?
+            };
+            let follow_ups = follow_ups
+                .into_iter()
+                .zip(follow_up_ids)
+                .map(|(follow_up, follow_up_id)| {
+                    Ok(pb::SealedFollowUp {
+                        sealed_description: seal(
+                            &interaction_fields::follow_up(&follow_up_id),
+                            &follow_up.description,
+                        )?,
+                        follow_up_id,
+                        due_at: follow_up.due_at,
+                    })
+                })
+                .collect::<Result<Vec<_>, ServiceError>>()?;
+            Ok((sealed_subject, sealed_notes, follow_ups))
+        })
+        .await?;
+        let logged = pb::InteractionLogged {
+            interaction_id: id.to_string(),
+            participants,
+            channel: channel as i32,
+            direction: direction as i32,
+            occurred_at: Some(occurred_at),
+            sealed_subject,
+            sealed_notes,
+            themes,
+            follow_ups: sealed_follow_ups,
+            logged_at: Some(timestamp(now)),
+            facilitator: context.principal.name.clone(),
+        };
+        self.run_interaction(&id, InteractionCommand::Log { logged, now }, None, &context)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(interaction_id))]
+    pub(super) async fn handle_correct_interaction(
+        &self,
+        request: Request<pb::CorrectInteractionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let message = request.into_inner();
+        let id = super::traced_id("interaction_id", &message.interaction_id)?;
+        let reason = validate::required_text("reason", &message.reason, MAX_SHORT_TEXT)?;
+        let now = self.now();
+        let channel = message
+            .channel
+            .map(|channel| validate::enum_value::<pb::InteractionChannel>("channel", channel))
+            .transpose()?
+            .map(|channel| channel as i32);
+        let direction = message
+            .direction
+            .map(|direction| {
+                validate::enum_value::<pb::InteractionDirection>("direction", direction)
+            })
+            .transpose()?
+            .map(|direction| direction as i32);
+        let occurred_at =
+            validate::optional_timestamp("occurred_at", message.occurred_at.as_ref())?;
+        if occurred_at.is_some_and(|at| crate::domain::too_far_in_future(&at, now)) {
+            return Err(ServiceError::invalid_argument(
+                "occurred_at",
+                "more than 5 minutes in the future",
+            )
+            .into());
+        }
+        let subject = message
+            .subject
+            .as_deref()
+            .map(|subject| validate::required_text("subject", subject, MAX_SUBJECT))
+            .transpose()?;
+        let notes = message
+            .notes
+            .as_deref()
+            .map(|notes| validate::optional_text("notes", notes, MAX_INTERACTION_NOTES))
+            .transpose()?;
+        let themes = message
+            .themes
+            .as_ref()
+            .map(|themes| check_themes("themes.themes", &themes.themes))
+            .transpose()?
+            .map(|themes| pb::InteractionThemes { themes });
+        // The interaction must exist before anything is sealed under its key.
+        let (_, state) = self
+            .inner
+            .interactions
+            .load(&stream_id(INTERACTION, &id))
+            .await
+            .map_err(|error| handle_error(error, interaction_error(&id)))?;
+        if state.current.is_none() {
+            return Err(ServiceError::not_found("interaction", id.to_string()).into());
+        }
+        let participants = match &message.participants {
+            Some(list) => Some(pb::ParticipantList {
+                participants: self
+                    .check_participants("participants.stakeholder_ids", &list.stakeholder_ids)
+                    .await?,
+            }),
+            None => None,
+        };
+        let vault = self.inner.vault.clone();
+        let (sealed_reason, sealed_subject, sealed_notes) = blocking(move || {
+            let key = SubjectId::interaction(id.to_string());
+            let seal = |field: &str, value: &str| {
+                vault.seal_str(&key, field, value).map_err(privacy_error)
+            };
+            let reason = seal(interaction_fields::CORRECTION_REASON, &reason)?;
+            let subject = subject
+                .map(|subject| seal(interaction_fields::SUBJECT, &subject))
+                .transpose()?;
+            // Empty notes clear them: recorded as present and empty.
+            let notes = notes
+                .map(|notes| {
+                    if notes.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        seal(interaction_fields::NOTES, &notes)
+                    }
+                })
+                .transpose()?;
+            Ok((reason, subject, notes))
+        })
+        .await?;
+        let correction = pb::InteractionCorrected {
+            interaction_id: id.to_string(),
+            sealed_reason,
+            participants,
+            channel,
+            direction,
+            occurred_at,
+            sealed_subject,
+            sealed_notes,
+            themes,
+            corrected_at: Some(timestamp(now)),
+            corrected_by: context.principal.name.clone(),
+        };
+        self.run_interaction(
+            &id,
+            InteractionCommand::Correct { correction, now },
+            message.expected_version,
+            &context,
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(interaction_id))]
+    pub(super) async fn handle_complete_follow_up(
+        &self,
+        request: Request<pb::CompleteFollowUpRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let message = request.into_inner();
+        let id = super::traced_id("interaction_id", &message.interaction_id)?;
+        let follow_up_id = validate::uuid("follow_up_id", &message.follow_up_id)?.to_string();
+        let command = InteractionCommand::CompleteFollowUp {
+            follow_up_id,
+            actor: context.principal.name.clone(),
+            now: self.now(),
+        };
+        self.run_interaction(&id, command, message.expected_version, &context)
+            .await
+    }
+}
+
+/// Themes: each known and set, no repeats (sorted).
+fn check_themes(field: &str, themes: &[i32]) -> Result<Vec<i32>, ServiceError> {
+    let mut checked = Vec::with_capacity(themes.len());
+    for (index, theme) in themes.iter().enumerate() {
+        let theme: pb::InteractionTheme =
+            validate::enum_value(&format!("{field}[{index}]"), *theme)?;
+        checked.push(theme as i32);
+    }
+    checked.sort_unstable();
+    checked.dedup();
+    Ok(checked)
+}

@@ -1,0 +1,337 @@
+//! The `maillage.v1.Stakeholders` gRPC service: request validation, role
+//! checks, sealing of personal data, the command loop, and error mapping.
+//!
+//! Each group of RPCs has its own file: [`register`] (persons and
+//! organisations and their profile, mandates, affiliations, consents,
+//! archiving), [`interactions`] (the contact log), [`privacy`] (erasure and
+//! subject-access export) and [`reads`] (get a stakeholder or an interaction,
+//! opening sealed fields). Every handler checks the caller's role first, then
+//! validates the whole request (a bad field is INVALID_ARGUMENT naming it)
+//! before anything is written. Spans carry ids only: never a name, an email,
+//! a phone number or notes.
+
+mod interactions;
+mod privacy;
+mod reads;
+mod register;
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use maillage_es::{Aggregates, HandleError, Handled};
+use maillage_eventstore::{Clock, EventStore};
+use maillage_privacy::{KeyVault, PrivacyError};
+use maillage_proto::v1 as pb;
+use maillage_proto::v1::stakeholders_server::{Stakeholders, StakeholdersServer};
+use maillage_service_kit::{Role, ServiceError};
+use maillage_territory::Territory;
+use tonic::{Request, Response, Status};
+
+use crate::domain::interaction::{Interaction, InteractionError};
+use crate::domain::stakeholder::{Stakeholder, StakeholderError};
+use maillage_es::CreationIds;
+
+/// Stream category of persons and organisations.
+pub const STAKEHOLDER: &str = "stakeholder";
+/// Stream category of interactions.
+pub const INTERACTION: &str = "interaction";
+
+/// Roles that may change stakeholders and interactions.
+pub(crate) const WRITERS: &[Role] = &[Role::Facilitator, Role::Admin];
+/// Roles that may read them.
+pub(crate) const READERS: &[Role] = &[Role::Facilitator, Role::Analyst, Role::Auditor, Role::Admin];
+/// Roles that may erase a person or export their data.
+pub(crate) const PRIVACY_OFFICERS: &[Role] = &[Role::Admin];
+
+/// Aggregates kept in memory per kind.
+const CACHE: usize = 10_000;
+
+/// The stakeholders service: cheap to clone, shared by every connection.
+#[derive(Clone)]
+pub struct StakeholdersService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: EventStore,
+    stakeholders: Aggregates<Stakeholder>,
+    interactions: Aggregates<Interaction>,
+    vault: Arc<KeyVault>,
+    ids: CreationIds,
+    territory: &'static Territory,
+    clock: Arc<dyn Clock>,
+}
+
+impl StakeholdersService {
+    /// A service over `store`, sealing personal data with `vault` (the one
+    /// vault of the process over its database), allocating ids with `ids`,
+    /// checking communes against `territory`, and reading time from `clock`.
+    pub fn new(
+        store: EventStore,
+        vault: Arc<KeyVault>,
+        ids: CreationIds,
+        territory: &'static Territory,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        // Invariant: CACHE is not zero.
+        let capacity = NonZeroUsize::new(CACHE).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            inner: Arc::new(Inner {
+                stakeholders: Aggregates::new(store.clone(), capacity),
+                interactions: Aggregates::new(store.clone(), capacity),
+                store,
+                vault,
+                ids,
+                territory,
+                clock,
+            }),
+        }
+    }
+
+    /// The event store the service writes to.
+    pub fn store(&self) -> &EventStore {
+        &self.inner.store
+    }
+
+    /// The key vault the service seals with.
+    pub fn vault(&self) -> &Arc<KeyVault> {
+        &self.inner.vault
+    }
+
+    /// The tonic server to mount (on its own, or next to other services).
+    pub fn into_server(self) -> StakeholdersServer<Self> {
+        StakeholdersServer::new(self)
+    }
+
+    fn now(&self) -> std::time::SystemTime {
+        self.inner.clock.now()
+    }
+}
+
+/// A command reply.
+fn reply<E>(id: &uuid::Uuid, handled: &Handled<E>) -> Response<pb::CommandReply> {
+    Response::new(pb::CommandReply {
+        id: id.to_string(),
+        version: handled.version,
+        position: handled.position,
+    })
+}
+
+/// The status of a command the loop did not apply.
+fn handle_error<E>(error: HandleError<E>, domain: impl FnOnce(E) -> ServiceError) -> Status {
+    let error = match error {
+        HandleError::Domain(error) => domain(error),
+        HandleError::Conflict { expected, actual } => ServiceError::Aborted {
+            expected: format!("version {expected}"),
+            actual,
+        },
+        HandleError::Store(error) => error.into(),
+        HandleError::Decode { position, error } => {
+            ServiceError::internal(format!("event at position {position}: {error}"))
+        }
+        HandleError::Contended => ServiceError::Unavailable {
+            message: "the aggregate is being changed by other requests; retry".into(),
+        },
+    };
+    error.into()
+}
+
+/// How a stakeholder's domain refusal reads for the caller.
+fn stakeholder_error(id: &uuid::Uuid) -> impl FnOnce(StakeholderError) -> ServiceError + '_ {
+    move |error| {
+        use StakeholderError as E;
+        match error {
+            E::AlreadyRegistered => ServiceError::already_exists("stakeholder", id.to_string()),
+            E::NotFound => ServiceError::not_found("stakeholder", id.to_string()),
+            E::MandateNotFound(mandate) => ServiceError::not_found("mandate", mandate),
+            E::AffiliationNotFound(affiliation) => {
+                ServiceError::not_found("affiliation", affiliation)
+            }
+            E::EndBeforeStart { field } => {
+                ServiceError::invalid_argument(field, "the end is before the start")
+            }
+            other => ServiceError::failed_precondition(other.to_string()),
+        }
+    }
+}
+
+/// How an interaction's domain refusal reads for the caller.
+fn interaction_error(id: &uuid::Uuid) -> impl FnOnce(InteractionError) -> ServiceError + '_ {
+    move |error| {
+        use InteractionError as E;
+        match error {
+            E::AlreadyLogged => ServiceError::already_exists("interaction", id.to_string()),
+            E::NotFound => ServiceError::not_found("interaction", id.to_string()),
+            E::FollowUpNotFound(follow_up) => ServiceError::not_found("follow-up", follow_up),
+            E::InFuture { field } => {
+                ServiceError::invalid_argument(field, "more than 5 minutes in the future")
+            }
+            E::NoParticipants { field } => {
+                ServiceError::invalid_argument(field, "at least one participant is needed")
+            }
+            E::NothingToCorrect => ServiceError::invalid_argument(
+                "correction",
+                "a correction must set at least one field",
+            ),
+        }
+    }
+}
+
+/// A vault failure as a service error (never with personal data: vault errors carry none).
+fn privacy_error(error: PrivacyError) -> ServiceError {
+    match error {
+        PrivacyError::Erased { subject, .. } => {
+            ServiceError::failed_precondition(format!("{subject} was erased"))
+        }
+        other => ServiceError::internal(format!("key vault: {other}")),
+    }
+}
+
+/// Parses an entity id field and records it on the RPC's span (ids only ever
+/// reach the log after they parsed as UUIDs, so no free text can).
+fn traced_id(field: &'static str, raw: &str) -> Result<uuid::Uuid, ServiceError> {
+    let id = crate::validate::uuid(field, raw)?;
+    tracing::Span::current().record(field, tracing::field::display(&id));
+    Ok(id)
+}
+
+/// Runs blocking vault or log-scan work off the async workers.
+async fn blocking<T, F>(work: F) -> Result<T, Status>
+where
+    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| Status::from(ServiceError::internal(format!("blocking task: {error}"))))?
+        .map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl Stakeholders for StakeholdersService {
+    async fn register_person(
+        &self,
+        request: Request<pb::RegisterPersonRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_register_person(request).await
+    }
+
+    async fn register_organisation(
+        &self,
+        request: Request<pb::RegisterOrganisationRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_register_organisation(request).await
+    }
+
+    async fn update_person_profile(
+        &self,
+        request: Request<pb::UpdatePersonProfileRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_update_person_profile(request).await
+    }
+
+    async fn update_organisation_profile(
+        &self,
+        request: Request<pb::UpdateOrganisationProfileRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_update_organisation_profile(request).await
+    }
+
+    async fn start_mandate(
+        &self,
+        request: Request<pb::StartMandateRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_start_mandate(request).await
+    }
+
+    async fn end_mandate(
+        &self,
+        request: Request<pb::EndMandateRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_end_mandate(request).await
+    }
+
+    async fn add_affiliation(
+        &self,
+        request: Request<pb::AddAffiliationRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_add_affiliation(request).await
+    }
+
+    async fn end_affiliation(
+        &self,
+        request: Request<pb::EndAffiliationRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_end_affiliation(request).await
+    }
+
+    async fn record_consent(
+        &self,
+        request: Request<pb::RecordConsentRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_record_consent(request).await
+    }
+
+    async fn withdraw_consent(
+        &self,
+        request: Request<pb::WithdrawConsentRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_withdraw_consent(request).await
+    }
+
+    async fn archive_stakeholder(
+        &self,
+        request: Request<pb::ArchiveStakeholderRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_archive(request).await
+    }
+
+    async fn erase_person(
+        &self,
+        request: Request<pb::ErasePersonRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_erase_person(request).await
+    }
+
+    async fn export_person_data(
+        &self,
+        request: Request<pb::ExportPersonDataRequest>,
+    ) -> Result<Response<pb::PersonDataExport>, Status> {
+        self.handle_export_person_data(request).await
+    }
+
+    async fn get_stakeholder(
+        &self,
+        request: Request<pb::GetStakeholderRequest>,
+    ) -> Result<Response<pb::Stakeholder>, Status> {
+        self.handle_get_stakeholder(request).await
+    }
+
+    async fn log_interaction(
+        &self,
+        request: Request<pb::LogInteractionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_log_interaction(request).await
+    }
+
+    async fn correct_interaction(
+        &self,
+        request: Request<pb::CorrectInteractionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_correct_interaction(request).await
+    }
+
+    async fn complete_follow_up(
+        &self,
+        request: Request<pb::CompleteFollowUpRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_complete_follow_up(request).await
+    }
+
+    async fn get_interaction(
+        &self,
+        request: Request<pb::GetInteractionRequest>,
+    ) -> Result<Response<pb::Interaction>, Status> {
+        self.handle_get_interaction(request).await
+    }
+}

@@ -1,0 +1,239 @@
+//! Reads from the aggregates' own streams (read-your-writes): a stakeholder or
+//! an interaction as of now, with sealed fields opened (or shown as erased).
+//! Roles: facilitator, analyst, auditor or admin.
+
+use std::sync::Arc;
+
+use maillage_es::stream_id;
+use maillage_privacy::{KeyVault, Opened, SubjectId};
+use maillage_proto::v1 as pb;
+use maillage_service_kit::{require, ServiceError};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::interactions::interaction_fields;
+use super::register::person_fields;
+use super::{
+    blocking, handle_error, interaction_error, privacy_error, stakeholder_error,
+    StakeholdersService, INTERACTION, READERS, STAKEHOLDER,
+};
+use crate::domain::interaction::{corrected_fields, InteractionState};
+use crate::domain::stakeholder::{Profile, StakeholderState};
+
+/// Opens one sealed text field: `Some(text)`, `None` when the subject was
+/// erased; an empty value stays empty.
+fn open(
+    vault: &KeyVault,
+    subject: &SubjectId,
+    field: &str,
+    sealed: &[u8],
+) -> Result<Option<String>, ServiceError> {
+    if sealed.is_empty() {
+        return Ok(Some(String::new()));
+    }
+    match vault
+        .open_str(subject, field, sealed)
+        .map_err(privacy_error)?
+    {
+        Opened::Clear(text) => Ok(Some(text)),
+        Opened::Erased => Ok(None),
+    }
+}
+
+/// A stakeholder's view, its personal fields opened.
+pub(super) fn stakeholder_view(
+    vault: &KeyVault,
+    version: u64,
+    state: &StakeholderState,
+) -> Result<pb::Stakeholder, ServiceError> {
+    let mut view = pb::Stakeholder {
+        stakeholder_id: state.id.clone(),
+        version,
+        archived: state.archived,
+        mandates: state.mandates.clone(),
+        affiliations: state.affiliations.clone(),
+        consents: state.consents.values().cloned().collect(),
+        erased: state.erased_at.is_some(),
+        erased_at: state.erased_at,
+        registered_at: state.registered_at,
+        registered_by: state.registered_by.clone(),
+        ..Default::default()
+    };
+    match &state.profile {
+        None => {}
+        Some(Profile::Organisation(profile)) => {
+            view.r#type = pb::StakeholderType::Organisation as i32;
+            view.organisation = Some(profile.clone());
+        }
+        Some(Profile::Person(sealed)) => {
+            view.r#type = pb::StakeholderType::Person as i32;
+            let subject = SubjectId::person(state.id.clone());
+            let mut erased = view.erased;
+            let mut field = |name: &str, value: &[u8]| -> Result<String, ServiceError> {
+                if erased {
+                    return Ok(String::new());
+                }
+                match open(vault, &subject, name, value)? {
+                    Some(text) => Ok(text),
+                    None => {
+                        erased = true;
+                        Ok(String::new())
+                    }
+                }
+            };
+            let profile = pb::PersonProfile {
+                given_name: field(person_fields::GIVEN_NAME, &sealed.sealed_given_name)?,
+                family_name: field(person_fields::FAMILY_NAME, &sealed.sealed_family_name)?,
+                kinds: sealed.kinds.clone(),
+                commune_code: sealed.commune_code.clone(),
+                email: field(person_fields::EMAIL, &sealed.sealed_email)?,
+                phone: field(person_fields::PHONE, &sealed.sealed_phone)?,
+                postal_address: field(
+                    person_fields::POSTAL_ADDRESS,
+                    &sealed.sealed_postal_address,
+                )?,
+                notes: field(person_fields::NOTES, &sealed.sealed_notes)?,
+            };
+            if erased {
+                // Keys destroyed (possibly before the marker event is recorded):
+                // nothing personal is shown, not even a field opened before.
+                view.erased = true;
+                view.person = Some(pb::PersonProfile {
+                    kinds: sealed.kinds.clone(),
+                    commune_code: sealed.commune_code.clone(),
+                    ..Default::default()
+                });
+            } else {
+                view.person = Some(profile);
+            }
+        }
+    }
+    Ok(view)
+}
+
+/// An interaction's view, its free text opened.
+pub(super) fn interaction_view(
+    vault: &KeyVault,
+    version: u64,
+    state: &InteractionState,
+) -> Result<pb::Interaction, ServiceError> {
+    let Some(current) = &state.current else {
+        return Ok(pb::Interaction::default());
+    };
+    let subject = SubjectId::interaction(current.interaction_id.clone());
+    let mut erased = false;
+    let mut text = |name: &str, value: &[u8]| -> Result<String, ServiceError> {
+        match open(vault, &subject, name, value)? {
+            Some(text) => Ok(text),
+            None => {
+                erased = true;
+                Ok(String::new())
+            }
+        }
+    };
+    let subject_text = text(interaction_fields::SUBJECT, &current.sealed_subject)?;
+    let notes = text(interaction_fields::NOTES, &current.sealed_notes)?;
+    let mut follow_ups = Vec::with_capacity(current.follow_ups.len());
+    for follow_up in &current.follow_ups {
+        let completed = state.completed.get(&follow_up.follow_up_id);
+        follow_ups.push(pb::FollowUp {
+            follow_up_id: follow_up.follow_up_id.clone(),
+            description: text(
+                &interaction_fields::follow_up(&follow_up.follow_up_id),
+                &follow_up.sealed_description,
+            )?,
+            due_at: follow_up.due_at,
+            completed: completed.is_some(),
+            completed_at: completed.and_then(|done| done.completed_at),
+            completed_by: completed
+                .map(|done| done.completed_by.clone())
+                .unwrap_or_default(),
+        });
+    }
+    let mut corrections = Vec::with_capacity(state.corrections.len());
+    for correction in &state.corrections {
+        corrections.push(pb::InteractionCorrectionView {
+            corrected_at: correction.corrected_at,
+            corrected_by: correction.corrected_by.clone(),
+            reason: text(
+                interaction_fields::CORRECTION_REASON,
+                &correction.sealed_reason,
+            )?,
+            fields: corrected_fields(correction),
+        });
+    }
+    Ok(pb::Interaction {
+        interaction_id: current.interaction_id.clone(),
+        version,
+        participants: current.participants.clone(),
+        channel: current.channel,
+        direction: current.direction,
+        occurred_at: current.occurred_at,
+        subject: subject_text,
+        notes,
+        themes: current.themes.clone(),
+        follow_ups,
+        facilitator: current.facilitator.clone(),
+        logged_at: current.logged_at,
+        corrections,
+        erased,
+    })
+}
+
+impl StakeholdersService {
+    /// A stakeholder's version, state and view; NOT_FOUND when never registered.
+    pub(super) async fn load_stakeholder(
+        &self,
+        id: &Uuid,
+    ) -> Result<(StakeholderState, pb::Stakeholder), Status> {
+        let (version, state) = self
+            .inner
+            .stakeholders
+            .load(&stream_id(STAKEHOLDER, id))
+            .await
+            .map_err(|error| handle_error(error, stakeholder_error(id)))?;
+        if state.profile.is_none() {
+            return Err(ServiceError::not_found("stakeholder", id.to_string()).into());
+        }
+        let vault: Arc<KeyVault> = self.inner.vault.clone();
+        let for_view = state.clone();
+        let view = blocking(move || stakeholder_view(&vault, version, &for_view)).await?;
+        Ok((state, view))
+    }
+
+    /// An interaction's view; NOT_FOUND when never logged.
+    pub(super) async fn load_interaction(&self, id: &Uuid) -> Result<pb::Interaction, Status> {
+        let (version, state) = self
+            .inner
+            .interactions
+            .load(&stream_id(INTERACTION, id))
+            .await
+            .map_err(|error| handle_error(error, interaction_error(id)))?;
+        if state.current.is_none() {
+            return Err(ServiceError::not_found("interaction", id.to_string()).into());
+        }
+        let vault = self.inner.vault.clone();
+        blocking(move || interaction_view(&vault, version, &state)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(stakeholder_id))]
+    pub(super) async fn handle_get_stakeholder(
+        &self,
+        request: Request<pb::GetStakeholderRequest>,
+    ) -> Result<Response<pb::Stakeholder>, Status> {
+        require(&request, READERS)?;
+        let id = super::traced_id("stakeholder_id", &request.get_ref().stakeholder_id)?;
+        let (_, view) = self.load_stakeholder(&id).await?;
+        Ok(Response::new(view))
+    }
+
+    #[tracing::instrument(skip_all, fields(interaction_id))]
+    pub(super) async fn handle_get_interaction(
+        &self,
+        request: Request<pb::GetInteractionRequest>,
+    ) -> Result<Response<pb::Interaction>, Status> {
+        require(&request, READERS)?;
+        let id = super::traced_id("interaction_id", &request.get_ref().interaction_id)?;
+        Ok(Response::new(self.load_interaction(&id).await?))
+    }
+}

@@ -1,0 +1,110 @@
+//! Maillage's stakeholders command service: the register of the territory's
+//! actors (persons and organisations, mandates, affiliations, consents) and the
+//! audited contact log (interactions), over gRPC.
+//!
+//! - [`domain`]: the pure deciders (`stakeholder-<id>` and `interaction-<id>` streams);
+//! - [`grpc`]: the `maillage.v1.Stakeholders` service: validation, roles,
+//!   sealing of personal data, the command loop, error mapping;
+//! - [`validate`]: field checks (names, email, phone, SIREN, COG codes, times);
+//! - [`ids`]: server-issued UUID v7 ids that survive retries.
+//!
+//! [`run`] serves it on its own (the `maillage-stakeholders` binary); the
+//! all-in-one binary builds a [`StakeholdersService`] with [`open`] and mounts
+//! [`StakeholdersService::into_server`] next to the other services.
+
+pub mod domain;
+pub mod grpc;
+pub mod ids;
+pub mod validate;
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
+use maillage_privacy::{KeyVault, MasterKey};
+use maillage_service_kit::{EventLogService, Server, ServiceConfig};
+use maillage_territory::Territory;
+use tokio::net::TcpListener;
+
+pub use grpc::StakeholdersService;
+
+/// The context's name: its log is served by `EventLog` under this name, and
+/// its data lives in `<data-dir>/stakeholders`.
+pub const CONTEXT: &str = "stakeholders";
+/// The sled tree of the key vault in the service's database.
+pub const VAULT_TREE: &str = "privacy.keys";
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The database could not be opened.
+    #[error("database: {0}")]
+    Engine(#[from] maillage_eventstore::EngineError),
+    /// A sled tree could not be opened.
+    #[error("database: {0}")]
+    Sled(#[from] sled::Error),
+    /// The event store could not start.
+    #[error("event store: {0}")]
+    Store(#[from] maillage_eventstore::StoreError),
+    /// The key vault refused the master key or is unreadable.
+    #[error("key vault: {0}")]
+    Vault(#[from] maillage_privacy::PrivacyError),
+}
+
+/// Opens the service's one sled database in `dir` (event log, key vault and
+/// request-id index share it) and builds the service over it; returns the
+/// database too, for the service's other trees (the relay's checkpoint).
+/// The service's store is the one to close on shutdown.
+pub fn open(
+    dir: &Path,
+    master: MasterKey,
+    clock: Arc<dyn Clock>,
+) -> Result<(StakeholdersService, sled::Db), OpenError> {
+    let engine = SledEngine::open(dir, &SledOptions::default())?;
+    let db = engine.db().clone();
+    // The vault shares the log's database: the log's flush makes new keys durable.
+    let vault = KeyVault::new(db.open_tree(VAULT_TREE)?, master)?.sharing_log_database();
+    let ids = maillage_es::CreationIds::new(db.open_tree(ids::TREE)?);
+    let store = EventStore::with_engine(
+        Arc::new(engine),
+        StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        },
+    )?;
+    let service = StakeholdersService::new(store, Arc::new(vault), ids, Territory::shared(), clock);
+    Ok((service, db))
+}
+
+/// Serves the service, its `EventLog`, health and reflection on `listener` —
+/// with, when `--nats` is set, a relay publishing the log to JetStream —
+/// until `shutdown` completes (or SIGTERM/SIGINT), then drains in-flight
+/// requests and closes the store.
+pub async fn serve(
+    config: &ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let (service, db) = open(
+        &config.service_dir(CONTEXT),
+        config.master_key()?,
+        Arc::new(SystemClock),
+    )?;
+    let store = service.store().clone();
+    let server = Server::from_config(config)?
+        .add_service(service.into_server())
+        .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
+        .serve_with_shutdown(listener, vec![store.clone()], shutdown);
+    maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await??;
+    db.flush_async().await?;
+    Ok(())
+}
+
+/// Runs the service as its own process: binds `config.listen` and serves until
+/// SIGTERM or SIGINT.
+pub async fn run(config: ServiceConfig) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "stakeholders service listening");
+    serve(&config, listener, std::future::pending()).await
+}

@@ -1,0 +1,753 @@
+//! The stakeholders service through a real tonic client: the whole register and
+//! contact log, read back after a restart; retries; every bad input refused
+//! without touching the log; roles.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::Result;
+use common::*;
+use maillage_proto::v1 as pb;
+use tonic::Code;
+
+/// Asserts `result` failed with `code` and, when given, a message starting with `field: `.
+fn assert_refused<T: std::fmt::Debug>(
+    result: Result<tonic::Response<T>, tonic::Status>,
+    code: Code,
+    field: Option<&str>,
+) -> tonic::Status {
+    let status = result.expect_err("the request should be refused");
+    assert_eq!(status.code(), code, "{status:?}");
+    if let Some(field) = field {
+        assert!(
+            status.message().starts_with(&format!("{field}: ")),
+            "expected field {field}: {status:?}"
+        );
+    }
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_and_the_contact_log_are_read_back_after_a_restart() -> Result<()> {
+    let harness = Harness::start().await?;
+    let mut client = harness.facilitator().await?;
+
+    // An élu with a mandate, registered in one request.
+    let registered = client
+        .register_person(pb::RegisterPersonRequest {
+            request_id: rid(),
+            profile: Some(person(
+                "Camille",
+                "Martin",
+                &[pb::PersonKind::ElectedOfficial],
+            )),
+            mandates: vec![maire(400)],
+        })
+        .await?
+        .into_inner();
+    assert_eq!(registered.version, 2, "PersonRegistered + MandateStarted");
+    let elu = registered.id.clone();
+    assert_eq!(uuid::Uuid::parse_str(&elu)?.get_version_num(), 7);
+
+    let business_id = register_business(&mut client, "Menuiserie Durand").await?;
+    let tiers_lieu = client
+        .register_organisation(pb::RegisterOrganisationRequest {
+            request_id: rid(),
+            profile: Some(pb::OrganisationProfile {
+                name: "La Fabrique".into(),
+                commune_code: "11069".into(),
+                siren: String::new(),
+                details: Some(pb::organisation_profile::Details::TiersLieu(
+                    pb::TiersLieuDetails {
+                        typologies: vec![
+                            pb::TiersLieuTypology::FablabMakerspace as i32,
+                            pb::TiersLieuTypology::Coworking as i32,
+                        ],
+                        status: pb::TiersLieuStatus::Project as i32,
+                    },
+                )),
+            }),
+        })
+        .await?
+        .into_inner()
+        .id;
+
+    // Affiliation, consent, profile update, a second mandate ended.
+    let reply = client
+        .add_affiliation(pb::AddAffiliationRequest {
+            request_id: rid(),
+            stakeholder_id: elu.clone(),
+            expected_version: Some(2),
+            organisation_id: tiers_lieu.clone(),
+            role: "présidente".into(),
+            started_at: Some(days_ago(30)),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(reply.version, 3);
+    client
+        .record_consent(pb::RecordConsentRequest {
+            request_id: rid(),
+            stakeholder_id: elu.clone(),
+            expected_version: None,
+            channel: pb::ConsentChannel::Email as i32,
+            legal_basis: pb::LegalBasis::PublicInterestMission as i32,
+        })
+        .await?;
+    let mut updated = person(
+        "Camille",
+        "Martin-Roux",
+        &[
+            pb::PersonKind::ElectedOfficial,
+            pb::PersonKind::TiersLieuManager,
+        ],
+    );
+    updated.phone = "+33612345678".into();
+    client
+        .update_person_profile(pb::UpdatePersonProfileRequest {
+            request_id: rid(),
+            stakeholder_id: elu.clone(),
+            expected_version: Some(4),
+            profile: Some(updated),
+        })
+        .await?;
+    client
+        .start_mandate(pb::StartMandateRequest {
+            request_id: rid(),
+            stakeholder_id: elu.clone(),
+            expected_version: None,
+            mandate: Some(pb::MandateInput {
+                office: pb::MandateOffice::ConseillerCommunautaire as i32,
+                authority: Some(pb::TerritoryRef {
+                    level: pb::TerritoryLevel::Epci as i32,
+                    // Carcassonne Agglo.
+                    code: "200035715".into(),
+                }),
+                started_at: Some(days_ago(300)),
+                ended_at: None,
+            }),
+        })
+        .await?;
+    let stakeholder = client
+        .get_stakeholder(pb::GetStakeholderRequest {
+            stakeholder_id: elu.clone(),
+        })
+        .await?
+        .into_inner();
+    let second = stakeholder.mandates[1].mandate_id.clone();
+    client
+        .end_mandate(pb::EndMandateRequest {
+            request_id: rid(),
+            stakeholder_id: elu.clone(),
+            expected_version: None,
+            mandate_id: second.clone(),
+            ended_at: Some(days_ago(1)),
+        })
+        .await?;
+
+    // The contact log: logged, corrected, follow-up done.
+    let logged = client
+        .log_interaction(phone_call(&[&elu, &business_id], "Camille wants a fablab"))
+        .await?
+        .into_inner();
+    assert_eq!(logged.version, 1);
+    let interaction = client
+        .get_interaction(pb::GetInteractionRequest {
+            interaction_id: logged.id.clone(),
+        })
+        .await?
+        .into_inner();
+    let follow_up = interaction.follow_ups[0].follow_up_id.clone();
+    client
+        .correct_interaction(pb::CorrectInteractionRequest {
+            request_id: rid(),
+            interaction_id: logged.id.clone(),
+            expected_version: Some(1),
+            reason: "it was a video call".into(),
+            channel: Some(pb::InteractionChannel::Video as i32),
+            notes: Some("Camille wants a fablab and a coworking space".into()),
+            ..Default::default()
+        })
+        .await?;
+    client
+        .complete_follow_up(pb::CompleteFollowUpRequest {
+            request_id: rid(),
+            interaction_id: logged.id.clone(),
+            expected_version: Some(2),
+            follow_up_id: follow_up.clone(),
+        })
+        .await?;
+
+    // Read as an analyst.
+    let mut analyst = harness.client(&harness.tokens.analyst.clone()).await?;
+    let before_stakeholder = analyst
+        .get_stakeholder(pb::GetStakeholderRequest {
+            stakeholder_id: elu.clone(),
+        })
+        .await?
+        .into_inner();
+    let profile = before_stakeholder.person.clone().unwrap();
+    assert_eq!(profile.family_name, "Martin-Roux");
+    assert_eq!(profile.phone, "+33612345678");
+    assert_eq!(profile.email, "camille.martin-roux@example.fr");
+    assert_eq!(
+        before_stakeholder.r#type,
+        pb::StakeholderType::Person as i32
+    );
+    assert_eq!(before_stakeholder.version, 7);
+    assert_eq!(before_stakeholder.registered_by, "fanny-facilitator");
+    assert_eq!(before_stakeholder.mandates.len(), 2);
+    assert!(before_stakeholder.mandates[0].ended_at.is_none());
+    assert!(before_stakeholder.mandates[1].ended_at.is_some());
+    assert_eq!(
+        before_stakeholder.affiliations[0].organisation_id,
+        tiers_lieu
+    );
+    assert_eq!(before_stakeholder.consents.len(), 1);
+    let before_interaction = analyst
+        .get_interaction(pb::GetInteractionRequest {
+            interaction_id: logged.id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        before_interaction.channel,
+        pb::InteractionChannel::Video as i32
+    );
+    assert_eq!(
+        before_interaction.notes,
+        "Camille wants a fablab and a coworking space"
+    );
+    assert_eq!(
+        before_interaction.subject,
+        "Projet de tiers-lieu à la Bastide"
+    );
+    assert_eq!(before_interaction.facilitator, "fanny-facilitator");
+    assert_eq!(before_interaction.corrections.len(), 1);
+    assert_eq!(
+        before_interaction.corrections[0].reason,
+        "it was a video call"
+    );
+    assert_eq!(
+        before_interaction.corrections[0].fields,
+        vec!["channel", "notes"]
+    );
+    assert!(before_interaction.follow_ups[0].completed);
+    assert_eq!(before_interaction.participants.len(), 2);
+    assert_eq!(
+        before_interaction.participants[1].r#type,
+        pb::StakeholderType::Organisation as i32
+    );
+    let business_before = analyst
+        .get_stakeholder(pb::GetStakeholderRequest {
+            stakeholder_id: business_id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        business_before.organisation.as_ref().unwrap().name,
+        "Menuiserie Durand"
+    );
+
+    // No personal value is in the log in clear.
+    let events = harness.all_events().await?;
+    let head = harness.head().await?;
+    assert_eq!(events.len() as u64, head);
+    for event in &events {
+        for secret in [
+            "Camille",
+            "Martin",
+            "example.fr",
+            "612345678",
+            "rue de la Cité",
+            "fablab",
+            "Envoyer",
+            "video call",
+        ] {
+            assert!(
+                !event
+                    .payload
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_bytes()),
+                "{secret:?} in clear in {}",
+                event.event_type
+            );
+        }
+    }
+    // The original interaction stays in the log next to its correction.
+    let types: Vec<&str> = events
+        .iter()
+        .map(|event| event.event_type.as_str())
+        .collect();
+    assert!(types.contains(&"maillage.v1.InteractionLogged"));
+    assert!(types.contains(&"maillage.v1.InteractionCorrected"));
+
+    // Restart on the same data and read everything back.
+    let (dir, tokens) = harness.stop().await?;
+    let harness = Harness::start_in(dir, tokens).await?;
+    let mut analyst = harness.client(&harness.tokens.analyst.clone()).await?;
+    let after_stakeholder = analyst
+        .get_stakeholder(pb::GetStakeholderRequest {
+            stakeholder_id: elu.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(after_stakeholder, before_stakeholder);
+    let after_interaction = analyst
+        .get_interaction(pb::GetInteractionRequest {
+            interaction_id: logged.id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(after_interaction, before_interaction);
+    let business_after = analyst
+        .get_stakeholder(pb::GetStakeholderRequest {
+            stakeholder_id: business_id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(business_after, business_before);
+    assert_eq!(harness.head().await?, head);
+    harness.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_request_gets_the_same_answer_and_writes_once() -> Result<()> {
+    let harness = Harness::start().await?;
+    let mut client = harness.facilitator().await?;
+    let request = pb::RegisterPersonRequest {
+        request_id: "register-camille-1".into(),
+        profile: Some(person("Camille", "Martin", &[pb::PersonKind::Inhabitant])),
+        mandates: vec![],
+    };
+    let first = client.register_person(request.clone()).await?.into_inner();
+    let head = harness.head().await?;
+    let again = client.register_person(request.clone()).await?.into_inner();
+    assert_eq!(again, first);
+    assert_eq!(harness.head().await?, head, "one event only");
+
+    // Concurrent retries agree too.
+    let concurrent = pb::RegisterOrganisationRequest {
+        request_id: "register-durand-1".into(),
+        profile: Some(business("Menuiserie Durand")),
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let mut client = harness.facilitator().await?;
+        let request = concurrent.clone();
+        tasks.push(tokio::spawn(async move {
+            client.register_organisation(request).await
+        }));
+    }
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await??.into_inner());
+    }
+    assert!(
+        replies.windows(2).all(|pair| pair[0] == pair[1]),
+        "{replies:?}"
+    );
+    assert_eq!(harness.head().await?, head + 1);
+
+    // The same for an interaction.
+    let call = phone_call(&[&first.id], "notes");
+    let logged = client.log_interaction(call.clone()).await?.into_inner();
+    let head = harness.head().await?;
+    assert_eq!(client.log_interaction(call).await?.into_inner(), logged);
+    assert_eq!(harness.head().await?, head);
+
+    // And across a restart.
+    let (dir, tokens) = harness.stop().await?;
+    let harness = Harness::start_in(dir, tokens).await?;
+    let mut client = harness.facilitator().await?;
+    assert_eq!(client.register_person(request).await?.into_inner(), first);
+    assert_eq!(harness.head().await?, head);
+    harness.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_and_leaves_the_log_unchanged() -> Result<()> {
+    let harness = Harness::start().await?;
+    let mut client = harness.facilitator().await?;
+    let inhabitant = register_person(
+        &mut client,
+        person("Léa", "Roux", &[pb::PersonKind::Inhabitant]),
+    )
+    .await?;
+    let elu = client
+        .register_person(pb::RegisterPersonRequest {
+            request_id: rid(),
+            profile: Some(person(
+                "Camille",
+                "Martin",
+                &[pb::PersonKind::ElectedOfficial],
+            )),
+            mandates: vec![maire(100)],
+        })
+        .await?
+        .into_inner()
+        .id;
+    let business_id = register_business(&mut client, "Menuiserie Durand").await?;
+    let affiliated = client
+        .add_affiliation(pb::AddAffiliationRequest {
+            request_id: rid(),
+            stakeholder_id: inhabitant.clone(),
+            expected_version: None,
+            organisation_id: business_id.clone(),
+            role: "gérante".into(),
+            started_at: Some(days_ago(10)),
+        })
+        .await?
+        .into_inner();
+    let stakeholder = client
+        .get_stakeholder(pb::GetStakeholderRequest {
+            stakeholder_id: inhabitant.clone(),
+        })
+        .await?
+        .into_inner();
+    let affiliation = stakeholder.affiliations[0].affiliation_id.clone();
+    let head = harness.head().await?;
+
+    let register = |profile: pb::PersonProfile| pb::RegisterPersonRequest {
+        request_id: rid(),
+        profile: Some(profile),
+        mandates: vec![],
+    };
+    let base = || person("Léa", "Roux", &[pb::PersonKind::Inhabitant]);
+
+    // Unknown and malformed commune codes: the message says which.
+    let mut unknown = base();
+    unknown.commune_code = "99999".into();
+    let status = assert_refused(
+        client.register_person(register(unknown)).await,
+        Code::InvalidArgument,
+        Some("profile.commune_code"),
+    );
+    assert!(status.message().contains("unknown"), "{status:?}");
+    let mut malformed = base();
+    malformed.commune_code = "1106".into();
+    let status = assert_refused(
+        client.register_person(register(malformed)).await,
+        Code::InvalidArgument,
+        Some("profile.commune_code"),
+    );
+    assert!(status.message().contains("malformed"), "{status:?}");
+
+    // Empty and oversized names.
+    let mut empty = base();
+    empty.given_name = "  ".into();
+    assert_refused(
+        client.register_person(register(empty)).await,
+        Code::InvalidArgument,
+        Some("profile.given_name"),
+    );
+    let mut long = base();
+    long.family_name = "x".repeat(101);
+    assert_refused(
+        client.register_person(register(long)).await,
+        Code::InvalidArgument,
+        Some("profile.family_name"),
+    );
+    let mut long_org = business("x");
+    long_org.name = "x".repeat(201);
+    assert_refused(
+        client
+            .register_organisation(pb::RegisterOrganisationRequest {
+                request_id: rid(),
+                profile: Some(long_org),
+            })
+            .await,
+        Code::InvalidArgument,
+        Some("profile.name"),
+    );
+
+    // Malformed email, phone, SIREN.
+    let mut bad_email = base();
+    bad_email.email = "lea.roux@".into();
+    let status = assert_refused(
+        client.register_person(register(bad_email)).await,
+        Code::InvalidArgument,
+        Some("profile.email"),
+    );
+    assert!(
+        !status.message().contains("lea.roux"),
+        "no personal data echoed: {status:?}"
+    );
+    let mut bad_phone = base();
+    bad_phone.phone = "06 12".into();
+    assert_refused(
+        client.register_person(register(bad_phone)).await,
+        Code::InvalidArgument,
+        Some("profile.phone"),
+    );
+    let mut bad_siren = business("Menuiserie");
+    bad_siren.siren = "120027017".into();
+    assert_refused(
+        client
+            .register_organisation(pb::RegisterOrganisationRequest {
+                request_id: rid(),
+                profile: Some(bad_siren),
+            })
+            .await,
+        Code::InvalidArgument,
+        Some("profile.siren"),
+    );
+
+    // A mandate on a non-élu, at registration and later.
+    assert_refused(
+        client
+            .register_person(pb::RegisterPersonRequest {
+                request_id: rid(),
+                profile: Some(base()),
+                mandates: vec![maire(10)],
+            })
+            .await,
+        Code::FailedPrecondition,
+        None,
+    );
+    assert_refused(
+        client
+            .start_mandate(pb::StartMandateRequest {
+                request_id: rid(),
+                stakeholder_id: inhabitant.clone(),
+                expected_version: None,
+                mandate: Some(maire(10)),
+            })
+            .await,
+        Code::FailedPrecondition,
+        None,
+    );
+    // A maire's authority is a commune, not a département.
+    let mut wrong_level = maire(10);
+    wrong_level.authority = Some(pb::TerritoryRef {
+        level: pb::TerritoryLevel::Departement as i32,
+        code: "11".into(),
+    });
+    assert_refused(
+        client
+            .start_mandate(pb::StartMandateRequest {
+                request_id: rid(),
+                stakeholder_id: elu.clone(),
+                expected_version: None,
+                mandate: Some(wrong_level),
+            })
+            .await,
+        Code::InvalidArgument,
+        Some("mandate.authority.level"),
+    );
+
+    // An end before a start: a new mandate, an affiliation.
+    let mut backwards = maire(10);
+    backwards.ended_at = Some(days_ago(20));
+    assert_refused(
+        client
+            .start_mandate(pb::StartMandateRequest {
+                request_id: rid(),
+                stakeholder_id: elu.clone(),
+                expected_version: None,
+                mandate: Some(backwards),
+            })
+            .await,
+        Code::InvalidArgument,
+        Some("mandate.ended_at"),
+    );
+    assert_refused(
+        client
+            .end_affiliation(pb::EndAffiliationRequest {
+                request_id: rid(),
+                stakeholder_id: inhabitant.clone(),
+                expected_version: None,
+                affiliation_id: affiliation.clone(),
+                ended_at: Some(days_ago(11)),
+            })
+            .await,
+        Code::InvalidArgument,
+        Some("ended_at"),
+    );
+
+    // occurred_at more than 5 minutes in the future (6 minutes here).
+    let mut future = phone_call(&[&inhabitant], "");
+    future.occurred_at = Some(ts(SystemTime::now() + Duration::from_secs(360)));
+    assert_refused(
+        client.log_interaction(future).await,
+        Code::InvalidArgument,
+        Some("occurred_at"),
+    );
+
+    // Unknown participants, and a repeated one.
+    let nobody = uuid::Uuid::now_v7().to_string();
+    assert_refused(
+        client
+            .log_interaction(phone_call(&[&inhabitant, &nobody], ""))
+            .await,
+        Code::InvalidArgument,
+        Some("participant_ids[1]"),
+    );
+    assert_refused(
+        client
+            .log_interaction(phone_call(&[&inhabitant, &inhabitant], ""))
+            .await,
+        Code::InvalidArgument,
+        Some("participant_ids[1]"),
+    );
+    assert_refused(
+        client
+            .log_interaction(phone_call(&["not-a-uuid"], ""))
+            .await,
+        Code::InvalidArgument,
+        Some("participant_ids[0]"),
+    );
+    let mut no_channel = phone_call(&[&inhabitant], "");
+    no_channel.channel = 0;
+    assert_refused(
+        client.log_interaction(no_channel).await,
+        Code::InvalidArgument,
+        Some("channel"),
+    );
+
+    // A correction of a missing interaction.
+    assert_refused(
+        client
+            .correct_interaction(pb::CorrectInteractionRequest {
+                request_id: rid(),
+                interaction_id: uuid::Uuid::now_v7().to_string(),
+                reason: "typo".into(),
+                channel: Some(pb::InteractionChannel::Email as i32),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+        None,
+    );
+
+    // A stale expected version: ABORTED with the actual one.
+    let status = assert_refused(
+        client
+            .record_consent(pb::RecordConsentRequest {
+                request_id: rid(),
+                stakeholder_id: inhabitant.clone(),
+                expected_version: Some(affiliated.version - 1),
+                channel: pb::ConsentChannel::Email as i32,
+                legal_basis: pb::LegalBasis::Consent as i32,
+            })
+            .await,
+        Code::Aborted,
+        None,
+    );
+    assert!(
+        status
+            .message()
+            .contains(&format!("actual {}", affiliated.version)),
+        "{status:?}"
+    );
+
+    // Unknown stakeholder ids.
+    assert_refused(
+        client
+            .archive_stakeholder(pb::ArchiveStakeholderRequest {
+                request_id: rid(),
+                stakeholder_id: nobody.clone(),
+                expected_version: None,
+            })
+            .await,
+        Code::NotFound,
+        None,
+    );
+    assert_refused(
+        client
+            .add_affiliation(pb::AddAffiliationRequest {
+                request_id: rid(),
+                stakeholder_id: inhabitant.clone(),
+                expected_version: None,
+                organisation_id: elu.clone(),
+                role: "membre".into(),
+                started_at: Some(days_ago(1)),
+            })
+            .await,
+        Code::InvalidArgument,
+        Some("organisation_id"),
+    );
+
+    // No token; a role that may not.
+    let mut anonymous = harness.anonymous().await?;
+    assert_refused(
+        anonymous.register_person(register(base())).await,
+        Code::Unauthenticated,
+        None,
+    );
+    assert_refused(
+        anonymous
+            .get_stakeholder(pb::GetStakeholderRequest {
+                stakeholder_id: inhabitant.clone(),
+            })
+            .await,
+        Code::Unauthenticated,
+        None,
+    );
+    let mut wrong_token = harness.client("mlg_not-a-real-token").await?;
+    assert_refused(
+        wrong_token.register_person(register(base())).await,
+        Code::Unauthenticated,
+        None,
+    );
+    for token in [
+        &harness.tokens.analyst,
+        &harness.tokens.auditor,
+        &harness.tokens.tool,
+        &harness.tokens.secretary,
+    ] {
+        let mut other = harness.client(token).await?;
+        assert_refused(
+            other.register_person(register(base())).await,
+            Code::PermissionDenied,
+            None,
+        );
+        assert_refused(
+            other.log_interaction(phone_call(&[&inhabitant], "")).await,
+            Code::PermissionDenied,
+            None,
+        );
+    }
+    let mut tool = harness.client(&harness.tokens.tool.clone()).await?;
+    assert_refused(
+        tool.get_stakeholder(pb::GetStakeholderRequest {
+            stakeholder_id: inhabitant.clone(),
+        })
+        .await,
+        Code::PermissionDenied,
+        None,
+    );
+    // Erasure and export are the admin's.
+    assert_refused(
+        client
+            .erase_person(pb::ErasePersonRequest {
+                request_id: rid(),
+                stakeholder_id: inhabitant.clone(),
+                expected_version: None,
+                reason: "request".into(),
+            })
+            .await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_refused(
+        client
+            .export_person_data(pb::ExportPersonDataRequest {
+                stakeholder_id: inhabitant.clone(),
+            })
+            .await,
+        Code::PermissionDenied,
+        None,
+    );
+
+    assert_eq!(
+        harness.head().await?,
+        head,
+        "no refused request wrote anything"
+    );
+    harness.stop().await?;
+    Ok(())
+}
