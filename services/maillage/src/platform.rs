@@ -1,5 +1,9 @@
 //! The whole platform in one process: every service on one gRPC port, each
 //! with its own sled database under the data directory.
+//!
+//! By default the projections follow the three logs directly (no broker).
+//! With `--nats`, each log gets a relay to JetStream and the projections
+//! consume the JetStream feed instead, as separate processes would.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,8 +15,15 @@ use maillage_service_kit::{EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 
+use maillage_bus::{JetStreamFeed, JetStreamFeedConfig, Relay, RelayConfig};
+use maillage_projections::{local_sources, Projections};
+use tokio_util::sync::CancellationToken;
+
 use crate::admin::AdminService;
 use crate::bootstrap;
+
+/// The JetStream durable consumer of the in-process projections.
+const PROJECTIONS_DURABLE: &str = "maillage-projections";
 
 /// Opens a command service's event store in `<data-dir>/<context>`; returns its sled database too.
 fn open_log(
@@ -56,22 +67,79 @@ pub async fn serve(
         master,
         clock.clone(),
     )?;
-    let (governance_log, _) = open_log(config, maillage_governance::CONTEXT, clock.clone())?;
+    let (governance_log, governance_db) =
+        open_log(config, maillage_governance::CONTEXT, clock.clone())?;
     let governance = GovernanceService::new(governance_log.clone(), Territory::shared(), clock);
 
-    let logs = EventLogService::new(maillage_stakeholders::CONTEXT, stakeholders_log.clone())
-        .add(maillage_engagement::CONTEXT, engagement_log.clone())
-        .add(maillage_governance::CONTEXT, governance_log.clone());
-    let stores = vec![stakeholders_log, engagement_log, governance_log];
-    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "maillage is up");
-    Server::from_config(config)?
+    let contexts = [
+        (
+            maillage_stakeholders::CONTEXT,
+            stakeholders_log.clone(),
+            stakeholders_db.clone(),
+        ),
+        (
+            maillage_engagement::CONTEXT,
+            engagement_log.clone(),
+            engagement_db.clone(),
+        ),
+        (
+            maillage_governance::CONTEXT,
+            governance_log.clone(),
+            governance_db,
+        ),
+    ];
+    let logs_by_context: Vec<(&str, EventStore)> = contexts
+        .iter()
+        .map(|(context, store, _)| (*context, store.clone()))
+        .collect();
+    let projections = Projections::open(
+        &config.service_dir(maillage_projections::NAME),
+        local_sources(&logs_by_context),
+    )?;
+    let mut relays = Vec::new();
+    let consumer = match &config.nats {
+        None => projections.spawn_direct(&logs_by_context)?,
+        Some(servers) => {
+            for (context, store, db) in &contexts {
+                let relay_config = RelayConfig::new(*context, servers.clone());
+                relays.push(Relay::spawn(
+                    store.clone(),
+                    db,
+                    relay_config,
+                    CancellationToken::new(),
+                )?);
+            }
+            let feed = JetStreamFeed::new(
+                JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE),
+                &projections.checkpoints(),
+            )?;
+            projections.spawn_consumer(feed)
+        }
+    };
+
+    let mut logs = EventLogService::new(maillage_stakeholders::CONTEXT, stakeholders_log.clone());
+    for (context, store) in &logs_by_context[1..] {
+        logs = logs.add(*context, store.clone());
+    }
+    let stores = logs_by_context
+        .iter()
+        .map(|(_, store)| store.clone())
+        .collect();
+    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), broker = config.nats.is_some(), "maillage is up");
+    let served = Server::from_config(config)?
         .add_service(stakeholders.into_server())
         .add_service(engagement.into_server())
         .add_service(governance.into_server())
+        .add_service(projections.service(Arc::new(SystemClock)).into_server())
         .add_service(logs.into_server())
         .add_service(AdminService::new(config.tokens_path()).into_server())
         .serve_with_shutdown(listener, stores, shutdown)
-        .await?;
+        .await;
+    consumer.abort();
+    for relay in relays {
+        relay.shutdown().await?;
+    }
+    served?;
     stakeholders_db.flush_async().await?;
     engagement_db.flush_async().await?;
     Ok(())
