@@ -1,59 +1,17 @@
 //! The `maillage` binary as a user runs it: `up` in a real process on a free port with a
 //! fresh data directory, then the admin commands against it, then a graceful stop.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod process;
 
-const MAILLAGE: &str = env!("CARGO_BIN_EXE_maillage");
+use std::process::Command;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
-}
-
-/// `maillage up` in `dir`, once its port accepts connections.
-fn start(dir: &Path, port: u16) -> Child {
-    let child = Command::new(MAILLAGE)
-        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("maillage up starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "maillage up did not open its port"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
-
-fn maillage(dir: &Path, port: u16, args: &[&str]) -> Output {
-    Command::new(MAILLAGE)
-        .args(args)
-        .args(["--endpoint", &format!("http://127.0.0.1:{port}")])
-        .current_dir(dir)
-        .env_remove("MAILLAGE_TOKEN")
-        .output()
-        .expect("maillage runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use process::{free_port, maillage, start, stop, text, MAILLAGE};
 
 #[test]
 fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut up = start(dir.path(), port);
+    let up = start(dir.path(), port);
 
     let data = dir.path().join("maillage-data");
     let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
@@ -131,12 +89,5 @@ fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
     );
 
     // SIGTERM: drains and exits 0.
-    let pid = up.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = up.wait().unwrap();
-    assert!(status.success(), "maillage up exited with {status}");
+    stop(up);
 }

@@ -1,0 +1,65 @@
+//! Helpers for the tests that run the real `maillage` binary as separate processes:
+//! free ports, `maillage up` in a directory, the admin commands against it, a clean stop.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const MAILLAGE: &str = env!("CARGO_BIN_EXE_maillage");
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// `maillage up` in `dir`, once its port accepts connections.
+pub fn start(dir: &Path, port: u16) -> Child {
+    let child = Command::new(MAILLAGE)
+        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("maillage up starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "maillage up did not open its port"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Stops `maillage up` with SIGTERM and checks it exits cleanly.
+pub fn stop(mut up: Child) {
+    let pid = up.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = up.wait().unwrap();
+    assert!(status.success(), "maillage up exited with {status}");
+}
+
+/// Runs `maillage <args> --endpoint ...` in `dir` (so it finds the admin token there).
+pub fn maillage(dir: &Path, port: u16, args: &[&str]) -> Output {
+    Command::new(MAILLAGE)
+        .args(args)
+        .args(["--endpoint", &format!("http://127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env_remove("MAILLAGE_TOKEN")
+        .output()
+        .expect("maillage runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
