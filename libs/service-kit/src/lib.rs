@@ -1,6 +1,7 @@
 //! The bootstrap every Maillage server shares, and the `EventLog` service.
 //!
 //! - [`error`]: [`ServiceError`], the refusals a handler returns, and their gRPC codes;
+//! - [`command`]: [`command_error`] and [`command_reply`], the command loop's outcomes as answers;
 //! - [`auth`]: roles, principals, the tokens file and the auth layer; [`require`] checks roles;
 //! - [`context`]: [`RequestContext`], who asked and the ids recorded with each event;
 //! - [`config`]: [`ServiceConfig`], the flags (and `MAILLAGE_*` variables) of every binary;
@@ -12,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod command;
 pub mod config;
 pub mod context;
 pub mod envelope;
@@ -21,6 +23,7 @@ pub mod server;
 pub mod telemetry;
 
 pub use auth::{principal, require, AuthLayer, Principal, Role, TokenFile, TokenStore};
+pub use command::{command_error, command_reply};
 pub use config::{ConfigError, ServiceConfig};
 pub use context::RequestContext;
 pub use envelope::{decode_payload, decode_record, from_envelope, to_envelope, EnvelopeError};

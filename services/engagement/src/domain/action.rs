@@ -518,6 +518,7 @@ mod tests {
     use maillage_es::EventPayload;
 
     use super::*;
+    use crate::domain::testing;
 
     fn at(hours: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_780_000_000 + hours * 3600)
@@ -543,13 +544,7 @@ mod tests {
 
     /// Given `commands` applied in turn (each must succeed), the resulting state.
     fn given(commands: &[Command]) -> State {
-        let mut state = State::default();
-        for command in commands {
-            for event in Action::decide(command, &state).expect("given command succeeds") {
-                Action::evolve(&mut state, &event);
-            }
-        }
-        state
+        testing::given::<Action>(commands)
     }
 
     fn when(given_commands: &[Command], command: Command) -> Result<Vec<Event>, Error> {
@@ -578,9 +573,8 @@ mod tests {
 
     #[test]
     fn event_type_names_are_the_protobuf_full_names() {
-        for (static_name, full_name) in Event::type_names() {
-            assert_eq!(static_name, full_name);
-        }
+        let event = &when(&[], plan()).unwrap()[0];
+        testing::assert_events_encode(Event::type_names(), event);
     }
 
     #[test]

@@ -139,10 +139,10 @@ impl State {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use maillage_es::EventPayload;
     use pb::interview_subject::Who;
 
     use super::*;
+    use crate::domain::testing;
 
     fn at(hours: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_780_000_000 + hours * 3600)
@@ -168,25 +168,13 @@ mod tests {
     }
 
     fn given(commands: &[Command]) -> State {
-        let mut state = State::default();
-        for command in commands {
-            for event in Interview::decide(command, &state).expect("given command succeeds") {
-                Interview::evolve(&mut state, &event);
-            }
-        }
-        state
+        testing::given::<Interview>(commands)
     }
 
     #[test]
     fn event_type_names_are_the_protobuf_full_names() {
-        for (static_name, full_name) in Event::type_names() {
-            assert_eq!(static_name, full_name);
-        }
         let event = &Interview::decide(&record(at(4)), &State::default()).unwrap()[0];
-        assert_eq!(
-            Event::decode(event.event_type(), &event.encode()).unwrap(),
-            *event
-        );
+        testing::assert_events_encode(Event::type_names(), event);
     }
 
     #[test]

@@ -73,3 +73,41 @@ macro_rules! events {
     };
 }
 pub(crate) use events;
+
+/// What the aggregates' given/when/then tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::fmt::Debug;
+
+    use maillage_es::{Decider, EventPayload};
+
+    /// The state of a new aggregate after `commands`, applied in turn (each must succeed).
+    pub(crate) fn given<D: Decider>(commands: &[D::Command]) -> D::State
+    where
+        D::Error: Debug,
+    {
+        let mut state = D::State::default();
+        for command in commands {
+            for event in D::decide(command, &state).expect("given command succeeds") {
+                D::evolve(&mut state, &event);
+            }
+        }
+        state
+    }
+
+    /// Checks that each of an aggregate's event types (`type_names`, as
+    /// `events!` declares them) is its payload's protobuf full name, and that
+    /// `event` decodes back from its encoding.
+    pub(crate) fn assert_events_encode<E: EventPayload + Debug + PartialEq>(
+        type_names: Vec<(&'static str, String)>,
+        event: &E,
+    ) {
+        for (static_name, full_name) in type_names {
+            assert_eq!(static_name, full_name);
+        }
+        assert_eq!(
+            E::decode(event.event_type(), &event.encode()).unwrap(),
+            *event
+        );
+    }
+}

@@ -666,10 +666,10 @@ pub fn check_answers(
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use maillage_es::EventPayload;
     use pb::survey_question::Kind;
 
     use super::*;
+    use crate::domain::testing;
 
     fn at(hours: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_780_000_000 + hours * 3600)
@@ -792,13 +792,7 @@ mod tests {
     }
 
     fn given(commands: &[Command]) -> State {
-        let mut state = State::default();
-        for command in commands {
-            for event in Survey::decide(command, &state).expect("given command succeeds") {
-                Survey::evolve(&mut state, &event);
-            }
-        }
-        state
+        testing::given::<Survey>(commands)
     }
 
     fn when(given_commands: &[Command], command: Command) -> Result<Vec<Event>, Error> {
@@ -820,14 +814,8 @@ mod tests {
 
     #[test]
     fn event_type_names_are_the_protobuf_full_names() {
-        for (static_name, full_name) in Event::type_names() {
-            assert_eq!(static_name, full_name);
-        }
         let event = &when(&[], draft()).unwrap()[0];
-        assert_eq!(
-            Event::decode(event.event_type(), &event.encode()).unwrap(),
-            *event
-        );
+        testing::assert_events_encode(Event::type_names(), event);
     }
 
     #[test]

@@ -1,34 +1,38 @@
 //! Action RPCs: plan, schedule, reschedule, invite, answers, attendance, held,
 //! minutes, outcomes, cancel, and the read.
 
-use maillage_es::stream_id;
+use std::time::SystemTime;
+
 use maillage_proto::v1::{self as pb, action_venue::Place};
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
-use tracing::Span;
 use uuid::Uuid;
 
 use super::{
-    context, enumeration, handle_error, instant, invalid, reader, reply, statements, text, theme,
-    themes, uuid, uuids, MAX_DESCRIPTION, MAX_ITEMS, MAX_NOTES, MAX_STATEMENT, MAX_TITLE, WRITERS,
+    context, creation_id, enumeration, instant, invalid, load, reader, run, statements, text,
+    theme, themes, traced_uuid, uuid, uuids, Aggregate, MAX_DESCRIPTION, MAX_ITEMS, MAX_NOTES,
+    MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
 use crate::category::ACTION;
-use crate::domain::action::{Command, Error, Plan, Venue};
+use crate::domain::action::{Action, Command, Error, Plan, Venue};
 use crate::domain::timestamp;
 use crate::EngagementService;
 
 /// Largest anonymous head count accepted for one audience.
 const MAX_HEAD_COUNT: u32 = 1_000_000;
 
-/// The domain's refusals as statuses.
-fn domain_error(id: &Uuid) -> impl FnOnce(Error) -> ServiceError + '_ {
-    move |error| match error {
-        Error::NotFound => ServiceError::not_found("action", id.to_string()),
-        Error::AlreadyExists => ServiceError::already_exists("action", id.to_string()),
-        Error::EndNotAfterStart => {
-            ServiceError::invalid_argument("ends_at", "must be after starts_at")
+impl Aggregate for Action {
+    const CATEGORY: &'static str = ACTION;
+
+    fn refusal(id: &Uuid, error: Error) -> ServiceError {
+        match error {
+            Error::NotFound => ServiceError::not_found("action", id.to_string()),
+            Error::AlreadyExists => ServiceError::already_exists("action", id.to_string()),
+            Error::EndNotAfterStart => {
+                ServiceError::invalid_argument("ends_at", "must be after starts_at")
+            }
+            other => ServiceError::failed_precondition(other.to_string()),
         }
-        other => ServiceError::failed_precondition(other.to_string()),
     }
 }
 
@@ -52,29 +56,6 @@ fn venue(
     }
 }
 
-/// Runs `command` on the action `id` and replies.
-async fn run(
-    service: &EngagementService,
-    id: &Uuid,
-    command: Command,
-    expected: Option<u64>,
-    metadata: &maillage_eventstore::EventMetadata,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let handled = service
-        .actions
-        .handle(&stream_id(ACTION, id), &command, expected, metadata)
-        .await
-        .map_err(|error| handle_error(error, domain_error(id)))?;
-    Ok(reply(id, &handled))
-}
-
-/// The action id of a command request, recorded on the span.
-fn action_id(value: &str) -> Result<Uuid, Status> {
-    let id = uuid("action_id", value)?;
-    Span::current().record("action_id", tracing::field::display(&id));
-    Ok(id)
-}
-
 #[tracing::instrument(name = "PlanAction", skip_all, fields(action_id))]
 pub(super) async fn plan(
     service: &EngagementService,
@@ -89,11 +70,7 @@ pub(super) async fn plan(
     let audiences = audiences(&r.audiences)?;
     let venue = venue(service, "venue", &r.venue)?;
     let organiser_ids = uuids("organiser_ids", &r.organiser_ids, false)?;
-    let id = service
-        .ids
-        .id_for(ACTION, &ctx.principal.name, &ctx.request_id)
-        .map_err(|error| ServiceError::internal(format!("creation ids: {error}")))?;
-    Span::current().record("action_id", tracing::field::display(&id));
+    let id = creation_id(service, ACTION, "action_id", &ctx)?;
     let command = Command::Plan(Plan {
         action_id: id,
         kind,
@@ -105,7 +82,7 @@ pub(super) async fn plan(
         organiser_ids,
         actor: ctx.principal.name.clone(),
     });
-    run(service, &id, command, None, &ctx.metadata()).await
+    run(&service.actions, &id, command, None, &ctx).await
 }
 
 fn audiences(values: &[i32]) -> Result<Vec<pb::EngagementAudience>, Status> {
@@ -126,6 +103,19 @@ fn audiences(values: &[i32]) -> Result<Vec<pb::EngagementAudience>, Status> {
         .collect()
 }
 
+/// A time slot: `starts_at` and `ends_at`, the end after the start.
+fn slot(
+    starts_at: &Option<prost_types::Timestamp>,
+    ends_at: &Option<prost_types::Timestamp>,
+) -> Result<(SystemTime, SystemTime), Status> {
+    let starts_at = instant("starts_at", starts_at)?;
+    let ends_at = instant("ends_at", ends_at)?;
+    if ends_at <= starts_at {
+        return Err(invalid("ends_at", "must be after starts_at"));
+    }
+    Ok((starts_at, ends_at))
+}
+
 #[tracing::instrument(name = "ScheduleAction", skip_all, fields(action_id))]
 pub(super) async fn schedule(
     service: &EngagementService,
@@ -133,14 +123,10 @@ pub(super) async fn schedule(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = action_id(&r.action_id)?;
-    let starts_at = instant("starts_at", &r.starts_at)?;
-    let ends_at = instant("ends_at", &r.ends_at)?;
-    if ends_at <= starts_at {
-        return Err(invalid("ends_at", "must be after starts_at"));
-    }
+    let id = traced_uuid("action_id", &r.action_id)?;
+    let (starts_at, ends_at) = slot(&r.starts_at, &r.ends_at)?;
     let command = Command::Schedule { starts_at, ends_at };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "RescheduleAction", skip_all, fields(action_id))]
@@ -150,12 +136,8 @@ pub(super) async fn reschedule(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = action_id(&r.action_id)?;
-    let starts_at = instant("starts_at", &r.starts_at)?;
-    let ends_at = instant("ends_at", &r.ends_at)?;
-    if ends_at <= starts_at {
-        return Err(invalid("ends_at", "must be after starts_at"));
-    }
+    let id = traced_uuid("action_id", &r.action_id)?;
+    let (starts_at, ends_at) = slot(&r.starts_at, &r.ends_at)?;
     let venue = match &r.venue {
         None => None,
         Some(_) => Some(venue(service, "venue", &r.venue)?),
@@ -167,7 +149,7 @@ pub(super) async fn reschedule(
         venue,
         reason,
     };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "InviteToAction", skip_all, fields(action_id))]
@@ -177,10 +159,10 @@ pub(super) async fn invite(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = action_id(&r.action_id)?;
+    let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_ids = uuids("stakeholder_ids", &r.stakeholder_ids, true)?;
     let command = Command::Invite { stakeholder_ids };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "RecordInvitationAnswer", skip_all, fields(action_id))]
@@ -190,14 +172,14 @@ pub(super) async fn answer(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = action_id(&r.action_id)?;
+    let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_id = uuid("stakeholder_id", &r.stakeholder_id)?;
     let answer = enumeration::<pb::ActionInvitationAnswer>("answer", r.answer)?;
     let command = Command::Answer {
         stakeholder_id,
         answer,
     };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "RecordAttendance", skip_all, fields(action_id))]
@@ -207,7 +189,7 @@ pub(super) async fn attendance(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = action_id(&r.action_id)?;
+    let id = traced_uuid("action_id", &r.action_id)?;
     let attendee_ids = uuids("attendee_ids", &r.attendee_ids, false)?;
     if r.head_counts.len() > MAX_ITEMS {
         return Err(invalid("head_counts", format!("at most {MAX_ITEMS}")));
@@ -239,7 +221,7 @@ pub(super) async fn attendance(
         attendee_ids,
         head_counts,
     };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "MarkActionHeld", skip_all, fields(action_id))]
@@ -249,11 +231,11 @@ pub(super) async fn mark_held(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = action_id(&r.action_id)?;
+    let id = traced_uuid("action_id", &r.action_id)?;
     let command = Command::MarkHeld {
         now: service.clock.now(),
     };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "PublishMinutes", skip_all, fields(action_id))]
@@ -263,7 +245,7 @@ pub(super) async fn publish_minutes(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = action_id(&r.action_id)?;
+    let id = traced_uuid("action_id", &r.action_id)?;
     let Some(minutes) = &r.minutes else {
         return Err(invalid("minutes", "is required"));
     };
@@ -273,7 +255,7 @@ pub(super) async fn publish_minutes(
         summary,
         key_points,
     };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "RecordOutcomes", skip_all, fields(action_id))]
@@ -283,7 +265,7 @@ pub(super) async fn outcomes(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = action_id(&r.action_id)?;
+    let id = traced_uuid("action_id", &r.action_id)?;
     if r.outcomes.is_empty() {
         return Err(invalid("outcomes", "at least one is required"));
     }
@@ -315,7 +297,7 @@ pub(super) async fn outcomes(
         })
         .collect::<Result<Vec<_>, Status>>()?;
     let command = Command::RecordOutcomes { outcomes };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "CancelAction", skip_all, fields(action_id))]
@@ -325,10 +307,10 @@ pub(super) async fn cancel(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = action_id(&r.action_id)?;
+    let id = traced_uuid("action_id", &r.action_id)?;
     let reason = text("reason", &r.reason, MAX_STATEMENT, true)?;
     let command = Command::Cancel { reason };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "GetAction", skip_all, fields(action_id))]
@@ -337,12 +319,8 @@ pub(super) async fn get(
     request: Request<pb::GetActionRequest>,
 ) -> Result<Response<pb::ActionView>, Status> {
     reader(&request)?;
-    let id = action_id(&request.get_ref().action_id)?;
-    let (version, state) = service
-        .actions
-        .load(&stream_id(ACTION, &id))
-        .await
-        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let id = traced_uuid("action_id", &request.get_ref().action_id)?;
+    let (version, state) = load(&service.actions, &id).await?;
     let Some(planned) = state.planned else {
         return Err(ServiceError::not_found("action", id.to_string()).into());
     };

@@ -4,66 +4,38 @@
 
 use std::collections::HashSet;
 
-use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
-use tracing::Span;
 use uuid::Uuid;
 
-use super::interview::open_notes;
 use super::{
-    context, handle_error, instant, invalid, reader, reply, statements, text, uuid, vault_error,
-    MAX_NOTES, WRITERS,
+    context, creation_id, instant, invalid, load, open_notes, reader, run, seal_notes, statements,
+    text, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::DIAGNOSTIC;
-use crate::domain::diagnostic::{Command, Error, Record};
+use crate::domain::diagnostic::{Command, Diagnostic, Error, Record};
 use crate::EngagementService;
 
 /// The vault subject of a diagnostic's notes.
-fn subject(id: &Uuid) -> SubjectId {
+fn notes_subject(id: &Uuid) -> SubjectId {
     // Invariant: "diagnostic" is a valid kind tag and a UUID a valid id.
     SubjectId::new(DIAGNOSTIC, id.to_string()).expect("diagnostic:<uuid> is a valid subject")
 }
 
-fn seal(service: &EngagementService, id: &Uuid, notes: &str) -> Result<Vec<u8>, Status> {
-    if notes.is_empty() {
-        return Ok(Vec::new());
+impl Aggregate for Diagnostic {
+    const CATEGORY: &'static str = DIAGNOSTIC;
+
+    fn refusal(id: &Uuid, error: Error) -> ServiceError {
+        match error {
+            Error::NotFound => ServiceError::not_found("diagnostic", id.to_string()),
+            Error::AlreadyExists => ServiceError::already_exists("diagnostic", id.to_string()),
+            Error::InTheFuture => {
+                ServiceError::invalid_argument("conducted_at", "is in the future")
+            }
+        }
     }
-    service
-        .vault
-        .seal_str(&subject(id), "notes", notes)
-        .map_err(vault_error)
-}
-
-fn domain_error(id: &Uuid) -> impl FnOnce(Error) -> ServiceError + '_ {
-    move |error| match error {
-        Error::NotFound => ServiceError::not_found("diagnostic", id.to_string()),
-        Error::AlreadyExists => ServiceError::already_exists("diagnostic", id.to_string()),
-        Error::InTheFuture => ServiceError::invalid_argument("conducted_at", "is in the future"),
-    }
-}
-
-async fn run(
-    service: &EngagementService,
-    id: &Uuid,
-    command: Command,
-    expected: Option<u64>,
-    metadata: &maillage_eventstore::EventMetadata,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let handled = service
-        .diagnostics
-        .handle(&stream_id(DIAGNOSTIC, id), &command, expected, metadata)
-        .await
-        .map_err(|error| handle_error(error, domain_error(id)))?;
-    Ok(reply(id, &handled))
-}
-
-fn diagnostic_id(value: &str) -> Result<Uuid, Status> {
-    let id = uuid("diagnostic_id", value)?;
-    Span::current().record("diagnostic_id", tracing::field::display(&id));
-    Ok(id)
 }
 
 /// Validated findings: lists of statements; priorities are a ranking, so distinct.
@@ -110,12 +82,8 @@ pub(super) async fn record(
     }
     let findings = findings(&r.findings)?;
     let notes = text("notes", &r.notes, MAX_NOTES, false)?;
-    let id = service
-        .ids
-        .id_for(DIAGNOSTIC, &ctx.principal.name, &ctx.request_id)
-        .map_err(|error| ServiceError::internal(format!("creation ids: {error}")))?;
-    Span::current().record("diagnostic_id", tracing::field::display(&id));
-    let sealed_notes = seal(service, &id, &notes)?;
+    let id = creation_id(service, DIAGNOSTIC, "diagnostic_id", &ctx)?;
+    let sealed_notes = seal_notes(service, &notes_subject(&id), &notes)?;
     let command = Command::Record(Record {
         diagnostic_id: id,
         tiers_lieu_id,
@@ -125,7 +93,7 @@ pub(super) async fn record(
         sealed_notes,
         now,
     });
-    run(service, &id, command, None, &ctx.metadata()).await
+    run(&service.diagnostics, &id, command, None, &ctx).await
 }
 
 #[tracing::instrument(name = "ReviseDiagnostic", skip_all, fields(diagnostic_id))]
@@ -135,23 +103,19 @@ pub(super) async fn revise(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = diagnostic_id(&r.diagnostic_id)?;
+    let id = traced_uuid("diagnostic_id", &r.diagnostic_id)?;
     let findings = findings(&r.findings)?;
     let notes = text("notes", &r.notes, MAX_NOTES, false)?;
-    let (_, state) = service
-        .diagnostics
-        .load(&stream_id(DIAGNOSTIC, &id))
-        .await
-        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let (_, state) = load(&service.diagnostics, &id).await?;
     if state.recorded.is_none() {
         return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
     }
-    let sealed_notes = seal(service, &id, &notes)?;
+    let sealed_notes = seal_notes(service, &notes_subject(&id), &notes)?;
     let command = Command::Revise {
         findings,
         sealed_notes,
     };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.diagnostics, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "GetDiagnostic", skip_all, fields(diagnostic_id))]
@@ -160,16 +124,12 @@ pub(super) async fn get(
     request: Request<pb::GetDiagnosticRequest>,
 ) -> Result<Response<pb::DiagnosticView>, Status> {
     reader(&request)?;
-    let id = diagnostic_id(&request.get_ref().diagnostic_id)?;
-    let (version, state) = service
-        .diagnostics
-        .load(&stream_id(DIAGNOSTIC, &id))
-        .await
-        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let id = traced_uuid("diagnostic_id", &request.get_ref().diagnostic_id)?;
+    let (version, state) = load(&service.diagnostics, &id).await?;
     let Some(recorded) = state.recorded else {
         return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
     };
-    let (notes, notes_erased) = open_notes(service, &subject(&id), &recorded.sealed_notes)?;
+    let (notes, notes_erased) = open_notes(service, &notes_subject(&id), &recorded.sealed_notes)?;
     Ok(Response::new(pb::DiagnosticView {
         diagnostic_id: recorded.diagnostic_id,
         version,

@@ -2,66 +2,38 @@
 //! the interview's own vault key (subject `interview:<id>`, field `notes`)
 //! before they reach a command, and opened only for a read.
 
-use maillage_es::stream_id;
-use maillage_privacy::{Opened, SubjectId};
+use maillage_privacy::SubjectId;
 use maillage_proto::v1::{self as pb, interview_subject::Who};
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
-use tracing::Span;
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, handle_error, instant, invalid, reader, reply, statements, text, themes,
-    uuid, vault_error, MAX_NOTES, WRITERS,
+    anonymous, context, creation_id, instant, invalid, load, open_notes, reader, run, seal_notes,
+    statements, text, themes, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::INTERVIEW;
-use crate::domain::interview::{Command, Error, Record};
+use crate::domain::interview::{Command, Error, Interview, Record};
 use crate::EngagementService;
 
 /// The vault subject of an interview's notes.
-pub(crate) fn subject(id: &Uuid) -> SubjectId {
+fn notes_subject(id: &Uuid) -> SubjectId {
     // Invariant: "interview" is a valid kind tag and a UUID a valid id.
     SubjectId::new(INTERVIEW, id.to_string()).expect("interview:<uuid> is a valid subject")
 }
 
-/// Seals `notes` under the interview's key (empty notes stay empty, no key made).
-fn seal(service: &EngagementService, id: &Uuid, notes: &str) -> Result<Vec<u8>, Status> {
-    if notes.is_empty() {
-        return Ok(Vec::new());
+impl Aggregate for Interview {
+    const CATEGORY: &'static str = INTERVIEW;
+
+    fn refusal(id: &Uuid, error: Error) -> ServiceError {
+        match error {
+            Error::NotFound => ServiceError::not_found("interview", id.to_string()),
+            Error::AlreadyExists => ServiceError::already_exists("interview", id.to_string()),
+            Error::InTheFuture => {
+                ServiceError::invalid_argument("conducted_at", "is in the future")
+            }
+        }
     }
-    service
-        .vault
-        .seal_str(&subject(id), "notes", notes)
-        .map_err(vault_error)
-}
-
-fn domain_error(id: &Uuid) -> impl FnOnce(Error) -> ServiceError + '_ {
-    move |error| match error {
-        Error::NotFound => ServiceError::not_found("interview", id.to_string()),
-        Error::AlreadyExists => ServiceError::already_exists("interview", id.to_string()),
-        Error::InTheFuture => ServiceError::invalid_argument("conducted_at", "is in the future"),
-    }
-}
-
-async fn run(
-    service: &EngagementService,
-    id: &Uuid,
-    command: Command,
-    expected: Option<u64>,
-    metadata: &maillage_eventstore::EventMetadata,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let handled = service
-        .interviews
-        .handle(&stream_id(INTERVIEW, id), &command, expected, metadata)
-        .await
-        .map_err(|error| handle_error(error, domain_error(id)))?;
-    Ok(reply(id, &handled))
-}
-
-fn interview_id(value: &str) -> Result<Uuid, Status> {
-    let id = uuid("interview_id", value)?;
-    Span::current().record("interview_id", tracing::field::display(&id));
-    Ok(id)
 }
 
 /// A validated interview subject.
@@ -107,12 +79,8 @@ pub(super) async fn record(
     let motivations = statements("motivations", &r.motivations)?;
     let expectations = statements("expectations", &r.expectations)?;
     let notes = text("notes", &r.notes, MAX_NOTES, false)?;
-    let id = service
-        .ids
-        .id_for(INTERVIEW, &ctx.principal.name, &ctx.request_id)
-        .map_err(|error| ServiceError::internal(format!("creation ids: {error}")))?;
-    Span::current().record("interview_id", tracing::field::display(&id));
-    let sealed_notes = seal(service, &id, &notes)?;
+    let id = creation_id(service, INTERVIEW, "interview_id", &ctx)?;
+    let sealed_notes = seal_notes(service, &notes_subject(&id), &notes)?;
     let command = Command::Record(Record {
         interview_id: id,
         subject,
@@ -124,7 +92,7 @@ pub(super) async fn record(
         sealed_notes,
         now,
     });
-    run(service, &id, command, None, &ctx.metadata()).await
+    run(&service.interviews, &id, command, None, &ctx).await
 }
 
 #[tracing::instrument(name = "ReviseInterviewNotes", skip_all, fields(interview_id))]
@@ -134,39 +102,16 @@ pub(super) async fn revise_notes(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = interview_id(&r.interview_id)?;
+    let id = traced_uuid("interview_id", &r.interview_id)?;
     let notes = text("notes", &r.notes, MAX_NOTES, false)?;
     // Check the interview exists before making a key for it.
-    let (_, state) = service
-        .interviews
-        .load(&stream_id(INTERVIEW, &id))
-        .await
-        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let (_, state) = load(&service.interviews, &id).await?;
     if state.recorded.is_none() {
         return Err(ServiceError::not_found("interview", id.to_string()).into());
     }
-    let sealed_notes = seal(service, &id, &notes)?;
+    let sealed_notes = seal_notes(service, &notes_subject(&id), &notes)?;
     let command = Command::ReviseNotes { sealed_notes };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
-}
-
-/// Opens sealed notes: (clear text, erased).
-pub(crate) fn open_notes(
-    service: &EngagementService,
-    subject: &SubjectId,
-    sealed: &[u8],
-) -> Result<(String, bool), Status> {
-    if sealed.is_empty() {
-        return Ok((String::new(), false));
-    }
-    match service
-        .vault
-        .open_str(subject, "notes", sealed)
-        .map_err(vault_error)?
-    {
-        Opened::Clear(notes) => Ok((notes, false)),
-        Opened::Erased => Ok((String::new(), true)),
-    }
+    run(&service.interviews, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "GetInterview", skip_all, fields(interview_id))]
@@ -175,16 +120,12 @@ pub(super) async fn get(
     request: Request<pb::GetInterviewRequest>,
 ) -> Result<Response<pb::InterviewView>, Status> {
     reader(&request)?;
-    let id = interview_id(&request.get_ref().interview_id)?;
-    let (version, state) = service
-        .interviews
-        .load(&stream_id(INTERVIEW, &id))
-        .await
-        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let id = traced_uuid("interview_id", &request.get_ref().interview_id)?;
+    let (version, state) = load(&service.interviews, &id).await?;
     let Some(recorded) = state.recorded else {
         return Err(ServiceError::not_found("interview", id.to_string()).into());
     };
-    let (notes, notes_erased) = open_notes(service, &subject(&id), &recorded.sealed_notes)?;
+    let (notes, notes_erased) = open_notes(service, &notes_subject(&id), &recorded.sealed_notes)?;
     Ok(Response::new(pb::InterviewView {
         interview_id: recorded.interview_id,
         version,

@@ -6,8 +6,10 @@
 //! facilitator, analyst, auditor or admin to read), validate every field into
 //! a command (a bad field is INVALID_ARGUMENT naming it, before anything is
 //! appended), run the command through `Aggregates::handle`, and reply with a
-//! `CommandReply`. One file per aggregate holds its handlers; this file holds
-//! the shared validation and the tonic trait impl that dispatches to them.
+//! `CommandReply`. One file per aggregate holds its handlers and implements
+//! [`Aggregate`] for it (category, refusals); this file holds the shared
+//! validation, [`run`] and [`load`], the sealing of notes, and the tonic trait
+//! impl that dispatches to the handlers.
 
 mod action;
 mod diagnostic;
@@ -17,12 +19,14 @@ mod survey;
 use std::collections::HashSet;
 use std::time::SystemTime;
 
-use maillage_es::{HandleError, Handled};
+use maillage_es::{stream_id, Aggregates, Decider};
+use maillage_privacy::{Opened, SubjectId};
 use maillage_proto::v1::{
     self as pb, engagement_server::Engagement, EngagementAudience, EngagementTheme,
 };
-use maillage_service_kit::{RequestContext, Role, ServiceError};
+use maillage_service_kit::{command_error, command_reply, RequestContext, Role, ServiceError};
 use tonic::{Request, Response, Status};
+use tracing::Span;
 use uuid::Uuid;
 
 use crate::EngagementService;
@@ -222,35 +226,72 @@ pub(crate) fn instant(
     SystemTime::try_from(*value).map_err(|_| invalid(field, "out of range"))
 }
 
-/// The reply to a handled command.
-pub(crate) fn reply<E>(id: &Uuid, handled: &Handled<E>) -> Response<pb::CommandReply> {
-    Response::new(pb::CommandReply {
-        id: id.to_string(),
-        version: handled.version,
-        position: handled.position,
-    })
+/// A required id field of a request, recorded on the RPC's span as `field`.
+pub(crate) fn traced_uuid(field: &str, value: &str) -> Result<Uuid, Status> {
+    let id = uuid(field, value)?;
+    Span::current().record(field, tracing::field::display(&id));
+    Ok(id)
 }
 
-/// Maps a command loop failure; `domain` maps the aggregate's own refusals.
-pub(crate) fn handle_error<E>(
-    error: HandleError<E>,
-    domain: impl FnOnce(E) -> ServiceError,
-) -> Status {
-    let error = match error {
-        HandleError::Domain(error) => domain(error),
-        HandleError::Conflict { expected, actual } => ServiceError::Aborted {
-            expected: format!("version {expected}"),
-            actual,
-        },
-        HandleError::Store(error) => ServiceError::from(error),
-        HandleError::Decode { position, error } => {
-            ServiceError::internal(format!("undecodable event at position {position}: {error}"))
-        }
-        HandleError::Contended => ServiceError::Unavailable {
-            message: "the aggregate is changing too fast; retry".into(),
-        },
-    };
-    error.into()
+/// The id of a new aggregate of `category` created by `ctx`'s request (the
+/// same for a retry of that request), recorded on the RPC's span as `field`.
+pub(crate) fn creation_id(
+    service: &EngagementService,
+    category: &str,
+    field: &str,
+    ctx: &RequestContext,
+) -> Result<Uuid, Status> {
+    let id = service
+        .ids
+        .id_for(category, &ctx.principal.name, &ctx.request_id)
+        .map_err(|error| ServiceError::internal(format!("creation ids: {error}")))?;
+    Span::current().record(field, tracing::field::display(&id));
+    Ok(id)
+}
+
+/// An engagement aggregate as the handlers run it: its stream category and
+/// how its domain refusals read for the caller. Each handler file implements
+/// it for its aggregate.
+pub(crate) trait Aggregate: Decider {
+    /// The category of its streams.
+    const CATEGORY: &'static str;
+
+    /// The service error of a refusal of a command on the aggregate `id`.
+    fn refusal(id: &Uuid, error: Self::Error) -> ServiceError;
+}
+
+/// Runs `command` on the aggregate `id` for `ctx`'s request (its ids recorded
+/// with the events) and replies with the aggregate's new version and the
+/// position of its last event.
+pub(crate) async fn run<D: Aggregate>(
+    aggregates: &Aggregates<D>,
+    id: &Uuid,
+    command: D::Command,
+    expected: Option<u64>,
+    ctx: &RequestContext,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let handled = aggregates
+        .handle(
+            &stream_id(D::CATEGORY, id),
+            &command,
+            expected,
+            &ctx.metadata(),
+        )
+        .await
+        .map_err(|error| command_error(error, |refusal| D::refusal(id, refusal)))?;
+    Ok(Response::new(command_reply(id, &handled)))
+}
+
+/// The version and state of the aggregate `id` (version 0 and the default
+/// state when it has no event).
+pub(crate) async fn load<D: Aggregate>(
+    aggregates: &Aggregates<D>,
+    id: &Uuid,
+) -> Result<(u64, D::State), Status> {
+    aggregates
+        .load(&stream_id(D::CATEGORY, id))
+        .await
+        .map_err(|error| command_error(error, |refusal| D::refusal(id, refusal)).into())
 }
 
 /// Maps errors of the key vault (sealing or opening notes).
@@ -260,6 +301,41 @@ pub(crate) fn vault_error(error: maillage_privacy::PrivacyError) -> Status {
             ServiceError::failed_precondition("the notes' subject was erased").into()
         }
         other => ServiceError::internal(format!("key vault: {other}")).into(),
+    }
+}
+
+/// Seals `notes` under `subject`'s key, field `notes` (empty notes stay
+/// empty, and no key is made for them).
+pub(crate) fn seal_notes(
+    service: &EngagementService,
+    subject: &SubjectId,
+    notes: &str,
+) -> Result<Vec<u8>, Status> {
+    if notes.is_empty() {
+        return Ok(Vec::new());
+    }
+    service
+        .vault
+        .seal_str(subject, "notes", notes)
+        .map_err(vault_error)
+}
+
+/// Opens notes sealed by [`seal_notes`]: (clear text, erased).
+pub(crate) fn open_notes(
+    service: &EngagementService,
+    subject: &SubjectId,
+    sealed: &[u8],
+) -> Result<(String, bool), Status> {
+    if sealed.is_empty() {
+        return Ok((String::new(), false));
+    }
+    match service
+        .vault
+        .open_str(subject, "notes", sealed)
+        .map_err(vault_error)?
+    {
+        Opened::Clear(notes) => Ok((notes, false)),
+        Opened::Erased => Ok((String::new(), true)),
     }
 }
 

@@ -3,61 +3,43 @@
 //! (`domain::survey::check_questions` / `check_answers`), whose errors name the
 //! request field; this file checks the rest of each request.
 
-use maillage_es::stream_id;
 use maillage_proto::v1::{self as pb, survey_respondent::Who};
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
-use tracing::Span;
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, handle_error, invalid, optional_uuid, reader, reply, text, themes, uuid,
-    MAX_DESCRIPTION, MAX_TITLE, WRITERS,
+    anonymous, context, creation_id, invalid, load, optional_uuid, reader, run, text, themes,
+    traced_uuid, uuid, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
 };
 use crate::category::SURVEY;
-use crate::domain::survey::{token_hash, Command, Draft, Error, Respondent, Submission};
+use crate::domain::survey::{token_hash, Command, Draft, Error, Respondent, Submission, Survey};
 use crate::domain::timestamp;
 use crate::EngagementService;
 
 /// Longest respondent token.
 const MAX_TOKEN: usize = 256;
 
-fn domain_error(id: &Uuid) -> impl FnOnce(Error) -> ServiceError + '_ {
-    move |error| match error {
-        Error::NotFound => ServiceError::not_found("survey", id.to_string()),
-        Error::AlreadyExists => ServiceError::already_exists("survey", id.to_string()),
-        Error::TokenAlreadyUsed => {
-            ServiceError::already_exists("survey response for respondent token", "(hidden)")
+impl Aggregate for Survey {
+    const CATEGORY: &'static str = SURVEY;
+
+    fn refusal(id: &Uuid, error: Error) -> ServiceError {
+        match error {
+            Error::NotFound => ServiceError::not_found("survey", id.to_string()),
+            Error::AlreadyExists => ServiceError::already_exists("survey", id.to_string()),
+            Error::TokenAlreadyUsed => {
+                ServiceError::already_exists("survey response for respondent token", "(hidden)")
+            }
+            Error::AlreadyResponded(stakeholder) => ServiceError::already_exists(
+                "survey response of stakeholder",
+                stakeholder.to_string(),
+            ),
+            Error::InvalidQuestion { field, message } | Error::InvalidAnswer { field, message } => {
+                ServiceError::invalid_argument(field, message)
+            }
+            other => ServiceError::failed_precondition(other.to_string()),
         }
-        Error::AlreadyResponded(stakeholder) => {
-            ServiceError::already_exists("survey response of stakeholder", stakeholder.to_string())
-        }
-        Error::InvalidQuestion { field, message } | Error::InvalidAnswer { field, message } => {
-            ServiceError::invalid_argument(field, message)
-        }
-        other => ServiceError::failed_precondition(other.to_string()),
     }
-}
-
-async fn run(
-    service: &EngagementService,
-    id: &Uuid,
-    command: Command,
-    expected: Option<u64>,
-    metadata: &maillage_eventstore::EventMetadata,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let handled = service
-        .surveys
-        .handle(&stream_id(SURVEY, id), &command, expected, metadata)
-        .await
-        .map_err(|error| handle_error(error, domain_error(id)))?;
-    Ok(reply(id, &handled))
-}
-
-fn survey_id(value: &str) -> Result<Uuid, Status> {
-    let id = uuid("survey_id", value)?;
-    Span::current().record("survey_id", tracing::field::display(&id));
-    Ok(id)
 }
 
 #[tracing::instrument(name = "DraftSurvey", skip_all, fields(survey_id))]
@@ -73,12 +55,8 @@ pub(super) async fn draft(
     let themes = themes("themes", &r.themes, false)?;
     // Questions are checked by the domain, before anything is appended.
     crate::domain::survey::check_questions(&r.questions)
-        .map_err(|error| Status::from(domain_error(&Uuid::nil())(error)))?;
-    let id = service
-        .ids
-        .id_for(SURVEY, &ctx.principal.name, &ctx.request_id)
-        .map_err(|error| ServiceError::internal(format!("creation ids: {error}")))?;
-    Span::current().record("survey_id", tracing::field::display(&id));
+        .map_err(|error| Status::from(Survey::refusal(&Uuid::nil(), error)))?;
+    let id = creation_id(service, SURVEY, "survey_id", &ctx)?;
     let command = Command::Draft(Draft {
         survey_id: id,
         title,
@@ -87,7 +65,7 @@ pub(super) async fn draft(
         themes,
         questions: r.questions.clone(),
     });
-    run(service, &id, command, None, &ctx.metadata()).await
+    run(&service.surveys, &id, command, None, &ctx).await
 }
 
 #[tracing::instrument(name = "ReviseSurveyQuestions", skip_all, fields(survey_id))]
@@ -97,11 +75,11 @@ pub(super) async fn revise_questions(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = survey_id(&r.survey_id)?;
+    let id = traced_uuid("survey_id", &r.survey_id)?;
     let command = Command::ReviseQuestions {
         questions: r.questions.clone(),
     };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.surveys, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "OpenSurvey", skip_all, fields(survey_id))]
@@ -111,11 +89,11 @@ pub(super) async fn open(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = survey_id(&r.survey_id)?;
+    let id = traced_uuid("survey_id", &r.survey_id)?;
     let command = Command::Open {
         now: service.clock.now(),
     };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.surveys, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "SubmitSurveyResponse", skip_all, fields(survey_id))]
@@ -125,7 +103,7 @@ pub(super) async fn submit(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = survey_id(&r.survey_id)?;
+    let id = traced_uuid("survey_id", &r.survey_id)?;
     let respondent = match r.respondent.as_ref().and_then(|who| who.who.as_ref()) {
         None => {
             return Err(invalid(
@@ -170,7 +148,7 @@ pub(super) async fn submit(
         answers: r.answers.clone(),
         now: service.clock.now(),
     });
-    run(service, &id, command, None, &ctx.metadata()).await
+    run(&service.surveys, &id, command, None, &ctx).await
 }
 
 #[tracing::instrument(name = "CloseSurvey", skip_all, fields(survey_id))]
@@ -180,11 +158,11 @@ pub(super) async fn close(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let id = survey_id(&r.survey_id)?;
+    let id = traced_uuid("survey_id", &r.survey_id)?;
     let command = Command::Close {
         now: service.clock.now(),
     };
-    run(service, &id, command, r.expected_version, &ctx.metadata()).await
+    run(&service.surveys, &id, command, r.expected_version, &ctx).await
 }
 
 #[tracing::instrument(name = "GetSurvey", skip_all, fields(survey_id))]
@@ -193,12 +171,8 @@ pub(super) async fn get(
     request: Request<pb::GetSurveyRequest>,
 ) -> Result<Response<pb::SurveyView>, Status> {
     reader(&request)?;
-    let id = survey_id(&request.get_ref().survey_id)?;
-    let (version, state) = service
-        .surveys
-        .load(&stream_id(SURVEY, &id))
-        .await
-        .map_err(|error| handle_error(error, domain_error(&id)))?;
+    let id = traced_uuid("survey_id", &request.get_ref().survey_id)?;
+    let (version, state) = load(&service.surveys, &id).await?;
     let Some(drafted) = state.drafted.as_deref() else {
         return Err(ServiceError::not_found("survey", id.to_string()).into());
     };

@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use maillage_es::stream_id;
 use maillage_proto::v1 as pv1;
+use maillage_service_kit::command_reply;
 use tonic::{Request, Response, Status};
 use tracing::field::Empty;
 use uuid::Uuid;
 
 use super::{
     authorize, authorize_read, derive_id, handle_error, invalid, load_existing, optional_text,
-    parse_uuid, reply, required_text, required_timestamp, GovernanceService, MAX_NAME, MAX_TEXT,
-    WRITERS,
+    parse_uuid, required_text, required_timestamp, GovernanceService, MAX_NAME, MAX_TEXT, WRITERS,
 };
 use crate::domain::commitment::{CommitmentCommand, CommitmentState, Origin, Status as Stage};
 use crate::domain::Timestamp;
@@ -39,7 +39,7 @@ impl GovernanceService {
             )
             .await
             .map_err(|error| handle_error(error, &commitment_id.to_string()))?;
-        Ok(Response::new(reply(commitment_id, &handled)))
+        Ok(Response::new(command_reply(commitment_id, &handled)))
     }
 
     #[tracing::instrument(skip_all, fields(commitment_id = Empty, consortium_id = %request.get_ref().consortium_id))]

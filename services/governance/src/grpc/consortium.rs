@@ -2,6 +2,7 @@
 
 use maillage_es::stream_id;
 use maillage_proto::v1 as pv1;
+use maillage_service_kit::command_reply;
 use maillage_territory::TerritoryLevel;
 use tonic::{Request, Response, Status};
 use tracing::field::Empty;
@@ -9,8 +10,7 @@ use uuid::Uuid;
 
 use super::{
     authorize, authorize_read, derive_id, handle_error, invalid, load_existing, optional_text,
-    parse_uuid, reply, required_text, slug, GovernanceService, MAX_NAME, MAX_TEXT, MAX_WEIGHT,
-    WRITERS,
+    parse_uuid, required_text, slug, GovernanceService, MAX_NAME, MAX_TEXT, MAX_WEIGHT, WRITERS,
 };
 use crate::domain::consortium::{
     majority_from_proto, BodyRules, ConsortiumCommand, ConsortiumState, MembershipStatus,
@@ -39,7 +39,7 @@ impl GovernanceService {
             )
             .await
             .map_err(|error| handle_error(error, &consortium_id.to_string()))?;
-        Ok(Response::new(reply(consortium_id, &handled)))
+        Ok(Response::new(command_reply(consortium_id, &handled)))
     }
 
     /// The consortium's state for a cross-aggregate rule (NOT_FOUND when it does not exist).

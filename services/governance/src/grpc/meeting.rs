@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use maillage_es::stream_id;
 use maillage_proto::v1 as pv1;
+use maillage_service_kit::command_reply;
 use tonic::{Request, Response, Status};
 use tracing::field::Empty;
 use uuid::Uuid;
 
 use super::{
     authorize, authorize_read, derive_id, handle_error, invalid, load_existing, optional_text,
-    parse_uuid, reply, required_text, required_timestamp, slug, GovernanceService, MAX_NAME,
-    MAX_TEXT, WRITERS,
+    parse_uuid, required_text, required_timestamp, slug, GovernanceService, MAX_NAME, MAX_TEXT,
+    WRITERS,
 };
 use crate::domain::meeting::{choice_from_proto, MeetingCommand, MeetingEvent, MeetingState};
 
@@ -124,7 +125,7 @@ impl GovernanceService {
             now: self.now(),
         };
         let handled = self.on_meeting(&id, None, command, &context).await?;
-        Ok(Response::new(reply(&id, &handled)))
+        Ok(Response::new(command_reply(&id, &handled)))
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id))]
@@ -176,7 +177,7 @@ impl GovernanceService {
         let handled = self
             .on_meeting(&id, message.expected_version, command, &context)
             .await?;
-        Ok(Response::new(reply(&id, &handled)))
+        Ok(Response::new(command_reply(&id, &handled)))
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id, resolution_id = Empty))]
@@ -217,7 +218,7 @@ impl GovernanceService {
             .unwrap_or_else(|| resolution_id.to_string());
         tracing::Span::current().record("resolution_id", resolution_id.as_str());
         Ok(Response::new(pv1::TableResolutionResponse {
-            reply: Some(reply(&id, &handled)),
+            reply: Some(command_reply(&id, &handled)),
             resolution_id,
         }))
     }
@@ -244,7 +245,7 @@ impl GovernanceService {
         let handled = self
             .on_meeting(&id, message.expected_version, command, &context)
             .await?;
-        Ok(Response::new(reply(&id, &handled)))
+        Ok(Response::new(command_reply(&id, &handled)))
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id, resolution_id = %request.get_ref().resolution_id))]
@@ -268,7 +269,7 @@ impl GovernanceService {
             _ => None,
         });
         Ok(Response::new(pv1::CloseVoteResponse {
-            reply: Some(reply(&id, &handled)),
+            reply: Some(command_reply(&id, &handled)),
             outcome: closed.as_ref().map(|c| c.outcome).unwrap_or_default(),
             tally: closed.and_then(|c| c.tally),
         }))
@@ -298,7 +299,7 @@ impl GovernanceService {
         let handled = self
             .on_meeting(&id, message.expected_version, command, &context)
             .await?;
-        Ok(Response::new(reply(&id, &handled)))
+        Ok(Response::new(command_reply(&id, &handled)))
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id))]

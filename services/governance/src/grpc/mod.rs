@@ -14,11 +14,11 @@ mod meeting;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use maillage_es::{Aggregates, Decider, HandleError, Handled};
+use maillage_es::{Aggregates, Decider, HandleError};
 use maillage_eventstore::{Clock, EventStore};
 use maillage_proto::v1 as pv1;
 use maillage_proto::v1::governance_server::Governance;
-use maillage_service_kit::{RequestContext, Role, ServiceError};
+use maillage_service_kit::{command_error, RequestContext, Role, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -196,43 +196,30 @@ fn required_timestamp(
 
 /// A domain refusal or a loop failure as a status.
 fn handle_error<E: DomainError>(error: HandleError<E>, aggregate_id: &str) -> Status {
-    let service_error = match error {
-        HandleError::Domain(error) => {
-            let message = error.to_string();
-            match error.refusal() {
-                Refusal::InvalidArgument { field } => {
-                    let prefix = format!("{field}: ");
-                    let message = message
-                        .strip_prefix(&prefix)
-                        .unwrap_or(&message)
-                        .to_string();
-                    ServiceError::invalid_argument(field, message)
-                }
-                Refusal::NotFound { what, id } => ServiceError::not_found(
-                    what,
-                    if id.is_empty() {
-                        aggregate_id.to_string()
-                    } else {
-                        id
-                    },
-                ),
-                Refusal::AlreadyExists { what, id } => ServiceError::already_exists(what, id),
-                Refusal::FailedPrecondition => ServiceError::failed_precondition(message),
+    command_error(error, |error| {
+        let message = error.to_string();
+        match error.refusal() {
+            Refusal::InvalidArgument { field } => {
+                let prefix = format!("{field}: ");
+                let message = message
+                    .strip_prefix(&prefix)
+                    .unwrap_or(&message)
+                    .to_string();
+                ServiceError::invalid_argument(field, message)
             }
+            Refusal::NotFound { what, id } => ServiceError::not_found(
+                what,
+                if id.is_empty() {
+                    aggregate_id.to_string()
+                } else {
+                    id
+                },
+            ),
+            Refusal::AlreadyExists { what, id } => ServiceError::already_exists(what, id),
+            Refusal::FailedPrecondition => ServiceError::failed_precondition(message),
         }
-        HandleError::Conflict { expected, actual } => ServiceError::Aborted {
-            expected: format!("version {expected}"),
-            actual,
-        },
-        HandleError::Store(error) => ServiceError::from(error),
-        HandleError::Decode { position, error } => {
-            ServiceError::internal(format!("event at position {position}: {error}"))
-        }
-        HandleError::Contended => ServiceError::Unavailable {
-            message: "the aggregate is being changed by other writers; retry".into(),
-        },
-    };
-    service_error.into()
+    })
+    .into()
 }
 
 /// Loads an aggregate's state, NOT_FOUND (`what` `id`) when it has no event.
@@ -253,15 +240,6 @@ where
         return Err(ServiceError::not_found(what, id.to_string()).into());
     }
     Ok((version, state))
-}
-
-/// The reply to a command.
-fn reply<E>(id: &Uuid, handled: &Handled<E>) -> pv1::CommandReply {
-    pv1::CommandReply {
-        id: id.to_string(),
-        version: handled.version,
-        position: handled.position,
-    }
 }
 
 #[tonic::async_trait]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::register::writer_context;
 use super::{
-    blocking, handle_error, interaction_error, privacy_error, reply, stakeholder_error,
+    blocking, handle_error, interaction_error, privacy_error, run, stakeholder_error,
     StakeholdersService, INTERACTION, STAKEHOLDER,
 };
 use crate::domain::interaction::InteractionCommand;
@@ -107,18 +107,18 @@ impl StakeholdersService {
         expected: Option<u64>,
         context: &RequestContext,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let handled = self
-            .inner
-            .interactions
-            .handle(
-                &stream_id(INTERACTION, id),
-                &command,
-                expected,
-                &context.metadata(),
-            )
-            .await
-            .map_err(|error| handle_error(error, interaction_error(id)))?;
-        Ok(reply(id, &handled))
+        let domain = interaction_error(id);
+        let stream = stream_id(INTERACTION, id);
+        run(
+            &self.inner.interactions,
+            &stream,
+            id,
+            &command,
+            expected,
+            context,
+            domain,
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(interaction_id))]

@@ -18,12 +18,12 @@ mod register;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use maillage_es::{Aggregates, HandleError, Handled};
+use maillage_es::{Aggregates, Decider, HandleError, Handled};
 use maillage_eventstore::{Clock, EventStore};
 use maillage_privacy::{KeyVault, PrivacyError};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::stakeholders_server::{Stakeholders, StakeholdersServer};
-use maillage_service_kit::{Role, ServiceError};
+use maillage_service_kit::{command_error, command_reply, RequestContext, Role, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 
@@ -110,30 +110,30 @@ impl StakeholdersService {
 
 /// A command reply.
 fn reply<E>(id: &uuid::Uuid, handled: &Handled<E>) -> Response<pb::CommandReply> {
-    Response::new(pb::CommandReply {
-        id: id.to_string(),
-        version: handled.version,
-        position: handled.position,
-    })
+    Response::new(command_reply(id, handled))
+}
+
+/// Runs `command` on the aggregate `id` (stream `stream`) for `context`'s
+/// request and replies; `domain` maps the aggregate's refusals.
+async fn run<D: Decider>(
+    aggregates: &Aggregates<D>,
+    stream: &str,
+    id: &uuid::Uuid,
+    command: &D::Command,
+    expected: Option<u64>,
+    context: &RequestContext,
+    domain: impl FnOnce(D::Error) -> ServiceError,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let handled = aggregates
+        .handle(stream, command, expected, &context.metadata())
+        .await
+        .map_err(|error| handle_error(error, domain))?;
+    Ok(reply(id, &handled))
 }
 
 /// The status of a command the loop did not apply.
 fn handle_error<E>(error: HandleError<E>, domain: impl FnOnce(E) -> ServiceError) -> Status {
-    let error = match error {
-        HandleError::Domain(error) => domain(error),
-        HandleError::Conflict { expected, actual } => ServiceError::Aborted {
-            expected: format!("version {expected}"),
-            actual,
-        },
-        HandleError::Store(error) => error.into(),
-        HandleError::Decode { position, error } => {
-            ServiceError::internal(format!("event at position {position}: {error}"))
-        }
-        HandleError::Contended => ServiceError::Unavailable {
-            message: "the aggregate is being changed by other requests; retry".into(),
-        },
-    };
-    error.into()
+    command_error(error, domain).into()
 }
 
 /// How a stakeholder's domain refusal reads for the caller.

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    blocking, handle_error, privacy_error, reply, stakeholder_error, StakeholdersService,
+    blocking, handle_error, privacy_error, run, stakeholder_error, StakeholdersService,
     STAKEHOLDER, WRITERS,
 };
 use crate::domain::stakeholder::{NewMandate, Profile, StakeholderCommand};
@@ -246,18 +246,18 @@ impl StakeholdersService {
         expected: Option<u64>,
         context: &RequestContext,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let handled = self
-            .inner
-            .stakeholders
-            .handle(
-                &stream_id(STAKEHOLDER, id),
-                &command,
-                expected,
-                &context.metadata(),
-            )
-            .await
-            .map_err(|error| handle_error(error, stakeholder_error(id)))?;
-        Ok(reply(id, &handled))
+        let domain = stakeholder_error(id);
+        let stream = stream_id(STAKEHOLDER, id);
+        run(
+            &self.inner.stakeholders,
+            &stream,
+            id,
+            &command,
+            expected,
+            context,
+            domain,
+        )
+        .await
     }
 
     /// The new id of a registration (the same on every retry of the request).
