@@ -1,11 +1,14 @@
 //! Maillage as one product: every service in one process on one port
-//! ([`platform::serve`]), the first-start bootstrap, the Admin service, and
-//! the admin CLI that talks to a running platform over gRPC.
+//! ([`platform::serve`]), the first-start bootstrap, the Admin service, the
+//! admin CLI that talks to a running platform over gRPC, the demo territory
+//! ([`demo`]) and the HTML report ([`report`]).
 
 pub mod admin;
 pub mod bootstrap;
 pub mod cli;
+pub mod demo;
 pub mod platform;
+pub mod report;
 
 /// The command services' logs, in the order reports list them.
 pub const CONTEXTS: [&str; 3] = [

@@ -2,7 +2,10 @@
 //! subcommands administer a running one over gRPC.
 
 use clap::{Parser, Subcommand};
-use maillage::cli::{self, client::Connection, token::TokenCommand};
+use maillage::cli::{
+    self, audit::ExportCommand, client::Connection, demo::DemoArgs, privacy, report::ReportArgs,
+    token::TokenCommand,
+};
 use maillage_service_kit::{init_tracing, ServiceConfig};
 
 /// Maillage: the engagement of a territory's actors in a tiers-lieux project.
@@ -32,6 +35,36 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Plays the demo territory's story and writes its HTML report.
+    Demo(DemoArgs),
+    /// The engagement report of a territory (live, or by replay with --as-of).
+    Report {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        args: ReportArgs,
+    },
+    /// Exports a report as a file.
+    Export {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+    /// Erases a person's personal data (crypto-shredding; the audit keeps the contacts).
+    Erase {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        args: privacy::EraseArgs,
+    },
+    /// Everything held about a person, as JSON (subject access).
+    SubjectExport {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        args: privacy::SubjectExportArgs,
+    },
 }
 
 #[tokio::main]
@@ -57,5 +90,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             connection,
             command,
         } => cli::token::run(&connection, command).await,
+        Command::Demo(args) => cli::demo::run(args).await,
+        Command::Report { connection, args } => cli::report::run(&connection, args).await,
+        Command::Export {
+            connection,
+            command,
+        } => cli::audit::run(&connection, command).await,
+        Command::Erase { connection, args } => privacy::erase(&connection, args).await,
+        Command::SubjectExport { connection, args } => {
+            privacy::subject_export(&connection, args).await
+        }
     }
 }

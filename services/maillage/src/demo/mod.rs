@@ -1,0 +1,55 @@
+//! The demo: a realistic accompaniment of a real rural communauté de communes — the
+//! CC du Castelrenaudais (Indre-et-Loire, SIREN 243700499, 16 communes, 15,802
+//! inhabitants in COG 2026; see [`plan`]) — played only through the public gRPC API
+//! as another internal tool would. Deterministic for a seed: the same commands in the
+//! same order with the same request ids. Names of people and businesses are fictional.
+
+pub mod actions;
+pub mod calendar;
+pub mod cast;
+pub mod consortium;
+pub mod contacts;
+pub mod names;
+pub mod plan;
+pub mod player;
+pub mod survey;
+
+use std::collections::BTreeMap;
+
+use crate::cli::client::Authed;
+use player::Player;
+
+/// What a demo run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The territory played, as `epci:<siren>`.
+    pub territory: String,
+    /// The highest log position each context reached (for waiting on the projections).
+    pub positions: BTreeMap<&'static str, u64>,
+    /// Commands sent.
+    pub commands: u64,
+    pub survey_id: String,
+    pub consortium_id: String,
+}
+
+/// Plays the whole story over `channel`.
+pub async fn play(channel: Authed, seed: u64, scale: f64) -> anyhow::Result<Outcome> {
+    let mut player = Player::new(channel, seed, scale);
+    let plan = plan::Plan::draw(&mut player.rng)?;
+    let cast = cast::register(&mut player, &plan).await?;
+    contacts::play(&mut player, &cast).await?;
+    let programme = actions::play(&mut player, &plan, &cast).await?;
+    survey::diagnostics(&mut player, &cast).await?;
+    let survey_id = survey::survey(&mut player, &plan, &programme.campaign_id).await?;
+    survey::interviews(&mut player, &plan, &cast).await?;
+    let consortium =
+        consortium::play(&mut player, &plan, &cast, &programme.roundtable_outcomes).await?;
+    player.finish();
+    Ok(Outcome {
+        territory: format!("epci:{}", plan.epci.siren),
+        positions: player.positions().clone(),
+        commands: player.commands(),
+        survey_id,
+        consortium_id: consortium.id,
+    })
+}

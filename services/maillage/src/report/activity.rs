@@ -1,0 +1,95 @@
+//! The activity sections: contacts and actions by month, actions held by theme and by
+//! audience (with the people they reached), and the actors recensed by kind.
+
+use maillage_proto::v1 as pb;
+
+use super::charts::{self, Bar};
+use super::data::ReportData;
+use super::labels::fr;
+
+/// Contacts and actions by month.
+pub fn months(data: &ReportData) -> String {
+    format!(
+        "<section id=\"series-mensuelles\"><h2>Contacts et actions par mois</h2>{}\
+         <p class=\"muted\">Contacts avec les acteurs du territoire à leur date, actions tenues sur le territoire au mois de leur début.</p></section>",
+        charts::months(&data.months)
+    )
+}
+
+fn group_bars(groups: &[pb::ActionGroupStatistics]) -> Vec<Bar> {
+    let mut bars: Vec<Bar> = groups
+        .iter()
+        .filter(|g| g.held > 0)
+        .map(|g| Bar {
+            label: fr(&g.group),
+            value: g.held as f64,
+            text: format!(
+                "{} tenue{} · {} participant{}",
+                g.held,
+                if g.held > 1 { "s" } else { "" },
+                g.attended + g.anonymous_attendees,
+                if g.attended + g.anonymous_attendees > 1 {
+                    "s"
+                } else {
+                    ""
+                }
+            ),
+        })
+        .collect();
+    bars.sort_by(|a, b| {
+        b.value
+            .total_cmp(&a.value)
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    bars
+}
+
+/// Actions by theme and by audience.
+pub fn actions(data: &ReportData) -> String {
+    let overall = data.actions.overall.clone().unwrap_or_default();
+    let rate = if overall.accepted > 0 {
+        format!(
+            " Taux de présence des invités ayant accepté : {}.",
+            super::labels::percent(overall.attendance_rate)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<section id=\"actions\"><h2>Actions par thème et par public</h2>\
+         <p>{} actions ({} tenues, {} annulées), {} invitations, {} présents nommés et {} anonymes.{}</p>\
+         <div class=\"cols\"><div><h3>Par thème</h3>{}</div><div><h3>Par public visé</h3>{}</div></div></section>",
+        overall.actions,
+        overall.held,
+        overall.cancelled,
+        overall.invited,
+        overall.attended,
+        overall.anonymous_attendees,
+        rate,
+        charts::hbars(&group_bars(&data.actions.by_theme), None, charts::BAR, "Actions tenues par thème"),
+        charts::hbars(&group_bars(&data.actions.by_audience), None, charts::BAR2, "Actions tenues par public"),
+    )
+}
+
+/// Actors recensed by kind.
+pub fn stakeholders(data: &ReportData) -> String {
+    let mut bars: Vec<Bar> = data
+        .territory
+        .stakeholders_by_kind
+        .iter()
+        .map(|count| Bar {
+            label: fr(&count.label),
+            value: count.count as f64,
+            text: count.count.to_string(),
+        })
+        .collect();
+    bars.sort_by(|a, b| {
+        b.value
+            .total_cmp(&a.value)
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    format!(
+        "<section id=\"acteurs\"><h2>Acteurs recensés par catégorie</h2>{}</section>",
+        charts::hbars(&bars, None, charts::BAR, "Acteurs par catégorie")
+    )
+}

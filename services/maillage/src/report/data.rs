@@ -1,0 +1,46 @@
+//! Everything the HTML report shows, gathered once: rendering is then a pure function
+//! of this value (the same data always gives the same page).
+
+use std::collections::BTreeMap;
+
+use maillage_proto::v1 as pb;
+
+/// Contacts and actions of one month.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonthFigures {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Contacts with stakeholders of the territory that took place that month.
+    pub contacts: u64,
+    /// Actions held in the territory that started that month.
+    pub actions: u64,
+}
+
+/// The report's data.
+#[derive(Debug, Clone, Default)]
+pub struct ReportData {
+    /// The territory engagement, with every member commune.
+    pub territory: pb::TerritoryEngagementReport,
+    /// The instant replayed (RFC 3339), or None for the live state.
+    pub as_of: Option<String>,
+    /// Actions with their venue in the territory, by theme, audience and kind.
+    pub actions: pb::ActionStatistics,
+    /// By month, in order.
+    pub months: Vec<MonthFigures>,
+    /// Surveys with responses from the territory.
+    pub surveys: Vec<pb::SurveyResults>,
+    /// The consortium of the territory, if any.
+    pub consortium: Option<pb::ConsortiumState>,
+    /// Organisation names by stakeholder id (organisations are not personal data).
+    pub organisation_names: BTreeMap<String, String>,
+}
+
+impl ReportData {
+    /// An organisation's name, or a short form of its id.
+    pub fn organisation(&self, id: &str) -> String {
+        self.organisation_names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("membre {}", id.get(..8).unwrap_or(id)))
+    }
+}

@@ -1,0 +1,206 @@
+//! What the report needs that no projection query answers, read from the event logs
+//! (the EventLog API, as any internal tool would): when contacts and actions took
+//! place (for the monthly series), which surveys and consortia exist, and the names
+//! of organisations (public, never personal data). Events recorded after `as_of` are
+//! ignored, as the projections' replay ignores them.
+
+use std::collections::BTreeMap;
+
+use maillage_proto::v1 as pb;
+use maillage_proto::v1::event_log_client::EventLogClient;
+use prost::Message;
+
+use crate::cli::client::{explain, Authed};
+
+/// Events read per call.
+const PAGE: u32 = 5_000;
+
+/// A contact: when it took place and with whom.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFact {
+    pub occurred_at: i64,
+    pub participants: Vec<String>,
+}
+
+/// An action: where, when it started, and whether it was held.
+#[derive(Debug, Clone, Default)]
+pub struct ActionFact {
+    /// None: online.
+    pub commune: Option<String>,
+    pub starts_at: Option<i64>,
+    pub held: bool,
+}
+
+/// The facts gathered from the three logs.
+#[derive(Debug, Default)]
+pub struct LogFacts {
+    /// Stakeholder id → commune code.
+    pub communes: BTreeMap<String, String>,
+    /// Organisation id → name.
+    pub organisation_names: BTreeMap<String, String>,
+    pub contacts: BTreeMap<String, ContactFact>,
+    pub actions: BTreeMap<String, ActionFact>,
+    /// Survey ids, in log order.
+    pub surveys: Vec<String>,
+    /// Consortium id → its territory.
+    pub consortia: Vec<(String, Vec<pb::TerritoryRef>)>,
+}
+
+fn seconds(timestamp: Option<&prost_types::Timestamp>) -> i64 {
+    timestamp.map_or(0, |t| t.seconds)
+}
+
+fn venue_commune(venue: Option<&pb::ActionVenue>) -> Option<String> {
+    match venue.and_then(|v| v.place.as_ref()) {
+        Some(pb::action_venue::Place::CommuneCode(code)) => Some(code.clone()),
+        _ => None,
+    }
+}
+
+impl LogFacts {
+    fn apply(&mut self, envelope: &pb::EventEnvelope) -> Result<(), prost::DecodeError> {
+        let payload = envelope.payload.as_slice();
+        match envelope.event_type.as_str() {
+            "maillage.v1.PersonRegistered" => {
+                let event = pb::PersonRegistered::decode(payload)?;
+                let commune = event.profile.map(|p| p.commune_code).unwrap_or_default();
+                self.communes.insert(event.stakeholder_id, commune);
+            }
+            "maillage.v1.PersonProfileUpdated" => {
+                let event = pb::PersonProfileUpdated::decode(payload)?;
+                let commune = event.profile.map(|p| p.commune_code).unwrap_or_default();
+                self.communes.insert(event.stakeholder_id, commune);
+            }
+            "maillage.v1.OrganisationRegistered" => {
+                let event = pb::OrganisationRegistered::decode(payload)?;
+                self.organisation(event.stakeholder_id, event.profile);
+            }
+            "maillage.v1.OrganisationProfileUpdated" => {
+                let event = pb::OrganisationProfileUpdated::decode(payload)?;
+                self.organisation(event.stakeholder_id, event.profile);
+            }
+            "maillage.v1.InteractionLogged" => {
+                let event = pb::InteractionLogged::decode(payload)?;
+                self.contacts.insert(
+                    event.interaction_id,
+                    ContactFact {
+                        occurred_at: seconds(event.occurred_at.as_ref()),
+                        participants: event
+                            .participants
+                            .into_iter()
+                            .map(|p| p.stakeholder_id)
+                            .collect(),
+                    },
+                );
+            }
+            "maillage.v1.InteractionCorrected" => {
+                let event = pb::InteractionCorrected::decode(payload)?;
+                if let Some(contact) = self.contacts.get_mut(&event.interaction_id) {
+                    if let Some(at) = event.occurred_at.as_ref() {
+                        contact.occurred_at = at.seconds;
+                    }
+                    if let Some(list) = event.participants {
+                        contact.participants = list
+                            .participants
+                            .into_iter()
+                            .map(|p| p.stakeholder_id)
+                            .collect();
+                    }
+                }
+            }
+            "maillage.v1.ActionPlanned" => {
+                let event = pb::ActionPlanned::decode(payload)?;
+                let fact = ActionFact {
+                    commune: venue_commune(event.venue.as_ref()),
+                    ..ActionFact::default()
+                };
+                self.actions.insert(event.action_id, fact);
+            }
+            "maillage.v1.ActionScheduled" => {
+                let event = pb::ActionScheduled::decode(payload)?;
+                if let Some(action) = self.actions.get_mut(&event.action_id) {
+                    action.starts_at = Some(seconds(event.starts_at.as_ref()));
+                }
+            }
+            "maillage.v1.ActionRescheduled" => {
+                let event = pb::ActionRescheduled::decode(payload)?;
+                if let Some(action) = self.actions.get_mut(&event.action_id) {
+                    action.starts_at = Some(seconds(event.starts_at.as_ref()));
+                    if event.venue.is_some() {
+                        action.commune = venue_commune(event.venue.as_ref());
+                    }
+                }
+            }
+            "maillage.v1.ActionHeld" => {
+                let event = pb::ActionHeld::decode(payload)?;
+                if let Some(action) = self.actions.get_mut(&event.action_id) {
+                    action.held = true;
+                }
+            }
+            "maillage.v1.SurveyDrafted" => {
+                let event = pb::SurveyDrafted::decode(payload)?;
+                self.surveys.push(event.survey_id);
+            }
+            "maillage.v1.ConsortiumFounded" => {
+                let event = pb::ConsortiumFounded::decode(payload)?;
+                self.consortia.push((event.consortium_id, event.territory));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn organisation(&mut self, id: String, profile: Option<pb::OrganisationProfile>) {
+        let profile = profile.unwrap_or_default();
+        self.communes.insert(id.clone(), profile.commune_code);
+        self.organisation_names.insert(id, profile.name);
+    }
+}
+
+/// Whether an event was recorded at or before `as_of` (always, without one).
+fn recorded_by(envelope: &pb::EventEnvelope, as_of: Option<&prost_types::Timestamp>) -> bool {
+    match (as_of, envelope.recorded_at.as_ref()) {
+        (None, _) => true,
+        (Some(limit), Some(at)) => (at.seconds, at.nanos) <= (limit.seconds, limit.nanos),
+        (Some(_), None) => false,
+    }
+}
+
+/// Reads the three logs up to `as_of`.
+pub async fn scan(
+    channel: Authed,
+    as_of: Option<&prost_types::Timestamp>,
+) -> anyhow::Result<LogFacts> {
+    let mut logs = EventLogClient::new(channel);
+    let mut facts = LogFacts::default();
+    for context in crate::CONTEXTS {
+        let mut from = 1;
+        loop {
+            let page = logs
+                .read_all(pb::ReadAllRequest {
+                    from_position: from,
+                    limit: PAGE,
+                    context: context.to_owned(),
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            let Some(last) = page.events.last().map(|e| e.position) else {
+                break;
+            };
+            for envelope in page.events.iter().filter(|e| recorded_by(e, as_of)) {
+                facts.apply(envelope).map_err(|error| {
+                    anyhow::anyhow!(
+                        "événement illisible en position {} du journal {context} : {error}",
+                        envelope.position
+                    )
+                })?;
+            }
+            if last >= page.head_position {
+                break;
+            }
+            from = last + 1;
+        }
+    }
+    Ok(facts)
+}

@@ -1,0 +1,101 @@
+//! Shared by the demo and report tests: a real platform in-process (every service on an
+//! ephemeral port, sled in a temp dir), the demo played against it, and the real
+//! `maillage` binary run against it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use maillage::cli::client::{Authed, Connection};
+use maillage::cli::demo::play_and_report;
+use maillage::demo::Outcome;
+use maillage::report::ReportData;
+use maillage_service_kit::ServiceConfig;
+use tokio::sync::oneshot;
+
+pub const MAILLAGE: &str = env!("CARGO_BIN_EXE_maillage");
+
+/// A running platform and its data directory.
+pub struct Platform {
+    pub dir: tempfile::TempDir,
+    pub endpoint: String,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Platform {
+    pub async fn start() -> Platform {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ServiceConfig::for_dir(dir.path().join("data"));
+        maillage::bootstrap::prepare(&config).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            maillage::platform::serve(&config, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Platform {
+            dir,
+            endpoint,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn connection(&self) -> Connection {
+        Connection {
+            endpoint: self.endpoint.clone(),
+            token: None,
+            data_dir: self.data_dir(),
+        }
+    }
+
+    pub async fn channel(&self) -> Authed {
+        self.connection().connect().await.unwrap()
+    }
+
+    /// Plays the demo (seed, scale) and writes its report to `<dir>/<name>`.
+    pub async fn demo(&self, seed: u64, scale: f64, name: &str) -> (Outcome, ReportData, PathBuf) {
+        let out = self.dir.path().join(name);
+        let (outcome, data) = play_and_report(self.channel().await, seed, scale, &out)
+            .await
+            .unwrap();
+        (outcome, data, out)
+    }
+
+    /// Runs the real binary against this platform.
+    pub async fn maillage(&self, args: &[&str]) -> std::process::Output {
+        tokio::process::Command::new(MAILLAGE)
+            .args(args)
+            .args(["--endpoint", &self.endpoint, "--data-dir"])
+            .arg(self.data_dir())
+            .env_remove("MAILLAGE_TOKEN")
+            .output()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}

@@ -1,0 +1,360 @@
+//! The demo against a real in-process platform, and its HTML report checked against the
+//! projections' own answers; `maillage report` errors and replay; the personal-data
+//! commands; determinism of two runs with the same seed.
+
+mod common;
+
+use common::{read, text, Platform};
+use maillage::report::labels::{percent, thousands};
+use maillage_proto::v1 as pb;
+use maillage_proto::v1::projections_client::ProjectionsClient;
+
+fn epci() -> pb::TerritoryRef {
+    pb::TerritoryRef {
+        level: pb::TerritoryLevel::Epci as i32,
+        code: "243700499".into(),
+    }
+}
+
+async fn territory(platform: &Platform) -> pb::TerritoryEngagementReport {
+    ProjectionsClient::new(platform.channel().await)
+        .get_territory_engagement(pb::TerritoryEngagementRequest {
+            territory: Some(epci()),
+            as_of: None,
+            page: Some(pb::PageRequest {
+                page_size: 1000,
+                page_token: String::new(),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_report_shows_what_the_projections_answer() {
+    let platform = Platform::start().await;
+    let (outcome, _, path) = platform.demo(7, 0.3, "report.html").await;
+    assert_eq!(outcome.territory, "epci:243700499");
+    let html = read(&path);
+    let report = territory(&platform).await;
+
+    assert_eq!(report.communes_total, 16);
+    assert_eq!(report.population, 15_802);
+    assert!(
+        report.coverage > 0.3 && report.coverage < 1.0,
+        "{}",
+        report.coverage
+    );
+    assert_eq!(
+        report.white_zone_communes.len(),
+        4,
+        "four communes are never reached"
+    );
+    assert!(report.contacts > 30 && report.actions_held >= 5 && report.consortium_members > 10);
+    assert!(report.survey_responses >= 90, "{}", report.survey_responses);
+
+    assert!(html.contains("CC du Castelrenaudais"));
+    assert!(
+        html.contains(&percent(report.coverage)),
+        "coverage {}",
+        percent(report.coverage)
+    );
+    assert!(html.contains(&format!(
+        "{} communes sur {} avec un élu contacté",
+        report.communes_with_elu_contacted, report.communes_total
+    )));
+    assert!(html.contains(&format!(
+        "<div class=\"value\">{}</div><div class=\"label\">Contacts enregistrés",
+        thousands(report.contacts)
+    )));
+    assert!(html.contains(&format!(
+        "<strong>{}</strong> réponses",
+        report.survey_responses
+    )));
+    for commune in &report.communes {
+        assert!(
+            html.contains(&format!("data-code=\"{}\"", commune.code)),
+            "{}",
+            commune.name
+        );
+        assert!(html.contains(&format!(
+            "<td class=\"n\" data-v=\"{}\">",
+            commune.survey_responses
+        )));
+    }
+    let white = html
+        .split("id=\"liste-zones-blanches\"")
+        .nth(1)
+        .expect("white zones listed");
+    for code in &report.white_zone_communes {
+        let name = &report
+            .communes
+            .iter()
+            .find(|c| &c.code == code)
+            .unwrap()
+            .name;
+        assert!(
+            white.contains(name.as_str()),
+            "{name} listed as a white zone"
+        );
+    }
+    assert_eq!(html.matches("class=\"niveau-0\"").count(), 4);
+    assert!(html.contains("Consortium des tiers-lieux du Castelrenaudais"));
+    assert!(html.contains("Assemblée générale du 16/10/2026"));
+    assert!(html.contains("Table ronde") || html.contains("Convergence entreprises"));
+    assert!(html.contains("<svg"));
+
+    // The CLI renders the same page from the same data.
+    let out = platform.dir.path().join("cli.html");
+    let cli = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await;
+    assert!(cli.status.success(), "{}", text(&cli.stderr));
+    assert_eq!(read(&out), html);
+    platform.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_names_close_territories_and_replays_the_past() {
+    let platform = Platform::start().await;
+    platform.demo(3, 0.1, "report.html").await;
+
+    let unknown = platform
+        .maillage(&["report", "--territory", "Castelrenodais"])
+        .await;
+    assert!(!unknown.status.success());
+    let message = text(&unknown.stderr);
+    assert!(message.contains("territoire inconnu"), "{message}");
+    assert!(
+        message.contains("CC du Castelrenaudais (epci:243700499)"),
+        "{message}"
+    );
+
+    let past = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--as-of",
+            "2020-01-01T00:00:00Z",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert!(past.status.success(), "{}", text(&past.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&past.stdout).unwrap();
+    assert_eq!(json["contacts"], 0);
+    assert_eq!(json["stakeholders_total"], 0);
+    assert_eq!(json["survey_responses"], 0);
+    assert_eq!(json["white_zone_communes"].as_array().unwrap().len(), 16);
+
+    let past_html = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "243700499",
+            "--as-of",
+            "2020-01-01T00:00:00Z",
+        ])
+        .await;
+    let page = text(&past_html.stdout);
+    assert!(
+        page.contains("rejeu des événements au 2020-01-01T00:00:00Z"),
+        "{page}"
+    );
+    assert!(page.contains("Aucun consortium sur ce territoire"));
+    assert_eq!(page.matches("class=\"niveau-0\"").count(), 16);
+
+    let live = platform
+        .maillage(&["report", "--territory", "epci:243700499", "--format", "csv"])
+        .await;
+    let csv = text(&live.stdout);
+    assert!(csv.starts_with("code,name,population"), "{csv}");
+    assert_eq!(csv.lines().count(), 17);
+
+    let bad_date = platform
+        .maillage(&["report", "--territory", "epci:243700499", "--as-of", "hier"])
+        .await;
+    assert!(text(&bad_date.stderr).contains("n'est pas une date RFC 3339"));
+    platform.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_export_subject_export_and_erasure() {
+    let platform = Platform::start().await;
+    platform.demo(5, 0.1, "report.html").await;
+
+    let audit = platform
+        .maillage(&["export", "audit", "--territory", "epci:243700499"])
+        .await;
+    assert!(audit.status.success(), "{}", text(&audit.stderr));
+    let csv = text(&audit.stdout);
+    assert!(csv.starts_with("interaction_id,occurred_at"), "{csv}");
+    let elu = csv
+        .lines()
+        .skip(1)
+        .find_map(|line| {
+            line.split(',')
+                .find(|field| field.contains(":PERSON:PERSON_KIND_ELECTED_OFFICIAL"))
+                .and_then(|field| field.split(':').next())
+                .map(str::to_owned)
+        })
+        .expect("a contact with an élu");
+    let june = platform
+        .maillage(&[
+            "export",
+            "audit",
+            "--territory",
+            "epci:243700499",
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-07-01",
+        ])
+        .await;
+    let june = text(&june.stdout);
+    assert!(june.lines().count() < csv.lines().count());
+    assert!(june.lines().skip(1).all(|line| line
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .starts_with("2026-06")));
+
+    let before = platform.maillage(&["subject-export", &elu]).await;
+    assert!(before.status.success(), "{}", text(&before.stderr));
+    let before: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(before["erased"], false);
+    assert!(!before["stakeholder"]["profile"]["family_name"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+    assert!(!before["interactions"].as_array().unwrap().is_empty());
+    assert!(before["stakeholder"]["mandates"][0]["office"]
+        .as_str()
+        .unwrap()
+        .starts_with("MANDATE_OFFICE_"));
+
+    let erased = platform
+        .maillage(&["erase", &elu, "--reason", "RGPD art. 17, demande 2026-014"])
+        .await;
+    assert!(erased.status.success(), "{}", text(&erased.stderr));
+    assert!(text(&erased.stdout).contains("effacée"));
+    let after = platform.maillage(&["subject-export", &elu]).await;
+    let after: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(after["erased"], true);
+
+    let missing = platform
+        .maillage(&["erase", "not-a-uuid", "--reason", "x"])
+        .await;
+    assert!(!missing.status.success());
+    platform.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_gives_the_same_reports() {
+    let first = Platform::start().await;
+    let second = Platform::start().await;
+    let (a, _, html_a) = first.demo(11, 0.2, "a.html").await;
+    let (b, _, html_b) = second.demo(11, 0.2, "b.html").await;
+    assert_eq!(a.commands, b.commands);
+    assert_eq!(a.positions, b.positions, "the same events in the same logs");
+
+    let export = |platform: &Platform| {
+        let endpoint = platform.endpoint.clone();
+        let data = platform.data_dir();
+        async move {
+            let connection = maillage::cli::client::Connection {
+                endpoint,
+                token: None,
+                data_dir: data,
+            };
+            ProjectionsClient::new(connection.connect().await.unwrap())
+                .export_report(pb::ExportReportRequest {
+                    format: pb::ExportFormat::Json as i32,
+                    report: Some(pb::export_report_request::Report::TerritoryEngagement(
+                        pb::TerritoryEngagementRequest {
+                            territory: Some(epci()),
+                            as_of: None,
+                            page: None,
+                        },
+                    )),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .content
+        }
+    };
+    let json_a = export(&first).await;
+    let json_b = export(&second).await;
+    assert_eq!(text(&json_a), text(&json_b));
+    // Ids differ between runs (UUID v7), but the report shows none of them.
+    assert_eq!(read(&html_a), read(&html_b));
+
+    let third = Platform::start().await;
+    third.demo(12, 0.2, "c.html").await;
+    assert_ne!(
+        text(&export(&third).await),
+        text(&json_a),
+        "another seed tells another story"
+    );
+    third.stop().await;
+    first.stop().await;
+    second.stop().await;
+}
+
+#[test]
+fn maillage_demo_runs_in_process_and_refuses_a_used_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(common::MAILLAGE)
+            .args([
+                "demo",
+                "--seed",
+                "4",
+                "--scale",
+                "0.1",
+                "--data-dir",
+                "data",
+                "--out",
+                "demo.html",
+            ])
+            .args(extra)
+            .current_dir(dir.path())
+            .env_remove("MAILLAGE_TOKEN")
+            .env_remove("MAILLAGE_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let first = run(&[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let summary = text(&first.stdout);
+    for expected in [
+        "Territoire : CC du Castelrenaudais",
+        "Couverture : ",
+        "Zones blanches (4)",
+        "Consortium : Consortium des tiers-lieux du Castelrenaudais",
+    ] {
+        assert!(summary.contains(expected), "{expected} in {summary}");
+    }
+    assert!(read(&dir.path().join("demo.html")).contains("<!DOCTYPE html>"));
+
+    let again = run(&[]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("n'est pas vide"),
+        "{}",
+        text(&again.stderr)
+    );
+    // With --force the same seed is replayed: every request is recognised, nothing changes.
+    let forced = run(&["--force"]);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert_eq!(text(&forced.stdout), summary);
+}
