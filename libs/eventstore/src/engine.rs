@@ -93,6 +93,36 @@ pub trait Engine: Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<u64, EngineError>;
 }
 
+/// How long [`SledEngine::open`] waits for a lock released by a database of the same process.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens (or creates) the sled database in `dir`.
+///
+/// sled releases its file lock a moment after the last handle of a database
+/// is dropped (its background flusher ends first), so a reopen right after a
+/// close in the same process may find the lock still held: that case is
+/// retried for up to [`LOCK_WAIT`]. Another process holding the database
+/// still fails, after that wait, with sled's error.
+pub fn open_sled(dir: &Path, options: &SledOptions) -> Result<sled::Db, EngineError> {
+    let config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(options.cache_capacity)
+        .mode(sled::Mode::HighThroughput);
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(error))
+                if error.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
 /// Tuning of the sled engine.
 #[derive(Debug, Clone)]
 pub struct SledOptions {
@@ -120,14 +150,9 @@ impl SledEngine {
     /// The name of the sled tree holding the log and its indexes.
     pub const TREE: &'static str = "eventstore";
 
-    /// Opens (or creates) a sled database in `dir` and the store's tree in it.
+    /// Opens (or creates) a sled database in `dir` (see [`open_sled`]) and the store's tree in it.
     pub fn open(dir: &Path, options: &SledOptions) -> Result<Self, EngineError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(options.cache_capacity)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
-        Self::with_db(db)
+        Self::with_db(open_sled(dir, options)?)
     }
 
     /// Uses the store's tree of an already opened database, which the service

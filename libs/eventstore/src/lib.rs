@@ -28,7 +28,9 @@ mod verify;
 mod writer;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use engine::{Engine, EngineError, Keyspace, SledEngine, SledOptions, WriteBatch};
+pub use engine::{
+    open_sled, Engine, EngineError, Keyspace, SledEngine, SledOptions, WriteBatch, LOCK_WAIT,
+};
 pub use error::StoreError;
 pub use expected::ExpectedVersion;
 pub use record::{AppendResult, EventData, EventMetadata, RecordedEvent, GENESIS_HASH};

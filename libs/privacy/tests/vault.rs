@@ -8,11 +8,19 @@ use maillage_privacy::{KeyVault, MasterKey, Opened, PrivacyError, SubjectId, Sub
 
 const TREE: &str = "privacy.keys";
 
+/// Opens the test database; sled frees its lock a moment after the previous
+/// handle is dropped, so a reopen waits for it (bounded).
 fn open_db(dir: &Path) -> sled::Db {
-    sled::Config::new()
-        .path(dir.join("db"))
-        .open()
-        .expect("open sled")
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::Config::new().path(dir.join("db")).open() {
+            Ok(db) => return db,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => panic!("open sled: {error}"),
+        }
+    }
 }
 
 fn vault(db: &sled::Db, master: &MasterKey) -> KeyVault {

@@ -21,6 +21,9 @@ pub enum StorageError {
     /// A stored row could not be read back.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// The database could not be opened.
+    #[error("read-model database: {0}")]
+    Open(#[from] maillage_eventstore::EngineError),
 }
 
 /// A place to keep read models: load at start, then commit updates atomically.
@@ -60,10 +63,11 @@ pub struct SledStorage {
 }
 
 impl SledStorage {
-    /// Opens (or creates) the database in `dir`.
+    /// Opens (or creates) the database in `dir` (waiting, bounded, for a lock
+    /// a previous handle of this process is still releasing).
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
         std::fs::create_dir_all(dir).map_err(sled::Error::Io)?;
-        let db = sled::open(dir)?;
+        let db = maillage_eventstore::open_sled(dir, &maillage_eventstore::SledOptions::default())?;
         Self::with_db(db)
     }
 

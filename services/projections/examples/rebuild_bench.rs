@@ -1,0 +1,764 @@
+//! Rebuild and `as_of` benchmark of the projections over a million events.
+//!
+//! Generates realistic protobuf payloads of the three contexts into real
+//! event stores (sled, in a temp dir, large pipelined appends, `recorded_at`
+//! spread over 2026 by a fixed clock): a few thousand stakeholders across the
+//! communes of CA du Pays Basque (158 communes), contacts with one to three of
+//! them, actions with invitations, answers and attendance, survey responses,
+//! and a consortium. Then, on the same logs, measures:
+//! - the store's raw replay: `read_all` from position 1 of every log;
+//! - a full rebuild (`LiveProjection::rebuild` from local sources) into
+//!   in-memory storage, then into a sled read-model database;
+//! - the territory report of the EPCI `as_of` mid-year and `as_of` the end
+//!   (a replay of the events recorded up to the instant into fresh read
+//!   models, then the query), with the process's peak RSS during each
+//!   (reset through `/proc/self/clear_refs` before it).
+//!
+//! The last line printed is one JSON object with every figure.
+//!
+//! `cargo run --release -p maillage-projections --example rebuild_bench -- --events 1000000`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use maillage_eventstore::{
+    EventData, EventMetadata, EventStore, ExpectedVersion, FixedClock, PendingAppend, StoreOptions,
+};
+use maillage_projections::queries::{territory, Page};
+use maillage_projections::{local_sources, replay, LiveProjection, MemoryStorage, SledStorage};
+use maillage_proto::v1 as pb;
+use maillage_territory::{Territory, TerritoryLevel, TerritoryRef};
+use prost::{Message, Name};
+use uuid::Uuid;
+
+/// CA du Pays Basque.
+const EPCI: &str = "200067106";
+/// 2026-01-01T00:00:00Z, in seconds.
+const YEAR_START: u64 = 1_767_225_600;
+const YEAR_SECONDS: u64 = 365 * 86_400;
+/// Appends in flight before waiting for their outcomes.
+const IN_FLIGHT: usize = 2_048;
+
+struct Args {
+    events: u64,
+    stakeholders: usize,
+    /// Keep the logs in this directory; reuse them if it already holds some.
+    dir: Option<std::path::PathBuf>,
+    /// Only the `as_of` reports (in a fresh process, for a clean peak RSS).
+    as_of_only: bool,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        events: 1_000_000,
+        stakeholders: 4_000,
+        dir: None,
+        as_of_only: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--events" => args.events = value()?.parse()?,
+            "--stakeholders" => args.stakeholders = value()?.parse()?,
+            "--dir" => args.dir = Some(value()?.into()),
+            "--as-of-only" => args.as_of_only = true,
+            other => anyhow::bail!(
+                "unknown flag {other} (--events N, --stakeholders N, --dir PATH, --as-of-only)"
+            ),
+        }
+    }
+    Ok(args)
+}
+
+/// A small deterministic generator (xorshift64*), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn ts(seconds: u64) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp {
+        seconds: seconds as i64,
+        nanos: 0,
+    })
+}
+
+fn event<M: Message + Name>(message: &M, actor: &str) -> EventData {
+    EventData {
+        event_id: Uuid::now_v7(),
+        event_type: M::full_name(),
+        payload: message.encode_to_vec(),
+        metadata: EventMetadata {
+            actor: actor.into(),
+            request_id: Uuid::now_v7().to_string(),
+            ..Default::default()
+        },
+    }
+}
+
+/// One context's log being filled: its store, clock, and appends in flight.
+struct Writer {
+    store: EventStore,
+    clock: Arc<FixedClock>,
+    pending: Vec<PendingAppend>,
+    written: u64,
+}
+
+impl Writer {
+    fn open(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let clock = Arc::new(FixedClock::new(SystemTime::UNIX_EPOCH));
+        let store = EventStore::open(
+            dir,
+            StoreOptions {
+                clock: clock.clone(),
+                ..StoreOptions::default()
+            },
+        )?;
+        Ok(Self {
+            store,
+            clock,
+            pending: Vec::new(),
+            written: 0,
+        })
+    }
+
+    /// Queues one append, recorded at `at` (seconds; never earlier than before).
+    async fn append(
+        &mut self,
+        stream: String,
+        at: u64,
+        events: Vec<EventData>,
+    ) -> anyhow::Result<()> {
+        self.clock
+            .set(SystemTime::UNIX_EPOCH + Duration::from_secs(at));
+        self.written += events.len() as u64;
+        let pending = self
+            .store
+            .submit(&stream, ExpectedVersion::Any, events)
+            .await?;
+        self.pending.push(pending);
+        if self.pending.len() >= IN_FLIGHT {
+            self.drain().await?;
+        }
+        Ok(())
+    }
+
+    async fn drain(&mut self) -> anyhow::Result<()> {
+        for pending in self.pending.drain(..) {
+            pending.outcome().await?;
+        }
+        Ok(())
+    }
+}
+
+/// A stakeholder of the generated population.
+struct Who {
+    id: String,
+    person: bool,
+}
+
+/// Fills the three logs with about `total` events; returns the logs.
+async fn generate(
+    dir: &std::path::Path,
+    args: &Args,
+    communes: &[String],
+) -> anyhow::Result<[(&'static str, Writer); 3]> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut stakeholders = Writer::open(&dir.join("stakeholders"))?;
+    let mut engagement = Writer::open(&dir.join("engagement"))?;
+    let mut governance = Writer::open(&dir.join("governance"))?;
+    let total = args.events;
+    // The timeline: registrations in January, the rest over the year.
+    let at =
+        |done: u64| YEAR_START + 30 * 86_400 + done * (YEAR_SECONDS - 31 * 86_400) / total.max(1);
+
+    // Stakeholders: 2/3 persons (1 in 8 an élu with a commune mandate), 1/3 organisations.
+    let mut people = Vec::with_capacity(args.stakeholders);
+    for n in 0..args.stakeholders {
+        let id = Uuid::now_v7().to_string();
+        let commune = communes[rng.below(communes.len())].clone();
+        let registered = YEAR_START + (n as u64 * 30 * 86_400) / args.stakeholders as u64;
+        let mut events = Vec::new();
+        let person = n % 3 != 0;
+        if person {
+            let kind = match rng.below(8) {
+                0 => pb::PersonKind::ElectedOfficial,
+                1 | 2 => pb::PersonKind::BusinessLeader,
+                3 => pb::PersonKind::AssociationMember,
+                4 => pb::PersonKind::TiersLieuManager,
+                _ => pb::PersonKind::Inhabitant,
+            };
+            events.push(event(
+                &pb::PersonRegistered {
+                    stakeholder_id: id.clone(),
+                    profile: Some(pb::SealedPersonProfile {
+                        sealed_given_name: rng.bytes(48),
+                        sealed_family_name: rng.bytes(48),
+                        kinds: vec![kind as i32],
+                        commune_code: commune.clone(),
+                        sealed_email: rng.bytes(64),
+                        ..Default::default()
+                    }),
+                    registered_at: ts(registered),
+                    registered_by: "alice".into(),
+                },
+                "alice",
+            ));
+            if kind == pb::PersonKind::ElectedOfficial {
+                events.push(event(
+                    &pb::MandateStarted {
+                        stakeholder_id: id.clone(),
+                        mandate_id: Uuid::now_v7().to_string(),
+                        office: pb::MandateOffice::ConseillerMunicipal as i32,
+                        authority: Some(pb::TerritoryRef {
+                            level: pb::TerritoryLevel::Commune as i32,
+                            code: commune.clone(),
+                        }),
+                        started_at: ts(YEAR_START - 600 * 86_400),
+                        ended_at: None,
+                    },
+                    "alice",
+                ));
+            }
+        } else {
+            use pb::organisation_profile::Details;
+            let details = match rng.below(4) {
+                0 | 1 => Details::Business(pb::BusinessDetails {
+                    size: pb::BusinessSize::Tpe as i32,
+                    sector: "artisanat".into(),
+                }),
+                2 => Details::Association(pb::AssociationDetails {}),
+                _ => Details::TiersLieu(pb::TiersLieuDetails {
+                    typologies: vec![pb::TiersLieuTypology::Coworking as i32],
+                    status: pb::TiersLieuStatus::Open as i32,
+                }),
+            };
+            events.push(event(
+                &pb::OrganisationRegistered {
+                    stakeholder_id: id.clone(),
+                    profile: Some(pb::OrganisationProfile {
+                        name: format!("Organisation {n}"),
+                        commune_code: commune.clone(),
+                        siren: String::new(),
+                        details: Some(details),
+                    }),
+                    registered_at: ts(registered),
+                    registered_by: "alice".into(),
+                },
+                "alice",
+            ));
+        }
+        stakeholders
+            .append(format!("stakeholder-{id}"), registered, events)
+            .await?;
+        people.push(Who { id, person });
+    }
+
+    // Governance: one consortium, a quarter of the organisations admitted.
+    let consortium = Uuid::now_v7().to_string();
+    let mut events = vec![event(
+        &pb::ConsortiumFounded {
+            consortium_id: consortium.clone(),
+            name: "Consortium".into(),
+            founding_collectivite_id: people[0].id.clone(),
+            territory: vec![pb::TerritoryRef {
+                level: pb::TerritoryLevel::Epci as i32,
+                code: EPCI.into(),
+            }],
+            purpose: "Animer le réseau".into(),
+            charter: "Charte".into(),
+            founded_at: ts(YEAR_START + 20 * 86_400),
+        },
+        "sam",
+    )];
+    for who in people.iter().filter(|w| !w.person).step_by(4) {
+        events.push(event(
+            &pb::MembershipApplied {
+                consortium_id: consortium.clone(),
+                member_id: who.id.clone(),
+                college_code: "membres".into(),
+                applied_at: ts(YEAR_START + 21 * 86_400),
+            },
+            "sam",
+        ));
+        events.push(event(
+            &pb::MemberAdmitted {
+                consortium_id: consortium.clone(),
+                member_id: who.id.clone(),
+                college_code: "membres".into(),
+                admitted_at: ts(YEAR_START + 22 * 86_400),
+            },
+            "sam",
+        ));
+    }
+    governance
+        .append(
+            format!("consortium-{consortium}"),
+            YEAR_START + 22 * 86_400,
+            events,
+        )
+        .await?;
+
+    // Surveys: five, open all year.
+    let surveys: Vec<String> = (0..5).map(|_| Uuid::now_v7().to_string()).collect();
+    for survey in &surveys {
+        let options = |ids: &[&str]| {
+            ids.iter()
+                .map(|id| pb::SurveyOption {
+                    option_id: (*id).into(),
+                    label: id.to_uppercase(),
+                })
+                .collect::<Vec<_>>()
+        };
+        use pb::survey_question::Kind;
+        let drafted = pb::SurveyDrafted {
+            survey_id: survey.clone(),
+            title: "Vos attentes".into(),
+            description: String::new(),
+            campaign_action_id: String::new(),
+            themes: vec![pb::EngagementTheme::QuelsTla as i32],
+            questions: vec![
+                pb::SurveyQuestion {
+                    question_id: "q1".into(),
+                    text: "Quel lieu ?".into(),
+                    required: true,
+                    kind: Some(Kind::SingleChoice(pb::SurveySingleChoice {
+                        options: options(&["coworking", "fablab", "cafe"]),
+                    })),
+                },
+                pb::SurveyQuestion {
+                    question_id: "q2".into(),
+                    text: "Intérêt".into(),
+                    required: true,
+                    kind: Some(Kind::Scale(pb::SurveyScale {
+                        min: 1,
+                        max: 5,
+                        ..Default::default()
+                    })),
+                },
+                pb::SurveyQuestion {
+                    question_id: "q3".into(),
+                    text: "Priorités".into(),
+                    required: true,
+                    kind: Some(Kind::Ranking(pb::SurveyRanking {
+                        options: options(&["a", "b", "c"]),
+                    })),
+                },
+            ],
+        };
+        let opened = pb::SurveyOpened {
+            survey_id: survey.clone(),
+            opened_at: ts(YEAR_START + 25 * 86_400),
+        };
+        engagement
+            .append(
+                format!("survey-{survey}"),
+                YEAR_START + 25 * 86_400,
+                vec![event(&drafted, "alice"), event(&opened, "alice")],
+            )
+            .await?;
+    }
+
+    // The year: contacts (45 %), actions (20 %), survey responses (35 %), in
+    // slices of 1,000 events so that the three logs advance together.
+    let mut done = stakeholders.written + engagement.written + governance.written;
+    while done < total {
+        let when = at(done);
+        // 450 contacts, one stream each, 1 in 20 corrected.
+        for _ in 0..450 {
+            let interaction = Uuid::now_v7().to_string();
+            let participants = (0..1 + rng.below(3))
+                .map(|_| {
+                    let who = &people[rng.below(people.len())];
+                    pb::InteractionParticipant {
+                        stakeholder_id: who.id.clone(),
+                        r#type: if who.person {
+                            pb::StakeholderType::Person as i32
+                        } else {
+                            pb::StakeholderType::Organisation as i32
+                        },
+                    }
+                })
+                .collect();
+            let mut events = vec![event(
+                &pb::InteractionLogged {
+                    interaction_id: interaction.clone(),
+                    participants,
+                    channel: 1 + rng.below(6) as i32,
+                    direction: pb::InteractionDirection::Outbound as i32,
+                    occurred_at: ts(when),
+                    sealed_subject: rng.bytes(80),
+                    sealed_notes: rng.bytes(240),
+                    themes: vec![1 + rng.below(8) as i32],
+                    follow_ups: vec![],
+                    logged_at: ts(when),
+                    facilitator: "alice".into(),
+                },
+                "alice",
+            )];
+            if rng.below(20) == 0 {
+                events.push(event(
+                    &pb::InteractionCorrected {
+                        interaction_id: interaction.clone(),
+                        sealed_reason: rng.bytes(60),
+                        channel: Some(pb::InteractionChannel::Phone as i32),
+                        corrected_at: ts(when),
+                        corrected_by: "alice".into(),
+                        ..Default::default()
+                    },
+                    "alice",
+                ));
+            }
+            stakeholders
+                .append(format!("interaction-{interaction}"), when, events)
+                .await?;
+        }
+        // One action of 200 events: planned, scheduled, 40 invited, 40
+        // answers, held, 156 attendance records.
+        let action = Uuid::now_v7().to_string();
+        let commune = communes[rng.below(communes.len())].clone();
+        let invited: Vec<String> = (0..40)
+            .map(|_| people[rng.below(people.len())].id.clone())
+            .collect();
+        let mut events = vec![
+            event(
+                &pb::ActionPlanned {
+                    action_id: action.clone(),
+                    kind: pb::ActionKind::Roundtable as i32,
+                    title: "Table ronde".into(),
+                    description: "Tiers-lieux et entreprises".into(),
+                    themes: vec![1 + rng.below(4) as i32],
+                    audiences: vec![pb::EngagementAudience::Businesses as i32],
+                    venue: Some(pb::ActionVenue {
+                        place: Some(pb::action_venue::Place::CommuneCode(commune)),
+                    }),
+                    organiser_ids: vec![],
+                    planned_by: "alice".into(),
+                },
+                "alice",
+            ),
+            event(
+                &pb::ActionScheduled {
+                    action_id: action.clone(),
+                    starts_at: ts(when),
+                    ends_at: ts(when + 7_200),
+                },
+                "alice",
+            ),
+            event(
+                &pb::ActionInvitationsSent {
+                    action_id: action.clone(),
+                    stakeholder_ids: invited.clone(),
+                },
+                "alice",
+            ),
+        ];
+        for id in &invited {
+            events.push(event(
+                &pb::ActionInvitationAnswered {
+                    action_id: action.clone(),
+                    stakeholder_id: id.clone(),
+                    answer: 1 + rng.below(2) as i32,
+                },
+                "alice",
+            ));
+        }
+        events.push(event(
+            &pb::ActionHeld {
+                action_id: action.clone(),
+                held_at: ts(when + 7_200),
+            },
+            "alice",
+        ));
+        while events.len() < 200 {
+            events.push(event(
+                &pb::ActionAttendanceRecorded {
+                    action_id: action.clone(),
+                    attendee_ids: vec![people[rng.below(people.len())].id.clone()],
+                    head_counts: vec![pb::AudienceHeadCount {
+                        audience: pb::EngagementAudience::Population as i32,
+                        count: rng.below(30) as u32,
+                    }],
+                    named_total: 0,
+                    anonymous_total: 0,
+                },
+                "alice",
+            ));
+        }
+        engagement
+            .append(format!("action-{action}"), when, events)
+            .await?;
+        // 350 survey responses, in appends of 50 to a survey's stream.
+        for _ in 0..7 {
+            let survey = &surveys[rng.below(surveys.len())];
+            let mut events = Vec::with_capacity(50);
+            for _ in 0..50 {
+                use pb::survey_answer::Value;
+                let respondent = if rng.below(4) == 0 {
+                    pb::survey_respondent::Who::StakeholderId(
+                        people[rng.below(people.len())].id.clone(),
+                    )
+                } else {
+                    pb::survey_respondent::Who::Anonymous(pb::AnonymousParticipant {
+                        audience: pb::EngagementAudience::Population as i32,
+                        commune_code: communes[rng.below(communes.len())].clone(),
+                    })
+                };
+                let rankings = [["a", "b", "c"], ["b", "a", "c"], ["c", "a", "b"]];
+                let ranking = rankings[rng.below(3)];
+                events.push(event(
+                    &pb::SurveyResponseSubmitted {
+                        survey_id: survey.clone(),
+                        response_id: Uuid::now_v7().to_string(),
+                        respondent: Some(pb::SurveyRespondent {
+                            who: Some(respondent),
+                        }),
+                        respondent_token_hash: rng.bytes(32),
+                        answers: vec![
+                            pb::SurveyAnswer {
+                                question_id: "q1".into(),
+                                value: Some(Value::Choice(
+                                    ["coworking", "fablab", "cafe"][rng.below(3)].into(),
+                                )),
+                            },
+                            pb::SurveyAnswer {
+                                question_id: "q2".into(),
+                                value: Some(Value::Scale(1 + rng.below(5) as i32)),
+                            },
+                            pb::SurveyAnswer {
+                                question_id: "q3".into(),
+                                value: Some(Value::Ranking(pb::SurveyOptionList {
+                                    option_ids: ranking.iter().map(|s| (*s).into()).collect(),
+                                })),
+                            },
+                        ],
+                        submitted_at: ts(when),
+                    },
+                    "alice",
+                ));
+            }
+            engagement
+                .append(format!("survey-{survey}"), when, events)
+                .await?;
+        }
+        done = stakeholders.written + engagement.written + governance.written;
+    }
+    stakeholders.drain().await?;
+    engagement.drain().await?;
+    governance.drain().await?;
+    Ok([
+        ("stakeholders", stakeholders),
+        ("engagement", engagement),
+        ("governance", governance),
+    ])
+}
+
+/// Resets the process's peak RSS (Linux), so that the next reading is the
+/// peak of what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// `VmHWM` or `VmRSS` of this process, in MiB.
+fn rss_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with(field))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// The territory report of the EPCI `as_of` mid-year (about half the events)
+/// and `as_of` the end, each by a replay into fresh read models; checks the
+/// latter against `live` when given. Returns one JSON object per report.
+async fn as_of_reports(
+    sources: &[maillage_projections::SharedSource],
+    cog: &Territory,
+    reference: &TerritoryRef,
+    live: Option<&pb::TerritoryEngagementReport>,
+) -> anyhow::Result<Vec<String>> {
+    let mut figures = Vec::new();
+    for (label, instant) in [
+        ("mid-year", YEAR_START + YEAR_SECONDS / 2),
+        ("end", YEAR_START + YEAR_SECONDS + 86_400),
+    ] {
+        let base = rss_mib("VmRSS");
+        reset_peak_rss();
+        let started = Instant::now();
+        let model = replay::replay_as_of(sources, instant as i64 * 1_000_000).await?;
+        let report = territory::report(&model, cog, reference, Page::ALL);
+        let took = started.elapsed();
+        let peak = rss_mib("VmHWM");
+        let replayed: u64 = model.checkpoints().values().sum();
+        if let (Some(live), "end") = (live, label) {
+            anyhow::ensure!(
+                &report == live,
+                "the as_of report of the end differs from the rebuilt one"
+            );
+        }
+        println!(
+            "as_of {label}: {replayed} events replayed, report in {:.2} s; RSS before {base:.0} MiB, peak {peak:.0} MiB; {} stakeholders, {} contacts, {} actions, {} survey responses",
+            took.as_secs_f64(),
+            report.stakeholders_total,
+            report.contacts,
+            report.actions_held,
+            report.survey_responses
+        );
+        figures.push(format!(
+            "{{\"as_of\":\"{label}\",\"events\":{replayed},\"seconds\":{:.3},\"rss_before_mib\":{base:.0},\"peak_rss_mib\":{peak:.0}}}",
+            took.as_secs_f64()
+        ));
+        drop(model);
+    }
+    Ok(figures)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let cog = Territory::shared();
+    let epci = cog
+        .epci(EPCI)
+        .ok_or_else(|| anyhow::anyhow!("EPCI {EPCI} is not in the COG"))?;
+    let temp = tempfile::Builder::new()
+        .prefix("maillage-rebuild-bench-")
+        .tempdir()?;
+    let dir = args.dir.clone().unwrap_or_else(|| temp.path().to_owned());
+
+    let started = Instant::now();
+    let reuse = Writer::open(&dir.join("stakeholders"))?;
+    let reusing = reuse.store.head().position > 0;
+    reuse.store.close().await?;
+    drop(reuse);
+    let logs = if reusing {
+        [
+            ("stakeholders", Writer::open(&dir.join("stakeholders"))?),
+            ("engagement", Writer::open(&dir.join("engagement"))?),
+            ("governance", Writer::open(&dir.join("governance"))?),
+        ]
+    } else {
+        generate(&dir, &args, &epci.members).await?
+    };
+    let generation = started.elapsed();
+    let stores: Vec<(&str, EventStore)> = logs
+        .iter()
+        .map(|(context, writer)| (*context, writer.store.clone()))
+        .collect();
+    let counts: Vec<(String, u64)> = stores
+        .iter()
+        .map(|(context, store)| ((*context).to_owned(), store.head().position))
+        .collect();
+    let events: u64 = counts.iter().map(|(_, n)| n).sum();
+    let disk: u64 = stores
+        .iter()
+        .map(|(_, store)| store.size_on_disk().unwrap_or(0))
+        .sum();
+    println!(
+        "{} {events} events {counts:?} in {:.1} s ({:.0}/s), {:.0} MiB on disk",
+        if reusing { "reused" } else { "generated" },
+        generation.as_secs_f64(),
+        events as f64 / generation.as_secs_f64(),
+        disk as f64 / 1_048_576.0
+    );
+    let sources = local_sources(&stores);
+    let reference = TerritoryRef::new(TerritoryLevel::Epci, EPCI)?;
+    if args.as_of_only {
+        for line in as_of_reports(&sources, cog, &reference, None).await? {
+            println!("{line}");
+        }
+        return Ok(());
+    }
+
+    // The store's raw replay: read_all from position 1, 5,000 at a time.
+    let started = Instant::now();
+    let mut read = 0u64;
+    for (_, store) in &stores {
+        let mut from = 1;
+        loop {
+            let batch = store.read_all(from, replay::READ_BATCH as usize)?;
+            let Some(last) = batch.last() else { break };
+            from = last.position + 1;
+            read += batch.len() as u64;
+        }
+    }
+    let raw = started.elapsed();
+    anyhow::ensure!(read == events, "read {read} of {events} events");
+    let raw_rate = events as f64 / raw.as_secs_f64();
+    println!(
+        "raw read_all: {read} events in {:.2} s: {raw_rate:.0}/s",
+        raw.as_secs_f64()
+    );
+
+    // Full rebuilds: in memory, then into a sled read-model database.
+    let live = LiveProjection::open(Arc::new(MemoryStorage))?;
+    let started = Instant::now();
+    let replayed = live.rebuild(&sources).await?;
+    let memory = started.elapsed();
+    anyhow::ensure!(replayed == events, "rebuilt {replayed} of {events} events");
+    let memory_rate = events as f64 / memory.as_secs_f64();
+    println!(
+        "rebuild (memory storage): {replayed} events in {:.2} s: {memory_rate:.0}/s, {:.1} % of raw read_all",
+        memory.as_secs_f64(),
+        100.0 * memory_rate / raw_rate
+    );
+    let live_report = territory::report(
+        &live.read(),
+        cog,
+        &TerritoryRef::new(TerritoryLevel::Epci, EPCI)?,
+        Page::ALL,
+    );
+    drop(live);
+
+    let read_models = tempfile::Builder::new()
+        .prefix("maillage-rebuild-bench-rm-")
+        .tempdir()?;
+    let live = LiveProjection::open(Arc::new(SledStorage::open(read_models.path())?))?;
+    let started = Instant::now();
+    live.rebuild(&sources).await?;
+    let sled = started.elapsed();
+    let sled_rate = events as f64 / sled.as_secs_f64();
+    println!(
+        "rebuild (sled storage): {events} events in {:.2} s: {sled_rate:.0}/s, {:.1} % of raw read_all",
+        sled.as_secs_f64(),
+        100.0 * sled_rate / raw_rate
+    );
+    drop(live);
+
+    // Territory reports `as_of` (their peak RSS here includes what the
+    // rebuilds left allocated: run with --as-of-only for a clean figure).
+    let as_of_figures = as_of_reports(&sources, cog, &reference, Some(&live_report)).await?;
+
+    println!(
+        "{{\"events\":{events},\"generation_s\":{:.2},\"disk_mib\":{:.0},\"raw_read_all_per_s\":{raw_rate:.0},\"rebuild_memory_per_s\":{memory_rate:.0},\"rebuild_sled_per_s\":{sled_rate:.0},\"ratio_memory\":{:.3},\"ratio_sled\":{:.3},\"as_of\":[{}]}}",
+        generation.as_secs_f64(),
+        disk as f64 / 1_048_576.0,
+        memory_rate / raw_rate,
+        sled_rate / raw_rate,
+        as_of_figures.join(",")
+    );
+    for (_, store) in &stores {
+        store.close().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! gRPC clients of every Maillage service, the test principals' tokens, and
+//! the requests that carry a bearer token.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use maillage_proto::v1::engagement_client::EngagementClient;
+use maillage_proto::v1::governance_client::GovernanceClient;
+use maillage_proto::v1::projections_client::ProjectionsClient;
+use maillage_proto::v1::stakeholders_client::StakeholdersClient;
+use maillage_service_kit::{Role, TokenFile};
+use tonic::transport::{Channel, Endpoint};
+use tonic::Request;
+
+/// The tokens of the test principals, written to one tokens file.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// `root`: admin.
+    pub admin: String,
+    /// `alice`: facilitator (stakeholders and engagement writes).
+    pub facilitator: String,
+    /// `sam`: secretary (governance writes).
+    pub secretary: String,
+    /// `ana`: analyst (projection queries).
+    pub analyst: String,
+    /// `aude`: auditor (the contact audit).
+    pub auditor: String,
+    /// `projections`: tool (reads the command services' event logs).
+    pub tool: String,
+}
+
+/// The secrets every server of a test shares: a tokens file, a master key,
+/// and a file holding the tool token the projections read the logs with.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub tokens: Tokens,
+    pub tokens_file: PathBuf,
+    pub master_key_file: PathBuf,
+    pub source_token_file: PathBuf,
+}
+
+impl Secrets {
+    /// Writes the tokens file, the master key and the source token file in `dir`.
+    pub fn create(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let tokens_file = dir.join("tokens");
+        let add = |principal: &str, role: Role| {
+            TokenFile::add(&tokens_file, principal, &[role])
+                .with_context(|| format!("cannot add the token of {principal}"))
+        };
+        let tokens = Tokens {
+            admin: add("root", Role::Admin)?,
+            facilitator: add("alice", Role::Facilitator)?,
+            secretary: add("sam", Role::Secretary)?,
+            analyst: add("ana", Role::Analyst)?,
+            auditor: add("aude", Role::Auditor)?,
+            tool: add("projections", Role::Tool)?,
+        };
+        let master_key_file = dir.join("master.key");
+        maillage_privacy::MasterKey::generate_file(&master_key_file)?;
+        let source_token_file = dir.join("source.token");
+        std::fs::write(&source_token_file, &tokens.tool)?;
+        Ok(Self {
+            tokens,
+            tokens_file,
+            master_key_file,
+            source_token_file,
+        })
+    }
+}
+
+/// Where each service is served (the same URL for all in one process).
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub stakeholders: String,
+    pub engagement: String,
+    pub governance: String,
+    pub projections: String,
+}
+
+impl Endpoints {
+    /// Every service on one URL (the all-in-one platform).
+    pub fn all_at(url: &str) -> Self {
+        Self {
+            stakeholders: url.to_owned(),
+            engagement: url.to_owned(),
+            governance: url.to_owned(),
+            projections: url.to_owned(),
+        }
+    }
+}
+
+/// Connected clients of every service, with the principals' tokens.
+#[derive(Clone)]
+pub struct Clients {
+    pub stakeholders: StakeholdersClient<Channel>,
+    pub engagement: EngagementClient<Channel>,
+    pub governance: GovernanceClient<Channel>,
+    pub projections: ProjectionsClient<Channel>,
+    pub tokens: Tokens,
+}
+
+/// How long a connection may take to establish.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn channel(url: &str) -> anyhow::Result<Channel> {
+    Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to {url}"))
+}
+
+impl Clients {
+    /// Connects to every endpoint.
+    pub async fn connect(endpoints: &Endpoints, tokens: &Tokens) -> anyhow::Result<Self> {
+        Ok(Self {
+            stakeholders: StakeholdersClient::new(channel(&endpoints.stakeholders).await?),
+            engagement: EngagementClient::new(channel(&endpoints.engagement).await?),
+            governance: GovernanceClient::new(channel(&endpoints.governance).await?),
+            projections: ProjectionsClient::new(channel(&endpoints.projections).await?),
+            tokens: tokens.clone(),
+        })
+    }
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn bearer<T>(token: &str, message: T) -> anyhow::Result<Request<T>> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}")
+            .parse()
+            .context("a token that cannot be a header value")?,
+    );
+    Ok(request)
+}

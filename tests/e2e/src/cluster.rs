@@ -1,0 +1,281 @@
+//! The platform under test, in its two shapes: every service as its own
+//! process over a private `nats-server -js` ([`Processes`]), or everything in
+//! this process on the direct feed ([`InProcess`]).
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use maillage_nats_test::NatsServer;
+use maillage_service_kit::ServiceConfig;
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::binaries::binary;
+use crate::clients::{Endpoints, Secrets};
+
+/// How long a process may take to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a process may take to exit after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The command services, in start order: (context, binary).
+pub const COMMAND_SERVICES: [(&str, &str); 3] = [
+    ("stakeholders", "maillage-stakeholders"),
+    ("engagement", "maillage-engagement"),
+    ("governance", "maillage-governance"),
+];
+/// The projections' binary.
+pub const PROJECTIONS: &str = "maillage-projections";
+
+/// One running service process.
+struct ServiceProcess {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+/// The three command services and the projections service as separate
+/// processes, each with its own data directory and port, over a private
+/// NATS JetStream. Dropping it kills whatever still runs.
+pub struct Processes {
+    nats: NatsServer,
+    services: Vec<ServiceProcess>,
+    endpoints: Endpoints,
+    _dir: tempfile::TempDir,
+}
+
+/// A port that was free a moment ago (the OS picks it).
+fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// The last lines of a process's log, for error messages.
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+impl ServiceProcess {
+    /// Spawns `binary` with `args`, its output to `<dir>/<name>.log`, and
+    /// waits until it accepts connections on `port`.
+    async fn spawn(name: &str, args: &[String], dir: &Path, port: u16) -> anyhow::Result<Self> {
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log)?;
+        let child = Command::new(binary(name)?)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        let mut process = Self {
+            name: name.to_owned(),
+            child,
+            log,
+        };
+        process.wait_ready(port).await?;
+        Ok(process)
+    }
+
+    async fn wait_ready(&mut self, port: u16) -> anyhow::Result<()> {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "{} exited with {status} before serving:\n{}",
+                    self.name,
+                    tail(&self.log)
+                );
+            }
+            if tokio::net::TcpStream::connect(address).await.is_ok() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "{} did not accept connections on {address} within {START_TIMEOUT:?}:\n{}",
+                    self.name,
+                    tail(&self.log)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGTERM, then waits (bounded) for the exit status.
+    async fn terminate(mut self) -> anyhow::Result<(String, ExitStatus)> {
+        let pid = self
+            .child
+            .id()
+            .with_context(|| format!("{} has already been reaped", self.name))?;
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await?;
+        if !sent.success() {
+            bail!("kill -TERM {pid} ({}) failed: {sent}", self.name);
+        }
+        match tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await {
+            Ok(status) => Ok((self.name, status?)),
+            Err(_) => {
+                self.child.kill().await?;
+                bail!(
+                    "{} did not exit within {STOP_TIMEOUT:?} of SIGTERM:\n{}",
+                    self.name,
+                    tail(&self.log)
+                )
+            }
+        }
+    }
+}
+
+impl Processes {
+    /// Starts a private nats-server, the three command services (each relaying
+    /// its log to JetStream) and the projections (consuming JetStream,
+    /// replaying from the services' `EventLog`s), and waits until all serve.
+    pub async fn start(secrets: &Secrets) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("maillage-e2e-").tempdir()?;
+        let nats = NatsServer::start().await?;
+        let common = |data_dir: &Path, port: u16| -> Vec<String> {
+            vec![
+                "--listen".into(),
+                format!("127.0.0.1:{port}"),
+                "--data-dir".into(),
+                data_dir.display().to_string(),
+                "--tokens-file".into(),
+                secrets.tokens_file.display().to_string(),
+                "--nats".into(),
+                nats.url(),
+            ]
+        };
+        let mut services = Vec::new();
+        let mut urls = Vec::new();
+        for (context, name) in COMMAND_SERVICES {
+            let port = free_port()?;
+            let mut args = common(&dir.path().join(context), port);
+            args.push("--master-key-file".into());
+            args.push(secrets.master_key_file.display().to_string());
+            services.push(ServiceProcess::spawn(name, &args, dir.path(), port).await?);
+            urls.push((context, format!("http://127.0.0.1:{port}")));
+        }
+        let port = free_port()?;
+        let mut args = common(&dir.path().join("projections"), port);
+        for (context, url) in &urls {
+            args.push("--source".into());
+            args.push(format!("{context}={url}"));
+        }
+        args.push("--source-token-file".into());
+        args.push(secrets.source_token_file.display().to_string());
+        services.push(ServiceProcess::spawn(PROJECTIONS, &args, dir.path(), port).await?);
+        let endpoints = Endpoints {
+            stakeholders: urls[0].1.clone(),
+            engagement: urls[1].1.clone(),
+            governance: urls[2].1.clone(),
+            projections: format!("http://127.0.0.1:{port}"),
+        };
+        Ok(Self {
+            nats,
+            services,
+            endpoints,
+            _dir: dir,
+        })
+    }
+
+    /// Where each service listens.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// The private NATS server's URL.
+    pub fn nats_url(&self) -> String {
+        self.nats.url()
+    }
+
+    /// Stops every service with SIGTERM (projections first, then the command
+    /// services), then NATS; returns each service's exit status.
+    pub async fn stop(mut self) -> anyhow::Result<Vec<(String, ExitStatus)>> {
+        let mut statuses = Vec::new();
+        while let Some(service) = self.services.pop() {
+            statuses.push(service.terminate().await?);
+        }
+        self.nats.stop().await?;
+        Ok(statuses)
+    }
+}
+
+/// The all-in-one platform (`maillage::platform::serve`) in this process on
+/// 127.0.0.1:0, projections on the direct feed (no broker).
+pub struct InProcess {
+    url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl InProcess {
+    /// Serves the platform with `secrets` in a fresh data directory.
+    pub async fn start(secrets: &Secrets) -> anyhow::Result<Self> {
+        Self::start_with(secrets, None).await
+    }
+
+    /// The same, with the relays and the JetStream feed when `nats` is set.
+    pub async fn start_with(secrets: &Secrets, nats: Option<String>) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("maillage-e2e-one-")
+            .tempdir()?;
+        let mut config = ServiceConfig::for_dir(dir.path().join("data"));
+        config.tokens_file = Some(secrets.tokens_file.clone());
+        config.master_key_file = Some(secrets.master_key_file.clone());
+        config.nats = nats;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            maillage::platform::serve(&config, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Ok(Self {
+            url,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        })
+    }
+
+    /// Every service's endpoint (one port).
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints::all_at(&self.url)
+    }
+
+    /// Shuts the platform down and returns how its serve ended.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => tokio::time::timeout(STOP_TIMEOUT, task)
+                .await
+                .context("the platform did not stop in time")??,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
