@@ -1,6 +1,7 @@
 //! The platform under test, in its two shapes: every service as its own
-//! process over a private `nats-server -js` ([`Processes`]), or everything in
-//! this process on the direct feed ([`InProcess`]).
+//! process over a private `nats-server -js` or a NATS cluster the caller runs
+//! ([`Processes`]), or everything in this process on the direct feed
+//! ([`InProcess`]).
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -40,9 +41,12 @@ struct ServiceProcess {
 
 /// The three command services and the projections service as separate
 /// processes, each with its own data directory and port, over a private
-/// NATS JetStream. Dropping it kills whatever still runs.
+/// NATS JetStream (or the caller's NATS, [`Processes::start_on`]). Dropping
+/// it kills whatever still runs.
 pub struct Processes {
-    nats: NatsServer,
+    /// The private server, when this harness started one.
+    nats: Option<NatsServer>,
+    nats_url: String,
     services: Vec<ServiceProcess>,
     endpoints: Endpoints,
     _dir: tempfile::TempDir,
@@ -143,8 +147,25 @@ impl Processes {
     /// its log to JetStream) and the projections (consuming JetStream,
     /// replaying from the services' `EventLog`s), and waits until all serve.
     pub async fn start(secrets: &Secrets) -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("maillage-e2e-").tempdir()?;
         let nats = NatsServer::start().await?;
+        let url = nats.url();
+        Self::start_services(secrets, url, Some(nats)).await
+    }
+
+    /// The same services against a NATS the caller runs: `nats_urls` is a
+    /// comma-separated URL list (e.g. the three nodes of deploy/nats), passed
+    /// as is to every service's `--nats`. The caller owns the servers and the
+    /// stream (create `MAILLAGE_EVENTS` with the replicas it needs first).
+    pub async fn start_on(secrets: &Secrets, nats_urls: &str) -> anyhow::Result<Self> {
+        Self::start_services(secrets, nats_urls.to_owned(), None).await
+    }
+
+    async fn start_services(
+        secrets: &Secrets,
+        nats_url: String,
+        nats: Option<NatsServer>,
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("maillage-e2e-").tempdir()?;
         let common = |data_dir: &Path, port: u16| -> Vec<String> {
             vec![
                 "--listen".into(),
@@ -154,7 +175,7 @@ impl Processes {
                 "--tokens-file".into(),
                 secrets.tokens_file.display().to_string(),
                 "--nats".into(),
-                nats.url(),
+                nats_url.clone(),
             ]
         };
         let mut services = Vec::new();
@@ -184,6 +205,7 @@ impl Processes {
         };
         Ok(Self {
             nats,
+            nats_url,
             services,
             endpoints,
             _dir: dir,
@@ -195,19 +217,22 @@ impl Processes {
         &self.endpoints
     }
 
-    /// The private NATS server's URL.
+    /// The NATS URL (list) the services were given.
     pub fn nats_url(&self) -> String {
-        self.nats.url()
+        self.nats_url.clone()
     }
 
     /// Stops every service with SIGTERM (projections first, then the command
-    /// services), then NATS; returns each service's exit status.
+    /// services), then the private NATS if any; returns each service's exit
+    /// status.
     pub async fn stop(mut self) -> anyhow::Result<Vec<(String, ExitStatus)>> {
         let mut statuses = Vec::new();
         while let Some(service) = self.services.pop() {
             statuses.push(service.terminate().await?);
         }
-        self.nats.stop().await?;
+        if let Some(nats) = self.nats.as_mut() {
+            nats.stop().await?;
+        }
         Ok(statuses)
     }
 }
