@@ -58,6 +58,13 @@ enum Command {
         #[command(flatten)]
         args: privacy::EraseArgs,
     },
+    /// Rebuilds the projections' read models from the logs, without downtime.
+    Rebuild {
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Rotates the master key offline: rewraps every data key (platform stopped).
+    Rekey(cli::rekey::RekeyArgs),
     /// Everything held about a person, as JSON (subject access).
     SubjectExport {
         #[command(flatten)]
@@ -97,6 +104,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
         } => cli::audit::run(&connection, command).await,
         Command::Erase { connection, args } => privacy::erase(&connection, args).await,
+        Command::Rebuild { connection } => cli::rebuild::run(&connection).await,
+        Command::Rekey(args) => cli::rekey::run(args),
         Command::SubjectExport { connection, args } => {
             privacy::subject_export(&connection, args).await
         }

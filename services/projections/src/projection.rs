@@ -119,7 +119,8 @@ impl LiveProjection {
     /// later deliveries at or below the new checkpoints are skipped.
     #[tracing::instrument(skip_all)]
     pub async fn rebuild(&self, sources: &[SharedSource]) -> Result<u64, ProjectionError> {
-        let mut fresh = ReadModel::new();
+        // Untracked while it is built: every row is written at the swap.
+        let mut fresh = ReadModel::for_replay();
         let mut replayed = replay::replay_into(&mut fresh, sources, None).await?;
         loop {
             let behind: Vec<(usize, u64)> = {
@@ -144,8 +145,9 @@ impl LiveProjection {
             if !caught_up {
                 continue;
             }
-            let rows = fresh.all_rows().map_err(StorageError::from)?;
-            self.storage.replace_all(rows)?;
+            self.storage.replace_all(&fresh)?;
+            // Live from now on: later batches commit their changes.
+            fresh.set_tracking(true);
             let checkpoints = fresh.checkpoints().clone();
             *live = std::mem::take(&mut fresh);
             drop(live);

@@ -72,9 +72,10 @@ fn after(envelope: &EventEnvelope, as_of: Option<i64>) -> bool {
     }
 }
 
-/// A fresh read model of every source's events recorded up to `as_of`.
+/// A fresh read model of every source's events recorded up to `as_of`
+/// (without change tracking: it is only queried).
 pub async fn replay_as_of(sources: &[SharedSource], as_of: i64) -> Result<ReadModel, SourceError> {
-    let mut model = ReadModel::new();
+    let mut model = ReadModel::for_replay();
     replay_into(&mut model, sources, Some(as_of)).await?;
     Ok(model)
 }

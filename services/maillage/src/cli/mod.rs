@@ -1,4 +1,5 @@
-//! The admin CLI's commands, each talking to a running platform over gRPC.
+//! The admin CLI's commands: most talk to a running platform over gRPC; `rekey`
+//! works offline on a stopped platform's data directory.
 
 pub mod audit;
 pub mod catch_up;
@@ -6,6 +7,8 @@ pub mod client;
 pub mod demo;
 pub mod output;
 pub mod privacy;
+pub mod rebuild;
+pub mod rekey;
 pub mod report;
 pub mod summary;
 pub mod territory;

@@ -26,6 +26,12 @@ pub fn start(dir: &Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("maillage up starts");
+    wait_for_port(port);
+    child
+}
+
+/// Waits (bounded) until something accepts connections on `port`.
+pub fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -34,7 +40,6 @@ pub fn start(dir: &Path, port: u16) -> Child {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    child
 }
 
 /// Stops `maillage up` with SIGTERM and checks it exits cleanly.

@@ -1,6 +1,7 @@
 //! The read model: normalised tables keyed by the ids of what they describe,
 //! plus the per-context checkpoints, all in memory, with change tracking so
-//! that [`crate::storage`] can write each update atomically with its checkpoint.
+//! that [`crate::storage`] can write each update atomically with its checkpoint
+//! (off in models built for replays and rebuilds: [`ReadModel::for_replay`]).
 //!
 //! **Convergence.** Every table is written by the events of exactly one
 //! context (stakeholders: `stakeholders`, `interactions`, `contacts`;
@@ -49,7 +50,7 @@ pub type Change = (Vec<u8>, Option<Vec<u8>>);
 macro_rules! tables {
     ($($name:ident : $row:ty),* $(,)?) => {
         /// Every read-model table and the checkpoints. See the module docs.
-        #[derive(Debug, Clone, Default, PartialEq)]
+        #[derive(Debug, Clone)]
         pub struct ReadModel {
             $(
                 #[allow(missing_docs)]
@@ -57,9 +58,86 @@ macro_rules! tables {
             )*
             checkpoints: BTreeMap<String, u64>,
             dirty_checkpoints: BTreeSet<String>,
+            /// Whether changes are recorded for [`ReadModel::take_changes`].
+            tracking: bool,
+        }
+
+        impl Default for ReadModel {
+            /// An empty read model that tracks its changes (the live one).
+            fn default() -> Self {
+                Self {
+                    $(
+                        $name: Table::default(),
+                    )*
+                    checkpoints: BTreeMap::new(),
+                    dirty_checkpoints: BTreeSet::new(),
+                    tracking: true,
+                }
+            }
+        }
+
+        /// Read models are equal when their tables' rows and their checkpoints
+        /// are: change tracking is bookkeeping.
+        impl PartialEq for ReadModel {
+            fn eq(&self, other: &Self) -> bool {
+                $(
+                    self.$name == other.$name &&
+                )*
+                self.checkpoints == other.checkpoints
+            }
         }
 
         impl ReadModel {
+            /// Turns change tracking on or off in every table; either way,
+            /// forgets the changes recorded so far.
+            pub fn set_tracking(&mut self, tracking: bool) {
+                $(
+                    self.$name.set_tracking(tracking);
+                )*
+                self.dirty_checkpoints.clear();
+                self.tracking = tracking;
+            }
+
+            /// Serialises every row and checkpoint, as storage rows in
+            /// table order, into `sink` (a full rewrite streamed in batches:
+            /// no list of every row); stops at the first error. The recorded
+            /// changes are left alone (see [`ReadModel::set_tracking`]).
+            pub fn write_rows<E: From<serde_json::Error>>(
+                &self,
+                mut sink: impl FnMut(Vec<u8>, Vec<u8>) -> Result<(), E>,
+            ) -> Result<(), E> {
+                $(
+                    self.$name.for_each_row(|key, value| {
+                        sink(storage_key(stringify!($name), key), value)
+                    })?;
+                )*
+                for (context, position) in &self.checkpoints {
+                    sink(
+                        storage_key(CHECKPOINT_TABLE, context),
+                        position.to_be_bytes().to_vec(),
+                    )?;
+                }
+                Ok(())
+            }
+
+            /// Whether `key` (as written by [`ReadModel::write_rows`]) is a
+            /// row or checkpoint of this model.
+            pub fn has_row(&self, key: &[u8]) -> bool {
+                let Ok(text) = std::str::from_utf8(key) else {
+                    return false;
+                };
+                let Some((table, key)) = text.split_once('\0') else {
+                    return false;
+                };
+                match table {
+                    $(
+                        stringify!($name) => self.$name.contains(key),
+                    )*
+                    CHECKPOINT_TABLE => self.checkpoints.contains_key(key),
+                    _ => false,
+                }
+            }
+
             /// The changes since the last call, as storage rows; forgets them.
             pub fn take_changes(&mut self) -> Result<Vec<Change>, serde_json::Error> {
                 let mut changes = Vec::new();
@@ -161,9 +239,19 @@ pub fn key2(a: &str, b: &str) -> String {
 }
 
 impl ReadModel {
-    /// An empty read model (every context from position 1).
+    /// An empty read model (every context from position 1) that tracks its
+    /// changes, for [`ReadModel::take_changes`] (the live model).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty read model that does not track its changes: for replays
+    /// (`as_of`) and rebuilds, which never take changes (a rebuild writes
+    /// every row). Its answers are those of [`ReadModel::new`]'s.
+    pub fn for_replay() -> Self {
+        let mut model = Self::default();
+        model.set_tracking(false);
+        model
     }
 
     /// The last position applied from `context`'s log (0: none).
@@ -184,9 +272,17 @@ impl ReadModel {
             return Applied::Duplicate;
         }
         let outcome = projector::project(self, envelope);
-        self.checkpoints
-            .insert(envelope.context.clone(), envelope.position);
-        self.dirty_checkpoints.insert(envelope.context.clone());
+        // The context's name is copied only the first time it is seen.
+        match self.checkpoints.get_mut(envelope.context.as_str()) {
+            Some(checkpoint) => *checkpoint = envelope.position,
+            None => {
+                self.checkpoints
+                    .insert(envelope.context.clone(), envelope.position);
+            }
+        }
+        if self.tracking && !self.dirty_checkpoints.contains(envelope.context.as_str()) {
+            self.dirty_checkpoints.insert(envelope.context.clone());
+        }
         outcome
     }
 }

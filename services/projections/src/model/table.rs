@@ -1,5 +1,10 @@
 //! One read-model table: rows in key order, with the keys changed since the
 //! last commit, so that a commit writes exactly what an update touched.
+//!
+//! Change tracking is only needed by the live model (each batch commits its
+//! changes): a table built for a replay or a rebuild does not track (see
+//! [`Table::untracked`]), so that folding an event allocates no key copy for
+//! a set nobody reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
@@ -10,18 +15,54 @@ use serde::Serialize;
 /// A changed row: its key and its serialised value (`None`: deleted).
 pub type RowChange = (String, Option<Vec<u8>>);
 
-/// Rows of type `V` by string key, with change tracking.
-#[derive(Debug, Clone, PartialEq)]
+/// Rows of type `V` by string key, with change tracking (unless untracked).
+#[derive(Debug, Clone)]
 pub struct Table<V> {
     rows: BTreeMap<String, V>,
     dirty: BTreeSet<String>,
+    /// Whether changed keys are recorded in `dirty`.
+    tracking: bool,
 }
 
 impl<V> Default for Table<V> {
+    /// An empty table that tracks its changes.
     fn default() -> Self {
         Self {
             rows: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            tracking: true,
+        }
+    }
+}
+
+/// Tables are equal when their rows are: change tracking is bookkeeping.
+impl<V: PartialEq> PartialEq for Table<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows == other.rows
+    }
+}
+
+impl<V> Table<V> {
+    /// An empty table that does not track its changes (for replays and
+    /// rebuilds, which write or read every row at the end).
+    pub fn untracked() -> Self {
+        Self {
+            tracking: false,
+            ..Self::default()
+        }
+    }
+
+    /// Turns change tracking on or off; either way, forgets the changes
+    /// recorded so far (the caller writes every row, or none is pending).
+    pub fn set_tracking(&mut self, tracking: bool) {
+        self.tracking = tracking;
+        self.dirty.clear();
+    }
+
+    /// Records `key` as changed (when tracking; no copy if already recorded).
+    fn mark(&mut self, key: &str) {
+        if self.tracking && !self.dirty.contains(key) {
+            self.dirty.insert(key.to_owned());
         }
     }
 }
@@ -34,22 +75,31 @@ impl<V: Default + Serialize + DeserializeOwned> Table<V> {
 
     /// The row at `key`, created empty if missing; marked changed.
     pub fn upsert(&mut self, key: &str) -> &mut V {
-        if !self.dirty.contains(key) {
-            self.dirty.insert(key.to_owned());
+        self.mark(key);
+        // Looked up by `&str` first: the key is copied only for a new row.
+        if !self.rows.contains_key(key) {
+            self.rows.insert(key.to_owned(), V::default());
         }
-        self.rows.entry(key.to_owned()).or_default()
+        self.rows
+            .get_mut(key)
+            .expect("the row exists: it was there or has just been inserted")
     }
 
     /// Replaces the row at `key`; marked changed.
     pub fn put(&mut self, key: String, row: V) {
-        self.dirty.insert(key.clone());
+        self.mark(&key);
         self.rows.insert(key, row);
+    }
+
+    /// Whether a row is at `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.rows.contains_key(key)
     }
 
     /// Removes the row at `key` (if any); marked changed.
     pub fn remove(&mut self, key: &str) {
         if self.rows.remove(key).is_some() {
-            self.dirty.insert(key.to_owned());
+            self.mark(key);
         }
     }
 
@@ -96,6 +146,24 @@ impl<V: Default + Serialize + DeserializeOwned> Table<V> {
             .iter()
             .map(|(key, row)| Ok((key.clone(), serde_json::to_vec(row)?)))
             .collect()
+    }
+
+    /// Serialises every row, in key order, into `sink` (for a full rewrite
+    /// streamed in batches, without a list of every row); stops at the
+    /// first error.
+    pub fn for_each_row<E: From<serde_json::Error>>(
+        &self,
+        mut sink: impl FnMut(&str, Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for (key, row) in &self.rows {
+            sink(key, serde_json::to_vec(row)?)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the recorded changes (after a full rewrite).
+    pub fn clear_changes(&mut self) {
+        self.dirty.clear();
     }
 
     /// Loads one stored row (not marked changed).

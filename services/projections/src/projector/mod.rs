@@ -122,9 +122,17 @@ pub(crate) fn project(model: &mut ReadModel, envelope: &EventEnvelope) -> Applie
 /// The timeline key of a fact about `stakeholder_id`: its instant, context and
 /// log position make it unique and sort the timeline.
 pub(crate) fn timeline_key(stakeholder_id: &str, at: i64, context: &str, position: u64) -> String {
+    use std::fmt::Write as _;
     // Flipping the sign bit orders negative instants before positive ones.
     let ordered = (at as u64) ^ (1 << 63);
-    format!("{stakeholder_id}/{ordered:020}/{context}/{position:020}")
+    // Sized for its final length (and a `/kind` suffix): one allocation.
+    let mut key = String::with_capacity(stakeholder_id.len() + context.len() + 3 * 21 + 32);
+    // Writing into a `String` cannot fail.
+    let _ = write!(
+        key,
+        "{stakeholder_id}/{ordered:020}/{context}/{position:020}"
+    );
+    key
 }
 
 /// Records a timeline fact about `stakeholder_id` (ignored when the id is empty).
@@ -156,10 +164,10 @@ pub(crate) fn add_timeline(
     };
     // Two facts of one event about one stakeholder (e.g. a vote as member and
     // as proxy holder) get distinct keys by kind.
-    let key = if model.timeline.get(&key).is_some() {
-        format!("{key}/{kind}")
-    } else {
-        key
-    };
+    let mut key = key;
+    if model.timeline.contains(&key) {
+        key.push('/');
+        key.push_str(kind);
+    }
     model.timeline.put(key, row);
 }
