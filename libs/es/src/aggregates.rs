@@ -1,15 +1,17 @@
 //! The command loop: load (cache + stream tail), fold, decide, append with `Exact(version)`.
 //!
-//! Each aggregate has a slot in a bounded LRU cache holding its last known
-//! version and state; a command locks its aggregate's slot, reads only the
+//! Each aggregate has an entry in a bounded LRU cache holding its last known
+//! version and state; a command takes its aggregate's turn, reads only the
 //! events appended since that version, decides, and appends. Commands on one
 //! aggregate therefore run one at a time in this process, and a cached
 //! aggregate (a survey with 10,000 responses) is never folded again from the
-//! start. Event ids are derived from the request id: a retried request whose
+//! start. Reads ([`Aggregates::load`], [`Aggregates::inspect`]) never wait
+//! for a command's turn: they catch up from the store and look at the state
+//! under a lock held only for that look. Event ids are derived from the request id: a retried request whose
 //! events are already in the log gets the original outcome back.
 
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
 use maillage_eventstore::{
@@ -73,12 +75,38 @@ struct Slot<S> {
     state: S,
 }
 
-type SharedSlot<S> = Arc<tokio::sync::Mutex<Slot<S>>>;
+/// One cached aggregate. Its state sits behind a short synchronous lock that
+/// is never held across an await or a store read, so readers (a participant
+/// check, a `Get`) never queue behind each other or behind a command's
+/// append; `turn` makes the aggregate's commands run one at a time.
+struct Entry<S> {
+    turn: tokio::sync::Mutex<()>,
+    slot: Mutex<Slot<S>>,
+}
+
+impl<S: Default> Entry<S> {
+    fn new() -> Self {
+        Self {
+            turn: tokio::sync::Mutex::new(()),
+            slot: Mutex::new(Slot {
+                version: 0,
+                state: S::default(),
+            }),
+        }
+    }
+
+    /// The slot, even if a thread panicked while holding it: `evolve` runs
+    /// before the version moves, so a poisoned slot at worst lags the log and
+    /// the next catch-up reads the missing events again.
+    fn slot(&self) -> MutexGuard<'_, Slot<S>> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// Runs commands of one kind of aggregate against an event store.
 pub struct Aggregates<D: Decider> {
     store: EventStore,
-    slots: Mutex<LruCache<String, SharedSlot<D::State>>>,
+    entries: Mutex<LruCache<String, Arc<Entry<D::State>>>>,
 }
 
 impl<D: Decider> Aggregates<D> {
@@ -86,7 +114,7 @@ impl<D: Decider> Aggregates<D> {
     pub fn new(store: EventStore, cache_capacity: NonZeroUsize) -> Self {
         Self {
             store,
-            slots: Mutex::new(LruCache::new(cache_capacity)),
+            entries: Mutex::new(LruCache::new(cache_capacity)),
         }
     }
 
@@ -107,25 +135,31 @@ impl<D: Decider> Aggregates<D> {
         expected: Option<u64>,
         metadata: &EventMetadata,
     ) -> Result<Handled<D::Event>, HandleError<D::Error>> {
-        let slot = self.slot(stream_id);
-        let mut slot = slot.lock().await;
-        if let Some(original) = self.original_outcome(stream_id, &metadata.request_id)? {
-            return Ok(original);
+        let entry = self.entry(stream_id);
+        let _turn = entry.turn.lock().await;
+        // An earlier run's events would be in this stream: an empty one has none.
+        if self.catch_up(stream_id, &entry)? > 0 {
+            if let Some(original) = self.original_outcome(stream_id, &metadata.request_id)? {
+                return Ok(original);
+            }
         }
         for _ in 0..MAX_ATTEMPTS {
-            self.catch_up(stream_id, &mut slot)?;
-            if let Some(expected) = expected {
-                if expected != slot.version {
-                    return Err(HandleError::Conflict {
-                        expected,
-                        actual: slot.version,
-                    });
+            let (version, events) = {
+                let slot = entry.slot();
+                if let Some(expected) = expected {
+                    if expected != slot.version {
+                        return Err(HandleError::Conflict {
+                            expected,
+                            actual: slot.version,
+                        });
+                    }
                 }
-            }
-            let events = D::decide(command, &slot.state).map_err(HandleError::Domain)?;
+                let events = D::decide(command, &slot.state).map_err(HandleError::Domain)?;
+                (slot.version, events)
+            };
             if events.is_empty() {
                 return Ok(Handled {
-                    version: slot.version,
+                    version,
                     position: 0,
                     events,
                     replayed: false,
@@ -143,23 +177,25 @@ impl<D: Decider> Aggregates<D> {
                 .collect();
             match self
                 .store
-                .append(stream_id, ExpectedVersion::Exact(slot.version), records)
+                .append(stream_id, ExpectedVersion::Exact(version), records)
                 .await
             {
                 Ok(result) => {
-                    if result.stream_version == slot.version + events.len() as u64 {
-                        for event in &events {
-                            D::evolve(&mut slot.state, event);
-                        }
-                        slot.version = result.stream_version;
-                    } else {
+                    let mut slot = entry.slot();
+                    if result.stream_version != version + events.len() as u64 {
                         // The store answered with an earlier append of the same ids:
                         // forget the cached state and fold it again next time.
                         *slot = Slot {
                             version: 0,
                             state: D::State::default(),
                         };
+                    } else if slot.version == version {
+                        for event in &events {
+                            D::evolve(&mut slot.state, event);
+                        }
+                        slot.version = result.stream_version;
                     }
+                    // Otherwise a reader's catch-up already folded these events.
                     return Ok(Handled {
                         version: result.stream_version,
                         position: result.last_position,
@@ -168,63 +204,86 @@ impl<D: Decider> Aggregates<D> {
                     });
                 }
                 // Another writer moved the stream: catch up and decide again.
-                Err(StoreError::WrongExpectedVersion { .. }) => continue,
+                Err(StoreError::WrongExpectedVersion { .. }) => {
+                    self.catch_up(stream_id, &entry)?;
+                }
                 Err(other) => return Err(HandleError::Store(other)),
             }
         }
         Err(HandleError::Contended)
     }
 
-    /// The aggregate's current version (0: it does not exist) and state, with
-    /// every acknowledged command included (read-your-writes).
-    pub async fn load(&self, stream_id: &str) -> Result<(u64, D::State), HandleError<D::Error>> {
-        let slot = self.slot(stream_id);
-        let mut slot = slot.lock().await;
-        self.catch_up(stream_id, &mut slot)?;
-        Ok((slot.version, slot.state.clone()))
+    /// The aggregate's current version (0: it does not exist) and a copy of
+    /// its state, with every acknowledged command included (read-your-writes).
+    pub fn load(&self, stream_id: &str) -> Result<(u64, D::State), HandleError<D::Error>> {
+        self.inspect(stream_id, |version, state| (version, state.clone()))
     }
 
-    fn slot(&self, stream_id: &str) -> SharedSlot<D::State> {
-        let mut slots = self
-            .slots
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        slots
-            .get_or_insert(stream_id.to_string(), || {
-                Arc::new(tokio::sync::Mutex::new(Slot {
-                    version: 0,
-                    state: D::State::default(),
-                }))
-            })
-            .clone()
+    /// What `look` makes of the aggregate's current version and state (as
+    /// [`Aggregates::load`] sees them), without copying the state.
+    pub fn inspect<T>(
+        &self,
+        stream_id: &str,
+        look: impl FnOnce(u64, &D::State) -> T,
+    ) -> Result<T, HandleError<D::Error>> {
+        let entry = self.entry(stream_id);
+        self.catch_up(stream_id, &entry)?;
+        let slot = entry.slot();
+        Ok(look(slot.version, &slot.state))
     }
 
-    /// Folds the events appended after the slot's version.
+    fn entry(&self, stream_id: &str) -> Arc<Entry<D::State>> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = entries.get(stream_id) {
+            return entry.clone();
+        }
+        let entry = Arc::new(Entry::new());
+        entries.put(stream_id.to_string(), entry.clone());
+        entry
+    }
+
+    /// Folds the events appended after the cached version; returns the new version.
+    ///
+    /// The store is read without holding the slot, so a command or another
+    /// reader may fold some of the same events meanwhile: only the events
+    /// right after the slot's version are folded, and a gap (the slot was
+    /// reset) means reading again.
     fn catch_up(
         &self,
         stream_id: &str,
-        slot: &mut Slot<D::State>,
-    ) -> Result<(), HandleError<D::Error>> {
+        entry: &Entry<D::State>,
+    ) -> Result<u64, HandleError<D::Error>> {
         loop {
-            let records = self.store.read_stream(
-                stream_id,
-                slot.version + 1,
-                Direction::Forward,
-                READ_CHUNK,
-            )?;
-            for record in &records {
-                let event =
-                    D::Event::decode(&record.event_type, &record.payload).map_err(|error| {
-                        HandleError::Decode {
+            let from = entry.slot().version + 1;
+            let records =
+                self.store
+                    .read_stream(stream_id, from, Direction::Forward, READ_CHUNK)?;
+            let events = records
+                .iter()
+                .map(|record| {
+                    D::Event::decode(&record.event_type, &record.payload)
+                        .map(|event| (record.version, event))
+                        .map_err(|error| HandleError::Decode {
                             position: record.position,
                             error,
-                        }
-                    })?;
-                D::evolve(&mut slot.state, &event);
-                slot.version = record.version;
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut slot = entry.slot();
+            let mut complete = records.len() < READ_CHUNK;
+            for (version, event) in &events {
+                if *version <= slot.version {
+                    continue;
+                }
+                if *version != slot.version + 1 {
+                    complete = false;
+                    break;
+                }
+                D::evolve(&mut slot.state, event);
+                slot.version = *version;
             }
-            if records.len() < READ_CHUNK {
-                return Ok(());
+            if complete {
+                return Ok(slot.version);
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The command loop against a real store: decide and append, retries answered from the log,
-//! expected versions, tail catch-up and concurrent commands on one aggregate.
+//! expected versions, tail catch-up, concurrent commands on one aggregate and
+//! readers looking at it meanwhile.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -87,7 +88,7 @@ async fn a_command_appends_its_events_and_the_state_follows() {
         .await
         .unwrap();
     assert_eq!(done.version, 2);
-    assert_eq!(counters.load("counter-1").await.unwrap(), (2, 12));
+    assert_eq!(counters.load("counter-1").unwrap(), (2, 12));
     let stored = counters.store().read_all(1, 10).unwrap();
     assert_eq!(stored[1].metadata, metadata("r2"));
 }
@@ -192,7 +193,7 @@ async fn events_appended_by_another_writer_are_folded_before_deciding() {
         HandleError::Domain(CounterError::OverCeiling),
         "95 + 10 > 100"
     );
-    assert_eq!(counters.load("counter-1").await.unwrap(), (2, 95));
+    assert_eq!(counters.load("counter-1").unwrap(), (2, 95));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -216,7 +217,50 @@ async fn concurrent_commands_on_one_aggregate_all_apply_once() {
     }
     versions.sort();
     assert_eq!(versions, (1..=20).collect::<Vec<_>>());
-    assert_eq!(counters.load("counter-1").await.unwrap(), (20, 20));
+    assert_eq!(counters.load("counter-1").unwrap(), (20, 20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_during_commands_see_each_version_with_its_own_state() {
+    let (counters, _dir) = counters();
+    let counters = Arc::new(counters);
+    // Each command adds 1, so a consistent look has total == version.
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let counters = counters.clone();
+            tokio::spawn(async move {
+                for i in 0..20 {
+                    let request = format!("w{writer}-{i}");
+                    counters
+                        .handle("counter-1", &1, None, &metadata(&request))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let counters = counters.clone();
+            tokio::spawn(async move {
+                let mut last_seen = 0;
+                while last_seen < 80 {
+                    let (version, total) = counters
+                        .inspect("counter-1", |version, total| (version, *total))
+                        .unwrap();
+                    assert_eq!(u64::from(total), version, "a look mixed two versions");
+                    assert!(version >= last_seen, "a reader went back in time");
+                    last_seen = version;
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for task in writers.into_iter().chain(readers) {
+        task.await.unwrap();
+    }
+    assert_eq!(counters.load("counter-1").unwrap(), (80, 80));
+    assert_eq!(counters.store().stream_version("counter-1").unwrap(), 80);
 }
 
 #[tokio::test]
@@ -235,7 +279,7 @@ async fn a_cold_cache_folds_the_whole_stream_after_a_reopen() {
     }
     let store = EventStore::open(dir.path(), StoreOptions::default()).unwrap();
     let counters = Aggregates::<Counter>::new(store, NonZeroUsize::new(4).unwrap());
-    assert_eq!(counters.load("counter-1").await.unwrap(), (3, 6));
+    assert_eq!(counters.load("counter-1").unwrap(), (3, 6));
     let replay = counters
         .handle("counter-1", &2, None, &metadata("r1"))
         .await

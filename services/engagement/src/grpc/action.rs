@@ -320,7 +320,7 @@ pub(super) async fn get(
 ) -> Result<Response<pb::ActionView>, Status> {
     reader(&request)?;
     let id = traced_uuid("action_id", &request.get_ref().action_id)?;
-    let (version, state) = load(&service.actions, &id).await?;
+    let (version, state) = load(&service.actions, &id)?;
     let Some(planned) = state.planned else {
         return Err(ServiceError::not_found("action", id.to_string()).into());
     };

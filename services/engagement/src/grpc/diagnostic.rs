@@ -106,7 +106,7 @@ pub(super) async fn revise(
     let id = traced_uuid("diagnostic_id", &r.diagnostic_id)?;
     let findings = findings(&r.findings)?;
     let notes = text("notes", &r.notes, MAX_NOTES, false)?;
-    let (_, state) = load(&service.diagnostics, &id).await?;
+    let (_, state) = load(&service.diagnostics, &id)?;
     if state.recorded.is_none() {
         return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
     }
@@ -125,7 +125,7 @@ pub(super) async fn get(
 ) -> Result<Response<pb::DiagnosticView>, Status> {
     reader(&request)?;
     let id = traced_uuid("diagnostic_id", &request.get_ref().diagnostic_id)?;
-    let (version, state) = load(&service.diagnostics, &id).await?;
+    let (version, state) = load(&service.diagnostics, &id)?;
     let Some(recorded) = state.recorded else {
         return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
     };

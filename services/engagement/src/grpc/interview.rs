@@ -105,7 +105,7 @@ pub(super) async fn revise_notes(
     let id = traced_uuid("interview_id", &r.interview_id)?;
     let notes = text("notes", &r.notes, MAX_NOTES, false)?;
     // Check the interview exists before making a key for it.
-    let (_, state) = load(&service.interviews, &id).await?;
+    let (_, state) = load(&service.interviews, &id)?;
     if state.recorded.is_none() {
         return Err(ServiceError::not_found("interview", id.to_string()).into());
     }
@@ -121,7 +121,7 @@ pub(super) async fn get(
 ) -> Result<Response<pb::InterviewView>, Status> {
     reader(&request)?;
     let id = traced_uuid("interview_id", &request.get_ref().interview_id)?;
-    let (version, state) = load(&service.interviews, &id).await?;
+    let (version, state) = load(&service.interviews, &id)?;
     let Some(recorded) = state.recorded else {
         return Err(ServiceError::not_found("interview", id.to_string()).into());
     };

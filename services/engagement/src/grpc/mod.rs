@@ -284,13 +284,12 @@ pub(crate) async fn run<D: Aggregate>(
 
 /// The version and state of the aggregate `id` (version 0 and the default
 /// state when it has no event).
-pub(crate) async fn load<D: Aggregate>(
+pub(crate) fn load<D: Aggregate>(
     aggregates: &Aggregates<D>,
     id: &Uuid,
 ) -> Result<(u64, D::State), Status> {
     aggregates
         .load(&stream_id(D::CATEGORY, id))
-        .await
         .map_err(|error| command_error(error, |refusal| D::refusal(id, refusal)).into())
 }
 

@@ -172,7 +172,7 @@ pub(super) async fn get(
 ) -> Result<Response<pb::SurveyView>, Status> {
     reader(&request)?;
     let id = traced_uuid("survey_id", &request.get_ref().survey_id)?;
-    let (version, state) = load(&service.surveys, &id).await?;
+    let (version, state) = load(&service.surveys, &id)?;
     let Some(drafted) = state.drafted.as_deref() else {
         return Err(ServiceError::not_found("survey", id.to_string()).into());
     };

@@ -163,8 +163,7 @@ impl GovernanceService {
             &stream_id(CATEGORY, &id),
             "commitment",
             &id,
-        )
-        .await?;
+        )?;
         Ok(Response::new(view(&id, version, &state, &self.now())))
     }
 }

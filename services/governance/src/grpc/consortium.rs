@@ -49,8 +49,7 @@ impl GovernanceService {
             &stream_id(CATEGORY, id),
             "consortium",
             id,
-        )
-        .await?;
+        )?;
         Ok(state)
     }
 
@@ -307,8 +306,7 @@ impl GovernanceService {
             &stream_id(CATEGORY, &id),
             "consortium",
             &id,
-        )
-        .await?;
+        )?;
         Ok(Response::new(view(&id, version, &state)))
     }
 }

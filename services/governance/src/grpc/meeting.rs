@@ -49,8 +49,7 @@ impl GovernanceService {
             &stream_id(CATEGORY, id),
             "meeting",
             id,
-        )
-        .await?;
+        )?;
         Ok(state)
     }
 
@@ -314,8 +313,7 @@ impl GovernanceService {
             &stream_id(CATEGORY, &id),
             "meeting",
             &id,
-        )
-        .await?;
+        )?;
         Ok(Response::new(view(&id, version, &state)))
     }
 }

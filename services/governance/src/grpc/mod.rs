@@ -223,7 +223,7 @@ fn handle_error<E: DomainError>(error: HandleError<E>, aggregate_id: &str) -> St
 }
 
 /// Loads an aggregate's state, NOT_FOUND (`what` `id`) when it has no event.
-async fn load_existing<D: Decider>(
+fn load_existing<D: Decider>(
     aggregates: &Aggregates<D>,
     stream: &str,
     what: &str,
@@ -234,7 +234,6 @@ where
 {
     let (version, state) = aggregates
         .load(stream)
-        .await
         .map_err(|error| handle_error(error, &id.to_string()))?;
     if version == 0 {
         return Err(ServiceError::not_found(what, id.to_string()).into());

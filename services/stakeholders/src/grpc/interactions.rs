@@ -45,7 +45,7 @@ struct FollowUpFields {
 impl StakeholdersService {
     /// Checks each participant id: a UUID, not repeated, a registered
     /// stakeholder, not an erased person. Returns them with their type.
-    async fn check_participants(
+    fn check_participants(
         &self,
         field: &str,
         ids: &[String],
@@ -72,24 +72,30 @@ impl StakeholdersService {
             if !seen.insert(id) {
                 return Err(ServiceError::invalid_argument(item, "repeated participant").into());
             }
-            let (_, state) = self
+            // (type, erased) of the stakeholder, None when it is not registered.
+            let found = self
                 .inner
                 .stakeholders
-                .load(&stream_id(STAKEHOLDER, &id))
-                .await
+                .inspect(&stream_id(STAKEHOLDER, &id), |_, state| {
+                    state.profile.as_ref().map(|profile| match profile {
+                        Profile::Person(_) => {
+                            (pb::StakeholderType::Person, state.erased_at.is_some())
+                        }
+                        Profile::Organisation(_) => (pb::StakeholderType::Organisation, false),
+                    })
+                })
                 .map_err(|error| handle_error(error, stakeholder_error(&id)))?;
-            let kind = match &state.profile {
+            let kind = match found {
                 None => {
                     return Err(ServiceError::invalid_argument(item, "no such stakeholder").into())
                 }
-                Some(Profile::Person(_)) if state.erased_at.is_some() => {
+                Some((_, true)) => {
                     return Err(ServiceError::failed_precondition(format!(
                         "participant {id} was erased"
                     ))
                     .into())
                 }
-                Some(Profile::Person(_)) => pb::StakeholderType::Person,
-                Some(Profile::Organisation(_)) => pb::StakeholderType::Organisation,
+                Some((kind, false)) => kind,
             };
             participants.push(pb::InteractionParticipant {
                 stakeholder_id: id.to_string(),
@@ -168,9 +174,7 @@ impl StakeholdersService {
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;
-        let participants = self
-            .check_participants("participant_ids", &message.participant_ids)
-            .await?;
+        let participants = self.check_participants("participant_ids", &message.participant_ids)?;
 
         let id = self
             .inner
@@ -280,7 +284,6 @@ impl StakeholdersService {
             .inner
             .interactions
             .load(&stream_id(INTERACTION, &id))
-            .await
             .map_err(|error| handle_error(error, interaction_error(&id)))?;
         if state.current.is_none() {
             return Err(ServiceError::not_found("interaction", id.to_string()).into());
@@ -288,8 +291,7 @@ impl StakeholdersService {
         let participants = match &message.participants {
             Some(list) => Some(pb::ParticipantList {
                 participants: self
-                    .check_participants("participants.stakeholder_ids", &list.stakeholder_ids)
-                    .await?,
+                    .check_participants("participants.stakeholder_ids", &list.stakeholder_ids)?,
             }),
             None => None,
         };

@@ -96,7 +96,6 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, &id))
-            .await
             .map_err(|error| super::handle_error(error, super::stakeholder_error(&id)))?;
         match &state.profile {
             None => return Err(ServiceError::not_found("stakeholder", id.to_string()).into()),

@@ -190,7 +190,6 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, id))
-            .await
             .map_err(|error| handle_error(error, stakeholder_error(id)))?;
         if state.profile.is_none() {
             return Err(ServiceError::not_found("stakeholder", id.to_string()).into());
@@ -207,7 +206,6 @@ impl StakeholdersService {
             .inner
             .interactions
             .load(&stream_id(INTERACTION, id))
-            .await
             .map_err(|error| handle_error(error, interaction_error(id)))?;
         if state.current.is_none() {
             return Err(ServiceError::not_found("interaction", id.to_string()).into());

@@ -335,7 +335,6 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, &id))
-            .await
             .map_err(|error| handle_error(error, stakeholder_error(&id)))?;
         match &state.profile {
             None => return Err(ServiceError::not_found("stakeholder", id.to_string()).into()),
@@ -432,7 +431,6 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, &organisation))
-            .await
             .map_err(|error| handle_error(error, stakeholder_error(&organisation)))?;
         if !state.is_organisation() {
             let problem = if state.profile.is_none() {
