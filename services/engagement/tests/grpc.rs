@@ -1,5 +1,5 @@
 //! The engagement service through a real gRPC client, on a real sled directory:
-//! lifecycles, retries, sealed notes, bad input (each refused with the right
+//! lifecycles, retries, sealed notes and free-text answers, bad input (each refused with the right
 //! status naming the field, the log unchanged), roles, and a restart.
 
 mod common;
@@ -8,11 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use common::{Client, Server, Tokens};
+use maillage_privacy::{KeyVault, MasterKey, Opened, SubjectId};
 use maillage_proto::v1::{
     self as pb, action_venue::Place, interview_subject, survey_answer::Value,
     survey_question::Kind, survey_respondent, EngagementAudience as Audience,
     EngagementTheme as Theme,
 };
+use prost::Message;
 use tonic::{Code, Status};
 
 fn ts(at: SystemTime) -> Option<prost_types::Timestamp> {
@@ -353,8 +355,9 @@ async fn a_retried_creation_lands_on_the_same_stream() -> Result<()> {
 }
 
 #[tokio::test]
-async fn survey_responses_are_checked_and_counted_and_tokens_never_stored() -> Result<()> {
-    let (_dir, server) = setup().await?;
+async fn survey_responses_are_checked_and_counted_and_neither_tokens_nor_free_text_stored_in_clear(
+) -> Result<()> {
+    let (dir, server) = setup().await?;
     let mut client = server.client().await?;
     let survey = open_survey(&mut client, "s").await?;
     for i in 0..3 {
@@ -397,13 +400,47 @@ async fn survey_responses_are_checked_and_counted_and_tokens_never_stored() -> R
         .await?
         .into_inner();
     assert_eq!(close.version, 7);
+    let comment = "Un lieu ouvert le soir";
+    let mut sealed_comments = Vec::new();
     for event in server.all_events().await? {
         assert!(
             !event.payload.windows(12).any(|w| w == b"secret-token"),
             "a respondent token reached the log"
         );
+        assert!(
+            !event
+                .payload
+                .windows(comment.len())
+                .any(|w| w == comment.as_bytes()),
+            "a free-text answer reached the log in clear"
+        );
+        if event.event_type == "maillage.v1.SurveyResponseSubmitted" {
+            let submitted = pb::SurveyResponseSubmitted::decode(event.payload.as_slice())?;
+            for answer in submitted.answers {
+                match answer.value {
+                    Some(Value::Text(_)) => panic!("a free-text answer in clear"),
+                    Some(Value::SealedText(sealed)) => {
+                        sealed_comments.push((submitted.response_id.clone(), sealed))
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
-    server.stop().await
+    assert_eq!(sealed_comments.len(), 4, "one sealed comment per response");
+    server.stop().await?;
+    // The service's vault opens each one under the response's own key.
+    let db = sled::open(dir.path().join(maillage_engagement::CONTEXT))?;
+    let master = MasterKey::from_file(dir.path().join("master.key"))?.key;
+    let vault = KeyVault::new(db.open_tree(maillage_engagement::VAULT_TREE)?, master)?;
+    for (response_id, sealed) in sealed_comments {
+        let subject = SubjectId::new("survey-response", response_id)?;
+        assert_eq!(
+            vault.open_str(&subject, "answers.comment", &sealed)?,
+            Opened::Clear(comment.to_string())
+        );
+    }
+    Ok(())
 }
 
 #[tokio::test]

@@ -6,12 +6,14 @@
 //! exists, scale within bounds, text within its length, ranking that is a
 //! permutation, no more selections than allowed); nothing is taken once closed;
 //! a respondent token (stored as a keyed hash) or a stakeholder answers once.
+//! Free-text answers are checked in clear and recorded sealed: the command
+//! carries both, and the event only the sealed form.
 //!
 //! The state is kept small on purpose — the questions, counts and the set of
 //! token hashes, never the responses — because the command loop caches it and
 //! folds only the stream's tail: the 10,001st response costs what the first did.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -106,8 +108,11 @@ pub struct Submission {
     pub respondent: Respondent,
     /// The hash of the respondent token, if one was given.
     pub token_hash: Option<[u8; 32]>,
-    /// The answers (checked against the questions by `decide`).
+    /// The answers (checked against the questions by `decide`), free text in clear.
     pub answers: Vec<pb::SurveyAnswer>,
+    /// The sealed form of each free-text answer, by question id: what the
+    /// event holds instead of the clear text.
+    pub sealed_texts: BTreeMap<String, Vec<u8>>,
     /// The current time.
     pub now: SystemTime,
 }
@@ -182,6 +187,10 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A free-text answer came without its sealed form (a caller's mistake:
+    /// clear text never reaches the log).
+    #[error("the free-text answer to {0} was not sealed")]
+    TextNotSealed(String),
     /// An answer does not fit the questions (`field` is its path in the request).
     #[error("{field}: {message}")]
     InvalidAnswer {
@@ -296,6 +305,7 @@ impl Decider for Survey {
                     }
                 }
                 check_answers(&state.questions, &submission.answers)?;
+                let answers = sealed_answers(&submission.answers, &submission.sealed_texts)?;
                 Ok(vec![Event::SurveyResponseSubmitted(
                     pb::SurveyResponseSubmitted {
                         survey_id,
@@ -305,7 +315,7 @@ impl Decider for Survey {
                             .token_hash
                             .map(|hash| hash.to_vec())
                             .unwrap_or_default(),
-                        answers: submission.answers.clone(),
+                        answers,
                         submitted_at: Some(timestamp(submission.now)),
                     },
                 )])
@@ -534,6 +544,28 @@ fn has_option(options: &[pb::SurveyOption], id: &str) -> bool {
 /// Checks a response against the questions: each answer names a question once,
 /// its value fits the question's kind, options, bounds and length, and every
 /// required question is answered. Errors name the request field.
+/// The answers as the log holds them: each free text replaced by its sealed form.
+fn sealed_answers(
+    answers: &[pb::SurveyAnswer],
+    sealed_texts: &BTreeMap<String, Vec<u8>>,
+) -> Result<Vec<pb::SurveyAnswer>, Error> {
+    answers
+        .iter()
+        .map(|answer| match &answer.value {
+            Some(Value::Text(_)) => {
+                let sealed = sealed_texts
+                    .get(&answer.question_id)
+                    .ok_or_else(|| Error::TextNotSealed(answer.question_id.clone()))?;
+                Ok(pb::SurveyAnswer {
+                    question_id: answer.question_id.clone(),
+                    value: Some(Value::SealedText(sealed.clone())),
+                })
+            }
+            _ => Ok(answer.clone()),
+        })
+        .collect()
+}
+
 pub fn check_answers(
     questions: &[pb::SurveyQuestion],
     answers: &[pb::SurveyAnswer],
@@ -781,11 +813,22 @@ mod tests {
         }
     }
 
+    /// Stand-ins for the sealed form of each free-text answer (the domain
+    /// only carries them; sealing is the service's).
+    fn sealed(answers: &[pb::SurveyAnswer]) -> BTreeMap<String, Vec<u8>> {
+        answers
+            .iter()
+            .filter(|answer| matches!(answer.value, Some(Value::Text(_))))
+            .map(|answer| (answer.question_id.clone(), b"sealed".to_vec()))
+            .collect()
+    }
+
     fn submit(n: u128, token: Option<&str>, answers: Vec<pb::SurveyAnswer>) -> Command {
         Command::Submit(Submission {
             response_id: Uuid::from_u128(1000 + n),
             respondent: anonymous(),
             token_hash: token.map(|t| token_hash(&Uuid::from_u128(1), t)),
+            sealed_texts: sealed(&answers),
             answers,
             now: at(2),
         })
@@ -921,6 +964,47 @@ mod tests {
     }
 
     #[test]
+    fn free_text_is_recorded_sealed_and_never_in_clear() {
+        let events = when(&[draft(), open()], submit(1, None, good_answers())).unwrap();
+        let Event::SurveyResponseSubmitted(response) = &events[0] else {
+            panic!()
+        };
+        let q4 = response
+            .answers
+            .iter()
+            .find(|answer| answer.question_id == "q4")
+            .unwrap();
+        assert_eq!(q4.value, Some(Value::SealedText(b"sealed".to_vec())));
+        assert!(!response
+            .answers
+            .iter()
+            .any(|answer| matches!(answer.value, Some(Value::Text(_)))));
+        assert_eq!(response.answers.len(), good_answers().len());
+    }
+
+    #[test]
+    fn free_text_without_its_sealed_form_is_refused() {
+        let Command::Submit(mut submission) = submit(1, None, good_answers()) else {
+            panic!()
+        };
+        submission.sealed_texts.clear();
+        assert_eq!(
+            when(&[draft(), open()], Command::Submit(submission)),
+            Err(Error::TextNotSealed("q4".into()))
+        );
+    }
+
+    #[test]
+    fn a_request_may_not_send_sealed_text() {
+        let mut answers = good_answers();
+        answers[3].value = Some(Value::SealedText(b"forged".to_vec()));
+        assert!(matches!(
+            when(&[draft(), open()], submit(1, None, answers)),
+            Err(Error::InvalidAnswer { .. })
+        ));
+    }
+
+    #[test]
     fn optional_questions_may_be_left_out() {
         let answers = good_answers()
             .into_iter()
@@ -960,6 +1044,7 @@ mod tests {
                 response_id: Uuid::from_u128(2000 + n),
                 respondent: Respondent::Stakeholder(Uuid::from_u128(77)),
                 token_hash: None,
+                sealed_texts: sealed(&good_answers()),
                 answers: good_answers(),
                 now: at(2),
             })

@@ -1,24 +1,35 @@
 //! Survey RPCs: draft, revise questions, open, submit a response, close, and
 //! the read. The questionnaire and the answers are checked by the domain
 //! (`domain::survey::check_questions` / `check_answers`), whose errors name the
-//! request field; this file checks the rest of each request.
+//! request field; this file checks the rest of each request. Free-text answers
+//! are sealed under the response's own key before the command runs: the log
+//! only ever holds them sealed.
 
-use maillage_proto::v1::{self as pb, survey_respondent::Who};
+use std::collections::BTreeMap;
+
+use maillage_es::stream_id;
+use maillage_privacy::SubjectId;
+use maillage_proto::v1::{self as pb, survey_answer::Value, survey_respondent::Who};
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
     anonymous, context, creation_id, invalid, load, optional_uuid, reader, run, text, themes,
-    traced_uuid, uuid, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
+    traced_uuid, uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
 };
 use crate::category::SURVEY;
-use crate::domain::survey::{token_hash, Command, Draft, Error, Respondent, Submission, Survey};
+use crate::domain::survey::{
+    check_answers, token_hash, Command, Draft, Error, Respondent, Submission, Survey,
+};
 use crate::domain::timestamp;
 use crate::EngagementService;
 
 /// Longest respondent token.
 const MAX_TOKEN: usize = 256;
+
+/// Key-vault subject kind of a survey response (its free-text answers).
+const RESPONSE_SUBJECT: &str = "survey-response";
 
 impl Aggregate for Survey {
     const CATEGORY: &'static str = SURVEY;
@@ -34,6 +45,9 @@ impl Aggregate for Survey {
                 "survey response of stakeholder",
                 stakeholder.to_string(),
             ),
+            Error::TextNotSealed(question) => {
+                ServiceError::internal(format!("the answer to {question} was not sealed"))
+            }
             Error::InvalidQuestion { field, message } | Error::InvalidAnswer { field, message } => {
                 ServiceError::invalid_argument(field, message)
             }
@@ -141,14 +155,67 @@ pub(super) async fn submit(
             "more answers than a survey has questions",
         ));
     }
+    let response_id = Uuid::now_v7();
+    let sealed_texts = seal_free_texts(service, &id, &response_id, &r.answers)?;
     let command = Command::Submit(Submission {
-        response_id: Uuid::now_v7(),
+        response_id,
         respondent,
         token_hash,
         answers: r.answers.clone(),
+        sealed_texts,
         now: service.clock.now(),
     });
     run(&service.surveys, &id, command, None, &ctx).await
+}
+
+/// Seals each free-text answer under the response's own key (field
+/// `answers.<question id>`). The answers are first checked against the open
+/// survey's questions, so a refused response makes no key; when the survey is
+/// not open nothing is sealed and the command loop refuses it.
+fn seal_free_texts(
+    service: &EngagementService,
+    survey_id: &Uuid,
+    response_id: &Uuid,
+    answers: &[pb::SurveyAnswer],
+) -> Result<BTreeMap<String, Vec<u8>>, Status> {
+    let texts: Vec<(&str, &str)> = answers
+        .iter()
+        .filter_map(|answer| match &answer.value {
+            Some(Value::Text(text)) => Some((answer.question_id.as_str(), text.as_str())),
+            _ => None,
+        })
+        .collect();
+    if texts.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let open = service
+        .surveys
+        .inspect(&stream_id(SURVEY, survey_id), |_, state| {
+            if state.status != pb::SurveyStatus::Open {
+                return Ok(false);
+            }
+            check_answers(&state.questions, answers).map(|()| true)
+        })
+        .map_err(|error| {
+            maillage_service_kit::command_error(error, |refusal| {
+                Survey::refusal(survey_id, refusal)
+            })
+        })?
+        .map_err(|refusal| Survey::refusal(survey_id, refusal))?;
+    if !open {
+        return Ok(BTreeMap::new());
+    }
+    let subject = SubjectId::new(RESPONSE_SUBJECT, response_id.to_string()).map_err(vault_error)?;
+    texts
+        .into_iter()
+        .map(|(question, text)| {
+            let sealed = service
+                .vault
+                .seal_str(&subject, &format!("answers.{question}"), text)
+                .map_err(vault_error)?;
+            Ok((question.to_string(), sealed))
+        })
+        .collect()
 }
 
 #[tracing::instrument(name = "CloseSurvey", skip_all, fields(survey_id))]

@@ -257,7 +257,7 @@ pub(super) fn survey_response_submitted(
                     *tally.rank_counts.entry(option).or_default() += 1;
                 }
             }
-            Some(Value::Text(_)) | None => {}
+            Some(Value::Text(_) | Value::SealedText(_)) | None => {}
         }
     }
     let at = opt_micros(p.submitted_at.as_ref()).unwrap_or(event.at);
