@@ -95,11 +95,19 @@ impl<S: Default> Entry<S> {
         }
     }
 
-    /// The slot, even if a thread panicked while holding it: `evolve` runs
-    /// before the version moves, so a poisoned slot at worst lags the log and
-    /// the next catch-up reads the missing events again.
+    /// The slot. If a thread panicked while holding it (an `evolve` that
+    /// panicked half-way), the state may not match its version: it is
+    /// forgotten, and the next catch-up folds the stream again from the start.
     fn slot(&self) -> MutexGuard<'_, Slot<S>> {
-        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+        self.slot.lock().unwrap_or_else(|poisoned| {
+            let mut slot = poisoned.into_inner();
+            *slot = Slot {
+                version: 0,
+                state: S::default(),
+            };
+            self.slot.clear_poison();
+            slot
+        })
     }
 }
 
@@ -138,7 +146,8 @@ impl<D: Decider> Aggregates<D> {
         let entry = self.entry(stream_id);
         let _turn = entry.turn.lock().await;
         // An earlier run's events would be in this stream: an empty one has none.
-        if self.catch_up(stream_id, &entry)? > 0 {
+        let existing = self.catch_up(stream_id, &entry)?.version > 0;
+        if existing {
             if let Some(original) = self.original_outcome(stream_id, &metadata.request_id)? {
                 return Ok(original);
             }
@@ -182,20 +191,17 @@ impl<D: Decider> Aggregates<D> {
             {
                 Ok(result) => {
                     let mut slot = entry.slot();
-                    if result.stream_version != version + events.len() as u64 {
-                        // The store answered with an earlier append of the same ids:
-                        // forget the cached state and fold it again next time.
-                        *slot = Slot {
-                            version: 0,
-                            state: D::State::default(),
-                        };
-                    } else if slot.version == version {
+                    // When the store answered with an earlier append of the same ids,
+                    // or a reader's catch-up already folded these events, the slot
+                    // is left as it is: the next catch-up folds what it lacks.
+                    if result.stream_version == version + events.len() as u64
+                        && slot.version == version
+                    {
                         for event in &events {
                             D::evolve(&mut slot.state, event);
                         }
                         slot.version = result.stream_version;
                     }
-                    // Otherwise a reader's catch-up already folded these events.
                     return Ok(Handled {
                         version: result.stream_version,
                         position: result.last_position,
@@ -205,7 +211,7 @@ impl<D: Decider> Aggregates<D> {
                 }
                 // Another writer moved the stream: catch up and decide again.
                 Err(StoreError::WrongExpectedVersion { .. }) => {
-                    self.catch_up(stream_id, &entry)?;
+                    drop(self.catch_up(stream_id, &entry)?);
                 }
                 Err(other) => return Err(HandleError::Store(other)),
             }
@@ -227,8 +233,7 @@ impl<D: Decider> Aggregates<D> {
         look: impl FnOnce(u64, &D::State) -> T,
     ) -> Result<T, HandleError<D::Error>> {
         let entry = self.entry(stream_id);
-        self.catch_up(stream_id, &entry)?;
-        let slot = entry.slot();
+        let slot = self.catch_up(stream_id, &entry)?;
         Ok(look(slot.version, &slot.state))
     }
 
@@ -242,17 +247,18 @@ impl<D: Decider> Aggregates<D> {
         entry
     }
 
-    /// Folds the events appended after the cached version; returns the new version.
+    /// Folds the events appended after the cached version and returns the slot,
+    /// still locked, so that the caller looks at exactly what was caught up.
     ///
     /// The store is read without holding the slot, so a command or another
-    /// reader may fold some of the same events meanwhile: only the events
-    /// right after the slot's version are folded, and a gap (the slot was
-    /// reset) means reading again.
-    fn catch_up(
+    /// reader may fold some of the same events meanwhile: the versions the slot
+    /// already has are skipped. (The slot's version only grows, and a stream's
+    /// versions are contiguous, so what is left follows it without a gap.)
+    fn catch_up<'e>(
         &self,
         stream_id: &str,
-        entry: &Entry<D::State>,
-    ) -> Result<u64, HandleError<D::Error>> {
+        entry: &'e Entry<D::State>,
+    ) -> Result<MutexGuard<'e, Slot<D::State>>, HandleError<D::Error>> {
         loop {
             let from = entry.slot().version + 1;
             let records =
@@ -270,20 +276,14 @@ impl<D: Decider> Aggregates<D> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let mut slot = entry.slot();
-            let mut complete = records.len() < READ_CHUNK;
             for (version, event) in &events {
-                if *version <= slot.version {
-                    continue;
+                if *version == slot.version + 1 {
+                    D::evolve(&mut slot.state, event);
+                    slot.version = *version;
                 }
-                if *version != slot.version + 1 {
-                    complete = false;
-                    break;
-                }
-                D::evolve(&mut slot.state, event);
-                slot.version = *version;
             }
-            if complete {
-                return Ok(slot.version);
+            if records.len() < READ_CHUNK {
+                return Ok(slot);
             }
         }
     }

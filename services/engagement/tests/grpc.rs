@@ -433,13 +433,27 @@ async fn survey_responses_are_checked_and_counted_and_neither_tokens_nor_free_te
     let db = sled::open(dir.path().join(maillage_engagement::CONTEXT))?;
     let master = MasterKey::from_file(dir.path().join("master.key"))?.key;
     let vault = KeyVault::new(db.open_tree(maillage_engagement::VAULT_TREE)?, master)?;
+    let mut response_ids = Vec::new();
     for (response_id, sealed) in sealed_comments {
-        let subject = SubjectId::new("survey-response", response_id)?;
+        let subject = SubjectId::new("survey-response", response_id.clone())?;
         assert_eq!(
             vault.open_str(&subject, "answers.comment", &sealed)?,
             Opened::Clear(comment.to_string())
         );
+        response_ids.push(response_id);
     }
+    // One key per recorded response: the refused second answer of the
+    // stakeholder made none.
+    let mut keyed = Vec::new();
+    for subject in vault.subjects() {
+        let (subject, _) = subject?;
+        if subject.kind().as_str() == "survey-response" {
+            keyed.push(subject.id().to_string());
+        }
+    }
+    keyed.sort();
+    response_ids.sort();
+    assert_eq!(keyed, response_ids);
     Ok(())
 }
 

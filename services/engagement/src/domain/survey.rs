@@ -187,8 +187,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// A free-text answer came without its sealed form (a caller's mistake:
-    /// clear text never reaches the log).
+    /// A free-text answer came without its sealed form (the service found
+    /// the survey not open when it prepared the response, and it opened
+    /// since): clear text never reaches the log.
     #[error("the free-text answer to {0} was not sealed")]
     TextNotSealed(String),
     /// An answer does not fit the questions (`field` is its path in the request).
@@ -289,22 +290,7 @@ impl Decider for Survey {
                 _ => Err(Error::Closed),
             },
             Command::Submit(submission) => {
-                match state.status {
-                    SurveyStatus::Open => {}
-                    SurveyStatus::Draft => return Err(Error::NotOpen),
-                    _ => return Err(Error::Closed),
-                }
-                if let Some(hash) = &submission.token_hash {
-                    if state.token_hashes.contains(hash) {
-                        return Err(Error::TokenAlreadyUsed);
-                    }
-                }
-                if let Respondent::Stakeholder(id) = &submission.respondent {
-                    if state.stakeholder_respondents.contains(id) {
-                        return Err(Error::AlreadyResponded(*id));
-                    }
-                }
-                check_answers(&state.questions, &submission.answers)?;
+                check_submission(state, submission)?;
                 let answers = sealed_answers(&submission.answers, &submission.sealed_texts)?;
                 Ok(vec![Event::SurveyResponseSubmitted(
                     pb::SurveyResponseSubmitted {
@@ -541,9 +527,29 @@ fn has_option(options: &[pb::SurveyOption], id: &str) -> bool {
     options.iter().any(|option| option.option_id == id)
 }
 
-/// Checks a response against the questions: each answer names a question once,
-/// its value fits the question's kind, options, bounds and length, and every
-/// required question is answered. Errors name the request field.
+/// Whether the survey in `state` takes `submission` (its sealed texts
+/// aside): open, a token or a stakeholder that has not answered yet, and
+/// answers that fit the questions. `decide` runs it, and the service runs it
+/// before sealing, so that a refused response makes no key.
+pub fn check_submission(state: &State, submission: &Submission) -> Result<(), Error> {
+    match state.status {
+        SurveyStatus::Open => {}
+        SurveyStatus::Draft => return Err(Error::NotOpen),
+        _ => return Err(Error::Closed),
+    }
+    if let Some(hash) = &submission.token_hash {
+        if state.token_hashes.contains(hash) {
+            return Err(Error::TokenAlreadyUsed);
+        }
+    }
+    if let Respondent::Stakeholder(id) = &submission.respondent {
+        if state.stakeholder_respondents.contains(id) {
+            return Err(Error::AlreadyResponded(*id));
+        }
+    }
+    check_answers(&state.questions, &submission.answers)
+}
+
 /// The answers as the log holds them: each free text replaced by its sealed form.
 fn sealed_answers(
     answers: &[pb::SurveyAnswer],
@@ -566,6 +572,9 @@ fn sealed_answers(
         .collect()
 }
 
+/// Checks a response against the questions: each answer names a question once,
+/// its value fits the question's kind, options, bounds and length, and every
+/// required question is answered. Errors name the request field.
 pub fn check_answers(
     questions: &[pb::SurveyQuestion],
     answers: &[pb::SurveyAnswer],

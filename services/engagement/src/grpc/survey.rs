@@ -2,15 +2,15 @@
 //! the read. The questionnaire and the answers are checked by the domain
 //! (`domain::survey::check_questions` / `check_answers`), whose errors name the
 //! request field; this file checks the rest of each request. Free-text answers
-//! are sealed under the response's own key before the command runs: the log
-//! only ever holds them sealed.
+//! are sealed under the response's own key before the command runs (after the
+//! same checks `decide` makes): the log only ever holds them sealed.
 
 use std::collections::BTreeMap;
 
 use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1::{self as pb, survey_answer::Value, survey_respondent::Who};
-use maillage_service_kit::ServiceError;
+use maillage_service_kit::{command_error, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -20,7 +20,7 @@ use super::{
 };
 use crate::category::SURVEY;
 use crate::domain::survey::{
-    check_answers, token_hash, Command, Draft, Error, Respondent, Submission, Survey,
+    check_submission, token_hash, Command, Draft, Error, Respondent, Submission, Survey,
 };
 use crate::domain::timestamp;
 use crate::EngagementService;
@@ -45,9 +45,9 @@ impl Aggregate for Survey {
                 "survey response of stakeholder",
                 stakeholder.to_string(),
             ),
-            Error::TextNotSealed(question) => {
-                ServiceError::internal(format!("the answer to {question} was not sealed"))
-            }
+            Error::TextNotSealed(_) => ServiceError::Unavailable {
+                message: "the survey opened while the response was being prepared; retry".into(),
+            },
             Error::InvalidQuestion { field, message } | Error::InvalidAnswer { field, message } => {
                 ServiceError::invalid_argument(field, message)
             }
@@ -110,7 +110,11 @@ pub(super) async fn open(
     run(&service.surveys, &id, command, r.expected_version, &ctx).await
 }
 
-#[tracing::instrument(name = "SubmitSurveyResponse", skip_all, fields(survey_id))]
+#[tracing::instrument(
+    name = "SubmitSurveyResponse",
+    skip_all,
+    fields(survey_id, response_id)
+)]
 pub(super) async fn submit(
     service: &EngagementService,
     request: Request<pb::SubmitSurveyResponseRequest>,
@@ -155,30 +159,40 @@ pub(super) async fn submit(
             "more answers than a survey has questions",
         ));
     }
-    let response_id = Uuid::now_v7();
-    let sealed_texts = seal_free_texts(service, &id, &response_id, &r.answers)?;
-    let command = Command::Submit(Submission {
+    // A retry gets the same response id, hence the same key.
+    let response_id = creation_id(service, RESPONSE_SUBJECT, "response_id", &ctx)?;
+    let mut submission = Submission {
         response_id,
         respondent,
         token_hash,
         answers: r.answers.clone(),
-        sealed_texts,
+        sealed_texts: BTreeMap::new(),
         now: service.clock.now(),
-    });
-    run(&service.surveys, &id, command, None, &ctx).await
+    };
+    submission.sealed_texts = seal_free_texts(service, &id, &submission)?;
+    run(
+        &service.surveys,
+        &id,
+        Command::Submit(submission),
+        None,
+        &ctx,
+    )
+    .await
 }
 
-/// Seals each free-text answer under the response's own key (field
-/// `answers.<question id>`). The answers are first checked against the open
-/// survey's questions, so a refused response makes no key; when the survey is
-/// not open nothing is sealed and the command loop refuses it.
+/// Seals each non-empty free-text answer under the response's own key
+/// (subject `survey-response:<response id>`, field `answers.<question id>`);
+/// an empty answer's sealed form is empty. The submission is first checked
+/// as `decide` will check it, so a refused response makes no key (only a
+/// survey closed in between leaves one unused; one opened in between makes
+/// `decide` refuse the unsealed text, UNAVAILABLE: the caller retries).
 fn seal_free_texts(
     service: &EngagementService,
     survey_id: &Uuid,
-    response_id: &Uuid,
-    answers: &[pb::SurveyAnswer],
+    submission: &Submission,
 ) -> Result<BTreeMap<String, Vec<u8>>, Status> {
-    let texts: Vec<(&str, &str)> = answers
+    let texts: Vec<(&str, &str)> = submission
+        .answers
         .iter()
         .filter_map(|answer| match &answer.value {
             Some(Value::Text(text)) => Some((answer.question_id.as_str(), text.as_str())),
@@ -188,31 +202,30 @@ fn seal_free_texts(
     if texts.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let open = service
+    let accepted = service
         .surveys
         .inspect(&stream_id(SURVEY, survey_id), |_, state| {
-            if state.status != pb::SurveyStatus::Open {
-                return Ok(false);
-            }
-            check_answers(&state.questions, answers).map(|()| true)
+            check_submission(state, submission).is_ok()
         })
-        .map_err(|error| {
-            maillage_service_kit::command_error(error, |refusal| {
-                Survey::refusal(survey_id, refusal)
-            })
-        })?
-        .map_err(|refusal| Survey::refusal(survey_id, refusal))?;
-    if !open {
+        .map_err(|error| command_error(error, |refusal| Survey::refusal(survey_id, refusal)))?;
+    // Nothing is sealed for a submission `decide` will refuse, nor for a
+    // retry (the command loop answers it with its original outcome).
+    if !accepted {
         return Ok(BTreeMap::new());
     }
-    let subject = SubjectId::new(RESPONSE_SUBJECT, response_id.to_string()).map_err(vault_error)?;
+    let subject = SubjectId::new(RESPONSE_SUBJECT, submission.response_id.to_string())
+        .map_err(vault_error)?;
     texts
         .into_iter()
         .map(|(question, text)| {
-            let sealed = service
-                .vault
-                .seal_str(&subject, &format!("answers.{question}"), text)
-                .map_err(vault_error)?;
+            let sealed = if text.is_empty() {
+                Vec::new()
+            } else {
+                service
+                    .vault
+                    .seal_str(&subject, &format!("answers.{question}"), text)
+                    .map_err(vault_error)?
+            };
             Ok((question.to_string(), sealed))
         })
         .collect()
