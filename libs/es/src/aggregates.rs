@@ -7,8 +7,9 @@
 //! aggregate (a survey with 10,000 responses) is never folded again from the
 //! start. Reads ([`Aggregates::load`], [`Aggregates::inspect`]) never wait
 //! for a command's turn: they catch up from the store and look at the state
-//! under a lock held only for that look. Event ids are derived from the request id: a retried request whose
-//! events are already in the log gets the original outcome back.
+//! under a lock held only for that look. Event ids are derived from the
+//! request id: a retried request whose events are already in the log gets the
+//! original outcome back.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -252,8 +253,9 @@ impl<D: Decider> Aggregates<D> {
     ///
     /// The store is read without holding the slot, so a command or another
     /// reader may fold some of the same events meanwhile: the versions the slot
-    /// already has are skipped. (The slot's version only grows, and a stream's
-    /// versions are contiguous, so what is left follows it without a gap.)
+    /// already has are skipped. The slot is handed back only once it holds
+    /// every version read (a slot forgotten after a panic meanwhile is read
+    /// again from the start).
     fn catch_up<'e>(
         &self,
         stream_id: &str,
@@ -282,7 +284,10 @@ impl<D: Decider> Aggregates<D> {
                     slot.version = *version;
                 }
             }
-            if records.len() < READ_CHUNK {
+            let holds_all = records
+                .last()
+                .is_none_or(|last| slot.version >= last.version);
+            if holds_all && records.len() < READ_CHUNK {
                 return Ok(slot);
             }
         }
