@@ -49,6 +49,9 @@ pub struct JetStreamFeedConfig {
     pub backoff_max: Duration,
     /// Replicas of `MAILLAGE_EVENTS` if the feed has to create it (1; 3 on a cluster).
     pub stream_replicas: usize,
+    /// The subjects the consumer takes (default every event, `maillage.events.>`;
+    /// `subjects::context_filter` gives one context's).
+    pub filter_subject: String,
 }
 
 impl JetStreamFeedConfig {
@@ -64,6 +67,7 @@ impl JetStreamFeedConfig {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
             stream_replicas: 1,
+            filter_subject: subjects::ALL_EVENTS.to_owned(),
         }
     }
 
@@ -75,7 +79,7 @@ impl JetStreamFeedConfig {
             deliver_policy: jetstream::consumer::DeliverPolicy::All,
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
             ack_wait: self.ack_wait,
-            filter_subject: subjects::ALL_EVENTS.to_owned(),
+            filter_subject: self.filter_subject.clone(),
             max_ack_pending: self.max_ack_pending,
             ..Default::default()
         }
