@@ -18,6 +18,7 @@ use maillage_es::{Aggregates, CreationIds};
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_privacy::{KeyVault, MasterKey};
 use maillage_proto::v1::engagement_server::EngagementServer;
+use maillage_replica::{follow, Model, Register, Replica};
 use maillage_service_kit::{init_tracing, EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
@@ -36,6 +37,10 @@ pub const CONTEXT: &str = "engagement";
 pub const VAULT_TREE: &str = "privacy.keys";
 /// The sled tree mapping (principal, request id) to the id of what it created.
 pub const CREATION_IDS_TREE: &str = "engagement.creation-ids";
+/// The sled tree of the replica of the register (stakeholders checked by commands).
+pub const REGISTER_TREE: &str = "replica.register";
+/// The JetStream durable consumer feeding the register replica (services apart).
+pub const REGISTER_DURABLE: &str = "engagement-register";
 /// Aggregates of each kind whose state stays cached.
 const CACHE_CAPACITY: usize = 4_096;
 
@@ -62,15 +67,18 @@ pub struct EngagementService {
     pub(crate) territory: &'static Territory,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: CreationIds,
+    pub(crate) register: Arc<Replica<Register>>,
 }
 
 impl EngagementService {
     /// A service over `store`, sealing notes with `vault`, remembering creation
-    /// ids in `ids`, checking communes against `territory`, dating with `clock`.
+    /// ids in `ids`, checking stakeholders against `register` and communes
+    /// against `territory`, dating with `clock`.
     pub fn new(
         store: EventStore,
         vault: Arc<KeyVault>,
         ids: CreationIds,
+        register: Arc<Replica<Register>>,
         territory: &'static Territory,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -85,11 +93,13 @@ impl EngagementService {
             territory,
             clock,
             ids,
+            register,
         }
     }
 
-    /// A service whose vault and creation ids live in `db` (the database that
-    /// also holds `store`'s log), with the shared COG reference.
+    /// A service whose vault, creation ids and register replica live in `db`
+    /// (the database that also holds `store`'s log), with the shared COG
+    /// reference. Feed its [`EngagementService::register`] (see [`serve_with`]).
     pub fn open(
         db: &sled::Db,
         store: EventStore,
@@ -99,13 +109,21 @@ impl EngagementService {
         // The vault shares the log's database: the log's flush makes new keys durable.
         let vault = KeyVault::new(db.open_tree(VAULT_TREE)?, master)?.sharing_log_database();
         let ids = CreationIds::new(db.open_tree(CREATION_IDS_TREE)?);
+        let register = Arc::new(Replica::open(db.open_tree(REGISTER_TREE)?)?);
         Ok(Self::new(
             store,
             Arc::new(vault),
             ids,
+            register,
             Territory::shared(),
             clock,
         ))
+    }
+
+    /// The replica of the register its commands check, to be kept fed with
+    /// [`maillage_replica::follow`] from the stakeholders log.
+    pub fn register(&self) -> Arc<Replica<Register>> {
+        self.register.clone()
     }
 
     /// The tonic server to mount (`maillage.v1.Engagement`).
@@ -126,12 +144,37 @@ pub async fn run(config: ServiceConfig) -> anyhow::Result<()> {
 /// opens the service's sled database in `<data-dir>/engagement`, serves the
 /// Engagement service, the EventLog service of its log (context
 /// "engagement"), health and reflection — with, when `--nats` is set, a relay
-/// publishing the log to JetStream — then drains, closes the store and
-/// flushes the vault.
+/// publishing the log to JetStream and the register replica following the
+/// stakeholders events on JetStream — then drains, closes the store and
+/// flushes the vault. Without `--nats` nothing feeds the register replica, so
+/// commands naming a stakeholder are refused (a warning says so at start).
 pub async fn serve(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let register_feed = config.nats.clone().map(|servers| {
+        follow::jetstream(
+            <Register as Model>::CONTEXT,
+            servers,
+            REGISTER_DURABLE.to_owned(),
+        )
+    });
+    if register_feed.is_none() {
+        tracing::warn!(
+            "no --nats: the register replica follows no stakeholders log, so commands naming a stakeholder are refused"
+        );
+    }
+    serve_with(config, listener, shutdown, register_feed).await
+}
+
+/// [`serve`], with the register replica fed by `register_feed` (if any)
+/// instead of what the configuration says.
+pub async fn serve_with(
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    register_feed: Option<follow::FeedFactory>,
 ) -> anyhow::Result<()> {
     let dir = config.service_dir(CONTEXT);
     std::fs::create_dir_all(&dir)?;
@@ -145,11 +188,17 @@ pub async fn serve(
         Arc::new(SystemClock),
     )?;
     let vault = service.vault.clone();
+    let follower = register_feed.map(|feed| follow::follow(service.register(), feed));
     let server = Server::from_config(&config)?
         .add_service(service.into_server())
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
-    maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await??;
+    let served =
+        maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await;
+    if let Some(follower) = follower {
+        follower.shutdown().await;
+    }
+    served??;
     vault.flush()?;
     db.flush_async().await?;
     Ok(())

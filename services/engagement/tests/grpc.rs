@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use common::{Client, Server, Tokens};
+use common::{Client, Server, Tokens, BUSINESS, ERASED, ORGANISER, OTHER_STAKEHOLDER, STAKEHOLDER};
 use maillage_privacy::{KeyVault, MasterKey, Opened, SubjectId};
 use maillage_proto::v1::{
     self as pb, action_venue::Place, interview_subject, survey_answer::Value,
@@ -36,12 +36,9 @@ fn plan_request(request_id: &str) -> pb::PlanActionRequest {
         venue: Some(pb::ActionVenue {
             place: Some(Place::CommuneCode("15014".into())),
         }),
-        organiser_ids: vec!["0190a1b2-0000-7000-8000-000000000001".into()],
+        organiser_ids: vec![ORGANISER.into()],
     }
 }
-
-const STAKEHOLDER: &str = "0190a1b2-0000-7000-8000-0000000000aa";
-const OTHER_STAKEHOLDER: &str = "0190a1b2-0000-7000-8000-0000000000bb";
 
 async fn plan(client: &mut Client, request_id: &str) -> Result<pb::CommandReply> {
     Ok(client
@@ -1053,5 +1050,130 @@ async fn a_restart_on_the_same_data_reads_everything_back() -> Result<()> {
         .await?
         .into_inner();
     assert!(verify.intact);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn stakeholders_are_checked_against_the_register_replica() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let planned = plan(&mut client, "p").await?.id;
+    let held = held_action(&mut client, "h").await?;
+    let survey = open_survey(&mut client, "s").await?;
+    let head = server.head().await?;
+    let unknown = "0190a1b2-0000-7000-8000-0000000000ee";
+
+    let invite = |who: &str| pb::InviteToActionRequest {
+        request_id: format!("invite-{who}"),
+        action_id: planned.clone(),
+        expected_version: None,
+        stakeholder_ids: vec![STAKEHOLDER.into(), who.into()],
+    };
+    refused(
+        client.invite_to_action(invite(unknown)).await,
+        Code::InvalidArgument,
+        "stakeholder_ids[1]",
+        "invite an unknown id",
+    );
+    refused(
+        client.invite_to_action(invite(ERASED)).await,
+        Code::FailedPrecondition,
+        "",
+        "invite an erased person",
+    );
+    let mut request = plan_request("plan-unknown-organiser");
+    request.organiser_ids = vec![unknown.into()];
+    refused(
+        client.plan_action(request).await,
+        Code::InvalidArgument,
+        "organiser_ids[0]",
+        "unknown organiser",
+    );
+    refused(
+        client
+            .record_attendance(pb::RecordAttendanceRequest {
+                request_id: "attendance-unknown".into(),
+                action_id: held.clone(),
+                expected_version: None,
+                attendee_ids: vec![unknown.into()],
+                head_counts: vec![],
+            })
+            .await,
+        Code::InvalidArgument,
+        "attendee_ids[0]",
+        "unknown attendee",
+    );
+    let mut request = interview_request("interview-unknown", "n");
+    request.subject = Some(pb::InterviewSubject {
+        who: Some(interview_subject::Who::StakeholderId(unknown.into())),
+    });
+    refused(
+        client.record_interview(request).await,
+        Code::InvalidArgument,
+        "subject.stakeholder_id",
+        "interview of an unknown id",
+    );
+    let mut request = diagnostic_request("diagnostic-business", "n");
+    request.tiers_lieu_id = BUSINESS.into();
+    let status = client.record_diagnostic(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().contains("a business")
+            && status.message().contains("a tiers-lieu was expected"),
+        "{status:?}"
+    );
+    let mut request = diagnostic_request("diagnostic-person", "n");
+    request.tiers_lieu_id = STAKEHOLDER.into();
+    refused(
+        client.record_diagnostic(request).await,
+        Code::FailedPrecondition,
+        "",
+        "diagnostic of a person",
+    );
+    let mut request = response(&survey, "response-erased", "");
+    request.respondent = Some(pb::SurveyRespondent {
+        who: Some(survey_respondent::Who::StakeholderId(ERASED.into())),
+    });
+    refused(
+        client.submit_survey_response(request).await,
+        Code::FailedPrecondition,
+        "",
+        "response of an erased person",
+    );
+    assert_eq!(
+        server.head().await?,
+        head,
+        "a refused reference appended something"
+    );
+
+    // Read-your-writes: a stakeholder registered now is accepted by a request
+    // that names the registration's position; a position the register has not
+    // reached is UNAVAILABLE (retryable) and changes nothing.
+    let newcomer = uuid::Uuid::now_v7();
+    let position = server.register.person(newcomer, "37050").await?;
+    let mut invite_newcomer = tonic::Request::new(pb::InviteToActionRequest {
+        request_id: "invite-newcomer".into(),
+        action_id: planned.clone(),
+        expected_version: None,
+        stakeholder_ids: vec![newcomer.to_string()],
+    });
+    invite_newcomer.metadata_mut().insert(
+        "maillage-after",
+        format!("stakeholders={position}").parse()?,
+    );
+    client.invite_to_action(invite_newcomer).await?;
+    let mut too_far = tonic::Request::new(invite(OTHER_STAKEHOLDER));
+    too_far.metadata_mut().insert(
+        "maillage-after",
+        format!("stakeholders={}", position + 10).parse()?,
+    );
+    let head = server.head().await?;
+    refused(
+        client.invite_to_action(too_far).await,
+        Code::Unavailable,
+        "",
+        "a register position not reached",
+    );
+    assert_eq!(server.head().await?, head);
     server.stop().await
 }

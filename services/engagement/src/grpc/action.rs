@@ -4,14 +4,15 @@
 use std::time::SystemTime;
 
 use maillage_proto::v1::{self as pb, action_venue::Place};
+use maillage_replica::Expected;
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    context, creation_id, enumeration, instant, invalid, load, reader, run, statements, text,
-    theme, themes, traced_uuid, uuid, uuids, Aggregate, MAX_DESCRIPTION, MAX_ITEMS, MAX_NOTES,
-    MAX_STATEMENT, MAX_TITLE, WRITERS,
+    context, creation_id, enumeration, instant, invalid, load, reader, register, run, statements,
+    text, theme, themes, traced_uuid, uuid, uuids, Aggregate, MAX_DESCRIPTION, MAX_ITEMS,
+    MAX_NOTES, MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
 use crate::category::ACTION;
 use crate::domain::action::{Action, Command, Error, Plan, Venue};
@@ -70,6 +71,11 @@ pub(super) async fn plan(
     let audiences = audiences(&r.audiences)?;
     let venue = venue(service, "venue", &r.venue)?;
     let organiser_ids = uuids("organiser_ids", &r.organiser_ids, false)?;
+    register(service, &request).await?.expect_all(
+        "organiser_ids",
+        &organiser_ids,
+        Expected::Any,
+    )?;
     let id = creation_id(service, ACTION, "action_id", &ctx)?;
     let command = Command::Plan(Plan {
         action_id: id,
@@ -161,6 +167,11 @@ pub(super) async fn invite(
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_ids = uuids("stakeholder_ids", &r.stakeholder_ids, true)?;
+    register(service, &request).await?.expect_all(
+        "stakeholder_ids",
+        &stakeholder_ids,
+        Expected::Any,
+    )?;
     let command = Command::Invite { stakeholder_ids };
     run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
@@ -174,6 +185,9 @@ pub(super) async fn answer(
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_id = uuid("stakeholder_id", &r.stakeholder_id)?;
+    register(service, &request)
+        .await?
+        .expect("stakeholder_id", &stakeholder_id, Expected::Any)?;
     let answer = enumeration::<pb::ActionInvitationAnswer>("answer", r.answer)?;
     let command = Command::Answer {
         stakeholder_id,
@@ -217,6 +231,9 @@ pub(super) async fn attendance(
             "give attendees or head counts (or both)",
         ));
     }
+    register(service, &request)
+        .await?
+        .expect_all("attendee_ids", &attendee_ids, Expected::Any)?;
     let command = Command::RecordAttendance {
         attendee_ids,
         head_counts,

@@ -6,13 +6,14 @@ use std::collections::HashSet;
 
 use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
+use maillage_replica::{Expected, OrganisationType};
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    context, creation_id, instant, invalid, load, open_notes, reader, run, seal_notes, statements,
-    text, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
+    context, creation_id, instant, invalid, load, open_notes, reader, register, run, seal_notes,
+    statements, text, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::DIAGNOSTIC;
 use crate::domain::diagnostic::{Command, Diagnostic, Error, Record};
@@ -75,6 +76,11 @@ pub(super) async fn record(
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let tiers_lieu_id = uuid("tiers_lieu_id", &r.tiers_lieu_id)?;
+    register(service, &request).await?.expect(
+        "tiers_lieu_id",
+        &tiers_lieu_id,
+        Expected::OrganisationOf(OrganisationType::TiersLieu),
+    )?;
     let conducted_at = instant("conducted_at", &r.conducted_at)?;
     let now = service.clock.now();
     if conducted_at > now {

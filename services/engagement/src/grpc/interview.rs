@@ -4,13 +4,14 @@
 
 use maillage_privacy::SubjectId;
 use maillage_proto::v1::{self as pb, interview_subject::Who};
+use maillage_replica::Expected;
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, creation_id, instant, invalid, load, open_notes, reader, run, seal_notes,
-    statements, text, themes, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
+    anonymous, context, creation_id, instant, invalid, load, open_notes, reader, register, run,
+    seal_notes, statements, text, themes, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::INTERVIEW;
 use crate::domain::interview::{Command, Error, Interview, Record};
@@ -70,6 +71,12 @@ pub(super) async fn record(
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let subject = interview_subject(service, &r.subject)?;
+    if let Some(Who::StakeholderId(id)) = &subject.who {
+        let id = uuid("subject.stakeholder_id", id)?;
+        register(service, &request)
+            .await?
+            .expect("subject.stakeholder_id", &id, Expected::Any)?;
+    }
     let conducted_at = instant("conducted_at", &r.conducted_at)?;
     let now = service.clock.now();
     if conducted_at > now {

@@ -24,6 +24,7 @@ use maillage_privacy::{Opened, SubjectId};
 use maillage_proto::v1::{
     self as pb, engagement_server::Engagement, EngagementAudience, EngagementTheme,
 };
+use maillage_replica::{Positions, Register, Replica};
 use maillage_service_kit::{command_error, command_reply, RequestContext, Role, ServiceError};
 use tonic::{Request, Response, Status};
 use tracing::Span;
@@ -56,6 +57,18 @@ pub(crate) fn context<T>(
     let context = RequestContext::from_request(request, request_id)?;
     context.principal.require(roles)?;
     Ok(context)
+}
+
+/// The register replica, once it has reached the positions the request's
+/// `maillage-after` header asks for: check the stakeholders a command names
+/// with [`Replica::<Register>::expect`].
+pub(crate) async fn register<'s, T>(
+    service: &'s EngagementService,
+    request: &Request<T>,
+) -> Result<&'s Replica<Register>, Status> {
+    let positions = Positions::from_metadata(request.metadata())?;
+    service.register.reach(&positions).await?;
+    Ok(&service.register)
 }
 
 /// The caller of a read, checked against [`READERS`].

@@ -10,13 +10,14 @@ use std::collections::BTreeMap;
 use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1::{self as pb, survey_answer::Value, survey_respondent::Who};
+use maillage_replica::Expected;
 use maillage_service_kit::{command_error, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, creation_id, invalid, load, optional_uuid, reader, run, text, themes,
-    traced_uuid, uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
+    anonymous, context, creation_id, invalid, load, optional_uuid, reader, register, run, text,
+    themes, traced_uuid, uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
 };
 use crate::category::SURVEY;
 use crate::domain::survey::{
@@ -140,6 +141,13 @@ pub(super) async fn submit(
             }
         }
     };
+    if let Respondent::Stakeholder(stakeholder) = &respondent {
+        register(service, &request).await?.expect(
+            "respondent.stakeholder_id",
+            stakeholder,
+            Expected::Any,
+        )?;
+    }
     let token_hash = if r.respondent_token.is_empty() {
         None
     } else {

@@ -12,6 +12,8 @@ use maillage_privacy::MasterKey;
 use maillage_proto::v1::engagement_client::EngagementClient;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::{EventEnvelope, ReadAllRequest};
+use maillage_replica::fixtures::LogFixture;
+use maillage_replica::{follow, OrganisationType};
 use maillage_service_kit::{Role, ServiceConfig, TokenFile};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -19,10 +21,14 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
 use tonic::transport::Channel;
+use uuid::Uuid;
 
-/// Adds `authorization: Bearer <token>` to every request.
+/// Adds `authorization: Bearer <token>` to every request, and
+/// `maillage-after: stakeholders=<position>` (the register fixture's head when
+/// the client was made), so that the server's replica has seen every
+/// stakeholder the fixture registered before it checks a request.
 #[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
+pub struct Bearer(Option<MetadataValue<Ascii>>, Option<MetadataValue<Ascii>>);
 
 impl Interceptor for Bearer {
     fn call(
@@ -34,8 +40,45 @@ impl Interceptor for Bearer {
                 .metadata_mut()
                 .insert("authorization", value.clone());
         }
+        // A request that carries its own `maillage-after` keeps it.
+        let asked = request
+            .metadata()
+            .contains_key(maillage_replica::AFTER_HEADER);
+        if let (Some(value), false) = (&self.1, asked) {
+            request
+                .metadata_mut()
+                .insert(maillage_replica::AFTER_HEADER, value.clone());
+        }
         Ok(request)
     }
+}
+
+/// Persons of the register fixture.
+pub const ORGANISER: &str = "0190a1b2-0000-7000-8000-000000000001";
+pub const STAKEHOLDER: &str = "0190a1b2-0000-7000-8000-0000000000aa";
+/// A tiers-lieu of the register fixture.
+pub const OTHER_STAKEHOLDER: &str = "0190a1b2-0000-7000-8000-0000000000bb";
+/// A business of the register fixture.
+pub const BUSINESS: &str = "0190a1b2-0000-7000-8000-0000000000cc";
+/// A person of the register fixture who was erased.
+pub const ERASED: &str = "0190a1b2-0000-7000-8000-0000000000dd";
+
+/// The stakeholders log the server's register replica follows (a real log
+/// on disk in `<dir>/stakeholders-log`), holding the fixture's stakeholders.
+async fn register_fixture(dir: &Path) -> Result<LogFixture> {
+    let log = LogFixture::open(&dir.join("stakeholders-log"))?;
+    if log.store.head().position == 0 {
+        let id = |text: &str| Uuid::parse_str(text);
+        log.person(id(ORGANISER)?, "37018").await?;
+        log.person(id(STAKEHOLDER)?, "37018").await?;
+        log.organisation(id(OTHER_STAKEHOLDER)?, OrganisationType::TiersLieu, "37050")
+            .await?;
+        log.organisation(id(BUSINESS)?, OrganisationType::Business, "37050")
+            .await?;
+        log.person(id(ERASED)?, "37018").await?;
+        log.erase(id(ERASED)?).await?;
+    }
+    Ok(log)
 }
 
 pub type Client = EngagementClient<InterceptedService<Channel, Bearer>>;
@@ -69,6 +112,8 @@ impl Tokens {
 pub struct Server {
     pub address: SocketAddr,
     pub tokens: Tokens,
+    /// The stakeholders log the server's register replica follows.
+    pub register: LogFixture,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<()>>>,
 }
@@ -81,12 +126,20 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(maillage_engagement::serve(config, listener, async {
-            let _ = stopped.await;
-        }));
+        let register = register_fixture(dir).await?;
+        let feed = follow::direct("stakeholders", register.store.clone());
+        let task = tokio::spawn(maillage_engagement::serve_with(
+            config,
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+            Some(feed),
+        ));
         Ok(Self {
             address,
             tokens,
+            register,
             stop: Some(stop),
             task: Some(task),
         })
@@ -98,12 +151,21 @@ impl Server {
             .await?)
     }
 
+    /// The header asking the server to have seen the whole register fixture.
+    fn after(&self) -> Result<Option<MetadataValue<Ascii>>> {
+        let head = self.register.store.head().position;
+        Ok(Some(format!("stakeholders={head}").parse()?))
+    }
+
     /// An Engagement client presenting `token` (None: no token).
     pub async fn client_with(&self, token: Option<&str>) -> Result<Client> {
-        let bearer = Bearer(match token {
-            Some(token) => Some(format!("Bearer {token}").parse()?),
-            None => None,
-        });
+        let bearer = Bearer(
+            match token {
+                Some(token) => Some(format!("Bearer {token}").parse()?),
+                None => None,
+            },
+            self.after()?,
+        );
         Ok(EngagementClient::with_interceptor(
             self.channel().await?,
             bearer,
@@ -118,7 +180,7 @@ impl Server {
 
     /// An EventLog client as the tool.
     pub async fn event_log(&self) -> Result<EventLogClient<InterceptedService<Channel, Bearer>>> {
-        let bearer = Bearer(Some(format!("Bearer {}", self.tokens.tool).parse()?));
+        let bearer = Bearer(Some(format!("Bearer {}", self.tokens.tool).parse()?), None);
         Ok(EventLogClient::with_interceptor(
             self.channel().await?,
             bearer,
