@@ -22,11 +22,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
+use maillage_replica::{follow, Model, Register, RoundtableOutcomes};
 use maillage_service_kit::{EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 
-pub use grpc::{derive_id, GovernanceService};
+pub use grpc::{derive_id, GovernanceService, Replicas};
 
 /// The context name of this service's log (in envelopes and the data directory).
 pub const CONTEXT: &str = "governance";
@@ -48,10 +49,60 @@ pub fn open_store(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<(EventSto
     Ok((EventStore::with_engine(Arc::new(engine), options)?, db))
 }
 
-/// Serves governance, its `EventLog`, health and reflection on `listener` —
-/// with, when `--nats` is set, a relay publishing the log to JetStream —
-/// until `shutdown` completes (or SIGTERM/SIGINT), then closes the store.
-/// The log lives in `<data-dir>/governance`.
+/// The JetStream durable consumers feeding the replicas (services apart).
+pub const REGISTER_DURABLE: &str = "governance-register";
+/// See [`REGISTER_DURABLE`].
+pub const OUTCOMES_DURABLE: &str = "governance-outcomes";
+
+/// The feeds of governance's replicas: the stakeholders log for the
+/// register, the engagement log for roundtable outcomes.
+pub struct ReplicaFeeds {
+    /// Feeds the register replica.
+    pub register: follow::FeedFactory,
+    /// Feeds the roundtable outcomes replica.
+    pub outcomes: follow::FeedFactory,
+}
+
+impl ReplicaFeeds {
+    /// Both from JetStream on `servers`.
+    pub fn jetstream(servers: &str) -> Self {
+        Self {
+            register: follow::jetstream(
+                <Register as Model>::CONTEXT,
+                servers.to_owned(),
+                REGISTER_DURABLE.to_owned(),
+            ),
+            outcomes: follow::jetstream(
+                <RoundtableOutcomes as Model>::CONTEXT,
+                servers.to_owned(),
+                OUTCOMES_DURABLE.to_owned(),
+            ),
+        }
+    }
+
+    /// Both from local logs (one process).
+    pub fn direct(stakeholders: EventStore, engagement: EventStore) -> Self {
+        Self {
+            register: follow::direct(<Register as Model>::CONTEXT, stakeholders),
+            outcomes: follow::direct(<RoundtableOutcomes as Model>::CONTEXT, engagement),
+        }
+    }
+
+    /// Spawns the tasks that keep `replicas` fed.
+    pub fn follow(self, replicas: &Replicas) -> [follow::Follower; 2] {
+        [
+            follow::follow(replicas.register.clone(), self.register),
+            follow::follow(replicas.outcomes.clone(), self.outcomes),
+        ]
+    }
+}
+
+/// Serves until `shutdown` completes: opens the store and replicas under
+/// `<data-dir>/governance`, serves the Governance and EventLog services with
+/// health and reflection — with, when `--nats` is set, a relay publishing the
+/// log and the replicas following JetStream — then drains and closes the
+/// store. Without `--nats` nothing feeds the replicas, so commands naming a
+/// stakeholder or a roundtable outcome are refused (a warning says so).
 pub async fn serve_with_shutdown<F>(
     config: &ServiceConfig,
     listener: TcpListener,
@@ -60,14 +111,41 @@ pub async fn serve_with_shutdown<F>(
 where
     F: Future<Output = ()> + Send,
 {
+    let feeds = config.nats.as_deref().map(ReplicaFeeds::jetstream);
+    if feeds.is_none() {
+        tracing::warn!(
+            "no --nats: the replicas follow no log, so commands naming a stakeholder or a roundtable outcome are refused"
+        );
+    }
+    serve_with(config, listener, shutdown, feeds).await
+}
+
+/// [`serve_with_shutdown`], with the replicas fed by `feeds` (if any)
+/// instead of what the configuration says.
+pub async fn serve_with<F>(
+    config: &ServiceConfig,
+    listener: TcpListener,
+    shutdown: F,
+    feeds: Option<ReplicaFeeds>,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (store, db) = open_store(&config.service_dir(CONTEXT), clock.clone())?;
-    let governance = GovernanceService::new(store.clone(), Territory::shared(), clock);
+    let replicas = Replicas::open(&db)?;
+    let followers = feeds.map(|feeds| feeds.follow(&replicas));
+    let governance = GovernanceService::new(store.clone(), replicas, Territory::shared(), clock);
     let server = Server::from_config(config)?
         .add_service(governance.into_server())
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
-    maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await??;
+    let served =
+        maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await;
+    for follower in followers.into_iter().flatten() {
+        follower.shutdown().await;
+    }
+    served??;
     db.flush_async().await?;
     Ok(())
 }

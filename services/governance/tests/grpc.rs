@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use common::{with_token, Client, Harness};
 use maillage_proto::v1 as pv1;
+use maillage_replica::OrganisationType;
 use tonic::Code;
 use uuid::Uuid;
 
@@ -39,12 +40,13 @@ fn whole(n: u64) -> Option<pv1::WeightRatio> {
 /// (each weighing 20 / 10 / 5 / 10); general assembly `ag` of all four,
 /// quorum 1/2, simple majority, one proxy per member.
 async fn example(client: &mut Client) -> Example {
+    let founder = client.organisation(OrganisationType::LocalAuthority).await;
     let founded = client
         .governance
         .found_consortium(client.req(pv1::FoundConsortiumRequest {
             request_id: rid(),
             name: "Consortium des tiers-lieux de l'Aude".into(),
-            founding_collectivite_id: Uuid::now_v7().to_string(),
+            founding_collectivite_id: founder,
             territory: vec![pv1::TerritoryRef {
                 level: pv1::TerritoryLevel::Departement as i32,
                 code: "11".into(),
@@ -103,7 +105,7 @@ async fn example(client: &mut Client) -> Example {
         ("c4", "associations"),
         ("d1", "tiers-lieux"),
     ] {
-        let id = Uuid::now_v7().to_string();
+        let id = client.organisation(OrganisationType::Association).await;
         client
             .governance
             .apply_for_membership(client.req(pv1::ApplyForMembershipRequest {
@@ -468,7 +470,7 @@ async fn a_retried_creation_lands_on_the_same_stream() {
     let request = pv1::FoundConsortiumRequest {
         request_id: "found-once".into(),
         name: "Consortium".into(),
-        founding_collectivite_id: Uuid::now_v7().to_string(),
+        founding_collectivite_id: client.organisation(OrganisationType::LocalAuthority).await,
         territory: vec![pv1::TerritoryRef {
             level: pv1::TerritoryLevel::Epci as i32,
             code: "200035715".into(),
@@ -523,13 +525,14 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
     let consortium = ex.consortium.clone();
 
     // Unknown college, on an application and in a body's composition.
+    let applicant = client.organisation(OrganisationType::Business).await;
     let r = client
         .governance
         .apply_for_membership(client.req(pv1::ApplyForMembershipRequest {
             request_id: rid(),
             consortium_id: consortium.clone(),
             expected_version: None,
-            organisation_id: Uuid::now_v7().to_string(),
+            organisation_id: applicant,
             college_code: "chambres".into(),
         }))
         .await;
@@ -763,7 +766,7 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
         request_id: rid(),
         consortium_id: consortium.clone(),
         expected_version: None,
-        organisation_id: Uuid::now_v7().to_string(),
+        organisation_id: client.organisation(OrganisationType::Business).await,
         college_code: "entreprises".into(),
     };
     let r = client
@@ -794,5 +797,170 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
         .await
         .expect("apply");
     assert_eq!(client.head().await, before + 1);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_are_checked_against_the_replicas() {
+    let harness = Harness::new();
+    let running = harness.start().await;
+    let mut client = Client::new(&running, &harness.tokens).await;
+    let ex = example(&mut client).await;
+    let before = client.head().await;
+    let business = client.organisation(OrganisationType::Business).await;
+    let person = client.person().await;
+    let unknown = Uuid::now_v7().to_string();
+    let found = |founder: &str| pv1::FoundConsortiumRequest {
+        request_id: rid(),
+        name: "Consortium".into(),
+        founding_collectivite_id: founder.into(),
+        territory: vec![pv1::TerritoryRef {
+            level: pv1::TerritoryLevel::Departement as i32,
+            code: "11".into(),
+        }],
+        purpose: "Tiers-lieux".into(),
+        charter: String::new(),
+    };
+    let r = client
+        .governance
+        .found_consortium(client.req(found(&business)))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::FailedPrecondition,
+        "a collectivité",
+    )
+    .await;
+    let r = client
+        .governance
+        .found_consortium(client.req(found(&unknown)))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::InvalidArgument,
+        "founding_collectivite_id",
+    )
+    .await;
+
+    let apply = |organisation: &str| pv1::ApplyForMembershipRequest {
+        request_id: rid(),
+        consortium_id: ex.consortium.clone(),
+        expected_version: None,
+        organisation_id: organisation.into(),
+        college_code: "entreprises".into(),
+    };
+    let r = client
+        .governance
+        .apply_for_membership(client.req(apply(&person)))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::FailedPrecondition,
+        "an organisation was expected",
+    )
+    .await;
+    let r = client
+        .governance
+        .apply_for_membership(client.req(apply(&unknown)))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::InvalidArgument,
+        "organisation_id",
+    )
+    .await;
+
+    let appoint = |who: &str| pv1::AppointRepresentativeRequest {
+        request_id: rid(),
+        consortium_id: ex.consortium.clone(),
+        expected_version: None,
+        member_id: ex.m("b1"),
+        person_id: who.into(),
+        ..Default::default()
+    };
+    let r = client
+        .governance
+        .appoint_representative(client.req(appoint(&business)))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::FailedPrecondition,
+        "a person was expected",
+    )
+    .await;
+    let r = client
+        .governance
+        .appoint_representative(client.req(appoint(&unknown)))
+        .await;
+    refused(&mut client, before, r, Code::InvalidArgument, "person_id").await;
+
+    let commit = |outcome: &str| pv1::MakeCommitmentRequest {
+        request_id: rid(),
+        consortium_id: ex.consortium.clone(),
+        title: "Ouvrir un tiers-lieu".into(),
+        owner_member_id: ex.m("b1"),
+        due_at: Some(prost_types::Timestamp {
+            seconds: 2_000_000_000,
+            nanos: 0,
+        }),
+        theme: "quels-tla".into(),
+        origin: Some(pv1::make_commitment_request::Origin::RoundtableOutcomeId(
+            outcome.into(),
+        )),
+    };
+    let from_workshop = client.outcome(pv1::ActionKind::ThematicWorkshop).await;
+    let r = client
+        .governance
+        .make_commitment(client.req(commit(&from_workshop)))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::FailedPrecondition,
+        "not from a roundtable",
+    )
+    .await;
+    let r = client
+        .governance
+        .make_commitment(client.req(commit(&unknown)))
+        .await;
+    refused(
+        &mut client,
+        before,
+        r,
+        Code::InvalidArgument,
+        "roundtable_outcome_id",
+    )
+    .await;
+
+    // The right references go through.
+    let from_roundtable = client.outcome(pv1::ActionKind::Roundtable).await;
+    client
+        .governance
+        .make_commitment(client.req(commit(&from_roundtable)))
+        .await
+        .expect("a commitment from a roundtable outcome");
+    client
+        .governance
+        .appoint_representative(client.req(appoint(&person)))
+        .await
+        .expect("a person as representative");
+    client
+        .governance
+        .apply_for_membership(client.req(apply(&business)))
+        .await
+        .expect("a business applies");
+    assert_eq!(client.head().await, before + 3);
     running.stop().await;
 }

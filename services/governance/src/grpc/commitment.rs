@@ -62,7 +62,11 @@ impl GovernanceService {
                 ))
             }
             Some(pv1::make_commitment_request::Origin::RoundtableOutcomeId(outcome)) => {
-                Origin::RoundtableOutcome(parse_uuid("roundtable_outcome_id", outcome)?)
+                let outcome = parse_uuid("roundtable_outcome_id", outcome)?;
+                self.outcomes(&request)
+                    .await?
+                    .expect_roundtable_outcome("roundtable_outcome_id", &outcome)?;
+                Origin::RoundtableOutcome(outcome)
             }
             Some(pv1::make_commitment_request::Origin::Resolution(resolution)) => {
                 let meeting_id = parse_uuid("resolution.meeting_id", &resolution.meeting_id)?;

@@ -2,6 +2,7 @@
 
 use maillage_es::stream_id;
 use maillage_proto::v1 as pv1;
+use maillage_replica::{Expected, OrganisationType};
 use maillage_service_kit::command_reply;
 use maillage_territory::TerritoryLevel;
 use tonic::{Request, Response, Status};
@@ -93,6 +94,11 @@ impl GovernanceService {
         }
         let purpose = required_text("purpose", &message.purpose, MAX_TEXT)?;
         let charter = optional_text("charter", &message.charter, MAX_TEXT)?;
+        self.register(&request).await?.expect(
+            "founding_collectivite_id",
+            &founder,
+            Expected::OrganisationOf(OrganisationType::LocalAuthority),
+        )?;
         let id = derive_id(CATEGORY, &context);
         tracing::Span::current().record("consortium_id", id.to_string());
         let command = ConsortiumCommand::Found {
@@ -211,6 +217,11 @@ impl GovernanceService {
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
         let member_id = parse_uuid("organisation_id", &message.organisation_id)?;
         let college = slug("college_code", &message.college_code)?;
+        self.register(&request).await?.expect(
+            "organisation_id",
+            &member_id,
+            Expected::Organisation,
+        )?;
         let command = ConsortiumCommand::Apply {
             member_id,
             college,
@@ -285,6 +296,9 @@ impl GovernanceService {
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let person_id = parse_uuid("person_id", &message.person_id)?;
+        self.register(&request)
+            .await?
+            .expect("person_id", &person_id, Expected::Person)?;
         let command = ConsortiumCommand::AppointRepresentative {
             member_id,
             person_id,

@@ -18,6 +18,7 @@ use maillage_es::{Aggregates, Decider, HandleError};
 use maillage_eventstore::{Clock, EventStore};
 use maillage_proto::v1 as pv1;
 use maillage_proto::v1::governance_server::Governance;
+use maillage_replica::{Positions, Register, Replica, RoundtableOutcomes};
 use maillage_service_kit::{command_error, RequestContext, Role, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
@@ -61,24 +62,76 @@ struct Inner {
     consortia: Aggregates<Consortium>,
     meetings: Aggregates<Meeting>,
     commitments: Aggregates<Commitment>,
+    replicas: Replicas,
     territory: &'static Territory,
     clock: Arc<dyn Clock>,
 }
 
+/// What governance checks in the other contexts' logs, replicated locally
+/// (see `maillage_replica`): the register (founders, members,
+/// representatives) and roundtable outcomes (commitments born of one).
+#[derive(Clone)]
+pub struct Replicas {
+    /// The register, from the stakeholders log.
+    pub register: Arc<Replica<Register>>,
+    /// Roundtable outcomes, from the engagement log.
+    pub outcomes: Arc<Replica<RoundtableOutcomes>>,
+}
+
+impl Replicas {
+    /// The replicas stored in `db` (the service's own database).
+    pub fn open(db: &sled::Db) -> Result<Self, maillage_replica::ReplicaError> {
+        Ok(Self {
+            register: Arc::new(Replica::open(db.open_tree(REGISTER_TREE)?)?),
+            outcomes: Arc::new(Replica::open(db.open_tree(OUTCOMES_TREE)?)?),
+        })
+    }
+}
+
+/// The sled tree of the register replica.
+pub const REGISTER_TREE: &str = "replica.register";
+/// The sled tree of the roundtable outcomes replica.
+pub const OUTCOMES_TREE: &str = "replica.outcomes";
+
 impl GovernanceService {
-    /// The service over `store`, checking territories against `territory`
-    /// and taking the time from `clock`.
-    pub fn new(store: EventStore, territory: &'static Territory, clock: Arc<dyn Clock>) -> Self {
+    /// The service over `store`, checking references against `replicas`,
+    /// territories against `territory`, and taking the time from `clock`.
+    pub fn new(
+        store: EventStore,
+        replicas: Replicas,
+        territory: &'static Territory,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let capacity = NonZeroUsize::new(CACHE_CAPACITY).unwrap_or(NonZeroUsize::MIN);
         Self {
             inner: Arc::new(Inner {
                 consortia: Aggregates::new(store.clone(), capacity),
                 meetings: Aggregates::new(store.clone(), capacity),
                 commitments: Aggregates::new(store, capacity),
+                replicas,
                 territory,
                 clock,
             }),
         }
+    }
+
+    /// The register replica, once it has reached the position the request's
+    /// `maillage-after` header asks for.
+    async fn register<T>(&self, request: &Request<T>) -> Result<&Replica<Register>, Status> {
+        let positions = Positions::from_metadata(request.metadata())?;
+        self.inner.replicas.register.reach(&positions).await?;
+        Ok(&self.inner.replicas.register)
+    }
+
+    /// The roundtable outcomes replica, once it has reached the position the
+    /// request's `maillage-after` header asks for.
+    async fn outcomes<T>(
+        &self,
+        request: &Request<T>,
+    ) -> Result<&Replica<RoundtableOutcomes>, Status> {
+        let positions = Positions::from_metadata(request.metadata())?;
+        self.inner.replicas.outcomes.reach(&positions).await?;
+        Ok(&self.inner.replicas.outcomes)
     }
 
     /// The tonic server to mount.

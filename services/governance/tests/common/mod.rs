@@ -6,14 +6,18 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use maillage_governance::ReplicaFeeds;
 use maillage_proto::v1 as pv1;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::governance_client::GovernanceClient;
+use maillage_replica::fixtures::LogFixture;
+use maillage_replica::{OrganisationType, AFTER_HEADER};
 use maillage_service_kit::{Role, ServiceConfig, TokenFile};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic::Request;
+use uuid::Uuid;
 
 /// Tokens of the test principals.
 pub struct Tokens {
@@ -25,6 +29,10 @@ pub struct Tokens {
 /// A running server.
 pub struct Running {
     pub address: SocketAddr,
+    /// The stakeholders log its register replica follows.
+    pub register: LogFixture,
+    /// The engagement log its roundtable outcomes replica follows.
+    pub engagement: LogFixture,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -65,20 +73,31 @@ impl Harness {
         self.dir.path().to_path_buf()
     }
 
-    /// Starts the server over this directory.
+    /// Starts the server over this directory, its replicas following the
+    /// fixture logs `<dir>/stakeholders-log` and `<dir>/engagement-log`.
     pub async fn start(&self) -> Running {
         let config = ServiceConfig::for_dir(self.data_dir());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
+        let register = LogFixture::open(&self.data_dir().join("stakeholders-log")).unwrap();
+        let engagement = LogFixture::open(&self.data_dir().join("engagement-log")).unwrap();
+        let feeds = ReplicaFeeds::direct(register.store.clone(), engagement.store.clone());
         let task = tokio::spawn(async move {
-            maillage_governance::serve_with_shutdown(&config, listener, async {
-                let _ = stopped.await;
-            })
+            maillage_governance::serve_with(
+                &config,
+                listener,
+                async {
+                    let _ = stopped.await;
+                },
+                Some(feeds),
+            )
             .await
         });
         Running {
             address,
+            register,
+            engagement,
             stop: Some(stop),
             task: Some(task),
         }
@@ -100,12 +119,15 @@ pub async fn channel(address: SocketAddr) -> Channel {
     panic!("server did not start");
 }
 
-/// A client of the governance service.
+/// A client of the governance service, and the fixture logs of the
+/// stakeholders and outcomes it names.
 pub struct Client {
     pub governance: GovernanceClient<Channel>,
     pub log: EventLogClient<Channel>,
     pub token: String,
     pub tool_token: String,
+    pub register: LogFixture,
+    pub engagement: LogFixture,
 }
 
 /// A request carrying `token` (none when empty).
@@ -127,11 +149,54 @@ impl Client {
             log: EventLogClient::new(channel),
             token: tokens.secretary.clone(),
             tool_token: tokens.tool.clone(),
+            register: running.register.clone(),
+            engagement: running.engagement.clone(),
         }
     }
 
+    /// A request as the secretary, asking the server's replicas to have seen
+    /// everything the fixture logs hold now (`maillage-after`).
     pub fn req<T>(&self, message: T) -> Request<T> {
-        with_token(&self.token, message)
+        let mut request = with_token(&self.token, message);
+        let after = format!(
+            "stakeholders={},engagement={}",
+            self.register.store.head().position,
+            self.engagement.store.head().position
+        );
+        request
+            .metadata_mut()
+            .insert(AFTER_HEADER, after.parse().unwrap());
+        request
+    }
+
+    /// A new organisation of type `kind` in the register; its id.
+    pub async fn organisation(&self, kind: OrganisationType) -> String {
+        let id = Uuid::now_v7();
+        self.register
+            .organisation(id, kind, "11069")
+            .await
+            .expect("register an organisation");
+        id.to_string()
+    }
+
+    /// A new person in the register; their id.
+    pub async fn person(&self) -> String {
+        let id = Uuid::now_v7();
+        self.register
+            .person(id, "11069")
+            .await
+            .expect("register a person");
+        id.to_string()
+    }
+
+    /// A new outcome of a held action of `kind` in the engagement log; its id.
+    pub async fn outcome(&self, kind: pv1::ActionKind) -> String {
+        let id = Uuid::now_v7();
+        self.engagement
+            .action_with_outcomes(Uuid::now_v7(), kind, &[id])
+            .await
+            .expect("record an outcome");
+        id.to_string()
     }
 
     /// The log's head position (read through the EventLog service).
