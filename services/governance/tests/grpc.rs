@@ -884,7 +884,6 @@ async fn references_are_checked_against_the_replicas() {
         expected_version: None,
         member_id: ex.m("b1"),
         person_id: who.into(),
-        ..Default::default()
     };
     let r = client
         .governance
