@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use maillage_engagement::EngagementService;
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
-use maillage_governance::GovernanceService;
+use maillage_governance::{GovernanceService, ReplicaFeeds, Replicas};
+use maillage_replica::follow;
 use maillage_service_kit::{EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
@@ -69,7 +70,21 @@ pub async fn serve(
     )?;
     let (governance_log, governance_db) =
         open_log(config, maillage_governance::CONTEXT, clock.clone())?;
-    let governance = GovernanceService::new(governance_log.clone(), Territory::shared(), clock);
+    let replicas = Replicas::open(&governance_db)?;
+    let governance = GovernanceService::new(
+        governance_log.clone(),
+        replicas.clone(),
+        Territory::shared(),
+        clock,
+    );
+    // The replicas other contexts check follow the local logs directly.
+    let mut followers = vec![follow::follow(
+        engagement.register(),
+        follow::direct(maillage_stakeholders::CONTEXT, stakeholders_log.clone()),
+    )];
+    followers.extend(
+        ReplicaFeeds::direct(stakeholders_log.clone(), engagement_log.clone()).follow(&replicas),
+    );
 
     let contexts = [
         (
@@ -136,6 +151,9 @@ pub async fn serve(
         .serve_with_shutdown(listener, stores, shutdown)
         .await;
     consumer.abort();
+    for follower in followers {
+        follower.shutdown().await;
+    }
     for relay in relays {
         relay.shutdown().await?;
     }

@@ -8,9 +8,11 @@ use std::path::Path;
 use std::process::Command;
 
 use maillage_proto::v1::governance_client::GovernanceClient;
+use maillage_proto::v1::organisation_profile::Details;
+use maillage_proto::v1::stakeholders_client::StakeholdersClient;
 use maillage_proto::v1::{
-    DefineCollegeRequest, FoundConsortiumRequest, GetConsortiumRequest, TerritoryLevel,
-    TerritoryRef,
+    DefineCollegeRequest, FoundConsortiumRequest, GetConsortiumRequest, LocalAuthorityDetails,
+    OrganisationProfile, RegisterOrganisationRequest, TerritoryLevel, TerritoryRef,
 };
 use process::{free_port, maillage, start, stop, text};
 use tonic::Request;
@@ -25,26 +27,59 @@ fn authed<T>(message: T, dir: &Path) -> Request<T> {
     request
 }
 
-/// Founds a consortium with two colleges; returns its id.
+/// Registers the commune of Colmar as a collectivité, then founds a
+/// consortium with two colleges (naming the registration's position, so that
+/// governance's register replica has seen it); returns its id.
 async fn found_consortium(dir: &Path, port: u16) -> String {
-    let mut governance = GovernanceClient::connect(format!("http://127.0.0.1:{port}"))
+    let mut stakeholders = StakeholdersClient::connect(format!("http://127.0.0.1:{port}"))
         .await
         .unwrap();
-    let founded = governance
-        .found_consortium(authed(
-            FoundConsortiumRequest {
-                request_id: "backup-found".into(),
-                name: "Consortium du Val".into(),
-                founding_collectivite_id: uuid::Uuid::now_v7().to_string(),
-                territory: vec![TerritoryRef {
-                    level: TerritoryLevel::Commune as i32,
-                    code: "68294".into(),
-                }],
-                purpose: "Animer les tiers-lieux".into(),
-                charter: "Charte".into(),
+    let collectivite = stakeholders
+        .register_organisation(authed(
+            RegisterOrganisationRequest {
+                request_id: "backup-collectivite".into(),
+                profile: Some(OrganisationProfile {
+                    name: "Commune de Colmar".into(),
+                    commune_code: "68066".into(),
+                    details: Some(Details::LocalAuthority(LocalAuthorityDetails {
+                        authority: Some(TerritoryRef {
+                            level: TerritoryLevel::Commune as i32,
+                            code: "68066".into(),
+                        }),
+                    })),
+                    ..Default::default()
+                }),
             },
             dir,
         ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut governance = GovernanceClient::connect(format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let mut found = authed(
+        FoundConsortiumRequest {
+            request_id: "backup-found".into(),
+            name: "Consortium du Val".into(),
+            founding_collectivite_id: collectivite.id,
+            territory: vec![TerritoryRef {
+                level: TerritoryLevel::Commune as i32,
+                code: "68294".into(),
+            }],
+            purpose: "Animer les tiers-lieux".into(),
+            charter: "Charte".into(),
+        },
+        dir,
+    );
+    found.metadata_mut().insert(
+        "maillage-after",
+        format!("stakeholders={}", collectivite.position)
+            .parse()
+            .unwrap(),
+    );
+    let founded = governance
+        .found_consortium(found)
         .await
         .unwrap()
         .into_inner();

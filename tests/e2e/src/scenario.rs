@@ -40,7 +40,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use maillage_proto::v1 as pb;
 use prost_types::Timestamp;
-use tonic::Code;
+use tonic::{Code, Request};
 use uuid::Uuid;
 
 use crate::clients::{bearer, Clients};
@@ -80,6 +80,25 @@ impl Outcome {
     fn record(&mut self, context: &str, reply: &pb::CommandReply) {
         let head = self.heads.entry(context.to_owned()).or_default();
         *head = (*head).max(reply.position);
+    }
+
+    /// `message` as `token`'s, asking each service to have seen every event
+    /// the scenario's commands produced so far (`maillage-after`): a command
+    /// naming a stakeholder registered a moment ago in another service waits
+    /// for that service's replica to have seen the registration.
+    fn bearer<T>(&self, token: &str, message: T) -> anyhow::Result<Request<T>> {
+        let mut request = bearer(token, message)?;
+        let after: Vec<String> = self
+            .heads
+            .iter()
+            .map(|(context, head)| format!("{context}={head}"))
+            .collect();
+        if !after.is_empty() {
+            request
+                .metadata_mut()
+                .insert("maillage-after", after.join(",").parse()?);
+        }
+        Ok(request)
     }
 
     fn name(&mut self, name: &str, id: &str) {
@@ -146,7 +165,7 @@ async fn person(
     };
     let reply = clients
         .stakeholders
-        .register_person(bearer(&token, request)?)
+        .register_person(out.bearer(&token, request)?)
         .await
         .with_context(|| format!("register {name}"))?
         .into_inner();
@@ -174,7 +193,7 @@ async fn organisation(
     };
     let reply = clients
         .stakeholders
-        .register_organisation(bearer(&token, request)?)
+        .register_organisation(out.bearer(&token, request)?)
         .await
         .with_context(|| format!("register {name}"))?
         .into_inner();
@@ -205,7 +224,7 @@ async fn contact(
     };
     let reply = clients
         .stakeholders
-        .log_interaction(bearer(&token, request)?)
+        .log_interaction(out.bearer(&token, request)?)
         .await
         .with_context(|| format!("log {name}"))?
         .into_inner();
@@ -311,7 +330,7 @@ async fn stakeholders(clients: &mut Clients, out: &mut Outcome) -> anyhow::Resul
     };
     let reply = clients
         .stakeholders
-        .correct_interaction(bearer(&token, correction)?)
+        .correct_interaction(out.bearer(&token, correction)?)
         .await
         .context("correct I4")?
         .into_inner();
@@ -499,7 +518,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         organiser_ids: vec![out.id("L1")],
     };
     let reply = e
-        .plan_action(bearer(&token, plan)?)
+        .plan_action(out.bearer(&token, plan)?)
         .await
         .context("plan A1")?
         .into_inner();
@@ -514,7 +533,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         ends_at: Some(day(15, 17)),
     };
     let reply = e
-        .schedule_action(bearer(&token, schedule)?)
+        .schedule_action(out.bearer(&token, schedule)?)
         .await
         .context("schedule A1")?;
     out.record("engagement", reply.get_ref());
@@ -528,7 +547,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
             .collect(),
     };
     let reply = e
-        .invite_to_action(bearer(&token, invite)?)
+        .invite_to_action(out.bearer(&token, invite)?)
         .await
         .context("invite")?;
     out.record("engagement", reply.get_ref());
@@ -548,7 +567,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
             answer: answer as i32,
         };
         let reply = e
-            .record_invitation_answer(bearer(&token, request)?)
+            .record_invitation_answer(out.bearer(&token, request)?)
             .await
             .with_context(|| format!("answer of {name}"))?;
         out.record("engagement", reply.get_ref());
@@ -559,7 +578,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         expected_version: None,
     };
     let reply = e
-        .mark_action_held(bearer(&token, held)?)
+        .mark_action_held(out.bearer(&token, held)?)
         .await
         .context("held")?;
     out.record("engagement", reply.get_ref());
@@ -580,7 +599,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         ],
     };
     let reply = e
-        .record_attendance(bearer(&token, attendance)?)
+        .record_attendance(out.bearer(&token, attendance)?)
         .await
         .context("attendance")?;
     out.record("engagement", reply.get_ref());
@@ -599,7 +618,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         organiser_ids: vec![],
     };
     let reply = e
-        .plan_action(bearer(&token, plan)?)
+        .plan_action(out.bearer(&token, plan)?)
         .await
         .context("plan A2")?
         .into_inner();
@@ -612,7 +631,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         reason: "Salle indisponible".into(),
     };
     let reply = e
-        .cancel_action(bearer(&token, cancel)?)
+        .cancel_action(out.bearer(&token, cancel)?)
         .await
         .context("cancel A2")?;
     out.record("engagement", reply.get_ref());
@@ -627,7 +646,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         questions: questions(),
     };
     let reply = e
-        .draft_survey(bearer(&token, draft)?)
+        .draft_survey(out.bearer(&token, draft)?)
         .await
         .context("draft")?
         .into_inner();
@@ -639,12 +658,15 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         survey_id: s1.clone(),
         expected_version: None,
     };
-    let reply = e.open_survey(bearer(&token, open)?).await.context("open")?;
+    let reply = e
+        .open_survey(out.bearer(&token, open)?)
+        .await
+        .context("open")?;
     out.record("engagement", reply.get_ref());
     for (n, response) in responses().iter().enumerate() {
         let request = response_request(out, &s1, response);
         let reply = e
-            .submit_survey_response(bearer(&token, request)?)
+            .submit_survey_response(out.bearer(&token, request)?)
             .await
             .with_context(|| format!("response R{}", n + 1))?;
         out.record("engagement", reply.get_ref());
@@ -655,13 +677,13 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         expected_version: None,
     };
     let reply = e
-        .close_survey(bearer(&token, close)?)
+        .close_survey(out.bearer(&token, close)?)
         .await
         .context("close")?;
     out.record("engagement", reply.get_ref());
     // A response after closing is refused and records nothing.
     let late = response_request(out, &s1, &responses()[0]);
-    match e.submit_survey_response(bearer(&token, late)?).await {
+    match e.submit_survey_response(out.bearer(&token, late)?).await {
         Err(status) if status.code() == Code::FailedPrecondition => {}
         other => bail!("a response to a closed survey was not refused: {other:?}"),
     }
@@ -680,7 +702,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         charter: "Charte du consortium".into(),
     };
     let reply = g
-        .found_consortium(bearer(&token, found)?)
+        .found_consortium(out.bearer(&token, found)?)
         .await
         .context("found")?
         .into_inner();
@@ -701,7 +723,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
             weight,
         };
         let reply = g
-            .define_college(bearer(&token, request)?)
+            .define_college(out.bearer(&token, request)?)
             .await
             .context("college")?;
         out.record("governance", reply.get_ref());
@@ -728,7 +750,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         }),
     };
     let reply = g
-        .establish_body(bearer(&token, body)?)
+        .establish_body(out.bearer(&token, body)?)
         .await
         .context("body")?;
     out.record("governance", reply.get_ref());
@@ -746,7 +768,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
             college_code: college.into(),
         };
         let reply = g
-            .apply_for_membership(bearer(&token, apply)?)
+            .apply_for_membership(out.bearer(&token, apply)?)
             .await
             .context("apply")?;
         out.record("governance", reply.get_ref());
@@ -758,7 +780,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
                 member_id: out.id(name),
             };
             let reply = g
-                .admit_member(bearer(&token, request)?)
+                .admit_member(out.bearer(&token, request)?)
                 .await
                 .context("admit")?;
             out.record("governance", reply.get_ref());
@@ -772,7 +794,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         person_id: out.id("E2"),
     };
     let reply = g
-        .appoint_representative(bearer(&token, appoint)?)
+        .appoint_representative(out.bearer(&token, appoint)?)
         .await
         .context("appoint")?;
     out.record("governance", reply.get_ref());
@@ -790,7 +812,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         agenda: vec!["Plan d'action 2026".into(), "Questions diverses".into()],
     };
     let reply = g
-        .convene_meeting(bearer(&token, convene)?)
+        .convene_meeting(out.bearer(&token, convene)?)
         .await
         .context("convene")?
         .into_inner();
@@ -808,7 +830,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         }],
     };
     let reply = g
-        .record_meeting_attendance(bearer(&token, attendance)?)
+        .record_meeting_attendance(out.bearer(&token, attendance)?)
         .await
         .context("meeting attendance")?;
     out.record("governance", reply.get_ref());
@@ -821,7 +843,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         text: "Le consortium adopte le plan d'action 2026.".into(),
     };
     let tabled = g
-        .table_resolution(bearer(&token, table)?)
+        .table_resolution(out.bearer(&token, table)?)
         .await
         .context("table")?
         .into_inner();
@@ -841,7 +863,10 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
             member_id: out.id(member),
             choice: choice as i32,
         };
-        let reply = g.record_vote(bearer(&token, vote)?).await.context("vote")?;
+        let reply = g
+            .record_vote(out.bearer(&token, vote)?)
+            .await
+            .context("vote")?;
         out.record("governance", reply.get_ref());
     }
     let close = pb::CloseVoteRequest {
@@ -851,7 +876,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         resolution_id: tabled.resolution_id.clone(),
     };
     let closed = g
-        .close_vote(bearer(&token, close)?)
+        .close_vote(out.bearer(&token, close)?)
         .await
         .context("close vote")?
         .into_inner();
@@ -873,7 +898,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         origin: origin.clone(),
     };
     let reply = g
-        .make_commitment(bearer(&token, k1)?)
+        .make_commitment(out.bearer(&token, k1)?)
         .await
         .context("K1")?
         .into_inner();
@@ -887,7 +912,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         note: "Local identifié".into(),
     };
     let reply = g
-        .report_commitment_progress(bearer(&token, progress)?)
+        .report_commitment_progress(out.bearer(&token, progress)?)
         .await
         .context("K1 progress")?;
     out.record("governance", reply.get_ref());
@@ -904,7 +929,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         origin,
     };
     let reply = g
-        .make_commitment(bearer(&token, k2)?)
+        .make_commitment(out.bearer(&token, k2)?)
         .await
         .context("K2")?
         .into_inner();
@@ -916,7 +941,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         expected_version: None,
     };
     let reply = g
-        .complete_commitment(bearer(&token, complete)?)
+        .complete_commitment(out.bearer(&token, complete)?)
         .await
         .context("K2 done")?;
     out.record("governance", reply.get_ref());
@@ -928,7 +953,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         minutes_digest: "sha256:4f2a".into(),
     };
     let reply = g
-        .approve_meeting_minutes(bearer(&token, minutes)?)
+        .approve_meeting_minutes(out.bearer(&token, minutes)?)
         .await
         .context("minutes")?;
     out.record("governance", reply.get_ref());

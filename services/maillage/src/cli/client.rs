@@ -1,6 +1,8 @@
 //! How the CLI reaches a running platform: endpoint, bearer token, clear errors.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context};
 use tonic::service::interceptor::InterceptedService;
@@ -35,15 +37,57 @@ pub struct Connection {
     pub data_dir: PathBuf,
 }
 
-/// Adds `authorization: Bearer <token>` to every call.
+/// The highest log position of each context that a session's commands
+/// reached: sent with every later call as `maillage-after`, so that a command
+/// naming what an earlier one created in another service waits for that
+/// service's replica to have seen it (read-your-writes across services).
+#[derive(Clone, Default)]
+pub struct SeenPositions(Arc<Mutex<BTreeMap<&'static str, u64>>>);
+
+impl SeenPositions {
+    /// Notes that a command of `context` reached `position`.
+    pub fn note(&self, context: &'static str, position: u64) {
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = seen.entry(context).or_default();
+        *entry = (*entry).max(position);
+    }
+
+    /// The `maillage-after` header value (None before any command).
+    fn header(&self) -> Option<String> {
+        let seen = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let pairs: Vec<String> = seen
+            .iter()
+            .filter(|(_, position)| **position > 0)
+            .map(|(context, position)| format!("{context}={position}"))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join(","))
+    }
+}
+
+/// Adds `authorization: Bearer <token>` and `maillage-after` (the positions
+/// the session's commands reached) to every call.
 #[derive(Clone)]
-pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+pub struct Bearer {
+    token: tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+    seen: SeenPositions,
+}
 
 impl tonic::service::Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         request
             .metadata_mut()
-            .insert("authorization", self.0.clone());
+            .insert("authorization", self.token.clone());
+        if let Some(after) = self.seen.header().and_then(|value| value.parse().ok()) {
+            request
+                .metadata_mut()
+                .insert(maillage_replica::AFTER_HEADER, after);
+        }
         Ok(request)
     }
 }
@@ -54,6 +98,12 @@ pub type Authed = InterceptedService<Channel, Bearer>;
 impl Connection {
     /// Connects, or says why not in words a user can act on.
     pub async fn connect(&self) -> anyhow::Result<Authed> {
+        Ok(self.connect_session().await?.0)
+    }
+
+    /// [`Connection::connect`], with the positions the session's commands
+    /// reach: note each reply's position there (see [`SeenPositions`]).
+    pub async fn connect_session(&self) -> anyhow::Result<(Authed, SeenPositions)> {
         let token = match &self.token {
             Some(token) => token.clone(),
             None => {
@@ -82,7 +132,12 @@ impl Connection {
                     self.endpoint
                 )
             })?;
-        Ok(InterceptedService::new(channel, Bearer(bearer)))
+        let seen = SeenPositions::default();
+        let bearer = Bearer {
+            token: bearer,
+            seen: seen.clone(),
+        };
+        Ok((InterceptedService::new(channel, bearer), seen))
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use maillage_service_kit::ServiceConfig;
 use tokio::sync::oneshot;
 
-use super::client::{Authed, Connection};
+use super::client::Connection;
 use super::{catch_up, summary, territory};
 use crate::demo;
 use crate::report::{self, ReportData};
@@ -45,12 +45,13 @@ pub struct DemoArgs {
 /// Plays the story over `channel`, waits for the projections, gathers the report of
 /// the demo territory and writes it to `out`.
 pub async fn play_and_report(
-    channel: Authed,
+    connection: &Connection,
     seed: u64,
     scale: f64,
     out: &Path,
 ) -> anyhow::Result<(demo::Outcome, ReportData)> {
-    let outcome = demo::play(channel.clone(), seed, scale).await?;
+    let (channel, seen) = connection.connect_session().await?;
+    let outcome = demo::play(channel.clone(), seen, seed, scale).await?;
     catch_up::wait(channel.clone(), &outcome.positions).await?;
     let territory = territory::resolve(&outcome.territory)?;
     let data = report::gather(channel, &territory, None).await?;
@@ -76,13 +77,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 token: args.token.clone(),
                 data_dir: args.data_dir.clone(),
             };
-            play_and_report(
-                connection.connect().await?,
-                args.seed,
-                args.scale,
-                &args.out,
-            )
-            .await?
+            play_and_report(&connection, args.seed, args.scale, &args.out).await?
         }
         None => in_process(&args).await?,
     };
@@ -119,11 +114,7 @@ async fn in_process(args: &DemoArgs) -> anyhow::Result<(demo::Outcome, ReportDat
         token: None,
         data_dir: args.data_dir.clone(),
     };
-    let played = async {
-        let channel = connection.connect().await?;
-        play_and_report(channel, args.seed, args.scale, &args.out).await
-    }
-    .await;
+    let played = play_and_report(&connection, args.seed, args.scale, &args.out).await;
     // Stop the platform whatever happened, then report the first failure.
     let _ = stop.send(());
     let served = server.await.context("the in-process platform panicked")?;

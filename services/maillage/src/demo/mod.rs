@@ -16,7 +16,7 @@ pub mod survey;
 
 use std::collections::BTreeMap;
 
-use crate::cli::client::Authed;
+use crate::cli::client::{Authed, SeenPositions};
 use player::Player;
 
 /// What a demo run produced.
@@ -33,8 +33,13 @@ pub struct Outcome {
 }
 
 /// Plays the whole story over `channel`.
-pub async fn play(channel: Authed, seed: u64, scale: f64) -> anyhow::Result<Outcome> {
-    let mut player = Player::new(channel, seed, scale);
+pub async fn play(
+    channel: Authed,
+    seen: SeenPositions,
+    seed: u64,
+    scale: f64,
+) -> anyhow::Result<Outcome> {
+    let mut player = Player::new(channel, seen, seed, scale);
     let plan = plan::Plan::draw(&mut player.rng)?;
     let cast = cast::register(&mut player, &plan).await?;
     contacts::play(&mut player, &cast).await?;

@@ -12,7 +12,7 @@ use maillage_proto::v1::CommandReply;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::cli::client::{explain, Authed};
+use crate::cli::client::{explain, Authed, SeenPositions};
 
 /// Plays the demo's commands, one at a time, in a fixed order.
 pub struct Player {
@@ -26,12 +26,15 @@ pub struct Player {
     seed: u64,
     sequence: u64,
     positions: BTreeMap<&'static str, u64>,
+    /// The same positions, sent with every later command (`maillage-after`).
+    seen: SeenPositions,
     progress: ProgressBar,
 }
 
 impl Player {
-    /// A player over `channel`, for `seed`; progress on stderr when it is a terminal.
-    pub fn new(channel: Authed, seed: u64, scale: f64) -> Self {
+    /// A player over `channel` (whose calls carry `seen`), for `seed`;
+    /// progress on stderr when it is a terminal.
+    pub fn new(channel: Authed, seen: SeenPositions, seed: u64, scale: f64) -> Self {
         let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         progress.set_style(
             ProgressStyle::with_template("{spinner} {msg} — {pos} commandes ({elapsed})")
@@ -46,6 +49,7 @@ impl Player {
             seed,
             sequence: 0,
             positions: BTreeMap::new(),
+            seen,
             progress,
         }
     }
@@ -66,6 +70,7 @@ impl Player {
     pub fn done(&mut self, context: &'static str, reply: CommandReply) -> String {
         let position = self.positions.entry(context).or_default();
         *position = (*position).max(reply.position);
+        self.seen.note(context, reply.position);
         self.progress.inc(1);
         reply.id
     }

@@ -64,7 +64,7 @@ impl Platform {
     /// Plays the demo (seed, scale) and writes its report to `<dir>/<name>`.
     pub async fn demo(&self, seed: u64, scale: f64, name: &str) -> (Outcome, ReportData, PathBuf) {
         let out = self.dir.path().join(name);
-        let (outcome, data) = play_and_report(self.channel().await, seed, scale, &out)
+        let (outcome, data) = play_and_report(&self.connection(), seed, scale, &out)
             .await
             .unwrap();
         (outcome, data, out)
