@@ -53,6 +53,16 @@ pub fn init_tracing(format: LogFormat) -> bool {
     }
 }
 
+/// Records `value` in the field `field` of the current span when it is a
+/// UUID (as the parsed UUID); leaves the field empty otherwise. For handlers
+/// that look ids up as strings: a raw request string, of any size and with
+/// any newlines, must never reach a log line.
+pub fn record_uuid(field: &str, value: &str) {
+    if let Ok(id) = uuid::Uuid::parse_str(value.trim()) {
+        tracing::Span::current().record(field, tracing::field::display(id));
+    }
+}
+
 /// Makes writers to stderr that never fail: what stderr refuses is dropped
 /// and counted in [`dropped_log_lines`].
 #[derive(Debug, Clone, Copy, Default)]

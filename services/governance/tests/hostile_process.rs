@@ -155,3 +155,83 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
     let status = process.stop();
     assert!(status.success(), "the server exited with {status}");
 }
+
+/// Regression (issue 15, defect 11): handler spans recorded the raw id strings
+/// of requests before validating them, so 100 KB of newlines in an id became
+/// forged and blank log lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_ids_never_reach_the_log() {
+    let harness = Harness::new();
+    let log_path = harness.dir.path().join("stderr.log");
+    let log_file = File::create(&log_path).expect("log file");
+    // Trace level: every event inside a handler's span (sled's own traces
+    // among them) prints that span's fields.
+    let process = Process::start(
+        harness.dir.path(),
+        log_file,
+        &[("RUST_LOG", "trace"), ("NO_COLOR", "1")],
+    );
+    let channel = channel(process.address()).await;
+    let mut governance = GovernanceClient::new(channel.clone());
+    let mut log = EventLogClient::new(channel);
+
+    let forged_line = "2026-01-01T00:00:00.000000Z  INFO forged: an injected log line";
+    let forged = format!("x\n{forged_line}\n").repeat(100 * 1024 / (forged_line.len() + 3) + 1);
+    assert!(forged.len() >= 100 * 1024);
+    let invalid = governance
+        .get_consortium(get_consortium(&harness.tokens.secretary, &forged))
+        .await
+        .expect_err("not a UUID");
+    assert_eq!(invalid.code(), Code::InvalidArgument, "{invalid:?}");
+
+    // Whitespace around a UUID: whether the id parser trims it or refuses it,
+    // only a parsed id may reach the log.
+    let id = uuid::Uuid::now_v7();
+    let blank = "\n".repeat(50 * 1024);
+    let padded = format!("{blank}{id}{blank}");
+    let missing = governance
+        .get_consortium(get_consortium(&harness.tokens.secretary, &padded))
+        .await
+        .expect_err("no such consortium");
+    assert!(
+        matches!(missing.code(), Code::NotFound | Code::InvalidArgument),
+        "{missing:?}"
+    );
+
+    let context = log
+        .read_all(with_token(
+            &harness.tokens.tool,
+            pv1::ReadAllRequest {
+                context: forged.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("no such log");
+
+    let status = process.stop();
+    assert!(status.success(), "the server exited with {status}");
+    let text = std::fs::read_to_string(&log_path).expect("the log");
+    assert!(
+        text.contains("GetConsortium") && text.contains("rpc finished"),
+        "the log was not captured"
+    );
+    assert!(
+        !text.contains("an injected log line"),
+        "a forged line reached the log"
+    );
+    let blank_lines = text.lines().filter(|line| line.trim().is_empty()).count();
+    assert_eq!(blank_lines, 0, "newlines from a request reached the log");
+    let longest = text.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 16 * 1024, "a log line of {longest} bytes");
+    // The span still names the consortium: by its parsed id.
+    assert!(
+        text.contains(&format!("consortium_id={id}")),
+        "the parsed id is not on the span"
+    );
+
+    // The unknown log's 100 KB name is not echoed back either (it made a reply
+    // header too large for the client).
+    assert_eq!(context.code(), Code::InvalidArgument, "{context:?}");
+    assert!(context.message().len() < 1024, "the name is echoed back");
+}

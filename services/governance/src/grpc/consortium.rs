@@ -107,7 +107,7 @@ impl GovernanceService {
         self.on_consortium(&id, None, command, &context).await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_define_college(
         &self,
         request: Request<pv1::DefineCollegeRequest>,
@@ -115,6 +115,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let code = slug("college_code", &message.college_code)?;
         let name = required_text("name", &message.name, MAX_NAME)?;
         if message.weight <= 0 || message.weight > MAX_WEIGHT {
@@ -133,7 +134,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_establish_body(
         &self,
         request: Request<pv1::EstablishBodyRequest>,
@@ -141,6 +142,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let code = slug("body_code", &message.body_code)?;
         let kind = match pv1::BodyKind::try_from(message.kind) {
             Ok(pv1::BodyKind::Unspecified) | Err(_) => {
@@ -201,7 +203,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_apply_for_membership(
         &self,
         request: Request<pv1::ApplyForMembershipRequest>,
@@ -209,6 +211,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("organisation_id", &message.organisation_id)?;
         let college = slug("college_code", &message.college_code)?;
         let command = ConsortiumCommand::Apply {
@@ -220,7 +223,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_admit_member(
         &self,
         request: Request<pv1::AdmitMemberRequest>,
@@ -228,6 +231,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let command = ConsortiumCommand::Admit {
             member_id,
@@ -237,7 +241,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_refuse_membership(
         &self,
         request: Request<pv1::RefuseMembershipRequest>,
@@ -245,6 +249,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let reason = required_text("reason", &message.reason, MAX_TEXT)?;
         let command = ConsortiumCommand::Refuse {
@@ -256,7 +261,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_record_withdrawal(
         &self,
         request: Request<pv1::RecordWithdrawalRequest>,
@@ -264,6 +269,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let reason = optional_text("reason", &message.reason, MAX_TEXT)?;
         let command = ConsortiumCommand::Withdraw {
@@ -275,7 +281,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_appoint_representative(
         &self,
         request: Request<pv1::AppointRepresentativeRequest>,
@@ -283,6 +289,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let person_id = parse_uuid("person_id", &message.person_id)?;
         let command = ConsortiumCommand::AppointRepresentative {
@@ -294,13 +301,14 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_get_consortium(
         &self,
         request: Request<pv1::GetConsortiumRequest>,
     ) -> Result<Response<pv1::ConsortiumView>, Status> {
         authorize_read(&request)?;
         let id = parse_uuid("consortium_id", &request.get_ref().consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let (version, state) = load_existing(
             &self.inner.consortia,
             &stream_id(CATEGORY, &id),
