@@ -40,6 +40,9 @@ pub const MAX_READ_LIMIT: usize = 10_000;
 /// A reader that gets fewer events than it asked for continues from the last one.
 pub const MAX_READ_BYTES: usize = 3 * 1024 * 1024;
 
+/// Longest unknown `context` repeated in an INVALID_ARGUMENT message.
+const MAX_ECHOED_CONTEXT: usize = 64;
+
 /// Roles allowed to read a log.
 const READERS: [Role; 2] = [Role::Tool, Role::Auditor];
 
@@ -84,10 +87,19 @@ impl EventLogService {
             self.logs.get_key_value(context)
         };
         match found {
-            Some((context, store)) => Ok(Log { context, store }),
+            Some((context, store)) => {
+                // Only a name this service knows reaches the span, never the raw request string.
+                tracing::Span::current().record("context", context.as_str());
+                Ok(Log { context, store })
+            }
             None if context.is_empty() => Err(ServiceError::invalid_argument(
                 "context",
                 format!("name the log to read: one of {}", known()),
+            )),
+            // A long name is not echoed back: it could be anything, of any size.
+            None if context.len() > MAX_ECHOED_CONTEXT => Err(ServiceError::invalid_argument(
+                "context",
+                format!("unknown log ({} bytes): one of {}", context.len(), known()),
             )),
             None => Err(ServiceError::invalid_argument(
                 "context",
@@ -148,7 +160,7 @@ type EnvelopeStream = Pin<Box<dyn Stream<Item = Result<EventEnvelope, Status>> +
 
 #[tonic::async_trait]
 impl EventLog for EventLogService {
-    #[tracing::instrument(skip_all, fields(context = %request.get_ref().context))]
+    #[tracing::instrument(skip_all, fields(context = tracing::field::Empty))]
     async fn read_stream(
         &self,
         request: Request<ReadStreamRequest>,
@@ -189,7 +201,7 @@ impl EventLog for EventLogService {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(context = %request.get_ref().context))]
+    #[tracing::instrument(skip_all, fields(context = tracing::field::Empty))]
     async fn read_all(
         &self,
         request: Request<ReadAllRequest>,
@@ -210,7 +222,7 @@ impl EventLog for EventLogService {
 
     type SubscribeStream = EnvelopeStream;
 
-    #[tracing::instrument(skip_all, fields(context = %request.get_ref().context))]
+    #[tracing::instrument(skip_all, fields(context = tracing::field::Empty))]
     async fn subscribe(
         &self,
         request: Request<SubscribeRequest>,
@@ -268,7 +280,7 @@ impl EventLog for EventLogService {
         Ok(Response::new(Box::pin(stream)))
     }
 
-    #[tracing::instrument(skip_all, fields(context = %request.get_ref().context))]
+    #[tracing::instrument(skip_all, fields(context = tracing::field::Empty))]
     async fn verify(
         &self,
         request: Request<VerifyRequest>,

@@ -30,4 +30,4 @@ pub use envelope::{decode_payload, decode_record, from_envelope, to_envelope, En
 pub use error::{OrStatus, ServiceError};
 pub use eventlog::EventLogService;
 pub use server::{Server, ServerError};
-pub use telemetry::{init_tracing, LogFormat};
+pub use telemetry::{dropped_log_lines, init_tracing, LogFormat};

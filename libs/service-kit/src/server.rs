@@ -337,8 +337,9 @@ where
         let body_span = span.clone();
         Box::pin(
             async move {
-                let response = call.await?;
+                let mut response = call.await?;
                 // A trailers-only reply (an error status) carries its code in the headers.
+                rewrite_decode_status(response.headers_mut());
                 let code = grpc_code(response.headers());
                 Ok(response.map(|inner| RpcBody {
                     inner: Box::pin(inner),
@@ -360,6 +361,71 @@ fn grpc_code(headers: &http::HeaderMap) -> Option<tonic::Code> {
     headers
         .get("grpc-status")
         .map(|value| tonic::Code::from_bytes(value.as_bytes()))
+}
+
+/// Start of the message of the INTERNAL status tonic's prost codec gives to
+/// a message it cannot decode (`prost::DecodeError`'s display).
+const PROST_DECODE_ERROR: &str = "failed to decode Protobuf message";
+/// Messages of the INTERNAL statuses tonic gives to a request body that ends
+/// before its message is whole, or holds none.
+const TRUNCATED_REQUEST: [&str; 2] = [
+    "Unexpected EOF decoding stream.",
+    "Missing request message.",
+];
+/// Start of the message of the OUT_OF_RANGE status tonic gives to a message
+/// over its decoding limit ("… found {len} bytes, the limit is: {limit} bytes").
+const TOO_LARGE: &str = "Error, decoded message length too large: found ";
+
+/// Rewrites, in a status carried by `headers` (a trailers-only reply or the
+/// trailers of a body), the codes tonic gives to a request it cannot decode,
+/// which the error contract (DESIGN.md §8) does not allow:
+///
+/// - INTERNAL for malformed protobuf, or a body cut short, becomes
+///   INVALID_ARGUMENT (INTERNAL is for bugs and storage failures);
+/// - OUT_OF_RANGE for a message over the size limit becomes
+///   RESOURCE_EXHAUSTED, and its message names the size and the limit.
+///
+/// Handlers never produce these messages (their INTERNAL says only
+/// "internal error"), so other statuses pass unchanged. The message of an
+/// INTERNAL status about compression flags is left alone: gRPC requires it.
+fn rewrite_decode_status(headers: &mut http::HeaderMap) {
+    let Some(code) = grpc_code(headers) else {
+        return;
+    };
+    if !matches!(code, tonic::Code::Internal | tonic::Code::OutOfRange) {
+        return;
+    }
+    let Some(status) = tonic::Status::from_header_map(headers) else {
+        return;
+    };
+    let message = status.message();
+    let replacement = match code {
+        tonic::Code::Internal
+            if message.starts_with(PROST_DECODE_ERROR) || TRUNCATED_REQUEST.contains(&message) =>
+        {
+            tonic::Status::invalid_argument(format!("malformed request message: {message}"))
+        }
+        tonic::Code::OutOfRange => match too_large(message) {
+            Some((size, limit)) => tonic::Status::resource_exhausted(format!(
+                "request message is {size} bytes, over the {limit}-byte limit"
+            )),
+            None => return,
+        },
+        _ => return,
+    };
+    headers.remove("grpc-message");
+    headers.remove("grpc-status-details-bin");
+    // Invariant: the new message is built from ASCII digits and tonic's own
+    // (percent-encoded when sent) text, so it always encodes into headers.
+    let _ = replacement.add_header(headers);
+}
+
+/// The size and the limit in tonic's "message too large" text.
+fn too_large(message: &str) -> Option<(u64, u64)> {
+    let rest = message.strip_prefix(TOO_LARGE)?;
+    let (size, rest) = rest.split_once(" bytes, the limit is: ")?;
+    let limit = rest.strip_suffix(" bytes")?;
+    Some((size.parse().ok()?, limit.parse().ok()?))
 }
 
 /// A response body that ends with UNAVAILABLE when the server shuts down
@@ -412,8 +478,9 @@ where
         let span = this.span.clone();
         let _entered = span.enter();
         match this.inner.as_mut().poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref() {
+            Poll::Ready(Some(Ok(mut frame))) => {
+                if let Some(trailers) = frame.trailers_mut() {
+                    rewrite_decode_status(trailers);
                     this.code = grpc_code(trailers).or(this.code);
                 }
                 Poll::Ready(Some(Ok(frame)))
@@ -471,5 +538,43 @@ mod tests {
         assert_eq!(grpc_code(&headers), None);
         headers.insert("grpc-status", http::HeaderValue::from_static("16"));
         assert_eq!(grpc_code(&headers), Some(tonic::Code::Unauthenticated));
+    }
+
+    fn rewritten(status: tonic::Status) -> tonic::Status {
+        let mut headers = http::HeaderMap::new();
+        status.add_header(&mut headers).unwrap();
+        rewrite_decode_status(&mut headers);
+        tonic::Status::from_header_map(&headers).unwrap()
+    }
+
+    #[test]
+    fn decode_failures_are_rewritten_and_nothing_else() {
+        let malformed = rewritten(tonic::Status::internal(
+            "failed to decode Protobuf message: invalid wire type value: 7",
+        ));
+        assert_eq!(malformed.code(), tonic::Code::InvalidArgument);
+        assert!(
+            malformed.message().contains("invalid wire type"),
+            "{malformed:?}"
+        );
+
+        let large = rewritten(tonic::Status::out_of_range(
+            "Error, decoded message length too large: found 5000000 bytes, the limit is: 4194304 bytes",
+        ));
+        assert_eq!(large.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            large.message(),
+            "request message is 5000000 bytes, over the 4194304-byte limit"
+        );
+
+        for kept in [
+            tonic::Status::internal("internal error"),
+            tonic::Status::out_of_range("page 9 is past the end"),
+            tonic::Status::not_found("stakeholder x not found"),
+        ] {
+            let after = rewritten(kept.clone());
+            assert_eq!(after.code(), kept.code());
+            assert_eq!(after.message(), kept.message());
+        }
     }
 }

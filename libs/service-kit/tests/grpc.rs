@@ -657,3 +657,120 @@ async fn one_service_serves_several_logs_named_by_context() -> Result<()> {
     tokio::time::timeout(WAIT, server).await???;
     Ok(())
 }
+
+/// A codec that sends its bytes as the request message, whatever they are,
+/// and takes the reply's bytes as they come.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
+}
+
+/// Calls `EventLog.ReadAll` with `body` as its message, as raw bytes.
+async fn raw_read_all(
+    channel: Channel,
+    body: Vec<u8>,
+    token: &str,
+) -> Result<Vec<u8>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|error| tonic::Status::unknown(error.to_string()))?;
+    let path = http::uri::PathAndQuery::from_static("/maillage.v1.EventLog/ReadAll");
+    grpc.unary(authed(body, token), path, RawCodec)
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Regression (issue 15, defect 10): a message that is not protobuf was
+/// answered INTERNAL, which the error contract keeps for bugs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_protobuf_is_an_invalid_argument() -> Result<()> {
+    let mut harness = Harness::start().await?;
+    let channel = harness.channel().await?;
+    let malformed: [&[u8]; 3] = [
+        // Field 1 with wire type 7, which does not exist.
+        &[0x0f],
+        // Field 1 (varint) whose varint never ends.
+        &[0x08, 0xff, 0xff],
+        // Field 3 (`context`, a string) that is not UTF-8.
+        &[0x1a, 0x02, 0xff, 0xfe],
+    ];
+    for body in malformed {
+        let status = raw_read_all(channel.clone(), body.to_vec(), &harness.tool)
+            .await
+            .expect_err("garbage is refused");
+        assert_eq!(status.code(), Code::InvalidArgument, "{body:?}: {status:?}");
+        assert!(
+            status.message().contains("Protobuf"),
+            "{body:?}: {status:?}"
+        );
+    }
+    // The same connection still serves a well-formed call.
+    let valid = raw_read_all(channel, Vec::new(), &harness.tool).await?;
+    let valid = <maillage_proto::v1::ReadAllResponse as prost::Message>::decode(&valid[..])?;
+    assert_eq!(valid.head_position, 0);
+    harness.stop().await
+}
+
+/// Regression (issue 15, defect 10): a message over the size limit was
+/// answered OUT_OF_RANGE without naming the limit; gRPC's convention is
+/// RESOURCE_EXHAUSTED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_message_is_resource_exhausted_naming_the_limit() -> Result<()> {
+    let mut harness = Harness::start().await?;
+    let channel = harness.channel().await?;
+    let status = raw_read_all(channel.clone(), vec![0; 5_000_000], &harness.tool)
+        .await
+        .expect_err("too large");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "request message is 5000000 bytes, over the 4194304-byte limit"
+    );
+    let mut client = EventLogClient::new(channel);
+    client
+        .read_all(authed(ReadAllRequest::default(), &harness.tool))
+        .await?;
+    harness.stop().await
+}

@@ -32,11 +32,11 @@ pub fn prepare(config: &ServiceConfig) -> anyhow::Result<()> {
         let token = TokenFile::add(&tokens, "admin", &[Role::Admin])?;
         let path = admin_token_path(&config.data_dir);
         write_secret(&path, &token)?;
-        eprintln!(
+        say(format_args!(
             "maillage: created the tokens file {} with an admin token, saved in {} (mode 600)",
             tokens.display(),
             path.display()
-        );
+        ));
     }
     if config.master_key_file.is_none()
         && std::env::var_os(maillage_service_kit::config::MASTER_KEY_ENV).is_none()
@@ -44,13 +44,20 @@ pub fn prepare(config: &ServiceConfig) -> anyhow::Result<()> {
         let path = master_key_path(&config.data_dir);
         if !path.exists() {
             MasterKey::generate_file(&path)?;
-            eprintln!(
+            say(format_args!(
                 "maillage: generated the master key {} (mode 600): back it up apart from the data",
                 path.display()
-            );
+            ));
         }
     }
     Ok(())
+}
+
+/// Writes a line on stderr if it can: unlike `eprintln!`, a stderr that
+/// fails (a full disk) does not panic and stop the start-up.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The master key: configured, or the one generated in the data directory.

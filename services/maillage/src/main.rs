@@ -1,6 +1,8 @@
 //! The `maillage` binary: `maillage up` runs the whole platform; the other
 //! subcommands administer a running one over gRPC.
 
+use std::io::Write as _;
+
 use clap::{Parser, Subcommand};
 use maillage::cli::{
     self, audit::ExportCommand, client::Connection, demo::DemoArgs, privacy, report::ReportArgs,
@@ -79,7 +81,8 @@ async fn main() -> std::process::ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("maillage: {error:#}");
+            // Not eprintln!: when stderr fails it panics, and exits 101 instead of 1.
+            let _ = writeln!(std::io::stderr(), "maillage: {error:#}");
             std::process::ExitCode::FAILURE
         }
     }

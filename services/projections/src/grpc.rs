@@ -187,7 +187,7 @@ impl Projections for ProjectionsService {
         Ok(Response::new(self.territory_report(&request, page).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(stakeholder_id = %request.get_ref().stakeholder_id))]
+    #[tracing::instrument(skip_all, fields(stakeholder_id = tracing::field::Empty))]
     async fn get_stakeholder_timeline(
         &self,
         request: Request<pb::StakeholderTimelineRequest>,
@@ -196,6 +196,7 @@ impl Projections for ProjectionsService {
         let request = request.into_inner();
         let page = Page::from_request(request.page.as_ref())?;
         let id = request.stakeholder_id.trim().to_owned();
+        maillage_service_kit::telemetry::record_uuid("stakeholder_id", &id);
         if id.is_empty() {
             return Err(ServiceError::invalid_argument("stakeholder_id", "is required").into());
         }
@@ -277,7 +278,7 @@ impl Projections for ProjectionsService {
         Ok(Response::new(export))
     }
 
-    #[tracing::instrument(skip_all, fields(survey_id = %request.get_ref().survey_id))]
+    #[tracing::instrument(skip_all, fields(survey_id = tracing::field::Empty))]
     async fn get_survey_results(
         &self,
         request: Request<pb::SurveyResultsRequest>,
@@ -285,6 +286,7 @@ impl Projections for ProjectionsService {
         admit(&request, &ANALYSTS)?;
         let request = request.into_inner();
         let id = request.survey_id.trim().to_owned();
+        maillage_service_kit::telemetry::record_uuid("survey_id", &id);
         if id.is_empty() {
             return Err(ServiceError::invalid_argument("survey_id", "is required").into());
         }
@@ -327,7 +329,7 @@ impl Projections for ProjectionsService {
         Ok(Response::new(statistics))
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = tracing::field::Empty))]
     async fn get_consortium_state(
         &self,
         request: Request<pb::ConsortiumStateRequest>,
@@ -335,6 +337,7 @@ impl Projections for ProjectionsService {
         admit(&request, &ANALYSTS)?;
         let request = request.into_inner();
         let id = request.consortium_id.trim().to_owned();
+        maillage_service_kit::telemetry::record_uuid("consortium_id", &id);
         if id.is_empty() {
             return Err(ServiceError::invalid_argument("consortium_id", "is required").into());
         }

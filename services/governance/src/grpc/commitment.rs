@@ -42,7 +42,7 @@ impl GovernanceService {
         Ok(Response::new(command_reply(commitment_id, &handled)))
     }
 
-    #[tracing::instrument(skip_all, fields(commitment_id = Empty, consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(commitment_id = Empty, consortium_id = Empty))]
     pub(super) async fn do_make_commitment(
         &self,
         request: Request<pv1::MakeCommitmentRequest>,
@@ -50,6 +50,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let consortium_id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&consortium_id));
         let title = required_text("title", &message.title, MAX_NAME)?;
         let owner = parse_uuid("owner_member_id", &message.owner_member_id)?;
         let due_at = required_timestamp("due_at", message.due_at.as_ref())?;
@@ -101,7 +102,7 @@ impl GovernanceService {
         self.on_commitment(&id, None, command, &context).await
     }
 
-    #[tracing::instrument(skip_all, fields(commitment_id = %request.get_ref().commitment_id))]
+    #[tracing::instrument(skip_all, fields(commitment_id = Empty))]
     pub(super) async fn do_report_progress(
         &self,
         request: Request<pv1::ReportCommitmentProgressRequest>,
@@ -109,6 +110,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("commitment_id", &message.commitment_id)?;
+        tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         if message.percent > 100 {
             return Err(invalid(
                 "percent",
@@ -125,7 +127,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(commitment_id = %request.get_ref().commitment_id))]
+    #[tracing::instrument(skip_all, fields(commitment_id = Empty))]
     pub(super) async fn do_complete_commitment(
         &self,
         request: Request<pv1::CompleteCommitmentRequest>,
@@ -133,12 +135,13 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("commitment_id", &message.commitment_id)?;
+        tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         let command = CommitmentCommand::Complete { now: self.now() };
         self.on_commitment(&id, message.expected_version, command, &context)
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(commitment_id = %request.get_ref().commitment_id))]
+    #[tracing::instrument(skip_all, fields(commitment_id = Empty))]
     pub(super) async fn do_drop_commitment(
         &self,
         request: Request<pv1::DropCommitmentRequest>,
@@ -146,6 +149,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("commitment_id", &message.commitment_id)?;
+        tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         let reason = required_text("reason", &message.reason, MAX_TEXT)?;
         let command = CommitmentCommand::Drop {
             reason,
@@ -155,13 +159,14 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(commitment_id = %request.get_ref().commitment_id))]
+    #[tracing::instrument(skip_all, fields(commitment_id = Empty))]
     pub(super) async fn do_get_commitment(
         &self,
         request: Request<pv1::GetCommitmentRequest>,
     ) -> Result<Response<pv1::CommitmentView>, Status> {
         authorize_read(&request)?;
         let id = parse_uuid("commitment_id", &request.get_ref().commitment_id)?;
+        tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         let (version, state) = load_existing(
             &self.inner.commitments,
             &stream_id(CATEGORY, &id),

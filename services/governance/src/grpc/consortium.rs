@@ -113,7 +113,7 @@ impl GovernanceService {
         self.on_consortium(&id, None, command, &context).await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_define_college(
         &self,
         request: Request<pv1::DefineCollegeRequest>,
@@ -121,6 +121,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let code = slug("college_code", &message.college_code)?;
         let name = required_text("name", &message.name, MAX_NAME)?;
         if message.weight <= 0 || message.weight > MAX_WEIGHT {
@@ -139,7 +140,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_establish_body(
         &self,
         request: Request<pv1::EstablishBodyRequest>,
@@ -147,6 +148,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let code = slug("body_code", &message.body_code)?;
         let kind = match pv1::BodyKind::try_from(message.kind) {
             Ok(pv1::BodyKind::Unspecified) | Err(_) => {
@@ -207,7 +209,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_apply_for_membership(
         &self,
         request: Request<pv1::ApplyForMembershipRequest>,
@@ -215,6 +217,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("organisation_id", &message.organisation_id)?;
         let college = slug("college_code", &message.college_code)?;
         self.register(&request).await?.expect(
@@ -231,7 +234,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_admit_member(
         &self,
         request: Request<pv1::AdmitMemberRequest>,
@@ -239,6 +242,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let command = ConsortiumCommand::Admit {
             member_id,
@@ -248,7 +252,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_refuse_membership(
         &self,
         request: Request<pv1::RefuseMembershipRequest>,
@@ -256,6 +260,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let reason = required_text("reason", &message.reason, MAX_TEXT)?;
         let command = ConsortiumCommand::Refuse {
@@ -267,7 +272,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_record_withdrawal(
         &self,
         request: Request<pv1::RecordWithdrawalRequest>,
@@ -275,6 +280,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let reason = optional_text("reason", &message.reason, MAX_TEXT)?;
         let command = ConsortiumCommand::Withdraw {
@@ -286,7 +292,7 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_appoint_representative(
         &self,
         request: Request<pv1::AppointRepresentativeRequest>,
@@ -294,6 +300,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let person_id = parse_uuid("person_id", &message.person_id)?;
         self.register(&request)
@@ -308,13 +315,14 @@ impl GovernanceService {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
     pub(super) async fn do_get_consortium(
         &self,
         request: Request<pv1::GetConsortiumRequest>,
     ) -> Result<Response<pv1::ConsortiumView>, Status> {
         authorize_read(&request)?;
         let id = parse_uuid("consortium_id", &request.get_ref().consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let (version, state) = load_existing(
             &self.inner.consortia,
             &stream_id(CATEGORY, &id),

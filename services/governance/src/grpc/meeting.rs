@@ -66,7 +66,7 @@ impl GovernanceService {
         Ok(Arc::new(self.consortium_snapshot(&consortium_id).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(meeting_id = Empty, consortium_id = %request.get_ref().consortium_id))]
+    #[tracing::instrument(skip_all, fields(meeting_id = Empty, consortium_id = Empty))]
     pub(super) async fn do_convene_meeting(
         &self,
         request: Request<pv1::ConveneMeetingRequest>,
@@ -74,6 +74,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let consortium_id = parse_uuid("consortium_id", &message.consortium_id)?;
+        tracing::Span::current().record("consortium_id", tracing::field::display(&consortium_id));
         let body_code = slug("body_code", &message.body_code)?;
         let scheduled_at = required_timestamp("scheduled_at", message.scheduled_at.as_ref())?;
         let Some(venue) = &message.venue else {
@@ -127,7 +128,7 @@ impl GovernanceService {
         Ok(Response::new(command_reply(&id, &handled)))
     }
 
-    #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id))]
+    #[tracing::instrument(skip_all, fields(meeting_id = Empty))]
     pub(super) async fn do_record_attendance(
         &self,
         request: Request<pv1::RecordMeetingAttendanceRequest>,
@@ -135,6 +136,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         if message.present_member_ids.is_empty() && message.proxies.is_empty() {
             return Err(invalid(
                 "present_member_ids",
@@ -179,7 +181,7 @@ impl GovernanceService {
         Ok(Response::new(command_reply(&id, &handled)))
     }
 
-    #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id, resolution_id = Empty))]
+    #[tracing::instrument(skip_all, fields(meeting_id = Empty, resolution_id = Empty))]
     pub(super) async fn do_table_resolution(
         &self,
         request: Request<pv1::TableResolutionRequest>,
@@ -187,6 +189,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         if message.agenda_item == 0 {
             return Err(invalid("agenda_item", "agenda items are numbered from 1"));
         }
@@ -222,7 +225,7 @@ impl GovernanceService {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id, resolution_id = %request.get_ref().resolution_id))]
+    #[tracing::instrument(skip_all, fields(meeting_id = Empty, resolution_id = Empty))]
     pub(super) async fn do_record_vote(
         &self,
         request: Request<pv1::RecordVoteRequest>,
@@ -230,7 +233,9 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         let resolution_id = parse_uuid("resolution_id", &message.resolution_id)?;
+        tracing::Span::current().record("resolution_id", tracing::field::display(&resolution_id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
         let Some(choice) = choice_from_proto(message.choice) else {
             return Err(invalid("choice", "must be for, against or abstain"));
@@ -247,7 +252,7 @@ impl GovernanceService {
         Ok(Response::new(command_reply(&id, &handled)))
     }
 
-    #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id, resolution_id = %request.get_ref().resolution_id))]
+    #[tracing::instrument(skip_all, fields(meeting_id = Empty, resolution_id = Empty))]
     pub(super) async fn do_close_vote(
         &self,
         request: Request<pv1::CloseVoteRequest>,
@@ -255,7 +260,9 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         let resolution_id = parse_uuid("resolution_id", &message.resolution_id)?;
+        tracing::Span::current().record("resolution_id", tracing::field::display(&resolution_id));
         let command = MeetingCommand::CloseVote {
             resolution_id,
             now: self.now(),
@@ -274,7 +281,7 @@ impl GovernanceService {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id))]
+    #[tracing::instrument(skip_all, fields(meeting_id = Empty))]
     pub(super) async fn do_approve_minutes(
         &self,
         request: Request<pv1::ApproveMeetingMinutesRequest>,
@@ -282,6 +289,7 @@ impl GovernanceService {
         let message = request.get_ref();
         let context = authorize(&request, &message.request_id, WRITERS)?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         let uri = required_text("minutes_uri", &message.minutes_uri, 2_000)?;
         if !uri.contains(':') || uri.contains(char::is_whitespace) {
             return Err(invalid(
@@ -301,13 +309,14 @@ impl GovernanceService {
         Ok(Response::new(command_reply(&id, &handled)))
     }
 
-    #[tracing::instrument(skip_all, fields(meeting_id = %request.get_ref().meeting_id))]
+    #[tracing::instrument(skip_all, fields(meeting_id = Empty))]
     pub(super) async fn do_get_meeting(
         &self,
         request: Request<pv1::GetMeetingRequest>,
     ) -> Result<Response<pv1::MeetingView>, Status> {
         authorize_read(&request)?;
         let id = parse_uuid("meeting_id", &request.get_ref().meeting_id)?;
+        tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         let (version, state) = load_existing(
             &self.inner.meetings,
             &stream_id(CATEGORY, &id),
