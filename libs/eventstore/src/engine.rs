@@ -66,6 +66,12 @@ impl WriteBatch {
     pub fn is_empty(&self) -> bool {
         self.puts.is_empty()
     }
+
+    /// The writes, in the order they were added: what an engine implemented
+    /// outside this crate applies (a later write to the same key wins).
+    pub fn into_puts(self) -> Vec<(Keyspace, Vec<u8>, Vec<u8>)> {
+        self.puts
+    }
 }
 
 /// A key and its value, as returned by scans.

@@ -9,6 +9,16 @@
 //! group is answered only after a flush that covers it, and groups are answered
 //! in order. After a storage failure every further append is refused: the store
 //! must be reopened.
+//!
+//! The writer's retry check reads the event-id index as written, not only up
+//! to the committed head: a retry can match a group applied but still being
+//! flushed (its caller has not been answered yet). Such a retry writes nothing,
+//! so its own group has no head to flush; the flusher still answers it only
+//! once the positions it names are durable. It tracks the last position a
+//! successful flush covered, and an `Ok` whose last position lies beyond it is
+//! turned into the storage failure that prevented it: a retry shares the fate
+//! of the flush covering the original. Once a flush or a write has failed,
+//! nothing more is considered durable until the store is reopened.
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -369,21 +379,25 @@ pub struct Flusher {
     engine: Arc<dyn Engine>,
     committed: watch::Sender<Head>,
     failure: Failure,
+    /// The last position a successful flush covered (the committed head's).
+    durable: u64,
 }
 
 impl Flusher {
     pub fn new(engine: Arc<dyn Engine>, committed: watch::Sender<Head>, failure: Failure) -> Self {
+        let durable = committed.borrow().position;
         Self {
             engine,
             committed,
             failure,
+            durable,
         }
     }
 
     /// Runs until the writer closes or goes away. Returns the closer's
     /// acknowledgement, to be sent once both threads (and their hold on the
     /// engine) are gone, so a reopen right after `close` finds the files free.
-    pub fn run(self, groups: Receiver<ToFlusher>) -> Option<oneshot::Sender<()>> {
+    pub fn run(mut self, groups: Receiver<ToFlusher>) -> Option<oneshot::Sender<()>> {
         while let Ok(first) = groups.recv() {
             let mut written = Vec::new();
             let mut close = None;
@@ -405,28 +419,39 @@ impl Flusher {
     }
 
     /// One flush for every group received, then the answers, in order.
-    fn complete(&self, written: Vec<Applied>) {
+    ///
+    /// An `Ok` answer is sent only when its last position is durable: covered
+    /// by this flush or an earlier successful one. A retry of a group whose
+    /// flush failed (matched by the writer before the failure was known) thus
+    /// gets that failure, never the original's positions. After any storage
+    /// failure (a failed write or flush, this one or an earlier one) nothing
+    /// is flushed or published again.
+    fn complete(&mut self, written: Vec<Applied>) {
         let head = written.iter().rev().find_map(|applied| applied.head);
-        let flushed = match head {
-            Some(_) => self.engine.flush().map_err(|error| error.to_string()),
-            None => Ok(()),
-        };
-        let failure = match flushed {
-            Ok(()) => {
-                if let Some(head) = head {
+        let failure = match (failure_of(&self.failure), head) {
+            (Some(reason), _) => Some(reason),
+            (None, Some(head)) => match self.engine.flush() {
+                Ok(()) => {
                     self.committed.send_replace(head);
+                    self.durable = head.position;
+                    None
                 }
-                None
-            }
-            Err(reason) => {
-                set_failure(&self.failure, &reason);
-                Some(reason)
-            }
+                Err(error) => {
+                    let reason = error.to_string();
+                    set_failure(&self.failure, &reason);
+                    Some(reason)
+                }
+            },
+            (None, None) => None,
         };
         for (reply, outcome) in written.into_iter().flat_map(|applied| applied.replies) {
-            let outcome = match &failure {
-                Some(reason) => outcome.and(Err(StoreError::Storage(reason.clone()))),
-                None => outcome,
+            let outcome = match outcome {
+                Ok(result) if result.last_position > self.durable => {
+                    Err(StoreError::Storage(failure.clone().unwrap_or_else(|| {
+                        "the events are not durable: no flush covered them".into()
+                    })))
+                }
+                other => other,
             };
             let _ = reply.send(outcome);
         }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod faulty;
+
 use maillage_eventstore::{EventData, EventMetadata, EventStore, StoreOptions};
 use tempfile::TempDir;
 use uuid::Uuid;
