@@ -5,13 +5,14 @@ mod process;
 
 use std::process::Command;
 
-use process::{free_port, maillage, start, stop, text, MAILLAGE};
+use process::{free_port, maillage, start_logged, stop, text, MAILLAGE};
 
 #[test]
 fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let up = start(dir.path(), port);
+    let log = dir.path().join("up.log");
+    let up = start_logged(dir.path(), port, &log);
 
     let data = dir.path().join("maillage-data");
     let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
@@ -88,6 +89,11 @@ fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
         text(&elsewhere.stderr)
     );
 
-    // SIGTERM: drains and exits 0.
+    // SIGTERM: drains and exits 0, and a normal stop logs no error (the
+    // projections' feed closing with the logs is a stop, not a failure).
     stop(up);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("maillage is up"), "{log}");
+    let errors: Vec<&str> = log.lines().filter(|line| line.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "a clean stop logged errors: {errors:#?}");
 }

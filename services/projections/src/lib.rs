@@ -110,11 +110,18 @@ impl Projections {
     ) -> JoinHandle<Result<(), ConsumerError>> {
         let live = self.live.clone();
         tokio::spawn(async move {
-            let result = consumer::consume(live, feed).await;
-            if let Err(error) = &result {
-                tracing::error!(%error, "projection consumer stopped");
+            match consumer::consume(live, feed).await {
+                // The sources closed: the process is stopping, not failing.
+                Err(ConsumerError::Feed(FeedError::Closed)) => {
+                    tracing::info!("the projections' feed closed; the consumer stops");
+                    Ok(())
+                }
+                Err(error) => {
+                    tracing::error!(%error, "projection consumer stopped");
+                    Err(error)
+                }
+                Ok(()) => Ok(()),
             }
-            result
         })
     }
 

@@ -30,6 +30,21 @@ pub fn start(dir: &Path, port: u16) -> Child {
     child
 }
 
+/// [`start`], with the platform's log (stderr) written to `log`.
+pub fn start_logged(dir: &Path, port: u16, log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("a log file");
+    let child = Command::new(MAILLAGE)
+        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("maillage up starts");
+    wait_for_port(port);
+    child
+}
+
 /// Waits (bounded) until something accepts connections on `port`.
 pub fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
