@@ -8,16 +8,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::FutureExt;
 use maillage_bus::{
     subjects, Checkpoints, DirectFeed, DirectSource, Feed, FeedError, JetStreamFeed,
     JetStreamFeedConfig,
 };
 use maillage_eventstore::EventStore;
+use maillage_proto::v1::EventEnvelope;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::replica::{Model, Replica, ReplicaError};
+use crate::replica::{Model, Replica};
 
 /// Most deliveries applied in one commit.
 const MAX_BATCH: usize = 1_024;
@@ -47,15 +49,54 @@ pub fn jetstream(context: &'static str, servers: String, durable: String) -> Fee
     })
 }
 
+/// Why a batch could not be applied (it is applied again from the checkpoint).
+pub type FollowError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a follower feeds: a [`Replica`] or a [`crate::Reactor`].
+pub trait Follows: Send + Sync + 'static {
+    /// The context whose log it follows.
+    fn context(&self) -> &'static str;
+
+    /// The last position it applied.
+    fn position(&self) -> u64;
+
+    /// Applies `envelopes` (in position order) durably: once it returns Ok,
+    /// the feed may be acked.
+    fn apply(
+        self: Arc<Self>,
+        envelopes: Vec<EventEnvelope>,
+    ) -> BoxFuture<'static, Result<(), FollowError>>;
+}
+
+impl<M: Model> Follows for Replica<M> {
+    fn context(&self) -> &'static str {
+        M::CONTEXT
+    }
+
+    fn position(&self) -> u64 {
+        Replica::position(self)
+    }
+
+    fn apply(
+        self: Arc<Self>,
+        envelopes: Vec<EventEnvelope>,
+    ) -> BoxFuture<'static, Result<(), FollowError>> {
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || self.apply_batch(&envelopes))
+                .await
+                .map_err(|error| format!("the commit task was lost: {error}"))??;
+            Ok(())
+        })
+    }
+}
+
 /// Why one pass of the follower ended.
 #[derive(Debug, thiserror::Error)]
 enum PassError {
     #[error(transparent)]
     Feed(#[from] FeedError),
-    #[error(transparent)]
-    Replica(#[from] ReplicaError),
-    #[error("the commit task was lost: {0}")]
-    Join(String),
+    #[error("{0}")]
+    Apply(FollowError),
 }
 
 /// The task feeding a replica; stop it with [`Follower::shutdown`].
@@ -72,21 +113,17 @@ impl Follower {
     }
 }
 
-/// Spawns the task that keeps `replica` fed from feeds made by `factory`.
-pub fn follow<M: Model>(replica: Arc<Replica<M>>, factory: FeedFactory) -> Follower {
+/// Spawns the task that keeps `replica` (or a reactor) fed from feeds made by `factory`.
+pub fn follow<F: Follows>(replica: Arc<F>, factory: FeedFactory) -> Follower {
     let stop = CancellationToken::new();
     let task = tokio::spawn(supervise(replica, factory, stop.clone()));
     Follower { task, stop }
 }
 
-async fn supervise<M: Model>(
-    replica: Arc<Replica<M>>,
-    factory: FeedFactory,
-    stop: CancellationToken,
-) {
+async fn supervise<F: Follows>(replica: Arc<F>, factory: FeedFactory, stop: CancellationToken) {
     let mut pause = MIN_PAUSE;
     loop {
-        let checkpoints: Checkpoints = [(M::CONTEXT.to_owned(), replica.position())]
+        let checkpoints: Checkpoints = [(replica.context().to_owned(), replica.position())]
             .into_iter()
             .collect();
         let started_at = replica.position();
@@ -97,7 +134,7 @@ async fn supervise<M: Model>(
                     () = stop.cancelled() => Ok(()),
                 };
                 if let Err(error) = feed.close().await {
-                    tracing::debug!(context = M::CONTEXT, %error, "closing the replica's feed");
+                    tracing::debug!(context = replica.context(), %error, "closing the replica's feed");
                 }
                 outcome
             }
@@ -109,7 +146,7 @@ async fn supervise<M: Model>(
         match outcome {
             Ok(()) | Err(PassError::Feed(FeedError::Closed)) => {
                 tracing::info!(
-                    context = M::CONTEXT,
+                    context = replica.context(),
                     "the replica's sources closed; it stops"
                 );
                 return;
@@ -119,7 +156,7 @@ async fn supervise<M: Model>(
                     pause = MIN_PAUSE;
                 }
                 tracing::error!(
-                    context = M::CONTEXT,
+                    context = replica.context(),
                     position = replica.position(),
                     %error,
                     retry_in_ms = pause.as_millis() as u64,
@@ -136,10 +173,7 @@ async fn supervise<M: Model>(
 }
 
 /// Applies deliveries until the feed fails.
-async fn pass<M: Model>(
-    replica: &Arc<Replica<M>>,
-    feed: &mut Box<dyn Feed>,
-) -> Result<(), PassError> {
+async fn pass<F: Follows>(replica: &Arc<F>, feed: &mut Box<dyn Feed>) -> Result<(), PassError> {
     loop {
         let mut deliveries = vec![feed.next().await?];
         while deliveries.len() < MAX_BATCH {
@@ -154,14 +188,15 @@ async fn pass<M: Model>(
             .into_iter()
             .map(|delivery| delivery.into_parts())
             .unzip();
-        let target = replica.clone();
-        tokio::task::spawn_blocking(move || target.apply_batch(&envelopes))
+        replica
+            .clone()
+            .apply(envelopes)
             .await
-            .map_err(|error| PassError::Join(error.to_string()))??;
+            .map_err(PassError::Apply)?;
         for ack in acks {
             if let Err(error) = ack.ack().await {
                 // A lost ack means a redelivery, which the checkpoint skips.
-                tracing::warn!(context = M::CONTEXT, %error, "ack failed");
+                tracing::warn!(context = replica.context(), %error, "ack failed");
             }
         }
     }

@@ -20,20 +20,29 @@
 //! at most [`after::MAX_WAIT`], for its replica to reach it, else answers
 //! `UNAVAILABLE` (retryable).
 //!
-//! [`follow`] keeps a replica fed: a supervised task that builds a feed from
-//! the replica's checkpoint, applies batches, acks them, and starts again with
-//! a back-off when the feed fails.
+//! [`follow`] keeps a replica (or a [`Reactor`]) fed: a supervised task that
+//! builds a feed from its checkpoint, applies batches, acks them, and starts
+//! again with a back-off when the feed fails.
+//!
+//! A [`Reactor`] is the other way a context meets another: a process that must
+//! happen everywhere (erasing a person) reacts to the owner's facts from the
+//! feed, idempotently, with its own checkpoint. [`ReferenceGuards`] keep a
+//! reference check and an erasure from crossing.
 
 pub mod after;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod follow;
+pub mod guards;
 pub mod outcomes;
+pub mod reactor;
 pub mod register;
 pub mod replica;
 
 pub use after::{Positions, AFTER_HEADER};
-pub use follow::{follow, FeedFactory, Follower};
+pub use follow::{follow, FeedFactory, Follower, Follows};
+pub use guards::{ExclusiveGuard, ReferenceGuards, SharedGuards};
 pub use outcomes::{Outcome, RoundtableOutcomes};
+pub use reactor::{React, ReactError, Reactor};
 pub use register::{Expected, OrganisationType, Register, RegisterEntry, StakeholderKind};
 pub use replica::{FoldError, Model, Overlay, Replica, ReplicaError};

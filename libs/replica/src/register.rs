@@ -100,7 +100,7 @@ pub struct RegisterEntry {
     pub commune: String,
     /// Archived (kept, no longer active).
     pub archived: bool,
-    /// Erased (crypto-shredded): nothing new may name them.
+    /// Erased or being erased (crypto-shredding started): nothing new may name them.
     pub erased: bool,
 }
 
@@ -276,6 +276,10 @@ impl Model for Register {
         } else if name == pb::StakeholderArchived::NAME {
             let event: pb::StakeholderArchived = decode(envelope)?;
             update(rows, &event.stakeholder_id, |entry| entry.archived = true)
+        } else if name == pb::PersonErasureStarted::NAME {
+            // From the start of an erasure, nothing new may name the person.
+            let event: pb::PersonErasureStarted = decode(envelope)?;
+            update(rows, &event.stakeholder_id, |entry| entry.erased = true)
         } else if name == pb::PersonErased::NAME {
             let event: pb::PersonErased = decode(envelope)?;
             update(rows, &event.stakeholder_id, |entry| entry.erased = true)

@@ -18,12 +18,15 @@ use maillage_es::{Aggregates, CreationIds};
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_privacy::{KeyVault, MasterKey};
 use maillage_proto::v1::engagement_server::EngagementServer;
-use maillage_replica::{follow, Model, Register, Replica};
+use maillage_replica::{follow, Model, Reactor, ReferenceGuards, Register, Replica};
+
+use erasure::ErasureReaction;
 use maillage_service_kit::{init_tracing, EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 
 pub mod domain;
+pub mod erasure;
 pub mod grpc;
 
 use domain::action::Action;
@@ -41,6 +44,10 @@ pub const CREATION_IDS_TREE: &str = "engagement.creation-ids";
 pub const REGISTER_TREE: &str = "replica.register";
 /// The JetStream durable consumer feeding the register replica (services apart).
 pub const REGISTER_DURABLE: &str = "engagement-register";
+/// The sled tree of the checkpoint of the reaction to erasures.
+pub const ERASURE_TREE: &str = "erasure.checkpoint";
+/// The JetStream durable consumer feeding the reaction to erasures.
+pub const ERASURE_DURABLE: &str = "engagement-erasure";
 /// Aggregates of each kind whose state stays cached.
 const CACHE_CAPACITY: usize = 4_096;
 
@@ -68,6 +75,9 @@ pub struct EngagementService {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: CreationIds,
     pub(crate) register: Arc<Replica<Register>>,
+    /// Keep reference checks and erasures from crossing (see [`erasure`]).
+    pub(crate) guards: Arc<ReferenceGuards>,
+    store: EventStore,
 }
 
 impl EngagementService {
@@ -88,7 +98,9 @@ impl EngagementService {
             actions: Aggregates::new(store.clone(), capacity),
             surveys: Aggregates::new(store.clone(), capacity),
             interviews: Aggregates::new(store.clone(), capacity),
-            diagnostics: Aggregates::new(store, capacity),
+            diagnostics: Aggregates::new(store.clone(), capacity),
+            guards: Arc::new(ReferenceGuards::default()),
+            store,
             vault,
             territory,
             clock,
@@ -126,6 +138,36 @@ impl EngagementService {
         self.register.clone()
     }
 
+    /// Engagement's part of erasures, with its checkpoint in `tree`, to be
+    /// kept fed from the stakeholders log.
+    pub fn erasure_reaction(
+        &self,
+        tree: sled::Tree,
+    ) -> Result<Arc<Reactor<ErasureReaction>>, sled::Error> {
+        let reaction = ErasureReaction::new(
+            self.store.clone(),
+            self.vault.clone(),
+            self.register.clone(),
+            self.guards.clone(),
+            self.clock.clone(),
+        );
+        Ok(Arc::new(Reactor::open(tree, reaction)?))
+    }
+
+    /// Starts the tasks that feed the register replica and the erasure
+    /// reaction (the latter's checkpoint in `db`) from `feeds`.
+    pub fn follow(
+        &self,
+        db: &sled::Db,
+        feeds: StakeholdersFeeds,
+    ) -> anyhow::Result<[follow::Follower; 2]> {
+        let reaction = self.erasure_reaction(db.open_tree(ERASURE_TREE)?)?;
+        Ok([
+            follow::follow(self.register(), feeds.register),
+            follow::follow(reaction, feeds.erasure),
+        ])
+    }
+
     /// The tonic server to mount (`maillage.v1.Engagement`).
     pub fn into_server(self) -> EngagementServer<Self> {
         EngagementServer::new(self)
@@ -153,28 +195,57 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let register_feed = config.nats.clone().map(|servers| {
-        follow::jetstream(
-            <Register as Model>::CONTEXT,
-            servers,
-            REGISTER_DURABLE.to_owned(),
-        )
-    });
-    if register_feed.is_none() {
+    let feeds = config.nats.as_deref().map(StakeholdersFeeds::jetstream);
+    if feeds.is_none() {
         tracing::warn!(
-            "no --nats: the register replica follows no stakeholders log, so commands naming a stakeholder are refused"
+            "no --nats: nothing follows the stakeholders log, so commands naming a stakeholder are refused and erasures are not applied here"
         );
     }
-    serve_with(config, listener, shutdown, register_feed).await
+    serve_with(config, listener, shutdown, feeds).await
 }
 
-/// [`serve`], with the register replica fed by `register_feed` (if any)
+/// The feeds of the stakeholders log engagement follows: one for the
+/// register replica, one for the erasure reaction.
+pub struct StakeholdersFeeds {
+    /// Feeds the register replica.
+    pub register: follow::FeedFactory,
+    /// Feeds the erasure reaction.
+    pub erasure: follow::FeedFactory,
+}
+
+impl StakeholdersFeeds {
+    /// Both from JetStream on `servers` (services apart).
+    pub fn jetstream(servers: &str) -> Self {
+        Self {
+            register: follow::jetstream(
+                <Register as Model>::CONTEXT,
+                servers.to_owned(),
+                REGISTER_DURABLE.to_owned(),
+            ),
+            erasure: follow::jetstream(
+                <Register as Model>::CONTEXT,
+                servers.to_owned(),
+                ERASURE_DURABLE.to_owned(),
+            ),
+        }
+    }
+
+    /// Both from the local stakeholders log (one process).
+    pub fn direct(stakeholders: EventStore) -> Self {
+        Self {
+            register: follow::direct(<Register as Model>::CONTEXT, stakeholders.clone()),
+            erasure: follow::direct(<Register as Model>::CONTEXT, stakeholders),
+        }
+    }
+}
+
+/// [`serve`], with the stakeholders log followed through `feeds` (if any)
 /// instead of what the configuration says.
 pub async fn serve_with(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
-    register_feed: Option<follow::FeedFactory>,
+    feeds: Option<StakeholdersFeeds>,
 ) -> anyhow::Result<()> {
     let dir = config.service_dir(CONTEXT);
     std::fs::create_dir_all(&dir)?;
@@ -188,14 +259,17 @@ pub async fn serve_with(
         Arc::new(SystemClock),
     )?;
     let vault = service.vault.clone();
-    let follower = register_feed.map(|feed| follow::follow(service.register(), feed));
+    let followers = match feeds {
+        Some(feeds) => Some(service.follow(&db, feeds)?),
+        None => None,
+    };
     let server = Server::from_config(&config)?
         .add_service(service.into_server())
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
     let served =
         maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await;
-    if let Some(follower) = follower {
+    for follower in followers.into_iter().flatten() {
         follower.shutdown().await;
     }
     served??;

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use maillage_engagement::EngagementService;
+use maillage_engagement::{EngagementService, StakeholdersFeeds};
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_governance::{GovernanceService, ReplicaFeeds, Replicas};
 use maillage_replica::follow;
@@ -77,14 +77,22 @@ pub async fn serve(
         Territory::shared(),
         clock,
     );
-    // The replicas other contexts check follow the local logs directly.
-    let mut followers = vec![follow::follow(
-        engagement.register(),
-        follow::direct(maillage_stakeholders::CONTEXT, stakeholders_log.clone()),
-    )];
+    // What a context follows of another (replicas, the erasure saga) follows
+    // the local logs directly.
+    let mut followers = Vec::from(engagement.follow(
+        &engagement_db,
+        StakeholdersFeeds::direct(stakeholders_log.clone()),
+    )?);
     followers.extend(
         ReplicaFeeds::direct(stakeholders_log.clone(), engagement_log.clone()).follow(&replicas),
     );
+    followers.push(follow::follow(
+        stakeholders.erasure_confirmations(
+            stakeholders_db.open_tree(maillage_stakeholders::ERASURE_CONFIRMATIONS_TREE)?,
+        )?,
+        follow::direct(maillage_engagement::CONTEXT, engagement_log.clone()),
+    ));
+    stakeholders.resume_erasures();
 
     let contexts = [
         (

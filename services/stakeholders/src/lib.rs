@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_privacy::{KeyVault, MasterKey};
+use maillage_replica::follow;
 use maillage_service_kit::{EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
@@ -34,6 +35,12 @@ pub use grpc::StakeholdersService;
 pub const CONTEXT: &str = "stakeholders";
 /// The sled tree of the key vault in the service's database.
 pub const VAULT_TREE: &str = "privacy.keys";
+/// The sled tree of the erasures started and not yet done here.
+pub const PENDING_ERASURES_TREE: &str = "erasure.pending";
+/// The sled tree of the checkpoint of the reaction to engagement's erasure facts.
+pub const ERASURE_CONFIRMATIONS_TREE: &str = "erasure.confirmations";
+/// The JetStream durable consumer of that reaction (services apart).
+pub const ERASURE_CONFIRMATIONS_DURABLE: &str = "stakeholders-erasure";
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -73,30 +80,76 @@ pub fn open(
             ..StoreOptions::default()
         },
     )?;
-    let service = StakeholdersService::new(store, Arc::new(vault), ids, Territory::shared(), clock);
+    let pending = db.open_tree(PENDING_ERASURES_TREE)?;
+    let service = StakeholdersService::new(
+        store,
+        Arc::new(vault),
+        ids,
+        pending,
+        Territory::shared(),
+        clock,
+    );
     Ok((service, db))
 }
 
 /// Serves the service, its `EventLog`, health and reflection on `listener` —
-/// with, when `--nats` is set, a relay publishing the log to JetStream —
-/// until `shutdown` completes (or SIGTERM/SIGINT), then drains in-flight
-/// requests and closes the store.
+/// with, when `--nats` is set, a relay publishing the log to JetStream and
+/// the reaction to engagement's erasure facts following JetStream — until
+/// `shutdown` completes (or SIGTERM/SIGINT), then drains in-flight requests
+/// and closes the store. Without `--nats`, erasures stop at this service's
+/// part (a warning says so).
 pub async fn serve(
     config: &ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let feed = config.nats.clone().map(|servers| {
+        follow::jetstream(
+            "engagement",
+            servers,
+            ERASURE_CONFIRMATIONS_DURABLE.to_owned(),
+        )
+    });
+    if feed.is_none() {
+        tracing::warn!(
+            "no --nats: engagement's erasure facts are not followed, so erasures never complete"
+        );
+    }
+    serve_with(config, listener, shutdown, feed).await
+}
+
+/// [`serve`], with the reaction to engagement's erasure facts fed by
+/// `engagement_feed` (if any) instead of what the configuration says.
+pub async fn serve_with(
+    config: &ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    engagement_feed: Option<follow::FeedFactory>,
 ) -> anyhow::Result<()> {
     let (service, db) = open(
         &config.service_dir(CONTEXT),
         config.master_key()?,
         Arc::new(SystemClock),
     )?;
+    service.resume_erasures();
+    let follower = match engagement_feed {
+        Some(feed) => Some(follow::follow(
+            service.erasure_confirmations(db.open_tree(ERASURE_CONFIRMATIONS_TREE)?)?,
+            feed,
+        )),
+        None => None,
+    };
     let store = service.store().clone();
     let server = Server::from_config(config)?
         .add_service(service.into_server())
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
-    maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await??;
+    let served =
+        maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await;
+    if let Some(follower) = follower {
+        follower.shutdown().await;
+    }
+    served??;
     db.flush_async().await?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    context, creation_id, enumeration, instant, invalid, load, reader, register, run, statements,
+    context, creation_id, enumeration, instant, invalid, load, reader, references, run, statements,
     text, theme, themes, traced_uuid, uuid, uuids, Aggregate, MAX_DESCRIPTION, MAX_ITEMS,
     MAX_NOTES, MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
@@ -71,11 +71,8 @@ pub(super) async fn plan(
     let audiences = audiences(&r.audiences)?;
     let venue = venue(service, "venue", &r.venue)?;
     let organiser_ids = uuids("organiser_ids", &r.organiser_ids, false)?;
-    register(service, &request).await?.expect_all(
-        "organiser_ids",
-        &organiser_ids,
-        Expected::Any,
-    )?;
+    let (_guards, register) = references(service, &request, &organiser_ids).await?;
+    register.expect_all("organiser_ids", &organiser_ids, Expected::Any)?;
     let id = creation_id(service, ACTION, "action_id", &ctx)?;
     let command = Command::Plan(Plan {
         action_id: id,
@@ -167,11 +164,8 @@ pub(super) async fn invite(
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_ids = uuids("stakeholder_ids", &r.stakeholder_ids, true)?;
-    register(service, &request).await?.expect_all(
-        "stakeholder_ids",
-        &stakeholder_ids,
-        Expected::Any,
-    )?;
+    let (_guards, register) = references(service, &request, &stakeholder_ids).await?;
+    register.expect_all("stakeholder_ids", &stakeholder_ids, Expected::Any)?;
     let command = Command::Invite { stakeholder_ids };
     run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
@@ -185,9 +179,8 @@ pub(super) async fn answer(
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_id = uuid("stakeholder_id", &r.stakeholder_id)?;
-    register(service, &request)
-        .await?
-        .expect("stakeholder_id", &stakeholder_id, Expected::Any)?;
+    let (_guards, register) = references(service, &request, &[stakeholder_id]).await?;
+    register.expect("stakeholder_id", &stakeholder_id, Expected::Any)?;
     let answer = enumeration::<pb::ActionInvitationAnswer>("answer", r.answer)?;
     let command = Command::Answer {
         stakeholder_id,
@@ -231,9 +224,8 @@ pub(super) async fn attendance(
             "give attendees or head counts (or both)",
         ));
     }
-    register(service, &request)
-        .await?
-        .expect_all("attendee_ids", &attendee_ids, Expected::Any)?;
+    let (_guards, register) = references(service, &request, &attendee_ids).await?;
+    register.expect_all("attendee_ids", &attendee_ids, Expected::Any)?;
     let command = Command::RecordAttendance {
         attendee_ids,
         head_counts,

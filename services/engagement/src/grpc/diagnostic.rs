@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    context, creation_id, instant, invalid, load, open_notes, reader, register, run, seal_notes,
+    context, creation_id, instant, invalid, load, open_notes, reader, references, run, seal_notes,
     statements, text, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::DIAGNOSTIC;
@@ -76,7 +76,8 @@ pub(super) async fn record(
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let tiers_lieu_id = uuid("tiers_lieu_id", &r.tiers_lieu_id)?;
-    register(service, &request).await?.expect(
+    let (_guards, register) = references(service, &request, &[tiers_lieu_id]).await?;
+    register.expect(
         "tiers_lieu_id",
         &tiers_lieu_id,
         Expected::OrganisationOf(OrganisationType::TiersLieu),

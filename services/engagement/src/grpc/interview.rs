@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, creation_id, instant, invalid, load, open_notes, reader, register, run,
+    anonymous, context, creation_id, instant, invalid, load, open_notes, reader, references, run,
     seal_notes, statements, text, themes, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::INTERVIEW;
@@ -18,7 +18,7 @@ use crate::domain::interview::{Command, Error, Interview, Record};
 use crate::EngagementService;
 
 /// The vault subject of an interview's notes.
-fn notes_subject(id: &Uuid) -> SubjectId {
+pub(crate) fn notes_subject(id: &Uuid) -> SubjectId {
     // Invariant: "interview" is a valid kind tag and a UUID a valid id.
     SubjectId::new(INTERVIEW, id.to_string()).expect("interview:<uuid> is a valid subject")
 }
@@ -71,11 +71,13 @@ pub(super) async fn record(
     let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let subject = interview_subject(service, &r.subject)?;
-    if let Some(Who::StakeholderId(id)) = &subject.who {
-        let id = uuid("subject.stakeholder_id", id)?;
-        register(service, &request)
-            .await?
-            .expect("subject.stakeholder_id", &id, Expected::Any)?;
+    let named = match &subject.who {
+        Some(Who::StakeholderId(id)) => vec![uuid("subject.stakeholder_id", id)?],
+        _ => Vec::new(),
+    };
+    let (_guards, register) = references(service, &request, &named).await?;
+    if let Some(id) = named.first() {
+        register.expect("subject.stakeholder_id", id, Expected::Any)?;
     }
     let conducted_at = instant("conducted_at", &r.conducted_at)?;
     let now = service.clock.now();

@@ -16,6 +16,9 @@ mod diagnostic;
 mod interview;
 mod survey;
 
+pub(crate) use interview::notes_subject as interview_subject;
+pub(crate) use survey::response_subject;
+
 use std::collections::HashSet;
 use std::time::SystemTime;
 
@@ -24,7 +27,7 @@ use maillage_privacy::{Opened, SubjectId};
 use maillage_proto::v1::{
     self as pb, engagement_server::Engagement, EngagementAudience, EngagementTheme,
 };
-use maillage_replica::{Positions, Register, Replica};
+use maillage_replica::{Positions, Register, Replica, SharedGuards};
 use maillage_service_kit::{command_error, command_reply, RequestContext, Role, ServiceError};
 use tonic::{Request, Response, Status};
 use tracing::Span;
@@ -59,16 +62,21 @@ pub(crate) fn context<T>(
     Ok(context)
 }
 
-/// The register replica, once it has reached the positions the request's
-/// `maillage-after` header asks for: check the stakeholders a command names
-/// with [`Replica::<Register>::expect`].
-pub(crate) async fn register<'s, T>(
+/// Shared reference guards on the stakeholders `named` by a command, and the
+/// register replica once it has reached the positions the request's
+/// `maillage-after` header asks for: check them with
+/// [`Replica::<Register>::expect`], and hold the guards until the command's
+/// append is done (an erasure of one of them waits for it; see
+/// [`crate::erasure`]).
+pub(crate) async fn references<'s, T>(
     service: &'s EngagementService,
     request: &Request<T>,
-) -> Result<&'s Replica<Register>, Status> {
+    named: &[Uuid],
+) -> Result<(SharedGuards, &'s Replica<Register>), Status> {
     let positions = Positions::from_metadata(request.metadata())?;
     service.register.reach(&positions).await?;
-    Ok(&service.register)
+    let guards = service.guards.shared(named).await;
+    Ok((guards, &service.register))
 }
 
 /// The caller of a read, checked against [`READERS`].

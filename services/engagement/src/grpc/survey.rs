@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, creation_id, invalid, load, optional_uuid, reader, register, run, text,
+    anonymous, context, creation_id, invalid, load, optional_uuid, reader, references, run, text,
     themes, traced_uuid, uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
 };
 use crate::category::SURVEY;
@@ -31,6 +31,13 @@ const MAX_TOKEN: usize = 256;
 
 /// Key-vault subject kind of a survey response (its free-text answers).
 const RESPONSE_SUBJECT: &str = "survey-response";
+
+/// The vault subject of a survey response's free-text answers.
+pub(crate) fn response_subject(
+    response_id: &str,
+) -> Result<SubjectId, maillage_privacy::PrivacyError> {
+    SubjectId::new(RESPONSE_SUBJECT, response_id.to_owned())
+}
 
 impl Aggregate for Survey {
     const CATEGORY: &'static str = SURVEY;
@@ -141,12 +148,13 @@ pub(super) async fn submit(
             }
         }
     };
-    if let Respondent::Stakeholder(stakeholder) = &respondent {
-        register(service, &request).await?.expect(
-            "respondent.stakeholder_id",
-            stakeholder,
-            Expected::Any,
-        )?;
+    let named = match &respondent {
+        Respondent::Stakeholder(stakeholder) => vec![*stakeholder],
+        Respondent::Anonymous { .. } => Vec::new(),
+    };
+    let (_guards, register) = references(service, &request, &named).await?;
+    if let Some(id) = named.first() {
+        register.expect("respondent.stakeholder_id", id, Expected::Any)?;
     }
     let token_hash = if r.respondent_token.is_empty() {
         None
@@ -221,8 +229,7 @@ fn seal_free_texts(
     if !accepted {
         return Ok(BTreeMap::new());
     }
-    let subject = SubjectId::new(RESPONSE_SUBJECT, submission.response_id.to_string())
-        .map_err(vault_error)?;
+    let subject = response_subject(&submission.response_id.to_string()).map_err(vault_error)?;
     texts
         .into_iter()
         .map(|(question, text)| {

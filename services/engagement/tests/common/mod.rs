@@ -8,12 +8,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Result;
+use maillage_engagement::StakeholdersFeeds;
 use maillage_privacy::MasterKey;
 use maillage_proto::v1::engagement_client::EngagementClient;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::{EventEnvelope, ReadAllRequest};
 use maillage_replica::fixtures::LogFixture;
-use maillage_replica::{follow, OrganisationType};
+use maillage_replica::OrganisationType;
 use maillage_service_kit::{Role, ServiceConfig, TokenFile};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -127,14 +128,14 @@ impl Server {
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let register = register_fixture(dir).await?;
-        let feed = follow::direct("stakeholders", register.store.clone());
+        let feeds = StakeholdersFeeds::direct(register.store.clone());
         let task = tokio::spawn(maillage_engagement::serve_with(
             config,
             listener,
             async {
                 let _ = stopped.await;
             },
-            Some(feed),
+            Some(feeds),
         ));
         Ok(Self {
             address,

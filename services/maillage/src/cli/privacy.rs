@@ -30,13 +30,23 @@ pub struct SubjectExportArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Erases a person: their keys are destroyed; the log keeps that contacts took place.
+/// How long `maillage erase` waits for every context to report its part.
+const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Erases a person across the platform: their keys, and the keys of every
+/// subject about them in every context, are destroyed; the logs keep that
+/// contacts took place. Shows the erasure's progress and waits for it to be
+/// complete. The request id is derived from the person and the reason: running
+/// the same command again finishes an interrupted erasure, while another
+/// reason for a person already being erased is refused.
 pub async fn erase(connection: &Connection, args: EraseArgs) -> anyhow::Result<()> {
     let mut stakeholders = StakeholdersClient::new(connection.connect().await?);
+    let person = args.person_id.trim().to_owned();
+    let reason_hash = blake3::hash(args.reason.as_bytes()).to_hex();
     let reply = stakeholders
         .erase_person(pb::ErasePersonRequest {
-            request_id: format!("cli-erase-{}", args.person_id.trim()),
-            stakeholder_id: args.person_id.trim().to_owned(),
+            request_id: format!("cli-erase-{person}-{}", &reason_hash[..16]),
+            stakeholder_id: person.clone(),
             expected_version: None,
             reason: args.reason,
         })
@@ -44,10 +54,37 @@ pub async fn erase(connection: &Connection, args: EraseArgs) -> anyhow::Result<(
         .map_err(explain)?
         .into_inner();
     println!(
-        "personne {} effacée (version {}, position {} du journal stakeholders)",
-        reply.id, reply.version, reply.position
+        "effacement de la personne {} : clés détruites dans stakeholders (version {})",
+        reply.id, reply.version
     );
-    Ok(())
+    let deadline = tokio::time::Instant::now() + ERASURE_WAIT;
+    let mut reported = Vec::new();
+    loop {
+        let status = stakeholders
+            .get_erasure(pb::GetErasureRequest {
+                stakeholder_id: person.clone(),
+            })
+            .await
+            .map_err(explain)?
+            .into_inner();
+        for context in &status.confirmed_contexts {
+            if !reported.contains(context) {
+                println!("  {context} : clés détruites");
+                reported.push(context.clone());
+            }
+        }
+        if status.state == pb::ErasureState::Completed as i32 {
+            println!("personne {person} effacée dans tous les contextes");
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "l'effacement n'est pas terminé : en attente de {} (il se poursuit ; relancez la même commande pour suivre)",
+                status.pending_contexts.join(", ")
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 fn time(timestamp: Option<&prost_types::Timestamp>) -> Value {

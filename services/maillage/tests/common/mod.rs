@@ -82,13 +82,15 @@ impl Platform {
             .unwrap()
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the platform; returns its directory, kept until the caller drops it.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
         }
+        self.dir
     }
 }
 

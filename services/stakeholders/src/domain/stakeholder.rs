@@ -45,8 +45,19 @@ proto_events! {
         StakeholderArchived,
         /// The person was erased (keys destroyed before).
         PersonErased,
+        /// The person's erasure was asked: nothing new may name them.
+        PersonErasureStarted,
+        /// Another context destroyed its keys about the person.
+        PersonErasureConfirmed,
+        /// Every context destroyed its keys about the person.
+        PersonErasureCompleted,
     }
 }
+
+/// The contexts besides this one that hold personal data about a person and
+/// must report their part of an erasure before it is complete (governance
+/// holds none: persons appear there only as ids).
+pub const ERASURE_CONTEXTS: &[&str] = &["engagement"];
 
 /// A person's or an organisation's profile, as the events hold it.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +89,12 @@ pub struct StakeholderState {
     pub archived: bool,
     /// When the person was erased, if they were.
     pub erased_at: Option<Timestamp>,
+    /// The erasure's start, if it was asked.
+    pub erasure: Option<pb::PersonErasureStarted>,
+    /// The other contexts that reported their part of the erasure.
+    pub erasure_confirmed: BTreeMap<String, Timestamp>,
+    /// When the erasure was complete in every context.
+    pub erasure_completed_at: Option<Timestamp>,
 }
 
 impl StakeholderState {
@@ -97,6 +114,19 @@ impl StakeholderState {
             Some(Profile::Person(profile)) => is_elected(profile),
             _ => false,
         }
+    }
+
+    /// Whether the person is erased or being erased (nothing new may name them).
+    pub fn is_erasing(&self) -> bool {
+        self.erased_at.is_some() || self.erasure.is_some()
+    }
+
+    /// Whether every context reported its part and this one's keys are gone.
+    fn erasure_done_everywhere(&self) -> bool {
+        self.erased_at.is_some()
+            && ERASURE_CONTEXTS
+                .iter()
+                .all(|context| self.erasure_confirmed.contains_key(*context))
     }
 
     /// Whether some mandate is still running.
@@ -217,6 +247,24 @@ pub enum StakeholderCommand {
         /// The clock's now.
         now: SystemTime,
     },
+    /// Asks for the person's erasure across the platform.
+    StartErasure {
+        /// Why (no personal data).
+        reason: String,
+        /// The admin.
+        actor: String,
+        /// The clock's now.
+        now: SystemTime,
+    },
+    /// Records that another context destroyed its keys about the person.
+    ConfirmErasure {
+        /// The context.
+        context: String,
+        /// Position of its erasure fact in its log.
+        position: u64,
+        /// The clock's now.
+        now: SystemTime,
+    },
     /// Records that the person's keys were destroyed.
     Erase {
         /// Why (no personal data).
@@ -251,6 +299,9 @@ pub enum StakeholderError {
     /// The person was erased.
     #[error("the person was erased")]
     Erased,
+    /// An erasure asked again (a retry of the same request finishes the first).
+    #[error("the person's erasure was already asked (GetErasure tells where it stands)")]
+    ErasureAlreadyAsked,
     /// The stakeholder is archived.
     #[error("the stakeholder is archived")]
     Archived,
@@ -513,7 +564,7 @@ impl Decider for Stakeholder {
                 if state.profile.is_none() {
                     return Err(StakeholderError::NotFound);
                 }
-                if state.erased_at.is_some() {
+                if state.is_erasing() {
                     return Err(StakeholderError::Erased);
                 }
                 if state.archived {
@@ -538,13 +589,49 @@ impl Decider for Stakeholder {
                 if state.erased_at.is_some() {
                     return Ok(vec![]);
                 }
-                Ok(vec![E::PersonErased(pb::PersonErased {
-                    stakeholder_id: id,
+                let erased = E::PersonErased(pb::PersonErased {
+                    stakeholder_id: id.clone(),
                     erased_at: Some(timestamp(*now)),
                     reason: reason.clone(),
                     interaction_ids: interaction_ids.clone(),
                     erased_by: actor.clone(),
+                });
+                Ok(with_completion(state, erased, &id, *now))
+            }
+            C::StartErasure { reason, actor, now } => {
+                match &state.profile {
+                    None => return Err(StakeholderError::NotFound),
+                    Some(Profile::Organisation(_)) => return Err(StakeholderError::NotAPerson),
+                    Some(Profile::Person(_)) => {}
+                }
+                if state.is_erasing() {
+                    return Err(StakeholderError::ErasureAlreadyAsked);
+                }
+                Ok(vec![E::PersonErasureStarted(pb::PersonErasureStarted {
+                    stakeholder_id: id,
+                    reason: reason.clone(),
+                    requested_by: actor.clone(),
+                    started_at: Some(timestamp(*now)),
                 })])
+            }
+            C::ConfirmErasure {
+                context,
+                position,
+                now,
+            } => {
+                if state.profile.is_none() {
+                    return Err(StakeholderError::NotFound);
+                }
+                if state.erasure_confirmed.contains_key(context) {
+                    return Ok(vec![]);
+                }
+                let confirmed = E::PersonErasureConfirmed(pb::PersonErasureConfirmed {
+                    stakeholder_id: id.clone(),
+                    context: context.clone(),
+                    context_position: *position,
+                    confirmed_at: Some(timestamp(*now)),
+                });
+                Ok(with_completion(state, confirmed, &id, *now))
             }
         }
     }
@@ -621,8 +708,41 @@ impl Decider for Stakeholder {
             }
             E::StakeholderArchived(_) => state.archived = true,
             E::PersonErased(event) => state.erased_at = event.erased_at,
+            E::PersonErasureStarted(event) => state.erasure = Some(event.clone()),
+            E::PersonErasureConfirmed(event) => {
+                state.erasure_confirmed.insert(
+                    event.context.clone(),
+                    event.confirmed_at.unwrap_or_default(),
+                );
+            }
+            E::PersonErasureCompleted(event) => state.erasure_completed_at = event.completed_at,
         }
     }
+}
+
+/// `event`, followed by `PersonErasureCompleted` when it makes the erasure
+/// done in every context (this one's keys gone, every other context reported).
+fn with_completion(
+    state: &StakeholderState,
+    event: StakeholderEvent,
+    id: &str,
+    now: SystemTime,
+) -> Vec<StakeholderEvent> {
+    let mut after = state.clone();
+    Stakeholder::evolve(&mut after, &event);
+    let mut events = vec![event];
+    if after.erasure_completed_at.is_none() && after.erasure_done_everywhere() {
+        let mut contexts = vec!["stakeholders".to_owned()];
+        contexts.extend(after.erasure_confirmed.keys().cloned());
+        events.push(StakeholderEvent::PersonErasureCompleted(
+            pb::PersonErasureCompleted {
+                stakeholder_id: id.to_owned(),
+                contexts,
+                completed_at: Some(timestamp(now)),
+            },
+        ));
+    }
+    events
 }
 
 fn mandate_started(stakeholder_id: &str, mandate: &NewMandate) -> StakeholderEvent {
@@ -641,7 +761,7 @@ fn live_person(state: &StakeholderState) -> Result<(), StakeholderError> {
     match &state.profile {
         None => Err(StakeholderError::NotFound),
         Some(Profile::Organisation(_)) => Err(StakeholderError::NotAPerson),
-        Some(Profile::Person(_)) if state.erased_at.is_some() => Err(StakeholderError::Erased),
+        Some(Profile::Person(_)) if state.is_erasing() => Err(StakeholderError::Erased),
         Some(Profile::Person(_)) => Ok(()),
     }
 }

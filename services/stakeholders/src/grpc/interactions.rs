@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
+use maillage_replica::SharedGuards;
 use maillage_service_kit::{RequestContext, ServiceError};
 use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
@@ -44,12 +45,15 @@ struct FollowUpFields {
 
 impl StakeholdersService {
     /// Checks each participant id: a UUID, not repeated, a registered
-    /// stakeholder, not an erased person. Returns them with their type.
-    fn check_participants(
+    /// stakeholder, not a person erased or being erased. Returns them with
+    /// their type, and shared reference guards on them: hold the guards until
+    /// the command's append is durable, so that an erasure starting meanwhile
+    /// waits and then finds the interaction (see [`super::erasure`]).
+    async fn check_participants(
         &self,
         field: &str,
         ids: &[String],
-    ) -> Result<Vec<pb::InteractionParticipant>, Status> {
+    ) -> Result<(Vec<pb::InteractionParticipant>, SharedGuards), Status> {
         if ids.is_empty() {
             return Err(ServiceError::invalid_argument(
                 field,
@@ -65,22 +69,26 @@ impl StakeholdersService {
             .into());
         }
         let mut seen = HashSet::new();
-        let mut participants = Vec::with_capacity(ids.len());
+        let mut parsed = Vec::with_capacity(ids.len());
         for (index, raw) in ids.iter().enumerate() {
             let item = format!("{field}[{index}]");
             let id = validate::uuid(&item, raw)?;
             if !seen.insert(id) {
                 return Err(ServiceError::invalid_argument(item, "repeated participant").into());
             }
+            parsed.push(id);
+        }
+        let guards = self.inner.guards.shared(&parsed).await;
+        let mut participants = Vec::with_capacity(parsed.len());
+        for (index, id) in parsed.into_iter().enumerate() {
+            let item = format!("{field}[{index}]");
             // (type, erased) of the stakeholder, None when it is not registered.
             let found = self
                 .inner
                 .stakeholders
                 .inspect(&stream_id(STAKEHOLDER, &id), |_, state| {
                     state.profile.as_ref().map(|profile| match profile {
-                        Profile::Person(_) => {
-                            (pb::StakeholderType::Person, state.erased_at.is_some())
-                        }
+                        Profile::Person(_) => (pb::StakeholderType::Person, state.is_erasing()),
                         Profile::Organisation(_) => (pb::StakeholderType::Organisation, false),
                     })
                 })
@@ -102,7 +110,7 @@ impl StakeholdersService {
                 r#type: kind as i32,
             });
         }
-        Ok(participants)
+        Ok((participants, guards))
     }
 
     /// Runs a command on interaction `id` and replies.
@@ -174,7 +182,9 @@ impl StakeholdersService {
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;
-        let participants = self.check_participants("participant_ids", &message.participant_ids)?;
+        let (participants, _guards) = self
+            .check_participants("participant_ids", &message.participant_ids)
+            .await?;
 
         let id = self
             .inner
@@ -288,12 +298,14 @@ impl StakeholdersService {
         if state.current.is_none() {
             return Err(ServiceError::not_found("interaction", id.to_string()).into());
         }
-        let participants = match &message.participants {
-            Some(list) => Some(pb::ParticipantList {
-                participants: self
-                    .check_participants("participants.stakeholder_ids", &list.stakeholder_ids)?,
-            }),
-            None => None,
+        let (participants, _guards) = match &message.participants {
+            Some(list) => {
+                let (participants, guards) = self
+                    .check_participants("participants.stakeholder_ids", &list.stakeholder_ids)
+                    .await?;
+                (Some(pb::ParticipantList { participants }), Some(guards))
+            }
+            None => (None, None),
         };
         let vault = self.inner.vault.clone();
         let (sealed_reason, sealed_subject, sealed_notes) = blocking(move || {

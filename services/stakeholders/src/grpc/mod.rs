@@ -3,19 +3,21 @@
 //!
 //! Each group of RPCs has its own file: [`register`] (persons and
 //! organisations and their profile, mandates, affiliations, consents,
-//! archiving), [`interactions`] (the contact log), [`privacy`] (erasure and
-//! subject-access export) and [`reads`] (get a stakeholder or an interaction,
+//! archiving), [`interactions`] (the contact log), [`erasure`] (the
+//! stakeholders side of the erasure saga), [`privacy`] (subject-access export) and [`reads`] (get a stakeholder or an interaction,
 //! opening sealed fields). Every handler checks the caller's role first, then
 //! validates the whole request (a bad field is INVALID_ARGUMENT naming it)
 //! before anything is written. Spans carry ids only: never a name, an email,
 //! a phone number or notes.
 
+mod erasure;
 mod interactions;
 mod privacy;
 mod reads;
 mod register;
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use maillage_es::{Aggregates, Decider, HandleError, Handled};
@@ -23,9 +25,12 @@ use maillage_eventstore::{Clock, EventStore};
 use maillage_privacy::{KeyVault, PrivacyError};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::stakeholders_server::{Stakeholders, StakeholdersServer};
+use maillage_replica::{Reactor, ReferenceGuards};
 use maillage_service_kit::{command_error, command_reply, RequestContext, Role, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
+
+pub use erasure::ErasureConfirmations;
 
 use crate::domain::interaction::{Interaction, InteractionError};
 use crate::domain::stakeholder::{Stakeholder, StakeholderError};
@@ -58,6 +63,13 @@ struct Inner {
     interactions: Aggregates<Interaction>,
     vault: Arc<KeyVault>,
     ids: CreationIds,
+    /// Erasures started and not yet done here (person id → request), see [`erasure`].
+    pending_erasures: sled::Tree,
+    /// Keeps `LogInteraction`'s participant check and an erasure from crossing.
+    guards: ReferenceGuards,
+    /// Whether other contexts' erasure facts are followed (else `ErasePerson`
+    /// does not wait for a completion that cannot come).
+    follows_confirmations: AtomicBool,
     territory: &'static Territory,
     clock: Arc<dyn Clock>,
 }
@@ -65,11 +77,13 @@ struct Inner {
 impl StakeholdersService {
     /// A service over `store`, sealing personal data with `vault` (the one
     /// vault of the process over its database), allocating ids with `ids`,
-    /// checking communes against `territory`, and reading time from `clock`.
+    /// remembering unfinished erasures in `pending_erasures`, checking
+    /// communes against `territory`, and reading time from `clock`.
     pub fn new(
         store: EventStore,
         vault: Arc<KeyVault>,
         ids: CreationIds,
+        pending_erasures: sled::Tree,
         territory: &'static Territory,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -82,6 +96,9 @@ impl StakeholdersService {
                 store,
                 vault,
                 ids,
+                pending_erasures,
+                guards: ReferenceGuards::default(),
+                follows_confirmations: AtomicBool::new(false),
                 territory,
                 clock,
             }),
@@ -96,6 +113,22 @@ impl StakeholdersService {
     /// The key vault the service seals with.
     pub fn vault(&self) -> &Arc<KeyVault> {
         &self.inner.vault
+    }
+
+    /// The reaction that records other contexts' erasure facts, with its
+    /// checkpoint in `tree`: keep it fed from the engagement log
+    /// ([`maillage_replica::follow`]).
+    pub fn erasure_confirmations(
+        &self,
+        tree: sled::Tree,
+    ) -> Result<Arc<Reactor<ErasureConfirmations>>, sled::Error> {
+        self.inner
+            .follows_confirmations
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(Arc::new(Reactor::open(
+            tree,
+            ErasureConfirmations::new(self.clone()),
+        )?))
     }
 
     /// The tonic server to mount (on its own, or next to other services).
@@ -291,6 +324,13 @@ impl Stakeholders for StakeholdersService {
         request: Request<pb::ErasePersonRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         self.handle_erase_person(request).await
+    }
+
+    async fn get_erasure(
+        &self,
+        request: Request<pb::GetErasureRequest>,
+    ) -> Result<Response<pb::ErasureStatus>, Status> {
+        self.handle_get_erasure(request).await
     }
 
     async fn export_person_data(

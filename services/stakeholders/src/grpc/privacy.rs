@@ -1,4 +1,6 @@
-//! Erasure (crypto-shredding) and subject-access export of a person (role admin).
+//! Subject-access export of a person (role admin), and the scan for the
+//! interactions a person took part in that the export and the erasure
+//! ([`super::erasure`]) share.
 //!
 //! A person's interactions are found by scanning the `interaction` streams of
 //! the log for the person's id among the participants (as logged or as
@@ -7,26 +9,16 @@
 //! that could fail half-way, and no extra appends in the hot path. Its cost
 //! grows with the log (a full read of it); a projection can take over when
 //! that matters.
-//!
-//! Erasure destroys the person's key and the keys of every interaction they
-//! took part in (the notes of a contact may speak of them), then records a
-//! `PersonErased` marker listing those interactions. If the process stops in
-//! between, retrying the same request finishes it: erasing is idempotent.
 
 use maillage_es::{stream_id, EventPayload};
 use maillage_eventstore::EventStore;
-use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
-use maillage_service_kit::{require, RequestContext, ServiceError};
+use maillage_service_kit::{require, ServiceError};
 use tonic::{Request, Response, Status};
 
-use super::{
-    blocking, privacy_error, StakeholdersService, INTERACTION, PRIVACY_OFFICERS, STAKEHOLDER,
-};
+use super::{blocking, StakeholdersService, INTERACTION, PRIVACY_OFFICERS, STAKEHOLDER};
 use crate::domain::interaction::InteractionEvent;
-use crate::domain::stakeholder::{Profile, StakeholderCommand};
 use crate::domain::timestamp;
-use crate::validate::{self, MAX_REASON};
 
 /// Records read per round trip of the scan.
 const SCAN_CHUNK: usize = 4096;
@@ -81,72 +73,6 @@ pub(super) fn interactions_of(
 }
 
 impl StakeholdersService {
-    #[tracing::instrument(skip_all, fields(stakeholder_id))]
-    pub(super) async fn handle_erase_person(
-        &self,
-        request: Request<pb::ErasePersonRequest>,
-    ) -> Result<Response<pb::CommandReply>, Status> {
-        require(&request, PRIVACY_OFFICERS)?;
-        let context = RequestContext::from_request(&request, &request.get_ref().request_id)?;
-        let message = request.into_inner();
-        let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
-        // Recorded in clear: bounded, single line; never logged.
-        let reason = validate::required_line("reason", &message.reason, MAX_REASON)?;
-        let (version, state) = self
-            .inner
-            .stakeholders
-            .load(&stream_id(STAKEHOLDER, &id))
-            .map_err(|error| super::handle_error(error, super::stakeholder_error(&id)))?;
-        match &state.profile {
-            None => return Err(ServiceError::not_found("stakeholder", id.to_string()).into()),
-            Some(Profile::Organisation(_)) => {
-                return Err(
-                    ServiceError::failed_precondition("the stakeholder is not a person").into(),
-                )
-            }
-            Some(Profile::Person(_)) => {}
-        }
-        if let Some(expected) = message.expected_version {
-            // Checked before the keys go: a stale request destroys nothing.
-            if expected != version && state.erased_at.is_none() {
-                return Err(ServiceError::Aborted {
-                    expected: format!("version {expected}"),
-                    actual: version,
-                }
-                .into());
-            }
-        }
-        let store = self.inner.store.clone();
-        let vault = self.inner.vault.clone();
-        let now = self.now();
-        let person = id.to_string();
-        let interaction_ids = blocking(move || {
-            let interactions = interactions_of(&store, &person)?;
-            vault
-                .erase(&SubjectId::person(person.clone()), now)
-                .map_err(privacy_error)?;
-            for interaction in &interactions {
-                vault
-                    .erase(&SubjectId::interaction(interaction.clone()), now)
-                    .map_err(privacy_error)?;
-            }
-            Ok(interactions)
-        })
-        .await?;
-        tracing::info!(
-            interactions = interaction_ids.len(),
-            "person's keys destroyed"
-        );
-        let command = StakeholderCommand::Erase {
-            reason,
-            interaction_ids,
-            actor: context.principal.name.clone(),
-            now,
-        };
-        // The version was checked above; the keys are gone whatever happens now.
-        self.run_stakeholder(&id, command, None, &context).await
-    }
-
     #[tracing::instrument(skip_all, fields(stakeholder_id))]
     pub(super) async fn handle_export_person_data(
         &self,

@@ -343,7 +343,7 @@ impl StakeholdersService {
                     ServiceError::failed_precondition("the stakeholder is not a person").into(),
                 )
             }
-            Some(Profile::Person(_)) if state.erased_at.is_some() => {
+            Some(Profile::Person(_)) if state.is_erasing() => {
                 return Err(ServiceError::failed_precondition("the person was erased").into())
             }
             Some(Profile::Person(_)) => {}
