@@ -92,6 +92,21 @@ impl RequestContext {
         })
     }
 
+    /// The context of a command request: as [`RequestContext::from_request`],
+    /// with the causation id set to a fingerprint of the request message
+    /// ([`command_fingerprint`]). The command loop replays a request id's
+    /// original outcome only to the same principal with the same fingerprint,
+    /// so a request id reused for another command is refused instead of
+    /// silently answered with the first command's outcome.
+    pub fn for_command<T: prost::Name>(
+        request: &tonic::Request<T>,
+        request_id_field: &str,
+    ) -> Result<Self, Status> {
+        let mut context = Self::from_request(request, request_id_field)?;
+        context.causation_id = command_fingerprint(request.get_ref());
+        Ok(context)
+    }
+
     /// A context for work that no RPC started (jobs, tests, the admin CLI).
     pub fn new(principal: Principal, request_id: impl Into<String>) -> Self {
         let request_id = request_id.into();
@@ -113,6 +128,19 @@ impl RequestContext {
             causation_id: self.causation_id.clone(),
         }
     }
+}
+
+/// The fingerprint of a command message: `cmd-` and 32 hex digits of the
+/// BLAKE3 hash of its protobuf full name and encoded bytes. Retries of one
+/// request send the same message, hence the same fingerprint; prost encodes
+/// fields in tag order and the API has no map fields, so it is stable.
+pub fn command_fingerprint<T: prost::Name>(message: &T) -> String {
+    let mut hasher = blake3::Hasher::new_derive_key("maillage 2026 command fingerprint v1");
+    hasher.update(T::full_name().as_bytes());
+    hasher.update(&[0]);
+    hasher.update(&message.encode_to_vec());
+    let hash = hasher.finalize();
+    format!("cmd-{}", &hash.to_hex()[..32])
 }
 
 /// Ok when `value` is 1 to 128 printable ASCII characters.
@@ -148,6 +176,48 @@ mod tests {
             roles: vec![Role::Facilitator],
         });
         request
+    }
+
+    #[test]
+    fn a_command_context_carries_the_fingerprint_of_its_message() {
+        use maillage_proto::v1::{RecordConsentRequest, WithdrawConsentRequest};
+        let record = RecordConsentRequest {
+            request_id: "r1".into(),
+            stakeholder_id: "s".into(),
+            channel: 1,
+            ..Default::default()
+        };
+        // The same fields, another command: its name tells them apart.
+        let withdraw = WithdrawConsentRequest {
+            request_id: "r1".into(),
+            stakeholder_id: "s".into(),
+            channel: 1,
+            ..Default::default()
+        };
+        let with_message = |message: RecordConsentRequest| {
+            let mut request = tonic::Request::new(message);
+            request.extensions_mut().insert(Principal {
+                name: "alice".into(),
+                roles: vec![Role::Facilitator],
+            });
+            RequestContext::for_command(&request, "r1").unwrap()
+        };
+        let context = with_message(record.clone());
+        assert_eq!(context.request_id, "r1");
+        assert_eq!(context.causation_id, command_fingerprint(&record));
+        assert_eq!(
+            with_message(record.clone()).causation_id,
+            context.causation_id
+        );
+        assert_ne!(command_fingerprint(&withdraw), context.causation_id);
+        let other_channel = RecordConsentRequest {
+            channel: 2,
+            ..record
+        };
+        assert_ne!(
+            with_message(other_channel).causation_id,
+            context.causation_id
+        );
     }
 
     #[test]

@@ -158,13 +158,14 @@ pub fn derive_id(kind: &str, context: &RequestContext) -> Uuid {
     Uuid::new_v5(&ID_NAMESPACE, name.as_bytes())
 }
 
-/// The caller's context, refused unless it holds one of `roles`.
-fn authorize<T>(
+/// The command request's context (its causation id the fingerprint of the
+/// message), refused unless the caller holds one of `roles`.
+fn authorize<T: prost::Name>(
     request: &Request<T>,
     request_id: &str,
     roles: &[Role],
 ) -> Result<RequestContext, Status> {
-    let context = RequestContext::from_request(request, request_id)?;
+    let context = RequestContext::for_command(request, request_id)?;
     context.principal.require(roles)?;
     Ok(context)
 }

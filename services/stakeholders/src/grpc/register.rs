@@ -29,13 +29,14 @@ pub(crate) mod person_fields {
     pub const NOTES: &str = "notes";
 }
 
-/// Checks the caller may write and builds the request's context.
-pub(super) fn writer_context<T>(
+/// Checks the caller may write and builds the command request's context
+/// (its causation id the fingerprint of the message).
+pub(super) fn writer_context<T: prost::Name>(
     request: &Request<T>,
     request_id: &str,
 ) -> Result<RequestContext, Status> {
     require(request, WRITERS)?;
-    RequestContext::from_request(request, request_id)
+    RequestContext::for_command(request, request_id)
 }
 
 /// A person's profile, validated, in clear.
