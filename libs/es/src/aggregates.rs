@@ -16,8 +16,9 @@
 //! deduplicate as they always did; what binds the rest is the metadata the
 //! original events carry. A replay is only given when the stored events'
 //! actor is the caller's and their causation id is the caller's: services
-//! put a fingerprint of the request (its message type and encoded bytes) in
-//! the causation id, so a different command (RecordConsent, then
+//! put a fingerprint of the request (a BLAKE3 hash of its message type and
+//! encoded bytes, keyed with a secret the log does not hold, since the
+//! message holds personal data in clear) in the causation id, so a different command (RecordConsent, then
 //! WithdrawConsent with the same request id) or another principal reusing
 //! the request id is refused with [`HandleError::RequestIdReused`] instead of
 //! being answered with the first command's outcome while its own change is

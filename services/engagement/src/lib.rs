@@ -19,7 +19,7 @@ use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptio
 use maillage_privacy::{KeyVault, MasterKey};
 use maillage_proto::v1::engagement_server::EngagementServer;
 use maillage_replica::{follow, Model, Register, Replica};
-use maillage_service_kit::{init_tracing, EventLogService, Server, ServiceConfig};
+use maillage_service_kit::{init_tracing, EventLogService, FingerprintKey, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 
@@ -64,6 +64,8 @@ pub struct EngagementService {
     pub(crate) interviews: Aggregates<Interview>,
     pub(crate) diagnostics: Aggregates<Diagnostic>,
     pub(crate) vault: Arc<KeyVault>,
+    /// Fingerprints commands (derived from the vault's master key).
+    pub(crate) fingerprints: FingerprintKey,
     pub(crate) territory: &'static Territory,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: CreationIds,
@@ -89,6 +91,7 @@ impl EngagementService {
             surveys: Aggregates::new(store.clone(), capacity),
             interviews: Aggregates::new(store.clone(), capacity),
             diagnostics: Aggregates::new(store, capacity),
+            fingerprints: FingerprintKey::from_vault(&vault),
             vault,
             territory,
             clock,

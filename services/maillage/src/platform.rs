@@ -74,6 +74,7 @@ pub async fn serve(
     let governance = GovernanceService::new(
         governance_log.clone(),
         replicas.clone(),
+        maillage_governance::fingerprint_key(&governance_db)?,
         Territory::shared(),
         clock,
     );

@@ -23,7 +23,9 @@ use maillage_eventstore::{Clock, EventStore};
 use maillage_privacy::{KeyVault, PrivacyError};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::stakeholders_server::{Stakeholders, StakeholdersServer};
-use maillage_service_kit::{command_error, command_reply, RequestContext, Role, ServiceError};
+use maillage_service_kit::{
+    command_error, command_reply, FingerprintKey, RequestContext, Role, ServiceError,
+};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 
@@ -57,6 +59,8 @@ struct Inner {
     stakeholders: Aggregates<Stakeholder>,
     interactions: Aggregates<Interaction>,
     vault: Arc<KeyVault>,
+    /// Fingerprints commands (derived from the vault's master key).
+    fingerprints: FingerprintKey,
     ids: CreationIds,
     territory: &'static Territory,
     clock: Arc<dyn Clock>,
@@ -80,6 +84,7 @@ impl StakeholdersService {
                 stakeholders: Aggregates::new(store.clone(), capacity),
                 interactions: Aggregates::new(store.clone(), capacity),
                 store,
+                fingerprints: FingerprintKey::from_vault(&vault),
                 vault,
                 ids,
                 territory,

@@ -4,7 +4,7 @@
 use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
-use maillage_service_kit::{require, RequestContext, ServiceError};
+use maillage_service_kit::{require, FingerprintKey, RequestContext, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -34,9 +34,10 @@ pub(crate) mod person_fields {
 pub(super) fn writer_context<T: prost::Name>(
     request: &Request<T>,
     request_id: &str,
+    key: &FingerprintKey,
 ) -> Result<RequestContext, Status> {
     require(request, WRITERS)?;
-    RequestContext::for_command(request, request_id)
+    RequestContext::for_command(request, request_id, key)
 }
 
 /// A person's profile, validated, in clear.
@@ -274,7 +275,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::RegisterPersonRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let territory = self.inner.territory;
         let fields = check_person(territory, message.profile.as_ref())?;
@@ -308,7 +313,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::RegisterOrganisationRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let profile = check_organisation(self.inner.territory, message.profile.as_ref())?;
         let id = self.allocate(STAKEHOLDER, &context)?;
@@ -327,7 +336,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::UpdatePersonProfileRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let fields = check_person(self.inner.territory, message.profile.as_ref())?;
@@ -363,7 +376,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::UpdateOrganisationProfileRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let profile = check_organisation(self.inner.territory, message.profile.as_ref())?;
@@ -380,7 +397,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::StartMandateRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let mut mandate = check_mandate(self.inner.territory, "mandate", message.mandate.as_ref())?;
@@ -404,7 +425,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::EndMandateRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let mandate_id = validate::uuid("mandate_id", &message.mandate_id)?.to_string();
@@ -422,7 +447,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::AddAffiliationRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let organisation = super::traced_id("organisation_id", &message.organisation_id)?;
@@ -464,7 +493,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::EndAffiliationRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let affiliation_id = validate::uuid("affiliation_id", &message.affiliation_id)?.to_string();
@@ -482,7 +515,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::RecordConsentRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let command = StakeholderCommand::RecordConsent {
@@ -499,7 +536,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::WithdrawConsentRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let command = StakeholderCommand::WithdrawConsent {
@@ -515,7 +556,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::ArchiveStakeholderRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let command = StakeholderCommand::Archive { now: self.now() };
