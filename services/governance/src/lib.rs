@@ -143,7 +143,7 @@ where
         clock,
     );
     let server = Server::from_config(config)?
-        .add_service(governance.into_server())
+        .add_command_service(governance.into_server(), &store)
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
     let served =

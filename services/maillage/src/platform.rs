@@ -143,9 +143,9 @@ pub async fn serve(
         .collect();
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), broker = config.nats.is_some(), "maillage is up");
     let served = Server::from_config(config)?
-        .add_service(stakeholders.into_server())
-        .add_service(engagement.into_server())
-        .add_service(governance.into_server())
+        .add_command_service(stakeholders.into_server(), &stakeholders_log)
+        .add_command_service(engagement.into_server(), &engagement_log)
+        .add_command_service(governance.into_server(), &governance_log)
         .add_service(projections.service(Arc::new(SystemClock)).into_server())
         .add_service(logs.into_server())
         .add_service(AdminService::new(config.tokens_path()).into_server())

@@ -93,7 +93,7 @@ pub async fn serve(
     )?;
     let store = service.store().clone();
     let server = Server::from_config(config)?
-        .add_service(service.into_server())
+        .add_command_service(service.into_server(), &store)
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
     maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await??;
