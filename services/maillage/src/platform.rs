@@ -125,11 +125,19 @@ pub async fn serve(
                     CancellationToken::new(),
                 )?);
             }
-            let feed = JetStreamFeed::new(
+            // Made once here, so that a bad set-up is an error at start.
+            let mut first = Some(JetStreamFeed::new(
                 JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE),
                 &projections.checkpoints(),
-            )?;
-            projections.spawn_consumer(feed)
+            )?);
+            let servers = servers.clone();
+            projections.spawn_consumer(move |checkpoints| match first.take() {
+                Some(feed) => Ok(feed),
+                None => JetStreamFeed::new(
+                    JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE),
+                    checkpoints,
+                ),
+            })
         }
     };
 
