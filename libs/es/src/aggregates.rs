@@ -10,6 +10,23 @@
 //! under a lock held only for that look. Event ids are derived from the
 //! request id: a retried request whose events are already in the log gets the
 //! original outcome back.
+//!
+//! A request id names one request of one principal. Event ids stay derived
+//! from (stream, request id, index) only, so logs written before this check
+//! deduplicate as they always did; what binds the rest is the metadata the
+//! original events carry. A replay is only given when the stored events'
+//! actor is the caller's and their causation id is the caller's: services
+//! put a fingerprint of the request (a BLAKE3 hash of its message type and
+//! encoded bytes, keyed with a secret the log does not hold, since the
+//! message holds personal data in clear) in the causation id, so a different command (RecordConsent, then
+//! WithdrawConsent with the same request id) or another principal reusing
+//! the request id is refused with [`HandleError::RequestIdReused`] instead of
+//! being answered with the first command's outcome while its own change is
+//! dropped. Deciding again cannot tell (the state has moved, and sealed
+//! payloads differ between two runs of one request), so the fingerprint is
+//! stored rather than recomputed. Events whose causation id is their request
+//! id (written before fingerprints, or by callers with no request message:
+//! jobs, sagas) are matched on the actor alone.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -63,6 +80,12 @@ pub enum HandleError<E> {
     },
     /// Other writers kept moving the stream; the command was not applied.
     Contended,
+    /// The request id was already used, on this aggregate, by another
+    /// principal or for another command; nothing was applied.
+    RequestIdReused {
+        /// The request id.
+        request_id: String,
+    },
 }
 
 impl<E> From<StoreError> for HandleError<E> {
@@ -70,6 +93,9 @@ impl<E> From<StoreError> for HandleError<E> {
         HandleError::Store(error)
     }
 }
+
+/// An earlier run's outcome and the metadata its events were recorded with.
+type Original<D> = (Handled<<D as Decider>::Event>, EventMetadata);
 
 struct Slot<S> {
     version: u64,
@@ -149,7 +175,14 @@ impl<D: Decider> Aggregates<D> {
         // An earlier run's events would be in this stream: an empty one has none.
         let existing = self.catch_up(stream_id, &entry)?.version > 0;
         if existing {
-            if let Some(original) = self.original_outcome(stream_id, &metadata.request_id)? {
+            if let Some((original, recorded)) =
+                self.original_outcome(stream_id, &metadata.request_id)?
+            {
+                if !same_request(&recorded, metadata) {
+                    return Err(HandleError::RequestIdReused {
+                        request_id: metadata.request_id.clone(),
+                    });
+                }
                 return Ok(original);
             }
         }
@@ -293,14 +326,16 @@ impl<D: Decider> Aggregates<D> {
         }
     }
 
-    /// The outcome of an earlier run of the same request, if its events are in the log.
+    /// The outcome of an earlier run of the same request id, if its events are
+    /// in the log, with the metadata they were recorded with.
     fn original_outcome(
         &self,
         stream_id: &str,
         request_id: &str,
-    ) -> Result<Option<Handled<D::Event>>, HandleError<D::Error>> {
+    ) -> Result<Option<Original<D>>, HandleError<D::Error>> {
         let mut events = Vec::new();
         let mut last = None;
+        let mut recorded = None;
         while let Some(record) =
             self.store
                 .event_by_id(&derive_event_id(stream_id, request_id, events.len()))?
@@ -313,12 +348,27 @@ impl<D: Decider> Aggregates<D> {
             })?;
             events.push(event);
             last = Some((record.version, record.position));
+            recorded.get_or_insert(record.metadata);
         }
-        Ok(last.map(|(version, position)| Handled {
-            version,
-            position,
-            events,
-            replayed: true,
+        Ok(last.zip(recorded).map(|((version, position), recorded)| {
+            (
+                Handled {
+                    version,
+                    position,
+                    events,
+                    replayed: true,
+                },
+                recorded,
+            )
         }))
     }
+}
+
+/// Whether `caller` is the request whose events carry `recorded`: the same
+/// principal, and the same command (causation id) unless the events predate
+/// command fingerprints (their causation id is their request id).
+fn same_request(recorded: &EventMetadata, caller: &EventMetadata) -> bool {
+    let unfingerprinted = recorded.causation_id == recorded.request_id;
+    recorded.actor == caller.actor
+        && (unfingerprinted || recorded.causation_id == caller.causation_id)
 }

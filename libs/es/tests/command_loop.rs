@@ -289,3 +289,79 @@ async fn a_cold_cache_folds_the_whole_stream_after_a_reopen() {
         "request ids are remembered across restarts"
     );
 }
+
+/// Metadata of request `request_id` by `actor`, for the command `add` (its
+/// fingerprint in the causation id, as the services record it).
+fn command_metadata(request_id: &str, actor: &str, add: u32) -> EventMetadata {
+    EventMetadata {
+        actor: actor.into(),
+        request_id: request_id.into(),
+        correlation_id: request_id.into(),
+        causation_id: format!("cmd-add-{add}"),
+    }
+}
+
+#[tokio::test]
+async fn a_request_id_reused_by_another_principal_is_refused() {
+    let (counters, _dir) = counters();
+    counters
+        .handle("counter-1", &5, None, &command_metadata("r1", "alice", 5))
+        .await
+        .unwrap();
+    let error = counters
+        .handle("counter-1", &5, None, &command_metadata("r1", "mallory", 5))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        HandleError::RequestIdReused {
+            request_id: "r1".into()
+        }
+    );
+    assert_eq!(counters.load("counter-1").unwrap(), (1, 5));
+    assert_eq!(counters.store().head().position, 1);
+}
+
+#[tokio::test]
+async fn a_request_id_reused_for_another_command_is_refused_not_replayed() {
+    let (counters, _dir) = counters();
+    counters
+        .handle("counter-1", &5, None, &command_metadata("r1", "alice", 5))
+        .await
+        .unwrap();
+    // Like a WithdrawConsent sent with the RecordConsent's request id: it must
+    // not be answered with the first command's outcome while its change is dropped.
+    let error = counters
+        .handle("counter-1", &7, None, &command_metadata("r1", "alice", 7))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        HandleError::RequestIdReused {
+            request_id: "r1".into()
+        }
+    );
+    assert_eq!(counters.load("counter-1").unwrap(), (1, 5));
+}
+
+#[tokio::test]
+async fn the_same_request_by_the_same_principal_is_still_deduplicated() {
+    let (counters, _dir) = counters();
+    let first = counters
+        .handle("counter-1", &60, None, &command_metadata("r1", "alice", 60))
+        .await
+        .unwrap();
+    counters
+        .handle("counter-1", &30, None, &command_metadata("r2", "alice", 30))
+        .await
+        .unwrap();
+    let again = counters
+        .handle("counter-1", &60, None, &command_metadata("r1", "alice", 60))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.version, again.position, again.events, again.replayed),
+        (first.version, first.position, first.events, true)
+    );
+    assert_eq!(counters.store().head().position, 2);
+}

@@ -97,6 +97,7 @@ struct Inner {
     committed: watch::Receiver<Head>,
     max_event_bytes: usize,
     closed: AtomicBool,
+    failure: Failure,
 }
 
 impl EventStore {
@@ -117,7 +118,7 @@ impl EventStore {
         };
         let (committed_tx, committed_rx) = watch::channel(head);
         let (commands_tx, commands_rx) = mpsc::channel(options.queue_capacity.max(1));
-        let failure = Failure::default();
+        let failure = writer::no_failure();
         let writer = Writer::new(
             engine.clone(),
             options.clock.clone(),
@@ -125,7 +126,7 @@ impl EventStore {
             head,
             failure.clone(),
         );
-        let flusher = Flusher::new(engine.clone(), committed_tx, failure);
+        let flusher = Flusher::new(engine.clone(), committed_tx, failure.clone());
         let (to_flusher, from_writer) = std::sync::mpsc::sync_channel(FLUSH_QUEUE);
         let spawn_error = |error: std::io::Error| {
             StoreError::Storage(format!("cannot start the writer: {error}"))
@@ -151,8 +152,38 @@ impl EventStore {
                 committed: committed_rx,
                 max_event_bytes: options.max_event_bytes,
                 closed: AtomicBool::new(false),
+                failure,
             }),
         })
+    }
+
+    /// Whether `other` is a handle to this same store.
+    pub fn same_store(&self, other: &EventStore) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The storage failure that stopped the store, if one did: after a failed
+    /// write or flush the store refuses every append (reads go on, up to the
+    /// last durable position) until it is reopened, because only a reopen
+    /// reads back from the disk what a failed flush did or did not make
+    /// durable. A process serving a failed store should be restarted.
+    pub fn failure(&self) -> Option<String> {
+        self.inner.failure.borrow().clone()
+    }
+
+    /// Completes once the store has failed (see [`EventStore::failure`]),
+    /// with the reason; never completes for a store that does not fail.
+    pub async fn failed(&self) -> String {
+        let mut failure = self.inner.failure.subscribe();
+        loop {
+            if let Some(reason) = failure.borrow_and_update().clone() {
+                return reason;
+            }
+            if failure.changed().await.is_err() {
+                // Cannot happen: the handle holds the sender. Never complete.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// Appends `events` to `stream` if its version satisfies `expected`.

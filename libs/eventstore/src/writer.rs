@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
@@ -57,21 +57,27 @@ pub enum Command {
     Close(oneshot::Sender<()>),
 }
 
-/// The first storage failure, shared by the writer and the flusher.
-pub type Failure = Arc<Mutex<Option<String>>>;
+/// The first storage failure, shared by the writer, the flusher and the
+/// store's handle (which lets health checks watch it).
+pub type Failure = Arc<watch::Sender<Option<String>>>;
+
+/// A new, empty failure cell.
+pub fn no_failure() -> Failure {
+    Arc::new(watch::Sender::new(None))
+}
 
 fn failure_of(failure: &Failure) -> Option<String> {
-    failure
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone()
+    failure.borrow().clone()
 }
 
 fn set_failure(failure: &Failure, reason: &str) {
-    failure
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get_or_insert_with(|| reason.to_string());
+    failure.send_if_modified(|current| {
+        if current.is_some() {
+            return false;
+        }
+        *current = Some(reason.to_string());
+        true
+    });
 }
 
 type Reply = oneshot::Sender<Result<AppendResult, StoreError>>;

@@ -119,6 +119,7 @@ async fn a_failed_write_is_refused_and_so_is_every_append_until_reopened() {
         .append(STREAM, ExpectedVersion::NoStream, kept.clone())
         .await
         .unwrap();
+    assert_eq!(store.failure(), None);
     engine.fail_next_apply();
     let lost = vec![event("t.ConsentWithdrawn", b"lost")];
     let failed = store
@@ -130,8 +131,14 @@ async fn a_failed_write_is_refused_and_so_is_every_append_until_reopened() {
         .await;
     assert!(matches!(after, Err(StoreError::Storage(_))), "{after:?}");
     assert_eq!(store.head().position, 1);
+    // The failure is visible (health watches it), and stays: the fault was
+    // one-shot, yet the store does not recover by itself.
+    let reason = store.failure().expect("the store says it failed");
+    assert!(reason.contains("simulated write failure"), "{reason}");
+    assert_eq!(store.failed().await, reason);
 
     let store = power_cycle(store, engine, dir.path()).await;
+    assert_eq!(store.failure(), None, "a reopened store has not failed");
     assert_eq!(store.head().position, 1);
     assert_eq!(
         store

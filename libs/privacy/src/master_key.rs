@@ -189,6 +189,16 @@ impl MasterKey {
         Fingerprint(short)
     }
 
+    /// A 256-bit key for another purpose, derived one-way from this one with
+    /// BLAKE3's key derivation under `context` (a fixed, unique string per
+    /// purpose, e.g. `"maillage 2026 command fingerprint key v1"`). Knowing
+    /// it reveals nothing about the master key nor about keys derived under
+    /// other contexts; it changes when the master key is rotated. (The
+    /// fingerprint's own context is public: never pass it here.)
+    pub fn derive_key(&self, context: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(blake3::derive_key(context, self.bytes.as_ref()))
+    }
+
     /// The raw key, for the vault's wrapping cipher.
     pub(crate) fn bytes(&self) -> &[u8; MASTER_KEY_LEN] {
         &self.bytes

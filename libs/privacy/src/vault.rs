@@ -113,6 +113,13 @@ impl KeyVault {
         self.master.fingerprint()
     }
 
+    /// A key for another purpose derived one-way from the master key (see
+    /// [`MasterKey::derive_key`]): it is gone once the master key is rotated
+    /// and the old one destroyed.
+    pub fn derive_key(&self, context: &str) -> zeroize::Zeroizing<[u8; 32]> {
+        self.master.derive_key(context)
+    }
+
     /// The data key of `subject`, created (and made durable) if it has none.
     ///
     /// Concurrent first calls for one subject all get the same key: creation is

@@ -129,3 +129,14 @@ fn debug_shows_the_fingerprint_not_the_key() {
     assert!(!debug.contains("0011223344"), "{debug}");
     assert_ne!(key.fingerprint(), MasterKey::generate().fingerprint());
 }
+
+#[test]
+fn derived_keys_depend_on_the_key_and_the_purpose_and_differ_from_both() {
+    let key = expected();
+    let a = key.derive_key("maillage test purpose a");
+    assert_eq!(*a, *expected().derive_key("maillage test purpose a"));
+    assert_ne!(*a, *key.derive_key("maillage test purpose b"));
+    assert_ne!(*a, BYTES, "the master key itself is never handed out");
+    let rotated = MasterKey::from_bytes([7; 32]);
+    assert_ne!(*a, *rotated.derive_key("maillage test purpose a"));
+}

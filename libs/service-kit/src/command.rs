@@ -17,8 +17,9 @@ use crate::ServiceError;
 ///
 /// A version conflict is ABORTED with the actual version, a store failure maps
 /// as [`StoreError`](maillage_eventstore::StoreError) does, an undecodable
-/// event is INTERNAL (its detail only logged) and contention is UNAVAILABLE
-/// (the caller may retry).
+/// event is INTERNAL (its detail only logged), contention is UNAVAILABLE
+/// (the caller may retry) and a request id reused by another principal or for
+/// another command is ALREADY_EXISTS.
 pub fn command_error<E>(
     error: HandleError<E>,
     domain: impl FnOnce(E) -> ServiceError,
@@ -36,6 +37,7 @@ pub fn command_error<E>(
         HandleError::Contended => ServiceError::Unavailable {
             message: "the aggregate is being changed by other writers; retry".into(),
         },
+        HandleError::RequestIdReused { request_id } => ServiceError::RequestIdReused { request_id },
     }
 }
 
@@ -52,7 +54,7 @@ pub fn command_reply<E>(id: &Uuid, handled: &Handled<E>) -> CommandReply {
 #[cfg(test)]
 mod tests {
     use maillage_eventstore::StoreError;
-    use tonic::Code;
+    use tonic::{Code, Status};
 
     use super::*;
 
@@ -85,6 +87,17 @@ mod tests {
         assert_eq!(
             command_error(HandleError::Contended, refused).code(),
             Code::Unavailable
+        );
+        let reused = Status::from(command_error(
+            HandleError::RequestIdReused {
+                request_id: "r1".into(),
+            },
+            refused,
+        ));
+        assert_eq!(reused.code(), Code::AlreadyExists);
+        assert_eq!(
+            reused.message(),
+            "request id r1 was already used for another command"
         );
         assert_eq!(
             command_error(HandleError::<&str>::Store(StoreError::Closed), refused).code(),

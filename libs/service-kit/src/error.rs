@@ -38,6 +38,13 @@ pub enum ServiceError {
         /// Its id.
         id: String,
     },
+    /// The request id was already used, on the same aggregate, by another
+    /// principal or for another command (ALREADY_EXISTS).
+    #[error("request id {request_id} was already used for another command")]
+    RequestIdReused {
+        /// The request id.
+        request_id: String,
+    },
     /// A domain rule refuses the command in the aggregate's current state.
     #[error("{message}")]
     FailedPrecondition {
@@ -122,7 +129,7 @@ impl ServiceError {
         match self {
             Self::InvalidArgument { .. } => Code::InvalidArgument,
             Self::NotFound { .. } => Code::NotFound,
-            Self::AlreadyExists { .. } => Code::AlreadyExists,
+            Self::AlreadyExists { .. } | Self::RequestIdReused { .. } => Code::AlreadyExists,
             Self::FailedPrecondition { .. } => Code::FailedPrecondition,
             Self::Aborted { .. } => Code::Aborted,
             Self::Unauthenticated { .. } => Code::Unauthenticated,

@@ -25,7 +25,7 @@ pub mod telemetry;
 pub use auth::{principal, require, AuthLayer, Principal, Role, TokenFile, TokenStore};
 pub use command::{command_error, command_reply};
 pub use config::{ConfigError, ServiceConfig};
-pub use context::RequestContext;
+pub use context::{FingerprintKey, RequestContext};
 pub use envelope::{decode_payload, decode_record, from_envelope, to_envelope, EnvelopeError};
 pub use error::{OrStatus, ServiceError};
 pub use eventlog::EventLogService;

@@ -56,6 +56,8 @@ pub struct Server {
     tokens: Arc<TokenStore>,
     routes: RoutesBuilder,
     names: Vec<&'static str>,
+    /// Services whose health follows a store: NOT_SERVING once it has failed.
+    backed: Vec<(&'static str, EventStore)>,
     tls: Option<Identity>,
 }
 
@@ -66,6 +68,7 @@ impl Server {
             tokens,
             routes: RoutesBuilder::default(),
             names: Vec::new(),
+            backed: Vec::new(),
             tls: None,
         }
     }
@@ -104,6 +107,28 @@ impl Server {
         self
     }
 
+    /// Mounts a command service writing to `store`, like
+    /// [`Server::add_service`]; its health turns NOT_SERVING, and so does the
+    /// whole server's (`""`), as soon as `store` has failed (a failed write or
+    /// flush: the store then refuses every append until the process restarts
+    /// and reopens it). Orchestrators probing health restart it.
+    pub fn add_command_service<S>(mut self, service: S, store: &EventStore) -> Self
+    where
+        S: tower_service::Service<
+                http::Request<Body>,
+                Response = http::Response<Body>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.backed.push((S::NAME, store.clone()));
+        self.add_service(service)
+    }
+
     /// The names of the services mounted so far.
     pub fn service_names(&self) -> &[&'static str] {
         &self.names
@@ -136,6 +161,7 @@ impl Server {
             tokens,
             mut routes,
             names,
+            backed,
             tls,
         } = self;
         let address = listener.local_addr().ok();
@@ -156,6 +182,7 @@ impl Server {
         }
         routes.add_service(health);
         routes.add_service(reflection.build_v1()?);
+        let watchers = watch_stores(&reporter, backed, &stores);
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut transport = tonic::transport::Server::builder();
@@ -204,6 +231,9 @@ impl Server {
                 serving.await
             }
         };
+        for watcher in watchers {
+            watcher.abort();
+        }
         tracing::info!("requests drained; closing event stores");
         for store in stores {
             if let Err(error) = store.close().await {
@@ -214,6 +244,48 @@ impl Server {
         tracing::info!("server stopped");
         Ok(result?)
     }
+}
+
+/// Spawns one task per store that, once the store has failed, logs why and
+/// turns NOT_SERVING the services `backed` by it and the whole server (`""`):
+/// every store in `stores` counts for the whole server.
+fn watch_stores(
+    reporter: &tonic_health::server::HealthReporter,
+    backed: Vec<(&'static str, EventStore)>,
+    stores: &[EventStore],
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut watched: Vec<(EventStore, Vec<&'static str>)> = stores
+        .iter()
+        .map(|store| (store.clone(), Vec::new()))
+        .collect();
+    for (name, store) in backed {
+        match watched
+            .iter_mut()
+            .find(|(known, _)| known.same_store(&store))
+        {
+            Some((_, names)) => names.push(name),
+            None => watched.push((store, vec![name])),
+        }
+    }
+    watched
+        .into_iter()
+        .map(|(store, names)| {
+            let reporter = reporter.clone();
+            tokio::spawn(async move {
+                let reason = store.failed().await;
+                tracing::error!(
+                    services = ?names,
+                    %reason,
+                    "event store failed: appends are refused until the process restarts; health is NOT_SERVING"
+                );
+                for name in names.into_iter().chain([""]) {
+                    reporter
+                        .set_service_status(name, ServingStatus::NotServing)
+                        .await;
+                }
+            })
+        })
+        .collect()
 }
 
 /// The gRPC health service's name.

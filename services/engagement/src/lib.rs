@@ -19,9 +19,9 @@ use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptio
 use maillage_privacy::{KeyVault, MasterKey};
 use maillage_proto::v1::engagement_server::EngagementServer;
 use maillage_replica::{follow, Model, Reactor, ReferenceGuards, Register, Replica};
+use maillage_service_kit::{init_tracing, EventLogService, FingerprintKey, Server, ServiceConfig};
 
 use erasure::ErasureReaction;
-use maillage_service_kit::{init_tracing, EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 
@@ -71,6 +71,8 @@ pub struct EngagementService {
     pub(crate) interviews: Aggregates<Interview>,
     pub(crate) diagnostics: Aggregates<Diagnostic>,
     pub(crate) vault: Arc<KeyVault>,
+    /// Fingerprints commands (derived from the vault's master key).
+    pub(crate) fingerprints: FingerprintKey,
     pub(crate) territory: &'static Territory,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: CreationIds,
@@ -101,6 +103,7 @@ impl EngagementService {
             diagnostics: Aggregates::new(store.clone(), capacity),
             guards: Arc::new(ReferenceGuards::default()),
             store,
+            fingerprints: FingerprintKey::from_vault(&vault),
             vault,
             territory,
             clock,
@@ -264,7 +267,7 @@ pub async fn serve_with(
         None => None,
     };
     let server = Server::from_config(&config)?
-        .add_service(service.into_server())
+        .add_command_service(service.into_server(), &store)
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
     let served =

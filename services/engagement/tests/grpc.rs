@@ -978,8 +978,10 @@ async fn a_restart_on_the_same_data_reads_everything_back() -> Result<()> {
             .submit_survey_response(response(&survey, &format!("r{i}"), &format!("t{i}")))
             .await?;
     }
+    // Sent again, unchanged, after the restart (a client's retry resends the same message).
+    let interview_message = interview_request("i", "notes privées");
     let interview = client
-        .record_interview(interview_request("i", "notes privées"))
+        .record_interview(interview_message.clone())
         .await?
         .into_inner();
     let diagnostic = client
@@ -1044,7 +1046,7 @@ async fn a_restart_on_the_same_data_reads_everything_back() -> Result<()> {
     assert_eq!(view.notes, "notes du diagnostic");
     // A creation retried after the restart still lands on the same aggregate.
     let retried = client
-        .record_interview(interview_request("i", "notes privées"))
+        .record_interview(interview_message)
         .await?
         .into_inner();
     assert_eq!(retried, interview);

@@ -27,7 +27,7 @@ use maillage_service_kit::{EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 
-pub use grpc::{derive_id, GovernanceService, Replicas};
+pub use grpc::{derive_id, fingerprint_key, GovernanceService, Replicas};
 
 /// The context name of this service's log (in envelopes and the data directory).
 pub const CONTEXT: &str = "governance";
@@ -135,9 +135,15 @@ where
     let (store, db) = open_store(&config.service_dir(CONTEXT), clock.clone())?;
     let replicas = Replicas::open(&db)?;
     let followers = feeds.map(|feeds| feeds.follow(&replicas));
-    let governance = GovernanceService::new(store.clone(), replicas, Territory::shared(), clock);
+    let governance = GovernanceService::new(
+        store.clone(),
+        replicas,
+        fingerprint_key(&db)?,
+        Territory::shared(),
+        clock,
+    );
     let server = Server::from_config(config)?
-        .add_service(governance.into_server())
+        .add_command_service(governance.into_server(), &store)
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
     let served =

@@ -74,6 +74,7 @@ pub async fn serve(
     let governance = GovernanceService::new(
         governance_log.clone(),
         replicas.clone(),
+        maillage_governance::fingerprint_key(&governance_db)?,
         Territory::shared(),
         clock,
     );
@@ -132,11 +133,19 @@ pub async fn serve(
                     CancellationToken::new(),
                 )?);
             }
-            let feed = JetStreamFeed::new(
+            // Made once here, so that a bad set-up is an error at start.
+            let mut first = Some(JetStreamFeed::new(
                 JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE),
                 &projections.checkpoints(),
-            )?;
-            projections.spawn_consumer(feed)
+            )?);
+            let servers = servers.clone();
+            projections.spawn_consumer(move |checkpoints| match first.take() {
+                Some(feed) => Ok(feed),
+                None => JetStreamFeed::new(
+                    JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE),
+                    checkpoints,
+                ),
+            })
         }
     };
 
@@ -150,9 +159,9 @@ pub async fn serve(
         .collect();
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), broker = config.nats.is_some(), "maillage is up");
     let served = Server::from_config(config)?
-        .add_service(stakeholders.into_server())
-        .add_service(engagement.into_server())
-        .add_service(governance.into_server())
+        .add_command_service(stakeholders.into_server(), &stakeholders_log)
+        .add_command_service(engagement.into_server(), &engagement_log)
+        .add_command_service(governance.into_server(), &governance_log)
         .add_service(projections.service(Arc::new(SystemClock)).into_server())
         .add_service(logs.into_server())
         .add_service(AdminService::new(config.tokens_path()).into_server())

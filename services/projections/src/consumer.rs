@@ -9,6 +9,36 @@ use maillage_bus::{Feed, FeedError};
 
 use crate::projection::{LiveProjection, ProjectionError};
 
+/// What the consumer feeding the live read models is doing (shown by
+/// `GetProjectionStatus`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConsumerState {
+    /// No consumer was started (a projection only queried, or not yet).
+    #[default]
+    NotStarted,
+    /// Consuming its feed.
+    Running,
+    /// Its feed failed; it starts again after a back-off.
+    Restarting,
+    /// Stopped for good: the feed closed (shutdown), or an event cannot be
+    /// decoded or the read models cannot be stored (restarting would not help).
+    Stopped,
+}
+
+/// The consumer's state, its restarts and why it last failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumerStatus {
+    /// What it is doing.
+    pub state: ConsumerState,
+    /// Times it was started again after a failure, since the process started.
+    pub restarts: u64,
+    /// Why it last failed or stopped (empty if it never did).
+    pub last_error: String,
+    /// When stopped on an undecodable event: its context and position (the
+    /// checkpoint of that context is the position before).
+    pub stopped_at: Option<(String, u64)>,
+}
+
 /// Most deliveries applied in one commit.
 pub const MAX_BATCH: usize = 1_024;
 

@@ -12,6 +12,7 @@ use maillage_service_kit::{RequestContext, Role, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 
+use crate::consumer::ConsumerState;
 use crate::export;
 use crate::model::ReadModel;
 use crate::projection::LiveProjection;
@@ -358,8 +359,23 @@ impl Projections for ProjectionsService {
         request: Request<pb::ProjectionStatusRequest>,
     ) -> Result<Response<pb::ProjectionStatus>, Status> {
         admit(&request, &STATUS_READERS)?;
+        let consumer = self.live.consumer_status();
+        let state = match consumer.state {
+            ConsumerState::NotStarted => pb::ProjectionConsumerState::NotStarted,
+            ConsumerState::Running => pb::ProjectionConsumerState::Running,
+            ConsumerState::Restarting => pb::ProjectionConsumerState::Restarting,
+            ConsumerState::Stopped => pb::ProjectionConsumerState::Stopped,
+        };
+        let (stopped_context, stopped_position) = consumer.stopped_at.unwrap_or_default();
         Ok(Response::new(pb::ProjectionStatus {
             checkpoints: checkpoints(&self.live.checkpoints()),
+            consumer: Some(pb::ProjectionConsumerStatus {
+                state: state as i32,
+                restarts: consumer.restarts,
+                last_error: consumer.last_error,
+                stopped_context,
+                stopped_position,
+            }),
         }))
     }
 

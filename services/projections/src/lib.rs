@@ -58,12 +58,19 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use config::{ProjectionsConfig, SourceSpec};
-pub use consumer::ConsumerError;
+pub use consumer::{ConsumerError, ConsumerState, ConsumerStatus};
 pub use grpc::ProjectionsService;
 pub use model::{Applied, ReadModel};
 pub use projection::{LiveProjection, ProjectionError};
 pub use source::{EventLogSource, EventSource, LocalSource, SharedSource, SourceError};
 pub use storage::{MemoryStorage, SledStorage, Storage, StorageError};
+
+/// The first pause before a failed consumer starts again.
+const MIN_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest pause before a failed consumer starts again.
+const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(30);
+/// A consumer that ran this long before failing starts again after the first pause.
+const HEALTHY_RUN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The service's name: its database lives in `<data-dir>/projections`.
 pub const NAME: &str = "projections";
@@ -103,40 +110,103 @@ impl Projections {
         self.live.checkpoints().into_iter().collect()
     }
 
-    /// Consumes `feed` into the live read models, in a task.
-    pub fn spawn_consumer<F: Feed + 'static>(
-        &self,
-        feed: F,
-    ) -> JoinHandle<Result<(), ConsumerError>> {
+    /// Consumes into the live read models, in a supervised task, the feed
+    /// `make_feed` makes from the stored checkpoints.
+    ///
+    /// When the feed fails (NATS away, a gap, a lost commit task), the
+    /// consumer is started again on a new feed from the checkpoints, after a
+    /// back-off (100 ms doubling to 30 s, back to 100 ms after a minute of
+    /// running). It stops for good, and the task returns, when the feed
+    /// closes (shutdown), when an event cannot be decoded (the projection
+    /// stops before it: its checkpoint is the position before, and nothing
+    /// is skipped), or when the read models cannot be stored (the memory may
+    /// be ahead of the disk: restart the process). Its state is in
+    /// [`LiveProjection::consumer_status`] (and `GetProjectionStatus`).
+    pub fn spawn_consumer<F, M>(&self, mut make_feed: M) -> JoinHandle<Result<(), ConsumerError>>
+    where
+        F: Feed + 'static,
+        M: FnMut(&Checkpoints) -> Result<F, FeedError> + Send + 'static,
+    {
         let live = self.live.clone();
         tokio::spawn(async move {
-            match consumer::consume(live, feed).await {
-                // The sources closed: the process is stopping, not failing.
-                Err(ConsumerError::Feed(FeedError::Closed)) => {
-                    tracing::info!("the projections' feed closed; the consumer stops");
-                    Ok(())
+            let mut backoff = MIN_BACKOFF;
+            loop {
+                let checkpoints: Checkpoints = live.checkpoints().into_iter().collect();
+                let started = tokio::time::Instant::now();
+                let outcome = match make_feed(&checkpoints) {
+                    Ok(feed) => {
+                        live.update_consumer(|status| status.state = ConsumerState::Running);
+                        consumer::consume(live.clone(), feed).await
+                    }
+                    Err(error) => Err(ConsumerError::Feed(error)),
+                };
+                let error = match outcome {
+                    Ok(()) | Err(ConsumerError::Feed(FeedError::Closed)) => {
+                        // The sources closed: the process is stopping, not failing.
+                        tracing::info!("the projections' feed closed; the consumer stops");
+                        live.update_consumer(|status| status.state = ConsumerState::Stopped);
+                        return Ok(());
+                    }
+                    Err(error) => error,
+                };
+                let message = error.to_string();
+                let fatal = match &error {
+                    ConsumerError::Projection(ProjectionError::Undecodable {
+                        context,
+                        position,
+                        ..
+                    }) => Some(Some((context.clone(), *position))),
+                    ConsumerError::Projection(_) => Some(None),
+                    ConsumerError::Feed(_) | ConsumerError::Join(_) => None,
+                };
+                if let Some(stopped_at) = fatal {
+                    tracing::error!(%error, "projection consumer stopped; it is not restarted");
+                    live.update_consumer(|status| {
+                        status.state = ConsumerState::Stopped;
+                        status.last_error = message;
+                        status.stopped_at = stopped_at;
+                    });
+                    return Err(error);
                 }
-                Err(error) => {
-                    tracing::error!(%error, "projection consumer stopped");
-                    Err(error)
+                if started.elapsed() >= HEALTHY_RUN {
+                    backoff = MIN_BACKOFF;
                 }
-                Ok(()) => Ok(()),
+                tracing::error!(%error, retry_in = ?backoff, "projection consumer failed; restarting");
+                live.update_consumer(|status| {
+                    status.state = ConsumerState::Restarting;
+                    status.last_error = message;
+                });
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                live.update_consumer(|status| status.restarts += 1);
             }
         })
     }
 
     /// Consumes the local logs `stores` (context, store) through a
-    /// [`DirectFeed`] from the stored checkpoints, in a task.
+    /// [`DirectFeed`] from the stored checkpoints, in a supervised task (see
+    /// [`Projections::spawn_consumer`]).
     pub fn spawn_direct(
         &self,
         stores: &[(&str, EventStore)],
     ) -> Result<JoinHandle<Result<(), ConsumerError>>, FeedError> {
-        let sources = stores
+        let stores: Vec<(String, EventStore)> = stores
             .iter()
-            .map(|(context, store)| DirectSource::new(*context, store.clone()))
+            .map(|(context, store)| ((*context).to_owned(), store.clone()))
             .collect();
-        let feed = DirectFeed::new(sources, &self.checkpoints())?;
-        Ok(self.spawn_consumer(feed))
+        let make_feed = move |checkpoints: &Checkpoints| {
+            let sources = stores
+                .iter()
+                .map(|(context, store)| DirectSource::new(context.as_str(), store.clone()))
+                .collect();
+            DirectFeed::new(sources, checkpoints)
+        };
+        // The first feed is made here, so that a bad set-up is an error now.
+        let mut first = Some(make_feed(&self.checkpoints())?);
+        Ok(self.spawn_consumer(move |checkpoints| match first.take() {
+            Some(feed) => Ok(feed),
+            None => make_feed(checkpoints),
+        }))
     }
 
     /// The gRPC service over these read models, judging "overdue" by `clock`.
@@ -193,11 +263,13 @@ pub async fn serve(
             "--nats (MAILLAGE_NATS_URL) is required: the projections consume the JetStream feed"
         )
     })?;
-    let feed = JetStreamFeed::new(
-        JetStreamFeedConfig::new(nats, config.durable.clone()),
-        &projections.checkpoints(),
-    )?;
-    let consumer = projections.spawn_consumer(feed);
+    let durable = config.durable.clone();
+    let consumer = projections.spawn_consumer(move |checkpoints| {
+        JetStreamFeed::new(
+            JetStreamFeedConfig::new(nats.clone(), durable.clone()),
+            checkpoints,
+        )
+    });
     let result = Server::from_config(&config.service)?
         .add_service(projections.service(Arc::new(SystemClock)).into_server())
         .serve_with_shutdown(listener, Vec::new(), shutdown)

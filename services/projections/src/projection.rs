@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use maillage_proto::v1::EventEnvelope;
 use tokio::sync::watch;
 
+use crate::consumer::ConsumerStatus;
 use crate::model::{Applied, ReadModel};
 use crate::replay;
 use crate::source::{SharedSource, SourceError};
@@ -22,6 +23,17 @@ pub enum ProjectionError {
     /// A source log could not be read (rebuild).
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// An event the projection reads did not decode: the projection stopped
+    /// before it (its checkpoint is the position before), never skipping it.
+    #[error("undecodable event, the projection stops before it: {reason}")]
+    Undecodable {
+        /// Its context.
+        context: String,
+        /// Its position.
+        position: u64,
+        /// Its type, position, context and the decoding error.
+        reason: String,
+    },
 }
 
 /// What a batch did.
@@ -31,7 +43,7 @@ pub struct BatchOutcome {
     pub applied: usize,
     /// Deliveries at or below their checkpoint, skipped.
     pub duplicates: usize,
-    /// Events of types the projection does not read, or undecodable.
+    /// Events of types the projection does not read.
     pub ignored: usize,
 }
 
@@ -40,6 +52,7 @@ pub struct LiveProjection {
     model: RwLock<ReadModel>,
     storage: Arc<dyn Storage>,
     applied: watch::Sender<BTreeMap<String, u64>>,
+    consumer: watch::Sender<ConsumerStatus>,
 }
 
 impl LiveProjection {
@@ -51,6 +64,7 @@ impl LiveProjection {
             model: RwLock::new(model),
             storage,
             applied,
+            consumer: watch::Sender::new(ConsumerStatus::default()),
         })
     }
 
@@ -71,6 +85,21 @@ impl LiveProjection {
     /// The last position applied per context.
     pub fn checkpoints(&self) -> BTreeMap<String, u64> {
         self.read().checkpoints().clone()
+    }
+
+    /// What the consumer feeding these read models is doing.
+    pub fn consumer_status(&self) -> ConsumerStatus {
+        self.consumer.borrow().clone()
+    }
+
+    /// Watches the consumer's status.
+    pub fn watch_consumer(&self) -> watch::Receiver<ConsumerStatus> {
+        self.consumer.subscribe()
+    }
+
+    /// Updates the consumer's status (its supervisor does).
+    pub(crate) fn update_consumer(&self, update: impl FnOnce(&mut ConsumerStatus)) {
+        self.consumer.send_modify(update);
     }
 
     /// Watches the checkpoints (updated after each commit).
@@ -95,13 +124,23 @@ impl LiveProjection {
         envelopes: &[EventEnvelope],
     ) -> Result<BatchOutcome, ProjectionError> {
         let mut outcome = BatchOutcome::default();
+        let mut undecodable = None;
         let checkpoints = {
             let mut model = self.write();
             for envelope in envelopes {
                 match model.apply(envelope) {
                     Applied::Applied => outcome.applied += 1,
                     Applied::Duplicate => outcome.duplicates += 1,
-                    Applied::Ignored | Applied::Undecodable => outcome.ignored += 1,
+                    Applied::Ignored => outcome.ignored += 1,
+                    Applied::Undecodable(reason) => {
+                        // What came before it is committed; nothing after it is applied.
+                        undecodable = Some(ProjectionError::Undecodable {
+                            context: envelope.context.clone(),
+                            position: envelope.position,
+                            reason,
+                        });
+                        break;
+                    }
                 }
             }
             let changes = model.take_changes().map_err(StorageError::from)?;
@@ -109,7 +148,10 @@ impl LiveProjection {
             model.checkpoints().clone()
         };
         self.applied.send_replace(checkpoints);
-        Ok(outcome)
+        match undecodable {
+            Some(error) => Err(error),
+            None => Ok(outcome),
+        }
     }
 
     /// Rebuilds the read models from position 1 of every source, then swaps

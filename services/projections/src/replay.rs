@@ -3,7 +3,7 @@
 
 use maillage_proto::v1::EventEnvelope;
 
-use crate::model::ReadModel;
+use crate::model::{Applied, ReadModel};
 use crate::source::{EventSource, SharedSource, SourceError};
 use crate::time;
 
@@ -49,7 +49,12 @@ pub async fn replay_source(
             if until.is_some_and(|until| envelope.position > until) || after(envelope, as_of) {
                 return Ok(applied);
             }
-            model.apply(envelope);
+            if let Applied::Undecodable(reason) = model.apply(envelope) {
+                return Err(SourceError::Undecodable {
+                    context: source.context().to_owned(),
+                    reason,
+                });
+            }
             applied += 1;
         }
         if model.checkpoint(source.context()) < from {

@@ -31,6 +31,14 @@ pub enum SourceError {
         /// The gRPC status (its code and message only).
         status: String,
     },
+    /// An event the projection reads did not decode: the replay stops there.
+    #[error("log of {context}: undecodable event: {reason}")]
+    Undecodable {
+        /// The context.
+        context: String,
+        /// Its type, position and the decoding error.
+        reason: String,
+    },
     /// A bad endpoint or token.
     #[error("event source {context}: {reason}")]
     Config {

@@ -141,7 +141,7 @@ pub async fn serve_with(
     };
     let store = service.store().clone();
     let server = Server::from_config(config)?
-        .add_service(service.into_server())
+        .add_command_service(service.into_server(), &store)
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
     let served =

@@ -368,6 +368,140 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() -> Result<()> 
     Ok(())
 }
 
+/// What the fingerprint of a command would be without a key (as first
+/// written): anyone reading the log could compute it from a guessed message.
+fn unkeyed_fingerprint<T: prost::Name>(message: &T) -> String {
+    let mut hasher = blake3::Hasher::new_derive_key("maillage 2026 command fingerprint v1");
+    hasher.update(T::full_name().as_bytes());
+    hasher.update(&[0]);
+    hasher.update(&prost::Message::encode_to_vec(message));
+    format!("cmd-{}", &hasher.finalize().to_hex()[..32])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_id_reused_for_another_command_or_by_another_principal_is_refused() -> Result<()>
+{
+    let harness = Harness::start().await?;
+    let mut client = harness.facilitator().await?;
+    let register = pb::RegisterPersonRequest {
+        request_id: rid(),
+        profile: Some(person("Camille", "Martin", &[pb::PersonKind::Inhabitant])),
+        mandates: vec![],
+    };
+    let id = client
+        .register_person(register.clone())
+        .await?
+        .into_inner()
+        .id;
+    let consent = pb::RecordConsentRequest {
+        request_id: "consent-1".into(),
+        stakeholder_id: id.clone(),
+        expected_version: None,
+        channel: pb::ConsentChannel::Email as i32,
+        legal_basis: pb::LegalBasis::Consent as i32,
+    };
+    let recorded = client.record_consent(consent.clone()).await?.into_inner();
+    assert_eq!(recorded.version, 2);
+    let head = harness.head().await?;
+    let stakeholder = |client: &mut Client| {
+        let id = id.clone();
+        let mut client = client.clone();
+        async move {
+            anyhow::Ok(
+                client
+                    .get_stakeholder(pb::GetStakeholderRequest { stakeholder_id: id })
+                    .await?
+                    .into_inner(),
+            )
+        }
+    };
+    let before = stakeholder(&mut client).await?;
+    assert_eq!(before.consents.len(), 1);
+
+    // The withdrawal, sent with the consent's request id: refused, not
+    // answered with the consent's outcome while the withdrawal is dropped.
+    let withdraw = pb::WithdrawConsentRequest {
+        request_id: "consent-1".into(),
+        stakeholder_id: id.clone(),
+        expected_version: None,
+        channel: pb::ConsentChannel::Email as i32,
+    };
+    let status = assert_refused(
+        client.withdraw_consent(withdraw.clone()).await,
+        Code::AlreadyExists,
+        None,
+    );
+    assert_eq!(
+        status.message(),
+        "request id consent-1 was already used for another command"
+    );
+    // The same command with other fields is another command too.
+    let by_post = pb::RecordConsentRequest {
+        channel: pb::ConsentChannel::Post as i32,
+        ..consent.clone()
+    };
+    assert_refused(
+        client.record_consent(by_post).await,
+        Code::AlreadyExists,
+        None,
+    );
+    // The very same message from another principal (an admin may write too).
+    let mut admin = harness.admin().await?;
+    assert_refused(
+        admin.record_consent(consent.clone()).await,
+        Code::AlreadyExists,
+        None,
+    );
+    assert_eq!(harness.head().await?, head, "nothing written");
+    assert_eq!(stakeholder(&mut client).await?, before);
+
+    // The same request by the same principal still gets its original outcome,
+    // and the withdrawal under its own request id is recorded.
+    assert_eq!(
+        client.record_consent(consent.clone()).await?.into_inner(),
+        recorded
+    );
+    assert_eq!(harness.head().await?, head);
+    let withdrawn = client
+        .withdraw_consent(pb::WithdrawConsentRequest {
+            request_id: "withdraw-1".into(),
+            ..withdraw
+        })
+        .await?
+        .into_inner();
+    assert_eq!(withdrawn.version, 3);
+    assert!(stakeholder(&mut client).await?.consents.is_empty());
+
+    // The causation ids in the log are keyed fingerprints: whoever reads the
+    // log and guesses a request (a name, an email) cannot confirm the guess.
+    let events = harness.all_events().await?;
+    let causation = |request_id: &str| {
+        events
+            .iter()
+            .filter_map(|event| event.metadata.as_ref())
+            .find(|metadata| metadata.request_id == request_id)
+            .map(|metadata| metadata.causation_id.clone())
+            .unwrap_or_default()
+    };
+    let registered = causation(&register.request_id);
+    assert!(registered.starts_with("cmd-"), "{registered}");
+    assert_ne!(registered, unkeyed_fingerprint(&register));
+    assert_ne!(causation("consent-1"), unkeyed_fingerprint(&consent));
+    assert!(!registered.contains("Camille"));
+
+    // After a restart with the same master key, the retry is still recognised.
+    let (dir, tokens) = harness.stop().await?;
+    let harness = Harness::start_in(dir, tokens).await?;
+    let mut client = harness.facilitator().await?;
+    assert_eq!(client.record_consent(consent).await?.into_inner(), recorded);
+    assert_eq!(
+        client.register_person(register).await?.into_inner().version,
+        1
+    );
+    harness.stop().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_and_leaves_the_log_unchanged() -> Result<()> {
     let harness = Harness::start().await?;

@@ -62,7 +62,7 @@ pub(super) async fn plan(
     service: &EngagementService,
     request: Request<pb::PlanActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let kind = enumeration::<pb::ActionKind>("kind", r.kind)?;
     let title = text("title", &r.title, MAX_TITLE, true)?;
@@ -124,7 +124,7 @@ pub(super) async fn schedule(
     service: &EngagementService,
     request: Request<pb::ScheduleActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let (starts_at, ends_at) = slot(&r.starts_at, &r.ends_at)?;
@@ -137,7 +137,7 @@ pub(super) async fn reschedule(
     service: &EngagementService,
     request: Request<pb::RescheduleActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let (starts_at, ends_at) = slot(&r.starts_at, &r.ends_at)?;
@@ -160,7 +160,7 @@ pub(super) async fn invite(
     service: &EngagementService,
     request: Request<pb::InviteToActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_ids = uuids("stakeholder_ids", &r.stakeholder_ids, true)?;
@@ -175,7 +175,7 @@ pub(super) async fn answer(
     service: &EngagementService,
     request: Request<pb::RecordInvitationAnswerRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_id = uuid("stakeholder_id", &r.stakeholder_id)?;
@@ -194,7 +194,7 @@ pub(super) async fn attendance(
     service: &EngagementService,
     request: Request<pb::RecordAttendanceRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let attendee_ids = uuids("attendee_ids", &r.attendee_ids, false)?;
@@ -238,7 +238,7 @@ pub(super) async fn mark_held(
     service: &EngagementService,
     request: Request<pb::MarkActionHeldRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let command = Command::MarkHeld {
@@ -252,7 +252,7 @@ pub(super) async fn publish_minutes(
     service: &EngagementService,
     request: Request<pb::PublishMinutesRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let Some(minutes) = &r.minutes else {
@@ -272,7 +272,7 @@ pub(super) async fn outcomes(
     service: &EngagementService,
     request: Request<pb::RecordOutcomesRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     if r.outcomes.is_empty() {
@@ -314,7 +314,7 @@ pub(super) async fn cancel(
     service: &EngagementService,
     request: Request<pb::CancelActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let reason = text("reason", &r.reason, MAX_STATEMENT, true)?;

@@ -73,7 +73,7 @@ pub(super) async fn record(
     service: &EngagementService,
     request: Request<pb::RecordDiagnosticRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let tiers_lieu_id = uuid("tiers_lieu_id", &r.tiers_lieu_id)?;
     let (_guards, register) = references(service, &request, &[tiers_lieu_id]).await?;
@@ -108,7 +108,7 @@ pub(super) async fn revise(
     service: &EngagementService,
     request: Request<pb::ReviseDiagnosticRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("diagnostic_id", &r.diagnostic_id)?;
     let findings = findings(&r.findings)?;

@@ -68,7 +68,7 @@ pub(super) async fn record(
     service: &EngagementService,
     request: Request<pb::RecordInterviewRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let subject = interview_subject(service, &r.subject)?;
     let named = match &subject.who {
@@ -109,7 +109,7 @@ pub(super) async fn revise_notes(
     service: &EngagementService,
     request: Request<pb::ReviseInterviewNotesRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("interview_id", &r.interview_id)?;
     let notes = text("notes", &r.notes, MAX_NOTES, false)?;

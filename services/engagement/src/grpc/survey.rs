@@ -69,7 +69,7 @@ pub(super) async fn draft(
     service: &EngagementService,
     request: Request<pb::DraftSurveyRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let title = text("title", &r.title, MAX_TITLE, true)?;
     let description = text("description", &r.description, MAX_DESCRIPTION, false)?;
@@ -95,7 +95,7 @@ pub(super) async fn revise_questions(
     service: &EngagementService,
     request: Request<pb::ReviseSurveyQuestionsRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
     let command = Command::ReviseQuestions {
@@ -109,7 +109,7 @@ pub(super) async fn open(
     service: &EngagementService,
     request: Request<pb::OpenSurveyRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
     let command = Command::Open {
@@ -127,7 +127,7 @@ pub(super) async fn submit(
     service: &EngagementService,
     request: Request<pb::SubmitSurveyResponseRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
     let respondent = match r.respondent.as_ref().and_then(|who| who.who.as_ref()) {
@@ -251,7 +251,7 @@ pub(super) async fn close(
     service: &EngagementService,
     request: Request<pb::CloseSurveyRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(&request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
     let command = Command::Close {

@@ -48,7 +48,12 @@ impl GovernanceService {
         request: Request<pv1::MakeCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let consortium_id = parse_uuid("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&consortium_id));
         let title = required_text("title", &message.title, MAX_NAME)?;
@@ -108,7 +113,12 @@ impl GovernanceService {
         request: Request<pv1::ReportCommitmentProgressRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("commitment_id", &message.commitment_id)?;
         tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         if message.percent > 100 {
@@ -133,7 +143,12 @@ impl GovernanceService {
         request: Request<pv1::CompleteCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("commitment_id", &message.commitment_id)?;
         tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         let command = CommitmentCommand::Complete { now: self.now() };
@@ -147,7 +162,12 @@ impl GovernanceService {
         request: Request<pv1::DropCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("commitment_id", &message.commitment_id)?;
         tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         let reason = required_text("reason", &message.reason, MAX_TEXT)?;

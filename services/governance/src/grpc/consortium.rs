@@ -60,7 +60,12 @@ impl GovernanceService {
         request: Request<pv1::FoundConsortiumRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let name = required_text("name", &message.name, MAX_NAME)?;
         let founder = parse_uuid(
             "founding_collectivite_id",
@@ -119,7 +124,12 @@ impl GovernanceService {
         request: Request<pv1::DefineCollegeRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let code = slug("college_code", &message.college_code)?;
@@ -146,7 +156,12 @@ impl GovernanceService {
         request: Request<pv1::EstablishBodyRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let code = slug("body_code", &message.body_code)?;
@@ -215,7 +230,12 @@ impl GovernanceService {
         request: Request<pv1::ApplyForMembershipRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("organisation_id", &message.organisation_id)?;
@@ -240,7 +260,12 @@ impl GovernanceService {
         request: Request<pv1::AdmitMemberRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
@@ -258,7 +283,12 @@ impl GovernanceService {
         request: Request<pv1::RefuseMembershipRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
@@ -278,7 +308,12 @@ impl GovernanceService {
         request: Request<pv1::RecordWithdrawalRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;
@@ -298,7 +333,12 @@ impl GovernanceService {
         request: Request<pv1::AppointRepresentativeRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = parse_uuid("member_id", &message.member_id)?;

@@ -72,7 +72,12 @@ impl GovernanceService {
         request: Request<pv1::ConveneMeetingRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let consortium_id = parse_uuid("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&consortium_id));
         let body_code = slug("body_code", &message.body_code)?;
@@ -134,7 +139,12 @@ impl GovernanceService {
         request: Request<pv1::RecordMeetingAttendanceRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         if message.present_member_ids.is_empty() && message.proxies.is_empty() {
@@ -187,7 +197,12 @@ impl GovernanceService {
         request: Request<pv1::TableResolutionRequest>,
     ) -> Result<Response<pv1::TableResolutionResponse>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         if message.agenda_item == 0 {
@@ -231,7 +246,12 @@ impl GovernanceService {
         request: Request<pv1::RecordVoteRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         let resolution_id = parse_uuid("resolution_id", &message.resolution_id)?;
@@ -258,7 +278,12 @@ impl GovernanceService {
         request: Request<pv1::CloseVoteRequest>,
     ) -> Result<Response<pv1::CloseVoteResponse>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         let resolution_id = parse_uuid("resolution_id", &message.resolution_id)?;
@@ -287,7 +312,12 @@ impl GovernanceService {
         request: Request<pv1::ApproveMeetingMinutesRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(&request, &message.request_id, WRITERS)?;
+        let context = authorize(
+            &self.inner.fingerprints,
+            &request,
+            &message.request_id,
+            WRITERS,
+        )?;
         let id = parse_uuid("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         let uri = required_text("minutes_uri", &message.minutes_uri, 2_000)?;

@@ -19,7 +19,7 @@ use maillage_eventstore::{Clock, EventStore};
 use maillage_proto::v1 as pv1;
 use maillage_proto::v1::governance_server::Governance;
 use maillage_replica::{Positions, Register, Replica, RoundtableOutcomes};
-use maillage_service_kit::{command_error, RequestContext, Role, ServiceError};
+use maillage_service_kit::{command_error, FingerprintKey, RequestContext, Role, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -63,6 +63,8 @@ struct Inner {
     meetings: Aggregates<Meeting>,
     commitments: Aggregates<Commitment>,
     replicas: Replicas,
+    /// Fingerprints commands (see [`fingerprint_key`]).
+    fingerprints: FingerprintKey,
     territory: &'static Territory,
     clock: Arc<dyn Clock>,
 }
@@ -93,12 +95,51 @@ pub const REGISTER_TREE: &str = "replica.register";
 /// The sled tree of the roundtable outcomes replica.
 pub const OUTCOMES_TREE: &str = "replica.outcomes";
 
+/// The sled tree holding governance's command fingerprint key.
+pub const FINGERPRINT_KEY_TREE: &str = "command.fingerprint-key";
+
+/// The key of governance's command fingerprints, kept in its database `db`
+/// (made, at random, and flushed on first use).
+///
+/// Governance holds no personal data and has no master key, so the key
+/// cannot be derived from one; requiring a master key of governance only for
+/// this would give operators a secret to keep for data that is not personal.
+/// A hash without a key would do no harm today (every field of a governance
+/// command is in its events in clear), but it would start leaking the day a
+/// command carries something that is not; a random key in the service's own
+/// database, never in the log nor on the feed, costs nothing and keeps the
+/// rule of every service: a fingerprint tells nothing to whoever has only
+/// the log. Losing the database (a log rebuilt from the feed) loses the key:
+/// a retry of a request made before is then refused as a reuse of its
+/// request id, and nothing is written twice.
+pub fn fingerprint_key(db: &sled::Db) -> Result<FingerprintKey, sled::Error> {
+    const KEY: &[u8] = b"v1";
+    let tree = db.open_tree(FINGERPRINT_KEY_TREE)?;
+    let fresh = FingerprintKey::generate();
+    let stored = match tree.compare_and_swap(KEY, None::<&[u8]>, Some(&fresh.as_bytes()[..]))? {
+        Ok(()) => {
+            tree.flush()?;
+            return Ok(fresh);
+        }
+        Err(existing) => existing.current,
+    };
+    match stored.as_deref().map(<[u8; 32]>::try_from) {
+        Some(Ok(bytes)) => Ok(FingerprintKey::from_bytes(bytes)),
+        // Only ever written with 32 bytes, never removed.
+        _ => Err(sled::Error::Unsupported(format!(
+            "{FINGERPRINT_KEY_TREE}: the stored key is not 32 bytes"
+        ))),
+    }
+}
+
 impl GovernanceService {
     /// The service over `store`, checking references against `replicas`,
+    /// fingerprinting commands with `fingerprints` (see [`fingerprint_key`]),
     /// territories against `territory`, and taking the time from `clock`.
     pub fn new(
         store: EventStore,
         replicas: Replicas,
+        fingerprints: FingerprintKey,
         territory: &'static Territory,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -109,6 +150,7 @@ impl GovernanceService {
                 meetings: Aggregates::new(store.clone(), capacity),
                 commitments: Aggregates::new(store, capacity),
                 replicas,
+                fingerprints,
                 territory,
                 clock,
             }),
@@ -158,13 +200,15 @@ pub fn derive_id(kind: &str, context: &RequestContext) -> Uuid {
     Uuid::new_v5(&ID_NAMESPACE, name.as_bytes())
 }
 
-/// The caller's context, refused unless it holds one of `roles`.
-fn authorize<T>(
+/// The command request's context (its causation id the fingerprint of the
+/// message), refused unless the caller holds one of `roles`.
+fn authorize<T: prost::Name>(
+    fingerprints: &FingerprintKey,
     request: &Request<T>,
     request_id: &str,
     roles: &[Role],
 ) -> Result<RequestContext, Status> {
-    let context = RequestContext::from_request(request, request_id)?;
+    let context = RequestContext::for_command(request, request_id, fingerprints)?;
     context.principal.require(roles)?;
     Ok(context)
 }

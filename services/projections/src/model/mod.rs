@@ -32,7 +32,7 @@ pub const KEY_SEP: char = '/';
 pub const CHECKPOINT_TABLE: &str = "checkpoint";
 
 /// What [`ReadModel::apply`] did with an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// The event updated the tables.
     Applied,
@@ -40,8 +40,11 @@ pub enum Applied {
     Duplicate,
     /// An event type the projection does not read (the checkpoint advanced).
     Ignored,
-    /// The payload did not decode (logged; the checkpoint advanced).
-    Undecodable,
+    /// The payload of a type the projection reads did not decode: nothing
+    /// changed, and the checkpoint did **not** advance (the projection must
+    /// stop there, never skip it: for the contact audit a skipped event is a
+    /// silent hole). Says which event and why.
+    Undecodable(String),
 }
 
 /// A row change for the storage: `table\0key` → serialised row, or `None` to delete.
@@ -272,6 +275,9 @@ impl ReadModel {
             return Applied::Duplicate;
         }
         let outcome = projector::project(self, envelope);
+        if matches!(outcome, Applied::Undecodable(_)) {
+            return outcome;
+        }
         // The context's name is copied only the first time it is seen.
         match self.checkpoints.get_mut(envelope.context.as_str()) {
             Some(checkpoint) => *checkpoint = envelope.position,

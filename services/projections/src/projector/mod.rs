@@ -38,15 +38,10 @@ macro_rules! dispatch {
                         Applied::Applied
                     }
                     Err(error) => {
-                        tracing::warn!(
-                            context = %envelope.context,
-                            position = envelope.position,
-                            event_id = %envelope.event_id,
-                            event_type = %envelope.event_type,
-                            %error,
-                            "undecodable payload skipped by the projection"
-                        );
-                        Applied::Undecodable
+                        Applied::Undecodable(format!(
+                            "{} at position {} of {}: {error}",
+                            envelope.event_type, envelope.position, envelope.context
+                        ))
                     }
                 };
             }

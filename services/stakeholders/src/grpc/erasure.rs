@@ -85,7 +85,11 @@ impl StakeholdersService {
         request: Request<pb::ErasePersonRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         require(&request, PRIVACY_OFFICERS)?;
-        let context = RequestContext::from_request(&request, &request.get_ref().request_id)?;
+        let context = RequestContext::for_command(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         // Recorded in clear: bounded, single line; never logged.

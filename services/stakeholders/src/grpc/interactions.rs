@@ -140,7 +140,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::LogInteractionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let channel: pb::InteractionChannel = validate::enum_value("channel", message.channel)?;
         let direction: pb::InteractionDirection =
@@ -247,7 +251,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::CorrectInteractionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("interaction_id", &message.interaction_id)?;
         let reason = validate::required_text("reason", &message.reason, MAX_SHORT_TEXT)?;
@@ -357,7 +365,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::CompleteFollowUpRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("interaction_id", &message.interaction_id)?;
         let follow_up_id = validate::uuid("follow_up_id", &message.follow_up_id)?.to_string();

@@ -26,7 +26,9 @@ use maillage_privacy::{KeyVault, PrivacyError};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::stakeholders_server::{Stakeholders, StakeholdersServer};
 use maillage_replica::{Reactor, ReferenceGuards};
-use maillage_service_kit::{command_error, command_reply, RequestContext, Role, ServiceError};
+use maillage_service_kit::{
+    command_error, command_reply, FingerprintKey, RequestContext, Role, ServiceError,
+};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 
@@ -62,6 +64,8 @@ struct Inner {
     stakeholders: Aggregates<Stakeholder>,
     interactions: Aggregates<Interaction>,
     vault: Arc<KeyVault>,
+    /// Fingerprints commands (derived from the vault's master key).
+    fingerprints: FingerprintKey,
     ids: CreationIds,
     /// Erasures started and not yet done here (person id → request), see [`erasure`].
     pending_erasures: sled::Tree,
@@ -94,6 +98,7 @@ impl StakeholdersService {
                 stakeholders: Aggregates::new(store.clone(), capacity),
                 interactions: Aggregates::new(store.clone(), capacity),
                 store,
+                fingerprints: FingerprintKey::from_vault(&vault),
                 vault,
                 ids,
                 pending_erasures,

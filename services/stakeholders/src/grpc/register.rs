@@ -4,7 +4,7 @@
 use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
-use maillage_service_kit::{require, RequestContext, ServiceError};
+use maillage_service_kit::{require, FingerprintKey, RequestContext, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -29,13 +29,15 @@ pub(crate) mod person_fields {
     pub const NOTES: &str = "notes";
 }
 
-/// Checks the caller may write and builds the request's context.
-pub(super) fn writer_context<T>(
+/// Checks the caller may write and builds the command request's context
+/// (its causation id the fingerprint of the message).
+pub(super) fn writer_context<T: prost::Name>(
     request: &Request<T>,
     request_id: &str,
+    key: &FingerprintKey,
 ) -> Result<RequestContext, Status> {
     require(request, WRITERS)?;
-    RequestContext::from_request(request, request_id)
+    RequestContext::for_command(request, request_id, key)
 }
 
 /// A person's profile, validated, in clear.
@@ -273,7 +275,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::RegisterPersonRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let territory = self.inner.territory;
         let fields = check_person(territory, message.profile.as_ref())?;
@@ -307,7 +313,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::RegisterOrganisationRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let profile = check_organisation(self.inner.territory, message.profile.as_ref())?;
         let id = self.allocate(STAKEHOLDER, &context)?;
@@ -326,7 +336,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::UpdatePersonProfileRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let fields = check_person(self.inner.territory, message.profile.as_ref())?;
@@ -362,7 +376,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::UpdateOrganisationProfileRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let profile = check_organisation(self.inner.territory, message.profile.as_ref())?;
@@ -379,7 +397,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::StartMandateRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let mut mandate = check_mandate(self.inner.territory, "mandate", message.mandate.as_ref())?;
@@ -403,7 +425,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::EndMandateRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let mandate_id = validate::uuid("mandate_id", &message.mandate_id)?.to_string();
@@ -421,7 +447,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::AddAffiliationRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let organisation = super::traced_id("organisation_id", &message.organisation_id)?;
@@ -463,7 +493,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::EndAffiliationRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let affiliation_id = validate::uuid("affiliation_id", &message.affiliation_id)?.to_string();
@@ -481,7 +515,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::RecordConsentRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let command = StakeholderCommand::RecordConsent {
@@ -498,7 +536,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::WithdrawConsentRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let command = StakeholderCommand::WithdrawConsent {
@@ -514,7 +556,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::ArchiveStakeholderRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(&request, &request.get_ref().request_id)?;
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let command = StakeholderCommand::Archive { now: self.now() };
