@@ -164,7 +164,14 @@ impl SledEngine {
     /// Uses the store's tree of an already opened database, which the service
     /// may share with other trees of its own (checkpoints, key vault).
     pub fn with_db(db: sled::Db) -> Result<Self, EngineError> {
-        let tree = db.open_tree(Self::TREE)?;
+        Self::with_tree(db, Self::TREE)
+    }
+
+    /// Uses the tree `name` of an already opened database: a second log in
+    /// the same database (a service's access journal), with its own chain.
+    /// A flush makes the whole database durable.
+    pub fn with_tree(db: sled::Db, name: &str) -> Result<Self, EngineError> {
+        let tree = db.open_tree(name)?;
         Ok(Self { db, tree })
     }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`error`]: [`ServiceError`], the refusals a handler returns, and their gRPC codes;
 //! - [`command`]: [`command_error`] and [`command_reply`], the command loop's outcomes as answers;
+//! - [`access`]: reads by purpose ([`access::Disclosure`]) and the access journal;
 //! - [`auth`]: roles, principals, the tokens file and the auth layer; [`require`] checks roles;
 //! - [`context`]: [`RequestContext`], who asked and the ids recorded with each event;
 //! - [`config`]: [`ServiceConfig`], the flags (and `MAILLAGE_*` variables) of every binary;
@@ -12,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod auth;
 pub mod command;
 pub mod config;
@@ -22,6 +24,7 @@ pub mod eventlog;
 pub mod server;
 pub mod telemetry;
 
+pub use access::{AccessJournal, AccessJournalService, Disclosure, Reader};
 pub use auth::{principal, require, AuthLayer, Principal, Role, TokenFile, TokenStore};
 pub use command::{command_error, command_reply};
 pub use config::{ConfigError, ServiceConfig};

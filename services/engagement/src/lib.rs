@@ -19,7 +19,11 @@ use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptio
 use maillage_privacy::{KeyVault, MasterKey};
 use maillage_proto::v1::engagement_server::EngagementServer;
 use maillage_replica::{follow, Model, Reactor, ReferenceGuards, Register, Replica};
-use maillage_service_kit::{init_tracing, EventLogService, FingerprintKey, Server, ServiceConfig};
+use maillage_service_kit::access::ACCESS_TREE;
+use maillage_service_kit::{
+    init_tracing, AccessJournal, AccessJournalService, EventLogService, FingerprintKey, Server,
+    ServiceConfig,
+};
 
 use erasure::ErasureReaction;
 use maillage_territory::Territory;
@@ -80,12 +84,14 @@ pub struct EngagementService {
     /// Keep reference checks and erasures from crossing (see [`erasure`]).
     pub(crate) guards: Arc<ReferenceGuards>,
     store: EventStore,
+    pub(crate) journal: AccessJournal,
 }
 
 impl EngagementService {
     /// A service over `store`, sealing notes with `vault`, remembering creation
     /// ids in `ids`, checking stakeholders against `register` and communes
-    /// against `territory`, dating with `clock`.
+    /// against `territory`, dating with `clock`, recording the reads of
+    /// personal data (interview and diagnostic notes) in `journal`.
     pub fn new(
         store: EventStore,
         vault: Arc<KeyVault>,
@@ -93,6 +99,7 @@ impl EngagementService {
         register: Arc<Replica<Register>>,
         territory: &'static Territory,
         clock: Arc<dyn Clock>,
+        journal: AccessJournal,
     ) -> Self {
         // Invariant: the capacity is a non-zero constant.
         let capacity = NonZeroUsize::new(CACHE_CAPACITY).unwrap_or(NonZeroUsize::MIN);
@@ -109,6 +116,7 @@ impl EngagementService {
             clock,
             ids,
             register,
+            journal,
         }
     }
 
@@ -125,6 +133,14 @@ impl EngagementService {
         let vault = KeyVault::new(db.open_tree(VAULT_TREE)?, master)?.sharing_log_database();
         let ids = CreationIds::new(db.open_tree(CREATION_IDS_TREE)?);
         let register = Arc::new(Replica::open(db.open_tree(REGISTER_TREE)?)?);
+        // The access journal: a log of its own, in its own tree of the same database.
+        let journal = AccessJournal::new(EventStore::with_engine(
+            Arc::new(SledEngine::with_tree(db.clone(), ACCESS_TREE)?),
+            StoreOptions {
+                clock: clock.clone(),
+                ..StoreOptions::default()
+            },
+        )?);
         Ok(Self::new(
             store,
             Arc::new(vault),
@@ -132,7 +148,13 @@ impl EngagementService {
             register,
             Territory::shared(),
             clock,
+            journal,
         ))
+    }
+
+    /// The access journal of the reads of personal data it served.
+    pub fn journal(&self) -> &AccessJournal {
+        &self.journal
     }
 
     /// The replica of the register its commands check, to be kept fed with
@@ -266,10 +288,16 @@ pub async fn serve_with(
         Some(feeds) => Some(service.follow(&db, feeds)?),
         None => None,
     };
+    let journal = service.journal().clone();
     let server = Server::from_config(&config)?
+        .add_service(AccessJournalService::new(CONTEXT, journal.clone()).into_server())
         .add_command_service(service.into_server(), &store)
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
-        .serve_with_shutdown(listener, vec![store.clone()], shutdown);
+        .serve_with_shutdown(
+            listener,
+            vec![store.clone(), journal.store().clone()],
+            shutdown,
+        );
     let served =
         maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await;
     for follower in followers.into_iter().flatten() {

@@ -12,7 +12,7 @@ use maillage_engagement::{EngagementService, StakeholdersFeeds};
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_governance::{GovernanceService, ReplicaFeeds, Replicas};
 use maillage_replica::follow;
-use maillage_service_kit::{EventLogService, Server, ServiceConfig};
+use maillage_service_kit::{AccessJournalService, EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 
@@ -153,10 +153,18 @@ pub async fn serve(
     for (context, store) in &logs_by_context[1..] {
         logs = logs.add(*context, store.clone());
     }
-    let stores = logs_by_context
+    let journals = AccessJournalService::new(
+        maillage_stakeholders::CONTEXT,
+        stakeholders.journal().clone(),
+    )
+    .add(maillage_engagement::CONTEXT, engagement.journal().clone());
+    let mut stores: Vec<EventStore> = logs_by_context
         .iter()
         .map(|(_, store)| store.clone())
         .collect();
+    // The access journals close with the logs.
+    stores.push(stakeholders.journal().store().clone());
+    stores.push(engagement.journal().store().clone());
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), broker = config.nats.is_some(), "maillage is up");
     let served = Server::from_config(config)?
         .add_command_service(stakeholders.into_server(), &stakeholders_log)
@@ -164,6 +172,7 @@ pub async fn serve(
         .add_command_service(governance.into_server(), &governance_log)
         .add_service(projections.service(Arc::new(SystemClock)).into_server())
         .add_service(logs.into_server())
+        .add_service(journals.into_server())
         .add_service(AdminService::new(config.tokens_path()).into_server())
         .serve_with_shutdown(listener, stores, shutdown)
         .await;

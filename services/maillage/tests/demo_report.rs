@@ -274,6 +274,7 @@ async fn the_same_seed_gives_the_same_reports() {
                 endpoint,
                 token: None,
                 data_dir: data,
+                purpose: None,
             };
             ProjectionsClient::new(connection.connect().await.unwrap())
                 .export_report(pb::ExportReportRequest {

@@ -24,7 +24,10 @@ use std::sync::Arc;
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_privacy::{KeyVault, MasterKey};
 use maillage_replica::follow;
-use maillage_service_kit::{EventLogService, Server, ServiceConfig};
+use maillage_service_kit::access::ACCESS_TREE;
+use maillage_service_kit::{
+    AccessJournal, AccessJournalService, EventLogService, Server, ServiceConfig,
+};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 
@@ -59,8 +62,9 @@ pub enum OpenError {
     Vault(#[from] maillage_privacy::PrivacyError),
 }
 
-/// Opens the service's one sled database in `dir` (event log, key vault and
-/// request-id index share it) and builds the service over it; returns the
+/// Opens the service's one sled database in `dir` (event log, key vault,
+/// request-id index and access journal — a log of its own in tree
+/// `access.journal` — share it) and builds the service over it; returns the
 /// database too, for the service's other trees (the relay's checkpoint).
 /// The service's store is the one to close on shutdown.
 pub fn open(
@@ -73,6 +77,13 @@ pub fn open(
     // The vault shares the log's database: the log's flush makes new keys durable.
     let vault = KeyVault::new(db.open_tree(VAULT_TREE)?, master)?.sharing_log_database();
     let ids = maillage_es::CreationIds::new(db.open_tree(ids::TREE)?);
+    let journal = AccessJournal::new(EventStore::with_engine(
+        Arc::new(SledEngine::with_tree(db.clone(), ACCESS_TREE)?),
+        StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        },
+    )?);
     let store = EventStore::with_engine(
         Arc::new(engine),
         StoreOptions {
@@ -88,16 +99,17 @@ pub fn open(
         pending,
         Territory::shared(),
         clock,
+        journal,
     );
     Ok((service, db))
 }
 
-/// Serves the service, its `EventLog`, health and reflection on `listener` —
-/// with, when `--nats` is set, a relay publishing the log to JetStream and
-/// the reaction to engagement's erasure facts following JetStream — until
-/// `shutdown` completes (or SIGTERM/SIGINT), then drains in-flight requests
-/// and closes the store. Without `--nats`, erasures stop at this service's
-/// part (a warning says so).
+/// Serves the service, its `EventLog`, its `AccessJournal`, health and
+/// reflection on `listener` — with, when `--nats` is set, a relay publishing
+/// the log to JetStream and the reaction to engagement's erasure facts
+/// following JetStream — until `shutdown` completes (or SIGTERM/SIGINT), then
+/// drains in-flight requests and closes the store. Without `--nats`, erasures
+/// stop at this service's part (a warning says so).
 pub async fn serve(
     config: &ServiceConfig,
     listener: TcpListener,
@@ -140,10 +152,16 @@ pub async fn serve_with(
         None => None,
     };
     let store = service.store().clone();
+    let journal = service.journal().clone();
     let server = Server::from_config(config)?
+        .add_service(AccessJournalService::new(CONTEXT, journal.clone()).into_server())
         .add_command_service(service.into_server(), &store)
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
-        .serve_with_shutdown(listener, vec![store.clone()], shutdown);
+        .serve_with_shutdown(
+            listener,
+            vec![store.clone(), journal.store().clone()],
+            shutdown,
+        );
     let served =
         maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await;
     if let Some(follower) = follower {

@@ -167,8 +167,9 @@ async fn an_erased_person_reads_as_erased_everywhere_and_the_log_still_verifies(
     assert_eq!(marker.metadata.as_ref().unwrap().actor, "adam-admin");
 
     // Reads: the person's fields are gone; the commune and kinds (not sealed) remain.
-    let mut analyst = harness.client(&harness.tokens.analyst.clone()).await?;
-    let read = analyst
+    // Read by a facilitator (an analyst never reads personal data).
+    let mut reader = harness.facilitator().await?;
+    let read = reader
         .get_stakeholder(pb::GetStakeholderRequest {
             stakeholder_id: camille.clone(),
         })
@@ -184,7 +185,7 @@ async fn an_erased_person_reads_as_erased_everywhere_and_the_log_still_verifies(
     assert_eq!(profile.notes, "");
 
     // The interaction keeps date, channel, participants (the organisation too) and facilitator.
-    let interaction = analyst
+    let interaction = reader
         .get_interaction(pb::GetInteractionRequest {
             interaction_id: with_camille.clone(),
         })
@@ -203,7 +204,7 @@ async fn an_erased_person_reads_as_erased_everywhere_and_the_log_still_verifies(
         .any(|p| p.stakeholder_id == business_id
             && p.r#type == pb::StakeholderType::Organisation as i32));
     // Others' interactions are untouched.
-    let other = analyst
+    let other = reader
         .get_interaction(pb::GetInteractionRequest {
             interaction_id: without_camille.clone(),
         })

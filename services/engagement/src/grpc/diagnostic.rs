@@ -7,13 +7,14 @@ use std::collections::HashSet;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
 use maillage_replica::{Expected, OrganisationType};
+use maillage_service_kit::access::Subject;
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    context, creation_id, instant, invalid, load, open_notes, reader, references, run, seal_notes,
-    statements, text, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
+    context, creation_id, disclosed_notes, instant, invalid, load, purposed_reader, references,
+    run, seal_notes, statements, text, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::DIAGNOSTIC;
 use crate::domain::diagnostic::{Command, Diagnostic, Error, Record};
@@ -130,13 +131,29 @@ pub(super) async fn get(
     service: &EngagementService,
     request: Request<pb::GetDiagnosticRequest>,
 ) -> Result<Response<pb::DiagnosticView>, Status> {
-    reader(&request)?;
+    let reader = purposed_reader(&request)?;
     let id = traced_uuid("diagnostic_id", &request.get_ref().diagnostic_id)?;
     let (version, state) = load(&service.diagnostics, &id)?;
     let Some(recorded) = state.recorded else {
         return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
     };
-    let (notes, notes_erased) = open_notes(service, &notes_subject(&id), &recorded.sealed_notes)?;
+    let disclosure = reader.disclosure;
+    let (notes, notes_erased, opened) = disclosed_notes(
+        service,
+        disclosure,
+        &notes_subject(&id),
+        &recorded.sealed_notes,
+    )?;
+    if opened {
+        let subject = Subject {
+            kind: "diagnostic",
+            id: &id,
+        };
+        service
+            .journal
+            .record(&reader, "GetDiagnostic", subject)
+            .await?;
+    }
     Ok(Response::new(pb::DiagnosticView {
         diagnostic_id: recorded.diagnostic_id,
         version,
@@ -146,5 +163,6 @@ pub(super) async fn get(
         findings: recorded.findings,
         notes,
         notes_erased,
+        disclosure: disclosure.to_proto() as i32,
     }))
 }

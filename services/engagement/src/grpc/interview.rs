@@ -5,13 +5,15 @@
 use maillage_privacy::SubjectId;
 use maillage_proto::v1::{self as pb, interview_subject::Who};
 use maillage_replica::Expected;
+use maillage_service_kit::access::Subject;
 use maillage_service_kit::ServiceError;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, creation_id, instant, invalid, load, open_notes, reader, references, run,
-    seal_notes, statements, text, themes, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
+    anonymous, context, creation_id, disclosed_notes, instant, invalid, load, purposed_reader,
+    references, run, seal_notes, statements, text, themes, traced_uuid, uuid, Aggregate, MAX_NOTES,
+    WRITERS,
 };
 use crate::category::INTERVIEW;
 use crate::domain::interview::{Command, Error, Interview, Record};
@@ -128,13 +130,37 @@ pub(super) async fn get(
     service: &EngagementService,
     request: Request<pb::GetInterviewRequest>,
 ) -> Result<Response<pb::InterviewView>, Status> {
-    reader(&request)?;
+    let reader = purposed_reader(&request)?;
     let id = traced_uuid("interview_id", &request.get_ref().interview_id)?;
     let (version, state) = load(&service.interviews, &id)?;
     let Some(recorded) = state.recorded else {
         return Err(ServiceError::not_found("interview", id.to_string()).into());
     };
-    let (notes, notes_erased) = open_notes(service, &notes_subject(&id), &recorded.sealed_notes)?;
+    let disclosure = reader.disclosure;
+    let (notes, notes_erased, opened) = disclosed_notes(
+        service,
+        disclosure,
+        &notes_subject(&id),
+        &recorded.sealed_notes,
+    )?;
+    // Motivations and expectations are what the person said: personal free
+    // text, shown with the notes only.
+    let (motivations, expectations) = if disclosure.is_full() && !notes_erased {
+        (recorded.motivations, recorded.expectations)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let said = !motivations.is_empty() || !expectations.is_empty();
+    if opened || said {
+        let subject = Subject {
+            kind: "interview",
+            id: &id,
+        };
+        service
+            .journal
+            .record(&reader, "GetInterview", subject)
+            .await?;
+    }
     Ok(Response::new(pb::InterviewView {
         interview_id: recorded.interview_id,
         version,
@@ -142,9 +168,10 @@ pub(super) async fn get(
         interviewer: recorded.interviewer,
         conducted_at: recorded.conducted_at,
         themes: recorded.themes,
-        motivations: recorded.motivations,
-        expectations: recorded.expectations,
+        motivations,
+        expectations,
         notes,
         notes_erased,
+        disclosure: disclosure.to_proto() as i32,
     }))
 }

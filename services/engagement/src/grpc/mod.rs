@@ -28,7 +28,9 @@ use maillage_proto::v1::{
     self as pb, engagement_server::Engagement, EngagementAudience, EngagementTheme,
 };
 use maillage_replica::{Positions, Register, Replica, SharedGuards};
-use maillage_service_kit::{command_error, command_reply, RequestContext, Role, ServiceError};
+use maillage_service_kit::{
+    command_error, command_reply, Disclosure, Reader, RequestContext, Role, ServiceError,
+};
 use tonic::{Request, Response, Status};
 use tracing::Span;
 use uuid::Uuid;
@@ -340,6 +342,30 @@ pub(crate) fn seal_notes(
         .vault
         .seal_str(subject, "notes", notes)
         .map_err(vault_error)
+}
+
+/// Notes sealed by [`seal_notes`], as `disclosure` allows: (clear text,
+/// erased, opened). Only [`Disclosure::Full`] opens them; for any other
+/// reader they are left empty (and `erased` still says whether the key is
+/// gone). `opened`: text was opened from the vault (the read is journalled).
+pub(crate) fn disclosed_notes(
+    service: &EngagementService,
+    disclosure: Disclosure,
+    subject: &SubjectId,
+    sealed: &[u8],
+) -> Result<(String, bool, bool), Status> {
+    if !disclosure.is_full() {
+        let erased = !sealed.is_empty() && service.vault.is_erased(subject).map_err(vault_error)?;
+        return Ok((String::new(), erased, false));
+    }
+    let (notes, erased) = open_notes(service, subject, sealed)?;
+    Ok((notes, erased, !sealed.is_empty() && !erased))
+}
+
+/// The reader of a read (checked against [`READERS`]): who, for what purpose,
+/// and what they may see.
+pub(crate) fn purposed_reader<T>(request: &Request<T>) -> Result<Reader, Status> {
+    Reader::admit(request, READERS)
 }
 
 /// Opens notes sealed by [`seal_notes`]: (clear text, erased).

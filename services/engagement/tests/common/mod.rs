@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::Result;
 use maillage_engagement::StakeholdersFeeds;
 use maillage_privacy::MasterKey;
+use maillage_proto::v1::access_journal_client::AccessJournalClient;
 use maillage_proto::v1::engagement_client::EngagementClient;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::{EventEnvelope, ReadAllRequest};
@@ -92,6 +93,8 @@ pub struct Tokens {
     pub analyst: String,
     pub tool: String,
     pub secretary: String,
+    pub auditor: String,
+    pub admin: String,
 }
 
 impl Tokens {
@@ -105,6 +108,8 @@ impl Tokens {
             analyst: TokenFile::add(&path, "ana", &[Role::Analyst])?,
             tool: TokenFile::add(&path, "bi-tool", &[Role::Tool])?,
             secretary: TokenFile::add(&path, "sec", &[Role::Secretary])?,
+            auditor: TokenFile::add(&path, "aude", &[Role::Auditor])?,
+            admin: TokenFile::add(&path, "adam", &[Role::Admin])?,
         })
     }
 }
@@ -177,6 +182,18 @@ impl Server {
     pub async fn client(&self) -> Result<Client> {
         let token = self.tokens.facilitator.clone();
         self.client_with(Some(&token)).await
+    }
+
+    /// An AccessJournal client presenting `token`.
+    pub async fn access_journal(
+        &self,
+        token: &str,
+    ) -> Result<AccessJournalClient<InterceptedService<Channel, Bearer>>> {
+        let bearer = Bearer(Some(format!("Bearer {token}").parse()?), None);
+        Ok(AccessJournalClient::with_interceptor(
+            self.channel().await?,
+            bearer,
+        ))
     }
 
     /// An EventLog client as the tool.

@@ -35,6 +35,11 @@ pub struct Connection {
         default_value = "maillage-data"
     )]
     pub data_dir: PathBuf,
+
+    /// Why personal data is read (sent as `maillage-purpose`; recorded in the
+    /// access journal with every read that returns personal data).
+    #[arg(long, global = true, env = "MAILLAGE_PURPOSE")]
+    pub purpose: Option<String>,
 }
 
 /// The highest log position of each context that a session's commands
@@ -75,6 +80,7 @@ impl SeenPositions {
 #[derive(Clone)]
 pub struct Bearer {
     token: tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+    purpose: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
     seen: SeenPositions,
 }
 
@@ -83,6 +89,12 @@ impl tonic::service::Interceptor for Bearer {
         request
             .metadata_mut()
             .insert("authorization", self.token.clone());
+        if let Some(purpose) = &self.purpose {
+            request.metadata_mut().insert(
+                maillage_service_kit::access::PURPOSE_HEADER,
+                purpose.clone(),
+            );
+        }
         if let Some(after) = self.seen.header().and_then(|value| value.parse().ok()) {
             request
                 .metadata_mut()
@@ -132,9 +144,21 @@ impl Connection {
                     self.endpoint
                 )
             })?;
+        // Any text but line breaks and control characters (UTF-8 travels as is).
+        let purpose = match &self.purpose {
+            None => None,
+            Some(purpose) => {
+                let clean = maillage_service_kit::access::sanitise_purpose(purpose.as_bytes());
+                Some(
+                    tonic::metadata::MetadataValue::try_from(clean.as_bytes())
+                        .map_err(|_| anyhow!("--purpose cannot be sent as a header"))?,
+                )
+            }
+        };
         let seen = SeenPositions::default();
         let bearer = Bearer {
             token: bearer,
+            purpose,
             seen: seen.clone(),
         };
         Ok((InterceptedService::new(channel, bearer), seen))

@@ -76,6 +76,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 endpoint: endpoint.clone(),
                 token: args.token.clone(),
                 data_dir: args.data_dir.clone(),
+                purpose: None,
             };
             play_and_report(&connection, args.seed, args.scale, &args.out).await?
         }
@@ -113,6 +114,7 @@ async fn in_process(args: &DemoArgs) -> anyhow::Result<(demo::Outcome, ReportDat
         endpoint: format!("http://{address}"),
         token: None,
         data_dir: args.data_dir.clone(),
+        purpose: None,
     };
     let played = play_and_report(&connection, args.seed, args.scale, &args.out).await;
     // Stop the platform whatever happened, then report the first failure.

@@ -54,6 +54,7 @@ impl Platform {
             endpoint: self.endpoint.clone(),
             token: None,
             data_dir: self.data_dir(),
+            purpose: None,
         }
     }
 

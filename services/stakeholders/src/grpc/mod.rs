@@ -26,8 +26,10 @@ use maillage_privacy::{KeyVault, PrivacyError};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::stakeholders_server::{Stakeholders, StakeholdersServer};
 use maillage_replica::{Reactor, ReferenceGuards};
+use maillage_service_kit::access::Subject;
 use maillage_service_kit::{
-    command_error, command_reply, FingerprintKey, RequestContext, Role, ServiceError,
+    command_error, command_reply, AccessJournal, FingerprintKey, Reader, RequestContext, Role,
+    ServiceError,
 };
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
@@ -76,13 +78,15 @@ struct Inner {
     follows_confirmations: AtomicBool,
     territory: &'static Territory,
     clock: Arc<dyn Clock>,
+    journal: AccessJournal,
 }
 
 impl StakeholdersService {
     /// A service over `store`, sealing personal data with `vault` (the one
     /// vault of the process over its database), allocating ids with `ids`,
     /// remembering unfinished erasures in `pending_erasures`, checking
-    /// communes against `territory`, and reading time from `clock`.
+    /// communes against `territory`, reading time from `clock`, and
+    /// recording the reads of personal data in `journal`.
     pub fn new(
         store: EventStore,
         vault: Arc<KeyVault>,
@@ -90,6 +94,7 @@ impl StakeholdersService {
         pending_erasures: sled::Tree,
         territory: &'static Territory,
         clock: Arc<dyn Clock>,
+        journal: AccessJournal,
     ) -> Self {
         // Invariant: CACHE is not zero.
         let capacity = NonZeroUsize::new(CACHE).unwrap_or(NonZeroUsize::MIN);
@@ -106,8 +111,14 @@ impl StakeholdersService {
                 follows_confirmations: AtomicBool::new(false),
                 territory,
                 clock,
+                journal,
             }),
         }
+    }
+
+    /// The access journal of the reads of personal data it served.
+    pub fn journal(&self) -> &AccessJournal {
+        &self.inner.journal
     }
 
     /// The event store the service writes to.
@@ -342,7 +353,22 @@ impl Stakeholders for StakeholdersService {
         &self,
         request: Request<pb::ExportPersonDataRequest>,
     ) -> Result<Response<pb::PersonDataExport>, Status> {
-        self.handle_export_person_data(request).await
+        // The export holds the person's data decrypted: it is journalled, durably,
+        // before it is returned (an erased person's export holds none).
+        let reader = Reader::admit(&request, PRIVACY_OFFICERS)?;
+        let export = self.handle_export_person_data(request).await?;
+        if !export.get_ref().erased {
+            let id = crate::validate::uuid("stakeholder_id", &export.get_ref().stakeholder_id)?;
+            let subject = Subject {
+                kind: "person",
+                id: &id,
+            };
+            self.inner
+                .journal
+                .record(&reader, "ExportPersonData", subject)
+                .await?;
+        }
+        Ok(export)
     }
 
     async fn get_stakeholder(

@@ -1,13 +1,20 @@
 //! Reads from the aggregates' own streams (read-your-writes): a stakeholder or
-//! an interaction as of now, with sealed fields opened (or shown as erased).
-//! Roles: facilitator, analyst, auditor or admin.
+//! an interaction as of now, with sealed fields opened (or shown as erased)
+//! as far as the caller's purpose allows ([`Disclosure`]): facilitator and
+//! admin read every personal field; an auditor reads who contacted whom, when
+//! and how, and the names of persons in a public role (a mandate or an
+//! affiliation); an analyst reads no personal field. Withheld fields are left
+//! empty and the reply's `disclosure` says so. A read that returns personal
+//! data opened from the vault is recorded in the access journal, durably,
+//! before it is answered (else it fails).
 
 use std::sync::Arc;
 
 use maillage_es::stream_id;
 use maillage_privacy::{KeyVault, Opened, SubjectId};
 use maillage_proto::v1 as pb;
-use maillage_service_kit::{require, ServiceError};
+use maillage_service_kit::access::Subject;
+use maillage_service_kit::{Disclosure, Reader, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -46,6 +53,24 @@ pub(super) fn stakeholder_view(
     version: u64,
     state: &StakeholderState,
 ) -> Result<pb::Stakeholder, ServiceError> {
+    Ok(disclosed_stakeholder_view(vault, version, state, Disclosure::Full)?.0)
+}
+
+/// Whether a person holds a public role: an élu (a mandate, current or past)
+/// or an organisation's representative (an affiliation, current or past).
+fn in_public_role(state: &StakeholderState) -> bool {
+    !state.mandates.is_empty() || !state.affiliations.is_empty()
+}
+
+/// A stakeholder's view as `disclosure` allows, and whether it holds
+/// personal data opened from the vault (then the read must be journalled).
+/// Fields the disclosure withholds are never opened.
+pub(super) fn disclosed_stakeholder_view(
+    vault: &KeyVault,
+    version: u64,
+    state: &StakeholderState,
+    disclosure: Disclosure,
+) -> Result<(pb::Stakeholder, bool), ServiceError> {
     let mut view = pb::Stakeholder {
         stakeholder_id: state.id.clone(),
         version,
@@ -57,8 +82,10 @@ pub(super) fn stakeholder_view(
         erased_at: state.erased_at,
         registered_at: state.registered_at,
         registered_by: state.registered_by.clone(),
+        disclosure: disclosure.to_proto() as i32,
         ..Default::default()
     };
+    let mut opened = false;
     match &state.profile {
         None => {}
         Some(Profile::Organisation(profile)) => {
@@ -68,35 +95,52 @@ pub(super) fn stakeholder_view(
         Some(Profile::Person(sealed)) => {
             view.r#type = pb::StakeholderType::Person as i32;
             let subject = SubjectId::person(state.id.clone());
+            let names =
+                disclosure.is_full() || (disclosure.shows_public_names() && in_public_role(state));
+            let details = disclosure.is_full();
+            if !names && !view.erased && vault.is_erased(&subject).map_err(privacy_error)? {
+                // Keys destroyed before the marker event was recorded.
+                view.erased = true;
+            }
             let mut erased = view.erased;
-            let mut field = |name: &str, value: &[u8]| -> Result<String, ServiceError> {
-                if erased {
-                    return Ok(String::new());
-                }
-                match open(vault, &subject, name, value)? {
-                    Some(text) => Ok(text),
-                    None => {
-                        erased = true;
-                        Ok(String::new())
+            let mut field =
+                |shown: bool, name: &str, value: &[u8]| -> Result<String, ServiceError> {
+                    if erased || !shown {
+                        return Ok(String::new());
                     }
-                }
-            };
+                    match open(vault, &subject, name, value)? {
+                        Some(text) => {
+                            opened |= !value.is_empty();
+                            Ok(text)
+                        }
+                        None => {
+                            erased = true;
+                            Ok(String::new())
+                        }
+                    }
+                };
             let profile = pb::PersonProfile {
-                given_name: field(person_fields::GIVEN_NAME, &sealed.sealed_given_name)?,
-                family_name: field(person_fields::FAMILY_NAME, &sealed.sealed_family_name)?,
+                given_name: field(names, person_fields::GIVEN_NAME, &sealed.sealed_given_name)?,
+                family_name: field(
+                    names,
+                    person_fields::FAMILY_NAME,
+                    &sealed.sealed_family_name,
+                )?,
                 kinds: sealed.kinds.clone(),
                 commune_code: sealed.commune_code.clone(),
-                email: field(person_fields::EMAIL, &sealed.sealed_email)?,
-                phone: field(person_fields::PHONE, &sealed.sealed_phone)?,
+                email: field(details, person_fields::EMAIL, &sealed.sealed_email)?,
+                phone: field(details, person_fields::PHONE, &sealed.sealed_phone)?,
                 postal_address: field(
+                    details,
                     person_fields::POSTAL_ADDRESS,
                     &sealed.sealed_postal_address,
                 )?,
-                notes: field(person_fields::NOTES, &sealed.sealed_notes)?,
+                notes: field(details, person_fields::NOTES, &sealed.sealed_notes)?,
             };
             if erased {
                 // Keys destroyed (possibly before the marker event is recorded):
                 // nothing personal is shown, not even a field opened before.
+                opened = false;
                 view.erased = true;
                 view.person = Some(pb::PersonProfile {
                     kinds: sealed.kinds.clone(),
@@ -108,7 +152,7 @@ pub(super) fn stakeholder_view(
             }
         }
     }
-    Ok(view)
+    Ok((view, opened))
 }
 
 /// An interaction's view, its free text opened.
@@ -117,14 +161,35 @@ pub(super) fn interaction_view(
     version: u64,
     state: &InteractionState,
 ) -> Result<pb::Interaction, ServiceError> {
+    Ok(disclosed_interaction_view(vault, version, state, Disclosure::Full)?.0)
+}
+
+/// An interaction's view as `disclosure` allows (its free text — subject,
+/// notes, follow-ups, correction reasons — only for [`Disclosure::Full`];
+/// who, whom, when and how for every reader), and whether it holds text
+/// opened from the vault (then the read must be journalled).
+pub(super) fn disclosed_interaction_view(
+    vault: &KeyVault,
+    version: u64,
+    state: &InteractionState,
+    disclosure: Disclosure,
+) -> Result<(pb::Interaction, bool), ServiceError> {
     let Some(current) = &state.current else {
-        return Ok(pb::Interaction::default());
+        return Ok((pb::Interaction::default(), false));
     };
     let subject = SubjectId::interaction(current.interaction_id.clone());
-    let mut erased = false;
+    let shown = disclosure.is_full();
+    let mut erased = !shown && vault.is_erased(&subject).map_err(privacy_error)?;
+    let mut opened = false;
     let mut text = |name: &str, value: &[u8]| -> Result<String, ServiceError> {
+        if !shown {
+            return Ok(String::new());
+        }
         match open(vault, &subject, name, value)? {
-            Some(text) => Ok(text),
+            Some(text) => {
+                opened |= !value.is_empty();
+                Ok(text)
+            }
             None => {
                 erased = true;
                 Ok(String::new())
@@ -162,7 +227,10 @@ pub(super) fn interaction_view(
             fields: corrected_fields(correction),
         });
     }
-    Ok(pb::Interaction {
+    if erased {
+        opened = false;
+    }
+    let view = pb::Interaction {
         interaction_id: current.interaction_id.clone(),
         version,
         participants: current.participants.clone(),
@@ -177,7 +245,9 @@ pub(super) fn interaction_view(
         logged_at: current.logged_at,
         corrections,
         erased,
-    })
+        disclosure: disclosure.to_proto() as i32,
+    };
+    Ok((view, opened))
 }
 
 impl StakeholdersService {
@@ -219,9 +289,31 @@ impl StakeholdersService {
         &self,
         request: Request<pb::GetStakeholderRequest>,
     ) -> Result<Response<pb::Stakeholder>, Status> {
-        require(&request, READERS)?;
+        let reader = Reader::admit(&request, READERS)?;
         let id = super::traced_id("stakeholder_id", &request.get_ref().stakeholder_id)?;
-        let (_, view) = self.load_stakeholder(&id).await?;
+        let (version, state) = self
+            .inner
+            .stakeholders
+            .load(&stream_id(STAKEHOLDER, &id))
+            .map_err(|error| handle_error(error, stakeholder_error(&id)))?;
+        if state.profile.is_none() {
+            return Err(ServiceError::not_found("stakeholder", id.to_string()).into());
+        }
+        let vault: Arc<KeyVault> = self.inner.vault.clone();
+        let disclosure = reader.disclosure;
+        let (view, opened) =
+            blocking(move || disclosed_stakeholder_view(&vault, version, &state, disclosure))
+                .await?;
+        if opened {
+            let subject = Subject {
+                kind: "person",
+                id: &id,
+            };
+            self.inner
+                .journal
+                .record(&reader, "GetStakeholder", subject)
+                .await?;
+        }
         Ok(Response::new(view))
     }
 
@@ -230,8 +322,31 @@ impl StakeholdersService {
         &self,
         request: Request<pb::GetInteractionRequest>,
     ) -> Result<Response<pb::Interaction>, Status> {
-        require(&request, READERS)?;
+        let reader = Reader::admit(&request, READERS)?;
         let id = super::traced_id("interaction_id", &request.get_ref().interaction_id)?;
-        Ok(Response::new(self.load_interaction(&id).await?))
+        let (version, state) = self
+            .inner
+            .interactions
+            .load(&stream_id(INTERACTION, &id))
+            .map_err(|error| handle_error(error, interaction_error(&id)))?;
+        if state.current.is_none() {
+            return Err(ServiceError::not_found("interaction", id.to_string()).into());
+        }
+        let vault = self.inner.vault.clone();
+        let disclosure = reader.disclosure;
+        let (view, opened) =
+            blocking(move || disclosed_interaction_view(&vault, version, &state, disclosure))
+                .await?;
+        if opened {
+            let subject = Subject {
+                kind: "interaction",
+                id: &id,
+            };
+            self.inner
+                .journal
+                .record(&reader, "GetInteraction", subject)
+                .await?;
+        }
+        Ok(Response::new(view))
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result};
 use maillage_privacy::MasterKey;
 use maillage_proto::v1 as pb;
+use maillage_proto::v1::access_journal_client::AccessJournalClient;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
 use maillage_service_kit::{Role, ServiceConfig, TokenFile};
@@ -163,6 +164,28 @@ impl Harness {
     /// The admin's client.
     pub async fn admin(&self) -> Result<Client> {
         self.client(&self.tokens.admin.clone()).await
+    }
+
+    /// The access journal's client, presenting `token`.
+    pub async fn access_journal(
+        &self,
+        token: &str,
+    ) -> Result<AccessJournalClient<InterceptedService<Channel, Bearer>>> {
+        Ok(AccessJournalClient::with_interceptor(
+            self.channel().await?,
+            Bearer(Some(token.to_string())),
+        ))
+    }
+
+    /// Every entry of the access journal (read by the auditor).
+    pub async fn access_entries(&self) -> Result<Vec<pb::AccessEntry>> {
+        Ok(self
+            .access_journal(&self.tokens.auditor.clone())
+            .await?
+            .list_access(pb::ListAccessRequest::default())
+            .await?
+            .into_inner()
+            .entries)
     }
 
     /// The event log's client (auditor).
