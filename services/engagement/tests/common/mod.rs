@@ -142,13 +142,31 @@ impl Server {
             },
             Some(feeds),
         ));
-        Ok(Self {
+        let server = Self {
             address,
             tokens,
             register,
             stop: Some(stop),
             task: Some(task),
-        })
+        };
+        server.wait_for_the_fixture_erasure().await?;
+        Ok(server)
+    }
+
+    /// Waits (bounded) until engagement has recorded its part of the
+    /// fixture's erased person, which it does in the background when it
+    /// starts: tests that compare log heads then see a still log.
+    async fn wait_for_the_fixture_erasure(&self) -> Result<()> {
+        let stream = format!("erasure-{ERASED}");
+        for _ in 0..500 {
+            if let Ok(events) = self.all_events().await {
+                if events.iter().any(|event| event.stream_id == stream) {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        anyhow::bail!("engagement never recorded its part of the fixture's erasure")
     }
 
     async fn channel(&self) -> Result<Channel> {
