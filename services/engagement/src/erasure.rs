@@ -74,6 +74,12 @@ impl ErasureReaction {
     }
 
     async fn erase(&self, person: Uuid, position: u64) -> Result<(), ReactError> {
+        // Recorded already (the started fact, then `PersonErased`, both come):
+        // the keys are gone and nothing new could name the person since.
+        let stream = maillage_es::stream_id(ERASURE, &person);
+        if self.store.stream_version(&stream)? > 0 {
+            return Ok(());
+        }
         let reached = self.register.wait_for(position, REPLICA_WAIT).await;
         if reached < position {
             return Err(format!(

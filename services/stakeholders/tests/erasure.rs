@@ -281,3 +281,84 @@ async fn an_erased_person_reads_as_erased_everywhere_and_the_log_still_verifies(
     harness.stop().await?;
     Ok(())
 }
+
+/// A crash after the erasure was remembered (tree `erasure.pending`) and
+/// before anything was recorded: the next start finishes it, in order — the
+/// started fact, then the keys, then the marker.
+#[tokio::test]
+async fn an_erasure_interrupted_by_a_crash_is_finished_at_the_next_start() -> Result<()> {
+    let harness = Harness::start().await?;
+    let mut facilitator = harness.facilitator().await?;
+    let noe = register_person(
+        &mut facilitator,
+        person("Noé", "Garnier", &[pb::PersonKind::Inhabitant]),
+    )
+    .await?;
+    let contact = facilitator
+        .log_interaction(phone_call(&[&noe], "souhaite un espace de coworking"))
+        .await?
+        .into_inner()
+        .id;
+    let (dir, tokens) = harness.stop().await?;
+
+    // What `ErasePerson` remembers first, as a crash right after it would leave it.
+    {
+        let db = sled::open(dir.path().join("stakeholders"))?;
+        let id = uuid::Uuid::parse_str(&noe)?;
+        db.open_tree(maillage_stakeholders::PENDING_ERASURES_TREE)?
+            .insert(
+                id.as_bytes(),
+                "erase-noe\nadam-admin\nRGPD art. 17".as_bytes(),
+            )?;
+        db.flush()?;
+    }
+
+    let harness = Harness::start_in(dir, tokens).await?;
+    let mut admin = harness.admin().await?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        let status = admin
+            .get_erasure(pb::GetErasureRequest {
+                stakeholder_id: noe.clone(),
+            })
+            .await?
+            .into_inner();
+        if status.state == pb::ErasureState::ErasedHere as i32
+            || tokio::time::Instant::now() > deadline
+        {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    // (No engagement here to confirm its part: this service's part is done.)
+    assert_eq!(
+        status.state,
+        pb::ErasureState::ErasedHere as i32,
+        "{status:?}"
+    );
+    assert_eq!(status.reason, "RGPD art. 17");
+    assert_eq!(status.pending_contexts, vec!["engagement".to_owned()]);
+    let types: Vec<String> = harness
+        .all_events()
+        .await?
+        .into_iter()
+        .filter(|event| event.stream_id == format!("stakeholder-{noe}"))
+        .map(|event| event.event_type)
+        .collect();
+    assert_eq!(
+        types[types.len() - 2..],
+        [
+            "maillage.v1.PersonErasureStarted".to_owned(),
+            "maillage.v1.PersonErased".to_owned()
+        ]
+    );
+    let interaction = admin
+        .get_interaction(pb::GetInteractionRequest {
+            interaction_id: contact,
+        })
+        .await?
+        .into_inner();
+    assert!(interaction.erased && interaction.notes.is_empty());
+    harness.stop().await?;
+    Ok(())
+}

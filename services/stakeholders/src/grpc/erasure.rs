@@ -38,7 +38,7 @@ use uuid::Uuid;
 
 use super::privacy::interactions_of;
 use super::{blocking, privacy_error, StakeholdersService, PRIVACY_OFFICERS, STAKEHOLDER};
-use crate::domain::stakeholder::{Profile, StakeholderCommand, StakeholderState, ERASURE_CONTEXTS};
+use crate::domain::stakeholder::{StakeholderCommand, StakeholderState, ERASURE_CONTEXTS};
 use crate::validate::{self, MAX_REASON};
 
 /// How long `ErasePerson` waits for the other contexts before answering.
@@ -94,20 +94,7 @@ impl StakeholdersService {
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         // Recorded in clear: bounded, single line; never logged.
         let reason = validate::required_line("reason", &message.reason, MAX_REASON)?;
-        let (version, state) = self
-            .inner
-            .stakeholders
-            .load(&stream_id(STAKEHOLDER, &id))
-            .map_err(|error| super::handle_error(error, super::stakeholder_error(&id)))?;
-        match &state.profile {
-            None => return Err(ServiceError::not_found("stakeholder", id.to_string()).into()),
-            Some(Profile::Organisation(_)) => {
-                return Err(
-                    ServiceError::failed_precondition("the stakeholder is not a person").into(),
-                )
-            }
-            Some(Profile::Person(_)) => {}
-        }
+        let (version, state) = self.load_person(&id)?;
         if let Some(expected) = message.expected_version {
             // Checked before anything is written: a stale request changes nothing.
             if expected != version && !state.is_erasing() {
@@ -174,6 +161,7 @@ impl StakeholdersService {
         pending: Pending,
     ) -> Result<Response<pb::CommandReply>, Status> {
         let key = id.as_bytes().to_vec();
+        self.ensure_started(&id, &pending).await?;
         let store = self.inner.store.clone();
         let vault = self.inner.vault.clone();
         let now = self.now();
@@ -209,6 +197,31 @@ impl StakeholdersService {
             .remove(&key)
             .map_err(storage_error)?;
         Ok(reply)
+    }
+
+    /// Records the started fact if a crash came between remembering the
+    /// erasure and recording it (under the exclusive guard, as
+    /// `ErasePerson` does), so that nothing new can name the person before
+    /// the keys go.
+    async fn ensure_started(&self, id: &Uuid, pending: &Pending) -> Result<(), Status> {
+        let stream = stream_id(STAKEHOLDER, id);
+        let started = self
+            .inner
+            .stakeholders
+            .inspect(&stream, |_, state| state.is_erasing())
+            .map_err(|error| super::handle_error(error, super::stakeholder_error(id)))?;
+        if started {
+            return Ok(());
+        }
+        let command = StakeholderCommand::StartErasure {
+            reason: pending.reason.clone(),
+            actor: pending.actor.clone(),
+            now: self.now(),
+        };
+        let _exclusive = self.inner.guards.exclusive(id).await;
+        self.run_stakeholder(id, command, None, &pending.context("started"))
+            .await
+            .map(|_| ())
     }
 
     /// Finishes, in the background, every erasure a crash interrupted after
@@ -253,14 +266,7 @@ impl StakeholdersService {
     ) -> Result<Response<pb::ErasureStatus>, Status> {
         require(&request, PRIVACY_OFFICERS)?;
         let id = super::traced_id("stakeholder_id", &request.get_ref().stakeholder_id)?;
-        let (_, state) = self
-            .inner
-            .stakeholders
-            .load(&stream_id(STAKEHOLDER, &id))
-            .map_err(|error| super::handle_error(error, super::stakeholder_error(&id)))?;
-        if state.profile.is_none() {
-            return Err(ServiceError::not_found("stakeholder", id.to_string()).into());
-        }
+        let (_, state) = self.load_person(&id)?;
         Ok(Response::new(erasure_status(&id, &state)))
     }
 }

@@ -13,7 +13,7 @@ use super::{
     blocking, handle_error, privacy_error, run, stakeholder_error, StakeholdersService,
     STAKEHOLDER, WRITERS,
 };
-use crate::domain::stakeholder::{NewMandate, Profile, StakeholderCommand};
+use crate::domain::stakeholder::{NewMandate, Profile, StakeholderCommand, StakeholderState};
 use crate::ids::derived_id;
 use crate::validate::{
     self, MAX_ADDRESS, MAX_LABEL, MAX_ORGANISATION_NAME, MAX_PERSON_NAME, MAX_PERSON_NOTES,
@@ -240,6 +240,23 @@ impl StakeholdersService {
         .await
     }
 
+    /// The version and state of person `id`: NOT_FOUND when never
+    /// registered, FAILED_PRECONDITION when it is an organisation.
+    pub(super) fn load_person(&self, id: &Uuid) -> Result<(u64, StakeholderState), Status> {
+        let (version, state) = self
+            .inner
+            .stakeholders
+            .load(&stream_id(STAKEHOLDER, id))
+            .map_err(|error| handle_error(error, stakeholder_error(id)))?;
+        match &state.profile {
+            None => Err(ServiceError::not_found("stakeholder", id.to_string()).into()),
+            Some(Profile::Organisation(_)) => {
+                Err(ServiceError::failed_precondition("the stakeholder is not a person").into())
+            }
+            Some(Profile::Person(_)) => Ok((version, state)),
+        }
+    }
+
     /// Runs a command on stakeholder `id` and replies.
     pub(super) async fn run_stakeholder(
         &self,
@@ -345,22 +362,9 @@ impl StakeholdersService {
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let fields = check_person(self.inner.territory, message.profile.as_ref())?;
         // Refuse before sealing: sealing would create a key for an unknown id.
-        let (_, state) = self
-            .inner
-            .stakeholders
-            .load(&stream_id(STAKEHOLDER, &id))
-            .map_err(|error| handle_error(error, stakeholder_error(&id)))?;
-        match &state.profile {
-            None => return Err(ServiceError::not_found("stakeholder", id.to_string()).into()),
-            Some(Profile::Organisation(_)) => {
-                return Err(
-                    ServiceError::failed_precondition("the stakeholder is not a person").into(),
-                )
-            }
-            Some(Profile::Person(_)) if state.is_erasing() => {
-                return Err(ServiceError::failed_precondition("the person was erased").into())
-            }
-            Some(Profile::Person(_)) => {}
+        let (_, state) = self.load_person(&id)?;
+        if state.is_erasing() {
+            return Err(ServiceError::failed_precondition("the person was erased").into());
         }
         let profile = self.seal_person(id, fields).await?;
         let command = StakeholderCommand::UpdatePersonProfile {
