@@ -143,6 +143,15 @@ pub fn report(
         if !held.contains(&action.status) {
             continue;
         }
+        // Attending engages the attendee's home commune, wherever the action
+        // took place (in the next EPCI, online...).
+        for attendee in &action.attendees {
+            if let Some(home) = stakeholder_commune.get(attendee.as_str()) {
+                if let Some(home) = acc.get_mut(home) {
+                    home.engaged = true;
+                }
+            }
+        }
         let Some(commune) = acc.get_mut(action.commune.as_str()) else {
             continue;
         };
@@ -161,13 +170,6 @@ pub fn report(
             *by_theme
                 .entry(labels::engagement_theme(*theme))
                 .or_default() += 1;
-        }
-        for attendee in &action.attendees {
-            if let Some(home) = stakeholder_commune.get(attendee.as_str()) {
-                if let Some(home) = acc.get_mut(home) {
-                    home.engaged = true;
-                }
-            }
         }
     }
     report.named_people_reached = named.len() as u64;

@@ -62,7 +62,7 @@ pub struct Ev {
     pub payload: Vec<u8>,
 }
 
-fn ev<M: Message + Name>(
+pub fn ev<M: Message + Name>(
     context: &'static str,
     stream: String,
     at: i64,
@@ -79,11 +79,11 @@ fn ev<M: Message + Name>(
     }
 }
 
-fn ts(at: i64) -> Option<prost_types::Timestamp> {
+pub fn ts(at: i64) -> Option<prost_types::Timestamp> {
     Some(timestamp(at))
 }
 
-fn person(id: &str, kinds: &[pb::PersonKind], commune: &str, at: i64) -> Ev {
+pub fn person(id: &str, kinds: &[pb::PersonKind], commune: &str, at: i64) -> Ev {
     ev(
         "stakeholders",
         format!("stakeholder-{id}"),
