@@ -514,8 +514,19 @@ async fn interview_and_diagnostic_notes_are_sealed_in_the_log() -> Result<()> {
         diag.findings.unwrap().development_priorities,
         vec!["coworking".to_string(), "fablab".into()]
     );
+    // What the person said comes back to a facilitator, and is sealed in the log too.
+    assert_eq!(
+        view.motivations,
+        vec!["éviter une heure de trajet".to_owned()]
+    );
+    assert_eq!(view.expectations, vec!["une connexion fiable".to_owned()]);
     for event in server.all_events().await? {
-        for needle in [&b"Martin"[..], b"Petit"] {
+        for needle in [
+            &b"Martin"[..],
+            b"Petit",
+            b"heure de trajet",
+            b"connexion fiable",
+        ] {
             assert!(
                 !event.payload.windows(needle.len()).any(|w| w == needle),
                 "clear notes in {}",

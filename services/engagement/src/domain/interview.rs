@@ -26,10 +26,10 @@ pub struct Record {
     pub conducted_at: SystemTime,
     /// Themes (distinct).
     pub themes: Vec<EngagementTheme>,
-    /// Motivations heard.
-    pub motivations: Vec<String>,
-    /// Expectations heard.
-    pub expectations: Vec<String>,
+    /// Motivations heard, each sealed.
+    pub sealed_motivations: Vec<Vec<u8>>,
+    /// Expectations heard, each sealed.
+    pub sealed_expectations: Vec<Vec<u8>>,
     /// The notes, sealed.
     pub sealed_notes: Vec<u8>,
     /// The current time.
@@ -99,9 +99,10 @@ impl Decider for Interview {
                     interviewer: record.interviewer.clone(),
                     conducted_at: Some(timestamp(record.conducted_at)),
                     themes: record.themes.iter().map(|t| *t as i32).collect(),
-                    motivations: record.motivations.clone(),
-                    expectations: record.expectations.clone(),
                     sealed_notes: record.sealed_notes.clone(),
+                    sealed_motivations: record.sealed_motivations.clone(),
+                    sealed_expectations: record.sealed_expectations.clone(),
+                    ..Default::default()
                 })])
             }
             (Command::ReviseNotes { .. }, None) => Err(Error::NotFound),
@@ -160,8 +161,8 @@ mod tests {
             interviewer: "alice".into(),
             conducted_at,
             themes: vec![EngagementTheme::Telework],
-            motivations: vec!["éviter 1 h de trajet".into()],
-            expectations: vec!["une connexion fiable".into()],
+            sealed_motivations: vec![vec![4, 5]],
+            sealed_expectations: vec![vec![6, 7]],
             sealed_notes: vec![1, 2, 3],
             now: at(5),
         })

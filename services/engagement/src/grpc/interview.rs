@@ -2,7 +2,7 @@
 //! the interview's own vault key (subject `interview:<id>`, field `notes`)
 //! before they reach a command, and opened only for a read.
 
-use maillage_privacy::SubjectId;
+use maillage_privacy::{Opened, SubjectId};
 use maillage_proto::v1::{self as pb, interview_subject::Who};
 use maillage_replica::Expected;
 use maillage_service_kit::access::Subject;
@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::{
     anonymous, context, creation_id, disclosed_notes, instant, invalid, load, purposed_reader,
-    references, run, seal_notes, statements, text, themes, traced_uuid, uuid, Aggregate, MAX_NOTES,
-    WRITERS,
+    references, run, seal_notes, statements, text, themes, traced_uuid, uuid, vault_error,
+    Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::INTERVIEW;
 use crate::domain::interview::{Command, Error, Interview, Record};
@@ -65,6 +65,46 @@ fn interview_subject(
     Ok(pb::InterviewSubject { who: Some(who) })
 }
 
+/// Each statement sealed under `key`, field `<field>.<index>`.
+fn seal_statements(
+    service: &EngagementService,
+    key: &SubjectId,
+    field: &str,
+    statements: &[String],
+) -> Result<Vec<Vec<u8>>, Status> {
+    statements
+        .iter()
+        .enumerate()
+        .map(|(index, statement)| {
+            service
+                .vault
+                .seal_str(key, &format!("{field}.{index}"), statement)
+                .map_err(vault_error)
+        })
+        .collect()
+}
+
+/// The statements sealed by [`seal_statements`], opened (none once the key is erased).
+fn open_statements(
+    service: &EngagementService,
+    key: &SubjectId,
+    field: &str,
+    sealed: &[Vec<u8>],
+) -> Result<Vec<String>, Status> {
+    let mut opened = Vec::with_capacity(sealed.len());
+    for (index, statement) in sealed.iter().enumerate() {
+        match service
+            .vault
+            .open_str(key, &format!("{field}.{index}"), statement)
+            .map_err(vault_error)?
+        {
+            Opened::Clear(text) => opened.push(text),
+            Opened::Erased => return Ok(Vec::new()),
+        }
+    }
+    Ok(opened)
+}
+
 #[tracing::instrument(name = "RecordInterview", skip_all, fields(interview_id))]
 pub(super) async fn record(
     service: &EngagementService,
@@ -91,15 +131,18 @@ pub(super) async fn record(
     let expectations = statements("expectations", &r.expectations)?;
     let notes = text("notes", &r.notes, MAX_NOTES, false)?;
     let id = creation_id(service, INTERVIEW, "interview_id", &ctx)?;
-    let sealed_notes = seal_notes(service, &notes_subject(&id), &notes)?;
+    let key = notes_subject(&id);
+    let sealed_notes = seal_notes(service, &key, &notes)?;
+    let sealed_motivations = seal_statements(service, &key, "motivations", &motivations)?;
+    let sealed_expectations = seal_statements(service, &key, "expectations", &expectations)?;
     let command = Command::Record(Record {
         interview_id: id,
         subject,
         interviewer: ctx.principal.name.clone(),
         conducted_at,
         themes,
-        motivations,
-        expectations,
+        sealed_motivations,
+        sealed_expectations,
         sealed_notes,
         now,
     });
@@ -144,9 +187,24 @@ pub(super) async fn get(
         &recorded.sealed_notes,
     )?;
     // Motivations and expectations are what the person said: personal free
-    // text, shown with the notes only.
+    // text, shown with the notes only (sealed since; in clear in older events).
     let (motivations, expectations) = if disclosure.is_full() && !notes_erased {
-        (recorded.motivations, recorded.expectations)
+        let key = notes_subject(&id);
+        let mut motivations = recorded.motivations;
+        motivations.extend(open_statements(
+            service,
+            &key,
+            "motivations",
+            &recorded.sealed_motivations,
+        )?);
+        let mut expectations = recorded.expectations;
+        expectations.extend(open_statements(
+            service,
+            &key,
+            "expectations",
+            &recorded.sealed_expectations,
+        )?);
+        (motivations, expectations)
     } else {
         (Vec::new(), Vec::new())
     };
