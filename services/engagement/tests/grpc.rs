@@ -37,6 +37,7 @@ fn plan_request(request_id: &str) -> pb::PlanActionRequest {
             place: Some(Place::CommuneCode("15014".into())),
         }),
         organiser_ids: vec![ORGANISER.into()],
+        target_territory: None,
     }
 }
 
@@ -1194,5 +1195,66 @@ async fn stakeholders_are_checked_against_the_register_replica() -> Result<()> {
         "a register position not reached",
     );
     assert_eq!(server.head().await?, head);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn an_online_action_names_the_territory_it_is_for() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let online = |request_id: &str, level: pb::TerritoryLevel, code: &str| {
+        let mut request = plan_request(request_id);
+        request.venue = Some(pb::ActionVenue {
+            place: Some(Place::Online(true)),
+        });
+        request.target_territory = Some(pb::TerritoryRef {
+            level: level as i32,
+            code: code.into(),
+        });
+        request
+    };
+    let head = server.head().await?;
+    refused(
+        client
+            .plan_action(online("bad-code", pb::TerritoryLevel::Epci, "24370049"))
+            .await,
+        Code::InvalidArgument,
+        "target_territory.code",
+        "an unknown EPCI",
+    );
+    refused(
+        client
+            .plan_action(online(
+                "bad-level",
+                pb::TerritoryLevel::Unspecified,
+                "243700499",
+            ))
+            .await,
+        Code::InvalidArgument,
+        "target_territory.level",
+        "no level",
+    );
+    assert_eq!(
+        server.head().await?,
+        head,
+        "a refused plan appended something"
+    );
+    let planned = client
+        .plan_action(online("webinar", pb::TerritoryLevel::Epci, "243700499"))
+        .await?
+        .into_inner();
+    let view = client
+        .get_action(pb::GetActionRequest {
+            action_id: planned.id,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        view.target_territory,
+        Some(pb::TerritoryRef {
+            level: pb::TerritoryLevel::Epci as i32,
+            code: "243700499".into(),
+        })
+    );
     server.stop().await
 }

@@ -450,6 +450,7 @@ async fn generate(
                     }),
                     organiser_ids: vec![],
                     planned_by: "alice".into(),
+                    target_territory: None,
                 },
                 "alice",
             ),

@@ -516,6 +516,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
             place: Some(pb::action_venue::Place::CommuneCode(SAINTE_MARIE.into())),
         }),
         organiser_ids: vec![out.id("L1")],
+        target_territory: None,
     };
     let reply = e
         .plan_action(out.bearer(&token, plan)?)
@@ -616,6 +617,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
             place: Some(pb::action_venue::Place::CommuneCode(SAINTE_CROIX.into())),
         }),
         organiser_ids: vec![],
+        target_territory: None,
     };
     let reply = e
         .plan_action(out.bearer(&token, plan)?)

@@ -56,6 +56,8 @@ pub struct Plan {
     pub audiences: Vec<EngagementAudience>,
     /// Where.
     pub venue: Venue,
+    /// The territory it is for, when not held in it (validated).
+    pub target_territory: Option<pb::TerritoryRef>,
     /// Organising stakeholders.
     pub organiser_ids: Vec<Uuid>,
     /// The principal planning it.
@@ -265,6 +267,7 @@ impl Decider for Action {
                 venue: Some(plan.venue.to_proto()),
                 organiser_ids: plan.organiser_ids.iter().map(Uuid::to_string).collect(),
                 planned_by: plan.actor.clone(),
+                target_territory: plan.target_territory.clone(),
             })]);
         }
         if !state.exists() {
@@ -537,6 +540,7 @@ mod tests {
             themes: vec![EngagementTheme::Telework],
             audiences: vec![EngagementAudience::Businesses, EngagementAudience::Chambers],
             venue: Venue::Commune("15014".into()),
+            target_territory: None,
             organiser_ids: vec![id(100)],
             actor: "alice".into(),
         })

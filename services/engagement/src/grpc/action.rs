@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use maillage_proto::v1::{self as pb, action_venue::Place};
 use maillage_replica::Expected;
 use maillage_service_kit::ServiceError;
+use maillage_territory::TerritoryLevel;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -57,6 +58,34 @@ fn venue(
     }
 }
 
+/// An optional target territory (`target_territory`): a known level and a
+/// code of the COG at that level.
+fn target_territory(
+    service: &EngagementService,
+    value: &Option<pb::TerritoryRef>,
+) -> Result<Option<pb::TerritoryRef>, Status> {
+    let Some(target) = value else {
+        return Ok(None);
+    };
+    let level = match pb::TerritoryLevel::try_from(target.level) {
+        Ok(pb::TerritoryLevel::Commune) => TerritoryLevel::Commune,
+        Ok(pb::TerritoryLevel::Epci) => TerritoryLevel::Epci,
+        Ok(pb::TerritoryLevel::Departement) => TerritoryLevel::Departement,
+        Ok(pb::TerritoryLevel::Region) => TerritoryLevel::Region,
+        _ => {
+            return Err(invalid(
+                "target_territory.level",
+                "must be commune, epci, departement or region",
+            ))
+        }
+    };
+    service
+        .territory
+        .validate_code(level, &target.code)
+        .map_err(|error| invalid("target_territory.code", error.to_string()))?;
+    Ok(Some(target.clone()))
+}
+
 #[tracing::instrument(name = "PlanAction", skip_all, fields(action_id))]
 pub(super) async fn plan(
     service: &EngagementService,
@@ -70,6 +99,7 @@ pub(super) async fn plan(
     let themes = themes("themes", &r.themes, true)?;
     let audiences = audiences(&r.audiences)?;
     let venue = venue(service, "venue", &r.venue)?;
+    let target_territory = target_territory(service, &r.target_territory)?;
     let organiser_ids = uuids("organiser_ids", &r.organiser_ids, false)?;
     let (_guards, register) = references(service, &request, &organiser_ids).await?;
     register.expect_all("organiser_ids", &organiser_ids, Expected::Any)?;
@@ -82,6 +112,7 @@ pub(super) async fn plan(
         themes,
         audiences,
         venue,
+        target_territory,
         organiser_ids,
         actor: ctx.principal.name.clone(),
     });
@@ -368,5 +399,6 @@ pub(super) async fn get(
         cancellation_reason: state.cancellation_reason.unwrap_or_default(),
         held_at: state.held_at.map(timestamp),
         planned_by: planned.planned_by,
+        target_territory: planned.target_territory,
     }))
 }

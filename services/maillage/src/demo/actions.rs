@@ -64,6 +64,11 @@ async fn hold(player: &mut Player, spec: Spec<'_>) -> anyhow::Result<String> {
         audiences: spec.audiences.iter().map(|a| *a as i32).collect(),
         venue: Some(venue),
         organiser_ids: spec.organisers.clone(),
+        // An online action is for the communauté de communes.
+        target_territory: spec.commune.is_none().then(|| pb::TerritoryRef {
+            level: pb::TerritoryLevel::Epci as i32,
+            code: super::plan::EPCI_SIREN.to_owned(),
+        }),
     };
     let result = player.engagement.plan_action(request).await;
     let id = command(player, "action planifiée", result).await?;
@@ -400,6 +405,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
             place: Some(pb::action_venue::Place::CommuneCode(venue(3))),
         }),
         organiser_ids: vec![epci],
+        target_territory: None,
     };
     let result = player.engagement.plan_action(request).await;
     let cancelled = command(player, "atelier prospectif", result).await?;

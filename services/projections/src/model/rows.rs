@@ -109,6 +109,12 @@ pub struct ActionRow {
     /// The venue's commune (empty when online or unknown).
     pub commune: String,
     pub online: bool,
+    /// The territory it is for when not held in it (`TerritoryLevel`, code);
+    /// level 0: none.
+    #[serde(default)]
+    pub target_level: i32,
+    #[serde(default)]
+    pub target_code: String,
     /// `ActionStatus`.
     pub status: i32,
     pub starts_at: Option<i64>,

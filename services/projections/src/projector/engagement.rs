@@ -33,6 +33,10 @@ pub(super) fn action_planned(model: &mut ReadModel, event: &Event<'_>, p: pb::Ac
     row.themes = p.themes;
     row.audiences = p.audiences;
     set_venue(row, p.venue.as_ref());
+    if let Some(target) = p.target_territory {
+        row.target_level = target.level;
+        row.target_code = target.code;
+    }
     row.status = pb::ActionStatus::Planned as i32;
     row.planned_by = if p.planned_by.is_empty() {
         event.actor.to_owned()

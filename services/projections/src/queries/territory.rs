@@ -18,9 +18,9 @@ use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryRef as CogRef};
 
 use super::joins::{communes_of, contact_stats, is_business, is_elu, kind_labels};
-use super::{label_counts, ratio, to_pb_territory, Page};
+use super::{label_counts, ratio, resolve_territory, to_pb_territory, Page};
 use crate::labels;
-use crate::model::ReadModel;
+use crate::model::{ActionRow, ReadModel};
 use crate::time::opt_timestamp;
 
 #[derive(Default)]
@@ -37,6 +37,26 @@ struct CommuneAcc {
 }
 
 /// The report for `reference` (already validated), with `page` of its communes.
+/// Whether `action` names a target territory lying within the reported
+/// territory (whose communes are the keys of `acc`).
+fn is_for(territory: &Territory, acc: &BTreeMap<&str, CommuneAcc>, action: &ActionRow) -> bool {
+    if action.target_level == 0 {
+        return false;
+    }
+    let target = pb::TerritoryRef {
+        level: action.target_level,
+        code: action.target_code.clone(),
+    };
+    let Ok(target) = resolve_territory(territory, Some(&target), "target_territory") else {
+        return false;
+    };
+    let communes = territory.communes_in(&target).unwrap_or_default();
+    !communes.is_empty()
+        && communes
+            .iter()
+            .all(|commune| acc.contains_key(commune.code.as_str()))
+}
+
 pub fn report(
     model: &ReadModel,
     territory: &Territory,
@@ -152,18 +172,23 @@ pub fn report(
                 }
             }
         }
-        let Some(commune) = acc.get_mut(action.commune.as_str()) else {
-            continue;
-        };
-        commune.actions_held += 1;
-        commune.engaged = true;
         let anonymous: u64 = action.head_counts.values().map(|c| u64::from(*c)).sum();
-        commune.anonymous += anonymous;
-        report.anonymous_people_reached += anonymous;
-        for attendee in &action.attendees {
-            commune.named.insert(attendee.clone());
-            named.insert(attendee.as_str());
+        if let Some(commune) = acc.get_mut(action.commune.as_str()) {
+            // Held in one of the territory's communes: counted there too.
+            commune.actions_held += 1;
+            commune.engaged = true;
+            commune.anonymous += anonymous;
+            for attendee in &action.attendees {
+                commune.named.insert(attendee.clone());
+            }
+        } else if !is_for(territory, &acc, action) {
+            // Neither held in the territory nor for it (an online action
+            // for a territory within this one counts for the territory as a
+            // whole, in no commune).
+            continue;
         }
+        report.anonymous_people_reached += anonymous;
+        named.extend(action.attendees.iter().map(String::as_str));
         report.actions_held += 1;
         *by_kind.entry(labels::action_kind(action.kind)).or_default() += 1;
         for theme in &action.themes {

@@ -344,6 +344,7 @@ pub fn scenario() -> Vec<Ev> {
                 }),
                 organiser_ids: vec![L1.into()],
                 planned_by: "alice".into(),
+                target_territory: None,
             },
         ),
         ev(
@@ -454,6 +455,7 @@ pub fn scenario() -> Vec<Ev> {
                 }),
                 organiser_ids: vec![],
                 planned_by: "alice".into(),
+                target_territory: None,
             },
         ),
         ev(
