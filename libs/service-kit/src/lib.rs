@@ -22,6 +22,7 @@ pub mod envelope;
 pub mod error;
 pub mod eventlog;
 pub mod server;
+pub mod subject_access;
 pub mod telemetry;
 
 pub use access::{AccessJournal, AccessJournalService, Disclosure, Reader};

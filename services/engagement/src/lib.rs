@@ -83,7 +83,7 @@ pub struct EngagementService {
     pub(crate) register: Arc<Replica<Register>>,
     /// Keep reference checks and erasures from crossing (see [`erasure`]).
     pub(crate) guards: Arc<ReferenceGuards>,
-    store: EventStore,
+    pub(crate) store: EventStore,
     pub(crate) journal: AccessJournal,
 }
 

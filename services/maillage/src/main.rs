@@ -67,12 +67,13 @@ enum Command {
     },
     /// Rotates the master key offline: rewraps every data key (platform stopped).
     Rekey(cli::rekey::RekeyArgs),
-    /// Everything held about a person, as JSON (subject access).
+    /// Everything the platform holds about a person, in every service, as JSON
+    /// (and a summary page in French with --html): subject access.
     SubjectExport {
         #[command(flatten)]
         connection: Connection,
         #[command(flatten)]
-        args: privacy::SubjectExportArgs,
+        args: cli::subject_access::SubjectExportArgs,
     },
 }
 
@@ -110,7 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rebuild { connection } => cli::rebuild::run(&connection).await,
         Command::Rekey(args) => cli::rekey::run(args),
         Command::SubjectExport { connection, args } => {
-            privacy::subject_export(&connection, args).await
+            cli::subject_access::run(&connection, args).await
         }
     }
 }

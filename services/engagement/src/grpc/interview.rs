@@ -6,7 +6,7 @@ use maillage_privacy::{Opened, SubjectId};
 use maillage_proto::v1::{self as pb, interview_subject::Who};
 use maillage_replica::Expected;
 use maillage_service_kit::access::Subject;
-use maillage_service_kit::ServiceError;
+use maillage_service_kit::{Disclosure, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -175,21 +175,37 @@ pub(super) async fn get(
 ) -> Result<Response<pb::InterviewView>, Status> {
     let reader = purposed_reader(&request)?;
     let id = traced_uuid("interview_id", &request.get_ref().interview_id)?;
-    let (version, state) = load(&service.interviews, &id)?;
+    let (view, disclosed) = view(service, &id, reader.disclosure)?;
+    if disclosed {
+        let subject = Subject {
+            kind: "interview",
+            id: &id,
+        };
+        service
+            .journal
+            .record(&reader, "GetInterview", subject)
+            .await?;
+    }
+    Ok(Response::new(view))
+}
+
+/// Interview `id` as `disclosure` allows, and whether personal data was
+/// disclosed (the caller journals the read).
+pub(super) fn view(
+    service: &EngagementService,
+    id: &Uuid,
+    disclosure: Disclosure,
+) -> Result<(pb::InterviewView, bool), Status> {
+    let (version, state) = load(&service.interviews, id)?;
     let Some(recorded) = state.recorded else {
         return Err(ServiceError::not_found("interview", id.to_string()).into());
     };
-    let disclosure = reader.disclosure;
-    let (notes, notes_erased, opened) = disclosed_notes(
-        service,
-        disclosure,
-        &notes_subject(&id),
-        &recorded.sealed_notes,
-    )?;
+    let key = notes_subject(id);
+    let (notes, notes_erased, opened) =
+        disclosed_notes(service, disclosure, &key, &recorded.sealed_notes)?;
     // Motivations and expectations are what the person said: personal free
     // text, shown with the notes only (sealed since; in clear in older events).
     let (motivations, expectations) = if disclosure.is_full() && !notes_erased {
-        let key = notes_subject(&id);
         let mut motivations = recorded.motivations;
         motivations.extend(open_statements(
             service,
@@ -209,17 +225,7 @@ pub(super) async fn get(
         (Vec::new(), Vec::new())
     };
     let said = !motivations.is_empty() || !expectations.is_empty();
-    if opened || said {
-        let subject = Subject {
-            kind: "interview",
-            id: &id,
-        };
-        service
-            .journal
-            .record(&reader, "GetInterview", subject)
-            .await?;
-    }
-    Ok(Response::new(pb::InterviewView {
+    let view = pb::InterviewView {
         interview_id: recorded.interview_id,
         version,
         subject: recorded.subject,
@@ -231,5 +237,6 @@ pub(super) async fn get(
         notes,
         notes_erased,
         disclosure: disclosure.to_proto() as i32,
-    }))
+    };
+    Ok((view, opened || said))
 }

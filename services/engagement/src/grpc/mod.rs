@@ -14,6 +14,7 @@
 mod action;
 mod diagnostic;
 mod interview;
+mod subject_access;
 mod survey;
 
 pub(crate) use interview::notes_subject as interview_subject;
@@ -389,6 +390,13 @@ pub(crate) fn open_notes(
 
 #[tonic::async_trait]
 impl Engagement for EngagementService {
+    async fn export_person_data(
+        &self,
+        request: Request<pb::ExportPersonFactsRequest>,
+    ) -> Result<Response<pb::EngagementPersonData>, Status> {
+        subject_access::export(self, request).await
+    }
+
     async fn plan_action(
         &self,
         request: Request<pb::PlanActionRequest>,

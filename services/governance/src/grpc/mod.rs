@@ -62,6 +62,7 @@ struct Inner {
     consortia: Aggregates<Consortium>,
     meetings: Aggregates<Meeting>,
     commitments: Aggregates<Commitment>,
+    store: EventStore,
     replicas: Replicas,
     /// Fingerprints commands (see [`fingerprint_key`]).
     fingerprints: FingerprintKey,
@@ -148,7 +149,8 @@ impl GovernanceService {
             inner: Arc::new(Inner {
                 consortia: Aggregates::new(store.clone(), capacity),
                 meetings: Aggregates::new(store.clone(), capacity),
-                commitments: Aggregates::new(store, capacity),
+                commitments: Aggregates::new(store.clone(), capacity),
+                store,
                 replicas,
                 fingerprints,
                 territory,
@@ -450,6 +452,24 @@ impl Governance for GovernanceService {
         request: Request<pv1::GetMeetingRequest>,
     ) -> Result<Response<pv1::MeetingView>, Status> {
         self.do_get_meeting(request).await
+    }
+
+    /// Subject access (admin): the facts of this log that name the person.
+    /// Governance holds no personal data beyond the id, so the read is not
+    /// journalled.
+    async fn export_person_data(
+        &self,
+        request: Request<pv1::ExportPersonFactsRequest>,
+    ) -> Result<Response<pv1::PersonFacts>, Status> {
+        maillage_service_kit::require(&request, &[Role::Admin])?;
+        let person = parse_uuid("stakeholder_id", &request.get_ref().stakeholder_id)?;
+        let store = self.inner.store.clone();
+        let (facts, _) = tokio::task::spawn_blocking(move || {
+            maillage_service_kit::subject_access::facts_naming(&store, crate::CONTEXT, &person)
+        })
+        .await
+        .map_err(|error| Status::internal(format!("scan task: {error}")))??;
+        Ok(Response::new(facts))
     }
 
     async fn make_commitment(

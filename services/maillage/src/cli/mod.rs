@@ -10,6 +10,7 @@ pub mod privacy;
 pub mod rebuild;
 pub mod rekey;
 pub mod report;
+pub mod subject_access;
 pub mod summary;
 pub mod territory;
 pub mod token;

@@ -1,7 +1,6 @@
-//! `maillage erase` and `maillage subject-export`: the personal-data rights of a person
-//! (RGPD art. 17 and 15) through the stakeholders API (admin token).
-
-use std::path::PathBuf;
+//! `maillage erase` (RGPD art. 17) across the platform, and the JSON form of
+//! what the stakeholders service holds about a person, which
+//! [`super::subject_access`] puts into the subject-access document.
 
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
@@ -18,16 +17,6 @@ pub struct EraseArgs {
     /// Why (recorded in clear: no personal data), e.g. "RGPD art. 17, demande 2026-014".
     #[arg(long)]
     pub reason: String,
-}
-
-/// Options of `maillage subject-export`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct SubjectExportArgs {
-    /// The person's stakeholder id.
-    pub person_id: String,
-    /// Output file (default: standard output).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
 }
 
 /// How long `maillage erase` waits for every context to report its part.
@@ -87,11 +76,11 @@ pub async fn erase(connection: &Connection, args: EraseArgs) -> anyhow::Result<(
     }
 }
 
-fn time(timestamp: Option<&prost_types::Timestamp>) -> Value {
+pub(super) fn time(timestamp: Option<&prost_types::Timestamp>) -> Value {
     timestamp.map_or(Value::Null, |t| Value::String(rfc3339(t)))
 }
 
-fn enum_name<E: TryFrom<i32>>(value: i32, name: impl Fn(&E) -> &'static str) -> String {
+pub(super) fn enum_name<E: TryFrom<i32>>(value: i32, name: impl Fn(&E) -> &'static str) -> String {
     E::try_from(value).map_or_else(|_| value.to_string(), |known| name(&known).to_owned())
 }
 
@@ -171,22 +160,4 @@ pub fn export_json(export: &pb::PersonDataExport) -> Value {
             "recorded_at": time(h.recorded_at.as_ref()),
         })).collect::<Vec<_>>(),
     })
-}
-
-/// Prints (or writes) everything held about a person, as JSON.
-pub async fn subject_export(
-    connection: &Connection,
-    args: SubjectExportArgs,
-) -> anyhow::Result<()> {
-    let mut stakeholders = StakeholdersClient::new(connection.connect().await?);
-    let export = stakeholders
-        .export_person_data(pb::ExportPersonDataRequest {
-            stakeholder_id: args.person_id.trim().to_owned(),
-        })
-        .await
-        .map_err(explain)?
-        .into_inner();
-    let mut bytes = serde_json::to_vec_pretty(&export_json(&export))?;
-    bytes.push(b'\n');
-    super::output::write(args.out.as_deref(), &bytes)
 }
