@@ -389,6 +389,8 @@ async fn separate_processes_over_nats_answer_the_hand_computed_figures() {
         .into_inner();
     assert_eq!(rebuilt.events_replayed, heads.values().sum::<u64>());
 
+    erasure_completes_across_processes(&mut clients).await;
+
     drop(clients);
     let statuses = processes.stop().await.expect("processes stop");
     assert_eq!(statuses.len(), 4);
@@ -398,6 +400,135 @@ async fn separate_processes_over_nats_answer_the_hand_computed_figures() {
             "{name} exited with {status} after SIGTERM"
         );
     }
+}
+
+/// The erasure saga with the services apart: engagement learns of the
+/// erasure from JetStream, destroys the interview's key and records its part;
+/// stakeholders learns of that from JetStream and completes the erasure.
+async fn erasure_completes_across_processes(clients: &mut Clients) {
+    let token = clients.tokens.admin.clone();
+    let registered = clients
+        .stakeholders
+        .register_person(
+            bearer(
+                &token,
+                pb::RegisterPersonRequest {
+                    request_id: "e2e-erasure-person".into(),
+                    profile: Some(pb::PersonProfile {
+                        given_name: "Irène".into(),
+                        family_name: "Vasseur".into(),
+                        kinds: vec![pb::PersonKind::Inhabitant as i32],
+                        commune_code: SAINTE_CROIX.into(),
+                        ..Default::default()
+                    }),
+                    mandates: vec![],
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .expect("register")
+        .into_inner();
+    let mut interview = bearer(
+        &token,
+        pb::RecordInterviewRequest {
+            request_id: "e2e-erasure-interview".into(),
+            subject: Some(pb::InterviewSubject {
+                who: Some(pb::interview_subject::Who::StakeholderId(
+                    registered.id.clone(),
+                )),
+            }),
+            conducted_at: Some(std::time::SystemTime::now().into()),
+            notes: "souhaite un fablab".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    interview.metadata_mut().insert(
+        "maillage-after",
+        format!("stakeholders={}", registered.position)
+            .parse()
+            .unwrap(),
+    );
+    // The replica follows JetStream: retry while it has not caught up.
+    let mut recorded = None;
+    for _ in 0..50 {
+        match clients
+            .engagement
+            .record_interview(clone_request(&interview))
+            .await
+        {
+            Ok(reply) => {
+                recorded = Some(reply.into_inner());
+                break;
+            }
+            Err(status) if status.code() == tonic::Code::Unavailable => {}
+            Err(status) => panic!("record interview: {status:?}"),
+        }
+    }
+    let recorded = recorded.expect("the register replica caught up");
+    clients
+        .stakeholders
+        .erase_person(
+            bearer(
+                &token,
+                pb::ErasePersonRequest {
+                    request_id: "e2e-erasure".into(),
+                    stakeholder_id: registered.id.clone(),
+                    expected_version: None,
+                    reason: "RGPD art. 17".into(),
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .expect("erase");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = clients
+            .stakeholders
+            .get_erasure(
+                bearer(
+                    &token,
+                    pb::GetErasureRequest {
+                        stakeholder_id: registered.id.clone(),
+                    },
+                )
+                .unwrap(),
+            )
+            .await
+            .expect("get erasure")
+            .into_inner();
+        if status.state == pb::ErasureState::Completed as i32 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the erasure did not complete across processes: {status:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let view = clients
+        .engagement
+        .get_interview(
+            bearer(
+                &token,
+                pb::GetInterviewRequest {
+                    interview_id: recorded.id,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .expect("get interview")
+        .into_inner();
+    assert!(view.notes_erased && view.notes.is_empty(), "{view:?}");
+}
+
+fn clone_request<T: Clone>(request: &tonic::Request<T>) -> tonic::Request<T> {
+    let mut copy = tonic::Request::new(request.get_ref().clone());
+    *copy.metadata_mut() = request.metadata().clone();
+    copy
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
