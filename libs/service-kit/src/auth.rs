@@ -295,6 +295,7 @@ impl TokenFile {
         let mut roles = roles.to_vec();
         roles.sort();
         roles.dedup();
+        let _lock = Self::lock(path)?;
         let mut file = Self::load_or_empty(path)?;
         let token = generate_token();
         file.lines.push(Line::Entry(TokenEntry {
@@ -306,6 +307,34 @@ impl TokenFile {
         Ok(token)
     }
 
+    /// Holds the exclusive lock of the tokens file at `path` (on the file
+    /// `.<name>.lock` beside it) until the returned file is dropped: an add
+    /// and a revoke each read, change and rewrite the whole file, so two
+    /// running at once would lose one's change (a revoked token would come
+    /// back). The lock is advisory and taken by every writer of the file.
+    fn lock(path: &Path) -> Result<fs::File, AuthError> {
+        let io = |source| AuthError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "tokens".into());
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!(".{name}.lock")))
+            .map_err(io)?;
+        lock.lock().map_err(io)?;
+        Ok(lock)
+    }
+
     /// Removes every token of the principal named `principal_or_hash`, or the
     /// tokens whose hash starts with it (at least [`MIN_REVOKE_PREFIX`] hex
     /// digits). Returns what was removed; [`AuthError::NoMatch`] when nothing was.
@@ -314,6 +343,7 @@ impl TokenFile {
         principal_or_hash: &str,
     ) -> Result<Vec<TokenEntry>, AuthError> {
         let path = path.as_ref();
+        let _lock = Self::lock(path)?;
         let mut file = Self::load(path)?;
         let wanted = principal_or_hash.to_ascii_lowercase();
         let by_principal = file
@@ -712,6 +742,41 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 15, defect 5: adds and revokes racing on one file lose nobody's
+    /// change (before the lock, concurrent read-change-rewrites dropped adds
+    /// and could bring a revoked token back).
+    #[test]
+    fn concurrent_adds_and_revokes_lose_no_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens");
+        TokenFile::add(&path, "victim", &[Role::Tool]).unwrap();
+        let writers: Vec<_> = (0..8)
+            .map(|writer| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for n in 0..20 {
+                        TokenFile::add(&path, &format!("w{writer}-{n}"), &[Role::Analyst]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let revoker = {
+            let path = path.clone();
+            std::thread::spawn(move || TokenFile::revoke(&path, "victim").unwrap())
+        };
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(revoker.join().unwrap().len(), 1);
+        let file = TokenFile::load(&path).unwrap();
+        let principals: Vec<&str> = file
+            .entries()
+            .map(|entry| entry.principal.as_str())
+            .collect();
+        assert_eq!(principals.len(), 160, "adds were lost");
+        assert!(!principals.contains(&"victim"), "a revoked token came back");
+    }
 
     #[test]
     fn roles_round_trip_lowercase() {
