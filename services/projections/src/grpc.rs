@@ -85,7 +85,7 @@ impl ProjectionsService {
     ) -> Result<(AuditTarget, Option<i64>, Option<i64>), ServiceError> {
         let target = match &request.scope {
             Some(pb::contact_audit_request::Scope::StakeholderId(id)) if !id.trim().is_empty() => {
-                AuditTarget::Stakeholder(id.trim().to_owned())
+                AuditTarget::Stakeholder(uuid_field("scope.stakeholder_id", id)?)
             }
             Some(pb::contact_audit_request::Scope::Territory(territory)) => AuditTarget::Territory(
                 queries::resolve_territory(self.territory, Some(territory), "territory")?,
@@ -286,11 +286,8 @@ impl Projections for ProjectionsService {
     ) -> Result<Response<pb::SurveyResults>, Status> {
         admit(&request, &ANALYSTS)?;
         let request = request.into_inner();
-        let id = request.survey_id.trim().to_owned();
+        let id = uuid_field("survey_id", &request.survey_id)?;
         maillage_service_kit::telemetry::record_uuid("survey_id", &id);
-        if id.is_empty() {
-            return Err(ServiceError::invalid_argument("survey_id", "is required").into());
-        }
         let results = self
             .with_model(opt_micros(request.as_of.as_ref()), |model| {
                 queries::surveys::results(model, &id)
@@ -337,11 +334,8 @@ impl Projections for ProjectionsService {
     ) -> Result<Response<pb::ConsortiumState>, Status> {
         admit(&request, &ANALYSTS)?;
         let request = request.into_inner();
-        let id = request.consortium_id.trim().to_owned();
+        let id = uuid_field("consortium_id", &request.consortium_id)?;
         maillage_service_kit::telemetry::record_uuid("consortium_id", &id);
-        if id.is_empty() {
-            return Err(ServiceError::invalid_argument("consortium_id", "is required").into());
-        }
         let as_of = opt_micros(request.as_of.as_ref());
         let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
         let state = self
@@ -397,4 +391,16 @@ impl Projections for ProjectionsService {
             events_replayed: replayed,
         }))
     }
+}
+
+/// A required id field: a UUID, in its canonical form. Checked before any
+/// replay, and never echoed back when malformed (a refusal stays short).
+fn uuid_field(field: &str, value: &str) -> Result<String, ServiceError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ServiceError::invalid_argument(field, "is required"));
+    }
+    uuid::Uuid::try_parse(value)
+        .map(|id| id.to_string())
+        .map_err(|_| ServiceError::invalid_argument(field, "must be a UUID"))
 }

@@ -796,6 +796,39 @@ async fn a_bad_territory_is_an_invalid_argument_naming_the_field() {
 }
 
 #[tokio::test]
+async fn a_malformed_id_is_an_invalid_argument_that_does_not_echo_it() {
+    let mut w = world().await;
+    let token = w.analyst.clone();
+    let hostile = format!("{}\n{}", "x".repeat(50_000), "y".repeat(50_000));
+    let survey = w
+        .client
+        .get_survey_results(req(
+            pb::SurveyResultsRequest {
+                survey_id: hostile.clone(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    let consortium = w
+        .client
+        .get_consortium_state(req(
+            pb::ConsortiumStateRequest {
+                consortium_id: hostile,
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    for (status, field) in [(survey, "survey_id"), (consortium, "consortium_id")] {
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}");
+        assert_eq!(status.message(), format!("{field}: must be a UUID"));
+    }
+}
+
+#[tokio::test]
 async fn redelivery_restart_and_rebuild_change_nothing() {
     let mut w = world().await;
     let token = w.analyst.clone();
