@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::Platform;
+use common::{answer_as, open_free_text_survey, Platform};
 use maillage::cli::client::{Authed, SeenPositions};
 use maillage_privacy::{KeyVault, MasterKey, SubjectId};
 use maillage_proto::v1 as pb;
@@ -137,52 +137,14 @@ async fn an_erasure_reaches_every_context_and_leaves_the_facts() {
         .await
         .unwrap()
         .into_inner();
-    let survey = clients
-        .engagement
-        .draft_survey(pb::DraftSurveyRequest {
-            request_id: rid(),
-            title: "Vos attentes".into(),
-            questions: vec![pb::SurveyQuestion {
-                question_id: "attentes".into(),
-                text: "Qu'attendez-vous d'un tiers-lieu ?".into(),
-                required: true,
-                kind: Some(pb::survey_question::Kind::FreeText(pb::SurveyFreeText {
-                    max_length: 500,
-                })),
-            }],
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .id;
-    clients
-        .engagement
-        .open_survey(pb::OpenSurveyRequest {
-            request_id: rid(),
-            survey_id: survey.clone(),
-            expected_version: None,
-        })
-        .await
-        .unwrap();
-    clients
-        .engagement
-        .submit_survey_response(pb::SubmitSurveyResponseRequest {
-            request_id: rid(),
-            survey_id: survey.clone(),
-            respondent: Some(pb::SurveyRespondent {
-                who: Some(pb::survey_respondent::Who::StakeholderId(maryse.clone())),
-            }),
-            respondent_token: String::new(),
-            answers: vec![pb::SurveyAnswer {
-                question_id: "attentes".into(),
-                value: Some(pb::survey_answer::Value::Text(
-                    "un atelier partagé près de chez moi".into(),
-                )),
-            }],
-        })
-        .await
-        .unwrap();
+    let survey = open_free_text_survey(&mut clients.engagement).await;
+    answer_as(
+        &mut clients.engagement,
+        &survey,
+        &maryse,
+        "un atelier partagé près de chez moi",
+    )
+    .await;
 
     let erased = clients
         .stakeholders

@@ -12,7 +12,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
-use common::{text, Platform};
+use common::{answer_as, open_free_text_survey, text, Platform};
 use maillage::cli::client::{Authed, SeenPositions};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::engagement_client::EngagementClient;
@@ -187,51 +187,15 @@ async fn subject_export_gathers_every_service_in_one_private_document() {
         .await
         .unwrap();
     clients.noted("engagement", reply);
-    let reply = clients
-        .engagement
-        .draft_survey(pb::DraftSurveyRequest {
-            request_id: rid(),
-            title: "Vos attentes".into(),
-            questions: vec![pb::SurveyQuestion {
-                question_id: "attentes".into(),
-                text: "Qu'attendez-vous ?".into(),
-                required: true,
-                kind: Some(pb::survey_question::Kind::FreeText(pb::SurveyFreeText {
-                    max_length: 200,
-                })),
-            }],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let survey = clients.noted("engagement", reply);
-    let reply = clients
-        .engagement
-        .open_survey(pb::OpenSurveyRequest {
-            request_id: rid(),
-            survey_id: survey.clone(),
-            expected_version: None,
-        })
-        .await
-        .unwrap();
-    clients.noted("engagement", reply);
-    let reply = clients
-        .engagement
-        .submit_survey_response(pb::SubmitSurveyResponseRequest {
-            request_id: rid(),
-            survey_id: survey.clone(),
-            respondent: Some(pb::SurveyRespondent {
-                who: Some(pb::survey_respondent::Who::StakeholderId(odile.clone())),
-            }),
-            answers: vec![pb::SurveyAnswer {
-                question_id: "attentes".into(),
-                value: Some(pb::survey_answer::Value::Text("une presse à relier".into())),
-            }],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    clients.noted("engagement", reply);
+    let survey = open_free_text_survey(&mut clients.engagement).await;
+    let reply = answer_as(
+        &mut clients.engagement,
+        &survey,
+        &odile,
+        "une presse à relier",
+    )
+    .await;
+    clients.seen.note("engagement", reply.position);
 
     // Governance: she represents an association in the consortium.
     let commune = clients

@@ -10,6 +10,8 @@ use maillage::cli::client::{Authed, Connection};
 use maillage::cli::demo::play_and_report;
 use maillage::demo::Outcome;
 use maillage::report::ReportData;
+use maillage_proto::v1 as pb;
+use maillage_proto::v1::engagement_client::EngagementClient;
 use maillage_service_kit::ServiceConfig;
 use tokio::sync::oneshot;
 
@@ -101,4 +103,61 @@ pub fn text(bytes: &[u8]) -> String {
 
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
+}
+
+/// Drafts and opens a survey with one required free-text question,
+/// `attentes`; returns its id.
+pub async fn open_free_text_survey(engagement: &mut EngagementClient<Authed>) -> String {
+    let survey = engagement
+        .draft_survey(pb::DraftSurveyRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            title: "Vos attentes".into(),
+            questions: vec![pb::SurveyQuestion {
+                question_id: "attentes".into(),
+                text: "Qu'attendez-vous d'un tiers-lieu ?".into(),
+                required: true,
+                kind: Some(pb::survey_question::Kind::FreeText(pb::SurveyFreeText {
+                    max_length: 500,
+                })),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    engagement
+        .open_survey(pb::OpenSurveyRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            survey_id: survey.clone(),
+            expected_version: None,
+        })
+        .await
+        .unwrap();
+    survey
+}
+
+/// Stakeholder `who` answers `text` to the survey of [`open_free_text_survey`].
+pub async fn answer_as(
+    engagement: &mut EngagementClient<Authed>,
+    survey: &str,
+    who: &str,
+    text: &str,
+) -> pb::CommandReply {
+    engagement
+        .submit_survey_response(pb::SubmitSurveyResponseRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            survey_id: survey.to_owned(),
+            respondent: Some(pb::SurveyRespondent {
+                who: Some(pb::survey_respondent::Who::StakeholderId(who.to_owned())),
+            }),
+            respondent_token: String::new(),
+            answers: vec![pb::SurveyAnswer {
+                question_id: "attentes".into(),
+                value: Some(pb::survey_answer::Value::Text(text.to_owned())),
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }
