@@ -186,6 +186,7 @@ async fn main() -> Result<()> {
     let mut client = clients[0].clone();
     let survey_id = client
         .draft_survey(pb::DraftSurveyRequest {
+            topics: Default::default(),
             request_id: "bench-draft".into(),
             title: "Benchmark survey".into(),
             description: String::new(),

@@ -27,6 +27,7 @@ fn hours_ago(hours: u64) -> SystemTime {
 
 fn plan_request(request_id: &str) -> pb::PlanActionRequest {
     pb::PlanActionRequest {
+        topics: Default::default(),
         request_id: request_id.into(),
         kind: pb::ActionKind::Roundtable as i32,
         title: "Table ronde : télétravail et tiers-lieux".into(),
@@ -135,6 +136,7 @@ fn questions() -> Vec<pb::SurveyQuestion> {
 async fn open_survey(client: &mut Client, tag: &str) -> Result<String> {
     let id = client
         .draft_survey(pb::DraftSurveyRequest {
+            topics: Default::default(),
             request_id: format!("{tag}-draft"),
             title: "Vos attentes d'un tiers-lieu".into(),
             description: String::new(),
@@ -197,6 +199,7 @@ fn response(survey_id: &str, request_id: &str, token: &str) -> pb::SubmitSurveyR
 
 fn interview_request(request_id: &str, notes: &str) -> pb::RecordInterviewRequest {
     pb::RecordInterviewRequest {
+        topics: Default::default(),
         request_id: request_id.into(),
         subject: Some(pb::InterviewSubject {
             who: Some(interview_subject::Who::StakeholderId(STAKEHOLDER.into())),
@@ -275,6 +278,7 @@ async fn an_action_goes_from_planned_to_reported_and_reads_back() -> Result<()> 
             action_id: id.clone(),
             expected_version: None,
             outcomes: vec![pb::ProposedOutcome {
+                topic: Default::default(),
                 proposal: "Ouvrir un espace de coworking à la gare".into(),
                 theme: Theme::Telework as i32,
                 suggested_owner_id: STAKEHOLDER.into(),
@@ -614,7 +618,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         plan_action,
         with(|r| r.themes = vec![]),
         Code::InvalidArgument,
-        "themes"
+        "topics"
     );
     case!(
         plan_action,
@@ -869,6 +873,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
     case!(
         draft_survey,
         pb::DraftSurveyRequest {
+            topics: Default::default(),
             request_id: "bad-draft".into(),
             title: "t".into(),
             description: String::new(),
@@ -1257,4 +1262,121 @@ async fn an_online_action_names_the_territory_it_is_for() -> Result<()> {
         })
     );
     server.stop().await
+}
+
+/// One vocabulary of themes (issue 11, item 5): actions, outcomes, surveys and
+/// interviews take `topics` (`pb::Theme`) or, from a client written before
+/// them, the older `themes`; they are read back in both; disagreeing lists
+/// are refused, naming the field, and change nothing.
+#[tokio::test]
+async fn actions_surveys_and_interviews_speak_the_shared_vocabulary() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+
+    // An older client: read back in the shared vocabulary, value for value.
+    let older = plan(&mut client, "older").await?.id;
+    let view = client
+        .get_action(pb::GetActionRequest { action_id: older })
+        .await?
+        .into_inner();
+    assert_eq!(
+        view.topics,
+        vec![
+            pb::Theme::Telework as i32,
+            pb::Theme::BusinessConvergence as i32
+        ]
+    );
+
+    // A newer client, with a theme the older vocabulary lacks.
+    let mut newer = plan_request("newer");
+    newer.themes = vec![];
+    newer.topics = vec![pb::Theme::Awareness as i32, pb::Theme::Mobility as i32];
+    let newer = client.plan_action(newer).await?.into_inner().id;
+    let view = client
+        .get_action(pb::GetActionRequest { action_id: newer })
+        .await?
+        .into_inner();
+    assert_eq!(
+        view.topics,
+        vec![pb::Theme::Awareness as i32, pb::Theme::Mobility as i32]
+    );
+    assert_eq!(view.themes, vec![Theme::Mobility as i32]);
+
+    // Outcomes: `topic` or the older `theme`.
+    let held = held_action(&mut client, "themes").await?;
+    client
+        .record_outcomes(pb::RecordOutcomesRequest {
+            request_id: "themes-outcomes".into(),
+            action_id: held.clone(),
+            expected_version: None,
+            outcomes: vec![
+                pb::ProposedOutcome {
+                    proposal: "Une navette vers le tiers-lieu".into(),
+                    topic: pb::Theme::Mobility as i32,
+                    ..Default::default()
+                },
+                pb::ProposedOutcome {
+                    proposal: "Un guichet France services".into(),
+                    theme: Theme::DigitalInclusion as i32,
+                    ..Default::default()
+                },
+            ],
+        })
+        .await?;
+    let view = client
+        .get_action(pb::GetActionRequest { action_id: held })
+        .await?
+        .into_inner();
+    let topics: Vec<i32> = view.outcomes.iter().map(|o| o.topic).collect();
+    assert_eq!(
+        topics,
+        vec![
+            pb::Theme::Mobility as i32,
+            pb::Theme::DigitalInclusion as i32
+        ]
+    );
+
+    // Interviews and surveys.
+    let mut interview = interview_request("themes-interview", "");
+    interview.themes = vec![];
+    interview.topics = vec![pb::Theme::Survey as i32];
+    let interview = client.record_interview(interview).await?.into_inner().id;
+    let view = client
+        .get_interview(pb::GetInterviewRequest {
+            interview_id: interview,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.topics, vec![pb::Theme::Survey as i32]);
+    assert!(view.themes.is_empty());
+
+    // Refused, naming the field, the log unchanged.
+    let head = server.head().await?;
+    let mut disagree = plan_request("disagree");
+    disagree.topics = vec![pb::Theme::Mobility as i32];
+    refused(
+        client.plan_action(disagree).await,
+        Code::InvalidArgument,
+        "topics",
+        "topics and themes that disagree",
+    );
+    let mut none = plan_request("none");
+    none.themes = vec![];
+    refused(
+        client.plan_action(none).await,
+        Code::InvalidArgument,
+        "topics",
+        "an action about nothing",
+    );
+    let mut twice = plan_request("twice");
+    twice.themes = vec![];
+    twice.topics = vec![pb::Theme::Mobility as i32, pb::Theme::Mobility as i32];
+    refused(
+        client.plan_action(twice).await,
+        Code::InvalidArgument,
+        "topics[1]",
+        "a theme given twice",
+    );
+    assert_eq!(server.head().await?, head);
+    Ok(())
 }

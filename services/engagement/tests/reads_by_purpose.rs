@@ -18,6 +18,7 @@ fn ts(hours_ago: u64) -> Option<prost_types::Timestamp> {
 async fn record(client: &mut Client) -> Result<(String, String)> {
     let interview = client
         .record_interview(pb::RecordInterviewRequest {
+            topics: Default::default(),
             request_id: "i1".into(),
             subject: Some(pb::InterviewSubject {
                 who: Some(interview_subject::Who::StakeholderId(STAKEHOLDER.into())),

@@ -336,6 +336,7 @@ async fn a_full_meeting_with_a_weighted_vote_survives_a_restart() {
     let commitment = client
         .governance
         .make_commitment(client.req(pv1::MakeCommitmentRequest {
+            topic: Default::default(),
             request_id: rid(),
             consortium_id: ex.consortium.clone(),
             title: "Ouvrir un tiers-lieu à Limoux".into(),
@@ -355,6 +356,7 @@ async fn a_full_meeting_with_a_weighted_vote_survives_a_restart() {
         .await
         .expect("commitment")
         .into_inner();
+    themes_of_commitments(&mut client, &ex, &meeting, &resolution, &commitment.id).await;
     let progress = client
         .governance
         .report_commitment_progress(client.req(pv1::ReportCommitmentProgressRequest {
@@ -904,6 +906,7 @@ async fn references_are_checked_against_the_replicas() {
     refused(&mut client, before, r, Code::InvalidArgument, "person_id").await;
 
     let commit = |outcome: &str| pv1::MakeCommitmentRequest {
+        topic: Default::default(),
         request_id: rid(),
         consortium_id: ex.consortium.clone(),
         title: "Ouvrir un tiers-lieu".into(),
@@ -962,4 +965,75 @@ async fn references_are_checked_against_the_replicas() {
         .expect("a business applies");
     assert_eq!(client.head().await, before + 3);
     running.stop().await;
+}
+
+/// One vocabulary of themes (issue 11, item 5): a commitment's free-text theme
+/// (from a client written before `topic`) is read as a `Theme`; a commitment
+/// made with a `topic` alone is labelled in French; an unknown topic is refused.
+async fn themes_of_commitments(
+    client: &mut Client,
+    ex: &Example,
+    meeting: &str,
+    resolution: &str,
+    older: &str,
+) {
+    let get = |id: &str| pv1::GetCommitmentRequest {
+        commitment_id: id.to_owned(),
+    };
+    let view = client
+        .governance
+        .get_commitment(client.req(get(older)))
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(
+        (view.theme.as_str(), view.topic),
+        ("quels-tla", pv1::Theme::QuelsTla as i32)
+    );
+    let request = |topic: i32| pv1::MakeCommitmentRequest {
+        request_id: rid(),
+        consortium_id: ex.consortium.clone(),
+        title: "Chiffrer le modèle économique".into(),
+        owner_member_id: ex.m("d1"),
+        due_at: Some(prost_types::Timestamp {
+            seconds: 1_000_000_000,
+            nanos: 0,
+        }),
+        theme: String::new(),
+        topic,
+        origin: Some(pv1::make_commitment_request::Origin::Resolution(
+            pv1::ResolutionRef {
+                meeting_id: meeting.to_owned(),
+                resolution_id: resolution.to_owned(),
+            },
+        )),
+    };
+    let newer = client
+        .governance
+        .make_commitment(client.req(request(pv1::Theme::EconomicModel as i32)))
+        .await
+        .expect("a commitment with a topic")
+        .into_inner();
+    let view = client
+        .governance
+        .get_commitment(client.req(get(&newer.id)))
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(
+        (view.theme.as_str(), view.topic),
+        ("Modèle économique", pv1::Theme::EconomicModel as i32)
+    );
+    let before = client.head().await;
+    let result = client
+        .governance
+        .make_commitment(client.req(request(99)))
+        .await;
+    refused(client, before, result, Code::InvalidArgument, "topic").await;
+    let before = client.head().await;
+    let result = client
+        .governance
+        .make_commitment(client.req(request(0)))
+        .await;
+    refused(client, before, result, Code::InvalidArgument, "theme").await;
 }

@@ -53,6 +53,16 @@ async fn the_demo_report_shows_what_the_projections_answer() {
     );
     assert!(report.contacts > 30 && report.actions_held >= 5 && report.consortium_members > 10);
     assert!(report.survey_responses >= 90, "{}", report.survey_responses);
+    // One vocabulary of themes: telework was worked on across contacts,
+    // actions and commitments, and the report's themes table says so.
+    let telework = report
+        .by_theme
+        .iter()
+        .find(|theme| theme.theme == "THEME_TELEWORK")
+        .expect("telework in the report's themes");
+    assert!(telework.contacts > 0 && telework.actions_held > 0 && telework.commitments > 0);
+    assert!(html.contains("Ce qui a été fait sur chaque thème"));
+    assert!(html.contains("<td>Télétravail</td>"));
 
     assert!(html.contains("CC du Castelrenaudais"));
     assert!(

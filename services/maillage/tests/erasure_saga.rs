@@ -70,6 +70,7 @@ async fn person(clients: &mut Clients, family_name: &str) -> String {
 
 fn contact(person: &str, notes: &str) -> pb::LogInteractionRequest {
     pb::LogInteractionRequest {
+        topics: Default::default(),
         request_id: rid(),
         participant_ids: vec![person.to_owned()],
         channel: pb::InteractionChannel::Phone as i32,
@@ -124,6 +125,7 @@ async fn an_erasure_reaches_every_context_and_leaves_the_facts() {
     let interview = clients
         .engagement
         .record_interview(pb::RecordInterviewRequest {
+            topics: Default::default(),
             request_id: rid(),
             subject: Some(pb::InterviewSubject {
                 who: Some(pb::interview_subject::Who::StakeholderId(maryse.clone())),

@@ -328,6 +328,7 @@ async fn generate(
         };
         use pb::survey_question::Kind;
         let drafted = pb::SurveyDrafted {
+            topics: Default::default(),
             survey_id: survey.clone(),
             title: "Vos attentes".into(),
             description: String::new(),
@@ -398,6 +399,7 @@ async fn generate(
                 .collect();
             let mut events = vec![event(
                 &pb::InteractionLogged {
+                    topics: Default::default(),
                     interaction_id: interaction.clone(),
                     participants,
                     channel: 1 + rng.below(6) as i32,
@@ -439,6 +441,7 @@ async fn generate(
         let mut events = vec![
             event(
                 &pb::ActionPlanned {
+                    topics: Default::default(),
                     action_id: action.clone(),
                     kind: pb::ActionKind::Roundtable as i32,
                     title: "Table ronde".into(),

@@ -248,6 +248,15 @@ pub fn territory_json(report: &pb::TerritoryEngagementReport) -> Vec<u8> {
             "survey_responses": c.survey_responses,
             "white_zone": c.white_zone,
         })).collect::<Vec<_>>(),
+        "by_theme": report.by_theme.iter().map(|t| json!({
+            "theme": t.theme,
+            "contacts": t.contacts,
+            "actions_held": t.actions_held,
+            "surveys": t.surveys,
+            "interviews": t.interviews,
+            "commitments": t.commitments,
+            "commitments_done": t.commitments_done,
+        })).collect::<Vec<_>>(),
         "as_of": instant(report.as_of.as_ref()),
     });
     to_bytes(&value)

@@ -27,6 +27,7 @@ label_fns! {
     stakeholder_type => StakeholderType,
     action_kind => ActionKind,
     engagement_theme => EngagementTheme,
+    theme => Theme,
     engagement_audience => EngagementAudience,
     invitation_answer => ActionInvitationAnswer,
     vote_choice => VoteChoice,

@@ -176,6 +176,7 @@ fn request<T>(token: &MetadataValue<tonic::metadata::Ascii>, message: T) -> toni
 
 fn log_request(participants: &[String]) -> pb::LogInteractionRequest {
     pb::LogInteractionRequest {
+        topics: Default::default(),
         request_id: Uuid::now_v7().to_string(),
         participant_ids: participants.to_vec(),
         channel: pb::InteractionChannel::Phone as i32,

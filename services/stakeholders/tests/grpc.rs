@@ -885,3 +885,119 @@ async fn bad_input_is_refused_and_leaves_the_log_unchanged() -> Result<()> {
     harness.stop().await?;
     Ok(())
 }
+
+/// One vocabulary of themes (issue 11, item 5): a client sends `topics`
+/// (`Theme`) or, written before them, the older `themes`; a contact is read
+/// back in both; two lists that disagree are refused and change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_speak_the_shared_vocabulary_and_still_the_older_one() -> Result<()> {
+    let harness = Harness::start().await?;
+    let mut client = harness.facilitator().await?;
+    let elu = register_person(
+        &mut client,
+        person("Léa", "Roux", &[pb::PersonKind::ElectedOfficial]),
+    )
+    .await?;
+    let get = |id: String| pb::GetInteractionRequest { interaction_id: id };
+
+    // An older client: CONSORTIUM is GOVERNANCE in the shared vocabulary.
+    let mut older = phone_call(&[&elu], "");
+    older.themes = vec![pb::InteractionTheme::Consortium as i32];
+    let older_id = client.log_interaction(older).await?.into_inner().id;
+    let read = client
+        .get_interaction(get(older_id.clone()))
+        .await?
+        .into_inner();
+    assert_eq!(read.topics, vec![pb::Theme::Governance as i32]);
+    assert_eq!(read.themes, vec![pb::InteractionTheme::Consortium as i32]);
+
+    // A newer client: a theme the older vocabulary lacks reads OTHER there.
+    let mut newer = phone_call(&[&elu], "");
+    newer.themes = vec![];
+    newer.topics = vec![pb::Theme::Mobility as i32, pb::Theme::Telework as i32];
+    let newer_id = client.log_interaction(newer).await?.into_inner().id;
+    let read = client
+        .get_interaction(get(newer_id.clone()))
+        .await?
+        .into_inner();
+    assert_eq!(
+        read.topics,
+        vec![pb::Theme::Telework as i32, pb::Theme::Mobility as i32]
+    );
+    assert_eq!(
+        read.themes,
+        vec![
+            pb::InteractionTheme::Telework as i32,
+            pb::InteractionTheme::Other as i32
+        ]
+    );
+
+    // A correction in either vocabulary replaces the themes.
+    client
+        .correct_interaction(pb::CorrectInteractionRequest {
+            request_id: rid(),
+            interaction_id: newer_id.clone(),
+            reason: "c'était une réunion sur l'inclusion numérique".into(),
+            topics: Some(pb::Themes {
+                themes: vec![pb::Theme::DigitalInclusion as i32],
+            }),
+            ..Default::default()
+        })
+        .await?;
+    let read = client
+        .get_interaction(get(newer_id.clone()))
+        .await?
+        .into_inner();
+    assert_eq!(read.topics, vec![pb::Theme::DigitalInclusion as i32]);
+    client
+        .correct_interaction(pb::CorrectInteractionRequest {
+            request_id: rid(),
+            interaction_id: older_id.clone(),
+            reason: "sur l'enquête".into(),
+            themes: Some(pb::InteractionThemes {
+                themes: vec![pb::InteractionTheme::Survey as i32],
+            }),
+            ..Default::default()
+        })
+        .await?;
+    let read = client.get_interaction(get(older_id)).await?.into_inner();
+    assert_eq!(read.topics, vec![pb::Theme::Survey as i32]);
+
+    // Refused, naming the field, the log unchanged.
+    let head = harness.head().await?;
+    let mut disagree = phone_call(&[&elu], "");
+    disagree.topics = vec![pb::Theme::Mobility as i32];
+    assert_refused(
+        client.log_interaction(disagree).await,
+        Code::InvalidArgument,
+        Some("topics"),
+    );
+    let mut unknown = phone_call(&[&elu], "");
+    unknown.topics = vec![pb::Theme::Telework as i32, 99];
+    assert_refused(
+        client.log_interaction(unknown).await,
+        Code::InvalidArgument,
+        Some("topics[1]"),
+    );
+    assert_refused(
+        client
+            .correct_interaction(pb::CorrectInteractionRequest {
+                request_id: rid(),
+                interaction_id: newer_id,
+                reason: "deux listes".into(),
+                themes: Some(pb::InteractionThemes {
+                    themes: vec![pb::InteractionTheme::Awareness as i32],
+                }),
+                topics: Some(pb::Themes {
+                    themes: vec![pb::Theme::Mobility as i32],
+                }),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        Some("topics.themes"),
+    );
+    assert_eq!(harness.head().await?, head);
+    harness.stop().await?;
+    Ok(())
+}

@@ -125,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
         );
         tasks.push(tokio::spawn(async move {
             let request = pb::LogInteractionRequest {
+                topics: Default::default(),
                 request_id: uuid::Uuid::now_v7().to_string(),
                 participant_ids: vec![people[n as usize % people.len()].clone()],
                 channel: pb::InteractionChannel::Phone as i32,

@@ -212,6 +212,7 @@ async fn contact(
 ) -> anyhow::Result<()> {
     let token = clients.tokens.facilitator.clone();
     let request = pb::LogInteractionRequest {
+        topics: Default::default(),
         request_id: rid(),
         participant_ids: who.iter().map(|w| out.id(w)).collect(),
         channel: channel as i32,
@@ -506,6 +507,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // A1: the roundtable.
     let plan = pb::PlanActionRequest {
+        topics: Default::default(),
         request_id: rid(),
         kind: pb::ActionKind::Roundtable as i32,
         title: "Table ronde entreprises et tiers-lieux".into(),
@@ -607,6 +609,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // A2: a public meeting, cancelled.
     let plan = pb::PlanActionRequest {
+        topics: Default::default(),
         request_id: rid(),
         kind: pb::ActionKind::AwarenessPublicMeeting as i32,
         title: "Réunion publique".into(),
@@ -640,6 +643,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // S1: the survey.
     let draft = pb::DraftSurveyRequest {
+        topics: Default::default(),
         request_id: rid(),
         title: "Vos attentes d'un tiers-lieu".into(),
         description: "Enquête auprès de la population".into(),
@@ -891,6 +895,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         },
     ));
     let k1 = pb::MakeCommitmentRequest {
+        topic: Default::default(),
         request_id: rid(),
         consortium_id: c1.clone(),
         title: "Ouvrir un espace de télétravail à Sainte-Croix".into(),
@@ -919,6 +924,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         .context("K1 progress")?;
     out.record("governance", reply.get_ref());
     let k2 = pb::MakeCommitmentRequest {
+        topic: Default::default(),
         request_id: rid(),
         consortium_id: c1.clone(),
         title: "Publier la carte des tiers-lieux".into(),

@@ -304,6 +304,7 @@ async fn writer(
     let token = clients.tokens.facilitator.clone();
     for n in 0..PER_WRITER {
         let request = pb::LogInteractionRequest {
+            topics: Default::default(),
             request_id: uuid::Uuid::now_v7().to_string(),
             participant_ids: vec![person.clone()],
             channel: pb::InteractionChannel::Phone as i32,

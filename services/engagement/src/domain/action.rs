@@ -10,8 +10,7 @@ use std::time::SystemTime;
 
 use maillage_es::Decider;
 use maillage_proto::v1::{
-    self as pb, ActionInvitationAnswer, ActionKind, ActionStatus, EngagementAudience,
-    EngagementTheme,
+    self as pb, ActionInvitationAnswer, ActionKind, ActionStatus, EngagementAudience, Theme,
 };
 use uuid::Uuid;
 
@@ -51,7 +50,7 @@ pub struct Plan {
     /// Its description.
     pub description: String,
     /// Its themes (non-empty, distinct).
-    pub themes: Vec<EngagementTheme>,
+    pub themes: Vec<Theme>,
     /// Its target audiences (non-empty, distinct).
     pub audiences: Vec<EngagementAudience>,
     /// Where.
@@ -262,7 +261,11 @@ impl Decider for Action {
                 kind: plan.kind as i32,
                 title: plan.title.clone(),
                 description: plan.description.clone(),
-                themes: plan.themes.iter().map(|t| *t as i32).collect(),
+                themes: maillage_proto::themes::older_values(
+                    &plan.themes,
+                    maillage_proto::themes::as_engagement_theme,
+                ),
+                topics: plan.themes.iter().map(|t| *t as i32).collect(),
                 audiences: plan.audiences.iter().map(|a| *a as i32).collect(),
                 venue: Some(plan.venue.to_proto()),
                 organiser_ids: plan.organiser_ids.iter().map(Uuid::to_string).collect(),
@@ -537,7 +540,7 @@ mod tests {
             kind: ActionKind::Roundtable,
             title: "Table ronde télétravail".into(),
             description: String::new(),
-            themes: vec![EngagementTheme::Telework],
+            themes: vec![Theme::Telework, Theme::Awareness],
             audiences: vec![EngagementAudience::Businesses, EngagementAudience::Chambers],
             venue: Venue::Commune("15014".into()),
             target_territory: None,
@@ -598,7 +601,12 @@ mod tests {
         };
         assert_eq!(planned.action_id, id(1).to_string());
         assert_eq!(planned.planned_by, "alice");
-        assert_eq!(planned.themes, vec![EngagementTheme::Telework as i32]);
+        // Both vocabularies: the older one lacks the missions.
+        assert_eq!(
+            planned.topics,
+            vec![Theme::Telework as i32, Theme::Awareness as i32]
+        );
+        assert_eq!(planned.themes, vec![pb::EngagementTheme::Telework as i32]);
         let state = given(&[plan()]);
         assert_eq!(state.status, ActionStatus::Planned);
         assert_eq!(state.venue, Some(Venue::Commune("15014".into())));
@@ -851,7 +859,8 @@ mod tests {
         let outcome = |n: u128| pb::ActionOutcome {
             outcome_id: id(n).to_string(),
             proposal: "Ouvrir un tiers-lieu à la gare".into(),
-            theme: EngagementTheme::QuelsTla as i32,
+            theme: pb::EngagementTheme::QuelsTla as i32,
+            topic: Theme::QuelsTla as i32,
             suggested_owner_id: String::new(),
         };
         let record = |n| Command::RecordOutcomes {

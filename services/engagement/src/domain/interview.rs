@@ -8,7 +8,7 @@
 use std::time::SystemTime;
 
 use maillage_es::Decider;
-use maillage_proto::v1::{self as pb, EngagementTheme};
+use maillage_proto::v1::{self as pb, Theme};
 use uuid::Uuid;
 
 use super::{events, instant, timestamp};
@@ -25,7 +25,7 @@ pub struct Record {
     /// When it took place.
     pub conducted_at: SystemTime,
     /// Themes (distinct).
-    pub themes: Vec<EngagementTheme>,
+    pub themes: Vec<Theme>,
     /// Motivations heard, each sealed.
     pub sealed_motivations: Vec<Vec<u8>>,
     /// Expectations heard, each sealed.
@@ -49,7 +49,10 @@ pub enum Command {
 }
 
 events! {
-    /// A fact recorded in an interview's stream.
+    /// A fact recorded in an interview's stream. An interview has two events and
+    /// each lives only while decided or folded: boxing the larger one would
+    /// cost an allocation for no memory saved.
+    #[allow(clippy::large_enum_variant)]
     Event {
         InterviewRecorded,
         InterviewNotesRevised,
@@ -98,7 +101,11 @@ impl Decider for Interview {
                     subject: Some(record.subject.clone()),
                     interviewer: record.interviewer.clone(),
                     conducted_at: Some(timestamp(record.conducted_at)),
-                    themes: record.themes.iter().map(|t| *t as i32).collect(),
+                    themes: maillage_proto::themes::older_values(
+                        &record.themes,
+                        maillage_proto::themes::as_engagement_theme,
+                    ),
+                    topics: record.themes.iter().map(|t| *t as i32).collect(),
                     sealed_notes: record.sealed_notes.clone(),
                     sealed_motivations: record.sealed_motivations.clone(),
                     sealed_expectations: record.sealed_expectations.clone(),
@@ -160,7 +167,7 @@ mod tests {
             },
             interviewer: "alice".into(),
             conducted_at,
-            themes: vec![EngagementTheme::Telework],
+            themes: vec![Theme::Telework],
             sealed_motivations: vec![vec![4, 5]],
             sealed_expectations: vec![vec![6, 7]],
             sealed_notes: vec![1, 2, 3],

@@ -19,8 +19,8 @@ use std::time::SystemTime;
 
 use maillage_es::Decider;
 use maillage_proto::v1::{
-    self as pb, survey_answer::Value, survey_question::Kind, EngagementAudience, EngagementTheme,
-    SurveyStatus,
+    self as pb, survey_answer::Value, survey_question::Kind, EngagementAudience, SurveyStatus,
+    Theme,
 };
 use uuid::Uuid;
 
@@ -94,7 +94,7 @@ pub struct Draft {
     /// The information campaign (an action) that precedes it.
     pub campaign_action_id: Option<Uuid>,
     /// Themes (distinct).
-    pub themes: Vec<EngagementTheme>,
+    pub themes: Vec<Theme>,
     /// The questionnaire (checked by `decide`).
     pub questions: Vec<pb::SurveyQuestion>,
 }
@@ -256,7 +256,11 @@ impl Decider for Survey {
                     .campaign_action_id
                     .map(|id| id.to_string())
                     .unwrap_or_default(),
-                themes: draft.themes.iter().map(|t| *t as i32).collect(),
+                themes: maillage_proto::themes::older_values(
+                    &draft.themes,
+                    maillage_proto::themes::as_engagement_theme,
+                ),
+                topics: draft.themes.iter().map(|t| *t as i32).collect(),
                 questions: draft.questions.clone(),
             })]);
         }
@@ -783,7 +787,7 @@ mod tests {
             title: "Vos attentes d'un tiers-lieu".into(),
             description: String::new(),
             campaign_action_id: Some(Uuid::from_u128(9)),
-            themes: vec![EngagementTheme::QuelsTla],
+            themes: vec![Theme::QuelsTla],
             questions: questions(),
         })
     }

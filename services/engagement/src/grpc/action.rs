@@ -11,9 +11,9 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    context, creation_id, enumeration, instant, invalid, load, reader, references, run, statements,
-    text, theme, themes, traced_uuid, uuid, uuids, Aggregate, MAX_DESCRIPTION, MAX_ITEMS,
-    MAX_NOTES, MAX_STATEMENT, MAX_TITLE, WRITERS,
+    context, creation_id, enumeration, instant, invalid, load, older_themes, reader, references,
+    run, statements, stored_topics, text, theme, themes, traced_uuid, uuid, uuids, Aggregate,
+    MAX_DESCRIPTION, MAX_ITEMS, MAX_NOTES, MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
 use crate::category::ACTION;
 use crate::domain::action::{Action, Command, Error, Plan, Venue};
@@ -96,7 +96,7 @@ pub(super) async fn plan(
     let kind = enumeration::<pb::ActionKind>("kind", r.kind)?;
     let title = text("title", &r.title, MAX_TITLE, true)?;
     let description = text("description", &r.description, MAX_DESCRIPTION, false)?;
-    let themes = themes("themes", &r.themes, true)?;
+    let themes = themes("topics", &r.topics, "themes", &r.themes, true)?;
     let audiences = audiences(&r.audiences)?;
     let venue = venue(service, "venue", &r.venue)?;
     let target_territory = target_territory(service, &r.target_territory)?;
@@ -318,6 +318,7 @@ pub(super) async fn outcomes(
         .enumerate()
         .map(|(i, outcome)| {
             let at = format!("outcomes[{i}]");
+            let topic = theme(&at, outcome.topic, outcome.theme)?;
             Ok(pb::ActionOutcome {
                 outcome_id: Uuid::now_v7().to_string(),
                 proposal: text(
@@ -326,7 +327,8 @@ pub(super) async fn outcomes(
                     MAX_STATEMENT,
                     true,
                 )?,
-                theme: theme(&format!("{at}.theme"), outcome.theme)? as i32,
+                theme: older_themes(&[topic]).first().copied().unwrap_or_default(),
+                topic: topic as i32,
                 suggested_owner_id: super::optional_uuid(
                     &format!("{at}.suggested_owner_id"),
                     &outcome.suggested_owner_id,
@@ -370,6 +372,7 @@ pub(super) async fn get(
         kind: planned.kind,
         title: planned.title,
         description: planned.description,
+        topics: stored_topics(&planned.topics, &planned.themes),
         themes: planned.themes,
         audiences: planned.audiences,
         venue: state.venue.as_ref().map(Venue::to_proto),
@@ -395,7 +398,17 @@ pub(super) async fn get(
             })
             .collect(),
         minutes: state.minutes,
-        outcomes: state.outcomes,
+        outcomes: state
+            .outcomes
+            .into_iter()
+            .map(|outcome| pb::ActionOutcome {
+                topic: stored_topics(&[outcome.topic], &[outcome.theme])
+                    .first()
+                    .copied()
+                    .unwrap_or_default(),
+                ..outcome
+            })
+            .collect(),
         cancellation_reason: state.cancellation_reason.unwrap_or_default(),
         held_at: state.held_at.map(timestamp),
         planned_by: planned.planned_by,

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::{
     anonymous, context, creation_id, disclosed_notes, instant, invalid, load, purposed_reader,
-    references, run, seal_notes, statements, text, themes, traced_uuid, uuid, vault_error,
-    Aggregate, MAX_NOTES, WRITERS,
+    references, run, seal_notes, statements, stored_topics, text, themes, traced_uuid, uuid,
+    vault_error, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::INTERVIEW;
 use crate::domain::interview::{Command, Error, Interview, Record};
@@ -126,7 +126,7 @@ pub(super) async fn record(
     if conducted_at > now {
         return Err(invalid("conducted_at", "is in the future"));
     }
-    let themes = themes("themes", &r.themes, false)?;
+    let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
     let motivations = statements("motivations", &r.motivations)?;
     let expectations = statements("expectations", &r.expectations)?;
     let notes = text("notes", &r.notes, MAX_NOTES, false)?;
@@ -231,6 +231,7 @@ pub(super) fn view(
         subject: recorded.subject,
         interviewer: recorded.interviewer,
         conducted_at: recorded.conducted_at,
+        topics: stored_topics(&recorded.topics, &recorded.themes),
         themes: recorded.themes,
         motivations,
         expectations,

@@ -26,7 +26,7 @@ use std::time::SystemTime;
 use maillage_es::{stream_id, Aggregates, Decider};
 use maillage_privacy::{Opened, SubjectId};
 use maillage_proto::v1::{
-    self as pb, engagement_server::Engagement, EngagementAudience, EngagementTheme,
+    self as pb, engagement_server::Engagement, EngagementAudience, EngagementTheme, Theme,
 };
 use maillage_replica::{Positions, Register, Replica, SharedGuards};
 use maillage_service_kit::{
@@ -158,36 +158,66 @@ pub(crate) fn statements(field: &str, values: &[String]) -> Result<Vec<String>, 
         .collect()
 }
 
-/// A theme: a known value other than UNSPECIFIED.
-pub(crate) fn theme(field: &str, value: i32) -> Result<EngagementTheme, Status> {
-    match EngagementTheme::try_from(value) {
-        Ok(EngagementTheme::Unspecified) => Err(invalid(field, "is required")),
-        Ok(theme) => Ok(theme),
-        Err(_) => Err(invalid(field, format!("unknown theme {value}"))),
+/// Themes: `topics` (the shared vocabulary) or, from a client written before
+/// them, the older `themes` (each a known value other than UNSPECIFIED, given
+/// once); both given must agree. `required` asks for at least one.
+pub(crate) fn themes(
+    topics_field: &str,
+    topics: &[i32],
+    older_field: &str,
+    older: &[i32],
+    required: bool,
+) -> Result<Vec<Theme>, Status> {
+    let mut mapped = Vec::with_capacity(older.len());
+    for (i, value) in older.iter().enumerate() {
+        let field = format!("{older_field}[{i}]");
+        let theme = match EngagementTheme::try_from(value.to_owned()) {
+            Ok(EngagementTheme::Unspecified) => return Err(invalid(field, "is required")),
+            Ok(older) => Theme::from(older),
+            Err(_) => return Err(invalid(field, format!("unknown theme {value}"))),
+        };
+        if mapped.contains(&theme) {
+            return Err(invalid(field, "appears twice"));
+        }
+        mapped.push(theme);
     }
+    let themes = maillage_proto::themes::requested(topics_field, topics, older_field, mapped)
+        .map_err(|error| invalid(error.field, error.reason))?;
+    if required && themes.is_empty() {
+        return Err(invalid(
+            topics_field,
+            format!("at least one theme is required (or `{older_field}` from an older client)"),
+        ));
+    }
+    Ok(themes)
 }
 
-/// Distinct themes; `required` asks for at least one.
-pub(crate) fn themes(
-    field: &str,
-    values: &[i32],
-    required: bool,
-) -> Result<Vec<EngagementTheme>, Status> {
-    if required && values.is_empty() {
-        return Err(invalid(field, "at least one is required"));
-    }
-    let mut seen = HashSet::new();
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let theme = theme(&format!("{field}[{i}]"), *value)?;
-            if !seen.insert(theme) {
-                return Err(invalid(format!("{field}[{i}]"), "appears twice"));
-            }
-            Ok(theme)
-        })
-        .collect()
+/// One required theme: `topic`, or, from a client written before it, the
+/// older `theme`.
+pub(crate) fn theme(at: &str, topic: i32, older: i32) -> Result<Theme, Status> {
+    let given = |value: i32| if value == 0 { vec![] } else { vec![value] };
+    let themes = themes(
+        &format!("{at}.topic"),
+        &given(topic),
+        &format!("{at}.theme"),
+        &given(older),
+        true,
+    )?;
+    Ok(themes[0])
+}
+
+/// The older field's values for `topics`, for consumers written before them.
+pub(crate) fn older_themes(topics: &[Theme]) -> Vec<i32> {
+    maillage_proto::themes::older_values(topics, maillage_proto::themes::as_engagement_theme)
+}
+
+/// The themes of a stored event: its `topics`, else its older `themes` mapped.
+pub(crate) fn stored_topics(topics: &[i32], older: &[i32]) -> Vec<i32> {
+    maillage_proto::themes::topics_or_older(
+        topics,
+        older,
+        maillage_proto::themes::from_engagement_value,
+    )
 }
 
 /// An audience: a known value other than UNSPECIFIED.

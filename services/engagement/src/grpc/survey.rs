@@ -16,8 +16,9 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, creation_id, invalid, load, optional_uuid, reader, references, run, text,
-    themes, traced_uuid, uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
+    anonymous, context, creation_id, invalid, load, optional_uuid, reader, references, run,
+    stored_topics, text, themes, traced_uuid, uuid, vault_error, Aggregate, MAX_DESCRIPTION,
+    MAX_TITLE, WRITERS,
 };
 use crate::category::SURVEY;
 use crate::domain::survey::{
@@ -74,7 +75,7 @@ pub(super) async fn draft(
     let title = text("title", &r.title, MAX_TITLE, true)?;
     let description = text("description", &r.description, MAX_DESCRIPTION, false)?;
     let campaign_action_id = optional_uuid("campaign_action_id", &r.campaign_action_id)?;
-    let themes = themes("themes", &r.themes, false)?;
+    let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
     // Questions are checked by the domain, before anything is appended.
     crate::domain::survey::check_questions(&r.questions)
         .map_err(|error| Status::from(Survey::refusal(&Uuid::nil(), error)))?;
@@ -278,6 +279,7 @@ pub(super) async fn get(
         description: drafted.description.clone(),
         campaign_action_id: drafted.campaign_action_id.clone(),
         themes: drafted.themes.clone(),
+        topics: stored_topics(&drafted.topics, &drafted.themes),
         questions: state.questions.as_ref().clone(),
         status: state.status as i32,
         response_count: state.response_count,

@@ -84,8 +84,9 @@ pub enum CommitmentCommand {
         owner_member_id: Uuid,
         /// Due date.
         due_at: Timestamp,
-        /// Theme.
+        /// Theme: its label and its value in the shared vocabulary.
         theme: String,
+        topic: pv1::Theme,
         /// Origin.
         origin: Origin,
         /// Now.
@@ -218,6 +219,7 @@ impl Decider for Commitment {
             owner_member_id,
             due_at,
             theme,
+            topic,
             origin,
             now,
         } = command
@@ -273,6 +275,7 @@ impl Decider for Commitment {
                 owner_member_id: owner,
                 due_at: Some(*due_at),
                 theme: theme.clone(),
+                topic: *topic as i32,
                 origin: Some(origin),
                 made_at: Some(*now),
             })]);
@@ -354,6 +357,7 @@ mod tests {
                 nanos: 0,
             },
             theme: "quels-tla".into(),
+            topic: pv1::Theme::QuelsTla,
             origin,
             now: now(),
         }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use maillage_es::stream_id;
+use maillage_proto::themes;
 use maillage_proto::v1 as pv1;
 use maillage_service_kit::command_reply;
 use tonic::{Request, Response, Status};
@@ -59,7 +60,7 @@ impl GovernanceService {
         let title = required_text("title", &message.title, MAX_NAME)?;
         let owner = parse_uuid("owner_member_id", &message.owner_member_id)?;
         let due_at = required_timestamp("due_at", message.due_at.as_ref())?;
-        let theme = required_text("theme", &message.theme, MAX_NAME)?;
+        let (theme, topic) = commitment_theme(&message.theme, message.topic)?;
         let origin = match &message.origin {
             None => {
                 return Err(invalid(
@@ -101,6 +102,7 @@ impl GovernanceService {
             owner_member_id: owner,
             due_at,
             theme,
+            topic,
             origin,
             now: self.now(),
         };
@@ -212,6 +214,11 @@ pub fn view(
         title: made.title,
         owner_member_id: made.owner_member_id,
         due_at: made.due_at,
+        topic: if made.topic == 0 {
+            themes::from_label(&made.theme) as i32
+        } else {
+            made.topic
+        },
         theme: made.theme,
         origin: made.origin.map(|origin| match origin {
             pv1::commitment_made::Origin::Resolution(r) => {
@@ -229,5 +236,25 @@ pub fn view(
         percent: state.percent,
         last_note: state.last_note.clone(),
         overdue: state.is_overdue(now),
+    }
+}
+
+/// A commitment's theme: `topic` in the shared vocabulary, labelled by `theme`
+/// (its French label when empty); or, from a client written before `topic`, the
+/// free-text `theme` alone (required), read as a theme by its label.
+fn commitment_theme(label: &str, topic: i32) -> Result<(String, pv1::Theme), Status> {
+    let topic = match pv1::Theme::try_from(topic) {
+        Ok(pv1::Theme::Unspecified) => None,
+        Ok(topic) => Some(topic),
+        Err(_) => return Err(invalid("topic", format!("unknown theme {topic}"))),
+    };
+    match topic {
+        Some(topic) if label.trim().is_empty() => Ok((themes::label_fr(topic).to_owned(), topic)),
+        Some(topic) => Ok((required_text("theme", label, MAX_NAME)?, topic)),
+        None => {
+            let label = required_text("theme", label, MAX_NAME)?;
+            let topic = themes::from_label(&label);
+            Ok((label, topic))
+        }
     }
 }

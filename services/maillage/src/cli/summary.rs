@@ -63,12 +63,30 @@ pub fn text(data: &ReportData) -> String {
         "Contacts : {} ; actions tenues : {} ; personnes touchées : {} ; réponses à l'enquête : {}",
         t.contacts, t.actions_held, t.people_reached, t.survey_responses
     );
-    let mut themes = t.actions_held_by_theme.clone();
-    themes.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
+    // The themes most worked on: contacts, actions and commitments together.
+    let mut themes: Vec<_> = t
+        .by_theme
+        .iter()
+        .map(|theme| {
+            (
+                theme.contacts + theme.actions_held + theme.commitments,
+                theme,
+            )
+        })
+        .collect();
+    themes.sort_by(|(a, x), (b, y)| b.cmp(a).then_with(|| x.theme.cmp(&y.theme)));
     let top: Vec<String> = themes
         .iter()
         .take(3)
-        .map(|theme| format!("{} ({} actions)", fr(&theme.label), theme.count))
+        .map(|(_, theme)| {
+            format!(
+                "{} ({} contacts, {} actions, {} engagements)",
+                fr(&theme.theme),
+                theme.contacts,
+                theme.actions_held,
+                theme.commitments
+            )
+        })
         .collect();
     let _ = writeln!(
         out,

@@ -3,7 +3,7 @@
 //! invitations, answers, attendance (named and head counts), minutes and outcomes.
 
 use maillage_proto::v1 as pb;
-use pb::{EngagementAudience as Audience, EngagementTheme as Theme};
+use pb::{EngagementAudience as Audience, Theme};
 use rand::Rng;
 
 use super::calendar::{campaign_day, plus_minutes};
@@ -60,7 +60,8 @@ async fn hold(player: &mut Player, spec: Spec<'_>) -> anyhow::Result<String> {
         kind: spec.kind as i32,
         title: spec.title.to_owned(),
         description: String::new(),
-        themes: spec.themes.iter().map(|t| *t as i32).collect(),
+        themes: Vec::new(),
+        topics: spec.themes.iter().map(|t| *t as i32).collect(),
         audiences: spec.audiences.iter().map(|a| *a as i32).collect(),
         venue: Some(venue),
         organiser_ids: spec.organisers.clone(),
@@ -170,7 +171,8 @@ async fn hold(player: &mut Player, spec: Spec<'_>) -> anyhow::Result<String> {
                 .iter()
                 .map(|(proposal, theme, owner)| pb::ProposedOutcome {
                     proposal: (*proposal).to_owned(),
-                    theme: *theme as i32,
+                    theme: 0,
+                    topic: *theme as i32,
                     suggested_owner_id: owner.clone(),
                 })
                 .collect(),
@@ -399,7 +401,8 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         kind: pb::ActionKind::ForesightWorkshop as i32,
         title: "Atelier prospectif : le territoire en 2035".to_owned(),
         description: String::new(),
-        themes: vec![Theme::Mobility as i32],
+        themes: Vec::new(),
+        topics: vec![Theme::Mobility as i32],
         audiences: vec![Audience::Elus as i32, Audience::Associations as i32],
         venue: Some(pb::ActionVenue {
             place: Some(pb::action_venue::Place::CommuneCode(venue(3))),

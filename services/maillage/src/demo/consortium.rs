@@ -326,13 +326,14 @@ pub async fn play(
 
     // Commitments: from the programme's resolution and from the roundtables' outcomes.
     use pb::make_commitment_request::Origin;
-    let mut commitments: Vec<(String, String, prost_types::Timestamp, &str, Origin)> = Vec::new();
+    let mut commitments: Vec<(String, String, prost_types::Timestamp, pb::Theme, Origin)> =
+        Vec::new();
     if let Some(resolution) = adopted_programme {
         commitments.push((
             "Ouvrir un espace de coworking au centre de Château-Renault".to_owned(),
             epci.id.clone(),
             at(2027, 6, 30, 12, 0),
-            "Télétravail",
+            pb::Theme::Telework,
             Origin::Resolution(pb::ResolutionRef {
                 meeting_id: meeting.clone(),
                 resolution_id: resolution,
@@ -346,9 +347,9 @@ pub async fn play(
         at(2027, 9, 30, 12, 0),
     ];
     let themes = [
-        "Compétences et formation",
-        "Convergence entreprises",
-        "Inclusion numérique",
+        pb::Theme::SkillsTraining,
+        pb::Theme::BusinessConvergence,
+        pb::Theme::DigitalInclusion,
     ];
     for (index, (outcome, proposal, owner)) in roundtable_outcomes.iter().enumerate() {
         let owner = if members.contains(&owner.as_str()) {
@@ -377,7 +378,8 @@ pub async fn play(
             title,
             owner_member_id: owner,
             due_at: Some(due_at),
-            theme: theme.to_owned(),
+            theme: String::new(),
+            topic: theme as i32,
             origin: Some(origin),
         };
         let result = player.governance.make_commitment(request).await;

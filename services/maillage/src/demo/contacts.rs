@@ -3,7 +3,7 @@
 //! with follow-ups, one completed and one contact corrected (the audit keeps both).
 
 use maillage_proto::v1 as pb;
-use pb::{InteractionChannel as Channel, InteractionTheme as Theme};
+use pb::{InteractionChannel as Channel, Theme};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
@@ -34,7 +34,8 @@ async fn log(player: &mut Player, contact: Contact<'_>) -> anyhow::Result<String
         occurred_at: Some(campaign_day(contact.day, hour)),
         subject: contact.subject.to_owned(),
         notes: String::new(),
-        themes: contact.themes.iter().map(|t| *t as i32).collect(),
+        themes: Vec::new(),
+        topics: contact.themes.iter().map(|t| *t as i32).collect(),
         follow_ups: contact
             .follow_up
             .map(|description| pb::FollowUpInput {
@@ -52,20 +53,20 @@ async fn log(player: &mut Player, contact: Contact<'_>) -> anyhow::Result<String
 const ELU_SUBJECTS: &[(&str, &[Theme])] = &[
     (
         "Présentation de la démarche tiers-lieux",
-        &[Theme::Awareness, Theme::TiersLieuxKinds],
+        &[Theme::Awareness, Theme::QuelsTla],
     ),
     (
         "Besoins de la commune en services de proximité",
-        &[Theme::TiersLieuxKinds],
+        &[Theme::QuelsTla],
     ),
     (
         "Point d'étape sur l'enquête auprès des habitants",
         &[Theme::Survey],
     ),
-    ("Préparation du consortium", &[Theme::Consortium]),
+    ("Préparation du consortium", &[Theme::Governance]),
     (
         "Locaux vacants pouvant accueillir un tiers-lieu",
-        &[Theme::Sustainability],
+        &[Theme::RelevanceSustainability],
     ),
 ];
 
@@ -171,7 +172,7 @@ pub async fn play(player: &mut Player, cast: &Cast) -> anyhow::Result<Vec<String
         others.push((
             association.id.clone(),
             "Activités associatives dans un futur tiers-lieu",
-            &[Theme::TiersLieuxKinds],
+            &[Theme::QuelsTla],
         ));
     }
     for (tiers_lieu, manager) in cast.tiers_lieux.iter().zip(&cast.managers) {
@@ -183,7 +184,7 @@ pub async fn play(player: &mut Player, cast: &Cast) -> anyhow::Result<Vec<String
         others.push((
             manager.id.clone(),
             "Modèle économique et pérennité",
-            &[Theme::Sustainability, Theme::ExistingTiersLieux],
+            &[Theme::RelevanceSustainability, Theme::ExistingTiersLieux],
         ));
     }
     for (id, subject, themes) in others {

@@ -5,7 +5,7 @@
 
 use maillage_proto::v1 as pb;
 use pb::survey_answer::Value;
-use pb::{EngagementAudience as Audience, EngagementTheme as Theme};
+use pb::{EngagementAudience as Audience, Theme};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
@@ -212,7 +212,8 @@ pub async fn survey(player: &mut Player, plan: &Plan, campaign_id: &str) -> anyh
         title: "Enquête : un tiers-lieu dans le Castelrenaudais, pour quoi faire ?".to_owned(),
         description: "Questionnaire anonyme diffusé après la campagne d'information.".to_owned(),
         campaign_action_id: campaign_id.to_owned(),
-        themes: vec![Theme::QuelsTla as i32, Theme::Telework as i32],
+        themes: Vec::new(),
+        topics: vec![Theme::QuelsTla as i32, Theme::Telework as i32],
         questions: questions(),
     };
     let result = player.engagement.draft_survey(request).await;
@@ -304,7 +305,8 @@ pub async fn interviews(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow
             request_id: player.request_id(),
             subject: Some(pb::InterviewSubject { who: Some(subject) }),
             conducted_at: Some(campaign_day(day, 10)),
-            themes: vec![
+            themes: Vec::new(),
+            topics: vec![
                 Theme::QuelsTla as i32,
                 [Theme::Telework, Theme::Mobility, Theme::EconomicModel][index % 3] as i32,
             ],

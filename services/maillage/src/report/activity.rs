@@ -1,10 +1,13 @@
 //! The activity sections: contacts and actions by month, actions held by theme and by
-//! audience (with the people they reached), and the actors recensed by kind.
+//! audience (with the people they reached), what was done on each theme across
+//! contacts, actions, surveys, interviews and commitments, and the actors
+//! recensed by kind.
 
 use maillage_proto::v1 as pb;
 
 use super::charts::{self, Bar};
 use super::data::ReportData;
+use super::html::escape;
 use super::labels::fr;
 
 /// Contacts and actions by month.
@@ -68,6 +71,46 @@ pub fn actions(data: &ReportData) -> String {
         rate,
         charts::hbars(&group_bars(&data.actions.by_theme), None, charts::BAR, "Actions tenues par thème"),
         charts::hbars(&group_bars(&data.actions.by_audience), None, charts::BAR2, "Actions tenues par public"),
+    )
+}
+
+/// What was done on each theme, across contacts, actions, surveys, interviews
+/// and the consortium's commitments.
+pub fn themes(data: &ReportData) -> String {
+    let rows: String = data
+        .territory
+        .by_theme
+        .iter()
+        .map(|t| {
+            format!(
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{} (dont {} tenu{})</td></tr>\n",
+                escape(&fr(&t.theme)),
+                t.contacts,
+                t.actions_held,
+                t.surveys,
+                t.interviews,
+                t.commitments,
+                t.commitments_done,
+                if t.commitments_done > 1 { "s" } else { "" },
+            )
+        })
+        .collect();
+    let body = if rows.is_empty() {
+        "<p>Aucun contact, aucune action, enquête, entretien ni engagement rattaché à un thème.</p>"
+            .to_owned()
+    } else {
+        format!(
+            "<table id=\"themes\"><thead><tr><th>Thème</th><th class=\"n\">Contacts</th>\
+             <th class=\"n\">Actions tenues</th><th class=\"n\">Enquêtes</th><th class=\"n\">Entretiens</th>\
+             <th class=\"n\">Engagements</th></tr></thead><tbody>\n{rows}</tbody></table>"
+        )
+    };
+    format!(
+        "<section id=\"themes-transverses\"><h2>Ce qui a été fait sur chaque thème</h2>{body}\
+         <p class=\"muted\">Contacts avec des acteurs du territoire, actions tenues sur le territoire ou pour lui, \
+         enquêtes ayant des réponses du territoire, entretiens avec des personnes du territoire, \
+         engagements (hors abandonnés) des consortiums qui couvrent une partie du territoire.</p></section>"
     )
 }
 

@@ -1,19 +1,18 @@
 //! French labels for the projections' stable labels (protobuf enum value names and
 //! the projection's own kinds), for the report and the CLI's summaries.
 
+use maillage_proto::themes;
+use maillage_proto::v1 as pb;
+
 /// The French label of a projection label; the label itself when unknown.
+/// Themes, in either vocabulary, get their label from [`themes::label_fr`].
 pub fn fr(label: &str) -> String {
+    let theme = pb::Theme::from_str_name(label)
+        .or_else(|| pb::EngagementTheme::from_str_name(label).map(pb::Theme::from));
+    if let Some(theme) = theme {
+        return themes::label_fr(theme).to_owned();
+    }
     let text = match label {
-        "ENGAGEMENT_THEME_QUELS_TLA" => "Quels tiers-lieux ?",
-        "ENGAGEMENT_THEME_BUSINESS_CONVERGENCE" => "Convergence entreprises / tiers-lieux",
-        "ENGAGEMENT_THEME_TELEWORK" => "Télétravail",
-        "ENGAGEMENT_THEME_RELEVANCE_SUSTAINABILITY" => "Pertinence et pérennité",
-        "ENGAGEMENT_THEME_GOVERNANCE" => "Gouvernance",
-        "ENGAGEMENT_THEME_ECONOMIC_MODEL" => "Modèle économique",
-        "ENGAGEMENT_THEME_DIGITAL_INCLUSION" => "Inclusion numérique",
-        "ENGAGEMENT_THEME_SKILLS_TRAINING" => "Compétences et formation",
-        "ENGAGEMENT_THEME_MOBILITY" => "Mobilité",
-        "ENGAGEMENT_THEME_CULTURE_COMMUNITY" => "Culture et vie locale",
         "ENGAGEMENT_AUDIENCE_POPULATION" => "Population",
         "ENGAGEMENT_AUDIENCE_ELUS" => "Élus",
         "ENGAGEMENT_AUDIENCE_BUSINESSES" => "Entreprises",

@@ -54,6 +54,7 @@ pub fn render(data: &ReportData) -> String {
         communes::table(data),
         activity::months(data),
         activity::actions(data),
+        activity::themes(data),
         surveys::section(data),
         consortium::section(data),
         activity::stakeholders(data),

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use maillage_proto::themes;
 use serde::{Deserialize, Serialize};
 
 /// A stakeholder (stakeholders context), keyed by stakeholder id.
@@ -68,8 +69,11 @@ pub struct InteractionRow {
     /// `InteractionDirection`.
     pub direction: i32,
     pub occurred_at: Option<i64>,
-    /// `InteractionTheme`s.
+    /// `InteractionTheme`s (the older vocabulary, as logged).
     pub themes: Vec<i32>,
+    /// `Theme`s (empty in rows stored before them: see [`InteractionRow::topics`]).
+    #[serde(default)]
+    pub topics: Vec<i32>,
     /// Who logged it: the event's metadata actor.
     pub logged_by: String,
     /// When the log recorded it.
@@ -103,8 +107,11 @@ pub struct TimelineRow {
 pub struct ActionRow {
     /// `ActionKind`.
     pub kind: i32,
-    /// `EngagementTheme`s and `EngagementAudience`s.
+    /// `EngagementTheme`s (the older vocabulary) and `EngagementAudience`s.
     pub themes: Vec<i32>,
+    /// `Theme`s (empty in rows stored before them: see [`ActionRow::topics`]).
+    #[serde(default)]
+    pub topics: Vec<i32>,
     pub audiences: Vec<i32>,
     /// The venue's commune (empty when online or unknown).
     pub commune: String,
@@ -159,7 +166,11 @@ pub struct QuestionTally {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SurveyRow {
     pub title: String,
+    /// `EngagementTheme`s (the older vocabulary).
     pub themes: Vec<i32>,
+    /// `Theme`s (empty in rows stored before them: see [`SurveyRow::topics`]).
+    #[serde(default)]
+    pub topics: Vec<i32>,
     pub questions: Vec<QuestionRow>,
     /// `SurveyStatus`.
     pub status: i32,
@@ -184,7 +195,11 @@ pub struct InterviewRow {
     pub anonymous_audience: i32,
     pub interviewer: String,
     pub conducted_at: Option<i64>,
+    /// `EngagementTheme`s (the older vocabulary).
     pub themes: Vec<i32>,
+    /// `Theme`s (empty in rows stored before them: see [`InterviewRow::topics`]).
+    #[serde(default)]
+    pub topics: Vec<i32>,
 }
 
 /// A tiers-lieu diagnostic (engagement context), keyed by diagnostic id.
@@ -261,10 +276,48 @@ pub struct CommitmentRow {
     pub title: String,
     pub owner_member_id: String,
     pub due_at: Option<i64>,
+    /// Its label (free text before `topic` existed).
     pub theme: String,
+    /// Its `Theme` (0 in rows stored before it: see [`CommitmentRow::topic`]).
+    #[serde(default)]
+    pub topic: i32,
     /// `CommitmentStatus`.
     pub status: i32,
     pub percent: u32,
     pub last_reported_at: Option<i64>,
     pub progress_reports: u64,
+}
+
+/// The `Theme`s of a row: its `topics`, else (a row stored before them) its
+/// older `themes` mapped by `map_older`.
+macro_rules! topics_of {
+    ($($row:ident => $map_older:path),* $(,)?) => {
+        $(
+            impl $row {
+                /// Its themes in the shared vocabulary (`Theme` values).
+                pub fn topics(&self) -> Vec<i32> {
+                    themes::topics_or_older(&self.topics, &self.themes, $map_older)
+                }
+            }
+        )*
+    };
+}
+
+topics_of! {
+    InteractionRow => themes::from_interaction_value,
+    ActionRow => themes::from_engagement_value,
+    SurveyRow => themes::from_engagement_value,
+    InterviewRow => themes::from_engagement_value,
+}
+
+impl CommitmentRow {
+    /// Its theme in the shared vocabulary: `topic`, else (a row stored before
+    /// it) read from its label.
+    pub fn topic(&self) -> i32 {
+        if self.topic != 0 {
+            self.topic
+        } else {
+            themes::from_label(&self.theme) as i32
+        }
+    }
 }

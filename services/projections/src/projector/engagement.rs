@@ -30,6 +30,7 @@ fn set_venue(row: &mut crate::model::ActionRow, venue: Option<&pb::ActionVenue>)
 pub(super) fn action_planned(model: &mut ReadModel, event: &Event<'_>, p: pb::ActionPlanned) {
     let row = model.actions.upsert(&p.action_id);
     row.kind = p.kind;
+    row.topics = p.topics;
     row.themes = p.themes;
     row.audiences = p.audiences;
     set_venue(row, p.venue.as_ref());
@@ -202,6 +203,7 @@ fn question_rows(questions: &[pb::SurveyQuestion]) -> Vec<QuestionRow> {
 pub(super) fn survey_drafted(model: &mut ReadModel, _event: &Event<'_>, p: pb::SurveyDrafted) {
     let row = model.surveys.upsert(&p.survey_id);
     row.title = p.title;
+    row.topics = p.topics;
     row.themes = p.themes;
     row.questions = question_rows(&p.questions);
     row.status = pb::SurveyStatus::Draft as i32;
@@ -295,6 +297,7 @@ pub(super) fn interview_recorded(
         p.interviewer
     };
     row.conducted_at = conducted_at;
+    row.topics = p.topics;
     row.themes = p.themes;
     match p.subject.and_then(|subject| subject.who) {
         Some(pb::interview_subject::Who::StakeholderId(id)) => row.stakeholder_id = id,

@@ -288,6 +288,7 @@ pub(super) fn commitment_made(model: &mut ReadModel, _event: &Event<'_>, p: pb::
     row.owner_member_id = p.owner_member_id;
     row.due_at = opt_micros(p.due_at.as_ref());
     row.theme = p.theme;
+    row.topic = p.topic;
     row.status = pb::CommitmentStatus::Open as i32;
 }
 

@@ -138,6 +138,7 @@ pub(super) fn interaction_logged(
     row.direction = p.direction;
     row.occurred_at = opt_micros(p.occurred_at.as_ref());
     row.original_occurred_at = row.occurred_at;
+    row.topics = p.topics;
     row.themes = p.themes;
     row.logged_by = if event.actor.is_empty() {
         p.facilitator
@@ -222,6 +223,11 @@ pub(super) fn interaction_corrected(
             .collect();
         values.push(format!("themes={}", names.join(" ")));
         row.themes = themes.themes;
+        // Empty for a correction written before `topics`: read from `themes`.
+        row.topics = p.topics.map(|topics| topics.themes).unwrap_or_default();
+    } else if let Some(topics) = p.topics {
+        fields.push("themes".to_owned());
+        row.topics = topics.themes;
     }
     row.corrections.push(CorrectionRow {
         corrected_at: Some(opt_micros(p.corrected_at.as_ref()).unwrap_or(event.at)),

@@ -10,7 +10,11 @@
 //! - people reached: distinct named attendees plus anonymous head counts;
 //! - a commune is a *white zone* when nothing happened there: no stakeholder
 //!   of it contacted or attending, no action held, no survey response, no
-//!   interview and no consortium member.
+//!   interview and no consortium member;
+//! - by theme (the shared `Theme` vocabulary): the contacts and actions
+//!   counted above, the surveys with a response from the territory, the
+//!   interviews with someone of it, and the commitments (not dropped) of the
+//!   consortia covering part of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,6 +38,68 @@ struct CommuneAcc {
     anonymous: u64,
     survey_responses: u64,
     engaged: bool,
+}
+
+/// What was done on one theme (see [`pb::ThemeActivity`]).
+#[derive(Default)]
+struct ThemeAcc {
+    contacts: u64,
+    actions_held: u64,
+    surveys: u64,
+    interviews: u64,
+    commitments: u64,
+    commitments_done: u64,
+}
+
+/// The counters of each `Theme` value, filled as the report goes.
+#[derive(Default)]
+struct ByTheme(BTreeMap<i32, ThemeAcc>);
+
+impl ByTheme {
+    /// Counts one item about `topics` with `count`.
+    fn add(&mut self, topics: &[i32], count: impl Fn(&mut ThemeAcc)) {
+        for topic in topics {
+            count(self.0.entry(*topic).or_default());
+        }
+    }
+
+    /// The report's rows, in `Theme` order.
+    fn into_rows(self) -> Vec<pb::ThemeActivity> {
+        self.0
+            .into_iter()
+            .map(|(topic, acc)| pb::ThemeActivity {
+                theme: labels::theme(topic).to_owned(),
+                contacts: acc.contacts,
+                actions_held: acc.actions_held,
+                surveys: acc.surveys,
+                interviews: acc.interviews,
+                commitments: acc.commitments,
+                commitments_done: acc.commitments_done,
+            })
+            .collect()
+    }
+}
+
+/// Whether the territory `(level, code)` has at least one commune in the
+/// reported territory (whose communes are the keys of `acc`).
+fn overlaps(
+    territory: &Territory,
+    acc: &BTreeMap<&str, CommuneAcc>,
+    level: i32,
+    code: &str,
+) -> bool {
+    let reference = pb::TerritoryRef {
+        level,
+        code: code.to_owned(),
+    };
+    let Ok(reference) = resolve_territory(territory, Some(&reference), "territory") else {
+        return false;
+    };
+    territory
+        .communes_in(&reference)
+        .unwrap_or_default()
+        .iter()
+        .any(|commune| acc.contains_key(commune.code.as_str()))
 }
 
 /// The report for `reference` (already validated), with `page` of its communes.
@@ -137,6 +203,7 @@ pub fn report(
         }
     }
     report.stakeholders_by_kind = label_counts(kinds.iter().map(|(k, v)| (k.as_str(), *v)));
+    let mut by_topic = ByTheme::default();
     let mut last_contact: Option<i64> = None;
     for (_, interaction) in model.interactions.iter() {
         if interaction.logged
@@ -147,6 +214,7 @@ pub fn report(
         {
             report.contacts += 1;
             last_contact = last_contact.max(interaction.occurred_at);
+            by_topic.add(&interaction.topics(), |t| t.contacts += 1);
         }
     }
     report.last_contact_at = opt_timestamp(last_contact);
@@ -190,6 +258,7 @@ pub fn report(
         report.anonymous_people_reached += anonymous;
         named.extend(action.attendees.iter().map(String::as_str));
         report.actions_held += 1;
+        by_topic.add(&action.topics(), |t| t.actions_held += 1);
         *by_kind.entry(labels::action_kind(action.kind)).or_default() += 1;
         for theme in &action.themes {
             *by_theme
@@ -204,11 +273,13 @@ pub fn report(
 
     // Survey responses and interviews from the territory.
     for (_, survey) in model.surveys.iter() {
+        let mut answered_here = false;
         for (code, count) in &survey.anonymous_by_commune {
             if let Some(commune) = acc.get_mut(code.as_str()) {
                 commune.survey_responses += count;
                 commune.engaged = true;
                 report.survey_responses += count;
+                answered_here = true;
             }
         }
         for (id, count) in &survey.by_stakeholder {
@@ -217,7 +288,11 @@ pub fn report(
                 commune.survey_responses += count;
                 commune.engaged = true;
                 report.survey_responses += count;
+                answered_here = true;
             }
+        }
+        if answered_here {
+            by_topic.add(&survey.topics(), |t| t.surveys += 1);
         }
     }
     for (_, interview) in model.interviews.iter() {
@@ -231,8 +306,37 @@ pub fn report(
         };
         if let Some(commune) = acc.get_mut(home) {
             commune.engaged = true;
+            by_topic.add(&interview.topics(), |t| t.interviews += 1);
         }
     }
+
+    // Commitments of the consortia covering part of the territory.
+    let covering: BTreeSet<&str> = model
+        .consortia
+        .iter()
+        .filter(|(_, consortium)| {
+            consortium
+                .territory
+                .iter()
+                .any(|(level, code)| overlaps(territory, &acc, *level, code))
+        })
+        .map(|(id, _)| id.as_str())
+        .collect();
+    for (_, commitment) in model.commitments.iter() {
+        let topic = commitment.topic();
+        if topic == 0
+            || commitment.status == pb::CommitmentStatus::Dropped as i32
+            || !covering.contains(commitment.consortium_id.as_str())
+        {
+            continue;
+        }
+        let done = commitment.status == pb::CommitmentStatus::Completed as i32;
+        by_topic.add(&[topic], |t| {
+            t.commitments += 1;
+            t.commitments_done += u64::from(done);
+        });
+    }
+    report.by_theme = by_topic.into_rows();
 
     // Consortium members located in the territory.
     let mut members = BTreeSet::<&str>::new();

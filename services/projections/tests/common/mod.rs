@@ -162,6 +162,7 @@ fn contact(
         at,
         actor,
         pb::InteractionLogged {
+            topics: Default::default(),
             interaction_id: id.into(),
             participants: who
                 .iter()
@@ -327,6 +328,7 @@ pub fn scenario() -> Vec<Ev> {
             day(5),
             "alice",
             pb::ActionPlanned {
+                topics: Default::default(),
                 action_id: A1.into(),
                 kind: pb::ActionKind::Roundtable as i32,
                 title: "Table ronde".into(),
@@ -444,6 +446,7 @@ pub fn scenario() -> Vec<Ev> {
             day(9),
             "alice",
             pb::ActionPlanned {
+                topics: Default::default(),
                 action_id: A2.into(),
                 kind: pb::ActionKind::AwarenessPublicMeeting as i32,
                 title: "Réunion publique".into(),
@@ -474,6 +477,7 @@ pub fn scenario() -> Vec<Ev> {
             day(11),
             "alice",
             pb::SurveyDrafted {
+                topics: Default::default(),
                 survey_id: S1.into(),
                 title: "Vos attentes".into(),
                 description: String::new(),
@@ -794,6 +798,7 @@ pub fn scenario() -> Vec<Ev> {
             day(31),
             "sec",
             pb::CommitmentMade {
+                topic: Default::default(),
                 commitment_id: K1.into(),
                 consortium_id: C1.into(),
                 title: "Étude de faisabilité".into(),
@@ -825,6 +830,7 @@ pub fn scenario() -> Vec<Ev> {
             day(31),
             "sec",
             pb::CommitmentMade {
+                topic: Default::default(),
                 commitment_id: K2.into(),
                 consortium_id: C1.into(),
                 title: "Ouverture".into(),

@@ -141,7 +141,8 @@ impl Decider for Interaction {
                     || correction.occurred_at.is_some()
                     || correction.sealed_subject.is_some()
                     || correction.sealed_notes.is_some()
-                    || correction.themes.is_some();
+                    || correction.themes.is_some()
+                    || correction.topics.is_some();
                 if !changes {
                     return Err(InteractionError::NothingToCorrect);
                 }
@@ -238,6 +239,15 @@ pub fn apply_correction(
     }
     if let Some(themes) = &correction.themes {
         current.themes = themes.themes.clone();
+        // A correction written before `topics` existed leaves them to be
+        // read from the older field.
+        current.topics = correction
+            .topics
+            .as_ref()
+            .map(|topics| topics.themes.clone())
+            .unwrap_or_default();
+    } else if let Some(topics) = &correction.topics {
+        current.topics = topics.themes.clone();
     }
 }
 
@@ -255,7 +265,10 @@ pub fn corrected_fields(correction: &pb::InteractionCorrected) -> Vec<String> {
     push(correction.occurred_at.is_some(), "occurred_at");
     push(correction.sealed_subject.is_some(), "subject");
     push(correction.sealed_notes.is_some(), "notes");
-    push(correction.themes.is_some(), "themes");
+    push(
+        correction.themes.is_some() || correction.topics.is_some(),
+        "themes",
+    );
     fields
 }
 
@@ -291,6 +304,7 @@ mod tests {
 
     fn logged(occurred: i64) -> pb::InteractionLogged {
         pb::InteractionLogged {
+            topics: Default::default(),
             interaction_id: ID.into(),
             participants: vec![participant("p-1")],
             channel: pb::InteractionChannel::Phone as i32,

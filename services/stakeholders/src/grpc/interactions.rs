@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
+use maillage_proto::themes;
 use maillage_proto::v1 as pb;
 use maillage_replica::SharedGuards;
 use maillage_service_kit::{RequestContext, ServiceError};
@@ -160,7 +161,7 @@ impl StakeholdersService {
         }
         let subject = validate::required_text("subject", &message.subject, MAX_SUBJECT)?;
         let notes = validate::optional_text("notes", &message.notes, MAX_INTERACTION_NOTES)?;
-        let themes = check_themes("themes", &message.themes)?;
+        let (themes, topics) = check_themes("topics", &message.topics, "themes", &message.themes)?;
         if message.follow_ups.len() > MAX_FOLLOW_UPS {
             return Err(ServiceError::invalid_argument(
                 "follow_ups",
@@ -238,6 +239,7 @@ impl StakeholdersService {
             sealed_subject,
             sealed_notes,
             themes,
+            topics,
             follow_ups: sealed_follow_ups,
             logged_at: Some(timestamp(now)),
             facilitator: context.principal.name.clone(),
@@ -291,12 +293,17 @@ impl StakeholdersService {
             .as_deref()
             .map(|notes| validate::optional_text("notes", notes, MAX_INTERACTION_NOTES))
             .transpose()?;
-        let themes = message
-            .themes
-            .as_ref()
-            .map(|themes| check_themes("themes.themes", &themes.themes))
-            .transpose()?
-            .map(|themes| pb::InteractionThemes { themes });
+        let (themes, topics) = if message.themes.is_some() || message.topics.is_some() {
+            let older = message.themes.as_ref().map_or(&[][..], |t| &t.themes[..]);
+            let topics = message.topics.as_ref().map_or(&[][..], |t| &t.themes[..]);
+            let (themes, topics) = check_themes("topics.themes", topics, "themes.themes", older)?;
+            (
+                Some(pb::InteractionThemes { themes }),
+                Some(pb::Themes { themes: topics }),
+            )
+        } else {
+            (None, None)
+        };
         // The interaction must exist before anything is sealed under its key.
         let (_, state) = self
             .inner
@@ -348,6 +355,7 @@ impl StakeholdersService {
             sealed_subject,
             sealed_notes,
             themes,
+            topics,
             corrected_at: Some(timestamp(now)),
             corrected_by: context.principal.name.clone(),
         };
@@ -383,15 +391,31 @@ impl StakeholdersService {
     }
 }
 
-/// Themes: each known and set, no repeats (sorted).
-fn check_themes(field: &str, themes: &[i32]) -> Result<Vec<i32>, ServiceError> {
-    let mut checked = Vec::with_capacity(themes.len());
-    for (index, theme) in themes.iter().enumerate() {
+/// A contact's themes: `topics` (the shared vocabulary) or, from a client
+/// written before them, the older `themes` (each known and set; repeats
+/// dropped). Returned in both vocabularies, sorted, for the event's two fields.
+fn check_themes(
+    topics_field: &str,
+    topics: &[i32],
+    older_field: &str,
+    older: &[i32],
+) -> Result<(Vec<i32>, Vec<i32>), ServiceError> {
+    let mut mapped = Vec::with_capacity(older.len());
+    for (index, theme) in older.iter().enumerate() {
         let theme: pb::InteractionTheme =
-            validate::enum_value(&format!("{field}[{index}]"), *theme)?;
-        checked.push(theme as i32);
+            validate::enum_value(&format!("{older_field}[{index}]"), *theme)?;
+        mapped.push(pb::Theme::from(theme));
     }
-    checked.sort_unstable();
-    checked.dedup();
-    Ok(checked)
+    mapped.sort_unstable();
+    mapped.dedup();
+    let mut topics = themes::requested(topics_field, topics, older_field, mapped)
+        .map_err(|error| ServiceError::invalid_argument(error.field, error.reason))?;
+    topics.sort_unstable();
+    let mut older =
+        themes::older_values(&topics, |theme| Some(themes::as_interaction_theme(theme)));
+    older.sort_unstable();
+    Ok((
+        older,
+        topics.into_iter().map(|theme| theme as i32).collect(),
+    ))
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use maillage_es::stream_id;
 use maillage_privacy::{KeyVault, Opened, SubjectId};
+use maillage_proto::themes;
 use maillage_proto::v1 as pb;
 use maillage_service_kit::access::Subject;
 use maillage_service_kit::{Disclosure, Reader, ServiceError};
@@ -240,6 +241,11 @@ pub(super) fn disclosed_interaction_view(
         subject: subject_text,
         notes,
         themes: current.themes.clone(),
+        topics: themes::topics_or_older(
+            &current.topics,
+            &current.themes,
+            themes::from_interaction_value,
+        ),
         follow_ups,
         facilitator: current.facilitator.clone(),
         logged_at: current.logged_at,

@@ -313,6 +313,7 @@ pub async fn register_business(client: &mut Client, name: &str) -> Result<String
 /// A phone call with `participants` an hour ago, with a follow-up.
 pub fn phone_call(participants: &[&str], notes: &str) -> pb::LogInteractionRequest {
     pb::LogInteractionRequest {
+        topics: Default::default(),
         request_id: rid(),
         participant_ids: participants.iter().map(|id| id.to_string()).collect(),
         channel: pb::InteractionChannel::Phone as i32,
