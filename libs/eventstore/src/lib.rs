@@ -7,8 +7,9 @@
 //! acknowledged only once flushed to disk; concurrent appends are committed
 //! together by a single writer thread (one batch, one flush, every ack).
 //! Every record carries the hash of the previous one, so [`EventStore::verify`]
-//! can show that nothing was altered. Subscriptions catch up from storage and
-//! then go live without gaps or duplicates.
+//! can show that nothing was altered (and that both indexes agree with the
+//! log). Subscriptions catch up from storage and then go live without gaps or
+//! duplicates.
 //!
 //! The storage engine sits behind the small [`Engine`] trait; [`SledEngine`]
 //! (sled 0.34) is the implementation the platform uses.
@@ -19,6 +20,7 @@ mod codec;
 mod engine;
 mod error;
 mod expected;
+mod indexes;
 mod keys;
 mod record;
 mod store;

@@ -428,10 +428,12 @@ impl EventStore {
         Subscription::new(self.clone(), from_position.max(1), filter)
     }
 
-    /// Recomputes the hash chain from position 1 to the head.
+    /// Recomputes the hash chain from position 1 to the head, and checks that
+    /// the stream index and the event-id index agree with the log both ways;
+    /// names the first disagreement.
     pub fn verify(&self) -> Result<Verification, StoreError> {
         self.ensure_open()?;
-        verify::verify(self.inner.engine.as_ref())
+        verify::verify(self.inner.engine.as_ref(), self.head().position)
     }
 
     /// The storage engine under the store (for tools that inspect it, and tamper tests).
