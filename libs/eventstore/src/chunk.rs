@@ -161,6 +161,20 @@ pub fn read_range(
     }
 }
 
+/// The stored bytes of the record at `position`, if the log holds it.
+pub fn stored_at(engine: &dyn Engine, position: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    let key = chunk_key_at_or_before(engine, position)?;
+    let Some(chunk) = engine.get(Keyspace::Log, &key)? else {
+        return Ok(None);
+    };
+    let first = keys::decode_u64(&key).unwrap_or_default();
+    Ok(records(&chunk)
+        .map_err(|reason| corrupt(first, reason))?
+        .into_iter()
+        .find(|stored| position_of(stored) == Some(position))
+        .map(<[u8]>::to_vec))
+}
+
 /// The decoded record at `position`.
 pub fn record_at(engine: &dyn Engine, position: u64) -> Result<RecordedEvent, StoreError> {
     read_range(engine, position, position, 1)?

@@ -8,8 +8,9 @@
 //! together by a single writer thread (one batch, one flush, every ack).
 //! Every record carries the hash of the previous one, so [`EventStore::verify`]
 //! can show that nothing was altered (and that both indexes agree with the
-//! log). Subscriptions catch up from storage and then go live without gaps or
-//! duplicates.
+//! log); opening a store checks the chain from where its previous open had
+//! verified it, and refuses a broken one. Subscriptions catch up from storage and
+//! then go live without gaps or duplicates.
 //!
 //! The storage engine sits behind the small [`Engine`] trait; [`SledEngine`]
 //! (sled 0.34) is the implementation the platform uses.
@@ -22,6 +23,7 @@ mod error;
 mod expected;
 mod indexes;
 mod keys;
+mod open_check;
 mod record;
 mod store;
 mod stream_id;

@@ -16,7 +16,8 @@ use crate::engine::{Engine, Keyspace, SledEngine, SledOptions};
 use crate::error::StoreError;
 use crate::expected::ExpectedVersion;
 use crate::keys;
-use crate::record::{AppendResult, EventData, RecordedEvent, GENESIS_HASH};
+use crate::open_check;
+use crate::record::{AppendResult, EventData, RecordedEvent};
 use crate::stream_id::StreamId;
 use crate::subscription::{Subscription, SubscriptionFilter};
 use crate::verify::{self, Verification};
@@ -108,14 +109,12 @@ impl EventStore {
     }
 
     /// Opens a store over an engine the caller opened (e.g. a sled database it shares).
+    ///
+    /// The hash chain is checked from the position an earlier open verified
+    /// to the end of the log (the whole log, the first time): a broken chain
+    /// is refused with [`StoreError::BrokenChain`], naming the first bad position.
     pub fn with_engine(engine: Arc<dyn Engine>, options: StoreOptions) -> Result<Self, StoreError> {
-        let head = match chunk::last_record(engine.as_ref())? {
-            None => Head {
-                position: 0,
-                hash: GENESIS_HASH,
-            },
-            Some((position, hash)) => Head { position, hash },
-        };
+        let head = open_check::check(engine.as_ref())?;
         let (committed_tx, committed_rx) = watch::channel(head);
         let (commands_tx, commands_rx) = mpsc::channel(options.queue_capacity.max(1));
         let failure = writer::no_failure();
