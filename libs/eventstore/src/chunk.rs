@@ -102,6 +102,10 @@ pub fn last_record(engine: &dyn Engine) -> Result<Option<(u64, [u8; 32])>, Store
 }
 
 /// Decoded records with `from <= position <= to`, at most `limit` of them.
+///
+/// Positions are dense: a position of the range missing from the log (a
+/// record cut out, a chunk replaced) is a `Corrupt` error naming it, never a
+/// silent gap nor an empty answer a caller would ask again for ever.
 pub fn read_range(
     engine: &dyn Engine,
     from: u64,
@@ -112,6 +116,7 @@ pub fn read_range(
     if from > to || limit == 0 {
         return Ok(out);
     }
+    let mut next = from;
     let mut start = chunk_key_at_or_before(engine, from)?;
     let end = keys::log_key(to);
     loop {
@@ -122,12 +127,11 @@ pub fn read_range(
             false,
             SCAN_CHUNKS,
         )?;
-        let Some((last_key, _)) = chunks.last() else {
-            return Ok(out);
-        };
-        let next_start = keys::decode_u64(last_key)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
+        let next_start = chunks.last().map(|(last_key, _)| {
+            keys::decode_u64(last_key)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1)
+        });
         let scanned = chunks.len();
         for (key, chunk) in chunks {
             let first = keys::decode_u64(&key).unwrap_or_default();
@@ -140,21 +144,42 @@ pub fn read_range(
                 if position > to || out.len() == limit {
                     return Ok(out);
                 }
+                if position != next {
+                    return Err(missing(next));
+                }
                 out.push(codec::open(stored).map_err(|reason| corrupt(position, reason))?);
+                next += 1;
             }
         }
-        if scanned < SCAN_CHUNKS {
-            return Ok(out);
+        match next_start {
+            Some(next_start) if scanned == SCAN_CHUNKS => {
+                start = keys::log_key(next_start).to_vec()
+            }
+            _ if out.len() < limit && next <= to => return Err(missing(next)),
+            _ => return Ok(out),
         }
-        start = keys::log_key(next_start).to_vec();
     }
+}
+
+/// The stored bytes of the record at `position`, if the log holds it.
+pub fn stored_at(engine: &dyn Engine, position: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    let key = chunk_key_at_or_before(engine, position)?;
+    let Some(chunk) = engine.get(Keyspace::Log, &key)? else {
+        return Ok(None);
+    };
+    let first = keys::decode_u64(&key).unwrap_or_default();
+    Ok(records(&chunk)
+        .map_err(|reason| corrupt(first, reason))?
+        .into_iter()
+        .find(|stored| position_of(stored) == Some(position))
+        .map(<[u8]>::to_vec))
 }
 
 /// The decoded record at `position`.
 pub fn record_at(engine: &dyn Engine, position: u64) -> Result<RecordedEvent, StoreError> {
     read_range(engine, position, position, 1)?
         .pop()
-        .ok_or_else(|| corrupt(position, "indexed event is missing from the log".into()))
+        .ok_or_else(|| missing(position))
 }
 
 /// The key of the chunk holding `position` (or the first chunk after it).
@@ -170,6 +195,10 @@ fn chunk_key_at_or_before(engine: &dyn Engine, position: u64) -> Result<Vec<u8>,
         )?
         .pop()
         .map_or_else(|| at.to_vec(), |(key, _)| key))
+}
+
+fn missing(position: u64) -> StoreError {
+    corrupt(position, "missing from the log".into())
 }
 
 fn corrupt(position: u64, reason: String) -> StoreError {

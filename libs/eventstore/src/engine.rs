@@ -16,6 +16,8 @@ pub enum Keyspace {
     StreamIndex,
     /// event id → position (idempotency, forever).
     EventIdIndex,
+    /// The store's own bookkeeping (the position up to which the chain was verified).
+    Meta,
 }
 
 impl Keyspace {
@@ -25,6 +27,7 @@ impl Keyspace {
             Keyspace::Log => b'L',
             Keyspace::StreamIndex => b'S',
             Keyspace::EventIdIndex => b'E',
+            Keyspace::Meta => b'M',
         }
     }
 }

@@ -70,6 +70,27 @@ pub enum StoreError {
         /// What failed.
         reason: String,
     },
+    /// The hash chain is broken: found when the store opens (which it then
+    /// refuses) by walking the log from the last position verified before.
+    #[error("the log's hash chain is broken at position {position}: {reason}")]
+    BrokenChain {
+        /// The first bad position.
+        position: u64,
+        /// What is wrong there.
+        reason: String,
+    },
+    /// An index disagrees with the log: a reader found an entry missing, or
+    /// pointing at a record it does not name. Reads through that index fail
+    /// rather than skip or loop; `verify` names the first such disagreement.
+    #[error("the {index} index is corrupt at {entry}: {reason}")]
+    IndexCorrupt {
+        /// Which index: "stream" or "event-id".
+        index: &'static str,
+        /// The entry (stream id and version, or event id).
+        entry: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The storage engine failed; the append was not acknowledged.
     #[error("storage failure: {0}")]
     Storage(String),

@@ -7,7 +7,9 @@
 //! acknowledged only once flushed to disk; concurrent appends are committed
 //! together by a single writer thread (one batch, one flush, every ack).
 //! Every record carries the hash of the previous one, so [`EventStore::verify`]
-//! can show that nothing was altered. Subscriptions catch up from storage and
+//! can show that nothing was altered (and that both indexes agree with the
+//! log); opening a store checks the chain from where its previous open had
+//! verified it, and refuses a broken one. Subscriptions catch up from storage and
 //! then go live without gaps or duplicates.
 //!
 //! The storage engine sits behind the small [`Engine`] trait; [`SledEngine`]
@@ -19,7 +21,9 @@ mod codec;
 mod engine;
 mod error;
 mod expected;
+mod indexes;
 mod keys;
+mod open_check;
 mod record;
 mod store;
 mod stream_id;

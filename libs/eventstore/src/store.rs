@@ -16,7 +16,8 @@ use crate::engine::{Engine, Keyspace, SledEngine, SledOptions};
 use crate::error::StoreError;
 use crate::expected::ExpectedVersion;
 use crate::keys;
-use crate::record::{AppendResult, EventData, RecordedEvent, GENESIS_HASH};
+use crate::open_check;
+use crate::record::{AppendResult, EventData, RecordedEvent};
 use crate::stream_id::StreamId;
 use crate::subscription::{Subscription, SubscriptionFilter};
 use crate::verify::{self, Verification};
@@ -108,14 +109,12 @@ impl EventStore {
     }
 
     /// Opens a store over an engine the caller opened (e.g. a sled database it shares).
+    ///
+    /// The hash chain is checked from the position an earlier open verified
+    /// to the end of the log (the whole log, the first time): a broken chain
+    /// is refused with [`StoreError::BrokenChain`], naming the first bad position.
     pub fn with_engine(engine: Arc<dyn Engine>, options: StoreOptions) -> Result<Self, StoreError> {
-        let head = match chunk::last_record(engine.as_ref())? {
-            None => Head {
-                position: 0,
-                hash: GENESIS_HASH,
-            },
-            Some((position, hash)) => Head { position, hash },
-        };
+        let head = open_check::check(engine.as_ref())?;
         let (committed_tx, committed_rx) = watch::channel(head);
         let (commands_tx, commands_rx) = mpsc::channel(options.queue_capacity.max(1));
         let failure = writer::no_failure();
@@ -242,7 +241,18 @@ impl EventStore {
         if position > self.head().position {
             return Ok(None);
         }
-        self.record_at(position).map(Some)
+        let record = self.record_at(position)?;
+        if record.event_id != *event_id {
+            return Err(StoreError::IndexCorrupt {
+                index: "event-id",
+                entry: event_id.to_string(),
+                reason: format!(
+                    "points at position {position}, which holds event {}",
+                    record.event_id
+                ),
+            });
+        }
+        Ok(Some(record))
     }
 
     fn check_events(&self, events: &[EventData]) -> Result<(), StoreError> {
@@ -298,6 +308,10 @@ impl EventStore {
 
     /// Reads up to `limit` events of `stream`, from `from_version` on
     /// (`Forward`) or down from it (`Backward`; `u64::MAX` reads from the end).
+    ///
+    /// Versions are dense: an entry missing from the stream index within the
+    /// range read, or one pointing at a record of another stream or version,
+    /// is a [`StoreError::IndexCorrupt`] error, never a silent gap.
     pub fn read_stream(
         &self,
         stream: &str,
@@ -308,23 +322,21 @@ impl EventStore {
         self.ensure_open()?;
         let stream = StreamId::parse(stream)?;
         let committed = self.head().position;
-        let from = keys::stream_key(stream.as_str(), from_version);
-        let (start, end, reverse) = match direction {
-            Direction::Forward => (
-                keys::stream_key(stream.as_str(), from_version.max(1)),
-                keys::stream_key(stream.as_str(), u64::MAX),
-                false,
-            ),
-            Direction::Backward => (keys::stream_key(stream.as_str(), 1), from, true),
+        let reverse = direction == Direction::Backward;
+        let (mut lower, mut upper) = if reverse {
+            (1, from_version)
+        } else {
+            (from_version.max(1), u64::MAX)
         };
+        // The version the next event read must have (backward: known once
+        // the first committed one is read).
+        let mut expected = (!reverse).then_some(lower);
         let mut events = Vec::new();
-        let mut upper = end;
-        let mut lower = start;
-        while events.len() < limit {
+        while events.len() < limit && lower <= upper {
             let entries = self.inner.engine.scan(
                 Keyspace::StreamIndex,
-                Bound::Included(&lower),
-                Bound::Included(&upper),
+                Bound::Included(&keys::stream_key(stream.as_str(), lower)),
+                Bound::Included(&keys::stream_key(stream.as_str(), upper)),
                 reverse,
                 (limit - events.len()).min(1024),
             )?;
@@ -332,23 +344,52 @@ impl EventStore {
                 break;
             };
             let last_version = keys::decode_u64(last_key).unwrap_or_default();
-            for (_, value) in &entries {
+            for (key, value) in &entries {
+                let version = keys::decode_u64(key).unwrap_or_default();
                 let position = keys::decode_u64(value).unwrap_or(u64::MAX);
-                if position <= committed {
-                    events.push(self.record_at(position)?);
+                if position > committed {
+                    if reverse {
+                        // Written but not yet durable: the stream's newest.
+                        continue;
+                    }
+                    return Ok(events);
                 }
+                if let Some(wanted) = expected.filter(|wanted| *wanted != version) {
+                    return Err(stream_gap(&stream, wanted, version));
+                }
+                let record = self.record_at(position)?;
+                if record.stream_id != stream || record.version != version {
+                    return Err(StoreError::IndexCorrupt {
+                        index: "stream",
+                        entry: format!("{stream} version {version}"),
+                        reason: format!(
+                            "points at position {position}, which holds {} version {}",
+                            record.stream_id, record.version
+                        ),
+                    });
+                }
+                events.push(record);
+                expected = if reverse {
+                    version.checked_sub(1)
+                } else {
+                    version.checked_add(1)
+                };
             }
-            match direction {
-                Direction::Forward if last_version < u64::MAX => {
-                    lower = keys::stream_key(stream.as_str(), last_version + 1)
-                }
-                Direction::Backward if last_version > 1 => {
-                    upper = keys::stream_key(stream.as_str(), last_version - 1)
-                }
-                _ => break,
+            if reverse {
+                upper = last_version.saturating_sub(1);
+            } else if last_version == u64::MAX {
+                break;
+            } else {
+                lower = last_version + 1;
             }
         }
-        Ok(events)
+        // Backward down to version 1 without reaching it: entries are missing below.
+        match expected {
+            Some(wanted) if reverse && wanted >= 1 && events.len() < limit => {
+                Err(stream_gap(&stream, wanted, 0))
+            }
+            _ => Ok(events),
+        }
     }
 
     /// Reads up to `limit` events of the whole log from `from_position` on
@@ -386,10 +427,12 @@ impl EventStore {
         Subscription::new(self.clone(), from_position.max(1), filter)
     }
 
-    /// Recomputes the hash chain from position 1 to the head.
+    /// Recomputes the hash chain from position 1 to the head, and checks that
+    /// the stream index and the event-id index agree with the log both ways;
+    /// names the first disagreement.
     pub fn verify(&self) -> Result<Verification, StoreError> {
         self.ensure_open()?;
-        verify::verify(self.inner.engine.as_ref())
+        verify::verify(self.inner.engine.as_ref(), self.head().position)
     }
 
     /// The storage engine under the store (for tools that inspect it, and tamper tests).
@@ -435,5 +478,20 @@ impl EventStore {
 
     fn record_at(&self, position: u64) -> Result<RecordedEvent, StoreError> {
         chunk::record_at(self.inner.engine.as_ref(), position)
+    }
+}
+
+/// The error for a stream whose index lacks the entry of version `wanted`
+/// (`found`: the next version the index holds in the reading direction; 0
+/// when reading backward found none below it).
+fn stream_gap(stream: &StreamId, wanted: u64, found: u64) -> StoreError {
+    let next = match found {
+        0 => "nor any lower one".to_string(),
+        found => format!("the next one is version {found}"),
+    };
+    StoreError::IndexCorrupt {
+        index: "stream",
+        entry: format!("{stream} version {wanted}"),
+        reason: format!("no entry ({next})"),
     }
 }

@@ -1,4 +1,6 @@
-//! Tamper evidence: walking the hash chain from position 1 to the end of the log.
+//! Tamper evidence: walking the hash chain, from position 1 (`verify`) or from
+//! a position verified before (the check at open), and checking that both
+//! indexes agree with the log.
 
 use std::ops::Bound;
 
@@ -6,8 +8,9 @@ use crate::chunk;
 use crate::codec;
 use crate::engine::{Engine, Keyspace};
 use crate::error::StoreError;
+use crate::indexes;
 use crate::keys;
-use crate::record::GENESIS_HASH;
+use crate::record::{RecordedEvent, GENESIS_HASH};
 use crate::store::Head;
 
 /// Chunks read per scan while verifying.
@@ -16,26 +19,55 @@ const CHUNKS_PER_SCAN: usize = 64;
 /// The outcome of [`crate::EventStore::verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
-    /// Every record hashes right, chains to the one before, and positions are dense.
+    /// Every record hashes right, chains to the one before, and positions are
+    /// dense; the stream index and the event-id index hold exactly one entry
+    /// per record, pointing at it.
     Intact {
         /// The last record (position 0 and the genesis hash for an empty log).
         head: Head,
     },
-    /// The first position where the chain breaks.
+    /// The first position where the chain breaks, or where an index disagrees
+    /// with the log (the reason then starts with the index's name).
     Broken {
-        /// The first bad position.
+        /// The first bad position (for an index entry that belongs to no
+        /// record: the position it names, 0 when it names none).
         position: u64,
         /// What is wrong there.
         reason: String,
     },
 }
 
-/// Walks the whole log.
-pub fn verify(engine: &dyn Engine) -> Result<Verification, StoreError> {
-    let mut head = Head {
+/// Walks the whole log up to position `until` (the committed head: records
+/// written after the walk starts are left for the next one), then checks
+/// that both indexes agree with it.
+pub fn verify(engine: &dyn Engine, until: u64) -> Result<Verification, StoreError> {
+    let genesis = Head {
         position: 0,
         hash: GENESIS_HASH,
     };
+    let walked = walk(engine, genesis, until, |record| {
+        indexes::check_record(engine, record)
+    })?;
+    let Verification::Intact { head } = walked else {
+        return Ok(walked);
+    };
+    Ok(match indexes::check_entries(engine, head.position)? {
+        Some((position, reason)) => Verification::Broken { position, reason },
+        None => walked,
+    })
+}
+
+/// Walks the chain from the record after `from` (which is trusted: its
+/// position and hash) up to `until`, calling `each` on every record that
+/// hashes and chains right; a reason returned by `each` breaks the walk there.
+pub fn walk(
+    engine: &dyn Engine,
+    from: Head,
+    until: u64,
+    mut each: impl FnMut(&RecordedEvent) -> Result<Option<String>, StoreError>,
+) -> Result<Verification, StoreError> {
+    let mut head = from;
+    let broken = |position: u64, reason: String| Ok(Verification::Broken { position, reason });
     loop {
         let start = keys::log_key(head.position + 1);
         let chunks = engine.scan(
@@ -49,38 +81,34 @@ pub fn verify(engine: &dyn Engine) -> Result<Verification, StoreError> {
             return Ok(Verification::Intact { head });
         }
         for (key, chunk) in chunks {
-            let broken = |position: u64, reason: String| Verification::Broken { position, reason };
             let expected = head.position + 1;
+            if expected > until {
+                return Ok(Verification::Intact { head });
+            }
             if keys::decode_u64(&key) != Some(expected) {
-                return Ok(broken(
-                    expected,
-                    format!("missing (next stored key is {key:?})"),
-                ));
+                return broken(expected, format!("missing (next stored key is {key:?})"));
             }
             let stored = match chunk::records(&chunk) {
                 Ok(stored) => stored,
-                Err(reason) => return Ok(broken(expected, reason)),
+                Err(reason) => return broken(expected, reason),
             };
             for stored in stored {
                 let expected = head.position + 1;
                 if !codec::hash_matches(stored) {
-                    return Ok(broken(expected, "hash does not match the content".into()));
+                    return broken(expected, "hash does not match the content".into());
                 }
                 let record = match codec::open(stored) {
                     Ok(record) => record,
-                    Err(reason) => return Ok(broken(expected, reason)),
+                    Err(reason) => return broken(expected, reason),
                 };
                 if record.position != expected {
-                    return Ok(broken(
-                        expected,
-                        format!("holds position {}", record.position),
-                    ));
+                    return broken(expected, format!("holds position {}", record.position));
                 }
                 if record.prev_hash != head.hash {
-                    return Ok(broken(
-                        expected,
-                        "does not chain to the previous record".into(),
-                    ));
+                    return broken(expected, "does not chain to the previous record".into());
+                }
+                if let Some(reason) = each(&record)? {
+                    return broken(expected, reason);
                 }
                 head = Head {
                     position: expected,

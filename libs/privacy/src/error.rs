@@ -58,6 +58,17 @@ pub enum PrivacyError {
         /// Fingerprint of the master key that was supplied.
         actual: Fingerprint,
     },
+    /// A master-key rotation of the vault began and did not finish (it was
+    /// interrupted): some data keys are wrapped by the old key, some by the
+    /// new one. No vault opens on it until the rotation is run again, with
+    /// the same two keys, to the end.
+    #[error("a master key rotation from key {old} to key {new} was interrupted: the vault holds data keys wrapped by either; run the rotation again (`maillage rekey`) with the old key {old} and the new key {new} to complete it")]
+    RotationInProgress {
+        /// Fingerprint of the master key the rotation started from.
+        old: Fingerprint,
+        /// Fingerprint of the master key it rewraps to.
+        new: Fingerprint,
+    },
     /// A key-vault record that cannot be read (unknown format, or a wrapped key
     /// that fails authentication under the right master key).
     #[error("corrupt key-vault record {record:?}: {reason}")]

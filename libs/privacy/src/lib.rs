@@ -14,7 +14,7 @@
 //! Limit worth knowing: sled is log-structured, so after an erasure the old
 //! *wrapped* key can remain in the database files until sled rewrites them. It
 //! is useless without the master key; rotating the master key
-//! ([`KeyVault::rewrap`]) and destroying the old one makes every such copy
+//! ([`KeyVault::rotate`]) and destroying the old one makes every such copy
 //! unrecoverable, which is what makes erasures final against a copy of the disk.
 //!
 //! ```no_run
@@ -35,6 +35,7 @@ pub mod data_key;
 pub mod error;
 pub mod master_key;
 mod record;
+pub mod rotation;
 pub mod sealed;
 pub mod subject;
 pub mod vault;
@@ -42,6 +43,7 @@ pub mod vault;
 pub use data_key::DataKey;
 pub use error::{PrivacyError, Result};
 pub use master_key::{Fingerprint, LoadedKeyFile, MasterKey, PermissionWarning};
+pub use rotation::RewrapReport;
 pub use sealed::Opened;
 pub use subject::{SubjectId, SubjectKind};
-pub use vault::{Erasure, KeyVault, RewrapReport, SubjectState};
+pub use vault::{Erasure, KeyVault, SubjectState};

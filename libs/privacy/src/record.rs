@@ -7,9 +7,12 @@
 //!   `"maillage-privacy/wrap" ‖ the first 10 bytes ‖ "kind:id"`;
 //! - tombstone (erased): `0x02 ‖ erased_at seconds since 1970 (u64 be) ‖ nanoseconds (u32 be)`.
 //!
-//! One metadata record, under a key starting with `0x00` (no subject key can),
-//! holds the fingerprint of the master key the vault is wrapped by:
-//! `0x01 ‖ fingerprint (8)`.
+//! Metadata records live under keys starting with `0x00` (no subject key can):
+//!
+//! - the fingerprint of the master key the vault is bound to:
+//!   `0x01 ‖ fingerprint (8)`;
+//! - while a master-key rotation is under way (and after it was interrupted),
+//!   the rotation: `0x01 ‖ old key's fingerprint (8) ‖ new key's fingerprint (8)`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +27,8 @@ use crate::master_key::{Fingerprint, MasterKey};
 
 /// Tree key of the metadata record.
 pub(crate) const META_KEY: &[u8] = b"\x00meta/master";
+/// Tree key of the rotation-in-progress record.
+pub(crate) const ROTATION_KEY: &[u8] = b"\x00meta/rotation";
 
 const TAG_KEY: u8 = 0x01;
 const TAG_TOMBSTONE: u8 = 0x02;
@@ -182,6 +187,30 @@ pub(crate) fn decode_meta(raw: &[u8]) -> Result<Fingerprint> {
     let mut fingerprint = [0u8; 8];
     fingerprint.copy_from_slice(&raw[1..]);
     Ok(Fingerprint(fingerprint))
+}
+
+/// Encodes the rotation-in-progress record.
+pub(crate) fn rotation(old: Fingerprint, new: Fingerprint) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(17);
+    raw.push(META_V1);
+    raw.extend_from_slice(&old.0);
+    raw.extend_from_slice(&new.0);
+    raw
+}
+
+/// Decodes the rotation-in-progress record: the old and the new key's fingerprints.
+pub(crate) fn decode_rotation(raw: &[u8]) -> Result<(Fingerprint, Fingerprint)> {
+    if raw.len() != 17 || raw[0] != META_V1 {
+        return Err(PrivacyError::CorruptRecord {
+            record: "meta/rotation".into(),
+            reason: "unknown rotation record format",
+        });
+    }
+    let mut old = [0u8; 8];
+    old.copy_from_slice(&raw[1..9]);
+    let mut new = [0u8; 8];
+    new.copy_from_slice(&raw[9..]);
+    Ok((Fingerprint(old), Fingerprint(new)))
 }
 
 fn wrap_aad(header: &[u8], record: &[u8]) -> Vec<u8> {

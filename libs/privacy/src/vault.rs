@@ -15,7 +15,7 @@ use lru::LruCache;
 use crate::data_key::DataKey;
 use crate::error::{PrivacyError, Result};
 use crate::master_key::{Fingerprint, MasterKey};
-use crate::record::{self, Record, META_KEY};
+use crate::record::{self, Record, META_KEY, ROTATION_KEY};
 use crate::sealed::{self, Opened};
 use crate::subject::SubjectId;
 
@@ -51,17 +51,6 @@ pub enum SubjectState {
         /// When.
         erased_at: SystemTime,
     },
-}
-
-/// What `rewrap` did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RewrapReport {
-    /// Data keys rewrapped from the old master key to the new one.
-    pub rewrapped: u64,
-    /// Data keys already wrapped by the new master key (an earlier, interrupted run).
-    pub already_current: u64,
-    /// Tombstones of erased subjects (left as they are: they hold no key).
-    pub erased: u64,
 }
 
 /// A subject's key as found in the tree.
@@ -192,7 +181,7 @@ impl KeyVault {
     ///
     /// Note: sled is log-structured, so the old wrapped key may linger in its
     /// files until they are rewritten; it stays unreadable without the master
-    /// key, and is gone for good once the master key is rotated (`rewrap`) and
+    /// key, and is gone for good once the master key is rotated (`KeyVault::rotate`) and
     /// the old one destroyed.
     pub fn erase(&self, subject: &SubjectId, erased_at: SystemTime) -> Result<Erasure> {
         subject.validate()?;
@@ -274,74 +263,6 @@ impl KeyVault {
         Ok(())
     }
 
-    /// Master-key rotation: rewraps every data key in `tree` from `old` to
-    /// `new`, then binds the tree to `new`, and flushes.
-    ///
-    /// Run it with no vault open on the tree (service stopped). It can be run
-    /// again after an interruption: keys already under `new` are skipped. After
-    /// it, destroy the old master key: that also makes the stale copies of
-    /// erased keys that sled may keep in its files unrecoverable.
-    pub fn rewrap(tree: &sled::Tree, old: &MasterKey, new: &MasterKey) -> Result<RewrapReport> {
-        let (old_fp, new_fp) = (old.fingerprint(), new.fingerprint());
-        if old_fp == new_fp {
-            return Err(PrivacyError::BadMasterKey(
-                "the new master key is the same as the old one".into(),
-            ));
-        }
-        if let Some(raw) = tree.get(META_KEY)? {
-            let bound = record::decode_meta(&raw)?;
-            if bound != old_fp && bound != new_fp {
-                return Err(PrivacyError::WrongMasterKey {
-                    expected: bound,
-                    actual: old_fp,
-                });
-            }
-        }
-        let mut report = RewrapReport::default();
-        for item in tree.iter() {
-            let (record_key, _) = item?;
-            if record_key.starts_with(b"\x00") {
-                continue;
-            }
-            // Re-read and compare-and-swap, in case the record changed meanwhile.
-            loop {
-                let Some(raw) = tree.get(&record_key)? else {
-                    break;
-                };
-                match Record::decode(&raw, &record_key)? {
-                    Record::Tombstone { .. } => {
-                        report.erased += 1;
-                        break;
-                    }
-                    Record::Key { fingerprint, .. } if fingerprint == new_fp => {
-                        report.already_current += 1;
-                        break;
-                    }
-                    Record::Key { raw: wrapped, .. } => {
-                        let key = record::unwrap_bytes(old, &record_key, wrapped)?;
-                        let rewrapped = record::wrap(new, &record_key, &key)?;
-                        if tree
-                            .compare_and_swap(&record_key, Some(&raw), Some(rewrapped))?
-                            .is_ok()
-                        {
-                            report.rewrapped += 1;
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        tree.insert(META_KEY, record::meta(new))?;
-        tree.flush()?;
-        tracing::info!(
-            old = %old_fp,
-            new = %new_fp,
-            rewrapped = report.rewrapped,
-            "master key rotated"
-        );
-        Ok(report)
-    }
-
     /// Finds (or, with `create`, makes) the key of `subject`, through the cache.
     fn lookup(&self, subject: &SubjectId, create: bool) -> Result<Lookup> {
         if let Some(key) = self.cache().get(subject) {
@@ -414,8 +335,13 @@ impl std::fmt::Debug for KeyVault {
     }
 }
 
-/// Binds a new tree to `master`, or checks that an existing one is bound to it.
+/// Binds a new tree to `master`, or checks that an existing one is bound to
+/// it and that no rotation of its master key was left unfinished.
 fn bind_master(tree: &sled::Tree, master: &MasterKey) -> Result<()> {
+    if let Some(raw) = tree.get(ROTATION_KEY)? {
+        let (old, new) = record::decode_rotation(&raw)?;
+        return Err(PrivacyError::RotationInProgress { old, new });
+    }
     let fingerprint = master.fingerprint();
     loop {
         match tree.get(META_KEY)? {

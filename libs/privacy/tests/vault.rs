@@ -353,7 +353,7 @@ fn a_tampered_key_record_is_reported_as_corrupt() -> anyhow::Result<()> {
 }
 
 #[test]
-fn rewrap_rotates_the_master_key_and_old_data_still_opens() -> anyhow::Result<()> {
+fn rotate_rewraps_under_the_new_master_key_and_old_data_still_opens() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (old, new) = (MasterKey::generate(), MasterKey::generate());
     let subjects: Vec<_> = (0..50).map(person).collect();
@@ -372,13 +372,14 @@ fn rewrap_rotates_the_master_key_and_old_data_still_opens() -> anyhow::Result<()
 
     let db = open_db(dir.path());
     let tree = db.open_tree(TREE)?;
-    let report = KeyVault::rewrap(&tree, &old, &new)?;
+    let trees = [tree.clone()];
+    let report = KeyVault::rotate(&trees, &old, &new, |_, _| {})?[0];
     assert_eq!(
         (report.rewrapped, report.already_current, report.erased),
         (50, 0, 1)
     );
-    // Running it again (as after an interruption) finds everything done.
-    let again = KeyVault::rewrap(&tree, &old, &new)?;
+    // Running it again finds everything done.
+    let again = KeyVault::rotate(&trees, &old, &new, |_, _| {})?[0];
     assert_eq!(
         (again.rewrapped, again.already_current, again.erased),
         (0, 50, 1)
@@ -406,19 +407,20 @@ fn rewrap_rotates_the_master_key_and_old_data_still_opens() -> anyhow::Result<()
 }
 
 #[test]
-fn rewrap_refuses_a_master_key_the_vault_is_not_bound_to() -> anyhow::Result<()> {
+fn rotate_refuses_a_master_key_the_vault_is_not_bound_to() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = open_db(dir.path());
     let tree = db.open_tree(TREE)?;
     let real = MasterKey::generate();
     KeyVault::new(tree.clone(), real.clone())?.key_for(&person(1))?;
     let stranger = MasterKey::generate();
+    let trees = [tree.clone()];
     assert!(matches!(
-        KeyVault::rewrap(&tree, &stranger, &MasterKey::generate()),
+        KeyVault::rotate(&trees, &stranger, &MasterKey::generate(), |_, _| {}),
         Err(PrivacyError::WrongMasterKey { .. })
     ));
     assert!(matches!(
-        KeyVault::rewrap(&tree, &real, &real),
+        KeyVault::rotate(&trees, &real, &real, |_, _| {}),
         Err(PrivacyError::BadMasterKey(_))
     ));
     // Nothing changed: the real key still opens the vault.

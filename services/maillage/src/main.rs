@@ -25,7 +25,7 @@ enum Command {
         #[command(flatten)]
         service: ServiceConfig,
     },
-    /// Checks every log's hash chain and prints each head.
+    /// Checks every log's hash chain and both its indexes, and prints each head.
     Verify {
         #[command(flatten)]
         connection: Connection,

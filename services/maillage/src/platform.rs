@@ -6,7 +6,10 @@
 //! consume the JetStream feed instead, as separate processes would.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
+
+use anyhow::Context;
 
 use maillage_engagement::{EngagementService, StakeholdersFeeds};
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
@@ -40,7 +43,14 @@ fn open_log(
         clock,
         ..StoreOptions::default()
     };
-    Ok((EventStore::with_engine(Arc::new(engine), options)?, db))
+    let store = EventStore::with_engine(Arc::new(engine), options)
+        .with_context(|| cannot_open(context, &dir))?;
+    Ok((store, db))
+}
+
+/// What a failure to open a service's database is reported under.
+fn cannot_open(context: &str, dir: &Path) -> String {
+    format!("cannot open the {context} service in {}", dir.display())
 }
 
 /// Serves every service on `listener` until `shutdown` completes (or
@@ -54,11 +64,10 @@ pub async fn serve(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let master = bootstrap::master_key(config)?;
 
-    let (stakeholders, stakeholders_db) = maillage_stakeholders::open(
-        &config.service_dir(maillage_stakeholders::CONTEXT),
-        master.clone(),
-        clock.clone(),
-    )?;
+    let stakeholders_dir = config.service_dir(maillage_stakeholders::CONTEXT);
+    let (stakeholders, stakeholders_db) =
+        maillage_stakeholders::open(&stakeholders_dir, master.clone(), clock.clone())
+            .with_context(|| cannot_open(maillage_stakeholders::CONTEXT, &stakeholders_dir))?;
     let stakeholders_log = stakeholders.store().clone();
     let (engagement_log, engagement_db) =
         open_log(config, maillage_engagement::CONTEXT, clock.clone())?;
@@ -67,7 +76,13 @@ pub async fn serve(
         engagement_log.clone(),
         master,
         clock.clone(),
-    )?;
+    )
+    .with_context(|| {
+        cannot_open(
+            maillage_engagement::CONTEXT,
+            &config.service_dir(maillage_engagement::CONTEXT),
+        )
+    })?;
     let (governance_log, governance_db) =
         open_log(config, maillage_governance::CONTEXT, clock.clone())?;
     let replicas = Replicas::open(&governance_db)?;

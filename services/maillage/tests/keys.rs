@@ -1,12 +1,50 @@
 //! Master-key rotation and projection rebuild, as an operator runs them: a demo's data,
-//! `maillage rekey` offline, the platform restarted under the new key only, then
-//! `maillage rebuild` online.
+//! a rotation interrupted midway (the platform then refuses to start with either
+//! key), `maillage rekey` offline completing it, the platform restarted under the
+//! new key only, then `maillage rebuild` online.
 
 mod process;
 
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use maillage_eventstore::{open_sled, SledOptions};
+use maillage_privacy::{KeyVault, MasterKey};
 use process::{free_port, maillage, stop, text, MAILLAGE};
+
+/// Starts a rotation of both vaults from `old` to `new` and stops it (a panic
+/// in its progress callback) after 10 keys of the stakeholders vault, as a
+/// crash would.
+fn interrupt_rotation(data: &Path, old: &MasterKey, new: &MasterKey) {
+    let dbs = ["stakeholders", "engagement"]
+        .map(|service| open_sled(&data.join(service), &SledOptions::default()).unwrap());
+    let trees = dbs
+        .iter()
+        .map(|db| db.open_tree("privacy.keys").unwrap())
+        .collect::<Vec<_>>();
+    let stopped = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        KeyVault::rotate(&trees, old, new, |_, report| {
+            assert!(report.rewrapped < 10, "rotation stopped midway on purpose");
+        })
+    }));
+    assert!(stopped.is_err(), "the rotation was to stop midway");
+    for db in &dbs {
+        db.flush().unwrap();
+    }
+}
+
+/// `maillage up` in `dir` (with `key` as master key file, if given), expected to refuse to start.
+fn refused_start(dir: &Path, key: Option<&Path>) -> String {
+    let mut up = Command::new(MAILLAGE);
+    up.args(["up", "--listen", &format!("127.0.0.1:{}", free_port())]);
+    if let Some(key) = key {
+        up.arg("--master-key-file").arg(key);
+    }
+    let refused = up.current_dir(dir).stdout(Stdio::null()).output().unwrap();
+    assert!(!refused.status.success());
+    text(&refused.stderr)
+}
 
 #[test]
 fn rekey_then_the_new_key_alone_opens_the_vaults_and_rebuild_replays_the_logs() {
@@ -21,6 +59,22 @@ fn rekey_then_the_new_key_alone_opens_the_vaults_and_rebuild_replays_the_logs() 
 
     let new_key = dir.path().join("new.key");
     std::fs::write(&new_key, format!("{}\n", "ab".repeat(32))).unwrap();
+
+    let old = MasterKey::from_file(data.join("master.key")).unwrap().key;
+    let new = MasterKey::from_file(&new_key).unwrap().key;
+    interrupt_rotation(&data, &old, &new);
+    // Neither key starts the platform: the refusal names both and says what to run.
+    for key in [None, Some(new_key.as_path())] {
+        let stderr = refused_start(dir.path(), key);
+        assert!(
+            stderr.contains(&old.fingerprint().to_string())
+                && stderr.contains(&new.fingerprint().to_string())
+                && stderr.contains("maillage rekey"),
+            "{stderr}"
+        );
+    }
+
+    // Running the rotation again with the same keys completes it.
     let rekeyed = Command::new(MAILLAGE)
         .arg("rekey")
         .arg("--data-dir")
@@ -43,21 +97,19 @@ fn rekey_then_the_new_key_alone_opens_the_vaults_and_rebuild_replays_the_logs() 
     };
     assert!(rewrapped("stakeholders") > 0, "{report}");
     assert!(rewrapped("engagement") > 0, "{report}");
+    // The 10 keys the interrupted run rewrapped are skipped.
+    let already_current: u64 = report
+        .lines()
+        .find(|line| line.starts_with("stakeholders"))
+        .and_then(|line| line.split_whitespace().nth(4))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of keys already rewrapped: {report}"));
+    assert_eq!(already_current, 10, "{report}");
 
     // The old key no longer opens the vaults: the platform refuses to start with it.
+    let stderr = refused_start(dir.path(), None);
+    assert!(stderr.contains("master key"), "{stderr}");
     let port = free_port();
-    let with_old_key = Command::new(MAILLAGE)
-        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!with_old_key.status.success());
-    assert!(
-        text(&with_old_key.stderr).contains("master key"),
-        "{}",
-        text(&with_old_key.stderr)
-    );
 
     // Under the new key it starts, and the projections rebuild from the logs.
     let up = Command::new(MAILLAGE)

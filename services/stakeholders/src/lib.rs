@@ -45,20 +45,21 @@ pub const ERASURE_CONFIRMATIONS_TREE: &str = "erasure.confirmations";
 /// The JetStream durable consumer of that reaction (services apart).
 pub const ERASURE_CONFIRMATIONS_DURABLE: &str = "stakeholders-erasure";
 
-/// Why the service could not start.
+/// Why the service could not start (the cause is the error's source, which
+/// `{:#}` and `{:?}` of an `anyhow::Error` print after the part that failed).
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The database could not be opened.
-    #[error("database: {0}")]
+    #[error("database")]
     Engine(#[from] maillage_eventstore::EngineError),
     /// A sled tree could not be opened.
-    #[error("database: {0}")]
+    #[error("database")]
     Sled(#[from] sled::Error),
     /// The event store could not start.
-    #[error("event store: {0}")]
+    #[error("event store")]
     Store(#[from] maillage_eventstore::StoreError),
     /// The key vault refused the master key or is unreadable.
-    #[error("key vault: {0}")]
+    #[error("key vault")]
     Vault(#[from] maillage_privacy::PrivacyError),
 }
 

@@ -1,4 +1,5 @@
-//! `maillage verify`: checks every log's hash chain and prints each head.
+//! `maillage verify`: checks every log's hash chain and indexes, and prints each head
+//! (or the first disagreement).
 
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::VerifyRequest;
