@@ -10,7 +10,9 @@
 //!   unacknowledged publishes, and advances the checkpoint after the acks;
 //! - [`feed`]: the [`Feed`] projections consume, with two implementations:
 //!   [`JetStreamFeed`] (durable pull consumer) and [`DirectFeed`] (catch-up
-//!   subscriptions on local logs, no broker). Read the contract there.
+//!   subscriptions on local logs, no broker). Read the contract there: the
+//!   JetStream feed delivers only events whose hash and link to the event
+//!   before them verify, and refuses the rest.
 //!
 //! The service logs stay the source of truth: the feed never replaces a
 //! replay of the logs, and nothing here depends on JetStream's retention.
@@ -25,7 +27,7 @@ pub mod subjects;
 
 pub use feed::{
     AckHandle, Checkpoints, Delivery, DirectFeed, DirectSource, Feed, FeedError, JetStreamFeed,
-    JetStreamFeedConfig,
+    JetStreamFeedConfig, Refusal, Refusals,
 };
 pub use relay::{
     read_checkpoint, with_relay, Relay, RelayConfig, RelayError, RelayStatus, CHECKPOINT_TREE,

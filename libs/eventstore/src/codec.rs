@@ -299,7 +299,11 @@ mod tests {
         for (index, change) in changes.iter().enumerate() {
             let mut forged = record.clone();
             change(&mut forged);
-            assert_ne!(content_hash(&forged), Some(hash), "change {index} kept the hash");
+            assert_ne!(
+                content_hash(&forged),
+                Some(hash),
+                "change {index} kept the hash"
+            );
         }
         let mut too_long = record;
         too_long.metadata.actor = "x".repeat(70_000);
