@@ -60,6 +60,10 @@ pub trait Follows: Send + Sync + 'static {
     /// The last position it applied.
     fn position(&self) -> u64;
 
+    /// The hash of the event at [`Follows::position`], when stored (the
+    /// JetStream feed checks that the next event chains to it).
+    fn position_hash(&self) -> Result<Option<[u8; 32]>, sled::Error>;
+
     /// Applies `envelopes` (in position order) durably: once it returns Ok,
     /// the feed may be acked.
     fn apply(
@@ -75,6 +79,10 @@ impl<M: Model> Follows for Replica<M> {
 
     fn position(&self) -> u64 {
         Replica::position(self)
+    }
+
+    fn position_hash(&self) -> Result<Option<[u8; 32]>, sled::Error> {
+        Replica::position_hash(self)
     }
 
     fn apply(
@@ -123,11 +131,22 @@ pub fn follow<F: Follows>(replica: Arc<F>, factory: FeedFactory) -> Follower {
 async fn supervise<F: Follows>(replica: Arc<F>, factory: FeedFactory, stop: CancellationToken) {
     let mut pause = MIN_PAUSE;
     loop {
-        let checkpoints: Checkpoints = [(replica.context().to_owned(), replica.position())]
-            .into_iter()
-            .collect();
         let started_at = replica.position();
-        let outcome = match factory(&checkpoints) {
+        let mut checkpoints = Checkpoints::new();
+        let outcome = match replica.position_hash() {
+            Ok(Some(hash)) => {
+                checkpoints.record_event(replica.context(), started_at, hash);
+                factory(&checkpoints)
+            }
+            Ok(None) => {
+                checkpoints.record(replica.context(), started_at);
+                factory(&checkpoints)
+            }
+            Err(error) => Err(FeedError::Config(format!(
+                "reading the replica's checkpoint: {error}"
+            ))),
+        };
+        let outcome = match outcome {
             Ok(mut feed) => {
                 let outcome = tokio::select! {
                     outcome = pass(&replica, &mut feed) => outcome,

@@ -133,18 +133,16 @@ pub async fn serve(
                     CancellationToken::new(),
                 )?);
             }
+            let mut feed_config = JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE);
+            feed_config.refusals = projections.live().feed_refusals();
             // Made once here, so that a bad set-up is an error at start.
             let mut first = Some(JetStreamFeed::new(
-                JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE),
+                feed_config.clone(),
                 &projections.checkpoints(),
             )?);
-            let servers = servers.clone();
             projections.spawn_consumer(move |checkpoints| match first.take() {
                 Some(feed) => Ok(feed),
-                None => JetStreamFeed::new(
-                    JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE),
-                    checkpoints,
-                ),
+                None => JetStreamFeed::new(feed_config.clone(), checkpoints),
             })
         }
     };

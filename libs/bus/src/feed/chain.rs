@@ -181,10 +181,7 @@ impl<M> Chain<M> {
     /// The held candidates at the next expected position: the first that
     /// chains is delivered, the others refused (a forgery, or a copy that
     /// lost to a forgery delivered before it).
-    pub(crate) fn take_next(
-        &mut self,
-        now: Instant,
-    ) -> (Option<Candidate<M>>, Vec<Refused<M>>) {
+    pub(crate) fn take_next(&mut self, now: Instant) -> (Option<Candidate<M>>, Vec<Refused<M>>) {
         let Some(candidates) = self.held.remove(&self.expected) else {
             return (None, Vec::new());
         };
