@@ -14,6 +14,10 @@
 //! nats.restart().await?; // same port, same store directory
 //! # Ok(()) }
 //! ```
+//!
+//! [`NatsServer::start_with_config`] adds a nats-server configuration (an
+//! `authorization` block, `tls`…) to the same command line, for tests of
+//! credentials and TLS.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -84,6 +88,8 @@ pub struct NatsServer {
     binary: PathBuf,
     port: u16,
     store: tempfile::TempDir,
+    /// A configuration file given with `-c` (written in `store`).
+    config: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -91,16 +97,37 @@ impl NatsServer {
     /// Starts a server with JetStream on a free port and a fresh store directory,
     /// and waits until it accepts connections.
     pub async fn start() -> Result<Self, NatsTestError> {
+        Self::start_with(None).await
+    }
+
+    /// Like [`NatsServer::start`], with `config` (nats-server configuration
+    /// text, e.g. an `authorization` block) given with `-c`; the command line
+    /// still sets JetStream, the address, the port and the store directory.
+    pub async fn start_with_config(config: &str) -> Result<Self, NatsTestError> {
+        Self::start_with(Some(config)).await
+    }
+
+    async fn start_with(config: Option<&str>) -> Result<Self, NatsTestError> {
         let binary = nats_server_binary()?;
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port()?;
+            let store = tempfile::Builder::new()
+                .prefix("maillage-nats-")
+                .tempdir()?;
+            let config = match config {
+                Some(text) => {
+                    let path = store.path().join("server.conf");
+                    std::fs::write(&path, text)?;
+                    Some(path)
+                }
+                None => None,
+            };
             let mut server = Self {
                 binary: binary.clone(),
                 port,
-                store: tempfile::Builder::new()
-                    .prefix("maillage-nats-")
-                    .tempdir()?,
+                store,
+                config,
                 child: None,
             };
             match server.spawn_and_wait().await {
@@ -182,7 +209,11 @@ impl NatsServer {
     }
 
     async fn spawn_and_wait(&mut self) -> Result<(), NatsTestError> {
-        let mut child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(config) = &self.config {
+            command.arg("-c").arg(config);
+        }
+        let mut child = command
             .arg("-js")
             .arg("-a")
             .arg("127.0.0.1")

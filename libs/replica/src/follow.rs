@@ -16,6 +16,7 @@ use maillage_bus::{
 };
 use maillage_eventstore::EventStore;
 use maillage_proto::v1::EventEnvelope;
+use maillage_service_kit::NatsConfig;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -39,10 +40,11 @@ pub fn direct(context: &'static str, store: EventStore) -> FeedFactory {
     })
 }
 
-/// A JetStream durable consumer `durable` on `servers`, filtered to `context`.
-pub fn jetstream(context: &'static str, servers: String, durable: String) -> FeedFactory {
+/// A JetStream durable consumer `durable` on the servers of `nats` (with its
+/// credentials and TLS), filtered to `context`.
+pub fn jetstream(context: &'static str, nats: NatsConfig, durable: String) -> FeedFactory {
     Box::new(move |checkpoints| {
-        let mut config = JetStreamFeedConfig::new(servers.clone(), durable.clone());
+        let mut config = JetStreamFeedConfig::new(nats.clone(), durable.clone());
         config.filter_subject = subjects::context_filter(context)
             .map_err(|error| FeedError::Config(error.to_string()))?;
         Ok(Box::new(JetStreamFeed::new(config, checkpoints)?) as Box<dyn Feed>)

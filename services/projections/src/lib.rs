@@ -258,11 +258,12 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let projections =
         Projections::open(&config.service.service_dir(NAME), remote_sources(config)?)?;
-    let nats = config.service.nats.clone().ok_or_else(|| {
-        anyhow::anyhow!(
+    if config.service.nats.servers().is_none() {
+        anyhow::bail!(
             "--nats (MAILLAGE_NATS_URL) is required: the projections consume the JetStream feed"
-        )
-    })?;
+        );
+    }
+    let nats = config.service.nats.clone();
     let mut feed_config = JetStreamFeedConfig::new(nats, config.durable.clone());
     feed_config.refusals = projections.live().feed_refusals();
     let consumer = projections

@@ -260,7 +260,7 @@ impl InProcess {
         let mut config = ServiceConfig::for_dir(dir.path().join("data"));
         config.tokens_file = Some(secrets.tokens_file.clone());
         config.master_key_file = Some(secrets.master_key_file.clone());
-        config.nats = nats;
+        config.nats.servers = nats;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -29,6 +29,7 @@ use async_nats::jetstream::{self, consumer::pull, AckKind};
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use maillage_proto::v1::EventEnvelope;
+use maillage_service_kit::NatsConfig;
 use prost::Message as _;
 
 use super::chain::{self, Candidate, Chain, Sorted};
@@ -39,8 +40,8 @@ use crate::subjects;
 /// How a [`JetStreamFeed`] is set up; [`JetStreamFeedConfig::new`] gives the defaults.
 #[derive(Debug, Clone)]
 pub struct JetStreamFeedConfig {
-    /// NATS server URLs, comma-separated.
-    pub servers: String,
+    /// The NATS servers (comma-separated URLs), credentials and TLS.
+    pub nats: NatsConfig,
     /// The durable consumer's name (one per projection; letters, digits, `-`, `_`).
     pub durable_name: String,
     /// How long JetStream waits for an ack before delivering again (default 60 s).
@@ -74,10 +75,11 @@ pub struct JetStreamFeedConfig {
 }
 
 impl JetStreamFeedConfig {
-    /// The defaults for the durable consumer `durable_name` on `servers`.
-    pub fn new(servers: impl Into<String>, durable_name: impl Into<String>) -> Self {
+    /// The defaults for the durable consumer `durable_name` on the servers
+    /// of `nats` (a URL list alone converts: no credentials, no TLS).
+    pub fn new(nats: impl Into<NatsConfig>, durable_name: impl Into<String>) -> Self {
         Self {
-            servers: servers.into(),
+            nats: nats.into(),
             durable_name: durable_name.into(),
             ack_wait: Duration::from_secs(60),
             max_ack_pending: 20_000,
@@ -228,7 +230,7 @@ impl JetStreamFeed {
             Some(client) => client.clone(),
             None => {
                 let name = format!("maillage-feed-{}", self.config.durable_name);
-                let client = crate::connect(&self.config.servers, &name)
+                let client = crate::connect(&self.config.nats, &name)
                     .await
                     .map_err(|error| error.to_string())?;
                 self.client = Some(client.clone());
