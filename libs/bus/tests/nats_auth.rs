@@ -2,15 +2,20 @@
 //! requires them: connecting without credentials (or with a wrong password,
 //! or without the CA) fails with a clear error; with them the relay publishes
 //! and the JetStream feed consumes. The TLS test makes its CA, server and
-//! client certificates with rcgen and has the server verify the client.
+//! client certificates with rcgen and has the server verify the client. The
+//! last test runs `deploy/nats/authorization.conf` as it is: each process
+//! does its part, and no more.
 
 mod common;
 
 use std::path::Path;
 use std::time::Duration;
 
+use async_nats::jetstream;
 use common::*;
-use maillage_bus::{connect, Checkpoints, ConnectError, JetStreamFeed, JetStreamFeedConfig, Relay};
+use maillage_bus::{
+    connect, ensure_stream, Checkpoints, ConnectError, JetStreamFeed, JetStreamFeedConfig, Relay,
+};
 use maillage_nats_test::NatsServer;
 use maillage_service_kit::NatsConfig;
 use rcgen::{
@@ -27,10 +32,15 @@ fn authorization() -> String {
     format!("authorization {{ users = [ {{ user: \"{USER}\", password: \"{PASSWORD}\" }} ] }}\n")
 }
 
-/// The servers of `url`, as the user with `password`.
+/// The servers of `url`, as the test user with `password`.
 fn as_user(url: &str, password: &str) -> NatsConfig {
+    as_named(url, USER, password)
+}
+
+/// The servers of `url`, as `user` with `password`.
+fn as_named(url: &str, user: &str, password: &str) -> NatsConfig {
     let mut nats = NatsConfig::from(url);
-    nats.user = Some(USER.to_owned());
+    nats.user = Some(user.to_owned());
     nats.password = Some(password.to_owned());
     nats
 }
@@ -55,7 +65,7 @@ async fn relay_and_consume(log: &Log, nats: &NatsConfig, durable: &str) -> anyho
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_requiring_a_password_refuses_strangers_and_serves_the_bus() -> anyhow::Result<()>
 {
-    let nats = NatsServer::start_with_config(&authorization()).await?;
+    let nats = NatsServer::start_with_config(&authorization(), &[]).await?;
     let url = nats.url();
 
     for (who, config) in [
@@ -159,7 +169,7 @@ async fn tls_with_a_ca_and_a_client_certificate() -> anyhow::Result<()> {
         file("ca.pem").display(),
         authorization(),
     );
-    let nats = NatsServer::start_with_config(&server_config).await?;
+    let nats = NatsServer::start_with_config(&server_config, &[]).await?;
     let url = nats.url();
 
     // Without the CA, the server's certificate is not trusted.
@@ -189,5 +199,83 @@ async fn tls_with_a_ca_and_a_client_certificate() -> anyhow::Result<()> {
     let log = Log::open("governance")?;
     log.append(7).await?;
     relay_and_consume(&log, &full, "over-tls").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deployed_authorization_lets_each_process_do_its_part_and_no_more() -> anyhow::Result<()>
+{
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nats/authorization.conf");
+    let users = [
+        "admin",
+        "stakeholders",
+        "engagement",
+        "governance",
+        "projections",
+        "maillage",
+        "reader",
+    ];
+    let passwords: Vec<(String, String)> = users
+        .iter()
+        .map(|user| {
+            (
+                format!("NATS_{}_PASSWORD", user.to_uppercase()),
+                uuid::Uuid::new_v4().to_string(),
+            )
+        })
+        .collect();
+    let env: Vec<(&str, &str)> = passwords
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    // Its text as it is (an `include` is relative to the including file).
+    let nats = NatsServer::start_with_config(&std::fs::read_to_string(&file)?, &env).await?;
+    let url = nats.url();
+    let user = |name: &str| {
+        let index = users.iter().position(|user| *user == name).unwrap();
+        as_named(&url, name, &passwords[index].1)
+    };
+
+    // A service cannot create the stream (with one replica, by mistake): admin does.
+    let stakeholders = jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(1))
+        .build(connect(&user("stakeholders"), "stakeholders").await?);
+    assert!(ensure_stream(&stakeholders, 1).await.is_err());
+    let admin = jetstream::new(connect(&user("admin"), "admin").await?);
+    ensure_stream(&admin, 1).await?;
+
+    // Each command service relays its own log and reads the feed.
+    let log = Log::open("stakeholders")?;
+    log.append(4).await?;
+    relay_and_consume(&log, &user("stakeholders"), "stakeholders-own").await?;
+    let mut feed_config = JetStreamFeedConfig::new(user("projections"), "projections");
+    feed_config.backoff_max = Duration::from_millis(500);
+    let mut feed = JetStreamFeed::new(feed_config, &Checkpoints::new())?;
+    Fold::default()
+        .consume_until(&mut feed, &heads(&[&log]))
+        .await?;
+
+    // Nobody else publishes that context's events: not engagement's relay,
+    // not the projections, not a reader.
+    for name in ["engagement", "projections", "reader"] {
+        let client = connect(&user(name), name).await?;
+        let context = jetstream::ContextBuilder::new()
+            .timeout(Duration::from_secs(1))
+            .build(client);
+        let published = async {
+            context
+                .publish(
+                    "maillage.events.stakeholders.stakeholder.PersonRegistered",
+                    "forged".into(),
+                )
+                .await?
+                .await?;
+            anyhow::Ok(())
+        };
+        assert!(
+            published.await.is_err(),
+            "{name} published a stakeholders event"
+        );
+    }
     Ok(())
 }

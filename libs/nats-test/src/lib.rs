@@ -16,8 +16,9 @@
 //! ```
 //!
 //! [`NatsServer::start_with_config`] adds a nats-server configuration (an
-//! `authorization` block, `tls`…) to the same command line, for tests of
-//! credentials and TLS.
+//! `authorization` block, `tls`, an `include` of `deploy/nats/authorization.conf`…)
+//! and environment variables (the passwords that configuration refers to) to
+//! the same command line, for tests of credentials and TLS.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -90,6 +91,8 @@ pub struct NatsServer {
     store: tempfile::TempDir,
     /// A configuration file given with `-c` (written in `store`).
     config: Option<PathBuf>,
+    /// Environment variables of the server process.
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -97,17 +100,29 @@ impl NatsServer {
     /// Starts a server with JetStream on a free port and a fresh store directory,
     /// and waits until it accepts connections.
     pub async fn start() -> Result<Self, NatsTestError> {
-        Self::start_with(None).await
+        Self::start_with(None, Vec::new()).await
     }
 
     /// Like [`NatsServer::start`], with `config` (nats-server configuration
-    /// text, e.g. an `authorization` block) given with `-c`; the command line
-    /// still sets JetStream, the address, the port and the store directory.
-    pub async fn start_with_config(config: &str) -> Result<Self, NatsTestError> {
-        Self::start_with(Some(config)).await
+    /// text, e.g. an `authorization` block) given with `-c` and `env` set for
+    /// the server process (e.g. the passwords `config` refers to as
+    /// `$VARIABLE`); the command line still sets JetStream, the address, the
+    /// port and the store directory.
+    pub async fn start_with_config(
+        config: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self, NatsTestError> {
+        let env = env
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        Self::start_with(Some(config), env).await
     }
 
-    async fn start_with(config: Option<&str>) -> Result<Self, NatsTestError> {
+    async fn start_with(
+        config: Option<&str>,
+        env: Vec<(String, String)>,
+    ) -> Result<Self, NatsTestError> {
         let binary = nats_server_binary()?;
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
@@ -128,6 +143,7 @@ impl NatsServer {
                 port,
                 store,
                 config,
+                env: env.clone(),
                 child: None,
             };
             match server.spawn_and_wait().await {
@@ -214,6 +230,7 @@ impl NatsServer {
             command.arg("-c").arg(config);
         }
         let mut child = command
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .arg("-js")
             .arg("-a")
             .arg("127.0.0.1")
