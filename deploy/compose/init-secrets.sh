@@ -4,6 +4,9 @@
 #   tokens                     the tokens file: only BLAKE3 hashes of tokens
 #   admin.token                a token with role admin, for you (clear)
 #   projections-source.token   a token with role tool, for the projections (clear)
+#   nats-<user>.password       the NATS password of each user of deploy/nats/authorization.conf
+#   nats-server.env            the same, as the NATS nodes read them (NATS_<USER>_PASSWORD=...)
+#   nats-admin.env             NATS_USER=admin and its NATS_PASSWORD, for nats-init and the nats CLI
 # Existing files are kept: run it again and it only adds what is missing.
 # Needs b3sum (Debian/Ubuntu: apt-get install b3sum) to hash the tokens.
 #
@@ -42,13 +45,32 @@ add_token() {
 add_token admin.token admin admin
 add_token projections-source.token projections tool
 
-chmod 0600 secrets/master.key secrets/tokens secrets/*.token
+# NATS: one password per user of deploy/nats/authorization.conf.
+new_password() { head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+nats_users="admin stakeholders engagement governance projections maillage reader"
+for user in $nats_users; do
+  if [ ! -e "secrets/nats-$user.password" ]; then
+    new_password > "secrets/nats-$user.password"
+    echo "init-secrets: created secrets/nats-$user.password"
+  fi
+done
+# The nodes read every password from their environment (remade each run from
+# the password files; Compose shows env_file values to whoever can run
+# "docker inspect": put bcrypt hashes here instead if that matters to you).
+: > secrets/nats-server.env
+for user in $nats_users; do
+  printf 'NATS_%s_PASSWORD=%s\n' "$(printf %s "$user" | tr a-z A-Z)" "$(cat "secrets/nats-$user.password")" >> secrets/nats-server.env
+done
+printf 'NATS_USER=admin\nNATS_PASSWORD=%s\n' "$(cat secrets/nats-admin.password)" > secrets/nats-admin.env
+
+# Files the Maillage containers read (uid 10001).
+service_files="master.key tokens projections-source.token nats-stakeholders.password nats-engagement.password nats-governance.password nats-projections.password"
+chmod 0600 secrets/master.key secrets/tokens secrets/*.token secrets/*.password secrets/*.env
 if [ "$(id -u)" = 0 ]; then
-  chown 10001:10001 secrets/master.key secrets/tokens secrets/projections-source.token
+  (cd secrets && chown 10001:10001 $service_files)
 elif command -v docker >/dev/null; then
-  docker run --rm -v "$PWD/secrets:/s" busybox \
-    chown 10001:10001 /s/master.key /s/tokens /s/projections-source.token
+  docker run --rm -v "$PWD/secrets:/s" -w /s busybox chown 10001:10001 $service_files
 else
-  echo "init-secrets: not root and no docker: chown 10001:10001 secrets/master.key secrets/tokens secrets/projections-source.token yourself" >&2
+  echo "init-secrets: not root and no docker: chown 10001:10001 the files $service_files in secrets/ yourself" >&2
 fi
 echo "init-secrets: done. Your admin token: secrets/admin.token (kept readable by you only)."

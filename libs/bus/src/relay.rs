@@ -65,6 +65,7 @@ use async_nats::jetstream::{self, context::PublishError, publish::PublishAck};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use maillage_eventstore::{EventStore, RecordedEvent, StoreError, SubscriptionFilter};
+use maillage_service_kit::NatsConfig;
 use prost::Message as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -81,8 +82,8 @@ pub const CHECKPOINT_TREE: &str = "relay.checkpoint";
 pub struct RelayConfig {
     /// The context whose log this is: `stakeholders`, `engagement` or `governance`.
     pub context: String,
-    /// NATS server URLs, comma-separated (`nats://host:4222,nats://other:4222`).
-    pub servers: String,
+    /// The NATS servers (comma-separated URLs), credentials and TLS.
+    pub nats: NatsConfig,
     /// Most publishes awaiting their ack at once (default 256).
     pub max_in_flight: usize,
     /// How long a publish may wait for its ack (default 5 s).
@@ -100,11 +101,12 @@ pub struct RelayConfig {
 }
 
 impl RelayConfig {
-    /// The defaults for the log of `context`, publishing to `servers`.
-    pub fn new(context: impl Into<String>, servers: impl Into<String>) -> Self {
+    /// The defaults for the log of `context`, publishing to the servers of
+    /// `nats` (a URL list alone converts: no credentials, no TLS).
+    pub fn new(context: impl Into<String>, nats: impl Into<NatsConfig>) -> Self {
         Self {
             context: context.into(),
-            servers: servers.into(),
+            nats: nats.into(),
             max_in_flight: 256,
             ack_timeout: Duration::from_secs(5),
             checkpoint_interval: Duration::from_secs(1),
@@ -282,8 +284,8 @@ enum End {
 /// Why a pass failed (the relay backs off and starts another).
 #[derive(Debug, thiserror::Error)]
 enum PassError {
-    #[error("cannot connect to NATS: {0}")]
-    Connect(#[from] async_nats::ConnectError),
+    #[error(transparent)]
+    Connect(#[from] crate::ConnectError),
     #[error(transparent)]
     Stream(#[from] SubjectError),
     #[error("publish of position {position} failed: {source}")]
@@ -363,7 +365,7 @@ impl Worker {
                 let name = format!("maillage-relay-{}", self.config.context);
                 let client = tokio::select! {
                     () = self.stop.cancelled() => return Ok(End::Stopped),
-                    client = crate::connect(&self.config.servers, &name) => client?,
+                    client = crate::connect(&self.config.nats, &name) => client?,
                 };
                 self.client = Some(client.clone());
                 client
@@ -510,21 +512,21 @@ impl Worker {
 
 /// Runs `serve` (a service's server) with, when `nats` names NATS servers, a
 /// relay publishing `store`'s events as `context`; once `serve` ends, stops
-/// the relay, which saves its checkpoint. Without `nats`, just runs `serve`.
+/// the relay, which saves its checkpoint. Without servers, just runs `serve`.
 pub async fn with_relay<T>(
     store: &EventStore,
     db: &sled::Db,
     context: &str,
-    nats: Option<&str>,
+    nats: &NatsConfig,
     serve: impl std::future::Future<Output = T>,
 ) -> Result<T, RelayError> {
-    let Some(servers) = nats else {
+    if nats.servers().is_none() {
         return Ok(serve.await);
-    };
+    }
     let relay = Relay::spawn(
         store.clone(),
         db,
-        RelayConfig::new(context, servers),
+        RelayConfig::new(context, nats.clone()),
         CancellationToken::new(),
     )?;
     let output = serve.await;

@@ -172,11 +172,14 @@ async fn jetstream_feed_restores_position_order_and_drops_duplicates() -> anyhow
     assert_eq!(applied(&fold, "engagement"), [1, 2]);
     assert_eq!(fold.skipped, 0, "the feed itself drops duplicates");
 
-    // A position that never comes: the feed says so once too many later events wait.
+    // A position that never comes: the feed says so once later events have
+    // waited for it longer than the gap timeout.
     let mut config = feed_config(&url, "gap");
     config.max_held = 3; // governance above holds up to 3 (positions 3, 4, 5)
+    config.gap_timeout = Duration::from_secs(1);
     let stakeholders = Log::open("stakeholders")?;
     stakeholders.append(5).await?;
+    // 2 to 4 are held; 5 is more than max_held ahead of 1, so it is refused.
     for position in 2..=5 {
         publish_raw(&js, &stakeholders, position, id(&stakeholders, position)).await?;
     }
@@ -193,7 +196,7 @@ async fn jetstream_feed_restores_position_order_and_drops_duplicates() -> anyhow
     assert!(
         matches!(
             &error,
-            FeedError::Gap { context, expected: 1, held: 4 } if context == "stakeholders"
+            FeedError::Gap { context, expected: 1, held: 3 } if context == "stakeholders"
         ),
         "{error}"
     );
@@ -287,7 +290,7 @@ async fn both_feeds_fold_the_same_events_into_the_same_read_model() -> anyhow::R
         }
     }
     assert_eq!(direct.counts, expected);
-    assert_eq!(direct.checkpoints, target);
+    assert_eq!(direct.checkpoints, target, "the same positions and hashes");
     for relay in relays {
         relay.shutdown().await?;
     }

@@ -61,30 +61,95 @@ pub struct Unsealed<'a> {
 /// Encodes a record and computes its hash; returns the stored bytes and the hash.
 pub fn seal(record: &Unsealed<'_>) -> (Vec<u8>, [u8; 32]) {
     let event = record.event;
-    let mut out = Vec::with_capacity(96 + HASH_LEN + record.stream_id.len() + event_size(event));
-    out.push(FORMAT_V1);
-    out.extend_from_slice(&record.position.to_be_bytes());
-    out.extend_from_slice(&record.version.to_be_bytes());
-    out.extend_from_slice(event.event_id.as_bytes());
-    out.extend_from_slice(&record.recorded_at_micros.to_be_bytes());
-    out.extend_from_slice(&record.prev_hash);
-    for field in [
-        record.stream_id,
-        &event.event_type,
-        &event.metadata.actor,
-        &event.metadata.request_id,
-        &event.metadata.correlation_id,
-        &event.metadata.causation_id,
-    ] {
-        // Lengths were checked by the store before the append reached the writer.
-        out.extend_from_slice(&(field.len() as u16).to_be_bytes());
-        out.extend_from_slice(field.as_bytes());
-    }
-    out.extend_from_slice(&(event.payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(&event.payload);
+    let mut out = body(&Body {
+        position: record.position,
+        stream_id: record.stream_id,
+        version: record.version,
+        event_id: &event.event_id,
+        recorded_at_micros: record.recorded_at_micros,
+        prev_hash: &record.prev_hash,
+        event_type: &event.event_type,
+        metadata: &event.metadata,
+        payload: &event.payload,
+    });
     let hash = *blake3::hash(&out).as_bytes();
     out.extend_from_slice(&hash);
     (out, hash)
+}
+
+/// The hash `record` would have been sealed with, recomputed from its fields
+/// exactly as [`seal`] does; `None` when a field is longer than the format
+/// holds (no record the store wrote can have such a field).
+pub fn content_hash(record: &RecordedEvent) -> Option<[u8; 32]> {
+    let metadata = &record.metadata;
+    let texts = [
+        record.stream_id.as_str(),
+        &record.event_type,
+        &metadata.actor,
+        &metadata.request_id,
+        &metadata.correlation_id,
+        &metadata.causation_id,
+    ];
+    if texts.iter().any(|text| text.len() > usize::from(u16::MAX))
+        || u32::try_from(record.payload.len()).is_err()
+    {
+        return None;
+    }
+    let body = body(&Body {
+        position: record.position,
+        stream_id: record.stream_id.as_str(),
+        version: record.version,
+        event_id: &record.event_id,
+        recorded_at_micros: to_micros(record.recorded_at),
+        prev_hash: &record.prev_hash,
+        event_type: &record.event_type,
+        metadata,
+        payload: &record.payload,
+    });
+    Some(*blake3::hash(&body).as_bytes())
+}
+
+/// Every field of a record's body, borrowed.
+struct Body<'a> {
+    position: u64,
+    stream_id: &'a str,
+    version: u64,
+    event_id: &'a Uuid,
+    recorded_at_micros: i64,
+    prev_hash: &'a [u8; 32],
+    event_type: &'a str,
+    metadata: &'a EventMetadata,
+    payload: &'a [u8],
+}
+
+/// The body's bytes (the record without its trailing hash), with room for the hash.
+fn body(record: &Body<'_>) -> Vec<u8> {
+    let metadata = record.metadata;
+    let texts = [
+        record.stream_id,
+        record.event_type,
+        &metadata.actor,
+        &metadata.request_id,
+        &metadata.correlation_id,
+        &metadata.causation_id,
+    ];
+    let capacity = 96 + HASH_LEN + texts.iter().map(|text| text.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(capacity + record.payload.len());
+    out.push(FORMAT_V1);
+    out.extend_from_slice(&record.position.to_be_bytes());
+    out.extend_from_slice(&record.version.to_be_bytes());
+    out.extend_from_slice(record.event_id.as_bytes());
+    out.extend_from_slice(&record.recorded_at_micros.to_be_bytes());
+    out.extend_from_slice(record.prev_hash);
+    for field in texts {
+        // Lengths were checked before: by the store before the append reached
+        // the writer, by `content_hash` for a record from elsewhere.
+        out.extend_from_slice(&(field.len() as u16).to_be_bytes());
+        out.extend_from_slice(field.as_bytes());
+    }
+    out.extend_from_slice(&(record.payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(record.payload);
+    out
 }
 
 /// Whether the stored bytes' hash matches their body.
@@ -204,6 +269,45 @@ mod tests {
         assert_eq!(record.hash, hash);
         assert!(event.same_content(&record));
         assert_eq!(to_micros(record.recorded_at), 1_700_000_000_000_123);
+        assert_eq!(content_hash(&record), Some(hash));
+    }
+
+    #[test]
+    fn the_recomputed_hash_covers_every_field() {
+        let event = event();
+        let (stored, hash) = seal(&Unsealed {
+            position: 3,
+            stream_id: "cat-1",
+            version: 1,
+            recorded_at_micros: 1_700_000_000_000_000,
+            prev_hash: [4; 32],
+            event: &event,
+        });
+        let record = open(&stored).unwrap();
+        let changes: [fn(&mut RecordedEvent); 10] = [
+            |r| r.position += 1,
+            |r| r.version += 1,
+            |r| r.event_id = Uuid::now_v7(),
+            |r| r.recorded_at += Duration::from_micros(1),
+            |r| r.prev_hash[0] ^= 1,
+            |r| r.stream_id = StreamId::parse("cat-2").unwrap(),
+            |r| r.event_type.push('x'),
+            |r| r.metadata.actor.push('x'),
+            |r| r.metadata.causation_id.push('x'),
+            |r| r.payload.push(0),
+        ];
+        for (index, change) in changes.iter().enumerate() {
+            let mut forged = record.clone();
+            change(&mut forged);
+            assert_ne!(
+                content_hash(&forged),
+                Some(hash),
+                "change {index} kept the hash"
+            );
+        }
+        let mut too_long = record;
+        too_long.metadata.actor = "x".repeat(70_000);
+        assert_eq!(content_hash(&too_long), None);
     }
 
     #[test]

@@ -70,6 +70,15 @@ pub struct RecordedEvent {
     pub hash: [u8; 32],
 }
 
+impl RecordedEvent {
+    /// Whether `hash` is the hash of this record's content and `prev_hash`,
+    /// recomputed exactly as the store computed it when it wrote the record.
+    /// A record read from elsewhere (the JetStream feed) is checked this way.
+    pub fn hash_is_valid(&self) -> bool {
+        crate::codec::content_hash(self) == Some(self.hash)
+    }
+}
+
 /// The outcome of a successful append (also returned, unchanged, to a retry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendResult {

@@ -14,6 +14,11 @@
 //! nats.restart().await?; // same port, same store directory
 //! # Ok(()) }
 //! ```
+//!
+//! [`NatsServer::start_with_config`] adds a nats-server configuration (an
+//! `authorization` block, `tls`, an `include` of `deploy/nats/authorization.conf`…)
+//! and environment variables (the passwords that configuration refers to) to
+//! the same command line, for tests of credentials and TLS.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -84,6 +89,10 @@ pub struct NatsServer {
     binary: PathBuf,
     port: u16,
     store: tempfile::TempDir,
+    /// A configuration file given with `-c` (written in `store`).
+    config: Option<PathBuf>,
+    /// Environment variables of the server process.
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -91,16 +100,50 @@ impl NatsServer {
     /// Starts a server with JetStream on a free port and a fresh store directory,
     /// and waits until it accepts connections.
     pub async fn start() -> Result<Self, NatsTestError> {
+        Self::start_with(None, Vec::new()).await
+    }
+
+    /// Like [`NatsServer::start`], with `config` (nats-server configuration
+    /// text, e.g. an `authorization` block) given with `-c` and `env` set for
+    /// the server process (e.g. the passwords `config` refers to as
+    /// `$VARIABLE`); the command line still sets JetStream, the address, the
+    /// port and the store directory.
+    pub async fn start_with_config(
+        config: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self, NatsTestError> {
+        let env = env
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        Self::start_with(Some(config), env).await
+    }
+
+    async fn start_with(
+        config: Option<&str>,
+        env: Vec<(String, String)>,
+    ) -> Result<Self, NatsTestError> {
         let binary = nats_server_binary()?;
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port()?;
+            let store = tempfile::Builder::new()
+                .prefix("maillage-nats-")
+                .tempdir()?;
+            let config = match config {
+                Some(text) => {
+                    let path = store.path().join("server.conf");
+                    std::fs::write(&path, text)?;
+                    Some(path)
+                }
+                None => None,
+            };
             let mut server = Self {
                 binary: binary.clone(),
                 port,
-                store: tempfile::Builder::new()
-                    .prefix("maillage-nats-")
-                    .tempdir()?,
+                store,
+                config,
+                env: env.clone(),
                 child: None,
             };
             match server.spawn_and_wait().await {
@@ -182,7 +225,12 @@ impl NatsServer {
     }
 
     async fn spawn_and_wait(&mut self) -> Result<(), NatsTestError> {
-        let mut child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(config) = &self.config {
+            command.arg("-c").arg(config);
+        }
+        let mut child = command
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .arg("-js")
             .arg("-a")
             .arg("127.0.0.1")

@@ -16,6 +16,7 @@ use maillage_bus::{
 };
 use maillage_eventstore::EventStore;
 use maillage_proto::v1::EventEnvelope;
+use maillage_service_kit::NatsConfig;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -39,10 +40,11 @@ pub fn direct(context: &'static str, store: EventStore) -> FeedFactory {
     })
 }
 
-/// A JetStream durable consumer `durable` on `servers`, filtered to `context`.
-pub fn jetstream(context: &'static str, servers: String, durable: String) -> FeedFactory {
+/// A JetStream durable consumer `durable` on the servers of `nats` (with its
+/// credentials and TLS), filtered to `context`.
+pub fn jetstream(context: &'static str, nats: NatsConfig, durable: String) -> FeedFactory {
     Box::new(move |checkpoints| {
-        let mut config = JetStreamFeedConfig::new(servers.clone(), durable.clone());
+        let mut config = JetStreamFeedConfig::new(nats.clone(), durable.clone());
         config.filter_subject = subjects::context_filter(context)
             .map_err(|error| FeedError::Config(error.to_string()))?;
         Ok(Box::new(JetStreamFeed::new(config, checkpoints)?) as Box<dyn Feed>)
@@ -60,6 +62,10 @@ pub trait Follows: Send + Sync + 'static {
     /// The last position it applied.
     fn position(&self) -> u64;
 
+    /// The hash of the event at [`Follows::position`], when stored (the
+    /// JetStream feed checks that the next event chains to it).
+    fn position_hash(&self) -> Result<Option<[u8; 32]>, sled::Error>;
+
     /// Applies `envelopes` (in position order) durably: once it returns Ok,
     /// the feed may be acked.
     fn apply(
@@ -75,6 +81,10 @@ impl<M: Model> Follows for Replica<M> {
 
     fn position(&self) -> u64 {
         Replica::position(self)
+    }
+
+    fn position_hash(&self) -> Result<Option<[u8; 32]>, sled::Error> {
+        Replica::position_hash(self)
     }
 
     fn apply(
@@ -123,11 +133,22 @@ pub fn follow<F: Follows>(replica: Arc<F>, factory: FeedFactory) -> Follower {
 async fn supervise<F: Follows>(replica: Arc<F>, factory: FeedFactory, stop: CancellationToken) {
     let mut pause = MIN_PAUSE;
     loop {
-        let checkpoints: Checkpoints = [(replica.context().to_owned(), replica.position())]
-            .into_iter()
-            .collect();
         let started_at = replica.position();
-        let outcome = match factory(&checkpoints) {
+        let mut checkpoints = Checkpoints::new();
+        let outcome = match replica.position_hash() {
+            Ok(Some(hash)) => {
+                checkpoints.record_event(replica.context(), started_at, hash);
+                factory(&checkpoints)
+            }
+            Ok(None) => {
+                checkpoints.record(replica.context(), started_at);
+                factory(&checkpoints)
+            }
+            Err(error) => Err(FeedError::Config(format!(
+                "reading the replica's checkpoint: {error}"
+            ))),
+        };
+        let outcome = match outcome {
             Ok(mut feed) => {
                 let outcome = tokio::select! {
                     outcome = pass(&replica, &mut feed) => outcome,

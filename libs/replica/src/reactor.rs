@@ -11,9 +11,11 @@ use futures::future::BoxFuture;
 use maillage_proto::v1::EventEnvelope;
 use tokio::sync::watch;
 
+use crate::checkpoint;
 use crate::follow::{FollowError, Follows};
 
-/// The key of the checkpoint row.
+/// The key of the checkpoint row: the position, then the hash of the event
+/// there ([`crate::checkpoint`]).
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 
 /// Why a reaction failed (it is tried again from the checkpoint).
@@ -38,11 +40,7 @@ pub struct Reactor<R: React> {
 impl<R: React> Reactor<R> {
     /// `reaction`, with its checkpoint in `tree`.
     pub fn open(tree: sled::Tree, reaction: R) -> Result<Self, sled::Error> {
-        let checkpoint = tree
-            .get(CHECKPOINT_KEY)?
-            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0);
+        let (checkpoint, _) = checkpoint::read(&tree, CHECKPOINT_KEY)?;
         Ok(Self {
             tree,
             position: watch::Sender::new(checkpoint),
@@ -55,9 +53,15 @@ impl<R: React> Reactor<R> {
         *self.position.borrow()
     }
 
+    /// The hash of the event at [`Reactor::position`], when stored.
+    pub fn position_hash(&self) -> Result<Option<[u8; 32]>, sled::Error> {
+        Ok(checkpoint::read(&self.tree, CHECKPOINT_KEY)?.1)
+    }
+
     /// Reacts to the new events of `envelopes`, then stores the checkpoint.
     pub async fn apply_batch(&self, envelopes: &[EventEnvelope]) -> Result<(), ReactError> {
         let mut checkpoint = self.position();
+        let mut hash = None;
         for envelope in envelopes {
             if envelope.context != R::CONTEXT {
                 return Err(format!(
@@ -80,10 +84,11 @@ impl<R: React> Reactor<R> {
             }
             self.reaction.react(envelope).await?;
             checkpoint = envelope.position;
+            hash = <[u8; 32]>::try_from(envelope.hash.as_slice()).ok();
         }
         if checkpoint != self.position() {
             self.tree
-                .insert(CHECKPOINT_KEY, &checkpoint.to_be_bytes())?;
+                .insert(CHECKPOINT_KEY, checkpoint::row(checkpoint, hash))?;
             self.tree.flush_async().await?;
             self.position.send_replace(checkpoint);
         }
@@ -98,6 +103,10 @@ impl<R: React> Follows for Reactor<R> {
 
     fn position(&self) -> u64 {
         Reactor::position(self)
+    }
+
+    fn position_hash(&self) -> Result<Option<[u8; 32]>, sled::Error> {
+        Reactor::position_hash(self)
     }
 
     fn apply(

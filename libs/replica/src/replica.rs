@@ -17,7 +17,10 @@ use std::time::Duration;
 use maillage_proto::v1::EventEnvelope;
 use tokio::sync::watch;
 
-/// The key of the checkpoint row (rows of a model never start with 0xFF).
+use crate::checkpoint;
+
+/// The key of the checkpoint row (rows of a model never start with 0xFF):
+/// the position, then the hash of the event there ([`crate::checkpoint`]).
 const CHECKPOINT_KEY: &[u8] = b"\xffcheckpoint";
 
 /// What a replica keeps, and how one event of its context changes it.
@@ -114,7 +117,7 @@ pub struct Replica<M: Model> {
 impl<M: Model> Replica<M> {
     /// The replica stored in `tree` (empty: nothing applied yet).
     pub fn open(tree: sled::Tree) -> Result<Self, ReplicaError> {
-        let checkpoint = read_checkpoint(&tree)?;
+        let (checkpoint, _) = checkpoint::read(&tree, CHECKPOINT_KEY)?;
         Ok(Self {
             tree,
             position: watch::Sender::new(checkpoint),
@@ -127,6 +130,11 @@ impl<M: Model> Replica<M> {
         *self.position.borrow()
     }
 
+    /// The hash of the event at [`Replica::position`], when stored.
+    pub fn position_hash(&self) -> Result<Option<[u8; 32]>, sled::Error> {
+        Ok(checkpoint::read(&self.tree, CHECKPOINT_KEY)?.1)
+    }
+
     /// Applies `envelopes` (in position order) and their checkpoint in one
     /// atomic batch, then flushes: once it returns, the feed may be acked.
     /// Returns how many events were new (the rest were redeliveries).
@@ -137,6 +145,7 @@ impl<M: Model> Replica<M> {
             writes: HashMap::new(),
         };
         let mut applied = 0;
+        let mut hash = None;
         for envelope in envelopes {
             if envelope.context != M::CONTEXT {
                 return Err(ReplicaError::WrongContext {
@@ -156,6 +165,7 @@ impl<M: Model> Replica<M> {
             }
             M::fold(envelope, &mut overlay)?;
             checkpoint = envelope.position;
+            hash = <[u8; 32]>::try_from(envelope.hash.as_slice()).ok();
             applied += 1;
         }
         if applied == 0 {
@@ -165,7 +175,7 @@ impl<M: Model> Replica<M> {
         for (key, value) in overlay.writes {
             batch.insert(key, value);
         }
-        batch.insert(CHECKPOINT_KEY, &checkpoint.to_be_bytes());
+        batch.insert(CHECKPOINT_KEY, checkpoint::row(checkpoint, hash));
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         self.position.send_replace(checkpoint);
@@ -184,12 +194,4 @@ impl<M: Model> Replica<M> {
     pub(crate) fn row(&self, key: &[u8]) -> Result<Option<sled::IVec>, sled::Error> {
         self.tree.get(key)
     }
-}
-
-fn read_checkpoint(tree: &sled::Tree) -> Result<u64, sled::Error> {
-    Ok(tree
-        .get(CHECKPOINT_KEY)?
-        .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0))
 }

@@ -155,6 +155,15 @@ async fn a_redelivered_batch_changes_nothing_and_a_gap_or_bad_payload_is_refused
     // Position 1 again with position 2: only 2 is new.
     assert_eq!(replica.apply_batch(&envelopes)?, 1);
     assert!(replica.get(&person)?.is_some_and(|entry| entry.erased));
+    // The checkpoint keeps the hash of position 2, for the feed to check
+    // that the next event chains to it, also after a restart.
+    let head = log.store.head();
+    assert_eq!(head.position, 2);
+    assert_eq!(replica.position_hash()?, Some(head.hash));
+    drop(replica);
+    let replica = open_register(&db)?;
+    assert_eq!(replica.position(), 2);
+    assert_eq!(replica.position_hash()?, Some(head.hash));
 
     // A gap (position 4 after 2) is refused and moves nothing.
     let mut ahead = envelopes[1].clone();

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use maillage_privacy::MasterKey;
 
 use crate::auth::{AuthError, TokenStore};
+use crate::nats::NatsConfig;
 use crate::telemetry::LogFormat;
 
 /// The environment variable that may hold the master key itself (hex or base64).
@@ -53,10 +54,9 @@ pub struct ServiceConfig {
     #[arg(long, env = "MAILLAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
 
-    /// NATS server(s) to publish the log's events to (JetStream stream
-    /// `MAILLAGE_EVENTS`), comma-separated URLs; no relay without it.
-    #[arg(long, env = "MAILLAGE_NATS_URL")]
-    pub nats: Option<String>,
+    /// NATS: the servers (`--nats`), credentials and TLS (see [`NatsConfig`]).
+    #[command(flatten)]
+    pub nats: NatsConfig,
 
     /// PEM certificate chain for TLS (with --tls-key); plain HTTP/2 without it.
     #[arg(long, env = "MAILLAGE_TLS_CERT", requires = "tls_key")]
@@ -81,6 +81,9 @@ pub enum ConfigError {
         "no master key: set --master-key-file (MAILLAGE_MASTER_KEY_FILE) or MAILLAGE_MASTER_KEY"
     )]
     NoMasterKey,
+    /// The NATS credentials or TLS files cannot be used.
+    #[error(transparent)]
+    Nats(#[from] crate::nats::NatsConfigError),
     /// A TLS file could not be read.
     #[error("TLS file {path}: {source}")]
     Tls {
@@ -100,7 +103,7 @@ impl ServiceConfig {
             tokens_file: None,
             master_key_file: None,
             log_format: LogFormat::Human,
-            nats: None,
+            nats: NatsConfig::default(),
             tls_cert: None,
             tls_key: None,
         }

@@ -76,6 +76,8 @@ impl Server {
     /// A server set up from the shared configuration: its tokens file and, when
     /// `--tls-cert`/`--tls-key` are given, TLS.
     pub fn from_config(config: &ServiceConfig) -> Result<Self, ConfigError> {
+        // Unusable NATS settings stop the process now, not in a retry loop.
+        config.nats.check()?;
         let mut server = Self::builder(config.token_store()?);
         server.tls = config.tls_identity()?;
         Ok(server)

@@ -21,8 +21,8 @@ use maillage_proto::v1::engagement_server::EngagementServer;
 use maillage_replica::{follow, Model, Reactor, ReferenceGuards, Register, Replica};
 use maillage_service_kit::access::ACCESS_TREE;
 use maillage_service_kit::{
-    init_tracing, AccessJournal, AccessJournalService, EventLogService, FingerprintKey, Server,
-    ServiceConfig,
+    init_tracing, AccessJournal, AccessJournalService, EventLogService, FingerprintKey, NatsConfig,
+    Server, ServiceConfig,
 };
 
 use erasure::ErasureReaction;
@@ -220,7 +220,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let feeds = config.nats.as_deref().map(StakeholdersFeeds::jetstream);
+    let feeds = config
+        .nats
+        .servers()
+        .is_some()
+        .then(|| StakeholdersFeeds::jetstream(&config.nats));
     if feeds.is_none() {
         tracing::warn!(
             "no --nats: nothing follows the stakeholders log, so commands naming a stakeholder are refused and erasures are not applied here"
@@ -239,17 +243,17 @@ pub struct StakeholdersFeeds {
 }
 
 impl StakeholdersFeeds {
-    /// Both from JetStream on `servers` (services apart).
-    pub fn jetstream(servers: &str) -> Self {
+    /// Both from JetStream on the servers of `nats` (services apart).
+    pub fn jetstream(nats: &NatsConfig) -> Self {
         Self {
             register: follow::jetstream(
                 <Register as Model>::CONTEXT,
-                servers.to_owned(),
+                nats.clone(),
                 REGISTER_DURABLE.to_owned(),
             ),
             erasure: follow::jetstream(
                 <Register as Model>::CONTEXT,
-                servers.to_owned(),
+                nats.clone(),
                 ERASURE_DURABLE.to_owned(),
             ),
         }
@@ -298,8 +302,7 @@ pub async fn serve_with(
             vec![store.clone(), journal.store().clone()],
             shutdown,
         );
-    let served =
-        maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await;
+    let served = maillage_bus::with_relay(&store, &db, CONTEXT, &config.nats, server).await;
     for follower in followers.into_iter().flatten() {
         follower.shutdown().await;
     }

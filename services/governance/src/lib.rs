@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_replica::{follow, Model, Register, RoundtableOutcomes};
-use maillage_service_kit::{EventLogService, Server, ServiceConfig};
+use maillage_service_kit::{EventLogService, NatsConfig, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 
@@ -64,17 +64,17 @@ pub struct ReplicaFeeds {
 }
 
 impl ReplicaFeeds {
-    /// Both from JetStream on `servers`.
-    pub fn jetstream(servers: &str) -> Self {
+    /// Both from JetStream on the servers of `nats`.
+    pub fn jetstream(nats: &NatsConfig) -> Self {
         Self {
             register: follow::jetstream(
                 <Register as Model>::CONTEXT,
-                servers.to_owned(),
+                nats.clone(),
                 REGISTER_DURABLE.to_owned(),
             ),
             outcomes: follow::jetstream(
                 <RoundtableOutcomes as Model>::CONTEXT,
-                servers.to_owned(),
+                nats.clone(),
                 OUTCOMES_DURABLE.to_owned(),
             ),
         }
@@ -111,7 +111,11 @@ pub async fn serve_with_shutdown<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    let feeds = config.nats.as_deref().map(ReplicaFeeds::jetstream);
+    let feeds = config
+        .nats
+        .servers()
+        .is_some()
+        .then(|| ReplicaFeeds::jetstream(&config.nats));
     if feeds.is_none() {
         tracing::warn!(
             "no --nats: the replicas follow no log, so commands naming a stakeholder or a roundtable outcome are refused"
@@ -146,8 +150,7 @@ where
         .add_command_service(governance.into_server(), &store)
         .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
         .serve_with_shutdown(listener, vec![store.clone()], shutdown);
-    let served =
-        maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await;
+    let served = maillage_bus::with_relay(&store, &db, CONTEXT, &config.nats, server).await;
     for follower in followers.into_iter().flatten() {
         follower.shutdown().await;
     }

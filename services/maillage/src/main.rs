@@ -23,7 +23,7 @@ enum Command {
     /// Runs every service in one process on one port (sled, no broker).
     Up {
         #[command(flatten)]
-        service: ServiceConfig,
+        service: Box<ServiceConfig>,
     },
     /// Checks every log's hash chain and both its indexes, and prints each head.
     Verify {

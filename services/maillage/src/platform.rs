@@ -136,11 +136,12 @@ pub async fn serve(
         local_sources(&logs_by_context),
     )?;
     let mut relays = Vec::new();
-    let consumer = match &config.nats {
+    let consumer = match config.nats.servers() {
         None => projections.spawn_direct(&logs_by_context)?,
-        Some(servers) => {
+        Some(_) => {
+            let nats = &config.nats;
             for (context, store, db) in &contexts {
-                let relay_config = RelayConfig::new(*context, servers.clone());
+                let relay_config = RelayConfig::new(*context, nats.clone());
                 relays.push(Relay::spawn(
                     store.clone(),
                     db,
@@ -148,18 +149,16 @@ pub async fn serve(
                     CancellationToken::new(),
                 )?);
             }
+            let mut feed_config = JetStreamFeedConfig::new(nats.clone(), PROJECTIONS_DURABLE);
+            feed_config.refusals = projections.live().feed_refusals();
             // Made once here, so that a bad set-up is an error at start.
             let mut first = Some(JetStreamFeed::new(
-                JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE),
+                feed_config.clone(),
                 &projections.checkpoints(),
             )?);
-            let servers = servers.clone();
             projections.spawn_consumer(move |checkpoints| match first.take() {
                 Some(feed) => Ok(feed),
-                None => JetStreamFeed::new(
-                    JetStreamFeedConfig::new(servers.clone(), PROJECTIONS_DURABLE),
-                    checkpoints,
-                ),
+                None => JetStreamFeed::new(feed_config.clone(), checkpoints),
             })
         }
     };
@@ -180,7 +179,7 @@ pub async fn serve(
     // The access journals close with the logs.
     stores.push(stakeholders.journal().store().clone());
     stores.push(engagement.journal().store().clone());
-    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), broker = config.nats.is_some(), "maillage is up");
+    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), broker = config.nats.servers().is_some(), "maillage is up");
     let served = Server::from_config(config)?
         .add_command_service(stakeholders.into_server(), &stakeholders_log)
         .add_command_service(engagement.into_server(), &engagement_log)

@@ -95,7 +95,7 @@ mod tests {
         assert_eq!(cli.projections.sources.len(), 2);
         assert_eq!(cli.projections.sources[1].context, "governance");
         assert_eq!(
-            cli.projections.service.nats.as_deref(),
+            cli.projections.service.nats.servers(),
             Some("nats://127.0.0.1:4222")
         );
         assert!(Cli::try_parse_from(["p", "--nats", "x", "--source", "nope=http://x"]).is_err());

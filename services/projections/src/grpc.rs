@@ -361,6 +361,7 @@ impl Projections for ProjectionsService {
             ConsumerState::Stopped => pb::ProjectionConsumerState::Stopped,
         };
         let (stopped_context, stopped_position) = consumer.stopped_at.unwrap_or_default();
+        let refusals = self.live.feed_refusals();
         Ok(Response::new(pb::ProjectionStatus {
             checkpoints: checkpoints(&self.live.checkpoints()),
             consumer: Some(pb::ProjectionConsumerStatus {
@@ -369,6 +370,8 @@ impl Projections for ProjectionsService {
                 last_error: consumer.last_error,
                 stopped_context,
                 stopped_position,
+                refused_messages: refusals.count(),
+                last_refusal: refusals.last().unwrap_or_default(),
             }),
         }))
     }

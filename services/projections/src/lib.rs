@@ -105,9 +105,9 @@ impl Projections {
         &self.live
     }
 
-    /// The stored checkpoints, to make a feed from.
+    /// The stored checkpoints (with the hashes there), to make a feed from.
     pub fn checkpoints(&self) -> Checkpoints {
-        self.live.checkpoints().into_iter().collect()
+        self.live.feed_checkpoints()
     }
 
     /// Consumes into the live read models, in a supervised task, the feed
@@ -131,7 +131,7 @@ impl Projections {
         tokio::spawn(async move {
             let mut backoff = MIN_BACKOFF;
             loop {
-                let checkpoints: Checkpoints = live.checkpoints().into_iter().collect();
+                let checkpoints = live.feed_checkpoints();
                 let started = tokio::time::Instant::now();
                 let outcome = match make_feed(&checkpoints) {
                     Ok(feed) => {
@@ -258,18 +258,16 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let projections =
         Projections::open(&config.service.service_dir(NAME), remote_sources(config)?)?;
-    let nats = config.service.nats.clone().ok_or_else(|| {
-        anyhow::anyhow!(
+    if config.service.nats.servers().is_none() {
+        anyhow::bail!(
             "--nats (MAILLAGE_NATS_URL) is required: the projections consume the JetStream feed"
-        )
-    })?;
-    let durable = config.durable.clone();
-    let consumer = projections.spawn_consumer(move |checkpoints| {
-        JetStreamFeed::new(
-            JetStreamFeedConfig::new(nats.clone(), durable.clone()),
-            checkpoints,
-        )
-    });
+        );
+    }
+    let nats = config.service.nats.clone();
+    let mut feed_config = JetStreamFeedConfig::new(nats, config.durable.clone());
+    feed_config.refusals = projections.live().feed_refusals();
+    let consumer = projections
+        .spawn_consumer(move |checkpoints| JetStreamFeed::new(feed_config.clone(), checkpoints));
     let result = Server::from_config(&config.service)?
         .add_service(projections.service(Arc::new(SystemClock)).into_server())
         .serve_with_shutdown(listener, Vec::new(), shutdown)

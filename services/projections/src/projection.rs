@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use maillage_bus::{Checkpoints, Refusals};
 use maillage_proto::v1::EventEnvelope;
 use tokio::sync::watch;
 
@@ -53,6 +54,7 @@ pub struct LiveProjection {
     storage: Arc<dyn Storage>,
     applied: watch::Sender<BTreeMap<String, u64>>,
     consumer: watch::Sender<ConsumerStatus>,
+    refusals: Refusals,
 }
 
 impl LiveProjection {
@@ -65,6 +67,7 @@ impl LiveProjection {
             storage,
             applied,
             consumer: watch::Sender::new(ConsumerStatus::default()),
+            refusals: Refusals::new(),
         })
     }
 
@@ -85,6 +88,27 @@ impl LiveProjection {
     /// The last position applied per context.
     pub fn checkpoints(&self) -> BTreeMap<String, u64> {
         self.read().checkpoints().clone()
+    }
+
+    /// The checkpoints to make a feed from: each context's last position
+    /// applied, with the hash of the event there when known (the JetStream
+    /// feed checks that the next event chains to it).
+    pub fn feed_checkpoints(&self) -> Checkpoints {
+        let model = self.read();
+        let mut checkpoints = Checkpoints::new();
+        for (context, position) in model.checkpoints() {
+            match model.head_hash(context) {
+                Some(hash) => checkpoints.record_event(context, *position, hash),
+                None => checkpoints.record(context, *position),
+            }
+        }
+        checkpoints
+    }
+
+    /// Where the JetStream feeds of these read models count the messages they
+    /// refuse: give it to each feed's configuration (shown by `GetProjectionStatus`).
+    pub fn feed_refusals(&self) -> Refusals {
+        self.refusals.clone()
     }
 
     /// What the consumer feeding these read models is doing.
@@ -197,5 +221,50 @@ impl LiveProjection {
             tracing::info!(replayed, "read models rebuilt");
             return Ok(replayed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SledStorage;
+
+    fn event(position: u64, hash: u8) -> EventEnvelope {
+        EventEnvelope {
+            context: "governance".into(),
+            position,
+            event_type: "maillage.v1.NotReadByProjections".into(),
+            prev_hash: vec![hash.wrapping_sub(1); 32],
+            hash: vec![hash; 32],
+            ..EventEnvelope::default()
+        }
+    }
+
+    #[test]
+    fn the_hash_at_each_checkpoint_is_stored_and_given_to_the_feed() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let live =
+                LiveProjection::open(Arc::new(SledStorage::open(dir.path()).unwrap())).unwrap();
+            live.apply_batch(&[event(1, 1), event(2, 2)]).unwrap();
+        }
+        let storage = Arc::new(SledStorage::open(dir.path()).unwrap());
+        let live = LiveProjection::open(storage.clone()).unwrap();
+        let checkpoints = live.feed_checkpoints();
+        assert_eq!(checkpoints.get("governance"), 2);
+        assert_eq!(checkpoints.hash("governance"), Some([2; 32]));
+
+        // A checkpoint stored before hashes were kept: the position alone.
+        let tree = storage.db().open_tree(crate::storage::TREE).unwrap();
+        tree.insert(
+            crate::model::storage_key(crate::model::CHECKPOINT_TABLE, "governance"),
+            &7u64.to_be_bytes(),
+        )
+        .unwrap();
+        drop(live);
+        let live = LiveProjection::open(storage).unwrap();
+        let checkpoints = live.feed_checkpoints();
+        assert_eq!(checkpoints.get("governance"), 7);
+        assert_eq!(checkpoints.hash("governance"), None);
     }
 }

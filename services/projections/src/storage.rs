@@ -75,7 +75,8 @@ impl Storage for MemoryStorage {
 }
 
 /// Read models in one sled tree: keys `table\0key`, JSON rows, checkpoints as
-/// 8 big-endian bytes under `checkpoint\0<context>`. The tree is [`TREE`] or
+/// 8 big-endian bytes then the 32-byte hash of the event there (8 bytes
+/// alone in databases written before) under `checkpoint\0<context>`. The tree is [`TREE`] or
 /// [`ALTERNATE_TREE`], as the pointer in [`META_TREE`] says (see the module docs).
 pub struct SledStorage {
     db: sled::Db,

@@ -116,10 +116,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let feed = config.nats.clone().map(|servers| {
+    let feed = config.nats.servers().is_some().then(|| {
         follow::jetstream(
             "engagement",
-            servers,
+            config.nats.clone(),
             ERASURE_CONFIRMATIONS_DURABLE.to_owned(),
         )
     });
@@ -163,8 +163,7 @@ pub async fn serve_with(
             vec![store.clone(), journal.store().clone()],
             shutdown,
         );
-    let served =
-        maillage_bus::with_relay(&store, &db, CONTEXT, config.nats.as_deref(), server).await;
+    let served = maillage_bus::with_relay(&store, &db, CONTEXT, &config.nats, server).await;
     if let Some(follower) = follower {
         follower.shutdown().await;
     }

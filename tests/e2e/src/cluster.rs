@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::binaries::binary;
 use crate::clients::{Endpoints, Secrets};
+use crate::nats_users::{self, NatsUsers};
 
 /// How long a process may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -66,13 +67,20 @@ fn tail(log: &Path) -> String {
 }
 
 impl ServiceProcess {
-    /// Spawns `binary` with `args`, its output to `<dir>/<name>.log`, and
-    /// waits until it accepts connections on `port`.
-    async fn spawn(name: &str, args: &[String], dir: &Path, port: u16) -> anyhow::Result<Self> {
+    /// Spawns `binary` with `args` and `env`, its output to
+    /// `<dir>/<name>.log`, and waits until it accepts connections on `port`.
+    async fn spawn(
+        name: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+        dir: &Path,
+        port: u16,
+    ) -> anyhow::Result<Self> {
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log)?;
         let child = Command::new(binary(name)?)
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
@@ -143,31 +151,50 @@ impl ServiceProcess {
 }
 
 impl Processes {
-    /// Starts a private nats-server, the three command services (each relaying
-    /// its log to JetStream) and the projections (consuming JetStream,
-    /// replaying from the services' `EventLog`s), and waits until all serve.
+    /// Starts a private nats-server under `deploy/nats/authorization.conf`
+    /// (fresh passwords), creates `MAILLAGE_EVENTS` as admin, then the three
+    /// command services (each relaying its log to JetStream as its own NATS
+    /// user) and the projections (consuming JetStream, replaying from the
+    /// services' `EventLog`s), and waits until all serve.
     pub async fn start(secrets: &Secrets) -> anyhow::Result<Self> {
-        let nats = NatsServer::start().await?;
+        let users = NatsUsers::generate();
+        let env = users.server_env();
+        let env: Vec<(&str, &str)> = env
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let authorization = std::fs::read_to_string(nats_users::authorization_file())?;
+        let nats = NatsServer::start_with_config(&authorization, &env).await?;
         let url = nats.url();
-        Self::start_services(secrets, url, Some(nats)).await
+        let admin = maillage_bus::connect(&users.config(&url, "admin"), "e2e-admin").await?;
+        maillage_bus::ensure_stream(&async_nats::jetstream::new(admin), 1).await?;
+        Self::start_services(secrets, url, &users, Some(nats)).await
     }
 
     /// The same services against a NATS the caller runs: `nats_urls` is a
     /// comma-separated URL list (e.g. the three nodes of deploy/nats), passed
-    /// as is to every service's `--nats`. The caller owns the servers and the
-    /// stream (create `MAILLAGE_EVENTS` with the replicas it needs first).
-    pub async fn start_on(secrets: &Secrets, nats_urls: &str) -> anyhow::Result<Self> {
-        Self::start_services(secrets, nats_urls.to_owned(), None).await
+    /// as is to every service's `--nats`, each service connecting as its
+    /// user of `users`. The caller owns the servers and the stream (create
+    /// `MAILLAGE_EVENTS` with the replicas it needs first).
+    pub async fn start_on(
+        secrets: &Secrets,
+        nats_urls: &str,
+        users: &NatsUsers,
+    ) -> anyhow::Result<Self> {
+        Self::start_services(secrets, nats_urls.to_owned(), users, None).await
     }
 
     async fn start_services(
         secrets: &Secrets,
         nats_url: String,
+        users: &NatsUsers,
         nats: Option<NatsServer>,
     ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("maillage-e2e-").tempdir()?;
-        let common = |data_dir: &Path, port: u16| -> Vec<String> {
+        let common = |name: &str, data_dir: &Path, port: u16| -> Vec<String> {
             vec![
+                "--nats-user".into(),
+                users.for_binary(name).0.to_owned(),
                 "--listen".into(),
                 format!("127.0.0.1:{port}"),
                 "--data-dir".into(),
@@ -182,21 +209,23 @@ impl Processes {
         let mut urls = Vec::new();
         for (context, name) in COMMAND_SERVICES {
             let port = free_port()?;
-            let mut args = common(&dir.path().join(context), port);
+            let mut args = common(name, &dir.path().join(context), port);
             args.push("--master-key-file".into());
             args.push(secrets.master_key_file.display().to_string());
-            services.push(ServiceProcess::spawn(name, &args, dir.path(), port).await?);
+            let env = [("MAILLAGE_NATS_PASSWORD", users.for_binary(name).1)];
+            services.push(ServiceProcess::spawn(name, &args, &env, dir.path(), port).await?);
             urls.push((context, format!("http://127.0.0.1:{port}")));
         }
         let port = free_port()?;
-        let mut args = common(&dir.path().join("projections"), port);
+        let mut args = common(PROJECTIONS, &dir.path().join("projections"), port);
         for (context, url) in &urls {
             args.push("--source".into());
             args.push(format!("{context}={url}"));
         }
         args.push("--source-token-file".into());
         args.push(secrets.source_token_file.display().to_string());
-        services.push(ServiceProcess::spawn(PROJECTIONS, &args, dir.path(), port).await?);
+        let env = [("MAILLAGE_NATS_PASSWORD", users.for_binary(PROJECTIONS).1)];
+        services.push(ServiceProcess::spawn(PROJECTIONS, &args, &env, dir.path(), port).await?);
         let endpoints = Endpoints {
             stakeholders: urls[0].1.clone(),
             engagement: urls[1].1.clone(),
@@ -260,7 +289,7 @@ impl InProcess {
         let mut config = ServiceConfig::for_dir(dir.path().join("data"));
         config.tokens_file = Some(secrets.tokens_file.clone());
         config.master_key_file = Some(secrets.master_key_file.clone());
-        config.nats = nats;
+        config.nats.servers = nats;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();

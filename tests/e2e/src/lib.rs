@@ -2,7 +2,8 @@
 //! processes over a private NATS JetStream ([`cluster::Processes`]), the
 //! all-in-one platform in this process on the direct feed
 //! ([`cluster::InProcess`]), gRPC clients with bearer tokens ([`clients`]),
-//! and the one scenario both run ([`scenario`]).
+//! the NATS users each process connects as ([`nats_users`]), and the one
+//! scenario both run ([`scenario`]).
 //!
 //! The separate processes are the workspace's own binaries
 //! (`maillage-stakeholders`, `maillage-engagement`, `maillage-governance`,
@@ -12,4 +13,5 @@
 pub mod binaries;
 pub mod clients;
 pub mod cluster;
+pub mod nats_users;
 pub mod scenario;

@@ -3,8 +3,10 @@
 //!
 //! Starts `nats-server` three times from `deploy/nats/node-{a,b,c}.conf`
 //! (fixed loopback ports 14222-14224, 16222-16224, 18222-18224; a temporary
-//! store directory each), creates `MAILLAGE_EVENTS` with 3 replicas, runs the
-//! command services and the projections against the three URLs, logs a few
+//! store directory each; the users of `deploy/nats/authorization.conf` with
+//! fresh passwords), creates `MAILLAGE_EVENTS` with 3 replicas as admin, runs
+//! the command services and the projections against the three URLs, each as
+//! its own NATS user, logs a few
 //! hundred interactions from concurrent tasks, SIGKILLs the node leading the
 //! stream once half of them are acknowledged, and goes on. Then every
 //! acknowledged interaction must be in the projections (the contact audit),
@@ -27,6 +29,7 @@ use anyhow::{bail, Context};
 use futures::TryStreamExt;
 use maillage_e2e::clients::{bearer, Clients, Secrets};
 use maillage_e2e::cluster::Processes;
+use maillage_e2e::nats_users::NatsUsers;
 use maillage_e2e::scenario::{self, day, LIEPVRE};
 use maillage_nats_test::nats_server_binary;
 use maillage_proto::v1 as pb;
@@ -107,7 +110,7 @@ struct NatsCluster {
 
 impl NatsCluster {
     /// Checks the nine ports are free, then starts the three nodes.
-    fn start() -> anyhow::Result<Self> {
+    fn start(users: &NatsUsers) -> anyhow::Result<Self> {
         let binary = nats_server_binary()?;
         for (name, client, cluster, monitoring) in NODES {
             for (what, port) in [
@@ -135,6 +138,7 @@ impl NatsCluster {
             let log = dir.path().join(format!("nats-{name}.log"));
             let out = std::fs::File::create(&log)?;
             let child = Command::new(&binary)
+                .envs(users.server_env())
                 .arg("-c")
                 .arg(&config)
                 .arg("-sd")
@@ -215,15 +219,13 @@ impl NatsCluster {
 /// `MAILLAGE_EVENTS`; returns the connected JetStream context.
 async fn create_r3_stream(
     cluster: &mut NatsCluster,
+    users: &NatsUsers,
 ) -> anyhow::Result<async_nats::jetstream::Context> {
     let deadline = tokio::time::Instant::now() + CLUSTER_TIMEOUT;
     loop {
         cluster.check_running()?;
         let attempt = async {
-            let client = async_nats::ConnectOptions::new()
-                .connection_timeout(Duration::from_secs(2))
-                .connect(URLS.split(',').collect::<Vec<_>>().as_slice())
-                .await?;
+            let client = maillage_bus::connect(&users.config(URLS, "admin"), "admin").await?;
             let jetstream = async_nats::jetstream::new(client);
             let mut stream = maillage_bus::ensure_stream(&jetstream, 3).await?;
             let replicas = stream.info().await?.config.num_replicas;
@@ -405,13 +407,14 @@ async fn stream_messages(
 async fn no_acknowledged_event_is_lost_when_a_nats_node_dies() {
     let started = std::time::Instant::now();
     let _lock = RunLock::take().unwrap();
-    let mut nats = NatsCluster::start().unwrap();
-    let jetstream = create_r3_stream(&mut nats).await.unwrap();
+    let users = NatsUsers::generate();
+    let mut nats = NatsCluster::start(&users).unwrap();
+    let jetstream = create_r3_stream(&mut nats, &users).await.unwrap();
     eprintln!("cluster up with an R3 stream after {:?}", started.elapsed());
 
     let secrets_dir = tempfile::tempdir().unwrap();
     let secrets = Secrets::create(secrets_dir.path()).unwrap();
-    let processes = Processes::start_on(&secrets, URLS)
+    let processes = Processes::start_on(&secrets, URLS, &users)
         .await
         .expect("the services start against the cluster");
     let mut clients = Clients::connect(processes.endpoints(), &secrets.tokens)

@@ -29,16 +29,34 @@
 //!   sent without waiting for the broker's confirmation; a lost one only
 //!   means a redelivery. Call [`Feed::close`] at shutdown so the last acks leave.
 //!
+//! - **Only what chains (JetStream).** Anyone allowed to publish on
+//!   `maillage.events.>` can put a message in the stream, so the JetStream
+//!   feed delivers an event only when its hash is the hash of its content
+//!   (recomputed as the store computes it), it came on the subject a relay
+//!   gives it, and its `prev_hash` is the hash of the event delivered just
+//!   before it in its context. After a restart that is the hash at the
+//!   consumer's checkpoint: consumers store it with the checkpoint and give
+//!   it back ([`Checkpoints::record_event`], [`Checkpoints::hash`]). What does
+//!   not verify is refused: never delivered, terminated on JetStream, logged
+//!   and counted ([`Refusals`]). The direct feed reads local logs, which the
+//!   store itself verifies.
+//!
 //! How the JetStream feed keeps the per-context order: the relay publishes in
 //! log order, but after a NATS failure a republished event can land in the
 //! stream after later events of its context (see [`crate::relay`]). The feed
 //! tracks the next expected position of each context; an event ahead of it is
-//! held (not acked) until the missing ones arrive, and an event behind it is a
-//! duplicate, acked once the consumer has acked that position and never
-//! delivered again. If more than [`JetStreamFeedConfig::max_held`] events are
-//! held for one context, [`Feed::next`] fails with [`FeedError::Gap`]: the
-//! stream lacks an event (e.g. a stream recreated or trimmed by hand), and the
-//! projection should rebuild from the logs.
+//! held (not acked) as a candidate until the missing ones arrive, then
+//! delivered if it chains (forgeries claiming the same position are refused),
+//! and an event behind it is a duplicate, acked once the consumer has acked
+//! that position and never delivered again. An event more than
+//! [`JetStreamFeedConfig::max_held`] positions ahead is refused (no relay
+//! publishes that far past a missing event), and past that many candidates
+//! held the farthest is given back to JetStream for later, so that a burst of
+//! forged future positions cannot stop the feed. If a missing position is
+//! awaited for longer than [`JetStreamFeedConfig::gap_timeout`] while later
+//! events wait, [`Feed::next`] fails with [`FeedError::Gap`]: the stream lacks
+//! an event (e.g. a stream recreated or trimmed by hand), and the projection
+//! should rebuild from the logs.
 //!
 //! ```no_run
 //! # async fn demo(mut feed: impl maillage_bus::Feed, mut checkpoints: maillage_bus::Checkpoints)
@@ -56,18 +74,21 @@
 //! # }
 //! ```
 
+mod chain;
 mod direct;
 mod jetstream;
+mod refusals;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use maillage_eventstore::StoreError;
+use maillage_eventstore::{StoreError, GENESIS_HASH};
 use maillage_proto::v1::EventEnvelope;
 
 pub use direct::{DirectFeed, DirectSource};
 pub use jetstream::{JetStreamFeed, JetStreamFeedConfig};
+pub use refusals::{Refusal, Refusals};
 
 /// A source of deliveries, in per-context position order; see the module docs.
 ///
@@ -110,14 +131,14 @@ pub enum FeedError {
         /// The store's error.
         source: StoreError,
     },
-    /// Events of a context keep arriving past a missing position.
+    /// A position of a context stays missing while later events wait for it.
     #[error("context {context}: position {expected} is missing from the feed ({held} later events held)")]
     Gap {
         /// The context.
         context: String,
         /// The position that never came.
         expected: u64,
-        /// How many later events were held waiting for it.
+        /// How many later events were held waiting for it (forgeries included).
         held: usize,
     },
     /// A bad configuration (e.g. an invalid durable name).
@@ -129,9 +150,17 @@ pub enum FeedError {
 }
 
 /// The per-context checkpoints of a consumer: the last position applied for
-/// each context (absent: 0, nothing applied).
+/// each context (absent: 0, nothing applied) and, when the consumer stored
+/// it, the hash of the event there, which the JetStream feed checks the next
+/// event's `prev_hash` against.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Checkpoints(BTreeMap<String, u64>);
+pub struct Checkpoints(BTreeMap<String, Checkpoint>);
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Checkpoint {
+    position: u64,
+    hash: Option<[u8; 32]>,
+}
 
 impl Checkpoints {
     /// No checkpoint: every context from position 1.
@@ -141,7 +170,18 @@ impl Checkpoints {
 
     /// The last position applied for `context` (0 if none).
     pub fn get(&self, context: &str) -> u64 {
-        self.0.get(context).copied().unwrap_or(0)
+        self.0
+            .get(context)
+            .map_or(0, |checkpoint| checkpoint.position)
+    }
+
+    /// The hash of the last event applied for `context`: the genesis hash
+    /// when nothing was applied, `None` when the consumer did not store it.
+    pub fn hash(&self, context: &str) -> Option<[u8; 32]> {
+        match self.0.get(context) {
+            None | Some(Checkpoint { position: 0, .. }) => Some(GENESIS_HASH),
+            Some(checkpoint) => checkpoint.hash,
+        }
     }
 
     /// Whether `position` of `context` was already applied (so a delivery of it is skipped).
@@ -149,17 +189,37 @@ impl Checkpoints {
         position <= self.get(context)
     }
 
-    /// Notes that `position` of `context` is applied (never moves backwards).
+    /// Notes that `position` of `context` is applied (never moves backwards),
+    /// its hash unknown.
     pub fn record(&mut self, context: &str, position: u64) {
-        let entry = self.0.entry(context.to_owned()).or_insert(0);
-        *entry = (*entry).max(position);
+        let entry = self.0.entry(context.to_owned()).or_default();
+        if position > entry.position {
+            *entry = Checkpoint {
+                position,
+                hash: None,
+            };
+        }
+    }
+
+    /// Notes that the event at `position` of `context`, whose hash is `hash`,
+    /// is applied (never moves backwards). Consumers that store this hash
+    /// with their checkpoint let the JetStream feed check the first event
+    /// after a restart.
+    pub fn record_event(&mut self, context: &str, position: u64, hash: [u8; 32]) {
+        let entry = self.0.entry(context.to_owned()).or_default();
+        if position >= entry.position {
+            *entry = Checkpoint {
+                position,
+                hash: Some(hash),
+            };
+        }
     }
 
     /// Every context with a checkpoint, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
         self.0
             .iter()
-            .map(|(context, position)| (context.as_str(), *position))
+            .map(|(context, checkpoint)| (context.as_str(), checkpoint.position))
     }
 }
 
@@ -168,6 +228,16 @@ impl FromIterator<(String, u64)> for Checkpoints {
         let mut checkpoints = Self::new();
         for (context, position) in iter {
             checkpoints.record(&context, position);
+        }
+        checkpoints
+    }
+}
+
+impl FromIterator<(String, u64, [u8; 32])> for Checkpoints {
+    fn from_iter<I: IntoIterator<Item = (String, u64, [u8; 32])>>(iter: I) -> Self {
+        let mut checkpoints = Self::new();
+        for (context, position, hash) in iter {
+            checkpoints.record_event(&context, position, hash);
         }
         checkpoints
     }
@@ -310,5 +380,26 @@ mod tests {
             checkpoints.iter().collect::<Vec<_>>(),
             [("engagement", 4), ("governance", 1)]
         );
+    }
+
+    #[test]
+    fn checkpoints_keep_the_hash_of_the_event_applied() {
+        let mut checkpoints = Checkpoints::new();
+        assert_eq!(checkpoints.hash("engagement"), Some(GENESIS_HASH));
+        checkpoints.record_event("engagement", 3, [3; 32]);
+        assert_eq!(checkpoints.hash("engagement"), Some([3; 32]));
+        checkpoints.record_event("engagement", 2, [2; 32]);
+        assert_eq!(checkpoints.hash("engagement"), Some([3; 32]));
+        checkpoints.record("engagement", 4);
+        assert_eq!(checkpoints.get("engagement"), 4);
+        assert_eq!(
+            checkpoints.hash("engagement"),
+            None,
+            "position 4's hash is unknown"
+        );
+        let stored: Checkpoints = [("governance".to_owned(), 7, [7; 32])]
+            .into_iter()
+            .collect();
+        assert_eq!(stored.hash("governance"), Some([7; 32]));
     }
 }

@@ -138,13 +138,16 @@ pub fn header<'a>(message: &'a jetstream::message::StreamMessage, name: &str) ->
     message.headers.get(name).map(|value| value.as_str())
 }
 
-/// A fake projection: counts per event type and the last position per context.
+/// A fake projection: counts per event type and the last position (and its
+/// hash) per context.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Fold {
     pub counts: BTreeMap<String, u64>,
     pub checkpoints: Checkpoints,
     /// Every applied (context, position), in application order.
     pub applied: Vec<(String, u64)>,
+    /// The hash of each applied event, in application order.
+    pub hashes: Vec<[u8; 32]>,
     /// Deliveries skipped as already applied.
     pub skipped: u64,
 }
@@ -185,10 +188,25 @@ impl Fold {
                     .counts
                     .entry(delivery.envelope.event_type.clone())
                     .or_default() += 1;
-                self.checkpoints.record(&context, position);
+                let hash = delivery.envelope.hash.as_slice().try_into()?;
+                self.checkpoints.record_event(&context, position, hash);
                 self.applied.push((context, position));
+                self.hashes.push(hash);
             }
             delivery.ack().await?;
+        }
+        Ok(())
+    }
+
+    /// Fails unless every event applied from `log` is the one the log holds.
+    pub fn assert_genuine(&self, log: &Log) -> anyhow::Result<()> {
+        for ((context, position), hash) in self.applied.iter().zip(&self.hashes) {
+            if *context == log.context {
+                let record = log.store.read_all(*position, 1)?.remove(0);
+                if record.hash != *hash {
+                    bail!("{context} position {position}: applied an event the log does not hold");
+                }
+            }
         }
         Ok(())
     }
@@ -199,9 +217,12 @@ impl Fold {
     }
 }
 
-/// The checkpoints `{context: head}` of these logs.
+/// The checkpoints `{context: head}` of these logs, with the heads' hashes.
 pub fn heads(logs: &[&Log]) -> Checkpoints {
     logs.iter()
-        .map(|log| (log.context.clone(), log.store.head().position))
+        .map(|log| {
+            let head = log.store.head();
+            (log.context.clone(), head.position, head.hash)
+        })
         .collect()
 }

@@ -60,6 +60,9 @@ macro_rules! tables {
                 pub $name: Table<$row>,
             )*
             checkpoints: BTreeMap<String, u64>,
+            /// The hash of the event at each checkpoint (absent: not known,
+            /// e.g. a checkpoint stored before hashes were kept).
+            heads: BTreeMap<String, [u8; 32]>,
             dirty_checkpoints: BTreeSet<String>,
             /// Whether changes are recorded for [`ReadModel::take_changes`].
             tracking: bool,
@@ -73,6 +76,7 @@ macro_rules! tables {
                         $name: Table::default(),
                     )*
                     checkpoints: BTreeMap::new(),
+                    heads: BTreeMap::new(),
                     dirty_checkpoints: BTreeSet::new(),
                     tracking: true,
                 }
@@ -86,7 +90,7 @@ macro_rules! tables {
                 $(
                     self.$name == other.$name &&
                 )*
-                self.checkpoints == other.checkpoints
+                self.checkpoints == other.checkpoints && self.heads == other.heads
             }
         }
 
@@ -114,10 +118,10 @@ macro_rules! tables {
                         sink(storage_key(stringify!($name), key), value)
                     })?;
                 )*
-                for (context, position) in &self.checkpoints {
+                for context in self.checkpoints.keys() {
                     sink(
                         storage_key(CHECKPOINT_TABLE, context),
-                        position.to_be_bytes().to_vec(),
+                        self.checkpoint_row(context),
                     )?;
                 }
                 Ok(())
@@ -150,10 +154,9 @@ macro_rules! tables {
                     }
                 )*
                 for context in std::mem::take(&mut self.dirty_checkpoints) {
-                    let position = self.checkpoint(&context);
                     changes.push((
                         storage_key(CHECKPOINT_TABLE, &context),
-                        Some(position.to_be_bytes().to_vec()),
+                        Some(self.checkpoint_row(&context)),
                     ));
                 }
                 Ok(changes)
@@ -168,10 +171,10 @@ macro_rules! tables {
                     }
                 )*
                 self.dirty_checkpoints.clear();
-                for (context, position) in &self.checkpoints {
+                for context in self.checkpoints.keys() {
                     rows.push((
                         storage_key(CHECKPOINT_TABLE, context),
-                        position.to_be_bytes().to_vec(),
+                        self.checkpoint_row(context),
                     ));
                 }
                 Ok(rows)
@@ -187,8 +190,18 @@ macro_rules! tables {
                         stringify!($name) => self.$name.load(key.to_owned(), value)?,
                     )*
                     CHECKPOINT_TABLE => {
-                        let bytes: [u8; 8] = value.try_into().map_err(|_| LoadError::Key)?;
-                        self.checkpoints.insert(key.to_owned(), u64::from_be_bytes(bytes));
+                        // The position, then (since the feed checks links) the hash there.
+                        let (position, hash) = match value.len() {
+                            8 => (value, None),
+                            40 => (&value[..8], Some(&value[8..])),
+                            _ => return Err(LoadError::Key),
+                        };
+                        let position: [u8; 8] = position.try_into().map_err(|_| LoadError::Key)?;
+                        self.checkpoints.insert(key.to_owned(), u64::from_be_bytes(position));
+                        if let Some(hash) = hash {
+                            let hash: [u8; 32] = hash.try_into().map_err(|_| LoadError::Key)?;
+                            self.heads.insert(key.to_owned(), hash);
+                        }
                     }
                     _ => {}
                 }
@@ -215,7 +228,8 @@ tables! {
 /// A stored row that cannot be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// The key is not `table\0key` in UTF-8, or a checkpoint is not 8 bytes.
+    /// The key is not `table\0key` in UTF-8, or a checkpoint is neither 8
+    /// bytes (a position) nor 40 (a position and its hash).
     #[error("malformed read-model key or checkpoint")]
     Key,
     /// The row does not deserialise.
@@ -267,6 +281,21 @@ impl ReadModel {
         &self.checkpoints
     }
 
+    /// The hash of the event at `context`'s checkpoint, when known.
+    pub fn head_hash(&self, context: &str) -> Option<[u8; 32]> {
+        self.heads.get(context).copied()
+    }
+
+    /// The stored form of `context`'s checkpoint: the position (8 bytes,
+    /// big-endian), then the hash of the event there when known.
+    fn checkpoint_row(&self, context: &str) -> Vec<u8> {
+        let mut row = self.checkpoint(context).to_be_bytes().to_vec();
+        if let Some(hash) = self.heads.get(context) {
+            row.extend_from_slice(hash);
+        }
+        row
+    }
+
     /// Applies one event: skipped when its position is at or below its
     /// context's checkpoint, else folded into the tables and the checkpoint
     /// advanced. Pure: no I/O, no clock.
@@ -284,6 +313,17 @@ impl ReadModel {
             None => {
                 self.checkpoints
                     .insert(envelope.context.clone(), envelope.position);
+            }
+        }
+        match <[u8; 32]>::try_from(envelope.hash.as_slice()) {
+            Ok(hash) => match self.heads.get_mut(envelope.context.as_str()) {
+                Some(head) => *head = hash,
+                None => {
+                    self.heads.insert(envelope.context.clone(), hash);
+                }
+            },
+            Err(_) => {
+                self.heads.remove(envelope.context.as_str());
             }
         }
         if self.tracking && !self.dirty_checkpoints.contains(envelope.context.as_str()) {
