@@ -1,6 +1,7 @@
 //! The bootstrap every Maillage server shares, and the `EventLog` service.
 //!
 //! - [`error`]: [`ServiceError`], the refusals a handler returns, and their gRPC codes;
+//! - [`crash`]: [`crash::crash_point`], where the crash tests kill a process;
 //! - [`command`]: [`command_error`] and [`command_reply`], the command loop's outcomes as answers;
 //! - [`access`]: reads by purpose ([`access::Disclosure`]) and the access journal;
 //! - [`auth`]: roles, principals, the tokens file and the auth layer; [`require`] checks roles;
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod command;
 pub mod config;
 pub mod context;
+pub mod crash;
 pub mod envelope;
 pub mod error;
 pub mod eventlog;

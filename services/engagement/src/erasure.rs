@@ -111,6 +111,7 @@ impl ErasureReaction {
             responses = holdings.responses.len(),
             "engagement's keys about an erased person destroyed"
         );
+        maillage_service_kit::crash::crash_point("erasure:engagement-keys-destroyed");
         self.record(person, holdings, position, now).await
     }
 

@@ -31,6 +31,7 @@ use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
 use maillage_replica::{React, ReactError};
+use maillage_service_kit::crash::crash_point;
 use maillage_service_kit::{require, Principal, RequestContext, Role, ServiceError};
 use prost::{Message, Name};
 use tonic::{Request, Response, Status};
@@ -124,6 +125,7 @@ impl StakeholdersService {
             .flush_async()
             .await
             .map_err(storage_error)?;
+        crash_point("erasure:remembered");
         let command = StakeholderCommand::StartErasure {
             reason,
             actor: context.principal.name.clone(),
@@ -139,6 +141,7 @@ impl StakeholdersService {
             }
             return Err(status);
         }
+        crash_point("erasure:started");
         // This service's part, in a task of its own: a client that goes away
         // does not stop it half-way.
         let service = self.clone();
@@ -183,6 +186,7 @@ impl StakeholdersService {
             interactions = interaction_ids.len(),
             "person's keys destroyed"
         );
+        crash_point("erasure:keys-destroyed");
         let command = StakeholderCommand::Erase {
             reason: pending.reason.clone(),
             interaction_ids,
@@ -192,6 +196,7 @@ impl StakeholdersService {
         let reply = self
             .run_stakeholder(&id, command, None, &pending.context("keys-destroyed"))
             .await?;
+        crash_point("erasure:recorded");
         self.inner
             .pending_erasures
             .remove(&key)
@@ -356,7 +361,11 @@ impl React for ErasureConfirmations {
                 .run_stakeholder(&id, command, None, &context)
                 .await
             {
-                Ok(_) => Ok(()),
+                Ok(_) => {
+                    // Recorded, the feed's checkpoint not yet moved past it.
+                    crash_point("erasure:confirmed");
+                    Ok(())
+                }
                 // A person this log never registered: nothing to confirm here.
                 Err(status) if status.code() == tonic::Code::NotFound => Ok(()),
                 Err(status) => Err(format!(
