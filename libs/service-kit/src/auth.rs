@@ -459,7 +459,8 @@ pub fn parse_roles(text: &str) -> Result<Vec<Role>, AuthError> {
     Ok(roles)
 }
 
-fn check_principal(name: &str) -> Result<(), AuthError> {
+/// Checks a principal name: 1 to 128 of `A-Z a-z 0-9 . _ @ -`.
+pub fn check_principal(name: &str) -> Result<(), AuthError> {
     let valid = !name.is_empty()
         && name.len() <= MAX_PRINCIPAL_LEN
         && name

@@ -60,6 +60,13 @@ enum Command {
         #[command(flatten)]
         args: privacy::EraseArgs,
     },
+    /// The follow-ups of contacts still to do, by owner, territory and due date.
+    FollowUps {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        args: cli::follow_ups::FollowUpsArgs,
+    },
     /// Rebuilds the projections' read models from the logs, without downtime.
     Rebuild {
         #[command(flatten)]
@@ -108,6 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
         } => cli::audit::run(&connection, command).await,
         Command::Erase { connection, args } => privacy::erase(&connection, args).await,
+        Command::FollowUps { connection, args } => cli::follow_ups::run(&connection, args).await,
         Command::Rebuild { connection } => cli::rebuild::run(&connection).await,
         Command::Rekey(args) => cli::rekey::run(args),
         Command::SubjectExport { connection, args } => {

@@ -128,6 +128,34 @@ async fn the_demo_report_shows_what_the_projections_answer() {
         .await;
     assert!(cli.status.success(), "{}", text(&cli.stderr));
     assert_eq!(read(&out), html);
+
+    // The follow-ups still to do in the territory: as many as the report counts,
+    // each with what it is (the admin reads the descriptions).
+    let listed = platform
+        .maillage(&["follow-ups", "--territory", "epci:243700499"])
+        .await;
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let listed = text(&listed.stdout);
+    assert!(report.follow_ups_open > 0);
+    assert!(
+        listed.starts_with(&format!(
+            "{} relances dont {} en retard",
+            report.follow_ups_open, report.follow_ups_overdue
+        )),
+        "{listed}"
+    );
+    assert_eq!(
+        listed.lines().filter(|line| line.starts_with("- ")).count() as u64,
+        report.follow_ups_open
+    );
+    assert!(
+        listed.contains("Envoyer la synthèse du diagnostic territorial"),
+        "{listed}"
+    );
+    assert!(html.contains(&format!(
+        "Relances à faire, dont {} en retard",
+        report.follow_ups_overdue
+    )));
     platform.stop().await;
 }
 

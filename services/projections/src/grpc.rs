@@ -25,6 +25,8 @@ use crate::time::{opt_micros, system_micros};
 const ANALYSTS: [Role; 1] = [Role::Analyst];
 /// Roles that read the contact audit.
 const AUDITORS: [Role; 1] = [Role::Auditor];
+/// Roles that list follow-ups: the facilitators who own them, and analysts.
+const FOLLOW_UP_READERS: [Role; 2] = [Role::Analyst, Role::Facilitator];
 /// Roles that read the status.
 const STATUS_READERS: [Role; 3] = [Role::Analyst, Role::Auditor, Role::Tool];
 
@@ -142,11 +144,14 @@ impl ProjectionsService {
         let reference =
             queries::resolve_territory(self.territory, request.territory.as_ref(), "territory")?;
         let territory = self.territory;
+        let as_of = opt_micros(request.as_of.as_ref());
+        let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
         let mut report = self
-            .with_model(opt_micros(request.as_of.as_ref()), |model| {
-                Ok(queries::territory::report(
-                    model, territory, &reference, page,
-                ))
+            .with_model(as_of, |model| {
+                let mut report = queries::territory::report(model, territory, &reference, page);
+                (report.follow_ups_open, report.follow_ups_overdue) =
+                    queries::follow_ups::open_and_overdue(model, territory, &reference, now);
+                Ok(report)
             })
             .await?;
         report.as_of = request.as_of;
@@ -345,6 +350,53 @@ impl Projections for ProjectionsService {
             })
             .await?;
         Ok(Response::new(state))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_follow_ups(
+        &self,
+        request: Request<pb::FollowUpListRequest>,
+    ) -> Result<Response<pb::FollowUpList>, Status> {
+        admit(&request, &FOLLOW_UP_READERS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        if !request.owner.is_empty() {
+            maillage_service_kit::auth::check_principal(&request.owner).map_err(|_| {
+                ServiceError::invalid_argument(
+                    "owner",
+                    "a principal name: 1 to 128 of A-Z a-z 0-9 . _ @ -",
+                )
+            })?;
+        }
+        let reference = request
+            .territory
+            .as_ref()
+            .map(|territory| {
+                queries::resolve_territory(self.territory, Some(territory), "territory")
+            })
+            .transpose()?;
+        let as_of = opt_micros(request.as_of.as_ref());
+        let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
+        let filter = queries::follow_ups::Filter {
+            owner: Some(request.owner.as_str()).filter(|owner| !owner.is_empty()),
+            territory: reference.as_ref(),
+            due_before: opt_micros(request.due_before.as_ref()),
+            overdue_only: request.overdue_only,
+            include_completed: request.include_completed,
+        };
+        let territory = self.territory;
+        let items = self
+            .with_model(as_of, |model| {
+                Ok(queries::follow_ups::list(model, territory, &filter, now))
+            })
+            .await?;
+        let total = items.len() as u64;
+        let (items, page) = page.slice(items);
+        Ok(Response::new(pb::FollowUpList {
+            items,
+            total,
+            page: Some(page),
+        }))
     }
 
     #[tracing::instrument(skip_all)]

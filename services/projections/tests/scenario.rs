@@ -732,6 +732,36 @@ async fn roles_are_enforced() {
         .await
         .unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
+    // Follow-ups: their owners (facilitators) and analysts list them.
+    let follow_ups = |token: &str, owner: &str| {
+        req(
+            pb::FollowUpListRequest {
+                owner: owner.into(),
+                ..Default::default()
+            },
+            token,
+        )
+    };
+    for token in [&facilitator, &analyst, &admin] {
+        assert!(w
+            .client
+            .list_follow_ups(follow_ups(token, ""))
+            .await
+            .is_ok());
+    }
+    let denied = w
+        .client
+        .list_follow_ups(follow_ups(&auditor, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let bad = w
+        .client
+        .list_follow_ups(follow_ups(&facilitator, "pas un nom\n"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().starts_with("owner: "), "{bad:?}");
 }
 
 #[tokio::test]

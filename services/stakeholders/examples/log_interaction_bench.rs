@@ -193,6 +193,7 @@ fn log_request(participants: &[String]) -> pb::LogInteractionRequest {
             pb::InteractionTheme::TiersLieuxKinds as i32,
         ],
         follow_ups: vec![pb::FollowUpInput {
+            owner: Default::default(),
             description: "Envoyer la synthèse de l'enquête".into(),
             due_at: None,
         }],

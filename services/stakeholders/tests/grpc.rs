@@ -1001,3 +1001,118 @@ async fn contacts_speak_the_shared_vocabulary_and_still_the_older_one() -> Resul
     harness.stop().await?;
     Ok(())
 }
+
+/// Follow-ups someone owns (issue 12, item 4): a follow-up belongs to the
+/// facilitator who logged the contact unless given an owner; an open one can
+/// be reassigned (owner, due date), a done one cannot; bad owners are refused
+/// and change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_ups_have_owners_and_can_be_reassigned() -> Result<()> {
+    let harness = Harness::start().await?;
+    let mut client = harness.facilitator().await?;
+    let elu = register_person(
+        &mut client,
+        person("Jean", "Ferrand", &[pb::PersonKind::ElectedOfficial]),
+    )
+    .await?;
+    let in_days = |days: u64| Some(ts(SystemTime::now() + Duration::from_secs(days * 86_400)));
+    let mut call = phone_call(&[&elu], "");
+    call.follow_ups = vec![
+        pb::FollowUpInput {
+            description: "Envoyer le questionnaire".into(),
+            due_at: in_days(7),
+            owner: String::new(),
+        },
+        pb::FollowUpInput {
+            description: "Proposer une visite du tiers-lieu".into(),
+            due_at: None,
+            owner: "bruno@cc-exemple.fr".into(),
+        },
+    ];
+    let logged = client.log_interaction(call).await?.into_inner();
+    let read = |client: &mut Client| {
+        let mut client = client.clone();
+        let id = logged.id.clone();
+        async move {
+            client
+                .get_interaction(pb::GetInteractionRequest { interaction_id: id })
+                .await
+                .map(|reply| reply.into_inner())
+        }
+    };
+    let view = read(&mut client).await?;
+    let owners: Vec<&str> = view.follow_ups.iter().map(|f| f.owner.as_str()).collect();
+    assert_eq!(
+        owners,
+        vec![view.facilitator.as_str(), "bruno@cc-exemple.fr"]
+    );
+    let (questionnaire, visit) = (
+        view.follow_ups[0].follow_up_id.clone(),
+        view.follow_ups[1].follow_up_id.clone(),
+    );
+
+    // Reassigned: another owner and a due date.
+    let fortnight = in_days(14);
+    client
+        .reassign_follow_up(pb::ReassignFollowUpRequest {
+            request_id: rid(),
+            interaction_id: logged.id.clone(),
+            follow_up_id: visit.clone(),
+            owner: "chloe".into(),
+            due_at: fortnight,
+            ..Default::default()
+        })
+        .await?;
+    let view = read(&mut client).await?;
+    assert_eq!(view.follow_ups[1].owner, "chloe");
+    assert_eq!(view.follow_ups[1].due_at, fortnight);
+
+    // Refused, naming the field, the log unchanged.
+    client
+        .complete_follow_up(pb::CompleteFollowUpRequest {
+            request_id: rid(),
+            interaction_id: logged.id.clone(),
+            expected_version: None,
+            follow_up_id: questionnaire.clone(),
+        })
+        .await?;
+    let head = harness.head().await?;
+    let reassign = |follow_up: &str, owner: &str| pb::ReassignFollowUpRequest {
+        request_id: rid(),
+        interaction_id: logged.id.clone(),
+        follow_up_id: follow_up.to_owned(),
+        owner: owner.to_owned(),
+        ..Default::default()
+    };
+    assert_refused(
+        client
+            .reassign_follow_up(reassign(&questionnaire, "chloe"))
+            .await,
+        Code::FailedPrecondition,
+        None,
+    );
+    assert_refused(
+        client
+            .reassign_follow_up(reassign(&visit, "chloé lefèvre"))
+            .await,
+        Code::InvalidArgument,
+        Some("owner"),
+    );
+    assert_refused(
+        client.reassign_follow_up(reassign(&visit, "")).await,
+        Code::InvalidArgument,
+        Some("owner"),
+    );
+    assert_refused(
+        client
+            .reassign_follow_up(reassign(&uuid::Uuid::now_v7().to_string(), "chloe"))
+            .await,
+        Code::NotFound,
+        None,
+    );
+    // Already hers: nothing recorded.
+    client.reassign_follow_up(reassign(&visit, "chloe")).await?;
+    assert_eq!(harness.head().await?, head);
+    harness.stop().await?;
+    Ok(())
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catch_up;
 pub mod client;
 pub mod demo;
+pub mod follow_ups;
 pub mod output;
 pub mod privacy;
 pub mod rebuild;

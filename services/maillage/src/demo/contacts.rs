@@ -39,6 +39,7 @@ async fn log(player: &mut Player, contact: Contact<'_>) -> anyhow::Result<String
         follow_ups: contact
             .follow_up
             .map(|description| pb::FollowUpInput {
+                owner: Default::default(),
                 description: description.to_owned(),
                 due_at: Some(campaign_day(contact.day + 14, 12)),
             })

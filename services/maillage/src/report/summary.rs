@@ -43,6 +43,11 @@ pub fn section(data: &ReportData) -> String {
         ),
         card(&thousands(t.contacts), "Contacts enregistrés", "contacts"),
         card(
+            &thousands(t.follow_ups_open),
+            &format!("Relances à faire, dont {} en retard", t.follow_ups_overdue),
+            "relances",
+        ),
+        card(
             &thousands(t.actions_held),
             "Actions tenues sur le territoire",
             "actions",

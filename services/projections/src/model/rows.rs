@@ -86,8 +86,21 @@ pub struct InteractionRow {
     pub erased: bool,
     pub follow_ups: u32,
     pub follow_ups_completed: u32,
+    /// Each follow-up by id (empty in rows stored before them: `maillage
+    /// rebuild` fills it).
+    #[serde(default)]
+    pub follow_up_rows: BTreeMap<String, FollowUpRow>,
     /// Whether the logging event was seen.
     pub logged: bool,
+}
+
+/// A follow-up of a contact (its description is sealed, never here).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpRow {
+    /// The principal who owns it.
+    pub owner: String,
+    pub due_at: Option<i64>,
+    pub completed: bool,
 }
 
 /// One fact of a stakeholder's timeline recorded by the engagement or

@@ -72,6 +72,7 @@ pub(crate) fn project(model: &mut ReadModel, envelope: &EventEnvelope) -> Applie
         InteractionLogged => stakeholders::interaction_logged,
         InteractionCorrected => stakeholders::interaction_corrected,
         FollowUpCompleted => stakeholders::follow_up_completed,
+        FollowUpReassigned => stakeholders::follow_up_reassigned,
 
         ActionPlanned => engagement::action_planned,
         ActionScheduled => engagement::action_scheduled,

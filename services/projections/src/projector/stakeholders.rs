@@ -8,7 +8,7 @@ use pb::organisation_profile::Details;
 
 use super::Event;
 use crate::labels;
-use crate::model::{key2, CorrectionRow, MandateRow, ReadModel, StakeholderRow};
+use crate::model::{key2, CorrectionRow, FollowUpRow, MandateRow, ReadModel, StakeholderRow};
 use crate::time::{micros, opt_micros};
 
 fn sorted_kinds(kinds: &[i32]) -> Vec<i32> {
@@ -147,6 +147,22 @@ pub(super) fn interaction_logged(
     };
     row.logged_at = event.at;
     row.follow_ups = u32::try_from(p.follow_ups.len()).unwrap_or(u32::MAX);
+    for follow_up in p.follow_ups {
+        // No owner (or written before owners): the facilitator who logged it.
+        let owner = if follow_up.owner.is_empty() {
+            row.logged_by.clone()
+        } else {
+            follow_up.owner
+        };
+        row.follow_up_rows.insert(
+            follow_up.follow_up_id,
+            FollowUpRow {
+                owner,
+                due_at: opt_micros(follow_up.due_at.as_ref()),
+                completed: false,
+            },
+        );
+    }
     row.logged = true;
 }
 
@@ -248,4 +264,23 @@ pub(super) fn follow_up_completed(
 ) {
     let row = model.interactions.upsert(&p.interaction_id);
     row.follow_ups_completed = row.follow_ups_completed.saturating_add(1);
+    if let Some(follow_up) = row.follow_up_rows.get_mut(&p.follow_up_id) {
+        follow_up.completed = true;
+    }
+}
+
+pub(super) fn follow_up_reassigned(
+    model: &mut ReadModel,
+    _event: &Event<'_>,
+    p: pb::FollowUpReassigned,
+) {
+    let row = model.interactions.upsert(&p.interaction_id);
+    if let Some(follow_up) = row.follow_up_rows.get_mut(&p.follow_up_id) {
+        if !p.owner.is_empty() {
+            follow_up.owner = p.owner;
+        }
+        if p.due_at.is_some() {
+            follow_up.due_at = opt_micros(p.due_at.as_ref());
+        }
+    }
 }

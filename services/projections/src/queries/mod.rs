@@ -6,12 +6,14 @@
 //! - [`timeline`]: everything that involved one stakeholder;
 //! - [`audit`]: the contact audit;
 //! - [`surveys`], [`actions`], [`consortium`]: results and state;
+//! - [`follow_ups`]: who owns which follow-up, due when;
 //! - [`joins`]: who is an élu or a business, where a stakeholder is, who was contacted;
 //! - this module: pagination and territory references.
 
 pub mod actions;
 pub mod audit;
 pub mod consortium;
+pub mod follow_ups;
 pub mod joins;
 pub mod surveys;
 pub mod territory;

@@ -6,7 +6,8 @@
 //! under the interaction's key. Rules: logged once; dated at most 5 minutes in
 //! the future; at least one participant; a correction targets an existing
 //! interaction and changes at least one field; a follow-up is completed once
-//! (completing it again changes nothing).
+//! (completing it again changes nothing); only an open follow-up is reassigned
+//! (to the owner and due date it has already, nothing changes).
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -25,6 +26,8 @@ proto_events! {
         InteractionCorrected,
         /// A follow-up was done.
         FollowUpCompleted,
+        /// An open follow-up got another owner or due date.
+        FollowUpReassigned,
     }
 }
 
@@ -56,6 +59,12 @@ pub enum InteractionCommand {
         correction: pb::InteractionCorrected,
         /// The clock's now.
         now: SystemTime,
+    },
+    /// Gives an open follow-up another owner and/or due date
+    /// (`reassigned_by`, `reassigned_at` set by the caller).
+    ReassignFollowUp {
+        /// The event to record.
+        reassigned: pb::FollowUpReassigned,
     },
     /// Marks a follow-up as done.
     CompleteFollowUp {
@@ -95,6 +104,9 @@ pub enum InteractionError {
     /// No follow-up with this id.
     #[error("no follow-up {0}")]
     FollowUpNotFound(String),
+    /// Reassigning a follow-up that is done.
+    #[error("follow-up {0} is already done")]
+    FollowUpDone(String),
 }
 
 /// The interaction decider.
@@ -168,6 +180,30 @@ impl Decider for Interaction {
                     correction.clone(),
                 )])
             }
+            InteractionCommand::ReassignFollowUp { reassigned } => {
+                let current = state.current.as_ref().ok_or(InteractionError::NotFound)?;
+                let id = &reassigned.follow_up_id;
+                let Some(follow_up) = current
+                    .follow_ups
+                    .iter()
+                    .find(|follow_up| &follow_up.follow_up_id == id)
+                else {
+                    return Err(InteractionError::FollowUpNotFound(id.clone()));
+                };
+                if state.completed.contains_key(id) {
+                    return Err(InteractionError::FollowUpDone(id.clone()));
+                }
+                let owner = owner_of(follow_up, current);
+                let same_owner = reassigned.owner.is_empty() || reassigned.owner == owner;
+                let same_due = reassigned.due_at.is_none() || reassigned.due_at == follow_up.due_at;
+                if same_owner && same_due {
+                    // Already so: a retry or a double click changes nothing.
+                    return Ok(vec![]);
+                }
+                Ok(vec![InteractionEvent::FollowUpReassigned(
+                    reassigned.clone(),
+                )])
+            }
             InteractionCommand::CompleteFollowUp {
                 follow_up_id,
                 actor,
@@ -205,12 +241,41 @@ impl Decider for Interaction {
                 }
                 state.corrections.push(correction.clone());
             }
+            InteractionEvent::FollowUpReassigned(reassigned) => {
+                let follow_up = state.current.as_mut().and_then(|current| {
+                    current
+                        .follow_ups
+                        .iter_mut()
+                        .find(|follow_up| follow_up.follow_up_id == reassigned.follow_up_id)
+                });
+                if let Some(follow_up) = follow_up {
+                    if !reassigned.owner.is_empty() {
+                        follow_up.owner = reassigned.owner.clone();
+                    }
+                    if reassigned.due_at.is_some() {
+                        follow_up.due_at = reassigned.due_at;
+                    }
+                }
+            }
             InteractionEvent::FollowUpCompleted(completed) => {
                 state
                     .completed
                     .insert(completed.follow_up_id.clone(), completed.clone());
             }
         }
+    }
+}
+
+/// Who owns `follow_up` of the contact `current`: its owner, or, recorded
+/// before owners existed (or without one), the facilitator who logged it.
+pub fn owner_of<'a>(
+    follow_up: &'a pb::SealedFollowUp,
+    current: &'a pb::InteractionLogged,
+) -> &'a str {
+    if follow_up.owner.is_empty() {
+        &current.facilitator
+    } else {
+        &follow_up.owner
     }
 }
 
@@ -314,6 +379,7 @@ mod tests {
             sealed_notes: b"sealed-notes".to_vec(),
             themes: vec![pb::InteractionTheme::Telework as i32],
             follow_ups: vec![pb::SealedFollowUp {
+                owner: Default::default(),
                 follow_up_id: "f-1".into(),
                 sealed_description: b"sealed-follow-up".to_vec(),
                 due_at: None,

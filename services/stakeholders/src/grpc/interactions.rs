@@ -42,6 +42,8 @@ pub(crate) mod interaction_fields {
 struct FollowUpFields {
     description: String,
     due_at: Option<Timestamp>,
+    /// Empty: the facilitator logging the contact.
+    owner: String,
 }
 
 impl StakeholdersService {
@@ -184,6 +186,7 @@ impl StakeholdersService {
                         &format!("follow_ups[{index}].due_at"),
                         follow_up.due_at.as_ref(),
                     )?,
+                    owner: optional_owner(&format!("follow_ups[{index}].owner"), &follow_up.owner)?,
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;
@@ -224,6 +227,7 @@ impl StakeholdersService {
                         )?,
                         follow_up_id,
                         due_at: follow_up.due_at,
+                        owner: follow_up.owner,
                     })
                 })
                 .collect::<Result<Vec<_>, ServiceError>>()?;
@@ -389,6 +393,52 @@ impl StakeholdersService {
         self.run_interaction(&id, command, message.expected_version, &context)
             .await
     }
+
+    #[tracing::instrument(skip_all, fields(interaction_id))]
+    pub(super) async fn handle_reassign_follow_up(
+        &self,
+        request: Request<pb::ReassignFollowUpRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
+        let message = request.into_inner();
+        let id = super::traced_id("interaction_id", &message.interaction_id)?;
+        let follow_up_id = validate::uuid("follow_up_id", &message.follow_up_id)?.to_string();
+        let owner = optional_owner("owner", &message.owner)?;
+        let due_at = validate::optional_timestamp("due_at", message.due_at.as_ref())?;
+        if owner.is_empty() && due_at.is_none() {
+            return Err(ServiceError::invalid_argument(
+                "owner",
+                "give a new owner or a new due_at",
+            )
+            .into());
+        }
+        let reassigned = pb::FollowUpReassigned {
+            interaction_id: id.to_string(),
+            follow_up_id,
+            owner,
+            due_at,
+            reassigned_at: Some(timestamp(self.now())),
+            reassigned_by: context.principal.name.clone(),
+        };
+        let command = InteractionCommand::ReassignFollowUp { reassigned };
+        self.run_interaction(&id, command, message.expected_version, &context)
+            .await
+    }
+}
+
+/// A follow-up's owner: empty (the default) or a principal name.
+fn optional_owner(field: &str, owner: &str) -> Result<String, ServiceError> {
+    if owner.is_empty() {
+        return Ok(String::new());
+    }
+    maillage_service_kit::auth::check_principal(owner).map_err(|_| {
+        ServiceError::invalid_argument(field, "a principal name: 1 to 128 of A-Z a-z 0-9 . _ @ -")
+    })?;
+    Ok(owner.to_owned())
 }
 
 /// A contact's themes: `topics` (the shared vocabulary) or, from a client

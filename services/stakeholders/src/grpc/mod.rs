@@ -212,6 +212,9 @@ fn interaction_error(id: &uuid::Uuid) -> impl FnOnce(InteractionError) -> Servic
             E::AlreadyLogged => ServiceError::already_exists("interaction", id.to_string()),
             E::NotFound => ServiceError::not_found("interaction", id.to_string()),
             E::FollowUpNotFound(follow_up) => ServiceError::not_found("follow-up", follow_up),
+            E::FollowUpDone(follow_up) => {
+                ServiceError::failed_precondition(format!("follow-up {follow_up} is already done"))
+            }
             E::InFuture { field } => {
                 ServiceError::invalid_argument(field, "more than 5 minutes in the future")
             }
@@ -397,6 +400,13 @@ impl Stakeholders for StakeholdersService {
         request: Request<pb::CompleteFollowUpRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         self.handle_complete_follow_up(request).await
+    }
+
+    async fn reassign_follow_up(
+        &self,
+        request: Request<pb::ReassignFollowUpRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_reassign_follow_up(request).await
     }
 
     async fn get_interaction(

@@ -25,7 +25,7 @@ use super::{
     blocking, handle_error, interaction_error, privacy_error, stakeholder_error,
     StakeholdersService, INTERACTION, READERS, STAKEHOLDER,
 };
-use crate::domain::interaction::{corrected_fields, InteractionState};
+use crate::domain::interaction::{corrected_fields, owner_of, InteractionState};
 use crate::domain::stakeholder::{Profile, StakeholderState};
 
 /// Opens one sealed text field: `Some(text)`, `None` when the subject was
@@ -214,6 +214,7 @@ pub(super) fn disclosed_interaction_view(
             completed_by: completed
                 .map(|done| done.completed_by.clone())
                 .unwrap_or_default(),
+            owner: owner_of(follow_up, current).to_owned(),
         });
     }
     let mut corrections = Vec::with_capacity(state.corrections.len());

@@ -323,6 +323,7 @@ pub fn phone_call(participants: &[&str], notes: &str) -> pb::LogInteractionReque
         notes: notes.into(),
         themes: vec![pb::InteractionTheme::Telework as i32],
         follow_ups: vec![pb::FollowUpInput {
+            owner: Default::default(),
             description: "Envoyer le questionnaire".into(),
             due_at: None,
         }],
