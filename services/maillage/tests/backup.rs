@@ -14,7 +14,7 @@ use maillage_proto::v1::{
     DefineCollegeRequest, FoundConsortiumRequest, GetConsortiumRequest, LocalAuthorityDetails,
     OrganisationProfile, RegisterOrganisationRequest, TerritoryLevel, TerritoryRef,
 };
-use process::{free_port, maillage, start, stop, text};
+use process::{maillage, start, stop, text};
 use tonic::Request;
 
 fn authed<T>(message: T, dir: &Path) -> Request<T> {
@@ -122,8 +122,7 @@ async fn consortium(dir: &Path, port: u16, id: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_of_a_stopped_data_directory_restores_the_platform() {
     let original = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let up = start(original.path(), port);
+    let (up, port) = start(original.path());
     let id = found_consortium(original.path(), port).await;
     let state = consortium(original.path(), port, &id).await;
     let heads = text(&maillage(original.path(), port, &["verify"]).stdout);
@@ -143,8 +142,7 @@ async fn a_copy_of_a_stopped_data_directory_restores_the_platform() {
         .unwrap();
     assert!(copied.success());
 
-    let port = free_port();
-    let up = start(restored.path(), port);
+    let (up, port) = start(restored.path());
     let restored_heads = maillage(restored.path(), port, &["verify"]);
     assert!(
         restored_heads.status.success(),

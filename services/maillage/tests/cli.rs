@@ -10,9 +10,8 @@ use process::{free_port, maillage, start_logged, stop, text, MAILLAGE};
 #[test]
 fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let log = dir.path().join("up.log");
-    let up = start_logged(dir.path(), port, &log);
+    let (up, port) = start_logged(dir.path(), &log);
 
     let data = dir.path().join("maillage-data");
     let token = std::fs::read_to_string(data.join("admin.token")).unwrap();

@@ -10,7 +10,7 @@ mod process;
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant, SystemTime};
 
 use maillage::cli::client::{Authed, Connection, SeenPositions};
@@ -18,7 +18,7 @@ use maillage_proto::v1 as pb;
 use maillage_proto::v1::engagement_client::EngagementClient;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
-use process::{free_port, stop, wait_for_port, MAILLAGE};
+use process::{start_with, stop};
 
 struct Clients {
     stakeholders: StakeholdersClient<Authed>,
@@ -43,20 +43,12 @@ async fn connect(dir: &Path, port: u16) -> Clients {
     }
 }
 
-/// `maillage up` in `dir`, dying at `crash_at` (if any).
-fn up(dir: &Path, port: u16, crash_at: Option<&str>) -> Child {
-    let mut command = Command::new(MAILLAGE);
-    command
-        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(step) = crash_at {
-        command.env("MAILLAGE_CRASH_AT", step);
+/// `maillage up` in `dir`, dying at `crash_at` (if any); returns it and its port.
+fn up(dir: &Path, crash_at: Option<&str>) -> (Child, u16) {
+    match crash_at {
+        Some(step) => start_with(dir, None, &[("MAILLAGE_CRASH_AT", step)]),
+        None => start_with(dir, None, &[]),
     }
-    let child = command.spawn().expect("maillage up starts");
-    wait_for_port(port);
-    child
 }
 
 fn rid() -> String {
@@ -212,8 +204,7 @@ async fn count(clients: &mut Clients, context: &str, event_type: &str) -> usize 
 
 async fn killed_at(step: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut crashing = up(dir.path(), port, Some(step));
+    let (mut crashing, port) = up(dir.path(), Some(step));
     let mut clients = connect(dir.path(), port).await;
     let held = hold_someone(&mut clients).await;
 
@@ -230,8 +221,7 @@ async fn killed_at(step: &str) {
     assert_eq!(death(&mut crashing), Some(libc_sigkill()), "{step}");
 
     // Restarted: the erasure completes on its own.
-    let port = free_port();
-    let restarted = up(dir.path(), port, None);
+    let (restarted, port) = up(dir.path(), None);
     let mut clients = connect(dir.path(), port).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

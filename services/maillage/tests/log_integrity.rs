@@ -82,8 +82,7 @@ async fn verify_names_a_stream_index_entry_missing_from_a_log() {
         tree.remove(key).unwrap().expect("version 2 was indexed");
     });
 
-    let port = free_port();
-    let up = start(dir.path(), port);
+    let (up, port) = start(dir.path());
     let verified = maillage(dir.path(), port, &["verify"]);
     stop(up);
     let stdout = text(&verified.stdout);

@@ -25,8 +25,13 @@ use crate::time::{opt_micros, system_micros};
 const ANALYSTS: [Role; 1] = [Role::Analyst];
 /// Roles that read the contact audit.
 const AUDITORS: [Role; 1] = [Role::Auditor];
-/// Roles that list follow-ups: the facilitators who own them, and analysts.
-const FOLLOW_UP_READERS: [Role; 2] = [Role::Analyst, Role::Facilitator];
+/// Roles that read the working lists (follow-ups, the stakeholder map): the
+/// facilitators who act on them, and analysts.
+const WORK_LIST_READERS: [Role; 2] = [Role::Analyst, Role::Facilitator];
+/// "Not contacted lately" in the stakeholder map when the request says 0.
+const DEFAULT_QUIET_DAYS: u32 = 60;
+/// The longest "lately" a stakeholder map may ask for (ten years).
+const MAX_QUIET_DAYS: u32 = 3_650;
 /// Roles that read the status.
 const STATUS_READERS: [Role; 3] = [Role::Analyst, Role::Auditor, Role::Tool];
 
@@ -357,7 +362,7 @@ impl Projections for ProjectionsService {
         &self,
         request: Request<pb::FollowUpListRequest>,
     ) -> Result<Response<pb::FollowUpList>, Status> {
-        admit(&request, &FOLLOW_UP_READERS)?;
+        admit(&request, &WORK_LIST_READERS)?;
         let request = request.into_inner();
         let page = Page::from_request(request.page.as_ref())?;
         if !request.owner.is_empty() {
@@ -397,6 +402,40 @@ impl Projections for ProjectionsService {
             total,
             page: Some(page),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_stakeholder_map(
+        &self,
+        request: Request<pb::StakeholderMapRequest>,
+    ) -> Result<Response<pb::StakeholderMap>, Status> {
+        admit(&request, &WORK_LIST_READERS)?;
+        let request = request.into_inner();
+        let reference =
+            queries::resolve_territory(self.territory, request.territory.as_ref(), "territory")?;
+        let quiet_days = match request.quiet_days {
+            0 => DEFAULT_QUIET_DAYS,
+            days if days > MAX_QUIET_DAYS => {
+                return Err(ServiceError::invalid_argument(
+                    "quiet_days",
+                    format!("at most {MAX_QUIET_DAYS}"),
+                )
+                .into())
+            }
+            days => days,
+        };
+        let as_of = opt_micros(request.as_of.as_ref());
+        let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
+        let territory = self.territory;
+        let mut map = self
+            .with_model(as_of, |model| {
+                Ok(queries::stakeholder_map::map(
+                    model, territory, &reference, quiet_days, now,
+                ))
+            })
+            .await?;
+        map.as_of = request.as_of;
+        Ok(Response::new(map))
     }
 
     #[tracing::instrument(skip_all)]

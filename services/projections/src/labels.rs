@@ -32,6 +32,7 @@ label_fns! {
     invitation_answer => ActionInvitationAnswer,
     vote_choice => VoteChoice,
     business_size => BusinessSize,
+    project_position => ProjectPosition,
 }
 
 /// Label of a business organisation.

@@ -1116,3 +1116,81 @@ async fn follow_ups_have_owners_and_can_be_reassigned() -> Result<()> {
     harness.stop().await?;
     Ok(())
 }
+
+/// Stakeholder mapping (issue 12, item 6): influence and interest (1 to 5) and
+/// a position on the project, each assessment kept with who made it and when;
+/// bad scores are refused naming the field; an archived stakeholder is not
+/// assessed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stakeholders_are_assessed_and_every_assessment_is_kept() -> Result<()> {
+    let harness = Harness::start().await?;
+    let mut client = harness.facilitator().await?;
+    let business = register_business(&mut client, "Scierie Moreau").await?;
+    let assess = |influence: u32, interest: u32, position: pb::ProjectPosition| {
+        pb::AssessStakeholderRequest {
+            request_id: rid(),
+            stakeholder_id: business.clone(),
+            expected_version: None,
+            influence,
+            interest,
+            position: position as i32,
+        }
+    };
+    client
+        .assess_stakeholder(assess(4, 2, pb::ProjectPosition::Unknown))
+        .await?;
+    client
+        .assess_stakeholder(assess(5, 4, pb::ProjectPosition::Supportive))
+        .await?;
+    let read = client
+        .get_stakeholder(pb::GetStakeholderRequest {
+            stakeholder_id: business.clone(),
+        })
+        .await?
+        .into_inner();
+    let latest = read.assessment.clone().expect("assessed");
+    assert_eq!(
+        (latest.influence, latest.interest, latest.position),
+        (5, 4, pb::ProjectPosition::Supportive as i32)
+    );
+    assert!(!latest.assessed_by.is_empty() && latest.assessed_at.is_some());
+    assert_eq!(read.assessments.len(), 2);
+    assert_eq!(read.assessments[0].influence, 4);
+
+    let head = harness.head().await?;
+    for (request, field) in [
+        (assess(0, 3, pb::ProjectPosition::Neutral), "influence"),
+        (assess(3, 6, pb::ProjectPosition::Neutral), "interest"),
+        (assess(3, 3, pb::ProjectPosition::Unspecified), "position"),
+    ] {
+        assert_refused(
+            client.assess_stakeholder(request).await,
+            Code::InvalidArgument,
+            Some(field),
+        );
+    }
+    let mut unknown = assess(3, 3, pb::ProjectPosition::Neutral);
+    unknown.stakeholder_id = uuid::Uuid::now_v7().to_string();
+    assert_refused(
+        client.assess_stakeholder(unknown).await,
+        Code::NotFound,
+        None,
+    );
+    assert_eq!(harness.head().await?, head);
+    client
+        .archive_stakeholder(pb::ArchiveStakeholderRequest {
+            request_id: rid(),
+            stakeholder_id: business.clone(),
+            expected_version: None,
+        })
+        .await?;
+    assert_refused(
+        client
+            .assess_stakeholder(assess(3, 3, pb::ProjectPosition::Neutral))
+            .await,
+        Code::FailedPrecondition,
+        None,
+    );
+    harness.stop().await?;
+    Ok(())
+}

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod cast;
 pub mod consortium;
 pub mod contacts;
+pub mod mapping;
 pub mod names;
 pub mod plan;
 pub mod player;
@@ -43,6 +44,7 @@ pub async fn play(
     let plan = plan::Plan::draw(&mut player.rng)?;
     let cast = cast::register(&mut player, &plan).await?;
     contacts::play(&mut player, &cast).await?;
+    mapping::play(&mut player, &cast).await?;
     let programme = actions::play(&mut player, &plan, &cast).await?;
     survey::diagnostics(&mut player, &cast).await?;
     let survey_id = survey::survey(&mut player, &plan, &programme.campaign_id).await?;

@@ -114,6 +114,42 @@ pub fn themes(data: &ReportData) -> String {
     )
 }
 
+/// The stakeholder map: the assessed actors by influence × interest quadrant
+/// and by position, and how many to manage closely were not contacted lately.
+pub fn stakeholder_map(data: &ReportData) -> String {
+    let map = &data.stakeholder_map;
+    if map.assessed == 0 {
+        return "<section id=\"cartographie\"><h2>Cartographie des acteurs</h2>\
+                <p>Aucun acteur du territoire n'a encore été évalué.</p></section>"
+            .to_owned();
+    }
+    let positions: Vec<String> = map
+        .by_position
+        .iter()
+        .map(|count| format!("{} : {}", fr(&count.label), count.count))
+        .collect();
+    format!(
+        "<section id=\"cartographie\"><h2>Cartographie des acteurs</h2>\
+         <table id=\"matrice\"><caption>{} acteurs évalués, {} pas encore</caption>\
+         <thead><tr><th></th><th>Intérêt faible</th><th>Intérêt fort</th></tr></thead><tbody>\
+         <tr><th>Influence forte</th><td>À satisfaire : {}</td><td>À suivre de près : {}</td></tr>\
+         <tr><th>Influence faible</th><td>À surveiller : {}</td><td>À informer : {}</td></tr>\
+         </tbody></table><p>Positions sur le projet : {}.</p>\
+         <p><strong>{} acteur{} à suivre de près sans contact depuis {} jours.</strong></p>\
+         <p class=\"muted\">Influence et intérêt notés de 1 à 5, forts à partir de 4. La position porte sur le projet de tiers-lieux, jamais sur une opinion politique.</p></section>",
+        map.assessed,
+        map.not_assessed,
+        map.keep_satisfied,
+        map.manage_closely,
+        map.monitor,
+        map.keep_informed,
+        positions.join(", "),
+        map.manage_closely_not_contacted.len(),
+        if map.manage_closely_not_contacted.len() > 1 { "s" } else { "" },
+        map.quiet_days,
+    )
+}
+
 /// Actors recensed by kind.
 pub fn stakeholders(data: &ReportData) -> String {
     let mut bars: Vec<Bar> = data

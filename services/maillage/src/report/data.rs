@@ -31,6 +31,8 @@ pub struct ReportData {
     pub surveys: Vec<pb::SurveyResults>,
     /// The consortium of the territory, if any.
     pub consortium: Option<pb::ConsortiumState>,
+    /// The stakeholder map of the territory.
+    pub stakeholder_map: pb::StakeholderMap,
     /// Organisation names by stakeholder id (organisations are not personal data).
     pub organisation_names: BTreeMap<String, String>,
 }

@@ -119,6 +119,16 @@ pub async fn gather(
         .map_err(explain)?
         .into_inner();
 
+    let stakeholder_map = projections
+        .get_stakeholder_map(pb::StakeholderMapRequest {
+            territory: Some(wire.clone()),
+            quiet_days: 0,
+            as_of,
+        })
+        .await
+        .map_err(explain)?
+        .into_inner();
+
     let facts = scan(channel, as_of.as_ref()).await?;
     let communes = communes_of(territory);
 
@@ -169,6 +179,7 @@ pub async fn gather(
         actions,
         surveys,
         consortium,
+        stakeholder_map,
         organisation_names: facts.organisation_names,
     })
 }

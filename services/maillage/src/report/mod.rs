@@ -58,6 +58,7 @@ pub fn render(data: &ReportData) -> String {
         surveys::section(data),
         consortium::section(data),
         activity::stakeholders(data),
+        activity::stakeholder_map(data),
         communes::white_zones(data),
     ];
     html::page(

@@ -17,32 +17,66 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// `maillage up` in `dir`, once its port accepts connections.
-pub fn start(dir: &Path, port: u16) -> Child {
-    let child = Command::new(MAILLAGE)
-        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("maillage up starts");
-    wait_for_port(port);
-    child
+/// `maillage up` in `dir` on a free port, once it answers: returns it and its port.
+pub fn start(dir: &Path) -> (Child, u16) {
+    start_with(dir, None, &[])
 }
 
 /// [`start`], with the platform's log (stderr) written to `log`.
-pub fn start_logged(dir: &Path, port: u16, log: &Path) -> Child {
-    let log = std::fs::File::create(log).expect("a log file");
-    let child = Command::new(MAILLAGE)
-        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("maillage up starts");
-    wait_for_port(port);
-    child
+pub fn start_logged(dir: &Path, log: &Path) -> (Child, u16) {
+    start_with(dir, Some(log), &[])
+}
+
+/// [`start`], with the log (stderr) to `log` if given and the environment
+/// variables `env` set. Tests run in parallel: another test's process may take
+/// the port between [`free_port`] and the bind. Then this one exits at once and
+/// another port is tried; and the platform counts as up only once it accepts
+/// the admin token it wrote in `dir` (another platform on the port would not).
+pub fn start_with(dir: &Path, log: Option<&Path>, env: &[(&str, &str)]) -> (Child, u16) {
+    for _ in 0..10 {
+        let port = free_port();
+        let stderr = match log {
+            Some(log) => Stdio::from(std::fs::File::create(log).expect("a log file")),
+            None => Stdio::null(),
+        };
+        let mut child = Command::new(MAILLAGE)
+            .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("maillage up starts");
+        if answers(dir, port, &mut child) {
+            return (child, port);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("maillage up did not start on any of ten free ports");
+}
+
+/// Waits (bounded) until `child` serves `port` with the admin token of `dir`;
+/// false if it exited first (its port was taken).
+fn answers(dir: &Path, port: u16, child: &mut Child) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if child.try_wait().expect("the child's state").is_some() {
+            return false;
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && dir.join("maillage-data/admin.token").exists()
+            && maillage(dir, port, &["token", "list"]).status.success()
+        {
+            return true;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "maillage up did not open its port"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Waits (bounded) until something accepts connections on `port`.

@@ -33,6 +33,18 @@ pub struct StakeholderRow {
     pub registered_by: String,
     /// Whether a registration event was seen (rows may exist for other reasons).
     pub registered: bool,
+    /// The latest assessment (stakeholder mapping), if any.
+    #[serde(default)]
+    pub assessment: Option<AssessmentRow>,
+}
+
+/// A stakeholder's assessment: influence and interest (1 to 5), position
+/// (`ProjectPosition`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssessmentRow {
+    pub influence: u32,
+    pub interest: u32,
+    pub position: i32,
 }
 
 /// An élu's mandate.

@@ -68,6 +68,7 @@ pub(crate) fn project(model: &mut ReadModel, envelope: &EventEnvelope) -> Applie
         MandateStarted => stakeholders::mandate_started,
         MandateEnded => stakeholders::mandate_ended,
         StakeholderArchived => stakeholders::archived,
+        StakeholderAssessed => stakeholders::assessed,
         PersonErased => stakeholders::person_erased,
         InteractionLogged => stakeholders::interaction_logged,
         InteractionCorrected => stakeholders::interaction_corrected,

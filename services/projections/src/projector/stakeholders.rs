@@ -8,7 +8,9 @@ use pb::organisation_profile::Details;
 
 use super::Event;
 use crate::labels;
-use crate::model::{key2, CorrectionRow, FollowUpRow, MandateRow, ReadModel, StakeholderRow};
+use crate::model::{
+    key2, AssessmentRow, CorrectionRow, FollowUpRow, MandateRow, ReadModel, StakeholderRow,
+};
 use crate::time::{micros, opt_micros};
 
 fn sorted_kinds(kinds: &[i32]) -> Vec<i32> {
@@ -104,6 +106,14 @@ pub(super) fn mandate_ended(model: &mut ReadModel, _event: &Event<'_>, p: pb::Ma
 
 pub(super) fn archived(model: &mut ReadModel, _event: &Event<'_>, p: pb::StakeholderArchived) {
     model.stakeholders.upsert(&p.stakeholder_id).archived = true;
+}
+
+pub(super) fn assessed(model: &mut ReadModel, _event: &Event<'_>, p: pb::StakeholderAssessed) {
+    model.stakeholders.upsert(&p.stakeholder_id).assessment = Some(AssessmentRow {
+        influence: p.influence,
+        interest: p.interest,
+        position: p.position,
+    });
 }
 
 pub(super) fn person_erased(model: &mut ReadModel, event: &Event<'_>, p: pb::PersonErased) {

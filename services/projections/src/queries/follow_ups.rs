@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryRef as CogRef};
 
-use super::joins::communes_of;
+use super::joins::stakeholders_in;
 use crate::model::{FollowUpRow, InteractionRow, ReadModel};
 use crate::time::opt_timestamp;
 
@@ -31,29 +31,6 @@ fn overdue(follow_up: &FollowUpRow, now: i64) -> bool {
     !follow_up.completed && follow_up.due_at.is_some_and(|due| due < now)
 }
 
-/// The ids of the stakeholders of `reference`'s communes (located there, or an
-/// élu with a mandate of one of them).
-fn stakeholders_of<'m>(
-    model: &'m ReadModel,
-    territory: &Territory,
-    reference: &CogRef,
-) -> BTreeSet<&'m str> {
-    let communes: BTreeSet<String> = territory
-        .communes_in(reference)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|commune| commune.code.clone())
-        .collect();
-    model
-        .stakeholders
-        .iter()
-        .filter(|(_, row)| {
-            row.registered && communes_of(row).iter().any(|code| communes.contains(*code))
-        })
-        .map(|(id, _)| id.as_str())
-        .collect()
-}
-
 fn with_a_stakeholder_of(interaction: &InteractionRow, of: &BTreeSet<&str>) -> bool {
     interaction
         .participants
@@ -71,7 +48,7 @@ pub fn list(
 ) -> Vec<pb::FollowUpListItem> {
     let of = filter
         .territory
-        .map(|reference| stakeholders_of(model, territory, reference));
+        .map(|reference| stakeholders_in(model, territory, reference));
     let mut items = Vec::new();
     for (interaction_id, interaction) in model.interactions.iter() {
         if !interaction.logged
@@ -128,7 +105,7 @@ pub fn open_and_overdue(
     reference: &CogRef,
     now: i64,
 ) -> (u64, u64) {
-    let of = stakeholders_of(model, territory, reference);
+    let of = stakeholders_in(model, territory, reference);
     let mut open = 0;
     let mut late = 0;
     for (_, interaction) in model.interactions.iter() {

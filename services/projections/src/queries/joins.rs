@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use maillage_proto::v1 as pb;
+use maillage_territory::{Territory, TerritoryRef as CogRef};
 
 use crate::labels::ORGANISATION_BUSINESS;
 use crate::model::{ReadModel, StakeholderRow};
@@ -41,6 +42,29 @@ pub fn communes_of(row: &StakeholderRow) -> BTreeSet<&str> {
         }
     }
     communes
+}
+
+/// The ids of the registered stakeholders of `reference`'s communes (located
+/// there, or an élu with a mandate of one of them).
+pub fn stakeholders_in<'m>(
+    model: &'m ReadModel,
+    territory: &Territory,
+    reference: &CogRef,
+) -> BTreeSet<&'m str> {
+    let communes: BTreeSet<String> = territory
+        .communes_in(reference)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|commune| commune.code.clone())
+        .collect();
+    model
+        .stakeholders
+        .iter()
+        .filter(|(_, row)| {
+            row.registered && communes_of(row).iter().any(|code| communes.contains(*code))
+        })
+        .map(|(id, _)| id.as_str())
+        .collect()
 }
 
 /// Contacts per stakeholder: how many interactions, and the latest date.

@@ -43,6 +43,8 @@ proto_events! {
         ConsentWithdrawn,
         /// The stakeholder was archived.
         StakeholderArchived,
+        /// The stakeholder was assessed (stakeholder mapping).
+        StakeholderAssessed,
         /// The person was erased (keys destroyed before).
         PersonErased,
         /// The person's erasure was asked: nothing new may name them.
@@ -87,6 +89,8 @@ pub struct StakeholderState {
     pub consents: BTreeMap<i32, pb::Consent>,
     /// Archived.
     pub archived: bool,
+    /// Every assessment (stakeholder mapping), oldest first.
+    pub assessments: Vec<pb::StakeholderAssessment>,
     /// When the person was erased, if they were.
     pub erased_at: Option<Timestamp>,
     /// The erasure's start, if it was asked.
@@ -246,6 +250,12 @@ pub enum StakeholderCommand {
     Archive {
         /// The clock's now.
         now: SystemTime,
+    },
+    /// Records an assessment (influence and interest checked 1 to 5 by the
+    /// caller, `assessed_by` and `assessed_at` set from its identity and clock).
+    Assess {
+        /// The event to record.
+        assessed: pb::StakeholderAssessed,
     },
     /// Asks for the person's erasure across the platform.
     StartErasure {
@@ -560,6 +570,18 @@ impl Decider for Stakeholder {
                     withdrawn_at: Some(timestamp(*now)),
                 })])
             }
+            C::Assess { assessed } => {
+                if state.profile.is_none() {
+                    return Err(StakeholderError::NotFound);
+                }
+                if state.is_erasing() {
+                    return Err(StakeholderError::Erased);
+                }
+                if state.archived {
+                    return Err(StakeholderError::Archived);
+                }
+                Ok(vec![E::StakeholderAssessed(assessed.clone())])
+            }
             C::Archive { now } => {
                 if state.profile.is_none() {
                     return Err(StakeholderError::NotFound);
@@ -707,6 +729,13 @@ impl Decider for Stakeholder {
                 state.consents.remove(&event.channel);
             }
             E::StakeholderArchived(_) => state.archived = true,
+            E::StakeholderAssessed(event) => state.assessments.push(pb::StakeholderAssessment {
+                influence: event.influence,
+                interest: event.interest,
+                position: event.position,
+                assessed_at: event.assessed_at,
+                assessed_by: event.assessed_by.clone(),
+            }),
             E::PersonErased(event) => state.erased_at = event.erased_at,
             E::PersonErasureStarted(event) => state.erasure = Some(event.clone()),
             E::PersonErasureConfirmed(event) => {

@@ -338,6 +338,13 @@ impl Stakeholders for StakeholdersService {
         self.handle_archive(request).await
     }
 
+    async fn assess_stakeholder(
+        &self,
+        request: Request<pb::AssessStakeholderRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_assess(request).await
+    }
+
     async fn erase_person(
         &self,
         request: Request<pb::ErasePersonRequest>,

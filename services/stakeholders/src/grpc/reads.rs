@@ -84,6 +84,8 @@ pub(super) fn disclosed_stakeholder_view(
         registered_at: state.registered_at,
         registered_by: state.registered_by.clone(),
         disclosure: disclosure.to_proto() as i32,
+        assessment: state.assessments.last().cloned(),
+        assessments: state.assessments.clone(),
         ..Default::default()
     };
     let mut opened = false;

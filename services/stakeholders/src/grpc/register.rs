@@ -571,4 +571,40 @@ impl StakeholdersService {
         self.run_stakeholder(&id, command, message.expected_version, &context)
             .await
     }
+
+    #[tracing::instrument(skip_all, fields(stakeholder_id))]
+    pub(super) async fn handle_assess(
+        &self,
+        request: Request<pb::AssessStakeholderRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let context = writer_context(
+            &request,
+            &request.get_ref().request_id,
+            &self.inner.fingerprints,
+        )?;
+        let message = request.into_inner();
+        let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
+        let score = |field: &str, value: u32| {
+            if (1..=5).contains(&value) {
+                Ok(value)
+            } else {
+                Err(ServiceError::invalid_argument(field, "from 1 to 5"))
+            }
+        };
+        let influence = score("influence", message.influence)?;
+        let interest = score("interest", message.interest)?;
+        let position: pb::ProjectPosition = validate::enum_value("position", message.position)?;
+        let command = StakeholderCommand::Assess {
+            assessed: pb::StakeholderAssessed {
+                stakeholder_id: id.to_string(),
+                influence,
+                interest,
+                position: position as i32,
+                assessed_at: Some(crate::domain::timestamp(self.now())),
+                assessed_by: context.principal.name.clone(),
+            },
+        };
+        self.run_stakeholder(&id, command, message.expected_version, &context)
+            .await
+    }
 }
