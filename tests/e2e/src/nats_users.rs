@@ -31,12 +31,14 @@ pub struct NatsUsers {
 }
 
 impl NatsUsers {
-    /// A fresh random password for every user.
+    /// A fresh random password for every user. It starts with a letter:
+    /// nats-server reads an environment value that starts with digits as a
+    /// number (`8e2…` is 800) and refuses to start.
     pub fn generate() -> Self {
         Self {
             passwords: USERS
                 .iter()
-                .map(|user| (*user, uuid::Uuid::new_v4().simple().to_string()))
+                .map(|user| (*user, format!("p{}", uuid::Uuid::new_v4().simple())))
                 .collect(),
         }
     }
