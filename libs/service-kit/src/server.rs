@@ -21,7 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::Frame;
@@ -51,6 +51,13 @@ pub enum ServerError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
+/// How long a handler may take to answer by default (the reply's headers: a
+/// stream, once open, is not cut).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Requests of one connection in handlers at once by default; more wait.
+pub const DEFAULT_REQUESTS_PER_CONNECTION: u32 = 32;
+
 /// Gathers the services of one server, then serves them.
 pub struct Server {
     tokens: Arc<TokenStore>,
@@ -59,6 +66,8 @@ pub struct Server {
     /// Services whose health follows a store: NOT_SERVING once it has failed.
     backed: Vec<(&'static str, EventStore)>,
     tls: Option<Identity>,
+    request_timeout: Duration,
+    requests_per_connection: usize,
 }
 
 impl Server {
@@ -70,15 +79,36 @@ impl Server {
             names: Vec::new(),
             backed: Vec::new(),
             tls: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            requests_per_connection: DEFAULT_REQUESTS_PER_CONNECTION as usize,
         }
     }
 
-    /// A server set up from the shared configuration: its tokens file and, when
-    /// `--tls-cert`/`--tls-key` are given, TLS.
+    /// A server set up from the shared configuration: its tokens file, its
+    /// limits and, when `--tls-cert`/`--tls-key` are given, TLS.
     pub fn from_config(config: &ServiceConfig) -> Result<Self, ConfigError> {
-        let mut server = Self::builder(config.token_store()?);
+        let mut server = Self::builder(config.token_store()?)
+            .request_timeout(Duration::from_secs(config.request_timeout))
+            .requests_per_connection(config.max_requests_per_connection as usize);
         server.tls = config.tls_identity()?;
         Ok(server)
+    }
+
+    /// Ends with DEADLINE_EXCEEDED, naming the limit, a call whose handler has
+    /// not answered within `timeout` (default [`DEFAULT_REQUEST_TIMEOUT`]).
+    /// Only the wait for the reply's headers counts: a stream, once open, runs
+    /// on. A client's shorter `grpc-timeout` still applies.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// At most `limit` requests of one connection in handlers at once (default
+    /// [`DEFAULT_REQUESTS_PER_CONNECTION`]); the others wait their turn. An
+    /// open stream whose handler has answered does not count.
+    pub fn requests_per_connection(mut self, limit: usize) -> Self {
+        self.requests_per_connection = limit.max(1);
+        self
     }
 
     /// Serves TLS with this certificate chain and key instead of plain HTTP/2.
@@ -163,6 +193,8 @@ impl Server {
             names,
             backed,
             tls,
+            request_timeout,
+            requests_per_connection,
         } = self;
         let address = listener.local_addr().ok();
 
@@ -185,13 +217,15 @@ impl Server {
         let watchers = watch_stores(&reporter, backed, &stores);
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let mut transport = tonic::transport::Server::builder();
+        let mut transport =
+            tonic::transport::Server::builder().concurrency_limit_per_connection(requests_per_connection);
         if let Some(identity) = tls {
             transport = transport.tls_config(ServerTlsConfig::new().identity(identity))?;
         }
         let router = transport
             .layer(RpcLayer {
                 shutdown: shutdown_rx.clone(),
+                timeout: request_timeout,
             })
             .layer(AuthLayer::new(tokens))
             .add_routes(routes.routes());
@@ -350,11 +384,13 @@ impl RpcSpan {
     }
 }
 
-/// Outermost layer: opens the RPC's span, logs its outcome, and ends open
+/// Outermost layer: opens the RPC's span, ends with DEADLINE_EXCEEDED a
+/// handler that does not answer in time, logs the outcome, and ends open
 /// response streams when the server shuts down.
 #[derive(Clone)]
 struct RpcLayer {
     shutdown: watch::Receiver<bool>,
+    timeout: Duration,
 }
 
 impl<S> tower_layer::Layer<S> for RpcLayer {
@@ -364,6 +400,7 @@ impl<S> tower_layer::Layer<S> for RpcLayer {
         RpcService {
             inner,
             shutdown: self.shutdown.clone(),
+            timeout: self.timeout,
         }
     }
 }
@@ -372,6 +409,7 @@ impl<S> tower_layer::Layer<S> for RpcLayer {
 struct RpcService<S> {
     inner: S,
     shutdown: watch::Receiver<bool>,
+    timeout: Duration,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -381,7 +419,7 @@ where
     S: tower_service::Service<http::Request<B>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Default + Send + 'static,
 {
     type Response = http::Response<RpcBody<ResBody>>;
     type Error = S::Error;
@@ -406,10 +444,22 @@ where
             self.inner.call(request)
         };
         let shutdown = self.shutdown.clone();
+        let timeout = self.timeout;
         let body_span = span.clone();
         Box::pin(
             async move {
-                let mut response = call.await?;
+                // Dropping the handler's future cancels it; work it handed to
+                // a task of its own (a replay, an erasure) finishes there.
+                let mut response = match tokio::time::timeout(timeout, call).await {
+                    Ok(response) => response?,
+                    Err(_) => {
+                        tracing::warn!(?timeout, "the handler did not answer within the request timeout");
+                        tonic::Status::deadline_exceeded(format!(
+                            "no answer within the server's request timeout ({timeout:?})"
+                        ))
+                        .into_http()
+                    }
+                };
                 // A trailers-only reply (an error status) carries its code in the headers.
                 rewrite_decode_status(response.headers_mut());
                 let code = grpc_code(response.headers());

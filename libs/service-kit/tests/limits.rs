@@ -5,12 +5,18 @@
 
 mod common;
 
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use common::{authed, Harness, WAIT};
+use maillage_proto::v1::admin_client::AdminClient;
 use maillage_proto::v1::event_log_client::EventLogClient;
-use maillage_proto::v1::SubscribeRequest;
+use maillage_proto::v1::{ListTokensRequest, SubscribeRequest};
+use tonic::body::Body;
+use tonic::server::NamedService;
 use tonic::Code;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
@@ -102,5 +108,111 @@ async fn subscription_filters_are_bounded() -> Result<()> {
         refused.message().starts_with("event_types: an event type is 1048576 bytes"),
         "{refused:?}"
     );
+    harness.stop().await
+}
+
+/// A service whose handlers never answer, mounted under the name of the Admin
+/// service (not otherwise mounted here) so that its generated client calls it.
+#[derive(Clone)]
+struct Stalled;
+
+impl NamedService for Stalled {
+    const NAME: &'static str = "maillage.v1.Admin";
+}
+
+impl tower_service::Service<http::Request<Body>> for Stalled {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = futures::future::Pending<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+        futures::future::pending()
+    }
+}
+
+/// The server's request timeout of these tests.
+const TIMEOUT: Duration = Duration::from_millis(300);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_does_not_answer_in_time_ends_with_deadline_exceeded() -> Result<()> {
+    let mut harness =
+        Harness::start_with(|server| server.request_timeout(TIMEOUT).add_service(Stalled)).await?;
+    let mut admin = AdminClient::new(harness.channel().await?);
+    let ended = tokio::time::timeout(
+        WAIT,
+        admin.list_tokens(authed(ListTokensRequest {}, &harness.admin)),
+    )
+    .await?
+    .unwrap_err();
+    assert_eq!(ended.code(), Code::DeadlineExceeded, "{ended:?}");
+    assert_eq!(
+        ended.message(),
+        "no answer within the server's request timeout (300ms)"
+    );
+    harness.stop().await
+}
+
+/// The timeout counts until a stream opens, not while it runs: a live
+/// subscription still gets an event appended after several timeouts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_stream_outlives_the_request_timeout() -> Result<()> {
+    let mut harness = Harness::start_with(|server| server.request_timeout(TIMEOUT)).await?;
+    let mut stream = harness
+        .client()
+        .await?
+        .subscribe(authed(SubscribeRequest::default(), &harness.tool))
+        .await?
+        .into_inner();
+    tokio::time::sleep(TIMEOUT * 3).await;
+    harness.append("late-1", 1, "t.Late").await?;
+    let event = tokio::time::timeout(WAIT, stream.message())
+        .await??
+        .context("the stream ended")?;
+    assert_eq!(event.position, 1);
+    harness.stop().await
+}
+
+/// With one request per connection, a health check sent on a connection
+/// whose earlier call has not been answered waits for that call to end (here
+/// by the request timeout); without the limit it would be answered first. On
+/// one thread, so that the server takes the two calls in the order they came.
+#[tokio::test(flavor = "current_thread")]
+async fn requests_of_one_connection_beyond_the_limit_wait_their_turn() -> Result<()> {
+    let mut harness = Harness::start_with(|server| {
+        server
+            .request_timeout(TIMEOUT)
+            .requests_per_connection(1)
+            .add_service(Stalled)
+    })
+    .await?;
+    let channel = harness.channel().await?;
+    let mut admin = AdminClient::new(channel.clone());
+    let mut stalled = Box::pin(admin.list_tokens(authed(ListTokensRequest {}, &harness.admin)));
+    // One poll sends the call: it reaches the server before the health check.
+    assert!(futures::poll!(&mut stalled).is_pending());
+    let mut health = HealthClient::new(channel);
+    let order = Mutex::new(Vec::new());
+    let (ended, checked) = tokio::time::timeout(WAIT, async {
+        tokio::join!(
+            async {
+                let ended = stalled.await;
+                order.lock().unwrap().push("stalled call");
+                ended
+            },
+            async {
+                let checked = health.check(HealthCheckRequest::default()).await;
+                order.lock().unwrap().push("health check");
+                checked
+            }
+        )
+    })
+    .await?;
+    assert_eq!(ended.unwrap_err().code(), Code::DeadlineExceeded);
+    checked?;
+    assert_eq!(*order.lock().unwrap(), ["stalled call", "health check"]);
     harness.stop().await
 }
