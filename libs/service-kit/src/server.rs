@@ -65,6 +65,8 @@ pub struct Server {
     names: Vec<&'static str>,
     /// Services whose health follows a store: NOT_SERVING once it has failed.
     backed: Vec<(&'static str, EventStore)>,
+    /// Services whose health follows a signal: SERVING while it is `true`.
+    followed: Vec<(&'static str, watch::Receiver<bool>)>,
     tls: Option<Identity>,
     request_timeout: Duration,
     requests_per_connection: usize,
@@ -78,6 +80,7 @@ impl Server {
             routes: RoutesBuilder::default(),
             names: Vec::new(),
             backed: Vec::new(),
+            followed: Vec::new(),
             tls: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             requests_per_connection: DEFAULT_REQUESTS_PER_CONNECTION as usize,
@@ -159,6 +162,27 @@ impl Server {
         self.add_service(service)
     }
 
+    /// Mounts a service like [`Server::add_service`] whose health follows
+    /// `serving`: SERVING while it holds `true`, NOT_SERVING otherwise (the
+    /// projections while their consumer is down). The whole server (`""`)
+    /// does not follow it: the process itself needs no restart.
+    pub fn add_service_with_health<S>(mut self, service: S, serving: watch::Receiver<bool>) -> Self
+    where
+        S: tower_service::Service<
+                http::Request<Body>,
+                Response = http::Response<Body>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.followed.push((S::NAME, serving));
+        self.add_service(service)
+    }
+
     /// The names of the services mounted so far.
     pub fn service_names(&self) -> &[&'static str] {
         &self.names
@@ -192,6 +216,7 @@ impl Server {
             mut routes,
             names,
             backed,
+            followed,
             tls,
             request_timeout,
             requests_per_connection,
@@ -214,7 +239,10 @@ impl Server {
         }
         routes.add_service(health);
         routes.add_service(reflection.build_v1()?);
-        let watchers = watch_stores(&reporter, backed, &stores);
+        let mut watchers = watch_stores(&reporter, backed, &stores);
+        watchers.extend(follow_signals(&reporter, followed));
+        let aborts: Vec<tokio::task::AbortHandle> =
+            watchers.iter().map(|watcher| watcher.abort_handle()).collect();
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut transport =
@@ -244,6 +272,10 @@ impl Server {
             tokio::select! {
                 () = shutdown => tracing::info!("shutdown requested"),
                 () = termination_signal() => tracing::info!("termination signal received"),
+            }
+            // No watcher may turn a service back to SERVING from now on.
+            for abort in aborts {
+                abort.abort();
             }
             for name in &names {
                 reporter
@@ -316,6 +348,34 @@ fn watch_stores(
                     reporter
                         .set_service_status(name, ServingStatus::NotServing)
                         .await;
+                }
+            })
+        })
+        .collect()
+}
+
+/// Spawns one task per followed service that sets its health from its
+/// signal, now and at every change, until the signal's sender is gone.
+fn follow_signals(
+    reporter: &tonic_health::server::HealthReporter,
+    followed: Vec<(&'static str, watch::Receiver<bool>)>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    followed
+        .into_iter()
+        .map(|(name, mut serving)| {
+            let reporter = reporter.clone();
+            tokio::spawn(async move {
+                loop {
+                    let status = if *serving.borrow_and_update() {
+                        ServingStatus::Serving
+                    } else {
+                        ServingStatus::NotServing
+                    };
+                    tracing::info!(service = name, ?status, "health follows the service's state");
+                    reporter.set_service_status(name, status).await;
+                    if serving.changed().await.is_err() {
+                        return;
+                    }
                 }
             })
         })

@@ -273,11 +273,12 @@ pub async fn serve(
         )
     });
     let result = Server::from_config(&config.service)?
-        .add_service(
+        .add_service_with_health(
             projections
                 .service(Arc::new(SystemClock))
                 .max_replays(config.service.max_replays as usize)
                 .into_server(),
+            projections.live().serving(),
         )
         .serve_with_shutdown(listener, Vec::new(), shutdown)
         .await;
