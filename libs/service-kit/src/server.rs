@@ -36,7 +36,7 @@ use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tracing::Instrument;
 
-use crate::auth::{AuthLayer, TokenStore};
+use crate::auth::{AuthLayer, Credential, TokenStore};
 use crate::config::{ConfigError, ServiceConfig};
 use crate::context::{CORRELATION_ID_HEADER, REQUEST_ID_HEADER};
 
@@ -523,10 +523,15 @@ where
                 // A trailers-only reply (an error status) carries its code in the headers.
                 rewrite_decode_status(response.headers_mut());
                 let code = grpc_code(response.headers());
+                let credential = response.extensions_mut().remove::<Credential>();
                 Ok(response.map(|inner| RpcBody {
                     inner: Box::pin(inner),
                     shutdown: Some(shutdown),
                     shutdown_wait: None,
+                    credential: credential.map(|credential| CredentialCheck {
+                        credential,
+                        ticks: None,
+                    }),
                     span: body_span,
                     started,
                     code,
@@ -610,13 +615,27 @@ fn too_large(message: &str) -> Option<(u64, u64)> {
     Some((size.parse().ok()?, limit.parse().ok()?))
 }
 
+/// How often an open response stream checks that its token is still valid
+/// (not revoked, not expired).
+pub const CREDENTIAL_CHECK_PERIOD: Duration = Duration::from_secs(1);
+
+/// The token of an open response stream, checked every
+/// [`CREDENTIAL_CHECK_PERIOD`] while the stream waits for more.
+struct CredentialCheck {
+    credential: Credential,
+    /// Started the first time the stream waits.
+    ticks: Option<tokio::time::Interval>,
+}
+
 /// A response body that ends with UNAVAILABLE when the server shuts down
-/// while it waits for more (a live subscription), and logs the RPC's outcome
-/// when it is done or dropped (client gone).
+/// while it waits for more (a live subscription), with UNAUTHENTICATED once
+/// its token is revoked or expired, and logs the RPC's outcome when it is
+/// done or dropped (client gone).
 struct RpcBody<B> {
     inner: Pin<Box<B>>,
     shutdown: Option<watch::Receiver<bool>>,
     shutdown_wait: Option<BoxFuture<()>>,
+    credential: Option<CredentialCheck>,
     span: tracing::Span,
     started: Instant,
     code: Option<tonic::Code>,
@@ -624,6 +643,38 @@ struct RpcBody<B> {
 }
 
 impl<B> RpcBody<B> {
+    /// Ready with the refusal once the call's token is no longer valid
+    /// (checked every [`CREDENTIAL_CHECK_PERIOD`]).
+    fn poll_credential(&mut self, cx: &mut Context<'_>) -> Poll<tonic::Status> {
+        let Some(check) = &mut self.credential else {
+            return Poll::Pending;
+        };
+        let ticks = check.ticks.get_or_insert_with(|| {
+            let mut ticks = tokio::time::interval_at(
+                tokio::time::Instant::now() + CREDENTIAL_CHECK_PERIOD,
+                CREDENTIAL_CHECK_PERIOD,
+            );
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks
+        });
+        while ticks.poll_tick(cx).is_ready() {
+            if let Err(status) = check.credential.check() {
+                return Poll::Ready(status);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Ends the stream with `status` in its trailers.
+    fn end_with<E>(&mut self, status: tonic::Status) -> Poll<Option<Result<Frame<Bytes>, E>>> {
+        self.done = true;
+        self.code = Some(status.code());
+        let mut trailers = http::HeaderMap::new();
+        // Invariant: our messages are ASCII and always encode into headers.
+        let _ = status.add_header(&mut trailers);
+        Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+    }
+
     /// Ready once the server is shutting down.
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if self.shutdown_wait.is_none() {
@@ -675,18 +726,18 @@ where
                 this.done = true;
                 Poll::Ready(Some(Err(error)))
             }
-            Poll::Pending => match this.poll_shutdown(cx) {
-                Poll::Ready(()) => {
-                    this.done = true;
-                    let status = tonic::Status::unavailable("the server is shutting down");
-                    this.code = Some(status.code());
-                    let mut trailers = http::HeaderMap::new();
-                    // Invariant: a fixed ASCII message always encodes into headers.
-                    let _ = status.add_header(&mut trailers);
-                    Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            Poll::Pending => {
+                if this.poll_shutdown(cx).is_ready() {
+                    return this.end_with(tonic::Status::unavailable("the server is shutting down"));
                 }
-                Poll::Pending => Poll::Pending,
-            },
+                match this.poll_credential(cx) {
+                    Poll::Ready(status) => {
+                        tracing::info!(message = status.message(), "stream ended: its token is no longer valid");
+                        this.end_with(status)
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

@@ -4,10 +4,13 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use maillage_eventstore::{EventData, EventMetadata, EventStore, ExpectedVersion, StoreOptions};
+use maillage_eventstore::{
+    Clock, EventData, EventMetadata, EventStore, ExpectedVersion, StoreOptions, SystemClock,
+};
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_service_kit::{EventLogService, Role, Server, ServerError, TokenFile, TokenStore};
 use tokio::sync::oneshot;
@@ -39,6 +42,18 @@ impl Harness {
 
     /// Starts the server after `configure` has set it up further (limits).
     pub async fn start_with(configure: impl FnOnce(Server) -> Server) -> Result<Self> {
+        Self::start_full(Arc::new(SystemClock), configure).await
+    }
+
+    /// Starts the server judging token expiry by `clock`.
+    pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Result<Self> {
+        Self::start_full(clock, |server| server).await
+    }
+
+    async fn start_full(
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(Server) -> Server,
+    ) -> Result<Self> {
         maillage_service_kit::init_tracing(maillage_service_kit::LogFormat::Human);
         let dir = tempfile::tempdir()?;
         let tokens_path = dir.path().join("tokens");
@@ -51,7 +66,7 @@ impl Harness {
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let server = configure(
-            Server::builder(TokenStore::open(&tokens_path)?)
+            Server::builder(TokenStore::open_with_clock(&tokens_path, clock)?)
                 .add_service(EventLogService::new("stakeholders", store.clone()).into_server()),
         );
         let stores = vec![store.clone()];
