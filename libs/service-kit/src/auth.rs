@@ -20,8 +20,8 @@
 //! or revoking a token takes effect on a running server without a restart; an
 //! expired token is refused. [`AuthLayer`] puts the caller's [`Principal`] in
 //! the request extensions, where handlers check roles with [`require`], and
-//! hands the server a [`Credential`] with which an open stream checks, every
-//! second, that its token is still valid.
+//! hands the server the call's credential, with which an open stream checks,
+//! every second, that its token is still valid.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -729,7 +729,7 @@ fn table(file: &TokenFile) -> HashMap<String, Grant> {
 /// The token an authenticated call was made with (its hash), to check again
 /// while the call's response stream is open.
 #[derive(Clone)]
-pub struct Credential {
+pub(crate) struct Credential {
     tokens: Arc<TokenStore>,
     hash: String,
 }
@@ -744,7 +744,7 @@ impl fmt::Debug for Credential {
 impl Credential {
     /// Ok while the token is in the tokens file and not expired; else the
     /// UNAUTHENTICATED status that ends the stream.
-    pub fn check(&self) -> Result<(), Status> {
+    pub(crate) fn check(&self) -> Result<(), Status> {
         self.tokens.check(&self.hash)?;
         Ok(())
     }
@@ -872,8 +872,8 @@ impl<S> AuthService<S> {
 }
 
 /// Authenticates each call; an authenticated call's response carries its
-/// [`Credential`] in its extensions, for the server to check it again while
-/// the response streams.
+/// credential in its extensions, for the server to check it again while the
+/// response streams.
 impl<S, B, ResBody> tower_service::Service<http::Request<B>> for AuthService<S>
 where
     S: tower_service::Service<http::Request<B>, Response = http::Response<ResBody>>,

@@ -528,10 +528,7 @@ where
                     inner: Box::pin(inner),
                     shutdown: Some(shutdown),
                     shutdown_wait: None,
-                    credential: credential.map(|credential| CredentialCheck {
-                        credential,
-                        ticks: None,
-                    }),
+                    credential: credential.map(CredentialCheck::new),
                     span: body_span,
                     started,
                     code,
@@ -619,12 +616,55 @@ fn too_large(message: &str) -> Option<(u64, u64)> {
 /// (not revoked, not expired).
 pub const CREDENTIAL_CHECK_PERIOD: Duration = Duration::from_secs(1);
 
-/// The token of an open response stream, checked every
-/// [`CREDENTIAL_CHECK_PERIOD`] while the stream waits for more.
+/// The token of an open response stream, checked again every
+/// [`CREDENTIAL_CHECK_PERIOD`], whether the stream is sending or waiting.
 struct CredentialCheck {
     credential: Credential,
-    /// Started the first time the stream waits.
-    ticks: Option<tokio::time::Interval>,
+    /// When to check next.
+    next: tokio::time::Instant,
+    /// Wakes a waiting stream at `next` (made the first time it waits: a
+    /// unary reply never waits, and needs no timer).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl CredentialCheck {
+    fn new(credential: Credential) -> Self {
+        Self {
+            credential,
+            next: tokio::time::Instant::now() + CREDENTIAL_CHECK_PERIOD,
+            timer: None,
+        }
+    }
+
+    /// The refusal if a check is due and the token is no longer valid.
+    fn due(&mut self) -> Option<tonic::Status> {
+        let now = tokio::time::Instant::now();
+        if now < self.next {
+            return None;
+        }
+        self.next = now + CREDENTIAL_CHECK_PERIOD;
+        if let Some(timer) = &mut self.timer {
+            timer.as_mut().reset(self.next);
+        }
+        self.credential.check().err()
+    }
+
+    /// Ready with the refusal once a check, when due, finds the token no
+    /// longer valid; wakes the waiting stream for each check.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<tonic::Status> {
+        loop {
+            if let Some(status) = self.due() {
+                return Poll::Ready(status);
+            }
+            let next = self.next;
+            let timer = self
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(next)));
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
 }
 
 /// A response body that ends with UNAVAILABLE when the server shuts down
@@ -643,26 +683,13 @@ struct RpcBody<B> {
 }
 
 impl<B> RpcBody<B> {
-    /// Ready with the refusal once the call's token is no longer valid
-    /// (checked every [`CREDENTIAL_CHECK_PERIOD`]).
-    fn poll_credential(&mut self, cx: &mut Context<'_>) -> Poll<tonic::Status> {
-        let Some(check) = &mut self.credential else {
-            return Poll::Pending;
-        };
-        let ticks = check.ticks.get_or_insert_with(|| {
-            let mut ticks = tokio::time::interval_at(
-                tokio::time::Instant::now() + CREDENTIAL_CHECK_PERIOD,
-                CREDENTIAL_CHECK_PERIOD,
-            );
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticks
-        });
-        while ticks.poll_tick(cx).is_ready() {
-            if let Err(status) = check.credential.check() {
-                return Poll::Ready(status);
-            }
-        }
-        Poll::Pending
+    /// Ends the stream with `status`, a refusal of its token, in its trailers.
+    fn end_refused<E>(&mut self, status: tonic::Status) -> Poll<Option<Result<Frame<Bytes>, E>>> {
+        tracing::info!(
+            message = status.message(),
+            "stream ended: its token is no longer valid"
+        );
+        self.end_with(status)
     }
 
     /// Ends the stream with `status` in its trailers.
@@ -710,6 +737,11 @@ where
         }
         let span = this.span.clone();
         let _entered = span.enter();
+        // Checked before sending more too: a stream kept busy by a long
+        // catch-up never waits.
+        if let Some(status) = this.credential.as_mut().and_then(CredentialCheck::due) {
+            return this.end_refused(status);
+        }
         match this.inner.as_mut().poll_frame(cx) {
             Poll::Ready(Some(Ok(mut frame))) => {
                 if let Some(trailers) = frame.trailers_mut() {
@@ -730,12 +762,9 @@ where
                 if this.poll_shutdown(cx).is_ready() {
                     return this.end_with(tonic::Status::unavailable("the server is shutting down"));
                 }
-                match this.poll_credential(cx) {
-                    Poll::Ready(status) => {
-                        tracing::info!(message = status.message(), "stream ended: its token is no longer valid");
-                        this.end_with(status)
-                    }
-                    Poll::Pending => Poll::Pending,
+                match this.credential.as_mut().map(|check| check.poll(cx)) {
+                    Some(Poll::Ready(status)) => this.end_refused(status),
+                    _ => Poll::Pending,
                 }
             }
         }
