@@ -71,9 +71,9 @@ impl ProjectionsService {
         ProjectionsServer::new(self)
     }
 
-    /// Runs `query` on the live read model, or, with `as_of`, on a fresh one
-    /// replayed from the sources up to it, in a replay slot; either way on the
-    /// blocking pool ([`heavy`]).
+    /// Runs `query` on the live read model (on the blocking pool), or, with
+    /// `as_of`, on a fresh one replayed from the sources up to it (in a replay
+    /// slot, on a replay thread): never on the async workers ([`heavy`]).
     async fn with_model<T, Q>(&self, as_of: Option<i64>, query: Q) -> Result<T, Status>
     where
         T: Send + 'static,
@@ -88,10 +88,9 @@ impl ProjectionsService {
                 let slot = self.replays.take()?;
                 let sources = self.sources.clone();
                 // The sources read asynchronously (a remote EventLog); the
-                // replay drives them from its blocking thread.
+                // replay drives them from its own thread.
                 let runtime = tokio::runtime::Handle::current();
-                Ok(heavy::run(move || {
-                    let _slot = slot;
+                Ok(heavy::run_replay(slot, move || {
                     let model = runtime
                         .block_on(replay::replay_as_of(&sources, as_of))
                         .map_err(|error| ServiceError::Unavailable {
@@ -417,8 +416,7 @@ impl Projections for ProjectionsService {
         let slot = self.replays.take()?;
         let (live, sources) = (self.live.clone(), self.sources.clone());
         let runtime = tokio::runtime::Handle::current();
-        let replayed = heavy::run(move || {
-            let _slot = slot;
+        let replayed = heavy::run_replay(slot, move || {
             runtime
                 .block_on(live.rebuild(&sources))
                 .map_err(|error| ServiceError::Unavailable {
