@@ -102,7 +102,9 @@ impl Subscription {
     }
 
     fn fill(&mut self) -> Result<(), StoreError> {
-        let records = self.store.read_all(self.next_position, SUBSCRIPTION_BATCH)?;
+        let records = self
+            .store
+            .read_all(self.next_position, SUBSCRIPTION_BATCH)?;
         if let Some(last) = records.last() {
             self.next_position = last.position + 1;
         }

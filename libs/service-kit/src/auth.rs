@@ -216,18 +216,14 @@ impl TokenEntry {
     }
 
     /// Reads the optional `key=value` fields after the roles.
-    fn read_options<'a>(
-        &mut self,
-        fields: impl Iterator<Item = &'a str>,
-    ) -> Result<(), String> {
+    fn read_options<'a>(&mut self, fields: impl Iterator<Item = &'a str>) -> Result<(), String> {
         for field in fields {
             let (key, value) = field
                 .split_once('=')
                 .ok_or_else(|| format!("expected key=value after the roles, found {field:?}"))?;
             let instant = || {
-                utc::parse(value).ok_or_else(|| {
-                    format!("{key} is not a UTC instant like 2027-06-30T00:00:00Z")
-                })
+                utc::parse(value)
+                    .ok_or_else(|| format!("{key} is not a UTC instant like 2027-06-30T00:00:00Z"))
             };
             let duplicate = match key {
                 "created" => self.created.replace(instant()?).is_some(),
@@ -246,7 +242,11 @@ impl TokenEntry {
                     }
                     self.prefix.replace(value.to_owned()).is_some()
                 }
-                other => return Err(format!("unknown field {other:?} (created, expires, prefix)")),
+                other => {
+                    return Err(format!(
+                        "unknown field {other:?} (created, expires, prefix)"
+                    ))
+                }
             };
             if duplicate {
                 return Err(format!("{key} is given twice"));
@@ -838,7 +838,10 @@ pub struct AuthService<S> {
 impl<S> AuthService<S> {
     /// Authenticates `request`; the credential to check again while its
     /// response streams (none for health and reflection).
-    fn authenticate<B>(&self, request: &mut http::Request<B>) -> Result<Option<Credential>, Status> {
+    fn authenticate<B>(
+        &self,
+        request: &mut http::Request<B>,
+    ) -> Result<Option<Credential>, Status> {
         let path = request.uri().path();
         if UNAUTHENTICATED_PREFIXES
             .iter()
@@ -968,14 +971,20 @@ mod tests {
 
         let listed = TokenFile::load(&path).unwrap().list();
         assert_eq!(
-            (listed[0].created, listed[0].expires, listed[0].prefix.as_deref()),
+            (
+                listed[0].created,
+                listed[0].expires,
+                listed[0].prefix.as_deref()
+            ),
             (None, None, None)
         );
         let alice = &listed[1];
         assert_eq!(alice.prefix.as_deref(), Some(&token[..SHOWN_TOKEN_CHARS]));
         assert_eq!(alice.prefix.as_ref().map(String::len), Some(10));
         assert_eq!(alice.expires.map(utc::format), Some(utc::format(expires)));
-        assert!(alice.created.is_some_and(|created| created <= SystemTime::now()));
+        assert!(alice
+            .created
+            .is_some_and(|created| created <= SystemTime::now()));
 
         let past = SystemTime::now() - std::time::Duration::from_secs(1);
         assert!(matches!(
@@ -992,22 +1001,36 @@ mod tests {
         for (fields, reason) in [
             ("expires=tomorrow", "expires is not a UTC instant"),
             ("colour=blue", "unknown field \"colour\""),
-            ("created=2026-01-01 created=2026-01-02", "created is given twice"),
+            (
+                "created=2026-01-01 created=2026-01-02",
+                "created is given twice",
+            ),
             ("prefix=abc", "prefix must be mlg_"),
             ("prefix=mlg_abcdefgh", "prefix must be mlg_"),
             ("stray", "expected key=value"),
         ] {
             fs::write(&path, format!("{hash} bob tool {fields}\n")).unwrap();
             match TokenFile::load(&path) {
-                Err(AuthError::Malformed { line: 1, reason: why, .. }) => {
+                Err(AuthError::Malformed {
+                    line: 1,
+                    reason: why,
+                    ..
+                }) => {
                     assert!(why.starts_with(reason), "{fields}: {why}")
                 }
                 other => panic!("{fields}: {other:?}"),
             }
         }
-        fs::write(&path, format!("{hash} bob tool expires=2027-06-30 prefix=mlg_Ab-_9z\n")).unwrap();
+        fs::write(
+            &path,
+            format!("{hash} bob tool expires=2027-06-30 prefix=mlg_Ab-_9z\n"),
+        )
+        .unwrap();
         let entry = &TokenFile::load(&path).unwrap().list()[0];
-        assert_eq!(entry.expires.map(utc::format).as_deref(), Some("2027-06-30T00:00:00Z"));
+        assert_eq!(
+            entry.expires.map(utc::format).as_deref(),
+            Some("2027-06-30T00:00:00Z")
+        );
     }
 
     #[test]

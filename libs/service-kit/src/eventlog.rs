@@ -154,10 +154,7 @@ fn check_filter_entries(field: &str, entries: &[String]) -> Result<(), ServiceEr
     if entries.len() > MAX_FILTER_ENTRIES {
         return Err(ServiceError::invalid_argument(
             field,
-            format!(
-                "{} entries, at most {MAX_FILTER_ENTRIES}",
-                entries.len()
-            ),
+            format!("{} entries, at most {MAX_FILTER_ENTRIES}", entries.len()),
         ));
     }
     Ok(())
@@ -367,7 +364,10 @@ mod tests {
         let many: Vec<String> = (0..=MAX_FILTER_ENTRIES).map(|n| format!("c{n}")).collect();
         assert!(check_filter_entries("categories", &many[1..]).is_ok());
         let refused = check_filter_entries("categories", &many).unwrap_err();
-        assert!(refused.to_string().starts_with("categories: 65 entries"), "{refused}");
+        assert!(
+            refused.to_string().starts_with("categories: 65 entries"),
+            "{refused}"
+        );
         assert!(check_event_type("maillage.v1.PersonRegistered").is_ok());
         assert!(check_event_type("").is_err());
         let long = check_event_type(&"a".repeat(MAX_EVENT_TYPE_LEN + 1)).unwrap_err();

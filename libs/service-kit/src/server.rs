@@ -241,12 +241,14 @@ impl Server {
         routes.add_service(reflection.build_v1()?);
         let mut watchers = watch_stores(&reporter, backed, &stores);
         watchers.extend(follow_signals(&reporter, followed));
-        let aborts: Vec<tokio::task::AbortHandle> =
-            watchers.iter().map(|watcher| watcher.abort_handle()).collect();
+        let aborts: Vec<tokio::task::AbortHandle> = watchers
+            .iter()
+            .map(|watcher| watcher.abort_handle())
+            .collect();
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let mut transport =
-            tonic::transport::Server::builder().concurrency_limit_per_connection(requests_per_connection);
+        let mut transport = tonic::transport::Server::builder()
+            .concurrency_limit_per_connection(requests_per_connection);
         if let Some(identity) = tls {
             transport = transport.tls_config(ServerTlsConfig::new().identity(identity))?;
         }
@@ -371,7 +373,11 @@ fn follow_signals(
                     } else {
                         ServingStatus::NotServing
                     };
-                    tracing::info!(service = name, ?status, "health follows the service's state");
+                    tracing::info!(
+                        service = name,
+                        ?status,
+                        "health follows the service's state"
+                    );
                     reporter.set_service_status(name, status).await;
                     if serving.changed().await.is_err() {
                         return;
@@ -513,7 +519,10 @@ where
                 let mut response = match tokio::time::timeout(timeout, call).await {
                     Ok(response) => response?,
                     Err(_) => {
-                        tracing::warn!(?timeout, "the handler did not answer within the request timeout");
+                        tracing::warn!(
+                            ?timeout,
+                            "the handler did not answer within the request timeout"
+                        );
                         tonic::Status::deadline_exceeded(format!(
                             "no answer within the server's request timeout ({timeout:?})"
                         ))
@@ -760,7 +769,8 @@ where
             }
             Poll::Pending => {
                 if this.poll_shutdown(cx).is_ready() {
-                    return this.end_with(tonic::Status::unavailable("the server is shutting down"));
+                    return this
+                        .end_with(tonic::Status::unavailable("the server is shutting down"));
                 }
                 match this.credential.as_mut().map(|check| check.poll(cx)) {
                     Some(Poll::Ready(status)) => this.end_refused(status),

@@ -93,7 +93,10 @@ mod tests {
         assert_eq!(format(later), "2027-06-30T13:05:09Z");
         assert_eq!(parse(&format(later)), Some(later));
         assert_eq!(format(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(parse("2024-02-29"), Some(UNIX_EPOCH + Duration::from_secs(1_709_164_800)));
+        assert_eq!(
+            parse("2024-02-29"),
+            Some(UNIX_EPOCH + Duration::from_secs(1_709_164_800))
+        );
         for bad in [
             "",
             "2027-13-01",

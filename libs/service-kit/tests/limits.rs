@@ -90,7 +90,9 @@ async fn subscription_filters_are_bounded() -> Result<()> {
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert!(
-        refused.message().starts_with("categories: 65 entries, at most 64"),
+        refused
+            .message()
+            .starts_with("categories: 65 entries, at most 64"),
         "{refused:?}"
     );
     let refused = client
@@ -105,7 +107,9 @@ async fn subscription_filters_are_bounded() -> Result<()> {
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert!(
-        refused.message().starts_with("event_types: an event type is 1048576 bytes"),
+        refused
+            .message()
+            .starts_with("event_types: an event type is 1048576 bytes"),
         "{refused:?}"
     );
     harness.stop().await

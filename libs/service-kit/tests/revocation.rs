@@ -58,7 +58,8 @@ async fn an_expired_token_is_refused_and_ends_its_streams() -> Result<()> {
     let clock = Arc::new(FixedClock::new(now));
     let mut harness = Harness::start_with_clock(clock.clone()).await?;
     let expires = now + Duration::from_secs(3_600);
-    let token = TokenFile::add_expiring(&harness.tokens_path, "temp", &[Role::Tool], Some(expires))?;
+    let token =
+        TokenFile::add_expiring(&harness.tokens_path, "temp", &[Role::Tool], Some(expires))?;
     harness.append("first-1", 1, "t.First").await?;
     let mut client = harness.client().await?;
     let mut stream = client
@@ -66,7 +67,11 @@ async fn an_expired_token_is_refused_and_ends_its_streams() -> Result<()> {
         .await?
         .into_inner();
     assert_eq!(
-        stream.message().await?.context("the stream ended")?.position,
+        stream
+            .message()
+            .await?
+            .context("the stream ended")?
+            .position,
         1
     );
 
@@ -115,7 +120,10 @@ async fn tokens_files_without_dates_still_work() -> Result<()> {
         .iter()
         .find(|entry| entry.principal == "old-tool")
         .context("the old line is gone")?;
-    assert_eq!((entry.created, entry.expires, &entry.prefix), (None, None, &None));
+    assert_eq!(
+        (entry.created, entry.expires, &entry.prefix),
+        (None, None, &None)
+    );
     client
         .read_all(authed(ReadAllRequest::default(), old))
         .await?;

@@ -78,10 +78,9 @@ impl Admin for AdminService {
             .map_err(|error| refusal(error, "roles"))?;
         let expires = match request.expires_at {
             None => None,
-            Some(at) => Some(
-                std::time::SystemTime::try_from(at)
-                    .map_err(|_| ServiceError::invalid_argument("expires_at", "not a valid instant"))?,
-            ),
+            Some(at) => Some(std::time::SystemTime::try_from(at).map_err(|_| {
+                ServiceError::invalid_argument("expires_at", "not a valid instant")
+            })?),
         };
         let token = TokenFile::add_expiring(&self.tokens_file, &request.principal, &roles, expires)
             .map_err(|error| refusal(error, "principal"))?;

@@ -61,7 +61,10 @@ fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
         .unwrap_or_else(|| panic!("{listed}"));
     // The token's first characters, its creation date and its expiry; never the token.
     assert!(
-        line.contains(&format!("{}…  bi-tool  analyst,tool  créé le ", &new_token[..10])),
+        line.contains(&format!(
+            "{}…  bi-tool  analyst,tool  créé le ",
+            &new_token[..10]
+        )),
         "{line}"
     );
     assert!(line.ends_with("expire le 31/12/2099 à 00:00 UTC"), "{line}");
@@ -69,10 +72,19 @@ fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
     let past = maillage(
         dir.path(),
         port,
-        &["token", "add", "late", "--roles", "tool", "--expires", "2001-01-01"],
+        &[
+            "token",
+            "add",
+            "late",
+            "--roles",
+            "tool",
+            "--expires",
+            "2001-01-01",
+        ],
     );
     assert!(
-        text(&past.stderr).contains("expires_at: the expiry 2001-01-01T00:00:00Z is not in the future"),
+        text(&past.stderr)
+            .contains("expires_at: the expiry 2001-01-01T00:00:00Z is not in the future"),
         "{}",
         text(&past.stderr)
     );

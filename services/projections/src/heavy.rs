@@ -84,7 +84,9 @@ where
             // The caller may have gone (its deadline): the outcome is dropped.
             let _ = done.send(outcome);
         })
-        .map_err(|error| ServiceError::internal(format!("cannot start a replay thread: {error}")))?;
+        .map_err(|error| {
+            ServiceError::internal(format!("cannot start a replay thread: {error}"))
+        })?;
     outcome
         .await
         .map_err(|_| ServiceError::internal("the replay thread ended without an outcome"))?

@@ -38,7 +38,11 @@ impl EventSource for Gated {
         self.inner.context()
     }
 
-    fn read(&self, from: u64, limit: u32) -> BoxFuture<'_, Result<Vec<pb::EventEnvelope>, SourceError>> {
+    fn read(
+        &self,
+        from: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<pb::EventEnvelope>, SourceError>> {
         Box::pin(async move {
             self.reading.notify_one();
             let mut open = self.open.clone();

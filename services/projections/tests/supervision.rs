@@ -17,10 +17,10 @@ use maillage_projections::{
     local_sources, ConsumerError, ConsumerState, ProjectionError, Projections,
 };
 use maillage_service_kit::{Role, Server, TokenFile, TokenStore};
+use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
-use tonic::transport::Channel;
 
 /// A deadlock guard, not a timing assertion.
 const GUARD: Duration = Duration::from_secs(30);
