@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read when the script runs, not when it is compiled: a target directory
+    // shared by two checkouts reuses one compiled script for both.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let api_dir = root.join("maillage/v1");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&api_dir)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))

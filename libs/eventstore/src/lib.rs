@@ -40,5 +40,5 @@ pub use expected::ExpectedVersion;
 pub use record::{AppendResult, EventData, EventMetadata, RecordedEvent, GENESIS_HASH};
 pub use store::{Direction, EventStore, Head, PendingAppend, StoreOptions};
 pub use stream_id::StreamId;
-pub use subscription::{Subscription, SubscriptionFilter};
+pub use subscription::{Subscription, SubscriptionFilter, SUBSCRIPTION_BATCH};
 pub use verify::Verification;

@@ -4,6 +4,11 @@
 //! then waits for the writer to publish a new head. The writer only replaces
 //! one value per group commit, so a slow subscriber never holds it back; it
 //! simply reads more from storage when it catches up.
+//!
+//! Catching up reads one batch of [`SUBSCRIPTION_BATCH`] records per step; a
+//! batch the filter leaves empty gives way to the other tasks before the next
+//! (`yield_now`), so a filter that matches nothing over a long backlog never
+//! holds an async worker for the whole scan.
 
 use std::collections::VecDeque;
 
@@ -13,8 +18,8 @@ use crate::error::StoreError;
 use crate::record::RecordedEvent;
 use crate::store::{EventStore, Head};
 
-/// Records read from storage per round trip.
-const CHUNK: usize = 1024;
+/// Records read from storage per step of a catch-up.
+pub const SUBSCRIPTION_BATCH: usize = 1024;
 
 /// Which events a subscription delivers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,6 +83,11 @@ impl Subscription {
                 if let Err(error) = self.fill() {
                     return Some(Err(error));
                 }
+                if self.buffer.is_empty() {
+                    // Nothing in this batch passed the filter: let other tasks
+                    // run before reading the next one.
+                    tokio::task::yield_now().await;
+                }
                 continue;
             }
             if self.committed.changed().await.is_err() {
@@ -92,7 +102,9 @@ impl Subscription {
     }
 
     fn fill(&mut self) -> Result<(), StoreError> {
-        let records = self.store.read_all(self.next_position, CHUNK)?;
+        let records = self
+            .store
+            .read_all(self.next_position, SUBSCRIPTION_BATCH)?;
         if let Some(last) = records.last() {
             self.next_position = last.position + 1;
         }

@@ -5,7 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::{event, events, temp_store};
-use maillage_eventstore::{ExpectedVersion, SubscriptionFilter};
+use futures::FutureExt;
+use maillage_eventstore::{ExpectedVersion, SubscriptionFilter, SUBSCRIPTION_BATCH};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_subscriber_from_zero_sees_all_of_50_000_concurrent_events_once_in_order_then_stays_live()
@@ -117,4 +118,38 @@ async fn a_subscription_that_is_not_read_does_not_hold_back_writers_and_ends_on_
         idle.next().await.is_none(),
         "a closed store ends its subscriptions"
     );
+}
+
+/// Issue 15, defect 7: a filter that matches nothing does not scan the whole
+/// backlog in one poll (which held an async worker for all of it): one poll
+/// reads one batch, then gives way; polled again, it goes on and finds what
+/// matches at the end.
+#[tokio::test]
+async fn a_filter_that_matches_nothing_reads_one_batch_per_poll() {
+    let (store, _dir) = temp_store();
+    let batches = 10;
+    for _ in 0..batches {
+        store
+            .append(
+                "noise-1",
+                ExpectedVersion::Any,
+                events("t.Noise", SUBSCRIPTION_BATCH),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .append("wanted-1", ExpectedVersion::Any, events("t.Wanted", 1))
+        .await
+        .unwrap();
+    let mut wanted = store.subscribe(0, SubscriptionFilter::Categories(vec!["wanted".into()]));
+
+    assert!(wanted.next().now_or_never().is_none(), "nothing yet");
+    assert_eq!(
+        wanted.next_position(),
+        1 + SUBSCRIPTION_BATCH as u64,
+        "one poll read one batch, not the whole backlog"
+    );
+    let found = wanted.next().await.unwrap().unwrap();
+    assert_eq!(found.position, (batches * SUBSCRIPTION_BATCH + 1) as u64);
 }

@@ -3,20 +3,25 @@
 //!
 //! Callers present `authorization: Bearer <token>`. The server never stores a
 //! token in clear: the tokens file holds the BLAKE3 hash of each token with the
-//! principal it stands for and that principal's roles, one per line:
+//! principal it stands for and that principal's roles, one per line, then
+//! optional `key=value` fields: when it was added, when it expires, and its
+//! first characters (to recognise it; never the secret). Lines without them,
+//! written before tokens had dates, still work and never expire:
 //!
 //! ```text
-//! # <blake3 hex of the token> <principal> <role,role,...>
+//! # <blake3 hex of the token> <principal> <role,role,...> [created=…] [expires=…] [prefix=…]
 //! 5f0c…e1 mailing-tool tool
-//! 9a4b…07 alice facilitator,analyst
+//! 9a4b…07 alice facilitator,analyst created=2026-12-07T09:30:00Z expires=2027-06-30T00:00:00Z prefix=mlg_Xk3p9Q
 //! ```
 //!
 //! [`TokenFile::add`] generates a token (`mlg_` + 43 base64url characters),
 //! writes only its hash (atomically, mode 0600) and returns the clear token once.
 //! [`TokenStore`] serves lookups and reloads the file when it changes, so adding
-//! or revoking a token takes effect on a running server without a restart.
-//! [`AuthLayer`] puts the caller's [`Principal`] in the request extensions, where
-//! handlers check roles with [`require`].
+//! or revoking a token takes effect on a running server without a restart; an
+//! expired token is refused. [`AuthLayer`] puts the caller's [`Principal`] in
+//! the request extensions, where handlers check roles with [`require`], and
+//! hands the server the call's credential, with which an open stream checks,
+//! every second, that its token is still valid.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -29,11 +34,13 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use base64::Engine as _;
-use futures::future::{Either, Ready};
+use futures::future::BoxFuture;
+use maillage_eventstore::{Clock, SystemClock};
 use rand::RngCore;
 use tonic::Status;
 
 use crate::error::ServiceError;
+use crate::utc;
 
 /// What a principal may do (design §6). [`Role::Admin`] passes every check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -157,6 +164,9 @@ pub enum AuthError {
     /// A hash prefix given to `revoke` is too short to be safe.
     #[error("a hash prefix must have at least {MIN_REVOKE_PREFIX} hex digits")]
     PrefixTooShort,
+    /// A new token's expiry is not in the future.
+    #[error("the expiry {} is not in the future", utc::format(*.0))]
+    ExpiryPassed(SystemTime),
 }
 
 /// The prefix of every generated token.
@@ -168,6 +178,10 @@ pub const MIN_REVOKE_PREFIX: usize = 8;
 /// Longest principal name.
 const MAX_PRINCIPAL_LEN: usize = 128;
 
+/// Characters of a token kept in the tokens file to recognise it: `mlg_` and
+/// 6 of its 43 random ones (36 of its 256 bits).
+pub const SHOWN_TOKEN_CHARS: usize = TOKEN_PREFIX.len() + 6;
+
 /// One token of the tokens file (its hash, never the token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenEntry {
@@ -177,12 +191,68 @@ pub struct TokenEntry {
     pub principal: String,
     /// Its roles.
     pub roles: Vec<Role>,
+    /// When it was added (`None` for lines written before tokens had dates).
+    pub created: Option<SystemTime>,
+    /// From when it is refused (`None`: never).
+    pub expires: Option<SystemTime>,
+    /// Its first [`SHOWN_TOKEN_CHARS`] characters (`None` for older lines).
+    pub prefix: Option<String>,
 }
 
 impl TokenEntry {
     fn to_line(&self) -> String {
         let roles: Vec<&str> = self.roles.iter().map(|role| role.as_str()).collect();
-        format!("{} {} {}", self.hash, self.principal, roles.join(","))
+        let mut line = format!("{} {} {}", self.hash, self.principal, roles.join(","));
+        if let Some(created) = self.created {
+            line.push_str(&format!(" created={}", utc::format(created)));
+        }
+        if let Some(expires) = self.expires {
+            line.push_str(&format!(" expires={}", utc::format(expires)));
+        }
+        if let Some(prefix) = &self.prefix {
+            line.push_str(&format!(" prefix={prefix}"));
+        }
+        line
+    }
+
+    /// Reads the optional `key=value` fields after the roles.
+    fn read_options<'a>(&mut self, fields: impl Iterator<Item = &'a str>) -> Result<(), String> {
+        for field in fields {
+            let (key, value) = field
+                .split_once('=')
+                .ok_or_else(|| format!("expected key=value after the roles, found {field:?}"))?;
+            let instant = || {
+                utc::parse(value)
+                    .ok_or_else(|| format!("{key} is not a UTC instant like 2027-06-30T00:00:00Z"))
+            };
+            let duplicate = match key {
+                "created" => self.created.replace(instant()?).is_some(),
+                "expires" => self.expires.replace(instant()?).is_some(),
+                "prefix" => {
+                    let valid = value.starts_with(TOKEN_PREFIX)
+                        && value.len() <= SHOWN_TOKEN_CHARS
+                        && value[TOKEN_PREFIX.len()..]
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+                    if !valid {
+                        return Err(format!(
+                            "prefix must be {TOKEN_PREFIX} and at most {} base64url characters",
+                            SHOWN_TOKEN_CHARS - TOKEN_PREFIX.len()
+                        ));
+                    }
+                    self.prefix.replace(value.to_owned()).is_some()
+                }
+                other => {
+                    return Err(format!(
+                        "unknown field {other:?} (created, expires, prefix)"
+                    ))
+                }
+            };
+            if duplicate {
+                return Err(format!("{key} is given twice"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -235,23 +305,29 @@ impl TokenFile {
                 lines.push(Line::Verbatim(raw.to_owned()));
                 continue;
             }
-            let fields: Vec<&str> = trimmed.split_whitespace().collect();
-            let [hash, principal, roles] = fields[..] else {
-                return Err(malformed(format!(
-                    "expected `<hash> <principal> <roles>`, found {} fields",
-                    fields.len()
-                )));
+            let mut fields = trimmed.split_whitespace();
+            let (Some(hash), Some(principal), Some(roles)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return Err(malformed(
+                    "expected `<hash> <principal> <roles>` and optional key=value fields".into(),
+                ));
             };
             if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(malformed("the hash is not 64 hex digits".into()));
             }
             check_principal(principal).map_err(|error| malformed(error.to_string()))?;
             let roles = parse_roles(roles).map_err(|error| malformed(error.to_string()))?;
-            lines.push(Line::Entry(TokenEntry {
+            let mut entry = TokenEntry {
                 hash: hash.to_ascii_lowercase(),
                 principal: principal.to_owned(),
                 roles,
-            }));
+                created: None,
+                expires: None,
+                prefix: None,
+            };
+            entry.read_options(fields).map_err(malformed)?;
+            lines.push(Line::Entry(entry));
         }
         Ok(Self { lines })
     }
@@ -268,7 +344,7 @@ impl TokenFile {
         })
     }
 
-    /// The principal a clear `token` stands for, if any.
+    /// The principal a clear `token` stands for, if any (expired or not).
     pub fn lookup(&self, token: &str) -> Option<Principal> {
         let hash = hash_token(token);
         self.entries()
@@ -279,18 +355,34 @@ impl TokenFile {
             })
     }
 
-    /// Generates a token for `principal` with `roles`, adds its hash to the file
-    /// at `path` (created if missing) and returns the clear token: the only time
-    /// it is ever shown.
+    /// Generates a token for `principal` with `roles` that never expires; see
+    /// [`TokenFile::add_expiring`].
     pub fn add(
         path: impl AsRef<Path>,
         principal: &str,
         roles: &[Role],
     ) -> Result<String, AuthError> {
+        Self::add_expiring(path, principal, roles, None)
+    }
+
+    /// Generates a token for `principal` with `roles`, refused from `expires`
+    /// on (never when `None`), adds its hash, its creation date, its expiry
+    /// and its first characters to the file at `path` (created if missing),
+    /// and returns the clear token: the only time it is ever shown.
+    pub fn add_expiring(
+        path: impl AsRef<Path>,
+        principal: &str,
+        roles: &[Role],
+        expires: Option<SystemTime>,
+    ) -> Result<String, AuthError> {
         let path = path.as_ref();
         check_principal(principal)?;
         if roles.is_empty() {
             return Err(AuthError::NoRole);
+        }
+        let now = SystemTime::now();
+        if let Some(expires) = expires.filter(|expires| *expires <= now) {
+            return Err(AuthError::ExpiryPassed(expires));
         }
         let mut roles = roles.to_vec();
         roles.sort();
@@ -302,6 +394,10 @@ impl TokenFile {
             hash: hash_token(&token),
             principal: principal.to_owned(),
             roles,
+            // Whole seconds, as the file keeps them.
+            created: utc::parse(&utc::format(now)),
+            expires,
+            prefix: Some(token[..SHOWN_TOKEN_CHARS].to_owned()),
         }));
         file.write(path)?;
         Ok(token)
@@ -382,7 +478,9 @@ impl TokenFile {
         };
         let mut text = String::new();
         if self.lines.is_empty() {
-            text.push_str("# <blake3 hex of the token> <principal> <role,role,...>\n");
+            text.push_str(
+                "# <blake3 hex of the token> <principal> <role,role,...> [created=…] [expires=…] [prefix=…]\n",
+            );
         }
         for line in &self.lines {
             match line {
@@ -495,20 +593,28 @@ impl FileStamp {
     }
 }
 
+/// What a token grants: a principal, until its expiry.
+struct Grant {
+    principal: Principal,
+    expires: Option<SystemTime>,
+}
+
 struct Loaded {
     stamp: Option<FileStamp>,
-    /// Token hash → principal. Empty when the file is missing or malformed.
-    principals: HashMap<String, Principal>,
+    /// Token hash → grant. Empty when the file is missing or malformed.
+    grants: HashMap<String, Grant>,
 }
 
 /// The live table of tokens behind the auth layer: loaded from the tokens file
-/// and reloaded whenever the file changes (checked on each lookup).
+/// and reloaded whenever the file changes (checked on each lookup, and every
+/// second by each open stream). Expiry is judged by its clock.
 ///
 /// If the file becomes unreadable or malformed, no token is accepted until it
 /// is fixed (fail closed); the error is logged once per change.
 pub struct TokenStore {
     path: PathBuf,
     loaded: RwLock<Loaded>,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for TokenStore {
@@ -522,15 +628,24 @@ impl fmt::Debug for TokenStore {
 impl TokenStore {
     /// Loads the tokens file at `path`; it must exist and be well formed.
     pub fn open(path: impl Into<PathBuf>) -> Result<Arc<Self>, AuthError> {
+        Self::open_with_clock(path, Arc::new(SystemClock))
+    }
+
+    /// Like [`TokenStore::open`], judging expiry by `clock`.
+    pub fn open_with_clock(
+        path: impl Into<PathBuf>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Self>, AuthError> {
         let path = path.into();
         let stamp = FileStamp::of(&path);
         let file = TokenFile::load(&path)?;
         Ok(Arc::new(Self {
             loaded: RwLock::new(Loaded {
                 stamp,
-                principals: table(&file),
+                grants: table(&file),
             }),
             path,
+            clock,
         }))
     }
 
@@ -539,21 +654,31 @@ impl TokenStore {
         &self.path
     }
 
-    /// The principal a clear `token` stands for; UNAUTHENTICATED if none.
+    /// The principal a clear `token` stands for; UNAUTHENTICATED if none, or
+    /// if it has expired (the message says when).
     pub fn authenticate(&self, token: &str) -> Result<Principal, ServiceError> {
+        self.check(&hash_token(token))
+    }
+
+    /// [`TokenStore::authenticate`] for the token of hash `hash`.
+    fn check(&self, hash: &str) -> Result<Principal, ServiceError> {
         self.reload_if_changed();
-        let hash = hash_token(token);
         let loaded = self
             .loaded
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        loaded
-            .principals
-            .get(&hash)
-            .cloned()
+        let grant = loaded
+            .grants
+            .get(hash)
             .ok_or_else(|| ServiceError::Unauthenticated {
                 message: "unknown or revoked token".into(),
-            })
+            })?;
+        match grant.expires {
+            Some(expires) if expires <= self.clock.now() => Err(ServiceError::Unauthenticated {
+                message: format!("token expired at {}", utc::format(expires)),
+            }),
+            _ => Ok(grant.principal.clone()),
+        }
     }
 
     fn reload_if_changed(&self) {
@@ -567,7 +692,7 @@ impl TokenStore {
                 return;
             }
         }
-        let principals = match TokenFile::load(&self.path) {
+        let grants = match TokenFile::load(&self.path) {
             Ok(file) => {
                 tracing::info!(path = %self.path.display(), "tokens file reloaded");
                 table(&file)
@@ -581,22 +706,49 @@ impl TokenStore {
             .loaded
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *loaded = Loaded { stamp, principals };
+        *loaded = Loaded { stamp, grants };
     }
 }
 
-fn table(file: &TokenFile) -> HashMap<String, Principal> {
+fn table(file: &TokenFile) -> HashMap<String, Grant> {
     file.entries()
         .map(|entry| {
             (
                 entry.hash.clone(),
-                Principal {
-                    name: entry.principal.clone(),
-                    roles: entry.roles.clone(),
+                Grant {
+                    principal: Principal {
+                        name: entry.principal.clone(),
+                        roles: entry.roles.clone(),
+                    },
+                    expires: entry.expires,
                 },
             )
         })
         .collect()
+}
+
+/// The token an authenticated call was made with (its hash), to check again
+/// while the call's response stream is open.
+#[derive(Clone)]
+pub(crate) struct Credential {
+    tokens: Arc<TokenStore>,
+    hash: String,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The hash names the token in the tokens file: not for logs.
+        f.debug_struct("Credential").finish_non_exhaustive()
+    }
+}
+
+impl Credential {
+    /// Ok while the token is in the tokens file and not expired; else the
+    /// UNAUTHENTICATED status that ends the stream.
+    pub(crate) fn check(&self) -> Result<(), Status> {
+        self.tokens.check(&self.hash)?;
+        Ok(())
+    }
 }
 
 /// Anything that carries request extensions: a [`tonic::Request`] or the
@@ -685,13 +837,18 @@ pub struct AuthService<S> {
 }
 
 impl<S> AuthService<S> {
-    fn authenticate<B>(&self, request: &mut http::Request<B>) -> Result<(), Status> {
+    /// Authenticates `request`; the credential to check again while its
+    /// response streams (none for health and reflection).
+    fn authenticate<B>(
+        &self,
+        request: &mut http::Request<B>,
+    ) -> Result<Option<Credential>, Status> {
         let path = request.uri().path();
         if UNAUTHENTICATED_PREFIXES
             .iter()
             .any(|prefix| path.starts_with(prefix))
         {
-            return Ok(());
+            return Ok(None);
         }
         let header = request
             .headers_mut()
@@ -708,20 +865,29 @@ impl<S> AuthService<S> {
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| Status::unauthenticated("authorization must be `Bearer <token>`"))?;
-        let principal = self.tokens.authenticate(token)?;
+        let hash = hash_token(token);
+        let principal = self.tokens.check(&hash)?;
         request.extensions_mut().insert(principal);
-        Ok(())
+        Ok(Some(Credential {
+            tokens: self.tokens.clone(),
+            hash,
+        }))
     }
 }
 
+/// Authenticates each call; an authenticated call's response carries its
+/// credential in its extensions, for the server to check it again while the
+/// response streams.
 impl<S, B, ResBody> tower_service::Service<http::Request<B>> for AuthService<S>
 where
     S: tower_service::Service<http::Request<B>, Response = http::Response<ResBody>>,
-    ResBody: Default,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ResBody: Default + Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Either<Ready<Result<S::Response, S::Error>>, S::Future>;
+    type Future = BoxFuture<'static, Result<S::Response, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -729,12 +895,21 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         match self.authenticate(&mut request) {
-            Ok(()) => Either::Right(self.inner.call(request)),
+            Ok(credential) => {
+                let call = self.inner.call(request);
+                Box::pin(async move {
+                    let mut response = call.await?;
+                    if let Some(credential) = credential {
+                        response.extensions_mut().insert(credential);
+                    }
+                    Ok(response)
+                })
+            }
             Err(status) => {
                 if let Some(span) = request.extensions().get::<crate::server::RpcSpan>() {
                     span.record_header_ids(request.headers());
                 }
-                Either::Left(futures::future::ready(Ok(status.into_http())))
+                Box::pin(futures::future::ready(Ok(status.into_http())))
             }
         }
     }
@@ -777,6 +952,104 @@ mod tests {
             .collect();
         assert_eq!(principals.len(), 160, "adds were lost");
         assert!(!principals.contains(&"victim"), "a revoked token came back");
+    }
+
+    /// Issue 15, defect 5: lines written before tokens had dates load, never
+    /// expire and survive a rewrite; a new line carries its creation date,
+    /// its expiry and the token's first characters, never the token.
+    #[test]
+    fn token_lines_carry_dates_and_a_prefix_and_older_lines_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens");
+        let old = "a".repeat(64);
+        fs::write(&path, format!("# tokens\n{old} bob tool\n")).unwrap();
+        let expires = SystemTime::now() + std::time::Duration::from_secs(86_400);
+        let token =
+            TokenFile::add_expiring(&path, "alice", &[Role::Analyst], Some(expires)).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(&format!("\n{old} bob tool\n")), "{text}");
+        assert!(!text.contains(&token), "clear token written");
+
+        let listed = TokenFile::load(&path).unwrap().list();
+        assert_eq!(
+            (
+                listed[0].created,
+                listed[0].expires,
+                listed[0].prefix.as_deref()
+            ),
+            (None, None, None)
+        );
+        let alice = &listed[1];
+        assert_eq!(alice.prefix.as_deref(), Some(&token[..SHOWN_TOKEN_CHARS]));
+        assert_eq!(alice.prefix.as_ref().map(String::len), Some(10));
+        assert_eq!(alice.expires.map(utc::format), Some(utc::format(expires)));
+        assert!(alice
+            .created
+            .is_some_and(|created| created <= SystemTime::now()));
+
+        let past = SystemTime::now() - std::time::Duration::from_secs(1);
+        assert!(matches!(
+            TokenFile::add_expiring(&path, "carol", &[Role::Tool], Some(past)),
+            Err(AuthError::ExpiryPassed(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_token_fields_are_refused_with_their_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens");
+        let hash = "b".repeat(64);
+        for (fields, reason) in [
+            ("expires=tomorrow", "expires is not a UTC instant"),
+            ("colour=blue", "unknown field \"colour\""),
+            (
+                "created=2026-01-01 created=2026-01-02",
+                "created is given twice",
+            ),
+            ("prefix=abc", "prefix must be mlg_"),
+            ("prefix=mlg_abcdefgh", "prefix must be mlg_"),
+            ("stray", "expected key=value"),
+        ] {
+            fs::write(&path, format!("{hash} bob tool {fields}\n")).unwrap();
+            match TokenFile::load(&path) {
+                Err(AuthError::Malformed {
+                    line: 1,
+                    reason: why,
+                    ..
+                }) => {
+                    assert!(why.starts_with(reason), "{fields}: {why}")
+                }
+                other => panic!("{fields}: {other:?}"),
+            }
+        }
+        fs::write(
+            &path,
+            format!("{hash} bob tool expires=2027-06-30 prefix=mlg_Ab-_9z\n"),
+        )
+        .unwrap();
+        let entry = &TokenFile::load(&path).unwrap().list()[0];
+        assert_eq!(
+            entry.expires.map(utc::format).as_deref(),
+            Some("2027-06-30T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn an_expired_token_is_refused_saying_when_it_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens");
+        let expires = SystemTime::now() + std::time::Duration::from_secs(60);
+        let token = TokenFile::add_expiring(&path, "temp", &[Role::Tool], Some(expires)).unwrap();
+        let clock = Arc::new(maillage_eventstore::FixedClock::new(SystemTime::now()));
+        let store = TokenStore::open_with_clock(&path, clock.clone()).unwrap();
+        assert_eq!(store.authenticate(&token).unwrap().name, "temp");
+        clock.set(expires);
+        let refused = Status::from(store.authenticate(&token).unwrap_err());
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+        assert_eq!(
+            refused.message(),
+            format!("token expired at {}", utc::format(expires))
+        );
     }
 
     #[test]

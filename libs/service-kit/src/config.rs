@@ -65,7 +65,29 @@ pub struct ServiceConfig {
     /// PEM private key for TLS (with --tls-cert).
     #[arg(long, env = "MAILLAGE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// Seconds a handler may take to answer before the call ends with
+    /// DEADLINE_EXCEEDED (the items of a stream, once it is open, are not
+    /// counted).
+    #[arg(long, env = "MAILLAGE_REQUEST_TIMEOUT", default_value_t = crate::server::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+
+    /// Requests of one client connection in handlers at once; more wait
+    /// their turn.
+    #[arg(long, env = "MAILLAGE_MAX_REQUESTS_PER_CONNECTION", default_value_t = crate::server::DEFAULT_REQUESTS_PER_CONNECTION,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_requests_per_connection: u32,
+
+    /// Projections: `as_of` replays and rebuilds running at once; more are
+    /// refused with RESOURCE_EXHAUSTED (each holds a whole read model in memory).
+    #[arg(long, env = "MAILLAGE_MAX_REPLAYS", default_value_t = DEFAULT_MAX_REPLAYS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_replays: u32,
 }
+
+/// `as_of` replays and rebuilds a projections service runs at once by default.
+pub const DEFAULT_MAX_REPLAYS: u32 = 2;
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +128,9 @@ impl ServiceConfig {
             nats: NatsConfig::default(),
             tls_cert: None,
             tls_key: None,
+            request_timeout: crate::server::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+            max_requests_per_connection: crate::server::DEFAULT_REQUESTS_PER_CONNECTION,
+            max_replays: DEFAULT_MAX_REPLAYS,
         }
     }
 
@@ -188,6 +213,10 @@ mod tests {
         assert_eq!(cli.service.listen.port(), 7000);
         assert_eq!(cli.service.tokens_path(), PathBuf::from("/tmp/m/tokens"));
         assert_eq!(cli.service.log_format, LogFormat::Json);
+        assert_eq!(cli.service.request_timeout, 60);
+        assert_eq!(cli.service.max_requests_per_connection, 32);
+        assert_eq!(cli.service.max_replays, 2);
+        assert!(Cli::try_parse_from(["svc", "--max-replays", "0"]).is_err());
         assert!(Cli::try_parse_from(["svc", "--tls-cert", "c.pem"]).is_err());
         assert!(Cli::try_parse_from(["svc", "--log-format", "xml"]).is_err());
     }

@@ -71,6 +71,13 @@ pub enum ServiceError {
         /// The roles that would have been accepted (lowercase names).
         needed: Vec<String>,
     },
+    /// A bounded resource is in use to its limit (concurrent replays); the
+    /// request changed nothing, retry later.
+    #[error("{message}")]
+    ResourceExhausted {
+        /// Which limit was reached, and the limit itself.
+        message: String,
+    },
     /// The service cannot serve now (shutting down, store closed); retry later.
     #[error("{message}")]
     Unavailable {
@@ -134,6 +141,7 @@ impl ServiceError {
             Self::Aborted { .. } => Code::Aborted,
             Self::Unauthenticated { .. } => Code::Unauthenticated,
             Self::PermissionDenied { .. } => Code::PermissionDenied,
+            Self::ResourceExhausted { .. } => Code::ResourceExhausted,
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal { .. } => Code::Internal,
         }
@@ -258,6 +266,12 @@ mod tests {
                     needed: vec!["tool".into()],
                 },
                 Code::PermissionDenied,
+            ),
+            (
+                ServiceError::ResourceExhausted {
+                    message: "2 replays running".into(),
+                },
+                Code::ResourceExhausted,
             ),
             (
                 ServiceError::Unavailable {

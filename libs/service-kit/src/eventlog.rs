@@ -43,6 +43,13 @@ pub const MAX_READ_BYTES: usize = 3 * 1024 * 1024;
 /// Longest unknown `context` repeated in an INVALID_ARGUMENT message.
 const MAX_ECHOED_CONTEXT: usize = 64;
 
+/// Most categories, or event types, one subscription filters on: the filter
+/// is checked against every record of the log it scans.
+pub const MAX_FILTER_ENTRIES: usize = 64;
+
+/// Longest event type a filter names (protobuf full names are far shorter).
+pub const MAX_EVENT_TYPE_LEN: usize = 256;
+
 /// Roles allowed to read a log.
 const READERS: [Role; 2] = [Role::Tool, Role::Auditor];
 
@@ -142,6 +149,37 @@ fn admit<T>(request: &Request<T>) -> Result<(), Status> {
     Ok(())
 }
 
+/// Checks the number of entries of a filter `field` before anything else.
+fn check_filter_entries(field: &str, entries: &[String]) -> Result<(), ServiceError> {
+    if entries.len() > MAX_FILTER_ENTRIES {
+        return Err(ServiceError::invalid_argument(
+            field,
+            format!("{} entries, at most {MAX_FILTER_ENTRIES}", entries.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an event type filter entry.
+fn check_event_type(event_type: &str) -> Result<(), ServiceError> {
+    if event_type.is_empty() {
+        return Err(ServiceError::invalid_argument(
+            "event_types",
+            "an event type is empty",
+        ));
+    }
+    if event_type.len() > MAX_EVENT_TYPE_LEN {
+        return Err(ServiceError::invalid_argument(
+            "event_types",
+            format!(
+                "an event type is {} bytes, at most {MAX_EVENT_TYPE_LEN}",
+                event_type.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a category filter entry (the part of a stream id before its `-`).
 fn check_category(category: &str) -> Result<(), ServiceError> {
     StreamId::parse(format!("{category}-x"))
@@ -236,18 +274,16 @@ impl EventLog for EventLogService {
         ) {
             (true, true) => SubscriptionFilter::All,
             (false, true) => {
+                check_filter_entries("categories", &request.categories)?;
                 for category in &request.categories {
                     check_category(category)?;
                 }
                 SubscriptionFilter::Categories(request.categories)
             }
             (true, false) => {
-                if request.event_types.iter().any(|t| t.is_empty()) {
-                    return Err(ServiceError::invalid_argument(
-                        "event_types",
-                        "an event type is empty",
-                    )
-                    .into());
+                check_filter_entries("event_types", &request.event_types)?;
+                for event_type in &request.event_types {
+                    check_event_type(event_type)?;
                 }
                 SubscriptionFilter::EventTypes(request.event_types)
             }
@@ -321,6 +357,21 @@ mod tests {
         assert_eq!(read_limit(0), DEFAULT_READ_LIMIT);
         assert_eq!(read_limit(5), 5);
         assert_eq!(read_limit(u32::MAX), MAX_READ_LIMIT);
+    }
+
+    #[test]
+    fn filters_are_bounded() {
+        let many: Vec<String> = (0..=MAX_FILTER_ENTRIES).map(|n| format!("c{n}")).collect();
+        assert!(check_filter_entries("categories", &many[1..]).is_ok());
+        let refused = check_filter_entries("categories", &many).unwrap_err();
+        assert!(
+            refused.to_string().starts_with("categories: 65 entries"),
+            "{refused}"
+        );
+        assert!(check_event_type("maillage.v1.PersonRegistered").is_ok());
+        assert!(check_event_type("").is_err());
+        let long = check_event_type(&"a".repeat(MAX_EVENT_TYPE_LEN + 1)).unwrap_err();
+        assert!(long.to_string().contains("at most 256"), "{long}");
     }
 
     #[test]

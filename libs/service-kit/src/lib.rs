@@ -11,7 +11,8 @@
 //! - [`telemetry`]: [`init_tracing`], human or JSON logs;
 //! - [`envelope`]: record ⇄ [`maillage_proto::v1::EventEnvelope`] conversions;
 //! - [`eventlog`]: [`EventLogService`], read access to a command service's own log;
-//! - [`server`]: [`Server`], serving services with auth, health, reflection and a graceful shutdown.
+//! - [`server`]: [`Server`], serving services with auth, health, reflection, limits and a graceful shutdown;
+//! - [`utc`]: the UTC instants of the tokens file.
 
 #![warn(missing_docs)]
 
@@ -28,6 +29,7 @@ pub mod nats;
 pub mod server;
 pub mod subject_access;
 pub mod telemetry;
+pub mod utc;
 
 pub use access::{AccessJournal, AccessJournalService, Disclosure, Reader};
 pub use auth::{principal, require, AuthLayer, Principal, Role, TokenFile, TokenStore};

@@ -21,7 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::Frame;
@@ -36,7 +36,7 @@ use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tracing::Instrument;
 
-use crate::auth::{AuthLayer, TokenStore};
+use crate::auth::{AuthLayer, Credential, TokenStore};
 use crate::config::{ConfigError, ServiceConfig};
 use crate::context::{CORRELATION_ID_HEADER, REQUEST_ID_HEADER};
 
@@ -51,6 +51,13 @@ pub enum ServerError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
+/// How long a handler may take to answer by default (the reply's headers: a
+/// stream, once open, is not cut).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Requests of one connection in handlers at once by default; more wait.
+pub const DEFAULT_REQUESTS_PER_CONNECTION: u32 = 32;
+
 /// Gathers the services of one server, then serves them.
 pub struct Server {
     tokens: Arc<TokenStore>,
@@ -58,7 +65,11 @@ pub struct Server {
     names: Vec<&'static str>,
     /// Services whose health follows a store: NOT_SERVING once it has failed.
     backed: Vec<(&'static str, EventStore)>,
+    /// Services whose health follows a signal: SERVING while it is `true`.
+    followed: Vec<(&'static str, watch::Receiver<bool>)>,
     tls: Option<Identity>,
+    request_timeout: Duration,
+    requests_per_connection: usize,
 }
 
 impl Server {
@@ -69,18 +80,40 @@ impl Server {
             routes: RoutesBuilder::default(),
             names: Vec::new(),
             backed: Vec::new(),
+            followed: Vec::new(),
             tls: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            requests_per_connection: DEFAULT_REQUESTS_PER_CONNECTION as usize,
         }
     }
 
-    /// A server set up from the shared configuration: its tokens file and, when
-    /// `--tls-cert`/`--tls-key` are given, TLS.
+    /// A server set up from the shared configuration: its tokens file, its
+    /// limits and, when `--tls-cert`/`--tls-key` are given, TLS.
     pub fn from_config(config: &ServiceConfig) -> Result<Self, ConfigError> {
         // Unusable NATS settings stop the process now, not in a retry loop.
         config.nats.check()?;
-        let mut server = Self::builder(config.token_store()?);
+        let mut server = Self::builder(config.token_store()?)
+            .request_timeout(Duration::from_secs(config.request_timeout))
+            .requests_per_connection(config.max_requests_per_connection as usize);
         server.tls = config.tls_identity()?;
         Ok(server)
+    }
+
+    /// Ends with DEADLINE_EXCEEDED, naming the limit, a call whose handler has
+    /// not answered within `timeout` (default [`DEFAULT_REQUEST_TIMEOUT`]).
+    /// Only the wait for the reply's headers counts: a stream, once open, runs
+    /// on. A client's shorter `grpc-timeout` still applies.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// At most `limit` requests of one connection in handlers at once (default
+    /// [`DEFAULT_REQUESTS_PER_CONNECTION`]); the others wait their turn. An
+    /// open stream whose handler has answered does not count.
+    pub fn requests_per_connection(mut self, limit: usize) -> Self {
+        self.requests_per_connection = limit.max(1);
+        self
     }
 
     /// Serves TLS with this certificate chain and key instead of plain HTTP/2.
@@ -131,6 +164,27 @@ impl Server {
         self.add_service(service)
     }
 
+    /// Mounts a service like [`Server::add_service`] whose health follows
+    /// `serving`: SERVING while it holds `true`, NOT_SERVING otherwise (the
+    /// projections while their consumer is down). The whole server (`""`)
+    /// does not follow it: the process itself needs no restart.
+    pub fn add_service_with_health<S>(mut self, service: S, serving: watch::Receiver<bool>) -> Self
+    where
+        S: tower_service::Service<
+                http::Request<Body>,
+                Response = http::Response<Body>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.followed.push((S::NAME, serving));
+        self.add_service(service)
+    }
+
     /// The names of the services mounted so far.
     pub fn service_names(&self) -> &[&'static str] {
         &self.names
@@ -164,7 +218,10 @@ impl Server {
             mut routes,
             names,
             backed,
+            followed,
             tls,
+            request_timeout,
+            requests_per_connection,
         } = self;
         let address = listener.local_addr().ok();
 
@@ -184,16 +241,23 @@ impl Server {
         }
         routes.add_service(health);
         routes.add_service(reflection.build_v1()?);
-        let watchers = watch_stores(&reporter, backed, &stores);
+        let mut watchers = watch_stores(&reporter, backed, &stores);
+        watchers.extend(follow_signals(&reporter, followed));
+        let aborts: Vec<tokio::task::AbortHandle> = watchers
+            .iter()
+            .map(|watcher| watcher.abort_handle())
+            .collect();
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let mut transport = tonic::transport::Server::builder();
+        let mut transport = tonic::transport::Server::builder()
+            .concurrency_limit_per_connection(requests_per_connection);
         if let Some(identity) = tls {
             transport = transport.tls_config(ServerTlsConfig::new().identity(identity))?;
         }
         let router = transport
             .layer(RpcLayer {
                 shutdown: shutdown_rx.clone(),
+                timeout: request_timeout,
             })
             .layer(AuthLayer::new(tokens))
             .add_routes(routes.routes());
@@ -212,6 +276,10 @@ impl Server {
             tokio::select! {
                 () = shutdown => tracing::info!("shutdown requested"),
                 () = termination_signal() => tracing::info!("termination signal received"),
+            }
+            // No watcher may turn a service back to SERVING from now on.
+            for abort in aborts {
+                abort.abort();
             }
             for name in &names {
                 reporter
@@ -290,6 +358,38 @@ fn watch_stores(
         .collect()
 }
 
+/// Spawns one task per followed service that sets its health from its
+/// signal, now and at every change, until the signal's sender is gone.
+fn follow_signals(
+    reporter: &tonic_health::server::HealthReporter,
+    followed: Vec<(&'static str, watch::Receiver<bool>)>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    followed
+        .into_iter()
+        .map(|(name, mut serving)| {
+            let reporter = reporter.clone();
+            tokio::spawn(async move {
+                loop {
+                    let status = if *serving.borrow_and_update() {
+                        ServingStatus::Serving
+                    } else {
+                        ServingStatus::NotServing
+                    };
+                    tracing::info!(
+                        service = name,
+                        ?status,
+                        "health follows the service's state"
+                    );
+                    reporter.set_service_status(name, status).await;
+                    if serving.changed().await.is_err() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
 /// The gRPC health service's name.
 const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 /// The gRPC reflection service's name (v1).
@@ -352,11 +452,13 @@ impl RpcSpan {
     }
 }
 
-/// Outermost layer: opens the RPC's span, logs its outcome, and ends open
+/// Outermost layer: opens the RPC's span, ends with DEADLINE_EXCEEDED a
+/// handler that does not answer in time, logs the outcome, and ends open
 /// response streams when the server shuts down.
 #[derive(Clone)]
 struct RpcLayer {
     shutdown: watch::Receiver<bool>,
+    timeout: Duration,
 }
 
 impl<S> tower_layer::Layer<S> for RpcLayer {
@@ -366,6 +468,7 @@ impl<S> tower_layer::Layer<S> for RpcLayer {
         RpcService {
             inner,
             shutdown: self.shutdown.clone(),
+            timeout: self.timeout,
         }
     }
 }
@@ -374,6 +477,7 @@ impl<S> tower_layer::Layer<S> for RpcLayer {
 struct RpcService<S> {
     inner: S,
     shutdown: watch::Receiver<bool>,
+    timeout: Duration,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -383,7 +487,7 @@ where
     S: tower_service::Service<http::Request<B>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Default + Send + 'static,
 {
     type Response = http::Response<RpcBody<ResBody>>;
     type Error = S::Error;
@@ -408,17 +512,34 @@ where
             self.inner.call(request)
         };
         let shutdown = self.shutdown.clone();
+        let timeout = self.timeout;
         let body_span = span.clone();
         Box::pin(
             async move {
-                let mut response = call.await?;
+                // Dropping the handler's future cancels it; work it handed to
+                // a task of its own (a replay, an erasure) finishes there.
+                let mut response = match tokio::time::timeout(timeout, call).await {
+                    Ok(response) => response?,
+                    Err(_) => {
+                        tracing::warn!(
+                            ?timeout,
+                            "the handler did not answer within the request timeout"
+                        );
+                        tonic::Status::deadline_exceeded(format!(
+                            "no answer within the server's request timeout ({timeout:?})"
+                        ))
+                        .into_http()
+                    }
+                };
                 // A trailers-only reply (an error status) carries its code in the headers.
                 rewrite_decode_status(response.headers_mut());
                 let code = grpc_code(response.headers());
+                let credential = response.extensions_mut().remove::<Credential>();
                 Ok(response.map(|inner| RpcBody {
                     inner: Box::pin(inner),
                     shutdown: Some(shutdown),
                     shutdown_wait: None,
+                    credential: credential.map(CredentialCheck::new),
                     span: body_span,
                     started,
                     code,
@@ -502,13 +623,70 @@ fn too_large(message: &str) -> Option<(u64, u64)> {
     Some((size.parse().ok()?, limit.parse().ok()?))
 }
 
+/// How often an open response stream checks that its token is still valid
+/// (not revoked, not expired).
+pub const CREDENTIAL_CHECK_PERIOD: Duration = Duration::from_secs(1);
+
+/// The token of an open response stream, checked again every
+/// [`CREDENTIAL_CHECK_PERIOD`], whether the stream is sending or waiting.
+struct CredentialCheck {
+    credential: Credential,
+    /// When to check next.
+    next: tokio::time::Instant,
+    /// Wakes a waiting stream at `next` (made the first time it waits: a
+    /// unary reply never waits, and needs no timer).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl CredentialCheck {
+    fn new(credential: Credential) -> Self {
+        Self {
+            credential,
+            next: tokio::time::Instant::now() + CREDENTIAL_CHECK_PERIOD,
+            timer: None,
+        }
+    }
+
+    /// The refusal if a check is due and the token is no longer valid.
+    fn due(&mut self) -> Option<tonic::Status> {
+        let now = tokio::time::Instant::now();
+        if now < self.next {
+            return None;
+        }
+        self.next = now + CREDENTIAL_CHECK_PERIOD;
+        if let Some(timer) = &mut self.timer {
+            timer.as_mut().reset(self.next);
+        }
+        self.credential.check().err()
+    }
+
+    /// Ready with the refusal once a check, when due, finds the token no
+    /// longer valid; wakes the waiting stream for each check.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<tonic::Status> {
+        loop {
+            if let Some(status) = self.due() {
+                return Poll::Ready(status);
+            }
+            let next = self.next;
+            let timer = self
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(next)));
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
 /// A response body that ends with UNAVAILABLE when the server shuts down
-/// while it waits for more (a live subscription), and logs the RPC's outcome
-/// when it is done or dropped (client gone).
+/// while it waits for more (a live subscription), with UNAUTHENTICATED once
+/// its token is revoked or expired, and logs the RPC's outcome when it is
+/// done or dropped (client gone).
 struct RpcBody<B> {
     inner: Pin<Box<B>>,
     shutdown: Option<watch::Receiver<bool>>,
     shutdown_wait: Option<BoxFuture<()>>,
+    credential: Option<CredentialCheck>,
     span: tracing::Span,
     started: Instant,
     code: Option<tonic::Code>,
@@ -516,6 +694,25 @@ struct RpcBody<B> {
 }
 
 impl<B> RpcBody<B> {
+    /// Ends the stream with `status`, a refusal of its token, in its trailers.
+    fn end_refused<E>(&mut self, status: tonic::Status) -> Poll<Option<Result<Frame<Bytes>, E>>> {
+        tracing::info!(
+            message = status.message(),
+            "stream ended: its token is no longer valid"
+        );
+        self.end_with(status)
+    }
+
+    /// Ends the stream with `status` in its trailers.
+    fn end_with<E>(&mut self, status: tonic::Status) -> Poll<Option<Result<Frame<Bytes>, E>>> {
+        self.done = true;
+        self.code = Some(status.code());
+        let mut trailers = http::HeaderMap::new();
+        // Invariant: our messages are ASCII and always encode into headers.
+        let _ = status.add_header(&mut trailers);
+        Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+    }
+
     /// Ready once the server is shutting down.
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if self.shutdown_wait.is_none() {
@@ -551,6 +748,11 @@ where
         }
         let span = this.span.clone();
         let _entered = span.enter();
+        // Checked before sending more too: a stream kept busy by a long
+        // catch-up never waits.
+        if let Some(status) = this.credential.as_mut().and_then(CredentialCheck::due) {
+            return this.end_refused(status);
+        }
         match this.inner.as_mut().poll_frame(cx) {
             Poll::Ready(Some(Ok(mut frame))) => {
                 if let Some(trailers) = frame.trailers_mut() {
@@ -567,18 +769,16 @@ where
                 this.done = true;
                 Poll::Ready(Some(Err(error)))
             }
-            Poll::Pending => match this.poll_shutdown(cx) {
-                Poll::Ready(()) => {
-                    this.done = true;
-                    let status = tonic::Status::unavailable("the server is shutting down");
-                    this.code = Some(status.code());
-                    let mut trailers = http::HeaderMap::new();
-                    // Invariant: a fixed ASCII message always encodes into headers.
-                    let _ = status.add_header(&mut trailers);
-                    Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            Poll::Pending => {
+                if this.poll_shutdown(cx).is_ready() {
+                    return this
+                        .end_with(tonic::Status::unavailable("the server is shutting down"));
                 }
-                Poll::Pending => Poll::Pending,
-            },
+                match this.credential.as_mut().map(|check| check.poll(cx)) {
+                    Some(Poll::Ready(status)) => this.end_refused(status),
+                    _ => Poll::Pending,
+                }
+            }
         }
     }
 

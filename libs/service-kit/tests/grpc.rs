@@ -2,124 +2,20 @@
 //! temp dir, called through tonic clients: the EventLog service, auth and roles,
 //! health, reflection, token reload, and graceful shutdown.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+mod common;
 
 use anyhow::{Context as _, Result};
+use common::{authed, Harness, WAIT};
 use maillage_eventstore::{EventData, EventMetadata, EventStore, ExpectedVersion, StoreOptions};
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::{
     ReadAllRequest, ReadDirection, ReadStreamRequest, SubscribeRequest, VerifyRequest,
 };
-use maillage_service_kit::{EventLogService, Role, Server, ServerError, TokenFile, TokenStore};
+use maillage_service_kit::{EventLogService, Role, Server, TokenFile, TokenStore};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_types::StatusExt;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-/// A running server with one EventLog service, and tokens for each role.
-struct Harness {
-    address: SocketAddr,
-    store: EventStore,
-    tokens_path: std::path::PathBuf,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<Result<(), ServerError>>>,
-    tool: String,
-    auditor: String,
-    admin: String,
-    facilitator: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Harness {
-    async fn start() -> Result<Self> {
-        maillage_service_kit::init_tracing(maillage_service_kit::LogFormat::Human);
-        let dir = tempfile::tempdir()?;
-        let tokens_path = dir.path().join("tokens");
-        let tool = TokenFile::add(&tokens_path, "mailing-tool", &[Role::Tool])?;
-        let auditor = TokenFile::add(&tokens_path, "audit", &[Role::Auditor])?;
-        let admin = TokenFile::add(&tokens_path, "root", &[Role::Admin])?;
-        let facilitator = TokenFile::add(&tokens_path, "alice", &[Role::Facilitator])?;
-        let store = EventStore::open(&dir.path().join("log"), StoreOptions::default())?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = Server::builder(TokenStore::open(&tokens_path)?)
-            .add_service(EventLogService::new("stakeholders", store.clone()).into_server());
-        let stores = vec![store.clone()];
-        let server = tokio::spawn(server.serve_with_shutdown(listener, stores, async {
-            let _ = stopped.await;
-        }));
-        Ok(Self {
-            address,
-            store,
-            tokens_path,
-            stop: Some(stop),
-            server: Some(server),
-            tool,
-            auditor,
-            admin,
-            facilitator,
-            _dir: dir,
-        })
-    }
-
-    async fn channel(&self) -> Result<Channel> {
-        Ok(Channel::from_shared(format!("http://{}", self.address))?
-            .connect()
-            .await?)
-    }
-
-    async fn client(&self) -> Result<EventLogClient<Channel>> {
-        Ok(EventLogClient::new(self.channel().await?))
-    }
-
-    async fn append(&self, stream: &str, count: usize, event_type: &str) -> Result<()> {
-        let events = (0..count)
-            .map(|index| EventData {
-                event_id: uuid::Uuid::now_v7(),
-                event_type: event_type.into(),
-                payload: vec![index as u8; 3],
-                metadata: EventMetadata {
-                    actor: "alice".into(),
-                    request_id: "req".into(),
-                    correlation_id: "corr".into(),
-                    causation_id: "req".into(),
-                },
-            })
-            .collect();
-        self.store
-            .append(stream, ExpectedVersion::Any, events)
-            .await?;
-        Ok(())
-    }
-
-    /// Stops the server through its shutdown future and waits for it.
-    async fn stop(&mut self) -> Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            tokio::time::timeout(WAIT, server)
-                .await
-                .context("server did not stop")???;
-        }
-        Ok(())
-    }
-}
-
-/// `message` with `authorization: Bearer <token>`.
-fn authed<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii token"),
-    );
-    request
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_subscribes_and_verifies_over_grpc() -> Result<()> {

@@ -23,6 +23,11 @@ pub struct NameMatch<'a> {
 /// Added to the distance when the query matches only a part of a name.
 pub const PART_MATCH_PENALTY: usize = 2;
 
+/// Characters of a folded query compared by [`crate::Territory::closest_names`]:
+/// the longest name of the reference has 59, and the edit distance costs the
+/// query's length times each name's, for every name.
+pub const MAX_QUERY_CHARS: usize = 96;
+
 /// Folds a name for comparison: lowercase, French diacritics removed (`œ` → `oe`),
 /// hyphens, apostrophes and other punctuation turned into single spaces, trimmed.
 ///
@@ -104,13 +109,13 @@ impl NameIndex {
         hits
     }
 
-    /// The `n` entries nearest to `query` by edit distance, with their distances, best first
-    /// (ties: larger territories first).
+    /// The `n` entries nearest to `query` (its first [`MAX_QUERY_CHARS`] folded characters)
+    /// by edit distance, with their distances, best first (ties: larger territories first).
     pub fn closest(&self, query: &str, n: usize) -> Vec<(&NameEntry, usize)> {
         if n == 0 {
             return Vec::new();
         }
-        let q: Vec<char> = fold(query).chars().collect();
+        let q: Vec<char> = fold(query).chars().take(MAX_QUERY_CHARS).collect();
         // Kept sorted by (distance, Reverse(weight)); at most n long.
         let mut best: Vec<(usize, Reverse<u64>, &NameEntry)> = Vec::with_capacity(n + 1);
         let mut row = Vec::new();

@@ -422,7 +422,8 @@ impl Territory {
 
     /// The `n` territories whose names are closest to `query` (Levenshtein distance on
     /// names folded for case, accents and punctuation), nearest first; ties go to larger
-    /// territories. Meant for "unknown territory — did you mean …" messages.
+    /// territories. Meant for "unknown territory — did you mean …" messages. Only the first
+    /// [`crate::MAX_QUERY_CHARS`] folded characters of `query` are compared.
     pub fn closest_names(&self, query: &str, n: usize) -> Vec<NameMatch<'_>> {
         self.name_index()
             .closest(query, n)

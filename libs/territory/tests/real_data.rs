@@ -456,6 +456,14 @@ fn names() {
     assert!(t.search_by_name("Atlantis").is_empty());
     assert!(t.closest_names("x", 0).is_empty());
 
+    // A query of any length costs no more than its first MAX_QUERY_CHARS characters.
+    let long = format!("besancon{}", "x".repeat(1 << 20));
+    let head: String = long
+        .chars()
+        .take(maillage_territory::MAX_QUERY_CHARS)
+        .collect();
+    assert_eq!(t.closest_names(&long, 3), t.closest_names(&head, 3));
+
     let prefix = t.search_by_prefix("besan", 5);
     assert_eq!(prefix[0].name, "Besançon");
 }

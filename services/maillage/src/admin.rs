@@ -36,6 +36,9 @@ fn info(entry: &TokenEntry) -> TokenInfo {
         hash_prefix: entry.hash.chars().take(HASH_PREFIX_LEN).collect(),
         principal: entry.principal.clone(),
         roles: entry.roles.iter().map(|role| role.to_string()).collect(),
+        created_at: entry.created.map(prost_types::Timestamp::from),
+        expires_at: entry.expires.map(prost_types::Timestamp::from),
+        token_prefix: entry.prefix.clone().unwrap_or_default(),
     }
 }
 
@@ -46,6 +49,9 @@ fn refusal(error: AuthError, field: &str) -> Status {
         AuthError::NoRole => ServiceError::invalid_argument("roles", error.to_string()),
         AuthError::InvalidPrincipal(_) | AuthError::PrefixTooShort => {
             ServiceError::invalid_argument(field, error.to_string())
+        }
+        AuthError::ExpiryPassed(_) => {
+            ServiceError::invalid_argument("expires_at", error.to_string())
         }
         AuthError::NoMatch(what) => ServiceError::not_found("token", what),
         AuthError::Io { .. } | AuthError::Malformed { .. } => {
@@ -70,7 +76,13 @@ impl Admin for AdminService {
             .map(|role| role.parse::<Role>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| refusal(error, "roles"))?;
-        let token = TokenFile::add(&self.tokens_file, &request.principal, &roles)
+        let expires = match request.expires_at {
+            None => None,
+            Some(at) => Some(std::time::SystemTime::try_from(at).map_err(|_| {
+                ServiceError::invalid_argument("expires_at", "not a valid instant")
+            })?),
+        };
+        let token = TokenFile::add_expiring(&self.tokens_file, &request.principal, &roles, expires)
             .map_err(|error| refusal(error, "principal"))?;
         let entry = TokenFile::load(&self.tokens_file)
             .map_err(|error| refusal(error, "principal"))?

@@ -184,7 +184,13 @@ pub async fn serve(
         .add_command_service(stakeholders.into_server(), &stakeholders_log)
         .add_command_service(engagement.into_server(), &engagement_log)
         .add_command_service(governance.into_server(), &governance_log)
-        .add_service(projections.service(Arc::new(SystemClock)).into_server())
+        .add_service_with_health(
+            projections
+                .service(Arc::new(SystemClock))
+                .max_replays(config.max_replays as usize)
+                .into_server(),
+            projections.live().serving(),
+        )
         .add_service(logs.into_server())
         .add_service(journals.into_server())
         .add_service(AdminService::new(config.tokens_path()).into_server())

@@ -41,12 +41,52 @@ fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
     let added = maillage(
         dir.path(),
         port,
-        &["token", "add", "bi-tool", "--roles", "analyst,tool"],
+        &[
+            "token",
+            "add",
+            "bi-tool",
+            "--roles",
+            "analyst,tool",
+            "--expires",
+            "2099-12-31",
+        ],
     );
     assert!(added.status.success(), "{}", text(&added.stderr));
     let new_token = text(&added.stdout).trim().to_string();
     let listed = text(&maillage(dir.path(), port, &["token", "list"]).stdout);
-    assert!(listed.contains("bi-tool  analyst,tool"), "{listed}");
+    let line = listed
+        .lines()
+        .find(|line| line.contains("bi-tool"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    // The token's first characters, its creation date and its expiry; never the token.
+    assert!(
+        line.contains(&format!(
+            "{}…  bi-tool  analyst,tool  créé le ",
+            &new_token[..10]
+        )),
+        "{line}"
+    );
+    assert!(line.ends_with("expire le 31/12/2099 à 00:00 UTC"), "{line}");
+    assert!(!listed.contains(&new_token), "{listed}");
+    let past = maillage(
+        dir.path(),
+        port,
+        &[
+            "token",
+            "add",
+            "late",
+            "--roles",
+            "tool",
+            "--expires",
+            "2001-01-01",
+        ],
+    );
+    assert!(
+        text(&past.stderr)
+            .contains("expires_at: the expiry 2001-01-01T00:00:00Z is not in the future"),
+        "{}",
+        text(&past.stderr)
+    );
 
     // The new token may not administer tokens.
     let refused = maillage(dir.path(), port, &["token", "list", "--token", &new_token]);

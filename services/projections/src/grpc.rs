@@ -1,6 +1,7 @@
 //! The `maillage.v1.Projections` gRPC service: role checks, request
-//! validation, choosing the read model (live, or replayed as of an instant),
-//! then the pure queries of [`crate::queries`].
+//! validation, choosing the read model (live, or replayed as of an instant,
+//! within the replay limit), then the pure queries of [`crate::queries`],
+//! off the async workers ([`crate::heavy`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -8,12 +9,14 @@ use std::sync::Arc;
 use maillage_eventstore::Clock;
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_server::{Projections, ProjectionsServer};
+use maillage_service_kit::config::DEFAULT_MAX_REPLAYS;
 use maillage_service_kit::{RequestContext, Role, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 
 use crate::consumer::ConsumerState;
 use crate::export;
+use crate::heavy::{self, ReplaySlots};
 use crate::model::ReadModel;
 use crate::projection::LiveProjection;
 use crate::queries::{self, audit::AuditScope, Page};
@@ -42,6 +45,7 @@ pub struct ProjectionsService {
     sources: Arc<Vec<SharedSource>>,
     clock: Arc<dyn Clock>,
     territory: &'static Territory,
+    replays: ReplaySlots,
 }
 
 impl ProjectionsService {
@@ -58,7 +62,15 @@ impl ProjectionsService {
             sources: Arc::new(sources),
             clock,
             territory,
+            replays: ReplaySlots::new(DEFAULT_MAX_REPLAYS as usize),
         }
+    }
+
+    /// At most `limit` `as_of` replays and rebuilds at once (default
+    /// [`DEFAULT_MAX_REPLAYS`]); beyond, RESOURCE_EXHAUSTED.
+    pub fn max_replays(mut self, limit: usize) -> Self {
+        self.replays = ReplaySlots::new(limit);
+        self
     }
 
     /// The tonic server to mount.
@@ -66,22 +78,34 @@ impl ProjectionsService {
         ProjectionsServer::new(self)
     }
 
-    /// Runs `query` on the live read model, or, with `as_of`, on a fresh one
-    /// replayed from the sources up to it.
-    async fn with_model<T>(
-        &self,
-        as_of: Option<i64>,
-        query: impl FnOnce(&ReadModel) -> Result<T, ServiceError>,
-    ) -> Result<T, Status> {
+    /// Runs `query` on the live read model (on the blocking pool), or, with
+    /// `as_of`, on a fresh one replayed from the sources up to it (in a replay
+    /// slot, on a replay thread): never on the async workers ([`heavy`]).
+    async fn with_model<T, Q>(&self, as_of: Option<i64>, query: Q) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        Q: FnOnce(&ReadModel) -> Result<T, ServiceError> + Send + 'static,
+    {
         match as_of {
-            None => Ok(query(&self.live.read())?),
+            None => {
+                let live = self.live.clone();
+                Ok(heavy::run(move || query(&live.read())).await?)
+            }
             Some(as_of) => {
-                let model = replay::replay_as_of(&self.sources, as_of)
-                    .await
-                    .map_err(|error| ServiceError::Unavailable {
-                        message: format!("replay failed: {error}"),
-                    })?;
-                Ok(query(&model)?)
+                let slot = self.replays.take()?;
+                let sources = self.sources.clone();
+                // The sources read asynchronously (a remote EventLog); the
+                // replay drives them from its own thread.
+                let runtime = tokio::runtime::Handle::current();
+                Ok(heavy::run_replay(slot, move || {
+                    let model = runtime
+                        .block_on(replay::replay_as_of(&sources, as_of))
+                        .map_err(|error| ServiceError::Unavailable {
+                            message: format!("replay failed: {error}"),
+                        })?;
+                    query(&model)
+                })
+                .await?)
             }
         }
     }
@@ -114,13 +138,15 @@ impl ProjectionsService {
         Ok((target, from, to))
     }
 
-    async fn audit(
+    /// The audit's rows, then `finish` applied to them, off the async workers.
+    async fn audit<T: Send + 'static>(
         &self,
         request: &pb::ContactAuditRequest,
-    ) -> Result<Vec<pb::ContactAuditRow>, Status> {
+        finish: impl FnOnce(Vec<pb::ContactAuditRow>) -> T + Send + 'static,
+    ) -> Result<T, Status> {
         let (target, from, to) = self.audit_rows(request)?;
         let territory = self.territory;
-        self.with_model(opt_micros(request.as_of.as_ref()), |model| {
+        self.with_model(opt_micros(request.as_of.as_ref()), move |model| {
             let scope = match &target {
                 AuditTarget::Stakeholder(id) => {
                     let known = model.stakeholders.get(id).is_some_and(|row| row.registered)
@@ -136,31 +162,34 @@ impl ProjectionsService {
                 }
                 AuditTarget::Territory(reference) => AuditScope::Territory(reference),
             };
-            Ok(queries::audit::rows(model, territory, &scope, from, to))
+            Ok(finish(queries::audit::rows(
+                model, territory, &scope, from, to,
+            )))
         })
         .await
     }
 
-    async fn territory_report(
+    /// The territory report, then `finish` applied to it, off the async workers.
+    async fn territory_report<T: Send + 'static>(
         &self,
         request: &pb::TerritoryEngagementRequest,
         page: Page,
-    ) -> Result<pb::TerritoryEngagementReport, Status> {
+        finish: impl FnOnce(pb::TerritoryEngagementReport) -> T + Send + 'static,
+    ) -> Result<T, Status> {
         let reference =
             queries::resolve_territory(self.territory, request.territory.as_ref(), "territory")?;
         let territory = self.territory;
-        let as_of = opt_micros(request.as_of.as_ref());
-        let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
-        let mut report = self
-            .with_model(as_of, |model| {
-                let mut report = queries::territory::report(model, territory, &reference, page);
-                (report.follow_ups_open, report.follow_ups_overdue) =
-                    queries::follow_ups::open_and_overdue(model, territory, &reference, now);
-                Ok(report)
-            })
-            .await?;
-        report.as_of = request.as_of;
-        Ok(report)
+        let as_of = request.as_of;
+        let at = opt_micros(as_of.as_ref());
+        let now = at.unwrap_or_else(|| system_micros(self.clock.now()));
+        self.with_model(at, move |model| {
+            let mut report = queries::territory::report(model, territory, &reference, page);
+            (report.follow_ups_open, report.follow_ups_overdue) =
+                queries::follow_ups::open_and_overdue(model, territory, &reference, now);
+            report.as_of = as_of;
+            Ok(finish(report))
+        })
+        .await
     }
 }
 
@@ -195,7 +224,10 @@ impl Projections for ProjectionsService {
         admit(&request, &ANALYSTS)?;
         let request = request.into_inner();
         let page = Page::from_request(request.page.as_ref())?;
-        Ok(Response::new(self.territory_report(&request, page).await?))
+        Ok(Response::new(
+            self.territory_report(&request, page, |report| report)
+                .await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(stakeholder_id = tracing::field::Empty))]
@@ -206,13 +238,10 @@ impl Projections for ProjectionsService {
         admit(&request, &ANALYSTS)?;
         let request = request.into_inner();
         let page = Page::from_request(request.page.as_ref())?;
-        let id = request.stakeholder_id.trim().to_owned();
+        let id = uuid_field("stakeholder_id", &request.stakeholder_id)?;
         maillage_service_kit::telemetry::record_uuid("stakeholder_id", &id);
-        if id.is_empty() {
-            return Err(ServiceError::invalid_argument("stakeholder_id", "is required").into());
-        }
         let timeline = self
-            .with_model(opt_micros(request.as_of.as_ref()), |model| {
+            .with_model(opt_micros(request.as_of.as_ref()), move |model| {
                 Ok(queries::timeline::timeline(model, &id, page))
             })
             .await?;
@@ -227,14 +256,18 @@ impl Projections for ProjectionsService {
         admit(&request, &AUDITORS)?;
         let request = request.into_inner();
         let page = Page::from_request(request.page.as_ref())?;
-        let rows = self.audit(&request).await?;
-        let total = rows.len() as u64;
-        let (rows, page) = page.slice(rows);
-        Ok(Response::new(pb::ContactAuditReport {
-            rows,
-            total,
-            page: Some(page),
-        }))
+        let report = self
+            .audit(&request, move |rows| {
+                let total = rows.len() as u64;
+                let (rows, page) = page.slice(rows);
+                pb::ContactAuditReport {
+                    rows,
+                    total,
+                    page: Some(page),
+                }
+            })
+            .await?;
+        Ok(Response::new(report))
     }
 
     #[tracing::instrument(skip_all)]
@@ -257,10 +290,11 @@ impl Projections for ProjectionsService {
                 return Err(ServiceError::invalid_argument("report", "is required").into());
             }
         }
+        // The documents are written off the async workers too: an audit can
+        // hold hundreds of thousands of contacts.
         let export = match request.into_inner().report {
             Some(pb::export_report_request::Report::ContactAudit(audit)) => {
-                let rows = self.audit(&audit).await?;
-                pb::ReportExport {
+                self.audit(&audit, move |rows| pb::ReportExport {
                     content: if csv {
                         export::audit_csv(&rows)
                     } else {
@@ -269,11 +303,11 @@ impl Projections for ProjectionsService {
                     content_type: if csv { export::CSV } else { export::JSON }.into(),
                     filename: format!("contact-audit.{}", if csv { "csv" } else { "json" }),
                     rows: rows.len() as u64,
-                }
+                })
+                .await?
             }
             Some(pb::export_report_request::Report::TerritoryEngagement(territory)) => {
-                let report = self.territory_report(&territory, Page::ALL).await?;
-                pb::ReportExport {
+                self.territory_report(&territory, Page::ALL, move |report| pb::ReportExport {
                     content: if csv {
                         export::territory_csv(&report)
                     } else {
@@ -282,7 +316,8 @@ impl Projections for ProjectionsService {
                     content_type: if csv { export::CSV } else { export::JSON }.into(),
                     filename: format!("territory-engagement.{}", if csv { "csv" } else { "json" }),
                     rows: report.communes.len() as u64,
-                }
+                })
+                .await?
             }
             None => return Err(ServiceError::invalid_argument("report", "is required").into()),
         };
@@ -299,7 +334,7 @@ impl Projections for ProjectionsService {
         let id = uuid_field("survey_id", &request.survey_id)?;
         maillage_service_kit::telemetry::record_uuid("survey_id", &id);
         let results = self
-            .with_model(opt_micros(request.as_of.as_ref()), |model| {
+            .with_model(opt_micros(request.as_of.as_ref()), move |model| {
                 queries::surveys::results(model, &id)
                     .ok_or_else(|| ServiceError::not_found("survey", id.clone()))
             })
@@ -314,7 +349,7 @@ impl Projections for ProjectionsService {
     ) -> Result<Response<pb::ActionStatistics>, Status> {
         admit(&request, &ANALYSTS)?;
         let request = request.into_inner();
-        let communes: Option<BTreeSet<&str>> = match &request.territory {
+        let communes: Option<BTreeSet<&'static str>> = match &request.territory {
             None => None,
             Some(territory) => {
                 let reference =
@@ -330,7 +365,7 @@ impl Projections for ProjectionsService {
             }
         };
         let statistics = self
-            .with_model(opt_micros(request.as_of.as_ref()), |model| {
+            .with_model(opt_micros(request.as_of.as_ref()), move |model| {
                 Ok(queries::actions::statistics(model, communes.as_ref()))
             })
             .await?;
@@ -349,7 +384,7 @@ impl Projections for ProjectionsService {
         let as_of = opt_micros(request.as_of.as_ref());
         let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
         let state = self
-            .with_model(as_of, |model| {
+            .with_model(as_of, move |model| {
                 queries::consortium::state(model, &id, now)
                     .ok_or_else(|| ServiceError::not_found("consortium", id.clone()))
             })
@@ -382,16 +417,16 @@ impl Projections for ProjectionsService {
             .transpose()?;
         let as_of = opt_micros(request.as_of.as_ref());
         let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
-        let filter = queries::follow_ups::Filter {
-            owner: Some(request.owner.as_str()).filter(|owner| !owner.is_empty()),
-            territory: reference.as_ref(),
-            due_before: opt_micros(request.due_before.as_ref()),
-            overdue_only: request.overdue_only,
-            include_completed: request.include_completed,
-        };
         let territory = self.territory;
         let items = self
-            .with_model(as_of, |model| {
+            .with_model(as_of, move |model| {
+                let filter = queries::follow_ups::Filter {
+                    owner: Some(request.owner.as_str()).filter(|owner| !owner.is_empty()),
+                    territory: reference.as_ref(),
+                    due_before: opt_micros(request.due_before.as_ref()),
+                    overdue_only: request.overdue_only,
+                    include_completed: request.include_completed,
+                };
                 Ok(queries::follow_ups::list(model, territory, &filter, now))
             })
             .await?;
@@ -428,7 +463,7 @@ impl Projections for ProjectionsService {
         let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
         let territory = self.territory;
         let mut map = self
-            .with_model(as_of, |model| {
+            .with_model(as_of, move |model| {
                 Ok(queries::stakeholder_map::map(
                     model, territory, &reference, quiet_days, now,
                 ))
@@ -473,13 +508,17 @@ impl Projections for ProjectionsService {
         request: Request<pb::ProjectionRebuildRequest>,
     ) -> Result<Response<pb::ProjectionRebuildResponse>, Status> {
         admit(&request, &[Role::Admin])?;
-        let replayed =
-            self.live
-                .rebuild(&self.sources)
-                .await
+        let slot = self.replays.take()?;
+        let (live, sources) = (self.live.clone(), self.sources.clone());
+        let runtime = tokio::runtime::Handle::current();
+        let replayed = heavy::run_replay(slot, move || {
+            runtime
+                .block_on(live.rebuild(&sources))
                 .map_err(|error| ServiceError::Unavailable {
                     message: format!("rebuild failed: {error}"),
-                })?;
+                })
+        })
+        .await?;
         Ok(Response::new(pb::ProjectionRebuildResponse {
             checkpoints: checkpoints(&self.live.checkpoints()),
             events_replayed: replayed,

@@ -11,6 +11,7 @@
 //! - [`source`], [`replay`]: source logs (local stores or `EventLog` gRPC) and replays `as_of`;
 //! - [`queries`], [`export`]: the answers, CSV and JSON;
 //! - [`grpc`]: the `maillage.v1.Projections` service;
+//! - [`heavy`]: queries off the async workers, and the limit on concurrent replays;
 //! - [`config`]: the separate process's flags.
 //!
 //! In one process (the all-in-one binary, fed by [`maillage_bus::DirectFeed`]):
@@ -34,6 +35,7 @@ pub mod config;
 pub mod consumer;
 pub mod export;
 pub mod grpc;
+pub mod heavy;
 pub mod labels;
 pub mod model;
 pub mod projection;
@@ -269,7 +271,13 @@ pub async fn serve(
     let consumer = projections
         .spawn_consumer(move |checkpoints| JetStreamFeed::new(feed_config.clone(), checkpoints));
     let result = Server::from_config(&config.service)?
-        .add_service(projections.service(Arc::new(SystemClock)).into_server())
+        .add_service_with_health(
+            projections
+                .service(Arc::new(SystemClock))
+                .max_replays(config.service.max_replays as usize)
+                .into_server(),
+            projections.live().serving(),
+        )
         .serve_with_shutdown(listener, Vec::new(), shutdown)
         .await;
     consumer.abort();

@@ -9,7 +9,7 @@ use maillage_bus::{Checkpoints, Refusals};
 use maillage_proto::v1::EventEnvelope;
 use tokio::sync::watch;
 
-use crate::consumer::ConsumerStatus;
+use crate::consumer::{ConsumerState, ConsumerStatus};
 use crate::model::{Applied, ReadModel};
 use crate::replay;
 use crate::source::{SharedSource, SourceError};
@@ -55,6 +55,8 @@ pub struct LiveProjection {
     applied: watch::Sender<BTreeMap<String, u64>>,
     consumer: watch::Sender<ConsumerStatus>,
     refusals: Refusals,
+    /// Whether the consumer is running (what health follows).
+    serving: watch::Sender<bool>,
 }
 
 impl LiveProjection {
@@ -68,6 +70,7 @@ impl LiveProjection {
             applied,
             consumer: watch::Sender::new(ConsumerStatus::default()),
             refusals: Refusals::new(),
+            serving: watch::Sender::new(false),
         })
     }
 
@@ -121,9 +124,22 @@ impl LiveProjection {
         self.consumer.subscribe()
     }
 
+    /// `true` while the consumer feeding these read models is running:
+    /// health says NOT_SERVING otherwise (not started yet, restarting after a
+    /// failure, or stopped), since answers may then fall behind the logs.
+    pub fn serving(&self) -> watch::Receiver<bool> {
+        self.serving.subscribe()
+    }
+
     /// Updates the consumer's status (its supervisor does).
     pub(crate) fn update_consumer(&self, update: impl FnOnce(&mut ConsumerStatus)) {
         self.consumer.send_modify(update);
+        let running = self.consumer.borrow().state == ConsumerState::Running;
+        self.serving.send_if_modified(|serving| {
+            let changed = *serving != running;
+            *serving = running;
+            changed
+        });
     }
 
     /// Watches the checkpoints (updated after each commit).

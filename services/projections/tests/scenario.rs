@@ -845,14 +845,31 @@ async fn a_malformed_id_is_an_invalid_argument_that_does_not_echo_it() {
         .client
         .get_consortium_state(req(
             pb::ConsortiumStateRequest {
-                consortium_id: hostile,
+                consortium_id: hostile.clone(),
                 ..Default::default()
             },
             &token,
         ))
         .await
         .unwrap_err();
-    for (status, field) in [(survey, "survey_id"), (consortium, "consortium_id")] {
+    // Checked before the replay its as_of asks for.
+    let timeline = w
+        .client
+        .get_stakeholder_timeline(req(
+            pb::StakeholderTimelineRequest {
+                stakeholder_id: hostile,
+                as_of: Some(timestamp(day(400))),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    for (status, field) in [
+        (survey, "survey_id"),
+        (consortium, "consortium_id"),
+        (timeline, "stakeholder_id"),
+    ] {
         assert_eq!(status.code(), Code::InvalidArgument, "{field}");
         assert_eq!(status.message(), format!("{field}: must be a UUID"));
     }

@@ -1,19 +1,26 @@
 //! The projections' consumer under failure: an event it cannot decode stops
-//! it before that event (never skipped, checkpoint kept), and a feed that
-//! fails is made again and consumed after a back-off. Real stores, real
-//! direct feeds.
+//! it before that event (never skipped, checkpoint kept), a feed that fails
+//! is made again and consumed after a back-off, and the service's health is
+//! NOT_SERVING while its consumer is down. Real stores, real direct feeds,
+//! real gRPC.
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{scenario, Ev, Logs};
 use maillage_bus::{DirectFeed, DirectSource, FeedError};
+use maillage_eventstore::SystemClock;
 use maillage_projections::{
     local_sources, ConsumerError, ConsumerState, ProjectionError, Projections,
 };
+use maillage_service_kit::{Role, Server, TokenFile, TokenStore};
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
 
 /// A deadlock guard, not a timing assertion.
 const GUARD: Duration = Duration::from_secs(30);
@@ -127,4 +134,95 @@ async fn a_failed_feed_is_made_again_and_consumed_after_a_back_off() {
         "{status:?}"
     );
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
+}
+
+/// Issue 15: the service's health is NOT_SERVING while its consumer is down
+/// (its feed cannot be made: a broker away), SERVING again once it runs,
+/// while the whole server (`""`) stays SERVING.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_not_serving_while_the_consumer_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = Logs::open(&dir.path().join("logs"));
+    logs.append(&stakeholders_events(3)).await;
+    let projections = Projections::open(
+        &dir.path().join("projections"),
+        local_sources(&logs.pairs()),
+    )
+    .unwrap();
+    let stores = logs.pairs();
+    let broker_up = Arc::new(AtomicBool::new(false));
+    let up = broker_up.clone();
+    let _consumer = projections.spawn_consumer(move |checkpoints| {
+        if !up.load(Ordering::SeqCst) {
+            return Err(FeedError::Config("broker unreachable (test)".into()));
+        }
+        let sources = stores
+            .iter()
+            .map(|(context, store)| DirectSource::new(*context, store.clone()))
+            .collect();
+        DirectFeed::new(sources, checkpoints)
+    });
+
+    let tokens = dir.path().join("tokens");
+    TokenFile::add(&tokens, "ana", &[Role::Analyst]).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = Server::builder(TokenStore::open(&tokens).unwrap()).add_service_with_health(
+        projections.service(Arc::new(SystemClock)).into_server(),
+        projections.live().serving(),
+    );
+    tokio::spawn(server.serve_with_shutdown(listener, Vec::new(), async {
+        let _ = stopped.await;
+    }));
+    let mut health = HealthClient::new(
+        Channel::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+
+    // Down: its feed cannot be made, it restarts after back-offs.
+    let mut consumer = projections.live().watch_consumer();
+    consumer
+        .wait_for(|status| status.state == ConsumerState::Restarting)
+        .await
+        .unwrap();
+    wait_for_health(&mut health, ServingStatus::NotServing).await;
+    assert_eq!(health_of(&mut health, "").await, ServingStatus::Serving);
+
+    // The broker is back: the consumer runs and catches up, health follows.
+    broker_up.store(true, Ordering::SeqCst);
+    tokio::time::timeout(GUARD, projections.live().wait_for("stakeholders", 3))
+        .await
+        .expect("the consumer came back and caught up");
+    assert_eq!(
+        projections.live().consumer_status().state,
+        ConsumerState::Running
+    );
+    wait_for_health(&mut health, ServingStatus::Serving).await;
+}
+
+/// The health of `service` ("" for the whole server).
+async fn health_of(health: &mut HealthClient<Channel>, service: &str) -> ServingStatus {
+    health
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status()
+}
+
+/// Checks the projections' health until it is `wanted` (a deadlock guard bounds the wait).
+async fn wait_for_health(health: &mut HealthClient<Channel>, wanted: ServingStatus) {
+    tokio::time::timeout(GUARD, async {
+        while health_of(health, "maillage.v1.Projections").await != wanted {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("health never turned {wanted:?}"));
 }

@@ -92,6 +92,10 @@ impl Page {
     }
 }
 
+/// Longest territory code a request may give: COG codes have 2 to 9
+/// characters. A longer one is refused before any search for close names.
+pub const MAX_TERRITORY_CODE_LEN: usize = 16;
+
 /// The COG territory of a request field: INVALID_ARGUMENT naming `field`
 /// (`<field>.level` or `<field>.code`, with the closest territory names) when
 /// it is missing, malformed or unknown.
@@ -114,6 +118,16 @@ pub fn resolve_territory(
             ))
         }
     };
+    if reference.code.len() > MAX_TERRITORY_CODE_LEN {
+        // Not echoed, and no search for close names: it could be of any size.
+        return Err(ServiceError::invalid_argument(
+            format!("{field}.code"),
+            format!(
+                "{} bytes, a territory code has at most {MAX_TERRITORY_CODE_LEN}",
+                reference.code.len()
+            ),
+        ));
+    }
     let code = reference.code.trim();
     let checked = CogRef::new(level, code).and_then(|cog| {
         territory.validate(&cog)?;
