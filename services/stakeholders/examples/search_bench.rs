@@ -45,18 +45,88 @@ const WRITERS: usize = 32;
 const REGION: &str = "76";
 
 const GIVEN: [&str; 40] = [
-    "Camille", "Léa", "Manon", "Chloé", "Inès", "Jade", "Louise", "Éloïse", "Zoé", "Anaïs",
-    "Jeanne", "Émilie", "Sarah", "Lucie", "Clémence", "Hélène", "Agnès", "Françoise", "Noémie",
-    "Maëlle", "Lucas", "Hugo", "Louis", "Gabriel", "Jules", "Arthur", "Théo", "Raphaël", "Noé",
-    "Mathéo", "Jean-Pierre", "François", "Rémi", "Loïc", "Benoît", "Jérôme", "Clément", "Étienne",
-    "Nicolas", "Paul",
+    "Camille",
+    "Léa",
+    "Manon",
+    "Chloé",
+    "Inès",
+    "Jade",
+    "Louise",
+    "Éloïse",
+    "Zoé",
+    "Anaïs",
+    "Jeanne",
+    "Émilie",
+    "Sarah",
+    "Lucie",
+    "Clémence",
+    "Hélène",
+    "Agnès",
+    "Françoise",
+    "Noémie",
+    "Maëlle",
+    "Lucas",
+    "Hugo",
+    "Louis",
+    "Gabriel",
+    "Jules",
+    "Arthur",
+    "Théo",
+    "Raphaël",
+    "Noé",
+    "Mathéo",
+    "Jean-Pierre",
+    "François",
+    "Rémi",
+    "Loïc",
+    "Benoît",
+    "Jérôme",
+    "Clément",
+    "Étienne",
+    "Nicolas",
+    "Paul",
 ];
 const FAMILY: [&str; 40] = [
-    "Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand", "Dubois", "Moreau",
-    "Laurent", "Simon", "Michel", "Lefèvre", "Leroy", "Roux", "David", "Bertrand", "Morel",
-    "Fournier", "Girard", "Bonnet", "Dupont", "Lambert", "Fontaine", "Rousseau", "Vincent",
-    "Müller", "Le Bihan", "Le Gall", "Garnier", "Faure", "André", "Mercier", "Blanc", "Guérin",
-    "Boyer", "Garcia", "Chevalier", "Clément", "Gauthier",
+    "Martin",
+    "Bernard",
+    "Thomas",
+    "Petit",
+    "Robert",
+    "Richard",
+    "Durand",
+    "Dubois",
+    "Moreau",
+    "Laurent",
+    "Simon",
+    "Michel",
+    "Lefèvre",
+    "Leroy",
+    "Roux",
+    "David",
+    "Bertrand",
+    "Morel",
+    "Fournier",
+    "Girard",
+    "Bonnet",
+    "Dupont",
+    "Lambert",
+    "Fontaine",
+    "Rousseau",
+    "Vincent",
+    "Müller",
+    "Le Bihan",
+    "Le Gall",
+    "Garnier",
+    "Faure",
+    "André",
+    "Mercier",
+    "Blanc",
+    "Guérin",
+    "Boyer",
+    "Garcia",
+    "Chevalier",
+    "Clément",
+    "Gauthier",
 ];
 const TRADES: [&str; 10] = [
     "Menuiserie",
@@ -271,7 +341,11 @@ async fn main() -> Result<()> {
     let key_file = dir.path().join("master.key");
     let master = MasterKey::generate_file(&key_file)?;
     let tokens = dir.path().join("tokens");
-    let facilitator = bearer(&TokenFile::add(&tokens, "bench-facilitator", &[Role::Facilitator])?)?;
+    let facilitator = bearer(&TokenFile::add(
+        &tokens,
+        "bench-facilitator",
+        &[Role::Facilitator],
+    )?)?;
     let analyst = bearer(&TokenFile::add(&tokens, "bench-analyst", &[Role::Analyst])?)?;
     let tool = bearer(&TokenFile::add(&tokens, "bench-tool", &[Role::Tool])?)?;
     let mut config = ServiceConfig::for_dir(dir.path());
@@ -605,10 +679,13 @@ async fn main() -> Result<()> {
     let data = config.service_dir(maillage_stakeholders::CONTEXT);
     let engine = SledEngine::open(&data, &SledOptions::default())?;
     let db = engine.db().clone();
-    let vault = Arc::new(KeyVault::new(db.open_tree(maillage_stakeholders::VAULT_TREE)?, master)?);
+    let vault = Arc::new(KeyVault::new(
+        db.open_tree(maillage_stakeholders::VAULT_TREE)?,
+        master,
+    )?);
     let before = rss_mib();
     let started = Instant::now();
-    let index = SearchIndex::open(db.open_tree(SEARCH_TREE)?, vault.clone(), Territory::shared())?;
+    let index = SearchIndex::open(db.open_tree(SEARCH_TREE)?, vault.clone())?;
     println!(
         "Index loaded at open in {:.2} s ({} stakeholders; resident memory +{:.0} MiB)",
         started.elapsed().as_secs_f64(),
@@ -618,7 +695,7 @@ async fn main() -> Result<()> {
     drop(index);
     let store = EventStore::with_engine(Arc::new(engine), StoreOptions::default())?;
     db.drop_tree(SEARCH_TREE)?;
-    let rebuilt = SearchIndex::open(db.open_tree(SEARCH_TREE)?, vault, Territory::shared())?;
+    let rebuilt = SearchIndex::open(db.open_tree(SEARCH_TREE)?, vault)?;
     let started = Instant::now();
     let mut from = 1;
     loop {
@@ -665,7 +742,9 @@ async fn scan_for_businesses_to_call(
             ))
             .await?
             .into_inner();
-        let Some(last) = reply.events.last() else { break };
+        let Some(last) = reply.events.last() else {
+            break;
+        };
         from = last.position + 1;
         for event in &reply.events {
             match event.event_type.as_str() {

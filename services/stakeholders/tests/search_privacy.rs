@@ -40,6 +40,15 @@ fn files_hold(dir: &Path, needle: &[u8]) -> Result<bool> {
     Ok(false)
 }
 
+/// The service's database, once the stopped service has let go of it.
+fn open_db(dir: &Path) -> Result<sled::Db> {
+    let options = maillage_eventstore::SledOptions::default();
+    Ok(maillage_eventstore::open_sled(
+        &dir.join("stakeholders"),
+        &options,
+    )?)
+}
+
 /// The rows of the search index naming `id`: its names row and its postings.
 fn index_rows_of(db: &sled::Db, id: &str) -> Result<(bool, usize)> {
     let tree = db.open_tree(maillage_stakeholders::search::SEARCH_TREE)?;
@@ -161,7 +170,7 @@ async fn an_erased_person_is_found_no_more_even_by_a_rebuilt_index() -> Result<(
     // The index holds nothing of her: no names, no token.
     let (dir, tokens) = harness.stop().await?;
     {
-        let db = sled::open(dir.path().join("stakeholders"))?;
+        let db = open_db(dir.path())?;
         assert_eq!(index_rows_of(&db, &r.eloise)?, (false, 0));
         let (names, postings) = index_rows_of(&db, &r.jean_pierre)?;
         assert!(names && postings > 0, "the others keep theirs");
@@ -185,7 +194,7 @@ async fn an_erased_person_is_found_no_more_even_by_a_rebuilt_index() -> Result<(
         r.of(&[&r.jean_pierre, &r.paul, &r.ines])
     );
     let (dir, _) = harness.stop().await?;
-    let db = sled::open(dir.path().join("stakeholders"))?;
+    let db = open_db(dir.path())?;
     assert_eq!(index_rows_of(&db, &r.eloise)?, (false, 0));
     Ok(())
 }

@@ -111,7 +111,7 @@ impl StakeholdersService {
     ) -> Result<Self, OpenError> {
         // Invariant: CACHE is not zero.
         let capacity = NonZeroUsize::new(CACHE).unwrap_or(NonZeroUsize::MIN);
-        let search = SearchIndex::open(db.open_tree(SEARCH_TREE)?, vault.clone(), territory)?;
+        let search = SearchIndex::open(db.open_tree(SEARCH_TREE)?, vault.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 stakeholders: Aggregates::new(store.clone(), capacity),

@@ -2,6 +2,8 @@
 //! match the index's rows: every list capped and every value checked before
 //! any work, each refusal an INVALID_ARGUMENT naming the field.
 
+use std::collections::HashSet;
+
 use maillage_proto::v1 as pb;
 use maillage_service_kit::ServiceError;
 use maillage_territory::{Territory, TerritoryLevel, TerritoryRef as CogRef};
@@ -33,6 +35,8 @@ pub struct Filter {
     person_kinds: Vec<i32>,
     organisation_types: Vec<i32>,
     territories: Vec<CogRef>,
+    /// The communes the territories cover (codes), checked once per row.
+    communes: HashSet<String>,
     offices: Vec<i32>,
     topics: u64,
     consent: Option<(i32, Option<i32>)>,
@@ -150,6 +154,13 @@ impl Filter {
                 .map_err(|error| invalid(format!("{field}.code"), &error.to_string()))?;
             territories.push(cog);
         }
+        let mut communes = HashSet::new();
+        for cog in &territories {
+            let covered = territory
+                .communes_in(cog)
+                .map_err(|error| invalid(at("territories"), &error.to_string()))?;
+            communes.extend(covered.into_iter().map(|commune| commune.code.clone()));
+        }
         let offices = enums::<pb::MandateOffice>(
             &at("current_mandates"),
             &filter.current_mandates,
@@ -203,6 +214,7 @@ impl Filter {
             person_kinds,
             organisation_types,
             territories,
+            communes,
             offices,
             topics: topic_bits(&topics),
             consent,
@@ -218,7 +230,7 @@ impl Filter {
 
     /// Whether `entry` passes every filter but the name query (the index
     /// matches that on its tokens).
-    pub fn matches(&self, entry: &Entry, territory: &Territory, now: &Timestamp) -> bool {
+    pub fn matches(&self, entry: &Entry, now: &Timestamp) -> bool {
         let row = &entry.row;
         let person = entry.is_person();
         if let Some(r#type) = self.r#type {
@@ -297,29 +309,30 @@ impl Filter {
                 return false;
             }
         }
-        self.territories.is_empty() || self.in_territories(entry, territory, now)
+        self.territories.is_empty() || self.in_territories(entry, now)
     }
 
     /// Whether the stakeholder's commune, or the authority of one of their
     /// current mandates, lies in one of the filter's territories.
-    fn in_territories(&self, entry: &Entry, territory: &Territory, now: &Timestamp) -> bool {
-        self.territories.iter().any(|wanted| {
-            territory.contains(wanted, &entry.row.commune_code)
-                || entry.row.mandates.iter().any(|mandate| {
-                    let Some(authority) = &mandate.authority else {
-                        return false;
-                    };
-                    if !is_current(mandate, now) {
-                        return false;
-                    }
-                    match cog_level(authority.level) {
-                        Some(TerritoryLevel::Commune) => {
-                            territory.contains(wanted, &authority.code)
-                        }
-                        Some(level) => level == wanted.level() && authority.code == wanted.code(),
-                        None => false,
-                    }
-                })
+    fn in_territories(&self, entry: &Entry, now: &Timestamp) -> bool {
+        if self.communes.contains(&entry.row.commune_code) {
+            return true;
+        }
+        entry.row.mandates.iter().any(|mandate| {
+            let Some(authority) = &mandate.authority else {
+                return false;
+            };
+            if !is_current(mandate, now) {
+                return false;
+            }
+            match cog_level(authority.level) {
+                Some(TerritoryLevel::Commune) => self.communes.contains(&authority.code),
+                Some(level) => self
+                    .territories
+                    .iter()
+                    .any(|wanted| level == wanted.level() && authority.code == wanted.code()),
+                None => false,
+            }
         })
     }
 }

@@ -5,11 +5,19 @@
 //! searched.
 //!
 //! Writers (a batch of events, an erasure) take turns: each folds into the
-//! state in memory under its write lock, then writes its rows and the
-//! checkpoint in one sled batch and flushes before it returns. A batch opens
-//! the names it indexes before it takes the lock, so a search waits only for
-//! the fold itself. If the write fails, the state is loaded again from the
-//! tree, and the follower starts again from the stored checkpoint.
+//! state in memory under its write lock, then writes its rows (and a batch
+//! its checkpoint) in one atomic sled batch. A batch opens the names it
+//! indexes before it takes the lock, so a search waits only for the fold
+//! itself. If the write fails, the state is loaded again from the tree, and
+//! the follower starts again from the stored checkpoint.
+//!
+//! A batch of events is not flushed (sled writes it out within half a
+//! second): the index is derived from the service's own log, which is
+//! durable, so after a crash it goes on from whichever checkpoint reached
+//! the disk, with the rows of that checkpoint. Flushing each batch made a
+//! rebuild write its random postings out again and again. An erasure is
+//! flushed before it returns: the saga records `PersonErased` only once the
+//! person's tokens are gone from the disk.
 //!
 //! The index's tree records the check value of the blind key it was built
 //! with: opened under another master key (after `maillage rekey`), the tree is
@@ -26,7 +34,6 @@ use maillage_proto::v1 as pb;
 use maillage_replica::checkpoint;
 use maillage_replica::follow::{FollowError, Follows};
 use maillage_service_kit::Disclosure;
-use maillage_territory::Territory;
 use prost::Message;
 use prost_types::Timestamp;
 use tokio::sync::watch;
@@ -61,7 +68,6 @@ pub struct SearchIndex {
     vault: Arc<KeyVault>,
     key: BlindKey,
     pages: PageTokens,
-    territory: &'static Territory,
     state: RwLock<State>,
     /// Writers (batches, erasures) take turns.
     writer: Mutex<()>,
@@ -80,11 +86,7 @@ impl SearchIndex {
     /// Opens the index stored in `tree` and loads it in memory, opening
     /// persons' names with `vault`; clears it first when it was built under
     /// another master key.
-    pub fn open(
-        tree: sled::Tree,
-        vault: Arc<KeyVault>,
-        territory: &'static Territory,
-    ) -> Result<Self, IndexError> {
+    pub fn open(tree: sled::Tree, vault: Arc<KeyVault>) -> Result<Self, IndexError> {
         let key = BlindKey::from_vault(&vault);
         let check = key.check_value();
         let stored = tree.get(rows::KEY_CHECK_KEY)?;
@@ -105,7 +107,6 @@ impl SearchIndex {
             tree,
             vault,
             key,
-            territory,
             state: RwLock::new(state),
             writer: Mutex::new(()),
             position: watch::Sender::new(position),
@@ -143,13 +144,16 @@ impl SearchIndex {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Applies `batch` (built from the state as it now is in memory) and
-    /// flushes; if that fails, loads the state again from the tree.
-    fn commit(&self, batch: sled::Batch) -> Result<(), IndexError> {
-        let written = self
-            .tree
-            .apply_batch(batch)
-            .and_then(|()| self.tree.flush().map(|_| ()));
+    /// Applies `batch` (built from the state as it now is in memory), and
+    /// flushes when `durable`; if that fails, loads the state again from the tree.
+    fn commit(&self, batch: sled::Batch, durable: bool) -> Result<(), IndexError> {
+        let written = self.tree.apply_batch(batch).and_then(|()| {
+            if durable {
+                self.tree.flush().map(|_| ())
+            } else {
+                Ok(())
+            }
+        });
         if let Err(error) = written {
             self.reload();
             return Err(error.into());
@@ -167,8 +171,9 @@ impl SearchIndex {
         }
     }
 
-    /// Applies `envelopes` (in position order) and their checkpoint durably;
-    /// returns how many were new (the rest were redeliveries).
+    /// Applies `envelopes` (in position order) and their checkpoint
+    /// atomically (not flushed: see the module docs); returns how many were
+    /// new (the rest were redeliveries).
     pub fn apply_batch(&self, envelopes: &[pb::EventEnvelope]) -> Result<usize, IndexError> {
         let _turn = self
             .writer
@@ -211,7 +216,7 @@ impl SearchIndex {
             outcome.map(|()| changes.into_batch(&state, Some(checkpoint::row(checkpoint, hash))))
         };
         match folded {
-            Ok(batch) => self.commit(batch)?,
+            Ok(batch) => self.commit(batch, false)?,
             Err(error) => {
                 self.reload();
                 return Err(error);
@@ -237,7 +242,7 @@ impl SearchIndex {
                 .map(|()| changes.into_batch(&state, None))
         };
         match folded {
-            Ok(batch) => self.commit(batch),
+            Ok(batch) => self.commit(batch, true),
             Err(error) => {
                 self.reload();
                 Err(error)
@@ -322,10 +327,7 @@ impl SearchIndex {
             if named.is_some() && !shown {
                 continue;
             }
-            if !filters
-                .iter()
-                .all(|filter| filter.matches(entry, self.territory, now))
-            {
+            if !filters.iter().all(|filter| filter.matches(entry, now)) {
                 continue;
             }
             total += 1;
@@ -420,6 +422,9 @@ impl Follows for SearchIndex {
         Ok(checkpoint::read(&self.tree, rows::CHECKPOINT_KEY)?.1)
     }
 
+    /// Applies a batch atomically but without a flush: the index follows only
+    /// its own service's local log (a direct feed, whose acks are nothing),
+    /// so a batch lost in a crash is read again from the log.
     fn apply(
         self: Arc<Self>,
         envelopes: Vec<pb::EventEnvelope>,

@@ -111,7 +111,11 @@ impl State {
     /// Loads the index stored in `tree`, opening persons' names with `vault`.
     pub fn load(tree: &sled::Tree, vault: &KeyVault) -> Result<Self, IndexError> {
         let mut state = State::default();
-        for item in tree.iter() {
+        // Every prefix but the postings (which stay on disk).
+        let rows = [rows::ENTRY, rows::NAMES, rows::CONTACT, rows::SEGMENT]
+            .into_iter()
+            .flat_map(|prefix| tree.scan_prefix([prefix]));
+        for item in rows {
             let (key, value) = item?;
             let Some((&prefix, _)) = key.split_first() else {
                 continue;
