@@ -6,18 +6,13 @@
 //!
 //! Writers (a batch of events, an erasure) take turns: each folds into the
 //! state in memory under its write lock, then writes its rows (and a batch
-//! its checkpoint) in one atomic sled batch. A batch opens the names it
-//! indexes before it takes the lock, so a search waits only for the fold
-//! itself. If the write fails, the state is loaded again from the tree, and
-//! the follower starts again from the stored checkpoint.
-//!
-//! A batch of events is not flushed (sled writes it out within half a
-//! second): the index is derived from the service's own log, which is
-//! durable, so after a crash it goes on from whichever checkpoint reached
-//! the disk, with the rows of that checkpoint. Flushing each batch made a
-//! rebuild write its random postings out again and again. An erasure is
-//! flushed before it returns: the saga records `PersonErased` only once the
-//! person's tokens are gone from the disk.
+//! its checkpoint) in one atomic sled batch and flushes before it returns,
+//! as a replica does: whatever survives a crash is a checkpoint with exactly
+//! its rows, and an erasure is on disk before the saga records
+//! `PersonErased`. A batch opens the names it indexes before it takes the
+//! lock, so a search waits only for the fold itself. If the write fails, the
+//! state is loaded again from the tree, and the follower starts again from
+//! the stored checkpoint.
 //!
 //! The index's tree records the check value of the blind key it was built
 //! with: opened under another master key (after `maillage rekey`), the tree is
@@ -144,16 +139,13 @@ impl SearchIndex {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Applies `batch` (built from the state as it now is in memory), and
-    /// flushes when `durable`; if that fails, loads the state again from the tree.
-    fn commit(&self, batch: sled::Batch, durable: bool) -> Result<(), IndexError> {
-        let written = self.tree.apply_batch(batch).and_then(|()| {
-            if durable {
-                self.tree.flush().map(|_| ())
-            } else {
-                Ok(())
-            }
-        });
+    /// Applies `batch` (built from the state as it now is in memory) and
+    /// flushes; if that fails, loads the state again from the tree.
+    fn commit(&self, batch: sled::Batch) -> Result<(), IndexError> {
+        let written = self
+            .tree
+            .apply_batch(batch)
+            .and_then(|()| self.tree.flush().map(|_| ()));
         if let Err(error) = written {
             self.reload();
             return Err(error.into());
@@ -171,9 +163,8 @@ impl SearchIndex {
         }
     }
 
-    /// Applies `envelopes` (in position order) and their checkpoint
-    /// atomically (not flushed: see the module docs); returns how many were
-    /// new (the rest were redeliveries).
+    /// Applies `envelopes` (in position order) and their checkpoint durably;
+    /// returns how many were new (the rest were redeliveries).
     pub fn apply_batch(&self, envelopes: &[pb::EventEnvelope]) -> Result<usize, IndexError> {
         let _turn = self
             .writer
@@ -216,7 +207,7 @@ impl SearchIndex {
             outcome.map(|()| changes.into_batch(&state, Some(checkpoint::row(checkpoint, hash))))
         };
         match folded {
-            Ok(batch) => self.commit(batch, false)?,
+            Ok(batch) => self.commit(batch)?,
             Err(error) => {
                 self.reload();
                 return Err(error);
@@ -242,7 +233,7 @@ impl SearchIndex {
                 .map(|()| changes.into_batch(&state, None))
         };
         match folded {
-            Ok(batch) => self.commit(batch, true),
+            Ok(batch) => self.commit(batch),
             Err(error) => {
                 self.reload();
                 Err(error)
@@ -422,9 +413,6 @@ impl Follows for SearchIndex {
         Ok(checkpoint::read(&self.tree, rows::CHECKPOINT_KEY)?.1)
     }
 
-    /// Applies a batch atomically but without a flush: the index follows only
-    /// its own service's local log (a direct feed, whose acks are nothing),
-    /// so a batch lost in a crash is read again from the log.
     fn apply(
         self: Arc<Self>,
         envelopes: Vec<pb::EventEnvelope>,
