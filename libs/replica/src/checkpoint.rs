@@ -1,10 +1,11 @@
-//! The stored checkpoint of a replica or a reactor: the last position applied
-//! (8 bytes, big-endian), then the hash of the event there (32 bytes), which
-//! the JetStream feed checks the next event's `prev_hash` against. A row
-//! written before hashes were kept holds the position alone.
+//! The stored checkpoint of a replica, a reactor or any other follower of a
+//! log (the stakeholders search index): the last position applied (8 bytes,
+//! big-endian), then the hash of the event there (32 bytes), which the
+//! JetStream feed checks the next event's `prev_hash` against. A row written
+//! before hashes were kept holds the position alone.
 
 /// The row for `position`, with its event's `hash` when known.
-pub(crate) fn row(position: u64, hash: Option<[u8; 32]>) -> Vec<u8> {
+pub fn row(position: u64, hash: Option<[u8; 32]>) -> Vec<u8> {
     let mut row = position.to_be_bytes().to_vec();
     if let Some(hash) = hash {
         row.extend_from_slice(&hash);
@@ -14,7 +15,7 @@ pub(crate) fn row(position: u64, hash: Option<[u8; 32]>) -> Vec<u8> {
 
 /// The checkpoint stored at `key` in `tree`: (0, None) when there is none;
 /// a malformed row reads as no hash and the position its first 8 bytes give.
-pub(crate) fn read(tree: &sled::Tree, key: &[u8]) -> Result<(u64, Option<[u8; 32]>), sled::Error> {
+pub fn read(tree: &sled::Tree, key: &[u8]) -> Result<(u64, Option<[u8; 32]>), sled::Error> {
     let Some(stored) = tree.get(key)? else {
         return Ok((0, None));
     };

@@ -30,7 +30,7 @@
 //! reference check and an erasure from crossing.
 
 pub mod after;
-mod checkpoint;
+pub mod checkpoint;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod follow;

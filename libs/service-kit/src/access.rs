@@ -221,6 +221,24 @@ impl AccessJournal {
             })?;
         Ok(appended.last_position)
     }
+
+    /// [`AccessJournal::record`] for each of `ids` (subjects of one `kind`),
+    /// all appended at once (the store commits them as one group): returns
+    /// once every entry is durable, else fails as `record` does.
+    pub async fn record_each(
+        &self,
+        reader: &Reader,
+        rpc: &'static str,
+        kind: &'static str,
+        ids: &[uuid::Uuid],
+    ) -> Result<(), Status> {
+        futures::future::try_join_all(
+            ids.iter()
+                .map(|id| self.record(reader, rpc, Subject { kind, id })),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// One journal record as an entry of `context`'s journal.

@@ -74,6 +74,28 @@ enum Command {
     },
     /// Rotates the master key offline: rewraps every data key (platform stopped).
     Rekey(cli::rekey::RekeyArgs),
+    /// Searches the register (filters, a name, a saved segment), in French.
+    Search {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        args: cli::search::SearchArgs,
+    },
+    /// Who to call first in a territory: élus not contacted since their
+    /// mandate started, or businesses not contacted for some months.
+    Reach {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        args: cli::reach::ReachArgs,
+    },
+    /// Saved searches of the register.
+    Segment {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: cli::segment::SegmentCommand,
+    },
     /// Everything the platform holds about a person, in every service, as JSON
     /// (and a summary page in French with --html): subject access.
     SubjectExport {
@@ -118,6 +140,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::FollowUps { connection, args } => cli::follow_ups::run(&connection, args).await,
         Command::Rebuild { connection } => cli::rebuild::run(&connection).await,
         Command::Rekey(args) => cli::rekey::run(args),
+        Command::Search { connection, args } => cli::search::run(&connection, args).await,
+        Command::Reach { connection, args } => cli::reach::run(&connection, args).await,
+        Command::Segment {
+            connection,
+            command,
+        } => cli::segment::run(&connection, command).await,
         Command::SubjectExport { connection, args } => {
             cli::subject_access::run(&connection, args).await
         }

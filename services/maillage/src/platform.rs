@@ -109,6 +109,7 @@ pub async fn serve(
         follow::direct(maillage_engagement::CONTEXT, engagement_log.clone()),
     ));
     stakeholders.resume_erasures();
+    followers.push(stakeholders.follow_search());
 
     let contexts = [
         (

@@ -2,9 +2,12 @@
 //! actors (persons and organisations, mandates, affiliations, consents) and the
 //! audited contact log (interactions), over gRPC.
 //!
-//! - [`domain`]: the pure deciders (`stakeholder-<id>` and `interaction-<id>` streams);
+//! - [`domain`]: the pure deciders (`stakeholder-<id>`, `interaction-<id>`
+//!   and `segment-<id>` streams);
 //! - [`grpc`]: the `maillage.v1.Stakeholders` service: validation, roles,
 //!   sealing of personal data, the command loop, error mapping;
+//! - [`search`]: the register's search index (a read side of the log, with
+//!   a blind index of names), which `SearchStakeholders` reads;
 //! - [`validate`]: field checks (names, email, phone, SIREN, COG codes, times);
 //! - [`ids`]: server-issued UUID v7 ids that survive retries.
 //!
@@ -15,6 +18,7 @@
 pub mod domain;
 pub mod grpc;
 pub mod ids;
+pub mod search;
 pub mod validate;
 
 use std::future::Future;
@@ -61,13 +65,17 @@ pub enum OpenError {
     /// The key vault refused the master key or is unreadable.
     #[error("key vault")]
     Vault(#[from] maillage_privacy::PrivacyError),
+    /// The search index could not be loaded.
+    #[error("search index")]
+    Search(#[from] search::IndexError),
 }
 
 /// Opens the service's one sled database in `dir` (event log, key vault,
-/// request-id index and access journal — a log of its own in tree
-/// `access.journal` — share it) and builds the service over it; returns the
-/// database too, for the service's other trees (the relay's checkpoint).
-/// The service's store is the one to close on shutdown.
+/// request-id index, search index and access journal — a log of its own in
+/// tree `access.journal` — share it) and builds the service over it; returns
+/// the database too, for the service's other trees (the relay's checkpoint).
+/// The service's store is the one to close on shutdown; keep its search index
+/// fed with [`StakeholdersService::follow_search`].
 pub fn open(
     dir: &Path,
     master: MasterKey,
@@ -77,7 +85,6 @@ pub fn open(
     let db = engine.db().clone();
     // The vault shares the log's database: the log's flush makes new keys durable.
     let vault = KeyVault::new(db.open_tree(VAULT_TREE)?, master)?.sharing_log_database();
-    let ids = maillage_es::CreationIds::new(db.open_tree(ids::TREE)?);
     let journal = AccessJournal::new(EventStore::with_engine(
         Arc::new(SledEngine::with_tree(db.clone(), ACCESS_TREE)?),
         StoreOptions {
@@ -92,16 +99,14 @@ pub fn open(
             ..StoreOptions::default()
         },
     )?;
-    let pending = db.open_tree(PENDING_ERASURES_TREE)?;
     let service = StakeholdersService::new(
         store,
         Arc::new(vault),
-        ids,
-        pending,
+        &db,
         Territory::shared(),
         clock,
         journal,
-    );
+    )?;
     Ok((service, db))
 }
 
@@ -145,6 +150,7 @@ pub async fn serve_with(
         Arc::new(SystemClock),
     )?;
     service.resume_erasures();
+    let search = service.follow_search();
     let follower = match engagement_feed {
         Some(feed) => Some(follow::follow(
             service.erasure_confirmations(db.open_tree(ERASURE_CONFIRMATIONS_TREE)?)?,
@@ -167,6 +173,7 @@ pub async fn serve_with(
     if let Some(follower) = follower {
         follower.shutdown().await;
     }
+    search.shutdown().await;
     served??;
     db.flush_async().await?;
     Ok(())

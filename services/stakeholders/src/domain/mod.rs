@@ -1,11 +1,13 @@
 //! The stakeholders context's aggregates as pure deciders: persons and
-//! organisations ([`stakeholder`]) and the contact log ([`interaction`]).
+//! organisations ([`stakeholder`]), the contact log ([`interaction`]) and the
+//! saved searches of the register ([`segment`]).
 //!
 //! Events are the generated protobuf messages of `stakeholders.proto`, each
 //! wrapped in a variant of its aggregate's event enum; the record's event type
 //! is the message's protobuf full name.
 
 pub mod interaction;
+pub mod segment;
 pub mod stakeholder;
 
 use std::time::{Duration, SystemTime};

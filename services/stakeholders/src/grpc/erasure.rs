@@ -8,8 +8,8 @@
 //!    the erasure and is refused. Other contexts see the fact on the feed and
 //!    refuse new references from then on (their register replicas).
 //! 2. This service destroys the person's key and the keys of every interaction
-//!    they took part in, then appends `PersonErased` listing those
-//!    interactions. That step runs in a task of its own, so a client whose
+//!    they took part in, removes their names and blind tokens from the search
+//!    index, then appends `PersonErased` listing those interactions. That step runs in a task of its own, so a client whose
 //!    deadline fires does not interrupt it, and it is remembered in the tree
 //!    `erasure.pending` until done, so a crash at any point is finished at the
 //!    next start ([`StakeholdersService::resume_erasures`]). Every step is
@@ -186,6 +186,9 @@ impl StakeholdersService {
             interactions = interaction_ids.len(),
             "person's keys destroyed"
         );
+        // Their blind tokens go too, before the erasure is recorded as done.
+        let search = self.inner.search.clone();
+        blocking(move || search.erase(&id).map_err(super::search::index_error)).await?;
         crash_point("erasure:keys-destroyed");
         let command = StakeholderCommand::Erase {
             reason: pending.reason.clone(),

@@ -4,8 +4,10 @@
 //! Each group of RPCs has its own file: [`register`] (persons and
 //! organisations and their profile, mandates, affiliations, consents,
 //! archiving), [`interactions`] (the contact log), [`erasure`] (the
-//! stakeholders side of the erasure saga), [`privacy`] (subject-access export) and [`reads`] (get a stakeholder or an interaction,
-//! opening sealed fields). Every handler checks the caller's role first, then
+//! stakeholders side of the erasure saga), [`privacy`] (subject-access
+//! export), [`reads`] (get a stakeholder or an interaction, opening sealed
+//! fields), [`search`] (search the register through its index) and
+//! [`segments`] (saved searches). Every handler checks the caller's role first, then
 //! validates the whole request (a bad field is INVALID_ARGUMENT naming it)
 //! before anything is written. Spans carry ids only: never a name, an email,
 //! a phone number or notes.
@@ -15,6 +17,8 @@ mod interactions;
 mod privacy;
 mod reads;
 mod register;
+mod search;
+mod segments;
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::AtomicBool;
@@ -35,15 +39,22 @@ use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 
 pub use erasure::ErasureConfirmations;
+pub(crate) use register::person_fields;
 
 use crate::domain::interaction::{Interaction, InteractionError};
+use crate::domain::segment::Segment;
 use crate::domain::stakeholder::{Stakeholder, StakeholderError};
+use crate::search::{SearchIndex, SEARCH_TREE};
+use crate::OpenError;
 use maillage_es::CreationIds;
+use maillage_replica::follow::{self, Follower};
 
 /// Stream category of persons and organisations.
 pub const STAKEHOLDER: &str = "stakeholder";
 /// Stream category of interactions.
 pub const INTERACTION: &str = "interaction";
+/// Stream category of segments (saved searches).
+pub const SEGMENT: &str = "segment";
 
 /// Roles that may change stakeholders and interactions.
 pub(crate) const WRITERS: &[Role] = &[Role::Facilitator, Role::Admin];
@@ -65,6 +76,9 @@ struct Inner {
     store: EventStore,
     stakeholders: Aggregates<Stakeholder>,
     interactions: Aggregates<Interaction>,
+    segments: Aggregates<Segment>,
+    /// The register's search index (a read side of the log).
+    search: Arc<SearchIndex>,
     vault: Arc<KeyVault>,
     /// Fingerprints commands (derived from the vault's master key).
     fingerprints: FingerprintKey,
@@ -83,37 +97,53 @@ struct Inner {
 
 impl StakeholdersService {
     /// A service over `store`, sealing personal data with `vault` (the one
-    /// vault of the process over its database), allocating ids with `ids`,
-    /// remembering unfinished erasures in `pending_erasures`, checking
-    /// communes against `territory`, reading time from `clock`, and
+    /// vault of the process over its database), keeping in `db` (the log's
+    /// database) its ids, its unfinished erasures and its search index,
+    /// checking communes against `territory`, reading time from `clock`, and
     /// recording the reads of personal data in `journal`.
     pub fn new(
         store: EventStore,
         vault: Arc<KeyVault>,
-        ids: CreationIds,
-        pending_erasures: sled::Tree,
+        db: &sled::Db,
         territory: &'static Territory,
         clock: Arc<dyn Clock>,
         journal: AccessJournal,
-    ) -> Self {
+    ) -> Result<Self, OpenError> {
         // Invariant: CACHE is not zero.
         let capacity = NonZeroUsize::new(CACHE).unwrap_or(NonZeroUsize::MIN);
-        Self {
+        let search = SearchIndex::open(db.open_tree(SEARCH_TREE)?, vault.clone())?;
+        Ok(Self {
             inner: Arc::new(Inner {
                 stakeholders: Aggregates::new(store.clone(), capacity),
                 interactions: Aggregates::new(store.clone(), capacity),
+                segments: Aggregates::new(store.clone(), capacity),
+                search: Arc::new(search),
                 store,
                 fingerprints: FingerprintKey::from_vault(&vault),
                 vault,
-                ids,
-                pending_erasures,
+                ids: CreationIds::new(db.open_tree(crate::ids::TREE)?),
+                pending_erasures: db.open_tree(crate::PENDING_ERASURES_TREE)?,
                 guards: ReferenceGuards::default(),
                 follows_confirmations: AtomicBool::new(false),
                 territory,
                 clock,
                 journal,
             }),
-        }
+        })
+    }
+
+    /// The register's search index.
+    pub fn search_index(&self) -> &Arc<SearchIndex> {
+        &self.inner.search
+    }
+
+    /// Keeps the search index fed from the service's own log (a task, from
+    /// the index's checkpoint; stop it at shutdown).
+    pub fn follow_search(&self) -> Follower {
+        follow::follow(
+            self.inner.search.clone(),
+            follow::direct(crate::CONTEXT, self.inner.store.clone()),
+        )
     }
 
     /// The access journal of the reads of personal data it served.
@@ -357,6 +387,34 @@ impl Stakeholders for StakeholdersService {
         request: Request<pb::GetErasureRequest>,
     ) -> Result<Response<pb::ErasureStatus>, Status> {
         self.handle_get_erasure(request).await
+    }
+
+    async fn search_stakeholders(
+        &self,
+        request: Request<pb::SearchStakeholdersRequest>,
+    ) -> Result<Response<pb::SearchStakeholdersResponse>, Status> {
+        self.handle_search(request).await
+    }
+
+    async fn define_segment(
+        &self,
+        request: Request<pb::DefineSegmentRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_define_segment(request).await
+    }
+
+    async fn get_segment(
+        &self,
+        request: Request<pb::GetSegmentRequest>,
+    ) -> Result<Response<pb::Segment>, Status> {
+        self.handle_get_segment(request).await
+    }
+
+    async fn list_segments(
+        &self,
+        request: Request<pb::ListSegmentsRequest>,
+    ) -> Result<Response<pb::ListSegmentsResponse>, Status> {
+        self.handle_list_segments(request).await
     }
 
     async fn export_person_data(

@@ -280,7 +280,11 @@ impl StakeholdersService {
     }
 
     /// The new id of a registration (the same on every retry of the request).
-    fn allocate(&self, category: &str, context: &RequestContext) -> Result<Uuid, Status> {
+    pub(super) fn allocate(
+        &self,
+        category: &str,
+        context: &RequestContext,
+    ) -> Result<Uuid, Status> {
         self.inner
             .ids
             .id_for(category, &context.principal.name, &context.request_id)
