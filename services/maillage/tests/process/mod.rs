@@ -57,6 +57,48 @@ pub fn wait_for_port(port: u16) {
     }
 }
 
+/// Waits (bounded) until `path` exists: on a first start, `maillage up`
+/// opens its port before it has written its admin token.
+pub fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child process that is killed and reaped if it is still held when
+/// dropped (a test that fails midway leaves no server behind).
+pub struct KillOnDrop(Option<Child>);
+
+impl KillOnDrop {
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    /// The child, no longer killed on drop.
+    pub fn take(mut self) -> Child {
+        self.0.take().expect("the child is held until taken")
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("the child is held until taken")
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Stops `maillage up` with SIGTERM and checks it exits cleanly.
 pub fn stop(mut up: Child) {
     let pid = up.id().to_string();
