@@ -11,11 +11,12 @@
 //! differ. Each call writes one batch with the stream and event-id index
 //! entries, and flushes.
 //!
-//! Until [`Importer::finish`], the log is marked as being restored (in the
-//! same batch as the first records), and [`crate::EventStore::open`] refuses
-//! it with [`StoreError::RestoreUnfinished`]: a service never starts on a
-//! log that lacks acknowledged events because a restore stopped halfway. An
-//! importer made on such a log continues it.
+//! Until [`Importer::finish`] (which verifies the whole log first), the log
+//! is marked as being restored (in the same batch as the first records),
+//! and [`crate::EventStore::open`] refuses it with
+//! [`StoreError::RestoreUnfinished`]: a service never starts on a log that
+//! lacks acknowledged events because a restore stopped halfway. An importer
+//! made on such a log continues it.
 //!
 //! No store may be open on the engine while an importer writes to it.
 
@@ -30,6 +31,7 @@ use crate::keys;
 use crate::open_check;
 use crate::record::{EventData, RecordedEvent};
 use crate::store::Head;
+use crate::verify::{self, Verification};
 use crate::writer;
 
 /// Writes checked records after a log's head; see the module docs.
@@ -168,9 +170,25 @@ impl Importer {
         Ok(head)
     }
 
-    /// Marks the restore as complete (flushed): the store opens the log
-    /// again. Call it once the log holds everything it must.
+    /// Verifies the whole log as [`crate::EventStore::verify`] does (the
+    /// chain from position 1, both indexes against it), then marks the
+    /// restore as complete (flushed): the store opens the log again. Call it
+    /// once the log holds everything it must. A log that does not verify
+    /// stays marked, and the first disagreement is returned as
+    /// [`StoreError::BrokenChain`].
     pub fn finish(self) -> Result<Head, StoreError> {
+        match verify::verify(self.engine.as_ref(), self.head.position)? {
+            Verification::Intact { head } if head == self.head => {}
+            Verification::Intact { head } => {
+                return Err(StoreError::BrokenChain {
+                    position: head.position,
+                    reason: format!("the log ends at position {}", head.position),
+                })
+            }
+            Verification::Broken { position, reason } => {
+                return Err(StoreError::BrokenChain { position, reason })
+            }
+        }
         if self.marked {
             let mut batch = WriteBatch::new();
             open_check::mark_restore(&mut batch, false);

@@ -191,4 +191,17 @@ async fn records_that_do_not_continue_the_log_are_refused_and_nothing_is_written
     let mut fresh = Importer::new(engine.clone()).unwrap();
     let (_, reason) = refused(fresh.import(&records[10..11]));
     assert!(reason.contains("whose last version is"), "{reason}");
+
+    // Those stray index entries also keep the restore from completing:
+    // `finish` verifies the whole log, and the store still refuses it.
+    match fresh.finish() {
+        Err(StoreError::BrokenChain { reason, .. }) => {
+            assert!(reason.contains("index"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        EventStore::with_engine(engine, StoreOptions::default()),
+        Err(StoreError::RestoreUnfinished { position: 10 })
+    ));
 }
