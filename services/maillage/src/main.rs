@@ -67,6 +67,9 @@ enum Command {
     },
     /// Rotates the master key offline: rewraps every data key (platform stopped).
     Rekey(cli::rekey::RekeyArgs),
+    /// Writes a command service's lost log back from the JetStream stream,
+    /// checking every hash and link (service stopped).
+    Restore(cli::restore::RestoreArgs),
     /// Everything the platform holds about a person, in every service, as JSON
     /// (and a summary page in French with --html): subject access.
     SubjectExport {
@@ -110,6 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Erase { connection, args } => privacy::erase(&connection, args).await,
         Command::Rebuild { connection } => cli::rebuild::run(&connection).await,
         Command::Rekey(args) => cli::rekey::run(args),
+        Command::Restore(args) => cli::restore::run(args).await,
         Command::SubjectExport { connection, args } => {
             cli::subject_access::run(&connection, args).await
         }

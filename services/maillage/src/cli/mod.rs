@@ -1,5 +1,6 @@
 //! The admin CLI's commands: most talk to a running platform over gRPC; `rekey`
-//! works offline on a stopped platform's data directory.
+//! works offline on a stopped platform's data directory, and `restore` writes
+//! a stopped service's log back from the JetStream stream.
 
 pub mod audit;
 pub mod catch_up;
@@ -10,6 +11,7 @@ pub mod privacy;
 pub mod rebuild;
 pub mod rekey;
 pub mod report;
+pub mod restore;
 pub mod subject_access;
 pub mod summary;
 pub mod territory;

@@ -32,9 +32,15 @@ pub fn start(dir: &Path, port: u16) -> Child {
 
 /// [`start`], with the platform's log (stderr) written to `log`.
 pub fn start_logged(dir: &Path, port: u16, log: &Path) -> Child {
+    start_logged_with(dir, port, log, &[])
+}
+
+/// [`start_logged`], with more arguments for `maillage up` (e.g. `--nats URL`).
+pub fn start_logged_with(dir: &Path, port: u16, log: &Path, args: &[&str]) -> Child {
     let log = std::fs::File::create(log).expect("a log file");
     let child = Command::new(MAILLAGE)
         .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
