@@ -33,11 +33,15 @@ use pb::stakeholders_client::StakeholdersClient;
 use process::{free_port, start_logged_with, stop, text, wait_for_file, KillOnDrop, MAILLAGE};
 use prost::Message as _;
 
+/// A log as `EventLog` shows it: its verified head (position, hash) and
+/// every envelope.
+type LogView = ((u64, Vec<u8>), Vec<pb::EventEnvelope>);
+
 /// What the platform answers, compared before the loss and after the restore.
 #[derive(Debug, PartialEq)]
 struct Answers {
-    /// Per context: the verified head (position, hash) and every envelope.
-    logs: BTreeMap<&'static str, ((u64, Vec<u8>), Vec<pb::EventEnvelope>)>,
+    /// Per context.
+    logs: BTreeMap<&'static str, LogView>,
     /// A person's profile, personal fields opened.
     person: pb::Stakeholder,
     /// The territory report replayed from the logs as of a fixed instant.
