@@ -22,7 +22,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use maillage_bus::{restore, write_checkpoint, RestoreConfig, STREAM_NAME};
 use maillage_eventstore::{Importer, SledEngine, SledOptions};
-use maillage_service_kit::NatsConfig;
+use maillage_service_kit::{init_tracing, LogFormat, NatsConfig};
 
 use crate::CONTEXTS;
 
@@ -56,6 +56,8 @@ pub struct RestoreArgs {
 
 /// Restores the log of `args.context` from the stream.
 pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
+    // Each refused message is a WARN line on stderr (`RUST_LOG` filters).
+    init_tracing(LogFormat::Human);
     let context = args.context.as_str();
     if !CONTEXTS.contains(&context) {
         bail!(
