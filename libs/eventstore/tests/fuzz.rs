@@ -9,9 +9,9 @@
 //! flipped, cut or appended), then opens the store on it (the chain check at
 //! open), reads it every way (`read_all`, `read_stream` both ways,
 //! `event_by_id`, `stream_version`) and verifies it. Every call must return
-//! a value or a typed error, never panic; and whenever the store opens and
-//! `verify` says intact, every read must return exactly the genuine events
-//! (a damage that reads differently must not verify).
+//! a value or a typed error, never panic nor loop; and whenever the store
+//! opens and `verify` says intact, every read must return exactly the
+//! genuine events (a damage that reads differently must not verify).
 //!
 //! 300 cases, times `MAILLAGE_FUZZ_SCALE` (default 1), from the seed
 //! `MAILLAGE_FUZZ_SEED` (default fixed, so that a run is reproducible); the
@@ -21,7 +21,9 @@ mod common;
 
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::event;
 use maillage_eventstore::{
@@ -32,6 +34,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
 const STREAMS: [&str; 3] = ["alpha-1", "beta-2", "alpha-3"];
+/// How long one case may take before it counts as a hang (a liveness bound;
+/// a case takes about 20 ms).
+const CASE_BOUND: Duration = Duration::from_secs(60);
 
 /// Where fuzzed bytes go.
 #[derive(Debug, Clone)]
@@ -368,7 +373,7 @@ fn exercise(genuine: &Genuine, writes: &[(Target, Bytes)]) -> Result<Outcome, Te
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arbitrary_bytes_under_the_store_never_panic_nor_read_as_intact_when_they_differ() {
-    let genuine = Genuine::write().await;
+    let genuine = Arc::new(Genuine::write().await);
     let env = |name: &str, default: u64| {
         std::env::var(name)
             .ok()
@@ -387,7 +392,26 @@ async fn arbitrary_bytes_under_the_store_never_panic_nor_read_as_intact_when_the
         let tally = std::sync::Mutex::new(Tally::default());
         let writes = prop::collection::vec((target(), bytes()), 1..4);
         let outcome = runner.run(&writes, |writes| {
-            let outcome = exercise(&genuine, &writes)?;
+            // In a thread of its own, so that a case that never returns (a
+            // read looping on damaged bytes) fails instead of hanging.
+            let (sender, outcome) = std::sync::mpsc::channel();
+            let case = genuine.clone();
+            let input = writes.clone();
+            std::thread::spawn(move || {
+                let _ = sender.send(exercise(&case, &input));
+            });
+            let outcome = match outcome.recv_timeout(CASE_BOUND) {
+                Ok(outcome) => outcome?,
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(TestCaseError::fail(format!(
+                        "no answer within {CASE_BOUND:?}: the store loops on {writes:?}"
+                    )))
+                }
+                // The case panicked: the panic message is on stderr.
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(TestCaseError::fail(format!("panicked on {writes:?}")))
+                }
+            };
             let mut tally = tally.lock().unwrap();
             tally.tried += 1;
             match outcome {
@@ -406,7 +430,7 @@ async fn arbitrary_bytes_under_the_store_never_panic_nor_read_as_intact_when_the
     .unwrap();
     println!(
         "fuzz (event store): {} inputs tried (seed {seed}): {} refused at open, {} opened and \
-         found broken by verify, {} opened intact and read exactly as the genuine log; no panic",
+         found broken by verify, {} opened intact and read exactly as the genuine log; no panic, no hang",
         tally.tried, tally.refused_at_open, tally.broken, tally.intact
     );
     assert_eq!(tally.tried, cases);
