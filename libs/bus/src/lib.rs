@@ -13,7 +13,9 @@
 //!   [`JetStreamFeed`] (durable pull consumer) and [`DirectFeed`] (catch-up
 //!   subscriptions on local logs, no broker). Read the contract there: the
 //!   JetStream feed delivers only events whose hash and link to the event
-//!   before them verify, and refuses the rest.
+//!   before them verify, and refuses the rest;
+//! - [`restore`]: disaster recovery, a command service's log written back
+//!   from the stream with the same checks ([`restore()`]).
 //!
 //! The service logs stay the source of truth: the feed never replaces a
 //! replay of the logs, and nothing here depends on JetStream's retention.
@@ -25,6 +27,7 @@ pub mod connect;
 pub mod feed;
 pub mod headers;
 pub mod relay;
+pub mod restore;
 pub mod subjects;
 
 pub use connect::{connect, ConnectError};
@@ -33,8 +36,10 @@ pub use feed::{
     JetStreamFeedConfig, Refusal, Refusals,
 };
 pub use relay::{
-    read_checkpoint, with_relay, Relay, RelayConfig, RelayError, RelayStatus, CHECKPOINT_TREE,
+    read_checkpoint, with_relay, write_checkpoint, Relay, RelayConfig, RelayError, RelayStatus,
+    CHECKPOINT_TREE,
 };
+pub use restore::{restore, RestoreConfig, RestoreError, RestoreReport};
 pub use subjects::{
     ensure_stream, event_subject, short_type_name, stream_config, SubjectError, ALL_EVENTS,
     STREAM_NAME,

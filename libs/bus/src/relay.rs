@@ -164,6 +164,16 @@ pub fn read_checkpoint(db: &sled::Db, context: &str) -> Result<u64, RelayError> 
     read_from(&tree, context)
 }
 
+/// Sets the checkpoint of `context` in `db` to `position`, flushed. For a
+/// log restored from the stream ([`crate::restore()`]): the stream already
+/// holds every event up to the restored head, so the relay starts after it.
+pub fn write_checkpoint(db: &sled::Db, context: &str, position: u64) -> Result<(), RelayError> {
+    let tree = db.open_tree(CHECKPOINT_TREE)?;
+    tree.insert(context.as_bytes(), &position.to_be_bytes())?;
+    tree.flush()?;
+    Ok(())
+}
+
 fn read_from(tree: &sled::Tree, context: &str) -> Result<u64, RelayError> {
     match tree.get(context.as_bytes())? {
         None => Ok(0),

@@ -4,7 +4,8 @@
 //! and the JetStream feed consumes. The TLS test makes its CA, server and
 //! client certificates with rcgen and has the server verify the client. The
 //! last test runs `deploy/nats/authorization.conf` as it is: each process
-//! does its part, and no more.
+//! does its part (a restore reading the stream as `reader` included), and
+//! no more.
 
 mod common;
 
@@ -14,8 +15,10 @@ use std::time::Duration;
 use async_nats::jetstream;
 use common::*;
 use maillage_bus::{
-    connect, ensure_stream, Checkpoints, ConnectError, JetStreamFeed, JetStreamFeedConfig, Relay,
+    connect, ensure_stream, restore, Checkpoints, ConnectError, JetStreamFeed, JetStreamFeedConfig,
+    Relay, RestoreConfig,
 };
+use maillage_eventstore::{Importer, SledEngine, SledOptions};
 use maillage_nats_test::NatsServer;
 use maillage_service_kit::NatsConfig;
 use rcgen::{
@@ -220,7 +223,10 @@ async fn the_deployed_authorization_lets_each_process_do_its_part_and_no_more() 
         .map(|user| {
             (
                 format!("NATS_{}_PASSWORD", user.to_uppercase()),
-                uuid::Uuid::new_v4().to_string(),
+                // Not a bare UUID: nats-server parses a variable's value, and
+                // one that reads as a number or a date (`12345678-…`, `5e12…`)
+                // stops it at start.
+                format!("pw-{}", uuid::Uuid::new_v4()),
             )
         })
         .collect();
@@ -254,6 +260,14 @@ async fn the_deployed_authorization_lets_each_process_do_its_part_and_no_more() 
     Fold::default()
         .consume_until(&mut feed, &heads(&[&log]))
         .await?;
+
+    // A restore (`maillage restore`) reads a context back as the reader.
+    let dir = tempfile::tempdir()?;
+    let engine = SledEngine::open(dir.path(), &SledOptions::default())?;
+    let mut importer = Importer::new(std::sync::Arc::new(engine))?;
+    let config = RestoreConfig::new(user("reader"), "stakeholders");
+    let report = restore(&config, &mut importer).await?;
+    assert_eq!(report.head, log.store.head());
 
     // Nobody else publishes that context's events: not engagement's relay,
     // not the projections, not a reader.

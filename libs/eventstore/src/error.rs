@@ -79,6 +79,26 @@ pub enum StoreError {
         /// What is wrong there.
         reason: String,
     },
+    /// A restore of the log (from a copy of it, such as the event stream)
+    /// was started and not completed: the log may lack events that were
+    /// acknowledged, so the store refuses to open it.
+    #[error(
+        "a restore of this log was started and not completed (it holds positions 1 to \
+         {position}): complete it (`maillage restore --extend`) or remove the log"
+    )]
+    RestoreUnfinished {
+        /// The last position the log holds.
+        position: u64,
+    },
+    /// A record given to restore a log does not continue it; nothing of
+    /// that batch was written.
+    #[error("cannot restore position {position}: {reason}")]
+    ImportRefused {
+        /// The position the record was to take.
+        position: u64,
+        /// Why it cannot.
+        reason: String,
+    },
     /// An index disagrees with the log: a reader found an entry missing, or
     /// pointing at a record it does not name. Reads through that index fail
     /// rather than skip or loop; `verify` names the first such disagreement.

@@ -10,7 +10,9 @@
 //! can show that nothing was altered (and that both indexes agree with the
 //! log); opening a store checks the chain from where its previous open had
 //! verified it, and refuses a broken one. Subscriptions catch up from storage and
-//! then go live without gaps or duplicates.
+//! then go live without gaps or duplicates. A lost log can be written back
+//! from a copy (the event stream) with the [`Importer`], which checks every
+//! record's hash and link as it writes it.
 //!
 //! The storage engine sits behind the small [`Engine`] trait; [`SledEngine`]
 //! (sled 0.34) is the implementation the platform uses.
@@ -21,6 +23,7 @@ mod codec;
 mod engine;
 mod error;
 mod expected;
+mod import;
 mod indexes;
 mod keys;
 mod open_check;
@@ -37,6 +40,7 @@ pub use engine::{
 };
 pub use error::StoreError;
 pub use expected::ExpectedVersion;
+pub use import::Importer;
 pub use record::{AppendResult, EventData, EventMetadata, RecordedEvent, GENESIS_HASH};
 pub use store::{Direction, EventStore, Head, PendingAppend, StoreOptions};
 pub use stream_id::StreamId;

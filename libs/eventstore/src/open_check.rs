@@ -8,6 +8,9 @@
 //! appended since the previous one; a store without a marker (new, or written
 //! before the marker existed) is walked whole once. Records before P are not
 //! read again at open: `verify` walks everything.
+//!
+//! A log a restore is writing ([`crate::Importer`]) carries a second mark,
+//! "being restored", until the restore completes; opening refuses it.
 
 use crate::chunk;
 use crate::codec;
@@ -23,9 +26,38 @@ const MARKER_KEY: &[u8] = b"verified";
 const MARKER_V1: u8 = 1;
 const MARKER_LEN: usize = 1 + 8 + 32;
 
+/// Key of the restore mark in the `Meta` keyspace: one byte, 1 while a
+/// restore is unfinished, 0 once it completed.
+const RESTORE_KEY: &[u8] = b"restore";
+
 /// Verifies the tail of the log and returns its head; a broken chain is a
-/// [`StoreError::BrokenChain`] naming the first bad position.
+/// [`StoreError::BrokenChain`] naming the first bad position, a log whose
+/// restore is unfinished a [`StoreError::RestoreUnfinished`].
 pub fn check(engine: &dyn Engine) -> Result<Head, StoreError> {
+    let head = checked_head(engine)?;
+    if restore_unfinished(engine)? {
+        return Err(StoreError::RestoreUnfinished {
+            position: head.position,
+        });
+    }
+    Ok(head)
+}
+
+/// Whether a restore of the log was started and not completed.
+pub fn restore_unfinished(engine: &dyn Engine) -> Result<bool, StoreError> {
+    Ok(engine
+        .get(Keyspace::Meta, RESTORE_KEY)?
+        .is_some_and(|mark| mark.first() != Some(&0)))
+}
+
+/// Adds the restore mark to `batch`: unfinished, or completed.
+pub fn mark_restore(batch: &mut WriteBatch, unfinished: bool) {
+    batch.put(Keyspace::Meta, RESTORE_KEY, [u8::from(unfinished)]);
+}
+
+/// [`check`] without the restore mark: verifies the tail of the log, moves
+/// the verified-position marker to its end, and returns its head.
+pub fn checked_head(engine: &dyn Engine) -> Result<Head, StoreError> {
     let verified = read_marker(engine)?;
     if verified.position > 0 {
         check_marked_record(engine, verified)?;

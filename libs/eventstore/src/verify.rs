@@ -89,6 +89,8 @@ pub fn walk(
                 return broken(expected, format!("missing (next stored key is {key:?})"));
             }
             let stored = match chunk::records(&chunk) {
+                // A chunk without a record would be scanned again for ever.
+                Ok(stored) if stored.is_empty() => return broken(expected, "empty chunk".into()),
                 Ok(stored) => stored,
                 Err(reason) => return broken(expected, reason),
             };

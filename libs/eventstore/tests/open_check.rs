@@ -129,3 +129,27 @@ async fn the_last_verified_record_rewritten_with_a_fresh_hash_is_refused() {
     let (at, message) = refused_at(dir.path());
     assert_eq!(at, 30, "{message}");
 }
+
+/// Regression (found by fuzzing the store, tests/fuzz.rs): a chunk holding
+/// no record (its format byte alone) where the walk expected the next
+/// record was read again and again, so `open` spun at full CPU for ever
+/// instead of refusing the log. The wait below only bounds a hang.
+#[tokio::test]
+async fn an_empty_chunk_after_the_head_is_refused_not_walked_for_ever() {
+    let dir = tempfile::tempdir().unwrap();
+    append_tens(dir.path(), 2).await;
+    open(dir.path()).unwrap().close().await.unwrap(); // verified up to 20
+    tamper(dir.path(), |tree| {
+        tree.insert(chunk_key(21), vec![1u8]).unwrap();
+    });
+    let path = dir.path().to_owned();
+    let (sender, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(refused_at(&path));
+    });
+    let (at, message) = outcome
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("open returned");
+    assert_eq!(at, 21, "{message}");
+    assert!(message.contains("empty chunk"), "{message}");
+}

@@ -5,6 +5,8 @@
 //! design fixes (§8): INVALID_ARGUMENT names the offending field and carries a
 //! `google.rpc.BadRequest` field violation, ABORTED gives the actual version,
 //! INTERNAL never leaks its detail to the caller (the detail goes to the log).
+//! A message is cut at [`MAX_STATUS_MESSAGE`] bytes: it may quote a value of
+//! the request, and it travels in HTTP/2 headers.
 
 use maillage_eventstore::StoreError;
 use tonic::{Code, Status};
@@ -148,20 +150,44 @@ impl ServiceError {
     }
 }
 
+/// Longest status message sent, in bytes. A message may quote a value of
+/// the request (an unknown role, a token prefix, an id not found): it
+/// travels in the reply's HTTP/2 headers (percent-encoded, and again in the
+/// details), and a header block over the client's limit makes its HTTP/2
+/// library drop the whole connection (COMPRESSION_ERROR or PROTOCOL_ERROR),
+/// every call on it with the one refused. Found by fuzzing the server.
+pub const MAX_STATUS_MESSAGE: usize = 512;
+
+/// `text`, cut at [`MAX_STATUS_MESSAGE`] bytes (on a character boundary) and
+/// saying so.
+fn bounded(text: String) -> String {
+    if text.len() <= MAX_STATUS_MESSAGE {
+        return text;
+    }
+    let mut end = MAX_STATUS_MESSAGE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
         match &error {
             ServiceError::InvalidArgument { field, message } => Status::with_error_details(
                 Code::InvalidArgument,
-                error.to_string(),
-                ErrorDetails::with_bad_request_violation(field.clone(), message.clone()),
+                bounded(error.to_string()),
+                ErrorDetails::with_bad_request_violation(
+                    bounded(field.clone()),
+                    bounded(message.clone()),
+                ),
             ),
             ServiceError::Internal { detail } => {
                 // The detail may name storage paths or internal state: log it, don't send it.
                 tracing::error!(detail = %detail, "internal error");
                 Status::internal("internal error")
             }
-            other => Status::new(other.code(), other.to_string()),
+            other => Status::new(other.code(), bounded(other.to_string())),
         }
     }
 }
@@ -307,6 +333,32 @@ mod tests {
         assert!(denied.message().contains("tool, auditor"), "{denied:?}");
         let internal = status(ServiceError::internal("sled: /var/lib/secret path"));
         assert_eq!(internal.message(), "internal error");
+    }
+
+    /// Regression: a role or a token prefix of 8,000 characters came back
+    /// whole in the status, and the client's HTTP/2 library dropped the
+    /// connection over the header's size.
+    #[test]
+    fn a_message_quoting_a_long_value_is_cut() {
+        let long = "é".repeat(8_000);
+        let invalid = status(ServiceError::invalid_argument(
+            "roles",
+            format!("unknown role {long:?}"),
+        ));
+        assert!(invalid.message().len() < MAX_STATUS_MESSAGE + 40);
+        assert!(
+            invalid.message().ends_with("… (16022 bytes in all)"),
+            "{}",
+            invalid.message()
+        );
+        let violation = &invalid.get_details_bad_request().unwrap().field_violations[0];
+        assert_eq!(violation.field, "roles");
+        assert!(violation.description.len() < MAX_STATUS_MESSAGE + 40);
+        let missing = status(ServiceError::not_found("token", long));
+        assert!(missing.message().starts_with("token éé"));
+        assert!(missing.message().len() < MAX_STATUS_MESSAGE + 40);
+        let short = status(ServiceError::not_found("token", "abc"));
+        assert_eq!(short.message(), "token abc not found");
     }
 
     #[test]

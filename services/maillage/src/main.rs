@@ -96,6 +96,9 @@ enum Command {
         #[command(subcommand)]
         command: cli::segment::SegmentCommand,
     },
+    /// Writes a command service's lost log back from the JetStream stream,
+    /// checking every hash and link (service stopped).
+    Restore(cli::restore::RestoreArgs),
     /// Everything the platform holds about a person, in every service, as JSON
     /// (and a summary page in French with --html): subject access.
     SubjectExport {
@@ -146,6 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             connection,
             command,
         } => cli::segment::run(&connection, command).await,
+        Command::Restore(args) => cli::restore::run(args).await,
         Command::SubjectExport { connection, args } => {
             cli::subject_access::run(&connection, args).await
         }

@@ -74,7 +74,7 @@
 //! # }
 //! ```
 
-mod chain;
+pub(crate) mod chain;
 mod direct;
 mod jetstream;
 mod refusals;

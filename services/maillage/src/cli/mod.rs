@@ -1,5 +1,6 @@
 //! The admin CLI's commands: most talk to a running platform over gRPC; `rekey`
-//! works offline on a stopped platform's data directory.
+//! works offline on a stopped platform's data directory, and `restore` writes
+//! a stopped service's log back from the JetStream stream.
 
 pub mod audit;
 pub mod catch_up;
@@ -13,6 +14,7 @@ pub mod reach;
 pub mod rebuild;
 pub mod rekey;
 pub mod report;
+pub mod restore;
 pub mod search;
 pub mod segment;
 pub mod subject_access;

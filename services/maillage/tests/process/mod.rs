@@ -79,6 +79,24 @@ fn answers(dir: &Path, port: u16, child: &mut Child) -> bool {
     }
 }
 
+/// `maillage up` in `dir` on the given `port` (a test that restarts the
+/// platform on the port its clients know), with more arguments for it (e.g.
+/// `--nats URL`) and its log (stderr) written to `log`, once the port accepts.
+pub fn start_logged_on(dir: &Path, port: u16, log: &Path, args: &[&str]) -> Child {
+    let log = std::fs::File::create(log).expect("a log file");
+    let child = Command::new(MAILLAGE)
+        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("maillage up starts");
+    wait_for_port(port);
+    child
+}
+
 /// Waits (bounded) until something accepts connections on `port`.
 pub fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -88,6 +106,48 @@ pub fn wait_for_port(port: u16) {
             "maillage up did not open its port"
         );
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits (bounded) until `path` exists: on a first start, `maillage up`
+/// opens its port before it has written its admin token.
+pub fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child process that is killed and reaped if it is still held when
+/// dropped (a test that fails midway leaves no server behind).
+pub struct KillOnDrop(Option<Child>);
+
+impl KillOnDrop {
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    /// The child, no longer killed on drop.
+    pub fn take(mut self) -> Child {
+        self.0.take().expect("the child is held until taken")
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("the child is held until taken")
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
