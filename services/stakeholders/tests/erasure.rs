@@ -303,7 +303,12 @@ async fn an_erasure_interrupted_by_a_crash_is_finished_at_the_next_start() -> Re
 
     // What `ErasePerson` remembers first, as a crash right after it would leave it.
     {
-        let db = sled::open(dir.path().join("stakeholders"))?;
+        // Once the stopped service has let go of it (sled releases its lock
+        // a moment after the last handle, e.g. the search index's follower).
+        let db = maillage_eventstore::open_sled(
+            &dir.path().join("stakeholders"),
+            &maillage_eventstore::SledOptions::default(),
+        )?;
         let id = uuid::Uuid::parse_str(&noe)?;
         db.open_tree(maillage_stakeholders::PENDING_ERASURES_TREE)?
             .insert(
