@@ -12,7 +12,8 @@
 //! - [`envelope`]: record ⇄ [`maillage_proto::v1::EventEnvelope`] conversions;
 //! - [`eventlog`]: [`EventLogService`], read access to a command service's own log;
 //! - [`server`]: [`Server`], serving services with auth, health, reflection, limits and a graceful shutdown;
-//! - [`utc`]: the UTC instants of the tokens file.
+//! - [`utc`]: the UTC instants of the tokens file;
+//! - [`validate`]: the one set of rules for ids, text, enum values and instants in requests.
 
 #![warn(missing_docs)]
 
@@ -30,6 +31,7 @@ pub mod server;
 pub mod subject_access;
 pub mod telemetry;
 pub mod utc;
+pub mod validate;
 
 pub use access::{AccessJournal, AccessJournalService, Disclosure, Reader};
 pub use auth::{principal, require, AuthLayer, Principal, Role, TokenFile, TokenStore};

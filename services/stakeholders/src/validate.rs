@@ -1,12 +1,16 @@
-//! Field checks that turn request fields into validated values, each refusal an
-//! INVALID_ARGUMENT naming the field. Messages never repeat a personal value
-//! (a name, an email, a phone number): they say what is wrong, not what was sent.
+//! The register's own field checks (emails, phone numbers, SIREN, communes,
+//! territories) and its limits, next to the rules every service shares for
+//! ids, text, enum values and instants ([`maillage_service_kit::validate`],
+//! re-exported here). Each refusal is an INVALID_ARGUMENT naming the field;
+//! messages never repeat a personal value (a name, an email, a phone number):
+//! they say what is wrong, not what was sent.
 
 use maillage_proto::v1 as pb;
+pub use maillage_service_kit::validate::{
+    enum_value, id, instant, optional_instant, optional_text, required_line, required_text, Checked,
+};
 use maillage_service_kit::ServiceError;
 use maillage_territory::{Territory, TerritoryError, TerritoryLevel};
-use prost_types::Timestamp;
-use uuid::Uuid;
 
 /// Longest given or family name, in characters.
 pub const MAX_PERSON_NAME: usize = 100;
@@ -31,44 +35,8 @@ pub const MAX_PARTICIPANTS: usize = 100;
 /// Most follow-ups of one interaction.
 pub const MAX_FOLLOW_UPS: usize = 50;
 
-type Checked<T> = Result<T, ServiceError>;
-
 fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
     ServiceError::invalid_argument(field, message)
-}
-
-/// A required text: trimmed, 1 to `max` characters, no control characters.
-pub fn required_text(field: &str, value: &str, max: usize) -> Checked<String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    optional_text(field, value, max)
-}
-
-/// An optional text: trimmed, at most `max` characters, no control characters
-/// other than line breaks and tabs. Empty means absent.
-pub fn optional_text(field: &str, value: &str, max: usize) -> Checked<String> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(invalid(field, format!("must be at most {max} characters")));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(invalid(field, "must not contain control characters"));
-    }
-    Ok(value.to_string())
-}
-
-/// A single-line required label (names, roles): like [`required_text`], no line breaks.
-pub fn required_line(field: &str, value: &str, max: usize) -> Checked<String> {
-    let value = required_text(field, value, max)?;
-    if value.contains(['\n', '\r', '\t']) {
-        return Err(invalid(field, "must be a single line"));
-    }
-    Ok(value)
 }
 
 /// An optional email address (empty: none), lower-cased domain.
@@ -227,45 +195,6 @@ pub fn territory_ref(
     })
 }
 
-/// A required timestamp, within years 1900 to 2200.
-pub fn timestamp(field: &str, value: Option<&Timestamp>) -> Checked<Timestamp> {
-    let value = value.ok_or_else(|| invalid(field, "is required"))?;
-    optional_timestamp(field, Some(value)).map(|checked| checked.unwrap_or_default())
-}
-
-/// An optional timestamp, within years 1900 to 2200 when set.
-pub fn optional_timestamp(field: &str, value: Option<&Timestamp>) -> Checked<Option<Timestamp>> {
-    // 1900-01-01 and 2200-01-01 in Unix seconds.
-    const EARLIEST: i64 = -2_208_988_800;
-    const LATEST: i64 = 7_258_118_400;
-    match value {
-        None => Ok(None),
-        Some(at) if !(0..1_000_000_000).contains(&at.nanos) => {
-            Err(invalid(field, "nanos must be in 0..1e9"))
-        }
-        Some(at) if at.seconds < EARLIEST || at.seconds >= LATEST => {
-            Err(invalid(field, "must be between 1900 and 2200"))
-        }
-        Some(at) => Ok(Some(*at)),
-    }
-}
-
-/// A required enum value: known and not UNSPECIFIED.
-pub fn enum_value<E: TryFrom<i32>>(field: &str, value: i32) -> Checked<E> {
-    if value == 0 {
-        return Err(invalid(field, "must be set"));
-    }
-    E::try_from(value).map_err(|_| invalid(field, format!("unknown value {value}")))
-}
-
-/// An entity id: a UUID (as the server issued it).
-pub fn uuid(field: &str, value: &str) -> Checked<Uuid> {
-    if value.trim().is_empty() {
-        return Err(invalid(field, "is required"));
-    }
-    Uuid::parse_str(value.trim()).map_err(|_| invalid(field, "must be a UUID"))
-}
-
 /// The level of the authority an office belongs to.
 pub fn office_level(office: pb::MandateOffice) -> pb::TerritoryLevel {
     use pb::MandateOffice as O;
@@ -399,34 +328,5 @@ mod tests {
             "authority.code"
         );
         assert!(territory_ref(territory, "authority", None).is_err());
-    }
-
-    #[test]
-    fn timestamps_enums_and_ids() {
-        assert!(timestamp("t", None).is_err());
-        assert!(timestamp(
-            "t",
-            Some(&Timestamp {
-                seconds: 0,
-                nanos: -1
-            })
-        )
-        .is_err());
-        assert!(timestamp(
-            "t",
-            Some(&Timestamp {
-                seconds: 1_780_000_000,
-                nanos: 0
-            })
-        )
-        .is_ok());
-        assert!(enum_value::<pb::InteractionChannel>("channel", 0).is_err());
-        assert!(enum_value::<pb::InteractionChannel>("channel", 99).is_err());
-        assert_eq!(
-            enum_value::<pb::InteractionChannel>("channel", 2).unwrap(),
-            pb::InteractionChannel::Phone
-        );
-        assert!(uuid("id", "nope").is_err());
-        assert!(uuid("id", &Uuid::now_v7().to_string()).is_ok());
     }
 }

@@ -11,14 +11,15 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    context, creation_id, enumeration, instant, invalid, load, older_themes, reader, references,
-    run, statements, stored_topics, text, theme, themes, traced_uuid, uuid, uuids, Aggregate,
-    MAX_DESCRIPTION, MAX_ITEMS, MAX_NOTES, MAX_STATEMENT, MAX_TITLE, WRITERS,
+    context, creation_id, instant, invalid, load, older_themes, reader, references, run,
+    statements, stored_topics, theme, themes, traced_uuid, Aggregate, MAX_DESCRIPTION, MAX_ITEMS,
+    MAX_NOTES, MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
 use crate::category::ACTION;
 use crate::domain::action::{Action, Command, Error, Plan, Venue};
 use crate::domain::timestamp;
 use crate::EngagementService;
+use maillage_service_kit::validate;
 
 /// Largest anonymous head count accepted for one audience.
 const MAX_HEAD_COUNT: u32 = 1_000_000;
@@ -93,14 +94,14 @@ pub(super) async fn plan(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let kind = enumeration::<pb::ActionKind>("kind", r.kind)?;
-    let title = text("title", &r.title, MAX_TITLE, true)?;
-    let description = text("description", &r.description, MAX_DESCRIPTION, false)?;
+    let kind = validate::enum_value::<pb::ActionKind>("kind", r.kind)?;
+    let title = validate::required_text("title", &r.title, MAX_TITLE)?;
+    let description = validate::optional_text("description", &r.description, MAX_DESCRIPTION)?;
     let themes = themes("topics", &r.topics, "themes", &r.themes, true)?;
     let audiences = audiences(&r.audiences)?;
     let venue = venue(service, "venue", &r.venue)?;
     let target_territory = target_territory(service, &r.target_territory)?;
-    let organiser_ids = uuids("organiser_ids", &r.organiser_ids, false)?;
+    let organiser_ids = validate::ids("organiser_ids", &r.organiser_ids, MAX_ITEMS, false)?;
     let (_guards, register) = references(service, &request, &organiser_ids).await?;
     register.expect_all("organiser_ids", &organiser_ids, Expected::Any)?;
     let id = creation_id(service, ACTION, "action_id", &ctx)?;
@@ -128,7 +129,7 @@ fn audiences(values: &[i32]) -> Result<Vec<pb::EngagementAudience>, Status> {
         .iter()
         .enumerate()
         .map(|(i, value)| {
-            let audience = super::audience(&format!("audiences[{i}]"), *value)?;
+            let audience = validate::enum_value(&format!("audiences[{i}]"), *value)?;
             if !seen.insert(audience) {
                 return Err(invalid(format!("audiences[{i}]"), "appears twice"));
             }
@@ -176,7 +177,7 @@ pub(super) async fn reschedule(
         None => None,
         Some(_) => Some(venue(service, "venue", &r.venue)?),
     };
-    let reason = text("reason", &r.reason, MAX_STATEMENT, false)?;
+    let reason = validate::optional_text("reason", &r.reason, MAX_STATEMENT)?;
     let command = Command::Reschedule {
         starts_at,
         ends_at,
@@ -194,7 +195,7 @@ pub(super) async fn invite(
     let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
-    let stakeholder_ids = uuids("stakeholder_ids", &r.stakeholder_ids, true)?;
+    let stakeholder_ids = validate::ids("stakeholder_ids", &r.stakeholder_ids, MAX_ITEMS, true)?;
     let (_guards, register) = references(service, &request, &stakeholder_ids).await?;
     register.expect_all("stakeholder_ids", &stakeholder_ids, Expected::Any)?;
     let command = Command::Invite { stakeholder_ids };
@@ -209,10 +210,10 @@ pub(super) async fn answer(
     let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
-    let stakeholder_id = uuid("stakeholder_id", &r.stakeholder_id)?;
+    let stakeholder_id = validate::id("stakeholder_id", &r.stakeholder_id)?;
     let (_guards, register) = references(service, &request, &[stakeholder_id]).await?;
     register.expect("stakeholder_id", &stakeholder_id, Expected::Any)?;
-    let answer = enumeration::<pb::ActionInvitationAnswer>("answer", r.answer)?;
+    let answer = validate::enum_value::<pb::ActionInvitationAnswer>("answer", r.answer)?;
     let command = Command::Answer {
         stakeholder_id,
         answer,
@@ -228,13 +229,13 @@ pub(super) async fn attendance(
     let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
-    let attendee_ids = uuids("attendee_ids", &r.attendee_ids, false)?;
+    let attendee_ids = validate::ids("attendee_ids", &r.attendee_ids, MAX_ITEMS, false)?;
     if r.head_counts.len() > MAX_ITEMS {
         return Err(invalid("head_counts", format!("at most {MAX_ITEMS}")));
     }
     let mut head_counts = Vec::with_capacity(r.head_counts.len());
     for (i, count) in r.head_counts.iter().enumerate() {
-        let audience = super::audience(&format!("head_counts[{i}].audience"), count.audience)?;
+        let audience = validate::enum_value(&format!("head_counts[{i}].audience"), count.audience)?;
         if head_counts.iter().any(|(a, _)| *a == audience) {
             return Err(invalid(
                 format!("head_counts[{i}].audience"),
@@ -289,7 +290,7 @@ pub(super) async fn publish_minutes(
     let Some(minutes) = &r.minutes else {
         return Err(invalid("minutes", "is required"));
     };
-    let summary = text("minutes.summary", &minutes.summary, MAX_NOTES, true)?;
+    let summary = validate::required_text("minutes.summary", &minutes.summary, MAX_NOTES)?;
     let key_points = statements("minutes.key_points", &minutes.key_points)?;
     let command = Command::PublishMinutes {
         summary,
@@ -321,15 +322,14 @@ pub(super) async fn outcomes(
             let topic = theme(&at, outcome.topic, outcome.theme)?;
             Ok(pb::ActionOutcome {
                 outcome_id: Uuid::now_v7().to_string(),
-                proposal: text(
+                proposal: validate::required_text(
                     &format!("{at}.proposal"),
                     &outcome.proposal,
                     MAX_STATEMENT,
-                    true,
                 )?,
                 theme: older_themes(&[topic]).first().copied().unwrap_or_default(),
                 topic: topic as i32,
-                suggested_owner_id: super::optional_uuid(
+                suggested_owner_id: validate::optional_id(
                     &format!("{at}.suggested_owner_id"),
                     &outcome.suggested_owner_id,
                 )?
@@ -350,7 +350,7 @@ pub(super) async fn cancel(
     let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
-    let reason = text("reason", &r.reason, MAX_STATEMENT, true)?;
+    let reason = validate::required_text("reason", &r.reason, MAX_STATEMENT)?;
     let command = Command::Cancel { reason };
     run(&service.actions, &id, command, r.expected_version, &ctx).await
 }

@@ -14,11 +14,12 @@ use uuid::Uuid;
 
 use super::{
     context, creation_id, disclosed_notes, instant, invalid, load, purposed_reader, references,
-    run, seal_notes, statements, text, traced_uuid, uuid, Aggregate, MAX_NOTES, WRITERS,
+    run, seal_notes, statements, traced_uuid, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::DIAGNOSTIC;
 use crate::domain::diagnostic::{Command, Diagnostic, Error, Record};
 use crate::EngagementService;
+use maillage_service_kit::validate;
 
 /// The vault subject of a diagnostic's notes.
 fn notes_subject(id: &Uuid) -> SubjectId {
@@ -76,7 +77,7 @@ pub(super) async fn record(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let tiers_lieu_id = uuid("tiers_lieu_id", &r.tiers_lieu_id)?;
+    let tiers_lieu_id = validate::id("tiers_lieu_id", &r.tiers_lieu_id)?;
     let (_guards, register) = references(service, &request, &[tiers_lieu_id]).await?;
     register.expect(
         "tiers_lieu_id",
@@ -89,7 +90,7 @@ pub(super) async fn record(
         return Err(invalid("conducted_at", "is in the future"));
     }
     let findings = findings(&r.findings)?;
-    let notes = text("notes", &r.notes, MAX_NOTES, false)?;
+    let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
     let id = creation_id(service, DIAGNOSTIC, "diagnostic_id", &ctx)?;
     let sealed_notes = seal_notes(service, &notes_subject(&id), &notes)?;
     let command = Command::Record(Record {
@@ -113,7 +114,7 @@ pub(super) async fn revise(
     let r = request.get_ref();
     let id = traced_uuid("diagnostic_id", &r.diagnostic_id)?;
     let findings = findings(&r.findings)?;
-    let notes = text("notes", &r.notes, MAX_NOTES, false)?;
+    let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
     let (_, state) = load(&service.diagnostics, &id)?;
     if state.recorded.is_none() {
         return Err(ServiceError::not_found("diagnostic", id.to_string()).into());

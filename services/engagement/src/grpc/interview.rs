@@ -12,12 +12,13 @@ use uuid::Uuid;
 
 use super::{
     anonymous, context, creation_id, disclosed_notes, instant, invalid, load, purposed_reader,
-    references, run, seal_notes, statements, stored_topics, text, themes, traced_uuid, uuid,
-    vault_error, Aggregate, MAX_NOTES, WRITERS,
+    references, run, seal_notes, statements, stored_topics, themes, traced_uuid, vault_error,
+    Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::INTERVIEW;
 use crate::domain::interview::{Command, Error, Interview, Record};
 use crate::EngagementService;
+use maillage_service_kit::validate;
 
 /// The vault subject of an interview's notes.
 pub(crate) fn notes_subject(id: &Uuid) -> SubjectId {
@@ -52,7 +53,7 @@ fn interview_subject(
             ))
         }
         Some(Who::StakeholderId(id)) => {
-            Who::StakeholderId(uuid("subject.stakeholder_id", id)?.to_string())
+            Who::StakeholderId(validate::id("subject.stakeholder_id", id)?.to_string())
         }
         Some(Who::Anonymous(participant)) => {
             let (audience, commune_code) = anonymous(service, "subject.anonymous", participant)?;
@@ -114,7 +115,7 @@ pub(super) async fn record(
     let r = request.get_ref();
     let subject = interview_subject(service, &r.subject)?;
     let named = match &subject.who {
-        Some(Who::StakeholderId(id)) => vec![uuid("subject.stakeholder_id", id)?],
+        Some(Who::StakeholderId(id)) => vec![validate::id("subject.stakeholder_id", id)?],
         _ => Vec::new(),
     };
     let (_guards, register) = references(service, &request, &named).await?;
@@ -129,7 +130,7 @@ pub(super) async fn record(
     let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
     let motivations = statements("motivations", &r.motivations)?;
     let expectations = statements("expectations", &r.expectations)?;
-    let notes = text("notes", &r.notes, MAX_NOTES, false)?;
+    let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
     let id = creation_id(service, INTERVIEW, "interview_id", &ctx)?;
     let key = notes_subject(&id);
     let sealed_notes = seal_notes(service, &key, &notes)?;
@@ -157,7 +158,7 @@ pub(super) async fn revise_notes(
     let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
     let id = traced_uuid("interview_id", &r.interview_id)?;
-    let notes = text("notes", &r.notes, MAX_NOTES, false)?;
+    let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
     // Check the interview exists before making a key for it.
     let (_, state) = load(&service.interviews, &id)?;
     if state.recorded.is_none() {

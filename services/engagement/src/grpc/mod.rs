@@ -20,7 +20,6 @@ mod survey;
 pub(crate) use interview::notes_subject as interview_subject;
 pub(crate) use survey::response_subject;
 
-use std::collections::HashSet;
 use std::time::SystemTime;
 
 use maillage_es::{stream_id, Aggregates, Decider};
@@ -30,7 +29,7 @@ use maillage_proto::v1::{
 };
 use maillage_replica::{Positions, Register, Replica, SharedGuards};
 use maillage_service_kit::{
-    command_error, command_reply, Disclosure, Reader, RequestContext, Role, ServiceError,
+    command_error, command_reply, validate, Disclosure, Reader, RequestContext, Role, ServiceError,
 };
 use tonic::{Request, Response, Status};
 use tracing::Span;
@@ -93,69 +92,10 @@ pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> S
     ServiceError::invalid_argument(field, message).into()
 }
 
-/// A required UUID field.
-pub(crate) fn uuid(field: &str, value: &str) -> Result<Uuid, Status> {
-    if value.is_empty() {
-        return Err(invalid(field, "is required"));
-    }
-    match Uuid::try_parse(value) {
-        Ok(id) if !id.is_nil() && id.to_string() == value.to_ascii_lowercase() => Ok(id),
-        _ => Err(invalid(field, "must be a UUID (8-4-4-4-12 hexadecimal)")),
-    }
-}
-
-/// An optional UUID field (empty: none).
-pub(crate) fn optional_uuid(field: &str, value: &str) -> Result<Option<Uuid>, Status> {
-    if value.is_empty() {
-        Ok(None)
-    } else {
-        uuid(field, value).map(Some)
-    }
-}
-
-/// A list of distinct UUIDs (at most [`MAX_ITEMS`]); duplicates are refused.
-pub(crate) fn uuids(field: &str, values: &[String], required: bool) -> Result<Vec<Uuid>, Status> {
-    if required && values.is_empty() {
-        return Err(invalid(field, "at least one is required"));
-    }
-    if values.len() > MAX_ITEMS {
-        return Err(invalid(field, format!("at most {MAX_ITEMS}")));
-    }
-    let mut seen = HashSet::new();
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let id = uuid(&format!("{field}[{i}]"), value)?;
-            if !seen.insert(id) {
-                return Err(invalid(format!("{field}[{i}]"), "appears twice"));
-            }
-            Ok(id)
-        })
-        .collect()
-}
-
-/// A text field of at most `max` characters; `required` refuses blank text.
-pub(crate) fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, Status> {
-    if required && value.trim().is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(invalid(field, format!("at most {max} characters")));
-    }
-    Ok(value.to_string())
-}
-
-/// A list of non-blank statements (at most [`MAX_ITEMS`], each at most [`MAX_STATEMENT`]).
+/// A list of statements (reasons, key points, motivations): at most
+/// [`MAX_ITEMS`], each a required text of at most [`MAX_STATEMENT`] characters.
 pub(crate) fn statements(field: &str, values: &[String]) -> Result<Vec<String>, Status> {
-    if values.len() > MAX_ITEMS {
-        return Err(invalid(field, format!("at most {MAX_ITEMS} items")));
-    }
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, value)| text(&format!("{field}[{i}]"), value, MAX_STATEMENT, true))
-        .collect()
+    Ok(validate::texts(field, values, MAX_ITEMS, MAX_STATEMENT)?)
 }
 
 /// Themes: `topics` (the shared vocabulary) or, from a client written before
@@ -220,23 +160,6 @@ pub(crate) fn stored_topics(topics: &[i32], older: &[i32]) -> Vec<i32> {
     )
 }
 
-/// An audience: a known value other than UNSPECIFIED.
-pub(crate) fn audience(field: &str, value: i32) -> Result<EngagementAudience, Status> {
-    match EngagementAudience::try_from(value) {
-        Ok(EngagementAudience::Unspecified) => Err(invalid(field, "is required")),
-        Ok(audience) => Ok(audience),
-        Err(_) => Err(invalid(field, format!("unknown audience {value}"))),
-    }
-}
-
-/// A required protobuf enum value other than UNSPECIFIED (0).
-pub(crate) fn enumeration<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, Status> {
-    if value == 0 {
-        return Err(invalid(field, "is required"));
-    }
-    E::try_from(value).map_err(|_| invalid(field, format!("unknown value {value}")))
-}
-
 /// A current commune's INSEE code, checked against the COG.
 pub(crate) fn commune(
     service: &EngagementService,
@@ -259,7 +182,7 @@ pub(crate) fn anonymous(
     field: &str,
     participant: &pb::AnonymousParticipant,
 ) -> Result<(EngagementAudience, String), Status> {
-    let audience = audience(&format!("{field}.audience"), participant.audience)?;
+    let audience = validate::enum_value(&format!("{field}.audience"), participant.audience)?;
     let code = commune(
         service,
         &format!("{field}.commune_code"),
@@ -268,23 +191,18 @@ pub(crate) fn anonymous(
     Ok((audience, code))
 }
 
-/// A required timestamp.
+/// A required instant, as the domain's [`SystemTime`].
 pub(crate) fn instant(
     field: &str,
     value: &Option<prost_types::Timestamp>,
 ) -> Result<SystemTime, Status> {
-    let Some(value) = value else {
-        return Err(invalid(field, "is required"));
-    };
-    if !(0..1_000_000_000).contains(&value.nanos) {
-        return Err(invalid(field, "nanos out of range"));
-    }
-    SystemTime::try_from(*value).map_err(|_| invalid(field, "out of range"))
+    let at = validate::instant(field, value.as_ref())?;
+    SystemTime::try_from(at).map_err(|_| invalid(field, "out of range"))
 }
 
 /// A required id field of a request, recorded on the RPC's span as `field`.
 pub(crate) fn traced_uuid(field: &str, value: &str) -> Result<Uuid, Status> {
-    let id = uuid(field, value)?;
+    let id = validate::id(field, value)?;
     Span::current().record(field, tracing::field::display(&id));
     Ok(id)
 }

@@ -16,9 +16,8 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, creation_id, invalid, load, optional_uuid, reader, references, run,
-    stored_topics, text, themes, traced_uuid, uuid, vault_error, Aggregate, MAX_DESCRIPTION,
-    MAX_TITLE, WRITERS,
+    anonymous, context, creation_id, invalid, load, reader, references, run, stored_topics, themes,
+    traced_uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
 };
 use crate::category::SURVEY;
 use crate::domain::survey::{
@@ -26,6 +25,7 @@ use crate::domain::survey::{
 };
 use crate::domain::timestamp;
 use crate::EngagementService;
+use maillage_service_kit::validate;
 
 /// Longest respondent token.
 const MAX_TOKEN: usize = 256;
@@ -72,9 +72,9 @@ pub(super) async fn draft(
 ) -> Result<Response<pb::CommandReply>, Status> {
     let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
     let r = request.get_ref();
-    let title = text("title", &r.title, MAX_TITLE, true)?;
-    let description = text("description", &r.description, MAX_DESCRIPTION, false)?;
-    let campaign_action_id = optional_uuid("campaign_action_id", &r.campaign_action_id)?;
+    let title = validate::required_text("title", &r.title, MAX_TITLE)?;
+    let description = validate::optional_text("description", &r.description, MAX_DESCRIPTION)?;
+    let campaign_action_id = validate::optional_id("campaign_action_id", &r.campaign_action_id)?;
     let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
     // Questions are checked by the domain, before anything is appended.
     crate::domain::survey::check_questions(&r.questions)
@@ -139,7 +139,7 @@ pub(super) async fn submit(
             ))
         }
         Some(Who::StakeholderId(stakeholder)) => {
-            Respondent::Stakeholder(uuid("respondent.stakeholder_id", stakeholder)?)
+            Respondent::Stakeholder(validate::id("respondent.stakeholder_id", stakeholder)?)
         }
         Some(Who::Anonymous(participant)) => {
             let (audience, commune_code) = anonymous(service, "respondent.anonymous", participant)?;

@@ -11,11 +11,12 @@ use tracing::field::Empty;
 use uuid::Uuid;
 
 use super::{
-    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, optional_text,
-    parse_uuid, required_text, required_timestamp, GovernanceService, MAX_NAME, MAX_TEXT, WRITERS,
+    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, GovernanceService,
+    MAX_NAME, MAX_TEXT, WRITERS,
 };
 use crate::domain::commitment::{CommitmentCommand, CommitmentState, Origin, Status as Stage};
 use crate::domain::Timestamp;
+use maillage_service_kit::validate;
 
 /// Stream category of commitments.
 pub const CATEGORY: &str = "commitment";
@@ -55,11 +56,11 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let consortium_id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let consortium_id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&consortium_id));
-        let title = required_text("title", &message.title, MAX_NAME)?;
-        let owner = parse_uuid("owner_member_id", &message.owner_member_id)?;
-        let due_at = required_timestamp("due_at", message.due_at.as_ref())?;
+        let title = validate::required_text("title", &message.title, MAX_NAME)?;
+        let owner = validate::id("owner_member_id", &message.owner_member_id)?;
+        let due_at = validate::instant("due_at", message.due_at.as_ref())?;
         let (theme, topic) = commitment_theme(&message.theme, message.topic)?;
         let origin = match &message.origin {
             None => {
@@ -69,16 +70,16 @@ impl GovernanceService {
                 ))
             }
             Some(pv1::make_commitment_request::Origin::RoundtableOutcomeId(outcome)) => {
-                let outcome = parse_uuid("roundtable_outcome_id", outcome)?;
+                let outcome = validate::id("roundtable_outcome_id", outcome)?;
                 self.outcomes(&request)
                     .await?
                     .expect_roundtable_outcome("roundtable_outcome_id", &outcome)?;
                 Origin::RoundtableOutcome(outcome)
             }
             Some(pv1::make_commitment_request::Origin::Resolution(resolution)) => {
-                let meeting_id = parse_uuid("resolution.meeting_id", &resolution.meeting_id)?;
+                let meeting_id = validate::id("resolution.meeting_id", &resolution.meeting_id)?;
                 let resolution_id =
-                    parse_uuid("resolution.resolution_id", &resolution.resolution_id)?;
+                    validate::id("resolution.resolution_id", &resolution.resolution_id)?;
                 let meeting = match self.meeting_snapshot(&meeting_id).await {
                     Ok(meeting) => meeting,
                     Err(status) if status.code() == tonic::Code::NotFound => Default::default(),
@@ -121,7 +122,7 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("commitment_id", &message.commitment_id)?;
+        let id = validate::id("commitment_id", &message.commitment_id)?;
         tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         if message.percent > 100 {
             return Err(invalid(
@@ -129,7 +130,7 @@ impl GovernanceService {
                 format!("must be 0 to 100, got {}", message.percent),
             ));
         }
-        let note = optional_text("note", &message.note, MAX_TEXT)?;
+        let note = validate::optional_text("note", &message.note, MAX_TEXT)?;
         let command = CommitmentCommand::ReportProgress {
             percent: message.percent,
             note,
@@ -151,7 +152,7 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("commitment_id", &message.commitment_id)?;
+        let id = validate::id("commitment_id", &message.commitment_id)?;
         tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         let command = CommitmentCommand::Complete { now: self.now() };
         self.on_commitment(&id, message.expected_version, command, &context)
@@ -170,9 +171,9 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("commitment_id", &message.commitment_id)?;
+        let id = validate::id("commitment_id", &message.commitment_id)?;
         tracing::Span::current().record("commitment_id", tracing::field::display(&id));
-        let reason = required_text("reason", &message.reason, MAX_TEXT)?;
+        let reason = validate::required_text("reason", &message.reason, MAX_TEXT)?;
         let command = CommitmentCommand::Drop {
             reason,
             now: self.now(),
@@ -187,7 +188,7 @@ impl GovernanceService {
         request: Request<pv1::GetCommitmentRequest>,
     ) -> Result<Response<pv1::CommitmentView>, Status> {
         authorize_read(&request)?;
-        let id = parse_uuid("commitment_id", &request.get_ref().commitment_id)?;
+        let id = validate::id("commitment_id", &request.get_ref().commitment_id)?;
         tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         let (version, state) = load_existing(
             &self.inner.commitments,
@@ -250,9 +251,9 @@ fn commitment_theme(label: &str, topic: i32) -> Result<(String, pv1::Theme), Sta
     };
     match topic {
         Some(topic) if label.trim().is_empty() => Ok((themes::label_fr(topic).to_owned(), topic)),
-        Some(topic) => Ok((required_text("theme", label, MAX_NAME)?, topic)),
+        Some(topic) => Ok((validate::required_text("theme", label, MAX_NAME)?, topic)),
         None => {
-            let label = required_text("theme", label, MAX_NAME)?;
+            let label = validate::required_text("theme", label, MAX_NAME)?;
             let topic = themes::from_label(&label);
             Ok((label, topic))
         }

@@ -10,12 +10,13 @@ use tracing::field::Empty;
 use uuid::Uuid;
 
 use super::{
-    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, optional_text,
-    parse_uuid, required_text, slug, GovernanceService, MAX_NAME, MAX_TEXT, MAX_WEIGHT, WRITERS,
+    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, slug,
+    GovernanceService, MAX_NAME, MAX_TEXT, MAX_WEIGHT, WRITERS,
 };
 use crate::domain::consortium::{
     majority_from_proto, BodyRules, ConsortiumCommand, ConsortiumState, MembershipStatus,
 };
+use maillage_service_kit::validate;
 
 /// Stream category of consortia.
 pub const CATEGORY: &str = "consortium";
@@ -66,8 +67,8 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let name = required_text("name", &message.name, MAX_NAME)?;
-        let founder = parse_uuid(
+        let name = validate::required_text("name", &message.name, MAX_NAME)?;
+        let founder = validate::id(
             "founding_collectivite_id",
             &message.founding_collectivite_id,
         )?;
@@ -97,8 +98,8 @@ impl GovernanceService {
                 code: place.code.trim().to_string(),
             });
         }
-        let purpose = required_text("purpose", &message.purpose, MAX_TEXT)?;
-        let charter = optional_text("charter", &message.charter, MAX_TEXT)?;
+        let purpose = validate::required_text("purpose", &message.purpose, MAX_TEXT)?;
+        let charter = validate::optional_text("charter", &message.charter, MAX_TEXT)?;
         self.register(&request).await?.expect(
             "founding_collectivite_id",
             &founder,
@@ -130,10 +131,10 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let code = slug("college_code", &message.college_code)?;
-        let name = required_text("name", &message.name, MAX_NAME)?;
+        let name = validate::required_text("name", &message.name, MAX_NAME)?;
         if message.weight <= 0 || message.weight > MAX_WEIGHT {
             return Err(invalid(
                 "weight",
@@ -162,7 +163,7 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let code = slug("body_code", &message.body_code)?;
         let kind = match pv1::BodyKind::try_from(message.kind) {
@@ -171,7 +172,7 @@ impl GovernanceService {
             }
             Ok(kind) => kind,
         };
-        let name = required_text("name", &message.name, MAX_NAME)?;
+        let name = validate::required_text("name", &message.name, MAX_NAME)?;
         if message.college_codes.is_empty() {
             return Err(invalid(
                 "college_codes",
@@ -236,9 +237,9 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
-        let member_id = parse_uuid("organisation_id", &message.organisation_id)?;
+        let member_id = validate::id("organisation_id", &message.organisation_id)?;
         let college = slug("college_code", &message.college_code)?;
         self.register(&request).await?.expect(
             "organisation_id",
@@ -266,9 +267,9 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
-        let member_id = parse_uuid("member_id", &message.member_id)?;
+        let member_id = validate::id("member_id", &message.member_id)?;
         let command = ConsortiumCommand::Admit {
             member_id,
             now: self.now(),
@@ -289,10 +290,10 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
-        let member_id = parse_uuid("member_id", &message.member_id)?;
-        let reason = required_text("reason", &message.reason, MAX_TEXT)?;
+        let member_id = validate::id("member_id", &message.member_id)?;
+        let reason = validate::required_text("reason", &message.reason, MAX_TEXT)?;
         let command = ConsortiumCommand::Refuse {
             member_id,
             reason,
@@ -314,10 +315,10 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
-        let member_id = parse_uuid("member_id", &message.member_id)?;
-        let reason = optional_text("reason", &message.reason, MAX_TEXT)?;
+        let member_id = validate::id("member_id", &message.member_id)?;
+        let reason = validate::optional_text("reason", &message.reason, MAX_TEXT)?;
         let command = ConsortiumCommand::Withdraw {
             member_id,
             reason,
@@ -339,10 +340,10 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
-        let member_id = parse_uuid("member_id", &message.member_id)?;
-        let person_id = parse_uuid("person_id", &message.person_id)?;
+        let member_id = validate::id("member_id", &message.member_id)?;
+        let person_id = validate::id("person_id", &message.person_id)?;
         self.register(&request)
             .await?
             .expect("person_id", &person_id, Expected::Person)?;
@@ -361,7 +362,7 @@ impl GovernanceService {
         request: Request<pv1::GetConsortiumRequest>,
     ) -> Result<Response<pv1::ConsortiumView>, Status> {
         authorize_read(&request)?;
-        let id = parse_uuid("consortium_id", &request.get_ref().consortium_id)?;
+        let id = validate::id("consortium_id", &request.get_ref().consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let (version, state) = load_existing(
             &self.inner.consortia,

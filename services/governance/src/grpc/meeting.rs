@@ -10,11 +10,11 @@ use tracing::field::Empty;
 use uuid::Uuid;
 
 use super::{
-    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, optional_text,
-    parse_uuid, required_text, required_timestamp, slug, GovernanceService, MAX_NAME, MAX_TEXT,
-    WRITERS,
+    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, slug,
+    GovernanceService, MAX_NAME, MAX_TEXT, WRITERS,
 };
 use crate::domain::meeting::{choice_from_proto, MeetingCommand, MeetingEvent, MeetingState};
+use maillage_service_kit::validate;
 
 /// Stream category of meetings.
 pub const CATEGORY: &str = "meeting";
@@ -78,10 +78,10 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let consortium_id = parse_uuid("consortium_id", &message.consortium_id)?;
+        let consortium_id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&consortium_id));
         let body_code = slug("body_code", &message.body_code)?;
-        let scheduled_at = required_timestamp("scheduled_at", message.scheduled_at.as_ref())?;
+        let scheduled_at = validate::instant("scheduled_at", message.scheduled_at.as_ref())?;
         let Some(venue) = &message.venue else {
             return Err(invalid("venue", "is required"));
         };
@@ -99,7 +99,7 @@ impl GovernanceService {
                 .validate_commune(&commune_code)
                 .map_err(|error| invalid("venue.commune_code", error.to_string()))?;
         }
-        let place = optional_text("venue.place", &venue.place, MAX_NAME)?;
+        let place = validate::optional_text("venue.place", &venue.place, MAX_NAME)?;
         if message.agenda.is_empty() || message.agenda.len() > MAX_ITEMS {
             return Err(invalid(
                 "agenda",
@@ -110,7 +110,9 @@ impl GovernanceService {
             .agenda
             .iter()
             .enumerate()
-            .map(|(index, title)| required_text(&format!("agenda[{index}]"), title, MAX_NAME))
+            .map(|(index, title)| {
+                validate::required_text(&format!("agenda[{index}]"), title, MAX_NAME)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let consortium = Arc::new(self.consortium_snapshot(&consortium_id).await?);
         let id = derive_id(CATEGORY, &context);
@@ -145,7 +147,7 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        let id = validate::id("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         if message.present_member_ids.is_empty() && message.proxies.is_empty() {
             return Err(invalid(
@@ -163,12 +165,12 @@ impl GovernanceService {
             .present_member_ids
             .iter()
             .enumerate()
-            .map(|(index, member)| parse_uuid(&format!("present_member_ids[{index}]"), member))
+            .map(|(index, member)| validate::id(&format!("present_member_ids[{index}]"), member))
             .collect::<Result<Vec<_>, _>>()?;
         let mut proxies = Vec::with_capacity(message.proxies.len());
         for (index, proxy) in message.proxies.iter().enumerate() {
-            let giver = parse_uuid(&format!("proxies[{index}].giver_id"), &proxy.giver_id)?;
-            let holder = parse_uuid(&format!("proxies[{index}].holder_id"), &proxy.holder_id)?;
+            let giver = validate::id(&format!("proxies[{index}].giver_id"), &proxy.giver_id)?;
+            let holder = validate::id(&format!("proxies[{index}].holder_id"), &proxy.holder_id)?;
             if giver == holder {
                 return Err(invalid(
                     &format!("proxies[{index}].holder_id"),
@@ -203,13 +205,13 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        let id = validate::id("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         if message.agenda_item == 0 {
             return Err(invalid("agenda_item", "agenda items are numbered from 1"));
         }
-        let title = required_text("title", &message.title, MAX_NAME)?;
-        let text = required_text("text", &message.text, MAX_TEXT)?;
+        let title = validate::required_text("title", &message.title, MAX_NAME)?;
+        let text = validate::required_text("text", &message.text, MAX_TEXT)?;
         let meeting = self.meeting_snapshot(&id).await?;
         let consortium = self.consortium_of(&meeting).await?;
         let resolution_id = derive_id("resolution", &context);
@@ -252,11 +254,11 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        let id = validate::id("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
-        let resolution_id = parse_uuid("resolution_id", &message.resolution_id)?;
+        let resolution_id = validate::id("resolution_id", &message.resolution_id)?;
         tracing::Span::current().record("resolution_id", tracing::field::display(&resolution_id));
-        let member_id = parse_uuid("member_id", &message.member_id)?;
+        let member_id = validate::id("member_id", &message.member_id)?;
         let Some(choice) = choice_from_proto(message.choice) else {
             return Err(invalid("choice", "must be for, against or abstain"));
         };
@@ -284,9 +286,9 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        let id = validate::id("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
-        let resolution_id = parse_uuid("resolution_id", &message.resolution_id)?;
+        let resolution_id = validate::id("resolution_id", &message.resolution_id)?;
         tracing::Span::current().record("resolution_id", tracing::field::display(&resolution_id));
         let command = MeetingCommand::CloseVote {
             resolution_id,
@@ -318,16 +320,16 @@ impl GovernanceService {
             &message.request_id,
             WRITERS,
         )?;
-        let id = parse_uuid("meeting_id", &message.meeting_id)?;
+        let id = validate::id("meeting_id", &message.meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
-        let uri = required_text("minutes_uri", &message.minutes_uri, 2_000)?;
+        let uri = validate::required_text("minutes_uri", &message.minutes_uri, 2_000)?;
         if !uri.contains(':') || uri.contains(char::is_whitespace) {
             return Err(invalid(
                 "minutes_uri",
                 "must be a URI (scheme:...) without spaces",
             ));
         }
-        let digest = required_text("minutes_digest", &message.minutes_digest, 200)?;
+        let digest = validate::required_text("minutes_digest", &message.minutes_digest, 200)?;
         let command = MeetingCommand::ApproveMinutes {
             uri,
             digest,
@@ -345,7 +347,7 @@ impl GovernanceService {
         request: Request<pv1::GetMeetingRequest>,
     ) -> Result<Response<pv1::MeetingView>, Status> {
         authorize_read(&request)?;
-        let id = parse_uuid("meeting_id", &request.get_ref().meeting_id)?;
+        let id = validate::id("meeting_id", &request.get_ref().meeting_id)?;
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         let (version, state) = load_existing(
             &self.inner.meetings,

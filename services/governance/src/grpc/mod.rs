@@ -19,7 +19,9 @@ use maillage_eventstore::{Clock, EventStore};
 use maillage_proto::v1 as pv1;
 use maillage_proto::v1::governance_server::Governance;
 use maillage_replica::{Positions, Register, Replica, RoundtableOutcomes};
-use maillage_service_kit::{command_error, FingerprintKey, RequestContext, Role, ServiceError};
+use maillage_service_kit::{
+    command_error, validate, FingerprintKey, RequestContext, Role, ServiceError,
+};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -225,42 +227,6 @@ fn invalid(field: &str, message: impl Into<String>) -> Status {
     ServiceError::invalid_argument(field, message).into()
 }
 
-/// A UUID field (any version, not nil), normalised.
-fn parse_uuid(field: &str, value: &str) -> Result<Uuid, Status> {
-    if value.trim().is_empty() {
-        return Err(invalid(field, "is required"));
-    }
-    match Uuid::parse_str(value.trim()) {
-        Ok(id) if !id.is_nil() => Ok(id),
-        Ok(_) => Err(invalid(field, "must not be the nil UUID")),
-        Err(_) => Err(invalid(field, "must be a UUID")),
-    }
-}
-
-/// A required text of at most `max` characters, trimmed.
-fn required_text(field: &str, value: &str, max: usize) -> Result<String, Status> {
-    let text = value.trim();
-    if text.is_empty() {
-        return Err(invalid(field, "is required"));
-    }
-    optional_text(field, text, max)
-}
-
-/// An optional text of at most `max` characters, trimmed.
-fn optional_text(field: &str, value: &str, max: usize) -> Result<String, Status> {
-    let text = value.trim();
-    if text.chars().count() > max {
-        return Err(invalid(field, format!("must be at most {max} characters")));
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(invalid(field, "must not contain control characters"));
-    }
-    Ok(text.to_string())
-}
-
 /// A code: 1 to 40 of `a-z`, `0-9`, `-`, starting with a letter or digit.
 fn slug(field: &str, value: &str) -> Result<String, Status> {
     let ok = !value.is_empty()
@@ -276,20 +242,6 @@ fn slug(field: &str, value: &str) -> Result<String, Status> {
             field,
             "must be 1 to 40 characters of a-z, 0-9 and '-', not starting with '-'",
         ))
-    }
-}
-
-/// A required timestamp with valid nanos.
-fn required_timestamp(
-    field: &str,
-    value: Option<&prost_types::Timestamp>,
-) -> Result<Timestamp, Status> {
-    match value {
-        None => Err(invalid(field, "is required")),
-        Some(at) if !(0..1_000_000_000).contains(&at.nanos) => {
-            Err(invalid(field, "nanos must be in 0..1e9"))
-        }
-        Some(at) => Ok(*at),
     }
 }
 
@@ -462,7 +414,7 @@ impl Governance for GovernanceService {
         request: Request<pv1::ExportPersonFactsRequest>,
     ) -> Result<Response<pv1::PersonFacts>, Status> {
         maillage_service_kit::require(&request, &[Role::Admin])?;
-        let person = parse_uuid("stakeholder_id", &request.get_ref().stakeholder_id)?;
+        let person = validate::id("stakeholder_id", &request.get_ref().stakeholder_id)?;
         let store = self.inner.store.clone();
         let (facts, _) = tokio::task::spawn_blocking(move || {
             maillage_service_kit::subject_access::facts_naming(&store, crate::CONTEXT, &person)
@@ -533,17 +485,7 @@ mod tests {
     }
 
     #[test]
-    fn fields_are_validated_with_their_names() {
-        assert_eq!(
-            parse_uuid("x", "nope").unwrap_err().message(),
-            "x: must be a UUID"
-        );
-        assert!(parse_uuid("x", &Uuid::nil().to_string()).is_err());
-        assert_eq!(
-            required_text("name", "  ", 10).unwrap_err().code(),
-            tonic::Code::InvalidArgument
-        );
-        assert!(required_text("name", "abcdefghijk", 10).is_err());
+    fn codes_are_lowercase_slugs() {
         assert!(slug("college_code", "Entreprises").is_err());
         assert!(slug("college_code", "-x").is_err());
         assert_eq!(slug("college_code", "tiers-lieux").unwrap(), "tiers-lieux");

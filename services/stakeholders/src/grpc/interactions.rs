@@ -75,7 +75,7 @@ impl StakeholdersService {
         let mut parsed = Vec::with_capacity(ids.len());
         for (index, raw) in ids.iter().enumerate() {
             let item = format!("{field}[{index}]");
-            let id = validate::uuid(&item, raw)?;
+            let id = validate::id(&item, raw)?;
             if !seen.insert(id) {
                 return Err(ServiceError::invalid_argument(item, "repeated participant").into());
             }
@@ -152,7 +152,7 @@ impl StakeholdersService {
         let channel: pb::InteractionChannel = validate::enum_value("channel", message.channel)?;
         let direction: pb::InteractionDirection =
             validate::enum_value("direction", message.direction)?;
-        let occurred_at = validate::timestamp("occurred_at", message.occurred_at.as_ref())?;
+        let occurred_at = validate::instant("occurred_at", message.occurred_at.as_ref())?;
         let now = self.now();
         if crate::domain::too_far_in_future(&occurred_at, now) {
             return Err(ServiceError::invalid_argument(
@@ -182,7 +182,7 @@ impl StakeholdersService {
                         &follow_up.description,
                         MAX_SHORT_TEXT,
                     )?,
-                    due_at: validate::optional_timestamp(
+                    due_at: validate::optional_instant(
                         &format!("follow_ups[{index}].due_at"),
                         follow_up.due_at.as_ref(),
                     )?,
@@ -278,8 +278,7 @@ impl StakeholdersService {
             })
             .transpose()?
             .map(|direction| direction as i32);
-        let occurred_at =
-            validate::optional_timestamp("occurred_at", message.occurred_at.as_ref())?;
+        let occurred_at = validate::optional_instant("occurred_at", message.occurred_at.as_ref())?;
         if occurred_at.is_some_and(|at| crate::domain::too_far_in_future(&at, now)) {
             return Err(ServiceError::invalid_argument(
                 "occurred_at",
@@ -384,7 +383,7 @@ impl StakeholdersService {
         )?;
         let message = request.into_inner();
         let id = super::traced_id("interaction_id", &message.interaction_id)?;
-        let follow_up_id = validate::uuid("follow_up_id", &message.follow_up_id)?.to_string();
+        let follow_up_id = validate::id("follow_up_id", &message.follow_up_id)?.to_string();
         let command = InteractionCommand::CompleteFollowUp {
             follow_up_id,
             actor: context.principal.name.clone(),
@@ -406,9 +405,9 @@ impl StakeholdersService {
         )?;
         let message = request.into_inner();
         let id = super::traced_id("interaction_id", &message.interaction_id)?;
-        let follow_up_id = validate::uuid("follow_up_id", &message.follow_up_id)?.to_string();
+        let follow_up_id = validate::id("follow_up_id", &message.follow_up_id)?.to_string();
         let owner = optional_owner("owner", &message.owner)?;
-        let due_at = validate::optional_timestamp("due_at", message.due_at.as_ref())?;
+        let due_at = validate::optional_instant("due_at", message.due_at.as_ref())?;
         if owner.is_empty() && due_at.is_none() {
             return Err(ServiceError::invalid_argument(
                 "owner",

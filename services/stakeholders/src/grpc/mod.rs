@@ -272,7 +272,7 @@ fn privacy_error(error: PrivacyError) -> ServiceError {
 /// Parses an entity id field and records it on the RPC's span (ids only ever
 /// reach the log after they parsed as UUIDs, so no free text can).
 fn traced_id(field: &'static str, raw: &str) -> Result<uuid::Uuid, ServiceError> {
-    let id = crate::validate::uuid(field, raw)?;
+    let id = crate::validate::id(field, raw)?;
     tracing::Span::current().record(field, tracing::field::display(&id));
     Ok(id)
 }
@@ -426,7 +426,7 @@ impl Stakeholders for StakeholdersService {
         let reader = Reader::admit(&request, PRIVACY_OFFICERS)?;
         let export = self.handle_export_person_data(request).await?;
         if !export.get_ref().erased {
-            let id = crate::validate::uuid("stakeholder_id", &export.get_ref().stakeholder_id)?;
+            let id = crate::validate::id("stakeholder_id", &export.get_ref().stakeholder_id)?;
             let subject = Subject {
                 kind: "person",
                 id: &id,

@@ -196,9 +196,9 @@ fn check_mandate(
         ));
     }
     let started_at =
-        validate::timestamp(&format!("{field}.started_at"), mandate.started_at.as_ref())?;
+        validate::instant(&format!("{field}.started_at"), mandate.started_at.as_ref())?;
     let ended_at =
-        validate::optional_timestamp(&format!("{field}.ended_at"), mandate.ended_at.as_ref())?;
+        validate::optional_instant(&format!("{field}.ended_at"), mandate.ended_at.as_ref())?;
     Ok(NewMandate {
         mandate_id: String::new(),
         office,
@@ -440,8 +440,8 @@ impl StakeholdersService {
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
-        let mandate_id = validate::uuid("mandate_id", &message.mandate_id)?.to_string();
-        let ended_at = validate::timestamp("ended_at", message.ended_at.as_ref())?;
+        let mandate_id = validate::id("mandate_id", &message.mandate_id)?.to_string();
+        let ended_at = validate::instant("ended_at", message.ended_at.as_ref())?;
         let command = StakeholderCommand::EndMandate {
             mandate_id,
             ended_at,
@@ -464,7 +464,7 @@ impl StakeholdersService {
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let organisation = super::traced_id("organisation_id", &message.organisation_id)?;
         let role = validate::required_line("role", &message.role, MAX_LABEL)?;
-        let started_at = validate::timestamp("started_at", message.started_at.as_ref())?;
+        let started_at = validate::instant("started_at", message.started_at.as_ref())?;
         let (_, state) = self
             .inner
             .stakeholders
@@ -508,8 +508,8 @@ impl StakeholdersService {
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
-        let affiliation_id = validate::uuid("affiliation_id", &message.affiliation_id)?.to_string();
-        let ended_at = validate::timestamp("ended_at", message.ended_at.as_ref())?;
+        let affiliation_id = validate::id("affiliation_id", &message.affiliation_id)?.to_string();
+        let ended_at = validate::instant("ended_at", message.ended_at.as_ref())?;
         let command = StakeholderCommand::EndAffiliation {
             affiliation_id,
             ended_at,

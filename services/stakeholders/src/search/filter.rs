@@ -182,11 +182,11 @@ impl Filter {
                 Some((channel as i32, basis))
             }
         };
-        let contacted_before = validate::optional_timestamp(
+        let contacted_before = validate::optional_instant(
             &at("last_contact_before"),
             filter.last_contact_before.as_ref(),
         )?;
-        let contacted_after = validate::optional_timestamp(
+        let contacted_after = validate::optional_instant(
             &at("last_contact_after"),
             filter.last_contact_after.as_ref(),
         )?;

@@ -111,7 +111,7 @@ impl Harness {
         loop {
             let probe = client
                 .get_stakeholder(pb::GetStakeholderRequest {
-                    stakeholder_id: uuid::Uuid::nil().to_string(),
+                    stakeholder_id: uuid::Uuid::now_v7().to_string(),
                 })
                 .await;
             match probe {
