@@ -12,6 +12,8 @@ mod aggregates;
 mod creation_ids;
 mod decider;
 mod event_ids;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use aggregates::{Aggregates, HandleError, Handled};
 pub use creation_ids::CreationIds;

@@ -86,13 +86,9 @@ pub(crate) mod testing {
     where
         D::Error: Debug,
     {
-        let mut state = D::State::default();
-        for command in commands {
-            for event in D::decide(command, &state).expect("given command succeeds") {
-                D::evolve(&mut state, &event);
-            }
-        }
-        state
+        maillage_es::testing::given_nothing::<D>()
+            .after(commands)
+            .into_state()
     }
 
     /// Checks that each of an aggregate's event types (`type_names`, as

@@ -340,9 +340,9 @@ mod tests {
     use crate::domain::vote::Choice;
 
     fn apply(state: &mut CommitmentState, command: CommitmentCommand) {
-        for event in Commitment::decide(&command, state).expect("accepted") {
-            Commitment::evolve(state, &event);
-        }
+        *state = maillage_es::testing::given_state::<Commitment>(state.clone())
+            .after([command])
+            .into_state();
     }
 
     fn make(consortium: &ConsortiumState, owner: &str, origin: Origin) -> CommitmentCommand {

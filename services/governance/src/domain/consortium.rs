@@ -670,6 +670,7 @@ impl Decider for Consortium {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
+    use maillage_es::testing;
 
     /// A fixed instant.
     pub fn now() -> Timestamp {
@@ -686,21 +687,14 @@ pub(crate) mod fixtures {
 
     /// Folds `events` from the default state.
     pub fn given(events: &[ConsortiumEvent]) -> ConsortiumState {
-        let mut state = ConsortiumState::default();
-        for event in events {
-            Consortium::evolve(&mut state, event);
-        }
-        state
+        testing::given::<Consortium>(events).into_state()
     }
 
     /// Runs `commands` one after the other, panicking on a refusal.
     pub fn run(state: &mut ConsortiumState, commands: Vec<ConsortiumCommand>) {
-        for command in commands {
-            let events = Consortium::decide(&command, state).expect("command accepted");
-            for event in &events {
-                Consortium::evolve(state, event);
-            }
-        }
+        *state = testing::given_state::<Consortium>(state.clone())
+            .after(commands)
+            .into_state();
     }
 
     /// Founding command.

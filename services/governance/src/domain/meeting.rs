@@ -849,16 +849,17 @@ mod tests {
     use crate::domain::consortium::fixtures::{self, id, now};
     use crate::domain::consortium::ConsortiumCommand;
     use crate::domain::vote::Majority;
+    use maillage_es::testing;
 
     fn s(name: &str) -> String {
         id(name).to_string()
     }
 
     fn apply(state: &mut MeetingState, command: MeetingCommand) -> Vec<MeetingEvent> {
-        let events = Meeting::decide(&command, state).expect("command accepted");
-        for event in &events {
-            Meeting::evolve(state, event);
-        }
+        let (events, after) = testing::given_state::<Meeting>(state.clone())
+            .when(command)
+            .accepted();
+        *state = after.into_state();
         events
     }
 

@@ -344,6 +344,7 @@ mod tests {
     use prost_types::Timestamp;
 
     use super::*;
+    use maillage_es::testing;
     use InteractionCommand as C;
     use InteractionEvent as E;
 
@@ -390,15 +391,12 @@ mod tests {
     }
 
     fn given_when(given: &[E], when: &C) -> Result<Vec<E>, InteractionError> {
-        Interaction::decide(when, &fold(given))
+        testing::given::<Interaction>(given).when(when).result()
     }
 
+    /// The state after `given`.
     fn fold(given: &[E]) -> InteractionState {
-        let mut state = InteractionState::default();
-        for event in given {
-            Interaction::evolve(&mut state, event);
-        }
-        state
+        testing::given::<Interaction>(given).into_state()
     }
 
     fn log_it() -> Vec<E> {
@@ -425,10 +423,9 @@ mod tests {
             given_when(&[], &when),
             Ok(vec![E::InteractionLogged(logged(-60))])
         );
-        assert_eq!(
-            given_when(&log_it(), &when),
-            Err(InteractionError::AlreadyLogged)
-        );
+        testing::given::<Interaction>(&log_it())
+            .when(&when)
+            .then_refused(InteractionError::AlreadyLogged);
     }
 
     #[test]
@@ -438,30 +435,25 @@ mod tests {
             now: now(),
         };
         assert!(given_when(&[], &at(300)).is_ok(), "clock skew is tolerated");
-        assert_eq!(
-            given_when(&[], &at(301)),
-            Err(InteractionError::InFuture {
-                field: "occurred_at".into()
-            })
-        );
+        testing::given_nothing::<Interaction>()
+            .when(at(301))
+            .then_refused(InteractionError::InFuture {
+                field: "occurred_at".into(),
+            });
     }
 
     #[test]
     fn an_interaction_needs_a_participant() {
         let mut nobody = logged(0);
         nobody.participants.clear();
-        assert_eq!(
-            given_when(
-                &[],
-                &C::Log {
-                    logged: nobody,
-                    now: now()
-                }
-            ),
-            Err(InteractionError::NoParticipants {
-                field: "participant_ids".into()
+        testing::given_nothing::<Interaction>()
+            .when(&C::Log {
+                logged: nobody,
+                now: now(),
             })
-        );
+            .then_refused(InteractionError::NoParticipants {
+                field: "participant_ids".into(),
+            });
     }
 
     #[test]
@@ -496,16 +488,12 @@ mod tests {
     fn a_correction_of_a_missing_interaction_is_refused() {
         let mut correction = correction();
         correction.channel = Some(pb::InteractionChannel::Video as i32);
-        assert_eq!(
-            given_when(
-                &[],
-                &C::Correct {
-                    correction,
-                    now: now()
-                }
-            ),
-            Err(InteractionError::NotFound)
-        );
+        testing::given_nothing::<Interaction>()
+            .when(&C::Correct {
+                correction,
+                now: now(),
+            })
+            .then_refused(InteractionError::NotFound);
     }
 
     #[test]
@@ -514,26 +502,23 @@ mod tests {
             correction,
             now: now(),
         };
-        assert_eq!(
-            given_when(&log_it(), &correct(correction())),
-            Err(InteractionError::NothingToCorrect)
-        );
+        testing::given::<Interaction>(&log_it())
+            .when(correct(correction()))
+            .then_refused(InteractionError::NothingToCorrect);
         let mut nobody = correction();
         nobody.participants = Some(pb::ParticipantList::default());
-        assert_eq!(
-            given_when(&log_it(), &correct(nobody)),
-            Err(InteractionError::NoParticipants {
-                field: "participants".into()
-            })
-        );
+        testing::given::<Interaction>(&log_it())
+            .when(correct(nobody))
+            .then_refused(InteractionError::NoParticipants {
+                field: "participants".into(),
+            });
         let mut future = correction();
         future.occurred_at = Some(seconds_from_now(3600));
-        assert_eq!(
-            given_when(&log_it(), &correct(future)),
-            Err(InteractionError::InFuture {
-                field: "occurred_at".into()
-            })
-        );
+        testing::given::<Interaction>(&log_it())
+            .when(correct(future))
+            .then_refused(InteractionError::InFuture {
+                field: "occurred_at".into(),
+            });
         let mut themes = correction();
         themes.themes = Some(pb::InteractionThemes { themes: vec![] });
         let events = given_when(&log_it(), &correct(themes)).unwrap();
@@ -565,14 +550,14 @@ mod tests {
             })]
         );
         let given = [log_it(), events].concat();
-        assert_eq!(given_when(&given, &complete("f-1")), Ok(vec![]));
-        assert_eq!(
-            given_when(&given, &complete("f-2")),
-            Err(InteractionError::FollowUpNotFound("f-2".into()))
-        );
-        assert_eq!(
-            given_when(&[], &complete("f-1")),
-            Err(InteractionError::NotFound)
-        );
+        testing::given::<Interaction>(&given)
+            .when(complete("f-1"))
+            .then([]);
+        testing::given::<Interaction>(&given)
+            .when(complete("f-2"))
+            .then_refused(InteractionError::FollowUpNotFound("f-2".into()));
+        testing::given_nothing::<Interaction>()
+            .when(complete("f-1"))
+            .then_refused(InteractionError::NotFound);
     }
 }

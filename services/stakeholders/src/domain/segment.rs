@@ -135,11 +135,7 @@ mod tests {
     }
 
     fn fold(events: &[SegmentEvent]) -> SegmentState {
-        let mut state = SegmentState::default();
-        for event in events {
-            Segment::evolve(&mut state, event);
-        }
-        state
+        maillage_es::testing::given::<Segment>(events).into_state()
     }
 
     #[test]

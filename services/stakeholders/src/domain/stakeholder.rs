@@ -820,6 +820,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
+    use maillage_es::testing;
     use StakeholderCommand as C;
     use StakeholderEvent as E;
 
@@ -883,19 +884,12 @@ mod tests {
 
     /// Folds `given` and decides `when`.
     fn given_when(given: &[E], when: &C) -> Result<Vec<StakeholderEvent>, StakeholderError> {
-        let mut state = StakeholderState::default();
-        for event in given {
-            Stakeholder::evolve(&mut state, event);
-        }
-        Stakeholder::decide(when, &state)
+        testing::given::<Stakeholder>(given).when(when).result()
     }
 
+    /// The state after `given`.
     fn fold(given: &[E]) -> StakeholderState {
-        let mut state = StakeholderState::default();
-        for event in given {
-            Stakeholder::evolve(&mut state, event);
-        }
-        state
+        testing::given::<Stakeholder>(given).into_state()
     }
 
     fn registered_elu() -> Vec<E> {
@@ -1084,20 +1078,15 @@ mod tests {
         );
         let given = with(given, ended);
         assert!(!fold(&given).has_running_mandate());
-        assert_eq!(
-            given_when(&given, &end),
-            Err(StakeholderError::MandateAlreadyEnded("m-1".into()))
-        );
-        assert_eq!(
-            given_when(
-                &given,
-                &C::EndMandate {
-                    mandate_id: "m-9".into(),
-                    ended_at: at(200)
-                }
-            ),
-            Err(StakeholderError::MandateNotFound("m-9".into()))
-        );
+        testing::given::<Stakeholder>(&given)
+            .when(&end)
+            .then_refused(StakeholderError::MandateAlreadyEnded("m-1".into()));
+        testing::given::<Stakeholder>(&given)
+            .when(&C::EndMandate {
+                mandate_id: "m-9".into(),
+                ended_at: at(200),
+            })
+            .then_refused(StakeholderError::MandateNotFound("m-9".into()));
     }
 
     #[test]
@@ -1122,10 +1111,9 @@ mod tests {
             )
             .unwrap(),
         );
-        assert_eq!(
-            given_when(&given, &update),
-            Err(StakeholderError::RunningMandates)
-        );
+        testing::given::<Stakeholder>(&given)
+            .when(&update)
+            .then_refused(StakeholderError::RunningMandates);
     }
 
     #[test]
@@ -1134,31 +1122,28 @@ mod tests {
             profile: person_profile(&[]),
             now: now(),
         };
-        assert_eq!(given_when(&[], &update), Err(StakeholderError::NotFound));
-        assert_eq!(
-            given_when(&registered_organisation(), &update),
-            Err(StakeholderError::NotAPerson)
-        );
-        assert_eq!(
-            given_when(
-                &registered_organisation(),
-                &C::RecordConsent {
-                    channel: pb::ConsentChannel::Email,
-                    legal_basis: pb::LegalBasis::Consent,
-                    now: now()
-                }
-            ),
-            Err(StakeholderError::NotAPerson)
-        );
-        assert_eq!(
-            given_when(&registered_organisation(), &erase()),
-            Err(StakeholderError::NotAPerson)
-        );
-        assert_eq!(given_when(&[], &erase()), Err(StakeholderError::NotFound));
-        assert_eq!(
-            given_when(&[], &C::Archive { now: now() }),
-            Err(StakeholderError::NotFound)
-        );
+        testing::given_nothing::<Stakeholder>()
+            .when(&update)
+            .then_refused(StakeholderError::NotFound);
+        testing::given::<Stakeholder>(&registered_organisation())
+            .when(&update)
+            .then_refused(StakeholderError::NotAPerson);
+        testing::given::<Stakeholder>(&registered_organisation())
+            .when(&C::RecordConsent {
+                channel: pb::ConsentChannel::Email,
+                legal_basis: pb::LegalBasis::Consent,
+                now: now(),
+            })
+            .then_refused(StakeholderError::NotAPerson);
+        testing::given::<Stakeholder>(&registered_organisation())
+            .when(erase())
+            .then_refused(StakeholderError::NotAPerson);
+        testing::given_nothing::<Stakeholder>()
+            .when(erase())
+            .then_refused(StakeholderError::NotFound);
+        testing::given_nothing::<Stakeholder>()
+            .when(&C::Archive { now: now() })
+            .then_refused(StakeholderError::NotFound);
     }
 
     #[test]
@@ -1177,7 +1162,9 @@ mod tests {
             profile: business(),
             now: now(),
         };
-        assert_eq!(given_when(&registered_organisation(), &same), Ok(vec![]));
+        testing::given::<Stakeholder>(&registered_organisation())
+            .when(&same)
+            .then([]);
         let mut association = business();
         association.details = Some(pb::organisation_profile::Details::Association(
             pb::AssociationDetails {},
@@ -1186,18 +1173,15 @@ mod tests {
             profile: association,
             now: now(),
         };
-        assert_eq!(
-            given_when(&registered_organisation(), &change_kind),
-            Err(StakeholderError::OrganisationKindChanged)
-        );
-        assert_eq!(
-            given_when(&registered_inhabitant(), &update),
-            Err(StakeholderError::NotAnOrganisation)
-        );
-        assert_eq!(
-            given_when(&archived(registered_organisation()), &update),
-            Err(StakeholderError::Archived)
-        );
+        testing::given::<Stakeholder>(&registered_organisation())
+            .when(&change_kind)
+            .then_refused(StakeholderError::OrganisationKindChanged);
+        testing::given::<Stakeholder>(&registered_inhabitant())
+            .when(&update)
+            .then_refused(StakeholderError::NotAnOrganisation);
+        testing::given::<Stakeholder>(&archived(registered_organisation()))
+            .when(&update)
+            .then_refused(StakeholderError::Archived);
     }
 
     #[test]
@@ -1213,37 +1197,30 @@ mod tests {
             matches!(&added[..], [E::AffiliationAdded(a)] if a.organisation_id == ORG && a.role == "gérante")
         );
         let given = with(registered_inhabitant(), added);
-        assert_eq!(
-            given_when(&given, &add),
-            Err(StakeholderError::AffiliationAlreadyActive)
-        );
+        testing::given::<Stakeholder>(&given)
+            .when(&add)
+            .then_refused(StakeholderError::AffiliationAlreadyActive);
         let end = |seconds| C::EndAffiliation {
             affiliation_id: "a-1".into(),
             ended_at: at(seconds),
         };
-        assert_eq!(
-            given_when(&given, &end(50)),
-            Err(StakeholderError::EndBeforeStart {
-                field: "ended_at".into()
-            })
-        );
+        testing::given::<Stakeholder>(&given)
+            .when(end(50))
+            .then_refused(StakeholderError::EndBeforeStart {
+                field: "ended_at".into(),
+            });
         let ended = given_when(&given, &end(150)).unwrap();
         let given = with(given, ended);
         assert_eq!(fold(&given).affiliations[0].ended_at, Some(at(150)));
-        assert_eq!(
-            given_when(&given, &end(160)),
-            Err(StakeholderError::AffiliationAlreadyEnded("a-1".into()))
-        );
-        assert_eq!(
-            given_when(
-                &given,
-                &C::EndAffiliation {
-                    affiliation_id: "a-2".into(),
-                    ended_at: at(1)
-                }
-            ),
-            Err(StakeholderError::AffiliationNotFound("a-2".into()))
-        );
+        testing::given::<Stakeholder>(&given)
+            .when(end(160))
+            .then_refused(StakeholderError::AffiliationAlreadyEnded("a-1".into()));
+        testing::given::<Stakeholder>(&given)
+            .when(&C::EndAffiliation {
+                affiliation_id: "a-2".into(),
+                ended_at: at(1),
+            })
+            .then_refused(StakeholderError::AffiliationNotFound("a-2".into()));
         // Once ended, the same role may start again.
         assert!(given_when(&given, &add).is_ok());
     }
@@ -1266,12 +1243,13 @@ mod tests {
             channel,
             now: now(),
         };
-        assert_eq!(
-            given_when(&given, &withdraw(pb::ConsentChannel::Phone)),
-            Err(StakeholderError::ConsentNotRecorded)
-        );
+        testing::given::<Stakeholder>(&given)
+            .when(withdraw(pb::ConsentChannel::Phone))
+            .then_refused(StakeholderError::ConsentNotRecorded);
         let given = archived(given);
-        assert_eq!(given_when(&given, &record), Err(StakeholderError::Archived));
+        testing::given::<Stakeholder>(&given)
+            .when(&record)
+            .then_refused(StakeholderError::Archived);
         let withdrawn = given_when(&given, &withdraw(pb::ConsentChannel::Email)).unwrap();
         assert!(
             matches!(&withdrawn[..], [E::ConsentWithdrawn(w)] if w.channel == pb::ConsentChannel::Email as i32)
@@ -1283,21 +1261,18 @@ mod tests {
     fn archiving_is_recorded_once_and_freezes_the_stakeholder() {
         let given = archived(registered_elu());
         assert!(fold(&given).archived);
-        assert_eq!(given_when(&given, &C::Archive { now: now() }), Ok(vec![]));
-        assert_eq!(
-            given_when(&given, &C::StartMandate(mandate("m-1", 1, None))),
-            Err(StakeholderError::Archived)
-        );
-        assert_eq!(
-            given_when(
-                &given,
-                &C::UpdatePersonProfile {
-                    profile: person_profile(&[]),
-                    now: now()
-                }
-            ),
-            Err(StakeholderError::Archived)
-        );
+        testing::given::<Stakeholder>(&given)
+            .when(&C::Archive { now: now() })
+            .then([]);
+        testing::given::<Stakeholder>(&given)
+            .when(C::StartMandate(mandate("m-1", 1, None)))
+            .then_refused(StakeholderError::Archived);
+        testing::given::<Stakeholder>(&given)
+            .when(&C::UpdatePersonProfile {
+                profile: person_profile(&[]),
+                now: now(),
+            })
+            .then_refused(StakeholderError::Archived);
         // An archived person can still be erased.
         assert!(matches!(
             &given_when(&given, &erase()).unwrap()[..],
