@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use maillage_service_kit::nats::{NatsAuth, NatsConfig, NatsConfigError};
+use crate::nats_config::{NatsAuth, NatsConfig, NatsConfigError};
 
 /// Why a connection to NATS could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! Maillage's event bus: how events leave each command service's log and
 //! reach the projections (DESIGN.md §2, §5).
 //!
+//! - [`nats_config`]: [`NatsConfig`], the NATS servers, credentials and TLS every NATS connection uses;
 //! - [`connect`]: [`connect`], with the process's NATS credentials and TLS;
 //! - [`subjects`]: the JetStream stream `MAILLAGE_EVENTS`, its subjects
 //!   `maillage.events.<context>.<category>.<EventType>`, [`ensure_stream`];
@@ -26,6 +27,7 @@ mod backoff;
 pub mod connect;
 pub mod feed;
 pub mod headers;
+pub mod nats_config;
 pub mod relay;
 pub mod restore;
 pub mod subjects;
@@ -35,6 +37,7 @@ pub use feed::{
     AckHandle, Checkpoints, Delivery, DirectFeed, DirectSource, Feed, FeedError, JetStreamFeed,
     JetStreamFeedConfig, Refusal, Refusals,
 };
+pub use nats_config::{NatsAuth, NatsConfig, NatsConfigError};
 pub use relay::{
     read_checkpoint, with_relay, write_checkpoint, Relay, RelayConfig, RelayError, RelayStatus,
     CHECKPOINT_TREE,

@@ -61,11 +61,11 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use crate::NatsConfig;
 use async_nats::jetstream::{self, context::PublishError, publish::PublishAck};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use maillage_eventstore::{EventStore, RecordedEvent, StoreError, SubscriptionFilter};
-use maillage_service_kit::NatsConfig;
 use prost::Message as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -450,7 +450,7 @@ impl Worker {
     ) -> Result<AckFuture, PassError> {
         let context = &self.config.context;
         let subject = subjects::event_subject(context, record)?;
-        let envelope = maillage_service_kit::envelope::to_envelope(context, record);
+        let envelope = maillage_envelope::to_envelope(context, record);
         let payload = Bytes::from(envelope.encode_to_vec());
         let headers = crate::headers::event_headers(context, record);
         let ack = jetstream

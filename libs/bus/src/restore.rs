@@ -26,12 +26,12 @@
 
 use std::time::Duration;
 
+use crate::NatsConfig;
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
+use maillage_envelope::from_envelope;
 use maillage_eventstore::{Head, Importer, RecordedEvent, StoreError};
 use maillage_proto::v1::EventEnvelope;
-use maillage_service_kit::envelope::from_envelope;
-use maillage_service_kit::NatsConfig;
 use prost::Message as _;
 
 use crate::feed::chain::{self, Candidate, Chain, Sorted};

@@ -12,8 +12,8 @@ use maillage_bus::{
     ensure_stream, event_subject, headers, Checkpoints, DirectFeed, DirectSource, Feed, FeedError,
     JetStreamFeed, JetStreamFeedConfig,
 };
+use maillage_envelope::to_envelope;
 use maillage_nats_test::NatsServer;
-use maillage_service_kit::envelope::to_envelope;
 use prost::Message as _;
 
 fn feed_config(url: &str, durable: &str) -> JetStreamFeedConfig {

@@ -15,10 +15,10 @@ use common::*;
 use maillage_bus::{
     ensure_stream, subjects, Checkpoints, Feed as _, JetStreamFeed, JetStreamFeedConfig,
 };
+use maillage_envelope::to_envelope;
 use maillage_eventstore::StreamId;
 use maillage_nats_test::NatsServer;
 use maillage_proto::v1::EventEnvelope;
-use maillage_service_kit::envelope::to_envelope;
 use prost::Message as _;
 
 fn feed_config(url: &str, durable: &str) -> JetStreamFeedConfig {

@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use common::*;
+use maillage_bus::NatsConfig;
 use maillage_bus::{
     connect, ensure_stream, restore, Checkpoints, ConnectError, JetStreamFeed, JetStreamFeedConfig,
     Relay, RestoreConfig,
 };
 use maillage_eventstore::{Importer, SledEngine, SledOptions};
 use maillage_nats_test::NatsServer;
-use maillage_service_kit::NatsConfig;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,

@@ -51,7 +51,7 @@ async fn publishes_every_event_in_order_with_subjects_and_headers() -> anyhow::R
         let envelope = EventEnvelope::decode(message.payload.clone())?;
         assert_eq!(
             envelope,
-            maillage_service_kit::envelope::to_envelope("stakeholders", record)
+            maillage_envelope::to_envelope("stakeholders", record)
         );
     }
 

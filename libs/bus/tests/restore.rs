@@ -12,12 +12,12 @@ use std::sync::Arc;
 use async_nats::jetstream;
 use common::*;
 use maillage_bus::{restore, subjects, RestoreConfig, RestoreError, STREAM_NAME};
+use maillage_envelope::to_envelope;
 use maillage_eventstore::{
     EventStore, Importer, RecordedEvent, SledEngine, SledOptions, StoreError, StoreOptions,
     Verification,
 };
 use maillage_nats_test::NatsServer;
-use maillage_service_kit::envelope::to_envelope;
 use prost::Message as _;
 
 /// An importer on a fresh log in a temp dir.

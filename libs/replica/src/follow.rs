@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use maillage_bus::NatsConfig;
 use maillage_bus::{
     subjects, Checkpoints, DirectFeed, DirectSource, Feed, FeedError, JetStreamFeed,
     JetStreamFeedConfig,
 };
 use maillage_eventstore::EventStore;
 use maillage_proto::v1::EventEnvelope;
-use maillage_service_kit::NatsConfig;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 

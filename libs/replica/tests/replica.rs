@@ -147,7 +147,7 @@ async fn a_redelivered_batch_changes_nothing_and_a_gap_or_bad_payload_is_refused
         .store
         .read_all(1, 100)?
         .iter()
-        .map(|record| maillage_service_kit::to_envelope("stakeholders", record))
+        .map(|record| maillage_envelope::to_envelope("stakeholders", record))
         .collect();
     let db = sled::open(dir.path().join("replica"))?;
     let replica = open_register(&db)?;
@@ -185,7 +185,7 @@ async fn a_redelivered_batch_changes_nothing_and_a_gap_or_bad_payload_is_refused
         )
         .await?;
     let record = log.store.read_all(3, 1)?;
-    let bad = maillage_service_kit::to_envelope("stakeholders", &record[0]);
+    let bad = maillage_envelope::to_envelope("stakeholders", &record[0]);
     let error = replica.apply_batch(&[bad]).unwrap_err();
     assert!(error.to_string().contains("position 3"), "{error}");
     assert_eq!(replica.position(), 2);

@@ -24,8 +24,8 @@ use std::sync::Arc;
 use maillage_privacy::MasterKey;
 
 use crate::auth::{AuthError, TokenStore};
-use crate::nats::NatsConfig;
 use crate::telemetry::LogFormat;
+use maillage_bus::NatsConfig;
 
 /// The environment variable that may hold the master key itself (hex or base64).
 pub const MASTER_KEY_ENV: &str = "MAILLAGE_MASTER_KEY";
@@ -105,7 +105,7 @@ pub enum ConfigError {
     NoMasterKey,
     /// The NATS credentials or TLS files cannot be used.
     #[error(transparent)]
-    Nats(#[from] crate::nats::NatsConfigError),
+    Nats(#[from] maillage_bus::NatsConfigError),
     /// A TLS file could not be read.
     #[error("TLS file {path}: {source}")]
     Tls {

@@ -28,8 +28,8 @@ use tonic::{Request, Response, Status};
 
 use crate::auth::Role;
 use crate::context::RequestContext;
-use crate::envelope::to_envelope;
 use crate::error::{OrStatus, ServiceError};
+use maillage_envelope::to_envelope;
 
 /// Events returned when a read asks for 0.
 pub const DEFAULT_READ_LIMIT: usize = 1_000;

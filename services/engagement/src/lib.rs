@@ -14,6 +14,7 @@ use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+use maillage_bus::NatsConfig;
 use maillage_es::{Aggregates, CreationIds};
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_privacy::{KeyVault, MasterKey};
@@ -21,8 +22,8 @@ use maillage_proto::v1::engagement_server::EngagementServer;
 use maillage_replica::{follow, Model, Reactor, ReferenceGuards, Register, Replica};
 use maillage_service_kit::access::ACCESS_TREE;
 use maillage_service_kit::{
-    init_tracing, AccessJournal, AccessJournalService, EventLogService, FingerprintKey, NatsConfig,
-    Server, ServiceConfig,
+    init_tracing, AccessJournal, AccessJournalService, EventLogService, FingerprintKey, Server,
+    ServiceConfig,
 };
 
 use erasure::ErasureReaction;

@@ -21,9 +21,10 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
+use maillage_bus::NatsConfig;
 use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
 use maillage_replica::{follow, Model, Register, RoundtableOutcomes};
-use maillage_service_kit::{EventLogService, NatsConfig, Server, ServiceConfig};
+use maillage_service_kit::{EventLogService, Server, ServiceConfig};
 use maillage_territory::Territory;
 use tokio::net::TcpListener;
 

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use maillage_envelope::to_envelope;
 use maillage_eventstore::EventStore;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::{EventEnvelope, ReadAllRequest};
-use maillage_service_kit::envelope::to_envelope;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 

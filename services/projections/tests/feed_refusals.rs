@@ -56,7 +56,7 @@ async fn a_forged_envelope_is_refused_counted_and_never_applied() {
     // Position 3 as a stranger makes it: the genuine position 2's hash as its
     // link, a content of its own, and the hash of position 2 as its "hash".
     let genuine = logs.stakeholders.read_all(2, 1).unwrap().remove(0);
-    let mut forged = maillage_service_kit::to_envelope("stakeholders", &genuine);
+    let mut forged = maillage_envelope::to_envelope("stakeholders", &genuine);
     forged.position = 3;
     forged.prev_hash = genuine.hash.to_vec();
     let client = async_nats::connect(&url).await.unwrap();

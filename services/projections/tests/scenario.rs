@@ -891,9 +891,7 @@ async fn redelivery_restart_and_rebuild_change_nothing() {
     let mut all = Vec::new();
     for (context, store) in w.logs.pairs() {
         for record in store.read_all(1, 10_000).unwrap() {
-            all.push(maillage_service_kit::envelope::to_envelope(
-                context, &record,
-            ));
+            all.push(maillage_envelope::to_envelope(context, &record));
         }
     }
     let outcome = w.projections.live().apply_batch(&all).unwrap();

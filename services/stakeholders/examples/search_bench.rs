@@ -704,7 +704,7 @@ async fn main() -> Result<()> {
         from = last.position + 1;
         let envelopes: Vec<pb::EventEnvelope> = records
             .iter()
-            .map(|record| maillage_service_kit::envelope::to_envelope("stakeholders", record))
+            .map(|record| maillage_envelope::to_envelope("stakeholders", record))
             .collect();
         rebuilt.apply_batch(&envelopes)?;
     }

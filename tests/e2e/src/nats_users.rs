@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use maillage_service_kit::NatsConfig;
+use maillage_bus::NatsConfig;
 
 /// The users of the deployed authorization.
 const USERS: [&str; 7] = [

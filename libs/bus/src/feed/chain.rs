@@ -25,9 +25,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use maillage_envelope::from_envelope;
 use maillage_eventstore::GENESIS_HASH;
 use maillage_proto::v1::EventEnvelope;
-use maillage_service_kit::envelope::from_envelope;
 use tokio::time::Instant;
 
 use super::Refusal;

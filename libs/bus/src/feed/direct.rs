@@ -7,8 +7,8 @@
 //! duplicate; the contexts interleave as they come, with no global order.
 
 use futures::future::BoxFuture;
+use maillage_envelope::to_envelope;
 use maillage_eventstore::{EventStore, SubscriptionFilter};
-use maillage_service_kit::envelope::to_envelope;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 

@@ -25,11 +25,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::NatsConfig;
 use async_nats::jetstream::{self, consumer::pull, AckKind};
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use maillage_proto::v1::EventEnvelope;
-use maillage_service_kit::NatsConfig;
 use prost::Message as _;
 
 use super::chain::{self, Candidate, Chain, Sorted};

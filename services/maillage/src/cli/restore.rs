@@ -20,9 +20,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use maillage_bus::NatsConfig;
 use maillage_bus::{restore, write_checkpoint, RestoreConfig, STREAM_NAME};
 use maillage_eventstore::{Importer, SledEngine, SledOptions};
-use maillage_service_kit::{init_tracing, LogFormat, NatsConfig};
+use maillage_service_kit::{init_tracing, LogFormat};
 
 use crate::CONTEXTS;
 

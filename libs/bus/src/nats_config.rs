@@ -21,7 +21,7 @@ pub const NATS_TOKEN_ENV: &str = "MAILLAGE_NATS_TOKEN";
 pub const NATS_NKEY_ENV: &str = "MAILLAGE_NATS_NKEY";
 
 /// The NATS settings every process shares (flattened into
-/// [`ServiceConfig`](crate::ServiceConfig)).
+/// `ServiceConfig` of the service kit).
 #[derive(Clone, Default, clap::Args)]
 pub struct NatsConfig {
     /// NATS server(s), comma-separated URLs (`tls://` to require TLS). The

@@ -2,7 +2,11 @@
 //! [`EventEnvelope`], and typed payload decoding for consumers.
 //!
 //! Pure functions with no I/O: the EventLog service, the NATS relay and the
-//! consumers all use them, so an event looks the same on every path.
+//! consumers all use them, so an event looks the same on every path. A crate
+//! of its own so that the bus and the service kit share it without depending
+//! on each other.
+
+#![warn(missing_docs)]
 
 use std::time::SystemTime;
 
