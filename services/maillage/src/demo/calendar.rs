@@ -2,24 +2,18 @@
 //! seed always plays the same story. The services stamp `recorded_at` with the real
 //! clock; the dates sent here all lie before the end of November 2026.
 
+use jiff::tz::TimeZone;
 use prost_types::Timestamp;
 
-/// Days from 1970-01-01 to a civil date (proleptic Gregorian; H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = if year >= 0 { year } else { year - 399 } / 400;
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 /// A UTC instant of the demo's calendar.
-pub fn at(year: i64, month: i64, day: i64, hour: i64, minute: i64) -> Timestamp {
-    let days = days_from_civil(year, month, day);
+pub fn at(year: i16, month: i8, day: i8, hour: i8, minute: i8) -> Timestamp {
+    let at = jiff::civil::date(year, month, day)
+        .at(hour, minute, 0, 0)
+        .to_zoned(TimeZone::UTC)
+        .expect("a date of the demo's calendar")
+        .timestamp();
     Timestamp {
-        seconds: days * 86_400 + hour * 3_600 + minute * 60,
+        seconds: at.as_second(),
         nanos: 0,
     }
 }

@@ -161,7 +161,7 @@ async fn affiliate(
     Ok(())
 }
 
-fn mandate(office: pb::MandateOffice, authority: pb::TerritoryRef, day: i64) -> pb::MandateInput {
+fn mandate(office: pb::MandateOffice, authority: pb::TerritoryRef, day: i8) -> pb::MandateInput {
     pb::MandateInput {
         office: office as i32,
         authority: Some(authority),

@@ -1,7 +1,8 @@
 //! Dates for reports: RFC 3339 in and out, French day and month labels, months of
 //! instants. UTC throughout; no dependency on the clock.
 
-use anyhow::{bail, Context};
+use anyhow::anyhow;
+use jiff::tz::TimeZone;
 use prost_types::Timestamp;
 
 const MONTHS: [&str; 12] = [
@@ -19,34 +20,20 @@ const MONTHS: [&str; 12] = [
     "décembre",
 ];
 
-/// (year, month, day) of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = if year >= 0 { year } else { year - 399 } / 400;
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+/// The instant of a wire timestamp (the nearest jiff can hold beyond its years -9999 to 9999).
+fn instant(timestamp: &Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::new(timestamp.seconds, timestamp.nanos).unwrap_or(if timestamp.seconds < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    })
 }
 
 /// `YYYY-MM` of an instant (seconds since the epoch).
 pub fn month_of(seconds: i64) -> String {
-    let (year, month, _) = civil_from_days(seconds.div_euclid(86_400));
-    format!("{year:04}-{month:02}")
+    instant(&Timestamp { seconds, nanos: 0 })
+        .strftime("%Y-%m")
+        .to_string()
 }
 
 /// `mai 2026` for `2026-05` (the input itself if it is not a month).
@@ -76,98 +63,33 @@ pub fn month_short(month: &str) -> String {
 
 /// `16/10/2026` (UTC).
 pub fn date_fr(timestamp: &Timestamp) -> String {
-    let (year, month, day) = civil_from_days(timestamp.seconds.div_euclid(86_400));
-    format!("{day:02}/{month:02}/{year:04}")
+    instant(timestamp).strftime("%d/%m/%Y").to_string()
 }
 
-/// `2026-10-16T18:00:00Z` (whole seconds).
+/// `2026-10-16T18:00:00Z`, with the fraction of a second when there is one.
 pub fn rfc3339(timestamp: &Timestamp) -> String {
-    let days = timestamp.seconds.div_euclid(86_400);
-    let rest = timestamp.seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let nanos = if timestamp.nanos > 0 {
-        format!(".{:09}", timestamp.nanos)
-            .trim_end_matches('0')
-            .to_owned()
-    } else {
-        String::new()
-    };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{nanos}Z",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
-    )
-}
-
-fn number(text: &str, what: &str) -> anyhow::Result<i64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        bail!("{what} invalide");
-    }
-    text.parse().with_context(|| format!("{what} invalide"))
+    instant(timestamp).to_string()
 }
 
 /// Parses an RFC 3339 instant (`2026-10-01T00:00:00Z`, `…+02:00`, fractions allowed),
 /// or a bare date `2026-10-01` (midnight UTC).
 pub fn parse_rfc3339(input: &str) -> anyhow::Result<Timestamp> {
     let text = input.trim();
-    let fail =
-        || format!("« {text} » n'est pas une date RFC 3339 (par exemple 2026-10-01T00:00:00Z)");
-    let (date, time) = match text.split_once(['T', 't', ' ']) {
-        Some((date, time)) => (date, Some(time)),
-        None => (text, None),
+    let parsed = match text.parse::<jiff::Timestamp>() {
+        Ok(at) => Ok(at),
+        Err(_) if text.len() == 10 => text
+            .parse::<jiff::civil::Date>()
+            .and_then(|date| date.to_zoned(TimeZone::UTC))
+            .map(|zoned| zoned.timestamp()),
+        Err(error) => Err(error),
     };
-    let parts: Vec<&str> = date.split('-').collect();
-    let [year, month, day] = parts.as_slice() else {
-        bail!(fail());
-    };
-    let (year, month, day) = (
-        number(year, "année").with_context(fail)?,
-        number(month, "mois").with_context(fail)?,
-        number(day, "jour").with_context(fail)?,
-    );
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        bail!(fail());
-    }
-    let mut seconds = days_from_civil(year, month, day) * 86_400;
-    let mut nanos = 0;
-    if let Some(time) = time {
-        let (clock, offset) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
-            (clock, 0)
-        } else {
-            let split = time.rfind(['+', '-']).with_context(fail)?;
-            let (clock, zone) = time.split_at(split);
-            let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let (hours, minutes) = zone[1..].split_once(':').with_context(fail)?;
-            (
-                clock,
-                sign * (number(hours, "fuseau")? * 3_600 + number(minutes, "fuseau")? * 60),
-            )
-        };
-        let (clock, fraction) = clock.split_once('.').unwrap_or((clock, ""));
-        let fields: Vec<&str> = clock.split(':').collect();
-        let [hour, minute, second] = fields.as_slice() else {
-            bail!(fail());
-        };
-        let (hour, minute, second) = (
-            number(hour, "heure").with_context(fail)?,
-            number(minute, "minute").with_context(fail)?,
-            number(second, "seconde").with_context(fail)?,
-        );
-        if hour > 23 || minute > 59 || second > 60 {
-            bail!(fail());
-        }
-        if !fraction.is_empty() {
-            let digits: String = fraction
-                .chars()
-                .chain(std::iter::repeat('0'))
-                .take(9)
-                .collect();
-            nanos = number(&digits, "fraction de seconde").with_context(fail)? as i32;
-        }
-        seconds += hour * 3_600 + minute * 60 + second - offset;
-    }
-    Ok(Timestamp { seconds, nanos })
+    let at = parsed.map_err(|_| {
+        anyhow!("« {text} » n'est pas une date RFC 3339 (par exemple 2026-10-01T00:00:00Z)")
+    })?;
+    Ok(Timestamp {
+        seconds: at.as_second(),
+        nanos: at.subsec_nanosecond(),
+    })
 }
 
 #[cfg(test)]
