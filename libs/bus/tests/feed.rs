@@ -1,6 +1,7 @@
 //! Both feeds against real logs and a real nats-server: per-context order,
 //! resumption after consumer and NATS restarts, re-sequencing of out-of-order
 //! messages, and identical read models from both implementations.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

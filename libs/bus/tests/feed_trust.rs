@@ -5,6 +5,7 @@
 //! restart, checked against the hash stored with its checkpoint), and a
 //! burst of forged future positions before the genuine events. None is
 //! applied, each is counted, and the genuine events are all applied in order.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

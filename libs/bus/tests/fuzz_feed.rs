@@ -22,6 +22,7 @@
 //!
 //! 400 messages, times `MAILLAGE_FUZZ_SCALE` (default 1), from the seed
 //! `MAILLAGE_FUZZ_SEED` (default fixed); the count and the seed are printed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

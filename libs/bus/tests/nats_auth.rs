@@ -6,6 +6,7 @@
 //! last test runs `deploy/nats/authorization.conf` as it is: each process
 //! does its part (a restore reading the stream as `reader` included), and
 //! no more.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

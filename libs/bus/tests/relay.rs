@@ -1,5 +1,6 @@
 //! The relay against a real nats-server and real sled logs: order, subjects,
 //! headers, checkpoint, NATS outages, and restarts with de-duplication.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

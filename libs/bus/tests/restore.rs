@@ -4,6 +4,7 @@
 //! stream that lacks a position is refused and the half-restored log stays
 //! closed until a later run completes it; a log that holds the start of the
 //! context (a backup) is continued.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The command loop against a real store: decide and append, retries answered from the log,
 //! expected versions, tail catch-up, concurrent commands on one aggregate and
 //! readers looking at it meanwhile.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;

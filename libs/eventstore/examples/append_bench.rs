@@ -16,6 +16,7 @@
 //! baselines run. The last line printed is one JSON object with every figure.
 //!
 //! `cargo run --release -p maillage-eventstore --example append_bench -- --writers 64 --events 200000`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::time::{Duration, Instant};
 

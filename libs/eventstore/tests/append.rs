@@ -1,4 +1,5 @@
 //! Given/when/then tests of appends: every expected-version case, idempotency, reads and every error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Racing writers: one winner per version under `Exact(v)`, and group commit loses nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

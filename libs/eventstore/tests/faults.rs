@@ -2,6 +2,7 @@
 //! wrapper of `common::faulty`): a failed flush or write is never
 //! acknowledged, not even to a retry of the same append, and what was not
 //! acknowledged is gone after a power loss.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -16,6 +16,7 @@
 //! 300 cases, times `MAILLAGE_FUZZ_SCALE` (default 1), from the seed
 //! `MAILLAGE_FUZZ_SEED` (default fixed, so that a run is reproducible); the
 //! count tried and the seed are printed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `maillage restore`): the result is the same log, the store refuses a log
 //! whose restore is unfinished, and a record that does not continue the log
 //! is refused with nothing written.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! Stream-index and event-id entries are altered in the sled tree with the
 //! store closed (the chain stays intact, so it opens); the subscription case
 //! replaces a chunk through the engine while the store is open.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

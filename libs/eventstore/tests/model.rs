@@ -1,5 +1,6 @@
 //! Model-based property test: random appends with random expected versions on a few
 //! streams, checked against a plain in-memory model of versions, positions and results.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

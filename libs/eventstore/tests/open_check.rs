@@ -4,6 +4,7 @@
 //!
 //! The log is altered in the sled tree itself, with the store closed, as an
 //! intruder with access to the files (or a failing disk) would.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -7,6 +7,7 @@
 //!
 //! The workload and the faults come from the seed; thread interleavings do
 //! not, so a failure prints the seed and the round to help reproduce it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Catch-up subscriptions: every position once, in order, while writers append, then live; filters.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

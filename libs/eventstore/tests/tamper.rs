@@ -3,6 +3,7 @@
 //! The log keyspace holds chunks (`format ‖ (u32 length ‖ record)*`, keyed by
 //! their first position); these tests edit one record inside its chunk
 //! through the engine, as an intruder with access to the files would.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

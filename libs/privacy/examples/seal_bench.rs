@@ -2,6 +2,7 @@
 //! of creating a key (durable) and of unwrapping one on a cache miss.
 //!
 //! `cargo run --release -p maillage-privacy --example seal_bench` prints one JSON line.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;

@@ -1,4 +1,5 @@
 //! Master-key loading tests: text forms, files, permissions, environment.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

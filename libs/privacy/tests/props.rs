@@ -1,4 +1,5 @@
 //! Property tests: any plaintext, subject and field roundtrips, and never opens elsewhere.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use maillage_privacy::{KeyVault, MasterKey, Opened, PrivacyError, SubjectId};
 use proptest::prelude::*;

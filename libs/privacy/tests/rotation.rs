@@ -4,6 +4,7 @@
 //! both keys; a rotation with other keys is refused; running the same
 //! rotation again completes it, skipping what was done; every sealed value
 //! then opens under the new key, and the old key opens nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

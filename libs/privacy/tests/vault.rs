@@ -1,4 +1,5 @@
 //! Key-vault tests on real sled databases in temporary directories.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::path::Path;
 use std::sync::{Arc, Barrier};

@@ -1,6 +1,7 @@
 //! The replicas on real sled, fed by the real direct feed from a real log:
 //! what they answer, that they survive a restart, that they never skip an
 //! undecodable event, and the read-your-writes wait.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::sync::Arc;
 

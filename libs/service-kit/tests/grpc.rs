@@ -1,6 +1,7 @@
 //! End-to-end tests of the kit: a real server on 127.0.0.1:0 over a sled store in a
 //! temp dir, called through tonic clients: the EventLog service, auth and roles,
 //! health, reflection, token reload, and graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

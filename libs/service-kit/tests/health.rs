@@ -4,6 +4,7 @@
 //! until the process is restarted (by the orchestrator whose probe sees it).
 //! The store is real (sled), with the fault-injecting engine of the store's
 //! own tests around it to make one write fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 #[allow(dead_code)]
 #[path = "../../eventstore/tests/common/faulty.rs"]

@@ -2,6 +2,7 @@
 //! a subscription whose filter matches nothing gives way while it scans,
 //! filters are bounded, a handler that runs too long ends with
 //! DEADLINE_EXCEEDED, and streams are not cut by that limit.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

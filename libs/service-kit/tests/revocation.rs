@@ -2,6 +2,7 @@
 //! open streams of its calls within about a second, a token past its expiry
 //! is refused and ends its open streams, saying it expired, and tokens files
 //! written before tokens had dates still work.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

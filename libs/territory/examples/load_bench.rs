@@ -2,6 +2,7 @@
 //! line with the median load time and the record counts.
 //!
 //! `cargo run --release -p maillage-territory --example load_bench [runs]`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,5 @@
 //! Tests of the territory reference against the real embedded COG 2026 data.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::collections::HashSet;
 

@@ -9,6 +9,7 @@
 //!
 //! `cargo run --release -p maillage-engagement --example survey_bench`
 //! (`SURVEY_BENCH_MEASURED=n` changes the responses measured per level).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

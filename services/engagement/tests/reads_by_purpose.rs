@@ -1,6 +1,7 @@
 //! Reads by purpose (issue 11, item 4) through the real engagement service:
 //! what each role reads of an interview and of a diagnostic, and the access
 //! journal that records exactly the reads that returned decrypted notes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The access journal on the whole platform: reads of personal data through
 //! the stakeholders and engagement services are journalled with their
 //! purpose, and `maillage export access` exports both journals as CSV.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The backup procedure of docs/operations.md, exercised: stop `maillage up`, copy the data
 //! directory whole, start a platform on the copy; its logs verify with the same heads and
 //! it answers with the same state.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod process;
 

@@ -2,6 +2,7 @@
 //! loads offline, its script runs, the expected figures are in the rendered DOM and a
 //! screenshot can be taken. Chromium is required: this test fails (never skips) when
 //! it is missing; `scripts/test` installs the Debian package `chromium`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

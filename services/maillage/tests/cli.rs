@@ -1,5 +1,6 @@
 //! The `maillage` binary as a user runs it: `up` in a real process on a free port with a
 //! fresh data directory, then the admin commands against it, then a graceful stop.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod process;
 

@@ -25,6 +25,7 @@
 //! runs with the others; `a_hundred_kills` (ignored) is the long run whose
 //! figures are in docs/benchmarks.md:
 //! `cargo test -p maillage --test crash_load -- --ignored --nocapture`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod process;
 

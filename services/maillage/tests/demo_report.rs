@@ -1,6 +1,7 @@
 //! The demo against a real in-process platform, and its HTML report checked against the
 //! projections' own answers; `maillage report` errors and replay; the personal-data
 //! commands; determinism of two runs with the same seed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -22,6 +22,7 @@
 //! 12 cases per method, times `MAILLAGE_FUZZ_SCALE` (default 1), from the
 //! seed `MAILLAGE_FUZZ_SEED` (default fixed); the count tried, the seed and
 //! the statuses are printed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod fuzz;
 mod process;

@@ -2,6 +2,7 @@
 //! a rotation interrupted midway (the platform then refuses to start with either
 //! key), `maillage rekey` offline completing it, the platform restarted under the
 //! new key only, then `maillage rebuild` online.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod process;
 

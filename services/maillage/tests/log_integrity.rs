@@ -4,6 +4,7 @@
 //!
 //! The governance log is written and then altered in its sled tree with the
 //! platform stopped, as a failing disk or an intruder would.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod process;
 

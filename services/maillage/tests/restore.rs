@@ -14,6 +14,7 @@
 //! Then the refusals: a second restore into a restored (not empty) log, and
 //! a stream that lacks one of the engagement events, after which the
 //! half-restored engagement log keeps `maillage up` from starting.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod process;
 

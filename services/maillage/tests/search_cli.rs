@@ -1,6 +1,7 @@
 //! `maillage search`, `maillage reach` and `maillage segment` as a user runs
 //! them: the real binary against a real platform, its output in French, the
 //! names it shows journalled with the purpose given.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! (governance), each fact with its log position; `--html` writes the summary
 //! page in French. What stakeholders holds stays at the document's top
 //! level, as before; the other services add their sections.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

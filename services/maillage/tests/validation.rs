@@ -1,6 +1,7 @@
 //! The three command services answer the same input the same way: one set of
 //! rules for ids and text (`maillage_service_kit::validate`), seen through
 //! their gRPC APIs on the whole platform.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -17,6 +17,7 @@
 //! The last line printed is one JSON object with every figure.
 //!
 //! `cargo run --release -p maillage-projections --example rebuild_bench -- --events 1000000`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -3,6 +3,7 @@
 //! only engagement is a meeting held in Colmar, outside the EPCI, no longer
 //! leaves Sainte-Croix a white zone; and an online action counts for the
 //! territory it is for.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! scenario's three logs are merged in random orders (each log's own order
 //! kept), applied, and every query answer compared with the answer of a
 //! sequential application. Also: a redelivered prefix changes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! publishes an envelope whose hash does not match its content, and the
 //! projections apply every genuine event, none of the forged one, and count
 //! it where `GetProjectionStatus` reads it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! refused before any search. Real stores, a real sled read model, real gRPC.
 //! One source log is read through a gate the test opens, so that a replay is
 //! known to be running (holding its slot) while the next request arrives.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! real sled read-model database, queried over real gRPC on 127.0.0.1:0 with a
 //! tokens file. Expected figures are computed by hand in the comments from the
 //! scenario of `common` (CC du Val d'Argent, 4 communes, 9,000 inhabitants).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! is made again and consumed after a back-off, and the service's health is
 //! NOT_SERVING while its consumer is down. Real stores, real direct feeds,
 //! real gRPC.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! commitment themes) are read in the shared vocabulary; a new event is read by
 //! its `topics`, not by the older field it also carries for older consumers;
 //! and read-model rows stored before `topics` keep their themes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

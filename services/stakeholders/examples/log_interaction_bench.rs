@@ -21,6 +21,7 @@
 //! server, its store and sled. Both sides share the machine's cores.
 //!
 //! `cargo run --release -p maillage-stakeholders --example log_interaction_bench -- --seconds 20`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -16,6 +16,7 @@
 //!    and rebuilding it from the whole log.
 //!
 //! `cargo run --release -p maillage-stakeholders --example search_bench -- --stakeholders 100000 --queries 200`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! Erasure and subject access through a real tonic client: the export before
 //! and after, what interactions keep, the chain still verifying, and the
 //! erasure surviving a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Reads by purpose (issue 11, item 4), through the real service: what each
 //! role sees of a person and of a contact, RPC by RPC, and the access journal
 //! that records exactly the reads that returned decrypted personal data.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

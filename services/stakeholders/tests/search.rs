@@ -2,6 +2,7 @@
 //! filter alone and some combined against a register built in the test,
 //! re-engagement after a mandate change, stable and complete pages, bad
 //! requests refused naming the field, and saved segments.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! clear; an erased person (through the real erasure saga) is found no more,
 //! even by an index rebuilt from the log; each role sees the names it may,
 //! and the access journal records exactly the names opened.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
 

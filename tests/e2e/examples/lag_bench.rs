@@ -13,6 +13,7 @@
 //! of resolution.
 //!
 //! `cargo run --release -p maillage-e2e --example lag_bench -- --rate 500 --seconds 20 [--nats]`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

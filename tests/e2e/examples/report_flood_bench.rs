@@ -23,6 +23,7 @@
 //! the reports completed and refused, then one JSON line.
 //!
 //! `cargo run --release -p maillage-e2e --example report_flood_bench -- --events 200000 --seconds 20`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

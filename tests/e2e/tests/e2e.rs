@@ -3,6 +3,7 @@
 //! one process on the direct feed; the projections' answers are checked
 //! against figures computed by hand (in the comments of [`check`]) and the two
 //! shapes must give the same answers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::collections::BTreeMap;
 

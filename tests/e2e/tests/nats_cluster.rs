@@ -16,6 +16,7 @@
 //! workspace that uses them, it is this binary's only test, and it takes a
 //! lock file so that two runs (two checkouts, two target directories) never
 //! overlap; a port taken by something else fails the test with its number.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, TcpListener};
