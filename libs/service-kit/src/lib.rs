@@ -1,6 +1,7 @@
 //! The bootstrap every Maillage server shares, and the `EventLog` service.
 //!
 //! - [`error`]: [`ServiceError`], the refusals a handler returns, and their gRPC codes;
+//! - [`database`]: [`ServiceDatabase`], a command service's sled database: its log, vault, access journal and trees;
 //! - [`crash`]: [`crash::crash_point`], where the crash tests kill a process;
 //! - [`command`]: [`command_error`] and [`command_reply`], the command loop's outcomes as answers;
 //! - [`access`]: reads by purpose ([`access::Disclosure`]) and the access journal;
@@ -21,6 +22,7 @@ pub mod command;
 pub mod config;
 pub mod context;
 pub mod crash;
+pub mod database;
 pub mod error;
 pub mod eventlog;
 pub mod server;
@@ -34,6 +36,7 @@ pub use auth::{principal, require, AuthLayer, Principal, Role, TokenFile, TokenS
 pub use command::{command_error, command_reply};
 pub use config::{ConfigError, ServiceConfig};
 pub use context::{FingerprintKey, RequestContext};
+pub use database::{OpenError, ServiceDatabase};
 pub use error::{OrStatus, ServiceError};
 pub use eventlog::EventLogService;
 pub use server::{Server, ServerError};

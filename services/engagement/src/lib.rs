@@ -16,14 +16,12 @@ use std::sync::Arc;
 
 use maillage_bus::NatsConfig;
 use maillage_es::{Aggregates, CreationIds};
-use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
+use maillage_eventstore::{Clock, EventStore, SystemClock};
 use maillage_privacy::{KeyVault, MasterKey};
 use maillage_proto::v1::engagement_server::EngagementServer;
 use maillage_replica::{follow, Model, Reactor, ReferenceGuards, Register, Replica};
-use maillage_service_kit::access::ACCESS_TREE;
 use maillage_service_kit::{
-    init_tracing, AccessJournal, AccessJournalService, EventLogService, FingerprintKey, Server,
-    ServiceConfig,
+    init_tracing, AccessJournal, FingerprintKey, OpenError, ServiceConfig, ServiceDatabase,
 };
 
 use erasure::ErasureReaction;
@@ -41,8 +39,8 @@ use domain::survey::Survey;
 
 /// The context name of this service's log (in event envelopes and on the bus).
 pub const CONTEXT: &str = "engagement";
-/// The sled tree of the key vault, in the service's database.
-pub const VAULT_TREE: &str = "privacy.keys";
+/// The sled tree of the key vault in the service's database.
+pub use maillage_service_kit::database::VAULT_TREE;
 /// The sled tree mapping (principal, request id) to the id of what it created.
 pub const CREATION_IDS_TREE: &str = "engagement.creation-ids";
 /// The sled tree of the replica of the register (stakeholders checked by commands).
@@ -121,35 +119,20 @@ impl EngagementService {
         }
     }
 
-    /// A service whose vault, creation ids and register replica live in `db`
-    /// (the database that also holds `store`'s log), with the shared COG
-    /// reference. Feed its [`EngagementService::register`] (see [`serve_with`]).
-    pub fn open(
-        db: &sled::Db,
-        store: EventStore,
-        master: MasterKey,
-        clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<Self> {
-        // The vault shares the log's database: the log's flush makes new keys durable.
-        let vault = KeyVault::new(db.open_tree(VAULT_TREE)?, master)?.sharing_log_database();
-        let ids = CreationIds::new(db.open_tree(CREATION_IDS_TREE)?);
-        let register = Arc::new(Replica::open(db.open_tree(REGISTER_TREE)?)?);
-        // The access journal: a log of its own, in its own tree of the same database.
-        let journal = AccessJournal::new(EventStore::with_engine(
-            Arc::new(SledEngine::with_tree(db.clone(), ACCESS_TREE)?),
-            StoreOptions {
-                clock: clock.clone(),
-                ..StoreOptions::default()
-            },
-        )?);
+    /// The service over its database: its log, and the vault, creation ids,
+    /// register replica and access journal kept beside it, with the shared
+    /// COG reference. Feed its [`EngagementService::register`] (see [`serve_with`]).
+    pub fn open(database: &ServiceDatabase, master: MasterKey) -> Result<Self, OpenError> {
+        let register = Replica::open(database.tree(REGISTER_TREE, "register replica")?)
+            .map_err(|error| database.failed("register replica", error))?;
         Ok(Self::new(
-            store,
-            Arc::new(vault),
-            ids,
-            register,
+            database.store.clone(),
+            Arc::new(database.vault(master)?),
+            database.creation_ids(CREATION_IDS_TREE)?,
+            Arc::new(register),
             Territory::shared(),
-            clock,
-            journal,
+            database.clock(),
+            database.journal()?,
         ))
     }
 
@@ -277,38 +260,27 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send,
     feeds: Option<StakeholdersFeeds>,
 ) -> anyhow::Result<()> {
-    let dir = config.service_dir(CONTEXT);
-    std::fs::create_dir_all(&dir)?;
-    let engine = SledEngine::open(&dir, &SledOptions::default())?;
-    let db = engine.db().clone();
-    let store = EventStore::with_engine(Arc::new(engine), StoreOptions::default())?;
-    let service = EngagementService::open(
-        &db,
-        store.clone(),
-        config.master_key()?,
-        Arc::new(SystemClock),
-    )?;
-    let vault = service.vault.clone();
+    let database =
+        ServiceDatabase::open(CONTEXT, &config.service_dir(CONTEXT), Arc::new(SystemClock))?;
+    let service = EngagementService::open(&database, config.master_key()?)?;
     let followers = match feeds {
-        Some(feeds) => Some(service.follow(&db, feeds)?),
+        Some(feeds) => Some(service.follow(&database.db, feeds)?),
         None => None,
     };
     let journal = service.journal().clone();
-    let server = Server::from_config(&config)?
-        .add_service(AccessJournalService::new(CONTEXT, journal.clone()).into_server())
-        .add_command_service(service.into_server(), &store)
-        .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
-        .serve_with_shutdown(
+    let served = database
+        .serve(
+            &config,
             listener,
-            vec![store.clone(), journal.store().clone()],
             shutdown,
-        );
-    let served = maillage_bus::with_relay(&store, &db, CONTEXT, &config.nats, server).await;
+            service.into_server(),
+            Some(&journal),
+        )
+        .await;
     for follower in followers.into_iter().flatten() {
         follower.shutdown().await;
     }
-    served??;
-    vault.flush()?;
-    db.flush_async().await?;
+    served?;
+    database.flush().await?;
     Ok(())
 }

@@ -18,14 +18,12 @@ pub mod domain;
 pub mod grpc;
 
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 
 use maillage_bus::NatsConfig;
-use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
+use maillage_eventstore::{EventStore, SystemClock};
 use maillage_replica::{follow, Model, Register, RoundtableOutcomes};
-use maillage_service_kit::{EventLogService, Server, ServiceConfig};
-use maillage_territory::Territory;
+use maillage_service_kit::{ServiceConfig, ServiceDatabase};
 use tokio::net::TcpListener;
 
 pub use grpc::{derive_id, fingerprint_key, GovernanceService, Replicas};
@@ -36,19 +34,6 @@ pub const CONTEXT: &str = "governance";
 /// The tonic server type an all-in-one binary mounts.
 pub type GovernanceServer =
     maillage_proto::v1::governance_server::GovernanceServer<GovernanceService>;
-
-/// Opens the service's event store: one sled database in `dir`, returned too
-/// for the service's other trees (the relay's checkpoint).
-pub fn open_store(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<(EventStore, sled::Db)> {
-    std::fs::create_dir_all(dir)?;
-    let engine = SledEngine::open(dir, &SledOptions::default())?;
-    let db = engine.db().clone();
-    let options = StoreOptions {
-        clock,
-        ..StoreOptions::default()
-    };
-    Ok((EventStore::with_engine(Arc::new(engine), options)?, db))
-}
 
 /// The JetStream durable consumers feeding the replicas (services apart).
 pub const REGISTER_DURABLE: &str = "governance-register";
@@ -136,27 +121,18 @@ pub async fn serve_with<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (store, db) = open_store(&config.service_dir(CONTEXT), clock.clone())?;
-    let replicas = Replicas::open(&db)?;
-    let followers = feeds.map(|feeds| feeds.follow(&replicas));
-    let governance = GovernanceService::new(
-        store.clone(),
-        replicas,
-        fingerprint_key(&db)?,
-        Territory::shared(),
-        clock,
-    );
-    let server = Server::from_config(config)?
-        .add_command_service(governance.into_server(), &store)
-        .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
-        .serve_with_shutdown(listener, vec![store.clone()], shutdown);
-    let served = maillage_bus::with_relay(&store, &db, CONTEXT, &config.nats, server).await;
+    let database =
+        ServiceDatabase::open(CONTEXT, &config.service_dir(CONTEXT), Arc::new(SystemClock))?;
+    let governance = GovernanceService::open(&database)?;
+    let followers = feeds.map(|feeds| feeds.follow(governance.replicas()));
+    let served = database
+        .serve(config, listener, shutdown, governance.into_server(), None)
+        .await;
     for follower in followers.into_iter().flatten() {
         follower.shutdown().await;
     }
-    served??;
-    db.flush_async().await?;
+    served?;
+    database.flush().await?;
     Ok(())
 }
 

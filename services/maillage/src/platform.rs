@@ -6,17 +6,16 @@
 //! consume the JetStream feed instead, as separate processes would.
 
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
-
 use maillage_engagement::{EngagementService, StakeholdersFeeds};
-use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
-use maillage_governance::{GovernanceService, ReplicaFeeds, Replicas};
+use maillage_eventstore::{Clock, EventStore, SystemClock};
+use maillage_governance::{GovernanceService, ReplicaFeeds};
 use maillage_replica::follow;
-use maillage_service_kit::{AccessJournalService, EventLogService, Server, ServiceConfig};
-use maillage_territory::Territory;
+use maillage_service_kit::{
+    AccessJournalService, EventLogService, Server, ServiceConfig, ServiceDatabase,
+};
+use maillage_stakeholders::StakeholdersService;
 use tokio::net::TcpListener;
 
 use maillage_bus::{JetStreamFeed, JetStreamFeedConfig, Relay, RelayConfig};
@@ -29,30 +28,6 @@ use crate::bootstrap;
 /// The JetStream durable consumer of the in-process projections.
 const PROJECTIONS_DURABLE: &str = "maillage-projections";
 
-/// Opens a command service's event store in `<data-dir>/<context>`; returns its sled database too.
-fn open_log(
-    config: &ServiceConfig,
-    context: &str,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<(EventStore, sled::Db)> {
-    let dir = config.service_dir(context);
-    std::fs::create_dir_all(&dir)?;
-    let engine = SledEngine::open(&dir, &SledOptions::default())?;
-    let db = engine.db().clone();
-    let options = StoreOptions {
-        clock,
-        ..StoreOptions::default()
-    };
-    let store = EventStore::with_engine(Arc::new(engine), options)
-        .with_context(|| cannot_open(context, &dir))?;
-    Ok((store, db))
-}
-
-/// What a failure to open a service's database is reported under.
-fn cannot_open(context: &str, dir: &Path) -> String {
-    format!("cannot open the {context} service in {}", dir.display())
-}
-
 /// Serves every service on `listener` until `shutdown` completes (or
 /// SIGTERM/SIGINT), then drains the requests in flight and closes every log.
 pub async fn serve(
@@ -64,34 +39,26 @@ pub async fn serve(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let master = bootstrap::master_key(config)?;
 
-    let stakeholders_dir = config.service_dir(maillage_stakeholders::CONTEXT);
-    let (stakeholders, stakeholders_db) =
-        maillage_stakeholders::open(&stakeholders_dir, master.clone(), clock.clone())
-            .with_context(|| cannot_open(maillage_stakeholders::CONTEXT, &stakeholders_dir))?;
-    let stakeholders_log = stakeholders.store().clone();
-    let (engagement_log, engagement_db) =
-        open_log(config, maillage_engagement::CONTEXT, clock.clone())?;
-    let engagement = EngagementService::open(
-        &engagement_db,
-        engagement_log.clone(),
-        master,
-        clock.clone(),
-    )
-    .with_context(|| {
-        cannot_open(
-            maillage_engagement::CONTEXT,
-            &config.service_dir(maillage_engagement::CONTEXT),
-        )
-    })?;
-    let (governance_log, governance_db) =
-        open_log(config, maillage_governance::CONTEXT, clock.clone())?;
-    let replicas = Replicas::open(&governance_db)?;
-    let governance = GovernanceService::new(
-        governance_log.clone(),
-        replicas.clone(),
-        maillage_governance::fingerprint_key(&governance_db)?,
-        Territory::shared(),
-        clock,
+    let open = |context: &'static str| {
+        ServiceDatabase::open(context, &config.service_dir(context), clock.clone())
+    };
+    let stakeholders_database = open(maillage_stakeholders::CONTEXT)?;
+    let engagement_database = open(maillage_engagement::CONTEXT)?;
+    let governance_database = open(maillage_governance::CONTEXT)?;
+    let stakeholders = StakeholdersService::open(&stakeholders_database, master.clone())?;
+    let engagement = EngagementService::open(&engagement_database, master)?;
+    let governance = GovernanceService::open(&governance_database)?;
+    let (stakeholders_log, stakeholders_db) = (
+        stakeholders_database.store.clone(),
+        stakeholders_database.db.clone(),
+    );
+    let (engagement_log, engagement_db) = (
+        engagement_database.store.clone(),
+        engagement_database.db.clone(),
+    );
+    let (governance_log, governance_db) = (
+        governance_database.store.clone(),
+        governance_database.db.clone(),
     );
     // What a context follows of another (replicas, the erasure saga) follows
     // the local logs directly.
@@ -100,7 +67,8 @@ pub async fn serve(
         StakeholdersFeeds::direct(stakeholders_log.clone()),
     )?);
     followers.extend(
-        ReplicaFeeds::direct(stakeholders_log.clone(), engagement_log.clone()).follow(&replicas),
+        ReplicaFeeds::direct(stakeholders_log.clone(), engagement_log.clone())
+            .follow(governance.replicas()),
     );
     followers.push(follow::follow(
         stakeholders.erasure_confirmations(

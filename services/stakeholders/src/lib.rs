@@ -12,7 +12,8 @@
 //! - [`ids`]: server-issued UUID v7 ids that survive retries.
 //!
 //! [`run`] serves it on its own (the `maillage-stakeholders` binary); the
-//! all-in-one binary builds a [`StakeholdersService`] with [`open`] and mounts
+//! all-in-one binary builds a [`StakeholdersService`] with
+//! [`StakeholdersService::open`] and mounts
 //! [`StakeholdersService::into_server`] next to the other services.
 
 pub mod domain;
@@ -22,17 +23,11 @@ pub mod search;
 pub mod validate;
 
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 
-use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions, SystemClock};
-use maillage_privacy::{KeyVault, MasterKey};
+use maillage_eventstore::SystemClock;
 use maillage_replica::follow;
-use maillage_service_kit::access::ACCESS_TREE;
-use maillage_service_kit::{
-    AccessJournal, AccessJournalService, EventLogService, Server, ServiceConfig,
-};
-use maillage_territory::Territory;
+use maillage_service_kit::{ServiceConfig, ServiceDatabase};
 use tokio::net::TcpListener;
 
 pub use grpc::StakeholdersService;
@@ -41,74 +36,13 @@ pub use grpc::StakeholdersService;
 /// its data lives in `<data-dir>/stakeholders`.
 pub const CONTEXT: &str = "stakeholders";
 /// The sled tree of the key vault in the service's database.
-pub const VAULT_TREE: &str = "privacy.keys";
+pub use maillage_service_kit::database::VAULT_TREE;
 /// The sled tree of the erasures started and not yet done here.
 pub const PENDING_ERASURES_TREE: &str = "erasure.pending";
 /// The sled tree of the checkpoint of the reaction to engagement's erasure facts.
 pub const ERASURE_CONFIRMATIONS_TREE: &str = "erasure.confirmations";
 /// The JetStream durable consumer of that reaction (services apart).
 pub const ERASURE_CONFIRMATIONS_DURABLE: &str = "stakeholders-erasure";
-
-/// Why the service could not start (the cause is the error's source, which
-/// `{:#}` and `{:?}` of an `anyhow::Error` print after the part that failed).
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// The database could not be opened.
-    #[error("database")]
-    Engine(#[from] maillage_eventstore::EngineError),
-    /// A sled tree could not be opened.
-    #[error("database")]
-    Sled(#[from] sled::Error),
-    /// The event store could not start.
-    #[error("event store")]
-    Store(#[from] maillage_eventstore::StoreError),
-    /// The key vault refused the master key or is unreadable.
-    #[error("key vault")]
-    Vault(#[from] maillage_privacy::PrivacyError),
-    /// The search index could not be loaded.
-    #[error("search index")]
-    Search(#[from] search::IndexError),
-}
-
-/// Opens the service's one sled database in `dir` (event log, key vault,
-/// request-id index, search index and access journal — a log of its own in
-/// tree `access.journal` — share it) and builds the service over it; returns
-/// the database too, for the service's other trees (the relay's checkpoint).
-/// The service's store is the one to close on shutdown; keep its search index
-/// fed with [`StakeholdersService::follow_search`].
-pub fn open(
-    dir: &Path,
-    master: MasterKey,
-    clock: Arc<dyn Clock>,
-) -> Result<(StakeholdersService, sled::Db), OpenError> {
-    let engine = SledEngine::open(dir, &SledOptions::default())?;
-    let db = engine.db().clone();
-    // The vault shares the log's database: the log's flush makes new keys durable.
-    let vault = KeyVault::new(db.open_tree(VAULT_TREE)?, master)?.sharing_log_database();
-    let journal = AccessJournal::new(EventStore::with_engine(
-        Arc::new(SledEngine::with_tree(db.clone(), ACCESS_TREE)?),
-        StoreOptions {
-            clock: clock.clone(),
-            ..StoreOptions::default()
-        },
-    )?);
-    let store = EventStore::with_engine(
-        Arc::new(engine),
-        StoreOptions {
-            clock: clock.clone(),
-            ..StoreOptions::default()
-        },
-    )?;
-    let service = StakeholdersService::new(
-        store,
-        Arc::new(vault),
-        &db,
-        Territory::shared(),
-        clock,
-        journal,
-    )?;
-    Ok((service, db))
-}
 
 /// Serves the service, its `EventLog`, its `AccessJournal`, health and
 /// reflection on `listener` — with, when `--nats` is set, a relay publishing
@@ -144,38 +78,36 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send,
     engagement_feed: Option<follow::FeedFactory>,
 ) -> anyhow::Result<()> {
-    let (service, db) = open(
-        &config.service_dir(CONTEXT),
-        config.master_key()?,
-        Arc::new(SystemClock),
-    )?;
+    let database =
+        ServiceDatabase::open(CONTEXT, &config.service_dir(CONTEXT), Arc::new(SystemClock))?;
+    let service = StakeholdersService::open(&database, config.master_key()?)?;
     service.resume_erasures();
     let search = service.follow_search();
     let follower = match engagement_feed {
         Some(feed) => Some(follow::follow(
-            service.erasure_confirmations(db.open_tree(ERASURE_CONFIRMATIONS_TREE)?)?,
+            service.erasure_confirmations(
+                database.tree(ERASURE_CONFIRMATIONS_TREE, "erasure confirmations")?,
+            )?,
             feed,
         )),
         None => None,
     };
-    let store = service.store().clone();
     let journal = service.journal().clone();
-    let server = Server::from_config(config)?
-        .add_service(AccessJournalService::new(CONTEXT, journal.clone()).into_server())
-        .add_command_service(service.into_server(), &store)
-        .add_service(EventLogService::new(CONTEXT, store.clone()).into_server())
-        .serve_with_shutdown(
+    let served = database
+        .serve(
+            config,
             listener,
-            vec![store.clone(), journal.store().clone()],
             shutdown,
-        );
-    let served = maillage_bus::with_relay(&store, &db, CONTEXT, &config.nats, server).await;
+            service.into_server(),
+            Some(&journal),
+        )
+        .await;
     if let Some(follower) = follower {
         follower.shutdown().await;
     }
     search.shutdown().await;
-    served??;
-    db.flush_async().await?;
+    served?;
+    database.flush().await?;
     Ok(())
 }
 

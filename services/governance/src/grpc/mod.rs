@@ -20,7 +20,8 @@ use maillage_proto::v1 as pv1;
 use maillage_proto::v1::governance_server::Governance;
 use maillage_replica::{Positions, Register, Replica, RoundtableOutcomes};
 use maillage_service_kit::{
-    command_error, validate, FingerprintKey, RequestContext, Role, ServiceError,
+    command_error, validate, FingerprintKey, OpenError, RequestContext, Role, ServiceDatabase,
+    ServiceError,
 };
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
@@ -136,6 +137,27 @@ pub fn fingerprint_key(db: &sled::Db) -> Result<FingerprintKey, sled::Error> {
 }
 
 impl GovernanceService {
+    /// The service over its database: its log, the replicas and the
+    /// fingerprint key kept beside it, and the shared COG reference.
+    pub fn open(database: &ServiceDatabase) -> Result<Self, OpenError> {
+        let replicas =
+            Replicas::open(&database.db).map_err(|error| database.failed("replicas", error))?;
+        let fingerprints = fingerprint_key(&database.db)
+            .map_err(|error| database.failed("fingerprint key", error))?;
+        Ok(Self::new(
+            database.store.clone(),
+            replicas,
+            fingerprints,
+            Territory::shared(),
+            database.clock(),
+        ))
+    }
+
+    /// The replicas of the other contexts' logs, for the tasks that feed them.
+    pub fn replicas(&self) -> &Replicas {
+        &self.inner.replicas
+    }
+
     /// The service over `store`, checking references against `replicas`,
     /// fingerprinting commands with `fingerprints` (see [`fingerprint_key`]),
     /// territories against `territory`, and taking the time from `clock`.

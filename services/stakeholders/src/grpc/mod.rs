@@ -26,14 +26,14 @@ use std::sync::Arc;
 
 use maillage_es::{Aggregates, Decider, HandleError, Handled};
 use maillage_eventstore::{Clock, EventStore};
-use maillage_privacy::{KeyVault, PrivacyError};
+use maillage_privacy::{KeyVault, MasterKey, PrivacyError};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::stakeholders_server::{Stakeholders, StakeholdersServer};
 use maillage_replica::{Reactor, ReferenceGuards};
 use maillage_service_kit::access::Subject;
 use maillage_service_kit::{
-    command_error, command_reply, AccessJournal, FingerprintKey, Reader, RequestContext, Role,
-    ServiceError,
+    command_error, command_reply, AccessJournal, FingerprintKey, OpenError, Reader, RequestContext,
+    Role, ServiceDatabase, ServiceError,
 };
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
@@ -45,7 +45,6 @@ use crate::domain::interaction::{Interaction, InteractionError};
 use crate::domain::segment::Segment;
 use crate::domain::stakeholder::{Stakeholder, StakeholderError};
 use crate::search::{SearchIndex, SEARCH_TREE};
-use crate::OpenError;
 use maillage_es::CreationIds;
 use maillage_replica::follow::{self, Follower};
 
@@ -96,22 +95,17 @@ struct Inner {
 }
 
 impl StakeholdersService {
-    /// A service over `store`, sealing personal data with `vault` (the one
-    /// vault of the process over its database), keeping in `db` (the log's
-    /// database) its ids, its unfinished erasures and its search index,
-    /// checking communes against `territory`, reading time from `clock`, and
-    /// recording the reads of personal data in `journal`.
-    pub fn new(
-        store: EventStore,
-        vault: Arc<KeyVault>,
-        db: &sled::Db,
-        territory: &'static Territory,
-        clock: Arc<dyn Clock>,
-        journal: AccessJournal,
-    ) -> Result<Self, OpenError> {
+    /// The service over its database: its log, and beside it the key vault
+    /// (sealing personal data with `master`), its creation ids, its
+    /// unfinished erasures, its search index and the access journal of the
+    /// reads of personal data; with the shared COG reference.
+    pub fn open(database: &ServiceDatabase, master: MasterKey) -> Result<Self, OpenError> {
         // Invariant: CACHE is not zero.
         let capacity = NonZeroUsize::new(CACHE).unwrap_or(NonZeroUsize::MIN);
-        let search = SearchIndex::open(db.open_tree(SEARCH_TREE)?, vault.clone())?;
+        let vault = Arc::new(database.vault(master)?);
+        let search = SearchIndex::open(database.tree(SEARCH_TREE, "search index")?, vault.clone())
+            .map_err(|error| database.failed("search index", error))?;
+        let store = database.store.clone();
         Ok(Self {
             inner: Arc::new(Inner {
                 stakeholders: Aggregates::new(store.clone(), capacity),
@@ -121,13 +115,14 @@ impl StakeholdersService {
                 store,
                 fingerprints: FingerprintKey::from_vault(&vault),
                 vault,
-                ids: CreationIds::new(db.open_tree(crate::ids::TREE)?),
-                pending_erasures: db.open_tree(crate::PENDING_ERASURES_TREE)?,
+                ids: database.creation_ids(crate::ids::TREE)?,
+                pending_erasures: database
+                    .tree(crate::PENDING_ERASURES_TREE, "pending erasures")?,
                 guards: ReferenceGuards::default(),
                 follows_confirmations: AtomicBool::new(false),
-                territory,
-                clock,
-                journal,
+                territory: Territory::shared(),
+                clock: database.clock(),
+                journal: database.journal()?,
             }),
         })
     }
