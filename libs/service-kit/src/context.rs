@@ -117,6 +117,20 @@ impl RequestContext {
         Ok(context)
     }
 
+    /// The context of a command request from a caller holding one of `roles`
+    /// (an admin always may), its causation id the request's fingerprint. The
+    /// role is checked first, so a caller who may not write learns nothing of
+    /// the request (not even whether its request id is well formed).
+    pub fn authorize<T: prost::Name>(
+        request: &tonic::Request<T>,
+        request_id_field: &str,
+        key: &FingerprintKey,
+        roles: &[crate::Role],
+    ) -> Result<Self, Status> {
+        crate::require(request, roles)?;
+        Self::for_command(request, request_id_field, key)
+    }
+
     /// A context for work that no RPC started (jobs, tests, the admin CLI).
     pub fn new(principal: Principal, request_id: impl Into<String>) -> Self {
         let request_id = request_id.into();

@@ -11,15 +11,15 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    context, creation_id, instant, invalid, load, older_themes, reader, references, run,
-    statements, stored_topics, theme, themes, traced_uuid, Aggregate, MAX_DESCRIPTION, MAX_ITEMS,
-    MAX_NOTES, MAX_STATEMENT, MAX_TITLE, WRITERS,
+    creation_id, instant, invalid, load, older_themes, reader, references, run, statements,
+    stored_topics, theme, themes, traced_uuid, Aggregate, MAX_DESCRIPTION, MAX_ITEMS, MAX_NOTES,
+    MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
 use crate::category::ACTION;
 use crate::domain::action::{Action, Command, Error, Plan, Venue};
 use crate::domain::timestamp;
 use crate::EngagementService;
-use maillage_service_kit::validate;
+use maillage_service_kit::{validate, RequestContext};
 
 /// Largest anonymous head count accepted for one audience.
 const MAX_HEAD_COUNT: u32 = 1_000_000;
@@ -92,7 +92,12 @@ pub(super) async fn plan(
     service: &EngagementService,
     request: Request<pb::PlanActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let kind = validate::enum_value::<pb::ActionKind>("kind", r.kind)?;
     let title = validate::required_text("title", &r.title, MAX_TITLE)?;
@@ -156,7 +161,12 @@ pub(super) async fn schedule(
     service: &EngagementService,
     request: Request<pb::ScheduleActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let (starts_at, ends_at) = slot(&r.starts_at, &r.ends_at)?;
@@ -169,7 +179,12 @@ pub(super) async fn reschedule(
     service: &EngagementService,
     request: Request<pb::RescheduleActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let (starts_at, ends_at) = slot(&r.starts_at, &r.ends_at)?;
@@ -192,7 +207,12 @@ pub(super) async fn invite(
     service: &EngagementService,
     request: Request<pb::InviteToActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_ids = validate::ids("stakeholder_ids", &r.stakeholder_ids, MAX_ITEMS, true)?;
@@ -207,7 +227,12 @@ pub(super) async fn answer(
     service: &EngagementService,
     request: Request<pb::RecordInvitationAnswerRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let stakeholder_id = validate::id("stakeholder_id", &r.stakeholder_id)?;
@@ -226,7 +251,12 @@ pub(super) async fn attendance(
     service: &EngagementService,
     request: Request<pb::RecordAttendanceRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let attendee_ids = validate::ids("attendee_ids", &r.attendee_ids, MAX_ITEMS, false)?;
@@ -270,7 +300,12 @@ pub(super) async fn mark_held(
     service: &EngagementService,
     request: Request<pb::MarkActionHeldRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let command = Command::MarkHeld {
@@ -284,7 +319,12 @@ pub(super) async fn publish_minutes(
     service: &EngagementService,
     request: Request<pb::PublishMinutesRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let Some(minutes) = &r.minutes else {
@@ -304,7 +344,12 @@ pub(super) async fn outcomes(
     service: &EngagementService,
     request: Request<pb::RecordOutcomesRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     if r.outcomes.is_empty() {
@@ -347,7 +392,12 @@ pub(super) async fn cancel(
     service: &EngagementService,
     request: Request<pb::CancelActionRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let reason = validate::required_text("reason", &r.reason, MAX_STATEMENT)?;

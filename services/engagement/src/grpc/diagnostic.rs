@@ -13,13 +13,13 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    context, creation_id, disclosed_notes, instant, invalid, load, purposed_reader, references,
-    run, seal_notes, statements, traced_uuid, Aggregate, MAX_NOTES, WRITERS,
+    creation_id, disclosed_notes, instant, invalid, load, purposed_reader, references, run,
+    seal_notes, statements, traced_uuid, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::DIAGNOSTIC;
 use crate::domain::diagnostic::{Command, Diagnostic, Error, Record};
 use crate::EngagementService;
-use maillage_service_kit::validate;
+use maillage_service_kit::{validate, RequestContext};
 
 /// The vault subject of a diagnostic's notes.
 fn notes_subject(id: &Uuid) -> SubjectId {
@@ -75,7 +75,12 @@ pub(super) async fn record(
     service: &EngagementService,
     request: Request<pb::RecordDiagnosticRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let tiers_lieu_id = validate::id("tiers_lieu_id", &r.tiers_lieu_id)?;
     let (_guards, register) = references(service, &request, &[tiers_lieu_id]).await?;
@@ -110,7 +115,12 @@ pub(super) async fn revise(
     service: &EngagementService,
     request: Request<pb::ReviseDiagnosticRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("diagnostic_id", &r.diagnostic_id)?;
     let findings = findings(&r.findings)?;

@@ -11,14 +11,14 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, creation_id, disclosed_notes, instant, invalid, load, purposed_reader,
-    references, run, seal_notes, statements, stored_topics, themes, traced_uuid, vault_error,
-    Aggregate, MAX_NOTES, WRITERS,
+    anonymous, creation_id, disclosed_notes, instant, invalid, load, purposed_reader, references,
+    run, seal_notes, statements, stored_topics, themes, traced_uuid, vault_error, Aggregate,
+    MAX_NOTES, WRITERS,
 };
 use crate::category::INTERVIEW;
 use crate::domain::interview::{Command, Error, Interview, Record};
 use crate::EngagementService;
-use maillage_service_kit::validate;
+use maillage_service_kit::{validate, RequestContext};
 
 /// The vault subject of an interview's notes.
 pub(crate) fn notes_subject(id: &Uuid) -> SubjectId {
@@ -111,7 +111,12 @@ pub(super) async fn record(
     service: &EngagementService,
     request: Request<pb::RecordInterviewRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let subject = interview_subject(service, &r.subject)?;
     let named = match &subject.who {
@@ -155,7 +160,12 @@ pub(super) async fn revise_notes(
     service: &EngagementService,
     request: Request<pb::ReviseInterviewNotesRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("interview_id", &r.interview_id)?;
     let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;

@@ -53,19 +53,6 @@ pub(crate) const MAX_ITEMS: usize = 100;
 /// Longest notes, minutes summary.
 pub(crate) const MAX_NOTES: usize = 20_000;
 
-/// The command request's context (its causation id the fingerprint of the
-/// message), with the caller checked against `roles`.
-pub(crate) fn context<T: prost::Name>(
-    service: &EngagementService,
-    request: &Request<T>,
-    request_id: &str,
-    roles: &[Role],
-) -> Result<RequestContext, Status> {
-    let context = RequestContext::for_command(request, request_id, &service.fingerprints)?;
-    context.principal.require(roles)?;
-    Ok(context)
-}
-
 /// Shared reference guards on the stakeholders `named` by a command, and the
 /// register replica once it has reached the positions the request's
 /// `maillage-after` header asks for: check them with

@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, context, creation_id, invalid, load, reader, references, run, stored_topics, themes,
+    anonymous, creation_id, invalid, load, reader, references, run, stored_topics, themes,
     traced_uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
 };
 use crate::category::SURVEY;
@@ -25,7 +25,7 @@ use crate::domain::survey::{
 };
 use crate::domain::timestamp;
 use crate::EngagementService;
-use maillage_service_kit::validate;
+use maillage_service_kit::{validate, RequestContext};
 
 /// Longest respondent token.
 const MAX_TOKEN: usize = 256;
@@ -70,7 +70,12 @@ pub(super) async fn draft(
     service: &EngagementService,
     request: Request<pb::DraftSurveyRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let title = validate::required_text("title", &r.title, MAX_TITLE)?;
     let description = validate::optional_text("description", &r.description, MAX_DESCRIPTION)?;
@@ -96,7 +101,12 @@ pub(super) async fn revise_questions(
     service: &EngagementService,
     request: Request<pb::ReviseSurveyQuestionsRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
     let command = Command::ReviseQuestions {
@@ -110,7 +120,12 @@ pub(super) async fn open(
     service: &EngagementService,
     request: Request<pb::OpenSurveyRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
     let command = Command::Open {
@@ -128,7 +143,12 @@ pub(super) async fn submit(
     service: &EngagementService,
     request: Request<pb::SubmitSurveyResponseRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
     let respondent = match r.respondent.as_ref().and_then(|who| who.who.as_ref()) {
@@ -252,7 +272,12 @@ pub(super) async fn close(
     service: &EngagementService,
     request: Request<pb::CloseSurveyRequest>,
 ) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = context(service, &request, &request.get_ref().request_id, WRITERS)?;
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
     let command = Command::Close {

@@ -11,12 +11,12 @@ use tracing::field::Empty;
 use uuid::Uuid;
 
 use super::{
-    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, GovernanceService,
-    MAX_NAME, MAX_TEXT, WRITERS,
+    authorize_read, derive_id, handle_error, invalid, load_existing, GovernanceService, MAX_NAME,
+    MAX_TEXT, WRITERS,
 };
 use crate::domain::commitment::{CommitmentCommand, CommitmentState, Origin, Status as Stage};
 use crate::domain::Timestamp;
-use maillage_service_kit::validate;
+use maillage_service_kit::{validate, RequestContext};
 
 /// Stream category of commitments.
 pub const CATEGORY: &str = "commitment";
@@ -50,10 +50,10 @@ impl GovernanceService {
         request: Request<pv1::MakeCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let consortium_id = validate::id("consortium_id", &message.consortium_id)?;
@@ -116,10 +116,10 @@ impl GovernanceService {
         request: Request<pv1::ReportCommitmentProgressRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("commitment_id", &message.commitment_id)?;
@@ -146,10 +146,10 @@ impl GovernanceService {
         request: Request<pv1::CompleteCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("commitment_id", &message.commitment_id)?;
@@ -165,10 +165,10 @@ impl GovernanceService {
         request: Request<pv1::DropCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("commitment_id", &message.commitment_id)?;

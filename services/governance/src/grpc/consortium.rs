@@ -10,13 +10,13 @@ use tracing::field::Empty;
 use uuid::Uuid;
 
 use super::{
-    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, slug,
-    GovernanceService, MAX_NAME, MAX_TEXT, MAX_WEIGHT, WRITERS,
+    authorize_read, derive_id, handle_error, invalid, load_existing, slug, GovernanceService,
+    MAX_NAME, MAX_TEXT, MAX_WEIGHT, WRITERS,
 };
 use crate::domain::consortium::{
     majority_from_proto, BodyRules, ConsortiumCommand, ConsortiumState, MembershipStatus,
 };
-use maillage_service_kit::validate;
+use maillage_service_kit::{validate, RequestContext};
 
 /// Stream category of consortia.
 pub const CATEGORY: &str = "consortium";
@@ -61,10 +61,10 @@ impl GovernanceService {
         request: Request<pv1::FoundConsortiumRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let name = validate::required_text("name", &message.name, MAX_NAME)?;
@@ -125,10 +125,10 @@ impl GovernanceService {
         request: Request<pv1::DefineCollegeRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("consortium_id", &message.consortium_id)?;
@@ -157,10 +157,10 @@ impl GovernanceService {
         request: Request<pv1::EstablishBodyRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("consortium_id", &message.consortium_id)?;
@@ -231,10 +231,10 @@ impl GovernanceService {
         request: Request<pv1::ApplyForMembershipRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("consortium_id", &message.consortium_id)?;
@@ -261,10 +261,10 @@ impl GovernanceService {
         request: Request<pv1::AdmitMemberRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("consortium_id", &message.consortium_id)?;
@@ -284,10 +284,10 @@ impl GovernanceService {
         request: Request<pv1::RefuseMembershipRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("consortium_id", &message.consortium_id)?;
@@ -309,10 +309,10 @@ impl GovernanceService {
         request: Request<pv1::RecordWithdrawalRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("consortium_id", &message.consortium_id)?;
@@ -334,10 +334,10 @@ impl GovernanceService {
         request: Request<pv1::AppointRepresentativeRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("consortium_id", &message.consortium_id)?;

@@ -10,11 +10,11 @@ use tracing::field::Empty;
 use uuid::Uuid;
 
 use super::{
-    authorize, authorize_read, derive_id, handle_error, invalid, load_existing, slug,
-    GovernanceService, MAX_NAME, MAX_TEXT, WRITERS,
+    authorize_read, derive_id, handle_error, invalid, load_existing, slug, GovernanceService,
+    MAX_NAME, MAX_TEXT, WRITERS,
 };
 use crate::domain::meeting::{choice_from_proto, MeetingCommand, MeetingEvent, MeetingState};
-use maillage_service_kit::validate;
+use maillage_service_kit::{validate, RequestContext};
 
 /// Stream category of meetings.
 pub const CATEGORY: &str = "meeting";
@@ -72,10 +72,10 @@ impl GovernanceService {
         request: Request<pv1::ConveneMeetingRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let consortium_id = validate::id("consortium_id", &message.consortium_id)?;
@@ -141,10 +141,10 @@ impl GovernanceService {
         request: Request<pv1::RecordMeetingAttendanceRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("meeting_id", &message.meeting_id)?;
@@ -199,10 +199,10 @@ impl GovernanceService {
         request: Request<pv1::TableResolutionRequest>,
     ) -> Result<Response<pv1::TableResolutionResponse>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("meeting_id", &message.meeting_id)?;
@@ -248,10 +248,10 @@ impl GovernanceService {
         request: Request<pv1::RecordVoteRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("meeting_id", &message.meeting_id)?;
@@ -280,10 +280,10 @@ impl GovernanceService {
         request: Request<pv1::CloseVoteRequest>,
     ) -> Result<Response<pv1::CloseVoteResponse>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("meeting_id", &message.meeting_id)?;
@@ -314,10 +314,10 @@ impl GovernanceService {
         request: Request<pv1::ApproveMeetingMinutesRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let message = request.get_ref();
-        let context = authorize(
-            &self.inner.fingerprints,
+        let context = RequestContext::authorize(
             &request,
             &message.request_id,
+            &self.inner.fingerprints,
             WRITERS,
         )?;
         let id = validate::id("meeting_id", &message.meeting_id)?;

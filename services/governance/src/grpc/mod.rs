@@ -226,19 +226,6 @@ pub fn derive_id(kind: &str, context: &RequestContext) -> Uuid {
     Uuid::new_v5(&ID_NAMESPACE, name.as_bytes())
 }
 
-/// The command request's context (its causation id the fingerprint of the
-/// message), refused unless the caller holds one of `roles`.
-fn authorize<T: prost::Name>(
-    fingerprints: &FingerprintKey,
-    request: &Request<T>,
-    request_id: &str,
-    roles: &[Role],
-) -> Result<RequestContext, Status> {
-    let context = RequestContext::for_command(request, request_id, fingerprints)?;
-    context.principal.require(roles)?;
-    Ok(context)
-}
-
 /// A reader's principal (reads have no request id).
 fn authorize_read<T>(request: &Request<T>) -> Result<(), Status> {
     maillage_service_kit::require(request, READERS)?;

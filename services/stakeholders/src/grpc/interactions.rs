@@ -13,7 +13,7 @@ use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::register::writer_context;
+use super::WRITERS;
 use super::{
     blocking, handle_error, interaction_error, privacy_error, run, stakeholder_error,
     StakeholdersService, INTERACTION, STAKEHOLDER,
@@ -143,10 +143,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::LogInteractionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let channel: pb::InteractionChannel = validate::enum_value("channel", message.channel)?;
@@ -257,10 +258,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::CorrectInteractionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("interaction_id", &message.interaction_id)?;
@@ -376,10 +378,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::CompleteFollowUpRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("interaction_id", &message.interaction_id)?;
@@ -398,10 +401,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::ReassignFollowUpRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("interaction_id", &message.interaction_id)?;

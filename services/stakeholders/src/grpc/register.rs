@@ -4,7 +4,7 @@
 use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
-use maillage_service_kit::{require, FingerprintKey, RequestContext, ServiceError};
+use maillage_service_kit::{RequestContext, ServiceError};
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -27,17 +27,6 @@ pub(crate) mod person_fields {
     pub const PHONE: &str = "phone";
     pub const POSTAL_ADDRESS: &str = "postal_address";
     pub const NOTES: &str = "notes";
-}
-
-/// Checks the caller may write and builds the command request's context
-/// (its causation id the fingerprint of the message).
-pub(super) fn writer_context<T: prost::Name>(
-    request: &Request<T>,
-    request_id: &str,
-    key: &FingerprintKey,
-) -> Result<RequestContext, Status> {
-    require(request, WRITERS)?;
-    RequestContext::for_command(request, request_id, key)
 }
 
 /// A person's profile, validated, in clear.
@@ -296,10 +285,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::RegisterPersonRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let territory = self.inner.territory;
@@ -334,10 +324,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::RegisterOrganisationRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let profile = check_organisation(self.inner.territory, message.profile.as_ref())?;
@@ -357,10 +348,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::UpdatePersonProfileRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
@@ -384,10 +376,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::UpdateOrganisationProfileRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
@@ -405,10 +398,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::StartMandateRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
@@ -433,10 +427,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::EndMandateRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
@@ -455,10 +450,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::AddAffiliationRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
@@ -501,10 +497,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::EndAffiliationRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
@@ -523,10 +520,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::RecordConsentRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
@@ -544,10 +542,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::WithdrawConsentRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
@@ -564,10 +563,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::ArchiveStakeholderRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
@@ -581,10 +581,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::AssessStakeholderRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;

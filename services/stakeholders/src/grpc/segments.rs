@@ -8,11 +8,11 @@
 
 use maillage_es::stream_id;
 use maillage_proto::v1 as pb;
-use maillage_service_kit::{require, ServiceError};
+use maillage_service_kit::{require, RequestContext, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::register::writer_context;
+use super::WRITERS;
 use super::{handle_error, run, StakeholdersService, READERS, SEGMENT};
 use crate::domain::segment::{SegmentCommand, SegmentError};
 use crate::domain::timestamp;
@@ -58,10 +58,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::DefineSegmentRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let context = writer_context(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            WRITERS,
         )?;
         let message = request.into_inner();
         let name = validate::required_line("name", &message.name, MAX_LABEL)?;
