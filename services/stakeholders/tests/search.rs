@@ -149,6 +149,7 @@ async fn each_filter_alone_finds_exactly_its_stakeholders() -> Result<()> {
                 consent: Some(pb::ConsentFilter {
                     channel: pb::ConsentChannel::Email as i32,
                     legal_basis: 0,
+                    purpose: 0,
                 }),
                 ..filter()
             },
@@ -160,6 +161,7 @@ async fn each_filter_alone_finds_exactly_its_stakeholders() -> Result<()> {
                 consent: Some(pb::ConsentFilter {
                     channel: pb::ConsentChannel::Phone as i32,
                     legal_basis: pb::LegalBasis::LegitimateInterest as i32,
+                    purpose: 0,
                 }),
                 ..filter()
             },
@@ -171,6 +173,7 @@ async fn each_filter_alone_finds_exactly_its_stakeholders() -> Result<()> {
                 consent: Some(pb::ConsentFilter {
                     channel: pb::ConsentChannel::Phone as i32,
                     legal_basis: pb::LegalBasis::Consent as i32,
+                    purpose: 0,
                 }),
                 ..filter()
             },
@@ -311,6 +314,7 @@ async fn filters_combine() -> Result<()> {
                 consent: Some(pb::ConsentFilter {
                     channel: pb::ConsentChannel::Email as i32,
                     legal_basis: 0,
+                    purpose: 0,
                 }),
                 ..filter()
             },

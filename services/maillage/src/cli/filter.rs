@@ -170,6 +170,7 @@ impl FilterArgs {
             consent: self.consent.map(|channel| pb::ConsentFilter {
                 channel: channel_of(channel) as i32,
                 legal_basis: 0,
+                purpose: 0,
             }),
             last_contact_before: date(&self.contacted_before)?,
             last_contact_after: date(&self.contacted_after)?,
@@ -184,6 +185,7 @@ impl FilterArgs {
                 0
             },
             name_query: self.name.clone().unwrap_or_default(),
+            affiliated_to: String::new(),
         })
     }
 }

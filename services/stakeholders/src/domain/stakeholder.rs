@@ -829,9 +829,7 @@ impl Decider for Stakeholder {
                 }
             }
             E::ConsentRecorded(event) => {
-                state
-                    .consents
-                    .insert(event.channel, consent_of(event));
+                state.consents.insert(event.channel, consent_of(event));
             }
             E::ConsentWithdrawn(event) => withdraw(&mut state.consents, event),
             E::OrganisationLinked(event) => state.organisation_links.push(pb::OrganisationLink {
@@ -1559,7 +1557,11 @@ mod tests {
         let given = with(given, events);
         let consent = fold(&given).consents[&email].clone();
         assert!(covers(&consent, email, newsletter) && covers(&consent, email, surveys));
-        assert!(!covers(&consent, pb::ConsentChannel::Phone as i32, newsletter));
+        assert!(!covers(
+            &consent,
+            pb::ConsentChannel::Phone as i32,
+            newsletter
+        ));
         assert_eq!(given_when(&given, &record), Ok(vec![]));
         // Withdrawing one purpose keeps the others.
         let withdraw = |purposes: Vec<i32>| C::WithdrawConsent {

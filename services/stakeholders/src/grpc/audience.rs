@@ -104,8 +104,18 @@ fn member(
     }
     let opened = (
         open(vault, &subject, field, sealed_field)?,
-        open(vault, &subject, person_fields::GIVEN_NAME, &sealed.sealed_given_name)?,
-        open(vault, &subject, person_fields::FAMILY_NAME, &sealed.sealed_family_name)?,
+        open(
+            vault,
+            &subject,
+            person_fields::GIVEN_NAME,
+            &sealed.sealed_given_name,
+        )?,
+        open(
+            vault,
+            &subject,
+            person_fields::FAMILY_NAME,
+            &sealed.sealed_family_name,
+        )?,
     );
     let (Some(value), Some(given_name), Some(family_name)) = opened else {
         // Keys destroyed (an erasure under way).

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::register::writer_context;
 use super::{handle_error, stakeholder_error, StakeholdersService, STAKEHOLDER};
-use crate::domain::ts_key;
 use crate::domain::stakeholder::StakeholderCommand;
+use crate::domain::ts_key;
 use crate::ids::derived_id;
 use crate::validate;
 
@@ -25,7 +25,10 @@ impl StakeholdersService {
     /// the log's head; past that it answers with what the index holds).
     pub(super) async fn incoming_links(&self, id: &Uuid) -> Vec<pb::OrganisationLink> {
         if let Err(status) = self.catch_up_search().await {
-            tracing::warn!(message = status.message(), "incoming organisation links may be incomplete");
+            tracing::warn!(
+                message = status.message(),
+                "incoming organisation links may be incomplete"
+            );
         }
         let state = self.inner.search.read();
         let own = id.to_string();
@@ -37,7 +40,9 @@ impl StakeholdersService {
                     .row
                     .organisation_links
                     .iter()
-                    .filter(|link| link.linked_organisation_id == own && link.organisation_id != own)
+                    .filter(|link| {
+                        link.linked_organisation_id == own && link.organisation_id != own
+                    })
                     .cloned()
                     .collect()
             })
