@@ -413,3 +413,70 @@ async fn an_organisations_current_people_are_its_running_affiliations() -> Resul
     );
     Ok(())
 }
+
+/// Regression: an index written before affiliations and consent purposes were
+/// kept in its rows (format 1) must not answer `affiliated_to` or a purpose
+/// filter from rows that lack them: opened by this version, it is rebuilt
+/// from the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_of_the_older_format_is_rebuilt_from_the_log() -> Result<()> {
+    use maillage_stakeholders::search::{rows, SEARCH_TREE};
+    use prost::Message;
+
+    let harness = Harness::start().await?;
+    let mut facilitator = harness.facilitator().await?;
+    let fablab = register(&mut facilitator, association("Fablab de la Bastide")).await?;
+    let anne = register_person(
+        &mut facilitator,
+        person("Anne", "Aubert", &[pb::PersonKind::AssociationMember]),
+    )
+    .await?;
+    facilitator
+        .add_affiliation(pb::AddAffiliationRequest {
+            request_id: rid(),
+            stakeholder_id: anne.clone(),
+            expected_version: None,
+            organisation_id: fablab.clone(),
+            role: "bénévole".into(),
+            started_at: Some(days_ago(10)),
+        })
+        .await?;
+    let (dir, tokens) = harness.stop().await?;
+    {
+        // What an index of format 1 holds: rows without affiliations, no format key.
+        let db = maillage_eventstore::open_sled(
+            &dir.path().join("stakeholders"),
+            &maillage_eventstore::SledOptions::default(),
+        )?;
+        let tree = db.open_tree(SEARCH_TREE)?;
+        for item in tree.scan_prefix([rows::ENTRY]) {
+            let (key, value) = item?;
+            let mut row = rows::EntryRow::decode(value.as_ref())?;
+            row.affiliations.clear();
+            tree.insert(key, row.encode_to_vec())?;
+        }
+        tree.remove(rows::FORMAT_KEY)?;
+        db.flush()?;
+    }
+    let harness = Harness::start_in(dir, tokens).await?;
+    let found = harness
+        .facilitator()
+        .await?
+        .search_stakeholders(pb::SearchStakeholdersRequest {
+            filter: Some(pb::StakeholderFilter {
+                affiliated_to: fablab.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let ids: Vec<String> = found
+        .stakeholders
+        .into_iter()
+        .map(|row| row.stakeholder_id)
+        .collect();
+    assert_eq!(ids, vec![anne]);
+    harness.stop().await?;
+    Ok(())
+}
