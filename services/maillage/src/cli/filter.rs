@@ -109,6 +109,10 @@ pub struct FilterArgs {
     /// Archived stakeholders too.
     #[arg(long)]
     pub include_archived: bool,
+    /// Persons currently affiliated to this organisation (its id): an
+    /// organisation's current people.
+    #[arg(long, value_name = "ORGANISATION_ID")]
+    pub affiliated_to: Option<String>,
 }
 
 /// The theme a flag names; an error listing the themes when it names none.
@@ -185,7 +189,7 @@ impl FilterArgs {
                 0
             },
             name_query: self.name.clone().unwrap_or_default(),
-            affiliated_to: String::new(),
+            affiliated_to: self.affiliated_to.clone().unwrap_or_default(),
         })
     }
 }
@@ -225,7 +229,7 @@ fn office_of(office: Office) -> pb::MandateOffice {
     }
 }
 
-fn channel_of(channel: Channel) -> pb::ConsentChannel {
+pub(crate) fn channel_of(channel: Channel) -> pb::ConsentChannel {
     match channel {
         Channel::Email => pb::ConsentChannel::Email,
         Channel::Phone => pb::ConsentChannel::Phone,
