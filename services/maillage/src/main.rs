@@ -106,7 +106,8 @@ enum Command {
         connection: Connection,
         #[command(flatten)]
         args: cli::subject_access::SubjectExportArgs,
-    },    /// Purpose-limited audiences for internal tools (a mailing tool): the
+    },
+    /// Purpose-limited audiences for internal tools (a mailing tool): the
     /// persons who consented to a channel for a purpose, as CSV.
     Audience {
         #[command(flatten)]

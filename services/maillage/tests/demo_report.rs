@@ -64,7 +64,10 @@ async fn the_demo_report_shows_what_the_projections_answer() {
     assert!(html.contains("Ce qui a été fait sur chaque thème"));
     // The re-engagement counts, never a name.
     assert!(html.contains("À recontacter depuis les municipales"));
-    assert!(html.contains("en mandat</strong>"), "élus en mandat counted");
+    assert!(
+        html.contains("en mandat</strong>"),
+        "élus en mandat counted"
+    );
     assert!(html.contains("<td>Télétravail</td>"));
 
     assert!(html.contains("CC du Castelrenaudais"));

@@ -252,7 +252,14 @@ async fn an_audience_is_exported_from_the_command_line_as_csv() {
             mandates: vec![],
         };
         let mut client = stakeholders.clone();
-        async move { client.register_person(request).await.unwrap().into_inner().id }
+        async move {
+            client
+                .register_person(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .id
+        }
     };
     let anne = register("Anne", "anne@example.fr").await;
     let paul = register("Paul", "paul@example.fr").await;
@@ -278,7 +285,7 @@ async fn an_audience_is_exported_from_the_command_line_as_csv() {
             "export",
             "--channel",
             "email",
-            "--purpose",
+            "--consent-purpose",
             "newsletter",
             "--territory",
             "11069",
@@ -290,12 +297,26 @@ async fn an_audience_is_exported_from_the_command_line_as_csv() {
         format!("identifiant;prénom;nom;courriel\n{anne};Anne;Aubert;anne@example.fr\n")
     );
     let summary = text(&exported.stderr);
-    assert!(summary.contains("1 personne exportée ; 1 page enregistrée"), "{summary}");
+    assert!(
+        summary.contains("1 personne exportée ; 1 page enregistrée"),
+        "{summary}"
+    );
     let refused = platform
         .maillage(&[
-            "audience", "export", "--channel", "email", "--purpose", "newsletter", "--name", "aubert",
+            "audience",
+            "export",
+            "--channel",
+            "email",
+            "--consent-purpose",
+            "newsletter",
+            "--name",
+            "aubert",
         ])
         .await;
     assert!(!refused.status.success());
-    assert!(text(&refused.stderr).contains("filter.name_query"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("filter.name_query"),
+        "{}",
+        text(&refused.stderr)
+    );
 }

@@ -47,9 +47,10 @@ pub struct ExportArgs {
     /// The channel the audience will be contacted on.
     #[arg(long, value_enum)]
     pub channel: Channel,
-    /// What it will be contacted for.
+    /// What it will be contacted for (not `--purpose`, which says why the
+    /// CLI reads personal data, for the access journal).
     #[arg(long, value_enum)]
-    pub purpose: Purpose,
+    pub consent_purpose: Purpose,
     /// A saved segment (`maillage segment list`).
     #[arg(long)]
     pub segment: Option<String>,
@@ -69,7 +70,7 @@ pub async fn run(connection: &Connection, command: AudienceCommand) -> anyhow::R
         segment_id: args.segment.clone().unwrap_or_default(),
         filter: Some(args.filter.to_proto()?),
         channel: channel as i32,
-        purpose: purpose_of(args.purpose) as i32,
+        purpose: purpose_of(args.consent_purpose) as i32,
         page: None,
     };
     let mut members = Vec::new();
@@ -101,7 +102,10 @@ pub async fn run(connection: &Connection, command: AudienceCommand) -> anyhow::R
         plural(members.len() as u64),
         plural(members.len() as u64),
         if without_address > 0 {
-            format!(" ({without_address} sans coordonnée pour ce canal, laissée{} de côté)", plural(without_address))
+            format!(
+                " ({without_address} sans coordonnée pour ce canal, laissée{} de côté)",
+                plural(without_address)
+            )
         } else {
             String::new()
         },
