@@ -301,6 +301,19 @@ async fn an_audience_is_exported_from_the_command_line_as_csv() {
         summary.contains("1 personne exportée ; 1 page enregistrée"),
         "{summary}"
     );
+    // The export is listed for an audit, without personal data.
+    let listed = platform.maillage(&["audience", "list"]).await;
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let out = text(&listed.stdout);
+    assert!(out.starts_with("1 page d'audience exportée\n"), "{out}");
+    assert!(
+        out.contains("sans segment ; courriel pour « lettre d'information » : 1 personne (sur 1)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Anne") && !out.contains("example.fr"),
+        "{out}"
+    );
     let refused = platform
         .maillage(&[
             "audience",

@@ -5,9 +5,14 @@
 //! field the channel needs, as CSV (`;`-separated, UTF-8, French headers),
 //! every page fetched; each page is recorded by the service
 //! (`AudienceExported`) and journalled. The summary goes to standard error.
+//! `maillage audience list`: every export recorded in the stakeholders log
+//! (who, when, segment, channel, purpose, how many), for an audit — read
+//! through the `EventLog` API (roles `auditor`, `tool`, `admin`).
 
 use maillage_proto::v1 as pb;
+use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
+use prost::Message;
 
 use super::client::{explain, Connection};
 use super::filter::{channel_of, Channel, FilterArgs};
@@ -39,6 +44,8 @@ fn purpose_of(purpose: Purpose) -> pb::ConsentPurpose {
 pub enum AudienceCommand {
     /// Exports the persons who consented to the channel for the purpose, as CSV.
     Export(ExportArgs),
+    /// Lists every audience export recorded (no personal data), oldest first.
+    List,
 }
 
 /// Options of `maillage audience export`.
@@ -63,7 +70,10 @@ pub struct ExportArgs {
 
 /// Runs `maillage audience`.
 pub async fn run(connection: &Connection, command: AudienceCommand) -> anyhow::Result<()> {
-    let AudienceCommand::Export(args) = command;
+    let args = match command {
+        AudienceCommand::Export(args) => args,
+        AudienceCommand::List => return list(connection).await,
+    };
     let mut client = StakeholdersClient::new(connection.connect().await?);
     let channel = channel_of(args.channel);
     let request = pb::ExportAudienceRequest {
@@ -113,6 +123,98 @@ pub async fn run(connection: &Connection, command: AudienceCommand) -> anyhow::R
         plural(u64::from(pages)),
     );
     Ok(())
+}
+
+/// `maillage audience list`.
+async fn list(connection: &Connection) -> anyhow::Result<()> {
+    let mut log = EventLogClient::new(connection.connect().await?);
+    let mut exports = Vec::new();
+    let mut from = 1;
+    loop {
+        let page = log
+            .read_all(pb::ReadAllRequest {
+                from_position: from,
+                limit: 5_000,
+                context: "stakeholders".to_owned(),
+            })
+            .await
+            .map_err(explain)?
+            .into_inner();
+        let Some(last) = page.events.last().map(|event| event.position) else {
+            break;
+        };
+        for envelope in &page.events {
+            if envelope.event_type == "maillage.v1.AudienceExported" {
+                exports.push(pb::AudienceExported::decode(envelope.payload.as_slice())?);
+            }
+        }
+        if last >= page.head_position {
+            break;
+        }
+        from = last + 1;
+    }
+    super::output::write(None, render(&exports).as_bytes())
+}
+
+/// A channel in French.
+fn channel_fr(channel: i32) -> &'static str {
+    match pb::ConsentChannel::try_from(channel) {
+        Ok(pb::ConsentChannel::Email) => "courriel",
+        Ok(pb::ConsentChannel::Phone) => "téléphone",
+        Ok(pb::ConsentChannel::Sms) => "SMS",
+        Ok(pb::ConsentChannel::Post) => "courrier",
+        _ => "canal inconnu",
+    }
+}
+
+/// A purpose in French.
+fn purpose_fr(purpose: i32) -> &'static str {
+    match pb::ConsentPurpose::try_from(purpose) {
+        Ok(pb::ConsentPurpose::ProjectInformation) => "information sur le projet",
+        Ok(pb::ConsentPurpose::Invitations) => "invitations",
+        Ok(pb::ConsentPurpose::Surveys) => "enquêtes",
+        Ok(pb::ConsentPurpose::Newsletter) => "lettre d'information",
+        _ => "finalité inconnue",
+    }
+}
+
+/// The exports, one per line, in French.
+fn render(exports: &[pb::AudienceExported]) -> String {
+    let count = exports.len() as u64;
+    let mut text = format!(
+        "{count} page{} d'audience exportée{}\n",
+        plural(count),
+        plural(count)
+    );
+    for export in exports {
+        let at = export
+            .exported_at
+            .as_ref()
+            .map(crate::report::dates::rfc3339)
+            .unwrap_or_default();
+        let segment = if export.segment_id.is_empty() {
+            "sans segment".to_owned()
+        } else {
+            format!("segment {}", export.segment_id)
+        };
+        text.push_str(&format!(
+            "{at}  {}  {} ; {} pour « {} » : {} personne{} (sur {}){}  [{}]\n",
+            export.exported_by,
+            segment,
+            channel_fr(export.channel),
+            purpose_fr(export.purpose),
+            export.exported,
+            plural(u64::from(export.exported)),
+            export.total,
+            if export.continued {
+                ", page suivante"
+            } else {
+                ""
+            },
+            export.export_id,
+        ));
+    }
+    text
 }
 
 fn plural(count: u64) -> &'static str {
