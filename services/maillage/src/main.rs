@@ -107,6 +107,14 @@ enum Command {
         #[command(flatten)]
         args: cli::subject_access::SubjectExportArgs,
     },
+    /// Purpose-limited audiences for internal tools (a mailing tool): the
+    /// persons who consented to a channel for a purpose, as CSV.
+    Audience {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: cli::audience::AudienceCommand,
+    },
 }
 
 #[tokio::main]
@@ -153,5 +161,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SubjectExport { connection, args } => {
             cli::subject_access::run(&connection, args).await
         }
+        Command::Audience {
+            connection,
+            command,
+        } => cli::audience::run(&connection, command).await,
     }
 }

@@ -63,6 +63,12 @@ async fn the_demo_report_shows_what_the_projections_answer() {
         .expect("telework in the report's themes");
     assert!(telework.contacts > 0 && telework.actions_held > 0 && telework.commitments > 0);
     assert!(html.contains("Ce qui a été fait sur chaque thème"));
+    // The re-engagement counts, never a name.
+    assert!(html.contains("À recontacter depuis les municipales"));
+    assert!(
+        html.contains("en mandat</strong>"),
+        "élus en mandat counted"
+    );
     assert!(html.contains("<td>Télétravail</td>"));
 
     assert!(html.contains("CC du Castelrenaudais"));

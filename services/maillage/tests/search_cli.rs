@@ -234,3 +234,103 @@ async fn search_reach_and_segments_from_the_command_line() {
     assert!(text(&bad.stderr).contains("thème inconnu « jardinage »"));
     platform.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audience_is_exported_from_the_command_line_as_csv() {
+    let platform = Platform::start().await;
+    let mut stakeholders = StakeholdersClient::new(platform.channel().await);
+    let register = |given: &'static str, email: &'static str| {
+        let request = pb::RegisterPersonRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            profile: Some(pb::PersonProfile {
+                given_name: given.into(),
+                family_name: "Aubert".into(),
+                kinds: vec![pb::PersonKind::Inhabitant as i32],
+                commune_code: "11069".into(),
+                email: email.into(),
+                ..Default::default()
+            }),
+            mandates: vec![],
+        };
+        let mut client = stakeholders.clone();
+        async move {
+            client
+                .register_person(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .id
+        }
+    };
+    let anne = register("Anne", "anne@example.fr").await;
+    let paul = register("Paul", "paul@example.fr").await;
+    for (id, purposes) in [
+        (&anne, vec![pb::ConsentPurpose::Newsletter as i32]),
+        (&paul, vec![pb::ConsentPurpose::Surveys as i32]),
+    ] {
+        stakeholders
+            .record_consent(pb::RecordConsentRequest {
+                request_id: uuid::Uuid::now_v7().to_string(),
+                stakeholder_id: id.clone(),
+                expected_version: None,
+                channel: pb::ConsentChannel::Email as i32,
+                legal_basis: pb::LegalBasis::Consent as i32,
+                purposes,
+            })
+            .await
+            .unwrap();
+    }
+    let exported = platform
+        .maillage(&[
+            "audience",
+            "export",
+            "--channel",
+            "email",
+            "--consent-purpose",
+            "newsletter",
+            "--territory",
+            "11069",
+        ])
+        .await;
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    assert_eq!(
+        text(&exported.stdout),
+        format!("identifiant;prénom;nom;courriel\n{anne};Anne;Aubert;anne@example.fr\n")
+    );
+    let summary = text(&exported.stderr);
+    assert!(
+        summary.contains("1 personne exportée ; 1 page enregistrée"),
+        "{summary}"
+    );
+    // The export is listed for an audit, without personal data.
+    let listed = platform.maillage(&["audience", "list"]).await;
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let out = text(&listed.stdout);
+    assert!(out.starts_with("1 page d'audience exportée\n"), "{out}");
+    assert!(
+        out.contains("sans segment ; courriel pour « lettre d'information » : 1 personne (sur 1)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Anne") && !out.contains("example.fr"),
+        "{out}"
+    );
+    let refused = platform
+        .maillage(&[
+            "audience",
+            "export",
+            "--channel",
+            "email",
+            "--consent-purpose",
+            "newsletter",
+            "--name",
+            "aubert",
+        ])
+        .await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("filter.name_query"),
+        "{}",
+        text(&refused.stderr)
+    );
+}

@@ -462,6 +462,7 @@ async fn main() -> Result<()> {
                             expected_version: None,
                             channel: pb::ConsentChannel::Email as i32,
                             legal_basis: pb::LegalBasis::Consent as i32,
+                            purposes: vec![],
                         },
                     ))
                     .await?;
@@ -575,6 +576,7 @@ async fn main() -> Result<()> {
                     consent: Some(pb::ConsentFilter {
                         channel: pb::ConsentChannel::Email as i32,
                         legal_basis: 0,
+                        purpose: 0,
                     }),
                     ..Default::default()
                 }),

@@ -42,6 +42,7 @@ async fn an_erased_person_reads_as_erased_everywhere_and_the_log_still_verifies(
             expected_version: None,
             channel: pb::ConsentChannel::Phone as i32,
             legal_basis: pb::LegalBasis::Consent as i32,
+            purposes: vec![],
         })
         .await?;
     let with_camille = facilitator

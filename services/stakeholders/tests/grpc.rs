@@ -94,6 +94,7 @@ async fn the_register_and_the_contact_log_are_read_back_after_a_restart() -> Res
             expected_version: None,
             channel: pb::ConsentChannel::Email as i32,
             legal_basis: pb::LegalBasis::PublicInterestMission as i32,
+            purposes: vec![],
         })
         .await?;
     let mut updated = person(
@@ -400,6 +401,7 @@ async fn a_request_id_reused_for_another_command_or_by_another_principal_is_refu
         expected_version: None,
         channel: pb::ConsentChannel::Email as i32,
         legal_basis: pb::LegalBasis::Consent as i32,
+        purposes: vec![],
     };
     let recorded = client.record_consent(consent.clone()).await?.into_inner();
     assert_eq!(recorded.version, 2);
@@ -426,6 +428,7 @@ async fn a_request_id_reused_for_another_command_or_by_another_principal_is_refu
         stakeholder_id: id.clone(),
         expected_version: None,
         channel: pb::ConsentChannel::Email as i32,
+        purposes: vec![],
     };
     let status = assert_refused(
         client.withdraw_consent(withdraw.clone()).await,
@@ -767,6 +770,7 @@ async fn bad_input_is_refused_and_leaves_the_log_unchanged() -> Result<()> {
                 expected_version: Some(affiliated.version - 1),
                 channel: pb::ConsentChannel::Email as i32,
                 legal_basis: pb::LegalBasis::Consent as i32,
+                purposes: vec![],
             })
             .await,
         Code::Aborted,

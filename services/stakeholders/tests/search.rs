@@ -150,6 +150,7 @@ async fn each_filter_alone_finds_exactly_its_stakeholders() -> Result<()> {
                 consent: Some(pb::ConsentFilter {
                     channel: pb::ConsentChannel::Email as i32,
                     legal_basis: 0,
+                    purpose: 0,
                 }),
                 ..filter()
             },
@@ -161,6 +162,7 @@ async fn each_filter_alone_finds_exactly_its_stakeholders() -> Result<()> {
                 consent: Some(pb::ConsentFilter {
                     channel: pb::ConsentChannel::Phone as i32,
                     legal_basis: pb::LegalBasis::LegitimateInterest as i32,
+                    purpose: 0,
                 }),
                 ..filter()
             },
@@ -172,6 +174,7 @@ async fn each_filter_alone_finds_exactly_its_stakeholders() -> Result<()> {
                 consent: Some(pb::ConsentFilter {
                     channel: pb::ConsentChannel::Phone as i32,
                     legal_basis: pb::LegalBasis::Consent as i32,
+                    purpose: 0,
                 }),
                 ..filter()
             },
@@ -312,6 +315,7 @@ async fn filters_combine() -> Result<()> {
                 consent: Some(pb::ConsentFilter {
                     channel: pb::ConsentChannel::Email as i32,
                     legal_basis: 0,
+                    purpose: 0,
                 }),
                 ..filter()
             },

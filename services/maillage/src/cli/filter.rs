@@ -109,6 +109,10 @@ pub struct FilterArgs {
     /// Archived stakeholders too.
     #[arg(long)]
     pub include_archived: bool,
+    /// Persons currently affiliated to this organisation (its id): an
+    /// organisation's current people.
+    #[arg(long, value_name = "ORGANISATION_ID")]
+    pub affiliated_to: Option<String>,
 }
 
 /// The theme a flag names; an error listing the themes when it names none.
@@ -170,6 +174,7 @@ impl FilterArgs {
             consent: self.consent.map(|channel| pb::ConsentFilter {
                 channel: channel_of(channel) as i32,
                 legal_basis: 0,
+                purpose: 0,
             }),
             last_contact_before: date(&self.contacted_before)?,
             last_contact_after: date(&self.contacted_after)?,
@@ -184,6 +189,7 @@ impl FilterArgs {
                 0
             },
             name_query: self.name.clone().unwrap_or_default(),
+            affiliated_to: self.affiliated_to.clone().unwrap_or_default(),
         })
     }
 }
@@ -223,7 +229,7 @@ fn office_of(office: Office) -> pb::MandateOffice {
     }
 }
 
-fn channel_of(channel: Channel) -> pb::ConsentChannel {
+pub(crate) fn channel_of(channel: Channel) -> pb::ConsentChannel {
     match channel {
         Channel::Email => pb::ConsentChannel::Email,
         Channel::Phone => pb::ConsentChannel::Phone,

@@ -2,6 +2,7 @@
 //! works offline on a stopped platform's data directory, and `restore` writes
 //! a stopped service's log back from the JetStream stream.
 
+pub mod audience;
 pub mod audit;
 pub mod catch_up;
 pub mod client;

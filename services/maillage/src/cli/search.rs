@@ -133,7 +133,7 @@ fn organisation_type(kind: i32) -> &'static str {
 }
 
 /// An office in French.
-fn office(office: i32) -> &'static str {
+pub(crate) fn office(office: i32) -> &'static str {
     match pb::MandateOffice::try_from(office) {
         Ok(pb::MandateOffice::Maire) => "maire",
         Ok(pb::MandateOffice::Adjoint) => "adjoint",

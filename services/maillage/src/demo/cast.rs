@@ -116,13 +116,27 @@ async fn person(
     let result = player.stakeholders.register_person(request).await;
     let reply = player.answer("inscription d'une personne", result)?;
     let id = player.done(STAKEHOLDERS, reply);
-    // Élus and agents are contacted for a public-interest mission; others consented.
-    let basis = if kinds.contains(&pb::PersonKind::ElectedOfficial)
+    // Élus and agents are contacted for a public-interest mission (news of
+    // the project, invitations); others consented, the newsletter too.
+    let (basis, purposes) = if kinds.contains(&pb::PersonKind::ElectedOfficial)
         || kinds.contains(&pb::PersonKind::PublicAgent)
     {
-        pb::LegalBasis::PublicInterestMission
+        (
+            pb::LegalBasis::PublicInterestMission,
+            vec![
+                pb::ConsentPurpose::ProjectInformation as i32,
+                pb::ConsentPurpose::Invitations as i32,
+            ],
+        )
     } else {
-        pb::LegalBasis::Consent
+        (
+            pb::LegalBasis::Consent,
+            vec![
+                pb::ConsentPurpose::ProjectInformation as i32,
+                pb::ConsentPurpose::Invitations as i32,
+                pb::ConsentPurpose::Newsletter as i32,
+            ],
+        )
     };
     let request = pb::RecordConsentRequest {
         request_id: player.request_id(),
@@ -130,6 +144,7 @@ async fn person(
         expected_version: None,
         channel: pb::ConsentChannel::Email as i32,
         legal_basis: basis as i32,
+        purposes,
     };
     let result = player.stakeholders.record_consent(request).await;
     let reply = player.answer("consentement", result)?;

@@ -35,6 +35,8 @@ pub struct ReportData {
     pub stakeholder_map: pb::StakeholderMap,
     /// Organisation names by stakeholder id (organisations are not personal data).
     pub organisation_names: BTreeMap<String, String>,
+    /// The élus to reach again since the municipal elections (counts).
+    pub reengagement: super::reengagement::Reengagement,
 }
 
 impl ReportData {

@@ -172,7 +172,13 @@ pub async fn gather(
         }
     }
 
+    let at = match as_of {
+        Some(at) => at.seconds,
+        None => prost_types::Timestamp::from(std::time::SystemTime::now()).seconds,
+    };
+    let reengagement = super::reengagement::compute(&facts, &communes, at);
     Ok(ReportData {
+        reengagement,
         as_of: as_of.map(|t| super::dates::rfc3339(&t)),
         months: months(&facts, &communes),
         territory: territory_report,

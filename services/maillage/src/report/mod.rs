@@ -11,6 +11,7 @@ pub mod dates;
 pub mod gather;
 pub mod html;
 pub mod labels;
+pub mod reengagement;
 pub mod scan;
 pub mod summary;
 pub mod surveys;
@@ -59,6 +60,7 @@ pub fn render(data: &ReportData) -> String {
         consortium::section(data),
         activity::stakeholders(data),
         activity::stakeholder_map(data),
+        reengagement::section(data),
         communes::white_zones(data),
     ];
     html::page(

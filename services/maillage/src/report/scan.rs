@@ -1,10 +1,11 @@
 //! What the report needs that no projection query answers, read from the event logs
 //! (the EventLog API, as any internal tool would): when contacts and actions took
-//! place (for the monthly series), which surveys and consortia exist, and the names
-//! of organisations (public, never personal data). Events recorded after `as_of` are
+//! place (for the monthly series), which surveys and consortia exist, the names
+//! of organisations (public, never personal data), and the élus' mandates with
+//! who is archived or erased (for the re-engagement counts). Events recorded after `as_of` are
 //! ignored, as the projections' replay ignores them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::event_log_client::EventLogClient;
@@ -31,6 +32,16 @@ pub struct ActionFact {
     pub held: bool,
 }
 
+/// A mandate: office, authority, dates (seconds).
+#[derive(Debug, Clone, Default)]
+pub struct MandateFact {
+    pub office: i32,
+    pub authority: pb::TerritoryRef,
+    pub started_at: i64,
+    /// None: running.
+    pub ended_at: Option<i64>,
+}
+
 /// The facts gathered from the three logs.
 #[derive(Debug, Default)]
 pub struct LogFacts {
@@ -44,6 +55,10 @@ pub struct LogFacts {
     pub surveys: Vec<String>,
     /// Consortium id → its territory.
     pub consortia: Vec<(String, Vec<pb::TerritoryRef>)>,
+    /// Person id → mandate id → mandate.
+    pub mandates: BTreeMap<String, BTreeMap<String, MandateFact>>,
+    /// Stakeholders archived, or persons whose erasure started: no longer to contact.
+    pub gone: BTreeSet<String>,
 }
 
 fn seconds(timestamp: Option<&prost_types::Timestamp>) -> i64 {
@@ -78,6 +93,43 @@ impl LogFacts {
             "maillage.v1.OrganisationProfileUpdated" => {
                 let event = pb::OrganisationProfileUpdated::decode(payload)?;
                 self.organisation(event.stakeholder_id, event.profile);
+            }
+            "maillage.v1.MandateStarted" => {
+                let event = pb::MandateStarted::decode(payload)?;
+                self.mandates
+                    .entry(event.stakeholder_id)
+                    .or_default()
+                    .insert(
+                        event.mandate_id,
+                        MandateFact {
+                            office: event.office,
+                            authority: event.authority.unwrap_or_default(),
+                            started_at: seconds(event.started_at.as_ref()),
+                            ended_at: event.ended_at.as_ref().map(|at| at.seconds),
+                        },
+                    );
+            }
+            "maillage.v1.MandateEnded" => {
+                let event = pb::MandateEnded::decode(payload)?;
+                if let Some(mandate) = self
+                    .mandates
+                    .get_mut(&event.stakeholder_id)
+                    .and_then(|mandates| mandates.get_mut(&event.mandate_id))
+                {
+                    mandate.ended_at = Some(seconds(event.ended_at.as_ref()));
+                }
+            }
+            "maillage.v1.StakeholderArchived" => {
+                let event = pb::StakeholderArchived::decode(payload)?;
+                self.gone.insert(event.stakeholder_id);
+            }
+            "maillage.v1.PersonErasureStarted" => {
+                let event = pb::PersonErasureStarted::decode(payload)?;
+                self.gone.insert(event.stakeholder_id);
+            }
+            "maillage.v1.PersonErased" => {
+                let event = pb::PersonErased::decode(payload)?;
+                self.gone.insert(event.stakeholder_id);
             }
             "maillage.v1.InteractionLogged" => {
                 let event = pb::InteractionLogged::decode(payload)?;

@@ -1,11 +1,13 @@
 //! The stakeholders context's aggregates as pure deciders: persons and
-//! organisations ([`stakeholder`]), the contact log ([`interaction`]) and the
-//! saved searches of the register ([`segment`]).
+//! organisations ([`stakeholder`]), the contact log ([`interaction`]), the
+//! saved searches of the register ([`segment`]) and the record of audience
+//! exports ([`audience`]).
 //!
 //! Events are the generated protobuf messages of `stakeholders.proto`, each
 //! wrapped in a variant of its aggregate's event enum; the record's event type
 //! is the message's protobuf full name.
 
+pub mod audience;
 pub mod interaction;
 pub mod segment;
 pub mod stakeholder;

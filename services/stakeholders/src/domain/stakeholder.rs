@@ -7,7 +7,10 @@
 //! organisation and the other way round; an erased person refuses everything
 //! (erasing again changes nothing); an archived stakeholder refuses changes
 //! except a consent withdrawal and erasure; only an elected official holds
-//! mandates; nothing ends before it starts.
+//! mandates; nothing ends before it starts. A channel's consent carries the
+//! purposes it covers (none for a consent recorded before purposes existed:
+//! it allows no purpose-bound use); an organisation records its links to
+//! other organisations (the other side is checked by the caller).
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -53,6 +56,10 @@ proto_events! {
         PersonErasureConfirmed,
         /// Every context destroyed its keys about the person.
         PersonErasureCompleted,
+        /// The organisation was linked to another.
+        OrganisationLinked,
+        /// A link between organisations ended.
+        OrganisationLinkEnded,
     }
 }
 
@@ -85,8 +92,12 @@ pub struct StakeholderState {
     pub mandates: Vec<pb::Mandate>,
     /// Every affiliation, in the order added.
     pub affiliations: Vec<pb::Affiliation>,
-    /// The current consent per channel (`ConsentChannel` as i32).
+    /// The current consent per channel (`ConsentChannel` as i32), its
+    /// purposes in value order.
     pub consents: BTreeMap<i32, pb::Consent>,
+    /// An organisation's links to other organisations it recorded, in the
+    /// order started.
+    pub organisation_links: Vec<pb::OrganisationLink>,
     /// Archived.
     pub archived: bool,
     /// Every assessment (stakeholder mapping), oldest first.
@@ -230,21 +241,44 @@ pub enum StakeholderCommand {
         /// When.
         ended_at: Timestamp,
     },
-    /// Records the legal basis for a channel.
+    /// Records the legal basis for a channel and the purposes it covers.
     RecordConsent {
         /// The channel.
         channel: pb::ConsentChannel,
         /// The basis.
         legal_basis: pb::LegalBasis,
+        /// The purposes (`ConsentPurpose` values, sorted, no repeats).
+        purposes: Vec<i32>,
         /// The clock's now.
         now: SystemTime,
     },
-    /// Withdraws consent on a channel.
+    /// Withdraws consent on a channel, or only some of its purposes.
     WithdrawConsent {
         /// The channel.
         channel: pb::ConsentChannel,
+        /// Only these purposes (sorted, no repeats); empty: the whole consent.
+        purposes: Vec<i32>,
         /// The clock's now.
         now: SystemTime,
+    },
+    /// Links the organisation to another (checked by the caller to be
+    /// another registered organisation, not archived).
+    LinkOrganisation {
+        /// The new link's id (derived from the request).
+        link_id: String,
+        /// How.
+        kind: pb::OrganisationLinkKind,
+        /// The other organisation.
+        linked_organisation_id: String,
+        /// Since when.
+        started_at: Timestamp,
+    },
+    /// Ends a link the organisation recorded.
+    EndOrganisationLink {
+        /// Which.
+        link_id: String,
+        /// When.
+        ended_at: Timestamp,
     },
     /// Archives the stakeholder.
     Archive {
@@ -347,6 +381,21 @@ pub enum StakeholderError {
     /// Withdrawal of a consent that is not recorded.
     #[error("no consent is recorded for this channel")]
     ConsentNotRecorded,
+    /// Withdrawal of a purpose the channel's consent does not cover.
+    #[error("the consent on this channel does not cover the purpose {0}")]
+    PurposeNotCovered(&'static str),
+    /// A link from an organisation to itself.
+    #[error("an organisation cannot be linked to itself")]
+    LinkToItself,
+    /// The same kind of link to the same organisation already runs.
+    #[error("this link between the two organisations already runs")]
+    LinkAlreadyActive,
+    /// No link with this id.
+    #[error("no organisation link {0}")]
+    LinkNotFound(String),
+    /// The link already ended.
+    #[error("organisation link {0} already ended")]
+    LinkAlreadyEnded(String),
 }
 
 /// The stakeholder decider.
@@ -541,13 +590,16 @@ impl Decider for Stakeholder {
             C::RecordConsent {
                 channel,
                 legal_basis,
+                purposes,
                 now,
             } => {
                 writable_person(state)?;
                 if state
                     .consents
                     .get(&(*channel as i32))
-                    .is_some_and(|consent| consent.legal_basis == *legal_basis as i32)
+                    .is_some_and(|consent| {
+                        consent.legal_basis == *legal_basis as i32 && &consent.purposes == purposes
+                    })
                 {
                     return Ok(vec![]);
                 }
@@ -556,18 +608,79 @@ impl Decider for Stakeholder {
                     channel: *channel as i32,
                     legal_basis: *legal_basis as i32,
                     recorded_at: Some(timestamp(*now)),
+                    purposes: purposes.clone(),
                 })])
             }
-            C::WithdrawConsent { channel, now } => {
+            C::WithdrawConsent {
+                channel,
+                purposes,
+                now,
+            } => {
                 live_person(state)?;
                 // Archived or not: a person may always withdraw consent.
-                if !state.consents.contains_key(&(*channel as i32)) {
+                let Some(consent) = state.consents.get(&(*channel as i32)) else {
                     return Err(StakeholderError::ConsentNotRecorded);
+                };
+                if let Some(missing) = purposes
+                    .iter()
+                    .find(|purpose| !consent.purposes.contains(purpose))
+                {
+                    let name = pb::ConsentPurpose::try_from(*missing)
+                        .map(|purpose| purpose.as_str_name())
+                        .unwrap_or("CONSENT_PURPOSE_UNSPECIFIED");
+                    return Err(StakeholderError::PurposeNotCovered(name));
                 }
                 Ok(vec![E::ConsentWithdrawn(pb::ConsentWithdrawn {
                     stakeholder_id: id,
                     channel: *channel as i32,
                     withdrawn_at: Some(timestamp(*now)),
+                    purposes: purposes.clone(),
+                })])
+            }
+            C::LinkOrganisation {
+                link_id,
+                kind,
+                linked_organisation_id,
+                started_at,
+            } => {
+                writable_organisation(state)?;
+                if linked_organisation_id == &id {
+                    return Err(StakeholderError::LinkToItself);
+                }
+                if state.organisation_links.iter().any(|link| {
+                    link.ended_at.is_none()
+                        && &link.linked_organisation_id == linked_organisation_id
+                        && link.kind == *kind as i32
+                }) {
+                    return Err(StakeholderError::LinkAlreadyActive);
+                }
+                Ok(vec![E::OrganisationLinked(pb::OrganisationLinked {
+                    stakeholder_id: id,
+                    link_id: link_id.clone(),
+                    kind: *kind as i32,
+                    linked_organisation_id: linked_organisation_id.clone(),
+                    started_at: Some(*started_at),
+                })])
+            }
+            C::EndOrganisationLink { link_id, ended_at } => {
+                writable_organisation(state)?;
+                let link = state
+                    .organisation_links
+                    .iter()
+                    .find(|link| &link.link_id == link_id)
+                    .ok_or_else(|| StakeholderError::LinkNotFound(link_id.clone()))?;
+                if link.ended_at.is_some() {
+                    return Err(StakeholderError::LinkAlreadyEnded(link_id.clone()));
+                }
+                check_order(
+                    &link.started_at.unwrap_or_default(),
+                    Some(ended_at),
+                    "ended_at".into(),
+                )?;
+                Ok(vec![E::OrganisationLinkEnded(pb::OrganisationLinkEnded {
+                    stakeholder_id: id,
+                    link_id: link_id.clone(),
+                    ended_at: Some(*ended_at),
                 })])
             }
             C::Assess { assessed } => {
@@ -716,17 +829,25 @@ impl Decider for Stakeholder {
                 }
             }
             E::ConsentRecorded(event) => {
-                state.consents.insert(
-                    event.channel,
-                    pb::Consent {
-                        channel: event.channel,
-                        legal_basis: event.legal_basis,
-                        recorded_at: event.recorded_at,
-                    },
-                );
+                state.consents.insert(event.channel, consent_of(event));
             }
-            E::ConsentWithdrawn(event) => {
-                state.consents.remove(&event.channel);
+            E::ConsentWithdrawn(event) => withdraw(&mut state.consents, event),
+            E::OrganisationLinked(event) => state.organisation_links.push(pb::OrganisationLink {
+                link_id: event.link_id.clone(),
+                organisation_id: event.stakeholder_id.clone(),
+                kind: event.kind,
+                linked_organisation_id: event.linked_organisation_id.clone(),
+                started_at: event.started_at,
+                ended_at: None,
+            }),
+            E::OrganisationLinkEnded(event) => {
+                if let Some(link) = state
+                    .organisation_links
+                    .iter_mut()
+                    .find(|link| link.link_id == event.link_id)
+                {
+                    link.ended_at = event.ended_at;
+                }
             }
             E::StakeholderArchived(_) => state.archived = true,
             E::StakeholderAssessed(event) => state.assessments.push(pb::StakeholderAssessment {
@@ -792,6 +913,48 @@ fn live_person(state: &StakeholderState) -> Result<(), StakeholderError> {
         Some(Profile::Organisation(_)) => Err(StakeholderError::NotAPerson),
         Some(Profile::Person(_)) if state.is_erasing() => Err(StakeholderError::Erased),
         Some(Profile::Person(_)) => Ok(()),
+    }
+}
+
+/// A channel's consent as `ConsentRecorded` leaves it (purposes sorted, no
+/// repeats; none in an event recorded before purposes existed).
+pub fn consent_of(event: &pb::ConsentRecorded) -> pb::Consent {
+    let mut purposes = event.purposes.clone();
+    purposes.sort_unstable();
+    purposes.dedup();
+    pb::Consent {
+        channel: event.channel,
+        legal_basis: event.legal_basis,
+        recorded_at: event.recorded_at,
+        purposes,
+    }
+}
+
+/// Applies `ConsentWithdrawn` to consents held by channel: the whole
+/// channel's consent (no purposes given, as in every event recorded before
+/// purposes existed) or only the purposes given.
+pub fn withdraw(consents: &mut BTreeMap<i32, pb::Consent>, event: &pb::ConsentWithdrawn) {
+    if event.purposes.is_empty() {
+        consents.remove(&event.channel);
+    } else if let Some(consent) = consents.get_mut(&event.channel) {
+        consent
+            .purposes
+            .retain(|purpose| !event.purposes.contains(purpose));
+    }
+}
+
+/// Whether `consent` allows contact on `channel` for `purpose`.
+pub fn covers(consent: &pb::Consent, channel: i32, purpose: i32) -> bool {
+    consent.channel == channel && consent.purposes.contains(&purpose)
+}
+
+/// A registered organisation that is not archived.
+fn writable_organisation(state: &StakeholderState) -> Result<(), StakeholderError> {
+    match &state.profile {
+        None => Err(StakeholderError::NotFound),
+        Some(Profile::Person(_)) => Err(StakeholderError::NotAnOrganisation),
+        Some(Profile::Organisation(_)) if state.archived => Err(StakeholderError::Archived),
+        Some(Profile::Organisation(_)) => Ok(()),
     }
 }
 
@@ -1132,6 +1295,7 @@ mod tests {
             .when(&C::RecordConsent {
                 channel: pb::ConsentChannel::Email,
                 legal_basis: pb::LegalBasis::Consent,
+                purposes: vec![],
                 now: now(),
             })
             .then_refused(StakeholderError::NotAPerson);
@@ -1230,6 +1394,7 @@ mod tests {
         let record = C::RecordConsent {
             channel: pb::ConsentChannel::Email,
             legal_basis: pb::LegalBasis::Consent,
+            purposes: vec![],
             now: now(),
         };
         let recorded = given_when(&registered_inhabitant(), &record).unwrap();
@@ -1241,6 +1406,7 @@ mod tests {
         );
         let withdraw = |channel| C::WithdrawConsent {
             channel,
+            purposes: vec![],
             now: now(),
         };
         testing::given::<Stakeholder>(&given)
@@ -1307,6 +1473,7 @@ mod tests {
             },
             C::WithdrawConsent {
                 channel: pb::ConsentChannel::Email,
+                purposes: vec![],
                 now: now(),
             },
             C::Archive { now: now() },
@@ -1337,5 +1504,116 @@ mod tests {
             StakeholderEvent::decode("maillage.v1.Nope", &[]),
             Err(maillage_es::DecodeError::UnknownType(_))
         ));
+    }
+    #[test]
+    fn an_old_consent_without_purposes_covers_none_and_purposes_are_withdrawn_one_by_one() {
+        // An event recorded before purposes existed decodes with none.
+        let old = pb::ConsentRecorded {
+            stakeholder_id: ID.into(),
+            channel: pb::ConsentChannel::Email as i32,
+            legal_basis: pb::LegalBasis::Consent as i32,
+            recorded_at: Some(at(10)),
+            purposes: vec![],
+        };
+        let given = with(registered_inhabitant(), [E::ConsentRecorded(old)]);
+        let consent = fold(&given).consents[&(pb::ConsentChannel::Email as i32)].clone();
+        let email = pb::ConsentChannel::Email as i32;
+        let newsletter = pb::ConsentPurpose::Newsletter as i32;
+        let surveys = pb::ConsentPurpose::Surveys as i32;
+        assert!(!covers(&consent, email, newsletter));
+        // Recording purposes replaces the channel's consent.
+        let record = C::RecordConsent {
+            channel: pb::ConsentChannel::Email,
+            legal_basis: pb::LegalBasis::Consent,
+            purposes: vec![surveys, newsletter],
+            now: now(),
+        };
+        let events = given_when(&given, &record).unwrap();
+        let given = with(given, events);
+        let consent = fold(&given).consents[&email].clone();
+        assert!(covers(&consent, email, newsletter) && covers(&consent, email, surveys));
+        assert!(!covers(
+            &consent,
+            pb::ConsentChannel::Phone as i32,
+            newsletter
+        ));
+        assert_eq!(given_when(&given, &record), Ok(vec![]));
+        // Withdrawing one purpose keeps the others.
+        let withdraw = |purposes: Vec<i32>| C::WithdrawConsent {
+            channel: pb::ConsentChannel::Email,
+            purposes,
+            now: now(),
+        };
+        let events = given_when(&given, &withdraw(vec![newsletter])).unwrap();
+        let given = with(given, events);
+        let consent = fold(&given).consents[&email].clone();
+        assert!(!covers(&consent, email, newsletter) && covers(&consent, email, surveys));
+        assert_eq!(
+            given_when(&given, &withdraw(vec![newsletter])),
+            Err(StakeholderError::PurposeNotCovered(
+                "CONSENT_PURPOSE_NEWSLETTER"
+            ))
+        );
+        // Withdrawing with no purposes withdraws the channel.
+        let events = given_when(&given, &withdraw(vec![])).unwrap();
+        assert!(fold(&with(given, events)).consents.is_empty());
+    }
+
+    #[test]
+    fn organisations_link_once_end_once_and_never_to_themselves() {
+        const OTHER: &str = "0190a1b2-0000-7000-8000-0000000000bb";
+        let link = |to: &str| C::LinkOrganisation {
+            link_id: "l-1".into(),
+            kind: pb::OrganisationLinkKind::MemberOf,
+            linked_organisation_id: to.into(),
+            started_at: at(100),
+        };
+        assert_eq!(
+            given_when(&registered_organisation(), &link(ORG)),
+            Err(StakeholderError::LinkToItself)
+        );
+        assert_eq!(
+            given_when(&registered_inhabitant(), &link(OTHER)),
+            Err(StakeholderError::NotAnOrganisation)
+        );
+        assert_eq!(
+            given_when(&[], &link(OTHER)),
+            Err(StakeholderError::NotFound)
+        );
+        let linked = given_when(&registered_organisation(), &link(OTHER)).unwrap();
+        let given = with(registered_organisation(), linked);
+        assert_eq!(
+            given_when(&given, &link(OTHER)),
+            Err(StakeholderError::LinkAlreadyActive)
+        );
+        let end = |id: &str, seconds| C::EndOrganisationLink {
+            link_id: id.into(),
+            ended_at: at(seconds),
+        };
+        assert_eq!(
+            given_when(&given, &end("l-9", 200)),
+            Err(StakeholderError::LinkNotFound("l-9".into()))
+        );
+        assert_eq!(
+            given_when(&given, &end("l-1", 99)),
+            Err(StakeholderError::EndBeforeStart {
+                field: "ended_at".into()
+            })
+        );
+        let ended = given_when(&given, &end("l-1", 200)).unwrap();
+        let given = with(given, ended);
+        let state = fold(&given);
+        assert_eq!(state.organisation_links.len(), 1);
+        assert_eq!(state.organisation_links[0].ended_at, Some(at(200)));
+        assert_eq!(
+            given_when(&given, &end("l-1", 300)),
+            Err(StakeholderError::LinkAlreadyEnded("l-1".into()))
+        );
+        // Ended: the same link may start again.
+        assert!(given_when(&given, &link(OTHER)).is_ok());
+        assert_eq!(
+            given_when(&archived(given), &link(OTHER)),
+            Err(StakeholderError::Archived)
+        );
     }
 }

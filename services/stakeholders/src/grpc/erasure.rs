@@ -85,11 +85,11 @@ impl StakeholdersService {
         &self,
         request: Request<pb::ErasePersonRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        require(&request, PRIVACY_OFFICERS)?;
-        let context = RequestContext::for_command(
+        let context = RequestContext::authorize(
             &request,
             &request.get_ref().request_id,
             &self.inner.fingerprints,
+            PRIVACY_OFFICERS,
         )?;
         let message = request.into_inner();
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;

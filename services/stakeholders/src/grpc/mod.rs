@@ -6,14 +6,17 @@
 //! archiving), [`interactions`] (the contact log), [`erasure`] (the
 //! stakeholders side of the erasure saga), [`privacy`] (subject-access
 //! export), [`reads`] (get a stakeholder or an interaction, opening sealed
-//! fields), [`search`] (search the register through its index) and
-//! [`segments`] (saved searches). Every handler checks the caller's role first, then
+//! fields), [`search`] (search the register through its index),
+//! [`segments`] (saved searches), [`links`] (links between organisations)
+//! and [`audience`] (purpose-limited audience exports for internal tools). Every handler checks the caller's role first, then
 //! validates the whole request (a bad field is INVALID_ARGUMENT naming it)
 //! before anything is written. Spans carry ids only: never a name, an email,
 //! a phone number or notes.
 
+mod audience;
 mod erasure;
 mod interactions;
+mod links;
 mod privacy;
 mod reads;
 mod register;
@@ -41,6 +44,7 @@ use tonic::{Request, Response, Status};
 pub use erasure::ErasureConfirmations;
 pub(crate) use register::person_fields;
 
+use crate::domain::audience::Audience;
 use crate::domain::interaction::{Interaction, InteractionError};
 use crate::domain::segment::Segment;
 use crate::domain::stakeholder::{Stakeholder, StakeholderError};
@@ -54,6 +58,8 @@ pub const STAKEHOLDER: &str = "stakeholder";
 pub const INTERACTION: &str = "interaction";
 /// Stream category of segments (saved searches).
 pub const SEGMENT: &str = "segment";
+/// Stream category of audience exports (one stream per exported page).
+pub const AUDIENCE: &str = "audience";
 
 /// Roles that may change stakeholders and interactions.
 pub(crate) const WRITERS: &[Role] = &[Role::Facilitator, Role::Admin];
@@ -76,6 +82,7 @@ struct Inner {
     stakeholders: Aggregates<Stakeholder>,
     interactions: Aggregates<Interaction>,
     segments: Aggregates<Segment>,
+    audiences: Aggregates<Audience>,
     /// The register's search index (a read side of the log).
     search: Arc<SearchIndex>,
     vault: Arc<KeyVault>,
@@ -111,6 +118,8 @@ impl StakeholdersService {
                 stakeholders: Aggregates::new(store.clone(), capacity),
                 interactions: Aggregates::new(store.clone(), capacity),
                 segments: Aggregates::new(store.clone(), capacity),
+                // An export's stream is written once and never read again.
+                audiences: Aggregates::new(store.clone(), NonZeroUsize::MIN),
                 search: Arc::new(search),
                 store,
                 fingerprints: FingerprintKey::from_vault(&vault),
@@ -221,6 +230,11 @@ fn stakeholder_error(id: &uuid::Uuid) -> impl FnOnce(StakeholderError) -> Servic
             E::AffiliationNotFound(affiliation) => {
                 ServiceError::not_found("affiliation", affiliation)
             }
+            E::LinkNotFound(link) => ServiceError::not_found("organisation link", link),
+            E::LinkToItself => ServiceError::invalid_argument(
+                "linked_organisation_id",
+                "an organisation cannot be linked to itself",
+            ),
             E::EndBeforeStart { field } => {
                 ServiceError::invalid_argument(field, "the end is before the start")
             }
@@ -410,6 +424,27 @@ impl Stakeholders for StakeholdersService {
         request: Request<pb::ListSegmentsRequest>,
     ) -> Result<Response<pb::ListSegmentsResponse>, Status> {
         self.handle_list_segments(request).await
+    }
+
+    async fn link_organisations(
+        &self,
+        request: Request<pb::LinkOrganisationsRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_link_organisations(request).await
+    }
+
+    async fn end_organisation_link(
+        &self,
+        request: Request<pb::EndOrganisationLinkRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_end_organisation_link(request).await
+    }
+
+    async fn export_audience(
+        &self,
+        request: Request<pb::ExportAudienceRequest>,
+    ) -> Result<Response<pb::ExportAudienceResponse>, Status> {
+        self.handle_export_audience(request).await
     }
 
     async fn export_person_data(

@@ -308,11 +308,18 @@ impl StakeholdersService {
         if state.profile.is_none() {
             return Err(ServiceError::not_found("stakeholder", id.to_string()).into());
         }
+        let outgoing = state.organisation_links.clone();
+        let organisation = state.is_organisation();
         let vault: Arc<KeyVault> = self.inner.vault.clone();
         let disclosure = reader.disclosure;
-        let (view, opened) =
+        let (mut view, opened) =
             blocking(move || disclosed_stakeholder_view(&vault, version, &state, disclosure))
                 .await?;
+        if organisation {
+            let mut links = outgoing;
+            links.extend(self.incoming_links(&id).await);
+            view.organisation_links = Self::sorted_links(links);
+        }
         if opened {
             let subject = Subject {
                 kind: "person",

@@ -1,5 +1,6 @@
 //! RPCs that register persons and organisations and change them: profiles,
-//! mandates, affiliations, consents, archiving (role facilitator or admin).
+//! mandates, affiliations, consents (with their purposes), archiving (role
+//! facilitator or admin).
 
 use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
@@ -158,6 +159,20 @@ fn check_organisation(
         siren: validate::siren("profile.siren", &profile.siren)?,
         details: Some(details),
     })
+}
+
+/// A consent's purposes, each known and set (`purposes[i]` named when not),
+/// sorted, without repeats.
+fn purposes(values: &[i32]) -> Result<Vec<i32>, ServiceError> {
+    let mut checked = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        let purpose: pb::ConsentPurpose =
+            validate::enum_value(&format!("purposes[{index}]"), *value)?;
+        checked.push(purpose as i32);
+    }
+    checked.sort_unstable();
+    checked.dedup();
+    Ok(checked)
 }
 
 /// A mandate, validated (its id is set later, from the request).
@@ -531,6 +546,7 @@ impl StakeholdersService {
         let command = StakeholderCommand::RecordConsent {
             channel: validate::enum_value("channel", message.channel)?,
             legal_basis: validate::enum_value("legal_basis", message.legal_basis)?,
+            purposes: purposes(&message.purposes)?,
             now: self.now(),
         };
         self.run_stakeholder(&id, command, message.expected_version, &context)
@@ -552,6 +568,7 @@ impl StakeholdersService {
         let id = super::traced_id("stakeholder_id", &message.stakeholder_id)?;
         let command = StakeholderCommand::WithdrawConsent {
             channel: validate::enum_value("channel", message.channel)?,
+            purposes: purposes(&message.purposes)?,
             now: self.now(),
         };
         self.run_stakeholder(&id, command, message.expected_version, &context)

@@ -39,7 +39,10 @@ pub struct Filter {
     communes: HashSet<String>,
     offices: Vec<i32>,
     topics: u64,
-    consent: Option<(i32, Option<i32>)>,
+    /// Channel, legal basis (if given), purpose (if given).
+    consent: Option<(i32, Option<i32>, Option<i32>)>,
+    /// Persons with a current affiliation to this organisation.
+    affiliated_to: Option<String>,
     contacted_before: Option<Timestamp>,
     contacted_after: Option<Timestamp>,
     never_contacted: bool,
@@ -92,6 +95,19 @@ pub fn is_current(mandate: &pb::Mandate, now: &Timestamp) -> bool {
         .as_ref()
         .is_some_and(|start| ts_key(start) <= now)
         && mandate
+            .ended_at
+            .as_ref()
+            .is_none_or(|end| ts_key(end) > now)
+}
+
+/// Whether an affiliation runs at `now` (started, not ended).
+pub fn runs(affiliation: &pb::Affiliation, now: &Timestamp) -> bool {
+    let now = ts_key(now);
+    affiliation
+        .started_at
+        .as_ref()
+        .is_none_or(|start| ts_key(start) <= now)
+        && affiliation
             .ended_at
             .as_ref()
             .is_none_or(|end| ts_key(end) > now)
@@ -179,8 +195,20 @@ impl Filter {
                         value,
                     )? as i32),
                 };
-                Some((channel as i32, basis))
+                let purpose = match consent.purpose {
+                    0 => None,
+                    value => Some(validate::enum_value::<pb::ConsentPurpose>(
+                        &at("consent.purpose"),
+                        value,
+                    )? as i32),
+                };
+                Some((channel as i32, basis, purpose))
             }
+        };
+        let affiliated_to = if filter.affiliated_to.is_empty() {
+            None
+        } else {
+            Some(validate::id(&at("affiliated_to"), &filter.affiliated_to)?.to_string())
         };
         let contacted_before = validate::optional_instant(
             &at("last_contact_before"),
@@ -218,6 +246,7 @@ impl Filter {
             offices,
             topics: topic_bits(&topics),
             consent,
+            affiliated_to,
             contacted_before,
             contacted_after,
             never_contacted: filter.never_contacted,
@@ -260,11 +289,21 @@ impl Filter {
             }
             _ => {}
         }
-        if let Some((channel, basis)) = self.consent {
+        if let Some((channel, basis, purpose)) = self.consent {
             let held = row.consents.iter().any(|consent| {
-                consent.channel == channel && basis.is_none_or(|basis| consent.legal_basis == basis)
+                consent.channel == channel
+                    && basis.is_none_or(|basis| consent.legal_basis == basis)
+                    && purpose.is_none_or(|purpose| consent.purposes.contains(&purpose))
             });
             if !held {
+                return false;
+            }
+        }
+        if let Some(organisation) = &self.affiliated_to {
+            let current = row.affiliations.iter().any(|affiliation| {
+                &affiliation.organisation_id == organisation && runs(affiliation, now)
+            });
+            if !person || !current {
                 return false;
             }
         }
@@ -451,6 +490,24 @@ mod tests {
                 ..Default::default()
             }),
             "filter.not_contacted_for_months"
+        );
+        assert_eq!(
+            field_of(pb::StakeholderFilter {
+                consent: Some(pb::ConsentFilter {
+                    channel: pb::ConsentChannel::Email as i32,
+                    purpose: 99,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            "filter.consent.purpose"
+        );
+        assert_eq!(
+            field_of(pb::StakeholderFilter {
+                affiliated_to: "not-an-id".into(),
+                ..Default::default()
+            }),
+            "filter.affiliated_to"
         );
     }
 

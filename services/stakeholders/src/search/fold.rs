@@ -9,7 +9,7 @@
 //! earlier event of theirs is folded (an index rebuilt after an erasure) gets
 //! none either.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use maillage_es::EventPayload;
 use maillage_privacy::KeyVault;
@@ -24,7 +24,7 @@ use super::state::{open_names, person_sort_name, topic_bits, State};
 use super::IndexError;
 use crate::domain::interaction::InteractionEvent;
 use crate::domain::segment::SegmentEvent;
-use crate::domain::stakeholder::StakeholderEvent;
+use crate::domain::stakeholder::{consent_of, withdraw, StakeholderEvent};
 use crate::grpc::{INTERACTION, SEGMENT, STAKEHOLDER};
 
 /// One event of the log, decoded.
@@ -319,25 +319,88 @@ impl<'a> Changes<'a> {
                     mandate.ended_at = event.ended_at;
                 }
             }),
-            E::AffiliationAdded(_) => self.update(state, id, |row| row.public_role = true),
+            E::AffiliationAdded(event) => self.update(state, id, |row| {
+                row.public_role = true;
+                row.affiliations
+                    .retain(|affiliation| affiliation.affiliation_id != event.affiliation_id);
+                row.affiliations.push(pb::Affiliation {
+                    affiliation_id: event.affiliation_id,
+                    organisation_id: event.organisation_id,
+                    role: event.role,
+                    started_at: event.started_at,
+                    ended_at: None,
+                });
+            }),
+            E::AffiliationEnded(event) => self.update(state, id, |row| {
+                if let Some(affiliation) = row
+                    .affiliations
+                    .iter_mut()
+                    .find(|affiliation| affiliation.affiliation_id == event.affiliation_id)
+                {
+                    affiliation.ended_at = event.ended_at;
+                }
+            }),
             E::ConsentRecorded(event) => self.update(state, id, |row| {
                 row.consents
                     .retain(|consent| consent.channel != event.channel);
-                row.consents.push(pb::Consent {
-                    channel: event.channel,
-                    legal_basis: event.legal_basis,
-                    recorded_at: event.recorded_at,
-                });
+                row.consents.push(consent_of(&event));
                 row.consents.sort_by_key(|consent| consent.channel);
             }),
             E::ConsentWithdrawn(event) => self.update(state, id, |row| {
-                row.consents
-                    .retain(|consent| consent.channel != event.channel);
+                let mut held: BTreeMap<i32, pb::Consent> = row
+                    .consents
+                    .drain(..)
+                    .map(|consent| (consent.channel, consent))
+                    .collect();
+                withdraw(&mut held, &event);
+                row.consents = held.into_values().collect();
             }),
+            E::OrganisationLinked(event) => {
+                let link = pb::OrganisationLink {
+                    link_id: event.link_id,
+                    organisation_id: id.to_string(),
+                    kind: event.kind,
+                    linked_organisation_id: event.linked_organisation_id,
+                    started_at: event.started_at,
+                    ended_at: None,
+                };
+                let other = Uuid::try_parse(&link.linked_organisation_id).ok();
+                for side in std::iter::once(*id).chain(other) {
+                    let link = link.clone();
+                    self.update(state, &side, |row| {
+                        row.organisation_links
+                            .retain(|held| held.link_id != link.link_id);
+                        row.organisation_links.push(link);
+                    });
+                }
+            }
+            E::OrganisationLinkEnded(event) => {
+                let other = state
+                    .entries
+                    .get(id)
+                    .and_then(|entry| {
+                        entry
+                            .row
+                            .organisation_links
+                            .iter()
+                            .find(|link| link.link_id == event.link_id)
+                    })
+                    .and_then(|link| Uuid::try_parse(&link.linked_organisation_id).ok());
+                for side in std::iter::once(*id).chain(other) {
+                    self.update(state, &side, |row| {
+                        if let Some(link) = row
+                            .organisation_links
+                            .iter_mut()
+                            .find(|link| link.link_id == event.link_id)
+                        {
+                            link.ended_at = event.ended_at;
+                        }
+                    });
+                }
+            }
             E::StakeholderArchived(_) => self.update(state, id, |row| row.archived = true),
             E::PersonErasureStarted(_) | E::PersonErased(_) => self.erase(state, id)?,
-            E::AffiliationEnded(_)
-            | E::StakeholderAssessed(_)
+            E::StakeholderAssessed(_)
             | E::PersonErasureConfirmed(_)
             | E::PersonErasureCompleted(_) => {}
         }

@@ -15,8 +15,10 @@
 //! the stored checkpoint.
 //!
 //! The index's tree records the check value of the blind key it was built
-//! with: opened under another master key (after `maillage rekey`), the tree is
-//! cleared and the index folds the log again from position 1.
+//! with, and the format of its rows: opened under another master key (after
+//! `maillage rekey`), or by a version whose rows hold more
+//! ([`rows::FORMAT`]), the tree is cleared and the index folds the log again
+//! from position 1.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -85,14 +87,16 @@ impl SearchIndex {
         let key = BlindKey::from_vault(&vault);
         let check = key.check_value();
         let stored = tree.get(rows::KEY_CHECK_KEY)?;
-        if stored.as_deref() != Some(check.as_slice()) {
+        let format = tree.get(rows::FORMAT_KEY)?;
+        if stored.as_deref() != Some(check.as_slice()) || format.as_deref() != Some(rows::FORMAT) {
             if !tree.is_empty() {
                 tracing::warn!(
-                    "the search index was built under another master key: it is rebuilt from the log"
+                    "the search index was built under another master key or in an older format: it is rebuilt from the log"
                 );
             }
             tree.clear()?;
             tree.insert(rows::KEY_CHECK_KEY, check.as_slice())?;
+            tree.insert(rows::FORMAT_KEY, rows::FORMAT)?;
             tree.flush()?;
         }
         let state = State::load(&tree, &vault)?;

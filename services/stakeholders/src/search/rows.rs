@@ -4,13 +4,14 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `s` ‖ stakeholder id (16 bytes) | [`EntryRow`]: kind, commune, mandates, consents, archived, erased, organisation name — nothing personal |
+//! | `s` ‖ stakeholder id (16 bytes) | [`EntryRow`]: kind, commune, mandates, affiliations, consents (with their purposes), archived, erased, organisation name and links — nothing personal |
 //! | `n` ‖ stakeholder id | [`NamesRow`]: a person's names sealed as the log holds them (person key), and the stakeholder's blind tokens |
 //! | `i` ‖ interaction id | [`ContactRow`]: participants, date, themes of a contact as corrected |
 //! | `t` ‖ token (16 bytes) ‖ stakeholder id | nothing: the blind index's postings |
 //! | `g` ‖ segment id | `maillage.v1.Segment`: a segment's current definition |
 //! | `\xffcheckpoint` | the last log position applied, and its event's hash |
 //! | `\xffkey` | the blind key's check value ([`super::blind::BlindKey::check_value`]) |
+//! | `\xffformat` | the rows' format ([`FORMAT`]): another one makes the index fold the log again |
 
 use maillage_proto::v1 as pb;
 use uuid::Uuid;
@@ -31,6 +32,11 @@ pub const SEGMENT: u8 = b'g';
 pub const CHECKPOINT_KEY: &[u8] = b"\xffcheckpoint";
 /// The key of the blind key's check value.
 pub const KEY_CHECK_KEY: &[u8] = b"\xffkey";
+/// The key of the rows' format.
+pub const FORMAT_KEY: &[u8] = b"\xffformat";
+/// The rows' format: 2 added affiliations, consent purposes and organisation
+/// links to [`EntryRow`] (an index of format 1 lacks them, so it is rebuilt).
+pub const FORMAT: &[u8] = b"2";
 
 /// The key of the row `prefix` of `id`.
 pub fn key(prefix: u8, id: &Uuid) -> Vec<u8> {
@@ -96,6 +102,14 @@ pub struct EntryRow {
     /// An organisation's name (not personal data).
     #[prost(string, tag = "10")]
     pub organisation_name: String,
+    /// A person's affiliations, as held (organisation ids and dates; the
+    /// role, a short label, too).
+    #[prost(message, repeated, tag = "11")]
+    pub affiliations: Vec<pb::Affiliation>,
+    /// An organisation's links, both those it recorded and those recorded
+    /// towards it.
+    #[prost(message, repeated, tag = "12")]
+    pub organisation_links: Vec<pb::OrganisationLink>,
 }
 
 /// A stakeholder's names and blind tokens.

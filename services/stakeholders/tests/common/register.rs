@@ -177,6 +177,7 @@ pub async fn consent(
             expected_version: None,
             channel: channel as i32,
             legal_basis: basis as i32,
+            purposes: vec![],
         })
         .await?;
     Ok(())
