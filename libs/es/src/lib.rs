@@ -12,6 +12,7 @@ mod aggregates;
 mod creation_ids;
 mod decider;
 mod event_ids;
+mod events;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -14,7 +14,7 @@ use maillage_proto::v1::{
 };
 use uuid::Uuid;
 
-use super::{events, instant, timestamp};
+use super::{instant, timestamp};
 
 /// Where an action takes place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,19 +129,19 @@ pub enum Command {
     },
 }
 
-events! {
+maillage_es::proto_events! {
     /// A fact recorded in an action's stream.
     Event {
-        ActionPlanned,
-        ActionScheduled,
-        ActionRescheduled,
-        ActionInvitationsSent,
-        ActionInvitationAnswered,
-        ActionAttendanceRecorded,
-        ActionHeld,
-        ActionMinutesPublished,
-        ActionOutcomesRecorded,
-        ActionCancelled,
+        ActionPlanned(ActionPlanned),
+        ActionScheduled(ActionScheduled),
+        ActionRescheduled(ActionRescheduled),
+        ActionInvitationsSent(ActionInvitationsSent),
+        ActionInvitationAnswered(ActionInvitationAnswered),
+        ActionAttendanceRecorded(ActionAttendanceRecorded),
+        ActionHeld(ActionHeld),
+        ActionMinutesPublished(ActionMinutesPublished),
+        ActionOutcomesRecorded(ActionOutcomesRecorded),
+        ActionCancelled(ActionCancelled),
     }
 }
 
@@ -581,7 +581,7 @@ mod tests {
     #[test]
     fn event_type_names_are_the_protobuf_full_names() {
         let event = &when(&[], plan()).unwrap()[0];
-        testing::assert_events_encode(Event::type_names(), event);
+        testing::assert_events_encode(event);
     }
 
     #[test]

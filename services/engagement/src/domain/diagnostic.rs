@@ -9,7 +9,7 @@ use maillage_es::Decider;
 use maillage_proto::v1 as pb;
 use uuid::Uuid;
 
-use super::{events, timestamp};
+use super::timestamp;
 
 /// What to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,11 +44,11 @@ pub enum Command {
     },
 }
 
-events! {
+maillage_es::proto_events! {
     /// A fact recorded in a diagnostic's stream.
     Event {
-        DiagnosticRecorded,
-        DiagnosticRevised,
+        DiagnosticRecorded(DiagnosticRecorded),
+        DiagnosticRevised(DiagnosticRevised),
     }
 }
 
@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn event_type_names_are_the_protobuf_full_names() {
         let event = &Diagnostic::decide(&record(at(4)), &State::default()).unwrap()[0];
-        testing::assert_events_encode(Event::type_names(), event);
+        testing::assert_events_encode(event);
     }
 
     #[test]

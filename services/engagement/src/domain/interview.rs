@@ -11,7 +11,7 @@ use maillage_es::Decider;
 use maillage_proto::v1::{self as pb, Theme};
 use uuid::Uuid;
 
-use super::{events, instant, timestamp};
+use super::{instant, timestamp};
 
 /// What to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,14 +48,14 @@ pub enum Command {
     },
 }
 
-events! {
+maillage_es::proto_events! {
     /// A fact recorded in an interview's stream. An interview has two events and
     /// each lives only while decided or folded: boxing the larger one would
     /// cost an allocation for no memory saved.
     #[allow(clippy::large_enum_variant)]
     Event {
-        InterviewRecorded,
-        InterviewNotesRevised,
+        InterviewRecorded(InterviewRecorded),
+        InterviewNotesRevised(InterviewNotesRevised),
     }
 }
 
@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn event_type_names_are_the_protobuf_full_names() {
         let event = &Interview::decide(&record(at(4)), &State::default()).unwrap()[0];
-        testing::assert_events_encode(Event::type_names(), event);
+        testing::assert_events_encode(event);
     }
 
     #[test]

@@ -24,56 +24,6 @@ pub fn instant(at: &Option<prost_types::Timestamp>) -> SystemTime {
         .unwrap_or(UNIX_EPOCH)
 }
 
-/// Declares an aggregate's event enum over generated payload messages and
-/// implements [`maillage_es::EventPayload`] for it: the event type is the
-/// message's protobuf full name (`maillage.v1.<Message>`).
-macro_rules! events {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant(maillage_proto::v1::$variant)),*
-        }
-
-        impl maillage_es::EventPayload for $name {
-            fn event_type(&self) -> &'static str {
-                match self {
-                    $(Self::$variant(_) => concat!("maillage.v1.", stringify!($variant))),*
-                }
-            }
-
-            fn encode(&self) -> Vec<u8> {
-                match self {
-                    $(Self::$variant(payload) => prost::Message::encode_to_vec(payload)),*
-                }
-            }
-
-            fn decode(event_type: &str, payload: &[u8]) -> Result<Self, maillage_es::DecodeError> {
-                $(
-                    if event_type == concat!("maillage.v1.", stringify!($variant)) {
-                        return <maillage_proto::v1::$variant as prost::Message>::decode(payload)
-                            .map(Self::$variant)
-                            .map_err(|error| maillage_es::DecodeError::malformed(event_type, error));
-                    }
-                )*
-                Err(maillage_es::DecodeError::UnknownType(event_type.to_string()))
-            }
-        }
-
-        impl $name {
-            /// Every event type of the aggregate, with the protobuf full name
-            /// `prost::Name` gives (checked equal to the static name in tests).
-            pub fn type_names() -> Vec<(&'static str, String)> {
-                vec![$((
-                    concat!("maillage.v1.", stringify!($variant)),
-                    <maillage_proto::v1::$variant as prost::Name>::full_name(),
-                )),*]
-            }
-        }
-    };
-}
-pub(crate) use events;
-
 /// What the aggregates' given/when/then tests share.
 #[cfg(test)]
 pub(crate) mod testing {
@@ -91,16 +41,8 @@ pub(crate) mod testing {
             .into_state()
     }
 
-    /// Checks that each of an aggregate's event types (`type_names`, as
-    /// `events!` declares them) is its payload's protobuf full name, and that
-    /// `event` decodes back from its encoding.
-    pub(crate) fn assert_events_encode<E: EventPayload + Debug + PartialEq>(
-        type_names: Vec<(&'static str, String)>,
-        event: &E,
-    ) {
-        for (static_name, full_name) in type_names {
-            assert_eq!(static_name, full_name);
-        }
+    /// Checks that `event` decodes back from its encoding, under its type.
+    pub(crate) fn assert_events_encode<E: EventPayload + Debug + PartialEq>(event: &E) {
         assert_eq!(
             E::decode(event.event_type(), &event.encode()).unwrap(),
             *event

@@ -24,7 +24,7 @@ use maillage_proto::v1::{
 };
 use uuid::Uuid;
 
-use super::{events, instant, timestamp};
+use super::{instant, timestamp};
 
 /// Most questions in a survey.
 pub const MAX_QUESTIONS: usize = 100;
@@ -141,14 +141,14 @@ pub enum Command {
     },
 }
 
-events! {
+maillage_es::proto_events! {
     /// A fact recorded in a survey's stream.
     Event {
-        SurveyDrafted,
-        SurveyQuestionsRevised,
-        SurveyOpened,
-        SurveyResponseSubmitted,
-        SurveyClosed,
+        SurveyDrafted(SurveyDrafted),
+        SurveyQuestionsRevised(SurveyQuestionsRevised),
+        SurveyOpened(SurveyOpened),
+        SurveyResponseSubmitted(SurveyResponseSubmitted),
+        SurveyClosed(SurveyClosed),
     }
 }
 
@@ -871,7 +871,7 @@ mod tests {
     #[test]
     fn event_type_names_are_the_protobuf_full_names() {
         let event = &when(&[], draft()).unwrap()[0];
-        testing::assert_events_encode(Event::type_names(), event);
+        testing::assert_events_encode(event);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::consortium::ConsortiumState;
 use super::meeting::MeetingState;
-use super::{earlier, events, DomainError, Refusal, Timestamp};
+use super::{earlier, DomainError, Refusal, Timestamp};
 
 /// Where a commitment comes from, as the command states it.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,17 +115,17 @@ pub enum CommitmentCommand {
     },
 }
 
-events! {
+maillage_es::proto_events! {
     /// What happens to a commitment.
     CommitmentEvent {
         /// Made.
-        Made(CommitmentMade) = "maillage.v1.CommitmentMade",
+        Made(CommitmentMade),
         /// Progress reported.
-        ProgressReported(CommitmentProgressReported) = "maillage.v1.CommitmentProgressReported",
+        ProgressReported(CommitmentProgressReported),
         /// Completed.
-        Completed(CommitmentCompleted) = "maillage.v1.CommitmentCompleted",
+        Completed(CommitmentCompleted),
         /// Dropped.
-        Dropped(CommitmentDropped) = "maillage.v1.CommitmentDropped",
+        Dropped(CommitmentDropped),
     }
 }
 

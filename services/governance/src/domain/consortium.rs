@@ -8,7 +8,7 @@ use maillage_proto::v1 as pv1;
 use uuid::Uuid;
 
 use super::vote::{CollegeRights, Electorate, Majority, Ratio};
-use super::{events, DomainError, Refusal, Timestamp};
+use super::{DomainError, Refusal, Timestamp};
 
 /// A college: a name and a positive weight (its share of the voting rights).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,25 +304,25 @@ pub enum ConsortiumCommand {
     },
 }
 
-events! {
+maillage_es::proto_events! {
     /// What happens to a consortium.
     ConsortiumEvent {
         /// Founded.
-        Founded(ConsortiumFounded) = "maillage.v1.ConsortiumFounded",
+        Founded(ConsortiumFounded),
         /// A college defined or redefined.
-        CollegeDefined(CollegeDefined) = "maillage.v1.CollegeDefined",
+        CollegeDefined(CollegeDefined),
         /// A body established.
-        BodyEstablished(BodyEstablished) = "maillage.v1.BodyEstablished",
+        BodyEstablished(BodyEstablished),
         /// An application received.
-        MembershipApplied(MembershipApplied) = "maillage.v1.MembershipApplied",
+        MembershipApplied(MembershipApplied),
         /// An applicant admitted.
-        MemberAdmitted(MemberAdmitted) = "maillage.v1.MemberAdmitted",
+        MemberAdmitted(MemberAdmitted),
         /// An applicant refused.
-        MembershipRefused(MembershipRefused) = "maillage.v1.MembershipRefused",
+        MembershipRefused(MembershipRefused),
         /// A member withdrawn.
-        MemberWithdrawn(MemberWithdrawn) = "maillage.v1.MemberWithdrawn",
+        MemberWithdrawn(MemberWithdrawn),
         /// A representative appointed or replaced.
-        RepresentativeAppointed(RepresentativeAppointed) = "maillage.v1.RepresentativeAppointed",
+        RepresentativeAppointed(RepresentativeAppointed),
     }
 }
 

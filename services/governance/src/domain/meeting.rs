@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::consortium::{BodyRules, ConsortiumState, MembershipStatus};
 use super::vote::{self, Choice, CollegeRights, Electorate, Ratio};
-use super::{events, DomainError, Refusal, Timestamp};
+use super::{DomainError, Refusal, Timestamp};
 
 /// What the convening recorded.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,21 +162,21 @@ pub enum MeetingCommand {
     },
 }
 
-events! {
+maillage_es::proto_events! {
     /// What happens to a meeting.
     MeetingEvent {
         /// Convened.
-        Convened(MeetingConvened) = "maillage.v1.MeetingConvened",
+        Convened(MeetingConvened),
         /// Attendance and proxies recorded.
-        AttendanceRecorded(MeetingAttendanceRecorded) = "maillage.v1.MeetingAttendanceRecorded",
+        AttendanceRecorded(MeetingAttendanceRecorded),
         /// A resolution tabled, its vote open.
-        ResolutionTabled(ResolutionTabled) = "maillage.v1.ResolutionTabled",
+        ResolutionTabled(ResolutionTabled),
         /// A vote recorded.
-        VoteRecorded(VoteRecorded) = "maillage.v1.VoteRecorded",
+        VoteRecorded(VoteRecorded),
         /// A vote closed and counted.
-        VoteClosed(ResolutionVoteClosed) = "maillage.v1.ResolutionVoteClosed",
+        VoteClosed(ResolutionVoteClosed),
         /// Minutes approved.
-        MinutesApproved(MeetingMinutesApproved) = "maillage.v1.MeetingMinutesApproved",
+        MinutesApproved(MeetingMinutesApproved),
     }
 }
 

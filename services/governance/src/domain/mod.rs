@@ -69,61 +69,6 @@ pub trait DomainError: std::fmt::Display {
     fn refusal(&self) -> Refusal;
 }
 
-/// Declares an aggregate's event enum: each variant wraps a generated proto
-/// message, and the event type is the message's protobuf full name.
-macro_rules! events {
-    (
-        $(#[$meta:meta])*
-        $name:ident {
-            $($(#[$vmeta:meta])* $variant:ident($ty:ident) = $full:literal,)*
-        }
-    ) => {
-        $(#[$meta])*
-        // Payloads are generated messages of different sizes; events are few and
-        // short-lived, so boxing them would only complicate every match.
-        #[allow(clippy::large_enum_variant)]
-        #[derive(Debug, Clone, PartialEq)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant(maillage_proto::v1::$ty),)*
-        }
-
-        impl maillage_es::EventPayload for $name {
-            fn event_type(&self) -> &'static str {
-                match self {
-                    $(Self::$variant(_) => $full,)*
-                }
-            }
-
-            fn encode(&self) -> Vec<u8> {
-                match self {
-                    $(Self::$variant(event) => prost::Message::encode_to_vec(event),)*
-                }
-            }
-
-            fn decode(event_type: &str, payload: &[u8]) -> Result<Self, maillage_es::DecodeError> {
-                match event_type {
-                    $($full => <maillage_proto::v1::$ty as prost::Message>::decode(payload)
-                        .map(Self::$variant)
-                        .map_err(|error| maillage_es::DecodeError::malformed(event_type, error)),)*
-                    other => Err(maillage_es::DecodeError::UnknownType(other.to_string())),
-                }
-            }
-        }
-
-        impl $name {
-            /// Every event type of the aggregate (protobuf full names).
-            pub const TYPES: &'static [&'static str] = &[$($full),*];
-
-            /// Each declared type name with the generated message's full name (they must agree).
-            #[cfg(test)]
-            pub(crate) fn declared_and_generated() -> Vec<(&'static str, String)> {
-                vec![$(($full, <maillage_proto::v1::$ty as prost::Name>::full_name())),*]
-            }
-        }
-    };
-}
-pub(crate) use events;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,16 +93,5 @@ mod tests {
             }
         );
         assert!(earlier(&timestamp(before), &timestamp(after)));
-    }
-
-    #[test]
-    fn declared_event_types_are_the_protobuf_full_names() {
-        let all = consortium::ConsortiumEvent::declared_and_generated()
-            .into_iter()
-            .chain(meeting::MeetingEvent::declared_and_generated())
-            .chain(commitment::CommitmentEvent::declared_and_generated());
-        for (declared, generated) in all {
-            assert_eq!(declared, generated);
-        }
     }
 }

@@ -6,13 +6,11 @@
 use maillage_es::Decider;
 use maillage_proto::v1 as pb;
 
-use super::proto_events;
-
-proto_events! {
+maillage_es::proto_events! {
     /// What happened to an audience export.
     AudienceEvent {
         /// A page of an audience was exported.
-        AudienceExported,
+        AudienceExported(AudienceExported),
     }
 }
 

@@ -15,19 +15,19 @@ use std::time::SystemTime;
 use maillage_es::Decider;
 use maillage_proto::v1 as pb;
 
-use super::{proto_events, too_far_in_future};
+use super::too_far_in_future;
 
-proto_events! {
+maillage_es::proto_events! {
     /// What happened to an interaction.
     InteractionEvent {
         /// The contact was logged.
-        InteractionLogged,
+        InteractionLogged(InteractionLogged),
         /// Fields were corrected.
-        InteractionCorrected,
+        InteractionCorrected(InteractionCorrected),
         /// A follow-up was done.
-        FollowUpCompleted,
+        FollowUpCompleted(FollowUpCompleted),
         /// An open follow-up got another owner or due date.
-        FollowUpReassigned,
+        FollowUpReassigned(FollowUpReassigned),
     }
 }
 

@@ -11,13 +11,13 @@ use std::time::SystemTime;
 use maillage_es::Decider;
 use maillage_proto::v1 as pb;
 
-use super::{proto_events, timestamp};
+use super::timestamp;
 
-proto_events! {
+maillage_es::proto_events! {
     /// What happened to a segment.
     SegmentEvent {
         /// The segment was defined, or its definition replaced.
-        SegmentDefined,
+        SegmentDefined(SegmentDefined),
     }
 }
 

@@ -19,47 +19,47 @@ use maillage_es::Decider;
 use maillage_proto::v1 as pb;
 use prost_types::Timestamp;
 
-use super::{proto_events, timestamp, ts_key};
+use super::{timestamp, ts_key};
 
-proto_events! {
+maillage_es::proto_events! {
     /// What happened to a stakeholder.
     StakeholderEvent {
         /// A person was registered (personal fields sealed).
-        PersonRegistered,
+        PersonRegistered(PersonRegistered),
         /// A person's profile was replaced (personal fields sealed).
-        PersonProfileUpdated,
+        PersonProfileUpdated(PersonProfileUpdated),
         /// An organisation was registered.
-        OrganisationRegistered,
+        OrganisationRegistered(OrganisationRegistered),
         /// An organisation's profile was replaced.
-        OrganisationProfileUpdated,
+        OrganisationProfileUpdated(OrganisationProfileUpdated),
         /// A mandate started.
-        MandateStarted,
+        MandateStarted(MandateStarted),
         /// A mandate ended.
-        MandateEnded,
+        MandateEnded(MandateEnded),
         /// A person joined an organisation.
-        AffiliationAdded,
+        AffiliationAdded(AffiliationAdded),
         /// An affiliation ended.
-        AffiliationEnded,
+        AffiliationEnded(AffiliationEnded),
         /// A legal basis for a channel was recorded.
-        ConsentRecorded,
+        ConsentRecorded(ConsentRecorded),
         /// Consent on a channel was withdrawn.
-        ConsentWithdrawn,
+        ConsentWithdrawn(ConsentWithdrawn),
         /// The stakeholder was archived.
-        StakeholderArchived,
+        StakeholderArchived(StakeholderArchived),
         /// The stakeholder was assessed (stakeholder mapping).
-        StakeholderAssessed,
+        StakeholderAssessed(StakeholderAssessed),
         /// The person was erased (keys destroyed before).
-        PersonErased,
+        PersonErased(PersonErased),
         /// The person's erasure was asked: nothing new may name them.
-        PersonErasureStarted,
+        PersonErasureStarted(PersonErasureStarted),
         /// Another context destroyed its keys about the person.
-        PersonErasureConfirmed,
+        PersonErasureConfirmed(PersonErasureConfirmed),
         /// Every context destroyed its keys about the person.
-        PersonErasureCompleted,
+        PersonErasureCompleted(PersonErasureCompleted),
         /// The organisation was linked to another.
-        OrganisationLinked,
+        OrganisationLinked(OrganisationLinked),
         /// A link between organisations ended.
-        OrganisationLinkEnded,
+        OrganisationLinkEnded(OrganisationLinkEnded),
     }
 }
 
