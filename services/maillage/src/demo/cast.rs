@@ -110,6 +110,7 @@ async fn person(
             phone,
             postal_address: String::new(),
             notes: String::new(),
+            birth_date: String::new(),
         }),
         mandates,
     };

@@ -7,12 +7,13 @@
 //! stakeholders side of the erasure saga), [`privacy`] (subject-access
 //! export), [`reads`] (get a stakeholder or an interaction, opening sealed
 //! fields), [`search`] (search the register through its index) and
-//! [`segments`] (saved searches). Every handler checks the caller's role first, then
+//! [`segments`] (saved searches) and [`import`] (contact lists, row by row). Every handler checks the caller's role first, then
 //! validates the whole request (a bad field is INVALID_ARGUMENT naming it)
 //! before anything is written. Spans carry ids only: never a name, an email,
 //! a phone number or notes.
 
 mod erasure;
+mod import;
 mod interactions;
 mod privacy;
 mod reads;
@@ -415,6 +416,13 @@ impl Stakeholders for StakeholdersService {
         request: Request<pb::ListSegmentsRequest>,
     ) -> Result<Response<pb::ListSegmentsResponse>, Status> {
         self.handle_list_segments(request).await
+    }
+
+    async fn import_stakeholders(
+        &self,
+        request: Request<pb::ImportStakeholdersRequest>,
+    ) -> Result<Response<pb::ImportStakeholdersResponse>, Status> {
+        self.handle_import(request).await
     }
 
     async fn export_person_data(
