@@ -35,8 +35,22 @@ use uuid::Uuid;
 const HEADER: &str = "Code du département;Libellé du département;Code de la collectivité à statut particulier;Libellé de la collectivité à statut particulier;Code de la commune;Libellé de la commune;Nom de l'élu;Prénom de l'élu;Code sexe;Date de naissance;Code de la catégorie socio-professionnelle;Libellé de la catégorie socio-professionnelle;Date de début du mandat;Date de début de la fonction";
 
 const GIVEN: [&str; 16] = [
-    "Camille", "Léa", "Éloïse", "Hélène", "Agnès", "Françoise", "Noémie", "Maëlle", "Lucas",
-    "Hugo", "Louis", "Jean-Pierre", "François", "Rémi", "Benoît", "Jérôme",
+    "Camille",
+    "Léa",
+    "Éloïse",
+    "Hélène",
+    "Agnès",
+    "Françoise",
+    "Noémie",
+    "Maëlle",
+    "Lucas",
+    "Hugo",
+    "Louis",
+    "Jean-Pierre",
+    "François",
+    "Rémi",
+    "Benoît",
+    "Jérôme",
 ];
 const FAMILY: [&str; 16] = [
     "Martin", "Bernard", "Le Bihan", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
@@ -65,7 +79,11 @@ fn maires_file(rows: usize) -> String {
         let commune = &communes[row % communes.len()];
         let round = row / communes.len();
         let given = GIVEN[row % GIVEN.len()];
-        let family = format!("{} {}", FAMILY[(row / GIVEN.len()) % FAMILY.len()], round + row / 256);
+        let family = format!(
+            "{} {}",
+            FAMILY[(row / GIVEN.len()) % FAMILY.len()],
+            round + row / 256
+        );
         let year = 1940 + row % 50;
         let month = 1 + row % 12;
         let day = 1 + row % 28;
@@ -176,7 +194,10 @@ async fn main() -> Result<()> {
         rows as f64 / parse_time.as_secs_f64()
     );
 
-    for run in ["first import (every row created)", "second import (every row skipped)"] {
+    for run in [
+        "first import (every row created)",
+        "second import (every row skipped)",
+    ] {
         let started = Instant::now();
         let results =
             maillage::cli::import::send(channel.clone(), &seen, &parsed, false, 500, |_| {})

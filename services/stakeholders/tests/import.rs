@@ -364,3 +364,55 @@ async fn bad_requests_and_roles() -> Result<()> {
     assert_eq!(harness.head().await?, 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn two_imports_at_once_never_register_one_actor_twice() -> Result<()> {
+    let harness = Harness::start().await?;
+    // The same 30 élus in two files: maires in one, conseillers
+    // communautaires in the other (different rows, so different fingerprints).
+    let communes = ["11069", "11262", "11206"];
+    let elus: Vec<(String, &str)> = (0..30)
+        .map(|i| (format!("Nom{i}"), communes[i % communes.len()]))
+        .collect();
+    let maires: Vec<pb::ImportRow> = elus
+        .iter()
+        .enumerate()
+        .map(|(i, (family, commune))| elu_row(i as u64 + 2, "Anne", family, commune, "1970"))
+        .collect();
+    let conseillers: Vec<pb::ImportRow> = maires
+        .iter()
+        .cloned()
+        .map(|mut row| {
+            if let Some(Kind::Person(person)) = row.stakeholder.as_mut() {
+                let commune = person.profile.as_ref().unwrap().commune_code.clone();
+                person.mandates[0] = mandate(
+                    pb::MandateOffice::ConseillerMunicipal,
+                    territory(pb::TerritoryLevel::Commune, &commune),
+                    200,
+                );
+            }
+            row
+        })
+        .collect();
+    let mut first = harness.facilitator().await?;
+    let mut second = harness.facilitator().await?;
+    let (a, b) = tokio::join!(
+        first.import_stakeholders(request(maires, false)),
+        second.import_stakeholders(request(conseillers, false)),
+    );
+    let (a, b) = (a?.into_inner(), b?.into_inner());
+    let created = outcomes(&a)
+        .iter()
+        .chain(outcomes(&b).iter())
+        .filter(|(_, outcome)| *outcome == Created)
+        .count();
+    assert_eq!(created, 30, "{:?} {:?}", outcomes(&a), outcomes(&b));
+    let registered = harness
+        .all_events()
+        .await?
+        .iter()
+        .filter(|event| event.event_type == "maillage.v1.PersonRegistered")
+        .count();
+    assert_eq!(registered, 30);
+    Ok(())
+}

@@ -13,7 +13,10 @@
 //! Each write is one `Import` command of the stakeholder decider: one append
 //! of every event of the row and its `StakeholderImported` fact, or nothing.
 //! A row's request id is derived from its fingerprint, so its ids and event
-//! ids are the same on every retry. Nothing personal is logged: spans and
+//! ids are the same on every retry. Batches take turns, so that two imports
+//! running at once cannot both register the same new actor (a registration
+//! by hand landing in the middle of a batch can still be missed: it is not
+//! in the index the batch started from). Nothing personal is logged: spans and
 //! results carry line numbers, ids and field names only.
 
 use std::collections::HashMap;
@@ -122,6 +125,9 @@ impl StakeholdersService {
             .into());
         }
         let source: pb::ImportSource = validate::enum_value("source", message.source)?;
+        // One batch at a time, each from the index caught up with the log
+        // (which holds the previous batch's rows).
+        let _turn = self.inner.imports.lock().await;
         self.catch_up_search().await?;
         let mut session = Session::default();
         let mut results = Vec::with_capacity(message.rows.len());

@@ -94,6 +94,9 @@ struct Inner {
     territory: &'static Territory,
     clock: Arc<dyn Clock>,
     journal: AccessJournal,
+    /// Import batches take turns (see [`import`]): two batches never
+    /// register the same new actor twice.
+    imports: tokio::sync::Mutex<()>,
 }
 
 impl StakeholdersService {
@@ -129,6 +132,7 @@ impl StakeholdersService {
                 territory,
                 clock,
                 journal,
+                imports: tokio::sync::Mutex::new(()),
             }),
         })
     }
