@@ -26,7 +26,6 @@ async fn head(platform: &Platform) -> u64 {
     let mut log = EventLogClient::new(platform.channel().await);
     log.verify(pb::VerifyRequest {
         context: "stakeholders".into(),
-        ..Default::default()
     })
     .await
     .unwrap()

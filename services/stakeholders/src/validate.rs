@@ -132,7 +132,7 @@ pub fn birth_date(field: &str, value: &str) -> Checked<String> {
         number(5..7).ok_or_else(malformed)?,
         number(8..10).ok_or_else(malformed)?,
     );
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

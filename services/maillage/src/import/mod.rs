@@ -132,6 +132,9 @@ pub struct Parsed {
     pub left_out: Vec<(u64, String)>,
 }
 
+/// What reads one line of a format into [`Parsed`].
+type LineReader<'a> = dyn FnMut(u64, &csv::StringRecord, &mut Parsed) + 'a;
+
 /// Reads `bytes` as `format` (detected when [`Format::Auto`]), keeping, when
 /// `territory` is given, only the lines of communes in it (RNE and SIRENE).
 pub fn parse(
@@ -162,7 +165,7 @@ pub fn parse(
         delimiter,
         ..Parsed::default()
     };
-    let mut line_reader: Box<dyn FnMut(u64, &csv::StringRecord, &mut Parsed)> = match format {
+    let mut line_reader: Box<LineReader<'_>> = match format {
         Format::Rne => {
             let columns = rne::Columns::new(&header)?;
             Box::new(move |line, record, parsed| columns.read(line, record, territory, parsed))
@@ -335,7 +338,7 @@ pub fn iso_date(value: &str) -> Option<String> {
         number(month, 1..=2)?,
         number(day, 1..=2)?,
     );
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
