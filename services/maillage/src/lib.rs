@@ -1,12 +1,14 @@
 //! Maillage as one product: every service in one process on one port
 //! ([`platform::serve`]), the first-start bootstrap, the Admin service, the
 //! admin CLI that talks to a running platform over gRPC, the demo territory
-//! ([`demo`]) and the HTML report ([`report`]).
+//! ([`demo`]), the contact-list reader of `maillage import` ([`import`]) and
+//! the HTML report ([`report`]).
 
 pub mod admin;
 pub mod bootstrap;
 pub mod cli;
 pub mod demo;
+pub mod import;
 pub mod platform;
 pub mod report;
 

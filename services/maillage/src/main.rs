@@ -89,6 +89,11 @@ enum Command {
         #[command(flatten)]
         args: cli::reach::ReachArgs,
     },
+    /// Importe des listes de contacts dans le registre (maillage import stakeholders FICHIER).
+    Import {
+        #[command(subcommand)]
+        command: cli::import::ImportCommand,
+    },
     /// Saved searches of the register.
     Segment {
         #[command(flatten)]
@@ -157,6 +162,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             connection,
             command,
         } => cli::segment::run(&connection, command).await,
+        Command::Import { command } => cli::import::run(command).await,
         Command::Restore(args) => cli::restore::run(args).await,
         Command::SubjectExport { connection, args } => {
             cli::subject_access::run(&connection, args).await

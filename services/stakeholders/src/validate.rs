@@ -67,6 +67,53 @@ pub fn email(field: &str, value: &str) -> Checked<String> {
     Ok(format!("{local}@{}", domain.to_lowercase()))
 }
 
+/// An optional date of birth (empty: none): `YYYY-MM-DD` or `YYYY`, from
+/// 1900 to 2100 (an élu's, as the RNE gives it).
+pub fn birth_date(field: &str, value: &str) -> Checked<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let malformed = || invalid(field, "must be YYYY-MM-DD or YYYY");
+    let year: u32 = value
+        .get(..4)
+        .filter(|year| year.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|year| year.parse().ok())
+        .ok_or_else(malformed)?;
+    if !(1900..=2100).contains(&year) {
+        return Err(invalid(field, "the year must be from 1900 to 2100"));
+    }
+    if value.len() == 4 {
+        return Ok(value.to_owned());
+    }
+    let bytes = value.as_bytes();
+    if value.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return Err(malformed());
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let text = value.get(range)?;
+        text.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| text.parse().ok())?
+    };
+    let (month, day) = (
+        number(5..7).ok_or_else(malformed)?,
+        number(8..10).ok_or_else(malformed)?,
+    );
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(invalid(field, "no such month")),
+    };
+    if day == 0 || day > days {
+        return Err(invalid(field, "no such day in that month"));
+    }
+    Ok(value.to_owned())
+}
+
 /// An optional phone number (empty: none): a French number (`01 23 45 67 89`,
 /// separators space, dot or dash allowed) or E.164 (`+33123456789`); returned in E.164.
 pub fn phone(field: &str, value: &str) -> Checked<String> {

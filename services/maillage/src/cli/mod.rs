@@ -9,6 +9,7 @@ pub mod client;
 pub mod demo;
 pub mod filter;
 pub mod follow_ups;
+pub mod import;
 pub mod output;
 pub mod privacy;
 pub mod reach;

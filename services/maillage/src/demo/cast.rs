@@ -1,5 +1,6 @@
 //! Act 1 of the demo: the territory's actors registered through the stakeholders API —
-//! the communauté de communes and some mairies, élus with their mandates, TPE/PME and
+//! the communauté de communes and some mairies, élus with their mandates (imported
+//! from Répertoire national des élus files: [`super::elus`]), TPE/PME and
 //! their leaders, the CCI, CMA and chambre d'agriculture, associations, two existing
 //! tiers-lieux with their managers, and public agents.
 
@@ -110,6 +111,7 @@ async fn person(
             phone,
             postal_address: String::new(),
             notes: String::new(),
+            birth_date: String::new(),
         }),
         mandates,
     };
@@ -176,19 +178,8 @@ async fn affiliate(
     Ok(())
 }
 
-fn mandate(office: pb::MandateOffice, authority: pb::TerritoryRef, day: i8) -> pb::MandateInput {
-    pb::MandateInput {
-        office: office as i32,
-        authority: Some(authority),
-        // Councils elected in March 2026 took office at the end of the month.
-        started_at: Some(at(2026, 3, day, 18, 0)),
-        ended_at: None,
-    }
-}
-
 /// Registers everyone.
 pub async fn register(player: &mut Player, plan: &Plan) -> anyhow::Result<Cast> {
-    use pb::MandateOffice as Office;
     use pb::PersonKind as Kind;
     player.phase("Acteurs du territoire");
     let mut cast = Cast::default();
@@ -205,74 +196,11 @@ pub async fn register(player: &mut Player, plan: &Plan) -> anyhow::Result<Cast> 
     .await?;
     cast.epci = Some(epci.clone());
 
-    // Élus: the président, then maires, adjoints and conseillers communautaires.
-    let president_commune = plan.active[0].code.clone();
-    let president = person(
-        player,
-        &[Kind::ElectedOfficial],
-        &president_commune,
-        vec![
-            mandate(Office::Maire, commune_ref(&president_commune), 28),
-            mandate(Office::ConseillerCommunautaire, epci_ref.clone(), 30),
-            mandate(Office::PresidentEpci, epci_ref.clone(), 31),
-        ],
-        "président de la communauté de communes",
-    )
-    .await?;
-    affiliate(player, &president, &epci, "président").await?;
-    cast.president = Some(president.clone());
-    cast.elus.push(president);
-    for (index, commune) in plan.elu_communes.iter().enumerate().skip(1) {
-        let code = commune.code.clone();
-        let maire = person(
-            player,
-            &[Kind::ElectedOfficial],
-            &code,
-            vec![
-                mandate(Office::Maire, commune_ref(&code), 28),
-                mandate(Office::ConseillerCommunautaire, epci_ref.clone(), 30),
-            ],
-            "maire",
-        )
-        .await?;
-        if index <= 2 {
-            // Two vice-présidents among the maires.
-            let request = pb::StartMandateRequest {
-                request_id: player.request_id(),
-                stakeholder_id: maire.id.clone(),
-                expected_version: None,
-                mandate: Some(mandate(Office::VicePresidentEpci, epci_ref.clone(), 31)),
-            };
-            let result = player.stakeholders.start_mandate(request).await;
-            let reply = player.answer("mandat de vice-président", result)?;
-            player.done(STAKEHOLDERS, reply);
-        }
-        cast.elus.push(maire);
-        if player.rng.gen_bool(0.6) {
-            let adjoint = person(
-                player,
-                &[Kind::ElectedOfficial],
-                &code,
-                vec![mandate(Office::Adjoint, commune_ref(&code), 28)],
-                "adjoint",
-            )
-            .await?;
-            cast.elus.push(adjoint);
-        }
-    }
-    // A conseiller municipal of a commune with no other élu met (never contacted).
-    if let Some(commune) = plan.active.get(plan.elu_communes.len()) {
-        let code = commune.code.clone();
-        let conseiller = person(
-            player,
-            &[Kind::ElectedOfficial],
-            &code,
-            vec![mandate(Office::ConseillerMunicipal, commune_ref(&code), 28)],
-            "conseiller municipal",
-        )
-        .await?;
-        cast.elus.push(conseiller);
-    }
+    // Élus: the président, then maires, adjoints and a conseiller municipal,
+    // imported from the Répertoire national des élus' files (see `elus`).
+    let elus = super::elus::import(player, plan, &epci).await?;
+    cast.president = elus.first().cloned();
+    cast.elus = elus;
 
     // Mairies that will sit in the consortium.
     for commune in plan.elu_communes.iter().take(4) {

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod cast;
 pub mod consortium;
 pub mod contacts;
+pub mod elus;
 pub mod mapping;
 pub mod names;
 pub mod plan;

@@ -60,6 +60,8 @@ maillage_es::proto_events! {
         OrganisationLinked(OrganisationLinked),
         /// A link between organisations ended.
         OrganisationLinkEnded(OrganisationLinkEnded),
+        /// An import created or completed the stakeholder (the row's fingerprint).
+        StakeholderImported(StakeholderImported),
     }
 }
 
@@ -171,6 +173,28 @@ pub struct NewMandate {
     pub started_at: Timestamp,
     /// When it ends, if known.
     pub ended_at: Option<Timestamp>,
+}
+
+/// A registration an import row asks for (validated and sealed).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportRegistration {
+    /// A new person (sealed profile).
+    Person(pb::SealedPersonProfile),
+    /// A new organisation.
+    Organisation(pb::OrganisationProfile),
+}
+
+/// An affiliation an import row asks for (its organisation found by SIREN).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAffiliation {
+    /// Its id (derived from the row).
+    pub affiliation_id: String,
+    /// The organisation.
+    pub organisation_id: String,
+    /// The role.
+    pub role: String,
+    /// Since when.
+    pub started_at: Timestamp,
 }
 
 /// What may be asked of a stakeholder (validated input, with the caller and the clock).
@@ -290,6 +314,25 @@ pub enum StakeholderCommand {
     Assess {
         /// The event to record.
         assessed: pb::StakeholderAssessed,
+    },
+    /// One row of an import, in one append: a registration (when the row
+    /// is a new stakeholder) or what an existing person lacks (mandates not
+    /// held, affiliations not running: the rest is left out), then the
+    /// `StakeholderImported` fact. Nothing new on an existing stakeholder
+    /// records nothing.
+    Import {
+        /// The stakeholder to register, or `None` to complete an existing one.
+        registration: Option<ImportRegistration>,
+        /// Mandates to start (those already held are left out).
+        mandates: Vec<NewMandate>,
+        /// Affiliations to add (those already running are left out).
+        affiliations: Vec<NewAffiliation>,
+        /// The fact recorded last (its `stakeholder_id` set by the decider).
+        imported: pb::StakeholderImported,
+        /// The caller.
+        actor: String,
+        /// The clock's now.
+        now: SystemTime,
     },
     /// Asks for the person's erasure across the platform.
     StartErasure {
@@ -733,6 +776,22 @@ impl Decider for Stakeholder {
                 });
                 Ok(with_completion(state, erased, &id, *now))
             }
+            C::Import {
+                registration,
+                mandates,
+                affiliations,
+                imported,
+                actor,
+                now,
+            } => decide_import(
+                state,
+                registration.as_ref(),
+                mandates,
+                affiliations,
+                imported,
+                actor,
+                *now,
+            ),
             C::StartErasure { reason, actor, now } => {
                 match &state.profile {
                     None => return Err(StakeholderError::NotFound),
@@ -866,8 +925,122 @@ impl Decider for Stakeholder {
                 );
             }
             E::PersonErasureCompleted(event) => state.erasure_completed_at = event.completed_at,
+            E::StakeholderImported(_) => {}
         }
     }
+}
+
+/// Whether `state` already holds a mandate like `mandate` (same office,
+/// authority and start day).
+pub fn holds_mandate(state: &StakeholderState, mandate: &NewMandate) -> bool {
+    state.mandates.iter().any(|held| {
+        held.office == mandate.office as i32
+            && held.authority.as_ref() == Some(&mandate.authority)
+            && held.started_at.map(|at| at.seconds.div_euclid(86_400))
+                == Some(mandate.started_at.seconds.div_euclid(86_400))
+    })
+}
+
+fn decide_import(
+    state: &StakeholderState,
+    registration: Option<&ImportRegistration>,
+    mandates: &[NewMandate],
+    affiliations: &[NewAffiliation],
+    imported: &pb::StakeholderImported,
+    actor: &str,
+    now: SystemTime,
+) -> Result<Vec<StakeholderEvent>, StakeholderError> {
+    use StakeholderEvent as E;
+    let (id, mut events) = match registration {
+        Some(ImportRegistration::Person(profile)) => {
+            let command = StakeholderCommand::RegisterPerson {
+                stakeholder_id: imported.stakeholder_id.clone(),
+                profile: profile.clone(),
+                mandates: Vec::new(),
+                actor: actor.to_owned(),
+                now,
+            };
+            if !mandates.is_empty() && !is_elected(profile) {
+                return Err(StakeholderError::NotElected);
+            }
+            (
+                imported.stakeholder_id.clone(),
+                Stakeholder::decide(&command, state)?,
+            )
+        }
+        Some(ImportRegistration::Organisation(profile)) => {
+            let command = StakeholderCommand::RegisterOrganisation {
+                stakeholder_id: imported.stakeholder_id.clone(),
+                profile: profile.clone(),
+                actor: actor.to_owned(),
+                now,
+            };
+            (
+                imported.stakeholder_id.clone(),
+                Stakeholder::decide(&command, state)?,
+            )
+        }
+        None => {
+            if state.is_organisation() && mandates.is_empty() && affiliations.is_empty() {
+                // An organisation row brings nothing to a registered one.
+                return Ok(vec![]);
+            }
+            writable_person(state)?;
+            (state.id.clone(), Vec::new())
+        }
+    };
+    let mut after = state.clone();
+    for event in &events {
+        Stakeholder::evolve(&mut after, event);
+    }
+    let mut added = 0;
+    for (index, mandate) in mandates.iter().enumerate() {
+        if holds_mandate(&after, mandate) {
+            continue;
+        }
+        if !after.is_elected() {
+            return Err(StakeholderError::NotElected);
+        }
+        check_order(
+            &mandate.started_at,
+            mandate.ended_at.as_ref(),
+            format!("mandates[{index}].ended_at"),
+        )?;
+        let event = mandate_started(&id, mandate);
+        Stakeholder::evolve(&mut after, &event);
+        events.push(event);
+        added += 1;
+    }
+    for affiliation in affiliations {
+        let running = after.affiliations.iter().any(|held| {
+            held.ended_at.is_none()
+                && held.organisation_id == affiliation.organisation_id
+                && held.role == affiliation.role
+        });
+        if running {
+            continue;
+        }
+        let event = E::AffiliationAdded(pb::AffiliationAdded {
+            stakeholder_id: id.clone(),
+            affiliation_id: affiliation.affiliation_id.clone(),
+            organisation_id: affiliation.organisation_id.clone(),
+            role: affiliation.role.clone(),
+            started_at: Some(affiliation.started_at),
+        });
+        Stakeholder::evolve(&mut after, &event);
+        events.push(event);
+        added += 1;
+    }
+    if registration.is_none() && added == 0 {
+        return Ok(vec![]);
+    }
+    events.push(E::StakeholderImported(pb::StakeholderImported {
+        stakeholder_id: id,
+        imported_at: Some(timestamp(now)),
+        imported_by: actor.to_owned(),
+        ..imported.clone()
+    }));
+    Ok(events)
 }
 
 /// `event`, followed by `PersonErasureCompleted` when it makes the erasure

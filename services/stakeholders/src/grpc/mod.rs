@@ -7,14 +7,16 @@
 //! stakeholders side of the erasure saga), [`privacy`] (subject-access
 //! export), [`reads`] (get a stakeholder or an interaction, opening sealed
 //! fields), [`search`] (search the register through its index),
-//! [`segments`] (saved searches), [`links`] (links between organisations)
-//! and [`audience`] (purpose-limited audience exports for internal tools). Every handler checks the caller's role first, then
+//! [`segments`] (saved searches), [`links`] (links between organisations),
+//! [`audience`] (purpose-limited audience exports for internal tools) and
+//! [`import`] (contact lists, row by row). Every handler checks the caller's role first, then
 //! validates the whole request (a bad field is INVALID_ARGUMENT naming it)
 //! before anything is written. Spans carry ids only: never a name, an email,
 //! a phone number or notes.
 
 mod audience;
 mod erasure;
+mod import;
 mod interactions;
 mod links;
 mod privacy;
@@ -99,6 +101,9 @@ struct Inner {
     territory: &'static Territory,
     clock: Arc<dyn Clock>,
     journal: AccessJournal,
+    /// Import batches take turns (see [`import`]): two batches never
+    /// register the same new actor twice.
+    imports: tokio::sync::Mutex<()>,
 }
 
 impl StakeholdersService {
@@ -132,6 +137,7 @@ impl StakeholdersService {
                 territory: Territory::shared(),
                 clock: database.clock(),
                 journal: database.journal()?,
+                imports: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -445,6 +451,13 @@ impl Stakeholders for StakeholdersService {
         request: Request<pb::ExportAudienceRequest>,
     ) -> Result<Response<pb::ExportAudienceResponse>, Status> {
         self.handle_export_audience(request).await
+    }
+
+    async fn import_stakeholders(
+        &self,
+        request: Request<pb::ImportStakeholdersRequest>,
+    ) -> Result<Response<pb::ImportStakeholdersResponse>, Status> {
+        self.handle_import(request).await
     }
 
     async fn export_person_data(

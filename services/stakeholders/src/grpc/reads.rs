@@ -139,6 +139,11 @@ pub(super) fn disclosed_stakeholder_view(
                     &sealed.sealed_postal_address,
                 )?,
                 notes: field(details, person_fields::NOTES, &sealed.sealed_notes)?,
+                birth_date: field(
+                    details,
+                    person_fields::BIRTH_DATE,
+                    &sealed.sealed_birth_date,
+                )?,
             };
             if erased {
                 // Keys destroyed (possibly before the marker event is recorded):

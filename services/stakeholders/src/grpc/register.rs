@@ -28,21 +28,25 @@ pub(crate) mod person_fields {
     pub const PHONE: &str = "phone";
     pub const POSTAL_ADDRESS: &str = "postal_address";
     pub const NOTES: &str = "notes";
+    pub const BIRTH_DATE: &str = "birth_date";
+    /// The fingerprint of the import row that created or completed the person.
+    pub const IMPORT_FINGERPRINT: &str = "import_fingerprint";
 }
 
 /// A person's profile, validated, in clear.
-struct PersonFields {
-    given_name: String,
-    family_name: String,
-    kinds: Vec<i32>,
-    commune_code: String,
-    email: String,
-    phone: String,
-    postal_address: String,
-    notes: String,
+pub(super) struct PersonFields {
+    pub(super) given_name: String,
+    pub(super) family_name: String,
+    pub(super) kinds: Vec<i32>,
+    pub(super) commune_code: String,
+    pub(super) email: String,
+    pub(super) phone: String,
+    pub(super) postal_address: String,
+    pub(super) notes: String,
+    pub(super) birth_date: String,
 }
 
-fn check_person(
+pub(super) fn check_person(
     territory: &Territory,
     profile: Option<&pb::PersonProfile>,
 ) -> Result<PersonFields, ServiceError> {
@@ -82,10 +86,11 @@ fn check_person(
             MAX_ADDRESS,
         )?,
         notes: validate::optional_text("profile.notes", &profile.notes, MAX_PERSON_NOTES)?,
+        birth_date: validate::birth_date("profile.birth_date", &profile.birth_date)?,
     })
 }
 
-fn check_organisation(
+pub(super) fn check_organisation(
     territory: &Territory,
     profile: Option<&pb::OrganisationProfile>,
 ) -> Result<pb::OrganisationProfile, ServiceError> {
@@ -176,7 +181,7 @@ fn purposes(values: &[i32]) -> Result<Vec<i32>, ServiceError> {
 }
 
 /// A mandate, validated (its id is set later, from the request).
-fn check_mandate(
+pub(super) fn check_mandate(
     territory: &Territory,
     field: &str,
     mandate: Option<&pb::MandateInput>,
@@ -214,7 +219,7 @@ fn check_mandate(
 
 impl StakeholdersService {
     /// Seals a person's profile under their key (creating it on first use).
-    async fn seal_person(
+    pub(super) async fn seal_person(
         &self,
         id: Uuid,
         fields: PersonFields,
@@ -239,6 +244,7 @@ impl StakeholdersService {
                 sealed_phone: seal(person_fields::PHONE, &fields.phone)?,
                 sealed_postal_address: seal(person_fields::POSTAL_ADDRESS, &fields.postal_address)?,
                 sealed_notes: seal(person_fields::NOTES, &fields.notes)?,
+                sealed_birth_date: seal(person_fields::BIRTH_DATE, &fields.birth_date)?,
             })
         })
         .await

@@ -60,10 +60,14 @@ impl BlindKey {
     }
 
     fn hash(&self, domain: &[u8], text: &str) -> Token {
+        self.hash_bytes(domain, text.as_bytes())
+    }
+
+    fn hash_bytes(&self, domain: &[u8], bytes: &[u8]) -> Token {
         let mut hasher = blake3::Hasher::new_keyed(&self.key);
         hasher.update(domain);
         hasher.update(&[0]);
-        hasher.update(text.as_bytes());
+        hasher.update(bytes);
         let mut token = [0u8; TOKEN_LEN];
         token.copy_from_slice(&hasher.finalize().as_bytes()[..TOKEN_LEN]);
         token
@@ -94,10 +98,56 @@ impl BlindKey {
         }
     }
 
+    /// The dedupe token of `value` (an import's fingerprint, an email, an
+    /// identity, a SIREN: see [`Dedupe`]); each kind has its own hash domain,
+    /// so no name query can ever produce one.
+    pub fn dedupe_token(&self, kind: Dedupe, value: &[u8]) -> Token {
+        self.hash_bytes(kind.domain(), value)
+    }
+
     /// The token each word of a query must match (`words` from [`query_words`]).
     pub fn query_tokens(&self, words: &[String]) -> Vec<Token> {
         words.iter().map(|word| self.token(word)).collect()
     }
+}
+
+/// What a dedupe token stands for (docs/import.md, "Dedupe").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dedupe {
+    /// An imported row's fingerprint (the row's canonical encoding).
+    Fingerprint,
+    /// A person's email, as validated (domain lower-cased), lower-cased.
+    Email,
+    /// A person's folded family and given names, commune and birth year.
+    Identity,
+    /// An organisation's SIREN (not personal data; keyed all the same).
+    Siren,
+}
+
+impl Dedupe {
+    fn domain(self) -> &'static [u8] {
+        match self {
+            Dedupe::Fingerprint => b"import-fingerprint",
+            Dedupe::Email => b"dedupe-email",
+            Dedupe::Identity => b"dedupe-identity",
+            Dedupe::Siren => b"dedupe-siren",
+        }
+    }
+}
+
+/// The identity a person is deduplicated by: folded family and given names
+/// (spaces, hyphens and apostrophes dropped), commune and birth year; `None`
+/// without a birth year (`birth_date` starts `YYYY`).
+pub fn identity(given: &str, family: &str, commune: &str, birth_date: &str) -> Option<String> {
+    let year = birth_date
+        .get(..4)
+        .filter(|year| year.bytes().all(|b| b.is_ascii_digit()))?;
+    let squeeze = |name: &str| maillage_territory::fold(name).replace(' ', "");
+    let (given, family) = (squeeze(given), squeeze(family));
+    if given.is_empty() && family.is_empty() {
+        return None;
+    }
+    Some(format!("{family}|{given}|{commune}|{year}"))
 }
 
 /// The words of a name query, folded as names are and cut at
@@ -160,6 +210,25 @@ mod tests {
         assert!(!finds("lebi martin", "Le Bihan"), "every word must match");
         assert!(!finds("", "Le Bihan"));
         assert!(!finds("-- '", "Le Bihan"));
+    }
+
+    #[test]
+    fn identities_fold_names_and_keep_the_year() {
+        assert_eq!(
+            identity("Éloïse", "Le Bihan", "22113", "1961-04-02"),
+            identity("ELOISE", "LE-BIHAN", "22113", "1961"),
+        );
+        assert_ne!(
+            identity("Eloise", "Le Bihan", "22113", "1961"),
+            identity("Eloise", "Le Bihan", "22113", "1962"),
+        );
+        assert_eq!(identity("Eloise", "Le Bihan", "22113", ""), None);
+        let key = key();
+        assert_ne!(
+            key.dedupe_token(Dedupe::Email, b"a@b.fr"),
+            key.dedupe_token(Dedupe::Siren, b"a@b.fr"),
+        );
+        assert!(!tokens("a@b.fr").contains(&key.dedupe_token(Dedupe::Email, b"a@b.fr")));
     }
 
     #[test]

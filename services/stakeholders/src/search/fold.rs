@@ -3,6 +3,12 @@
 //! lock), then folded into the index in memory while [`Changes`] collects the
 //! rows to write, in one sled batch with the checkpoint.
 //!
+//! Besides the name prefixes, a stakeholder's tokens hold the dedupe tokens
+//! imports look up (`super::blind::Dedupe`): a person's email and identity
+//! (names, commune, birth year), an organisation's SIREN, and the fingerprints
+//! of the import rows that created or completed it (`StakeholderImported`).
+//! They go with the names when a person is erased.
+//!
 //! Folding is by stakeholder, contact and segment id, so it does not depend on
 //! anything but the log's order. A person whose erasure started keeps no
 //! names and no tokens; a person whose key is already destroyed when an
@@ -18,14 +24,27 @@ use maillage_proto::v1 as pb;
 use prost::Message;
 use uuid::Uuid;
 
-use super::blind::{BlindKey, Token};
+use super::blind::{identity, BlindKey, Dedupe, Token};
 use super::rows::{self, NamesRow};
 use super::state::{open_names, person_sort_name, topic_bits, State};
 use super::IndexError;
 use crate::domain::interaction::InteractionEvent;
 use crate::domain::segment::SegmentEvent;
 use crate::domain::stakeholder::{consent_of, withdraw, StakeholderEvent};
-use crate::grpc::{INTERACTION, SEGMENT, STAKEHOLDER};
+use crate::grpc::{person_fields, INTERACTION, SEGMENT, STAKEHOLDER};
+
+/// A person's email and birth date (from a registration or a profile
+/// update) and an import's fingerprint, opened from the vault; empty when
+/// absent or erased.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    /// The email, as validated.
+    pub email: String,
+    /// `YYYY-MM-DD` or `YYYY`.
+    pub birth_date: String,
+    /// A `StakeholderImported`'s fingerprint token.
+    pub fingerprint: Vec<u8>,
+}
 
 /// One event of the log, decoded.
 pub enum Fact {
@@ -35,6 +54,8 @@ pub enum Fact {
         id: Uuid,
         event: StakeholderEvent,
         names: Option<(String, String)>,
+        /// What else a person's event carries that dedupe needs, opened.
+        secrets: Secrets,
     },
     /// An event of an interaction.
     Interaction { id: Uuid, event: InteractionEvent },
@@ -77,7 +98,35 @@ pub fn decode(envelope: &pb::EventEnvelope, vault: &KeyVault) -> Result<Fact, In
             Some(profile) => open_names(vault, &id, &sealed_names(profile))?,
             None => None,
         };
-        Ok(Fact::Stakeholder { id, event, names })
+        let mut secrets = Secrets::default();
+        if let (Some(profile), Some(_)) = (profile, &names) {
+            secrets.email = open_field(vault, &id, person_fields::EMAIL, &profile.sealed_email)?;
+            secrets.birth_date = open_field(
+                vault,
+                &id,
+                person_fields::BIRTH_DATE,
+                &profile.sealed_birth_date,
+            )?;
+        }
+        if let StakeholderEvent::StakeholderImported(imported) = &event {
+            secrets.fingerprint = if imported.sealed_fingerprint.is_empty() {
+                imported.fingerprint.clone()
+            } else {
+                let hex = open_field(
+                    vault,
+                    &id,
+                    person_fields::IMPORT_FINGERPRINT,
+                    &imported.sealed_fingerprint,
+                )?;
+                hex::decode(hex).unwrap_or_default()
+            };
+        }
+        Ok(Fact::Stakeholder {
+            id,
+            event,
+            names,
+            secrets,
+        })
     } else if category == INTERACTION {
         let event = InteractionEvent::decode(event_type, payload)
             .map_err(|error| undecodable(envelope, error))?;
@@ -98,12 +147,30 @@ pub fn decode(envelope: &pb::EventEnvelope, vault: &KeyVault) -> Result<Fact, In
     }
 }
 
+/// A person's sealed field opened (empty when not given or erased).
+fn open_field(
+    vault: &KeyVault,
+    id: &Uuid,
+    field: &str,
+    sealed: &[u8],
+) -> Result<String, IndexError> {
+    if sealed.is_empty() {
+        return Ok(String::new());
+    }
+    let subject = maillage_privacy::SubjectId::person(id.to_string());
+    Ok(match vault.open_str(&subject, field, sealed)? {
+        maillage_privacy::Opened::Clear(text) => text,
+        maillage_privacy::Opened::Erased => String::new(),
+    })
+}
+
 /// A person's names as the index keeps them (sealed), without tokens yet.
 fn sealed_names(profile: &pb::SealedPersonProfile) -> NamesRow {
     NamesRow {
         sealed_given_name: profile.sealed_given_name.clone(),
         sealed_family_name: profile.sealed_family_name.clone(),
         tokens: Vec::new(),
+        fingerprints: Vec::new(),
     }
 }
 
@@ -160,12 +227,13 @@ impl<'a> Changes<'a> {
 
     /// Replaces `id`'s names row and its postings.
     fn set_names(&mut self, id: &Uuid, row: NamesRow) -> Result<(), IndexError> {
-        for token in self.names_row(id)?.tokens {
+        let old = self.names_row(id)?;
+        for token in old.tokens.iter().chain(&old.fingerprints) {
             if let Ok(token) = Token::try_from(token.as_slice()) {
                 self.batch.remove(rows::posting(&token, id));
             }
         }
-        for token in &row.tokens {
+        for token in row.tokens.iter().chain(&row.fingerprints) {
             if let Ok(token) = Token::try_from(token.as_slice()) {
                 self.batch.insert(rows::posting(&token, id), Vec::new());
             }
@@ -200,6 +268,7 @@ impl<'a> Changes<'a> {
         id: &Uuid,
         profile: Option<&pb::SealedPersonProfile>,
         names: Option<(String, String)>,
+        secrets: &Secrets,
     ) -> Result<(), IndexError> {
         let profile = profile.cloned().unwrap_or_default();
         let entry = state.entries.entry(*id).or_default();
@@ -211,7 +280,20 @@ impl<'a> Changes<'a> {
             Some((given, family)) if !entry.row.erased => {
                 entry.sort_name = Some(person_sort_name(&given, &family));
                 let mut row = sealed_names(&profile);
-                row.tokens = self.tokens([given.as_str(), family.as_str()]);
+                let mut tokens = BTreeSet::new();
+                self.key.add_name_tokens(&given, &mut tokens);
+                self.key.add_name_tokens(&family, &mut tokens);
+                if !secrets.email.is_empty() {
+                    let email = secrets.email.to_lowercase();
+                    tokens.insert(self.key.dedupe_token(Dedupe::Email, email.as_bytes()));
+                }
+                if let Some(identity) =
+                    identity(&given, &family, &profile.commune_code, &secrets.birth_date)
+                {
+                    tokens.insert(self.key.dedupe_token(Dedupe::Identity, identity.as_bytes()));
+                }
+                row.tokens = tokens.into_iter().map(|token| token.to_vec()).collect();
+                row.fingerprints = self.names_row(id)?.fingerprints;
                 self.set_names(id, row)
             }
             // The key is gone (or the erasure started): nothing to index.
@@ -234,11 +316,19 @@ impl<'a> Changes<'a> {
         entry.row.organisation_name = profile.name.clone();
         entry.sort_name = Some(maillage_territory::fold(&profile.name));
         self.entries.insert(*id);
-        let tokens = self.tokens([profile.name.as_str()]);
+        let mut tokens = self.tokens([profile.name.as_str()]);
+        if !profile.siren.is_empty() {
+            let siren = self
+                .key
+                .dedupe_token(Dedupe::Siren, profile.siren.as_bytes());
+            tokens.push(siren.to_vec());
+        }
+        let fingerprints = self.names_row(id)?.fingerprints;
         self.set_names(
             id,
             NamesRow {
                 tokens,
+                fingerprints,
                 ..NamesRow::default()
             },
         )
@@ -253,7 +343,12 @@ impl<'a> Changes<'a> {
     /// Folds one fact into `state`.
     pub fn fold(&mut self, state: &mut State, fact: Fact) -> Result<(), IndexError> {
         match fact {
-            Fact::Stakeholder { id, event, names } => self.stakeholder(state, &id, event, names),
+            Fact::Stakeholder {
+                id,
+                event,
+                names,
+                secrets,
+            } => self.stakeholder(state, &id, event, names, &secrets),
             Fact::Interaction { id, event } => {
                 self.interaction(state, &id, event);
                 Ok(())
@@ -285,12 +380,25 @@ impl<'a> Changes<'a> {
         id: &Uuid,
         event: StakeholderEvent,
         names: Option<(String, String)>,
+        secrets: &Secrets,
     ) -> Result<(), IndexError> {
         use StakeholderEvent as E;
         match event {
-            E::PersonRegistered(event) => self.person(state, id, event.profile.as_ref(), names)?,
+            E::PersonRegistered(event) => {
+                self.person(state, id, event.profile.as_ref(), names, secrets)?
+            }
             E::PersonProfileUpdated(event) => {
-                self.person(state, id, event.profile.as_ref(), names)?
+                self.person(state, id, event.profile.as_ref(), names, secrets)?
+            }
+            E::StakeholderImported(_) => {
+                let erased = state.entries.get(id).is_some_and(|entry| entry.row.erased);
+                if !erased && secrets.fingerprint.len() == super::blind::TOKEN_LEN {
+                    let mut row = self.names_row(id)?;
+                    if !row.fingerprints.contains(&secrets.fingerprint) {
+                        row.fingerprints.push(secrets.fingerprint.clone());
+                        self.set_names(id, row)?;
+                    }
+                }
             }
             E::OrganisationRegistered(event) => {
                 self.organisation(state, id, event.profile.as_ref())?

@@ -259,6 +259,29 @@ impl SearchIndex {
         Ok(found)
     }
 
+    /// The blind key the index's tokens are made with (imports make their
+    /// dedupe tokens with it).
+    pub fn blind_key(&self) -> &BlindKey {
+        &self.key
+    }
+
+    /// The stakeholders (not erased) a dedupe token is posted for, in id order.
+    pub fn find_token(&self, token: &Token) -> Result<Vec<Uuid>, IndexError> {
+        let posted = self.postings(token)?;
+        let state = self.read();
+        let mut found: Vec<Uuid> = posted
+            .into_iter()
+            .filter(|id| {
+                state
+                    .entries
+                    .get(id)
+                    .is_some_and(|entry| !entry.row.erased && entry.row.r#type != 0)
+            })
+            .collect();
+        found.sort_unstable();
+        Ok(found)
+    }
+
     /// The stakeholders whose tokens hold every word of a name query.
     fn named(&self, words: &[String]) -> Result<HashSet<Uuid>, IndexError> {
         let mut found: Option<HashSet<Uuid>> = None;

@@ -5,7 +5,7 @@
 //! | key | value |
 //! |---|---|
 //! | `s` ‖ stakeholder id (16 bytes) | [`EntryRow`]: kind, commune, mandates, affiliations, consents (with their purposes), archived, erased, organisation name and links — nothing personal |
-//! | `n` ‖ stakeholder id | [`NamesRow`]: a person's names sealed as the log holds them (person key), and the stakeholder's blind tokens |
+//! | `n` ‖ stakeholder id | [`NamesRow`]: a person's names sealed as the log holds them (person key), the stakeholder's blind tokens (name prefixes, and the dedupe tokens of an import: email, identity, SIREN) and its imports' fingerprint tokens |
 //! | `i` ‖ interaction id | [`ContactRow`]: participants, date, themes of a contact as corrected |
 //! | `t` ‖ token (16 bytes) ‖ stakeholder id | nothing: the blind index's postings |
 //! | `g` ‖ segment id | `maillage.v1.Segment`: a segment's current definition |
@@ -125,6 +125,11 @@ pub struct NamesRow {
     /// changes or the person is erased).
     #[prost(bytes = "vec", repeated, tag = "3")]
     pub tokens: Vec<Vec<u8>>,
+    /// The fingerprint tokens of the import rows that created or completed
+    /// it (posted like the tokens; kept when the profile changes, dropped
+    /// with everything else when the person is erased).
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub fingerprints: Vec<Vec<u8>>,
 }
 
 /// A contact as the index keeps it: who, when, on which themes.

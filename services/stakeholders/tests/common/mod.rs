@@ -256,6 +256,7 @@ pub fn person(given: &str, family: &str, kinds: &[pb::PersonKind]) -> pb::Person
         phone: "04 68 11 22 33".into(),
         postal_address: "1 rue de la Cité, 11000 Carcassonne".into(),
         notes: format!("{given} runs the weekly market"),
+        birth_date: String::new(),
     }
 }
 
