@@ -32,7 +32,14 @@ macro_rules! events {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq)]
         pub enum $name {
-            $($(#[$vmeta])* $variant(maillage_proto::v1::$variant)),*
+            $(
+                #[doc = concat!(
+                    "The `", stringify!($variant), "` event, carrying the protobuf message `maillage.v1.",
+                    stringify!($variant), "`."
+                )]
+                $(#[$vmeta])*
+                $variant(maillage_proto::v1::$variant)
+            ),*
         }
 
         impl maillage_es::EventPayload for $name {
