@@ -18,7 +18,9 @@ const PAGE: u32 = 5_000;
 /// A contact: when it took place and with whom.
 #[derive(Debug, Clone, Default)]
 pub struct ContactFact {
+    /// When the contact took place, in seconds since the epoch (UTC), after corrections.
     pub occurred_at: i64,
+    /// Stakeholder ids of its participants, after corrections.
     pub participants: Vec<String>,
 }
 
@@ -27,7 +29,9 @@ pub struct ContactFact {
 pub struct ActionFact {
     /// None: online.
     pub commune: Option<String>,
+    /// When it is scheduled to start, in seconds since the epoch (UTC) (`None`: not scheduled).
     pub starts_at: Option<i64>,
+    /// Whether it was held.
     pub held: bool,
 }
 
@@ -38,7 +42,9 @@ pub struct LogFacts {
     pub communes: BTreeMap<String, String>,
     /// Organisation id → name.
     pub organisation_names: BTreeMap<String, String>,
+    /// Contacts by interaction id.
     pub contacts: BTreeMap<String, ContactFact>,
+    /// Actions by action id.
     pub actions: BTreeMap<String, ActionFact>,
     /// Survey ids, in log order.
     pub surveys: Vec<String>,
