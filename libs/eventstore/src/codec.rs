@@ -219,9 +219,14 @@ impl<'a> Reader<'a> {
     }
 
     fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let slice = self.slice(N)?;
-        // Invariant: `slice` returned exactly N bytes.
-        Ok(slice.try_into().expect("slice of length N"))
+        let Some((head, tail)) = self.bytes.split_first_chunk::<N>() else {
+            return Err(format!(
+                "truncated: wanted {N} bytes, {} left",
+                self.bytes.len()
+            ));
+        };
+        self.bytes = tail;
+        Ok(*head)
     }
 
     fn string(&mut self) -> Result<String, String> {

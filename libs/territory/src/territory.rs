@@ -73,8 +73,13 @@ impl Territory {
     }
 
     /// The process-wide reference, loaded on first use.
+    #[allow(clippy::expect_used)] // the embedded file parses: see below
     pub fn shared() -> &'static Territory {
         static SHARED: OnceLock<Territory> = OnceLock::new();
+        // Cannot fail at run time: the parsed text is the file compiled into the
+        // binary (`include_str!`), the same bytes the crate's tests parse
+        // (`tests/real_data.rs` loads through this function). Parsing it at build
+        // time instead would mean a build script generating the whole table.
         SHARED.get_or_init(|| {
             Territory::load()
                 .expect("the embedded COG file is committed and checked by the crate's tests")

@@ -97,7 +97,7 @@ impl ErasureReaction {
                 let Ok(interview) = Uuid::try_parse(id) else {
                     continue;
                 };
-                vault.erase(&interview_key(&interview), now)?;
+                vault.erase(&interview_key(&interview)?, now)?;
             }
             for (_, response) in &holdings.responses {
                 vault.erase(&response_subject(response)?, now)?;

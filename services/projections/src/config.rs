@@ -43,6 +43,7 @@ impl FromStr for SourceSpec {
 /// Settings of the separate projections process.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProjectionsConfig {
+    /// The settings every server binary shares (gRPC address, data directory, tokens, keys, NATS).
     #[command(flatten)]
     pub service: ServiceConfig,
 

@@ -34,9 +34,13 @@ pub struct Tokens {
 /// and a file holding the tool token the projections read the logs with.
 #[derive(Debug, Clone)]
 pub struct Secrets {
+    /// The bearer token of each test principal.
     pub tokens: Tokens,
+    /// The tokens file the servers check bearer tokens against.
     pub tokens_file: PathBuf,
+    /// The master key file of the servers' key vaults.
     pub master_key_file: PathBuf,
+    /// A file holding the tool token the projections read the event logs with.
     pub source_token_file: PathBuf,
 }
 
@@ -73,9 +77,13 @@ impl Secrets {
 /// Where each service is served (the same URL for all in one process).
 #[derive(Debug, Clone)]
 pub struct Endpoints {
+    /// URL of the stakeholders service.
     pub stakeholders: String,
+    /// URL of the engagement service.
     pub engagement: String,
+    /// URL of the governance service.
     pub governance: String,
+    /// URL of the projections service.
     pub projections: String,
 }
 
@@ -94,10 +102,15 @@ impl Endpoints {
 /// Connected clients of every service, with the principals' tokens.
 #[derive(Clone)]
 pub struct Clients {
+    /// Client of the stakeholders service.
     pub stakeholders: StakeholdersClient<Channel>,
+    /// Client of the engagement service.
     pub engagement: EngagementClient<Channel>,
+    /// Client of the governance service.
     pub governance: GovernanceClient<Channel>,
+    /// Client of the projections service.
     pub projections: ProjectionsClient<Channel>,
+    /// The bearer token of each test principal.
     pub tokens: Tokens,
 }
 

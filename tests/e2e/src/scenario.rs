@@ -45,11 +45,17 @@ use uuid::Uuid;
 
 use crate::clients::{bearer, Clients};
 
+/// SIREN of the CC du Val d'Argent, the scenario's EPCI.
 pub const EPCI: &str = "246800395";
+/// INSEE code of Lièpvre (in the EPCI).
 pub const LIEPVRE: &str = "68185";
+/// INSEE code of Rombach-le-Franc (in the EPCI).
 pub const ROMBACH: &str = "68283";
+/// INSEE code of Sainte-Croix-aux-Mines (in the EPCI).
 pub const SAINTE_CROIX: &str = "68294";
+/// INSEE code of Sainte-Marie-aux-Mines (in the EPCI, its seat).
 pub const SAINTE_MARIE: &str = "68298";
+/// INSEE code of Colmar (outside the EPCI).
 pub const COLMAR: &str = "68066";
 
 /// How long the projections may take to catch up with the scenario.
@@ -67,7 +73,9 @@ pub fn day(days: i64, hours: i64) -> Timestamp {
 /// server-issued ids, and the position of the last event of each context.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
+    /// Server-issued id of each scenario name (`E1`, `I1`, `S1`…).
     pub ids: BTreeMap<String, String>,
+    /// Log position of the last event of each context (by context name).
     pub heads: BTreeMap<String, u64>,
 }
 
@@ -1009,11 +1017,17 @@ pub async fn wait_for_projections(
 /// The projection answers the tests check.
 #[derive(Debug, Clone)]
 pub struct Answers {
+    /// Territory engagement report of the EPCI.
     pub territory: pb::TerritoryEngagementReport,
+    /// Contact audit of the EPCI's élus and businesses.
     pub audit_territory: pb::ContactAuditReport,
+    /// Contact audit of stakeholder E1.
     pub audit_e1: pb::ContactAuditReport,
+    /// Results of survey S1.
     pub survey: pb::SurveyResults,
+    /// Action statistics of the EPCI.
     pub actions: pb::ActionStatistics,
+    /// State of consortium C1.
     pub consortium: pb::ConsortiumState,
 }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     creation_id, disclosed_notes, instant, invalid, load, purposed_reader, references, run,
-    seal_notes, statements, traced_uuid, Aggregate, MAX_NOTES, WRITERS,
+    seal_notes, statements, traced_uuid, vault_error, Aggregate, MAX_NOTES, WRITERS,
 };
 use crate::category::DIAGNOSTIC;
 use crate::domain::diagnostic::{Command, Diagnostic, Error, Record};
@@ -22,9 +22,9 @@ use crate::EngagementService;
 use maillage_service_kit::{validate, RequestContext};
 
 /// The vault subject of a diagnostic's notes.
-fn notes_subject(id: &Uuid) -> SubjectId {
-    // Invariant: "diagnostic" is a valid kind tag and a UUID a valid id.
-    SubjectId::new(DIAGNOSTIC, id.to_string()).expect("diagnostic:<uuid> is a valid subject")
+/// (`diagnostic` is a valid kind tag and a UUID a valid id, so this is `Ok`.)
+fn notes_subject(id: &Uuid) -> Result<SubjectId, maillage_privacy::PrivacyError> {
+    SubjectId::new(DIAGNOSTIC, id.to_string())
 }
 
 impl Aggregate for Diagnostic {
@@ -97,7 +97,7 @@ pub(super) async fn record(
     let findings = findings(&r.findings)?;
     let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
     let id = creation_id(service, DIAGNOSTIC, "diagnostic_id", &ctx)?;
-    let sealed_notes = seal_notes(service, &notes_subject(&id), &notes)?;
+    let sealed_notes = seal_notes(service, &notes_subject(&id).map_err(vault_error)?, &notes)?;
     let command = Command::Record(Record {
         diagnostic_id: id,
         tiers_lieu_id,
@@ -129,7 +129,7 @@ pub(super) async fn revise(
     if state.recorded.is_none() {
         return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
     }
-    let sealed_notes = seal_notes(service, &notes_subject(&id), &notes)?;
+    let sealed_notes = seal_notes(service, &notes_subject(&id).map_err(vault_error)?, &notes)?;
     let command = Command::Revise {
         findings,
         sealed_notes,
@@ -152,7 +152,7 @@ pub(super) async fn get(
     let (notes, notes_erased, opened) = disclosed_notes(
         service,
         disclosure,
-        &notes_subject(&id),
+        &notes_subject(&id).map_err(vault_error)?,
         &recorded.sealed_notes,
     )?;
     if opened {

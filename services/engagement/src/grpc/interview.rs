@@ -21,9 +21,9 @@ use crate::EngagementService;
 use maillage_service_kit::{validate, RequestContext};
 
 /// The vault subject of an interview's notes.
-pub(crate) fn notes_subject(id: &Uuid) -> SubjectId {
-    // Invariant: "interview" is a valid kind tag and a UUID a valid id.
-    SubjectId::new(INTERVIEW, id.to_string()).expect("interview:<uuid> is a valid subject")
+/// (`interview` is a valid kind tag and a UUID a valid id, so this is `Ok`.)
+pub(crate) fn notes_subject(id: &Uuid) -> Result<SubjectId, maillage_privacy::PrivacyError> {
+    SubjectId::new(INTERVIEW, id.to_string())
 }
 
 impl Aggregate for Interview {
@@ -137,7 +137,7 @@ pub(super) async fn record(
     let expectations = statements("expectations", &r.expectations)?;
     let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
     let id = creation_id(service, INTERVIEW, "interview_id", &ctx)?;
-    let key = notes_subject(&id);
+    let key = notes_subject(&id).map_err(vault_error)?;
     let sealed_notes = seal_notes(service, &key, &notes)?;
     let sealed_motivations = seal_statements(service, &key, "motivations", &motivations)?;
     let sealed_expectations = seal_statements(service, &key, "expectations", &expectations)?;
@@ -174,7 +174,7 @@ pub(super) async fn revise_notes(
     if state.recorded.is_none() {
         return Err(ServiceError::not_found("interview", id.to_string()).into());
     }
-    let sealed_notes = seal_notes(service, &notes_subject(&id), &notes)?;
+    let sealed_notes = seal_notes(service, &notes_subject(&id).map_err(vault_error)?, &notes)?;
     let command = Command::ReviseNotes { sealed_notes };
     run(&service.interviews, &id, command, r.expected_version, &ctx).await
 }
@@ -211,7 +211,7 @@ pub(super) fn view(
     let Some(recorded) = state.recorded else {
         return Err(ServiceError::not_found("interview", id.to_string()).into());
     };
-    let key = notes_subject(id);
+    let key = notes_subject(id).map_err(vault_error)?;
     let (notes, notes_erased, opened) =
         disclosed_notes(service, disclosure, &key, &recorded.sealed_notes)?;
     // Motivations and expectations are what the person said: personal free

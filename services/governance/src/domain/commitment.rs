@@ -86,6 +86,7 @@ pub enum CommitmentCommand {
         due_at: Timestamp,
         /// Theme: its label and its value in the shared vocabulary.
         theme: String,
+        /// Its theme in the shared vocabulary (`Theme`).
         topic: pv1::Theme,
         /// Origin.
         origin: Origin,

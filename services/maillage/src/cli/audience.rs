@@ -64,6 +64,7 @@ pub struct ExportArgs {
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
+    /// The filters of `maillage search`, narrowing the segment (or alone).
     #[command(flatten)]
     pub filter: Box<FilterArgs>,
 }

@@ -11,51 +11,77 @@ use crate::report::dates::parse_rfc3339;
 /// Persons or organisations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
+    /// Natural persons.
     Person,
+    /// Organisations (businesses, collectivités, associations…).
     Organisation,
 }
 
 /// What a person is to the project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PersonKind {
+    /// Élus (holders of an elected office).
     ElectedOfficial,
+    /// Heads of a business.
     BusinessLeader,
+    /// Members of an association.
     AssociationMember,
+    /// Agents of a public administration or collectivité.
     PublicAgent,
+    /// Inhabitants of the territory.
     Inhabitant,
+    /// Managers of a tiers-lieu.
     TiersLieuManager,
 }
 
 /// What kind of organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OrganisationType {
+    /// Collectivités (communes, EPCI, départements, régions).
     LocalAuthority,
+    /// Businesses.
     Business,
+    /// Consular chambers (CCI, chambre de métiers, chambre d'agriculture).
     Chamber,
+    /// Associations.
     Association,
+    /// Public administrations and agencies of the State.
     PublicAdministration,
+    /// Tiers-lieux.
     TiersLieu,
 }
 
 /// An elected office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Office {
+    /// Maire of a commune.
     Maire,
+    /// Adjoint au maire.
     Adjoint,
+    /// Conseiller municipal.
     ConseillerMunicipal,
+    /// Conseiller communautaire (EPCI council).
     ConseillerCommunautaire,
+    /// President of an EPCI.
     PresidentEpci,
+    /// Vice-president of an EPCI.
     VicePresidentEpci,
+    /// Conseiller départemental.
     ConseillerDepartemental,
+    /// Conseiller régional.
     ConseillerRegional,
 }
 
 /// A channel a person may be contacted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Channel {
+    /// E-mail.
     Email,
+    /// Telephone calls.
     Phone,
+    /// Text messages (SMS).
     Sms,
+    /// Postal mail.
     Post,
 }
 

@@ -28,8 +28,10 @@ pub enum ImportCommand {
     /// organisations) : format Maillage, Répertoire national des élus ou
     /// SIRENE. Une ligne déjà importée, ou qui n'apporte rien, ne change rien.
     Stakeholders {
+        /// Where the platform is and the token to use.
         #[command(flatten)]
         connection: Connection,
+        /// The file, its format, the territory kept and the dry run.
         #[command(flatten)]
         args: ImportArgs,
     },
@@ -151,9 +153,13 @@ pub async fn send(
 /// Counts of outcomes.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
+    /// Rows that registered a new stakeholder.
     pub created: usize,
+    /// Rows that gave an existing stakeholder what it lacked (a mandate, an affiliation).
     pub updated: usize,
+    /// Rows imported before, or that brought nothing new.
     pub skipped: usize,
+    /// Rows refused (a bad field, or a line that could not be read).
     pub failed: usize,
 }
 

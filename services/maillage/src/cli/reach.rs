@@ -29,6 +29,7 @@ pub struct ReachArgs {
     /// The businesses not contacted for this many months, or never.
     #[arg(long, value_name = "MONTHS")]
     pub businesses_not_contacted_for: Option<u32>,
+    /// Which pages to print.
     #[command(flatten)]
     pub pages: PageArgs,
 }

@@ -14,8 +14,11 @@ use crate::report::{self, dates::parse_rfc3339};
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// An HTML page, rendered from the territory's engagement data.
     Html,
+    /// The whole report as a JSON document (every row).
     Json,
+    /// The whole report as CSV (every row).
     Csv,
 }
 
@@ -28,6 +31,7 @@ pub struct ReportArgs {
     /// Replay the events recorded up to this instant (RFC 3339); live without it.
     #[arg(long)]
     pub as_of: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Html)]
     pub format: Format,
     /// Output file (default: standard output).

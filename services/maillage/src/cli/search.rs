@@ -17,8 +17,11 @@ use crate::report::dates::date_fr;
 /// Orders of the results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Sort {
+    /// By name (accents and case folded; a person by family then given name).
     Name,
+    /// By INSEE code of the commune.
     Commune,
+    /// By last contact, the never contacted first (oldest contact first).
     LastContact,
 }
 
@@ -39,16 +42,19 @@ pub struct PageArgs {
 /// Options of `maillage search`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SearchArgs {
+    /// Which stakeholders: the filter flags.
     #[command(flatten)]
     pub filter: FilterArgs,
     /// A saved segment (its id), whose filter applies too.
     #[arg(long)]
     pub segment: Option<String>,
+    /// Order of the results.
     #[arg(long, value_enum, default_value_t = Sort::Name)]
     pub sort: Sort,
     /// The order reversed.
     #[arg(long)]
     pub desc: bool,
+    /// Which pages to print.
     #[command(flatten)]
     pub pages: PageArgs,
 }

@@ -26,6 +26,7 @@ pub enum SegmentCommand {
         /// The segment to redefine (default: a new one).
         #[arg(long)]
         id: Option<String>,
+        /// Which stakeholders it holds: the filter flags.
         #[command(flatten)]
         filter: Box<FilterArgs>,
     },

@@ -2,18 +2,20 @@
 //! seed always plays the same story. The services stamp `recorded_at` with the real
 //! clock; the dates sent here all lie before the end of November 2026.
 
-use jiff::tz::TimeZone;
+use jiff::civil::{date, DateTime};
 use prost_types::Timestamp;
+
+/// The Unix epoch as a civil date-time (UTC has no offset, so the civil
+/// difference from it is the number of seconds since the epoch).
+const EPOCH: DateTime = date(1970, 1, 1).at(0, 0, 0, 0);
 
 /// A UTC instant of the demo's calendar.
 pub fn at(year: i16, month: i8, day: i8, hour: i8, minute: i8) -> Timestamp {
-    let at = jiff::civil::date(year, month, day)
+    let since_epoch = date(year, month, day)
         .at(hour, minute, 0, 0)
-        .to_zoned(TimeZone::UTC)
-        .expect("a date of the demo's calendar")
-        .timestamp();
+        .duration_since(EPOCH);
     Timestamp {
-        seconds: at.as_second(),
+        seconds: since_epoch.as_secs(),
         nanos: 0,
     }
 }

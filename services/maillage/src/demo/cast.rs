@@ -18,16 +18,22 @@ const STAKEHOLDERS: &str = maillage_stakeholders::CONTEXT;
 /// A registered organisation and where it is.
 #[derive(Debug, Clone)]
 pub struct Org {
+    /// Its stakeholder id.
     pub id: String,
+    /// Its name, as registered.
     pub name: String,
+    /// INSEE code of the commune where it is.
     pub commune: String,
 }
 
 /// A registered person, where they are, and their main role.
 #[derive(Debug, Clone)]
 pub struct Person {
+    /// Their stakeholder id.
     pub id: String,
+    /// INSEE code of the commune where they are.
     pub commune: String,
+    /// Their main role, in French as the story shows it (e.g. `président`, `agent France services`).
     pub role: &'static str,
 }
 
@@ -38,18 +44,23 @@ pub struct Cast {
     pub epci: Option<Org>,
     /// Mairies that join the consortium.
     pub mairies: Vec<Org>,
+    /// The président of the communauté de communes (also first of `elus`).
     pub president: Option<Person>,
     /// Élus, the président first.
     pub elus: Vec<Person>,
+    /// Businesses of the territory.
     pub businesses: Vec<Org>,
     /// Business leaders, parallel to the first businesses.
     pub leaders: Vec<Person>,
     /// CCI, CMA, chambre d'agriculture.
     pub chambers: Vec<Org>,
+    /// Associations of the territory.
     pub associations: Vec<Org>,
+    /// Tiers-lieux of the territory.
     pub tiers_lieux: Vec<Org>,
     /// Tiers-lieux managers, parallel to `tiers_lieux`.
     pub managers: Vec<Person>,
+    /// Public agents of the communauté de communes, at its seat.
     pub agents: Vec<Person>,
 }
 

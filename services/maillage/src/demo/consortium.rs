@@ -24,6 +24,7 @@ async fn command(
 
 /// The consortium's id, for the report.
 pub struct Consortium {
+    /// The consortium's id (a UUID).
     pub id: String,
 }
 

@@ -30,7 +30,9 @@ pub struct Outcome {
     pub positions: BTreeMap<&'static str, u64>,
     /// Commands sent.
     pub commands: u64,
+    /// Id of the survey the story ran.
     pub survey_id: String,
+    /// Id of the consortium the story founded.
     pub consortium_id: String,
 }
 

@@ -22,6 +22,7 @@ const WHITE_ZONES: usize = 4;
 
 /// Who the story reaches, where.
 pub struct Plan {
+    /// The EPCI whose territory is played.
     pub epci: &'static Epci,
     /// Every member commune, in code order.
     pub communes: Vec<&'static Commune>,

@@ -16,8 +16,11 @@ use crate::cli::client::{explain, Authed, SeenPositions};
 
 /// Plays the demo's commands, one at a time, in a fixed order.
 pub struct Player {
+    /// Client of the stakeholders service.
     pub stakeholders: StakeholdersClient<Authed>,
+    /// Client of the engagement service.
     pub engagement: EngagementClient<Authed>,
+    /// Client of the governance service.
     pub governance: GovernanceClient<Authed>,
     /// Every random choice of the story comes from here.
     pub rng: ChaCha8Rng,

@@ -10,8 +10,11 @@ const ACCENT2: &str = "#e07a2f";
 
 /// One bar: its label, its value (the bar's length) and the text shown after it.
 pub struct Bar {
+    /// What the bar stands for, shown before it (escaped when drawn).
     pub label: String,
+    /// Its value, in the chart's unit: the bar's length is this over the chart's maximum.
     pub value: f64,
+    /// The text shown after the bar (e.g. the count and share).
     pub text: String,
 }
 

@@ -19,7 +19,9 @@ const PAGE: u32 = 5_000;
 /// A contact: when it took place and with whom.
 #[derive(Debug, Clone, Default)]
 pub struct ContactFact {
+    /// When the contact took place, in seconds since the epoch (UTC), after corrections.
     pub occurred_at: i64,
+    /// Stakeholder ids of its participants, after corrections.
     pub participants: Vec<String>,
 }
 
@@ -28,15 +30,20 @@ pub struct ContactFact {
 pub struct ActionFact {
     /// None: online.
     pub commune: Option<String>,
+    /// When it is scheduled to start, in seconds since the epoch (UTC) (`None`: not scheduled).
     pub starts_at: Option<i64>,
+    /// Whether it was held.
     pub held: bool,
 }
 
 /// A mandate: office, authority, dates (seconds).
 #[derive(Debug, Clone, Default)]
 pub struct MandateFact {
+    /// The office (`MandateOffice`).
     pub office: i32,
+    /// The authority the mandate is held in (a commune, an EPCI...).
     pub authority: pb::TerritoryRef,
+    /// When it started, in seconds since the epoch (UTC).
     pub started_at: i64,
     /// None: running.
     pub ended_at: Option<i64>,
@@ -49,7 +56,9 @@ pub struct LogFacts {
     pub communes: BTreeMap<String, String>,
     /// Organisation id → name.
     pub organisation_names: BTreeMap<String, String>,
+    /// Contacts by interaction id.
     pub contacts: BTreeMap<String, ContactFact>,
+    /// Actions by action id.
     pub actions: BTreeMap<String, ActionFact>,
     /// Survey ids, in log order.
     pub surveys: Vec<String>,

@@ -25,9 +25,13 @@ pub struct StakeholderRow {
     pub business_size: i32,
     /// An élu's mandates by mandate id.
     pub mandates: BTreeMap<String, MandateRow>,
+    /// Archived: no longer an active stakeholder (its history is kept).
     pub archived: bool,
+    /// Its personal data was erased (right to erasure): sealed fields can no longer be opened.
     pub erased: bool,
+    /// When it was erased, in microseconds since the epoch (UTC).
     pub erased_at: Option<i64>,
+    /// When it was registered, in microseconds since the epoch (UTC) (the event's instant when the payload has none).
     pub registered_at: Option<i64>,
     /// The principal who registered it.
     pub registered_by: String,
@@ -42,8 +46,11 @@ pub struct StakeholderRow {
 /// (`ProjectPosition`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssessmentRow {
+    /// Influence on the project, 1 to 5.
     pub influence: u32,
+    /// Interest in the project, 1 to 5.
     pub interest: u32,
+    /// Position towards the project (`ProjectPosition`).
     pub position: i32,
 }
 
@@ -54,15 +61,20 @@ pub struct MandateRow {
     pub office: i32,
     /// The authority's `TerritoryLevel` and code.
     pub authority_level: i32,
+    /// The authority's code at that level (INSEE code, EPCI SIREN…).
     pub authority_code: String,
+    /// When the mandate began, in microseconds since the epoch (UTC).
     pub started_at: Option<i64>,
+    /// When the mandate ended, in microseconds since the epoch (UTC) (`None`: still held).
     pub ended_at: Option<i64>,
 }
 
 /// One correction of an interaction.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CorrectionRow {
+    /// When the correction was made, in microseconds since the epoch (UTC).
     pub corrected_at: Option<i64>,
+    /// Who made the correction: the event's metadata actor.
     pub corrected_by: String,
     /// The fields superseded, e.g. `channel`, `subject`.
     pub fields: Vec<String>,
@@ -80,6 +92,7 @@ pub struct InteractionRow {
     pub channel: i32,
     /// `InteractionDirection`.
     pub direction: i32,
+    /// When the contact took place, in microseconds since the epoch (UTC) (after corrections).
     pub occurred_at: Option<i64>,
     /// `InteractionTheme`s (the older vocabulary, as logged).
     pub themes: Vec<i32>,
@@ -90,13 +103,19 @@ pub struct InteractionRow {
     pub logged_by: String,
     /// When the log recorded it.
     pub logged_at: i64,
+    /// The `InteractionChannel` first logged, before any correction.
     pub original_channel: i32,
+    /// When the contact took place as first logged, in microseconds since the epoch (UTC).
     pub original_occurred_at: Option<i64>,
+    /// Stakeholder ids of the participants as first logged.
     pub original_participants: Vec<String>,
+    /// Every correction, in the order recorded.
     pub corrections: Vec<CorrectionRow>,
     /// Its free text can no longer be opened (a participant was erased).
     pub erased: bool,
+    /// Number of follow-ups logged with the contact.
     pub follow_ups: u32,
+    /// Number of those follow-ups completed.
     pub follow_ups_completed: u32,
     /// Each follow-up by id (empty in rows stored before them: `maillage
     /// rebuild` fills it).
@@ -111,7 +130,9 @@ pub struct InteractionRow {
 pub struct FollowUpRow {
     /// The principal who owns it.
     pub owner: String,
+    /// When it is due, in microseconds since the epoch (UTC).
     pub due_at: Option<i64>,
+    /// Whether it was completed.
     pub completed: bool,
 }
 
@@ -119,11 +140,17 @@ pub struct FollowUpRow {
 /// governance context, keyed by stakeholder id, instant and log position.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimelineRow {
+    /// When the fact happened, in microseconds since the epoch (UTC).
     pub at: i64,
+    /// What happened: a tag such as `INTERVIEW`, `VOTE`, `ATTENDANCE`.
     pub kind: String,
+    /// The bounded context that recorded it (`engagement`, `governance`).
     pub context: String,
+    /// Id of the aggregate the fact is about (action, interview, meeting…).
     pub reference_id: String,
+    /// A short human-readable description of the fact.
     pub detail: String,
+    /// Who caused it: the event's metadata actor.
     pub actor: String,
 }
 
@@ -137,19 +164,24 @@ pub struct ActionRow {
     /// `Theme`s (empty in rows stored before them: see [`ActionRow::topics`]).
     #[serde(default)]
     pub topics: Vec<i32>,
+    /// `EngagementAudience`s it is aimed at.
     pub audiences: Vec<i32>,
     /// The venue's commune (empty when online or unknown).
     pub commune: String,
+    /// Held online (no venue).
     pub online: bool,
     /// The territory it is for when not held in it (`TerritoryLevel`, code);
     /// level 0: none.
     #[serde(default)]
     pub target_level: i32,
+    /// Code of the territory it is for (with `target_level`; empty: none).
     #[serde(default)]
     pub target_code: String,
     /// `ActionStatus`.
     pub status: i32,
+    /// When it is scheduled to start, in microseconds since the epoch (UTC).
     pub starts_at: Option<i64>,
+    /// When it was held, in microseconds since the epoch (UTC) (`None`: not held yet).
     pub held_at: Option<i64>,
     /// Invitee → `ActionInvitationAnswer` (0: no answer yet).
     pub invitations: BTreeMap<String, i32>,
@@ -157,26 +189,33 @@ pub struct ActionRow {
     pub attendees: BTreeSet<String>,
     /// Anonymous head count by `EngagementAudience`.
     pub head_counts: BTreeMap<i32, u32>,
+    /// Who planned it (the planner named in the event, else its actor).
     pub planned_by: String,
+    /// Number of outcomes recorded for it.
     pub outcomes: u32,
 }
 
 /// A survey question as the projection needs it (no free text answers).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QuestionRow {
+    /// The question's id within its survey.
     pub question_id: String,
+    /// The question as asked.
     pub text: String,
     /// `SINGLE_CHOICE`, `MULTIPLE_CHOICE`, `SCALE`, `FREE_TEXT`, `RANKING`.
     pub kind: String,
     /// Option id and label, in the questionnaire's order.
     pub options: Vec<(String, String)>,
+    /// Scale questions: the lowest value (0 for other kinds).
     pub scale_min: i32,
+    /// Scale questions: the highest value (0 for other kinds).
     pub scale_max: i32,
 }
 
 /// The running tally of one question.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QuestionTally {
+    /// Number of responses that answered the question.
     pub answered: u64,
     /// Choice questions: times each option was chosen.
     pub chosen: BTreeMap<String, u64>,
@@ -184,28 +223,35 @@ pub struct QuestionTally {
     pub scale: BTreeMap<i32, u64>,
     /// Ranking questions: sum of 1-based positions and answers per option.
     pub rank_sums: BTreeMap<String, u64>,
+    /// Ranking questions: times each option was ranked (divides `rank_sums` into a mean).
     pub rank_counts: BTreeMap<String, u64>,
 }
 
 /// A survey and its tallies (engagement context), keyed by survey id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SurveyRow {
+    /// The survey's title.
     pub title: String,
     /// `EngagementTheme`s (the older vocabulary).
     pub themes: Vec<i32>,
     /// `Theme`s (empty in rows stored before them: see [`SurveyRow::topics`]).
     #[serde(default)]
     pub topics: Vec<i32>,
+    /// Its questions, in the questionnaire's order.
     pub questions: Vec<QuestionRow>,
     /// `SurveyStatus`.
     pub status: i32,
+    /// When it opened for responses, in microseconds since the epoch (UTC).
     pub opened_at: Option<i64>,
+    /// When it closed, in microseconds since the epoch (UTC) (`None`: not closed).
     pub closed_at: Option<i64>,
+    /// Number of responses submitted.
     pub responses: u64,
     /// By question id.
     pub tallies: BTreeMap<String, QuestionTally>,
     /// Anonymous respondents by commune code and by `EngagementAudience`.
     pub anonymous_by_commune: BTreeMap<String, u64>,
+    /// Anonymous respondents by `EngagementAudience`.
     pub anonymous_by_audience: BTreeMap<i32, u64>,
     /// Stakeholder respondents (their commune is joined at query time).
     pub by_stakeholder: BTreeMap<String, u64>,
@@ -216,9 +262,13 @@ pub struct SurveyRow {
 pub struct InterviewRow {
     /// The stakeholder interviewed (empty: an anonymous profile).
     pub stakeholder_id: String,
+    /// An anonymous profile's commune (INSEE code; empty for a stakeholder).
     pub anonymous_commune: String,
+    /// An anonymous profile's `EngagementAudience` (0 for a stakeholder).
     pub anonymous_audience: i32,
+    /// Who conducted it (the interviewer named in the event, else its actor).
     pub interviewer: String,
+    /// When it was conducted, in microseconds since the epoch (UTC).
     pub conducted_at: Option<i64>,
     /// `EngagementTheme`s (the older vocabulary).
     pub themes: Vec<i32>,
@@ -230,50 +280,67 @@ pub struct InterviewRow {
 /// A tiers-lieu diagnostic (engagement context), keyed by diagnostic id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiagnosticRow {
+    /// The stakeholder id of the tiers-lieu diagnosed.
     pub tiers_lieu_id: String,
+    /// Who conducted it (named in the event, else its actor).
     pub conducted_by: String,
+    /// When it was conducted, in microseconds since the epoch (UTC).
     pub conducted_at: Option<i64>,
+    /// Number of development priorities in its latest findings.
     pub development_priorities: u32,
+    /// Number of times it was revised since recorded.
     pub revisions: u32,
 }
 
 /// A membership of a consortium.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemberRow {
+    /// Code of the college the member sits in.
     pub college_code: String,
     /// `MembershipStatus`.
     pub status: i32,
+    /// Stakeholder id of the person representing the member.
     pub representative_id: String,
 }
 
 /// A college of a consortium.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CollegeRow {
+    /// The college's name.
     pub name: String,
+    /// Its voting weight in the consortium's bodies.
     pub weight: i64,
 }
 
 /// A consortium (governance context), keyed by consortium id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConsortiumRow {
+    /// The consortium's name.
     pub name: String,
+    /// Stakeholder id of the collectivité that founded it.
     pub founding_collectivite_id: String,
     /// `TerritoryLevel` and code of each territory it covers.
     pub territory: Vec<(i32, String)>,
+    /// When it was founded, in microseconds since the epoch (UTC).
     pub founded_at: Option<i64>,
+    /// Its colleges by college code.
     pub colleges: BTreeMap<String, CollegeRow>,
     /// Encoded `ConsortiumBody` messages by body code.
     pub bodies: BTreeMap<String, Vec<u8>>,
+    /// Its memberships by member id.
     pub members: BTreeMap<String, MemberRow>,
 }
 
 /// A resolution of a meeting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResolutionRow {
+    /// Number of the agenda item it was tabled under.
     pub agenda_item: u32,
+    /// The resolution's title.
     pub title: String,
     /// `ResolutionStatus`.
     pub status: i32,
+    /// When it was tabled, in microseconds since the epoch (UTC).
     pub tabled_at: Option<i64>,
     /// Member → (`VoteChoice`, proxy holder id).
     pub votes: BTreeMap<String, (i32, String)>,
@@ -284,22 +351,32 @@ pub struct ResolutionRow {
 /// A meeting (governance context), keyed by meeting id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MeetingRow {
+    /// The consortium holding the meeting.
     pub consortium_id: String,
+    /// Code of the consortium body that meets (one of the consortium's `bodies`).
     pub body_code: String,
+    /// When it is scheduled, in microseconds since the epoch (UTC).
     pub scheduled_at: Option<i64>,
+    /// Member ids recorded as present.
     pub present: BTreeSet<String>,
     /// Giver → holder.
     pub proxies: BTreeMap<String, String>,
+    /// Whether its minutes were approved.
     pub minutes_approved: bool,
+    /// Its resolutions by resolution id.
     pub resolutions: BTreeMap<String, ResolutionRow>,
 }
 
 /// A commitment of the action plan (governance context), keyed by commitment id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommitmentRow {
+    /// The consortium whose action plan holds it.
     pub consortium_id: String,
+    /// The commitment's title.
     pub title: String,
+    /// Member id of the consortium member who owns it.
     pub owner_member_id: String,
+    /// When it is due, in microseconds since the epoch (UTC).
     pub due_at: Option<i64>,
     /// Its label (free text before `topic` existed).
     pub theme: String,
@@ -308,8 +385,11 @@ pub struct CommitmentRow {
     pub topic: i32,
     /// `CommitmentStatus`.
     pub status: i32,
+    /// Progress, 0 to 100 (100 once completed).
     pub percent: u32,
+    /// When progress was last reported, in microseconds since the epoch (UTC).
     pub last_reported_at: Option<i64>,
+    /// Number of progress reports made.
     pub progress_reports: u64,
 }
 

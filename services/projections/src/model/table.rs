@@ -74,12 +74,16 @@ impl<V: Default + Serialize + DeserializeOwned> Table<V> {
     }
 
     /// The row at `key`, created empty if missing; marked changed.
+    #[allow(clippy::expect_used)] // the row is there: see below
     pub fn upsert(&mut self, key: &str) -> &mut V {
         self.mark(key);
         // Looked up by `&str` first: the key is copied only for a new row.
         if !self.rows.contains_key(key) {
             self.rows.insert(key.to_owned(), V::default());
         }
+        // Cannot fail: the row was there or has just been inserted. The entry
+        // API would make that plain, but it takes an owned key: a copy of the
+        // key on every upsert, where this copies it only for a new row.
         self.rows
             .get_mut(key)
             .expect("the row exists: it was there or has just been inserted")

@@ -70,7 +70,9 @@ pub fn stakeholders_in<'m>(
 /// Contacts per stakeholder: how many interactions, and the latest date.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ContactStats {
+    /// Number of logged interactions it is a current participant of.
     pub contacts: u64,
+    /// When the latest of them took place, in microseconds since the epoch (UTC).
     pub last_at: Option<i64>,
 }
 

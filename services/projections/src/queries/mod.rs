@@ -33,7 +33,9 @@ pub const MAX_PAGE_SIZE: usize = 1_000;
 /// A decoded page request: skip `offset` items, return at most `size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
+    /// Items to skip: where the page starts in the whole list.
     pub offset: usize,
+    /// Most items to return (requests get at most [`MAX_PAGE_SIZE`]; [`Page::ALL`] has no limit).
     pub size: usize,
 }
 

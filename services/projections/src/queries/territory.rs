@@ -102,7 +102,6 @@ fn overlaps(
         .any(|commune| acc.contains_key(commune.code.as_str()))
 }
 
-/// The report for `reference` (already validated), with `page` of its communes.
 /// Whether `action` names a target territory lying within the reported
 /// territory (whose communes are the keys of `acc`).
 fn is_for(territory: &Territory, acc: &BTreeMap<&str, CommuneAcc>, action: &ActionRow) -> bool {
@@ -123,6 +122,7 @@ fn is_for(territory: &Territory, acc: &BTreeMap<&str, CommuneAcc>, action: &Acti
             .all(|commune| acc.contains_key(commune.code.as_str()))
 }
 
+/// The report for `reference` (already validated), with `page` of its communes.
 pub fn report(
     model: &ReadModel,
     territory: &Territory,

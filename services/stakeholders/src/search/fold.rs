@@ -51,18 +51,29 @@ pub enum Fact {
     /// An event of a stakeholder, with the names of a person's registration
     /// or profile update opened (`None`: not such an event, or erased).
     Stakeholder {
+        /// The stakeholder's id (from its stream id).
         id: Uuid,
+        /// The decoded event.
         event: StakeholderEvent,
+        /// The person's given and family names, opened from the event's sealed profile.
         names: Option<(String, String)>,
         /// What else a person's event carries that dedupe needs, opened.
         secrets: Secrets,
     },
     /// An event of an interaction.
-    Interaction { id: Uuid, event: InteractionEvent },
+    Interaction {
+        /// The interaction's id (from its stream id).
+        id: Uuid,
+        /// The decoded event.
+        event: InteractionEvent,
+    },
     /// An event of a segment, at this version of its stream.
     Segment {
+        /// The segment's id (from its stream id).
         id: Uuid,
+        /// The event's version in the segment's stream.
         version: u64,
+        /// The decoded event.
         event: SegmentEvent,
     },
     /// An event of another stream (none today).

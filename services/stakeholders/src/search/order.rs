@@ -17,14 +17,28 @@ pub enum Key<'a> {
     /// By name: the names the caller may see first (`hidden` false), folded;
     /// then the others by id.
     Name {
+        /// The caller may not see the name (then `name` is empty).
         hidden: bool,
+        /// The sort name, folded (accents and case); empty when hidden.
         name: Cow<'a, str>,
+        /// The stakeholder (or segment) id, which makes the order total.
         id: Uuid,
     },
     /// By commune code.
-    Commune { code: Cow<'a, str>, id: Uuid },
+    Commune {
+        /// The INSEE code of the stakeholder's commune.
+        code: Cow<'a, str>,
+        /// The stakeholder id, which makes the order total.
+        id: Uuid,
+    },
     /// By last contact, the never contacted first.
-    Contact { at: Option<(i64, i32)>, id: Uuid },
+    Contact {
+        /// The last contact's instant as (seconds, nanoseconds) since the epoch
+        /// (UTC); `None`: never contacted.
+        at: Option<(i64, i32)>,
+        /// The stakeholder id, which makes the order total.
+        id: Uuid,
+    },
 }
 
 /// A key that outlives the index's lock.
