@@ -4,7 +4,8 @@
 //!
 //! Every command service maps the loop's own failures (version conflict, store
 //! failure, undecodable event, contention) the same way; only the aggregate's
-//! domain refusals differ, so each service passes its own mapping for those.
+//! domain refusals differ, and each domain error says how it reads for the
+//! caller by implementing [`Refusal`], once.
 
 use maillage_es::{HandleError, Handled};
 use maillage_proto::v1::CommandReply;
@@ -12,20 +13,25 @@ use uuid::Uuid;
 
 use crate::ServiceError;
 
-/// The service error of a command the loop did not apply; `domain` maps the
-/// aggregate's own refusals.
+/// A domain refusal of a command (an aggregate's error type), and how it
+/// reads for the caller: the one mapping of the aggregate's refusals to
+/// statuses, which every handler of its commands shares through [`command_error`].
+pub trait Refusal {
+    /// The service error of this refusal of a command on the aggregate `aggregate_id`.
+    fn service_error(self, aggregate_id: &Uuid) -> ServiceError;
+}
+
+/// The service error of a command the loop did not apply on the aggregate
+/// `aggregate_id`; the aggregate's own refusals read as their [`Refusal`] says.
 ///
 /// A version conflict is ABORTED with the actual version, a store failure maps
 /// as [`StoreError`](maillage_eventstore::StoreError) does, an undecodable
 /// event is INTERNAL (its detail only logged), contention is UNAVAILABLE
 /// (the caller may retry) and a request id reused by another principal or for
 /// another command is ALREADY_EXISTS.
-pub fn command_error<E>(
-    error: HandleError<E>,
-    domain: impl FnOnce(E) -> ServiceError,
-) -> ServiceError {
+pub fn command_error<E: Refusal>(error: HandleError<E>, aggregate_id: &Uuid) -> ServiceError {
     match error {
-        HandleError::Domain(error) => domain(error),
+        HandleError::Domain(error) => error.service_error(aggregate_id),
         HandleError::Conflict { expected, actual } => ServiceError::Aborted {
             expected: format!("version {expected}"),
             actual,
@@ -58,24 +64,37 @@ mod tests {
 
     use super::*;
 
-    fn refused(_: &'static str) -> ServiceError {
-        ServiceError::failed_precondition("refused")
+    /// A domain error of a test aggregate.
+    #[derive(Debug)]
+    struct Refused;
+
+    impl Refusal for Refused {
+        fn service_error(self, aggregate_id: &Uuid) -> ServiceError {
+            ServiceError::failed_precondition(format!("{aggregate_id} refused"))
+        }
+    }
+
+    fn id() -> Uuid {
+        Uuid::from_u128(7)
     }
 
     #[test]
     fn domain_refusals_go_through_the_services_mapping() {
-        let error = command_error(HandleError::Domain("no"), refused);
-        assert_eq!(error, ServiceError::failed_precondition("refused"));
+        let error = command_error(HandleError::Domain(Refused), &id());
+        assert_eq!(
+            error,
+            ServiceError::failed_precondition(format!("{} refused", id()))
+        );
     }
 
     #[test]
     fn loop_failures_map_to_their_codes() {
         let conflict = command_error(
-            HandleError::Conflict {
+            HandleError::<Refused>::Conflict {
                 expected: 2,
                 actual: 3,
             },
-            refused,
+            &id(),
         );
         assert_eq!(
             conflict,
@@ -85,14 +104,14 @@ mod tests {
             }
         );
         assert_eq!(
-            command_error(HandleError::Contended, refused).code(),
+            command_error(HandleError::<Refused>::Contended, &id()).code(),
             Code::Unavailable
         );
         let reused = Status::from(command_error(
-            HandleError::RequestIdReused {
+            HandleError::<Refused>::RequestIdReused {
                 request_id: "r1".into(),
             },
-            refused,
+            &id(),
         ));
         assert_eq!(reused.code(), Code::AlreadyExists);
         assert_eq!(
@@ -100,7 +119,7 @@ mod tests {
             "request id r1 was already used for another command"
         );
         assert_eq!(
-            command_error(HandleError::<&str>::Store(StoreError::Closed), refused).code(),
+            command_error(HandleError::<Refused>::Store(StoreError::Closed), &id()).code(),
             ServiceError::from(StoreError::Closed).code()
         );
     }

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use maillage_proto::v1::{self as pb, action_venue::Place};
 use maillage_replica::Expected;
-use maillage_service_kit::ServiceError;
+use maillage_service_kit::{Refusal, ServiceError};
 use maillage_territory::TerritoryLevel;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -26,9 +26,11 @@ const MAX_HEAD_COUNT: u32 = 1_000_000;
 
 impl Aggregate for Action {
     const CATEGORY: &'static str = ACTION;
+}
 
-    fn refusal(id: &Uuid, error: Error) -> ServiceError {
-        match error {
+impl Refusal for Error {
+    fn service_error(self, id: &Uuid) -> ServiceError {
+        match self {
             Error::NotFound => ServiceError::not_found("action", id.to_string()),
             Error::AlreadyExists => ServiceError::already_exists("action", id.to_string()),
             Error::EndNotAfterStart => {

@@ -8,7 +8,7 @@ use maillage_privacy::SubjectId;
 use maillage_proto::v1 as pb;
 use maillage_replica::{Expected, OrganisationType};
 use maillage_service_kit::access::Subject;
-use maillage_service_kit::ServiceError;
+use maillage_service_kit::{Refusal, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -29,9 +29,11 @@ fn notes_subject(id: &Uuid) -> Result<SubjectId, maillage_privacy::PrivacyError>
 
 impl Aggregate for Diagnostic {
     const CATEGORY: &'static str = DIAGNOSTIC;
+}
 
-    fn refusal(id: &Uuid, error: Error) -> ServiceError {
-        match error {
+impl Refusal for Error {
+    fn service_error(self, id: &Uuid) -> ServiceError {
+        match self {
             Error::NotFound => ServiceError::not_found("diagnostic", id.to_string()),
             Error::AlreadyExists => ServiceError::already_exists("diagnostic", id.to_string()),
             Error::InTheFuture => {

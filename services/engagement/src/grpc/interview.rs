@@ -6,7 +6,7 @@ use maillage_privacy::{Opened, SubjectId};
 use maillage_proto::v1::{self as pb, interview_subject::Who};
 use maillage_replica::Expected;
 use maillage_service_kit::access::Subject;
-use maillage_service_kit::{Disclosure, ServiceError};
+use maillage_service_kit::{Disclosure, Refusal, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -28,9 +28,11 @@ pub(crate) fn notes_subject(id: &Uuid) -> Result<SubjectId, maillage_privacy::Pr
 
 impl Aggregate for Interview {
     const CATEGORY: &'static str = INTERVIEW;
+}
 
-    fn refusal(id: &Uuid, error: Error) -> ServiceError {
-        match error {
+impl Refusal for Error {
+    fn service_error(self, id: &Uuid) -> ServiceError {
+        match self {
             Error::NotFound => ServiceError::not_found("interview", id.to_string()),
             Error::AlreadyExists => ServiceError::already_exists("interview", id.to_string()),
             Error::InTheFuture => {

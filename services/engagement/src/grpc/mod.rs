@@ -29,7 +29,8 @@ use maillage_proto::v1::{
 };
 use maillage_replica::{Positions, Register, Replica, SharedGuards};
 use maillage_service_kit::{
-    command_error, command_reply, validate, Disclosure, Reader, RequestContext, Role, ServiceError,
+    command_error, command_reply, validate, Disclosure, Reader, Refusal, RequestContext, Role,
+    ServiceError,
 };
 use tonic::{Request, Response, Status};
 use tracing::Span;
@@ -210,15 +211,12 @@ pub(crate) fn creation_id(
     Ok(id)
 }
 
-/// An engagement aggregate as the handlers run it: its stream category and
-/// how its domain refusals read for the caller. Each handler file implements
-/// it for its aggregate.
-pub(crate) trait Aggregate: Decider {
+/// An engagement aggregate as the handlers run it: its stream category, and
+/// domain refusals that read for the caller as their [`Refusal`] says. Each
+/// handler file implements both for its aggregate.
+pub(crate) trait Aggregate: Decider<Error: Refusal> {
     /// The category of its streams.
     const CATEGORY: &'static str;
-
-    /// The service error of a refusal of a command on the aggregate `id`.
-    fn refusal(id: &Uuid, error: Self::Error) -> ServiceError;
 }
 
 /// Runs `command` on the aggregate `id` for `ctx`'s request (its ids recorded
@@ -239,7 +237,7 @@ pub(crate) async fn run<D: Aggregate>(
             &ctx.metadata(),
         )
         .await
-        .map_err(|error| command_error(error, |refusal| D::refusal(id, refusal)))?;
+        .map_err(|error| command_error(error, id))?;
     Ok(Response::new(command_reply(id, &handled)))
 }
 
@@ -251,7 +249,7 @@ pub(crate) fn load<D: Aggregate>(
 ) -> Result<(u64, D::State), Status> {
     aggregates
         .load(&stream_id(D::CATEGORY, id))
-        .map_err(|error| command_error(error, |refusal| D::refusal(id, refusal)).into())
+        .map_err(|error| command_error(error, id).into())
 }
 
 /// Maps errors of the key vault (sealing or opening notes).

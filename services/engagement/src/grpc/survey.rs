@@ -11,7 +11,7 @@ use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::v1::{self as pb, survey_answer::Value, survey_respondent::Who};
 use maillage_replica::Expected;
-use maillage_service_kit::{command_error, ServiceError};
+use maillage_service_kit::{command_error, Refusal, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -42,9 +42,11 @@ pub(crate) fn response_subject(
 
 impl Aggregate for Survey {
     const CATEGORY: &'static str = SURVEY;
+}
 
-    fn refusal(id: &Uuid, error: Error) -> ServiceError {
-        match error {
+impl Refusal for Error {
+    fn service_error(self, id: &Uuid) -> ServiceError {
+        match self {
             Error::NotFound => ServiceError::not_found("survey", id.to_string()),
             Error::AlreadyExists => ServiceError::already_exists("survey", id.to_string()),
             Error::TokenAlreadyUsed => {
@@ -83,7 +85,7 @@ pub(super) async fn draft(
     let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
     // Questions are checked by the domain, before anything is appended.
     crate::domain::survey::check_questions(&r.questions)
-        .map_err(|error| Status::from(Survey::refusal(&Uuid::nil(), error)))?;
+        .map_err(|error| Status::from(error.service_error(&Uuid::nil())))?;
     let id = creation_id(service, SURVEY, "survey_id", &ctx)?;
     let command = Command::Draft(Draft {
         survey_id: id,
@@ -244,7 +246,7 @@ fn seal_free_texts(
         .inspect(&stream_id(SURVEY, survey_id), |_, state| {
             check_submission(state, submission).is_ok()
         })
-        .map_err(|error| command_error(error, |refusal| Survey::refusal(survey_id, refusal)))?;
+        .map_err(|error| command_error(error, survey_id))?;
     // Nothing is sealed for a submission `decide` will refuse, nor for a
     // retry (the command loop answers it with its original outcome).
     if !accepted {

@@ -40,7 +40,7 @@ impl GovernanceService {
                 &context.metadata(),
             )
             .await
-            .map_err(|error| handle_error(error, &commitment_id.to_string()))?;
+            .map_err(|error| handle_error(error, commitment_id))?;
         Ok(Response::new(command_reply(commitment_id, &handled)))
     }
 

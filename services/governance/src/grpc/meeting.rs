@@ -39,7 +39,7 @@ impl GovernanceService {
                 &context.metadata(),
             )
             .await
-            .map_err(|error| handle_error(error, &meeting_id.to_string()))
+            .map_err(|error| handle_error(error, meeting_id))
     }
 
     /// A meeting's state (NOT_FOUND when it does not exist).

@@ -27,9 +27,9 @@ use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::domain::commitment::Commitment;
-use crate::domain::consortium::Consortium;
-use crate::domain::meeting::Meeting;
+use crate::domain::commitment::{Commitment, CommitmentError};
+use crate::domain::consortium::{Consortium, ConsortiumError};
+use crate::domain::meeting::{Meeting, MeetingError};
 use crate::domain::{timestamp, DomainError, Refusal, Timestamp};
 
 /// Roles that may change governance.
@@ -254,32 +254,55 @@ fn slug(field: &str, value: &str) -> Result<String, Status> {
     }
 }
 
-/// A domain refusal or a loop failure as a status.
-fn handle_error<E: DomainError>(error: HandleError<E>, aggregate_id: &str) -> Status {
-    command_error(error, |error| {
-        let message = error.to_string();
-        match error.refusal() {
-            Refusal::InvalidArgument { field } => {
-                let prefix = format!("{field}: ");
-                let message = message
-                    .strip_prefix(&prefix)
-                    .unwrap_or(&message)
-                    .to_string();
-                ServiceError::invalid_argument(field, message)
-            }
-            Refusal::NotFound { what, id } => ServiceError::not_found(
-                what,
-                if id.is_empty() {
-                    aggregate_id.to_string()
-                } else {
-                    id
-                },
-            ),
-            Refusal::AlreadyExists { what, id } => ServiceError::already_exists(what, id),
-            Refusal::FailedPrecondition => ServiceError::failed_precondition(message),
+/// A domain refusal or a loop failure on the aggregate `aggregate_id` as a status.
+fn handle_error<E: maillage_service_kit::Refusal>(
+    error: HandleError<E>,
+    aggregate_id: &Uuid,
+) -> Status {
+    command_error(error, aggregate_id).into()
+}
+
+/// How a governance refusal reads for the caller, from its [`DomainError::refusal`].
+fn refusal_error(error: impl DomainError, aggregate_id: &Uuid) -> ServiceError {
+    let message = error.to_string();
+    match error.refusal() {
+        Refusal::InvalidArgument { field } => {
+            let prefix = format!("{field}: ");
+            let message = message
+                .strip_prefix(&prefix)
+                .unwrap_or(&message)
+                .to_string();
+            ServiceError::invalid_argument(field, message)
         }
-    })
-    .into()
+        Refusal::NotFound { what, id } => ServiceError::not_found(
+            what,
+            if id.is_empty() {
+                aggregate_id.to_string()
+            } else {
+                id
+            },
+        ),
+        Refusal::AlreadyExists { what, id } => ServiceError::already_exists(what, id),
+        Refusal::FailedPrecondition => ServiceError::failed_precondition(message),
+    }
+}
+
+impl maillage_service_kit::Refusal for ConsortiumError {
+    fn service_error(self, aggregate_id: &Uuid) -> ServiceError {
+        refusal_error(self, aggregate_id)
+    }
+}
+
+impl maillage_service_kit::Refusal for MeetingError {
+    fn service_error(self, aggregate_id: &Uuid) -> ServiceError {
+        refusal_error(self, aggregate_id)
+    }
+}
+
+impl maillage_service_kit::Refusal for CommitmentError {
+    fn service_error(self, aggregate_id: &Uuid) -> ServiceError {
+        refusal_error(self, aggregate_id)
+    }
 }
 
 /// Loads an aggregate's state, NOT_FOUND (`what` `id`) when it has no event.
@@ -290,11 +313,11 @@ fn load_existing<D: Decider>(
     id: &Uuid,
 ) -> Result<(u64, D::State), Status>
 where
-    D::Error: DomainError,
+    D::Error: maillage_service_kit::Refusal,
 {
     let (version, state) = aggregates
         .load(stream)
-        .map_err(|error| handle_error(error, &id.to_string()))?;
+        .map_err(|error| handle_error(error, id))?;
     if version == 0 {
         return Err(ServiceError::not_found(what, id.to_string()).into());
     }

@@ -16,16 +16,14 @@
 use maillage_es::stream_id;
 use maillage_privacy::{KeyVault, Opened, SubjectId};
 use maillage_proto::v1 as pb;
-use maillage_service_kit::{command_error, Disclosure, Reader, Role, ServiceError};
+use maillage_service_kit::{command_error, Disclosure, Reader, Refusal, Role, ServiceError};
 use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::register::person_fields;
 use super::search::index_error;
-use super::{
-    blocking, privacy_error, run, stakeholder_error, StakeholdersService, AUDIENCE, STAKEHOLDER,
-};
+use super::{blocking, privacy_error, run, StakeholdersService, AUDIENCE, STAKEHOLDER};
 use crate::domain::audience::{AudienceCommand, AudienceError};
 use crate::domain::stakeholder::{covers, Profile, StakeholderState};
 use crate::domain::timestamp;
@@ -135,6 +133,16 @@ fn member(
     Ok(Row::Member(member))
 }
 
+impl Refusal for AudienceError {
+    fn service_error(self, id: &Uuid) -> ServiceError {
+        match self {
+            AudienceError::AlreadyRecorded => {
+                ServiceError::already_exists("audience export", id.to_string())
+            }
+        }
+    }
+}
+
 impl StakeholdersService {
     #[tracing::instrument(skip_all, fields(segment_id, export_id))]
     pub(super) async fn handle_export_audience(
@@ -217,7 +225,7 @@ impl StakeholdersService {
                     .inner
                     .stakeholders
                     .load(&stream_id(STAKEHOLDER, id))
-                    .map_err(|error| command_error(error, stakeholder_error(id)))?;
+                    .map_err(|error| command_error(error, id))?;
                 match member(&vault, &state, channel, purpose)? {
                     Row::Member(member) => members.push(member),
                     Row::WithoutAddress => without_address += 1,
@@ -248,9 +256,6 @@ impl StakeholdersService {
             &AudienceCommand::Record(exported),
             None,
             &reader.context,
-            |AudienceError::AlreadyRecorded| {
-                ServiceError::already_exists("audience export", export_id.to_string())
-            },
         )
         .await?;
         // The journal says what was shown: names and one contact field, for a purpose.

@@ -217,7 +217,7 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .inspect(&stream, |_, state| state.is_erasing())
-            .map_err(|error| super::handle_error(error, super::stakeholder_error(id)))?;
+            .map_err(|error| super::handle_error(error, id))?;
         if started {
             return Ok(());
         }

@@ -23,14 +23,14 @@ use std::collections::HashMap;
 
 use maillage_es::{stream_id, Decider};
 use maillage_proto::v1 as pb;
-use maillage_service_kit::{command_error, RequestContext, ServiceError};
+use maillage_service_kit::{command_error, Refusal, RequestContext, ServiceError};
 use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::register::{check_mandate, check_organisation, check_person};
 use super::WRITERS;
-use super::{stakeholder_error, StakeholdersService, STAKEHOLDER};
+use super::{StakeholdersService, STAKEHOLDER};
 use crate::domain::stakeholder::{
     ImportRegistration, NewAffiliation, Stakeholder, StakeholderCommand, StakeholderEvent,
     StakeholderState,
@@ -202,7 +202,7 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, id))
-            .map_err(|error| Failure::Batch(command_error(error, stakeholder_error(id)).into()))?;
+            .map_err(|error| Failure::Batch(command_error(error, id).into()))?;
         Ok(state)
     }
 
@@ -478,7 +478,7 @@ impl StakeholdersService {
                 None => StakeholderState::default(),
             };
             let events = Stakeholder::decide(&command, &state)
-                .map_err(|error| Failure::from_service(prefix, stakeholder_error(&id)(error)))?;
+                .map_err(|error| Failure::from_service(prefix, error.service_error(&id)))?;
             for event in &events {
                 Stakeholder::evolve(&mut state, event);
             }
@@ -492,9 +492,7 @@ impl StakeholdersService {
                 .stakeholders
                 .handle(&stream, &command, None, &row_context.metadata())
                 .await
-                .map_err(|error| {
-                    Failure::from_service(prefix, command_error(error, stakeholder_error(&id)))
-                })?;
+                .map_err(|error| Failure::from_service(prefix, command_error(error, &id)))?;
             (handled.events, handled.position)
         };
         if events.is_empty() {

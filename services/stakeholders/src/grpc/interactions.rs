@@ -15,8 +15,7 @@ use uuid::Uuid;
 
 use super::WRITERS;
 use super::{
-    blocking, handle_error, interaction_error, privacy_error, run, stakeholder_error,
-    StakeholdersService, INTERACTION, STAKEHOLDER,
+    blocking, handle_error, privacy_error, run, StakeholdersService, INTERACTION, STAKEHOLDER,
 };
 use crate::domain::interaction::InteractionCommand;
 use crate::domain::stakeholder::Profile;
@@ -95,7 +94,7 @@ impl StakeholdersService {
                         Profile::Organisation(_) => (pb::StakeholderType::Organisation, false),
                     })
                 })
-                .map_err(|error| handle_error(error, stakeholder_error(&id)))?;
+                .map_err(|error| handle_error(error, &id))?;
             let kind = match found {
                 None => {
                     return Err(ServiceError::invalid_argument(item, "no such stakeholder").into())
@@ -124,7 +123,6 @@ impl StakeholdersService {
         expected: Option<u64>,
         context: &RequestContext,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let domain = interaction_error(id);
         let stream = stream_id(INTERACTION, id);
         run(
             &self.inner.interactions,
@@ -133,7 +131,6 @@ impl StakeholdersService {
             &command,
             expected,
             context,
-            domain,
         )
         .await
     }
@@ -314,7 +311,7 @@ impl StakeholdersService {
             .inner
             .interactions
             .load(&stream_id(INTERACTION, &id))
-            .map_err(|error| handle_error(error, interaction_error(&id)))?;
+            .map_err(|error| handle_error(error, &id))?;
         if state.current.is_none() {
             return Err(ServiceError::not_found("interaction", id.to_string()).into());
         }

@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::WRITERS;
-use super::{handle_error, stakeholder_error, StakeholdersService, STAKEHOLDER};
+use super::{handle_error, StakeholdersService, STAKEHOLDER};
 use crate::domain::stakeholder::StakeholderCommand;
 use crate::domain::ts_key;
 use crate::ids::derived_id;
@@ -87,7 +87,7 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, &other))
-            .map_err(|error| handle_error(error, stakeholder_error(&other)))?;
+            .map_err(|error| handle_error(error, &other))?;
         if !state.is_organisation() {
             let problem = if state.profile.is_none() {
                 "no such stakeholder"

@@ -37,8 +37,8 @@ use maillage_proto::v1::stakeholders_server::{Stakeholders, StakeholdersServer};
 use maillage_replica::{Reactor, ReferenceGuards};
 use maillage_service_kit::access::Subject;
 use maillage_service_kit::{
-    command_error, command_reply, AccessJournal, FingerprintKey, OpenError, Reader, RequestContext,
-    Role, ServiceDatabase, ServiceError,
+    command_error, command_reply, AccessJournal, FingerprintKey, OpenError, Reader, Refusal,
+    RequestContext, Role, ServiceDatabase, ServiceError,
 };
 use maillage_territory::Territory;
 use tonic::{Request, Response, Status};
@@ -203,7 +203,7 @@ fn reply<E>(id: &uuid::Uuid, handled: &Handled<E>) -> Response<pb::CommandReply>
 }
 
 /// Runs `command` on the aggregate `id` (stream `stream`) for `context`'s
-/// request and replies; `domain` maps the aggregate's refusals.
+/// request and replies.
 async fn run<D: Decider>(
     aggregates: &Aggregates<D>,
     stream: &str,
@@ -211,25 +211,27 @@ async fn run<D: Decider>(
     command: &D::Command,
     expected: Option<u64>,
     context: &RequestContext,
-    domain: impl FnOnce(D::Error) -> ServiceError,
-) -> Result<Response<pb::CommandReply>, Status> {
+) -> Result<Response<pb::CommandReply>, Status>
+where
+    D::Error: Refusal,
+{
     let handled = aggregates
         .handle(stream, command, expected, &context.metadata())
         .await
-        .map_err(|error| handle_error(error, domain))?;
+        .map_err(|error| handle_error(error, id))?;
     Ok(reply(id, &handled))
 }
 
-/// The status of a command the loop did not apply.
-fn handle_error<E>(error: HandleError<E>, domain: impl FnOnce(E) -> ServiceError) -> Status {
-    command_error(error, domain).into()
+/// The status of a command the loop did not apply on the aggregate `id`.
+fn handle_error<E: Refusal>(error: HandleError<E>, id: &uuid::Uuid) -> Status {
+    command_error(error, id).into()
 }
 
 /// How a stakeholder's domain refusal reads for the caller.
-fn stakeholder_error(id: &uuid::Uuid) -> impl FnOnce(StakeholderError) -> ServiceError + '_ {
-    move |error| {
+impl Refusal for StakeholderError {
+    fn service_error(self, id: &uuid::Uuid) -> ServiceError {
         use StakeholderError as E;
-        match error {
+        match self {
             E::AlreadyRegistered => ServiceError::already_exists("stakeholder", id.to_string()),
             E::NotFound => ServiceError::not_found("stakeholder", id.to_string()),
             E::MandateNotFound(mandate) => ServiceError::not_found("mandate", mandate),
@@ -250,10 +252,10 @@ fn stakeholder_error(id: &uuid::Uuid) -> impl FnOnce(StakeholderError) -> Servic
 }
 
 /// How an interaction's domain refusal reads for the caller.
-fn interaction_error(id: &uuid::Uuid) -> impl FnOnce(InteractionError) -> ServiceError + '_ {
-    move |error| {
+impl Refusal for InteractionError {
+    fn service_error(self, id: &uuid::Uuid) -> ServiceError {
         use InteractionError as E;
-        match error {
+        match self {
             E::AlreadyLogged => ServiceError::already_exists("interaction", id.to_string()),
             E::NotFound => ServiceError::not_found("interaction", id.to_string()),
             E::FollowUpNotFound(follow_up) => ServiceError::not_found("follow-up", follow_up),

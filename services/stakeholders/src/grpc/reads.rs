@@ -22,8 +22,7 @@ use uuid::Uuid;
 use super::interactions::interaction_fields;
 use super::register::person_fields;
 use super::{
-    blocking, handle_error, interaction_error, privacy_error, stakeholder_error,
-    StakeholdersService, INTERACTION, READERS, STAKEHOLDER,
+    blocking, handle_error, privacy_error, StakeholdersService, INTERACTION, READERS, STAKEHOLDER,
 };
 use crate::domain::interaction::{corrected_fields, owner_of, InteractionState};
 use crate::domain::stakeholder::{Profile, StakeholderState};
@@ -274,7 +273,7 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, id))
-            .map_err(|error| handle_error(error, stakeholder_error(id)))?;
+            .map_err(|error| handle_error(error, id))?;
         if state.profile.is_none() {
             return Err(ServiceError::not_found("stakeholder", id.to_string()).into());
         }
@@ -290,7 +289,7 @@ impl StakeholdersService {
             .inner
             .interactions
             .load(&stream_id(INTERACTION, id))
-            .map_err(|error| handle_error(error, interaction_error(id)))?;
+            .map_err(|error| handle_error(error, id))?;
         if state.current.is_none() {
             return Err(ServiceError::not_found("interaction", id.to_string()).into());
         }
@@ -309,7 +308,7 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, &id))
-            .map_err(|error| handle_error(error, stakeholder_error(&id)))?;
+            .map_err(|error| handle_error(error, &id))?;
         if state.profile.is_none() {
             return Err(ServiceError::not_found("stakeholder", id.to_string()).into());
         }
@@ -349,7 +348,7 @@ impl StakeholdersService {
             .inner
             .interactions
             .load(&stream_id(INTERACTION, &id))
-            .map_err(|error| handle_error(error, interaction_error(&id)))?;
+            .map_err(|error| handle_error(error, &id))?;
         if state.current.is_none() {
             return Err(ServiceError::not_found("interaction", id.to_string()).into());
         }

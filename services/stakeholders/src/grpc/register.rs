@@ -11,8 +11,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    blocking, handle_error, privacy_error, run, stakeholder_error, StakeholdersService,
-    STAKEHOLDER, WRITERS,
+    blocking, handle_error, privacy_error, run, StakeholdersService, STAKEHOLDER, WRITERS,
 };
 use crate::domain::stakeholder::{NewMandate, Profile, StakeholderCommand, StakeholderState};
 use crate::ids::derived_id;
@@ -257,7 +256,7 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, id))
-            .map_err(|error| handle_error(error, stakeholder_error(id)))?;
+            .map_err(|error| handle_error(error, id))?;
         match &state.profile {
             None => Err(ServiceError::not_found("stakeholder", id.to_string()).into()),
             Some(Profile::Organisation(_)) => {
@@ -275,7 +274,6 @@ impl StakeholdersService {
         expected: Option<u64>,
         context: &RequestContext,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let domain = stakeholder_error(id);
         let stream = stream_id(STAKEHOLDER, id);
         run(
             &self.inner.stakeholders,
@@ -284,7 +282,6 @@ impl StakeholdersService {
             &command,
             expected,
             context,
-            domain,
         )
         .await
     }
@@ -486,7 +483,7 @@ impl StakeholdersService {
             .inner
             .stakeholders
             .load(&stream_id(STAKEHOLDER, &organisation))
-            .map_err(|error| handle_error(error, stakeholder_error(&organisation)))?;
+            .map_err(|error| handle_error(error, &organisation))?;
         if !state.is_organisation() {
             let problem = if state.profile.is_none() {
                 "no such stakeholder"

@@ -8,7 +8,7 @@
 
 use maillage_es::stream_id;
 use maillage_proto::v1 as pb;
-use maillage_service_kit::{require, RequestContext, ServiceError};
+use maillage_service_kit::{require, Refusal, RequestContext, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -24,10 +24,12 @@ use crate::validate::{self, MAX_LABEL, MAX_SHORT_TEXT};
 const DEFAULT_SEGMENTS_PAGE: usize = 100;
 
 /// How a segment's refusal reads for the caller.
-fn segment_error(id: &Uuid) -> impl FnOnce(SegmentError) -> ServiceError + '_ {
-    move |error| match error {
-        SegmentError::AlreadyDefined => ServiceError::already_exists("segment", id.to_string()),
-        SegmentError::NotFound => ServiceError::not_found("segment", id.to_string()),
+impl Refusal for SegmentError {
+    fn service_error(self, id: &Uuid) -> ServiceError {
+        match self {
+            SegmentError::AlreadyDefined => ServiceError::already_exists("segment", id.to_string()),
+            SegmentError::NotFound => ServiceError::not_found("segment", id.to_string()),
+        }
     }
 }
 
@@ -38,7 +40,7 @@ impl StakeholdersService {
             .inner
             .segments
             .load(&stream_id(SEGMENT, id))
-            .map_err(|error| handle_error(error, segment_error(id)))?;
+            .map_err(|error| handle_error(error, id))?;
         let defined = state
             .definition
             .ok_or_else(|| ServiceError::not_found("segment", id.to_string()))?;
@@ -105,7 +107,6 @@ impl StakeholdersService {
             &command,
             message.expected_version,
             &context,
-            segment_error(&id),
         )
         .await
     }
