@@ -295,7 +295,7 @@ async fn an_audience_is_exported_from_the_command_line_as_csv() {
     assert!(exported.status.success(), "{}", text(&exported.stderr));
     assert_eq!(
         text(&exported.stdout),
-        format!("identifiant;prénom;nom;courriel\n{anne};Anne;Aubert;anne@example.fr\n")
+        format!("identifiant;prénom;nom;courriel\r\n{anne};Anne;Aubert;anne@example.fr\r\n")
     );
     let summary = text(&exported.stderr);
     assert!(

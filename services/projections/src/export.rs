@@ -25,19 +25,23 @@ fn fixed6(value: f64) -> String {
     format!("{value:.6}")
 }
 
-/// One CSV field, quoted when it holds a separator, quote or line break.
-fn field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
+/// Records as a CSV document (RFC 4180, the `csv` crate): fields separated
+/// by `delimiter`, quoted only when they hold it, a quote or a line break;
+/// lines ended by CRLF. The exports and the CLI's CSV files all use it.
+pub fn csv_document(
+    records: impl IntoIterator<Item = Vec<String>>,
+    delimiter: u8,
+) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for record in records {
+        writer.write_record(&record)?;
     }
-}
-
-fn csv_line(out: &mut String, fields: &[String]) {
-    let line: Vec<String> = fields.iter().map(|value| field(value)).collect();
-    out.push_str(&line.join(","));
-    out.push_str("\r\n");
+    writer
+        .into_inner()
+        .map_err(|error| csv::Error::from(error.into_error()))
 }
 
 fn participant_text(participant: &pb::ContactAuditParticipant) -> String {
@@ -62,56 +66,50 @@ fn correction_text(correction: &pb::ContactAuditCorrection) -> String {
 
 /// The contact audit as CSV (one line per contact; participants and
 /// corrections `;`-separated within their fields).
-pub fn audit_csv(rows: &[pb::ContactAuditRow]) -> Vec<u8> {
-    let mut out = String::new();
-    csv_line(
-        &mut out,
-        &[
-            "interaction_id",
-            "occurred_at",
-            "logged_at",
-            "logged_by",
-            "channel",
-            "direction",
-            "themes",
-            "subject",
-            "participants",
-            "corrections",
-            "original_channel",
-            "original_occurred_at",
-            "original_participant_ids",
+pub fn audit_csv(rows: &[pb::ContactAuditRow]) -> Result<Vec<u8>, csv::Error> {
+    let header = [
+        "interaction_id",
+        "occurred_at",
+        "logged_at",
+        "logged_by",
+        "channel",
+        "direction",
+        "themes",
+        "subject",
+        "participants",
+        "corrections",
+        "original_channel",
+        "original_occurred_at",
+        "original_participant_ids",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let lines = rows.iter().map(|row| {
+        vec![
+            row.interaction_id.clone(),
+            instant(row.occurred_at.as_ref()),
+            instant(row.logged_at.as_ref()),
+            row.logged_by.clone(),
+            row.channel.clone(),
+            row.direction.clone(),
+            row.themes.join(";"),
+            row.subject.clone(),
+            row.participants
+                .iter()
+                .map(participant_text)
+                .collect::<Vec<_>>()
+                .join(";"),
+            row.corrections
+                .iter()
+                .map(correction_text)
+                .collect::<Vec<_>>()
+                .join(";"),
+            row.original_channel.clone(),
+            instant(row.original_occurred_at.as_ref()),
+            row.original_participant_ids.join(";"),
         ]
-        .map(str::to_owned),
-    );
-    for row in rows {
-        csv_line(
-            &mut out,
-            &[
-                row.interaction_id.clone(),
-                instant(row.occurred_at.as_ref()),
-                instant(row.logged_at.as_ref()),
-                row.logged_by.clone(),
-                row.channel.clone(),
-                row.direction.clone(),
-                row.themes.join(";"),
-                row.subject.clone(),
-                row.participants
-                    .iter()
-                    .map(participant_text)
-                    .collect::<Vec<_>>()
-                    .join(";"),
-                row.corrections
-                    .iter()
-                    .map(correction_text)
-                    .collect::<Vec<_>>()
-                    .join(";"),
-                row.original_channel.clone(),
-                instant(row.original_occurred_at.as_ref()),
-                row.original_participant_ids.join(";"),
-            ],
-        );
-    }
-    out.into_bytes()
+    });
+    csv_document(std::iter::once(header).chain(lines), b',')
 }
 
 /// The contact audit as JSON: `{"rows": [...]}`.
@@ -151,44 +149,38 @@ pub fn audit_json(rows: &[pb::ContactAuditRow]) -> Vec<u8> {
 }
 
 /// The territory report as CSV: one line per member commune.
-pub fn territory_csv(report: &pb::TerritoryEngagementReport) -> Vec<u8> {
-    let mut out = String::new();
-    csv_line(
-        &mut out,
-        &[
-            "code",
-            "name",
-            "population",
-            "stakeholders",
-            "stakeholders_contacted",
-            "elus_contacted",
-            "businesses_contacted",
-            "actions_held",
-            "people_reached",
-            "survey_responses",
-            "white_zone",
+pub fn territory_csv(report: &pb::TerritoryEngagementReport) -> Result<Vec<u8>, csv::Error> {
+    let header = [
+        "code",
+        "name",
+        "population",
+        "stakeholders",
+        "stakeholders_contacted",
+        "elus_contacted",
+        "businesses_contacted",
+        "actions_held",
+        "people_reached",
+        "survey_responses",
+        "white_zone",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let lines = report.communes.iter().map(|commune| {
+        vec![
+            commune.code.clone(),
+            commune.name.clone(),
+            commune.population.to_string(),
+            commune.stakeholders.to_string(),
+            commune.stakeholders_contacted.to_string(),
+            commune.elus_contacted.to_string(),
+            commune.businesses_contacted.to_string(),
+            commune.actions_held.to_string(),
+            commune.people_reached.to_string(),
+            commune.survey_responses.to_string(),
+            commune.white_zone.to_string(),
         ]
-        .map(str::to_owned),
-    );
-    for commune in &report.communes {
-        csv_line(
-            &mut out,
-            &[
-                commune.code.clone(),
-                commune.name.clone(),
-                commune.population.to_string(),
-                commune.stakeholders.to_string(),
-                commune.stakeholders_contacted.to_string(),
-                commune.elus_contacted.to_string(),
-                commune.businesses_contacted.to_string(),
-                commune.actions_held.to_string(),
-                commune.people_reached.to_string(),
-                commune.survey_responses.to_string(),
-                commune.white_zone.to_string(),
-            ],
-        );
-    }
-    out.into_bytes()
+    });
+    csv_document(std::iter::once(header).chain(lines), b',')
 }
 
 fn label_counts(counts: &[pb::LabelCount]) -> Value {

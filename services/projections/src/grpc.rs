@@ -293,32 +293,39 @@ impl Projections for ProjectionsService {
         // The documents are written off the async workers too: an audit can
         // hold hundreds of thousands of contacts.
         let export = match request.into_inner().report {
-            Some(pb::export_report_request::Report::ContactAudit(audit)) => {
-                self.audit(&audit, move |rows| pb::ReportExport {
-                    content: if csv {
-                        export::audit_csv(&rows)
-                    } else {
-                        export::audit_json(&rows)
-                    },
-                    content_type: if csv { export::CSV } else { export::JSON }.into(),
-                    filename: format!("contact-audit.{}", if csv { "csv" } else { "json" }),
-                    rows: rows.len() as u64,
+            Some(pb::export_report_request::Report::ContactAudit(audit)) => self
+                .audit(&audit, move |rows| {
+                    Ok::<_, csv::Error>(pb::ReportExport {
+                        content: if csv {
+                            export::audit_csv(&rows)?
+                        } else {
+                            export::audit_json(&rows)
+                        },
+                        content_type: if csv { export::CSV } else { export::JSON }.into(),
+                        filename: format!("contact-audit.{}", if csv { "csv" } else { "json" }),
+                        rows: rows.len() as u64,
+                    })
                 })
                 .await?
-            }
-            Some(pb::export_report_request::Report::TerritoryEngagement(territory)) => {
-                self.territory_report(&territory, Page::ALL, move |report| pb::ReportExport {
-                    content: if csv {
-                        export::territory_csv(&report)
-                    } else {
-                        export::territory_json(&report)
-                    },
-                    content_type: if csv { export::CSV } else { export::JSON }.into(),
-                    filename: format!("territory-engagement.{}", if csv { "csv" } else { "json" }),
-                    rows: report.communes.len() as u64,
+                .map_err(csv_error)?,
+            Some(pb::export_report_request::Report::TerritoryEngagement(territory)) => self
+                .territory_report(&territory, Page::ALL, move |report| {
+                    Ok::<_, csv::Error>(pb::ReportExport {
+                        content: if csv {
+                            export::territory_csv(&report)?
+                        } else {
+                            export::territory_json(&report)
+                        },
+                        content_type: if csv { export::CSV } else { export::JSON }.into(),
+                        filename: format!(
+                            "territory-engagement.{}",
+                            if csv { "csv" } else { "json" }
+                        ),
+                        rows: report.communes.len() as u64,
+                    })
                 })
                 .await?
-            }
+                .map_err(csv_error)?,
             None => return Err(ServiceError::invalid_argument("report", "is required").into()),
         };
         Ok(Response::new(export))
@@ -536,4 +543,9 @@ fn uuid_field(field: &str, value: &str) -> Result<String, ServiceError> {
     uuid::Uuid::try_parse(value)
         .map(|id| id.to_string())
         .map_err(|_| ServiceError::invalid_argument(field, "must be a UUID"))
+}
+
+/// A CSV document that could not be written (a bug: it is written to memory).
+fn csv_error(error: csv::Error) -> Status {
+    ServiceError::internal(format!("CSV export: {error}")).into()
 }

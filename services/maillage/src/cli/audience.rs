@@ -9,6 +9,7 @@
 //! (who, when, segment, channel, purpose, how many), for an audit — read
 //! through the `EventLog` API (roles `auditor`, `tool`, `admin`).
 
+use maillage_projections::export::csv_document;
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
@@ -106,7 +107,7 @@ pub async fn run(connection: &Connection, command: AudienceCommand) -> anyhow::R
             break;
         }
     }
-    super::output::write(args.out.as_deref(), csv(channel, &members).as_bytes())?;
+    super::output::write(args.out.as_deref(), &csv(channel, &members)?)?;
     eprintln!(
         "maillage: {} personne{} exportée{}{} ; {pages} page{} enregistrée{} dans le journal",
         members.len(),
@@ -226,38 +227,31 @@ fn plural(count: u64) -> &'static str {
     }
 }
 
-/// One CSV field: quoted when it holds a separator, a quote or a line break.
-fn field(text: &str) -> String {
-    if text.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
-/// The members as CSV: id, given name, family name and the channel's field.
-fn csv(channel: pb::ConsentChannel, members: &[pb::AudienceMember]) -> String {
+/// The members as CSV (`;`-separated, as French spreadsheets read it): id,
+/// given name, family name and the channel's field.
+fn csv(channel: pb::ConsentChannel, members: &[pb::AudienceMember]) -> Result<Vec<u8>, csv::Error> {
     let header = match channel {
         pb::ConsentChannel::Email => "courriel",
         pb::ConsentChannel::Phone | pb::ConsentChannel::Sms => "téléphone",
         _ => "adresse postale",
     };
-    let mut text = format!("identifiant;prénom;nom;{header}\n");
-    for member in members {
+    let header = ["identifiant", "prénom", "nom", header]
+        .map(str::to_owned)
+        .to_vec();
+    let lines = members.iter().map(|member| {
         let value = match channel {
             pb::ConsentChannel::Email => &member.email,
             pb::ConsentChannel::Phone | pb::ConsentChannel::Sms => &member.phone,
             _ => &member.postal_address,
         };
-        text.push_str(&format!(
-            "{};{};{};{}\n",
-            field(&member.stakeholder_id),
-            field(&member.given_name),
-            field(&member.family_name),
-            field(value)
-        ));
-    }
-    text
+        vec![
+            member.stakeholder_id.clone(),
+            member.given_name.clone(),
+            member.family_name.clone(),
+            value.clone(),
+        ]
+    });
+    csv_document(std::iter::once(header).chain(lines), b';')
 }
 
 #[cfg(test)]
@@ -275,12 +269,12 @@ mod tests {
             ..Default::default()
         }];
         assert_eq!(
-            csv(pb::ConsentChannel::Post, &members),
-            "identifiant;prénom;nom;adresse postale\nid-1;Anne;Aubert;\"1 rue de la Cité; \"\"Bât. B\"\"\"\n"
+            String::from_utf8(csv(pb::ConsentChannel::Post, &members).unwrap()).unwrap(),
+            "identifiant;prénom;nom;adresse postale\r\nid-1;Anne;Aubert;\"1 rue de la Cité; \"\"Bât. B\"\"\"\r\n"
         );
         assert_eq!(
-            csv(pb::ConsentChannel::Email, &members),
-            "identifiant;prénom;nom;courriel\nid-1;Anne;Aubert;anne@example.fr\n"
+            String::from_utf8(csv(pb::ConsentChannel::Email, &members).unwrap()).unwrap(),
+            "identifiant;prénom;nom;courriel\r\nid-1;Anne;Aubert;anne@example.fr\r\n"
         );
     }
 }

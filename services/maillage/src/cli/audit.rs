@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use maillage_projections::export::csv_document;
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::access_journal_client::AccessJournalClient;
 use maillage_proto::v1::projections_client::ProjectionsClient;
@@ -40,15 +41,6 @@ const JOURNALS: [&str; 2] = ["stakeholders", "engagement"];
 /// Entries asked for per call.
 const PAGE: u32 = 1_000;
 
-/// One CSV field, quoted when it holds a separator, quote or line break.
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
-}
-
 fn disclosure_name(value: i32) -> &'static str {
     match pb::Disclosure::try_from(value) {
         Ok(pb::Disclosure::Full) => "full",
@@ -59,7 +51,7 @@ fn disclosure_name(value: i32) -> &'static str {
 }
 
 /// The entries as CSV, oldest read first (journals merged by time).
-pub fn access_csv(entries: &mut [pb::AccessEntry]) -> Vec<u8> {
+pub fn access_csv(entries: &mut [pb::AccessEntry]) -> Result<Vec<u8>, csv::Error> {
     let instant = |entry: &pb::AccessEntry| {
         entry
             .read_at
@@ -72,16 +64,28 @@ pub fn access_csv(entries: &mut [pb::AccessEntry]) -> Vec<u8> {
             .then_with(|| a.context.cmp(&b.context))
             .then(a.position.cmp(&b.position))
     });
-    let mut out = String::from(
-        "read_at,context,position,principal,rpc,subject_kind,subject_id,purpose,disclosure,request_id,correlation_id\r\n",
-    );
-    for entry in entries.iter() {
+    let header = [
+        "read_at",
+        "context",
+        "position",
+        "principal",
+        "rpc",
+        "subject_kind",
+        "subject_id",
+        "purpose",
+        "disclosure",
+        "request_id",
+        "correlation_id",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let lines = entries.iter().map(|entry| {
         let read_at = entry
             .read_at
             .as_ref()
             .map(crate::report::dates::rfc3339)
             .unwrap_or_default();
-        let fields = [
+        vec![
             read_at,
             entry.context.clone(),
             entry.position.to_string(),
@@ -93,12 +97,9 @@ pub fn access_csv(entries: &mut [pb::AccessEntry]) -> Vec<u8> {
             disclosure_name(entry.disclosure).to_owned(),
             entry.request_id.clone(),
             entry.correlation_id.clone(),
-        ];
-        let line: Vec<String> = fields.iter().map(|value| csv_field(value)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    out.into_bytes()
+        ]
+    });
+    csv_document(std::iter::once(header).chain(lines), b',')
 }
 
 /// Runs `maillage export access`.
@@ -130,7 +131,7 @@ async fn access(connection: &Connection, args: AccessArgs) -> anyhow::Result<()>
         }
     }
     let count = entries.len();
-    super::output::write(args.out.as_deref(), &access_csv(&mut entries))?;
+    super::output::write(args.out.as_deref(), &access_csv(&mut entries)?)?;
     if args.out.is_some() {
         eprintln!("maillage: {count} lectures de données personnelles exportées");
     }
