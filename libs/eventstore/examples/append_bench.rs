@@ -30,44 +30,24 @@ use uuid::Uuid;
 const PAYLOAD_BYTES: usize = 200;
 const RAW_BATCH: usize = 2048;
 
+/// The store's append rate: writers appending small events, and a replay.
+#[derive(clap::Parser)]
 struct Args {
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 64, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     writers: usize,
+    /// Events appended in all.
+    #[arg(long, default_value_t = 200_000)]
     events: usize,
+    /// Events per append.
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     per_append: usize,
+    /// Replay the log after the appends.
+    #[arg(long)]
     replay: bool,
+    /// sled's cache, in MiB (default: the store's).
+    #[arg(long, default_value_t = SledOptions::default().cache_capacity >> 20)]
     cache_mib: u64,
-}
-
-fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        writers: 64,
-        events: 200_000,
-        per_append: 1,
-        replay: false,
-        cache_mib: SledOptions::default().cache_capacity >> 20,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--writers" => args.writers = value()?.parse()?,
-            "--events" => args.events = value()?.parse()?,
-            "--per-append" => args.per_append = value()?.parse()?,
-            "--replay" => args.replay = true,
-            "--cache-mib" => args.cache_mib = value()?.parse()?,
-            other => anyhow::bail!(
-                "unknown flag {other}; flags: --writers N --events N --per-append N --replay --cache-mib N"
-            ),
-        }
-    }
-    anyhow::ensure!(
-        args.writers > 0 && args.per_append > 0,
-        "--writers and --per-append must be > 0"
-    );
-    Ok(args)
 }
 
 fn event(writer: usize, n: usize) -> EventData {
@@ -290,7 +270,7 @@ fn peak_rss_mib() -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let args = <Args as clap::Parser>::parse();
     eprintln!(
         "store: {} writers × {} events per append...",
         args.writers, args.per_append

@@ -24,7 +24,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use maillage::cli::client::Connection;
 use maillage::import::{self, Format};
 use maillage_eventstore::{EventData, EventMetadata, EventStore, ExpectedVersion, StoreOptions};
@@ -58,16 +58,12 @@ const FAMILY: [&str; 16] = [
     "Leroy", "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia",
 ];
 
-fn rows_arg() -> Result<usize> {
-    let mut args = std::env::args().skip(1);
-    let mut rows = 35_000;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--rows" => rows = args.next().context("--rows N")?.parse()?,
-            other => anyhow::bail!("unknown argument {other}"),
-        }
-    }
-    Ok(rows)
+/// The import of an RNE maires file against the store's own append rate.
+#[derive(clap::Parser)]
+struct Args {
+    /// Rows of the generated file.
+    #[arg(long, default_value_t = 35_000)]
+    rows: usize,
 }
 
 /// The RNE maires file of `rows` rows.
@@ -146,7 +142,7 @@ async fn store_rate(appends: usize, writers: usize) -> Result<f64> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let rows = rows_arg()?;
+    let rows = <Args as clap::Parser>::parse().rows;
     let dir = tempfile::tempdir()?;
     let file = maires_file(rows);
     std::fs::write(dir.path().join("maires.csv"), &file)?;

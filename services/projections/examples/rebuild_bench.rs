@@ -40,39 +40,21 @@ const YEAR_SECONDS: u64 = 365 * 86_400;
 /// Appends in flight before waiting for their outcomes.
 const IN_FLIGHT: usize = 2_048;
 
+/// The projections' rebuild and as-of replay over a generated platform.
+#[derive(clap::Parser)]
 struct Args {
+    /// Events in the generated logs.
+    #[arg(long, default_value_t = 1_000_000)]
     events: u64,
+    /// Stakeholders registered.
+    #[arg(long, default_value_t = 4_000)]
     stakeholders: usize,
     /// Keep the logs in this directory; reuse them if it already holds some.
+    #[arg(long)]
     dir: Option<std::path::PathBuf>,
     /// Only the `as_of` reports (in a fresh process, for a clean peak RSS).
+    #[arg(long)]
     as_of_only: bool,
-}
-
-fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        events: 1_000_000,
-        stakeholders: 4_000,
-        dir: None,
-        as_of_only: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--events" => args.events = value()?.parse()?,
-            "--stakeholders" => args.stakeholders = value()?.parse()?,
-            "--dir" => args.dir = Some(value()?.into()),
-            "--as-of-only" => args.as_of_only = true,
-            other => anyhow::bail!(
-                "unknown flag {other} (--events N, --stakeholders N, --dir PATH, --as-of-only)"
-            ),
-        }
-    }
-    Ok(args)
 }
 
 /// A small deterministic generator (xorshift64*), so runs are comparable.
@@ -641,7 +623,7 @@ async fn as_of_reports(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let args = <Args as clap::Parser>::parse();
     let cog = Territory::shared();
     let epci = cog
         .epci(EPCI)

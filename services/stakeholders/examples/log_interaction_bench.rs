@@ -150,21 +150,12 @@ impl std::fmt::Display for Figures {
     }
 }
 
-fn parse_seconds() -> Result<u64> {
-    let mut seconds = 20;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        match flag.as_str() {
-            "--seconds" => {
-                seconds = args
-                    .next()
-                    .ok_or_else(|| anyhow::anyhow!("--seconds needs a value"))?
-                    .parse()?
-            }
-            other => anyhow::bail!("unknown flag {other}; flags: --seconds N"),
-        }
-    }
-    Ok(seconds)
+/// `LogInteraction` through gRPC against the store's own append rate.
+#[derive(clap::Parser)]
+struct Args {
+    /// How long each load runs.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
 }
 
 fn request<T>(token: &MetadataValue<tonic::metadata::Ascii>, message: T) -> tonic::Request<T> {
@@ -309,7 +300,7 @@ async fn store_rate(payload_bytes: usize, writers: usize, run_for: Duration) -> 
 }
 
 fn main() -> Result<()> {
-    let seconds = parse_seconds()?;
+    let seconds = <Args as clap::Parser>::parse().seconds;
     let server = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

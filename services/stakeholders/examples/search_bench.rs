@@ -158,26 +158,15 @@ fn days_ago(days: u64) -> prost_types::Timestamp {
     prost_types::Timestamp::from(SystemTime::now() - Duration::from_secs(days * 86_400))
 }
 
+/// Search latency over a generated register.
+#[derive(clap::Parser)]
 struct Args {
+    /// Stakeholders registered.
+    #[arg(long, default_value_t = 100_000)]
     stakeholders: usize,
+    /// Searches timed per kind of query.
+    #[arg(long, default_value_t = 200)]
     queries: usize,
-}
-
-fn parse_args() -> Result<Args> {
-    let mut parsed = Args {
-        stakeholders: 100_000,
-        queries: 200,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().context("a flag needs a value")?;
-        match flag.as_str() {
-            "--stakeholders" => parsed.stakeholders = value.parse()?,
-            "--queries" => parsed.queries = value.parse()?,
-            other => anyhow::bail!("unknown flag {other}; flags: --stakeholders N --queries N"),
-        }
-    }
-    Ok(parsed)
 }
 
 /// The registration of stakeholder number `n` (seeded: the same register every run).
@@ -337,7 +326,7 @@ fn rss_mib() -> f64 {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = <Args as clap::Parser>::parse();
     let dir = tempfile::tempdir()?;
     let key_file = dir.path().join("master.key");
     let master = MasterKey::generate_file(&key_file)?;

@@ -25,32 +25,18 @@ use maillage_nats_test::NatsServer;
 use maillage_proto::v1 as pb;
 use tokio::sync::Mutex;
 
+/// The projections' lag behind a steady load of contacts.
+#[derive(clap::Parser)]
 struct Args {
+    /// Contacts logged per second.
+    #[arg(long, default_value_t = 500)]
     rate: u64,
+    /// How long the load runs.
+    #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Through NATS JetStream (else the direct feed).
+    #[arg(long)]
     nats: bool,
-}
-
-fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        rate: 500,
-        seconds: 20,
-        nats: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--rate" => args.rate = value()?.parse()?,
-            "--seconds" => args.seconds = value()?.parse()?,
-            "--nats" => args.nats = true,
-            other => anyhow::bail!("unknown flag {other} (--rate N, --seconds N, --nats)"),
-        }
-    }
-    Ok(args)
 }
 
 async fn register(clients: &mut Clients, n: usize) -> anyhow::Result<String> {
@@ -76,7 +62,7 @@ async fn register(clients: &mut Clients, n: usize) -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let args = <Args as clap::Parser>::parse();
     let secrets_dir = tempfile::tempdir()?;
     let secrets = Secrets::create(secrets_dir.path())?;
     let nats = if args.nats {

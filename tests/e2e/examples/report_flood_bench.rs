@@ -49,37 +49,21 @@ const HEALTH_PERIOD: Duration = Duration::from_millis(50);
 /// Pause before a refused report is asked again.
 const REFUSED_PAUSE: Duration = Duration::from_millis(50);
 
+/// Contacts logged at a steady rate while reports flood the projections.
+#[derive(clap::Parser)]
 struct Args {
+    /// Events in the platform before the run.
+    #[arg(long, default_value_t = 200_000)]
     events: u64,
+    /// How long the load runs.
+    #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Contacts logged per second.
+    #[arg(long, default_value_t = 200)]
     rate: u64,
+    /// Concurrent report askers.
+    #[arg(long, default_value_t = 8)]
     reports: usize,
-}
-
-fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        events: 200_000,
-        seconds: 20,
-        rate: 200,
-        reports: 8,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--events" => args.events = value()?.parse()?,
-            "--seconds" => args.seconds = value()?.parse()?,
-            "--rate" => args.rate = value()?.parse()?,
-            "--reports" => args.reports = value()?.parse()?,
-            other => anyhow::bail!(
-                "unknown flag {other} (--events N, --seconds N, --rate N, --reports N)"
-            ),
-        }
-    }
-    Ok(args)
 }
 
 fn histogram() -> anyhow::Result<Histogram<u64>> {
@@ -424,7 +408,7 @@ async fn drive(url: String, secrets: Secrets, args: Args) -> anyhow::Result<()> 
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let args = <Args as clap::Parser>::parse();
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores)
