@@ -6,6 +6,7 @@
 pub mod commitment;
 pub mod consortium;
 pub mod meeting;
+pub mod tally;
 pub mod vote;
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -13,7 +13,8 @@ use super::{
     authorize_read, derive_id, handle_error, invalid, load_existing, slug, GovernanceService,
     MAX_NAME, MAX_TEXT, WRITERS,
 };
-use crate::domain::meeting::{choice_from_proto, MeetingCommand, MeetingEvent, MeetingState};
+use crate::domain::meeting::{MeetingCommand, MeetingEvent, MeetingState};
+use crate::domain::tally::choice_from_proto;
 use maillage_service_kit::{validate, RequestContext};
 
 /// Stream category of meetings.
