@@ -3,6 +3,7 @@
 //! caller's validated input, the time from the injected clock and, for rules
 //! that span aggregates, a snapshot of the consortium loaded by the gRPC layer.
 
+pub mod attendance;
 pub mod commitment;
 pub mod consortium;
 pub mod meeting;
