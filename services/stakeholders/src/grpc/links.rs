@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::WRITERS;
-use super::{handle_error, StakeholdersService, STAKEHOLDER};
+use super::{StakeholdersService, STAKEHOLDER};
 use crate::domain::stakeholder::StakeholderCommand;
 use crate::domain::ts_key;
 use crate::ids::derived_id;
@@ -83,24 +83,7 @@ impl StakeholdersService {
             )
             .into());
         }
-        let (_, state) = self
-            .inner
-            .stakeholders
-            .load(&stream_id(STAKEHOLDER, &other))
-            .map_err(|error| handle_error(error, &other))?;
-        if !state.is_organisation() {
-            let problem = if state.profile.is_none() {
-                "no such stakeholder"
-            } else {
-                "is not an organisation"
-            };
-            return Err(ServiceError::invalid_argument("linked_organisation_id", problem).into());
-        }
-        if state.archived {
-            return Err(
-                ServiceError::failed_precondition("the linked organisation is archived").into(),
-            );
-        }
+        self.check_organisation_named("linked_organisation_id", &other, "the linked organisation")?;
         let command = StakeholderCommand::LinkOrganisation {
             link_id: derived_id(
                 &stream_id(STAKEHOLDER, &id),

@@ -217,6 +217,33 @@ pub(super) fn check_mandate(
 }
 
 impl StakeholdersService {
+    /// Checks that `id`, named by the request field `field`, is a registered
+    /// organisation that is not archived (`what` names it in the refusal).
+    pub(super) fn check_organisation_named(
+        &self,
+        field: &str,
+        id: &Uuid,
+        what: &str,
+    ) -> Result<(), Status> {
+        let (_, state) = self
+            .inner
+            .stakeholders
+            .load(&stream_id(STAKEHOLDER, id))
+            .map_err(|error| handle_error(error, id))?;
+        if !state.is_organisation() {
+            let problem = if state.profile.is_none() {
+                "no such stakeholder"
+            } else {
+                "is not an organisation"
+            };
+            return Err(ServiceError::invalid_argument(field, problem).into());
+        }
+        if state.archived {
+            return Err(ServiceError::failed_precondition(format!("{what} is archived")).into());
+        }
+        Ok(())
+    }
+
     /// Seals a person's profile under their key (creating it on first use).
     pub(super) async fn seal_person(
         &self,
@@ -479,22 +506,7 @@ impl StakeholdersService {
         let organisation = super::traced_id("organisation_id", &message.organisation_id)?;
         let role = validate::required_line("role", &message.role, MAX_LABEL)?;
         let started_at = validate::instant("started_at", message.started_at.as_ref())?;
-        let (_, state) = self
-            .inner
-            .stakeholders
-            .load(&stream_id(STAKEHOLDER, &organisation))
-            .map_err(|error| handle_error(error, &organisation))?;
-        if !state.is_organisation() {
-            let problem = if state.profile.is_none() {
-                "no such stakeholder"
-            } else {
-                "is not an organisation"
-            };
-            return Err(ServiceError::invalid_argument("organisation_id", problem).into());
-        }
-        if state.archived {
-            return Err(ServiceError::failed_precondition("the organisation is archived").into());
-        }
+        self.check_organisation_named("organisation_id", &organisation, "the organisation")?;
         let command = StakeholderCommand::AddAffiliation {
             affiliation_id: derived_id(
                 &stream_id(STAKEHOLDER, &id),
