@@ -2,7 +2,7 @@
 //! reach the projections (DESIGN.md §2, §5).
 //!
 //! - [`nats_config`]: [`NatsConfig`], the NATS servers, credentials and TLS every NATS connection uses;
-//! - [`connect`]: [`connect`], with the process's NATS credentials and TLS;
+//! - [`mod@connect`]: [`connect()`], with the process's NATS credentials and TLS;
 //! - [`subjects`]: the JetStream stream `MAILLAGE_EVENTS`, its subjects
 //!   `maillage.events.<context>.<category>.<EventType>`, [`ensure_stream`];
 //! - [`headers`]: the message headers (`Nats-Msg-Id`, position, stream,
@@ -15,7 +15,7 @@
 //!   subscriptions on local logs, no broker). Read the contract there: the
 //!   JetStream feed delivers only events whose hash and link to the event
 //!   before them verify, and refuses the rest;
-//! - [`restore`]: disaster recovery, a command service's log written back
+//! - [`mod@restore`]: disaster recovery, a command service's log written back
 //!   from the stream with the same checks ([`restore()`]).
 //!
 //! The service logs stay the source of truth: the feed never replaces a

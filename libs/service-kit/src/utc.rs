@@ -18,7 +18,7 @@ pub fn format(at: SystemTime) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Reads what [`format`] writes (any RFC 3339 instant in UTC, `Z`), or a bare
+/// Reads what [`format()`] writes (any RFC 3339 instant in UTC, `Z`), or a bare
 /// date; `None` for anything else.
 pub fn parse(text: &str) -> Option<SystemTime> {
     let at = if text.contains('T') {

@@ -1,15 +1,16 @@
 //! The `Engagement` gRPC service: request validation into commands, role
 //! checks, the command loop, and errors mapped to gRPC statuses.
 //!
-//! Every handler follows the same steps: build the [`RequestContext`] (caller,
-//! request id), check the caller's role (facilitator or admin to write;
-//! facilitator, analyst, auditor or admin to read), validate every field into
-//! a command (a bad field is INVALID_ARGUMENT naming it, before anything is
-//! appended), run the command through `Aggregates::handle`, and reply with a
-//! `CommandReply`. One file per aggregate holds its handlers and implements
-//! [`Aggregate`] for it (category, refusals); this file holds the shared
-//! validation, [`run`] and [`load`], the sealing of notes, and the tonic trait
-//! impl that dispatches to the handlers.
+//! Every handler follows the same steps: check the caller's role and build
+//! the request's context with `RequestContext::authorize` (facilitator or admin
+//! to write; facilitator, analyst, auditor or admin to read), validate every
+//! field into a command with the kit's rules (a bad field is INVALID_ARGUMENT
+//! naming it, before anything is appended), run the command through
+//! `Aggregates::handle`, and reply with a `CommandReply`. One file per
+//! aggregate holds its handlers and implements `Aggregate` (its stream
+//! category) and `Refusal` (how its domain errors read) for it; this file
+//! holds what they share: `run` and `load`, the sealing of notes, and the
+//! tonic trait impl that dispatches to the handlers.
 
 mod action;
 mod diagnostic;
