@@ -47,7 +47,7 @@ pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()
     let bytes = match args.format {
         Format::Html => {
             let data = report::gather(channel, &territory, as_of).await?;
-            report::render(&data).into_bytes()
+            report::render(&data)?.into_bytes()
         }
         Format::Json | Format::Csv => {
             let format = if args.format == Format::Json {
