@@ -224,6 +224,37 @@ async fn report_names_close_territories_and_replays_the_past() {
     assert!(csv.starts_with("code,name,population"), "{csv}");
     assert_eq!(csv.lines().count(), 17);
 
+    let summary = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--format",
+            "text",
+        ])
+        .await;
+    let summary = text(&summary.stdout);
+    assert!(
+        summary.starts_with("Territoire : CC du Castelrenaudais (243700499)"),
+        "{summary}"
+    );
+    assert!(summary.contains("Couverture : "), "{summary}");
+    assert!(!summary.contains("<html"), "{summary}");
+    let json_file = platform.dir.path().join("rapport.json");
+    let by_extension = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--out",
+            json_file.to_str().unwrap(),
+        ])
+        .await;
+    assert!(by_extension.status.success(), "{by_extension:?}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json_file).unwrap()).unwrap();
+    assert_eq!(json["communes_total"], 16);
+
     let bad_date = platform
         .maillage(&["report", "--territory", "epci:243700499", "--as-of", "hier"])
         .await;

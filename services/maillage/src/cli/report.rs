@@ -1,8 +1,10 @@
 //! `maillage report`: the engagement report of a territory, live or by replay as of an
 //! instant (`--as-of`), as HTML (the self-contained page), JSON or CSV (the projections'
-//! exports).
+//! exports), or as the French summary the demo prints. Without `--format`, the file
+//! name's extension decides, and on a terminal the summary is printed.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_client::ProjectionsClient;
@@ -20,6 +22,35 @@ pub enum Format {
     Json,
     /// The whole report as CSV (every row).
     Csv,
+    /// The summary in French, as the demo prints it (key figures, white zones,
+    /// themes, consortium).
+    Text,
+}
+
+impl Format {
+    /// The format asked for, else the one of the output file's extension (HTML
+    /// when it has none we know), else the summary on a terminal and HTML when
+    /// standard output is a pipe or a file.
+    fn chosen(asked: Option<Format>, out: Option<&Path>, terminal: bool) -> Format {
+        if let Some(format) = asked {
+            return format;
+        }
+        match out {
+            Some(path) => match path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("json") => Format::Json,
+                Some("csv") => Format::Csv,
+                Some("txt") => Format::Text,
+                _ => Format::Html,
+            },
+            None if terminal => Format::Text,
+            None => Format::Html,
+        }
+    }
 }
 
 /// Options of `maillage report`.
@@ -31,9 +62,10 @@ pub struct ReportArgs {
     /// Replay the events recorded up to this instant (RFC 3339); live without it.
     #[arg(long)]
     pub as_of: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Html)]
-    pub format: Format,
+    /// Output format (default: from the extension of --out; else the summary on a
+    /// terminal, HTML when the output is redirected).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -44,13 +76,22 @@ pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()
     let territory = territory::resolve(&args.territory)?;
     let as_of = args.as_of.as_deref().map(parse_rfc3339).transpose()?;
     let channel = connection.connect().await?;
-    let bytes = match args.format {
+    let format = Format::chosen(
+        args.format,
+        args.out.as_deref(),
+        std::io::stdout().is_terminal(),
+    );
+    let bytes = match format {
         Format::Html => {
             let data = report::gather(channel, &territory, as_of).await?;
             report::render(&data)?.into_bytes()
         }
+        Format::Text => {
+            let data = report::gather(channel, &territory, as_of).await?;
+            super::summary::text(&data).into_bytes()
+        }
         Format::Json | Format::Csv => {
-            let format = if args.format == Format::Json {
+            let format = if format == Format::Json {
                 pb::ExportFormat::Json
             } else {
                 pb::ExportFormat::Csv
@@ -73,4 +114,33 @@ pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()
         }
     };
     super::output::write(args.out.as_deref(), &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_follows_the_flag_then_the_file_then_the_terminal() {
+        let file = |name: &str| Some(PathBuf::from(name));
+        assert_eq!(Format::chosen(Some(Format::Csv), None, true), Format::Csv);
+        assert_eq!(
+            Format::chosen(Some(Format::Html), file("r.json").as_deref(), true),
+            Format::Html
+        );
+        assert_eq!(
+            Format::chosen(None, file("r.JSON").as_deref(), true),
+            Format::Json
+        );
+        assert_eq!(
+            Format::chosen(None, file("r.csv").as_deref(), false),
+            Format::Csv
+        );
+        assert_eq!(
+            Format::chosen(None, file("rapport").as_deref(), true),
+            Format::Html
+        );
+        assert_eq!(Format::chosen(None, None, true), Format::Text);
+        assert_eq!(Format::chosen(None, None, false), Format::Html);
+    }
 }
