@@ -240,6 +240,46 @@ async fn report_names_close_territories_and_replays_the_past() {
     );
     assert!(summary.contains("Couverture : "), "{summary}");
     assert!(!summary.contains("<html"), "{summary}");
+    let whites_now = white_zones_now(&platform).await;
+    let changes = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--from",
+            "2020-01-01",
+            "--diff",
+            "--format",
+            "text",
+        ])
+        .await;
+    assert!(changes.status.success(), "{}", text(&changes.stderr));
+    let changes = text(&changes.stdout);
+    assert!(
+        changes.contains("Évolution du 2020-01-01T00:00:00Z au maintenant"),
+        "{changes}"
+    );
+    assert!(
+        changes.contains(&format!("Sorties de la zone blanche ({})", 16 - whites_now)),
+        "{changes}"
+    );
+    let page = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--from",
+            "2020-01-01",
+            "--diff",
+        ])
+        .await;
+    let page = text(&page.stdout);
+    assert!(page.contains("id=\"evolution\""), "{page}");
+    assert!(page.contains("Ce qui a changé du 2020-01-01T00:00:00Z au maintenant"));
+    let refused = platform
+        .maillage(&["report", "--territory", "epci:243700499", "--diff"])
+        .await;
+    assert!(!refused.status.success());
     let json_file = platform.dir.path().join("rapport.json");
     let by_extension = platform
         .maillage(&[
@@ -260,6 +300,21 @@ async fn report_names_close_territories_and_replays_the_past() {
         .await;
     assert!(text(&bad_date.stderr).contains("n'est pas une date RFC 3339"));
     platform.stop().await;
+}
+
+/// The number of white-zone communes of the demo EPCI now, from the JSON export.
+async fn white_zones_now(platform: &Platform) -> usize {
+    let live = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--format",
+            "json",
+        ])
+        .await;
+    let json: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    json["white_zone_communes"].as_array().unwrap().len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

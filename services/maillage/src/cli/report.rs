@@ -11,7 +11,7 @@ use maillage_proto::v1::projections_client::ProjectionsClient;
 
 use super::client::{explain, Connection};
 use super::territory;
-use crate::report::{self, dates::parse_rfc3339};
+use crate::report::{self, dates::parse_rfc3339, diff};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -60,8 +60,15 @@ pub struct ReportArgs {
     #[arg(long)]
     pub territory: String,
     /// Replay the events recorded up to this instant (RFC 3339); live without it.
-    #[arg(long)]
+    #[arg(long, visible_alias = "to")]
     pub as_of: Option<String>,
+    /// With --diff: the earlier instant (RFC 3339) the report is compared with.
+    #[arg(long, requires = "diff")]
+    pub from: Option<String>,
+    /// Add what changed since --from: communes out of the white zone, key figures
+    /// before and after, commitments moved, resolutions voted (HTML or text).
+    #[arg(long, requires = "from")]
+    pub diff: bool,
     /// Output format (default: from the extension of --out; else the summary on a
     /// terminal, HTML when the output is redirected).
     #[arg(long, value_enum)]
@@ -75,20 +82,42 @@ pub struct ReportArgs {
 pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()> {
     let territory = territory::resolve(&args.territory)?;
     let as_of = args.as_of.as_deref().map(parse_rfc3339).transpose()?;
+    let from = args.from.as_deref().map(parse_rfc3339).transpose()?;
     let channel = connection.connect().await?;
     let format = Format::chosen(
         args.format,
         args.out.as_deref(),
         std::io::stdout().is_terminal(),
     );
+    let changes = match from {
+        Some(from) => {
+            if matches!(format, Format::Json | Format::Csv) {
+                anyhow::bail!("--diff s'affiche en HTML ou en texte (--format html ou text)");
+            }
+            if let Some(to) = &as_of {
+                if (to.seconds, to.nanos) < (from.seconds, from.nanos) {
+                    anyhow::bail!("--from doit précéder --to (ou --as-of)");
+                }
+            }
+            let before = report::gather(channel.clone(), &territory, Some(from)).await?;
+            Some(before)
+        }
+        None => None,
+    };
     let bytes = match format {
         Format::Html => {
             let data = report::gather(channel, &territory, as_of).await?;
-            report::render(&data)?.into_bytes()
+            let changes = changes.map(|before| diff::compare(&before, &data));
+            report::render_with(&data, changes.as_ref())?.into_bytes()
         }
         Format::Text => {
             let data = report::gather(channel, &territory, as_of).await?;
-            super::summary::text(&data).into_bytes()
+            let mut text = super::summary::text(&data);
+            if let Some(before) = changes {
+                text.push('\n');
+                text.push_str(&diff::text(&diff::compare(&before, &data)));
+            }
+            text.into_bytes()
         }
         Format::Json | Format::Csv => {
             let format = if format == Format::Json {

@@ -9,6 +9,7 @@ pub mod communes;
 pub mod consortium;
 pub mod data;
 pub mod dates;
+pub mod diff;
 pub mod gather;
 pub mod html;
 pub mod labels;
@@ -27,6 +28,15 @@ use labels::thousands;
 /// The report as an HTML page. Rendering fails only if a template's value cannot be
 /// formatted, which none of the report's values can.
 pub fn render(data: &ReportData) -> askama::Result<String> {
+    render_with(data, None)
+}
+
+/// The report as an HTML page, with what changed since an earlier date (its
+/// section right after the key figures) when `changes` is given.
+pub fn render_with(
+    data: &ReportData,
+    changes: Option<&diff::ReportDiff>,
+) -> askama::Result<String> {
     let t = &data.territory;
     let title = format!("Maillage — engagement du territoire : {}", t.name);
     let level = match maillage_proto::v1::TerritoryLevel::try_from(
@@ -54,8 +64,11 @@ pub fn render(data: &ReportData) -> askama::Result<String> {
             None => "Situation actuelle (modèles de lecture en direct)".to_owned(),
         },
     ];
-    let sections = [
-        summary::section(data).render()?,
+    let mut sections = vec![summary::section(data).render()?];
+    if let Some(changes) = changes {
+        sections.push(changes.render()?);
+    }
+    sections.extend([
         communes::table(data).render()?,
         activity::months(data).render()?,
         activity::actions(data).render()?,
@@ -66,7 +79,7 @@ pub fn render(data: &ReportData) -> askama::Result<String> {
         activity::stakeholder_map(data).render()?,
         reengagement::section(data).render()?,
         communes::white_zones(data).render()?,
-    ];
+    ]);
     html::Page {
         title: &title,
         subtitle: &subtitle,
