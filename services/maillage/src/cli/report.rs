@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_client::ProjectionsClient;
 
-use super::client::{explain, Connection};
+use maillage_territory::TerritoryRef;
+use prost_types::Timestamp;
+
+use super::client::{explain, Authed, Connection};
 use super::territory;
-use crate::report::{self, dates::parse_rfc3339, diff};
+use crate::report::{self, dates::parse_rfc3339, diff, ReportData};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -78,6 +81,42 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The report's data as of `as_of` (live without it), and what changed since
+/// `from` when it is given.
+async fn gather(
+    channel: Authed,
+    territory: &TerritoryRef,
+    as_of: Option<Timestamp>,
+    from: Option<Timestamp>,
+) -> anyhow::Result<(ReportData, Option<diff::ReportDiff>)> {
+    let before = match from {
+        Some(from) => {
+            if let Some(to) = &as_of {
+                if (to.seconds, to.nanos) < (from.seconds, from.nanos) {
+                    anyhow::bail!("--from doit précéder --to (ou --as-of)");
+                }
+            }
+            Some(report::gather(channel.clone(), territory, Some(from)).await?)
+        }
+        None => None,
+    };
+    let data = report::gather(channel, territory, as_of).await?;
+    let changes = before.map(|before| diff::compare(&before, &data));
+    Ok((data, changes))
+}
+
+/// The HTML report as of `as_of` (live without it), with what changed since
+/// `from` when it is given: the page `maillage verify-report` recomputes.
+pub async fn html(
+    channel: Authed,
+    territory: &TerritoryRef,
+    as_of: Option<Timestamp>,
+    from: Option<Timestamp>,
+) -> anyhow::Result<String> {
+    let (data, changes) = gather(channel, territory, as_of, from).await?;
+    Ok(report::render_with(&data, changes.as_ref())?)
+}
+
 /// Runs `maillage report`.
 pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()> {
     let territory = territory::resolve(&args.territory)?;
@@ -89,33 +128,17 @@ pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()
         args.out.as_deref(),
         std::io::stdout().is_terminal(),
     );
-    let changes = match from {
-        Some(from) => {
-            if matches!(format, Format::Json | Format::Csv) {
-                anyhow::bail!("--diff s'affiche en HTML ou en texte (--format html ou text)");
-            }
-            if let Some(to) = &as_of {
-                if (to.seconds, to.nanos) < (from.seconds, from.nanos) {
-                    anyhow::bail!("--from doit précéder --to (ou --as-of)");
-                }
-            }
-            let before = report::gather(channel.clone(), &territory, Some(from)).await?;
-            Some(before)
-        }
-        None => None,
-    };
+    if from.is_some() && matches!(format, Format::Json | Format::Csv) {
+        anyhow::bail!("--diff s'affiche en HTML ou en texte (--format html ou text)");
+    }
     let bytes = match format {
-        Format::Html => {
-            let data = report::gather(channel, &territory, as_of).await?;
-            let changes = changes.map(|before| diff::compare(&before, &data));
-            report::render_with(&data, changes.as_ref())?.into_bytes()
-        }
+        Format::Html => html(channel, &territory, as_of, from).await?.into_bytes(),
         Format::Text => {
-            let data = report::gather(channel, &territory, as_of).await?;
+            let (data, changes) = gather(channel, &territory, as_of, from).await?;
             let mut text = super::summary::text(&data);
-            if let Some(before) = changes {
+            if let Some(changes) = changes {
                 text.push('\n');
-                text.push_str(&diff::text(&diff::compare(&before, &data)));
+                text.push_str(&diff::text(&changes));
             }
             text.into_bytes()
         }

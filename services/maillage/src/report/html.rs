@@ -5,6 +5,8 @@
 
 use askama::Template;
 
+use super::data::LogSource;
+
 /// The whole page around its sections.
 #[derive(Template)]
 #[template(path = "report/page.html")]
@@ -17,4 +19,21 @@ pub struct Page<'a> {
     pub sections: &'a [String],
     /// The closing line.
     pub footer: &'a str,
+    /// What `maillage verify-report` needs to recompute the page: the territory
+    /// (`level:code`), the instant replayed, the earlier instant of `--diff`, and
+    /// where each log stood.
+    pub provenance: Provenance<'a>,
+}
+
+/// What a report was computed from, written in the page (`<meta>` elements and
+/// the footer) so that `maillage verify-report` can recompute it.
+pub struct Provenance<'a> {
+    /// The territory, `level:code`.
+    pub scope: &'a str,
+    /// The instant replayed (RFC 3339); None: live.
+    pub as_of: Option<&'a str>,
+    /// The earlier instant the report is compared with (`--diff --from`).
+    pub diff_from: Option<&'a str>,
+    /// Where each log stood.
+    pub sources: &'a [LogSource],
 }

@@ -18,7 +18,7 @@ pub mod scan;
 pub mod summary;
 pub mod surveys;
 
-pub use data::{MonthFigures, ReportData};
+pub use data::{LogSource, MonthFigures, ReportData};
 pub use gather::gather;
 
 use askama::Template;
@@ -84,6 +84,12 @@ pub fn render_with(
         title: &title,
         subtitle: &subtitle,
         sections: &sections,
+        provenance: html::Provenance {
+            scope: &data.scope,
+            as_of: data.as_of.as_deref(),
+            diff_from: changes.map(|c| c.from.as_str()),
+            sources: &data.sources,
+        },
         footer: "Rapport produit par Maillage à partir de son journal d'événements. Géographie : Code officiel géographique 2026 (Insee, via @etalab/decoupage-administratif), Licence Ouverte. Les personnes n'apparaissent que par des décomptes.",
     }
     .render()

@@ -11,6 +11,7 @@ use maillage_proto::v1 as pb;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use prost::Message;
 
+use super::data::LogSource;
 use crate::cli::client::{explain, Authed};
 
 /// Events read per call.
@@ -68,6 +69,8 @@ pub struct LogFacts {
     pub mandates: BTreeMap<String, BTreeMap<String, MandateFact>>,
     /// Stakeholders archived, or persons whose erasure started: no longer to contact.
     pub gone: BTreeSet<String>,
+    /// The last event read of each log, in [`crate::CONTEXTS`] order.
+    pub sources: Vec<LogSource>,
 }
 
 fn seconds(timestamp: Option<&prost_types::Timestamp>) -> i64 {
@@ -227,7 +230,8 @@ fn recorded_by(envelope: &pb::EventEnvelope, as_of: Option<&prost_types::Timesta
     }
 }
 
-/// Reads the three logs up to `as_of`.
+/// Reads the three logs up to `as_of`; a log's reading stops at the first page
+/// that goes past it (a log's `recorded_at` follows its commit order).
 pub async fn scan(
     channel: Authed,
     as_of: Option<&prost_types::Timestamp>,
@@ -235,6 +239,10 @@ pub async fn scan(
     let mut logs = EventLogClient::new(channel);
     let mut facts = LogFacts::default();
     for context in crate::CONTEXTS {
+        let mut source = LogSource {
+            context: context.to_owned(),
+            ..Default::default()
+        };
         let mut from = 1;
         loop {
             let page = logs
@@ -249,19 +257,27 @@ pub async fn scan(
             let Some(last) = page.events.last().map(|e| e.position) else {
                 break;
             };
-            for envelope in page.events.iter().filter(|e| recorded_by(e, as_of)) {
+            let mut past_as_of = false;
+            for envelope in &page.events {
+                if !recorded_by(envelope, as_of) {
+                    past_as_of = true;
+                    break;
+                }
                 facts.apply(envelope).map_err(|error| {
                     anyhow::anyhow!(
                         "événement illisible en position {} du journal {context} : {error}",
                         envelope.position
                     )
                 })?;
+                source.position = envelope.position;
+                source.hash = hex::encode(&envelope.hash);
             }
-            if last >= page.head_position {
+            if past_as_of || last >= page.head_position {
                 break;
             }
             from = last + 1;
         }
+        facts.sources.push(source);
     }
     Ok(facts)
 }
