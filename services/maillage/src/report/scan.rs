@@ -3,9 +3,13 @@
 //! place (for the monthly series), which surveys and consortia exist, the names
 //! of organisations (public, never personal data), and the élus' mandates with
 //! who is archived or erased (for the re-engagement counts). Events recorded after `as_of` are
-//! ignored, as the projections' replay ignores them.
+//! ignored, as the projections' replay ignores them. A terminal sees the reading's
+//! progress.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::event_log_client::EventLogClient;
@@ -230,15 +234,32 @@ fn recorded_by(envelope: &pb::EventEnvelope, as_of: Option<&prost_types::Timesta
     }
 }
 
+/// A bar on standard error while the logs are read, when it is a terminal.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("lecture du journal {msg:13} {bar:40} {pos}/{len}  {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// Reads the three logs up to `as_of`; a log's reading stops at the first page
-/// that goes past it (a log's `recorded_at` follows its commit order).
+/// that goes past it (a log's `recorded_at` follows its commit order). Shows
+/// its progress on a terminal.
 pub async fn scan(
     channel: Authed,
     as_of: Option<&prost_types::Timestamp>,
 ) -> anyhow::Result<LogFacts> {
     let mut logs = EventLogClient::new(channel);
     let mut facts = LogFacts::default();
+    let progress = progress_bar();
     for context in crate::CONTEXTS {
+        progress.set_message(context);
+        progress.set_position(0);
         let mut source = LogSource {
             context: context.to_owned(),
             ..Default::default()
@@ -257,6 +278,8 @@ pub async fn scan(
             let Some(last) = page.events.last().map(|e| e.position) else {
                 break;
             };
+            progress.set_length(page.head_position);
+            progress.set_position(last);
             let mut past_as_of = false;
             for envelope in &page.events {
                 if !recorded_by(envelope, as_of) {
@@ -279,5 +302,6 @@ pub async fn scan(
         }
         facts.sources.push(source);
     }
+    progress.finish_and_clear();
     Ok(facts)
 }
