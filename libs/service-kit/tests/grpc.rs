@@ -368,7 +368,11 @@ async fn token_changes_apply_to_the_running_server() -> Result<()> {
         .await?;
 
     let listed = TokenFile::load(&harness.tokens_path)?.list();
-    assert_eq!(listed.len(), 5);
+    assert_eq!(
+        listed.len(),
+        Role::ALL.len() + 1,
+        "one principal per role and the late one"
+    );
     assert!(listed.iter().any(|entry| entry.principal == "late-tool"));
 
     TokenFile::revoke(&harness.tokens_path, "late-tool")?;

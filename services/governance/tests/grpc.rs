@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{with_token, Client, Harness};
+use common::{with_token, Client, Harness, Role};
 use maillage_proto::v1 as pv1;
 use maillage_replica::OrganisationType;
 use tonic::Code;
@@ -384,7 +384,7 @@ async fn a_full_meeting_with_a_weighted_vote_survives_a_restart() {
         .expect("minutes");
 
     // Reads, by an analyst.
-    let analyst = harness.tokens.analyst.clone();
+    let analyst = harness.tokens.of(Role::Analyst).to_string();
     let read = |client: &mut Client| {
         let (consortium, meeting, commitment) = (
             ex.consortium.clone(),
@@ -675,7 +675,7 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
     let version = client
         .governance
         .get_consortium(with_token(
-            &harness.tokens.analyst,
+            harness.tokens.of(Role::Analyst),
             pv1::GetConsortiumRequest {
                 consortium_id: consortium.clone(),
             },
@@ -756,7 +756,7 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
     let r = client
         .governance
         .get_meeting(with_token(
-            &harness.tokens.analyst,
+            harness.tokens.of(Role::Analyst),
             pv1::GetMeetingRequest {
                 meeting_id: Uuid::now_v7().to_string(),
             },
@@ -779,13 +779,13 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
     refused(&mut client, before, r, Code::Unauthenticated, "").await;
     let r = client
         .governance
-        .apply_for_membership(with_token(&harness.tokens.analyst, apply.clone()))
+        .apply_for_membership(with_token(harness.tokens.of(Role::Analyst), apply.clone()))
         .await;
     refused(&mut client, before, r, Code::PermissionDenied, "secretary").await;
     let r = client
         .governance
         .get_consortium(with_token(
-            &harness.tokens.tool,
+            harness.tokens.of(Role::Tool),
             pv1::GetConsortiumRequest {
                 consortium_id: consortium.clone(),
             },

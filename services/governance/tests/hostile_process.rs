@@ -11,10 +11,11 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{channel, with_token, Harness};
+use common::{with_token, Harness, Role};
 use maillage_proto::v1 as pv1;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::governance_client::GovernanceClient;
+use maillage_service_kit::testing::connect;
 use tonic::Code;
 
 const GOVERNANCE: &str = env!("CARGO_BIN_EXE_maillage-governance");
@@ -110,8 +111,8 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full (Linux)");
-    let mut process = Process::start(harness.dir.path(), full, &[("RUST_LOG", "debug")]);
-    let channel = channel(process.address()).await;
+    let mut process = Process::start(harness.data.path(), full, &[("RUST_LOG", "debug")]);
+    let channel = connect(process.address()).await.unwrap();
     let mut governance = GovernanceClient::new(channel.clone());
     let mut log = EventLogClient::new(channel);
 
@@ -125,7 +126,10 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
 
     let invalid = governance
-        .get_consortium(get_consortium(&harness.tokens.secretary, "not-a-uuid"))
+        .get_consortium(get_consortium(
+            harness.tokens.of(Role::Secretary),
+            "not-a-uuid",
+        ))
         .await
         .expect_err("a bad id is refused");
     assert_eq!(invalid.code(), Code::InvalidArgument, "{invalid:?}");
@@ -136,7 +140,7 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
 
     let missing = governance
         .get_consortium(get_consortium(
-            &harness.tokens.secretary,
+            harness.tokens.of(Role::Secretary),
             &uuid::Uuid::now_v7().to_string(),
         ))
         .await
@@ -145,7 +149,7 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
 
     let read = log
         .read_all(with_token(
-            &harness.tokens.tool,
+            harness.tokens.of(Role::Tool),
             pv1::ReadAllRequest::default(),
         ))
         .await
@@ -163,16 +167,16 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_ids_never_reach_the_log() {
     let harness = Harness::new();
-    let log_path = harness.dir.path().join("stderr.log");
+    let log_path = harness.data.path().join("stderr.log");
     let log_file = File::create(&log_path).expect("log file");
     // Trace level: every event inside a handler's span (sled's own traces
     // among them) prints that span's fields.
     let process = Process::start(
-        harness.dir.path(),
+        harness.data.path(),
         log_file,
         &[("RUST_LOG", "trace"), ("NO_COLOR", "1")],
     );
-    let channel = channel(process.address()).await;
+    let channel = connect(process.address()).await.unwrap();
     let mut governance = GovernanceClient::new(channel.clone());
     let mut log = EventLogClient::new(channel);
 
@@ -180,7 +184,7 @@ async fn hostile_ids_never_reach_the_log() {
     let forged = format!("x\n{forged_line}\n").repeat(100 * 1024 / (forged_line.len() + 3) + 1);
     assert!(forged.len() >= 100 * 1024);
     let invalid = governance
-        .get_consortium(get_consortium(&harness.tokens.secretary, &forged))
+        .get_consortium(get_consortium(harness.tokens.of(Role::Secretary), &forged))
         .await
         .expect_err("not a UUID");
     assert_eq!(invalid.code(), Code::InvalidArgument, "{invalid:?}");
@@ -191,19 +195,22 @@ async fn hostile_ids_never_reach_the_log() {
     let blank = "\n".repeat(50 * 1024);
     let padded = format!("{blank}{id}{blank}");
     let refused = governance
-        .get_consortium(get_consortium(&harness.tokens.secretary, &padded))
+        .get_consortium(get_consortium(harness.tokens.of(Role::Secretary), &padded))
         .await
         .expect_err("not a bare UUID");
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     let missing = governance
-        .get_consortium(get_consortium(&harness.tokens.secretary, &id.to_string()))
+        .get_consortium(get_consortium(
+            harness.tokens.of(Role::Secretary),
+            &id.to_string(),
+        ))
         .await
         .expect_err("no such consortium");
     assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
 
     let context = log
         .read_all(with_token(
-            &harness.tokens.tool,
+            harness.tokens.of(Role::Tool),
             pv1::ReadAllRequest {
                 context: forged.clone(),
                 ..Default::default()

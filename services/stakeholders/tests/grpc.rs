@@ -198,7 +198,7 @@ async fn the_register_and_the_contact_log_are_read_back_after_a_restart() -> Res
         pb::StakeholderType::Person as i32
     );
     assert_eq!(before_stakeholder.version, 7);
-    assert_eq!(before_stakeholder.registered_by, "fanny-facilitator");
+    assert_eq!(before_stakeholder.registered_by, "alice");
     assert_eq!(before_stakeholder.mandates.len(), 2);
     assert!(before_stakeholder.mandates[0].ended_at.is_none());
     assert!(before_stakeholder.mandates[1].ended_at.is_some());
@@ -225,7 +225,7 @@ async fn the_register_and_the_contact_log_are_read_back_after_a_restart() -> Res
         before_interaction.subject,
         "Projet de tiers-lieu à la Bastide"
     );
-    assert_eq!(before_interaction.facilitator, "fanny-facilitator");
+    assert_eq!(before_interaction.facilitator, "alice");
     assert_eq!(before_interaction.corrections.len(), 1);
     assert_eq!(
         before_interaction.corrections[0].reason,
@@ -286,8 +286,8 @@ async fn the_register_and_the_contact_log_are_read_back_after_a_restart() -> Res
     assert!(types.contains(&"maillage.v1.InteractionCorrected"));
 
     // Restart on the same data and read everything back.
-    let (dir, tokens) = harness.stop().await?;
-    let harness = Harness::start_in(dir, tokens).await?;
+    let dir = harness.stop().await?;
+    let harness = Harness::start_in(dir).await?;
     let mut reader = harness.facilitator().await?;
     let after_stakeholder = reader
         .get_stakeholder(pb::GetStakeholderRequest {
@@ -361,8 +361,8 @@ async fn a_retried_request_gets_the_same_answer_and_writes_once() -> Result<()> 
     assert_eq!(harness.head().await?, head);
 
     // And across a restart.
-    let (dir, tokens) = harness.stop().await?;
-    let harness = Harness::start_in(dir, tokens).await?;
+    let dir = harness.stop().await?;
+    let harness = Harness::start_in(dir).await?;
     let mut client = harness.facilitator().await?;
     assert_eq!(client.register_person(request).await?.into_inner(), first);
     assert_eq!(harness.head().await?, head);
@@ -494,8 +494,8 @@ async fn a_request_id_reused_for_another_command_or_by_another_principal_is_refu
     assert!(!registered.contains("Camille"));
 
     // After a restart with the same master key, the retry is still recognised.
-    let (dir, tokens) = harness.stop().await?;
-    let harness = Harness::start_in(dir, tokens).await?;
+    let dir = harness.stop().await?;
+    let harness = Harness::start_in(dir).await?;
     let mut client = harness.facilitator().await?;
     assert_eq!(client.record_consent(consent).await?.into_inner(), recorded);
     assert_eq!(
@@ -833,10 +833,10 @@ async fn bad_input_is_refused_and_leaves_the_log_unchanged() -> Result<()> {
         None,
     );
     for token in [
-        &harness.tokens.analyst,
-        &harness.tokens.auditor,
-        &harness.tokens.tool,
-        &harness.tokens.secretary,
+        harness.tokens.of(Role::Analyst),
+        harness.tokens.of(Role::Auditor),
+        harness.tokens.of(Role::Tool),
+        harness.tokens.of(Role::Secretary),
     ] {
         let mut other = harness.client(token).await?;
         assert_refused(
@@ -850,7 +850,7 @@ async fn bad_input_is_refused_and_leaves_the_log_unchanged() -> Result<()> {
             None,
         );
     }
-    let mut tool = harness.client(&harness.tokens.tool.clone()).await?;
+    let mut tool = harness.client(harness.tokens.of(Role::Tool)).await?;
     assert_refused(
         tool.get_stakeholder(pb::GetStakeholderRequest {
             stakeholder_id: inhabitant.clone(),
