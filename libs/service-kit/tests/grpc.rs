@@ -559,68 +559,14 @@ async fn one_service_serves_several_logs_named_by_context() -> Result<()> {
     Ok(())
 }
 
-/// A codec that sends its bytes as the request message, whatever they are,
-/// and takes the reply's bytes as they come.
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        use bytes::BufMut;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Vec<u8>>, tonic::Status> {
-        use bytes::Buf;
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
-}
-
 /// Calls `EventLog.ReadAll` with `body` as its message, as raw bytes.
 async fn raw_read_all(
     channel: Channel,
     body: Vec<u8>,
     token: &str,
 ) -> Result<Vec<u8>, tonic::Status> {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
+    maillage_service_kit::testing::raw::unary(channel, "/maillage.v1.EventLog/ReadAll", body, token)
         .await
-        .map_err(|error| tonic::Status::unknown(error.to_string()))?;
-    let path = http::uri::PathAndQuery::from_static("/maillage.v1.EventLog/ReadAll");
-    grpc.unary(authed(body, token), path, RawCodec)
-        .await
-        .map(tonic::Response::into_inner)
 }
 
 /// Regression (issue 15, defect 10): a message that is not protobuf was

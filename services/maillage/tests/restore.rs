@@ -254,7 +254,7 @@ async fn lost_logs_are_restored_from_the_stream_with_the_same_heads_and_answers(
         "{stderr}"
     );
     let mut refused = Command::new(MAILLAGE)
-        .args(["up", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["up", "--listen", "127.0.0.1:0"])
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

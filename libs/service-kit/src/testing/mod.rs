@@ -8,7 +8,8 @@
 //!   for; [`Spawned::stop`] shuts the service down gracefully and waits for it;
 //! - [`Bearer`]: the interceptor that puts a token (and any other header a
 //!   test wants by default) on each request; [`Spawned::client`] returns a
-//!   connected channel with it, ready to wrap in any generated client.
+//!   connected channel with it, ready to wrap in any generated client;
+//! - [`raw`]: any bytes as an RPC's request message (malformed input).
 //!
 //! ```ignore
 //! let data = TestData::new()?;
@@ -20,6 +21,8 @@
 //! let mut client = StakeholdersClient::new(server.client(data.bearer(Role::Facilitator)).await?);
 //! server.stop().await?;
 //! ```
+
+pub mod raw;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,7 +45,7 @@ use crate::auth::AuthError;
 use crate::{Role, ServiceConfig, TokenFile};
 
 /// How long a test waits for a service to stop: a deadlock guard, not a timing assertion.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: Duration = Duration::from_secs(30);
 
 /// The name of the kit's principal with `role`: the actor its commands record,
 /// the principal of its reads in the access journal.
@@ -143,7 +146,9 @@ impl TestData {
 /// The future a spawned service stops on: it resolves when [`Spawned::stop`] is called.
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// A service running in a task of the test's runtime on a listener the kit bound.
+/// A service running in a task of the test's runtime on a listener the kit
+/// bound. Dropped without [`Spawned::stop`], it stops too (its shutdown
+/// future resolves), without anyone waiting for it.
 pub struct Spawned {
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
