@@ -375,8 +375,10 @@ async fn the_contact_audit_shows_who_when_how_the_corrections_and_erasure() {
     assert_eq!(missing.code(), Code::NotFound);
 }
 
+/// Survey S1's results: its three responses, the choices counted, the scale's
+/// mean and distribution, the rankings' mean positions, the audiences.
 #[tokio::test]
-async fn surveys_actions_consortium_and_timeline() {
+async fn survey_results_count_choices_scales_rankings_and_audiences() {
     let mut w = world().await;
     let token = w.analyst.clone();
     let survey = w
@@ -425,7 +427,14 @@ async fn surveys_actions_consortium_and_timeline() {
             ("ENGAGEMENT_AUDIENCE_POPULATION", 2)
         ]
     );
+}
 
+/// The EPCI's action statistics: invitations, answers and attendance of the
+/// held action, by theme and by audience, the cancelled one counted apart.
+#[tokio::test]
+async fn action_statistics_count_invitations_answers_and_attendance() {
+    let mut w = world().await;
+    let token = w.analyst.clone();
     let actions = w
         .client
         .get_action_statistics(req(
@@ -477,7 +486,14 @@ async fn surveys_actions_consortium_and_timeline() {
         (population.actions, population.held, population.cancelled),
         (1, 0, 1)
     );
+}
 
+/// The consortium's state: its colleges and body, the meeting's tally of the
+/// adopted resolution, and the commitments overdue now but not as of day 34.
+#[tokio::test]
+async fn the_consortium_state_tallies_the_vote_and_flags_overdue_commitments() {
+    let mut w = world().await;
+    let token = w.analyst.clone();
     let consortium = w
         .client
         .get_consortium_state(req(
@@ -531,7 +547,13 @@ async fn surveys_actions_consortium_and_timeline() {
         .unwrap()
         .into_inner();
     assert!(earlier.overdue_commitment_ids.is_empty());
+}
 
+/// B1's timeline: every kind of fact about the stakeholder, in time order.
+#[tokio::test]
+async fn a_stakeholder_timeline_lists_every_kind_of_fact_in_time_order() {
+    let mut w = world().await;
+    let token = w.analyst.clone();
     // B1's timeline: registered, invited, answered, membership, contact,
     // attendance, survey response, meeting attendance, vote — in time order.
     let timeline = w
