@@ -12,8 +12,8 @@ use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::{
     ReadAllRequest, ReadDirection, ReadStreamRequest, SubscribeRequest, VerifyRequest,
 };
+use maillage_service_kit::testing::{Spawned, TestData};
 use maillage_service_kit::{EventLogService, Role, Server, TokenFile, TokenStore};
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_types::StatusExt;
@@ -483,11 +483,10 @@ async fn large_reads_are_cut_to_fit_a_default_client() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_service_serves_several_logs_named_by_context() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let tokens_path = dir.path().join("tokens");
-    let tool = TokenFile::add(&tokens_path, "bi-tool", &[Role::Tool])?;
-    let people = EventStore::open(&dir.path().join("stakeholders"), StoreOptions::default())?;
-    let votes = EventStore::open(&dir.path().join("governance"), StoreOptions::default())?;
+    let data = TestData::new()?;
+    let tool = data.token(Role::Tool).to_string();
+    let people = EventStore::open(&data.path().join("stakeholders"), StoreOptions::default())?;
+    let votes = EventStore::open(&data.path().join("governance"), StoreOptions::default())?;
     for (store, count) in [(&people, 2), (&votes, 3)] {
         let events = (0..count)
             .map(|_| EventData {
@@ -499,18 +498,15 @@ async fn one_service_serves_several_logs_named_by_context() -> Result<()> {
             .collect();
         store.append("x-1", ExpectedVersion::Any, events).await?;
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
     let logs =
         EventLogService::new("stakeholders", people.clone()).add("governance", votes.clone());
-    let server = Server::builder(TokenStore::open(&tokens_path)?).add_service(logs.into_server());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(
-        server.serve_with_shutdown(listener, vec![people, votes], async {
-            let _ = stopped.await;
-        }),
-    );
-    let mut client = EventLogClient::connect(format!("http://{address}")).await?;
+    let server =
+        Server::builder(TokenStore::open(data.tokens().path())?).add_service(logs.into_server());
+    let server = Spawned::spawn(move |listener, shutdown| {
+        server.serve_with_shutdown(listener, vec![people, votes], shutdown)
+    })
+    .await?;
+    let mut client = EventLogClient::new(server.channel().await?);
 
     let governance = client
         .read_all(authed(
@@ -554,9 +550,7 @@ async fn one_service_serves_several_logs_named_by_context() -> Result<()> {
             status.message()
         );
     }
-    let _ = stop.send(());
-    tokio::time::timeout(WAIT, server).await???;
-    Ok(())
+    server.stop().await
 }
 
 /// Calls `EventLog.ReadAll` with `body` as its message, as raw bytes.

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use common::*;
@@ -16,13 +15,16 @@ use maillage_projections::time::{system_time, timestamp};
 use maillage_projections::{local_sources, Projections};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_client::ProjectionsClient;
-use maillage_service_kit::auth::{Role, TokenFile, TokenStore};
+use maillage_service_kit::auth::{Role, TokenStore};
+use maillage_service_kit::testing::{Spawned, Tokens};
 use maillage_service_kit::Server;
 use prost::Message;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 struct World {
+    /// Dropped first, it stops the server.
+    _server: Spawned,
     _dir: tempfile::TempDir,
     logs: Logs,
     projections: Projections,
@@ -31,15 +33,6 @@ struct World {
     auditor: String,
     facilitator: String,
     admin: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 /// Half the scenario is in the logs before the projection starts, the other
@@ -59,34 +52,27 @@ async fn world() -> World {
     logs.append(after).await;
     wait_caught_up(&projections, &logs).await;
 
-    let tokens = dir.path().join("tokens");
-    let analyst = TokenFile::add(&tokens, "ana", &[Role::Analyst]).unwrap();
-    let auditor = TokenFile::add(&tokens, "aude", &[Role::Auditor]).unwrap();
-    let facilitator = TokenFile::add(&tokens, "alice", &[Role::Facilitator]).unwrap();
-    let admin = TokenFile::add(&tokens, "root", &[Role::Admin]).unwrap();
+    let tokens = Tokens::create(dir.path().join("tokens")).unwrap();
     // "Now", for overdue commitments: day 50.
     let clock = Arc::new(FixedClock::new(system_time(day(50))));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address: SocketAddr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = Server::builder(TokenStore::open(&tokens).unwrap())
+    let server = Server::builder(TokenStore::open(tokens.path()).unwrap())
         .add_service(projections.service(clock).into_server());
-    tokio::spawn(server.serve_with_shutdown(listener, Vec::new(), async {
-        let _ = stopped.await;
-    }));
-    let client = ProjectionsClient::connect(format!("http://{address}"))
-        .await
-        .unwrap();
+    let server = Spawned::spawn(move |listener, shutdown| {
+        server.serve_with_shutdown(listener, Vec::new(), shutdown)
+    })
+    .await
+    .unwrap();
+    let client = ProjectionsClient::new(server.channel().await.unwrap());
     World {
         _dir: dir,
         logs,
         projections,
         client,
-        analyst,
-        auditor,
-        facilitator,
-        admin,
-        stop: Some(stop),
+        analyst: tokens.of(Role::Analyst).to_string(),
+        auditor: tokens.of(Role::Auditor).to_string(),
+        facilitator: tokens.of(Role::Facilitator).to_string(),
+        admin: tokens.of(Role::Admin).to_string(),
+        _server: server,
     }
 }
 
