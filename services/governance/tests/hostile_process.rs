@@ -36,11 +36,10 @@ struct Process {
 }
 
 impl Process {
-    /// Starts it and waits (bounded) until its port accepts connections.
-    fn start(dir: &Path, stderr: File, env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let mut child = Command::new(GOVERNANCE)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+    /// The binary on `listen`, its stderr to `stderr`.
+    fn spawn(dir: &Path, listen: &str, stderr: File, env: &[(&str, &str)]) -> Child {
+        Command::new(GOVERNANCE)
+            .args(["--listen", listen])
             .arg("--data-dir")
             .arg(dir)
             .env_remove("MAILLAGE_NATS_URL")
@@ -49,7 +48,14 @@ impl Process {
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
-            .expect("maillage-governance starts");
+            .expect("maillage-governance starts")
+    }
+
+    /// Starts it on a free port (its stderr may say nothing: `/dev/full`) and
+    /// waits (bounded) until the port accepts connections.
+    fn start(dir: &Path, stderr: File, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut child = Self::spawn(dir, &format!("127.0.0.1:{port}"), stderr, env);
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = child.try_wait().expect("child status") {
@@ -59,6 +65,33 @@ impl Process {
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, port }
+    }
+
+    /// Starts it on `127.0.0.1:0`, its stderr to `log`, and waits (bounded)
+    /// until the log says which port it bound ("serving gRPC").
+    fn start_logged(dir: &Path, log: &Path, env: &[(&str, &str)]) -> Self {
+        let stderr = File::create(log).expect("log file");
+        let mut child = Self::spawn(dir, "127.0.0.1:0", stderr, env);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let port = text
+                .lines()
+                .filter(|line| line.contains("serving gRPC"))
+                .find_map(|line| {
+                    let (_, after) = line.split_once("127.0.0.1:")?;
+                    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().ok()
+                });
+            if let Some(port) = port {
+                return Self { child, port };
+            }
+            if let Some(status) = child.try_wait().expect("child status") {
+                panic!("maillage-governance exited before serving: {status}");
+            }
+            assert!(Instant::now() < deadline, "the server never said its port");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn address(&self) -> std::net::SocketAddr {
@@ -168,12 +201,11 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
 async fn hostile_ids_never_reach_the_log() {
     let harness = Harness::new();
     let log_path = harness.data.path().join("stderr.log");
-    let log_file = File::create(&log_path).expect("log file");
     // Trace level: every event inside a handler's span (sled's own traces
     // among them) prints that span's fields.
-    let process = Process::start(
+    let process = Process::start_logged(
         harness.data.path(),
-        log_file,
+        &log_path,
         &[("RUST_LOG", "trace"), ("NO_COLOR", "1")],
     );
     let channel = connect(process.address()).await.unwrap();
