@@ -36,11 +36,23 @@ pub fn start_logged(dir: &Path, log: &Path) -> (Child, u16) {
 /// test can take it first; and the platform counts as up once it accepts the
 /// admin token it wrote in `dir`.
 pub fn start_with(dir: &Path, log: Option<&Path>, env: &[(&str, &str)]) -> (Child, u16) {
+    start_with_args(dir, log, env, &[])
+}
+
+/// [`start_with`], with more arguments for `maillage up` (`--nats URL`,
+/// `--master-key-file PATH`).
+pub fn start_with_args(
+    dir: &Path,
+    log: Option<&Path>,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Child, u16) {
     // Without a log to keep, the log goes to a file of its own, read for the port.
     let scratch = tempfile::NamedTempFile::new().expect("a log file");
     let log = log.unwrap_or(scratch.path());
     let mut child = Command::new(MAILLAGE)
         .args(["up", "--listen", "127.0.0.1:0"])
+        .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())
