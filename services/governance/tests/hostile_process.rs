@@ -15,7 +15,7 @@ use common::{with_token, Harness, Role};
 use maillage_proto::v1 as pv1;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::governance_client::GovernanceClient;
-use maillage_service_kit::testing::connect;
+use maillage_service_kit::testing::{connect, logged_port};
 use tonic::Code;
 
 const GOVERNANCE: &str = env!("CARGO_BIN_EXE_maillage-governance");
@@ -75,14 +75,7 @@ impl Process {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            let port = text
-                .lines()
-                .filter(|line| line.contains("serving gRPC"))
-                .find_map(|line| {
-                    let (_, after) = line.split_once("127.0.0.1:")?;
-                    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-                    digits.parse().ok()
-                });
+            let port = logged_port(&text, "serving gRPC");
             if let Some(port) = port {
                 return Self { child, port };
             }

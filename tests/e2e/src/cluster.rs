@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use maillage_nats_test::NatsServer;
-use maillage_service_kit::testing::Spawned;
+use maillage_service_kit::testing::{logged_port, Spawned};
 use maillage_service_kit::ServiceConfig;
 use tokio::process::{Child, Command};
 
@@ -54,17 +54,9 @@ pub struct Processes {
     _dir: tempfile::TempDir,
 }
 
-/// The port in the line of `log` that says the server is serving
-/// (`serving gRPC address=Some(127.0.0.1:<port>)`), once written.
+/// The port the process logging to `log` bound, once it says it is serving.
 fn serving_port(log: &Path) -> Option<u16> {
-    let text = std::fs::read_to_string(log).ok()?;
-    text.lines()
-        .filter(|line| line.contains("serving gRPC"))
-        .find_map(|line| {
-            let (_, after) = line.split_once("127.0.0.1:")?;
-            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().ok()
-        })
+    logged_port(&std::fs::read_to_string(log).ok()?, "serving gRPC")
 }
 
 /// The last lines of a process's log, for error messages.

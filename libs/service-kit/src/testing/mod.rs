@@ -9,7 +9,8 @@
 //! - [`Bearer`]: the interceptor that puts a token (and any other header a
 //!   test wants by default) on each request; [`Spawned::client`] returns a
 //!   connected channel with it, ready to wrap in any generated client;
-//! - [`raw`]: any bytes as an RPC's request message (malformed input).
+//! - [`raw`]: any bytes as an RPC's request message (malformed input);
+//!   [`logged_port`]: the port a child process bound, read from its log.
 //!
 //! ```ignore
 //! let data = TestData::new()?;
@@ -262,13 +263,28 @@ impl Interceptor for Bearer {
     }
 }
 
+/// The port of the `127.0.0.1:<port>` in the first line of `log` that holds
+/// `marker` ("serving gRPC", "maillage is up"), human or JSON: how a test
+/// learns which port a child process bound when it was told to listen on
+/// `127.0.0.1:0`.
+pub fn logged_port(log: &str, marker: &str) -> Option<u16> {
+    log.lines()
+        .filter(|line| line.contains(marker))
+        .find_map(|line| {
+            let (_, after) = line.split_once("127.0.0.1:")?;
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+}
+
 /// `message` with `authorization: Bearer <token>` (none when `token` is empty).
 pub fn authed<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
+    if token.is_empty() {
+        return request;
+    }
     if let Ok(value) = format!("Bearer {token}").parse() {
-        if !token.is_empty() {
-            request.metadata_mut().insert("authorization", value);
-        }
+        request.metadata_mut().insert("authorization", value);
     }
     request
 }

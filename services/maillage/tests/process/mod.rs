@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use maillage_service_kit::testing::logged_port;
+
 pub const MAILLAGE: &str = env!("CARGO_BIN_EXE_maillage");
 
 /// A port nothing listens on now (another process may take it before the caller binds it).
@@ -75,14 +77,7 @@ fn bound_port(log: &Path, child: &mut Child) -> u16 {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
-        let port = text
-            .lines()
-            .filter(|line| line.contains("maillage is up"))
-            .find_map(|line| {
-                let (_, after) = line.split_once("127.0.0.1:")?;
-                let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse().ok()
-            });
+        let port = logged_port(&text, "maillage is up");
         if let Some(port) = port {
             return port;
         }
