@@ -12,6 +12,7 @@
 //! - [`eventlog`]: [`EventLogService`], read access to a command service's own log;
 //! - [`server`]: [`Server`], serving services with auth, health, reflection, limits and a graceful shutdown;
 //! - [`utc`]: the UTC instants of the tokens file;
+//! - `testing` (feature `testing`): the test kit, a service spawned on a listener it holds, with tokens and clients ready;
 //! - [`validate`]: the one set of rules for ids, text, enum values and instants in requests.
 
 #![warn(missing_docs)]
@@ -28,6 +29,8 @@ pub mod eventlog;
 pub mod server;
 pub mod subject_access;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod utc;
 pub mod validate;
 

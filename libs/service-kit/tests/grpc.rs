@@ -12,8 +12,8 @@ use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::{
     ReadAllRequest, ReadDirection, ReadStreamRequest, SubscribeRequest, VerifyRequest,
 };
+use maillage_service_kit::testing::{Spawned, TestData};
 use maillage_service_kit::{EventLogService, Role, Server, TokenFile, TokenStore};
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_types::StatusExt;
@@ -368,7 +368,11 @@ async fn token_changes_apply_to_the_running_server() -> Result<()> {
         .await?;
 
     let listed = TokenFile::load(&harness.tokens_path)?.list();
-    assert_eq!(listed.len(), 5);
+    assert_eq!(
+        listed.len(),
+        Role::ALL.len() + 1,
+        "one principal per role and the late one"
+    );
     assert!(listed.iter().any(|entry| entry.principal == "late-tool"));
 
     TokenFile::revoke(&harness.tokens_path, "late-tool")?;
@@ -479,11 +483,10 @@ async fn large_reads_are_cut_to_fit_a_default_client() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_service_serves_several_logs_named_by_context() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let tokens_path = dir.path().join("tokens");
-    let tool = TokenFile::add(&tokens_path, "bi-tool", &[Role::Tool])?;
-    let people = EventStore::open(&dir.path().join("stakeholders"), StoreOptions::default())?;
-    let votes = EventStore::open(&dir.path().join("governance"), StoreOptions::default())?;
+    let data = TestData::new()?;
+    let tool = data.token(Role::Tool).to_string();
+    let people = EventStore::open(&data.path().join("stakeholders"), StoreOptions::default())?;
+    let votes = EventStore::open(&data.path().join("governance"), StoreOptions::default())?;
     for (store, count) in [(&people, 2), (&votes, 3)] {
         let events = (0..count)
             .map(|_| EventData {
@@ -495,18 +498,15 @@ async fn one_service_serves_several_logs_named_by_context() -> Result<()> {
             .collect();
         store.append("x-1", ExpectedVersion::Any, events).await?;
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
     let logs =
         EventLogService::new("stakeholders", people.clone()).add("governance", votes.clone());
-    let server = Server::builder(TokenStore::open(&tokens_path)?).add_service(logs.into_server());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(
-        server.serve_with_shutdown(listener, vec![people, votes], async {
-            let _ = stopped.await;
-        }),
-    );
-    let mut client = EventLogClient::connect(format!("http://{address}")).await?;
+    let server =
+        Server::builder(TokenStore::open(data.tokens().path())?).add_service(logs.into_server());
+    let server = Spawned::spawn(move |listener, shutdown| {
+        server.serve_with_shutdown(listener, vec![people, votes], shutdown)
+    })
+    .await?;
+    let mut client = EventLogClient::new(server.channel().await?);
 
     let governance = client
         .read_all(authed(
@@ -550,57 +550,7 @@ async fn one_service_serves_several_logs_named_by_context() -> Result<()> {
             status.message()
         );
     }
-    let _ = stop.send(());
-    tokio::time::timeout(WAIT, server).await???;
-    Ok(())
-}
-
-/// A codec that sends its bytes as the request message, whatever they are,
-/// and takes the reply's bytes as they come.
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        use bytes::BufMut;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Vec<u8>>, tonic::Status> {
-        use bytes::Buf;
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
+    server.stop().await
 }
 
 /// Calls `EventLog.ReadAll` with `body` as its message, as raw bytes.
@@ -609,14 +559,8 @@ async fn raw_read_all(
     body: Vec<u8>,
     token: &str,
 ) -> Result<Vec<u8>, tonic::Status> {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
+    maillage_service_kit::testing::raw::unary(channel, "/maillage.v1.EventLog/ReadAll", body, token)
         .await
-        .map_err(|error| tonic::Status::unknown(error.to_string()))?;
-    let path = http::uri::PathAndQuery::from_static("/maillage.v1.EventLog/ReadAll");
-    grpc.unary(authed(body, token), path, RawCodec)
-        .await
-        .map(tonic::Response::into_inner)
 }
 
 /// Regression (issue 15, defect 10): a message that is not protobuf was

@@ -10,7 +10,6 @@
 #[path = "../../eventstore/tests/common/faulty.rs"]
 mod faulty;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,9 +19,8 @@ use faulty::FaultyEngine;
 use maillage_eventstore::{
     EventData, EventMetadata, EventStore, ExpectedVersion, StoreError, StoreOptions,
 };
-use maillage_service_kit::{EventLogService, Role, Server, ServerError, TokenFile, TokenStore};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use maillage_service_kit::testing::{connect, Spawned};
+use maillage_service_kit::{EventLogService, Role, Server, TokenFile, TokenStore};
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -35,44 +33,34 @@ const STREAM: &str = "consent-0190f3c2-7b1e-7cc0-9a8e-2f1d6b1c9a10";
 const SERVICE: &str = "maillage.v1.EventLog";
 
 struct Running {
-    address: SocketAddr,
     store: EventStore,
     engine: Arc<FaultyEngine>,
-    stop: oneshot::Sender<()>,
-    server: JoinHandle<Result<(), ServerError>>,
+    server: Spawned,
 }
 
 /// Opens the store in `dir` (a fresh process would) and serves it.
 async fn start(dir: &Path) -> Result<Running> {
     let engine = Arc::new(FaultyEngine::open(&dir.join("log")));
     let store = EventStore::with_engine(engine.clone(), StoreOptions::default())?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let (stop, stopped) = oneshot::channel::<()>();
     let server = Server::builder(TokenStore::open(dir.join("tokens"))?).add_command_service(
         EventLogService::new("stakeholders", store.clone()).into_server(),
         &store,
     );
-    let server = tokio::spawn(
-        server.serve_with_shutdown(listener, vec![store.clone()], async {
-            let _ = stopped.await;
-        }),
-    );
+    let stores = vec![store.clone()];
+    let server = Spawned::spawn(move |listener, shutdown| {
+        server.serve_with_shutdown(listener, stores, shutdown)
+    })
+    .await?;
     Ok(Running {
-        address,
         store,
         engine,
-        stop,
         server,
     })
 }
 
 impl Running {
     async fn health(&self) -> Result<HealthClient<Channel>> {
-        let channel = Channel::from_shared(format!("http://{}", self.address))?
-            .connect()
-            .await?;
-        Ok(HealthClient::new(channel))
+        Ok(HealthClient::new(connect(self.server.address()).await?))
     }
 
     /// The status of `service` ("" for the whole server).
@@ -124,10 +112,7 @@ impl Running {
 
     /// Stops the server (graceful), as the orchestrator's restart does.
     async fn stop(self) -> Result<()> {
-        let _ = self.stop.send(());
-        tokio::time::timeout(GUARD, self.server)
-            .await
-            .context("shutdown")???;
+        self.server.stop().await.context("shutdown")?;
         drop(self.store);
         drop(self.engine);
         Ok(())

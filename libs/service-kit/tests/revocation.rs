@@ -38,7 +38,7 @@ async fn revoking_a_token_ends_its_open_streams() -> Result<()> {
         assert_eq!(first.position, 1);
     }
 
-    TokenFile::revoke(&harness.tokens_path, "mailing-tool")?;
+    TokenFile::revoke(&harness.tokens_path, "bi-tool")?;
     let ended = tokio::time::timeout(ENDS_WITHIN, revoked.message())
         .await
         .context("the stream of a revoked token is still open")?

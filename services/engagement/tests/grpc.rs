@@ -8,7 +8,9 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use common::{Client, Server, Tokens, BUSINESS, ERASED, ORGANISER, OTHER_STAKEHOLDER, STAKEHOLDER};
+use common::{
+    Client, Role, Server, TestData, BUSINESS, ERASED, ORGANISER, OTHER_STAKEHOLDER, STAKEHOLDER,
+};
 use maillage_privacy::{KeyVault, MasterKey, Opened, SubjectId};
 use maillage_proto::v1::{
     self as pb, action_venue::Place, interview_subject, survey_answer::Value,
@@ -228,10 +230,9 @@ fn diagnostic_request(request_id: &str, notes: &str) -> pb::RecordDiagnosticRequ
     }
 }
 
-async fn setup() -> Result<(tempfile::TempDir, Server)> {
-    let dir = tempfile::tempdir()?;
-    let tokens = Tokens::create(dir.path())?;
-    let server = Server::start(dir.path(), tokens).await?;
+async fn setup() -> Result<(TestData, Server)> {
+    let dir = TestData::new()?;
+    let server = Server::start(&dir).await?;
     Ok((dir, server))
 }
 
@@ -322,7 +323,7 @@ async fn an_action_goes_from_planned_to_reported_and_reads_back() -> Result<()> 
 
     // An analyst may read, not write; the tool may not read the aggregates.
     let mut analyst = server
-        .client_with(Some(&server.tokens.analyst.clone()))
+        .client_with(Some(server.tokens.of(Role::Analyst)))
         .await?;
     analyst
         .get_action(pb::GetActionRequest { action_id: id })
@@ -342,9 +343,8 @@ async fn a_retried_creation_lands_on_the_same_stream() -> Result<()> {
     // Another request, or the same request id from another principal, creates another.
     let other = plan(&mut client, "req-2").await?;
     assert_ne!(other.id, first.id);
-    let mut bruno = server
-        .client_with(Some(&server.tokens.other_facilitator.clone()))
-        .await?;
+    let bruno = server.tokens.add("bruno", &[Role::Facilitator])?;
+    let mut bruno = server.client_with(Some(&bruno)).await?;
     let bruno_s = plan(&mut bruno, "req-1").await?;
     assert_ne!(bruno_s.id, first.id);
     // A retried response is not counted twice.
@@ -556,9 +556,35 @@ fn refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, field: &st
     }
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Result<()> {
-    let (_dir, server) = setup().await?;
+/// Checks that `$client.$call($request)` is refused with `$code`, naming `$field`.
+macro_rules! case {
+    ($client:ident, $call:ident, $request:expr, $code:expr, $field:expr) => {
+        refused(
+            $client.$call($request).await,
+            $code,
+            $field,
+            concat!(stringify!($call), " ", stringify!($request)),
+        );
+    };
+}
+
+/// What the bad-input tests start from: a planned and a held action, an
+/// open survey with a response and a closed one, an interview, and the log's
+/// head then.
+struct Refusals {
+    dir: TestData,
+    server: Server,
+    client: Client,
+    planned: String,
+    held: String,
+    survey: String,
+    closed: String,
+    interview: String,
+    head: u64,
+}
+
+async fn refusals() -> Result<Refusals> {
+    let (dir, server) = setup().await?;
     let mut client = server.client().await?;
     let planned = plan(&mut client, "p").await?.id;
     let held = held_action(&mut client, "h").await?;
@@ -580,17 +606,35 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         .into_inner()
         .id;
     let head = server.head().await?;
+    Ok(Refusals {
+        dir,
+        server,
+        client,
+        planned,
+        held,
+        survey,
+        closed,
+        interview,
+        head,
+    })
+}
 
-    macro_rules! case {
-        ($call:ident, $request:expr, $code:expr, $field:expr) => {
-            refused(
-                client.$call($request).await,
-                $code,
-                $field,
-                concat!(stringify!($call), " ", stringify!($request)),
-            );
-        };
-    }
+/// Actions out of the rules (unknown enums, empty or oversized texts,
+/// malformed ids, an unknown commune, a stale version, a step out of the
+/// lifecycle) are refused with the right status, and nothing is appended.
+#[tokio::test]
+async fn bad_action_requests_are_refused_and_append_nothing() -> Result<()> {
+    let Refusals {
+        dir: _dir,
+        server,
+        mut client,
+        planned,
+        held,
+        survey: _survey,
+        closed: _closed,
+        interview: _interview,
+        head,
+    } = refusals().await?;
     let with = |f: fn(&mut pb::PlanActionRequest)| {
         let mut request = plan_request("bad-plan");
         f(&mut request);
@@ -598,48 +642,56 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
     };
     // Actions: unknown enums, empty or oversized texts, malformed ids, unknown commune.
     case!(
+        client,
         plan_action,
         with(|r| r.kind = 99),
         Code::InvalidArgument,
         "kind"
     );
     case!(
+        client,
         plan_action,
         with(|r| r.kind = 0),
         Code::InvalidArgument,
         "kind"
     );
     case!(
+        client,
         plan_action,
         with(|r| r.themes = vec![0]),
         Code::InvalidArgument,
         "themes[0]"
     );
     case!(
+        client,
         plan_action,
         with(|r| r.themes = vec![]),
         Code::InvalidArgument,
         "topics"
     );
     case!(
+        client,
         plan_action,
         with(|r| r.audiences = vec![3, 42]),
         Code::InvalidArgument,
         "audiences[1]"
     );
     case!(
+        client,
         plan_action,
         with(|r| r.title = "  ".into()),
         Code::InvalidArgument,
         "title"
     );
     case!(
+        client,
         plan_action,
         with(|r| r.title = "x".repeat(201)),
         Code::InvalidArgument,
         "title"
     );
     case!(
+        client,
         plan_action,
         with(|r| r.venue = Some(pb::ActionVenue {
             place: Some(Place::CommuneCode("99999".into()))
@@ -648,12 +700,14 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         "venue.commune_code"
     );
     case!(
+        client,
         plan_action,
         with(|r| r.venue = None),
         Code::InvalidArgument,
         "venue"
     );
     case!(
+        client,
         plan_action,
         with(|r| r.organiser_ids = vec!["not-a-uuid".into()]),
         Code::InvalidArgument,
@@ -668,18 +722,21 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
             ends_at: ts(end),
         };
     case!(
+        client,
         schedule_action,
         schedule("nope", hours_ago(2), hours_ago(1), None),
         Code::InvalidArgument,
         "action_id"
     );
     case!(
+        client,
         schedule_action,
         schedule(&planned, hours_ago(1), hours_ago(2), None),
         Code::InvalidArgument,
         "ends_at"
     );
     case!(
+        client,
         schedule_action,
         schedule(STAKEHOLDER, hours_ago(2), hours_ago(1), None),
         Code::NotFound,
@@ -694,6 +751,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
     assert!(status.message().contains("actual 1"), "{status:?}");
     // Lifecycle rules.
     case!(
+        client,
         reschedule_action,
         pb::RescheduleActionRequest {
             request_id: "bad-resched".into(),
@@ -715,18 +773,21 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         head_counts: vec![pb::AudienceHeadCount { audience, count: 3 }],
     };
     case!(
+        client,
         record_attendance,
         attendance(&planned, 1),
         Code::FailedPrecondition,
         ""
     );
     case!(
+        client,
         record_attendance,
         attendance(&held, 0),
         Code::InvalidArgument,
         "head_counts[0].audience"
     );
     case!(
+        client,
         publish_minutes,
         pb::PublishMinutesRequest {
             request_id: "bad-minutes".into(),
@@ -748,18 +809,21 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         answer,
     };
     case!(
+        client,
         record_invitation_answer,
         answer_request(&planned, STAKEHOLDER, 1),
         Code::FailedPrecondition,
         ""
     );
     case!(
+        client,
         record_invitation_answer,
         answer_request(&planned, STAKEHOLDER, 7),
         Code::InvalidArgument,
         "answer"
     );
     case!(
+        client,
         cancel_action,
         pb::CancelActionRequest {
             request_id: "bad-cancel".into(),
@@ -771,6 +835,29 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         ""
     );
 
+    assert_eq!(
+        server.head().await?,
+        head,
+        "a refused request appended something"
+    );
+    server.stop().await
+}
+
+/// Survey requests out of the rules (answers that do not fit, a closed
+/// survey, a repeated token, frozen questions) are refused, and nothing is appended.
+#[tokio::test]
+async fn bad_survey_requests_are_refused_and_append_nothing() -> Result<()> {
+    let Refusals {
+        dir: _dir,
+        server,
+        mut client,
+        planned: _planned,
+        held: _held,
+        survey,
+        closed,
+        interview: _interview,
+        head,
+    } = refusals().await?;
     // Surveys: answers that do not fit, closed survey, repeated token, frozen questions.
     let with_answer = |index: usize, replacement: pb::SurveyAnswer| {
         let mut request = response(&survey, "bad-response", "");
@@ -778,18 +865,21 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         request
     };
     case!(
+        client,
         submit_survey_response,
         with_answer(2, answer("interest", Value::Scale(6))),
         Code::InvalidArgument,
         "answers[2].scale"
     );
     case!(
+        client,
         submit_survey_response,
         with_answer(0, answer("usage", Value::Choice("piscine".into()))),
         Code::InvalidArgument,
         "answers[0].choice"
     );
     case!(
+        client,
         submit_survey_response,
         with_answer(
             4,
@@ -799,6 +889,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         "answers[4].ranking"
     );
     case!(
+        client,
         submit_survey_response,
         with_answer(
             1,
@@ -808,12 +899,14 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         "answers[1].choices"
     );
     case!(
+        client,
         submit_survey_response,
         with_answer(3, answer("comment", Value::Text("z".repeat(51)))),
         Code::InvalidArgument,
         "answers[3].text"
     );
     case!(
+        client,
         submit_survey_response,
         with_answer(0, answer("usage", Value::Scale(1))),
         Code::InvalidArgument,
@@ -822,6 +915,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
     let mut missing = response(&survey, "bad-missing", "");
     missing.answers.remove(2);
     case!(
+        client,
         submit_survey_response,
         missing,
         Code::InvalidArgument,
@@ -837,24 +931,28 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         )),
     });
     case!(
+        client,
         submit_survey_response,
         bad_commune,
         Code::InvalidArgument,
         "respondent.anonymous.commune_code"
     );
     case!(
+        client,
         submit_survey_response,
         response(&survey, "bad-token", "tok"),
         Code::AlreadyExists,
         ""
     );
     case!(
+        client,
         submit_survey_response,
         response(&closed, "bad-closed", ""),
         Code::FailedPrecondition,
         ""
     );
     case!(
+        client,
         revise_survey_questions,
         pb::ReviseSurveyQuestionsRequest {
             request_id: "bad-revise".into(),
@@ -872,6 +970,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         ..Default::default()
     }));
     case!(
+        client,
         draft_survey,
         pb::DraftSurveyRequest {
             topics: Default::default(),
@@ -886,10 +985,33 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         "questions[2].scale.max"
     );
 
+    assert_eq!(
+        server.head().await?,
+        head,
+        "a refused request appended something"
+    );
+    server.stop().await
+}
+
+/// Interviews and diagnostics out of the rules are refused, and nothing is appended.
+#[tokio::test]
+async fn bad_interviews_and_diagnostics_are_refused_and_append_nothing() -> Result<()> {
+    let Refusals {
+        dir: _dir,
+        server,
+        mut client,
+        planned: _planned,
+        held: _held,
+        survey: _survey,
+        closed: _closed,
+        interview,
+        head,
+    } = refusals().await?;
     // Interviews and diagnostics.
     let mut future = interview_request("bad-future", "");
     future.conducted_at = ts(SystemTime::now() + Duration::from_secs(86_400));
     case!(
+        client,
         record_interview,
         future,
         Code::InvalidArgument,
@@ -900,6 +1022,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         who: Some(interview_subject::Who::StakeholderId("123".into())),
     });
     case!(
+        client,
         record_interview,
         bad_subject,
         Code::InvalidArgument,
@@ -907,8 +1030,15 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
     );
     let mut oversized = interview_request("bad-notes", "");
     oversized.notes = "n".repeat(20_001);
-    case!(record_interview, oversized, Code::InvalidArgument, "notes");
     case!(
+        client,
+        record_interview,
+        oversized,
+        Code::InvalidArgument,
+        "notes"
+    );
+    case!(
+        client,
         revise_interview_notes,
         pb::ReviseInterviewNotesRequest {
             request_id: "bad-rev".into(),
@@ -926,12 +1056,36 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         .unwrap()
         .development_priorities = vec!["a".into(), "A".into()];
     case!(
+        client,
         record_diagnostic,
         ranked_twice,
         Code::InvalidArgument,
         "findings.development_priorities[1]"
     );
 
+    assert_eq!(
+        server.head().await?,
+        head,
+        "a refused request appended something"
+    );
+    server.stop().await
+}
+
+/// A request without a token, or by a role that may not make it, is refused,
+/// and nothing is appended.
+#[tokio::test]
+async fn callers_without_a_token_or_the_role_are_refused_and_append_nothing() -> Result<()> {
+    let Refusals {
+        dir: _dir,
+        server,
+        client: _client,
+        planned,
+        held: _held,
+        survey,
+        closed: _closed,
+        interview: _interview,
+        head,
+    } = refusals().await?;
     // Missing token, wrong role.
     let mut anonymous = server.client_with(None).await?;
     refused(
@@ -941,7 +1095,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         "no token",
     );
     let mut analyst = server
-        .client_with(Some(&server.tokens.analyst.clone()))
+        .client_with(Some(server.tokens.of(Role::Analyst)))
         .await?;
     refused(
         analyst.plan_action(plan_request("analyst")).await,
@@ -950,7 +1104,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         "analyst writes",
     );
     let mut secretary = server
-        .client_with(Some(&server.tokens.secretary.clone()))
+        .client_with(Some(server.tokens.of(Role::Secretary)))
         .await?;
     refused(
         secretary
@@ -963,7 +1117,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
         "secretary reads",
     );
     let mut tool = server
-        .client_with(Some(&server.tokens.tool.clone()))
+        .client_with(Some(server.tokens.of(Role::Tool)))
         .await?;
     refused(
         tool.get_survey(pb::GetSurveyRequest {
@@ -985,9 +1139,8 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
 
 #[tokio::test]
 async fn a_restart_on_the_same_data_reads_everything_back() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let tokens = Tokens::create(dir.path())?;
-    let server = Server::start(dir.path(), tokens.clone()).await?;
+    let dir = TestData::new()?;
+    let server = Server::start(&dir).await?;
     let mut client = server.client().await?;
     let action = held_action(&mut client, "a").await?;
     let survey = open_survey(&mut client, "s").await?;
@@ -1022,7 +1175,7 @@ async fn a_restart_on_the_same_data_reads_everything_back() -> Result<()> {
     drop(client);
     server.stop().await?;
 
-    let server = Server::start(dir.path(), tokens).await?;
+    let server = Server::start(&dir).await?;
     let mut client = server.client().await?;
     assert_eq!(server.head().await?, head);
     let again = client

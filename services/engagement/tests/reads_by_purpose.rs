@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use common::{Client, Server, Tokens, OTHER_STAKEHOLDER, STAKEHOLDER};
+use common::{Client, Role, Server, TestData, OTHER_STAKEHOLDER, STAKEHOLDER};
 use maillage_proto::v1::{self as pb, interview_subject, EngagementTheme as Theme};
 use tonic::Code;
 
@@ -75,7 +75,7 @@ async fn diagnostic(
 }
 
 async fn entries(server: &Server) -> Result<Vec<(String, String, String, String)>> {
-    let token = server.tokens.auditor.clone();
+    let token = server.tokens.of(Role::Auditor).to_string();
     Ok(server
         .access_journal(&token)
         .await?
@@ -99,17 +99,19 @@ async fn entries(server: &Server) -> Result<Vec<(String, String, String, String)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_reads_interviews_and_diagnostics_by_purpose_and_the_journal_records_the_decrypted_ones(
 ) -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let tokens = Tokens::create(dir.path())?;
-    let server = Server::start(dir.path(), tokens).await?;
+    let dir = TestData::new()?;
+    let server = Server::start(&dir).await?;
     let mut facilitator = server.client().await?;
     let (interview_id, diagnostic_id) = record(&mut facilitator).await?;
     assert!(entries(&server).await?.is_empty(), "writes are not reads");
 
     // analyst and auditor: who, whom, when and themes; no notes, motivations or expectations.
     for (token, disclosure) in [
-        (&server.tokens.analyst, pb::Disclosure::Pseudonymous),
-        (&server.tokens.auditor, pb::Disclosure::PublicRoles),
+        (
+            server.tokens.of(Role::Analyst),
+            pb::Disclosure::Pseudonymous,
+        ),
+        (server.tokens.of(Role::Auditor), pb::Disclosure::PublicRoles),
     ] {
         let mut client = server.client_with(Some(token)).await?;
         let view = interview(&mut client, &interview_id).await?.into_inner();
@@ -132,7 +134,10 @@ async fn each_role_reads_interviews_and_diagnostics_by_purpose_and_the_journal_r
         );
     }
     // tool and secretary read nothing.
-    for token in [&server.tokens.tool, &server.tokens.secretary] {
+    for token in [
+        server.tokens.of(Role::Tool),
+        server.tokens.of(Role::Secretary),
+    ] {
         let mut client = server.client_with(Some(token)).await?;
         let refused = interview(&mut client, &interview_id).await.unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied);
@@ -142,7 +147,10 @@ async fn each_role_reads_interviews_and_diagnostics_by_purpose_and_the_journal_r
     assert!(entries(&server).await?.is_empty(), "nothing decrypted yet");
 
     // facilitator and admin: everything, each read journalled.
-    for token in [&server.tokens.facilitator, &server.tokens.admin] {
+    for token in [
+        server.tokens.of(Role::Facilitator),
+        server.tokens.of(Role::Admin),
+    ] {
         let mut client = server.client_with(Some(token)).await?;
         let view = interview(&mut client, &interview_id).await?.into_inner();
         assert_eq!(view.disclosure, pb::Disclosure::Full as i32);
@@ -171,7 +179,10 @@ async fn each_role_reads_interviews_and_diagnostics_by_purpose_and_the_journal_r
         ]
     );
     // Only admin and auditor read the journal.
-    for token in [&server.tokens.analyst, &server.tokens.facilitator] {
+    for token in [
+        server.tokens.of(Role::Analyst),
+        server.tokens.of(Role::Facilitator),
+    ] {
         let refused = server
             .access_journal(token)
             .await?
@@ -181,7 +192,7 @@ async fn each_role_reads_interviews_and_diagnostics_by_purpose_and_the_journal_r
         assert_eq!(refused.code(), Code::PermissionDenied);
     }
     let verified = server
-        .access_journal(&server.tokens.admin)
+        .access_journal(server.tokens.of(Role::Admin))
         .await?
         .verify_access(pb::VerifyAccessRequest::default())
         .await?

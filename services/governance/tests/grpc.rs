@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{with_token, Client, Harness};
+use common::{with_token, Client, Harness, Role, Running};
 use maillage_proto::v1 as pv1;
 use maillage_replica::OrganisationType;
 use tonic::Code;
@@ -384,7 +384,7 @@ async fn a_full_meeting_with_a_weighted_vote_survives_a_restart() {
         .expect("minutes");
 
     // Reads, by an analyst.
-    let analyst = harness.tokens.analyst.clone();
+    let analyst = harness.tokens.of(Role::Analyst).to_string();
     let read = |client: &mut Client| {
         let (consortium, meeting, commitment) = (
             ex.consortium.clone(),
@@ -499,8 +499,21 @@ async fn a_retried_creation_lands_on_the_same_stream() {
     running.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
+/// What the bad-input tests start from: the example consortium, a meeting
+/// with its attendance and a resolution with one vote, and the log's head then
+/// (each refusal checks that the log did not move).
+struct Refusals {
+    harness: Harness,
+    running: Running,
+    client: Client,
+    ex: Example,
+    meeting: String,
+    resolution: String,
+    before: u64,
+    consortium: String,
+}
+
+async fn refusals() -> Refusals {
     let harness = Harness::new();
     let running = harness.start().await;
     let mut client = Client::new(&running, &harness.tokens).await;
@@ -526,7 +539,33 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
     .expect("vote");
     let before = client.head().await;
     let consortium = ex.consortium.clone();
+    Refusals {
+        harness,
+        running,
+        client,
+        ex,
+        meeting,
+        resolution,
+        before,
+        consortium,
+    }
+}
 
+/// Applications and bodies out of the rules (an unknown college, a weight
+/// ≤ 0, a quorum outside (0, 1], a duplicate membership) are refused, the
+/// field named, and the log does not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_and_body_inputs_out_of_the_rules_are_refused() {
+    let Refusals {
+        harness: _harness,
+        running,
+        mut client,
+        ex,
+        meeting: _meeting,
+        resolution: _resolution,
+        before,
+        consortium,
+    } = refusals().await;
     // Unknown college, on an application and in a body's composition.
     let applicant = client.organisation(OrganisationType::Business).await;
     let r = client
@@ -609,7 +648,23 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
         }))
         .await;
     refused(&mut client, before, r, Code::AlreadyExists, &ex.m("b2")).await;
+    running.stop().await;
+}
 
+/// A vote by a non-member, a double vote and proxy chains are refused, the
+/// field named, and the log does not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn votes_and_proxies_out_of_the_rules_are_refused() {
+    let Refusals {
+        harness: _harness,
+        running,
+        mut client,
+        ex,
+        meeting,
+        resolution,
+        before,
+        consortium: _consortium,
+    } = refusals().await;
     // Vote by a non-member, and a double vote.
     let stranger = Uuid::now_v7().to_string();
     let r = vote(
@@ -670,12 +725,29 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
         "proxies[0].holder_id",
     )
     .await;
+    running.stop().await;
+}
 
+/// A stale expected version is ABORTED with the actual one; malformed ids,
+/// an unknown territory and a percentage over 100 are INVALID_ARGUMENT naming
+/// the field; and the log does not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_versions_malformed_ids_and_values_out_of_range_are_refused() {
+    let Refusals {
+        harness,
+        running,
+        mut client,
+        ex,
+        meeting: _meeting,
+        resolution: _resolution,
+        before,
+        consortium,
+    } = refusals().await;
     // Stale expected version: ABORTED with the actual version.
     let version = client
         .governance
         .get_consortium(with_token(
-            &harness.tokens.analyst,
+            harness.tokens.of(Role::Analyst),
             pv1::GetConsortiumRequest {
                 consortium_id: consortium.clone(),
             },
@@ -756,14 +828,30 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
     let r = client
         .governance
         .get_meeting(with_token(
-            &harness.tokens.analyst,
+            harness.tokens.of(Role::Analyst),
             pv1::GetMeetingRequest {
                 meeting_id: Uuid::now_v7().to_string(),
             },
         ))
         .await;
     refused(&mut client, before, r, Code::NotFound, "meeting").await;
+    running.stop().await;
+}
 
+/// A request without a token, or by a role that may not write or read, is
+/// refused; the same request by the secretary goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_without_a_token_or_the_role_are_refused() {
+    let Refusals {
+        harness,
+        running,
+        mut client,
+        ex: _ex,
+        meeting: _meeting,
+        resolution: _resolution,
+        before,
+        consortium,
+    } = refusals().await;
     // Missing token, then a role that may not write, then one that may not read.
     let apply = pv1::ApplyForMembershipRequest {
         request_id: rid(),
@@ -779,13 +867,13 @@ async fn bad_inputs_are_refused_with_the_field_named_and_the_log_unchanged() {
     refused(&mut client, before, r, Code::Unauthenticated, "").await;
     let r = client
         .governance
-        .apply_for_membership(with_token(&harness.tokens.analyst, apply.clone()))
+        .apply_for_membership(with_token(harness.tokens.of(Role::Analyst), apply.clone()))
         .await;
     refused(&mut client, before, r, Code::PermissionDenied, "secretary").await;
     let r = client
         .governance
         .get_consortium(with_token(
-            &harness.tokens.tool,
+            harness.tokens.of(Role::Tool),
             pv1::GetConsortiumRequest {
                 consortium_id: consortium.clone(),
             },

@@ -11,10 +11,11 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{channel, with_token, Harness};
+use common::{with_token, Harness, Role};
 use maillage_proto::v1 as pv1;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::governance_client::GovernanceClient;
+use maillage_service_kit::testing::{connect, logged_port};
 use tonic::Code;
 
 const GOVERNANCE: &str = env!("CARGO_BIN_EXE_maillage-governance");
@@ -35,11 +36,10 @@ struct Process {
 }
 
 impl Process {
-    /// Starts it and waits (bounded) until its port accepts connections.
-    fn start(dir: &Path, stderr: File, env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let mut child = Command::new(GOVERNANCE)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+    /// The binary on `listen`, its stderr to `stderr`.
+    fn spawn(dir: &Path, listen: &str, stderr: File, env: &[(&str, &str)]) -> Child {
+        Command::new(GOVERNANCE)
+            .args(["--listen", listen])
             .arg("--data-dir")
             .arg(dir)
             .env_remove("MAILLAGE_NATS_URL")
@@ -48,7 +48,14 @@ impl Process {
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
-            .expect("maillage-governance starts");
+            .expect("maillage-governance starts")
+    }
+
+    /// Starts it on a free port (its stderr may say nothing: `/dev/full`) and
+    /// waits (bounded) until the port accepts connections.
+    fn start(dir: &Path, stderr: File, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut child = Self::spawn(dir, &format!("127.0.0.1:{port}"), stderr, env);
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = child.try_wait().expect("child status") {
@@ -58,6 +65,26 @@ impl Process {
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, port }
+    }
+
+    /// Starts it on `127.0.0.1:0`, its stderr to `log`, and waits (bounded)
+    /// until the log says which port it bound ("serving gRPC").
+    fn start_logged(dir: &Path, log: &Path, env: &[(&str, &str)]) -> Self {
+        let stderr = File::create(log).expect("log file");
+        let mut child = Self::spawn(dir, "127.0.0.1:0", stderr, env);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let port = logged_port(&text, "serving gRPC");
+            if let Some(port) = port {
+                return Self { child, port };
+            }
+            if let Some(status) = child.try_wait().expect("child status") {
+                panic!("maillage-governance exited before serving: {status}");
+            }
+            assert!(Instant::now() < deadline, "the server never said its port");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn address(&self) -> std::net::SocketAddr {
@@ -110,8 +137,8 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full (Linux)");
-    let mut process = Process::start(harness.dir.path(), full, &[("RUST_LOG", "debug")]);
-    let channel = channel(process.address()).await;
+    let mut process = Process::start(harness.data.path(), full, &[("RUST_LOG", "debug")]);
+    let channel = connect(process.address()).await.unwrap();
     let mut governance = GovernanceClient::new(channel.clone());
     let mut log = EventLogClient::new(channel);
 
@@ -125,7 +152,10 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
 
     let invalid = governance
-        .get_consortium(get_consortium(&harness.tokens.secretary, "not-a-uuid"))
+        .get_consortium(get_consortium(
+            harness.tokens.of(Role::Secretary),
+            "not-a-uuid",
+        ))
         .await
         .expect_err("a bad id is refused");
     assert_eq!(invalid.code(), Code::InvalidArgument, "{invalid:?}");
@@ -136,7 +166,7 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
 
     let missing = governance
         .get_consortium(get_consortium(
-            &harness.tokens.secretary,
+            harness.tokens.of(Role::Secretary),
             &uuid::Uuid::now_v7().to_string(),
         ))
         .await
@@ -145,7 +175,7 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
 
     let read = log
         .read_all(with_token(
-            &harness.tokens.tool,
+            harness.tokens.of(Role::Tool),
             pv1::ReadAllRequest::default(),
         ))
         .await
@@ -163,16 +193,15 @@ async fn a_full_stderr_neither_cancels_replies_nor_kills_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_ids_never_reach_the_log() {
     let harness = Harness::new();
-    let log_path = harness.dir.path().join("stderr.log");
-    let log_file = File::create(&log_path).expect("log file");
+    let log_path = harness.data.path().join("stderr.log");
     // Trace level: every event inside a handler's span (sled's own traces
     // among them) prints that span's fields.
-    let process = Process::start(
-        harness.dir.path(),
-        log_file,
+    let process = Process::start_logged(
+        harness.data.path(),
+        &log_path,
         &[("RUST_LOG", "trace"), ("NO_COLOR", "1")],
     );
-    let channel = channel(process.address()).await;
+    let channel = connect(process.address()).await.unwrap();
     let mut governance = GovernanceClient::new(channel.clone());
     let mut log = EventLogClient::new(channel);
 
@@ -180,7 +209,7 @@ async fn hostile_ids_never_reach_the_log() {
     let forged = format!("x\n{forged_line}\n").repeat(100 * 1024 / (forged_line.len() + 3) + 1);
     assert!(forged.len() >= 100 * 1024);
     let invalid = governance
-        .get_consortium(get_consortium(&harness.tokens.secretary, &forged))
+        .get_consortium(get_consortium(harness.tokens.of(Role::Secretary), &forged))
         .await
         .expect_err("not a UUID");
     assert_eq!(invalid.code(), Code::InvalidArgument, "{invalid:?}");
@@ -191,19 +220,22 @@ async fn hostile_ids_never_reach_the_log() {
     let blank = "\n".repeat(50 * 1024);
     let padded = format!("{blank}{id}{blank}");
     let refused = governance
-        .get_consortium(get_consortium(&harness.tokens.secretary, &padded))
+        .get_consortium(get_consortium(harness.tokens.of(Role::Secretary), &padded))
         .await
         .expect_err("not a bare UUID");
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     let missing = governance
-        .get_consortium(get_consortium(&harness.tokens.secretary, &id.to_string()))
+        .get_consortium(get_consortium(
+            harness.tokens.of(Role::Secretary),
+            &id.to_string(),
+        ))
         .await
         .expect_err("no such consortium");
     assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
 
     let context = log
         .read_all(with_token(
-            &harness.tokens.tool,
+            harness.tokens.of(Role::Tool),
             pv1::ReadAllRequest {
                 context: forged.clone(),
                 ..Default::default()

@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use maillage_es::Decider;
 use maillage_governance::domain::consortium::{
-    BodyRules, Consortium, ConsortiumCommand, ConsortiumState,
+    BodyRules, Consortium, ConsortiumChange, ConsortiumCommand, ConsortiumState, FoundConsortium,
 };
-use maillage_governance::domain::meeting::{Meeting, MeetingCommand, MeetingEvent, MeetingState};
+use maillage_governance::domain::meeting::{
+    ConveneMeeting, Meeting, MeetingChange, MeetingCommand, MeetingEvent, MeetingState,
+};
 use maillage_governance::domain::vote::{Choice, Majority};
 use maillage_governance::domain::Timestamp;
 use maillage_proto::v1 as pv1;
@@ -95,14 +97,14 @@ fn college_code(index: usize) -> String {
     format!("college-{index}")
 }
 
-fn run_consortium(state: &mut ConsortiumState, command: ConsortiumCommand) {
-    for event in Consortium::decide(&command, state).expect("consortium command") {
+fn run_consortium(state: &mut ConsortiumState, command: impl Into<ConsortiumCommand>) {
+    for event in Consortium::decide(&command.into(), state).expect("consortium command") {
         Consortium::evolve(state, &event);
     }
 }
 
-fn run_meeting(state: &mut MeetingState, command: MeetingCommand) -> Vec<MeetingEvent> {
-    let events = Meeting::decide(&command, state).expect("meeting command");
+fn run_meeting(state: &mut MeetingState, command: impl Into<MeetingCommand>) -> Vec<MeetingEvent> {
+    let events = Meeting::decide(&command.into(), state).expect("meeting command");
     for event in &events {
         Meeting::evolve(state, event);
     }
@@ -198,7 +200,7 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
     let mut consortium = ConsortiumState::default();
     run_consortium(
         &mut consortium,
-        ConsortiumCommand::Found {
+        ConsortiumCommand::Found(FoundConsortium {
             consortium_id: Uuid::from_u128(1),
             name: "c".into(),
             founding_collectivite_id: Uuid::from_u128(2),
@@ -206,12 +208,12 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
             purpose: "p".into(),
             charter: String::new(),
             now: NOW,
-        },
+        }),
     );
     for (c, weight) in case.weights.iter().enumerate() {
         run_consortium(
             &mut consortium,
-            ConsortiumCommand::DefineCollege {
+            ConsortiumChange::DefineCollege {
                 code: college_code(c),
                 name: college_code(c),
                 weight: *weight,
@@ -221,7 +223,7 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
     }
     run_consortium(
         &mut consortium,
-        ConsortiumCommand::EstablishBody {
+        ConsortiumChange::EstablishBody {
             code: "ag".into(),
             kind: pv1::BodyKind::GeneralAssembly,
             name: "AG".into(),
@@ -238,7 +240,7 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
     for (i, m) in case.members.iter().enumerate() {
         run_consortium(
             &mut consortium,
-            ConsortiumCommand::Apply {
+            ConsortiumChange::Apply {
                 member_id: member_id(i),
                 college: college_code(m.college),
                 now: NOW,
@@ -247,7 +249,7 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
         if m.admitted {
             run_consortium(
                 &mut consortium,
-                ConsortiumCommand::Admit {
+                ConsortiumChange::Admit {
                     member_id: member_id(i),
                     now: NOW,
                 },
@@ -258,7 +260,7 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
     let mut meeting = MeetingState::default();
     run_meeting(
         &mut meeting,
-        MeetingCommand::Convene {
+        MeetingCommand::Convene(ConveneMeeting {
             meeting_id: Uuid::from_u128(3),
             consortium_id: Uuid::from_u128(1),
             consortium: consortium.clone(),
@@ -267,13 +269,13 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
             venue: pv1::MeetingVenue::default(),
             agenda: vec!["x".into()],
             now: NOW,
-        },
+        }),
     );
     let (present, proxies) = settle(case);
     if !present.is_empty() || !proxies.is_empty() {
         run_meeting(
             &mut meeting,
-            MeetingCommand::RecordAttendance {
+            MeetingChange::RecordAttendance {
                 consortium: consortium.clone(),
                 present: present.iter().map(|&i| member_id(i)).collect(),
                 proxies: proxies
@@ -287,7 +289,7 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
     let resolution = Uuid::from_u128(4);
     run_meeting(
         &mut meeting,
-        MeetingCommand::TableResolution {
+        MeetingChange::TableResolution {
             resolution_id: resolution,
             consortium,
             agenda_item: 1,
@@ -309,7 +311,7 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
         };
         run_meeting(
             &mut meeting,
-            MeetingCommand::RecordVote {
+            MeetingChange::RecordVote {
                 resolution_id: resolution,
                 member_id: member_id(i),
                 choice,
@@ -319,7 +321,7 @@ fn computed(case: &Case) -> pv1::ResolutionVoteClosed {
     }
     let events = run_meeting(
         &mut meeting,
-        MeetingCommand::CloseVote {
+        MeetingChange::CloseVote {
             resolution_id: resolution,
             now: NOW,
         },

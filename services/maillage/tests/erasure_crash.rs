@@ -8,25 +8,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod process;
+mod session;
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Child;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use maillage::cli::client::{Authed, Connection, SeenPositions};
+use maillage::cli::client::Connection;
 use maillage_proto::v1 as pb;
-use maillage_proto::v1::engagement_client::EngagementClient;
-use maillage_proto::v1::event_log_client::EventLogClient;
-use maillage_proto::v1::stakeholders_client::StakeholdersClient;
 use process::{start_with, stop};
-
-struct Clients {
-    stakeholders: StakeholdersClient<Authed>,
-    engagement: EngagementClient<Authed>,
-    logs: EventLogClient<Authed>,
-    seen: SeenPositions,
-}
+use session::{hours_ago, rid, Clients};
 
 async fn connect(dir: &Path, port: u16) -> Clients {
     let connection = Connection {
@@ -35,13 +27,7 @@ async fn connect(dir: &Path, port: u16) -> Clients {
         data_dir: dir.join("maillage-data"),
         purpose: None,
     };
-    let (channel, seen) = connection.connect_session().await.unwrap();
-    Clients {
-        stakeholders: StakeholdersClient::new(channel.clone()),
-        engagement: EngagementClient::new(channel.clone()),
-        logs: EventLogClient::new(channel),
-        seen,
-    }
+    session::clients(&connection).await
 }
 
 /// `maillage up` in `dir`, dying at `crash_at` (if any); returns it and its port.
@@ -50,14 +36,6 @@ fn up(dir: &Path, crash_at: Option<&str>) -> (Child, u16) {
         Some(step) => start_with(dir, None, &[("MAILLAGE_CRASH_AT", step)]),
         None => start_with(dir, None, &[]),
     }
-}
-
-fn rid() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-fn hours_ago(hours: u64) -> Option<prost_types::Timestamp> {
-    Some((SystemTime::now() - Duration::from_secs(hours * 3_600)).into())
 }
 
 /// What the platform holds about one person.

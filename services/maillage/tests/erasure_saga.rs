@@ -8,42 +8,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
-
-use std::time::{Duration, SystemTime};
+mod session;
 
 use common::{answer_as, open_free_text_survey, Platform};
-use maillage::cli::client::{Authed, SeenPositions};
 use maillage_privacy::{KeyVault, MasterKey, SubjectId};
 use maillage_proto::v1 as pb;
-use maillage_proto::v1::engagement_client::EngagementClient;
-use maillage_proto::v1::event_log_client::EventLogClient;
-use maillage_proto::v1::stakeholders_client::StakeholdersClient;
 use prost::Message;
+use session::{hours_ago, rid, Clients};
 use tonic::Code;
 
-struct Clients {
-    stakeholders: StakeholdersClient<Authed>,
-    engagement: EngagementClient<Authed>,
-    logs: EventLogClient<Authed>,
-    seen: SeenPositions,
-}
-
 async fn clients(platform: &Platform) -> Clients {
-    let (channel, seen) = platform.connection().connect_session().await.unwrap();
-    Clients {
-        stakeholders: StakeholdersClient::new(channel.clone()),
-        engagement: EngagementClient::new(channel.clone()),
-        logs: EventLogClient::new(channel),
-        seen,
-    }
-}
-
-fn rid() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-fn hours_ago(hours: u64) -> Option<prost_types::Timestamp> {
-    Some((SystemTime::now() - Duration::from_secs(hours * 3_600)).into())
+    session::clients(&platform.connection()).await
 }
 
 /// Registers an inhabitant of Amboise; returns their id.

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use maillage_eventstore::{open_sled, SledOptions};
 use maillage_privacy::{KeyVault, MasterKey};
-use process::{free_port, maillage, stop, text, MAILLAGE};
+use process::{maillage, stop, text, MAILLAGE};
 
 /// Starts a rotation of both vaults from `old` to `new` and stops it (a panic
 /// in its progress callback) after 10 keys of the stakeholders vault, as a
@@ -38,7 +38,7 @@ fn interrupt_rotation(data: &Path, old: &MasterKey, new: &MasterKey) {
 /// `maillage up` in `dir` (with `key` as master key file, if given), expected to refuse to start.
 fn refused_start(dir: &Path, key: Option<&Path>) -> String {
     let mut up = Command::new(MAILLAGE);
-    up.args(["up", "--listen", &format!("127.0.0.1:{}", free_port())]);
+    up.args(["up", "--listen", "127.0.0.1:0"]);
     if let Some(key) = key {
         up.arg("--master-key-file").arg(key);
     }
@@ -110,19 +110,11 @@ fn rekey_then_the_new_key_alone_opens_the_vaults_and_rebuild_replays_the_logs() 
     // The old key no longer opens the vaults: the platform refuses to start with it.
     let stderr = refused_start(dir.path(), None);
     assert!(stderr.contains("master key"), "{stderr}");
-    let port = free_port();
 
     // Under the new key it starts, and the projections rebuild from the logs.
-    let up = Command::new(MAILLAGE)
-        .args(["up", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--master-key-file")
-        .arg(&new_key)
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    process::wait_for_port(port);
+    let new_key = new_key.to_str().expect("a UTF-8 path");
+    let (up, port) =
+        process::start_with_args(dir.path(), None, &[], &["--master-key-file", new_key]);
     let rebuilt = maillage(dir.path(), port, &["rebuild"]);
     assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
     let replayed: u64 = text(&rebuilt.stdout)

@@ -15,7 +15,7 @@ use maillage_eventstore::{
     open_sled, EventData, EventMetadata, EventStore, ExpectedVersion, SledEngine, SledOptions,
     StoreOptions,
 };
-use process::{free_port, maillage, start, stop, text, MAILLAGE};
+use process::{maillage, start, stop, text, MAILLAGE};
 
 /// Appends three events to the governance log under `data`, then closes it.
 async fn governance_log_with_three_events(data: &Path) {
@@ -59,7 +59,7 @@ async fn up_refuses_a_broken_chain_naming_the_service_and_the_position() {
     });
 
     let up = Command::new(MAILLAGE)
-        .args(["up", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["up", "--listen", "127.0.0.1:0"])
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .output()

@@ -31,7 +31,7 @@ use maillage_proto::v1 as pb;
 use pb::event_log_client::EventLogClient;
 use pb::projections_client::ProjectionsClient;
 use pb::stakeholders_client::StakeholdersClient;
-use process::{free_port, start_logged_on, stop, text, wait_for_file, KillOnDrop, MAILLAGE};
+use process::{start_with_args, stop, text, wait_for_file, KillOnDrop, MAILLAGE};
 use prost::Message as _;
 
 /// A log as `EventLog` shows it: its verified head (position, hash) and
@@ -142,18 +142,18 @@ async fn lost_logs_are_restored_from_the_stream_with_the_same_heads_and_answers(
     let url = nats.url();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("maillage-data");
-    let port = free_port();
     let up_with_nats = |log: &str| {
-        KillOnDrop::new(start_logged_on(
+        let (up, port) = start_with_args(
             dir.path(),
-            port,
-            &dir.path().join(log),
+            Some(&dir.path().join(log)),
+            &[],
             &["--nats", &url],
-        ))
+        );
+        (KillOnDrop::new(up), port)
     };
-    let up = up_with_nats("up-1.log");
+    let (up, port) = up_with_nats("up-1.log");
     wait_for_file(&data.join("admin.token"));
-    let connection = Connection {
+    let mut connection = Connection {
         endpoint: format!("http://127.0.0.1:{port}"),
         token: None,
         data_dir: data.clone(),
@@ -215,7 +215,9 @@ async fn lost_logs_are_restored_from_the_stream_with_the_same_heads_and_answers(
         text(&again.stderr)
     );
 
-    let up = up_with_nats("up-2.log");
+    // Restarted, it binds a port of its own again.
+    let (up, port) = up_with_nats("up-2.log");
+    connection.endpoint = format!("http://127.0.0.1:{port}");
     let channel = connection.connect().await.unwrap();
     let after = answers(channel.clone(), &outcome.territory, as_of).await;
     assert_eq!(after.logs, before.logs);
@@ -254,7 +256,7 @@ async fn lost_logs_are_restored_from_the_stream_with_the_same_heads_and_answers(
         "{stderr}"
     );
     let mut refused = Command::new(MAILLAGE)
-        .args(["up", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["up", "--listen", "127.0.0.1:0"])
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -17,7 +17,8 @@ use maillage_projections::time::timestamp;
 use maillage_projections::{local_sources, EventSource, LocalSource, Projections, SourceError};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_client::ProjectionsClient;
-use maillage_service_kit::auth::{Role, TokenFile, TokenStore};
+use maillage_service_kit::auth::{Role, TokenStore};
+use maillage_service_kit::testing::{Spawned, Tokens};
 use maillage_service_kit::Server;
 use tokio::sync::{watch, Notify};
 use tonic::transport::Channel;
@@ -55,20 +56,13 @@ impl EventSource for Gated {
 }
 
 struct World {
+    /// Dropped first, it stops the server.
+    _server: Spawned,
     _dir: tempfile::TempDir,
     client: ProjectionsClient<Channel>,
     analyst: String,
     gate: watch::Sender<bool>,
     reading: Arc<Notify>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 /// The scenario's logs, the live projection caught up, and a server allowing
@@ -90,30 +84,26 @@ async fn world() -> World {
     for (context, head) in logs.heads() {
         projections.live().wait_for(context, head).await;
     }
-    let tokens = dir.path().join("tokens");
-    let analyst = TokenFile::add(&tokens, "ana", &[Role::Analyst]).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = Server::builder(TokenStore::open(&tokens).unwrap()).add_service(
+    let tokens = Tokens::create(dir.path().join("tokens")).unwrap();
+    let server = Server::builder(TokenStore::open(tokens.path()).unwrap()).add_service(
         projections
             .service(Arc::new(SystemClock))
             .max_replays(1)
             .into_server(),
     );
-    tokio::spawn(server.serve_with_shutdown(listener, Vec::new(), async {
-        let _ = stopped.await;
-    }));
-    let client = ProjectionsClient::connect(format!("http://{address}"))
-        .await
-        .unwrap();
+    let server = Spawned::spawn(move |listener, shutdown| {
+        server.serve_with_shutdown(listener, Vec::new(), shutdown)
+    })
+    .await
+    .unwrap();
+    let client = ProjectionsClient::new(server.channel().await.unwrap());
     World {
         _dir: dir,
         client,
-        analyst,
+        analyst: tokens.of(Role::Analyst).to_string(),
         gate,
         reading,
-        stop: Some(stop),
+        _server: server,
     }
 }
 

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use common::*;
@@ -16,13 +15,16 @@ use maillage_projections::time::{system_time, timestamp};
 use maillage_projections::{local_sources, Projections};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_client::ProjectionsClient;
-use maillage_service_kit::auth::{Role, TokenFile, TokenStore};
+use maillage_service_kit::auth::{Role, TokenStore};
+use maillage_service_kit::testing::{Spawned, Tokens};
 use maillage_service_kit::Server;
 use prost::Message;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 struct World {
+    /// Dropped first, it stops the server.
+    _server: Spawned,
     _dir: tempfile::TempDir,
     logs: Logs,
     projections: Projections,
@@ -31,15 +33,6 @@ struct World {
     auditor: String,
     facilitator: String,
     admin: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 /// Half the scenario is in the logs before the projection starts, the other
@@ -59,34 +52,27 @@ async fn world() -> World {
     logs.append(after).await;
     wait_caught_up(&projections, &logs).await;
 
-    let tokens = dir.path().join("tokens");
-    let analyst = TokenFile::add(&tokens, "ana", &[Role::Analyst]).unwrap();
-    let auditor = TokenFile::add(&tokens, "aude", &[Role::Auditor]).unwrap();
-    let facilitator = TokenFile::add(&tokens, "alice", &[Role::Facilitator]).unwrap();
-    let admin = TokenFile::add(&tokens, "root", &[Role::Admin]).unwrap();
+    let tokens = Tokens::create(dir.path().join("tokens")).unwrap();
     // "Now", for overdue commitments: day 50.
     let clock = Arc::new(FixedClock::new(system_time(day(50))));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address: SocketAddr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = Server::builder(TokenStore::open(&tokens).unwrap())
+    let server = Server::builder(TokenStore::open(tokens.path()).unwrap())
         .add_service(projections.service(clock).into_server());
-    tokio::spawn(server.serve_with_shutdown(listener, Vec::new(), async {
-        let _ = stopped.await;
-    }));
-    let client = ProjectionsClient::connect(format!("http://{address}"))
-        .await
-        .unwrap();
+    let server = Spawned::spawn(move |listener, shutdown| {
+        server.serve_with_shutdown(listener, Vec::new(), shutdown)
+    })
+    .await
+    .unwrap();
+    let client = ProjectionsClient::new(server.channel().await.unwrap());
     World {
         _dir: dir,
         logs,
         projections,
         client,
-        analyst,
-        auditor,
-        facilitator,
-        admin,
-        stop: Some(stop),
+        analyst: tokens.of(Role::Analyst).to_string(),
+        auditor: tokens.of(Role::Auditor).to_string(),
+        facilitator: tokens.of(Role::Facilitator).to_string(),
+        admin: tokens.of(Role::Admin).to_string(),
+        _server: server,
     }
 }
 
@@ -375,8 +361,10 @@ async fn the_contact_audit_shows_who_when_how_the_corrections_and_erasure() {
     assert_eq!(missing.code(), Code::NotFound);
 }
 
+/// Survey S1's results: its three responses, the choices counted, the scale's
+/// mean and distribution, the rankings' mean positions, the audiences.
 #[tokio::test]
-async fn surveys_actions_consortium_and_timeline() {
+async fn survey_results_count_choices_scales_rankings_and_audiences() {
     let mut w = world().await;
     let token = w.analyst.clone();
     let survey = w
@@ -425,7 +413,14 @@ async fn surveys_actions_consortium_and_timeline() {
             ("ENGAGEMENT_AUDIENCE_POPULATION", 2)
         ]
     );
+}
 
+/// The EPCI's action statistics: invitations, answers and attendance of the
+/// held action, by theme and by audience, the cancelled one counted apart.
+#[tokio::test]
+async fn action_statistics_count_invitations_answers_and_attendance() {
+    let mut w = world().await;
+    let token = w.analyst.clone();
     let actions = w
         .client
         .get_action_statistics(req(
@@ -477,7 +472,14 @@ async fn surveys_actions_consortium_and_timeline() {
         (population.actions, population.held, population.cancelled),
         (1, 0, 1)
     );
+}
 
+/// The consortium's state: its colleges and body, the meeting's tally of the
+/// adopted resolution, and the commitments overdue now but not as of day 34.
+#[tokio::test]
+async fn the_consortium_state_tallies_the_vote_and_flags_overdue_commitments() {
+    let mut w = world().await;
+    let token = w.analyst.clone();
     let consortium = w
         .client
         .get_consortium_state(req(
@@ -531,7 +533,13 @@ async fn surveys_actions_consortium_and_timeline() {
         .unwrap()
         .into_inner();
     assert!(earlier.overdue_commitment_ids.is_empty());
+}
 
+/// B1's timeline: every kind of fact about the stakeholder, in time order.
+#[tokio::test]
+async fn a_stakeholder_timeline_lists_every_kind_of_fact_in_time_order() {
+    let mut w = world().await;
+    let token = w.analyst.clone();
     // B1's timeline: registered, invited, answered, membership, contact,
     // attendance, survey response, meeting attendance, vote — in time order.
     let timeline = w

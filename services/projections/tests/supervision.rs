@@ -17,7 +17,8 @@ use maillage_eventstore::SystemClock;
 use maillage_projections::{
     local_sources, ConsumerError, ConsumerState, ProjectionError, Projections,
 };
-use maillage_service_kit::{Role, Server, TokenFile, TokenStore};
+use maillage_service_kit::testing::{Spawned, Tokens};
+use maillage_service_kit::{Server, TokenStore};
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -164,25 +165,17 @@ async fn health_is_not_serving_while_the_consumer_is_down() {
         DirectFeed::new(sources, checkpoints)
     });
 
-    let tokens = dir.path().join("tokens");
-    TokenFile::add(&tokens, "ana", &[Role::Analyst]).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = Server::builder(TokenStore::open(&tokens).unwrap()).add_service_with_health(
+    let tokens = Tokens::create(dir.path().join("tokens")).unwrap();
+    let server = Server::builder(TokenStore::open(tokens.path()).unwrap()).add_service_with_health(
         projections.service(Arc::new(SystemClock)).into_server(),
         projections.live().serving(),
     );
-    tokio::spawn(server.serve_with_shutdown(listener, Vec::new(), async {
-        let _ = stopped.await;
-    }));
-    let mut health = HealthClient::new(
-        Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap(),
-    );
+    let server = Spawned::spawn(move |listener, shutdown| {
+        server.serve_with_shutdown(listener, Vec::new(), shutdown)
+    })
+    .await
+    .unwrap();
+    let mut health = HealthClient::new(server.channel().await.unwrap());
 
     // Down: its feed cannot be made, it restarts after back-offs.
     let mut consumer = projections.live().watch_consumer();

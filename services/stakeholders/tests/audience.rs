@@ -182,7 +182,7 @@ async fn an_export_holds_only_current_consents_for_the_channel_and_the_purpose()
     )
     .await?;
 
-    let mut tool = harness.client(&harness.tokens.tool.clone()).await?;
+    let mut tool = harness.client(harness.tokens.of(Role::Tool)).await?;
     let before = tool
         .export_audience(export(Channel::Email, Purpose::Newsletter))
         .await?
@@ -351,7 +351,7 @@ async fn each_export_page_is_recorded_without_personal_data_and_journalled() -> 
         .into_inner()
         .id;
 
-    let mut tool = harness.client(&harness.tokens.tool.clone()).await?;
+    let mut tool = harness.client(harness.tokens.of(Role::Tool)).await?;
     let mut request = export(Channel::Email, Purpose::Invitations);
     request.segment_id = segment.clone();
     request.page = Some(pb::PageRequest {
@@ -403,8 +403,8 @@ async fn each_export_page_is_recorded_without_personal_data_and_journalled() -> 
             (fact.exported, fact.total, fact.continued),
             (count, 3, continued)
         );
-        assert_eq!(fact.exported_by, "mailing-tool");
-        assert_eq!(envelope.metadata.as_ref().unwrap().actor, "mailing-tool");
+        assert_eq!(fact.exported_by, "bi-tool");
+        assert_eq!(envelope.metadata.as_ref().unwrap().actor, "bi-tool");
         // No personal data in the fact.
         let payload = String::from_utf8_lossy(&envelope.payload);
         for needle in ["Anne", "Aubert", "Bruno", "Chloé", "example.fr", "Cité"] {
@@ -416,7 +416,7 @@ async fn each_export_page_is_recorded_without_personal_data_and_journalled() -> 
         .access_entries()
         .await?
         .into_iter()
-        .filter(|entry| entry.rpc == "ExportAudience" && entry.principal == "mailing-tool")
+        .filter(|entry| entry.rpc == "ExportAudience" && entry.principal == "bi-tool")
         .map(|entry| entry.subject_id)
         .collect();
     assert_eq!(journalled, members);
@@ -441,9 +441,9 @@ async fn only_tools_facilitators_and_admins_export_and_tools_read_nothing_else()
     .await?;
     let request = export(Channel::Email, Purpose::Newsletter);
     for token in [
-        &harness.tokens.tool,
-        &harness.tokens.facilitator,
-        &harness.tokens.admin,
+        harness.tokens.of(Role::Tool),
+        harness.tokens.of(Role::Facilitator),
+        harness.tokens.of(Role::Admin),
     ] {
         let reply = harness
             .client(token)
@@ -454,9 +454,9 @@ async fn only_tools_facilitators_and_admins_export_and_tools_read_nothing_else()
         assert_eq!(ids(&reply), BTreeSet::from([anne.clone()]));
     }
     for token in [
-        &harness.tokens.analyst,
-        &harness.tokens.auditor,
-        &harness.tokens.secretary,
+        harness.tokens.of(Role::Analyst),
+        harness.tokens.of(Role::Auditor),
+        harness.tokens.of(Role::Secretary),
     ] {
         let denied = harness
             .client(token)
@@ -474,7 +474,7 @@ async fn only_tools_facilitators_and_admins_export_and_tools_read_nothing_else()
         .unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
     // The tool gets no analyst's reads: no search, no stakeholder.
-    let mut tool = harness.client(&harness.tokens.tool.clone()).await?;
+    let mut tool = harness.client(harness.tokens.of(Role::Tool)).await?;
     let search = tool
         .search_stakeholders(pb::SearchStakeholdersRequest::default())
         .await
@@ -509,7 +509,7 @@ async fn bad_export_requests_are_refused_naming_the_field_and_record_nothing() -
     )
     .await?;
     let head = harness.head().await?;
-    let mut tool = harness.client(&harness.tokens.tool.clone()).await?;
+    let mut tool = harness.client(harness.tokens.of(Role::Tool)).await?;
     let good = export(Channel::Email, Purpose::Newsletter);
     let cases = [
         (

@@ -152,13 +152,13 @@ async fn rows_are_created_once_and_a_second_import_changes_nothing() -> Result<(
     assert_eq!(harness.all_events().await?.len(), head);
 
     // After a restart with the index dropped (rebuilt from the log): still nothing new.
-    let (dir, tokens) = harness.stop().await?;
+    let dir = harness.stop().await?;
     {
         let db = sled::open(dir.path().join("stakeholders"))?;
         db.drop_tree(maillage_stakeholders::search::SEARCH_TREE)?;
         db.flush()?;
     }
-    let harness = Harness::start_in(dir, tokens).await?;
+    let harness = Harness::start_in(dir).await?;
     let mut client = harness.facilitator().await?;
     let third = client
         .import_stakeholders(request(rows, false))
@@ -333,7 +333,7 @@ async fn erasure_drops_the_dedupe_tokens() -> Result<()> {
 async fn bad_requests_and_roles() -> Result<()> {
     let harness = Harness::start().await?;
     let row = business_row(2, "Menuiserie Durand", "120027016");
-    let mut analyst = harness.client(&harness.tokens.analyst).await?;
+    let mut analyst = harness.client(harness.tokens.of(Role::Analyst)).await?;
     let refused = analyst
         .import_stakeholders(request(vec![row.clone()], false))
         .await

@@ -98,7 +98,7 @@ async fn a_link_is_added_and_ended_with_dates_and_shown_on_both_organisations() 
     // The network sees the membership, with the same id; the analyst too.
     let network_links = links_of(&mut facilitator, &network).await?;
     assert_eq!(network_links, vec![membership.clone()]);
-    let mut analyst = harness.client(&harness.tokens.analyst.clone()).await?;
+    let mut analyst = harness.client(harness.tokens.of(Role::Analyst)).await?;
     assert_eq!(links_of(&mut analyst, &network).await?, network_links);
 
     // Ending it: both sides show the end.
@@ -289,7 +289,10 @@ async fn bad_links_are_refused_naming_the_field_and_change_nothing() -> Result<(
         assert!(refused.message().contains(field), "{field}: {refused:?}");
     }
     // Roles: the analyst and the tool write nothing.
-    for token in [&harness.tokens.analyst, &harness.tokens.tool] {
+    for token in [
+        harness.tokens.of(Role::Analyst),
+        harness.tokens.of(Role::Tool),
+    ] {
         let denied = harness
             .client(token)
             .await?
@@ -395,7 +398,7 @@ async fn an_organisations_current_people_are_its_running_affiliations() -> Resul
         .collect();
     assert_eq!(ids, BTreeSet::from([people[1].clone(), people[2].clone()]));
     // The analyst finds them too, without their names (the search's rules).
-    let mut analyst = harness.client(&harness.tokens.analyst.clone()).await?;
+    let mut analyst = harness.client(harness.tokens.of(Role::Analyst)).await?;
     let found = analyst
         .search_stakeholders(people_of(&fablab))
         .await?
@@ -442,7 +445,7 @@ async fn an_index_of_the_older_format_is_rebuilt_from_the_log() -> Result<()> {
             started_at: Some(days_ago(10)),
         })
         .await?;
-    let (dir, tokens) = harness.stop().await?;
+    let dir = harness.stop().await?;
     {
         // What an index of format 1 holds: rows without affiliations, no format key.
         let db = maillage_eventstore::open_sled(
@@ -459,7 +462,7 @@ async fn an_index_of_the_older_format_is_rebuilt_from_the_log() -> Result<()> {
         tree.remove(rows::FORMAT_KEY)?;
         db.flush()?;
     }
-    let harness = Harness::start_in(dir, tokens).await?;
+    let harness = Harness::start_in(dir).await?;
     let found = harness
         .facilitator()
         .await?

@@ -505,7 +505,7 @@ async fn pages_are_stable_under_inserts_and_complete() -> Result<()> {
         refused.message().starts_with("page.page_token:"),
         "{refused:?}"
     );
-    let mut analyst = harness.client(&harness.tokens.analyst.clone()).await?;
+    let mut analyst = harness.client(harness.tokens.of(Role::Analyst)).await?;
     let refused = analyst
         .search_stakeholders(request(token))
         .await
@@ -615,7 +615,7 @@ async fn bad_requests_are_refused_naming_the_field() -> Result<()> {
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
-    let mut tool = harness.client(&harness.tokens.tool.clone()).await?;
+    let mut tool = harness.client(harness.tokens.of(Role::Tool)).await?;
     let denied = tool
         .search_stakeholders(pb::SearchStakeholdersRequest::default())
         .await
@@ -660,7 +660,7 @@ async fn segments_are_saved_as_events_listed_and_searched() -> Result<()> {
         .into_inner();
     assert_eq!(segment.name, "Élus de l'Aude à rappeler");
     assert_eq!(segment.filter.as_ref(), Some(&to_call));
-    assert_eq!(segment.defined_by, "fanny-facilitator");
+    assert_eq!(segment.defined_by, "alice");
     assert_eq!(segment.version, 1);
 
     // Searched by id, alone and narrowed.
@@ -736,7 +736,7 @@ async fn segments_are_saved_as_events_listed_and_searched() -> Result<()> {
         })
         .await?
         .into_inner();
-    let mut analyst = harness.client(&harness.tokens.analyst.clone()).await?;
+    let mut analyst = harness.client(harness.tokens.of(Role::Analyst)).await?;
     let first_page = analyst
         .list_segments(pb::ListSegmentsRequest {
             page: Some(pb::PageRequest {

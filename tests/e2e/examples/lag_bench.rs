@@ -15,6 +15,7 @@
 //! `cargo run --release -p maillage-e2e --example lag_bench -- --rate 500 --seconds 20 [--nats]`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
+use maillage_service_kit::Role;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,7 +52,7 @@ async fn register(clients: &mut Clients, n: usize) -> anyhow::Result<String> {
         }),
         mandates: vec![],
     };
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     Ok(clients
         .stakeholders
         .register_person(bearer(&token, request)?)
@@ -123,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
                 themes: vec![pb::InteractionTheme::TiersLieuxKinds as i32],
                 follow_ups: vec![],
             };
-            let token = clients.tokens.facilitator.clone();
+            let token = clients.tokens.of(Role::Facilitator).to_owned();
             let Ok(request) = bearer(&token, request) else {
                 return;
             };

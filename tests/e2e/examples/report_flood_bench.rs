@@ -25,6 +25,7 @@
 //! `cargo run --release -p maillage-e2e --example report_flood_bench -- --events 200000 --seconds 20`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
+use maillage_service_kit::Role;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -91,7 +92,7 @@ async fn register(clients: &mut Clients, n: usize, communes: &[String]) -> anyho
         }),
         mandates: vec![],
     };
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     Ok(clients
         .stakeholders
         .register_person(bearer(&token, request)?)
@@ -123,7 +124,7 @@ async fn log_interaction(
         themes: vec![pb::InteractionTheme::TiersLieuxKinds as i32],
         follow_ups: vec![],
     };
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     let request = bearer(&token, request).map_err(|e| tonic::Status::internal(e.to_string()))?;
     Ok(clients
         .stakeholders
@@ -201,7 +202,7 @@ async fn phase(
                     as_of: Some(prost_types::Timestamp::from(SystemTime::now())),
                     page: None,
                 };
-                let token = own.tokens.analyst.clone();
+                let token = own.tokens.of(Role::Analyst).to_owned();
                 let sent = Instant::now();
                 match own
                     .projections

@@ -9,32 +9,16 @@ use maillage_proto::v1::engagement_client::EngagementClient;
 use maillage_proto::v1::governance_client::GovernanceClient;
 use maillage_proto::v1::projections_client::ProjectionsClient;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
-use maillage_service_kit::{Role, TokenFile};
+use maillage_service_kit::testing::Tokens;
+use maillage_service_kit::Role;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Request;
-
-/// The tokens of the test principals, written to one tokens file.
-#[derive(Debug, Clone)]
-pub struct Tokens {
-    /// `root`: admin.
-    pub admin: String,
-    /// `alice`: facilitator (stakeholders and engagement writes).
-    pub facilitator: String,
-    /// `sam`: secretary (governance writes).
-    pub secretary: String,
-    /// `ana`: analyst (projection queries).
-    pub analyst: String,
-    /// `aude`: auditor (the contact audit).
-    pub auditor: String,
-    /// `projections`: tool (reads the command services' event logs).
-    pub tool: String,
-}
 
 /// The secrets every server of a test shares: a tokens file, a master key,
 /// and a file holding the tool token the projections read the logs with.
 #[derive(Debug, Clone)]
 pub struct Secrets {
-    /// The bearer token of each test principal.
+    /// The bearer token of each test principal (the test kit's, one per role).
     pub tokens: Tokens,
     /// The tokens file the servers check bearer tokens against.
     pub tokens_file: PathBuf,
@@ -49,22 +33,12 @@ impl Secrets {
     pub fn create(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let tokens_file = dir.join("tokens");
-        let add = |principal: &str, role: Role| {
-            TokenFile::add(&tokens_file, principal, &[role])
-                .with_context(|| format!("cannot add the token of {principal}"))
-        };
-        let tokens = Tokens {
-            admin: add("root", Role::Admin)?,
-            facilitator: add("alice", Role::Facilitator)?,
-            secretary: add("sam", Role::Secretary)?,
-            analyst: add("ana", Role::Analyst)?,
-            auditor: add("aude", Role::Auditor)?,
-            tool: add("projections", Role::Tool)?,
-        };
+        let tokens = Tokens::create(&tokens_file)
+            .with_context(|| format!("cannot write the tokens file {}", tokens_file.display()))?;
         let master_key_file = dir.join("master.key");
         maillage_privacy::MasterKey::generate_file(&master_key_file)?;
         let source_token_file = dir.join("source.token");
-        std::fs::write(&source_token_file, &tokens.tool)?;
+        std::fs::write(&source_token_file, tokens.of(Role::Tool))?;
         Ok(Self {
             tokens,
             tokens_file,
@@ -110,7 +84,7 @@ pub struct Clients {
     pub governance: GovernanceClient<Channel>,
     /// Client of the projections service.
     pub projections: ProjectionsClient<Channel>,
-    /// The bearer token of each test principal.
+    /// The bearer token of each test principal (the test kit's, one per role).
     pub tokens: Tokens,
 }
 

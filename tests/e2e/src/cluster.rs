@@ -3,17 +3,16 @@
 //! ([`Processes`]), or everything in this process on the direct feed
 //! ([`InProcess`]).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use maillage_nats_test::NatsServer;
+use maillage_service_kit::testing::{logged_port, Spawned};
 use maillage_service_kit::ServiceConfig;
 use tokio::process::{Child, Command};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::binaries::binary;
 use crate::clients::{Endpoints, Secrets};
@@ -38,6 +37,8 @@ struct ServiceProcess {
     name: String,
     child: Child,
     log: PathBuf,
+    /// The port it bound (it is given `--listen 127.0.0.1:0`).
+    port: u16,
 }
 
 /// The three command services and the projections service as separate
@@ -53,10 +54,9 @@ pub struct Processes {
     _dir: tempfile::TempDir,
 }
 
-/// A port that was free a moment ago (the OS picks it).
-fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?.port())
+/// The port the process logging to `log` bound, once it says it is serving.
+fn serving_port(log: &Path) -> Option<u16> {
+    logged_port(&std::fs::read_to_string(log).ok()?, "serving gRPC")
 }
 
 /// The last lines of a process's log, for error messages.
@@ -67,14 +67,15 @@ fn tail(log: &Path) -> String {
 }
 
 impl ServiceProcess {
-    /// Spawns `binary` with `args` and `env`, its output to
-    /// `<dir>/<name>.log`, and waits until it accepts connections on `port`.
+    /// Spawns `binary` with `args` (which make it listen on `127.0.0.1:0`) and
+    /// `env`, its output to `<dir>/<name>.log`, and waits until it accepts
+    /// connections on the port it bound, read from its log: no port is picked
+    /// before it starts, so no other process can take it first.
     async fn spawn(
         name: &str,
         args: &[String],
         env: &[(&str, &str)],
         dir: &Path,
-        port: u16,
     ) -> anyhow::Result<Self> {
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log)?;
@@ -92,13 +93,13 @@ impl ServiceProcess {
             name: name.to_owned(),
             child,
             log,
+            port: 0,
         };
-        process.wait_ready(port).await?;
+        process.wait_ready().await?;
         Ok(process)
     }
 
-    async fn wait_ready(&mut self, port: u16) -> anyhow::Result<()> {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait()? {
@@ -108,12 +109,16 @@ impl ServiceProcess {
                     tail(&self.log)
                 );
             }
-            if tokio::net::TcpStream::connect(address).await.is_ok() {
-                return Ok(());
+            if let Some(port) = serving_port(&self.log) {
+                let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+                if tokio::net::TcpStream::connect(address).await.is_ok() {
+                    self.port = port;
+                    return Ok(());
+                }
             }
             if tokio::time::Instant::now() >= deadline {
                 bail!(
-                    "{} did not accept connections on {address} within {START_TIMEOUT:?}:\n{}",
+                    "{} did not accept connections within {START_TIMEOUT:?}:\n{}",
                     self.name,
                     tail(&self.log)
                 );
@@ -191,12 +196,12 @@ impl Processes {
         nats: Option<NatsServer>,
     ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("maillage-e2e-").tempdir()?;
-        let common = |name: &str, data_dir: &Path, port: u16| -> Vec<String> {
+        let common = |name: &str, data_dir: &Path| -> Vec<String> {
             vec![
                 "--nats-user".into(),
                 users.for_binary(name).0.to_owned(),
                 "--listen".into(),
-                format!("127.0.0.1:{port}"),
+                "127.0.0.1:0".into(),
                 "--data-dir".into(),
                 data_dir.display().to_string(),
                 "--tokens-file".into(),
@@ -208,16 +213,15 @@ impl Processes {
         let mut services = Vec::new();
         let mut urls = Vec::new();
         for (context, name) in COMMAND_SERVICES {
-            let port = free_port()?;
-            let mut args = common(name, &dir.path().join(context), port);
+            let mut args = common(name, &dir.path().join(context));
             args.push("--master-key-file".into());
             args.push(secrets.master_key_file.display().to_string());
             let env = [("MAILLAGE_NATS_PASSWORD", users.for_binary(name).1)];
-            services.push(ServiceProcess::spawn(name, &args, &env, dir.path(), port).await?);
-            urls.push((context, format!("http://127.0.0.1:{port}")));
+            let service = ServiceProcess::spawn(name, &args, &env, dir.path()).await?;
+            urls.push((context, format!("http://127.0.0.1:{}", service.port)));
+            services.push(service);
         }
-        let port = free_port()?;
-        let mut args = common(PROJECTIONS, &dir.path().join("projections"), port);
+        let mut args = common(PROJECTIONS, &dir.path().join("projections"));
         for (context, url) in &urls {
             args.push("--source".into());
             args.push(format!("{context}={url}"));
@@ -225,13 +229,14 @@ impl Processes {
         args.push("--source-token-file".into());
         args.push(secrets.source_token_file.display().to_string());
         let env = [("MAILLAGE_NATS_PASSWORD", users.for_binary(PROJECTIONS).1)];
-        services.push(ServiceProcess::spawn(PROJECTIONS, &args, &env, dir.path(), port).await?);
+        let projections = ServiceProcess::spawn(PROJECTIONS, &args, &env, dir.path()).await?;
         let endpoints = Endpoints {
             stakeholders: urls[0].1.clone(),
             engagement: urls[1].1.clone(),
             governance: urls[2].1.clone(),
-            projections: format!("http://127.0.0.1:{port}"),
+            projections: format!("http://127.0.0.1:{}", projections.port),
         };
+        services.push(projections);
         Ok(Self {
             nats,
             nats_url,
@@ -270,8 +275,8 @@ impl Processes {
 /// 127.0.0.1:0, projections on the direct feed (no broker).
 pub struct InProcess {
     url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Dropped, it stops the platform (without waiting for it).
+    platform: Spawned,
     _dir: tempfile::TempDir,
 }
 
@@ -290,19 +295,13 @@ impl InProcess {
         config.tokens_file = Some(secrets.tokens_file.clone());
         config.master_key_file = Some(secrets.master_key_file.clone());
         config.nats.servers = nats;
-        let listener = tokio::net::TcpListener::bind(config.listen).await?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            maillage::platform::serve(&config, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let platform = Spawned::spawn(move |listener, shutdown| async move {
+            maillage::platform::serve(&config, listener, shutdown).await
+        })
+        .await?;
         Ok(Self {
-            url,
-            stop: Some(stop),
-            task: Some(task),
+            url: format!("http://{}", platform.address()),
+            platform,
             _dir: dir,
         })
     }
@@ -313,23 +312,10 @@ impl InProcess {
     }
 
     /// Shuts the platform down and returns how its serve ended.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        match self.task.take() {
-            Some(task) => tokio::time::timeout(STOP_TIMEOUT, task)
-                .await
-                .context("the platform did not stop in time")??,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for InProcess {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.platform
+            .stop()
+            .await
+            .context("the platform did not stop cleanly")
     }
 }

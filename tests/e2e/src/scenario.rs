@@ -34,6 +34,7 @@
 //! due day 60, 40 % done: overdue) and K2 (owner L1, due 2030, completed);
 //! minutes approved.
 
+use maillage_service_kit::Role;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -150,7 +151,7 @@ async fn person(
     commune_code: &str,
     mandate: Option<pb::MandateOffice>,
 ) -> anyhow::Result<()> {
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     let request = pb::RegisterPersonRequest {
         request_id: rid(),
         profile: Some(pb::PersonProfile {
@@ -189,7 +190,7 @@ async fn organisation(
     commune_code: &str,
     details: pb::organisation_profile::Details,
 ) -> anyhow::Result<()> {
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     let request = pb::RegisterOrganisationRequest {
         request_id: rid(),
         profile: Some(pb::OrganisationProfile {
@@ -218,7 +219,7 @@ async fn contact(
     channel: pb::InteractionChannel,
     at: Timestamp,
 ) -> anyhow::Result<()> {
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     let request = pb::LogInteractionRequest {
         topics: Default::default(),
         request_id: rid(),
@@ -329,7 +330,7 @@ async fn stakeholders(clients: &mut Clients, out: &mut Outcome) -> anyhow::Resul
     .await?;
     contact(clients, out, "I4", &["E1"], Channel::Video, day(20, 9)).await?;
     contact(clients, out, "I5", &["E4"], Channel::Phone, day(22, 9)).await?;
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     let correction = pb::CorrectInteractionRequest {
         request_id: rid(),
         interaction_id: out.id("I4"),
@@ -510,7 +511,7 @@ fn response_request(
 
 async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<()> {
     use pb::{EngagementAudience as Audience, EngagementTheme as Theme};
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     let e = &mut clients.engagement;
 
     // A1: the roundtable.
@@ -705,7 +706,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 }
 
 async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<()> {
-    let token = clients.tokens.secretary.clone();
+    let token = clients.tokens.of(Role::Secretary).to_owned();
     let g = &mut clients.governance;
     let found = pb::FoundConsortiumRequest {
         request_id: rid(),
@@ -978,7 +979,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
 /// The projections' checkpoints, by context.
 pub async fn checkpoints(clients: &mut Clients) -> anyhow::Result<BTreeMap<String, u64>> {
-    let token = clients.tokens.analyst.clone();
+    let token = clients.tokens.of(Role::Analyst).to_owned();
     let status = clients
         .projections
         .get_projection_status(bearer(&token, pb::ProjectionStatusRequest {})?)
@@ -1042,8 +1043,8 @@ pub fn territory_request(as_of: Option<Timestamp>) -> pb::TerritoryEngagementReq
 
 /// Asks every query of [`Answers`].
 pub async fn query(clients: &mut Clients, out: &Outcome) -> anyhow::Result<Answers> {
-    let analyst = clients.tokens.analyst.clone();
-    let auditor = clients.tokens.auditor.clone();
+    let analyst = clients.tokens.of(Role::Analyst).to_owned();
+    let auditor = clients.tokens.of(Role::Auditor).to_owned();
     let p = &mut clients.projections;
     let territory = p
         .get_territory_engagement(bearer(&analyst, territory_request(None))?)

@@ -5,6 +5,7 @@
 //! shapes must give the same answers.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
+use maillage_service_kit::Role;
 use std::collections::BTreeMap;
 
 use maillage_e2e::clients::{bearer, Clients, Secrets};
@@ -356,7 +357,7 @@ async fn run_and_check(clients: &mut Clients) -> (Outcome, Answers) {
 
     // A report by replay of the source logs as of now gives the live figures.
     let now = prost_types::Timestamp::from(std::time::SystemTime::now());
-    let token = clients.tokens.analyst.clone();
+    let token = clients.tokens.of(Role::Analyst).to_owned();
     let mut replayed = clients
         .projections
         .get_territory_engagement(bearer(&token, territory_request(Some(now))).unwrap())
@@ -381,7 +382,7 @@ async fn separate_processes_over_nats_answer_the_hand_computed_figures() {
 
     // A rebuild from position 1 of the three logs (read over gRPC) gives the same.
     let heads = scenario::checkpoints(&mut clients).await.unwrap();
-    let token = clients.tokens.admin.clone();
+    let token = clients.tokens.of(Role::Admin).to_owned();
     let rebuilt = clients
         .projections
         .rebuild(bearer(&token, pb::ProjectionRebuildRequest {}).unwrap())
@@ -407,7 +408,7 @@ async fn separate_processes_over_nats_answer_the_hand_computed_figures() {
 /// erasure from JetStream, destroys the interview's key and records its part;
 /// stakeholders learns of that from JetStream and completes the erasure.
 async fn erasure_completes_across_processes(clients: &mut Clients) {
-    let token = clients.tokens.admin.clone();
+    let token = clients.tokens.of(Role::Admin).to_owned();
     let registered = clients
         .stakeholders
         .register_person(

@@ -18,6 +18,7 @@
 //! overlap; a port taken by something else fails the test with its number.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
+use maillage_service_kit::Role;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -278,7 +279,7 @@ async fn register_person(clients: &mut Clients) -> anyhow::Result<pb::CommandRep
         }),
         mandates: vec![],
     };
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     Ok(clients
         .stakeholders
         .register_person(bearer(&token, request)?)
@@ -304,7 +305,7 @@ async fn writer(
     killed: Arc<std::sync::atomic::AtomicBool>,
     load: Arc<Mutex<Load>>,
 ) {
-    let token = clients.tokens.facilitator.clone();
+    let token = clients.tokens.of(Role::Facilitator).to_owned();
     for n in 0..PER_WRITER {
         let request = pb::LogInteractionRequest {
             topics: Default::default(),
@@ -347,7 +348,7 @@ async fn writer(
 /// Every interaction id in the contact audit of `person` (all pages).
 async fn audited(clients: &mut Clients, person: &str) -> anyhow::Result<BTreeSet<String>> {
     use pb::contact_audit_request::Scope;
-    let token = clients.tokens.auditor.clone();
+    let token = clients.tokens.of(Role::Auditor).to_owned();
     let mut ids = BTreeSet::new();
     let mut page_token = String::new();
     loop {
@@ -506,7 +507,7 @@ async fn no_acknowledged_event_is_lost_when_a_nats_node_dies() {
     // And the R3 stream on the two surviving nodes holds every event of the
     // stakeholders' log (positions 1..=head, relayed once each: the relay
     // deduplicates by message id).
-    let token = clients.tokens.tool.clone();
+    let token = clients.tokens.of(Role::Tool).to_owned();
     let mut log = EventLogClient::connect(processes.endpoints().stakeholders.clone())
         .await
         .unwrap();

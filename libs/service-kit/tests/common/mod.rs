@@ -1,38 +1,35 @@
-//! The harness of the kit's end-to-end tests: a real server on 127.0.0.1:0
-//! over a sled store in a temp dir, tokens for each role, and requests that
-//! carry a bearer token. Each test binary uses a part of it.
+//! The harness of the kit's end-to-end tests, on its test kit
+//! ([`maillage_service_kit::testing`]): a real server on a listener the kit
+//! holds, over a sled store in a temp dir, tokens for each role, and requests
+//! that carry a bearer token. Each test binary uses a part of it.
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use maillage_eventstore::{
     Clock, EventData, EventMetadata, EventStore, ExpectedVersion, StoreOptions, SystemClock,
 };
 use maillage_proto::v1::event_log_client::EventLogClient;
-use maillage_service_kit::{EventLogService, Role, Server, ServerError, TokenFile, TokenStore};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use maillage_service_kit::testing::{Spawned, TestData};
+use maillage_service_kit::{EventLogService, Role, Server, TokenStore};
 use tonic::transport::Channel;
 use tonic::Request;
 
 /// A deadlock guard, not a timing assertion.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: std::time::Duration = maillage_service_kit::testing::WAIT;
 
 /// A running server with one EventLog service, and tokens for each role.
 pub struct Harness {
-    pub address: SocketAddr,
+    pub address: std::net::SocketAddr,
     pub store: EventStore,
     pub tokens_path: std::path::PathBuf,
-    pub stop: Option<oneshot::Sender<()>>,
-    pub server: Option<JoinHandle<Result<(), ServerError>>>,
     pub tool: String,
     pub auditor: String,
     pub admin: String,
     pub facilitator: String,
-    _dir: tempfile::TempDir,
+    server: Option<Spawned>,
+    _data: TestData,
 }
 
 impl Harness {
@@ -55,42 +52,34 @@ impl Harness {
         configure: impl FnOnce(Server) -> Server,
     ) -> Result<Self> {
         maillage_service_kit::init_tracing(maillage_service_kit::LogFormat::Human);
-        let dir = tempfile::tempdir()?;
-        let tokens_path = dir.path().join("tokens");
-        let tool = TokenFile::add(&tokens_path, "mailing-tool", &[Role::Tool])?;
-        let auditor = TokenFile::add(&tokens_path, "audit", &[Role::Auditor])?;
-        let admin = TokenFile::add(&tokens_path, "root", &[Role::Admin])?;
-        let facilitator = TokenFile::add(&tokens_path, "alice", &[Role::Facilitator])?;
-        let store = EventStore::open(&dir.path().join("log"), StoreOptions::default())?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
+        let data = TestData::new()?;
+        let tokens = data.tokens();
+        let tokens_path = tokens.path().to_path_buf();
+        let store = EventStore::open(&data.path().join("log"), StoreOptions::default())?;
         let server = configure(
             Server::builder(TokenStore::open_with_clock(&tokens_path, clock)?)
                 .add_service(EventLogService::new("stakeholders", store.clone()).into_server()),
         );
         let stores = vec![store.clone()];
-        let server = tokio::spawn(server.serve_with_shutdown(listener, stores, async {
-            let _ = stopped.await;
-        }));
+        let server = Spawned::spawn(move |listener, shutdown| {
+            server.serve_with_shutdown(listener, stores, shutdown)
+        })
+        .await?;
         Ok(Self {
-            address,
+            address: server.address(),
             store,
+            tool: tokens.of(Role::Tool).to_string(),
+            auditor: tokens.of(Role::Auditor).to_string(),
+            admin: tokens.of(Role::Admin).to_string(),
+            facilitator: tokens.of(Role::Facilitator).to_string(),
             tokens_path,
-            stop: Some(stop),
             server: Some(server),
-            tool,
-            auditor,
-            admin,
-            facilitator,
-            _dir: dir,
+            _data: data,
         })
     }
 
     pub async fn channel(&self) -> Result<Channel> {
-        Ok(Channel::from_shared(format!("http://{}", self.address))?
-            .connect()
-            .await?)
+        maillage_service_kit::testing::connect(self.address).await
     }
 
     pub async fn client(&self) -> Result<EventLogClient<Channel>> {
@@ -119,24 +108,14 @@ impl Harness {
 
     /// Stops the server through its shutdown future and waits for it.
     pub async fn stop(&mut self) -> Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        match self.server.take() {
+            Some(server) => server.stop().await,
+            None => Ok(()),
         }
-        if let Some(server) = self.server.take() {
-            tokio::time::timeout(WAIT, server)
-                .await
-                .context("server did not stop")???;
-        }
-        Ok(())
     }
 }
 
 /// `message` with `authorization: Bearer <token>`.
 pub fn authed<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii token"),
-    );
-    request
+    maillage_service_kit::testing::authed(token, message)
 }

@@ -63,11 +63,31 @@ pub struct Plan {
     pub actor: String,
 }
 
-/// A request to change an action.
+/// A request about an action: planning it, or changing one that exists (two
+/// types, so that the decider's changes never meet a `Plan`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Plans a new action.
     Plan(Plan),
+    /// Changes an action already planned.
+    Change(Change),
+}
+
+impl From<Plan> for Command {
+    fn from(command: Plan) -> Self {
+        Command::Plan(command)
+    }
+}
+
+impl From<Change> for Command {
+    fn from(change: Change) -> Self {
+        Command::Change(change)
+    }
+}
+
+/// A change to an action already planned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
     /// Sets the dates of a planned action.
     Schedule {
         /// Start.
@@ -252,196 +272,9 @@ impl Decider for Action {
     type Error = Error;
 
     fn decide(command: &Command, state: &State) -> Result<Vec<Event>, Error> {
-        if let Command::Plan(plan) = command {
-            if state.exists() {
-                return Err(Error::AlreadyExists);
-            }
-            return Ok(vec![Event::ActionPlanned(pb::ActionPlanned {
-                action_id: plan.action_id.to_string(),
-                kind: plan.kind as i32,
-                title: plan.title.clone(),
-                description: plan.description.clone(),
-                themes: maillage_proto::themes::older_values(
-                    &plan.themes,
-                    maillage_proto::themes::as_engagement_theme,
-                ),
-                topics: plan.themes.iter().map(|t| *t as i32).collect(),
-                audiences: plan.audiences.iter().map(|a| *a as i32).collect(),
-                venue: Some(plan.venue.to_proto()),
-                organiser_ids: plan.organiser_ids.iter().map(Uuid::to_string).collect(),
-                planned_by: plan.actor.clone(),
-                target_territory: plan.target_territory.clone(),
-            })]);
-        }
-        if !state.exists() {
-            return Err(Error::NotFound);
-        }
-        let action_id = state.id();
         match command {
-            Command::Plan(_) => unreachable!("handled above"),
-            Command::Schedule { starts_at, ends_at } => {
-                state.before_held()?;
-                if state.status == ActionStatus::Scheduled {
-                    return Err(Error::AlreadyScheduled);
-                }
-                if ends_at <= starts_at {
-                    return Err(Error::EndNotAfterStart);
-                }
-                Ok(vec![Event::ActionScheduled(pb::ActionScheduled {
-                    action_id,
-                    starts_at: Some(timestamp(*starts_at)),
-                    ends_at: Some(timestamp(*ends_at)),
-                })])
-            }
-            Command::Reschedule {
-                starts_at,
-                ends_at,
-                venue,
-                reason,
-            } => {
-                state.before_held()?;
-                if state.status == ActionStatus::Planned {
-                    return Err(Error::NotScheduled);
-                }
-                if ends_at <= starts_at {
-                    return Err(Error::EndNotAfterStart);
-                }
-                let venue_change = venue.as_ref().filter(|v| state.venue.as_ref() != Some(*v));
-                if state.schedule == Some((*starts_at, *ends_at)) && venue_change.is_none() {
-                    return Ok(vec![]);
-                }
-                Ok(vec![Event::ActionRescheduled(pb::ActionRescheduled {
-                    action_id,
-                    starts_at: Some(timestamp(*starts_at)),
-                    ends_at: Some(timestamp(*ends_at)),
-                    venue: venue_change.map(Venue::to_proto),
-                    reason: reason.clone(),
-                })])
-            }
-            Command::Invite { stakeholder_ids } => {
-                state.before_held()?;
-                let mut seen = BTreeSet::new();
-                let new: Vec<String> = stakeholder_ids
-                    .iter()
-                    .filter(|id| !state.invitations.contains_key(id) && seen.insert(**id))
-                    .map(Uuid::to_string)
-                    .collect();
-                if new.is_empty() {
-                    return Ok(vec![]);
-                }
-                Ok(vec![Event::ActionInvitationsSent(
-                    pb::ActionInvitationsSent {
-                        action_id,
-                        stakeholder_ids: new,
-                    },
-                )])
-            }
-            Command::Answer {
-                stakeholder_id,
-                answer,
-            } => {
-                state.before_held()?;
-                match state.invitations.get(stakeholder_id) {
-                    None => Err(Error::NotInvited(*stakeholder_id)),
-                    Some(current) if current == answer => Ok(vec![]),
-                    Some(_) => Ok(vec![Event::ActionInvitationAnswered(
-                        pb::ActionInvitationAnswered {
-                            action_id,
-                            stakeholder_id: stakeholder_id.to_string(),
-                            answer: *answer as i32,
-                        },
-                    )]),
-                }
-            }
-            Command::RecordAttendance {
-                attendee_ids,
-                head_counts,
-            } => {
-                state.after_held()?;
-                let mut attendees = state.attendees.clone();
-                let new: Vec<String> = attendee_ids
-                    .iter()
-                    .filter(|id| attendees.insert(**id))
-                    .map(Uuid::to_string)
-                    .collect();
-                let mut counts = state.head_counts.clone();
-                let changed: Vec<pb::AudienceHeadCount> = head_counts
-                    .iter()
-                    .filter(|(audience, count)| {
-                        counts.insert(*audience as i32, *count) != Some(*count)
-                    })
-                    .map(|(audience, count)| pb::AudienceHeadCount {
-                        audience: *audience as i32,
-                        count: *count,
-                    })
-                    .collect();
-                if new.is_empty() && changed.is_empty() {
-                    return Ok(vec![]);
-                }
-                Ok(vec![Event::ActionAttendanceRecorded(
-                    pb::ActionAttendanceRecorded {
-                        action_id,
-                        attendee_ids: new,
-                        head_counts: changed,
-                        named_total: u32::try_from(attendees.len()).unwrap_or(u32::MAX),
-                        anonymous_total: counts.values().fold(0u32, |a, c| a.saturating_add(*c)),
-                    },
-                )])
-            }
-            Command::MarkHeld { now } => {
-                match state.status {
-                    ActionStatus::Scheduled => {}
-                    ActionStatus::Planned => return Err(Error::NotScheduled),
-                    _ => state.before_held()?,
-                }
-                if let Some((starts_at, _)) = state.schedule {
-                    if starts_at > *now {
-                        return Err(Error::NotStarted);
-                    }
-                }
-                Ok(vec![Event::ActionHeld(pb::ActionHeld {
-                    action_id,
-                    held_at: Some(timestamp(*now)),
-                })])
-            }
-            Command::PublishMinutes {
-                summary,
-                key_points,
-            } => {
-                state.after_held()?;
-                let minutes = pb::ActionMinutes {
-                    summary: summary.clone(),
-                    key_points: key_points.clone(),
-                };
-                if state.minutes.as_ref() == Some(&minutes) {
-                    return Ok(vec![]);
-                }
-                Ok(vec![Event::ActionMinutesPublished(
-                    pb::ActionMinutesPublished {
-                        action_id,
-                        minutes: Some(minutes),
-                    },
-                )])
-            }
-            Command::RecordOutcomes { outcomes } => {
-                state.after_held()?;
-                if outcomes.is_empty() {
-                    return Ok(vec![]);
-                }
-                Ok(vec![Event::ActionOutcomesRecorded(
-                    pb::ActionOutcomesRecorded {
-                        action_id,
-                        outcomes: outcomes.clone(),
-                    },
-                )])
-            }
-            Command::Cancel { reason } => {
-                state.before_held()?;
-                Ok(vec![Event::ActionCancelled(pb::ActionCancelled {
-                    action_id,
-                    reason: reason.clone(),
-                })])
-            }
+            Command::Plan(plan) => plan_action(plan, state),
+            Command::Change(change) => change_action(change, state),
         }
     }
 
@@ -508,6 +341,200 @@ impl Decider for Action {
     }
 }
 
+/// Plans an action, unless it already exists.
+fn plan_action(plan: &Plan, state: &State) -> Result<Vec<Event>, Error> {
+    if state.exists() {
+        return Err(Error::AlreadyExists);
+    }
+    Ok(vec![Event::ActionPlanned(pb::ActionPlanned {
+        action_id: plan.action_id.to_string(),
+        kind: plan.kind as i32,
+        title: plan.title.clone(),
+        description: plan.description.clone(),
+        themes: maillage_proto::themes::older_values(
+            &plan.themes,
+            maillage_proto::themes::as_engagement_theme,
+        ),
+        topics: plan.themes.iter().map(|t| *t as i32).collect(),
+        audiences: plan.audiences.iter().map(|a| *a as i32).collect(),
+        venue: Some(plan.venue.to_proto()),
+        organiser_ids: plan.organiser_ids.iter().map(Uuid::to_string).collect(),
+        planned_by: plan.actor.clone(),
+        target_territory: plan.target_territory.clone(),
+    })])
+}
+
+/// Changes an action, once planned.
+fn change_action(change: &Change, state: &State) -> Result<Vec<Event>, Error> {
+    if !state.exists() {
+        return Err(Error::NotFound);
+    }
+    let action_id = state.id();
+    match change {
+        Change::Schedule { starts_at, ends_at } => {
+            state.before_held()?;
+            if state.status == ActionStatus::Scheduled {
+                return Err(Error::AlreadyScheduled);
+            }
+            if ends_at <= starts_at {
+                return Err(Error::EndNotAfterStart);
+            }
+            Ok(vec![Event::ActionScheduled(pb::ActionScheduled {
+                action_id,
+                starts_at: Some(timestamp(*starts_at)),
+                ends_at: Some(timestamp(*ends_at)),
+            })])
+        }
+        Change::Reschedule {
+            starts_at,
+            ends_at,
+            venue,
+            reason,
+        } => {
+            state.before_held()?;
+            if state.status == ActionStatus::Planned {
+                return Err(Error::NotScheduled);
+            }
+            if ends_at <= starts_at {
+                return Err(Error::EndNotAfterStart);
+            }
+            let venue_change = venue.as_ref().filter(|v| state.venue.as_ref() != Some(*v));
+            if state.schedule == Some((*starts_at, *ends_at)) && venue_change.is_none() {
+                return Ok(vec![]);
+            }
+            Ok(vec![Event::ActionRescheduled(pb::ActionRescheduled {
+                action_id,
+                starts_at: Some(timestamp(*starts_at)),
+                ends_at: Some(timestamp(*ends_at)),
+                venue: venue_change.map(Venue::to_proto),
+                reason: reason.clone(),
+            })])
+        }
+        Change::Invite { stakeholder_ids } => {
+            state.before_held()?;
+            let mut seen = BTreeSet::new();
+            let new: Vec<String> = stakeholder_ids
+                .iter()
+                .filter(|id| !state.invitations.contains_key(id) && seen.insert(**id))
+                .map(Uuid::to_string)
+                .collect();
+            if new.is_empty() {
+                return Ok(vec![]);
+            }
+            Ok(vec![Event::ActionInvitationsSent(
+                pb::ActionInvitationsSent {
+                    action_id,
+                    stakeholder_ids: new,
+                },
+            )])
+        }
+        Change::Answer {
+            stakeholder_id,
+            answer,
+        } => {
+            state.before_held()?;
+            match state.invitations.get(stakeholder_id) {
+                None => Err(Error::NotInvited(*stakeholder_id)),
+                Some(current) if current == answer => Ok(vec![]),
+                Some(_) => Ok(vec![Event::ActionInvitationAnswered(
+                    pb::ActionInvitationAnswered {
+                        action_id,
+                        stakeholder_id: stakeholder_id.to_string(),
+                        answer: *answer as i32,
+                    },
+                )]),
+            }
+        }
+        Change::RecordAttendance {
+            attendee_ids,
+            head_counts,
+        } => {
+            state.after_held()?;
+            let mut attendees = state.attendees.clone();
+            let new: Vec<String> = attendee_ids
+                .iter()
+                .filter(|id| attendees.insert(**id))
+                .map(Uuid::to_string)
+                .collect();
+            let mut counts = state.head_counts.clone();
+            let changed: Vec<pb::AudienceHeadCount> = head_counts
+                .iter()
+                .filter(|(audience, count)| counts.insert(*audience as i32, *count) != Some(*count))
+                .map(|(audience, count)| pb::AudienceHeadCount {
+                    audience: *audience as i32,
+                    count: *count,
+                })
+                .collect();
+            if new.is_empty() && changed.is_empty() {
+                return Ok(vec![]);
+            }
+            Ok(vec![Event::ActionAttendanceRecorded(
+                pb::ActionAttendanceRecorded {
+                    action_id,
+                    attendee_ids: new,
+                    head_counts: changed,
+                    named_total: u32::try_from(attendees.len()).unwrap_or(u32::MAX),
+                    anonymous_total: counts.values().fold(0u32, |a, c| a.saturating_add(*c)),
+                },
+            )])
+        }
+        Change::MarkHeld { now } => {
+            match state.status {
+                ActionStatus::Scheduled => {}
+                ActionStatus::Planned => return Err(Error::NotScheduled),
+                _ => state.before_held()?,
+            }
+            if let Some((starts_at, _)) = state.schedule {
+                if starts_at > *now {
+                    return Err(Error::NotStarted);
+                }
+            }
+            Ok(vec![Event::ActionHeld(pb::ActionHeld {
+                action_id,
+                held_at: Some(timestamp(*now)),
+            })])
+        }
+        Change::PublishMinutes {
+            summary,
+            key_points,
+        } => {
+            state.after_held()?;
+            let minutes = pb::ActionMinutes {
+                summary: summary.clone(),
+                key_points: key_points.clone(),
+            };
+            if state.minutes.as_ref() == Some(&minutes) {
+                return Ok(vec![]);
+            }
+            Ok(vec![Event::ActionMinutesPublished(
+                pb::ActionMinutesPublished {
+                    action_id,
+                    minutes: Some(minutes),
+                },
+            )])
+        }
+        Change::RecordOutcomes { outcomes } => {
+            state.after_held()?;
+            if outcomes.is_empty() {
+                return Ok(vec![]);
+            }
+            Ok(vec![Event::ActionOutcomesRecorded(
+                pb::ActionOutcomesRecorded {
+                    action_id,
+                    outcomes: outcomes.clone(),
+                },
+            )])
+        }
+        Change::Cancel { reason } => {
+            state.before_held()?;
+            Ok(vec![Event::ActionCancelled(pb::ActionCancelled {
+                action_id,
+                reason: reason.clone(),
+            })])
+        }
+    }
+}
+
 /// The domain venue of a stored venue message.
 pub fn venue_of(venue: &Option<pb::ActionVenue>) -> Option<Venue> {
     use pb::action_venue::Place;
@@ -559,22 +586,24 @@ mod tests {
     }
 
     fn schedule() -> Command {
-        Command::Schedule {
+        Change::Schedule {
             starts_at: at(10),
             ends_at: at(12),
         }
+        .into()
     }
 
     fn held() -> Vec<Command> {
-        vec![plan(), schedule(), Command::MarkHeld { now: at(11) }]
+        vec![plan(), schedule(), Change::MarkHeld { now: at(11) }.into()]
     }
 
     fn cancelled() -> Vec<Command> {
         vec![
             plan(),
-            Command::Cancel {
+            Change::Cancel {
                 reason: "salle indisponible".into(),
-            },
+            }
+            .into(),
         ]
     }
 
@@ -621,7 +650,7 @@ mod tests {
     fn commands_on_an_unplanned_action_are_not_found() {
         assert_eq!(when(&[], schedule()), Err(Error::NotFound));
         assert_eq!(
-            when(&[], Command::Cancel { reason: "x".into() }),
+            when(&[], Change::Cancel { reason: "x".into() }.into()),
             Err(Error::NotFound)
         );
     }
@@ -635,19 +664,22 @@ mod tests {
 
     #[test]
     fn the_end_must_be_after_the_start() {
-        let backwards = Command::Schedule {
+        let backwards = Change::Schedule {
             starts_at: at(12),
             ends_at: at(12),
         };
-        assert_eq!(when(&[plan()], backwards), Err(Error::EndNotAfterStart));
-        let backwards = Command::Reschedule {
+        assert_eq!(
+            when(&[plan()], backwards.into()),
+            Err(Error::EndNotAfterStart)
+        );
+        let backwards = Change::Reschedule {
             starts_at: at(13),
             ends_at: at(12),
             venue: None,
             reason: String::new(),
         };
         assert_eq!(
-            when(&[plan(), schedule()], backwards),
+            when(&[plan(), schedule()], backwards.into()),
             Err(Error::EndNotAfterStart)
         );
     }
@@ -662,40 +694,43 @@ mod tests {
 
     #[test]
     fn rescheduling_moves_dates_and_venue_until_held() {
-        let reschedule = Command::Reschedule {
+        let reschedule = Change::Reschedule {
             starts_at: at(20),
             ends_at: at(22),
             venue: Some(Venue::Online),
             reason: "grève".into(),
         };
-        let state = given(&[plan(), schedule(), reschedule.clone()]);
+        let state = given(&[plan(), schedule(), reschedule.clone().into()]);
         assert_eq!(state.schedule, Some((at(20), at(22))));
         assert_eq!(state.venue, Some(Venue::Online));
-        assert_eq!(when(&held(), reschedule.clone()), Err(Error::AlreadyHeld));
         assert_eq!(
-            when(&[plan()], reschedule.clone()),
+            when(&held(), reschedule.clone().into()),
+            Err(Error::AlreadyHeld)
+        );
+        assert_eq!(
+            when(&[plan()], reschedule.clone().into()),
             Err(Error::NotScheduled)
         );
-        assert_eq!(when(&cancelled(), reschedule), Err(Error::Cancelled));
+        assert_eq!(when(&cancelled(), reschedule.into()), Err(Error::Cancelled));
     }
 
     #[test]
     fn rescheduling_to_the_same_dates_and_venue_changes_nothing() {
-        let same = Command::Reschedule {
+        let same = Change::Reschedule {
             starts_at: at(10),
             ends_at: at(12),
             venue: Some(Venue::Commune("15014".into())),
             reason: String::new(),
         };
-        assert_eq!(when(&[plan(), schedule()], same), Ok(vec![]));
+        assert_eq!(when(&[plan(), schedule()], same.into()), Ok(vec![]));
     }
 
     #[test]
     fn inviting_records_only_new_invitees() {
-        let invite = Command::Invite {
+        let invite = Change::Invite {
             stakeholder_ids: vec![id(7), id(8), id(7)],
         };
-        let events = when(&[plan()], invite.clone()).unwrap();
+        let events = when(&[plan()], invite.clone().into()).unwrap();
         let Event::ActionInvitationsSent(sent) = &events[0] else {
             panic!()
         };
@@ -705,10 +740,11 @@ mod tests {
         );
         assert_eq!(
             when(
-                &[plan(), invite],
-                Command::Invite {
+                &[plan(), invite.into()],
+                Change::Invite {
                     stakeholder_ids: vec![id(8)]
                 }
+                .into()
             ),
             Ok(vec![])
         );
@@ -716,57 +752,66 @@ mod tests {
 
     #[test]
     fn no_invitation_once_held_or_cancelled() {
-        let invite = Command::Invite {
+        let invite = Change::Invite {
             stakeholder_ids: vec![id(7)],
         };
-        assert_eq!(when(&held(), invite.clone()), Err(Error::AlreadyHeld));
-        assert_eq!(when(&cancelled(), invite), Err(Error::Cancelled));
+        assert_eq!(
+            when(&held(), invite.clone().into()),
+            Err(Error::AlreadyHeld)
+        );
+        assert_eq!(when(&cancelled(), invite.into()), Err(Error::Cancelled));
     }
 
     #[test]
     fn an_answer_only_from_an_invitee() {
-        let invite = Command::Invite {
+        let invite = Change::Invite {
             stakeholder_ids: vec![id(7)],
         };
-        let answer = |who| Command::Answer {
+        let answer = |who| Change::Answer {
             stakeholder_id: id(who),
             answer: ActionInvitationAnswer::Accepted,
         };
         assert_eq!(
-            when(&[plan(), invite.clone()], answer(8)),
+            when(&[plan(), invite.clone().into()], answer(8).into()),
             Err(Error::NotInvited(id(8)))
         );
-        let state = given(&[plan(), invite.clone(), answer(7)]);
+        let state = given(&[plan(), invite.clone().into(), answer(7).into()]);
         assert_eq!(state.invitations[&id(7)], ActionInvitationAnswer::Accepted);
         // The same answer again changes nothing; another replaces it.
         assert_eq!(
-            when(&[plan(), invite.clone(), answer(7)], answer(7)),
+            when(
+                &[plan(), invite.clone().into(), answer(7).into()],
+                answer(7).into()
+            ),
             Ok(vec![])
         );
-        let declined = Command::Answer {
+        let declined = Change::Answer {
             stakeholder_id: id(7),
             answer: ActionInvitationAnswer::Declined,
         };
-        let state = given(&[plan(), invite, answer(7), declined]);
+        let state = given(&[plan(), invite.into(), answer(7).into(), declined.into()]);
         assert_eq!(state.invitations[&id(7)], ActionInvitationAnswer::Declined);
     }
 
     #[test]
     fn marking_held_needs_a_started_scheduled_action() {
         assert_eq!(
-            when(&[plan()], Command::MarkHeld { now: at(11) }),
+            when(&[plan()], Change::MarkHeld { now: at(11) }.into()),
             Err(Error::NotScheduled)
         );
         assert_eq!(
-            when(&[plan(), schedule()], Command::MarkHeld { now: at(9) }),
+            when(
+                &[plan(), schedule()],
+                Change::MarkHeld { now: at(9) }.into()
+            ),
             Err(Error::NotStarted)
         );
         assert_eq!(
-            when(&cancelled(), Command::MarkHeld { now: at(11) }),
+            when(&cancelled(), Change::MarkHeld { now: at(11) }.into()),
             Err(Error::Cancelled)
         );
         assert_eq!(
-            when(&held(), Command::MarkHeld { now: at(11) }),
+            when(&held(), Change::MarkHeld { now: at(11) }.into()),
             Err(Error::AlreadyHeld)
         );
         let state = given(&held());
@@ -775,10 +820,11 @@ mod tests {
     }
 
     fn attendance(ids: &[u128], counts: &[(EngagementAudience, u32)]) -> Command {
-        Command::RecordAttendance {
+        Change::RecordAttendance {
             attendee_ids: ids.iter().map(|n| id(*n)).collect(),
             head_counts: counts.to_vec(),
         }
+        .into()
     }
 
     #[test]
@@ -833,25 +879,32 @@ mod tests {
 
     #[test]
     fn minutes_only_once_held_and_they_report_the_action() {
-        let minutes = Command::PublishMinutes {
+        let minutes = Change::PublishMinutes {
             summary: "Synthèse".into(),
             key_points: vec!["Besoin d'un espace de coworking".into()],
         };
         assert_eq!(
-            when(&[plan(), schedule()], minutes.clone()),
+            when(&[plan(), schedule()], minutes.clone().into()),
             Err(Error::NotHeld)
         );
-        assert_eq!(when(&cancelled(), minutes.clone()), Err(Error::Cancelled));
+        assert_eq!(
+            when(&cancelled(), minutes.clone().into()),
+            Err(Error::Cancelled)
+        );
         let mut commands = held();
-        commands.push(minutes.clone());
+        commands.push(minutes.clone().into());
         let state = given(&commands);
         assert_eq!(state.status, ActionStatus::Reported);
-        assert_eq!(when(&commands, minutes), Ok(vec![]), "same minutes again");
-        let revised = Command::PublishMinutes {
+        assert_eq!(
+            when(&commands, minutes.into()),
+            Ok(vec![]),
+            "same minutes again"
+        );
+        let revised = Change::PublishMinutes {
             summary: "Synthèse révisée".into(),
             key_points: vec![],
         };
-        assert_eq!(when(&commands, revised).unwrap().len(), 1);
+        assert_eq!(when(&commands, revised.into()).unwrap().len(), 1);
     }
 
     #[test]
@@ -863,19 +916,19 @@ mod tests {
             topic: Theme::QuelsTla as i32,
             suggested_owner_id: String::new(),
         };
-        let record = |n| Command::RecordOutcomes {
+        let record = |n| Change::RecordOutcomes {
             outcomes: vec![outcome(n)],
         };
-        assert_eq!(when(&[plan()], record(50)), Err(Error::NotHeld));
+        assert_eq!(when(&[plan()], record(50).into()), Err(Error::NotHeld));
         let mut commands = held();
-        commands.push(record(50));
-        commands.push(record(51));
+        commands.push(record(50).into());
+        commands.push(record(51).into());
         assert_eq!(given(&commands).outcomes, vec![outcome(50), outcome(51)]);
     }
 
     #[test]
     fn cancelling_only_before_held_and_once() {
-        let cancel = Command::Cancel {
+        let cancel = Change::Cancel {
             reason: "météo".into(),
         };
         let state = given(&cancelled());
@@ -884,8 +937,14 @@ mod tests {
             state.cancellation_reason.as_deref(),
             Some("salle indisponible")
         );
-        assert_eq!(when(&cancelled(), cancel.clone()), Err(Error::Cancelled));
-        assert_eq!(when(&held(), cancel.clone()), Err(Error::AlreadyHeld));
-        assert!(when(&[plan(), schedule()], cancel).is_ok());
+        assert_eq!(
+            when(&cancelled(), cancel.clone().into()),
+            Err(Error::Cancelled)
+        );
+        assert_eq!(
+            when(&held(), cancel.clone().into()),
+            Err(Error::AlreadyHeld)
+        );
+        assert!(when(&[plan(), schedule()], cancel.into()).is_ok());
     }
 }

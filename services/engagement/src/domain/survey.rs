@@ -117,11 +117,31 @@ pub struct Submission {
     pub now: SystemTime,
 }
 
-/// A request to change a survey.
+/// A request about a survey: drafting it, or changing one that exists (two
+/// types, so that the decider's changes never meet a `Draft`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Drafts a new survey.
     Draft(Draft),
+    /// Changes a survey already drafted.
+    Change(Change),
+}
+
+impl From<Draft> for Command {
+    fn from(command: Draft) -> Self {
+        Command::Draft(command)
+    }
+}
+
+impl From<Change> for Command {
+    fn from(change: Change) -> Self {
+        Command::Change(change)
+    }
+}
+
+/// A change to a survey already drafted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
     /// Replaces the questions of a draft.
     ReviseQuestions {
         /// The new questionnaire.
@@ -243,82 +263,9 @@ impl Decider for Survey {
     type Error = Error;
 
     fn decide(command: &Command, state: &State) -> Result<Vec<Event>, Error> {
-        if let Command::Draft(draft) = command {
-            if state.drafted.is_some() {
-                return Err(Error::AlreadyExists);
-            }
-            check_questions(&draft.questions)?;
-            return Ok(vec![Event::SurveyDrafted(pb::SurveyDrafted {
-                survey_id: draft.survey_id.to_string(),
-                title: draft.title.clone(),
-                description: draft.description.clone(),
-                campaign_action_id: draft
-                    .campaign_action_id
-                    .map(|id| id.to_string())
-                    .unwrap_or_default(),
-                themes: maillage_proto::themes::older_values(
-                    &draft.themes,
-                    maillage_proto::themes::as_engagement_theme,
-                ),
-                topics: draft.themes.iter().map(|t| *t as i32).collect(),
-                questions: draft.questions.clone(),
-            })]);
-        }
-        if state.drafted.is_none() {
-            return Err(Error::NotFound);
-        }
-        let survey_id = state.id();
         match command {
-            Command::Draft(_) => unreachable!("handled above"),
-            Command::ReviseQuestions { questions } => {
-                if state.status != SurveyStatus::Draft {
-                    return Err(Error::QuestionsFrozen);
-                }
-                check_questions(questions)?;
-                if questions == state.questions.as_ref() {
-                    return Ok(vec![]);
-                }
-                Ok(vec![Event::SurveyQuestionsRevised(
-                    pb::SurveyQuestionsRevised {
-                        survey_id,
-                        questions: questions.clone(),
-                    },
-                )])
-            }
-            Command::Open { now } => match state.status {
-                SurveyStatus::Draft => Ok(vec![Event::SurveyOpened(pb::SurveyOpened {
-                    survey_id,
-                    opened_at: Some(timestamp(*now)),
-                })]),
-                SurveyStatus::Open => Err(Error::AlreadyOpen),
-                _ => Err(Error::Closed),
-            },
-            Command::Submit(submission) => {
-                check_submission(state, submission)?;
-                let answers = sealed_answers(&submission.answers, &submission.sealed_texts)?;
-                Ok(vec![Event::SurveyResponseSubmitted(
-                    pb::SurveyResponseSubmitted {
-                        survey_id,
-                        response_id: submission.response_id.to_string(),
-                        respondent: Some(submission.respondent.to_proto()),
-                        respondent_token_hash: submission
-                            .token_hash
-                            .map(|hash| hash.to_vec())
-                            .unwrap_or_default(),
-                        answers,
-                        submitted_at: Some(timestamp(submission.now)),
-                    },
-                )])
-            }
-            Command::Close { now } => match state.status {
-                SurveyStatus::Open => Ok(vec![Event::SurveyClosed(pb::SurveyClosed {
-                    survey_id,
-                    closed_at: Some(timestamp(*now)),
-                    response_count: state.response_count,
-                })]),
-                SurveyStatus::Draft => Err(Error::NotOpen),
-                _ => Err(Error::Closed),
-            },
+            Command::Draft(draft) => draft_survey(draft, state),
+            Command::Change(change) => change_survey(change, state),
         }
     }
 
@@ -359,6 +306,88 @@ impl Decider for Survey {
                 state.closed_at = Some(instant(&closed.closed_at));
             }
         }
+    }
+}
+
+/// Drafts a survey, unless it already exists.
+fn draft_survey(draft: &Draft, state: &State) -> Result<Vec<Event>, Error> {
+    if state.drafted.is_some() {
+        return Err(Error::AlreadyExists);
+    }
+    check_questions(&draft.questions)?;
+    Ok(vec![Event::SurveyDrafted(pb::SurveyDrafted {
+        survey_id: draft.survey_id.to_string(),
+        title: draft.title.clone(),
+        description: draft.description.clone(),
+        campaign_action_id: draft
+            .campaign_action_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        themes: maillage_proto::themes::older_values(
+            &draft.themes,
+            maillage_proto::themes::as_engagement_theme,
+        ),
+        topics: draft.themes.iter().map(|t| *t as i32).collect(),
+        questions: draft.questions.clone(),
+    })])
+}
+
+/// Changes a survey, once drafted.
+fn change_survey(change: &Change, state: &State) -> Result<Vec<Event>, Error> {
+    if state.drafted.is_none() {
+        return Err(Error::NotFound);
+    }
+    let survey_id = state.id();
+    match change {
+        Change::ReviseQuestions { questions } => {
+            if state.status != SurveyStatus::Draft {
+                return Err(Error::QuestionsFrozen);
+            }
+            check_questions(questions)?;
+            if questions == state.questions.as_ref() {
+                return Ok(vec![]);
+            }
+            Ok(vec![Event::SurveyQuestionsRevised(
+                pb::SurveyQuestionsRevised {
+                    survey_id,
+                    questions: questions.clone(),
+                },
+            )])
+        }
+        Change::Open { now } => match state.status {
+            SurveyStatus::Draft => Ok(vec![Event::SurveyOpened(pb::SurveyOpened {
+                survey_id,
+                opened_at: Some(timestamp(*now)),
+            })]),
+            SurveyStatus::Open => Err(Error::AlreadyOpen),
+            _ => Err(Error::Closed),
+        },
+        Change::Submit(submission) => {
+            check_submission(state, submission)?;
+            let answers = sealed_answers(&submission.answers, &submission.sealed_texts)?;
+            Ok(vec![Event::SurveyResponseSubmitted(
+                pb::SurveyResponseSubmitted {
+                    survey_id,
+                    response_id: submission.response_id.to_string(),
+                    respondent: Some(submission.respondent.to_proto()),
+                    respondent_token_hash: submission
+                        .token_hash
+                        .map(|hash| hash.to_vec())
+                        .unwrap_or_default(),
+                    answers,
+                    submitted_at: Some(timestamp(submission.now)),
+                },
+            )])
+        }
+        Change::Close { now } => match state.status {
+            SurveyStatus::Open => Ok(vec![Event::SurveyClosed(pb::SurveyClosed {
+                survey_id,
+                closed_at: Some(timestamp(*now)),
+                response_count: state.response_count,
+            })]),
+            SurveyStatus::Draft => Err(Error::NotOpen),
+            _ => Err(Error::Closed),
+        },
     }
 }
 
@@ -782,18 +811,23 @@ mod tests {
     }
 
     fn draft() -> Command {
-        Command::Draft(Draft {
+        Command::Draft(drafted())
+    }
+
+    /// What [`draft`] drafts.
+    fn drafted() -> Draft {
+        Draft {
             survey_id: Uuid::from_u128(1),
             title: "Vos attentes d'un tiers-lieu".into(),
             description: String::new(),
             campaign_action_id: Some(Uuid::from_u128(9)),
             themes: vec![Theme::QuelsTla],
             questions: questions(),
-        })
+        }
     }
 
     fn open() -> Command {
-        Command::Open { now: at(1) }
+        Change::Open { now: at(1) }.into()
     }
 
     fn answer(id: &str, value: Value) -> pb::SurveyAnswer {
@@ -837,14 +871,19 @@ mod tests {
     }
 
     fn submit(n: u128, token: Option<&str>, answers: Vec<pb::SurveyAnswer>) -> Command {
-        Command::Submit(Submission {
+        Change::Submit(submission(n, token, answers)).into()
+    }
+
+    /// What [`submit`] submits.
+    fn submission(n: u128, token: Option<&str>, answers: Vec<pb::SurveyAnswer>) -> Submission {
+        Submission {
             response_id: Uuid::from_u128(1000 + n),
             respondent: anonymous(),
             token_hash: token.map(|t| token_hash(&Uuid::from_u128(1), t)),
             sealed_texts: sealed(&answers),
             answers,
             now: at(2),
-        })
+        }
     }
 
     fn given(commands: &[Command]) -> State {
@@ -885,11 +924,10 @@ mod tests {
     #[test]
     fn malformed_questions_are_refused_naming_the_field() {
         let draft_with = |questions: Vec<pb::SurveyQuestion>| {
-            let Command::Draft(mut d) = draft() else {
-                unreachable!()
-            };
-            d.questions = questions;
-            Command::Draft(d)
+            Command::Draft(Draft {
+                questions,
+                ..drafted()
+            })
         };
         assert_eq!(field_of(when(&[], draft_with(vec![]))), "questions");
         let mut q = questions();
@@ -938,28 +976,28 @@ mod tests {
 
     #[test]
     fn questions_change_only_in_draft() {
-        let revise = Command::ReviseQuestions {
+        let revise = Change::ReviseQuestions {
             questions: questions()[..2].to_vec(),
         };
-        let state = given(&[draft(), revise.clone()]);
+        let state = given(&[draft(), revise.clone().into()]);
         assert_eq!(state.questions.len(), 2);
         assert_eq!(
-            when(&[draft(), open()], revise.clone()),
+            when(&[draft(), open()], revise.clone().into()),
             Err(Error::QuestionsFrozen)
         );
-        let closed = [draft(), open(), Command::Close { now: at(3) }];
-        assert_eq!(when(&closed, revise), Err(Error::QuestionsFrozen));
-        let same = Command::ReviseQuestions {
+        let closed = [draft(), open(), Change::Close { now: at(3) }.into()];
+        assert_eq!(when(&closed, revise.into()), Err(Error::QuestionsFrozen));
+        let same = Change::ReviseQuestions {
             questions: questions(),
         };
-        assert_eq!(when(&[draft()], same), Ok(vec![]));
+        assert_eq!(when(&[draft()], same.into()), Ok(vec![]));
     }
 
     #[test]
     fn opening_only_a_draft() {
         assert_eq!(given(&[draft(), open()]).status, SurveyStatus::Open);
         assert_eq!(when(&[draft(), open()], open()), Err(Error::AlreadyOpen));
-        let closed = [draft(), open(), Command::Close { now: at(3) }];
+        let closed = [draft(), open(), Change::Close { now: at(3) }.into()];
         assert_eq!(when(&closed, open()), Err(Error::Closed));
         assert_eq!(when(&[], open()), Err(Error::NotFound));
     }
@@ -997,12 +1035,10 @@ mod tests {
 
     #[test]
     fn free_text_without_its_sealed_form_is_refused() {
-        let Command::Submit(mut submission) = submit(1, None, good_answers()) else {
-            panic!()
-        };
+        let mut submission = submission(1, None, good_answers());
         submission.sealed_texts.clear();
         assert_eq!(
-            when(&[draft(), open()], Command::Submit(submission)),
+            when(&[draft(), open()], Change::Submit(submission).into()),
             Err(Error::TextNotSealed("q4".into()))
         );
     }
@@ -1032,7 +1068,7 @@ mod tests {
             when(&[draft()], submit(1, None, good_answers())),
             Err(Error::NotOpen)
         );
-        let closed = [draft(), open(), Command::Close { now: at(3) }];
+        let closed = [draft(), open(), Change::Close { now: at(3) }.into()];
         assert_eq!(
             when(&closed, submit(1, None, good_answers())),
             Err(Error::Closed)
@@ -1053,7 +1089,7 @@ mod tests {
     #[test]
     fn a_stakeholder_answers_once() {
         let by = |n: u128| {
-            Command::Submit(Submission {
+            Change::Submit(Submission {
                 response_id: Uuid::from_u128(2000 + n),
                 respondent: Respondent::Stakeholder(Uuid::from_u128(77)),
                 token_hash: None,
@@ -1063,7 +1099,7 @@ mod tests {
             })
         };
         assert_eq!(
-            when(&[draft(), open(), by(1)], by(2)),
+            when(&[draft(), open(), by(1).into()], by(2).into()),
             Err(Error::AlreadyResponded(Uuid::from_u128(77)))
         );
     }
@@ -1171,19 +1207,19 @@ mod tests {
     #[test]
     fn closing_records_the_count_and_only_once() {
         let given_commands = [draft(), open(), submit(1, None, good_answers())];
-        let events = when(&given_commands, Command::Close { now: at(3) }).unwrap();
+        let events = when(&given_commands, Change::Close { now: at(3) }.into()).unwrap();
         let Event::SurveyClosed(closed) = &events[0] else {
             panic!()
         };
         assert_eq!(closed.response_count, 1);
         let mut closed_survey = given_commands.to_vec();
-        closed_survey.push(Command::Close { now: at(3) });
+        closed_survey.push(Change::Close { now: at(3) }.into());
         assert_eq!(
-            when(&closed_survey, Command::Close { now: at(4) }),
+            when(&closed_survey, Change::Close { now: at(4) }.into()),
             Err(Error::Closed)
         );
         assert_eq!(
-            when(&[draft()], Command::Close { now: at(4) }),
+            when(&[draft()], Change::Close { now: at(4) }.into()),
             Err(Error::NotOpen)
         );
     }

@@ -16,7 +16,7 @@ use super::{
     MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
 use crate::category::ACTION;
-use crate::domain::action::{Action, Command, Error, Plan, Venue};
+use crate::domain::action::{Action, Change, Command, Error, Plan, Venue};
 use crate::domain::timestamp;
 use crate::EngagementService;
 use maillage_service_kit::{validate, RequestContext};
@@ -172,7 +172,7 @@ pub(super) async fn schedule(
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let (starts_at, ends_at) = slot(&r.starts_at, &r.ends_at)?;
-    let command = Command::Schedule { starts_at, ends_at };
+    let command = Change::Schedule { starts_at, ends_at };
     run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
@@ -195,7 +195,7 @@ pub(super) async fn reschedule(
         Some(_) => Some(venue(service, "venue", &r.venue)?),
     };
     let reason = validate::optional_text("reason", &r.reason, MAX_STATEMENT)?;
-    let command = Command::Reschedule {
+    let command = Change::Reschedule {
         starts_at,
         ends_at,
         venue,
@@ -220,7 +220,7 @@ pub(super) async fn invite(
     let stakeholder_ids = validate::ids("stakeholder_ids", &r.stakeholder_ids, MAX_ITEMS, true)?;
     let (_guards, register) = references(service, &request, &stakeholder_ids).await?;
     register.expect_all("stakeholder_ids", &stakeholder_ids, Expected::Any)?;
-    let command = Command::Invite { stakeholder_ids };
+    let command = Change::Invite { stakeholder_ids };
     run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
@@ -241,7 +241,7 @@ pub(super) async fn answer(
     let (_guards, register) = references(service, &request, &[stakeholder_id]).await?;
     register.expect("stakeholder_id", &stakeholder_id, Expected::Any)?;
     let answer = validate::enum_value::<pb::ActionInvitationAnswer>("answer", r.answer)?;
-    let command = Command::Answer {
+    let command = Change::Answer {
         stakeholder_id,
         answer,
     };
@@ -290,7 +290,7 @@ pub(super) async fn attendance(
     }
     let (_guards, register) = references(service, &request, &attendee_ids).await?;
     register.expect_all("attendee_ids", &attendee_ids, Expected::Any)?;
-    let command = Command::RecordAttendance {
+    let command = Change::RecordAttendance {
         attendee_ids,
         head_counts,
     };
@@ -310,7 +310,7 @@ pub(super) async fn mark_held(
     )?;
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
-    let command = Command::MarkHeld {
+    let command = Change::MarkHeld {
         now: service.clock.now(),
     };
     run(&service.actions, &id, command, r.expected_version, &ctx).await
@@ -334,7 +334,7 @@ pub(super) async fn publish_minutes(
     };
     let summary = validate::required_text("minutes.summary", &minutes.summary, MAX_NOTES)?;
     let key_points = statements("minutes.key_points", &minutes.key_points)?;
-    let command = Command::PublishMinutes {
+    let command = Change::PublishMinutes {
         summary,
         key_points,
     };
@@ -385,7 +385,7 @@ pub(super) async fn outcomes(
             })
         })
         .collect::<Result<Vec<_>, Status>>()?;
-    let command = Command::RecordOutcomes { outcomes };
+    let command = Change::RecordOutcomes { outcomes };
     run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 
@@ -403,7 +403,7 @@ pub(super) async fn cancel(
     let r = request.get_ref();
     let id = traced_uuid("action_id", &r.action_id)?;
     let reason = validate::required_text("reason", &r.reason, MAX_STATEMENT)?;
-    let command = Command::Cancel { reason };
+    let command = Change::Cancel { reason };
     run(&service.actions, &id, command, r.expected_version, &ctx).await
 }
 

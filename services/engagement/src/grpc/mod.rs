@@ -226,14 +226,14 @@ pub(crate) trait Aggregate: Decider<Error: Refusal> {
 pub(crate) async fn run<D: Aggregate>(
     aggregates: &Aggregates<D>,
     id: &Uuid,
-    command: D::Command,
+    command: impl Into<D::Command>,
     expected: Option<u64>,
     ctx: &RequestContext,
 ) -> Result<Response<pb::CommandReply>, Status> {
     let handled = aggregates
         .handle(
             &stream_id(D::CATEGORY, id),
-            &command,
+            &command.into(),
             expected,
             &ctx.metadata(),
         )

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::category::SURVEY;
 use crate::domain::survey::{
-    check_submission, token_hash, Command, Draft, Error, Respondent, Submission, Survey,
+    check_submission, token_hash, Change, Command, Draft, Error, Respondent, Submission, Survey,
 };
 use crate::domain::timestamp;
 use crate::EngagementService;
@@ -111,7 +111,7 @@ pub(super) async fn revise_questions(
     )?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
-    let command = Command::ReviseQuestions {
+    let command = Change::ReviseQuestions {
         questions: r.questions.clone(),
     };
     run(&service.surveys, &id, command, r.expected_version, &ctx).await
@@ -130,7 +130,7 @@ pub(super) async fn open(
     )?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
-    let command = Command::Open {
+    let command = Change::Open {
         now: service.clock.now(),
     };
     run(&service.surveys, &id, command, r.expected_version, &ctx).await
@@ -212,7 +212,7 @@ pub(super) async fn submit(
     run(
         &service.surveys,
         &id,
-        Command::Submit(submission),
+        Change::Submit(submission),
         None,
         &ctx,
     )
@@ -282,7 +282,7 @@ pub(super) async fn close(
     )?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
-    let command = Command::Close {
+    let command = Change::Close {
         now: service.clock.now(),
     };
     run(&service.surveys, &id, command, r.expected_version, &ctx).await

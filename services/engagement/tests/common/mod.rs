@@ -1,59 +1,25 @@
-//! Test harness: the real engagement server (`maillage_engagement::serve`) on
-//! 127.0.0.1:0 over a real sled directory, with a tokens file and a master key
-//! in a temp dir, called through tonic clients with bearer tokens.
+//! Test harness, on the workspace's test kit (`maillage_service_kit::testing`):
+//! the real engagement server (`maillage_engagement::serve_with`) on a
+//! listener the kit holds, over a real sled directory with a tokens file (one
+//! principal per role) and a master key, its register replica following a
+//! fixture log; tonic clients with bearer tokens.
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Result;
 use maillage_engagement::StakeholdersFeeds;
-use maillage_privacy::MasterKey;
 use maillage_proto::v1::access_journal_client::AccessJournalClient;
 use maillage_proto::v1::engagement_client::EngagementClient;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::{EventEnvelope, ReadAllRequest};
 use maillage_replica::fixtures::LogFixture;
 use maillage_replica::OrganisationType;
-use maillage_service_kit::{Role, ServiceConfig, TokenFile};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::interceptor::InterceptedService;
-use tonic::service::Interceptor;
-use tonic::transport::Channel;
+use maillage_service_kit::testing::{Authed, Bearer, Spawned};
+pub use maillage_service_kit::testing::{TestData, Tokens};
+pub use maillage_service_kit::Role;
 use uuid::Uuid;
-
-/// Adds `authorization: Bearer <token>` to every request, and
-/// `maillage-after: stakeholders=<position>` (the register fixture's head when
-/// the client was made), so that the server's replica has seen every
-/// stakeholder the fixture registered before it checks a request.
-#[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<Ascii>>, Option<MetadataValue<Ascii>>);
-
-impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        // A request that carries its own `maillage-after` keeps it.
-        let asked = request
-            .metadata()
-            .contains_key(maillage_replica::AFTER_HEADER);
-        if let (Some(value), false) = (&self.1, asked) {
-            request
-                .metadata_mut()
-                .insert(maillage_replica::AFTER_HEADER, value.clone());
-        }
-        Ok(request)
-    }
-}
 
 /// Persons of the register fixture.
 pub const ORGANISER: &str = "0190a1b2-0000-7000-8000-000000000001";
@@ -83,71 +49,33 @@ async fn register_fixture(dir: &Path) -> Result<LogFixture> {
     Ok(log)
 }
 
-pub type Client = EngagementClient<InterceptedService<Channel, Bearer>>;
-
-/// Tokens of the test principals.
-#[derive(Clone)]
-pub struct Tokens {
-    pub facilitator: String,
-    pub other_facilitator: String,
-    pub analyst: String,
-    pub tool: String,
-    pub secretary: String,
-    pub auditor: String,
-    pub admin: String,
-}
-
-impl Tokens {
-    /// Writes a tokens file and a master key in `dir`.
-    pub fn create(dir: &Path) -> Result<Self> {
-        let path = dir.join("tokens");
-        MasterKey::generate_file(dir.join("master.key"))?;
-        Ok(Self {
-            facilitator: TokenFile::add(&path, "alice", &[Role::Facilitator])?,
-            other_facilitator: TokenFile::add(&path, "bruno", &[Role::Facilitator])?,
-            analyst: TokenFile::add(&path, "ana", &[Role::Analyst])?,
-            tool: TokenFile::add(&path, "bi-tool", &[Role::Tool])?,
-            secretary: TokenFile::add(&path, "sec", &[Role::Secretary])?,
-            auditor: TokenFile::add(&path, "aude", &[Role::Auditor])?,
-            admin: TokenFile::add(&path, "adam", &[Role::Admin])?,
-        })
-    }
-}
+/// An Engagement client; its requests carry a token and ask the server's
+/// replica to have seen the register fixture (`maillage-after`) unless they
+/// say otherwise.
+pub type Client = EngagementClient<Authed>;
 
 /// A running engagement server.
 pub struct Server {
-    pub address: SocketAddr,
+    server: Spawned,
     pub tokens: Tokens,
     /// The stakeholders log the server's register replica follows.
     pub register: LogFixture,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<()>>>,
 }
 
 impl Server {
-    /// Starts the server on the data in `dir` (tokens and master key already there).
-    pub async fn start(dir: &Path, tokens: Tokens) -> Result<Self> {
-        let mut config = ServiceConfig::for_dir(dir);
-        config.master_key_file = Some(dir.join("master.key"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let register = register_fixture(dir).await?;
+    /// Starts the server on the data in `data`.
+    pub async fn start(data: &TestData) -> Result<Self> {
+        let config = data.config();
+        let register = register_fixture(data.path()).await?;
         let feeds = StakeholdersFeeds::direct(register.store.clone());
-        let task = tokio::spawn(maillage_engagement::serve_with(
-            config,
-            listener,
-            async {
-                let _ = stopped.await;
-            },
-            Some(feeds),
-        ));
+        let server = Spawned::spawn(move |listener, shutdown| {
+            maillage_engagement::serve_with(config, listener, shutdown, Some(feeds))
+        })
+        .await?;
         let server = Self {
-            address,
-            tokens,
+            server,
+            tokens: data.tokens().clone(),
             register,
-            stop: Some(stop),
-            task: Some(task),
         };
         server.wait_for_the_fixture_erasure().await?;
         Ok(server)
@@ -169,57 +97,41 @@ impl Server {
         anyhow::bail!("engagement never recorded its part of the fixture's erasure")
     }
 
-    async fn channel(&self) -> Result<Channel> {
-        Ok(Channel::from_shared(format!("http://{}", self.address))?
-            .connect()
-            .await?)
-    }
-
-    /// The header asking the server to have seen the whole register fixture.
-    fn after(&self) -> Result<Option<MetadataValue<Ascii>>> {
+    /// A bearer presenting `token` (None: no token) and asking for the whole register fixture.
+    fn bearer(&self, token: Option<&str>) -> Bearer {
         let head = self.register.store.head().position;
-        Ok(Some(format!("stakeholders={head}").parse()?))
+        token.map_or_else(Bearer::anonymous, Bearer::token).with(
+            maillage_replica::AFTER_HEADER,
+            &format!("stakeholders={head}"),
+        )
     }
 
     /// An Engagement client presenting `token` (None: no token).
     pub async fn client_with(&self, token: Option<&str>) -> Result<Client> {
-        let bearer = Bearer(
-            match token {
-                Some(token) => Some(format!("Bearer {token}").parse()?),
-                None => None,
-            },
-            self.after()?,
-        );
-        Ok(EngagementClient::with_interceptor(
-            self.channel().await?,
-            bearer,
+        Ok(EngagementClient::new(
+            self.server.client(self.bearer(token)).await?,
         ))
     }
 
-    /// An Engagement client as the facilitator alice.
+    /// An Engagement client as the facilitator.
     pub async fn client(&self) -> Result<Client> {
-        let token = self.tokens.facilitator.clone();
-        self.client_with(Some(&token)).await
+        self.client_with(Some(self.tokens.of(Role::Facilitator)))
+            .await
     }
 
     /// An AccessJournal client presenting `token`.
-    pub async fn access_journal(
-        &self,
-        token: &str,
-    ) -> Result<AccessJournalClient<InterceptedService<Channel, Bearer>>> {
-        let bearer = Bearer(Some(format!("Bearer {token}").parse()?), None);
-        Ok(AccessJournalClient::with_interceptor(
-            self.channel().await?,
-            bearer,
+    pub async fn access_journal(&self, token: &str) -> Result<AccessJournalClient<Authed>> {
+        Ok(AccessJournalClient::new(
+            self.server.client(Bearer::token(token)).await?,
         ))
     }
 
     /// An EventLog client as the tool.
-    pub async fn event_log(&self) -> Result<EventLogClient<InterceptedService<Channel, Bearer>>> {
-        let bearer = Bearer(Some(format!("Bearer {}", self.tokens.tool).parse()?), None);
-        Ok(EventLogClient::with_interceptor(
-            self.channel().await?,
-            bearer,
+    pub async fn event_log(&self) -> Result<EventLogClient<Authed>> {
+        Ok(EventLogClient::new(
+            self.server
+                .client(Bearer::token(self.tokens.of(Role::Tool)))
+                .await?,
         ))
     }
 
@@ -259,13 +171,7 @@ impl Server {
     }
 
     /// Stops the server gracefully and waits until its database is closed.
-    pub async fn stop(mut self) -> Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await??;
-        }
-        Ok(())
+    pub async fn stop(self) -> Result<()> {
+        self.server.stop().await
     }
 }

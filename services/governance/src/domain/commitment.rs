@@ -67,32 +67,57 @@ impl CommitmentState {
     }
 }
 
-/// A request to change a commitment, validated by the gRPC layer.
+/// A request about a commitment, validated by the gRPC layer: making one, or
+/// changing one that exists. Two types, so that the decider's changes never
+/// meet a `Make`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommitmentCommand {
     /// Make a commitment.
-    Make {
-        /// The new commitment's id.
-        commitment_id: Uuid,
-        /// The consortium's id.
-        consortium_id: Uuid,
-        /// The consortium now.
-        consortium: Arc<ConsortiumState>,
-        /// Title.
-        title: String,
-        /// Owner (an admitted member).
-        owner_member_id: Uuid,
-        /// Due date.
-        due_at: Timestamp,
-        /// Theme: its label and its value in the shared vocabulary.
-        theme: String,
-        /// Its theme in the shared vocabulary (`Theme`).
-        topic: pv1::Theme,
-        /// Origin.
-        origin: Origin,
-        /// Now.
-        now: Timestamp,
-    },
+    Make(MakeCommitment),
+    /// Change a commitment already made.
+    Change(CommitmentChange),
+}
+
+impl From<MakeCommitment> for CommitmentCommand {
+    fn from(make: MakeCommitment) -> Self {
+        CommitmentCommand::Make(make)
+    }
+}
+
+impl From<CommitmentChange> for CommitmentCommand {
+    fn from(change: CommitmentChange) -> Self {
+        CommitmentCommand::Change(change)
+    }
+}
+
+/// Make a commitment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MakeCommitment {
+    /// The new commitment's id.
+    pub commitment_id: Uuid,
+    /// The consortium's id.
+    pub consortium_id: Uuid,
+    /// The consortium now.
+    pub consortium: Arc<ConsortiumState>,
+    /// Title.
+    pub title: String,
+    /// Owner (an admitted member).
+    pub owner_member_id: Uuid,
+    /// Due date.
+    pub due_at: Timestamp,
+    /// Theme: its label and its value in the shared vocabulary.
+    pub theme: String,
+    /// Its theme in the shared vocabulary (`Theme`).
+    pub topic: pv1::Theme,
+    /// Origin.
+    pub origin: Origin,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// A change to a commitment already made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommitmentChange {
     /// Report progress.
     ReportProgress {
         /// 0 to 100.
@@ -210,106 +235,9 @@ impl Decider for Commitment {
         command: &CommitmentCommand,
         state: &CommitmentState,
     ) -> Result<Vec<CommitmentEvent>, CommitmentError> {
-        use CommitmentCommand as C;
-        use CommitmentEvent as E;
-        if let C::Make {
-            commitment_id,
-            consortium_id,
-            consortium,
-            title,
-            owner_member_id,
-            due_at,
-            theme,
-            topic,
-            origin,
-            now,
-        } = command
-        {
-            if let Some(made) = &state.made {
-                return Err(CommitmentError::AlreadyMade(made.commitment_id.clone()));
-            }
-            let consortium_id = consortium_id.to_string();
-            if consortium.id() != Some(consortium_id.as_str()) {
-                return Err(CommitmentError::ConsortiumNotFound(consortium_id));
-            }
-            let owner = owner_member_id.to_string();
-            if !consortium.is_admitted(&owner) {
-                return Err(CommitmentError::OwnerNotAdmitted(owner));
-            }
-            let origin = match origin {
-                Origin::Resolution {
-                    meeting_id,
-                    resolution_id,
-                    meeting,
-                } => {
-                    let of_consortium = meeting
-                        .convening
-                        .as_ref()
-                        .is_some_and(|c| c.consortium_id == consortium_id);
-                    if !of_consortium {
-                        return Err(CommitmentError::UnknownMeeting(meeting_id.to_string()));
-                    }
-                    let id = resolution_id.to_string();
-                    let resolution = meeting
-                        .resolution(&id)
-                        .ok_or_else(|| CommitmentError::UnknownResolution(id.clone()))?;
-                    let adopted = resolution
-                        .closed
-                        .as_ref()
-                        .is_some_and(|c| c.outcome == pv1::ResolutionStatus::Adopted as i32);
-                    if !adopted {
-                        return Err(CommitmentError::ResolutionNotAdopted(id));
-                    }
-                    pv1::commitment_made::Origin::Resolution(pv1::ResolutionRef {
-                        meeting_id: meeting_id.to_string(),
-                        resolution_id: id,
-                    })
-                }
-                Origin::RoundtableOutcome(outcome) => {
-                    pv1::commitment_made::Origin::RoundtableOutcomeId(outcome.to_string())
-                }
-            };
-            return Ok(vec![E::Made(pv1::CommitmentMade {
-                commitment_id: commitment_id.to_string(),
-                consortium_id,
-                title: title.clone(),
-                owner_member_id: owner,
-                due_at: Some(*due_at),
-                theme: theme.clone(),
-                topic: *topic as i32,
-                origin: Some(origin),
-                made_at: Some(*now),
-            })]);
-        }
-        let made = state.made.as_ref().ok_or(CommitmentError::NotFound)?;
-        match state.status {
-            Status::Completed => return Err(CommitmentError::Completed),
-            Status::Dropped => return Err(CommitmentError::Dropped),
-            Status::Open => {}
-        }
-        let commitment_id = made.commitment_id.clone();
         match command {
-            C::Make { .. } => unreachable!("handled above"),
-            C::ReportProgress { percent, note, now } => {
-                if *percent > 100 {
-                    return Err(CommitmentError::PercentOutOfRange(*percent));
-                }
-                Ok(vec![E::ProgressReported(pv1::CommitmentProgressReported {
-                    commitment_id,
-                    percent: *percent,
-                    note: note.clone(),
-                    reported_at: Some(*now),
-                })])
-            }
-            C::Complete { now } => Ok(vec![E::Completed(pv1::CommitmentCompleted {
-                commitment_id,
-                completed_at: Some(*now),
-            })]),
-            C::Drop { reason, now } => Ok(vec![E::Dropped(pv1::CommitmentDropped {
-                commitment_id,
-                reason: reason.clone(),
-                dropped_at: Some(*now),
-            })]),
+            CommitmentCommand::Make(make) => Self::make(make, state),
+            CommitmentCommand::Change(change) => Self::change(change, state),
         }
     }
 
@@ -332,22 +260,136 @@ impl Decider for Commitment {
     }
 }
 
+impl Commitment {
+    /// Makes the commitment, unless it already exists.
+    fn make(
+        make: &MakeCommitment,
+        state: &CommitmentState,
+    ) -> Result<Vec<CommitmentEvent>, CommitmentError> {
+        let MakeCommitment {
+            commitment_id,
+            consortium_id,
+            consortium,
+            title,
+            owner_member_id,
+            due_at,
+            theme,
+            topic,
+            origin,
+            now,
+        } = make;
+        if let Some(made) = &state.made {
+            return Err(CommitmentError::AlreadyMade(made.commitment_id.clone()));
+        }
+        let consortium_id = consortium_id.to_string();
+        if consortium.id() != Some(consortium_id.as_str()) {
+            return Err(CommitmentError::ConsortiumNotFound(consortium_id));
+        }
+        let owner = owner_member_id.to_string();
+        if !consortium.is_admitted(&owner) {
+            return Err(CommitmentError::OwnerNotAdmitted(owner));
+        }
+        let origin = match origin {
+            Origin::Resolution {
+                meeting_id,
+                resolution_id,
+                meeting,
+            } => {
+                let of_consortium = meeting
+                    .convening
+                    .as_ref()
+                    .is_some_and(|c| c.consortium_id == consortium_id);
+                if !of_consortium {
+                    return Err(CommitmentError::UnknownMeeting(meeting_id.to_string()));
+                }
+                let id = resolution_id.to_string();
+                let resolution = meeting
+                    .resolution(&id)
+                    .ok_or_else(|| CommitmentError::UnknownResolution(id.clone()))?;
+                let adopted = resolution
+                    .closed
+                    .as_ref()
+                    .is_some_and(|c| c.outcome == pv1::ResolutionStatus::Adopted as i32);
+                if !adopted {
+                    return Err(CommitmentError::ResolutionNotAdopted(id));
+                }
+                pv1::commitment_made::Origin::Resolution(pv1::ResolutionRef {
+                    meeting_id: meeting_id.to_string(),
+                    resolution_id: id,
+                })
+            }
+            Origin::RoundtableOutcome(outcome) => {
+                pv1::commitment_made::Origin::RoundtableOutcomeId(outcome.to_string())
+            }
+        };
+        Ok(vec![CommitmentEvent::Made(pv1::CommitmentMade {
+            commitment_id: commitment_id.to_string(),
+            consortium_id,
+            title: title.clone(),
+            owner_member_id: owner,
+            due_at: Some(*due_at),
+            theme: theme.clone(),
+            topic: *topic as i32,
+            origin: Some(origin),
+            made_at: Some(*now),
+        })])
+    }
+
+    /// Changes the commitment, once made and while open.
+    fn change(
+        change: &CommitmentChange,
+        state: &CommitmentState,
+    ) -> Result<Vec<CommitmentEvent>, CommitmentError> {
+        use CommitmentChange as C;
+        use CommitmentEvent as E;
+        let made = state.made.as_ref().ok_or(CommitmentError::NotFound)?;
+        match state.status {
+            Status::Completed => return Err(CommitmentError::Completed),
+            Status::Dropped => return Err(CommitmentError::Dropped),
+            Status::Open => {}
+        }
+        let commitment_id = made.commitment_id.clone();
+        match change {
+            C::ReportProgress { percent, note, now } => {
+                if *percent > 100 {
+                    return Err(CommitmentError::PercentOutOfRange(*percent));
+                }
+                Ok(vec![E::ProgressReported(pv1::CommitmentProgressReported {
+                    commitment_id,
+                    percent: *percent,
+                    note: note.clone(),
+                    reported_at: Some(*now),
+                })])
+            }
+            C::Complete { now } => Ok(vec![E::Completed(pv1::CommitmentCompleted {
+                commitment_id,
+                completed_at: Some(*now),
+            })]),
+            C::Drop { reason, now } => Ok(vec![E::Dropped(pv1::CommitmentDropped {
+                commitment_id,
+                reason: reason.clone(),
+                dropped_at: Some(*now),
+            })]),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::consortium::fixtures::{self, id, now};
-    use crate::domain::consortium::ConsortiumCommand;
-    use crate::domain::meeting::{Meeting, MeetingCommand};
+    use crate::domain::consortium::ConsortiumChange;
+    use crate::domain::meeting::{ConveneMeeting, Meeting, MeetingChange, MeetingCommand};
     use crate::domain::vote::Choice;
 
-    fn apply(state: &mut CommitmentState, command: CommitmentCommand) {
+    fn apply(state: &mut CommitmentState, command: impl Into<CommitmentCommand>) {
         *state = maillage_es::testing::given_state::<Commitment>(state.clone())
-            .after([command])
+            .after([command.into()])
             .into_state();
     }
 
     fn make(consortium: &ConsortiumState, owner: &str, origin: Origin) -> CommitmentCommand {
-        CommitmentCommand::Make {
+        CommitmentCommand::Make(MakeCommitment {
             commitment_id: id("commitment"),
             consortium_id: id("consortium"),
             consortium: Arc::new(consortium.clone()),
@@ -361,7 +403,7 @@ mod tests {
             topic: pv1::Theme::QuelsTla,
             origin,
             now: now(),
-        }
+        })
     }
 
     fn roundtable() -> Origin {
@@ -375,11 +417,12 @@ mod tests {
     }
 
     fn progress(percent: u32) -> CommitmentCommand {
-        CommitmentCommand::ReportProgress {
+        CommitmentChange::ReportProgress {
             percent,
             note: "étude de faisabilité".into(),
             now: now(),
         }
+        .into()
     }
 
     /// A meeting of the example consortium: a1, a2, b1 present (20 + 20 + 10 = 50 of
@@ -388,7 +431,7 @@ mod tests {
         let mut meeting = MeetingState::default();
         let shared = Arc::new(consortium.clone());
         let commands = vec![
-            MeetingCommand::Convene {
+            MeetingCommand::Convene(ConveneMeeting {
                 meeting_id: id("meeting"),
                 consortium_id: id("consortium"),
                 consortium: shared.clone(),
@@ -401,29 +444,32 @@ mod tests {
                 },
                 agenda: vec!["Plan".into()],
                 now: now(),
-            },
-            MeetingCommand::RecordAttendance {
+            }),
+            MeetingChange::RecordAttendance {
                 consortium: shared.clone(),
                 present: vec![id("a1"), id("a2"), id("b1")],
                 proxies: vec![],
                 now: now(),
-            },
-            MeetingCommand::TableResolution {
+            }
+            .into(),
+            MeetingChange::TableResolution {
                 resolution_id: id("r1"),
                 consortium: shared.clone(),
                 agenda_item: 1,
                 title: "Plan".into(),
                 text: "Adopter".into(),
                 now: now(),
-            },
-            MeetingCommand::TableResolution {
+            }
+            .into(),
+            MeetingChange::TableResolution {
                 resolution_id: id("r2"),
                 consortium: shared,
                 agenda_item: 1,
                 title: "Autre".into(),
                 text: "Rejeter".into(),
                 now: now(),
-            },
+            }
+            .into(),
         ];
         let mut run = |command: MeetingCommand| {
             for event in Meeting::decide(&command, &meeting).expect("accepted") {
@@ -434,21 +480,24 @@ mod tests {
             run(command);
         }
         for member in ["a1", "a2", "b1"] {
-            run(MeetingCommand::RecordVote {
+            run(MeetingChange::RecordVote {
                 resolution_id: id("r1"),
                 member_id: id(member),
                 choice: Choice::For,
                 now: now(),
-            });
+            }
+            .into());
         }
-        run(MeetingCommand::CloseVote {
+        run(MeetingChange::CloseVote {
             resolution_id: id("r1"),
             now: now(),
-        });
-        run(MeetingCommand::CloseVote {
+        }
+        .into());
+        run(MeetingChange::CloseVote {
             resolution_id: id("r2"),
             now: now(),
-        });
+        }
+        .into());
         meeting
     }
 
@@ -466,11 +515,12 @@ mod tests {
         );
         fixtures::run(
             &mut consortium,
-            vec![ConsortiumCommand::Withdraw {
+            vec![ConsortiumChange::Withdraw {
                 member_id: id("d1"),
                 reason: String::new(),
                 now: now(),
-            }],
+            }
+            .into()],
         );
         assert_eq!(
             Commitment::decide(
@@ -553,7 +603,7 @@ mod tests {
     #[test]
     fn progress_never_moves_a_completed_commitment() {
         let mut state = made();
-        apply(&mut state, CommitmentCommand::Complete { now: now() });
+        apply(&mut state, CommitmentChange::Complete { now: now() });
         assert_eq!((state.status, state.percent), (Status::Completed, 100));
         assert_eq!(
             Commitment::decide(&progress(50), &state),
@@ -561,10 +611,11 @@ mod tests {
         );
         assert_eq!(
             Commitment::decide(
-                &CommitmentCommand::Drop {
+                &CommitmentChange::Drop {
                     reason: "x".into(),
                     now: now()
-                },
+                }
+                .into(),
                 &state
             ),
             Err(CommitmentError::Completed)
@@ -576,7 +627,7 @@ mod tests {
         let mut state = made();
         apply(
             &mut state,
-            CommitmentCommand::Drop {
+            CommitmentChange::Drop {
                 reason: "plus de financement".into(),
                 now: now(),
             },
@@ -587,7 +638,7 @@ mod tests {
             Err(CommitmentError::Dropped)
         );
         assert_eq!(
-            Commitment::decide(&CommitmentCommand::Complete { now: now() }, &state),
+            Commitment::decide(&CommitmentChange::Complete { now: now() }.into(), &state),
             Err(CommitmentError::Dropped)
         );
     }
@@ -610,7 +661,7 @@ mod tests {
         };
         assert!(!state.is_overdue(&now()));
         assert!(state.is_overdue(&after));
-        apply(&mut state, CommitmentCommand::Complete { now: now() });
+        apply(&mut state, CommitmentChange::Complete { now: now() });
         assert!(!state.is_overdue(&after));
     }
 }

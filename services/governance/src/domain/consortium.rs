@@ -213,26 +213,51 @@ impl ConsortiumState {
     }
 }
 
-/// A request to change the consortium, validated by the gRPC layer.
+/// A request about a consortium, validated by the gRPC layer: founding it, or
+/// changing one that exists. Two types, so that the decider's changes never
+/// meet a `Found`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConsortiumCommand {
     /// Found it.
-    Found {
-        /// The new consortium's id.
-        consortium_id: Uuid,
-        /// Name.
-        name: String,
-        /// The founding collectivité.
-        founding_collectivite_id: Uuid,
-        /// Territory (checked against the COG).
-        territory: Vec<pv1::TerritoryRef>,
-        /// Purpose.
-        purpose: String,
-        /// Charter.
-        charter: String,
-        /// Now.
-        now: Timestamp,
-    },
+    Found(FoundConsortium),
+    /// A change to a consortium already founded.
+    Change(ConsortiumChange),
+}
+
+impl From<FoundConsortium> for ConsortiumCommand {
+    fn from(command: FoundConsortium) -> Self {
+        ConsortiumCommand::Found(command)
+    }
+}
+
+impl From<ConsortiumChange> for ConsortiumCommand {
+    fn from(change: ConsortiumChange) -> Self {
+        ConsortiumCommand::Change(change)
+    }
+}
+
+/// Found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundConsortium {
+    /// The new consortium's id.
+    pub consortium_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// The founding collectivité.
+    pub founding_collectivite_id: Uuid,
+    /// Territory (checked against the COG).
+    pub territory: Vec<pv1::TerritoryRef>,
+    /// Purpose.
+    pub purpose: String,
+    /// Charter.
+    pub charter: String,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// A change to a consortium already founded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConsortiumChange {
     /// Define or redefine a college.
     DefineCollege {
         /// Slug.
@@ -406,9 +431,95 @@ impl Decider for Consortium {
         command: &ConsortiumCommand,
         state: &ConsortiumState,
     ) -> Result<Vec<ConsortiumEvent>, ConsortiumError> {
-        use ConsortiumCommand as C;
+        match command {
+            ConsortiumCommand::Found(command) => Self::found(command, state),
+            ConsortiumCommand::Change(change) => Self::change(change, state),
+        }
+    }
+
+    fn evolve(state: &mut ConsortiumState, event: &ConsortiumEvent) {
+        match event {
+            ConsortiumEvent::Founded(e) => {
+                state.founding = Some(Founding {
+                    id: e.consortium_id.clone(),
+                    name: e.name.clone(),
+                    founding_collectivite_id: e.founding_collectivite_id.clone(),
+                    territory: e.territory.clone(),
+                    purpose: e.purpose.clone(),
+                    charter: e.charter.clone(),
+                    founded_at: e.founded_at.unwrap_or_default(),
+                });
+            }
+            ConsortiumEvent::CollegeDefined(e) => {
+                state.colleges.insert(
+                    e.college_code.clone(),
+                    College {
+                        name: e.name.clone(),
+                        weight: e.weight.max(0) as u64,
+                    },
+                );
+            }
+            ConsortiumEvent::BodyEstablished(e) => {
+                state.bodies.insert(
+                    e.body_code.clone(),
+                    Body {
+                        kind: pv1::BodyKind::try_from(e.kind).unwrap_or(pv1::BodyKind::Other),
+                        name: e.name.clone(),
+                        colleges: e.college_codes.clone(),
+                        rules: BodyRules::from_proto(&e.rules.unwrap_or_default()),
+                    },
+                );
+            }
+            ConsortiumEvent::MembershipApplied(e) => {
+                let representative = state
+                    .members
+                    .get(&e.member_id)
+                    .and_then(|m| m.representative.clone());
+                state.members.insert(
+                    e.member_id.clone(),
+                    Membership {
+                        college: e.college_code.clone(),
+                        status: MembershipStatus::Applied,
+                        representative,
+                        reason: String::new(),
+                    },
+                );
+            }
+            ConsortiumEvent::MemberAdmitted(e) => {
+                if let Some(m) = state.members.get_mut(&e.member_id) {
+                    m.status = MembershipStatus::Admitted;
+                    m.college = e.college_code.clone();
+                }
+            }
+            ConsortiumEvent::MembershipRefused(e) => {
+                if let Some(m) = state.members.get_mut(&e.member_id) {
+                    m.status = MembershipStatus::Refused;
+                    m.reason = e.reason.clone();
+                }
+            }
+            ConsortiumEvent::MemberWithdrawn(e) => {
+                if let Some(m) = state.members.get_mut(&e.member_id) {
+                    m.status = MembershipStatus::Withdrawn;
+                    m.reason = e.reason.clone();
+                }
+            }
+            ConsortiumEvent::RepresentativeAppointed(e) => {
+                if let Some(m) = state.members.get_mut(&e.member_id) {
+                    m.representative = Some(e.person_id.clone());
+                }
+            }
+        }
+    }
+}
+
+impl Consortium {
+    /// Founds the consortium, unless it already exists.
+    fn found(
+        command: &FoundConsortium,
+        state: &ConsortiumState,
+    ) -> Result<Vec<ConsortiumEvent>, ConsortiumError> {
         use ConsortiumEvent as E;
-        if let C::Found {
+        let FoundConsortium {
             consortium_id,
             name,
             founding_collectivite_id,
@@ -416,21 +527,28 @@ impl Decider for Consortium {
             purpose,
             charter,
             now,
-        } = command
-        {
-            if let Some(id) = state.id() {
-                return Err(ConsortiumError::AlreadyFounded(id.to_string()));
-            }
-            return Ok(vec![E::Founded(pv1::ConsortiumFounded {
-                consortium_id: consortium_id.to_string(),
-                name: name.clone(),
-                founding_collectivite_id: founding_collectivite_id.to_string(),
-                territory: territory.clone(),
-                purpose: purpose.clone(),
-                charter: charter.clone(),
-                founded_at: Some(*now),
-            })]);
+        } = command;
+        if let Some(id) = state.id() {
+            return Err(ConsortiumError::AlreadyFounded(id.to_string()));
         }
+        Ok(vec![E::Founded(pv1::ConsortiumFounded {
+            consortium_id: consortium_id.to_string(),
+            name: name.clone(),
+            founding_collectivite_id: founding_collectivite_id.to_string(),
+            territory: territory.clone(),
+            purpose: purpose.clone(),
+            charter: charter.clone(),
+            founded_at: Some(*now),
+        })])
+    }
+
+    /// Changes the consortium, once founded.
+    fn change(
+        change: &ConsortiumChange,
+        state: &ConsortiumState,
+    ) -> Result<Vec<ConsortiumEvent>, ConsortiumError> {
+        use ConsortiumChange as C;
+        use ConsortiumEvent as E;
         let consortium_id = state.id().ok_or(ConsortiumError::NotFound)?.to_string();
         let membership = |member_id: &Uuid| {
             let id = member_id.to_string();
@@ -440,8 +558,7 @@ impl Decider for Consortium {
                 .map(|m| (id.clone(), m))
                 .ok_or(ConsortiumError::UnknownMember(id))
         };
-        match command {
-            C::Found { .. } => unreachable!("handled above"),
+        match change {
             C::DefineCollege {
                 code,
                 name,
@@ -590,80 +707,6 @@ impl Decider for Consortium {
             }
         }
     }
-
-    fn evolve(state: &mut ConsortiumState, event: &ConsortiumEvent) {
-        match event {
-            ConsortiumEvent::Founded(e) => {
-                state.founding = Some(Founding {
-                    id: e.consortium_id.clone(),
-                    name: e.name.clone(),
-                    founding_collectivite_id: e.founding_collectivite_id.clone(),
-                    territory: e.territory.clone(),
-                    purpose: e.purpose.clone(),
-                    charter: e.charter.clone(),
-                    founded_at: e.founded_at.unwrap_or_default(),
-                });
-            }
-            ConsortiumEvent::CollegeDefined(e) => {
-                state.colleges.insert(
-                    e.college_code.clone(),
-                    College {
-                        name: e.name.clone(),
-                        weight: e.weight.max(0) as u64,
-                    },
-                );
-            }
-            ConsortiumEvent::BodyEstablished(e) => {
-                state.bodies.insert(
-                    e.body_code.clone(),
-                    Body {
-                        kind: pv1::BodyKind::try_from(e.kind).unwrap_or(pv1::BodyKind::Other),
-                        name: e.name.clone(),
-                        colleges: e.college_codes.clone(),
-                        rules: BodyRules::from_proto(&e.rules.unwrap_or_default()),
-                    },
-                );
-            }
-            ConsortiumEvent::MembershipApplied(e) => {
-                let representative = state
-                    .members
-                    .get(&e.member_id)
-                    .and_then(|m| m.representative.clone());
-                state.members.insert(
-                    e.member_id.clone(),
-                    Membership {
-                        college: e.college_code.clone(),
-                        status: MembershipStatus::Applied,
-                        representative,
-                        reason: String::new(),
-                    },
-                );
-            }
-            ConsortiumEvent::MemberAdmitted(e) => {
-                if let Some(m) = state.members.get_mut(&e.member_id) {
-                    m.status = MembershipStatus::Admitted;
-                    m.college = e.college_code.clone();
-                }
-            }
-            ConsortiumEvent::MembershipRefused(e) => {
-                if let Some(m) = state.members.get_mut(&e.member_id) {
-                    m.status = MembershipStatus::Refused;
-                    m.reason = e.reason.clone();
-                }
-            }
-            ConsortiumEvent::MemberWithdrawn(e) => {
-                if let Some(m) = state.members.get_mut(&e.member_id) {
-                    m.status = MembershipStatus::Withdrawn;
-                    m.reason = e.reason.clone();
-                }
-            }
-            ConsortiumEvent::RepresentativeAppointed(e) => {
-                if let Some(m) = state.members.get_mut(&e.member_id) {
-                    m.representative = Some(e.person_id.clone());
-                }
-            }
-        }
-    }
 }
 
 /// Builders of consortium states and commands for tests of every aggregate.
@@ -699,7 +742,7 @@ pub(crate) mod fixtures {
 
     /// Founding command.
     pub fn found() -> ConsortiumCommand {
-        ConsortiumCommand::Found {
+        ConsortiumCommand::Found(FoundConsortium {
             consortium_id: id("consortium"),
             name: "Consortium des tiers-lieux de l'Aude".into(),
             founding_collectivite_id: id("departement-aude"),
@@ -710,17 +753,18 @@ pub(crate) mod fixtures {
             purpose: "Animer le réseau des tiers-lieux".into(),
             charter: "Charte".into(),
             now: now(),
-        }
+        })
     }
 
     /// Defines a college.
     pub fn college(code: &str, weight: u64) -> ConsortiumCommand {
-        ConsortiumCommand::DefineCollege {
+        ConsortiumChange::DefineCollege {
             code: code.into(),
             name: code.to_uppercase(),
             weight,
             now: now(),
         }
+        .into()
     }
 
     /// Establishes a body over `colleges` with a quorum, majority and proxies per member.
@@ -731,7 +775,7 @@ pub(crate) mod fixtures {
         majority: Majority,
         max_proxies: u32,
     ) -> ConsortiumCommand {
-        ConsortiumCommand::EstablishBody {
+        ConsortiumChange::EstablishBody {
             code: code.into(),
             kind: pv1::BodyKind::GeneralAssembly,
             name: code.to_uppercase(),
@@ -744,20 +788,23 @@ pub(crate) mod fixtures {
             },
             now: now(),
         }
+        .into()
     }
 
     /// Applies and admits `member` to `college`.
     pub fn admitted(member: &str, college: &str) -> Vec<ConsortiumCommand> {
         vec![
-            ConsortiumCommand::Apply {
+            ConsortiumChange::Apply {
                 member_id: id(member),
                 college: college.into(),
                 now: now(),
-            },
-            ConsortiumCommand::Admit {
+            }
+            .into(),
+            ConsortiumChange::Admit {
                 member_id: id(member),
                 now: now(),
-            },
+            }
+            .into(),
         ]
     }
 
@@ -881,33 +928,34 @@ mod tests {
     fn an_application_names_a_known_college_and_is_not_duplicated() {
         let mut state = ConsortiumState::default();
         run(&mut state, vec![found(), college("a", 1)]);
-        let apply = |college: &str| ConsortiumCommand::Apply {
+        let apply = |college: &str| ConsortiumChange::Apply {
             member_id: id("m"),
             college: college.into(),
             now: now(),
         };
         assert_eq!(
-            when(&state, apply("zz")),
+            when(&state, apply("zz").into()),
             Err(ConsortiumError::UnknownCollege {
                 field: "college_code".into(),
                 code: "zz".into()
             })
         );
-        run(&mut state, vec![apply("a")]);
+        run(&mut state, vec![apply("a").into()]);
         assert_eq!(
-            when(&state, apply("a")),
+            when(&state, apply("a").into()),
             Err(ConsortiumError::AlreadyMember(id("m").to_string()))
         );
         run(
             &mut state,
-            vec![ConsortiumCommand::Admit {
+            vec![ConsortiumChange::Admit {
                 member_id: id("m"),
                 now: now(),
-            }],
+            }
+            .into()],
         );
         assert!(state.is_admitted(&id("m").to_string()));
         assert_eq!(
-            when(&state, apply("a")),
+            when(&state, apply("a").into()),
             Err(ConsortiumError::AlreadyMember(id("m").to_string()))
         );
     }
@@ -916,27 +964,29 @@ mod tests {
     fn only_applicants_are_admitted_or_refused_and_refused_ones_may_apply_again() {
         let mut state = ConsortiumState::default();
         run(&mut state, vec![found(), college("a", 1)]);
-        let admit = ConsortiumCommand::Admit {
+        let admit = ConsortiumChange::Admit {
             member_id: id("m"),
             now: now(),
         };
         assert_eq!(
-            when(&state, admit.clone()),
+            when(&state, admit.clone().into()),
             Err(ConsortiumError::UnknownMember(id("m").to_string()))
         );
         run(
             &mut state,
             vec![
-                ConsortiumCommand::Apply {
+                ConsortiumChange::Apply {
                     member_id: id("m"),
                     college: "a".into(),
                     now: now(),
-                },
-                ConsortiumCommand::Refuse {
+                }
+                .into(),
+                ConsortiumChange::Refuse {
                     member_id: id("m"),
                     reason: "hors territoire".into(),
                     now: now(),
-                },
+                }
+                .into(),
             ],
         );
         assert_eq!(
@@ -944,16 +994,17 @@ mod tests {
             MembershipStatus::Refused
         );
         assert_eq!(
-            when(&state, admit),
+            when(&state, admit.into()),
             Err(ConsortiumError::NotApplicant(id("m").to_string()))
         );
         run(
             &mut state,
-            vec![ConsortiumCommand::Apply {
+            vec![ConsortiumChange::Apply {
                 member_id: id("m"),
                 college: "a".into(),
                 now: now(),
-            }],
+            }
+            .into()],
         );
         assert_eq!(
             state.members[&id("m").to_string()].status,
@@ -967,21 +1018,23 @@ mod tests {
         let a1 = id("a1").to_string();
         run(
             &mut state,
-            vec![ConsortiumCommand::Withdraw {
+            vec![ConsortiumChange::Withdraw {
                 member_id: id("a1"),
                 reason: String::new(),
                 now: now(),
-            }],
+            }
+            .into()],
         );
         assert!(!state.is_admitted(&a1));
         assert_eq!(
             when(
                 &state,
-                ConsortiumCommand::Withdraw {
+                ConsortiumChange::Withdraw {
                     member_id: id("a1"),
                     reason: String::new(),
                     now: now()
                 }
+                .into()
             ),
             Err(ConsortiumError::NotAdmitted(a1))
         );
@@ -996,25 +1049,25 @@ mod tests {
     #[test]
     fn a_representative_is_appointed_then_replaced_with_the_previous_one_recorded() {
         let mut state = example();
-        let appoint = |person: &str| ConsortiumCommand::AppointRepresentative {
+        let appoint = |person: &str| ConsortiumChange::AppointRepresentative {
             member_id: id("b1"),
             person_id: id(person),
             now: now(),
         };
-        run(&mut state, vec![appoint("alice")]);
-        let events = when(&state, appoint("bob")).unwrap();
+        run(&mut state, vec![appoint("alice").into()]);
+        let events = when(&state, appoint("bob").into()).unwrap();
         let [ConsortiumEvent::RepresentativeAppointed(e)] = &events[..] else {
             panic!()
         };
         assert_eq!(e.previous_person_id, id("alice").to_string());
-        assert_eq!(when(&state, appoint("alice")), Ok(vec![]));
-        let not_member = ConsortiumCommand::AppointRepresentative {
+        assert_eq!(when(&state, appoint("alice").into()), Ok(vec![]));
+        let not_member = ConsortiumChange::AppointRepresentative {
             member_id: id("stranger"),
             person_id: id("alice"),
             now: now(),
         };
         assert_eq!(
-            when(&state, not_member),
+            when(&state, not_member.into()),
             Err(ConsortiumError::UnknownMember(id("stranger").to_string()))
         );
     }

@@ -88,28 +88,53 @@ impl MeetingState {
     }
 }
 
-/// A request to change a meeting, validated by the gRPC layer.
+/// A request about a meeting, validated by the gRPC layer: convening it, or
+/// changing one that exists. Two types, so that the decider's changes never
+/// meet a `Convene`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MeetingCommand {
     /// Convene a body's meeting.
-    Convene {
-        /// The new meeting's id.
-        meeting_id: Uuid,
-        /// The consortium's id.
-        consortium_id: Uuid,
-        /// The consortium now.
-        consortium: Arc<ConsortiumState>,
-        /// The body.
-        body_code: String,
-        /// When it is held.
-        scheduled_at: Timestamp,
-        /// Where.
-        venue: pv1::MeetingVenue,
-        /// Agenda item titles (at least one).
-        agenda: Vec<String>,
-        /// Now.
-        now: Timestamp,
-    },
+    Convene(ConveneMeeting),
+    /// A change to a meeting already convened.
+    Change(MeetingChange),
+}
+
+impl From<ConveneMeeting> for MeetingCommand {
+    fn from(command: ConveneMeeting) -> Self {
+        MeetingCommand::Convene(command)
+    }
+}
+
+impl From<MeetingChange> for MeetingCommand {
+    fn from(change: MeetingChange) -> Self {
+        MeetingCommand::Change(change)
+    }
+}
+
+/// Convene a body's meeting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConveneMeeting {
+    /// The new meeting's id.
+    pub meeting_id: Uuid,
+    /// The consortium's id.
+    pub consortium_id: Uuid,
+    /// The consortium now.
+    pub consortium: Arc<ConsortiumState>,
+    /// The body.
+    pub body_code: String,
+    /// When it is held.
+    pub scheduled_at: Timestamp,
+    /// Where.
+    pub venue: pv1::MeetingVenue,
+    /// Agenda item titles (at least one).
+    pub agenda: Vec<String>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// A change to a meeting already convened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeetingChange {
     /// Record members present and proxies.
     RecordAttendance {
         /// The consortium now.
@@ -341,9 +366,74 @@ impl Decider for Meeting {
         command: &MeetingCommand,
         state: &MeetingState,
     ) -> Result<Vec<MeetingEvent>, MeetingError> {
-        use MeetingCommand as C;
+        match command {
+            MeetingCommand::Convene(command) => Self::convene(command, state),
+            MeetingCommand::Change(change) => Self::change(change, state),
+        }
+    }
+
+    fn evolve(state: &mut MeetingState, event: &MeetingEvent) {
+        match event {
+            MeetingEvent::Convened(e) => {
+                state.convening = Some(Convening {
+                    id: e.meeting_id.clone(),
+                    consortium_id: e.consortium_id.clone(),
+                    body_code: e.body_code.clone(),
+                    rules: BodyRules::from_proto(&e.rules.unwrap_or_default()),
+                    colleges: e.college_codes.clone(),
+                    scheduled_at: e.scheduled_at.unwrap_or_default(),
+                    venue: e.venue.clone().unwrap_or_default(),
+                    agenda: e.agenda.clone(),
+                });
+            }
+            MeetingEvent::AttendanceRecorded(e) => {
+                state.present.extend(e.present_member_ids.iter().cloned());
+                for proxy in &e.proxies {
+                    state
+                        .proxies
+                        .insert(proxy.giver_id.clone(), proxy.holder_id.clone());
+                }
+            }
+            MeetingEvent::ResolutionTabled(e) => state.resolutions.push(Resolution {
+                id: e.resolution_id.clone(),
+                agenda_item: e.agenda_item,
+                title: e.title.clone(),
+                text: e.text.clone(),
+                electorate: electorate_of(e),
+                votes: Vec::new(),
+                closed: None,
+            }),
+            MeetingEvent::VoteRecorded(e) => {
+                if let Some(r) = state
+                    .resolutions
+                    .iter_mut()
+                    .find(|r| r.id == e.resolution_id)
+                {
+                    r.votes.push(e.clone());
+                }
+            }
+            MeetingEvent::VoteClosed(e) => {
+                if let Some(r) = state
+                    .resolutions
+                    .iter_mut()
+                    .find(|r| r.id == e.resolution_id)
+                {
+                    r.closed = Some(e.clone());
+                }
+            }
+            MeetingEvent::MinutesApproved(e) => state.minutes = Some(e.clone()),
+        }
+    }
+}
+
+impl Meeting {
+    /// Convenes the meeting, unless it already exists.
+    fn convene(
+        command: &ConveneMeeting,
+        state: &MeetingState,
+    ) -> Result<Vec<MeetingEvent>, MeetingError> {
         use MeetingEvent as E;
-        if let C::Convene {
+        let ConveneMeeting {
             meeting_id,
             consortium_id,
             consortium,
@@ -352,37 +442,44 @@ impl Decider for Meeting {
             venue,
             agenda,
             now,
-        } = command
-        {
-            if let Some(convening) = &state.convening {
-                return Err(MeetingError::AlreadyConvened(convening.id.clone()));
-            }
-            if consortium.id().is_none() {
-                return Err(MeetingError::ConsortiumNotFound(consortium_id.to_string()));
-            }
-            let body = consortium
-                .bodies
-                .get(body_code)
-                .ok_or_else(|| MeetingError::UnknownBody(body_code.clone()))?;
-            return Ok(vec![E::Convened(pv1::MeetingConvened {
-                meeting_id: meeting_id.to_string(),
-                consortium_id: consortium_id.to_string(),
-                body_code: body_code.clone(),
-                rules: Some(body.rules.to_proto()),
-                college_codes: body.colleges.clone(),
-                scheduled_at: Some(*scheduled_at),
-                venue: Some(venue.clone()),
-                agenda: agenda
-                    .iter()
-                    .enumerate()
-                    .map(|(index, title)| pv1::MeetingAgendaItem {
-                        number: index as u32 + 1,
-                        title: title.clone(),
-                    })
-                    .collect(),
-                convened_at: Some(*now),
-            })]);
+        } = command;
+        if let Some(convening) = &state.convening {
+            return Err(MeetingError::AlreadyConvened(convening.id.clone()));
         }
+        if consortium.id().is_none() {
+            return Err(MeetingError::ConsortiumNotFound(consortium_id.to_string()));
+        }
+        let body = consortium
+            .bodies
+            .get(body_code)
+            .ok_or_else(|| MeetingError::UnknownBody(body_code.clone()))?;
+        Ok(vec![E::Convened(pv1::MeetingConvened {
+            meeting_id: meeting_id.to_string(),
+            consortium_id: consortium_id.to_string(),
+            body_code: body_code.clone(),
+            rules: Some(body.rules.to_proto()),
+            college_codes: body.colleges.clone(),
+            scheduled_at: Some(*scheduled_at),
+            venue: Some(venue.clone()),
+            agenda: agenda
+                .iter()
+                .enumerate()
+                .map(|(index, title)| pv1::MeetingAgendaItem {
+                    number: index as u32 + 1,
+                    title: title.clone(),
+                })
+                .collect(),
+            convened_at: Some(*now),
+        })])
+    }
+
+    /// Changes the meeting, once convened.
+    fn change(
+        change: &MeetingChange,
+        state: &MeetingState,
+    ) -> Result<Vec<MeetingEvent>, MeetingError> {
+        use MeetingChange as C;
+        use MeetingEvent as E;
         let convening = state.convening.as_ref().ok_or(MeetingError::NotFound)?;
         let meeting_id = convening.id.clone();
         let open_resolution = |id: &Uuid| {
@@ -395,8 +492,7 @@ impl Decider for Meeting {
             }
             Ok(resolution)
         };
-        match command {
-            C::Convene { .. } => unreachable!("handled above"),
+        match change {
             // Votes under way may still be closed after the minutes? No: minutes
             // are approved only when every vote is closed, so the meeting is over.
             _ if state.minutes.is_some() => Err(MeetingError::MeetingClosed),
@@ -516,66 +612,13 @@ impl Decider for Meeting {
             }
         }
     }
-
-    fn evolve(state: &mut MeetingState, event: &MeetingEvent) {
-        match event {
-            MeetingEvent::Convened(e) => {
-                state.convening = Some(Convening {
-                    id: e.meeting_id.clone(),
-                    consortium_id: e.consortium_id.clone(),
-                    body_code: e.body_code.clone(),
-                    rules: BodyRules::from_proto(&e.rules.unwrap_or_default()),
-                    colleges: e.college_codes.clone(),
-                    scheduled_at: e.scheduled_at.unwrap_or_default(),
-                    venue: e.venue.clone().unwrap_or_default(),
-                    agenda: e.agenda.clone(),
-                });
-            }
-            MeetingEvent::AttendanceRecorded(e) => {
-                state.present.extend(e.present_member_ids.iter().cloned());
-                for proxy in &e.proxies {
-                    state
-                        .proxies
-                        .insert(proxy.giver_id.clone(), proxy.holder_id.clone());
-                }
-            }
-            MeetingEvent::ResolutionTabled(e) => state.resolutions.push(Resolution {
-                id: e.resolution_id.clone(),
-                agenda_item: e.agenda_item,
-                title: e.title.clone(),
-                text: e.text.clone(),
-                electorate: electorate_of(e),
-                votes: Vec::new(),
-                closed: None,
-            }),
-            MeetingEvent::VoteRecorded(e) => {
-                if let Some(r) = state
-                    .resolutions
-                    .iter_mut()
-                    .find(|r| r.id == e.resolution_id)
-                {
-                    r.votes.push(e.clone());
-                }
-            }
-            MeetingEvent::VoteClosed(e) => {
-                if let Some(r) = state
-                    .resolutions
-                    .iter_mut()
-                    .find(|r| r.id == e.resolution_id)
-                {
-                    r.closed = Some(e.clone());
-                }
-            }
-            MeetingEvent::MinutesApproved(e) => state.minutes = Some(e.clone()),
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::consortium::fixtures::{self, id, now};
-    use crate::domain::consortium::ConsortiumCommand;
+    use crate::domain::consortium::ConsortiumChange;
     use crate::domain::tally::ratio;
     use crate::domain::vote::{Majority, Ratio};
     use maillage_es::testing;
@@ -593,7 +636,7 @@ mod tests {
     }
 
     fn convene(consortium: &ConsortiumState, body: &str) -> MeetingCommand {
-        MeetingCommand::Convene {
+        MeetingCommand::Convene(ConveneMeeting {
             meeting_id: id("meeting"),
             consortium_id: id("consortium"),
             consortium: Arc::new(consortium.clone()),
@@ -606,7 +649,7 @@ mod tests {
             },
             agenda: vec!["Plan d'action".into(), "Budget".into()],
             now: now(),
-        }
+        })
     }
 
     fn attendance(
@@ -614,16 +657,17 @@ mod tests {
         present: &[&str],
         proxies: &[(&str, &str)],
     ) -> MeetingCommand {
-        MeetingCommand::RecordAttendance {
+        MeetingChange::RecordAttendance {
             consortium: Arc::new(consortium.clone()),
             present: present.iter().map(|m| id(m)).collect(),
             proxies: proxies.iter().map(|(g, h)| (id(g), id(h))).collect(),
             now: now(),
         }
+        .into()
     }
 
     fn table(consortium: &ConsortiumState, resolution: &str) -> MeetingCommand {
-        MeetingCommand::TableResolution {
+        MeetingChange::TableResolution {
             resolution_id: id(resolution),
             consortium: Arc::new(consortium.clone()),
             agenda_item: 1,
@@ -631,22 +675,25 @@ mod tests {
             text: "Le consortium adopte le plan d'action 2026.".into(),
             now: now(),
         }
+        .into()
     }
 
     fn vote(resolution: &str, member: &str, choice: Choice) -> MeetingCommand {
-        MeetingCommand::RecordVote {
+        MeetingChange::RecordVote {
             resolution_id: id(resolution),
             member_id: id(member),
             choice,
             now: now(),
         }
+        .into()
     }
 
     fn close(resolution: &str) -> MeetingCommand {
-        MeetingCommand::CloseVote {
+        MeetingChange::CloseVote {
             resolution_id: id(resolution),
             now: now(),
         }
+        .into()
     }
 
     /// The example consortium's general assembly, convened.
@@ -723,11 +770,12 @@ mod tests {
         let (mut consortium, meeting) = convened();
         fixtures::run(
             &mut consortium,
-            vec![ConsortiumCommand::Apply {
+            vec![ConsortiumChange::Apply {
                 member_id: id("applicant"),
                 college: "entreprises".into(),
                 now: now(),
-            }],
+            }
+            .into()],
         );
         assert_eq!(
             Meeting::decide(
@@ -746,11 +794,12 @@ mod tests {
         let (mut consortium, meeting) = convened();
         fixtures::run(
             &mut consortium,
-            vec![ConsortiumCommand::Withdraw {
+            vec![ConsortiumChange::Withdraw {
                 member_id: id("c4"),
                 reason: "dissolution".into(),
                 now: now(),
-            }],
+            }
+            .into()],
         );
         assert_eq!(
             Meeting::decide(&attendance(&consortium, &["a1"], &[("c4", "a1")]), &meeting),
@@ -870,11 +919,12 @@ mod tests {
         let (mut consortium, mut meeting) = convened();
         fixtures::run(
             &mut consortium,
-            vec![ConsortiumCommand::Apply {
+            vec![ConsortiumChange::Apply {
                 member_id: id("applicant"),
                 college: "entreprises".into(),
                 now: now(),
-            }],
+            }
+            .into()],
         );
         apply(
             &mut meeting,
@@ -992,11 +1042,12 @@ mod tests {
             &mut consortium,
             vec![
                 fixtures::college("collectivites", 10),
-                ConsortiumCommand::Withdraw {
+                ConsortiumChange::Withdraw {
                     member_id: id("a2"),
                     reason: String::new(),
                     now: now(),
-                },
+                }
+                .into(),
             ],
         );
         apply(&mut meeting, table(&consortium, "r2"));
@@ -1067,7 +1118,7 @@ mod tests {
     #[test]
     fn a_resolution_is_tabled_on_an_agenda_item() {
         let (consortium, meeting) = convened();
-        let command = MeetingCommand::TableResolution {
+        let command = MeetingChange::TableResolution {
             resolution_id: id("r1"),
             consortium: Arc::new(consortium),
             agenda_item: 3,
@@ -1076,7 +1127,7 @@ mod tests {
             now: now(),
         };
         assert_eq!(
-            Meeting::decide(&command, &meeting),
+            Meeting::decide(&command.into(), &meeting),
             Err(MeetingError::UnknownAgendaItem(3))
         );
     }
@@ -1085,19 +1136,19 @@ mod tests {
     fn minutes_wait_for_every_vote_and_close_the_meeting() {
         let (consortium, mut meeting) = convened();
         apply(&mut meeting, table(&consortium, "r1"));
-        let approve = MeetingCommand::ApproveMinutes {
+        let approve = MeetingChange::ApproveMinutes {
             uri: "https://archives.example/pv-1.pdf".into(),
             digest: "sha256:00".into(),
             now: now(),
         };
         assert_eq!(
-            Meeting::decide(&approve, &meeting),
+            Meeting::decide(&approve.clone().into(), &meeting),
             Err(MeetingError::OpenResolution(s("r1")))
         );
         apply(&mut meeting, close("r1"));
-        apply(&mut meeting, approve.clone());
+        apply(&mut meeting, approve.clone().into());
         assert_eq!(
-            Meeting::decide(&approve, &meeting),
+            Meeting::decide(&approve.into(), &meeting),
             Err(MeetingError::MeetingClosed)
         );
         assert_eq!(

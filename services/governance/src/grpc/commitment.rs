@@ -14,7 +14,9 @@ use super::{
     authorize_read, derive_id, handle_error, invalid, load_existing, GovernanceService, MAX_NAME,
     MAX_TEXT, WRITERS,
 };
-use crate::domain::commitment::{CommitmentCommand, CommitmentState, Origin, Status as Stage};
+use crate::domain::commitment::{
+    CommitmentChange, CommitmentCommand, CommitmentState, MakeCommitment, Origin, Status as Stage,
+};
 use crate::domain::Timestamp;
 use maillage_service_kit::{validate, RequestContext};
 
@@ -27,7 +29,7 @@ impl GovernanceService {
         &self,
         commitment_id: &Uuid,
         expected_version: Option<u64>,
-        command: CommitmentCommand,
+        command: impl Into<CommitmentCommand>,
         context: &maillage_service_kit::RequestContext,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let handled = self
@@ -35,7 +37,7 @@ impl GovernanceService {
             .commitments
             .handle(
                 &stream_id(CATEGORY, commitment_id),
-                &command,
+                &command.into(),
                 expected_version,
                 &context.metadata(),
             )
@@ -95,7 +97,7 @@ impl GovernanceService {
         let consortium = Arc::new(self.consortium_snapshot(&consortium_id).await?);
         let id = derive_id(CATEGORY, &context);
         tracing::Span::current().record("commitment_id", id.to_string());
-        let command = CommitmentCommand::Make {
+        let command = CommitmentCommand::Make(MakeCommitment {
             commitment_id: id,
             consortium_id,
             consortium,
@@ -106,7 +108,7 @@ impl GovernanceService {
             topic,
             origin,
             now: self.now(),
-        };
+        });
         self.on_commitment(&id, None, command, &context).await
     }
 
@@ -131,7 +133,7 @@ impl GovernanceService {
             ));
         }
         let note = validate::optional_text("note", &message.note, MAX_TEXT)?;
-        let command = CommitmentCommand::ReportProgress {
+        let command = CommitmentChange::ReportProgress {
             percent: message.percent,
             note,
             now: self.now(),
@@ -154,7 +156,7 @@ impl GovernanceService {
         )?;
         let id = validate::id("commitment_id", &message.commitment_id)?;
         tracing::Span::current().record("commitment_id", tracing::field::display(&id));
-        let command = CommitmentCommand::Complete { now: self.now() };
+        let command = CommitmentChange::Complete { now: self.now() };
         self.on_commitment(&id, message.expected_version, command, &context)
             .await
     }
@@ -174,7 +176,7 @@ impl GovernanceService {
         let id = validate::id("commitment_id", &message.commitment_id)?;
         tracing::Span::current().record("commitment_id", tracing::field::display(&id));
         let reason = validate::required_text("reason", &message.reason, MAX_TEXT)?;
-        let command = CommitmentCommand::Drop {
+        let command = CommitmentChange::Drop {
             reason,
             now: self.now(),
         };

@@ -14,7 +14,8 @@ use super::{
     MAX_NAME, MAX_TEXT, MAX_WEIGHT, WRITERS,
 };
 use crate::domain::consortium::{
-    majority_from_proto, BodyRules, ConsortiumCommand, ConsortiumState, MembershipStatus,
+    majority_from_proto, BodyRules, ConsortiumChange, ConsortiumCommand, ConsortiumState,
+    FoundConsortium, MembershipStatus,
 };
 use maillage_service_kit::{validate, RequestContext};
 
@@ -27,7 +28,7 @@ impl GovernanceService {
         &self,
         consortium_id: &Uuid,
         expected_version: Option<u64>,
-        command: ConsortiumCommand,
+        command: impl Into<ConsortiumCommand>,
         context: &maillage_service_kit::RequestContext,
     ) -> Result<Response<pv1::CommandReply>, Status> {
         let handled = self
@@ -35,7 +36,7 @@ impl GovernanceService {
             .consortia
             .handle(
                 &stream_id(CATEGORY, consortium_id),
-                &command,
+                &command.into(),
                 expected_version,
                 &context.metadata(),
             )
@@ -107,7 +108,7 @@ impl GovernanceService {
         )?;
         let id = derive_id(CATEGORY, &context);
         tracing::Span::current().record("consortium_id", id.to_string());
-        let command = ConsortiumCommand::Found {
+        let command = ConsortiumCommand::Found(FoundConsortium {
             consortium_id: id,
             name,
             founding_collectivite_id: founder,
@@ -115,7 +116,7 @@ impl GovernanceService {
             purpose,
             charter,
             now: self.now(),
-        };
+        });
         self.on_consortium(&id, None, command, &context).await
     }
 
@@ -141,7 +142,7 @@ impl GovernanceService {
                 format!("must be from 1 to {MAX_WEIGHT}, got {}", message.weight),
             ));
         }
-        let command = ConsortiumCommand::DefineCollege {
+        let command = ConsortiumChange::DefineCollege {
             code,
             name,
             weight: message.weight as u64,
@@ -208,7 +209,7 @@ impl GovernanceService {
                 "must be simple, absolute or two-thirds",
             ));
         };
-        let command = ConsortiumCommand::EstablishBody {
+        let command = ConsortiumChange::EstablishBody {
             code,
             kind,
             name,
@@ -246,7 +247,7 @@ impl GovernanceService {
             &member_id,
             Expected::Organisation,
         )?;
-        let command = ConsortiumCommand::Apply {
+        let command = ConsortiumChange::Apply {
             member_id,
             college,
             now: self.now(),
@@ -270,7 +271,7 @@ impl GovernanceService {
         let id = validate::id("consortium_id", &message.consortium_id)?;
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = validate::id("member_id", &message.member_id)?;
-        let command = ConsortiumCommand::Admit {
+        let command = ConsortiumChange::Admit {
             member_id,
             now: self.now(),
         };
@@ -294,7 +295,7 @@ impl GovernanceService {
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = validate::id("member_id", &message.member_id)?;
         let reason = validate::required_text("reason", &message.reason, MAX_TEXT)?;
-        let command = ConsortiumCommand::Refuse {
+        let command = ConsortiumChange::Refuse {
             member_id,
             reason,
             now: self.now(),
@@ -319,7 +320,7 @@ impl GovernanceService {
         tracing::Span::current().record("consortium_id", tracing::field::display(&id));
         let member_id = validate::id("member_id", &message.member_id)?;
         let reason = validate::optional_text("reason", &message.reason, MAX_TEXT)?;
-        let command = ConsortiumCommand::Withdraw {
+        let command = ConsortiumChange::Withdraw {
             member_id,
             reason,
             now: self.now(),
@@ -347,7 +348,7 @@ impl GovernanceService {
         self.register(&request)
             .await?
             .expect("person_id", &person_id, Expected::Person)?;
-        let command = ConsortiumCommand::AppointRepresentative {
+        let command = ConsortiumChange::AppointRepresentative {
             member_id,
             person_id,
             now: self.now(),

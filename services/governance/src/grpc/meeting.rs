@@ -13,7 +13,9 @@ use super::{
     authorize_read, derive_id, handle_error, invalid, load_existing, slug, GovernanceService,
     MAX_NAME, MAX_TEXT, WRITERS,
 };
-use crate::domain::meeting::{MeetingCommand, MeetingEvent, MeetingState};
+use crate::domain::meeting::{
+    ConveneMeeting, MeetingChange, MeetingCommand, MeetingEvent, MeetingState,
+};
 use crate::domain::tally::choice_from_proto;
 use maillage_service_kit::{validate, RequestContext};
 
@@ -28,14 +30,14 @@ impl GovernanceService {
         &self,
         meeting_id: &Uuid,
         expected_version: Option<u64>,
-        command: MeetingCommand,
+        command: impl Into<MeetingCommand>,
         context: &maillage_service_kit::RequestContext,
     ) -> Result<maillage_es::Handled<MeetingEvent>, Status> {
         self.inner
             .meetings
             .handle(
                 &stream_id(CATEGORY, meeting_id),
-                &command,
+                &command.into(),
                 expected_version,
                 &context.metadata(),
             )
@@ -118,7 +120,7 @@ impl GovernanceService {
         let consortium = Arc::new(self.consortium_snapshot(&consortium_id).await?);
         let id = derive_id(CATEGORY, &context);
         tracing::Span::current().record("meeting_id", id.to_string());
-        let command = MeetingCommand::Convene {
+        let command = MeetingCommand::Convene(ConveneMeeting {
             meeting_id: id,
             consortium_id,
             consortium,
@@ -131,7 +133,7 @@ impl GovernanceService {
             },
             agenda,
             now: self.now(),
-        };
+        });
         let handled = self.on_meeting(&id, None, command, &context).await?;
         Ok(Response::new(command_reply(&id, &handled)))
     }
@@ -182,7 +184,7 @@ impl GovernanceService {
         }
         let meeting = self.meeting_snapshot(&id).await?;
         let consortium = self.consortium_of(&meeting).await?;
-        let command = MeetingCommand::RecordAttendance {
+        let command = MeetingChange::RecordAttendance {
             consortium,
             present,
             proxies,
@@ -216,7 +218,7 @@ impl GovernanceService {
         let meeting = self.meeting_snapshot(&id).await?;
         let consortium = self.consortium_of(&meeting).await?;
         let resolution_id = derive_id("resolution", &context);
-        let command = MeetingCommand::TableResolution {
+        let command = MeetingChange::TableResolution {
             resolution_id,
             consortium,
             agenda_item: message.agenda_item,
@@ -263,7 +265,7 @@ impl GovernanceService {
         let Some(choice) = choice_from_proto(message.choice) else {
             return Err(invalid("choice", "must be for, against or abstain"));
         };
-        let command = MeetingCommand::RecordVote {
+        let command = MeetingChange::RecordVote {
             resolution_id,
             member_id,
             choice,
@@ -291,7 +293,7 @@ impl GovernanceService {
         tracing::Span::current().record("meeting_id", tracing::field::display(&id));
         let resolution_id = validate::id("resolution_id", &message.resolution_id)?;
         tracing::Span::current().record("resolution_id", tracing::field::display(&resolution_id));
-        let command = MeetingCommand::CloseVote {
+        let command = MeetingChange::CloseVote {
             resolution_id,
             now: self.now(),
         };
@@ -331,7 +333,7 @@ impl GovernanceService {
             ));
         }
         let digest = validate::required_text("minutes_digest", &message.minutes_digest, 200)?;
-        let command = MeetingCommand::ApproveMinutes {
+        let command = MeetingChange::ApproveMinutes {
             uri,
             digest,
             now: self.now(),

@@ -1,10 +1,9 @@
-//! The test harness: the real governance server on 127.0.0.1:0 over a real sled
-//! directory and tokens file in a temp dir, and tonic clients with bearer tokens.
+//! The governance tests' harness, on the workspace's test kit
+//! (`maillage_service_kit::testing`): the real server on a listener the kit
+//! holds, over a real sled directory with a tokens file (one principal per
+//! role), its replicas following fixture logs; tonic clients with bearer tokens.
 
 #![allow(dead_code)]
-
-use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use maillage_governance::ReplicaFeeds;
 use maillage_proto::v1 as pv1;
@@ -12,111 +11,60 @@ use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::governance_client::GovernanceClient;
 use maillage_replica::fixtures::LogFixture;
 use maillage_replica::{OrganisationType, AFTER_HEADER};
-use maillage_service_kit::{Role, ServiceConfig, TokenFile};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+pub use maillage_service_kit::testing::authed as with_token;
+use maillage_service_kit::testing::{Spawned, TestData, Tokens};
+pub use maillage_service_kit::Role;
 use tonic::transport::Channel;
 use tonic::Request;
 use uuid::Uuid;
 
-/// Tokens of the test principals.
-pub struct Tokens {
-    pub secretary: String,
-    pub analyst: String,
-    pub tool: String,
-}
-
 /// A running server.
 pub struct Running {
-    pub address: SocketAddr,
+    server: Spawned,
     /// The stakeholders log its register replica follows.
     pub register: LogFixture,
     /// The engagement log its roundtable outcomes replica follows.
     pub engagement: LogFixture,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Running {
     /// Stops the server and waits until its store is closed.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await
-                .expect("server task")
-                .expect("server stopped cleanly");
-        }
+    pub async fn stop(self) {
+        self.server.stop().await.expect("server stopped cleanly");
     }
 }
 
 /// A data directory with its tokens.
 pub struct Harness {
-    pub dir: tempfile::TempDir,
+    pub data: TestData,
     pub tokens: Tokens,
 }
 
 impl Harness {
     pub fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("tokens");
-        let tokens = Tokens {
-            secretary: TokenFile::add(&path, "secretaire", &[Role::Secretary]).unwrap(),
-            analyst: TokenFile::add(&path, "analyste", &[Role::Analyst]).unwrap(),
-            tool: TokenFile::add(&path, "outil", &[Role::Tool]).unwrap(),
-        };
-        Self { dir, tokens }
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
+        let data = TestData::new().expect("a data directory");
+        let tokens = data.tokens().clone();
+        Self { data, tokens }
     }
 
     /// Starts the server over this directory, its replicas following the
     /// fixture logs `<dir>/stakeholders-log` and `<dir>/engagement-log`.
     pub async fn start(&self) -> Running {
-        let config = ServiceConfig::for_dir(self.data_dir());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let register = LogFixture::open(&self.data_dir().join("stakeholders-log")).unwrap();
-        let engagement = LogFixture::open(&self.data_dir().join("engagement-log")).unwrap();
+        let config = self.data.config();
+        let register = LogFixture::open(&self.data.path().join("stakeholders-log")).unwrap();
+        let engagement = LogFixture::open(&self.data.path().join("engagement-log")).unwrap();
         let feeds = ReplicaFeeds::direct(register.store.clone(), engagement.store.clone());
-        let task = tokio::spawn(async move {
-            maillage_governance::serve_with(
-                &config,
-                listener,
-                async {
-                    let _ = stopped.await;
-                },
-                Some(feeds),
-            )
-            .await
-        });
+        let server = Spawned::spawn(move |listener, shutdown| async move {
+            maillage_governance::serve_with(&config, listener, shutdown, Some(feeds)).await
+        })
+        .await
+        .expect("the server starts");
         Running {
-            address,
+            server,
             register,
             engagement,
-            stop: Some(stop),
-            task: Some(task),
         }
     }
-}
-
-pub async fn channel(address: SocketAddr) -> Channel {
-    let endpoint = format!("http://{address}");
-    for _ in 0..50 {
-        if let Ok(channel) = Channel::from_shared(endpoint.clone())
-            .unwrap()
-            .connect()
-            .await
-        {
-            return channel;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("server did not start");
 }
 
 /// A client of the governance service, and the fixture logs of the
@@ -130,25 +78,14 @@ pub struct Client {
     pub engagement: LogFixture,
 }
 
-/// A request carrying `token` (none when empty).
-pub fn with_token<T>(token: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    if !token.is_empty() {
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    }
-    request
-}
-
 impl Client {
     pub async fn new(running: &Running, tokens: &Tokens) -> Self {
-        let channel = channel(running.address).await;
+        let channel = running.server.channel().await.expect("a channel");
         Self {
             governance: GovernanceClient::new(channel.clone()),
             log: EventLogClient::new(channel),
-            token: tokens.secretary.clone(),
-            tool_token: tokens.tool.clone(),
+            token: tokens.of(Role::Secretary).to_string(),
+            tool_token: tokens.of(Role::Tool).to_string(),
             register: running.register.clone(),
             engagement: running.engagement.clone(),
         }

@@ -1,6 +1,6 @@
-//! Shared by the demo and report tests: a real platform in-process (every service on an
-//! ephemeral port, sled in a temp dir), the demo played against it, and the real
-//! `maillage` binary run against it.
+//! Shared by the demo, report and erasure tests: a real platform in-process
+//! (every service behind one listener the test kit holds, sled in a temp dir),
+//! the demo played against it, and the real `maillage` binary run against it.
 
 #![allow(dead_code)]
 
@@ -12,8 +12,8 @@ use maillage::demo::Outcome;
 use maillage::report::ReportData;
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::engagement_client::EngagementClient;
+use maillage_service_kit::testing::Spawned;
 use maillage_service_kit::ServiceConfig;
-use tokio::sync::oneshot;
 
 pub const MAILLAGE: &str = env!("CARGO_BIN_EXE_maillage");
 
@@ -21,8 +21,7 @@ pub const MAILLAGE: &str = env!("CARGO_BIN_EXE_maillage");
 pub struct Platform {
     pub dir: tempfile::TempDir,
     pub endpoint: String,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    server: Spawned,
 }
 
 impl Platform {
@@ -30,20 +29,15 @@ impl Platform {
         let dir = tempfile::tempdir().unwrap();
         let config = ServiceConfig::for_dir(dir.path().join("data"));
         maillage::bootstrap::prepare(&config).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            maillage::platform::serve(&config, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let server = Spawned::spawn(move |listener, shutdown| async move {
+            maillage::platform::serve(&config, listener, shutdown).await
+        })
+        .await
+        .unwrap();
         Platform {
             dir,
-            endpoint,
-            stop: Some(stop),
-            server: Some(server),
+            endpoint: format!("http://{}", server.address()),
+            server,
         }
     }
 
@@ -86,13 +80,8 @@ impl Platform {
     }
 
     /// Stops the platform; returns its directory, kept until the caller drops it.
-    pub async fn stop(mut self) -> tempfile::TempDir {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.server.stop().await.unwrap();
         self.dir
     }
 }

@@ -1,5 +1,7 @@
 //! Helpers for the tests that run the real `maillage` binary as separate processes:
-//! free ports, `maillage up` in a directory, the admin commands against it, a clean stop.
+//! `maillage up` in a directory on a port it bound itself, the admin commands
+//! against it, a clean stop; and free ports, for what must know its port
+//! before the binary starts (a restart on the same port, a closed port).
 
 #![allow(dead_code)]
 
@@ -8,8 +10,11 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use maillage_service_kit::testing::logged_port;
+
 pub const MAILLAGE: &str = env!("CARGO_BIN_EXE_maillage");
 
+/// A port nothing listens on now (another process may take it before the caller binds it).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
@@ -17,7 +22,7 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// `maillage up` in `dir` on a free port, once it answers: returns it and its port.
+/// `maillage up` in `dir` on a port of its own, once it answers: returns it and its port.
 pub fn start(dir: &Path) -> (Child, u16) {
     start_with(dir, None, &[])
 }
@@ -28,37 +33,67 @@ pub fn start_logged(dir: &Path, log: &Path) -> (Child, u16) {
 }
 
 /// [`start`], with the log (stderr) to `log` if given and the environment
-/// variables `env` set. Tests run in parallel: another test's process may take
-/// the port between [`free_port`] and the bind. Then this one exits at once and
-/// another port is tried; and the platform counts as up only once it accepts
-/// the admin token it wrote in `dir` (another platform on the port would not).
+/// variables `env` set. It listens on `127.0.0.1:0`: the port is the one the
+/// platform bound, read from its log's "maillage is up" line, so no other
+/// test can take it first; and the platform counts as up once it accepts the
+/// admin token it wrote in `dir`.
 pub fn start_with(dir: &Path, log: Option<&Path>, env: &[(&str, &str)]) -> (Child, u16) {
-    for _ in 0..10 {
-        let port = free_port();
-        let stderr = match log {
-            Some(log) => Stdio::from(std::fs::File::create(log).expect("a log file")),
-            None => Stdio::null(),
-        };
-        let mut child = Command::new(MAILLAGE)
-            .args(["up", "--listen", &format!("127.0.0.1:{port}")])
-            .current_dir(dir)
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("maillage up starts");
-        if answers(dir, port, &mut child) {
-            return (child, port);
+    start_with_args(dir, log, env, &[])
+}
+
+/// [`start_with`], with more arguments for `maillage up` (`--nats URL`,
+/// `--master-key-file PATH`).
+pub fn start_with_args(
+    dir: &Path,
+    log: Option<&Path>,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Child, u16) {
+    // Without a log to keep, the log goes to a file of its own, read for the port.
+    let scratch = tempfile::NamedTempFile::new().expect("a log file");
+    let log = log.unwrap_or(scratch.path());
+    let mut child = Command::new(MAILLAGE)
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(log).expect("a log file")))
+        .spawn()
+        .expect("maillage up starts");
+    let port = bound_port(log, &mut child);
+    assert!(
+        answers(dir, port, &mut child),
+        "maillage up exited before it answered: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+    (child, port)
+}
+
+/// The port in the "maillage is up" line of the log at `log` (human or JSON:
+/// `address=127.0.0.1:<port>` or `"address":"127.0.0.1:<port>"`), once written.
+fn bound_port(log: &Path, child: &mut Child) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let port = logged_port(&text, "maillage is up");
+        if let Some(port) = port {
+            return port;
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        if let Some(status) = child.try_wait().expect("the child's state") {
+            panic!("maillage up exited ({status}) before it was up: {text}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "maillage up never said it was up: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("maillage up did not start on any of ten free ports");
 }
 
 /// Waits (bounded) until `child` serves `port` with the admin token of `dir`;
-/// false if it exited first (its port was taken).
+/// false if it exited first.
 fn answers(dir: &Path, port: u16, child: &mut Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -1,112 +1,54 @@
-//! Test harness: the real stakeholders service on 127.0.0.1:0 over a real sled
-//! directory, a tokens file and a master key file in a temp dir, and tonic
-//! clients that present a token (or none).
+//! Test harness, on the workspace's test kit (`maillage_service_kit::testing`):
+//! the real stakeholders service on a listener the kit holds, over a real sled
+//! directory with a tokens file (one principal per role) and a master key file
+//! in a temp dir, and tonic clients that present a token (or none).
 
 #![allow(dead_code)]
 
 pub mod register;
 
-use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context as _, Result};
-use maillage_privacy::MasterKey;
+use anyhow::Result;
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::access_journal_client::AccessJournalClient;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
-use maillage_service_kit::{Role, ServiceConfig, TokenFile};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::metadata::MetadataValue;
-use tonic::service::interceptor::InterceptedService;
-use tonic::service::Interceptor;
-use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
-
-/// Adds `authorization: Bearer <token>` when it has a token.
-#[derive(Clone)]
-pub struct Bearer(Option<String>);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(token) = &self.0 {
-            let value: MetadataValue<_> = format!("Bearer {token}")
-                .parse()
-                .map_err(|_| Status::internal("bad token"))?;
-            request.metadata_mut().insert("authorization", value);
-        }
-        Ok(request)
-    }
-}
+use maillage_service_kit::testing::{Authed, Bearer, Spawned};
+pub use maillage_service_kit::testing::{TestData, Tokens};
+pub use maillage_service_kit::Role;
+use tonic::Code;
 
 /// A stakeholders client presenting a token.
-pub type Client = StakeholdersClient<InterceptedService<Channel, Bearer>>;
-
-/// Tokens for each role, in the data dir's tokens file.
-#[derive(Clone)]
-pub struct Tokens {
-    pub facilitator: String,
-    pub analyst: String,
-    pub auditor: String,
-    pub admin: String,
-    pub tool: String,
-    pub secretary: String,
-}
+pub type Client = StakeholdersClient<Authed>;
 
 /// A running service and what it runs on.
 pub struct Harness {
-    pub address: SocketAddr,
     pub tokens: Tokens,
-    pub dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<Result<()>>>,
-}
-
-fn config(dir: &std::path::Path) -> ServiceConfig {
-    let mut config = ServiceConfig::for_dir(dir);
-    config.master_key_file = Some(dir.join("master.key"));
-    config
+    pub dir: TestData,
+    server: Spawned,
 }
 
 impl Harness {
     /// A fresh data dir with a master key and tokens, and the service on it.
     pub async fn start() -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        MasterKey::generate_file(dir.path().join("master.key"))?;
-        let tokens_path = dir.path().join("tokens");
-        let tokens = Tokens {
-            facilitator: TokenFile::add(&tokens_path, "fanny-facilitator", &[Role::Facilitator])?,
-            analyst: TokenFile::add(&tokens_path, "ana-analyst", &[Role::Analyst])?,
-            auditor: TokenFile::add(&tokens_path, "aude-auditor", &[Role::Auditor])?,
-            admin: TokenFile::add(&tokens_path, "adam-admin", &[Role::Admin])?,
-            tool: TokenFile::add(&tokens_path, "mailing-tool", &[Role::Tool])?,
-            secretary: TokenFile::add(&tokens_path, "sam-secretary", &[Role::Secretary])?,
-        };
-        Self::start_in(dir, tokens).await
+        Self::start_in(TestData::new()?).await
     }
 
     /// The service on an existing data dir.
-    pub async fn start_in(dir: tempfile::TempDir, tokens: Tokens) -> Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let config = config(dir.path());
-        let server = tokio::spawn(async move {
-            maillage_stakeholders::serve(&config, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+    pub async fn start_in(dir: TestData) -> Result<Self> {
+        let config = dir.config();
+        let server = Spawned::spawn(move |listener, shutdown| async move {
+            maillage_stakeholders::serve(&config, listener, shutdown).await
+        })
+        .await?;
         let harness = Self {
-            address,
-            tokens,
+            tokens: dir.tokens().clone(),
             dir,
-            stop: Some(stop),
-            server: Some(server),
+            server,
         };
         // Ready once a read answers.
-        let mut client = harness.client(&harness.tokens.auditor.clone()).await?;
+        let mut client = harness.client(harness.tokens.of(Role::Auditor)).await?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let probe = client
@@ -124,65 +66,46 @@ impl Harness {
     }
 
     /// Stops the service (graceful: the store is closed) and returns its data dir.
-    pub async fn stop(mut self) -> Result<(tempfile::TempDir, Tokens)> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            tokio::time::timeout(Duration::from_secs(10), server)
-                .await
-                .context("shutdown timed out")???;
-        }
-        Ok((self.dir, self.tokens))
-    }
-
-    async fn channel(&self) -> Result<Channel> {
-        Ok(Channel::from_shared(format!("http://{}", self.address))?
-            .connect()
-            .await?)
+    pub async fn stop(self) -> Result<TestData> {
+        self.server.stop().await?;
+        Ok(self.dir)
     }
 
     /// A client presenting `token`.
     pub async fn client(&self, token: &str) -> Result<Client> {
-        Ok(StakeholdersClient::with_interceptor(
-            self.channel().await?,
-            Bearer(Some(token.to_string())),
+        Ok(StakeholdersClient::new(
+            self.server.client(Bearer::token(token)).await?,
         ))
     }
 
     /// A client presenting no token.
     pub async fn anonymous(&self) -> Result<Client> {
-        Ok(StakeholdersClient::with_interceptor(
-            self.channel().await?,
-            Bearer(None),
+        Ok(StakeholdersClient::new(
+            self.server.client(Bearer::anonymous()).await?,
         ))
     }
 
     /// The facilitator's client.
     pub async fn facilitator(&self) -> Result<Client> {
-        self.client(&self.tokens.facilitator.clone()).await
+        self.client(self.tokens.of(Role::Facilitator)).await
     }
 
     /// The admin's client.
     pub async fn admin(&self) -> Result<Client> {
-        self.client(&self.tokens.admin.clone()).await
+        self.client(self.tokens.of(Role::Admin)).await
     }
 
     /// The access journal's client, presenting `token`.
-    pub async fn access_journal(
-        &self,
-        token: &str,
-    ) -> Result<AccessJournalClient<InterceptedService<Channel, Bearer>>> {
-        Ok(AccessJournalClient::with_interceptor(
-            self.channel().await?,
-            Bearer(Some(token.to_string())),
+    pub async fn access_journal(&self, token: &str) -> Result<AccessJournalClient<Authed>> {
+        Ok(AccessJournalClient::new(
+            self.server.client(Bearer::token(token)).await?,
         ))
     }
 
     /// Every entry of the access journal (read by the auditor).
     pub async fn access_entries(&self) -> Result<Vec<pb::AccessEntry>> {
         Ok(self
-            .access_journal(&self.tokens.auditor.clone())
+            .access_journal(self.tokens.of(Role::Auditor))
             .await?
             .list_access(pb::ListAccessRequest::default())
             .await?
@@ -191,10 +114,11 @@ impl Harness {
     }
 
     /// The event log's client (auditor).
-    pub async fn event_log(&self) -> Result<EventLogClient<InterceptedService<Channel, Bearer>>> {
-        Ok(EventLogClient::with_interceptor(
-            self.channel().await?,
-            Bearer(Some(self.tokens.auditor.clone())),
+    pub async fn event_log(&self) -> Result<EventLogClient<Authed>> {
+        Ok(EventLogClient::new(
+            self.server
+                .client(Bearer::token(self.tokens.of(Role::Auditor)))
+                .await?,
         ))
     }
 
