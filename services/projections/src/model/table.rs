@@ -170,6 +170,20 @@ impl<V: Default + Serialize + DeserializeOwned> Table<V> {
         self.dirty.clear();
     }
 
+    /// Writes every row, in key order, in the snapshots' compact binary
+    /// encoding (bincode, variable-length integers), streamed into `writer`.
+    pub fn encode(&self, writer: impl std::io::Write) -> Result<(), bincode::Error> {
+        bincode::Options::serialize_into(bincode::DefaultOptions::new(), writer, &self.rows)
+    }
+
+    /// Replaces every row with those [`Table::encode`] wrote into `reader`
+    /// (none marked changed).
+    pub fn decode(&mut self, reader: impl std::io::Read) -> Result<(), bincode::Error> {
+        self.rows = bincode::Options::deserialize_from(bincode::DefaultOptions::new(), reader)?;
+        self.dirty.clear();
+        Ok(())
+    }
+
     /// Loads one stored row (not marked changed).
     pub fn load(&mut self, key: String, value: &[u8]) -> Result<(), serde_json::Error> {
         self.rows.insert(key, serde_json::from_slice(value)?);
