@@ -18,8 +18,8 @@
 //! N` (N > 0) the same reports from snapshots against full replays: the
 //! snapshots are written first (when `<dir>/snapshots` holds none) by a live
 //! projection fed the three logs in the order of their `recorded_at`, in
-//! batches of 1,000, as it would follow them; then, at `--instants`
-//! random instants of the year, the report from the nearest snapshot and
+//! batches of 1,000, as it would follow them; then, mid-year, at the end and
+//! at `--instants` random instants of the year, the report from the nearest snapshot and
 //! the tail, then by a full replay (the baseline), each with its time and
 //! peak RSS, and the two encoded reports compared.
 //!
@@ -731,9 +731,9 @@ async fn snapshot_reports(
         .iter()
         .map(|(_, path)| std::fs::metadata(path).map_or(0, |meta| meta.len()))
         .sum();
-    let largest = files
-        .first()
-        .map_or(0, |(_, path)| std::fs::metadata(path).map_or(0, |meta| meta.len()));
+    let largest = files.first().map_or(0, |(_, path)| {
+        std::fs::metadata(path).map_or(0, |meta| meta.len())
+    });
     println!(
         "{} snapshots, {:.0} MiB on disk (the latest {:.0} MiB)",
         files.len(),
@@ -743,9 +743,16 @@ async fn snapshot_reports(
     let mut rng = Rng(args.seed.max(1));
     // From the end of January (the registrations) to the end of the year.
     let first = YEAR_START + 31 * 86_400;
+    let mut instants = vec![
+        YEAR_START + YEAR_SECONDS / 2,
+        YEAR_START + YEAR_SECONDS + 86_400,
+    ];
+    instants.extend(
+        (0..args.instants).map(|_| first + rng.next() % (YEAR_START + YEAR_SECONDS - first)),
+    );
     let mut figures = Vec::new();
-    for _ in 0..args.instants {
-        let instant = (first + rng.next() % (YEAR_START + YEAR_SECONDS - first)) as i64 * 1_000_000;
+    for instant in instants {
+        let instant = instant as i64 * 1_000_000;
         let measure = || {
             trim();
             let base = rss_mib("VmRSS");
@@ -753,8 +760,9 @@ async fn snapshot_reports(
             (base, Instant::now())
         };
         let (base_fast, started) = measure();
-        let model = replay::replay_as_of_from(Some(&snapshots), sources, instant, territory::TABLES)
-            .await?;
+        let model =
+            replay::replay_as_of_from(Some(&snapshots), sources, instant, territory::TABLES)
+                .await?;
         let fast_report = territory::report(&model, cog, reference, Page::ALL).encode_to_vec();
         let fast = started.elapsed();
         let fast_peak = rss_mib("VmHWM");
@@ -766,21 +774,31 @@ async fn snapshot_reports(
         let full_peak = rss_mib("VmHWM");
         let events: u64 = model.checkpoints().values().sum();
         drop(model);
+        // What the snapshot's load alone takes, of the snapshot + tail.
+        let started = Instant::now();
+        let loaded = snapshots
+            .load_as_of(sources, instant, territory::TABLES)
+            .await?;
+        let load = started.elapsed();
+        let from = loaded.as_ref().map_or(0, snapshot::events);
+        drop(loaded);
         anyhow::ensure!(
             fast_report == full_report,
             "the report as_of {instant} from a snapshot differs from the full replay's"
         );
         let at = maillage_projections::time::rfc3339(instant);
         println!(
-            "as_of {at} ({events} events): full replay {:.3} s, peak {full_peak:.0} MiB (from {base_full:.0}); snapshot + tail {:.3} s, peak {fast_peak:.0} MiB (from {base_fast:.0}); time ratio {:.3}; identical reports",
+            "as_of {at} ({events} events): full replay {:.3} s, peak {full_peak:.0} MiB (from {base_full:.0}); snapshot + tail {:.3} s (load of the snapshot at {from} events {:.3} s), peak {fast_peak:.0} MiB (from {base_fast:.0}); time ratio {:.3}; identical reports",
             full.as_secs_f64(),
             fast.as_secs_f64(),
+            load.as_secs_f64(),
             fast.as_secs_f64() / full.as_secs_f64()
         );
         figures.push(format!(
-            "{{\"as_of\":\"{at}\",\"events\":{events},\"full_s\":{:.3},\"full_peak_mib\":{full_peak:.0},\"snapshot_s\":{:.3},\"snapshot_peak_mib\":{fast_peak:.0},\"ratio\":{:.3}}}",
+            "{{\"as_of\":\"{at}\",\"events\":{events},\"full_s\":{:.3},\"full_peak_mib\":{full_peak:.0},\"snapshot_s\":{:.3},\"snapshot_events\":{from},\"load_s\":{:.3},\"snapshot_peak_mib\":{fast_peak:.0},\"ratio\":{:.3}}}",
             full.as_secs_f64(),
             fast.as_secs_f64(),
+            load.as_secs_f64(),
             fast.as_secs_f64() / full.as_secs_f64()
         ));
     }

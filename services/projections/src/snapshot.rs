@@ -153,7 +153,10 @@ impl Snapshots {
         let mut files = Vec::new();
         for entry in std::fs::read_dir(&self.dir)? {
             let path = entry?.path();
-            if path.extension().is_none_or(|extension| extension != EXTENSION) {
+            if path
+                .extension()
+                .is_none_or(|extension| extension != EXTENSION)
+            {
                 continue;
             }
             let events = path

@@ -164,9 +164,7 @@ async fn answers(
         page: None,
     };
     let audit = pb::ContactAuditRequest {
-        scope: Some(pb::contact_audit_request::Scope::Territory(
-            epci().unwrap(),
-        )),
+        scope: Some(pb::contact_audit_request::Scope::Territory(epci().unwrap())),
         as_of,
         ..Default::default()
     };
@@ -266,7 +264,10 @@ fn as_of_answers_from_a_snapshot_and_a_tail_are_those_of_a_full_replay() {
         .unwrap();
     let world = runtime.block_on(world());
     let written = world.snapshot_files().len();
-    assert!(written >= 3, "{written} snapshots written as the logs were followed");
+    assert!(
+        written >= 3,
+        "{written} snapshots written as the logs were followed"
+    );
 
     // A snapshot is used: the model of the end is loaded from the latest one.
     let snapshots = world.projections.live().snapshots().unwrap();
@@ -281,7 +282,10 @@ fn as_of_answers_from_a_snapshot_and_a_tail_are_those_of_a_full_replay() {
     // includes it) and just before them.
     let events = instants();
     let exact = proptest::sample::select(events.clone()).prop_flat_map(|at| {
-        proptest::prop_oneof![proptest::strategy::Just(at), proptest::strategy::Just(at - 1)]
+        proptest::prop_oneof![
+            proptest::strategy::Just(at),
+            proptest::strategy::Just(at - 1)
+        ]
     });
     let strategy = proptest::prop_oneof![day(-1_002)..day(62), exact];
     let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
@@ -293,14 +297,10 @@ fn as_of_answers_from_a_snapshot_and_a_tail_are_those_of_a_full_replay() {
             runtime.block_on(async {
                 same_answers(&world, at).await;
                 // Every table as a full replay gives it.
-                let from_snapshot = replay::replay_as_of_from(
-                    Some(snapshots.as_ref()),
-                    &world.sources,
-                    at,
-                    TABLES,
-                )
-                .await
-                .unwrap();
+                let from_snapshot =
+                    replay::replay_as_of_from(Some(snapshots.as_ref()), &world.sources, at, TABLES)
+                        .await
+                        .unwrap();
                 let full = replay::replay_as_of(&world.sources, at).await.unwrap();
                 assert!(from_snapshot == full, "the read models as_of {at}");
             });
@@ -456,7 +456,9 @@ async fn snapshots_hold_no_personal_data_and_do_not_undo_an_erasure() {
         let bytes = std::fs::read(&path).unwrap();
         for sealed in [&given, &email, &subject] {
             assert!(
-                !bytes.windows(sealed.len()).any(|window| window == sealed.as_slice()),
+                !bytes
+                    .windows(sealed.len())
+                    .any(|window| window == sealed.as_slice()),
                 "{} holds sealed bytes",
                 path.display()
             );
@@ -493,9 +495,10 @@ async fn snapshots_hold_no_personal_data_and_do_not_undo_an_erasure() {
         "the snapshot {} is before the erasure",
         written.display()
     );
-    let model = replay::replay_as_of_from(Some(snapshots.as_ref()), &world.sources, day(73), TABLES)
-        .await
-        .unwrap();
+    let model =
+        replay::replay_as_of_from(Some(snapshots.as_ref()), &world.sources, day(73), TABLES)
+            .await
+            .unwrap();
     assert!(model.stakeholders.get(X).unwrap().erased);
     assert!(model.interactions.get(IX).unwrap().erased);
     assert!(model == replay::replay_as_of(&world.sources, day(73)).await.unwrap());
