@@ -14,6 +14,15 @@
 //!   models, then the query), with the process's peak RSS during each
 //!   (reset through `/proc/self/clear_refs` before it).
 //!
+//! With `--as-of-only`, only the `as_of` reports, and with `--snapshot-every
+//! N` (N > 0) the same reports from snapshots against full replays: the
+//! snapshots are written first (when `<dir>/snapshots` holds none) by a live
+//! projection fed the three logs in the order of their `recorded_at`, in
+//! batches of 1,000, as it would follow them; then, mid-year, at the end and
+//! at `--instants` random instants of the year, the report from the nearest snapshot and
+//! the tail, then by a full replay (the baseline), each with its time and
+//! peak RSS, and the two encoded reports compared.
+//!
 //! The last line printed is one JSON object with every figure.
 //!
 //! `cargo run --release -p maillage-projections --example rebuild_bench -- --events 1000000`
@@ -26,7 +35,10 @@ use maillage_eventstore::{
     EventData, EventMetadata, EventStore, ExpectedVersion, FixedClock, PendingAppend, StoreOptions,
 };
 use maillage_projections::queries::{territory, Page};
-use maillage_projections::{local_sources, replay, LiveProjection, MemoryStorage, SledStorage};
+use maillage_projections::{
+    local_sources, replay, snapshot, LiveProjection, MemoryStorage, SharedSource, SledStorage,
+    Snapshots,
+};
 use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryLevel, TerritoryRef};
 use prost::{Message, Name};
@@ -55,6 +67,16 @@ struct Args {
     /// Only the `as_of` reports (in a fresh process, for a clean peak RSS).
     #[arg(long)]
     as_of_only: bool,
+    /// With `--as-of-only`: compare reports from snapshots taken every this
+    /// many events (0: no snapshots, the two fixed instants only).
+    #[arg(long, default_value_t = 0)]
+    snapshot_every: u64,
+    /// Random instants of the year compared with `--snapshot-every`.
+    #[arg(long, default_value_t = 6)]
+    instants: usize,
+    /// The seed of the random instants.
+    #[arg(long, default_value_t = 17)]
+    seed: u64,
 }
 
 /// A small deterministic generator (xorshift64*), so runs are comparable.
@@ -562,6 +584,17 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Gives the memory glibc keeps after frees back to the system (Linux), so
+/// that a measure does not start above what the process holds.
+fn trim() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: malloc_trim takes an integer, returns an integer, and only
+    // releases free heap memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// `VmHWM` or `VmRSS` of this process, in MiB.
 fn rss_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -621,6 +654,163 @@ async fn as_of_reports(
     Ok(figures)
 }
 
+/// Feeds the three logs to a live projection (in memory, with `snapshots`)
+/// in the order of their `recorded_at`, in batches of 1,000, as it would
+/// follow them; returns the events applied.
+async fn follow(sources: &[SharedSource], snapshots: Arc<Snapshots>) -> anyhow::Result<u64> {
+    let live = LiveProjection::open(Arc::new(MemoryStorage))?.with_snapshots(snapshots);
+    let mut next: Vec<u64> = vec![1; sources.len()];
+    let mut buffers: Vec<std::collections::VecDeque<pb::EventEnvelope>> =
+        vec![Default::default(); sources.len()];
+    let mut batch = Vec::with_capacity(1_000);
+    let mut applied = 0;
+    loop {
+        for (index, source) in sources.iter().enumerate() {
+            if buffers[index].is_empty() {
+                let events = source.read(next[index], replay::READ_BATCH).await?;
+                if let Some(last) = events.last() {
+                    next[index] = last.position + 1;
+                }
+                buffers[index].extend(events);
+            }
+        }
+        let recorded = |event: &pb::EventEnvelope| {
+            event
+                .recorded_at
+                .as_ref()
+                .map_or(0, maillage_projections::time::micros)
+        };
+        let Some(index) = (0..sources.len())
+            .filter(|index| !buffers[*index].is_empty())
+            .min_by_key(|index| recorded(&buffers[*index][0]))
+        else {
+            break;
+        };
+        batch.extend(buffers[index].pop_front());
+        if batch.len() == 1_000 {
+            applied += live.apply_batch(&batch)?.applied as u64;
+            batch.clear();
+        }
+    }
+    applied += live.apply_batch(&batch)?.applied as u64;
+    Ok(applied)
+}
+
+/// The EPCI's report `as_of` random instants of the year, from snapshots
+/// (written first if there are none) and by full replays; one JSON object
+/// of every figure.
+async fn snapshot_reports(
+    args: &Args,
+    dir: &std::path::Path,
+    sources: &[SharedSource],
+    cog: &Territory,
+    reference: &TerritoryRef,
+) -> anyhow::Result<String> {
+    let snapshots = Arc::new(Snapshots::open(
+        &dir.join(snapshot::DIR),
+        args.snapshot_every,
+    )?);
+    let mut following = String::from("null");
+    if snapshots.list()?.is_empty() {
+        let started = Instant::now();
+        let applied = follow(sources, snapshots.clone()).await?;
+        let took = started.elapsed();
+        println!(
+            "followed {applied} events with a snapshot every {} in {:.2} s ({:.0}/s)",
+            args.snapshot_every,
+            took.as_secs_f64(),
+            applied as f64 / took.as_secs_f64()
+        );
+        following = format!(
+            "{{\"events\":{applied},\"seconds\":{:.3}}}",
+            took.as_secs_f64()
+        );
+    }
+    let files = snapshots.list()?;
+    let bytes: u64 = files
+        .iter()
+        .map(|(_, path)| std::fs::metadata(path).map_or(0, |meta| meta.len()))
+        .sum();
+    let largest = files.first().map_or(0, |(_, path)| {
+        std::fs::metadata(path).map_or(0, |meta| meta.len())
+    });
+    println!(
+        "{} snapshots, {:.0} MiB on disk (the latest {:.0} MiB)",
+        files.len(),
+        bytes as f64 / 1_048_576.0,
+        largest as f64 / 1_048_576.0
+    );
+    let mut rng = Rng(args.seed.max(1));
+    // From the end of January (the registrations) to the end of the year.
+    let first = YEAR_START + 31 * 86_400;
+    let mut instants = vec![
+        YEAR_START + YEAR_SECONDS / 2,
+        YEAR_START + YEAR_SECONDS + 86_400,
+    ];
+    instants.extend(
+        (0..args.instants).map(|_| first + rng.next() % (YEAR_START + YEAR_SECONDS - first)),
+    );
+    let mut figures = Vec::new();
+    for instant in instants {
+        let instant = instant as i64 * 1_000_000;
+        let measure = || {
+            trim();
+            let base = rss_mib("VmRSS");
+            reset_peak_rss();
+            (base, Instant::now())
+        };
+        let (base_fast, started) = measure();
+        let model =
+            replay::replay_as_of_from(Some(&snapshots), sources, instant, territory::TABLES)
+                .await?;
+        let fast_report = territory::report(&model, cog, reference, Page::ALL).encode_to_vec();
+        let fast = started.elapsed();
+        let fast_peak = rss_mib("VmHWM");
+        drop(model);
+        let (base_full, started) = measure();
+        let model = replay::replay_as_of(sources, instant).await?;
+        let full_report = territory::report(&model, cog, reference, Page::ALL).encode_to_vec();
+        let full = started.elapsed();
+        let full_peak = rss_mib("VmHWM");
+        let events: u64 = model.checkpoints().values().sum();
+        drop(model);
+        // What the snapshot's load alone takes, of the snapshot + tail.
+        let started = Instant::now();
+        let loaded = snapshots
+            .load_as_of(sources, instant, territory::TABLES)
+            .await?;
+        let load = started.elapsed();
+        let from = loaded.as_ref().map_or(0, snapshot::events);
+        drop(loaded);
+        anyhow::ensure!(
+            fast_report == full_report,
+            "the report as_of {instant} from a snapshot differs from the full replay's"
+        );
+        let at = maillage_projections::time::rfc3339(instant);
+        println!(
+            "as_of {at} ({events} events): full replay {:.3} s, peak {full_peak:.0} MiB (from {base_full:.0}); snapshot + tail {:.3} s (load of the snapshot at {from} events {:.3} s), peak {fast_peak:.0} MiB (from {base_fast:.0}); time ratio {:.3}; identical reports",
+            full.as_secs_f64(),
+            fast.as_secs_f64(),
+            load.as_secs_f64(),
+            fast.as_secs_f64() / full.as_secs_f64()
+        );
+        figures.push(format!(
+            "{{\"as_of\":\"{at}\",\"events\":{events},\"full_s\":{:.3},\"full_peak_mib\":{full_peak:.0},\"snapshot_s\":{:.3},\"snapshot_events\":{from},\"load_s\":{:.3},\"snapshot_peak_mib\":{fast_peak:.0},\"ratio\":{:.3}}}",
+            full.as_secs_f64(),
+            fast.as_secs_f64(),
+            load.as_secs_f64(),
+            fast.as_secs_f64() / full.as_secs_f64()
+        ));
+    }
+    Ok(format!(
+        "{{\"snapshot_every\":{},\"following\":{following},\"snapshots\":{},\"snapshot_mib\":{:.0},\"reports\":[{}]}}",
+        args.snapshot_every,
+        files.len(),
+        bytes as f64 / 1_048_576.0,
+        figures.join(",")
+    ))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = <Args as clap::Parser>::parse();
@@ -670,6 +860,13 @@ async fn main() -> anyhow::Result<()> {
     );
     let sources = local_sources(&stores);
     let reference = TerritoryRef::new(TerritoryLevel::Epci, EPCI)?;
+    if args.as_of_only && args.snapshot_every > 0 {
+        println!(
+            "{}",
+            snapshot_reports(&args, &dir, &sources, cog, &reference).await?
+        );
+        return Ok(());
+    }
     if args.as_of_only {
         for line in as_of_reports(&sources, cog, &reference, None).await? {
             println!("{line}");

@@ -17,10 +17,11 @@ use tonic::{Request, Response, Status};
 use crate::consumer::ConsumerState;
 use crate::export;
 use crate::heavy::{self, ReplaySlots};
-use crate::model::ReadModel;
+use crate::model::{ReadModel, TABLES};
 use crate::projection::LiveProjection;
 use crate::queries::{self, audit::AuditScope, Page};
 use crate::replay;
+use crate::snapshot::Tables;
 use crate::source::SharedSource;
 use crate::time::{opt_micros, system_micros};
 
@@ -79,9 +80,16 @@ impl ProjectionsService {
     }
 
     /// Runs `query` on the live read model (on the blocking pool), or, with
-    /// `as_of`, on a fresh one replayed from the sources up to it (in a replay
-    /// slot, on a replay thread): never on the async workers ([`heavy`]).
-    async fn with_model<T, Q>(&self, as_of: Option<i64>, query: Q) -> Result<T, Status>
+    /// `as_of`, on a fresh one replayed from the sources up to it, from the
+    /// nearest snapshot when there is one, with at least the `tables` the
+    /// query reads (in a replay slot, on a replay thread): never on the
+    /// async workers ([`heavy`]).
+    async fn with_model<T, Q>(
+        &self,
+        as_of: Option<i64>,
+        tables: Tables,
+        query: Q,
+    ) -> Result<T, Status>
     where
         T: Send + 'static,
         Q: FnOnce(&ReadModel) -> Result<T, ServiceError> + Send + 'static,
@@ -94,12 +102,18 @@ impl ProjectionsService {
             Some(as_of) => {
                 let slot = self.replays.take()?;
                 let sources = self.sources.clone();
+                let snapshots = self.live.snapshots().cloned();
                 // The sources read asynchronously (a remote EventLog); the
                 // replay drives them from its own thread.
                 let runtime = tokio::runtime::Handle::current();
                 Ok(heavy::run_replay(slot, move || {
                     let model = runtime
-                        .block_on(replay::replay_as_of(&sources, as_of))
+                        .block_on(replay::replay_as_of_from(
+                            snapshots.as_deref(),
+                            &sources,
+                            as_of,
+                            tables,
+                        ))
                         .map_err(|error| ServiceError::Unavailable {
                             message: format!("replay failed: {error}"),
                         })?;
@@ -146,7 +160,7 @@ impl ProjectionsService {
     ) -> Result<T, Status> {
         let (target, from, to) = self.audit_rows(request)?;
         let territory = self.territory;
-        self.with_model(opt_micros(request.as_of.as_ref()), move |model| {
+        self.with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
             let scope = match &target {
                 AuditTarget::Stakeholder(id) => {
                     let known = model.stakeholders.get(id).is_some_and(|row| row.registered)
@@ -182,7 +196,7 @@ impl ProjectionsService {
         let as_of = request.as_of;
         let at = opt_micros(as_of.as_ref());
         let now = at.unwrap_or_else(|| system_micros(self.clock.now()));
-        self.with_model(at, move |model| {
+        self.with_model(at, queries::territory::TABLES, move |model| {
             let mut report = queries::territory::report(model, territory, &reference, page);
             (report.follow_ups_open, report.follow_ups_overdue) =
                 queries::follow_ups::open_and_overdue(model, territory, &reference, now);
@@ -241,7 +255,7 @@ impl Projections for ProjectionsService {
         let id = uuid_field("stakeholder_id", &request.stakeholder_id)?;
         maillage_service_kit::telemetry::record_uuid("stakeholder_id", &id);
         let timeline = self
-            .with_model(opt_micros(request.as_of.as_ref()), move |model| {
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
                 Ok(queries::timeline::timeline(model, &id, page))
             })
             .await?;
@@ -341,7 +355,7 @@ impl Projections for ProjectionsService {
         let id = uuid_field("survey_id", &request.survey_id)?;
         maillage_service_kit::telemetry::record_uuid("survey_id", &id);
         let results = self
-            .with_model(opt_micros(request.as_of.as_ref()), move |model| {
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
                 queries::surveys::results(model, &id)
                     .ok_or_else(|| ServiceError::not_found("survey", id.clone()))
             })
@@ -372,7 +386,7 @@ impl Projections for ProjectionsService {
             }
         };
         let statistics = self
-            .with_model(opt_micros(request.as_of.as_ref()), move |model| {
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
                 Ok(queries::actions::statistics(model, communes.as_ref()))
             })
             .await?;
@@ -391,7 +405,7 @@ impl Projections for ProjectionsService {
         let as_of = opt_micros(request.as_of.as_ref());
         let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
         let state = self
-            .with_model(as_of, move |model| {
+            .with_model(as_of, TABLES, move |model| {
                 queries::consortium::state(model, &id, now)
                     .ok_or_else(|| ServiceError::not_found("consortium", id.clone()))
             })
@@ -426,7 +440,7 @@ impl Projections for ProjectionsService {
         let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
         let territory = self.territory;
         let items = self
-            .with_model(as_of, move |model| {
+            .with_model(as_of, TABLES, move |model| {
                 let filter = queries::follow_ups::Filter {
                     owner: Some(request.owner.as_str()).filter(|owner| !owner.is_empty()),
                     territory: reference.as_ref(),
@@ -470,7 +484,7 @@ impl Projections for ProjectionsService {
         let now = as_of.unwrap_or_else(|| system_micros(self.clock.now()));
         let territory = self.territory;
         let mut map = self
-            .with_model(as_of, move |model| {
+            .with_model(as_of, TABLES, move |model| {
                 Ok(queries::stakeholder_map::map(
                     model, territory, &reference, quiet_days, now,
                 ))

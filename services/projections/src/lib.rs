@@ -9,6 +9,7 @@
 //! - [`projection`]: the live read models, their batches and rebuild;
 //! - [`consumer`]: feeds a [`maillage_bus::Feed`] into the live projection;
 //! - [`source`], [`replay`]: source logs (local stores or `EventLog` gRPC) and replays `as_of`;
+//! - [`snapshot`]: snapshots of the read models, so that `as_of` replays only a tail;
 //! - [`queries`], [`export`]: the answers, CSV and JSON;
 //! - [`grpc`]: the `maillage.v1.Projections` service;
 //! - [`heavy`]: queries off the async workers, and the limit on concurrent replays;
@@ -42,6 +43,7 @@ pub mod projection;
 mod projector;
 pub mod queries;
 pub mod replay;
+pub mod snapshot;
 pub mod source;
 pub mod storage;
 pub mod time;
@@ -64,6 +66,7 @@ pub use consumer::{ConsumerError, ConsumerState, ConsumerStatus};
 pub use grpc::ProjectionsService;
 pub use model::{Applied, ReadModel};
 pub use projection::{LiveProjection, ProjectionError};
+pub use snapshot::Snapshots;
 pub use source::{EventLogSource, EventSource, LocalSource, SharedSource, SourceError};
 pub use storage::{MemoryStorage, SledStorage, Storage, StorageError};
 
@@ -86,9 +89,25 @@ pub struct Projections {
 
 impl Projections {
     /// Opens the read models kept in the sled database in `dir`, replaying
-    /// from `sources` for `as_of` queries and rebuilds.
+    /// from `sources` for `as_of` queries and rebuilds, with snapshots every
+    /// [`snapshot::DEFAULT_EVERY`] events in `dir`/[`snapshot::DIR`].
     pub fn open(dir: &Path, sources: Vec<SharedSource>) -> Result<Self, StorageError> {
-        Self::with_storage(Arc::new(SledStorage::open(dir)?), sources)
+        Self::open_with_snapshots(dir, sources, snapshot::DEFAULT_EVERY)
+    }
+
+    /// [`Projections::open`] with a snapshot every `every` events.
+    pub fn open_with_snapshots(
+        dir: &Path,
+        sources: Vec<SharedSource>,
+        every: u64,
+    ) -> Result<Self, StorageError> {
+        let storage = Arc::new(SledStorage::open(dir)?);
+        let snapshots =
+            Snapshots::open(&dir.join(snapshot::DIR), every).map_err(sled::Error::Io)?;
+        Ok(Self {
+            live: Arc::new(LiveProjection::open(storage)?.with_snapshots(Arc::new(snapshots))),
+            sources,
+        })
     }
 
     /// Read models kept in `storage` (e.g. [`MemoryStorage`] for a throw-away projection).

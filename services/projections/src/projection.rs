@@ -1,6 +1,7 @@
 //! The live projection: the read model in memory, kept in its storage, fed
 //! batch by batch (each batch committed atomically with its checkpoints), read
-//! by queries, and rebuilt from the source logs on demand.
+//! by queries, rebuilt from the source logs on demand, and (when it has
+//! [`Snapshots`]) snapshotted every so many events for `as_of` queries.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -12,6 +13,7 @@ use tokio::sync::watch;
 use crate::consumer::{ConsumerState, ConsumerStatus};
 use crate::model::{Applied, ReadModel};
 use crate::replay;
+use crate::snapshot::Snapshots;
 use crate::source::{SharedSource, SourceError};
 use crate::storage::{Storage, StorageError};
 
@@ -57,6 +59,8 @@ pub struct LiveProjection {
     refusals: Refusals,
     /// Whether the consumer is running (what health follows).
     serving: watch::Sender<bool>,
+    /// Where the read models are snapshotted as they follow the logs.
+    snapshots: Option<Arc<Snapshots>>,
 }
 
 impl LiveProjection {
@@ -71,7 +75,21 @@ impl LiveProjection {
             consumer: watch::Sender::new(ConsumerStatus::default()),
             refusals: Refusals::new(),
             serving: watch::Sender::new(false),
+            snapshots: None,
         })
+    }
+
+    /// Snapshots the read models into `snapshots` after each batch that
+    /// takes them [`Snapshots::every`] events beyond the latest snapshot
+    /// (and lets `as_of` queries start from them).
+    pub fn with_snapshots(mut self, snapshots: Arc<Snapshots>) -> Self {
+        self.snapshots = Some(snapshots);
+        self
+    }
+
+    /// The snapshots of these read models, if kept.
+    pub fn snapshots(&self) -> Option<&Arc<Snapshots>> {
+        self.snapshots.as_ref()
     }
 
     /// The read model, for queries. Poisoning cannot leave it half-updated in a
@@ -188,9 +206,33 @@ impl LiveProjection {
             model.checkpoints().clone()
         };
         self.applied.send_replace(checkpoints);
+        self.snapshot_if_due();
         match undecodable {
             Some(error) => Err(error),
             None => Ok(outcome),
+        }
+    }
+
+    /// Writes a snapshot when one is due, under the read lock: queries go on,
+    /// the next batch waits for it. A failure is logged: snapshots are
+    /// derived data, they only save `as_of` replays time.
+    fn snapshot_if_due(&self) {
+        let Some(snapshots) = &self.snapshots else {
+            return;
+        };
+        let model = self.read();
+        if !snapshots.due(&model) {
+            return;
+        }
+        let started = std::time::Instant::now();
+        match snapshots.write(&model) {
+            Ok(Some(path)) => tracing::info!(
+                path = %path.display(),
+                millis = started.elapsed().as_millis() as u64,
+                "read-model snapshot written"
+            ),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot write a read-model snapshot"),
         }
     }
 

@@ -1,9 +1,11 @@
 //! Replays: fresh read models built by reading source logs from position 1,
-//! optionally only the events recorded up to an instant (`as_of`).
+//! optionally only the events recorded up to an instant (`as_of`), or from
+//! the nearest [`crate::snapshot`] before it.
 
 use maillage_proto::v1::EventEnvelope;
 
-use crate::model::{Applied, ReadModel};
+use crate::model::{Applied, ReadModel, TABLES};
+use crate::snapshot::{self, Snapshots, Tables};
 use crate::source::{EventSource, SharedSource, SourceError};
 use crate::time;
 
@@ -82,5 +84,34 @@ fn after(envelope: &EventEnvelope, as_of: Option<i64>) -> bool {
 pub async fn replay_as_of(sources: &[SharedSource], as_of: i64) -> Result<ReadModel, SourceError> {
     let mut model = ReadModel::for_replay();
     replay_into(&mut model, sources, Some(as_of)).await?;
+    Ok(model)
+}
+
+/// The read model of every source's events recorded up to `as_of`, with at
+/// least `tables` as a full replay would give them (the others may be
+/// partial): the nearest usable snapshot at or before `as_of`, when
+/// `snapshots` has one, then the tail of each log. When no snapshot was
+/// usable, or `tables` are every table, and the model is at least
+/// [`Snapshots::every`] events beyond where it started, it is kept as a
+/// snapshot (a failure to write it is logged: snapshots only save time).
+pub async fn replay_as_of_from(
+    snapshots: Option<&Snapshots>,
+    sources: &[SharedSource],
+    as_of: i64,
+    tables: Tables,
+) -> Result<ReadModel, SourceError> {
+    let Some(snapshots) = snapshots else {
+        return replay_as_of(sources, as_of).await;
+    };
+    let loaded = snapshots.load_as_of(sources, as_of, tables).await?;
+    let whole = loaded.is_none() || tables.len() == TABLES.len();
+    let mut model = loaded.unwrap_or_else(ReadModel::for_replay);
+    let start = snapshot::events(&model);
+    replay_into(&mut model, sources, Some(as_of)).await?;
+    if whole && snapshot::events(&model) >= start + snapshots.every() {
+        if let Err(error) = snapshots.write(&model) {
+            tracing::warn!(%error, "cannot write a read-model snapshot");
+        }
+    }
     Ok(model)
 }

@@ -94,7 +94,42 @@ macro_rules! tables {
             }
         }
 
+        /// Every table's name, in the order of [`ReadModel`]'s fields (the
+        /// sections of a [`crate::snapshot`]).
+        pub const TABLES: &[&str] = &[$(stringify!($name)),*];
+
         impl ReadModel {
+            /// Writes the rows of the table named `table` (one of [`TABLES`])
+            /// in the snapshots' binary encoding; an unknown name writes nothing.
+            pub fn encode_table(
+                &self,
+                table: &str,
+                writer: impl std::io::Write,
+            ) -> Result<(), bincode::Error> {
+                match table {
+                    $(
+                        stringify!($name) => self.$name.encode(writer),
+                    )*
+                    _ => Ok(()),
+                }
+            }
+
+            /// Replaces the rows of the table named `table` with those read
+            /// from `reader` (as [`ReadModel::encode_table`] wrote them); an
+            /// unknown name reads nothing.
+            pub fn decode_table(
+                &mut self,
+                table: &str,
+                reader: impl std::io::Read,
+            ) -> Result<(), bincode::Error> {
+                match table {
+                    $(
+                        stringify!($name) => self.$name.decode(reader),
+                    )*
+                    _ => Ok(()),
+                }
+            }
+
             /// Turns change tracking on or off in every table; either way,
             /// forgets the changes recorded so far.
             pub fn set_tracking(&mut self, tracking: bool) {
@@ -279,6 +314,13 @@ impl ReadModel {
     /// Every context's checkpoint, in context order.
     pub fn checkpoints(&self) -> &BTreeMap<String, u64> {
         &self.checkpoints
+    }
+
+    /// Sets `context`'s checkpoint and the hash of the event there (a model
+    /// loaded from a snapshot, whose rows are loaded table by table).
+    pub fn restore_checkpoint(&mut self, context: &str, position: u64, hash: [u8; 32]) {
+        self.checkpoints.insert(context.to_owned(), position);
+        self.heads.insert(context.to_owned(), hash);
     }
 
     /// The hash of the event at `context`'s checkpoint, when known.

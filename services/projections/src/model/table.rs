@@ -170,9 +170,66 @@ impl<V: Default + Serialize + DeserializeOwned> Table<V> {
         self.dirty.clear();
     }
 
+    /// Writes every row, in key order, in the snapshots' compact binary
+    /// encoding (bincode, variable-length integers), streamed into `writer`.
+    pub fn encode(&self, writer: impl std::io::Write) -> Result<(), bincode::Error> {
+        bincode::Options::serialize_into(bincode::DefaultOptions::new(), writer, &self.rows)
+    }
+
+    /// Replaces every row with those [`Table::encode`] wrote into `reader`
+    /// (none marked changed).
+    pub fn decode(&mut self, reader: impl std::io::Read) -> Result<(), bincode::Error> {
+        self.rows = bincode::Options::deserialize_from(bincode::DefaultOptions::new(), reader)
+            .map(|SortedRows(rows)| rows)?;
+        self.dirty.clear();
+        Ok(())
+    }
+
     /// Loads one stored row (not marked changed).
     pub fn load(&mut self, key: String, value: &[u8]) -> Result<(), serde_json::Error> {
         self.rows.insert(key, serde_json::from_slice(value)?);
         Ok(())
+    }
+}
+
+/// Rows read in key order (as [`Table::encode`] writes them) and built into
+/// a map by bulk, [`DECODE_CHUNK`] at a time: inserting them one by one
+/// compares each key with a dozen keys per level of the tree, which made most
+/// of the time of a snapshot's load.
+struct SortedRows<V>(BTreeMap<String, V>);
+
+/// Rows collected before they are built into the map: bounds the extra
+/// memory, while each append rebuilds the map (a few passes for the largest
+/// tables).
+const DECODE_CHUNK: usize = 65_536;
+
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for SortedRows<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Rows<V>(std::marker::PhantomData<V>);
+        impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for Rows<V> {
+            type Value = SortedRows<V>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("rows by key")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut rows = BTreeMap::new();
+                let mut chunk = Vec::with_capacity(DECODE_CHUNK.min(map.size_hint().unwrap_or(0)));
+                while let Some(entry) = map.next_entry::<String, V>()? {
+                    chunk.push(entry);
+                    if chunk.len() == DECODE_CHUNK {
+                        // In key order: the sort finds one run, the build is linear.
+                        rows.append(&mut chunk.drain(..).collect());
+                    }
+                }
+                rows.append(&mut chunk.into_iter().collect());
+                Ok(SortedRows(rows))
+            }
+        }
+        deserializer.deserialize_map(Rows(std::marker::PhantomData))
     }
 }

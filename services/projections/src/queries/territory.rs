@@ -27,6 +27,19 @@ use crate::labels;
 use crate::model::{ActionRow, ReadModel};
 use crate::time::opt_timestamp;
 
+/// The tables the report reads (with the open and overdue follow-ups of
+/// [`super::follow_ups::open_and_overdue`]): an `as_of` report loads only
+/// these from a snapshot.
+pub const TABLES: crate::snapshot::Tables = &[
+    "stakeholders",
+    "interactions",
+    "actions",
+    "surveys",
+    "interviews",
+    "consortia",
+    "commitments",
+];
+
 #[derive(Default)]
 struct CommuneAcc {
     stakeholders: u64,

@@ -1,0 +1,404 @@
+//! Snapshots of the read models for `as_of` queries: every table at some
+//! per-context positions, in files beside the read-model database, so that
+//! an `as_of` query loads the nearest snapshot at or before its instant (only
+//! the tables it reads) and replays only the tail of each log
+//! ([`crate::replay::replay_as_of_from`]).
+//!
+//! **Derived data.** A snapshot holds nothing the read models do not (no
+//! sealed field, no personal data in clear: see [`crate::model`]), and
+//! nothing but them: deleting every snapshot changes no answer, only its
+//! speed. A snapshot is used only when its format version is
+//! [`FORMAT_VERSION`] and, for every log, the event at its position is still
+//! there with the same hash; otherwise it is ignored and deleted, and
+//! written again later (by the live projection as it follows the logs, or by
+//! the next `as_of` replay that had to start from further back).
+//!
+//! **Which snapshot.** Each log's `recorded_at` follows its commit order, so
+//! a snapshot is usable for an instant when the event at each of its
+//! positions was recorded at or before it; the model of an instant depends
+//! only on each context's prefix (see the convergence note in
+//! [`crate::model`]), so among the usable snapshots the one with the most
+//! events leaves the shortest tail.
+//!
+//! **File layout** (`<events>-<context>-<position>-….snap`, `events` the
+//! sum of the positions): the 8 bytes [`MAGIC`], the format version (`u32`,
+//! little-endian), a header (bincode: each context's position and the hash
+//! of the event there, and the tables' names in section order), then one
+//! section per table: its length (`u64`, little-endian) and its rows
+//! ([`ReadModel::encode_table`]), so that a loader skips the tables it does
+//! not need. Written to a temporary file, synced, then renamed.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bincode::Options;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ReadModel, TABLES};
+use crate::source::{SharedSource, SourceError};
+use crate::time;
+
+/// The version of the file layout and row encoding; a snapshot of another
+/// version is ignored (and deleted). Bump it when a row type changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The first bytes of a snapshot file.
+pub const MAGIC: &[u8; 8] = b"MLGSNAP\0";
+
+/// Events of the logs (summed) between two snapshots by default.
+pub const DEFAULT_EVERY: u64 = 50_000;
+
+/// The snapshots' folder in the projections' data folder.
+pub const DIR: &str = "snapshots";
+
+/// The extension of a snapshot file.
+const EXTENSION: &str = "snap";
+
+/// The names of the tables a query reads (a subset of [`TABLES`]).
+pub type Tables = &'static [&'static str];
+
+/// A snapshot's header.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    /// Each context's position and the hash of the event there.
+    heads: Vec<Head>,
+    /// The tables, in section order.
+    tables: Vec<String>,
+}
+
+/// A context's position in a snapshot.
+#[derive(Debug, Serialize, Deserialize)]
+struct Head {
+    context: String,
+    position: u64,
+    hash: [u8; 32],
+}
+
+/// Why a snapshot cannot be written or used.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Reading or writing its file failed.
+    #[error("snapshot file: {0}")]
+    Io(#[from] std::io::Error),
+    /// Its header or rows do not encode or decode.
+    #[error("snapshot encoding: {0}")]
+    Encoding(#[from] bincode::Error),
+    /// Not a snapshot file.
+    #[error("not a read-model snapshot")]
+    Magic,
+    /// A snapshot of another format.
+    #[error("snapshot format version {0}, not {FORMAT_VERSION}")]
+    Version(u32),
+    /// It does not match the logs (or lacks a table asked for).
+    #[error("snapshot does not match: {0}")]
+    Mismatch(String),
+}
+
+/// A snapshot found for an instant, with its file positioned after the header.
+enum Found {
+    /// Usable: the header and the file.
+    Usable(Header, BufReader<File>),
+    /// Some of its events were recorded after the instant.
+    Later,
+}
+
+/// The snapshots of one projections service, in one folder.
+pub struct Snapshots {
+    dir: PathBuf,
+    every: u64,
+    /// The events of the latest snapshot kept (0: none).
+    latest: AtomicU64,
+}
+
+/// The bincode options of the header (and of the rows: see [`crate::model::Table::encode`]).
+fn options() -> impl Options {
+    bincode::DefaultOptions::new()
+}
+
+/// The events a model holds: the sum of its checkpoints.
+pub fn events(model: &ReadModel) -> u64 {
+    model.checkpoints().values().sum()
+}
+
+impl Snapshots {
+    /// The snapshots in `dir` (created if missing; temporary files an
+    /// interrupted write left are removed), one every `every` events (at
+    /// least 1).
+    pub fn open(dir: &Path, every: u64) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|extension| extension == "tmp") {
+                std::fs::remove_file(&path)?;
+            }
+        }
+        let snapshots = Self {
+            dir: dir.to_owned(),
+            every: every.max(1),
+            latest: AtomicU64::new(0),
+        };
+        snapshots.refresh_latest()?;
+        Ok(snapshots)
+    }
+
+    /// The events between two snapshots.
+    pub fn every(&self) -> u64 {
+        self.every
+    }
+
+    /// The snapshot files and their events, most events first.
+    pub fn list(&self) -> std::io::Result<Vec<(u64, PathBuf)>> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path
+                .extension()
+                .is_none_or(|extension| extension != EXTENSION)
+            {
+                continue;
+            }
+            let events = path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .and_then(|stem| stem.split('-').next())
+                .and_then(|events| events.parse::<u64>().ok());
+            if let Some(events) = events {
+                files.push((events, path));
+            }
+        }
+        files.sort_by(|a, b| b.cmp(a));
+        Ok(files)
+    }
+
+    fn refresh_latest(&self) -> std::io::Result<()> {
+        let latest = self.list()?.first().map_or(0, |(events, _)| *events);
+        self.latest.store(latest, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether `model` is at least [`Snapshots::every`] events beyond the
+    /// latest snapshot kept.
+    pub fn due(&self, model: &ReadModel) -> bool {
+        events(model) >= self.latest.load(Ordering::Relaxed) + self.every
+    }
+
+    /// Writes a snapshot of every table of `model`. Writes nothing (`None`)
+    /// when the hash at a checkpoint is unknown (a checkpoint stored before
+    /// hashes were kept: the snapshot could not be checked against its log)
+    /// or when the model holds no event.
+    pub fn write(&self, model: &ReadModel) -> Result<Option<PathBuf>, SnapshotError> {
+        let mut heads = Vec::new();
+        for (context, position) in model.checkpoints() {
+            let Some(hash) = model.head_hash(context) else {
+                return Ok(None);
+            };
+            heads.push(Head {
+                context: context.clone(),
+                position: *position,
+                hash,
+            });
+        }
+        let total = events(model);
+        if total == 0 {
+            return Ok(None);
+        }
+        let mut name = format!("{total:020}");
+        for head in &heads {
+            name.push_str(&format!("-{}-{}", head.context, head.position));
+        }
+        let path = self.dir.join(format!("{name}.{EXTENSION}"));
+        let temporary = self
+            .dir
+            .join(format!("{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        let written = write_file(&temporary, model, heads).and_then(|()| {
+            std::fs::rename(&temporary, &path)?;
+            Ok(())
+        });
+        if let Err(error) = written {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(error);
+        }
+        self.latest.fetch_max(total, Ordering::Relaxed);
+        Ok(Some(path))
+    }
+
+    /// The read model of the nearest usable snapshot at or before `as_of`
+    /// (µs), with only `tables` loaded (the others empty), or `None`.
+    /// Snapshots of another format, or that do not match the logs, are
+    /// deleted on the way. Fails only when a source cannot be read.
+    pub async fn load_as_of(
+        &self,
+        sources: &[SharedSource],
+        as_of: i64,
+        tables: Tables,
+    ) -> Result<Option<ReadModel>, SourceError> {
+        let files = match self.list() {
+            Ok(files) => files,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the read-model snapshots; replaying from the start");
+                return Ok(None);
+            }
+        };
+        for (_, path) in files {
+            let found = match find(&path, sources, as_of).await {
+                Ok(found) => found,
+                Err(FindError::Source(error)) => return Err(error),
+                Err(FindError::Snapshot(error)) => {
+                    self.discard(&path, &error);
+                    continue;
+                }
+            };
+            let Found::Usable(header, mut file) = found else {
+                continue;
+            };
+            match load(&header, &mut file, tables) {
+                Ok(model) => return Ok(Some(model)),
+                Err(error) => self.discard(&path, &error),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deletes a snapshot that cannot be used.
+    fn discard(&self, path: &Path, error: &SnapshotError) {
+        tracing::warn!(path = %path.display(), %error, "read-model snapshot ignored and deleted");
+        if let Err(error) = std::fs::remove_file(path) {
+            tracing::warn!(path = %path.display(), %error, "cannot delete a read-model snapshot");
+        }
+        if let Err(error) = self.refresh_latest() {
+            tracing::warn!(%error, "cannot list the read-model snapshots");
+        }
+    }
+}
+
+/// Writes the snapshot file of `model` at `path`, synced.
+fn write_file(path: &Path, model: &ReadModel, heads: Vec<Head>) -> Result<(), SnapshotError> {
+    let mut file = BufWriter::new(File::create(path)?);
+    file.write_all(MAGIC)?;
+    file.write_all(&FORMAT_VERSION.to_le_bytes())?;
+    let header = Header {
+        heads,
+        tables: TABLES.iter().map(|table| (*table).to_owned()).collect(),
+    };
+    options().serialize_into(&mut file, &header)?;
+    for table in TABLES {
+        // The section's length is written once its rows are.
+        let start = file.stream_position()?;
+        file.write_all(&0u64.to_le_bytes())?;
+        model.encode_table(table, &mut file)?;
+        let end = file.stream_position()?;
+        file.seek(SeekFrom::Start(start))?;
+        file.write_all(&(end - start - 8).to_le_bytes())?;
+        file.seek(SeekFrom::Start(end))?;
+    }
+    let file = file.into_inner().map_err(|error| error.into_error())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Why a snapshot was not found usable.
+enum FindError {
+    /// A source could not be read: the replay cannot go on either.
+    Source(SourceError),
+    /// The snapshot cannot be used.
+    Snapshot(SnapshotError),
+}
+
+impl From<SnapshotError> for FindError {
+    fn from(error: SnapshotError) -> Self {
+        Self::Snapshot(error)
+    }
+}
+
+impl From<std::io::Error> for FindError {
+    fn from(error: std::io::Error) -> Self {
+        Self::Snapshot(error.into())
+    }
+}
+
+/// Reads the header of the snapshot at `path` and checks it against the
+/// logs: usable for `as_of`, or later than it.
+async fn find(path: &Path, sources: &[SharedSource], as_of: i64) -> Result<Found, FindError> {
+    let mut file = BufReader::new(File::open(path)?);
+    let mut magic = [0u8; 8];
+    file.read_exact(&mut magic)?;
+    if &magic != MAGIC {
+        return Err(SnapshotError::Magic.into());
+    }
+    let mut version = [0u8; 4];
+    file.read_exact(&mut version)?;
+    let version = u32::from_le_bytes(version);
+    if version != FORMAT_VERSION {
+        return Err(SnapshotError::Version(version).into());
+    }
+    let header: Header = options()
+        .deserialize_from(&mut file)
+        .map_err(SnapshotError::from)?;
+    let mut later = false;
+    for head in &header.heads {
+        let source = sources
+            .iter()
+            .find(|source| source.context() == head.context)
+            .ok_or_else(|| SnapshotError::Mismatch(format!("no log of {}", head.context)))?;
+        let events = source
+            .read(head.position, 1)
+            .await
+            .map_err(FindError::Source)?;
+        let event = events
+            .first()
+            .filter(|event| event.position == head.position && event.hash == head.hash)
+            .ok_or_else(|| {
+                SnapshotError::Mismatch(format!(
+                    "the log of {} has no such event at position {}",
+                    head.context, head.position
+                ))
+            })?;
+        let recorded = event.recorded_at.as_ref().map_or(i64::MIN, time::micros);
+        later |= recorded > as_of;
+    }
+    Ok(if later {
+        Found::Later
+    } else {
+        Found::Usable(header, file)
+    })
+}
+
+/// The read model of a snapshot whose header was read from `file`, with
+/// only `tables` loaded.
+fn load(
+    header: &Header,
+    file: &mut BufReader<File>,
+    tables: Tables,
+) -> Result<ReadModel, SnapshotError> {
+    if let Some(missing) = tables
+        .iter()
+        .find(|table| !header.tables.iter().any(|held| held == *table))
+    {
+        return Err(SnapshotError::Mismatch(format!("no table {missing}")));
+    }
+    let mut model = ReadModel::for_replay();
+    for head in &header.heads {
+        model.restore_checkpoint(&head.context, head.position, head.hash);
+    }
+    for table in &header.tables {
+        let mut length = [0u8; 8];
+        file.read_exact(&mut length)?;
+        let length = u64::from_le_bytes(length);
+        if !tables.contains(&table.as_str()) {
+            let skip = i64::try_from(length)
+                .map_err(|_| SnapshotError::Mismatch(format!("section {table} too long")))?;
+            file.seek_relative(skip)?;
+            continue;
+        }
+        let mut section = file.by_ref().take(length);
+        model.decode_table(table, &mut section)?;
+        if section.limit() != 0 {
+            return Err(SnapshotError::Mismatch(format!(
+                "section {table} longer than its rows"
+            )));
+        }
+    }
+    Ok(model)
+}
