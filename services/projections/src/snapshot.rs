@@ -56,6 +56,10 @@ pub const DIR: &str = "snapshots";
 /// The extension of a snapshot file.
 const EXTENSION: &str = "snap";
 
+/// The newest snapshots always kept, [`Snapshots::every`] events apart: the
+/// recent past (a steering committee's quarter) is what as-of reports ask most.
+const RECENT_KEPT: usize = 4;
+
 /// The names of the tables a query reads (a subset of [`TABLES`]).
 pub type Tables = &'static [&'static str];
 
@@ -221,7 +225,29 @@ impl Snapshots {
             return Err(error);
         }
         self.latest.fetch_max(total, Ordering::Relaxed);
+        self.thin();
         Ok(Some(path))
+    }
+
+    /// Deletes the snapshots [`thinned`] does not keep, so that the folder
+    /// grows with the logarithm of the logs, not with their length.
+    fn thin(&self) {
+        let files = match self.list() {
+            Ok(files) => files,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the read-model snapshots to thin them");
+                return;
+            }
+        };
+        let events: Vec<u64> = files.iter().map(|(events, _)| *events).collect();
+        let kept = thinned(&events, self.every);
+        for (events, path) in files {
+            if !kept.contains(&events) {
+                if let Err(error) = std::fs::remove_file(&path) {
+                    tracing::warn!(path = %path.display(), %error, "cannot delete a read-model snapshot");
+                }
+            }
+        }
     }
 
     /// The read model of the nearest usable snapshot at or before `as_of`
@@ -271,6 +297,29 @@ impl Snapshots {
             tracing::warn!(%error, "cannot list the read-model snapshots");
         }
     }
+}
+
+/// Which snapshots to keep, given their events, most first: the
+/// [`RECENT_KEPT`] newest, then older ones further and further apart (each
+/// gap at least twice the previous, starting at twice `every`). An as-of
+/// query in the recent past replays at most `every` events past its snapshot;
+/// one `d` events back, about `d` at worst — while the folder holds a number
+/// of snapshots that grows with the logarithm of the logs.
+pub fn thinned(events_most_first: &[u64], every: u64) -> Vec<u64> {
+    let mut kept: Vec<u64> = events_most_first
+        .iter()
+        .take(RECENT_KEPT)
+        .copied()
+        .collect();
+    let mut gap = every.max(1).saturating_mul(2);
+    for &events in events_most_first.iter().skip(RECENT_KEPT) {
+        let last = kept.last().copied().unwrap_or(u64::MAX);
+        if last.saturating_sub(events) >= gap {
+            kept.push(events);
+            gap = gap.saturating_mul(2);
+        }
+    }
+    kept
 }
 
 /// Writes the snapshot file of `model` at `path`, synced.
@@ -401,4 +450,26 @@ fn load(
         }
     }
     Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_snapshots_are_kept_and_older_ones_thinned_by_doubling_gaps() {
+        // A snapshot every 10 events, 100 of them: 1,000 events.
+        let every = 10;
+        let all: Vec<u64> = (1..=100).rev().map(|n| n * every).collect();
+        let kept = thinned(&all, every);
+        assert_eq!(&kept[..RECENT_KEPT], &[1000, 990, 980, 970]);
+        // Then gaps of at least 20, 40, 80, 160, 320 events.
+        assert_eq!(kept, vec![1000, 990, 980, 970, 950, 910, 830, 670, 350]);
+        // Thinning what was kept keeps it: the folder is stable between writes.
+        assert_eq!(thinned(&kept, every), kept);
+        // A log ten times longer holds only a few more snapshots.
+        let longer: Vec<u64> = (1..=1000).rev().map(|n| n * every).collect();
+        assert!(thinned(&longer, every).len() <= kept.len() + 4);
+        assert!(thinned(&[], every).is_empty());
+    }
 }
