@@ -187,6 +187,7 @@ async fn main() -> Result<()> {
     let mut client = clients[0].clone();
     let survey_id = client
         .draft_survey(pb::DraftSurveyRequest {
+            campaign_action_ids: Vec::new(),
             topics: Default::default(),
             request_id: "bench-draft".into(),
             title: "Benchmark survey".into(),
@@ -200,6 +201,7 @@ async fn main() -> Result<()> {
         .id;
     client
         .open_survey(pb::OpenSurveyRequest {
+            campaign_override: None,
             request_id: "bench-open".into(),
             survey_id: survey_id.clone(),
             expected_version: None,

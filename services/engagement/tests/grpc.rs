@@ -139,6 +139,7 @@ fn questions() -> Vec<pb::SurveyQuestion> {
 async fn open_survey(client: &mut Client, tag: &str) -> Result<String> {
     let id = client
         .draft_survey(pb::DraftSurveyRequest {
+            campaign_action_ids: Vec::new(),
             topics: Default::default(),
             request_id: format!("{tag}-draft"),
             title: "Vos attentes d'un tiers-lieu".into(),
@@ -152,6 +153,7 @@ async fn open_survey(client: &mut Client, tag: &str) -> Result<String> {
         .id;
     client
         .open_survey(pb::OpenSurveyRequest {
+            campaign_override: None,
             request_id: format!("{tag}-open"),
             survey_id: id.clone(),
             expected_version: Some(1),
@@ -874,6 +876,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
     case!(
         draft_survey,
         pb::DraftSurveyRequest {
+            campaign_action_ids: Vec::new(),
             topics: Default::default(),
             request_id: "bad-draft".into(),
             title: "t".into(),
@@ -1378,5 +1381,190 @@ async fn actions_surveys_and_interviews_speak_the_shared_vocabulary() -> Result<
         "a theme given twice",
     );
     assert_eq!(server.head().await?, head);
+    Ok(())
+}
+
+/// Plans an awareness public meeting and, when `held`, schedules it in the
+/// past and marks it held: returns its id.
+async fn awareness_action(client: &mut Client, tag: &str, held: bool) -> Result<String> {
+    let mut request = plan_request(&format!("{tag}-plan"));
+    request.kind = pb::ActionKind::AwarenessPublicMeeting as i32;
+    request.title = "Réunion publique : un tiers-lieu, pour quoi faire ?".into();
+    request.audiences = vec![Audience::Population as i32];
+    let id = client.plan_action(request).await?.into_inner().id;
+    if held {
+        hold(client, tag, &id).await?;
+    }
+    Ok(id)
+}
+
+/// Schedules the action `id` in the past and marks it held.
+async fn hold(client: &mut Client, tag: &str, id: &str) -> Result<()> {
+    client
+        .schedule_action(pb::ScheduleActionRequest {
+            request_id: format!("{tag}-schedule"),
+            action_id: id.into(),
+            expected_version: None,
+            starts_at: ts(hours_ago(3)),
+            ends_at: ts(hours_ago(1)),
+        })
+        .await?;
+    client
+        .mark_action_held(pb::MarkActionHeldRequest {
+            request_id: format!("{tag}-held"),
+            action_id: id.into(),
+            expected_version: None,
+        })
+        .await?;
+    Ok(())
+}
+
+/// A draft naming `first` and `others` as its information campaign.
+fn campaign_draft(request_id: &str, first: &str, others: &[&str]) -> pb::DraftSurveyRequest {
+    pb::DraftSurveyRequest {
+        request_id: request_id.into(),
+        title: "Vos attentes d'un tiers-lieu".into(),
+        description: String::new(),
+        campaign_action_id: first.into(),
+        campaign_action_ids: others.iter().map(|id| id.to_string()).collect(),
+        themes: Vec::new(),
+        topics: vec![pb::Theme::QuelsTla as i32],
+        questions: questions(),
+    }
+}
+
+fn opening(request_id: &str, survey_id: &str, reason: Option<&str>) -> pb::OpenSurveyRequest {
+    pb::OpenSurveyRequest {
+        request_id: request_id.into(),
+        survey_id: survey_id.into(),
+        expected_version: None,
+        campaign_override: reason.map(|reason| pb::SurveyCampaignOverride {
+            reason: reason.into(),
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_survey_opens_after_its_information_campaign_or_with_a_recorded_override() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let roundtable = plan(&mut client, "roundtable").await?.id;
+    let meeting = awareness_action(&mut client, "meeting", false).await?;
+    let stand = awareness_action(&mut client, "stand", false).await?;
+    let cancelled = awareness_action(&mut client, "cancelled", false).await?;
+    client
+        .cancel_action(pb::CancelActionRequest {
+            request_id: "cancel".into(),
+            action_id: cancelled.clone(),
+            expected_version: None,
+            reason: "salle indisponible".into(),
+        })
+        .await?;
+    let head = server.head().await?;
+
+    // A campaign of unknown actions, of actions that do not inform the
+    // public, of a cancelled action, or naming one twice: refused, nothing written.
+    let unknown = "6f1c0f5e-1d2b-4c3a-9e8f-000000000001";
+    let cases = [
+        (
+            campaign_draft("d1", unknown, &[]),
+            Code::InvalidArgument,
+            "campaign_action_id",
+        ),
+        (
+            campaign_draft("d2", &meeting, &[&roundtable]),
+            Code::InvalidArgument,
+            "campaign_action_ids[0]",
+        ),
+        (
+            campaign_draft("d3", &meeting, &[&stand, &meeting]),
+            Code::InvalidArgument,
+            "campaign_action_ids[1]",
+        ),
+        (
+            campaign_draft("d4", &meeting, &["nope"]),
+            Code::InvalidArgument,
+            "campaign_action_ids[0]",
+        ),
+        (
+            campaign_draft("d5", "", &[&cancelled]),
+            Code::FailedPrecondition,
+            "",
+        ),
+    ];
+    for (request, code, field) in cases {
+        let case = format!("{request:?}");
+        refused(client.draft_survey(request).await, code, field, &case);
+    }
+    assert_eq!(server.head().await?, head, "a refused draft wrote nothing");
+
+    let survey = client
+        .draft_survey(campaign_draft("draft", &meeting, &[&stand]))
+        .await?
+        .into_inner()
+        .id;
+    let early = client
+        .draft_survey(campaign_draft("early-draft", &meeting, &[]))
+        .await?
+        .into_inner()
+        .id;
+    let head = server.head().await?;
+    // Before any campaign action is held: refused, naming the field; an
+    // override needs a reason.
+    let status = client
+        .open_survey(opening("open-1", &survey, None))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().starts_with("campaign_action_ids: "),
+        "{status:?}"
+    );
+    refused(
+        client
+            .open_survey(opening("open-2", &survey, Some("  ")))
+            .await,
+        Code::InvalidArgument,
+        "campaign_override.reason",
+        "override without a reason",
+    );
+    assert_eq!(
+        server.head().await?,
+        head,
+        "a refused opening wrote nothing"
+    );
+
+    // A facilitator overrides, with a reason: recorded, with who.
+    client
+        .open_survey(opening(
+            "open-early",
+            &early,
+            Some("le lien circule déjà en mairie"),
+        ))
+        .await?;
+    let view = client
+        .get_survey(pb::GetSurveyRequest { survey_id: early })
+        .await?
+        .into_inner();
+    assert_eq!(view.status, pb::SurveyStatus::Open as i32);
+    assert_eq!(
+        view.campaign_override_reason,
+        "le lien circule déjà en mairie"
+    );
+    assert!(!view.campaign_overridden_by.is_empty());
+    assert!(view.campaign_held_action_ids.is_empty());
+
+    // Once one action of the campaign is held (the second), it opens.
+    hold(&mut client, "stand", &stand).await?;
+    client.open_survey(opening("open-3", &survey, None)).await?;
+    let view = client
+        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .await?
+        .into_inner();
+    assert_eq!(view.status, pb::SurveyStatus::Open as i32);
+    assert_eq!(view.campaign_action_id, meeting);
+    assert_eq!(view.campaign_action_ids, vec![stand.clone()]);
+    assert_eq!(view.campaign_held_action_ids, vec![stand]);
+    assert!(view.campaign_override_reason.is_empty());
     Ok(())
 }

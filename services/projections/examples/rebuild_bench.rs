@@ -311,6 +311,7 @@ async fn generate(
         };
         use pb::survey_question::Kind;
         let drafted = pb::SurveyDrafted {
+            campaign_action_ids: Vec::new(),
             topics: Default::default(),
             survey_id: survey.clone(),
             title: "Vos attentes".into(),
@@ -347,6 +348,9 @@ async fn generate(
             ],
         };
         let opened = pb::SurveyOpened {
+            campaign_held_action_ids: Vec::new(),
+            campaign_override_reason: String::new(),
+            campaign_overridden_by: String::new(),
             survey_id: survey.clone(),
             opened_at: ts(YEAR_START + 25 * 86_400),
         };

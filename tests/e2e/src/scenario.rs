@@ -651,6 +651,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // S1: the survey.
     let draft = pb::DraftSurveyRequest {
+        campaign_action_ids: Vec::new(),
         topics: Default::default(),
         request_id: rid(),
         title: "Vos attentes d'un tiers-lieu".into(),
@@ -668,6 +669,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
     out.name("S1", &reply.id);
     let s1 = reply.id;
     let open = pb::OpenSurveyRequest {
+        campaign_override: None,
         request_id: rid(),
         survey_id: s1.clone(),
         expected_version: None,

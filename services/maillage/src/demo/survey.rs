@@ -208,6 +208,7 @@ async fn command(
 pub async fn survey(player: &mut Player, plan: &Plan, campaign_id: &str) -> anyhow::Result<String> {
     player.phase("Enquête auprès de la population");
     let request = pb::DraftSurveyRequest {
+        campaign_action_ids: Vec::new(),
         request_id: player.request_id(),
         title: "Enquête : un tiers-lieu dans le Castelrenaudais, pour quoi faire ?".to_owned(),
         description: "Questionnaire anonyme diffusé après la campagne d'information.".to_owned(),
@@ -219,6 +220,7 @@ pub async fn survey(player: &mut Player, plan: &Plan, campaign_id: &str) -> anyh
     let result = player.engagement.draft_survey(request).await;
     let id = command(player, "enquête rédigée", result).await?;
     let request = pb::OpenSurveyRequest {
+        campaign_override: None,
         request_id: player.request_id(),
         survey_id: id.clone(),
         expected_version: None,

@@ -477,6 +477,7 @@ pub fn scenario() -> Vec<Ev> {
             day(11),
             "alice",
             pb::SurveyDrafted {
+                campaign_action_ids: Vec::new(),
                 topics: Default::default(),
                 survey_id: S1.into(),
                 title: "Vos attentes".into(),
@@ -522,6 +523,9 @@ pub fn scenario() -> Vec<Ev> {
             day(13),
             "alice",
             pb::SurveyOpened {
+                campaign_held_action_ids: Vec::new(),
+                campaign_override_reason: String::new(),
+                campaign_overridden_by: String::new(),
                 survey_id: S1.into(),
                 opened_at: ts(day(13)),
             },
