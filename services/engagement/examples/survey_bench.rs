@@ -187,6 +187,7 @@ async fn main() -> Result<()> {
     let mut client = clients[0].clone();
     let survey_id = client
         .draft_survey(pb::DraftSurveyRequest {
+            axis_ids: Vec::new(),
             campaign_action_ids: Vec::new(),
             topics: Default::default(),
             request_id: "bench-draft".into(),

@@ -30,6 +30,7 @@ fn hours_ago(hours: u64) -> SystemTime {
 
 fn plan_request(request_id: &str) -> pb::PlanActionRequest {
     pb::PlanActionRequest {
+        axis_ids: Vec::new(),
         topics: Default::default(),
         request_id: request_id.into(),
         kind: pb::ActionKind::Roundtable as i32,
@@ -139,6 +140,7 @@ fn questions() -> Vec<pb::SurveyQuestion> {
 async fn open_survey(client: &mut Client, tag: &str) -> Result<String> {
     let id = client
         .draft_survey(pb::DraftSurveyRequest {
+            axis_ids: Vec::new(),
             campaign_action_ids: Vec::new(),
             topics: Default::default(),
             request_id: format!("{tag}-draft"),
@@ -204,6 +206,7 @@ fn response(survey_id: &str, request_id: &str, token: &str) -> pb::SubmitSurveyR
 
 fn interview_request(request_id: &str, notes: &str) -> pb::RecordInterviewRequest {
     pb::RecordInterviewRequest {
+        axis_ids: Vec::new(),
         topics: Default::default(),
         request_id: request_id.into(),
         subject: Some(pb::InterviewSubject {
@@ -876,6 +879,7 @@ async fn bad_input_is_refused_with_the_right_status_and_changes_nothing() -> Res
     case!(
         draft_survey,
         pb::DraftSurveyRequest {
+            axis_ids: Vec::new(),
             campaign_action_ids: Vec::new(),
             topics: Default::default(),
             request_id: "bad-draft".into(),
@@ -1422,6 +1426,7 @@ async fn hold(client: &mut Client, tag: &str, id: &str) -> Result<()> {
 /// A draft naming `first` and `others` as its information campaign.
 fn campaign_draft(request_id: &str, first: &str, others: &[&str]) -> pb::DraftSurveyRequest {
     pb::DraftSurveyRequest {
+        axis_ids: Vec::new(),
         request_id: request_id.into(),
         title: "Vos attentes d'un tiers-lieu".into(),
         description: String::new(),
@@ -1566,5 +1571,217 @@ async fn a_survey_opens_after_its_information_campaign_or_with_a_recorded_overri
     assert_eq!(view.campaign_action_ids, vec![stand.clone()]);
     assert_eq!(view.campaign_held_action_ids, vec![stand]);
     assert!(view.campaign_override_reason.is_empty());
+    Ok(())
+}
+
+fn define_axis(request_id: &str, name: &str) -> pb::DefineProgrammeAxisRequest {
+    pb::DefineProgrammeAxisRequest {
+        request_id: request_id.into(),
+        name: name.into(),
+        description: format!("L'axe « {name} » du programme"),
+        expected_version: None,
+    }
+}
+
+#[tokio::test]
+async fn the_programme_axes_are_defined_renamed_reordered_retired_and_tag_what_is_done(
+) -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let empty = client
+        .get_programme(pb::GetProgrammeRequest {})
+        .await?
+        .into_inner();
+    assert_eq!((empty.version, empty.axes.len()), (0, 0));
+
+    let mut axes = Vec::new();
+    for (n, name) in ["Sensibiliser", "Concerter", "Outiller"].iter().enumerate() {
+        axes.push(
+            client
+                .define_programme_axis(define_axis(&format!("axis-{n}"), name))
+                .await?
+                .into_inner()
+                .id,
+        );
+    }
+    // A retry names the same axis and records nothing more.
+    let retry = client
+        .define_programme_axis(define_axis("axis-1", "Concerter"))
+        .await?
+        .into_inner();
+    assert_eq!(retry.id, axes[1]);
+    client
+        .rename_programme_axis(pb::RenameProgrammeAxisRequest {
+            request_id: "rename".into(),
+            axis_id: axes[2].clone(),
+            expected_version: Some(3),
+            name: "Outiller les tiers-lieux".into(),
+            description: "Modèles économiques, financements".into(),
+        })
+        .await?;
+    client
+        .reorder_programme_axes(pb::ReorderProgrammeAxesRequest {
+            request_id: "reorder".into(),
+            expected_version: None,
+            axis_ids: vec![axes[2].clone(), axes[0].clone(), axes[1].clone()],
+        })
+        .await?;
+    let retired = client
+        .define_programme_axis(define_axis("axis-old", "Ancien axe"))
+        .await?
+        .into_inner()
+        .id;
+    client
+        .retire_programme_axis(pb::RetireProgrammeAxisRequest {
+            request_id: "retire".into(),
+            axis_id: retired.clone(),
+            expected_version: None,
+            reason: "fusionné avec Concerter".into(),
+        })
+        .await?;
+    let analyst = server
+        .client_with(Some(server.tokens.of(Role::Analyst)))
+        .await?
+        .get_programme(pb::GetProgrammeRequest {})
+        .await?
+        .into_inner();
+    assert_eq!(analyst.version, 7);
+    let seen: Vec<(&str, u32, bool)> = analyst
+        .axes
+        .iter()
+        .map(|axis| (axis.name.as_str(), axis.order, axis.retired))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Outiller les tiers-lieux", 1, false),
+            ("Sensibiliser", 2, false),
+            ("Concerter", 3, false),
+            ("Ancien axe", 0, true),
+        ]
+    );
+    assert_eq!(analyst.axes[3].retirement_reason, "fusionné avec Concerter");
+
+    // Bad input: refused naming the field, nothing written.
+    let head = server.head().await?;
+    refused(
+        client
+            .define_programme_axis(define_axis("bad-1", " "))
+            .await,
+        Code::InvalidArgument,
+        "name",
+        "an empty name",
+    );
+    refused(
+        client
+            .define_programme_axis(define_axis("bad-2", "sensibiliser"))
+            .await,
+        Code::AlreadyExists,
+        "",
+        "a name taken",
+    );
+    refused(
+        client
+            .reorder_programme_axes(pb::ReorderProgrammeAxesRequest {
+                request_id: "bad-3".into(),
+                expected_version: None,
+                axis_ids: vec![axes[0].clone(), axes[1].clone()],
+            })
+            .await,
+        Code::InvalidArgument,
+        "axis_ids",
+        "a reorder missing an axis",
+    );
+    refused(
+        client
+            .retire_programme_axis(pb::RetireProgrammeAxisRequest {
+                request_id: "bad-4".into(),
+                axis_id: axes[0].clone(),
+                expected_version: None,
+                reason: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "reason",
+        "a retirement without reason",
+    );
+    refused(
+        client
+            .rename_programme_axis(pb::RenameProgrammeAxisRequest {
+                request_id: "bad-5".into(),
+                axis_id: STAKEHOLDER.into(),
+                expected_version: None,
+                name: "x".into(),
+                description: String::new(),
+            })
+            .await,
+        Code::NotFound,
+        "",
+        "renaming an unknown axis",
+    );
+    refused(
+        server
+            .client_with(Some(server.tokens.of(Role::Analyst)))
+            .await?
+            .define_programme_axis(define_axis("bad-6", "Évaluer"))
+            .await,
+        Code::PermissionDenied,
+        "",
+        "an analyst defining an axis",
+    );
+    // Tagging with an unknown or retired axis, or a malformed id.
+    let mut action = plan_request("bad-plan");
+    action.axis_ids = vec![axes[0].clone(), STAKEHOLDER.into()];
+    refused(
+        client.plan_action(action).await,
+        Code::InvalidArgument,
+        "axis_ids[1]",
+        "an action tagged with an unknown axis",
+    );
+    let mut survey = campaign_draft("bad-survey", "", &[]);
+    survey.axis_ids = vec![retired.clone()];
+    refused(
+        client.draft_survey(survey).await,
+        Code::InvalidArgument,
+        "axis_ids[0]",
+        "a survey tagged with a retired axis",
+    );
+    let mut interview = interview_request("bad-interview", "");
+    interview.axis_ids = vec!["axe-1".into()];
+    refused(
+        client.record_interview(interview).await,
+        Code::InvalidArgument,
+        "axis_ids[0]",
+        "an interview tagged with a malformed id",
+    );
+    assert_eq!(server.head().await?, head, "refusals wrote nothing");
+
+    // Tagged with axes in use: recorded and read back.
+    let mut action = plan_request("tagged-plan");
+    action.axis_ids = vec![axes[1].clone(), axes[0].clone()];
+    let action = client.plan_action(action).await?.into_inner().id;
+    let view = client
+        .get_action(pb::GetActionRequest { action_id: action })
+        .await?
+        .into_inner();
+    assert_eq!(view.axis_ids, vec![axes[1].clone(), axes[0].clone()]);
+    let mut survey = campaign_draft("tagged-survey", "", &[]);
+    survey.axis_ids = vec![axes[2].clone()];
+    let survey = client.draft_survey(survey).await?.into_inner().id;
+    let view = client
+        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .await?
+        .into_inner();
+    assert_eq!(view.axis_ids, vec![axes[2].clone()]);
+    let mut interview = interview_request("tagged-interview", "");
+    interview.axis_ids = vec![axes[0].clone()];
+    let interview = client.record_interview(interview).await?.into_inner().id;
+    let view = client
+        .get_interview(pb::GetInterviewRequest {
+            interview_id: interview,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.axis_ids, vec![axes[0].clone()]);
     Ok(())
 }

@@ -428,6 +428,7 @@ async fn generate(
         let mut events = vec![
             event(
                 &pb::ActionPlanned {
+                    axis_ids: Vec::new(),
                     topics: Default::default(),
                     action_id: action.clone(),
                     kind: pb::ActionKind::Roundtable as i32,

@@ -515,6 +515,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // A1: the roundtable.
     let plan = pb::PlanActionRequest {
+        axis_ids: Vec::new(),
         topics: Default::default(),
         request_id: rid(),
         kind: pb::ActionKind::Roundtable as i32,
@@ -617,6 +618,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // A2: a public meeting, cancelled.
     let plan = pb::PlanActionRequest {
+        axis_ids: Vec::new(),
         topics: Default::default(),
         request_id: rid(),
         kind: pb::ActionKind::AwarenessPublicMeeting as i32,
@@ -651,6 +653,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // S1: the survey.
     let draft = pb::DraftSurveyRequest {
+        axis_ids: Vec::new(),
         campaign_action_ids: Vec::new(),
         topics: Default::default(),
         request_id: rid(),

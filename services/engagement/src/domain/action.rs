@@ -59,6 +59,8 @@ pub struct Plan {
     pub target_territory: Option<pb::TerritoryRef>,
     /// Organising stakeholders.
     pub organiser_ids: Vec<Uuid>,
+    /// The programme's axes it serves (checked by the service).
+    pub axes: Vec<Uuid>,
     /// The principal planning it.
     pub actor: String,
 }
@@ -361,6 +363,7 @@ fn plan_action(plan: &Plan, state: &State) -> Result<Vec<Event>, Error> {
         organiser_ids: plan.organiser_ids.iter().map(Uuid::to_string).collect(),
         planned_by: plan.actor.clone(),
         target_territory: plan.target_territory.clone(),
+        axis_ids: plan.axes.iter().map(Uuid::to_string).collect(),
     })])
 }
 
@@ -572,6 +575,7 @@ mod tests {
             venue: Venue::Commune("15014".into()),
             target_territory: None,
             organiser_ids: vec![id(100)],
+            axes: vec![id(200)],
             actor: "alice".into(),
         })
     }

@@ -103,6 +103,8 @@ pub struct Draft {
     pub campaign: Vec<Uuid>,
     /// Themes (distinct).
     pub themes: Vec<Theme>,
+    /// The programme's axes it serves (checked by the service).
+    pub axes: Vec<Uuid>,
     /// The questionnaire (checked by `decide`).
     pub questions: Vec<pb::SurveyQuestion>,
 }
@@ -370,6 +372,7 @@ fn draft_survey(draft: &Draft, state: &State) -> Result<Vec<Event>, Error> {
             .first()
             .map(|id| id.to_string())
             .unwrap_or_default(),
+        axis_ids: draft.axes.iter().map(Uuid::to_string).collect(),
         campaign_action_ids: draft
             .campaign
             .iter()
@@ -908,6 +911,7 @@ mod tests {
             title: "Vos attentes d'un tiers-lieu".into(),
             description: String::new(),
             campaign: vec![Uuid::from_u128(9)],
+            axes: Vec::new(),
             themes: vec![Theme::QuelsTla],
             questions: questions(),
         }

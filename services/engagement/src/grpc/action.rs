@@ -109,6 +109,7 @@ pub(super) async fn plan(
     let venue = venue(service, "venue", &r.venue)?;
     let target_territory = target_territory(service, &r.target_territory)?;
     let organiser_ids = validate::ids("organiser_ids", &r.organiser_ids, MAX_ITEMS, false)?;
+    let axes = super::programme::axes(service, "axis_ids", &r.axis_ids)?;
     let (_guards, register) = references(service, &request, &organiser_ids).await?;
     register.expect_all("organiser_ids", &organiser_ids, Expected::Any)?;
     let id = creation_id(service, ACTION, "action_id", &ctx)?;
@@ -122,6 +123,7 @@ pub(super) async fn plan(
         venue,
         target_territory,
         organiser_ids,
+        axes,
         actor: ctx.principal.name.clone(),
     });
     run(&service.actions, &id, command, None, &ctx).await
@@ -464,6 +466,7 @@ pub(super) async fn get(
         cancellation_reason: state.cancellation_reason.unwrap_or_default(),
         held_at: state.held_at.map(timestamp),
         planned_by: planned.planned_by,
+        axis_ids: planned.axis_ids,
         target_territory: planned.target_territory,
     }))
 }

@@ -15,6 +15,7 @@
 mod action;
 mod diagnostic;
 mod interview;
+mod programme;
 mod subject_access;
 mod survey;
 
@@ -490,5 +491,40 @@ impl Engagement for EngagementService {
         request: Request<pb::GetDiagnosticRequest>,
     ) -> Result<Response<pb::DiagnosticView>, Status> {
         diagnostic::get(self, request).await
+    }
+
+    async fn define_programme_axis(
+        &self,
+        request: Request<pb::DefineProgrammeAxisRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::define(self, request).await
+    }
+
+    async fn rename_programme_axis(
+        &self,
+        request: Request<pb::RenameProgrammeAxisRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::rename(self, request).await
+    }
+
+    async fn reorder_programme_axes(
+        &self,
+        request: Request<pb::ReorderProgrammeAxesRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::reorder(self, request).await
+    }
+
+    async fn retire_programme_axis(
+        &self,
+        request: Request<pb::RetireProgrammeAxisRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::retire(self, request).await
+    }
+
+    async fn get_programme(
+        &self,
+        request: Request<pb::GetProgrammeRequest>,
+    ) -> Result<Response<pb::ProgrammeView>, Status> {
+        programme::get(self, request).await
     }
 }

@@ -90,6 +90,7 @@ pub(super) async fn draft(
     let title = validate::required_text("title", &r.title, MAX_TITLE)?;
     let description = validate::optional_text("description", &r.description, MAX_DESCRIPTION)?;
     let campaign = campaign(service, r)?;
+    let axes = super::programme::axes(service, "axis_ids", &r.axis_ids)?;
     let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
     // Questions are checked by the domain, before anything is appended.
     crate::domain::survey::check_questions(&r.questions)
@@ -100,6 +101,7 @@ pub(super) async fn draft(
         title,
         description,
         campaign,
+        axes,
         themes,
         questions: r.questions.clone(),
     });
@@ -417,6 +419,7 @@ pub(super) async fn get(
         description: drafted.description.clone(),
         campaign_action_id: drafted.campaign_action_id.clone(),
         campaign_action_ids: drafted.campaign_action_ids.clone(),
+        axis_ids: drafted.axis_ids.clone(),
         campaign_held_action_ids: opened
             .map(|opened| opened.campaign_held_action_ids.clone())
             .unwrap_or_default(),

@@ -56,6 +56,7 @@ async fn hold(player: &mut Player, spec: Spec<'_>) -> anyhow::Result<String> {
         }),
     };
     let request = pb::PlanActionRequest {
+        axis_ids: Vec::new(),
         request_id: player.request_id(),
         kind: spec.kind as i32,
         title: spec.title.to_owned(),
@@ -397,6 +398,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
 
     // A foresight workshop planned then cancelled (its venue was unavailable).
     let request = pb::PlanActionRequest {
+        axis_ids: Vec::new(),
         request_id: player.request_id(),
         kind: pb::ActionKind::ForesightWorkshop as i32,
         title: "Atelier prospectif : le territoire en 2035".to_owned(),

@@ -208,6 +208,7 @@ async fn command(
 pub async fn survey(player: &mut Player, plan: &Plan, campaign_id: &str) -> anyhow::Result<String> {
     player.phase("Enquête auprès de la population");
     let request = pb::DraftSurveyRequest {
+        axis_ids: Vec::new(),
         campaign_action_ids: Vec::new(),
         request_id: player.request_id(),
         title: "Enquête : un tiers-lieu dans le Castelrenaudais, pour quoi faire ?".to_owned(),
@@ -304,6 +305,7 @@ pub async fn interviews(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow
     for (index, subject) in subjects.into_iter().enumerate() {
         let day = 70 + index as i64 * 7 + player.rng.gen_range(0..5);
         let request = pb::RecordInterviewRequest {
+            axis_ids: Vec::new(),
             request_id: player.request_id(),
             subject: Some(pb::InterviewSubject { who: Some(subject) }),
             conducted_at: Some(campaign_day(day, 10)),

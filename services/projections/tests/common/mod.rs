@@ -328,6 +328,7 @@ pub fn scenario() -> Vec<Ev> {
             day(5),
             "alice",
             pb::ActionPlanned {
+                axis_ids: Vec::new(),
                 topics: Default::default(),
                 action_id: A1.into(),
                 kind: pb::ActionKind::Roundtable as i32,
@@ -446,6 +447,7 @@ pub fn scenario() -> Vec<Ev> {
             day(9),
             "alice",
             pb::ActionPlanned {
+                axis_ids: Vec::new(),
                 topics: Default::default(),
                 action_id: A2.into(),
                 kind: pb::ActionKind::AwarenessPublicMeeting as i32,
@@ -477,6 +479,7 @@ pub fn scenario() -> Vec<Ev> {
             day(11),
             "alice",
             pb::SurveyDrafted {
+                axis_ids: Vec::new(),
                 campaign_action_ids: Vec::new(),
                 topics: Default::default(),
                 survey_id: S1.into(),
