@@ -63,6 +63,20 @@ async fn the_demo_report_shows_what_the_projections_answer() {
         .expect("telework in the report's themes");
     assert!(telework.contacts > 0 && telework.actions_held > 0 && telework.commitments > 0);
     assert!(html.contains("Ce qui a été fait sur chaque thème"));
+    // The programme's three axes, in their order, with what was done on each.
+    let axes = html
+        .split("id=\"avancement-par-axe\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("the progress per axis");
+    let inform = axes.find("Sensibiliser et informer").unwrap();
+    let consult = axes.find("Concerter les acteurs du territoire").unwrap();
+    let structure = axes.find("Structurer l&#39;offre de tiers-lieux").unwrap();
+    assert!(inform < consult && consult < structure, "{axes}");
+    assert!(
+        axes.contains("<tr><td>Sensibiliser et informer</td><td class=\"n\">5</td><td class=\"n\">5</td><td class=\"n\">0</td><td class=\"n\">0</td></tr>"),
+        "five awareness actions held, the campaign among them: {axes}"
+    );
     // The re-engagement counts, never a name.
     assert!(html.contains("À recontacter depuis les municipales"));
     assert!(

@@ -10,6 +10,7 @@ use super::calendar::{campaign_day, plus_minutes};
 use super::cast::Cast;
 use super::plan::Plan;
 use super::player::Player;
+use super::programme::Axes;
 
 const ENGAGEMENT: &str = maillage_engagement::CONTEXT;
 
@@ -48,7 +49,7 @@ async fn command(
 }
 
 /// Plans, schedules and holds one action; returns its id.
-async fn hold(player: &mut Player, spec: Spec<'_>) -> anyhow::Result<String> {
+async fn hold(player: &mut Player, axes: &Axes, spec: Spec<'_>) -> anyhow::Result<String> {
     let venue = pb::ActionVenue {
         place: Some(match &spec.commune {
             Some(code) => pb::action_venue::Place::CommuneCode(code.clone()),
@@ -56,7 +57,7 @@ async fn hold(player: &mut Player, spec: Spec<'_>) -> anyhow::Result<String> {
         }),
     };
     let request = pb::PlanActionRequest {
-        axis_ids: Vec::new(),
+        axis_ids: axes.for_kind(spec.kind),
         request_id: player.request_id(),
         kind: spec.kind as i32,
         title: spec.title.to_owned(),
@@ -189,7 +190,12 @@ fn count(player: &mut Player, low: u32, high: u32) -> u32 {
 }
 
 /// Plays the programme of actions.
-pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Result<Programme> {
+pub async fn play(
+    player: &mut Player,
+    plan: &Plan,
+    cast: &Cast,
+    axes: &Axes,
+) -> anyhow::Result<Programme> {
     player.phase("Actions de sensibilisation et tables rondes");
     let epci = cast.epci()?.id.clone();
     let seat = plan.active[0].code.clone();
@@ -212,7 +218,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         ],
         outcomes: Vec::new(),
     };
-    hold(player, public_meeting).await?;
+    hold(player, axes, public_meeting).await?;
     let webinar = Spec {
         kind: pb::ActionKind::AwarenessWebinar,
         title: "Webinaire : télétravailler dans un tiers-lieu rural",
@@ -229,7 +235,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         ],
         outcomes: Vec::new(),
     };
-    hold(player, webinar).await?;
+    hold(player, axes, webinar).await?;
     let stand = Spec {
         kind: pb::ActionKind::AwarenessStand,
         title: "Stand au marché : à quoi servirait un tiers-lieu ?",
@@ -243,7 +249,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         head_counts: vec![(Audience::Population, count(player, 60, 120))],
         outcomes: Vec::new(),
     };
-    hold(player, stand).await?;
+    hold(player, axes, stand).await?;
     let visit = Spec {
         kind: pb::ActionKind::AwarenessSiteVisit,
         title: "Visite de La Fabrique du Castelrenaudais",
@@ -268,7 +274,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         head_counts: Vec::new(),
         outcomes: Vec::new(),
     };
-    hold(player, visit).await?;
+    hold(player, axes, visit).await?;
 
     // The information campaign that precedes the survey.
     let campaign = Spec {
@@ -288,7 +294,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         head_counts: Vec::new(),
         outcomes: Vec::new(),
     };
-    let campaign_id = hold(player, campaign).await?;
+    let campaign_id = hold(player, axes, campaign).await?;
 
     // Thematic workshop.
     let workshop = Spec {
@@ -309,7 +315,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         head_counts: vec![(Audience::Associations, count(player, 3, 9))],
         outcomes: Vec::new(),
     };
-    hold(player, workshop).await?;
+    hold(player, axes, workshop).await?;
 
     // Roundtables.
     let cci = cast
@@ -361,7 +367,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
             ),
         ],
     };
-    let economic_id = hold(player, economic).await?;
+    let economic_id = hold(player, axes, economic).await?;
     let services = Spec {
         kind: pb::ActionKind::Roundtable,
         title: "Table ronde : télétravail, services publics et vie associative",
@@ -394,11 +400,11 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
             epci.clone(),
         )],
     };
-    let services_id = hold(player, services).await?;
+    let services_id = hold(player, axes, services).await?;
 
     // A foresight workshop planned then cancelled (its venue was unavailable).
     let request = pb::PlanActionRequest {
-        axis_ids: Vec::new(),
+        axis_ids: axes.for_kind(pb::ActionKind::ForesightWorkshop),
         request_id: player.request_id(),
         kind: pb::ActionKind::ForesightWorkshop as i32,
         title: "Atelier prospectif : le territoire en 2035".to_owned(),

@@ -14,6 +14,7 @@ pub mod mapping;
 pub mod names;
 pub mod plan;
 pub mod player;
+pub mod programme;
 pub mod survey;
 
 use std::collections::BTreeMap;
@@ -48,10 +49,11 @@ pub async fn play(
     let cast = cast::register(&mut player, &plan).await?;
     contacts::play(&mut player, &cast).await?;
     mapping::play(&mut player, &cast).await?;
-    let programme = actions::play(&mut player, &plan, &cast).await?;
+    let axes = programme::play(&mut player).await?;
+    let programme = actions::play(&mut player, &plan, &cast, &axes).await?;
     survey::diagnostics(&mut player, &cast).await?;
-    let survey_id = survey::survey(&mut player, &plan, &programme.campaign_id).await?;
-    survey::interviews(&mut player, &plan, &cast).await?;
+    let survey_id = survey::survey(&mut player, &plan, &programme.campaign_id, &axes).await?;
+    survey::interviews(&mut player, &plan, &cast, &axes).await?;
     let consortium =
         consortium::play(&mut player, &plan, &cast, &programme.roundtable_outcomes).await?;
     player.finish();

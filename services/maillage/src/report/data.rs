@@ -37,6 +37,8 @@ pub struct ReportData {
     pub organisation_names: BTreeMap<String, String>,
     /// The élus to reach again since the municipal elections (counts).
     pub reengagement: super::reengagement::Reengagement,
+    /// What was done on each axis of the programme.
+    pub axes: Vec<super::axes::AxisProgress>,
 }
 
 impl ReportData {

@@ -3,6 +3,7 @@
 //! font, every inserted text escaped, the same data always giving the same bytes.
 
 pub mod activity;
+pub mod axes;
 pub mod charts;
 pub mod communes;
 pub mod consortium;
@@ -56,6 +57,7 @@ pub fn render(data: &ReportData) -> String {
         activity::months(data),
         activity::actions(data),
         activity::themes(data),
+        axes::section(data),
         surveys::section(data),
         consortium::section(data),
         activity::stakeholders(data),
