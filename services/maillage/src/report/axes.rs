@@ -58,7 +58,7 @@ pub fn compute(
         .axes
         .iter()
         .map(|axis| {
-            let tagged = |ids: &[String]| ids.iter().any(|id| *id == axis.id);
+            let tagged = |ids: &[String]| ids.contains(&axis.id);
             let actions: Vec<_> = facts
                 .actions
                 .values()
