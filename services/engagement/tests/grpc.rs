@@ -1785,3 +1785,162 @@ async fn the_programme_axes_are_defined_renamed_reordered_retired_and_tag_what_i
     assert_eq!(view.axis_ids, vec![axes[0].clone()]);
     Ok(())
 }
+
+/// A thematic workshop tagged with `axes`.
+fn workshop(request_id: &str, axes: &[&String]) -> pb::PlanActionRequest {
+    let mut request = plan_request(request_id);
+    request.kind = pb::ActionKind::ThematicWorkshop as i32;
+    request.axis_ids = axes.iter().map(|axis| axis.to_string()).collect();
+    request
+}
+
+fn schedule_soon(request_id: &str, action_id: &str) -> pb::ScheduleActionRequest {
+    pb::ScheduleActionRequest {
+        request_id: request_id.into(),
+        action_id: action_id.into(),
+        expected_version: None,
+        starts_at: ts(SystemTime::now() + Duration::from_secs(86_400)),
+        ends_at: ts(SystemTime::now() + Duration::from_secs(90_000)),
+    }
+}
+
+#[tokio::test]
+async fn a_thematic_action_waits_for_a_designated_officer_s_approval_before_it_is_scheduled(
+) -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut facilitator = server.client().await?;
+    // The officer: the kit's admin principal, "adam".
+    let mut officer = server
+        .client_with(Some(server.tokens.of(Role::Admin)))
+        .await?;
+    let mut axes = Vec::new();
+    for name in ["Concerter", "Outiller"] {
+        axes.push(
+            facilitator
+                .define_programme_axis(define_axis(name, name))
+                .await?
+                .into_inner()
+                .id,
+        );
+    }
+    let designate = |request_id: &str, axis: &str| pb::DesignateProgrammeOfficerRequest {
+        request_id: request_id.into(),
+        expected_version: None,
+        principal: "adam".into(),
+        axis_id: axis.into(),
+        title: "Directeur général des services".into(),
+    };
+    facilitator
+        .designate_programme_officer(designate("designate", &axes[0]))
+        .await?;
+    let programme = facilitator
+        .get_programme(pb::GetProgrammeRequest {})
+        .await?
+        .into_inner();
+    assert_eq!(programme.officers.len(), 1);
+    assert_eq!(programme.officers[0].axis_id, axes[0]);
+
+    // No officer for the second axis: scheduled as before.
+    let free = facilitator
+        .plan_action(workshop("free", &[&axes[1]]))
+        .await?
+        .into_inner()
+        .id;
+    facilitator
+        .schedule_action(schedule_soon("free-schedule", &free))
+        .await?;
+
+    let proposed = facilitator
+        .plan_action(workshop("proposed", &[&axes[0]]))
+        .await?
+        .into_inner()
+        .id;
+    let head = server.head().await?;
+    refused(
+        facilitator
+            .schedule_action(schedule_soon("too-early", &proposed))
+            .await,
+        Code::FailedPrecondition,
+        "",
+        "scheduling before approval",
+    );
+    let approve = |request_id: &str| pb::ApproveActionRequest {
+        request_id: request_id.into(),
+        action_id: proposed.clone(),
+        expected_version: None,
+        note: "validé au comité de pilotage du 12 mai".into(),
+    };
+    refused(
+        facilitator.approve_action(approve("not-designated")).await,
+        Code::PermissionDenied,
+        "",
+        "approval by a principal not designated",
+    );
+    let send_back = |request_id: &str, reason: &str| pb::SendBackActionRequest {
+        request_id: request_id.into(),
+        action_id: proposed.clone(),
+        expected_version: None,
+        reason: reason.into(),
+    };
+    refused(
+        officer.send_back_action(send_back("no-reason", "")).await,
+        Code::InvalidArgument,
+        "reason",
+        "sending back without a reason",
+    );
+    refused(
+        facilitator
+            .designate_programme_officer(designate("unknown-axis", STAKEHOLDER))
+            .await,
+        Code::NotFound,
+        "",
+        "designation for an unknown axis",
+    );
+    assert_eq!(server.head().await?, head, "refusals wrote nothing");
+
+    officer
+        .send_back_action(send_back("send-back", "préciser le public visé"))
+        .await?;
+    let view = facilitator
+        .get_action(pb::GetActionRequest {
+            action_id: proposed.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(view.approval_required);
+    assert_eq!(view.sent_back_reason, "préciser le public visé");
+    officer.approve_action(approve("approve")).await?;
+    let view = facilitator
+        .get_action(pb::GetActionRequest {
+            action_id: proposed.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.approved_by, "adam");
+    assert!(view.approved_at.is_some());
+    assert!(view.sent_back_reason.is_empty());
+    facilitator
+        .schedule_action(schedule_soon("scheduled", &proposed))
+        .await?;
+
+    // Once the designation is revoked, nobody approves that axis's actions.
+    facilitator
+        .revoke_programme_officer(pb::RevokeProgrammeOfficerRequest {
+            request_id: "revoke".into(),
+            expected_version: None,
+            principal: "adam".into(),
+            axis_id: axes[0].clone(),
+        })
+        .await?;
+    let after = facilitator
+        .plan_action(workshop("after", &[&axes[0]]))
+        .await?
+        .into_inner()
+        .id;
+    let view = facilitator
+        .get_action(pb::GetActionRequest { action_id: after })
+        .await?
+        .into_inner();
+    assert!(!view.approval_required);
+    Ok(())
+}

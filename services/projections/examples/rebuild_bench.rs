@@ -429,6 +429,7 @@ async fn generate(
             event(
                 &pb::ActionPlanned {
                     axis_ids: Vec::new(),
+                    approval_required: false,
                     topics: Default::default(),
                     action_id: action.clone(),
                     kind: pb::ActionKind::Roundtable as i32,

@@ -1,6 +1,8 @@
 //! The Programme aggregate: the accompaniment's programme as the collectivité
-//! defines it — for now its axes, a small taxonomy (name, description, order)
-//! that actions, surveys and interviews are tagged with.
+//! defines it — its axes, a small taxonomy (name, description, order) that
+//! actions, surveys and interviews are tagged with, and the officers it
+//! designates (principals) for an axis or the whole programme, who approve its
+//! thematic actions (see the Action aggregate).
 //!
 //! The engagement log keeps one programme (its stream id is fixed), which
 //! exists, empty, before its first axis: every command is a change, and no
@@ -57,6 +59,29 @@ pub enum Command {
         /// Why (non-empty, checked by the service).
         reason: String,
     },
+    /// Designates an officer (again: a new title replaces the old).
+    DesignateOfficer(Officer),
+    /// Ends a designation.
+    RevokeOfficer {
+        /// The officer's principal.
+        principal: String,
+        /// The axis designated for (`None`: the whole programme).
+        axis: Option<Uuid>,
+    },
+}
+
+/// An officer of the collectivité, designated for an axis or the whole programme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Officer {
+    /// Their principal name (non-empty, checked by the service).
+    pub principal: String,
+    /// The axis (`None`: the whole programme).
+    pub axis: Option<Uuid>,
+    /// Their office at the collectivité.
+    pub title: String,
+    /// Who recorded the designation (in the command only; the state keeps
+    /// what a check needs).
+    pub designated_by: String,
 }
 
 maillage_es::proto_events! {
@@ -66,6 +91,8 @@ maillage_es::proto_events! {
         ProgrammeAxisRenamed(ProgrammeAxisRenamed),
         ProgrammeAxesReordered(ProgrammeAxesReordered),
         ProgrammeAxisRetired(ProgrammeAxisRetired),
+        ProgrammeOfficerDesignated(ProgrammeOfficerDesignated),
+        ProgrammeOfficerRevoked(ProgrammeOfficerRevoked),
     }
 }
 
@@ -90,6 +117,9 @@ pub enum Error {
     /// A new order that is not a permutation of the axes in use.
     #[error("axis_ids: {0}")]
     NotAPermutation(String),
+    /// Revoking a designation that does not exist.
+    #[error("{0} is not designated there")]
+    NotDesignated(String),
 }
 
 /// One axis, as its events made it.
@@ -111,6 +141,8 @@ pub struct Axis {
 pub struct State {
     /// Every axis.
     pub axes: Vec<Axis>,
+    /// The officers designated now, in the order designated.
+    pub officers: Vec<Officer>,
 }
 
 impl State {
@@ -122,6 +154,30 @@ impl State {
     /// The axes in use, in order.
     pub fn in_use(&self) -> impl Iterator<Item = &Axis> {
         self.axes.iter().filter(|axis| axis.retired.is_none())
+    }
+
+    /// Whether `principal` is designated for the whole programme or for one
+    /// of `axes` (ids as events hold them).
+    pub fn designated(&self, principal: &str, axes: &[String]) -> bool {
+        self.officers.iter().any(|officer| {
+            officer.principal == principal
+                && officer
+                    .axis
+                    .is_none_or(|axis| axes.iter().any(|id| *id == axis.to_string()))
+        })
+    }
+
+    /// Whether anyone is designated for the whole programme or one of `axes`.
+    pub fn has_officer_for(&self, axes: &[Uuid]) -> bool {
+        self.officers
+            .iter()
+            .any(|officer| officer.axis.is_none_or(|axis| axes.contains(&axis)))
+    }
+
+    fn officer(&self, principal: &str, axis: Option<Uuid>) -> Option<&Officer> {
+        self.officers
+            .iter()
+            .find(|officer| officer.principal == principal && officer.axis == axis)
     }
 
     fn name_taken(&self, name: &str, except: Option<Uuid>) -> bool {
@@ -216,6 +272,36 @@ impl Decider for Programme {
                     },
                 )])
             }
+            Command::DesignateOfficer(officer) => {
+                if let Some(axis) = &officer.axis {
+                    state.axis_in_use(axis)?;
+                }
+                if state
+                    .officer(&officer.principal, officer.axis)
+                    .is_some_and(|known| known.title == officer.title)
+                {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::ProgrammeOfficerDesignated(
+                    pb::ProgrammeOfficerDesignated {
+                        principal: officer.principal.clone(),
+                        axis_id: officer.axis.map(|a| a.to_string()).unwrap_or_default(),
+                        title: officer.title.clone(),
+                        designated_by: officer.designated_by.clone(),
+                    },
+                )])
+            }
+            Command::RevokeOfficer { principal, axis } => {
+                if state.officer(principal, *axis).is_none() {
+                    return Err(Error::NotDesignated(principal.clone()));
+                }
+                Ok(vec![Event::ProgrammeOfficerRevoked(
+                    pb::ProgrammeOfficerRevoked {
+                        principal: principal.clone(),
+                        axis_id: axis.map(|a| a.to_string()).unwrap_or_default(),
+                    },
+                )])
+            }
             Command::RetireAxis { axis_id, reason } => {
                 state.axis_in_use(axis_id)?;
                 Ok(vec![Event::ProgrammeAxisRetired(
@@ -262,6 +348,29 @@ impl Decider for Programme {
                 };
                 // Stable: the retired keep their order, after the others.
                 state.axes.sort_by_key(rank);
+            }
+            Event::ProgrammeOfficerDesignated(designated) => {
+                let axis = (!designated.axis_id.is_empty()).then(|| parse(&designated.axis_id));
+                let officer = Officer {
+                    principal: designated.principal.clone(),
+                    axis,
+                    title: designated.title.clone(),
+                    designated_by: designated.designated_by.clone(),
+                };
+                match state
+                    .officers
+                    .iter_mut()
+                    .find(|known| known.principal == officer.principal && known.axis == axis)
+                {
+                    Some(known) => *known = officer,
+                    None => state.officers.push(officer),
+                }
+            }
+            Event::ProgrammeOfficerRevoked(revoked) => {
+                let axis = (!revoked.axis_id.is_empty()).then(|| parse(&revoked.axis_id));
+                state
+                    .officers
+                    .retain(|known| !(known.principal == revoked.principal && known.axis == axis));
             }
             Event::ProgrammeAxisRetired(retired) => {
                 let id = parse(&retired.axis_id);
@@ -448,6 +557,70 @@ mod tests {
             names(&given),
             ["Concerter", "Outiller", "Évaluer", "Sensibiliser"]
         );
+    }
+
+    fn designate(principal: &str, axis: Option<u128>, title: &str) -> Command {
+        Command::DesignateOfficer(Officer {
+            principal: principal.into(),
+            axis: axis.map(id),
+            title: title.into(),
+            designated_by: "claire".into(),
+        })
+    }
+
+    #[test]
+    fn officers_are_designated_for_an_axis_in_use_or_the_whole_programme() {
+        let given = three_axes().after([
+            designate("dgs", None, "DGS"),
+            designate("elue", Some(2), "Élue référente"),
+        ]);
+        let state = given.state();
+        let on =
+            |axes: &[u128]| -> Vec<String> { axes.iter().map(|n| id(*n).to_string()).collect() };
+        assert!(state.designated("dgs", &[]));
+        assert!(state.designated("elue", &on(&[1, 2])));
+        assert!(!state.designated("elue", &on(&[1])));
+        assert!(!state.designated("claire", &on(&[2])));
+        assert!(state.has_officer_for(&[id(3)]));
+        // The same designation again is nothing; a new title replaces the old.
+        three_axes()
+            .after([designate("dgs", None, "DGS")])
+            .when(designate("dgs", None, "DGS"))
+            .then([]);
+        let given = three_axes()
+            .after([designate("dgs", None, "DGS")])
+            .when(designate("dgs", None, "Directrice générale"))
+            .accepted()
+            .1;
+        assert_eq!(given.state().officers.len(), 1);
+        assert_eq!(given.state().officers[0].title, "Directrice générale");
+        three_axes()
+            .when(designate("x", Some(9), ""))
+            .then_refused(Error::UnknownAxis(id(9)));
+    }
+
+    #[test]
+    fn a_revoked_officer_is_designated_no_more() {
+        let given = three_axes()
+            .after([designate("elue", Some(2), "Élue")])
+            .when(Command::RevokeOfficer {
+                principal: "elue".into(),
+                axis: Some(id(2)),
+            })
+            .then([Event::ProgrammeOfficerRevoked(
+                pb::ProgrammeOfficerRevoked {
+                    principal: "elue".into(),
+                    axis_id: id(2).to_string(),
+                },
+            )]);
+        assert!(!given.state().designated("elue", &[id(2).to_string()]));
+        assert!(!given.state().has_officer_for(&[id(2)]));
+        three_axes()
+            .when(Command::RevokeOfficer {
+                principal: "elue".into(),
+                axis: None,
+            })
+            .then_refused(Error::NotDesignated("elue".into()));
     }
 
     #[test]

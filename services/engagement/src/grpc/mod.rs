@@ -13,6 +13,7 @@
 //! tonic trait impl that dispatches to the handlers.
 
 mod action;
+mod approval;
 mod diagnostic;
 mod interview;
 mod programme;
@@ -519,6 +520,34 @@ impl Engagement for EngagementService {
         request: Request<pb::RetireProgrammeAxisRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         programme::retire(self, request).await
+    }
+
+    async fn designate_programme_officer(
+        &self,
+        request: Request<pb::DesignateProgrammeOfficerRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::designate(self, request).await
+    }
+
+    async fn revoke_programme_officer(
+        &self,
+        request: Request<pb::RevokeProgrammeOfficerRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::revoke(self, request).await
+    }
+
+    async fn approve_action(
+        &self,
+        request: Request<pb::ApproveActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        approval::approve(self, request).await
+    }
+
+    async fn send_back_action(
+        &self,
+        request: Request<pb::SendBackActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        approval::send_back(self, request).await
     }
 
     async fn get_programme(

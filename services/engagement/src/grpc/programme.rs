@@ -1,5 +1,7 @@
 //! Programme RPCs: define, rename, reorder and retire the collectivité's axes,
-//! read the programme; and [`axes`], the check of the `axis_ids` that actions,
+//! designate and revoke its officers, read the programme; the facts the
+//! approval of actions needs ([`has_officer_for`], [`designated`]); and
+//! [`axes`], the check of the `axis_ids` that actions,
 //! surveys and interviews are tagged with (each an axis of the programme in
 //! use, read from the programme's command loop before the tagged command runs).
 //!
@@ -17,7 +19,7 @@ use super::{
     MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
 use crate::category::PROGRAMME;
-use crate::domain::programme::{Command, Error, Programme, MAX_AXES, PROGRAMME_ID};
+use crate::domain::programme::{Command, Error, Officer, Programme, MAX_AXES, PROGRAMME_ID};
 use crate::EngagementService;
 
 /// The category of new axes' creation ids.
@@ -34,6 +36,9 @@ impl Refusal for Error {
             Error::AxisExists(axis) => ServiceError::already_exists("axis", axis.to_string()),
             Error::NameTaken(name) => ServiceError::already_exists("axis named", name),
             Error::NotAPermutation(message) => ServiceError::invalid_argument("axis_ids", message),
+            Error::NotDesignated(principal) => {
+                ServiceError::not_found("officer designation of", principal)
+            }
             other => ServiceError::failed_precondition(other.to_string()),
         }
     }
@@ -68,6 +73,91 @@ pub(crate) fn axes(
         Some((i, message)) => Err(invalid(format!("{field}[{i}]"), message)),
         None => Ok(ids),
     }
+}
+
+/// Whether an officer is designated for the whole programme or one of `axes`
+/// (a thematic action planned then needs one's approval).
+pub(crate) fn has_officer_for(service: &EngagementService, axes: &[Uuid]) -> Result<bool, Status> {
+    service
+        .programme
+        .inspect(&stream_id(PROGRAMME, &PROGRAMME_ID), |_, programme| {
+            programme.has_officer_for(axes)
+        })
+        .map_err(|error| command_error(error, &PROGRAMME_ID).into())
+}
+
+/// Whether `principal` is designated for the whole programme or one of `axes`.
+pub(crate) fn designated(
+    service: &EngagementService,
+    principal: &str,
+    axes: &[String],
+) -> Result<bool, Status> {
+    service
+        .programme
+        .inspect(&stream_id(PROGRAMME, &PROGRAMME_ID), |_, programme| {
+            programme.designated(principal, axes)
+        })
+        .map_err(|error| command_error(error, &PROGRAMME_ID).into())
+}
+
+/// A request's designated axis: empty for the whole programme, else an id.
+fn officer_axis(value: &str) -> Result<Option<Uuid>, Status> {
+    Ok(validate::optional_id("axis_id", value)?)
+}
+
+#[tracing::instrument(name = "DesignateProgrammeOfficer", skip_all)]
+pub(super) async fn designate(
+    service: &EngagementService,
+    request: Request<pb::DesignateProgrammeOfficerRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
+    let r = request.get_ref();
+    let officer = Officer {
+        principal: validate::required_text("principal", &r.principal, MAX_TITLE)?,
+        axis: officer_axis(&r.axis_id)?,
+        title: validate::optional_text("title", &r.title, MAX_TITLE)?,
+        designated_by: ctx.principal.name.clone(),
+    };
+    let command = Command::DesignateOfficer(officer);
+    run(
+        &service.programme,
+        &PROGRAMME_ID,
+        command,
+        r.expected_version,
+        &ctx,
+    )
+    .await
+}
+
+#[tracing::instrument(name = "RevokeProgrammeOfficer", skip_all)]
+pub(super) async fn revoke(
+    service: &EngagementService,
+    request: Request<pb::RevokeProgrammeOfficerRequest>,
+) -> Result<Response<pb::CommandReply>, Status> {
+    let ctx = RequestContext::authorize(
+        &request,
+        &request.get_ref().request_id,
+        &service.fingerprints,
+        WRITERS,
+    )?;
+    let r = request.get_ref();
+    let command = Command::RevokeOfficer {
+        principal: validate::required_text("principal", &r.principal, MAX_TITLE)?,
+        axis: officer_axis(&r.axis_id)?,
+    };
+    run(
+        &service.programme,
+        &PROGRAMME_ID,
+        command,
+        r.expected_version,
+        &ctx,
+    )
+    .await
 }
 
 /// A request's `name` and `description` of an axis.
@@ -215,5 +305,18 @@ pub(super) async fn get(
             retirement_reason: axis.retired.clone().unwrap_or_default(),
         })
         .collect();
-    Ok(Response::new(pb::ProgrammeView { version, axes }))
+    let officers = state
+        .officers
+        .iter()
+        .map(|officer| pb::ProgrammeOfficer {
+            principal: officer.principal.clone(),
+            axis_id: officer.axis.map(|a| a.to_string()).unwrap_or_default(),
+            title: officer.title.clone(),
+        })
+        .collect();
+    Ok(Response::new(pb::ProgrammeView {
+        version,
+        axes,
+        officers,
+    }))
 }

@@ -329,6 +329,7 @@ pub fn scenario() -> Vec<Ev> {
             "alice",
             pb::ActionPlanned {
                 axis_ids: Vec::new(),
+                approval_required: false,
                 topics: Default::default(),
                 action_id: A1.into(),
                 kind: pb::ActionKind::Roundtable as i32,
@@ -448,6 +449,7 @@ pub fn scenario() -> Vec<Ev> {
             "alice",
             pb::ActionPlanned {
                 axis_ids: Vec::new(),
+                approval_required: false,
                 topics: Default::default(),
                 action_id: A2.into(),
                 kind: pb::ActionKind::AwarenessPublicMeeting as i32,
