@@ -9,6 +9,7 @@ use common::{read, text, Platform};
 use maillage::report::labels::{percent, thousands};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_client::ProjectionsClient;
+use prost::Message;
 
 fn epci() -> pb::TerritoryRef {
     pb::TerritoryRef {
@@ -77,6 +78,35 @@ async fn the_demo_report_shows_what_the_projections_answer() {
         axes.contains("<tr><td>Sensibiliser et informer</td><td class=\"n\">5</td><td class=\"n\">5</td><td class=\"n\">0</td><td class=\"n\">0</td></tr>"),
         "five awareness actions held, the campaign among them: {axes}"
     );
+    // The audit reads who approved the thematic workshop, and that the
+    // survey opened once its campaign was held.
+    let engagement = pb::event_log_client::EventLogClient::new(platform.channel().await)
+        .read_all(pb::ReadAllRequest {
+            from_position: 1,
+            limit: 5_000,
+            context: "engagement".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let payload = |event_type: &str| {
+        engagement
+            .iter()
+            .find(|event| event.event_type == event_type)
+            .unwrap_or_else(|| panic!("{event_type} in the engagement log"))
+            .payload
+            .clone()
+    };
+    let approved =
+        pb::ActionApproved::decode(payload("maillage.v1.ActionApproved").as_slice()).unwrap();
+    assert_eq!(approved.approved_by, "dgs-castelrenaudais");
+    let sent_back =
+        pb::ActionSentBack::decode(payload("maillage.v1.ActionSentBack").as_slice()).unwrap();
+    assert_eq!(sent_back.action_id, approved.action_id);
+    let opened = pb::SurveyOpened::decode(payload("maillage.v1.SurveyOpened").as_slice()).unwrap();
+    assert_eq!(opened.campaign_held_action_ids.len(), 1);
+    assert!(opened.campaign_override_reason.is_empty());
     // The re-engagement counts, never a name.
     assert!(html.contains("À recontacter depuis les municipales"));
     assert!(

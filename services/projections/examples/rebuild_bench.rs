@@ -311,6 +311,7 @@ async fn generate(
         };
         use pb::survey_question::Kind;
         let drafted = pb::SurveyDrafted {
+            axis_ids: Vec::new(),
             campaign_action_ids: Vec::new(),
             topics: Default::default(),
             survey_id: survey.clone(),

@@ -75,6 +75,9 @@ async fn hold(player: &mut Player, axes: &Axes, spec: Spec<'_>) -> anyhow::Resul
     };
     let result = player.engagement.plan_action(request).await;
     let id = command(player, "action planifiée", result).await?;
+    if spec.kind == pb::ActionKind::ThematicWorkshop {
+        super::programme::approve(player, &id).await?;
+    }
     let starts_at = campaign_day(spec.day, 18);
     let request = pb::ScheduleActionRequest {
         request_id: player.request_id(),

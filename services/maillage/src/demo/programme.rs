@@ -1,10 +1,18 @@
 //! Act 3a of the demo: the collectivité defines the three axes of its
 //! programme (issue 14), which the actions, the survey and the interviews
-//! that follow are tagged with.
+//! that follow are tagged with, and designates its DGS as the officer who
+//! approves the thematic actions of the third axis (she gets a token of her
+//! own: [`OFFICER`]). [`approve`] plays her concertation on a proposal.
 
 use maillage_proto::v1 as pb;
+use pb::admin_client::AdminClient;
+use pb::engagement_client::EngagementClient;
 
 use super::player::Player;
+use crate::cli::client::{explain, Authed, Connection};
+
+/// The principal of the collectivité's designated officer.
+pub const OFFICER: &str = "dgs-castelrenaudais";
 
 const ENGAGEMENT: &str = maillage_engagement::CONTEXT;
 
@@ -48,10 +56,77 @@ async fn define(player: &mut Player, name: &str, description: &str) -> anyhow::R
     Ok(player.done(ENGAGEMENT, reply))
 }
 
-/// Defines the programme's three axes.
-pub async fn play(player: &mut Player) -> anyhow::Result<Axes> {
+/// Gives the officer a token (facilitator: engagement's writers), designates
+/// them for `axis`, and connects as them.
+async fn designate(
+    player: &mut Player,
+    connection: &Connection,
+    channel: Authed,
+    axis: &str,
+) -> anyhow::Result<()> {
+    let token = AdminClient::new(channel)
+        .add_token(pb::AddTokenRequest {
+            principal: OFFICER.to_owned(),
+            roles: vec!["facilitator".to_owned()],
+            expires_at: None,
+        })
+        .await
+        .map_err(explain)?
+        .into_inner()
+        .token;
+    let request = pb::DesignateProgrammeOfficerRequest {
+        request_id: player.request_id(),
+        expected_version: None,
+        principal: OFFICER.to_owned(),
+        axis_id: axis.to_owned(),
+        title: "Directrice générale des services".to_owned(),
+    };
+    let result = player.engagement.designate_programme_officer(request).await;
+    let reply = player.answer("responsable désignée", result)?;
+    player.done(ENGAGEMENT, reply);
+    let officer = Connection {
+        token: Some(token),
+        ..connection.clone()
+    };
+    player.officer = Some(EngagementClient::new(officer.connect().await?));
+    Ok(())
+}
+
+/// The officer's concertation on the proposed action `id`: sent back once
+/// (the public to aim at), then approved. Nothing when no officer was designated.
+pub async fn approve(player: &mut Player, id: &str) -> anyhow::Result<()> {
+    let Some(mut officer) = player.officer.clone() else {
+        return Ok(());
+    };
+    let request = pb::SendBackActionRequest {
+        request_id: player.request_id(),
+        action_id: id.to_owned(),
+        expected_version: None,
+        reason: "Préciser les publics visés et inviter les deux tiers-lieux existants.".to_owned(),
+    };
+    let result = officer.send_back_action(request).await;
+    let reply = player.answer("action renvoyée", result)?;
+    player.done(ENGAGEMENT, reply);
+    let request = pb::ApproveActionRequest {
+        request_id: player.request_id(),
+        action_id: id.to_owned(),
+        expected_version: None,
+        note: "Validée en comité de pilotage avec la communauté de communes.".to_owned(),
+    };
+    let result = officer.approve_action(request).await;
+    let reply = player.answer("action approuvée", result)?;
+    player.done(ENGAGEMENT, reply);
+    Ok(())
+}
+
+/// Defines the programme's three axes and designates the officer.
+pub async fn play(
+    player: &mut Player,
+    connection: &Connection,
+    channel: Authed,
+) -> anyhow::Result<Axes> {
     player.phase("Programme de l'accompagnement");
-    Ok(Axes {
+    let axes = Axes {
         inform: define(
             player,
             "Sensibiliser et informer",
@@ -70,5 +145,7 @@ pub async fn play(player: &mut Player) -> anyhow::Result<Axes> {
             "Ateliers thématiques et prospectifs : quels tiers-lieux, pour quelles activités.",
         )
         .await?,
-    })
+    };
+    designate(player, connection, channel, &axes.structure).await?;
+    Ok(axes)
 }
