@@ -107,6 +107,11 @@ async fn the_demo_report_shows_what_the_projections_answer() {
     let opened = pb::SurveyOpened::decode(payload("maillage.v1.SurveyOpened").as_slice()).unwrap();
     assert_eq!(opened.campaign_held_action_ids.len(), 1);
     assert!(opened.campaign_override_reason.is_empty());
+    // Its campaign, an online newsletter for the EPCI, reached all 16 communes.
+    assert!(
+        html.contains("Campagne d'information : atteintes, 16 communes"),
+        "the campaign's reach in the survey's section"
+    );
     // The re-engagement counts, never a name.
     assert!(html.contains("À recontacter depuis les municipales"));
     assert!(

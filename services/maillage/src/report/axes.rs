@@ -32,17 +32,23 @@ pub struct AxisProgress {
 
 /// Whether `target` (an action's target territory) overlaps `communes`.
 fn overlaps(target: &pb::TerritoryRef, communes: &BTreeSet<String>) -> bool {
+    !communes_of(target).is_disjoint(communes)
+}
+
+/// The communes of a territory reference (none if it is not in the COG).
+pub fn communes_of(target: &pb::TerritoryRef) -> BTreeSet<String> {
     let level = match pb::TerritoryLevel::try_from(target.level) {
         Ok(pb::TerritoryLevel::Commune) => TerritoryLevel::Commune,
         Ok(pb::TerritoryLevel::Epci) => TerritoryLevel::Epci,
         Ok(pb::TerritoryLevel::Departement) => TerritoryLevel::Departement,
         Ok(pb::TerritoryLevel::Region) => TerritoryLevel::Region,
-        _ => return false,
+        _ => return BTreeSet::new(),
     };
     TerritoryRef::new(level, target.code.clone())
         .ok()
         .and_then(|target| Territory::shared().communes_in(&target).ok())
-        .is_some_and(|members| members.iter().any(|c| communes.contains(&c.code)))
+        .map(|members| members.into_iter().map(|c| c.code.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// The progress of every axis of the programme in the territory of

@@ -39,6 +39,9 @@ pub struct ReportData {
     pub reengagement: super::reengagement::Reengagement,
     /// What was done on each axis of the programme.
     pub axes: Vec<super::axes::AxisProgress>,
+    /// Survey id → the territory's communes its information campaign reached
+    /// (surveys with a campaign only).
+    pub campaign_reach: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl ReportData {

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod axes;
+pub mod campaign;
 pub mod charts;
 pub mod communes;
 pub mod consortium;

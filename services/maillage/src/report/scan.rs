@@ -93,6 +93,8 @@ pub struct LogFacts {
     pub axes: Vec<AxisFact>,
     /// Survey id → the axes it serves.
     pub survey_axes: BTreeMap<String, Vec<String>>,
+    /// Survey id → the actions of its information campaign.
+    pub survey_campaigns: BTreeMap<String, Vec<String>>,
     /// Interviews, in log order.
     pub interviews: Vec<InterviewFact>,
     /// Consortium id → its territory.
@@ -235,6 +237,10 @@ impl LogFacts {
             }
             "maillage.v1.SurveyDrafted" => {
                 let event = pb::SurveyDrafted::decode(payload)?;
+                self.survey_campaigns.insert(
+                    event.survey_id.clone(),
+                    maillage_engagement::domain::survey::campaign_of(&event),
+                );
                 self.survey_axes
                     .insert(event.survey_id.clone(), event.axis_ids);
                 self.surveys.push(event.survey_id);

@@ -87,12 +87,13 @@ pub fn section(data: &ReportData) -> String {
             let questions: String = survey.questions.iter().map(question).collect();
             format!(
                 "<section class=\"enquete\" id=\"enquete-{}\"><h2>{}</h2>\
-                 <p><strong>{}</strong> réponses de {} communes. Par public : {}.</p>{questions}</section>",
+                 <p><strong>{}</strong> réponses de {} communes. Par public : {}.</p>{}{questions}</section>",
                 index + 1,
                 escape(&survey.title),
                 survey.responses,
                 survey.responses_by_commune.len(),
-                escape(&audiences.join(", "))
+                escape(&audiences.join(", ")),
+                super::campaign::paragraph(data, survey),
             )
         })
         .collect()
