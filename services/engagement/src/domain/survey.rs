@@ -6,7 +6,9 @@
 //! reason, recorded in `SurveyOpened`. Whether an action was held is a fact of
 //! another aggregate: the service reads it and passes it in the command
 //! ([`Change::Open`]), and this decider decides. A survey without a campaign
-//! (as every survey drafted before the rule could be) opens as it always did.
+//! (the campaign was optional before the rule, and still is) opens as it
+//! always did; a draft recorded before the rule that names a campaign action
+//! is held to the rule when it is opened.
 //!
 //! Questions change only while the survey is a draft. A response must answer
 //! every required question with a value that fits the question (option that
