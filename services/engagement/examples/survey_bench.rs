@@ -187,6 +187,8 @@ async fn main() -> Result<()> {
     let mut client = clients[0].clone();
     let survey_id = client
         .draft_survey(pb::DraftSurveyRequest {
+            axis_ids: Vec::new(),
+            campaign_action_ids: Vec::new(),
             topics: Default::default(),
             request_id: "bench-draft".into(),
             title: "Benchmark survey".into(),
@@ -200,6 +202,7 @@ async fn main() -> Result<()> {
         .id;
     client
         .open_survey(pb::OpenSurveyRequest {
+            campaign_override: None,
             request_id: "bench-open".into(),
             survey_id: survey_id.clone(),
             expected_version: None,

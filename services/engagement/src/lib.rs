@@ -1,8 +1,9 @@
 //! Maillage's engagement command service: awareness actions, roundtables,
 //! thematic and foresight workshops, exchange visits, population surveys,
-//! interviews and tiers-lieux diagnostics (DESIGN.md §1, §4).
+//! interviews and tiers-lieux diagnostics (DESIGN.md §1, §4), and the
+//! programme of the accompaniment (the collectivité's axes, issue 14).
 //!
-//! - [`domain`]: the four aggregates as pure deciders;
+//! - [`domain`]: the five aggregates as pure deciders;
 //! - [`grpc`]: the `maillage.v1.Engagement` service (validation, roles, errors);
 //! - [`EngagementService`]: the service over an event store, a key vault, the
 //!   territory reference and a clock; [`EngagementService::into_server`] gives
@@ -35,6 +36,7 @@ pub mod grpc;
 use domain::action::Action;
 use domain::diagnostic::Diagnostic;
 use domain::interview::Interview;
+use domain::programme::Programme;
 use domain::survey::Survey;
 
 /// The context name of this service's log (in event envelopes and on the bus).
@@ -64,15 +66,18 @@ pub mod category {
     pub const INTERVIEW: &str = "interview";
     /// `diagnostic-<uuid>`.
     pub const DIAGNOSTIC: &str = "diagnostic";
+    /// `programme-<nil uuid>`: the one programme of the log.
+    pub const PROGRAMME: &str = "programme";
 }
 
-/// The engagement service: the four aggregates' command loops over one event
+/// The engagement service: the five aggregates' command loops over one event
 /// store, the key vault sealing notes, the COG reference and the clock.
 pub struct EngagementService {
     pub(crate) actions: Aggregates<Action>,
     pub(crate) surveys: Aggregates<Survey>,
     pub(crate) interviews: Aggregates<Interview>,
     pub(crate) diagnostics: Aggregates<Diagnostic>,
+    pub(crate) programme: Aggregates<Programme>,
     pub(crate) vault: Arc<KeyVault>,
     /// Fingerprints commands (derived from the vault's master key).
     pub(crate) fingerprints: FingerprintKey,
@@ -107,6 +112,7 @@ impl EngagementService {
             surveys: Aggregates::new(store.clone(), capacity),
             interviews: Aggregates::new(store.clone(), capacity),
             diagnostics: Aggregates::new(store.clone(), capacity),
+            programme: Aggregates::new(store.clone(), NonZeroUsize::MIN),
             guards: Arc::new(ReferenceGuards::default()),
             store,
             fingerprints: FingerprintKey::from_vault(&vault),

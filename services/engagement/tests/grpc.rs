@@ -30,6 +30,7 @@ fn hours_ago(hours: u64) -> SystemTime {
 
 fn plan_request(request_id: &str) -> pb::PlanActionRequest {
     pb::PlanActionRequest {
+        axis_ids: Vec::new(),
         topics: Default::default(),
         request_id: request_id.into(),
         kind: pb::ActionKind::Roundtable as i32,
@@ -139,6 +140,8 @@ fn questions() -> Vec<pb::SurveyQuestion> {
 async fn open_survey(client: &mut Client, tag: &str) -> Result<String> {
     let id = client
         .draft_survey(pb::DraftSurveyRequest {
+            axis_ids: Vec::new(),
+            campaign_action_ids: Vec::new(),
             topics: Default::default(),
             request_id: format!("{tag}-draft"),
             title: "Vos attentes d'un tiers-lieu".into(),
@@ -152,6 +155,7 @@ async fn open_survey(client: &mut Client, tag: &str) -> Result<String> {
         .id;
     client
         .open_survey(pb::OpenSurveyRequest {
+            campaign_override: None,
             request_id: format!("{tag}-open"),
             survey_id: id.clone(),
             expected_version: Some(1),
@@ -202,6 +206,7 @@ fn response(survey_id: &str, request_id: &str, token: &str) -> pb::SubmitSurveyR
 
 fn interview_request(request_id: &str, notes: &str) -> pb::RecordInterviewRequest {
     pb::RecordInterviewRequest {
+        axis_ids: Vec::new(),
         topics: Default::default(),
         request_id: request_id.into(),
         subject: Some(pb::InterviewSubject {
@@ -973,6 +978,8 @@ async fn bad_survey_requests_are_refused_and_append_nothing() -> Result<()> {
         client,
         draft_survey,
         pb::DraftSurveyRequest {
+            axis_ids: Vec::new(),
+            campaign_action_ids: Vec::new(),
             topics: Default::default(),
             request_id: "bad-draft".into(),
             title: "t".into(),
@@ -1532,5 +1539,562 @@ async fn actions_surveys_and_interviews_speak_the_shared_vocabulary() -> Result<
         "a theme given twice",
     );
     assert_eq!(server.head().await?, head);
+    Ok(())
+}
+
+/// Plans an awareness public meeting and, when `held`, schedules it in the
+/// past and marks it held: returns its id.
+async fn awareness_action(client: &mut Client, tag: &str, held: bool) -> Result<String> {
+    let mut request = plan_request(&format!("{tag}-plan"));
+    request.kind = pb::ActionKind::AwarenessPublicMeeting as i32;
+    request.title = "Réunion publique : un tiers-lieu, pour quoi faire ?".into();
+    request.audiences = vec![Audience::Population as i32];
+    let id = client.plan_action(request).await?.into_inner().id;
+    if held {
+        hold(client, tag, &id).await?;
+    }
+    Ok(id)
+}
+
+/// Schedules the action `id` in the past and marks it held.
+async fn hold(client: &mut Client, tag: &str, id: &str) -> Result<()> {
+    client
+        .schedule_action(pb::ScheduleActionRequest {
+            request_id: format!("{tag}-schedule"),
+            action_id: id.into(),
+            expected_version: None,
+            starts_at: ts(hours_ago(3)),
+            ends_at: ts(hours_ago(1)),
+        })
+        .await?;
+    client
+        .mark_action_held(pb::MarkActionHeldRequest {
+            request_id: format!("{tag}-held"),
+            action_id: id.into(),
+            expected_version: None,
+        })
+        .await?;
+    Ok(())
+}
+
+/// A draft naming `first` and `others` as its information campaign.
+fn campaign_draft(request_id: &str, first: &str, others: &[&str]) -> pb::DraftSurveyRequest {
+    pb::DraftSurveyRequest {
+        axis_ids: Vec::new(),
+        request_id: request_id.into(),
+        title: "Vos attentes d'un tiers-lieu".into(),
+        description: String::new(),
+        campaign_action_id: first.into(),
+        campaign_action_ids: others.iter().map(|id| id.to_string()).collect(),
+        themes: Vec::new(),
+        topics: vec![pb::Theme::QuelsTla as i32],
+        questions: questions(),
+    }
+}
+
+fn opening(request_id: &str, survey_id: &str, reason: Option<&str>) -> pb::OpenSurveyRequest {
+    pb::OpenSurveyRequest {
+        request_id: request_id.into(),
+        survey_id: survey_id.into(),
+        expected_version: None,
+        campaign_override: reason.map(|reason| pb::SurveyCampaignOverride {
+            reason: reason.into(),
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_survey_opens_after_its_information_campaign_or_with_a_recorded_override() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let roundtable = plan(&mut client, "roundtable").await?.id;
+    let meeting = awareness_action(&mut client, "meeting", false).await?;
+    let stand = awareness_action(&mut client, "stand", false).await?;
+    let cancelled = awareness_action(&mut client, "cancelled", false).await?;
+    client
+        .cancel_action(pb::CancelActionRequest {
+            request_id: "cancel".into(),
+            action_id: cancelled.clone(),
+            expected_version: None,
+            reason: "salle indisponible".into(),
+        })
+        .await?;
+    let head = server.head().await?;
+
+    // A campaign of unknown actions, of actions that do not inform the
+    // public, of a cancelled action, or naming one twice: refused, nothing written.
+    let unknown = "6f1c0f5e-1d2b-4c3a-9e8f-000000000001";
+    let cases = [
+        (
+            campaign_draft("d1", unknown, &[]),
+            Code::InvalidArgument,
+            "campaign_action_id",
+        ),
+        (
+            campaign_draft("d2", &meeting, &[&roundtable]),
+            Code::InvalidArgument,
+            "campaign_action_ids[0]",
+        ),
+        (
+            campaign_draft("d3", &meeting, &[&stand, &meeting]),
+            Code::InvalidArgument,
+            "campaign_action_ids[1]",
+        ),
+        (
+            campaign_draft("d4", &meeting, &["nope"]),
+            Code::InvalidArgument,
+            "campaign_action_ids[0]",
+        ),
+        (
+            campaign_draft("d5", "", &[&cancelled]),
+            Code::FailedPrecondition,
+            "",
+        ),
+    ];
+    for (request, code, field) in cases {
+        let case = format!("{request:?}");
+        refused(client.draft_survey(request).await, code, field, &case);
+    }
+    assert_eq!(server.head().await?, head, "a refused draft wrote nothing");
+
+    let survey = client
+        .draft_survey(campaign_draft("draft", &meeting, &[&stand]))
+        .await?
+        .into_inner()
+        .id;
+    let early = client
+        .draft_survey(campaign_draft("early-draft", &meeting, &[]))
+        .await?
+        .into_inner()
+        .id;
+    let head = server.head().await?;
+    // Before any campaign action is held: refused, naming the field; an
+    // override needs a reason.
+    let status = client
+        .open_survey(opening("open-1", &survey, None))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().starts_with("campaign_action_ids: "),
+        "{status:?}"
+    );
+    refused(
+        client
+            .open_survey(opening("open-2", &survey, Some("  ")))
+            .await,
+        Code::InvalidArgument,
+        "campaign_override.reason",
+        "override without a reason",
+    );
+    assert_eq!(
+        server.head().await?,
+        head,
+        "a refused opening wrote nothing"
+    );
+
+    // A facilitator overrides, with a reason: recorded, with who.
+    client
+        .open_survey(opening(
+            "open-early",
+            &early,
+            Some("le lien circule déjà en mairie"),
+        ))
+        .await?;
+    let view = client
+        .get_survey(pb::GetSurveyRequest { survey_id: early })
+        .await?
+        .into_inner();
+    assert_eq!(view.status, pb::SurveyStatus::Open as i32);
+    assert_eq!(
+        view.campaign_override_reason,
+        "le lien circule déjà en mairie"
+    );
+    assert!(!view.campaign_overridden_by.is_empty());
+    assert!(view.campaign_held_action_ids.is_empty());
+
+    // Once one action of the campaign is held (the second), it opens.
+    hold(&mut client, "stand", &stand).await?;
+    client.open_survey(opening("open-3", &survey, None)).await?;
+    let view = client
+        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .await?
+        .into_inner();
+    assert_eq!(view.status, pb::SurveyStatus::Open as i32);
+    assert_eq!(view.campaign_action_id, meeting);
+    assert_eq!(view.campaign_action_ids, vec![stand.clone()]);
+    assert_eq!(view.campaign_held_action_ids, vec![stand]);
+    assert!(view.campaign_override_reason.is_empty());
+    Ok(())
+}
+
+fn define_axis(request_id: &str, name: &str) -> pb::DefineProgrammeAxisRequest {
+    pb::DefineProgrammeAxisRequest {
+        request_id: request_id.into(),
+        name: name.into(),
+        description: format!("L'axe « {name} » du programme"),
+        expected_version: None,
+    }
+}
+
+#[tokio::test]
+async fn the_programme_axes_are_defined_renamed_reordered_retired_and_tag_what_is_done(
+) -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let empty = client
+        .get_programme(pb::GetProgrammeRequest {})
+        .await?
+        .into_inner();
+    assert_eq!((empty.version, empty.axes.len()), (0, 0));
+
+    let mut axes = Vec::new();
+    for (n, name) in ["Sensibiliser", "Concerter", "Outiller"].iter().enumerate() {
+        axes.push(
+            client
+                .define_programme_axis(define_axis(&format!("axis-{n}"), name))
+                .await?
+                .into_inner()
+                .id,
+        );
+    }
+    // A retry names the same axis and records nothing more.
+    let retry = client
+        .define_programme_axis(define_axis("axis-1", "Concerter"))
+        .await?
+        .into_inner();
+    assert_eq!(retry.id, axes[1]);
+    client
+        .rename_programme_axis(pb::RenameProgrammeAxisRequest {
+            request_id: "rename".into(),
+            axis_id: axes[2].clone(),
+            expected_version: Some(3),
+            name: "Outiller les tiers-lieux".into(),
+            description: "Modèles économiques, financements".into(),
+        })
+        .await?;
+    client
+        .reorder_programme_axes(pb::ReorderProgrammeAxesRequest {
+            request_id: "reorder".into(),
+            expected_version: None,
+            axis_ids: vec![axes[2].clone(), axes[0].clone(), axes[1].clone()],
+        })
+        .await?;
+    let retired = client
+        .define_programme_axis(define_axis("axis-old", "Ancien axe"))
+        .await?
+        .into_inner()
+        .id;
+    client
+        .retire_programme_axis(pb::RetireProgrammeAxisRequest {
+            request_id: "retire".into(),
+            axis_id: retired.clone(),
+            expected_version: None,
+            reason: "fusionné avec Concerter".into(),
+        })
+        .await?;
+    let analyst = server
+        .client_with(Some(server.tokens.of(Role::Analyst)))
+        .await?
+        .get_programme(pb::GetProgrammeRequest {})
+        .await?
+        .into_inner();
+    assert_eq!(analyst.version, 7);
+    let seen: Vec<(&str, u32, bool)> = analyst
+        .axes
+        .iter()
+        .map(|axis| (axis.name.as_str(), axis.order, axis.retired))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Outiller les tiers-lieux", 1, false),
+            ("Sensibiliser", 2, false),
+            ("Concerter", 3, false),
+            ("Ancien axe", 0, true),
+        ]
+    );
+    assert_eq!(analyst.axes[3].retirement_reason, "fusionné avec Concerter");
+
+    // Bad input: refused naming the field, nothing written.
+    let head = server.head().await?;
+    refused(
+        client
+            .define_programme_axis(define_axis("bad-1", " "))
+            .await,
+        Code::InvalidArgument,
+        "name",
+        "an empty name",
+    );
+    refused(
+        client
+            .define_programme_axis(define_axis("bad-2", "sensibiliser"))
+            .await,
+        Code::AlreadyExists,
+        "",
+        "a name taken",
+    );
+    refused(
+        client
+            .reorder_programme_axes(pb::ReorderProgrammeAxesRequest {
+                request_id: "bad-3".into(),
+                expected_version: None,
+                axis_ids: vec![axes[0].clone(), axes[1].clone()],
+            })
+            .await,
+        Code::InvalidArgument,
+        "axis_ids",
+        "a reorder missing an axis",
+    );
+    refused(
+        client
+            .retire_programme_axis(pb::RetireProgrammeAxisRequest {
+                request_id: "bad-4".into(),
+                axis_id: axes[0].clone(),
+                expected_version: None,
+                reason: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "reason",
+        "a retirement without reason",
+    );
+    refused(
+        client
+            .rename_programme_axis(pb::RenameProgrammeAxisRequest {
+                request_id: "bad-5".into(),
+                axis_id: STAKEHOLDER.into(),
+                expected_version: None,
+                name: "x".into(),
+                description: String::new(),
+            })
+            .await,
+        Code::NotFound,
+        "",
+        "renaming an unknown axis",
+    );
+    refused(
+        server
+            .client_with(Some(server.tokens.of(Role::Analyst)))
+            .await?
+            .define_programme_axis(define_axis("bad-6", "Évaluer"))
+            .await,
+        Code::PermissionDenied,
+        "",
+        "an analyst defining an axis",
+    );
+    // Tagging with an unknown or retired axis, or a malformed id.
+    let mut action = plan_request("bad-plan");
+    action.axis_ids = vec![axes[0].clone(), STAKEHOLDER.into()];
+    refused(
+        client.plan_action(action).await,
+        Code::InvalidArgument,
+        "axis_ids[1]",
+        "an action tagged with an unknown axis",
+    );
+    let mut survey = campaign_draft("bad-survey", "", &[]);
+    survey.axis_ids = vec![retired.clone()];
+    refused(
+        client.draft_survey(survey).await,
+        Code::InvalidArgument,
+        "axis_ids[0]",
+        "a survey tagged with a retired axis",
+    );
+    let mut interview = interview_request("bad-interview", "");
+    interview.axis_ids = vec!["axe-1".into()];
+    refused(
+        client.record_interview(interview).await,
+        Code::InvalidArgument,
+        "axis_ids[0]",
+        "an interview tagged with a malformed id",
+    );
+    assert_eq!(server.head().await?, head, "refusals wrote nothing");
+
+    // Tagged with axes in use: recorded and read back.
+    let mut action = plan_request("tagged-plan");
+    action.axis_ids = vec![axes[1].clone(), axes[0].clone()];
+    let action = client.plan_action(action).await?.into_inner().id;
+    let view = client
+        .get_action(pb::GetActionRequest { action_id: action })
+        .await?
+        .into_inner();
+    assert_eq!(view.axis_ids, vec![axes[1].clone(), axes[0].clone()]);
+    let mut survey = campaign_draft("tagged-survey", "", &[]);
+    survey.axis_ids = vec![axes[2].clone()];
+    let survey = client.draft_survey(survey).await?.into_inner().id;
+    let view = client
+        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .await?
+        .into_inner();
+    assert_eq!(view.axis_ids, vec![axes[2].clone()]);
+    let mut interview = interview_request("tagged-interview", "");
+    interview.axis_ids = vec![axes[0].clone()];
+    let interview = client.record_interview(interview).await?.into_inner().id;
+    let view = client
+        .get_interview(pb::GetInterviewRequest {
+            interview_id: interview,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.axis_ids, vec![axes[0].clone()]);
+    Ok(())
+}
+
+/// A thematic workshop tagged with `axes`.
+fn workshop(request_id: &str, axes: &[&String]) -> pb::PlanActionRequest {
+    let mut request = plan_request(request_id);
+    request.kind = pb::ActionKind::ThematicWorkshop as i32;
+    request.axis_ids = axes.iter().map(|axis| axis.to_string()).collect();
+    request
+}
+
+fn schedule_soon(request_id: &str, action_id: &str) -> pb::ScheduleActionRequest {
+    pb::ScheduleActionRequest {
+        request_id: request_id.into(),
+        action_id: action_id.into(),
+        expected_version: None,
+        starts_at: ts(SystemTime::now() + Duration::from_secs(86_400)),
+        ends_at: ts(SystemTime::now() + Duration::from_secs(90_000)),
+    }
+}
+
+#[tokio::test]
+async fn a_thematic_action_waits_for_a_designated_officer_s_approval_before_it_is_scheduled(
+) -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut facilitator = server.client().await?;
+    // The officer: the kit's admin principal, "adam".
+    let mut officer = server
+        .client_with(Some(server.tokens.of(Role::Admin)))
+        .await?;
+    let mut axes = Vec::new();
+    for name in ["Concerter", "Outiller"] {
+        axes.push(
+            facilitator
+                .define_programme_axis(define_axis(name, name))
+                .await?
+                .into_inner()
+                .id,
+        );
+    }
+    let designate = |request_id: &str, axis: &str| pb::DesignateProgrammeOfficerRequest {
+        request_id: request_id.into(),
+        expected_version: None,
+        principal: "adam".into(),
+        axis_id: axis.into(),
+        title: "Directeur général des services".into(),
+    };
+    facilitator
+        .designate_programme_officer(designate("designate", &axes[0]))
+        .await?;
+    let programme = facilitator
+        .get_programme(pb::GetProgrammeRequest {})
+        .await?
+        .into_inner();
+    assert_eq!(programme.officers.len(), 1);
+    assert_eq!(programme.officers[0].axis_id, axes[0]);
+
+    // No officer for the second axis: scheduled as before.
+    let free = facilitator
+        .plan_action(workshop("free", &[&axes[1]]))
+        .await?
+        .into_inner()
+        .id;
+    facilitator
+        .schedule_action(schedule_soon("free-schedule", &free))
+        .await?;
+
+    let proposed = facilitator
+        .plan_action(workshop("proposed", &[&axes[0]]))
+        .await?
+        .into_inner()
+        .id;
+    let head = server.head().await?;
+    refused(
+        facilitator
+            .schedule_action(schedule_soon("too-early", &proposed))
+            .await,
+        Code::FailedPrecondition,
+        "",
+        "scheduling before approval",
+    );
+    let approve = |request_id: &str| pb::ApproveActionRequest {
+        request_id: request_id.into(),
+        action_id: proposed.clone(),
+        expected_version: None,
+        note: "validé au comité de pilotage du 12 mai".into(),
+    };
+    refused(
+        facilitator.approve_action(approve("not-designated")).await,
+        Code::PermissionDenied,
+        "",
+        "approval by a principal not designated",
+    );
+    let send_back = |request_id: &str, reason: &str| pb::SendBackActionRequest {
+        request_id: request_id.into(),
+        action_id: proposed.clone(),
+        expected_version: None,
+        reason: reason.into(),
+    };
+    refused(
+        officer.send_back_action(send_back("no-reason", "")).await,
+        Code::InvalidArgument,
+        "reason",
+        "sending back without a reason",
+    );
+    refused(
+        facilitator
+            .designate_programme_officer(designate("unknown-axis", STAKEHOLDER))
+            .await,
+        Code::NotFound,
+        "",
+        "designation for an unknown axis",
+    );
+    assert_eq!(server.head().await?, head, "refusals wrote nothing");
+
+    officer
+        .send_back_action(send_back("send-back", "préciser le public visé"))
+        .await?;
+    let view = facilitator
+        .get_action(pb::GetActionRequest {
+            action_id: proposed.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(view.approval_required);
+    assert_eq!(view.sent_back_reason, "préciser le public visé");
+    officer.approve_action(approve("approve")).await?;
+    let view = facilitator
+        .get_action(pb::GetActionRequest {
+            action_id: proposed.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(view.approved_by, "adam");
+    assert!(view.approved_at.is_some());
+    assert!(view.sent_back_reason.is_empty());
+    facilitator
+        .schedule_action(schedule_soon("scheduled", &proposed))
+        .await?;
+
+    // Once the designation is revoked, nobody approves that axis's actions.
+    facilitator
+        .revoke_programme_officer(pb::RevokeProgrammeOfficerRequest {
+            request_id: "revoke".into(),
+            expected_version: None,
+            principal: "adam".into(),
+            axis_id: axes[0].clone(),
+        })
+        .await?;
+    let after = facilitator
+        .plan_action(workshop("after", &[&axes[0]]))
+        .await?
+        .into_inner()
+        .id;
+    let view = facilitator
+        .get_action(pb::GetActionRequest { action_id: after })
+        .await?
+        .into_inner();
+    assert!(!view.approval_required);
     Ok(())
 }

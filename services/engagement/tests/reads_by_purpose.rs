@@ -19,6 +19,7 @@ fn ts(hours_ago: u64) -> Option<prost_types::Timestamp> {
 async fn record(client: &mut Client) -> Result<(String, String)> {
     let interview = client
         .record_interview(pb::RecordInterviewRequest {
+            axis_ids: Vec::new(),
             topics: Default::default(),
             request_id: "i1".into(),
             subject: Some(pb::InterviewSubject {

@@ -36,6 +36,7 @@ async fn reads_of_personal_data_are_exported_with_their_purpose() {
     let mut engagement = EngagementClient::new(platform.channel().await);
     let interview = engagement
         .record_interview(pb::RecordInterviewRequest {
+            axis_ids: Vec::new(),
             topics: Default::default(),
             request_id: "i1".into(),
             subject: Some(pb::InterviewSubject {

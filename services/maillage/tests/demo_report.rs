@@ -10,6 +10,7 @@ use maillage::report::labels::{percent, thousands};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_client::ProjectionsClient;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
+use prost::Message;
 
 fn epci() -> pb::TerritoryRef {
     pb::TerritoryRef {
@@ -64,6 +65,54 @@ async fn the_demo_report_shows_what_the_projections_answer() {
         .expect("telework in the report's themes");
     assert!(telework.contacts > 0 && telework.actions_held > 0 && telework.commitments > 0);
     assert!(html.contains("Ce qui a été fait sur chaque thème"));
+    // The programme's three axes, in their order, with what was done on each.
+    let axes = html
+        .split("id=\"avancement-par-axe\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("the progress per axis");
+    let inform = axes.find("Sensibiliser et informer").unwrap();
+    let consult = axes.find("Concerter les acteurs du territoire").unwrap();
+    let structure = axes.find("Structurer l&#39;offre de tiers-lieux").unwrap();
+    assert!(inform < consult && consult < structure, "{axes}");
+    assert!(
+        axes.contains("<tr><td>Sensibiliser et informer</td><td class=\"n\">5</td><td class=\"n\">5</td><td class=\"n\">0</td><td class=\"n\">0</td></tr>"),
+        "five awareness actions held, the campaign among them: {axes}"
+    );
+    // The audit reads who approved the thematic workshop, and that the
+    // survey opened once its campaign was held.
+    let engagement = pb::event_log_client::EventLogClient::new(platform.channel().await)
+        .read_all(pb::ReadAllRequest {
+            from_position: 1,
+            limit: 5_000,
+            context: "engagement".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let payload = |event_type: &str| {
+        engagement
+            .iter()
+            .find(|event| event.event_type == event_type)
+            .unwrap_or_else(|| panic!("{event_type} in the engagement log"))
+            .payload
+            .clone()
+    };
+    let approved =
+        pb::ActionApproved::decode(payload("maillage.v1.ActionApproved").as_slice()).unwrap();
+    assert_eq!(approved.approved_by, "dgs-castelrenaudais");
+    let sent_back =
+        pb::ActionSentBack::decode(payload("maillage.v1.ActionSentBack").as_slice()).unwrap();
+    assert_eq!(sent_back.action_id, approved.action_id);
+    let opened = pb::SurveyOpened::decode(payload("maillage.v1.SurveyOpened").as_slice()).unwrap();
+    assert_eq!(opened.campaign_held_action_ids.len(), 1);
+    assert!(opened.campaign_override_reason.is_empty());
+    // Its campaign, an online newsletter for the EPCI, reached all 16 communes.
+    assert!(
+        html.contains("Campagne d&#39;information : atteintes, 16 communes"),
+        "the campaign's reach in the survey's section"
+    );
     // The re-engagement counts, never a name.
     assert!(html.contains("À recontacter depuis les municipales"));
     assert!(

@@ -97,6 +97,7 @@ async fn hold_someone(clients: &mut Clients) -> Holdings {
     let survey = clients
         .engagement
         .draft_survey(pb::DraftSurveyRequest {
+            campaign_action_ids: Vec::new(),
             request_id: rid(),
             title: "Vos attentes".into(),
             questions: vec![pb::SurveyQuestion {
@@ -116,6 +117,7 @@ async fn hold_someone(clients: &mut Clients) -> Holdings {
     clients
         .engagement
         .open_survey(pb::OpenSurveyRequest {
+            campaign_override: None,
             request_id: rid(),
             survey_id: survey.clone(),
             expected_version: None,

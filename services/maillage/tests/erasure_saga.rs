@@ -101,6 +101,7 @@ async fn an_erasure_reaches_every_context_and_leaves_the_facts() {
     let interview = clients
         .engagement
         .record_interview(pb::RecordInterviewRequest {
+            axis_ids: Vec::new(),
             topics: Default::default(),
             request_id: rid(),
             subject: Some(pb::InterviewSubject {

@@ -136,10 +136,7 @@ fn every_request_type_fuzzed_gets_a_status_and_nothing_panics() {
         purpose: None,
     };
     let (channel, pools) = runtime.block_on(async {
-        let (session, seen) = connection.connect_session().await.unwrap();
-        maillage::demo::play(session, seen, 2026, 0.02)
-            .await
-            .unwrap();
+        maillage::demo::play(&connection, 2026, 0.02).await.unwrap();
         let ids = ids(&endpoint, &token).await.unwrap();
         let channel = tonic::transport::Channel::from_shared(endpoint.clone())
             .unwrap()

@@ -159,10 +159,8 @@ async fn lost_logs_are_restored_from_the_stream_with_the_same_heads_and_answers(
         data_dir: data.clone(),
         purpose: None,
     };
-    let (channel, seen) = connection.connect_session().await.unwrap();
-    let outcome = maillage::demo::play(channel.clone(), seen, 2026, 0.02)
-        .await
-        .unwrap();
+    let outcome = maillage::demo::play(&connection, 2026, 0.02).await.unwrap();
+    let channel = connection.connect().await.unwrap();
     // The projections consume the JetStream stream: once they hold every
     // position, the stream holds every event of the three logs.
     maillage::cli::catch_up::wait(channel.clone(), &outcome.positions)

@@ -333,6 +333,8 @@ async fn generate(
         };
         use pb::survey_question::Kind;
         let drafted = pb::SurveyDrafted {
+            axis_ids: Vec::new(),
+            campaign_action_ids: Vec::new(),
             topics: Default::default(),
             survey_id: survey.clone(),
             title: "Vos attentes".into(),
@@ -369,6 +371,9 @@ async fn generate(
             ],
         };
         let opened = pb::SurveyOpened {
+            campaign_held_action_ids: Vec::new(),
+            campaign_override_reason: String::new(),
+            campaign_overridden_by: String::new(),
             survey_id: survey.clone(),
             opened_at: ts(YEAR_START + 25 * 86_400),
         };
@@ -446,6 +451,8 @@ async fn generate(
         let mut events = vec![
             event(
                 &pb::ActionPlanned {
+                    axis_ids: Vec::new(),
+                    approval_required: false,
                     topics: Default::default(),
                     action_id: action.clone(),
                     kind: pb::ActionKind::Roundtable as i32,

@@ -516,6 +516,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // A1: the roundtable.
     let plan = pb::PlanActionRequest {
+        axis_ids: Vec::new(),
         topics: Default::default(),
         request_id: rid(),
         kind: pb::ActionKind::Roundtable as i32,
@@ -618,6 +619,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // A2: a public meeting, cancelled.
     let plan = pb::PlanActionRequest {
+        axis_ids: Vec::new(),
         topics: Default::default(),
         request_id: rid(),
         kind: pb::ActionKind::AwarenessPublicMeeting as i32,
@@ -652,6 +654,8 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
 
     // S1: the survey.
     let draft = pb::DraftSurveyRequest {
+        axis_ids: Vec::new(),
+        campaign_action_ids: Vec::new(),
         topics: Default::default(),
         request_id: rid(),
         title: "Vos attentes d'un tiers-lieu".into(),
@@ -669,6 +673,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
     out.name("S1", &reply.id);
     let s1 = reply.id;
     let open = pb::OpenSurveyRequest {
+        campaign_override: None,
         request_id: rid(),
         survey_id: s1.clone(),
         expected_version: None,

@@ -59,6 +59,12 @@ pub struct Plan {
     pub target_territory: Option<pb::TerritoryRef>,
     /// Organising stakeholders.
     pub organiser_ids: Vec<Uuid>,
+    /// The programme's axes it serves (checked by the service).
+    pub axes: Vec<Uuid>,
+    /// Whether a designated officer must approve it before it is scheduled
+    /// (the service says so for a thematic action planned while an officer
+    /// is designated for the programme or one of its axes).
+    pub approval_required: bool,
     /// The principal planning it.
     pub actor: String,
 }
@@ -147,6 +153,47 @@ pub enum Change {
         /// Why.
         reason: String,
     },
+    /// A designated officer approves an action that needs it.
+    Approve {
+        /// The caller (principal).
+        by: String,
+        /// Whether the caller is designated for the programme or one of the
+        /// action's axes, as the service found in the programme.
+        designated: bool,
+        /// What the concertation decided.
+        note: String,
+        /// The current time.
+        now: SystemTime,
+    },
+    /// A designated officer sends an action that needs approval back.
+    SendBack {
+        /// The caller (principal).
+        by: String,
+        /// As for [`Change::Approve`].
+        designated: bool,
+        /// Why (non-empty, checked by the service).
+        reason: String,
+    },
+}
+
+/// Where an action stands as to its approval by a designated officer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Approval {
+    /// It needs none (every action planned before approvals, and those
+    /// planned with no officer to approve them).
+    #[default]
+    NotRequired,
+    /// Proposed, waiting for an officer.
+    Pending,
+    /// Sent back, with the reason; still waiting.
+    SentBack(String),
+    /// Approved: by whom, when.
+    Approved {
+        /// The officer (principal).
+        by: String,
+        /// When.
+        at: SystemTime,
+    },
 }
 
 maillage_es::proto_events! {
@@ -162,6 +209,8 @@ maillage_es::proto_events! {
         ActionMinutesPublished(ActionMinutesPublished),
         ActionOutcomesRecorded(ActionOutcomesRecorded),
         ActionCancelled(ActionCancelled),
+        ActionApproved(ActionApproved),
+        ActionSentBack(ActionSentBack),
     }
 }
 
@@ -198,6 +247,18 @@ pub enum Error {
     /// The end is not after the start.
     #[error("the end must be after the start")]
     EndNotAfterStart,
+    /// Scheduling an action a designated officer has not approved yet.
+    #[error("the action must be approved by a designated officer before it is scheduled")]
+    NotApproved,
+    /// Approving or sending back an action that needs no approval.
+    #[error("the action needs no approval")]
+    ApprovalNotRequired,
+    /// Approving or sending back an action approved already.
+    #[error("the action is already approved")]
+    AlreadyApproved,
+    /// Approval or sending back by a principal not designated for it.
+    #[error("{0} is not an officer designated for the programme or one of the action's axes")]
+    NotDesignated(String),
 }
 
 /// An action as its events made it.
@@ -225,6 +286,8 @@ pub struct State {
     pub outcomes: Vec<pb::ActionOutcome>,
     /// Why it was cancelled.
     pub cancellation_reason: Option<String>,
+    /// Its approval by a designated officer.
+    pub approval: Approval,
 }
 
 impl State {
@@ -249,6 +312,22 @@ impl State {
             ActionStatus::Held | ActionStatus::Reported => Err(Error::AlreadyHeld),
             ActionStatus::Unspecified => Err(Error::NotFound),
         }
+    }
+
+    /// Ok while an officer may approve it or send it back: planned (not
+    /// scheduled, cancelled nor held), needing approval and not approved,
+    /// and `by` designated.
+    fn awaiting_approval(&self, by: &str, designated: bool) -> Result<(), Error> {
+        self.before_held()?;
+        match self.approval {
+            Approval::NotRequired => return Err(Error::ApprovalNotRequired),
+            Approval::Approved { .. } => return Err(Error::AlreadyApproved),
+            Approval::Pending | Approval::SentBack(_) => {}
+        }
+        if !designated {
+            return Err(Error::NotDesignated(by.to_owned()));
+        }
+        Ok(())
     }
 
     /// Ok once held (attendance, minutes, outcomes).
@@ -282,6 +361,9 @@ impl Decider for Action {
         match event {
             Event::ActionPlanned(planned) => {
                 state.status = ActionStatus::Planned;
+                if planned.approval_required {
+                    state.approval = Approval::Pending;
+                }
                 state.venue = venue_of(&planned.venue);
                 state.planned = Some(planned.clone());
             }
@@ -337,6 +419,15 @@ impl Decider for Action {
                 state.status = ActionStatus::Cancelled;
                 state.cancellation_reason = Some(e.reason.clone());
             }
+            Event::ActionApproved(e) => {
+                state.approval = Approval::Approved {
+                    by: e.approved_by.clone(),
+                    at: instant(&e.approved_at),
+                };
+            }
+            Event::ActionSentBack(e) => {
+                state.approval = Approval::SentBack(e.reason.clone());
+            }
         }
     }
 }
@@ -361,6 +452,8 @@ fn plan_action(plan: &Plan, state: &State) -> Result<Vec<Event>, Error> {
         organiser_ids: plan.organiser_ids.iter().map(Uuid::to_string).collect(),
         planned_by: plan.actor.clone(),
         target_territory: plan.target_territory.clone(),
+        axis_ids: plan.axes.iter().map(Uuid::to_string).collect(),
+        approval_required: plan.approval_required,
     })])
 }
 
@@ -375,6 +468,9 @@ fn change_action(change: &Change, state: &State) -> Result<Vec<Event>, Error> {
             state.before_held()?;
             if state.status == ActionStatus::Scheduled {
                 return Err(Error::AlreadyScheduled);
+            }
+            if matches!(state.approval, Approval::Pending | Approval::SentBack(_)) {
+                return Err(Error::NotApproved);
             }
             if ends_at <= starts_at {
                 return Err(Error::EndNotAfterStart);
@@ -532,6 +628,32 @@ fn change_action(change: &Change, state: &State) -> Result<Vec<Event>, Error> {
                 reason: reason.clone(),
             })])
         }
+        Change::Approve {
+            by,
+            designated,
+            note,
+            now,
+        } => {
+            state.awaiting_approval(by, *designated)?;
+            Ok(vec![Event::ActionApproved(pb::ActionApproved {
+                action_id,
+                approved_by: by.clone(),
+                approved_at: Some(timestamp(*now)),
+                note: note.clone(),
+            })])
+        }
+        Change::SendBack {
+            by,
+            designated,
+            reason,
+        } => {
+            state.awaiting_approval(by, *designated)?;
+            Ok(vec![Event::ActionSentBack(pb::ActionSentBack {
+                action_id,
+                sent_back_by: by.clone(),
+                reason: reason.clone(),
+            })])
+        }
     }
 }
 
@@ -572,6 +694,8 @@ mod tests {
             venue: Venue::Commune("15014".into()),
             target_territory: None,
             organiser_ids: vec![id(100)],
+            axes: vec![id(200)],
+            approval_required: false,
             actor: "alice".into(),
         })
     }
@@ -946,5 +1070,101 @@ mod tests {
             Err(Error::AlreadyHeld)
         );
         assert!(when(&[plan(), schedule()], cancel.into()).is_ok());
+    }
+
+    /// A thematic workshop planned while an officer is designated.
+    fn proposed() -> Command {
+        let Command::Plan(plan) = plan() else {
+            unreachable!("plan() plans")
+        };
+        Command::Plan(Plan {
+            kind: ActionKind::ThematicWorkshop,
+            approval_required: true,
+            ..plan
+        })
+    }
+
+    fn approve(by: &str, designated: bool) -> Command {
+        Change::Approve {
+            by: by.into(),
+            designated,
+            note: "validé en comité de pilotage".into(),
+            now: at(2),
+        }
+        .into()
+    }
+
+    fn send_back(by: &str, designated: bool) -> Command {
+        Change::SendBack {
+            by: by.into(),
+            designated,
+            reason: "préciser le public visé".into(),
+        }
+        .into()
+    }
+
+    #[test]
+    fn a_proposed_action_is_scheduled_only_once_a_designated_officer_approved_it() {
+        let proposal = || maillage_es::testing::given_nothing::<Action>().after([proposed()]);
+        assert_eq!(proposal().state().approval, Approval::Pending);
+        proposal().when(schedule()).then_refused(Error::NotApproved);
+        // Sent back with a reason: still not to be scheduled.
+        let sent_back = proposal()
+            .when(send_back("dgs", true))
+            .then([Event::ActionSentBack(pb::ActionSentBack {
+                action_id: id(1).to_string(),
+                sent_back_by: "dgs".into(),
+                reason: "préciser le public visé".into(),
+            })]);
+        assert_eq!(
+            sent_back.state().approval,
+            Approval::SentBack("préciser le public visé".into())
+        );
+        sent_back.when(schedule()).then_refused(Error::NotApproved);
+        // Approved: who and when are recorded, and it may be scheduled.
+        let approved = proposal()
+            .after([send_back("dgs", true)])
+            .when(approve("dgs", true))
+            .then([Event::ActionApproved(pb::ActionApproved {
+                action_id: id(1).to_string(),
+                approved_by: "dgs".into(),
+                approved_at: Some(timestamp(at(2))),
+                note: "validé en comité de pilotage".into(),
+            })]);
+        assert_eq!(
+            approved.state().approval,
+            Approval::Approved {
+                by: "dgs".into(),
+                at: at(2)
+            }
+        );
+        approved.when(schedule()).accepted();
+    }
+
+    #[test]
+    fn only_a_designated_officer_approves_and_only_once() {
+        let proposal = || maillage_es::testing::given_nothing::<Action>().after([proposed()]);
+        proposal()
+            .when(approve("claire", false))
+            .then_refused(Error::NotDesignated("claire".into()));
+        proposal()
+            .when(send_back("claire", false))
+            .then_refused(Error::NotDesignated("claire".into()));
+        proposal()
+            .after([approve("dgs", true)])
+            .when(approve("dgs", true))
+            .then_refused(Error::AlreadyApproved);
+        // An action that needs no approval (as every action planned before
+        // approvals existed) is scheduled as before, and approving it is refused.
+        maillage_es::testing::given_nothing::<Action>()
+            .after([plan()])
+            .when(approve("dgs", true))
+            .then_refused(Error::ApprovalNotRequired);
+        assert!(when(&[plan()], schedule()).is_ok());
+        let cancelled = [proposed(), Change::Cancel { reason: "x".into() }.into()];
+        assert_eq!(
+            when(&cancelled, approve("dgs", true)),
+            Err(Error::Cancelled)
+        );
     }
 }

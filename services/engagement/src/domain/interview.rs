@@ -26,6 +26,8 @@ pub struct Record {
     pub conducted_at: SystemTime,
     /// Themes (distinct).
     pub themes: Vec<Theme>,
+    /// The programme's axes it serves (checked by the service).
+    pub axes: Vec<Uuid>,
     /// Motivations heard, each sealed.
     pub sealed_motivations: Vec<Vec<u8>>,
     /// Expectations heard, each sealed.
@@ -109,6 +111,7 @@ impl Decider for Interview {
                     sealed_notes: record.sealed_notes.clone(),
                     sealed_motivations: record.sealed_motivations.clone(),
                     sealed_expectations: record.sealed_expectations.clone(),
+                    axis_ids: record.axes.iter().map(Uuid::to_string).collect(),
                     ..Default::default()
                 })])
             }
@@ -168,6 +171,7 @@ mod tests {
             interviewer: "alice".into(),
             conducted_at,
             themes: vec![Theme::Telework],
+            axes: vec![Uuid::from_u128(200)],
             sealed_motivations: vec![vec![4, 5]],
             sealed_expectations: vec![vec![6, 7]],
             sealed_notes: vec![1, 2, 3],

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub mod action;
 pub mod diagnostic;
 pub mod interview;
+pub mod programme;
 pub mod survey;
 
 /// A protobuf timestamp for an instant.

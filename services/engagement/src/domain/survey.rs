@@ -1,6 +1,15 @@
 //! The Survey aggregate: a questionnaire drafted, opened after an information
 //! campaign, answered, and closed.
 //!
+//! A survey names its information campaign (awareness actions): it opens only
+//! once one of them was held, unless a facilitator overrides the rule with a
+//! reason, recorded in `SurveyOpened`. Whether an action was held is a fact of
+//! another aggregate: the service reads it and passes it in the command
+//! ([`Change::Open`]), and this decider decides. A survey without a campaign
+//! (the campaign was optional before the rule, and still is) opens as it
+//! always did; a draft recorded before the rule that names a campaign action
+//! is held to the rule when it is opened.
+//!
 //! Questions change only while the survey is a draft. A response must answer
 //! every required question with a value that fits the question (option that
 //! exists, scale within bounds, text within its length, ranking that is a
@@ -91,10 +100,13 @@ pub struct Draft {
     pub title: String,
     /// Description.
     pub description: String,
-    /// The information campaign (an action) that precedes it.
-    pub campaign_action_id: Option<Uuid>,
+    /// The actions of the information campaign that precedes it (distinct,
+    /// checked by the service; empty: none).
+    pub campaign: Vec<Uuid>,
     /// Themes (distinct).
     pub themes: Vec<Theme>,
+    /// The programme's axes it serves (checked by the service).
+    pub axes: Vec<Uuid>,
     /// The questionnaire (checked by `decide`).
     pub questions: Vec<pb::SurveyQuestion>,
 }
@@ -151,6 +163,11 @@ pub enum Change {
     Open {
         /// The current time.
         now: SystemTime,
+        /// The actions of its campaign already held, as the service found
+        /// them (an action once held stays held, so the fact cannot go stale).
+        campaign_held: Vec<Uuid>,
+        /// Opening before the campaign was held, if the caller asks to.
+        campaign_override: Option<CampaignOverride>,
     },
     /// Submits a response to an open survey.
     Submit(Submission),
@@ -159,6 +176,15 @@ pub enum Change {
         /// The current time.
         now: SystemTime,
     },
+}
+
+/// A facilitator's decision to open a survey before its campaign was held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignOverride {
+    /// Why (non-empty, checked by the service).
+    pub reason: String,
+    /// The principal deciding it.
+    pub by: String,
 }
 
 maillage_es::proto_events! {
@@ -187,6 +213,11 @@ pub enum Error {
     /// Opening twice.
     #[error("the survey is already open")]
     AlreadyOpen,
+    /// Opening before any action of the information campaign was held, without override.
+    #[error(
+        "campaign_action_ids: no action of the survey's information campaign has been held yet; hold one first, or override with a reason (campaign_override.reason)"
+    )]
+    CampaignNotHeld,
     /// A response to, or closing of, a survey that is still a draft.
     #[error("the survey is not open")]
     NotOpen,
@@ -239,6 +270,8 @@ pub struct State {
     pub stakeholder_respondents: Arc<HashSet<Uuid>>,
     /// When it opened.
     pub opened_at: Option<SystemTime>,
+    /// How it opened (campaign actions held, or the override).
+    pub opened: Option<Arc<pb::SurveyOpened>>,
     /// When it closed.
     pub closed_at: Option<SystemTime>,
 }
@@ -251,6 +284,22 @@ impl State {
             .map(|d| d.survey_id.clone())
             .unwrap_or_default()
     }
+
+    /// The actions of its information campaign (none before drafting, nor
+    /// for a survey drafted without one).
+    pub fn campaign(&self) -> Vec<String> {
+        self.drafted.as_deref().map(campaign_of).unwrap_or_default()
+    }
+}
+
+/// The actions of a drafted survey's information campaign: `campaign_action_id`
+/// (the only one in events written before `campaign_action_ids`), then the others.
+pub fn campaign_of(drafted: &pb::SurveyDrafted) -> Vec<String> {
+    std::iter::once(&drafted.campaign_action_id)
+        .filter(|id| !id.is_empty())
+        .chain(&drafted.campaign_action_ids)
+        .cloned()
+        .collect()
 }
 
 /// The Survey decider.
@@ -285,6 +334,7 @@ impl Decider for Survey {
             Event::SurveyOpened(opened) => {
                 state.status = SurveyStatus::Open;
                 state.opened_at = Some(instant(&opened.opened_at));
+                state.opened = Some(Arc::new(opened.clone()));
             }
             Event::SurveyResponseSubmitted(response) => {
                 state.response_count += 1;
@@ -320,9 +370,17 @@ fn draft_survey(draft: &Draft, state: &State) -> Result<Vec<Event>, Error> {
         title: draft.title.clone(),
         description: draft.description.clone(),
         campaign_action_id: draft
-            .campaign_action_id
+            .campaign
+            .first()
             .map(|id| id.to_string())
             .unwrap_or_default(),
+        axis_ids: draft.axes.iter().map(Uuid::to_string).collect(),
+        campaign_action_ids: draft
+            .campaign
+            .iter()
+            .skip(1)
+            .map(|id| id.to_string())
+            .collect(),
         themes: maillage_proto::themes::older_values(
             &draft.themes,
             maillage_proto::themes::as_engagement_theme,
@@ -354,11 +412,12 @@ fn change_survey(change: &Change, state: &State) -> Result<Vec<Event>, Error> {
                 },
             )])
         }
-        Change::Open { now } => match state.status {
-            SurveyStatus::Draft => Ok(vec![Event::SurveyOpened(pb::SurveyOpened {
-                survey_id,
-                opened_at: Some(timestamp(*now)),
-            })]),
+        Change::Open {
+            now,
+            campaign_held,
+            campaign_override,
+        } => match state.status {
+            SurveyStatus::Draft => open_survey(state, *now, campaign_held, campaign_override),
             SurveyStatus::Open => Err(Error::AlreadyOpen),
             _ => Err(Error::Closed),
         },
@@ -389,6 +448,37 @@ fn change_survey(change: &Change, state: &State) -> Result<Vec<Event>, Error> {
             _ => Err(Error::Closed),
         },
     }
+}
+
+/// Opens a draft: at once without a campaign; else once one of the campaign's
+/// actions was held (those held are recorded); else only with an override
+/// (recorded).
+fn open_survey(
+    state: &State,
+    now: SystemTime,
+    campaign_held: &[Uuid],
+    campaign_override: &Option<CampaignOverride>,
+) -> Result<Vec<Event>, Error> {
+    let campaign = state.campaign();
+    let held: Vec<String> = campaign
+        .iter()
+        .filter(|id| campaign_held.iter().any(|held| held.to_string() == **id))
+        .cloned()
+        .collect();
+    let mut opened = pb::SurveyOpened {
+        survey_id: state.id(),
+        opened_at: Some(timestamp(now)),
+        ..Default::default()
+    };
+    if !campaign.is_empty() && held.is_empty() {
+        let Some(decision) = campaign_override else {
+            return Err(Error::CampaignNotHeld);
+        };
+        opened.campaign_override_reason = decision.reason.clone();
+        opened.campaign_overridden_by = decision.by.clone();
+    }
+    opened.campaign_held_action_ids = held;
+    Ok(vec![Event::SurveyOpened(opened)])
 }
 
 /// Whether `key` is a valid question or option id: 1 to 64 of `[A-Za-z0-9_-]`.
@@ -742,6 +832,8 @@ mod tests {
 
     use pb::survey_question::Kind;
 
+    use maillage_es::testing::given_nothing;
+
     use super::*;
     use crate::domain::testing;
 
@@ -820,14 +912,49 @@ mod tests {
             survey_id: Uuid::from_u128(1),
             title: "Vos attentes d'un tiers-lieu".into(),
             description: String::new(),
-            campaign_action_id: Some(Uuid::from_u128(9)),
+            campaign: vec![Uuid::from_u128(9)],
+            axes: Vec::new(),
             themes: vec![Theme::QuelsTla],
             questions: questions(),
         }
     }
 
     fn open() -> Command {
-        Change::Open { now: at(1) }.into()
+        opening(&[9], None)
+    }
+
+    /// Opens at `at(1)`, the campaign actions `held` (by number) held.
+    fn opening(held: &[u128], reason: Option<&str>) -> Command {
+        Change::Open {
+            now: at(1),
+            campaign_held: held.iter().map(|n| Uuid::from_u128(*n)).collect(),
+            campaign_override: reason.map(|reason| CampaignOverride {
+                reason: reason.into(),
+                by: "claire".into(),
+            }),
+        }
+        .into()
+    }
+
+    /// Drafts the survey with the campaign actions `campaign` (by number).
+    fn draft_with_campaign(campaign: &[u128]) -> Command {
+        Command::Draft(Draft {
+            campaign: campaign.iter().map(|n| Uuid::from_u128(*n)).collect(),
+            ..drafted()
+        })
+    }
+
+    fn opened(held: &[u128], reason: &str, by: &str) -> Event {
+        Event::SurveyOpened(pb::SurveyOpened {
+            survey_id: Uuid::from_u128(1).to_string(),
+            opened_at: Some(timestamp(at(1))),
+            campaign_held_action_ids: held
+                .iter()
+                .map(|n| Uuid::from_u128(*n).to_string())
+                .collect(),
+            campaign_override_reason: reason.into(),
+            campaign_overridden_by: by.into(),
+        })
     }
 
     fn answer(id: &str, value: Value) -> pb::SurveyAnswer {
@@ -1000,6 +1127,82 @@ mod tests {
         let closed = [draft(), open(), Change::Close { now: at(3) }.into()];
         assert_eq!(when(&closed, open()), Err(Error::Closed));
         assert_eq!(when(&[], open()), Err(Error::NotFound));
+    }
+
+    #[test]
+    fn a_survey_opens_only_once_an_action_of_its_campaign_was_held() {
+        let campaign = || given_nothing::<Survey>().after([draft_with_campaign(&[9, 10])]);
+        campaign()
+            .when(opening(&[], None))
+            .then_refused(Error::CampaignNotHeld);
+        // An action held that is not in the campaign does not count.
+        campaign()
+            .when(opening(&[11], None))
+            .then_refused(Error::CampaignNotHeld);
+        // The actions held are recorded (only the campaign's).
+        let after = campaign()
+            .when(opening(&[10, 11], None))
+            .then([opened(&[10], "", "")]);
+        assert_eq!(after.state().status, SurveyStatus::Open);
+        after
+            .when(opening(&[10], None))
+            .then_refused(Error::AlreadyOpen);
+    }
+
+    #[test]
+    fn a_facilitator_may_open_before_the_campaign_with_a_reason_recorded() {
+        let campaign = || given_nothing::<Survey>().after([draft_with_campaign(&[9])]);
+        let given = campaign()
+            .when(opening(&[], Some("la mairie a diffusé le lien")))
+            .then([opened(&[], "la mairie a diffusé le lien", "claire")]);
+        let recorded = given.state().opened.clone().unwrap();
+        assert_eq!(recorded.campaign_overridden_by, "claire");
+        // An override not needed is not recorded.
+        campaign()
+            .when(opening(&[9], Some("inutile")))
+            .then([opened(&[9], "", "")]);
+    }
+
+    #[test]
+    fn a_survey_without_campaign_opens_as_before() {
+        given_nothing::<Survey>()
+            .after([draft_with_campaign(&[])])
+            .when(opening(&[], None))
+            .then([opened(&[], "", "")]);
+    }
+
+    #[test]
+    fn the_campaign_is_the_first_field_then_the_others_and_old_drafts_have_one() {
+        let events = when(&[], draft_with_campaign(&[9, 10, 12])).unwrap();
+        let Event::SurveyDrafted(drafted) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(drafted.campaign_action_id, Uuid::from_u128(9).to_string());
+        assert_eq!(drafted.campaign_action_ids.len(), 2);
+        assert_eq!(campaign_of(drafted).len(), 3);
+        // A draft recorded before `campaign_action_ids` existed: its one campaign action.
+        let old = pb::SurveyDrafted {
+            campaign_action_ids: Vec::new(),
+            ..drafted.clone()
+        };
+        let state = maillage_es::testing::given::<Survey>([Event::SurveyDrafted(old)]);
+        assert_eq!(
+            state.state().campaign(),
+            vec![Uuid::from_u128(9).to_string()]
+        );
+        maillage_es::testing::given::<Survey>([Event::SurveyDrafted(old_without_campaign())])
+            .when(opening(&[], None))
+            .then([opened(&[], "", "")]);
+    }
+
+    /// A draft recorded with no campaign at all.
+    fn old_without_campaign() -> pb::SurveyDrafted {
+        pb::SurveyDrafted {
+            survey_id: Uuid::from_u128(1).to_string(),
+            title: "t".into(),
+            questions: questions(),
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::{
     MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
 use crate::category::ACTION;
-use crate::domain::action::{Action, Change, Command, Error, Plan, Venue};
+use crate::domain::action::{Action, Approval, Change, Command, Error, Plan, Venue};
 use crate::domain::timestamp;
 use crate::EngagementService;
 use maillage_service_kit::{validate, RequestContext};
@@ -36,6 +36,11 @@ impl Refusal for Error {
             Error::EndNotAfterStart => {
                 ServiceError::invalid_argument("ends_at", "must be after starts_at")
             }
+            Error::NotDesignated(_) => ServiceError::PermissionDenied {
+                needed: vec![
+                    "an officer designated for the programme or one of the action's axes".into(),
+                ],
+            },
             other => ServiceError::failed_precondition(other.to_string()),
         }
     }
@@ -109,6 +114,9 @@ pub(super) async fn plan(
     let venue = venue(service, "venue", &r.venue)?;
     let target_territory = target_territory(service, &r.target_territory)?;
     let organiser_ids = validate::ids("organiser_ids", &r.organiser_ids, MAX_ITEMS, false)?;
+    let axes = super::programme::axes(service, "axis_ids", &r.axis_ids)?;
+    let approval_required = kind == pb::ActionKind::ThematicWorkshop
+        && super::programme::has_officer_for(service, &axes)?;
     let (_guards, register) = references(service, &request, &organiser_ids).await?;
     register.expect_all("organiser_ids", &organiser_ids, Expected::Any)?;
     let id = creation_id(service, ACTION, "action_id", &ctx)?;
@@ -122,6 +130,8 @@ pub(super) async fn plan(
         venue,
         target_territory,
         organiser_ids,
+        axes,
+        approval_required,
         actor: ctx.principal.name.clone(),
     });
     run(&service.actions, &id, command, None, &ctx).await
@@ -462,8 +472,22 @@ pub(super) async fn get(
             })
             .collect(),
         cancellation_reason: state.cancellation_reason.unwrap_or_default(),
+        approval_required: state.approval != Approval::NotRequired,
+        approved_by: match &state.approval {
+            Approval::Approved { by, .. } => by.clone(),
+            _ => String::new(),
+        },
+        approved_at: match &state.approval {
+            Approval::Approved { at, .. } => Some(timestamp(*at)),
+            _ => None,
+        },
+        sent_back_reason: match &state.approval {
+            Approval::SentBack(reason) => reason.clone(),
+            _ => String::new(),
+        },
         held_at: state.held_at.map(timestamp),
         planned_by: planned.planned_by,
+        axis_ids: planned.axis_ids,
         target_territory: planned.target_territory,
     }))
 }

@@ -135,6 +135,7 @@ pub(super) async fn record(
         return Err(invalid("conducted_at", "is in the future"));
     }
     let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
+    let axes = super::programme::axes(service, "axis_ids", &r.axis_ids)?;
     let motivations = statements("motivations", &r.motivations)?;
     let expectations = statements("expectations", &r.expectations)?;
     let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
@@ -149,6 +150,7 @@ pub(super) async fn record(
         interviewer: ctx.principal.name.clone(),
         conducted_at,
         themes,
+        axes,
         sealed_motivations,
         sealed_expectations,
         sealed_notes,
@@ -245,6 +247,7 @@ pub(super) fn view(
         interviewer: recorded.interviewer,
         conducted_at: recorded.conducted_at,
         topics: stored_topics(&recorded.topics, &recorded.themes),
+        axis_ids: recorded.axis_ids,
         themes: recorded.themes,
         motivations,
         expectations,

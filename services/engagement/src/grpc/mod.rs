@@ -13,8 +13,10 @@
 //! tonic trait impl that dispatches to the handlers.
 
 mod action;
+mod approval;
 mod diagnostic;
 mod interview;
+mod programme;
 mod subject_access;
 mod survey;
 
@@ -490,5 +492,68 @@ impl Engagement for EngagementService {
         request: Request<pb::GetDiagnosticRequest>,
     ) -> Result<Response<pb::DiagnosticView>, Status> {
         diagnostic::get(self, request).await
+    }
+
+    async fn define_programme_axis(
+        &self,
+        request: Request<pb::DefineProgrammeAxisRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::define(self, request).await
+    }
+
+    async fn rename_programme_axis(
+        &self,
+        request: Request<pb::RenameProgrammeAxisRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::rename(self, request).await
+    }
+
+    async fn reorder_programme_axes(
+        &self,
+        request: Request<pb::ReorderProgrammeAxesRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::reorder(self, request).await
+    }
+
+    async fn retire_programme_axis(
+        &self,
+        request: Request<pb::RetireProgrammeAxisRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::retire(self, request).await
+    }
+
+    async fn designate_programme_officer(
+        &self,
+        request: Request<pb::DesignateProgrammeOfficerRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::designate(self, request).await
+    }
+
+    async fn revoke_programme_officer(
+        &self,
+        request: Request<pb::RevokeProgrammeOfficerRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        programme::revoke(self, request).await
+    }
+
+    async fn approve_action(
+        &self,
+        request: Request<pb::ApproveActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        approval::approve(self, request).await
+    }
+
+    async fn send_back_action(
+        &self,
+        request: Request<pb::SendBackActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        approval::send_back(self, request).await
+    }
+
+    async fn get_programme(
+        &self,
+        request: Request<pb::GetProgrammeRequest>,
+    ) -> Result<Response<pb::ProgrammeView>, Status> {
+        programme::get(self, request).await
     }
 }

@@ -4,12 +4,19 @@
 //! request field; this file checks the rest of each request. Free-text answers
 //! are sealed under the response's own key before the command runs (after the
 //! same checks `decide` makes): the log only ever holds them sealed.
+//!
+//! The information campaign is checked against the Action aggregates of this
+//! same log: drafting, that each campaign action exists, is an awareness
+//! action and was not cancelled; opening, which of them were held — a fact
+//! passed in the command, for the decider to apply the rule.
 
 use std::collections::BTreeMap;
 
 use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
-use maillage_proto::v1::{self as pb, survey_answer::Value, survey_respondent::Who};
+use maillage_proto::v1::{
+    self as pb, survey_answer::Value, survey_respondent::Who, ActionKind, ActionStatus,
+};
 use maillage_replica::Expected;
 use maillage_service_kit::{command_error, Refusal, ServiceError};
 use tonic::{Request, Response, Status};
@@ -17,11 +24,12 @@ use uuid::Uuid;
 
 use super::{
     anonymous, creation_id, invalid, load, reader, references, run, stored_topics, themes,
-    traced_uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_TITLE, WRITERS,
+    traced_uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
-use crate::category::SURVEY;
+use crate::category::{ACTION, SURVEY};
 use crate::domain::survey::{
-    check_submission, token_hash, Change, Command, Draft, Error, Respondent, Submission, Survey,
+    check_submission, token_hash, CampaignOverride, Change, Command, Draft, Error, Respondent,
+    Submission, Survey,
 };
 use crate::domain::timestamp;
 use crate::EngagementService;
@@ -81,7 +89,8 @@ pub(super) async fn draft(
     let r = request.get_ref();
     let title = validate::required_text("title", &r.title, MAX_TITLE)?;
     let description = validate::optional_text("description", &r.description, MAX_DESCRIPTION)?;
-    let campaign_action_id = validate::optional_id("campaign_action_id", &r.campaign_action_id)?;
+    let campaign = campaign(service, r)?;
+    let axes = super::programme::axes(service, "axis_ids", &r.axis_ids)?;
     let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
     // Questions are checked by the domain, before anything is appended.
     crate::domain::survey::check_questions(&r.questions)
@@ -91,7 +100,8 @@ pub(super) async fn draft(
         survey_id: id,
         title,
         description,
-        campaign_action_id,
+        campaign,
+        axes,
         themes,
         questions: r.questions.clone(),
     });
@@ -130,10 +140,112 @@ pub(super) async fn open(
     )?;
     let r = request.get_ref();
     let id = traced_uuid("survey_id", &r.survey_id)?;
+    let campaign_override = match &r.campaign_override {
+        None => None,
+        Some(decision) => Some(CampaignOverride {
+            reason: validate::required_text(
+                "campaign_override.reason",
+                &decision.reason,
+                MAX_STATEMENT,
+            )?,
+            by: ctx.principal.name.clone(),
+        }),
+    };
+    let campaign = service
+        .surveys
+        .inspect(&stream_id(SURVEY, &id), |_, state| state.campaign())
+        .map_err(|error| command_error(error, &id))?;
     let command = Change::Open {
         now: service.clock.now(),
+        campaign_held: held(service, &campaign)?,
+        campaign_override,
     };
     run(&service.surveys, &id, command, r.expected_version, &ctx).await
+}
+
+/// Most actions in an information campaign.
+const MAX_CAMPAIGN: usize = 100;
+
+/// The information campaign a draft names: `campaign_action_id`, then
+/// `campaign_action_ids`, each an awareness action of this log not cancelled,
+/// none twice.
+fn campaign(service: &EngagementService, r: &pb::DraftSurveyRequest) -> Result<Vec<Uuid>, Status> {
+    if r.campaign_action_ids.len() > MAX_CAMPAIGN {
+        return Err(invalid(
+            "campaign_action_ids",
+            format!("at most {MAX_CAMPAIGN} actions"),
+        ));
+    }
+    let first = (!r.campaign_action_id.is_empty())
+        .then(|| ("campaign_action_id".to_owned(), &r.campaign_action_id));
+    let others = r
+        .campaign_action_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (format!("campaign_action_ids[{i}]"), id));
+    let mut campaign = Vec::new();
+    for (field, value) in first.into_iter().chain(others) {
+        let id = validate::id(&field, value)?;
+        if campaign.contains(&id) {
+            return Err(invalid(field, "appears twice in the campaign"));
+        }
+        let (kind, status) = service
+            .actions
+            .inspect(&stream_id(ACTION, &id), |_, action| {
+                (action.planned.as_ref().map(|p| p.kind), action.status)
+            })
+            .map_err(|error| command_error(error, &id))?;
+        let Some(kind) = kind else {
+            return Err(invalid(field, format!("no such action {id}")));
+        };
+        if !is_awareness(kind) {
+            return Err(invalid(
+                field,
+                format!("action {id} is not an awareness action (ACTION_KIND_AWARENESS_*)"),
+            ));
+        }
+        if status == ActionStatus::Cancelled {
+            return Err(ServiceError::failed_precondition(format!(
+                "{field}: action {id} was cancelled and will never be held"
+            ))
+            .into());
+        }
+        campaign.push(id);
+    }
+    Ok(campaign)
+}
+
+/// Whether an action kind informs the public (ACTION_KIND_AWARENESS_*).
+fn is_awareness(kind: i32) -> bool {
+    matches!(
+        ActionKind::try_from(kind),
+        Ok(ActionKind::AwarenessPublicMeeting
+            | ActionKind::AwarenessWebinar
+            | ActionKind::AwarenessStand
+            | ActionKind::AwarenessSiteVisit
+            | ActionKind::AwarenessNewsletter)
+    )
+}
+
+/// The actions of `campaign` already held (an action once held stays held).
+fn held(service: &EngagementService, campaign: &[String]) -> Result<Vec<Uuid>, Status> {
+    let mut held = Vec::new();
+    for id in campaign {
+        // Ids were checked when drafted; one that does not parse was never an action.
+        let Ok(id) = id.parse::<Uuid>() else {
+            continue;
+        };
+        let was_held = service
+            .actions
+            .inspect(&stream_id(ACTION, &id), |_, action| {
+                action.held_at.is_some()
+            })
+            .map_err(|error| command_error(error, &id))?;
+        if was_held {
+            held.push(id);
+        }
+    }
+    Ok(held)
 }
 
 #[tracing::instrument(
@@ -299,12 +411,24 @@ pub(super) async fn get(
     let Some(drafted) = state.drafted.as_deref() else {
         return Err(ServiceError::not_found("survey", id.to_string()).into());
     };
+    let opened = state.opened.as_deref();
     Ok(Response::new(pb::SurveyView {
         survey_id: drafted.survey_id.clone(),
         version,
         title: drafted.title.clone(),
         description: drafted.description.clone(),
         campaign_action_id: drafted.campaign_action_id.clone(),
+        campaign_action_ids: drafted.campaign_action_ids.clone(),
+        axis_ids: drafted.axis_ids.clone(),
+        campaign_held_action_ids: opened
+            .map(|opened| opened.campaign_held_action_ids.clone())
+            .unwrap_or_default(),
+        campaign_override_reason: opened
+            .map(|opened| opened.campaign_override_reason.clone())
+            .unwrap_or_default(),
+        campaign_overridden_by: opened
+            .map(|opened| opened.campaign_overridden_by.clone())
+            .unwrap_or_default(),
         themes: drafted.themes.clone(),
         topics: stored_topics(&drafted.topics, &drafted.themes),
         questions: state.questions.as_ref().clone(),

@@ -50,8 +50,8 @@ pub async fn play_and_report(
     scale: f64,
     out: &Path,
 ) -> anyhow::Result<(demo::Outcome, ReportData)> {
-    let (channel, seen) = connection.connect_session().await?;
-    let outcome = demo::play(channel.clone(), seen, seed, scale).await?;
+    let outcome = demo::play(connection, seed, scale).await?;
+    let channel = connection.connect().await?;
     catch_up::wait(channel.clone(), &outcome.positions).await?;
     let territory = territory::resolve(&outcome.territory)?;
     let data = report::gather(channel, &territory, None).await?;

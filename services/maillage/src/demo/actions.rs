@@ -10,6 +10,7 @@ use super::calendar::{campaign_day, plus_minutes};
 use super::cast::Cast;
 use super::plan::Plan;
 use super::player::Player;
+use super::programme::Axes;
 
 const ENGAGEMENT: &str = maillage_engagement::CONTEXT;
 
@@ -48,7 +49,7 @@ async fn command(
 }
 
 /// Plans, schedules and holds one action; returns its id.
-async fn hold(player: &mut Player, spec: Spec<'_>) -> anyhow::Result<String> {
+async fn hold(player: &mut Player, axes: &Axes, spec: Spec<'_>) -> anyhow::Result<String> {
     let venue = pb::ActionVenue {
         place: Some(match &spec.commune {
             Some(code) => pb::action_venue::Place::CommuneCode(code.clone()),
@@ -56,6 +57,7 @@ async fn hold(player: &mut Player, spec: Spec<'_>) -> anyhow::Result<String> {
         }),
     };
     let request = pb::PlanActionRequest {
+        axis_ids: axes.for_kind(spec.kind),
         request_id: player.request_id(),
         kind: spec.kind as i32,
         title: spec.title.to_owned(),
@@ -73,6 +75,9 @@ async fn hold(player: &mut Player, spec: Spec<'_>) -> anyhow::Result<String> {
     };
     let result = player.engagement.plan_action(request).await;
     let id = command(player, "action planifiée", result).await?;
+    if spec.kind == pb::ActionKind::ThematicWorkshop {
+        super::programme::approve(player, &id).await?;
+    }
     let starts_at = campaign_day(spec.day, 18);
     let request = pb::ScheduleActionRequest {
         request_id: player.request_id(),
@@ -188,7 +193,12 @@ fn count(player: &mut Player, low: u32, high: u32) -> u32 {
 }
 
 /// Plays the programme of actions.
-pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Result<Programme> {
+pub async fn play(
+    player: &mut Player,
+    plan: &Plan,
+    cast: &Cast,
+    axes: &Axes,
+) -> anyhow::Result<Programme> {
     player.phase("Actions de sensibilisation et tables rondes");
     let epci = cast.epci()?.id.clone();
     let seat = plan.active[0].code.clone();
@@ -211,7 +221,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         ],
         outcomes: Vec::new(),
     };
-    hold(player, public_meeting).await?;
+    hold(player, axes, public_meeting).await?;
     let webinar = Spec {
         kind: pb::ActionKind::AwarenessWebinar,
         title: "Webinaire : télétravailler dans un tiers-lieu rural",
@@ -228,7 +238,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         ],
         outcomes: Vec::new(),
     };
-    hold(player, webinar).await?;
+    hold(player, axes, webinar).await?;
     let stand = Spec {
         kind: pb::ActionKind::AwarenessStand,
         title: "Stand au marché : à quoi servirait un tiers-lieu ?",
@@ -242,7 +252,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         head_counts: vec![(Audience::Population, count(player, 60, 120))],
         outcomes: Vec::new(),
     };
-    hold(player, stand).await?;
+    hold(player, axes, stand).await?;
     let visit = Spec {
         kind: pb::ActionKind::AwarenessSiteVisit,
         title: "Visite de La Fabrique du Castelrenaudais",
@@ -267,7 +277,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         head_counts: Vec::new(),
         outcomes: Vec::new(),
     };
-    hold(player, visit).await?;
+    hold(player, axes, visit).await?;
 
     // The information campaign that precedes the survey.
     let campaign = Spec {
@@ -287,7 +297,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         head_counts: Vec::new(),
         outcomes: Vec::new(),
     };
-    let campaign_id = hold(player, campaign).await?;
+    let campaign_id = hold(player, axes, campaign).await?;
 
     // Thematic workshop.
     let workshop = Spec {
@@ -308,7 +318,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
         head_counts: vec![(Audience::Associations, count(player, 3, 9))],
         outcomes: Vec::new(),
     };
-    hold(player, workshop).await?;
+    hold(player, axes, workshop).await?;
 
     // Roundtables.
     let cci = cast
@@ -360,7 +370,7 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
             ),
         ],
     };
-    let economic_id = hold(player, economic).await?;
+    let economic_id = hold(player, axes, economic).await?;
     let services = Spec {
         kind: pb::ActionKind::Roundtable,
         title: "Table ronde : télétravail, services publics et vie associative",
@@ -393,10 +403,11 @@ pub async fn play(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Resu
             epci.clone(),
         )],
     };
-    let services_id = hold(player, services).await?;
+    let services_id = hold(player, axes, services).await?;
 
     // A foresight workshop planned then cancelled (its venue was unavailable).
     let request = pb::PlanActionRequest {
+        axis_ids: axes.for_kind(pb::ActionKind::ForesightWorkshop),
         request_id: player.request_id(),
         kind: pb::ActionKind::ForesightWorkshop as i32,
         title: "Atelier prospectif : le territoire en 2035".to_owned(),

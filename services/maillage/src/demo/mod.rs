@@ -14,11 +14,12 @@ pub mod mapping;
 pub mod names;
 pub mod plan;
 pub mod player;
+pub mod programme;
 pub mod survey;
 
 use std::collections::BTreeMap;
 
-use crate::cli::client::{Authed, SeenPositions};
+use crate::cli::client::Connection;
 use player::Player;
 
 /// What a demo run produced.
@@ -36,22 +37,20 @@ pub struct Outcome {
     pub consortium_id: String,
 }
 
-/// Plays the whole story over `channel`.
-pub async fn play(
-    channel: Authed,
-    seen: SeenPositions,
-    seed: u64,
-    scale: f64,
-) -> anyhow::Result<Outcome> {
-    let mut player = Player::new(channel, seen, seed, scale);
+/// Plays the whole story on the platform `connection` reaches, as its
+/// principal (an admin: it also gives the collectivité's officer a token).
+pub async fn play(connection: &Connection, seed: u64, scale: f64) -> anyhow::Result<Outcome> {
+    let (channel, seen) = connection.connect_session().await?;
+    let mut player = Player::new(channel.clone(), seen, seed, scale);
     let plan = plan::Plan::draw(&mut player.rng)?;
     let cast = cast::register(&mut player, &plan).await?;
     contacts::play(&mut player, &cast).await?;
     mapping::play(&mut player, &cast).await?;
-    let programme = actions::play(&mut player, &plan, &cast).await?;
+    let axes = programme::play(&mut player, connection, channel).await?;
+    let programme = actions::play(&mut player, &plan, &cast, &axes).await?;
     survey::diagnostics(&mut player, &cast).await?;
-    let survey_id = survey::survey(&mut player, &plan, &programme.campaign_id).await?;
-    survey::interviews(&mut player, &plan, &cast).await?;
+    let survey_id = survey::survey(&mut player, &plan, &programme.campaign_id, &axes).await?;
+    survey::interviews(&mut player, &plan, &cast, &axes).await?;
     let consortium =
         consortium::play(&mut player, &plan, &cast, &programme.roundtable_outcomes).await?;
     player.finish();

@@ -20,6 +20,8 @@ pub struct Player {
     pub stakeholders: StakeholdersClient<Authed>,
     /// Client of the engagement service.
     pub engagement: EngagementClient<Authed>,
+    /// Engagement as the collectivité's designated officer, once designated.
+    pub officer: Option<EngagementClient<Authed>>,
     /// Client of the governance service.
     pub governance: GovernanceClient<Authed>,
     /// Every random choice of the story comes from here.
@@ -46,6 +48,7 @@ impl Player {
         Self {
             stakeholders: StakeholdersClient::new(channel.clone()),
             engagement: EngagementClient::new(channel.clone()),
+            officer: None,
             governance: GovernanceClient::new(channel),
             rng: ChaCha8Rng::seed_from_u64(seed),
             scale,

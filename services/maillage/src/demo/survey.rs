@@ -13,6 +13,7 @@ use super::calendar::campaign_day;
 use super::cast::Cast;
 use super::plan::Plan;
 use super::player::Player;
+use super::programme::Axes;
 
 const ENGAGEMENT: &str = maillage_engagement::CONTEXT;
 
@@ -205,9 +206,16 @@ async fn command(
 }
 
 /// Runs the survey; returns its id.
-pub async fn survey(player: &mut Player, plan: &Plan, campaign_id: &str) -> anyhow::Result<String> {
+pub async fn survey(
+    player: &mut Player,
+    plan: &Plan,
+    campaign_id: &str,
+    axes: &Axes,
+) -> anyhow::Result<String> {
     player.phase("Enquête auprès de la population");
     let request = pb::DraftSurveyRequest {
+        axis_ids: vec![axes.consult.clone()],
+        campaign_action_ids: Vec::new(),
         request_id: player.request_id(),
         title: "Enquête : un tiers-lieu dans le Castelrenaudais, pour quoi faire ?".to_owned(),
         description: "Questionnaire anonyme diffusé après la campagne d'information.".to_owned(),
@@ -219,6 +227,7 @@ pub async fn survey(player: &mut Player, plan: &Plan, campaign_id: &str) -> anyh
     let result = player.engagement.draft_survey(request).await;
     let id = command(player, "enquête rédigée", result).await?;
     let request = pb::OpenSurveyRequest {
+        campaign_override: None,
         request_id: player.request_id(),
         survey_id: id.clone(),
         expected_version: None,
@@ -264,7 +273,12 @@ pub async fn survey(player: &mut Player, plan: &Plan, campaign_id: &str) -> anyh
 }
 
 /// Interviews with élus, business leaders and anonymous inhabitants.
-pub async fn interviews(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow::Result<()> {
+pub async fn interviews(
+    player: &mut Player,
+    plan: &Plan,
+    cast: &Cast,
+    axes: &Axes,
+) -> anyhow::Result<()> {
     use pb::interview_subject::Who;
     player.phase("Entretiens");
     let mut subjects: Vec<Who> = Vec::new();
@@ -302,6 +316,7 @@ pub async fn interviews(player: &mut Player, plan: &Plan, cast: &Cast) -> anyhow
     for (index, subject) in subjects.into_iter().enumerate() {
         let day = 70 + index as i64 * 7 + player.rng.gen_range(0..5);
         let request = pb::RecordInterviewRequest {
+            axis_ids: vec![axes.consult.clone()],
             request_id: player.request_id(),
             subject: Some(pb::InterviewSubject { who: Some(subject) }),
             conducted_at: Some(campaign_day(day, 10)),

@@ -53,6 +53,11 @@ pub struct ReportData {
     pub reengagement: super::reengagement::Reengagement,
     /// Where each log stood: the report was computed from these prefixes.
     pub sources: Vec<LogSource>,
+    /// What was done on each axis of the programme.
+    pub axes: Vec<super::axes::AxisProgress>,
+    /// Survey id → the territory's communes its information campaign reached
+    /// (surveys with a campaign only).
+    pub campaign_reach: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl ReportData {

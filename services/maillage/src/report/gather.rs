@@ -177,7 +177,11 @@ pub async fn gather(
         None => prost_types::Timestamp::from(std::time::SystemTime::now()).seconds,
     };
     let reengagement = super::reengagement::compute(&facts, &communes, at);
+    let axes = super::axes::compute(&facts, &communes, &surveys);
+    let campaign_reach = super::campaign::compute(&facts, &communes, &surveys);
     Ok(ReportData {
+        axes,
+        campaign_reach,
         reengagement,
         as_of: as_of.map(|t| super::dates::rfc3339(&t)),
         months: months(&facts, &communes),

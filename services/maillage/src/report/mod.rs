@@ -4,6 +4,8 @@
 //! by the template engine, the same data always giving the same bytes.
 
 pub mod activity;
+pub mod axes;
+pub mod campaign;
 pub mod charts;
 pub mod communes;
 pub mod consortium;
@@ -73,6 +75,7 @@ pub fn render_with(
         activity::months(data).render()?,
         activity::actions(data).render()?,
         activity::themes(data).render()?,
+        axes::section(data).render()?,
         surveys::section(data).render()?,
         consortium::section(data).render()?,
         activity::stakeholders(data).render()?,

@@ -1,10 +1,11 @@
 //! What the report needs that no projection query answers, read from the event logs
 //! (the EventLog API, as any internal tool would): when contacts and actions took
 //! place (for the monthly series), which surveys and consortia exist, the names
-//! of organisations (public, never personal data), and the élus' mandates with
-//! who is archived or erased (for the re-engagement counts). Events recorded after `as_of` are
-//! ignored, as the projections' replay ignores them. A terminal sees the reading's
-//! progress.
+//! of organisations (public, never personal data), the élus' mandates with
+//! who is archived or erased (for the re-engagement counts), and the programme's
+//! axes with what is tagged with them (for the progress per axis). Events
+//! recorded after `as_of` are ignored, as the projections' replay ignores them.
+//! A terminal sees the reading's progress.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
@@ -39,6 +40,32 @@ pub struct ActionFact {
     pub starts_at: Option<i64>,
     /// Whether it was held.
     pub held: bool,
+    /// The territory it is for, when not held in it.
+    pub target: Option<pb::TerritoryRef>,
+    /// The programme's axes it serves.
+    pub axis_ids: Vec<String>,
+}
+
+/// An axis of the programme, as its events made it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AxisFact {
+    /// Its id.
+    pub id: String,
+    /// Its current name.
+    pub name: String,
+    /// Whether it was retired.
+    pub retired: bool,
+}
+
+/// An interview: where its subject lives, and the axes it serves.
+#[derive(Debug, Clone, Default)]
+pub struct InterviewFact {
+    /// An anonymous subject's commune.
+    pub commune: Option<String>,
+    /// A known subject (their commune is in [`LogFacts::communes`]).
+    pub stakeholder_id: Option<String>,
+    /// The programme's axes it serves.
+    pub axis_ids: Vec<String>,
 }
 
 /// A mandate: office, authority, dates (seconds).
@@ -67,6 +94,14 @@ pub struct LogFacts {
     pub actions: BTreeMap<String, ActionFact>,
     /// Survey ids, in log order.
     pub surveys: Vec<String>,
+    /// The programme's axes: those in use in their order, then the retired.
+    pub axes: Vec<AxisFact>,
+    /// Survey id → the axes it serves.
+    pub survey_axes: BTreeMap<String, Vec<String>>,
+    /// Survey id → the actions of its information campaign.
+    pub survey_campaigns: BTreeMap<String, Vec<String>>,
+    /// Interviews, in log order.
+    pub interviews: Vec<InterviewFact>,
     /// Consortium id → its territory.
     pub consortia: Vec<(String, Vec<pb::TerritoryRef>)>,
     /// Person id → mandate id → mandate.
@@ -180,6 +215,8 @@ impl LogFacts {
                 let event = pb::ActionPlanned::decode(payload)?;
                 let fact = ActionFact {
                     commune: venue_commune(event.venue.as_ref()),
+                    target: event.target_territory,
+                    axis_ids: event.axis_ids,
                     ..ActionFact::default()
                 };
                 self.actions.insert(event.action_id, fact);
@@ -207,7 +244,66 @@ impl LogFacts {
             }
             "maillage.v1.SurveyDrafted" => {
                 let event = pb::SurveyDrafted::decode(payload)?;
+                self.survey_campaigns.insert(
+                    event.survey_id.clone(),
+                    maillage_engagement::domain::survey::campaign_of(&event),
+                );
+                self.survey_axes
+                    .insert(event.survey_id.clone(), event.axis_ids);
                 self.surveys.push(event.survey_id);
+            }
+            "maillage.v1.InterviewRecorded" => {
+                let event = pb::InterviewRecorded::decode(payload)?;
+                use pb::interview_subject::Who;
+                let (commune, stakeholder_id) = match event.subject.and_then(|subject| subject.who)
+                {
+                    Some(Who::Anonymous(anonymous)) => (Some(anonymous.commune_code), None),
+                    Some(Who::StakeholderId(id)) => (None, Some(id)),
+                    None => (None, None),
+                };
+                self.interviews.push(InterviewFact {
+                    commune,
+                    stakeholder_id,
+                    axis_ids: event.axis_ids,
+                });
+            }
+            "maillage.v1.ProgrammeAxisDefined" => {
+                let event = pb::ProgrammeAxisDefined::decode(payload)?;
+                let at = self.axes.iter().filter(|axis| !axis.retired).count();
+                self.axes.insert(
+                    at,
+                    AxisFact {
+                        id: event.axis_id,
+                        name: event.name,
+                        retired: false,
+                    },
+                );
+            }
+            "maillage.v1.ProgrammeAxisRenamed" => {
+                let event = pb::ProgrammeAxisRenamed::decode(payload)?;
+                if let Some(axis) = self.axes.iter_mut().find(|a| a.id == event.axis_id) {
+                    axis.name = event.name;
+                }
+            }
+            "maillage.v1.ProgrammeAxesReordered" => {
+                let event = pb::ProgrammeAxesReordered::decode(payload)?;
+                // Stable: the retired keep their order, after the others.
+                self.axes.sort_by_key(|axis| match axis.retired {
+                    false => event
+                        .axis_ids
+                        .iter()
+                        .position(|id| *id == axis.id)
+                        .unwrap_or(usize::MAX - 1),
+                    true => usize::MAX,
+                });
+            }
+            "maillage.v1.ProgrammeAxisRetired" => {
+                let event = pb::ProgrammeAxisRetired::decode(payload)?;
+                if let Some(at) = self.axes.iter().position(|a| a.id == event.axis_id) {
+                    let mut axis = self.axes.remove(at);
+                    axis.retired = true;
+                    self.axes.push(axis);
+                }
             }
             "maillage.v1.ConsortiumFounded" => {
                 let event = pb::ConsortiumFounded::decode(payload)?;

@@ -30,6 +30,9 @@ pub struct SurveyResults<'a> {
     survey: &'a pb::SurveyResults,
     /// "audience : count", joined.
     audiences: String,
+    /// The communes its information campaign reached against the others (a
+    /// survey with a campaign only).
+    campaign: Option<String>,
     questions: Vec<QuestionResult<'a>>,
 }
 
@@ -116,6 +119,7 @@ pub fn section(data: &ReportData) -> SurveysSection<'_> {
             SurveyResults {
                 survey,
                 audiences: audiences.join(", "),
+                campaign: super::campaign::comparison(data, survey),
                 questions: survey
                     .questions
                     .iter()

@@ -99,6 +99,7 @@ pub fn read(path: &Path) -> String {
 pub async fn open_free_text_survey(engagement: &mut EngagementClient<Authed>) -> String {
     let survey = engagement
         .draft_survey(pb::DraftSurveyRequest {
+            campaign_action_ids: Vec::new(),
             request_id: uuid::Uuid::now_v7().to_string(),
             title: "Vos attentes".into(),
             questions: vec![pb::SurveyQuestion {
@@ -117,6 +118,7 @@ pub async fn open_free_text_survey(engagement: &mut EngagementClient<Authed>) ->
         .id;
     engagement
         .open_survey(pb::OpenSurveyRequest {
+            campaign_override: None,
             request_id: uuid::Uuid::now_v7().to_string(),
             survey_id: survey.clone(),
             expected_version: None,

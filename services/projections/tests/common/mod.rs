@@ -328,6 +328,8 @@ pub fn scenario() -> Vec<Ev> {
             day(5),
             "alice",
             pb::ActionPlanned {
+                axis_ids: Vec::new(),
+                approval_required: false,
                 topics: Default::default(),
                 action_id: A1.into(),
                 kind: pb::ActionKind::Roundtable as i32,
@@ -446,6 +448,8 @@ pub fn scenario() -> Vec<Ev> {
             day(9),
             "alice",
             pb::ActionPlanned {
+                axis_ids: Vec::new(),
+                approval_required: false,
                 topics: Default::default(),
                 action_id: A2.into(),
                 kind: pb::ActionKind::AwarenessPublicMeeting as i32,
@@ -477,6 +481,8 @@ pub fn scenario() -> Vec<Ev> {
             day(11),
             "alice",
             pb::SurveyDrafted {
+                axis_ids: Vec::new(),
+                campaign_action_ids: Vec::new(),
                 topics: Default::default(),
                 survey_id: S1.into(),
                 title: "Vos attentes".into(),
@@ -522,6 +528,9 @@ pub fn scenario() -> Vec<Ev> {
             day(13),
             "alice",
             pb::SurveyOpened {
+                campaign_held_action_ids: Vec::new(),
+                campaign_override_reason: String::new(),
+                campaign_overridden_by: String::new(),
                 survey_id: S1.into(),
                 opened_at: ts(day(13)),
             },
