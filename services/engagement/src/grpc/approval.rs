@@ -31,47 +31,51 @@ fn designated(service: &EngagementService, id: &Uuid, principal: &str) -> Result
     super::programme::designated(service, principal, &axes)
 }
 
-#[tracing::instrument(name = "ApproveAction", skip_all, fields(action_id))]
-pub(super) async fn approve(
-    service: &EngagementService,
-    request: Request<pb::ApproveActionRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let id = traced_uuid("action_id", &r.action_id)?;
-    let note = validate::optional_text("note", &r.note, MAX_STATEMENT)?;
-    let command = Change::Approve {
-        designated: designated(service, &id, &ctx.principal.name)?,
-        by: ctx.principal.name.clone(),
-        note,
-        now: service.clock.now(),
-    };
-    run(&service.actions, &id, command, r.expected_version, &ctx).await
+impl EngagementService {
+    #[tracing::instrument(name = "ApproveAction", skip_all, fields(action_id))]
+    pub(super) async fn handle_approve_action(
+        &self,
+        request: Request<pb::ApproveActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let id = traced_uuid("action_id", &r.action_id)?;
+        let note = validate::optional_text("note", &r.note, MAX_STATEMENT)?;
+        let command = Change::Approve {
+            designated: designated(self, &id, &ctx.principal.name)?,
+            by: ctx.principal.name.clone(),
+            note,
+            now: self.clock.now(),
+        };
+        run(&self.actions, &id, command, r.expected_version, &ctx).await
+    }
 }
 
-#[tracing::instrument(name = "SendBackAction", skip_all, fields(action_id))]
-pub(super) async fn send_back(
-    service: &EngagementService,
-    request: Request<pb::SendBackActionRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let id = traced_uuid("action_id", &r.action_id)?;
-    let reason = validate::required_text("reason", &r.reason, MAX_STATEMENT)?;
-    let command = Change::SendBack {
-        designated: designated(service, &id, &ctx.principal.name)?,
-        by: ctx.principal.name.clone(),
-        reason,
-    };
-    run(&service.actions, &id, command, r.expected_version, &ctx).await
+impl EngagementService {
+    #[tracing::instrument(name = "SendBackAction", skip_all, fields(action_id))]
+    pub(super) async fn handle_send_back_action(
+        &self,
+        request: Request<pb::SendBackActionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let id = traced_uuid("action_id", &r.action_id)?;
+        let reason = validate::required_text("reason", &r.reason, MAX_STATEMENT)?;
+        let command = Change::SendBack {
+            designated: designated(self, &id, &ctx.principal.name)?,
+            by: ctx.principal.name.clone(),
+            reason,
+        };
+        run(&self.actions, &id, command, r.expected_version, &ctx).await
+    }
 }

@@ -72,110 +72,115 @@ fn findings(findings: &Option<pb::DiagnosticFindings>) -> Result<pb::DiagnosticF
     Ok(checked)
 }
 
-#[tracing::instrument(name = "RecordDiagnostic", skip_all, fields(diagnostic_id))]
-pub(super) async fn record(
-    service: &EngagementService,
-    request: Request<pb::RecordDiagnosticRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let tiers_lieu_id = validate::id("tiers_lieu_id", &r.tiers_lieu_id)?;
-    let (_guards, register) = references(service, &request, &[tiers_lieu_id]).await?;
-    register.expect(
-        "tiers_lieu_id",
-        &tiers_lieu_id,
-        Expected::OrganisationOf(OrganisationType::TiersLieu),
-    )?;
-    let conducted_at = instant("conducted_at", &r.conducted_at)?;
-    let now = service.clock.now();
-    if conducted_at > now {
-        return Err(invalid("conducted_at", "is in the future"));
+impl EngagementService {
+    #[tracing::instrument(name = "RecordDiagnostic", skip_all, fields(diagnostic_id))]
+    pub(super) async fn handle_record_diagnostic(
+        &self,
+        request: Request<pb::RecordDiagnosticRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let tiers_lieu_id = validate::id("tiers_lieu_id", &r.tiers_lieu_id)?;
+        let (_guards, register) = references(self, &request, &[tiers_lieu_id]).await?;
+        register.expect(
+            "tiers_lieu_id",
+            &tiers_lieu_id,
+            Expected::OrganisationOf(OrganisationType::TiersLieu),
+        )?;
+        let conducted_at = instant("conducted_at", &r.conducted_at)?;
+        let now = self.clock.now();
+        if conducted_at > now {
+            return Err(invalid("conducted_at", "is in the future"));
+        }
+        let findings = findings(&r.findings)?;
+        let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
+        let id = creation_id(self, DIAGNOSTIC, "diagnostic_id", &ctx)?;
+        let sealed_notes = seal_notes(self, &notes_subject(&id).map_err(vault_error)?, &notes)?;
+        let command = Command::Record(Record {
+            diagnostic_id: id,
+            tiers_lieu_id,
+            conducted_by: ctx.principal.name.clone(),
+            conducted_at,
+            findings,
+            sealed_notes,
+            now,
+        });
+        run(&self.diagnostics, &id, command, None, &ctx).await
     }
-    let findings = findings(&r.findings)?;
-    let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
-    let id = creation_id(service, DIAGNOSTIC, "diagnostic_id", &ctx)?;
-    let sealed_notes = seal_notes(service, &notes_subject(&id).map_err(vault_error)?, &notes)?;
-    let command = Command::Record(Record {
-        diagnostic_id: id,
-        tiers_lieu_id,
-        conducted_by: ctx.principal.name.clone(),
-        conducted_at,
-        findings,
-        sealed_notes,
-        now,
-    });
-    run(&service.diagnostics, &id, command, None, &ctx).await
 }
 
-#[tracing::instrument(name = "ReviseDiagnostic", skip_all, fields(diagnostic_id))]
-pub(super) async fn revise(
-    service: &EngagementService,
-    request: Request<pb::ReviseDiagnosticRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let id = traced_uuid("diagnostic_id", &r.diagnostic_id)?;
-    let findings = findings(&r.findings)?;
-    let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
-    let (_, state) = load(&service.diagnostics, &id)?;
-    if state.recorded.is_none() {
-        return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
-    }
-    let sealed_notes = seal_notes(service, &notes_subject(&id).map_err(vault_error)?, &notes)?;
-    let command = Command::Revise {
-        findings,
-        sealed_notes,
-    };
-    run(&service.diagnostics, &id, command, r.expected_version, &ctx).await
-}
-
-#[tracing::instrument(name = "GetDiagnostic", skip_all, fields(diagnostic_id))]
-pub(super) async fn get(
-    service: &EngagementService,
-    request: Request<pb::GetDiagnosticRequest>,
-) -> Result<Response<pb::DiagnosticView>, Status> {
-    let reader = purposed_reader(&request)?;
-    let id = traced_uuid("diagnostic_id", &request.get_ref().diagnostic_id)?;
-    let (version, state) = load(&service.diagnostics, &id)?;
-    let Some(recorded) = state.recorded else {
-        return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
-    };
-    let disclosure = reader.disclosure;
-    let (notes, notes_erased, opened) = disclosed_notes(
-        service,
-        disclosure,
-        &notes_subject(&id).map_err(vault_error)?,
-        &recorded.sealed_notes,
-    )?;
-    if opened {
-        let subject = Subject {
-            kind: "diagnostic",
-            id: &id,
+impl EngagementService {
+    #[tracing::instrument(name = "ReviseDiagnostic", skip_all, fields(diagnostic_id))]
+    pub(super) async fn handle_revise_diagnostic(
+        &self,
+        request: Request<pb::ReviseDiagnosticRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let id = traced_uuid("diagnostic_id", &r.diagnostic_id)?;
+        let findings = findings(&r.findings)?;
+        let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
+        let (_, state) = load(&self.diagnostics, &id)?;
+        if state.recorded.is_none() {
+            return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
+        }
+        let sealed_notes = seal_notes(self, &notes_subject(&id).map_err(vault_error)?, &notes)?;
+        let command = Command::Revise {
+            findings,
+            sealed_notes,
         };
-        service
-            .journal
-            .record(&reader, "GetDiagnostic", subject)
-            .await?;
+        run(&self.diagnostics, &id, command, r.expected_version, &ctx).await
     }
-    Ok(Response::new(pb::DiagnosticView {
-        diagnostic_id: recorded.diagnostic_id,
-        version,
-        tiers_lieu_id: recorded.tiers_lieu_id,
-        conducted_by: recorded.conducted_by,
-        conducted_at: recorded.conducted_at,
-        findings: recorded.findings,
-        notes,
-        notes_erased,
-        disclosure: disclosure.to_proto() as i32,
-    }))
+}
+
+impl EngagementService {
+    #[tracing::instrument(name = "GetDiagnostic", skip_all, fields(diagnostic_id))]
+    pub(super) async fn handle_get_diagnostic(
+        &self,
+        request: Request<pb::GetDiagnosticRequest>,
+    ) -> Result<Response<pb::DiagnosticView>, Status> {
+        let reader = purposed_reader(&request)?;
+        let id = traced_uuid("diagnostic_id", &request.get_ref().diagnostic_id)?;
+        let (version, state) = load(&self.diagnostics, &id)?;
+        let Some(recorded) = state.recorded else {
+            return Err(ServiceError::not_found("diagnostic", id.to_string()).into());
+        };
+        let disclosure = reader.disclosure;
+        let (notes, notes_erased, opened) = disclosed_notes(
+            self,
+            disclosure,
+            &notes_subject(&id).map_err(vault_error)?,
+            &recorded.sealed_notes,
+        )?;
+        if opened {
+            let subject = Subject {
+                kind: "diagnostic",
+                id: &id,
+            };
+            self.journal
+                .record(&reader, "GetDiagnostic", subject)
+                .await?;
+        }
+        Ok(Response::new(pb::DiagnosticView {
+            diagnostic_id: recorded.diagnostic_id,
+            version,
+            tiers_lieu_id: recorded.tiers_lieu_id,
+            conducted_by: recorded.conducted_by,
+            conducted_at: recorded.conducted_at,
+            findings: recorded.findings,
+            notes,
+            notes_erased,
+            disclosure: disclosure.to_proto() as i32,
+        }))
+    }
 }

@@ -108,100 +108,105 @@ fn open_statements(
     Ok(opened)
 }
 
-#[tracing::instrument(name = "RecordInterview", skip_all, fields(interview_id))]
-pub(super) async fn record(
-    service: &EngagementService,
-    request: Request<pb::RecordInterviewRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let subject = interview_subject(service, &r.subject)?;
-    let named = match &subject.who {
-        Some(Who::StakeholderId(id)) => vec![validate::id("subject.stakeholder_id", id)?],
-        _ => Vec::new(),
-    };
-    let (_guards, register) = references(service, &request, &named).await?;
-    if let Some(id) = named.first() {
-        register.expect("subject.stakeholder_id", id, Expected::Any)?;
-    }
-    let conducted_at = instant("conducted_at", &r.conducted_at)?;
-    let now = service.clock.now();
-    if conducted_at > now {
-        return Err(invalid("conducted_at", "is in the future"));
-    }
-    let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
-    let axes = super::programme::axes(service, "axis_ids", &r.axis_ids)?;
-    let motivations = statements("motivations", &r.motivations)?;
-    let expectations = statements("expectations", &r.expectations)?;
-    let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
-    let id = creation_id(service, INTERVIEW, "interview_id", &ctx)?;
-    let key = notes_subject(&id).map_err(vault_error)?;
-    let sealed_notes = seal_notes(service, &key, &notes)?;
-    let sealed_motivations = seal_statements(service, &key, "motivations", &motivations)?;
-    let sealed_expectations = seal_statements(service, &key, "expectations", &expectations)?;
-    let command = Command::Record(Record {
-        interview_id: id,
-        subject,
-        interviewer: ctx.principal.name.clone(),
-        conducted_at,
-        themes,
-        axes,
-        sealed_motivations,
-        sealed_expectations,
-        sealed_notes,
-        now,
-    });
-    run(&service.interviews, &id, command, None, &ctx).await
-}
-
-#[tracing::instrument(name = "ReviseInterviewNotes", skip_all, fields(interview_id))]
-pub(super) async fn revise_notes(
-    service: &EngagementService,
-    request: Request<pb::ReviseInterviewNotesRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let id = traced_uuid("interview_id", &r.interview_id)?;
-    let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
-    // Check the interview exists before making a key for it.
-    let (_, state) = load(&service.interviews, &id)?;
-    if state.recorded.is_none() {
-        return Err(ServiceError::not_found("interview", id.to_string()).into());
-    }
-    let sealed_notes = seal_notes(service, &notes_subject(&id).map_err(vault_error)?, &notes)?;
-    let command = Command::ReviseNotes { sealed_notes };
-    run(&service.interviews, &id, command, r.expected_version, &ctx).await
-}
-
-#[tracing::instrument(name = "GetInterview", skip_all, fields(interview_id))]
-pub(super) async fn get(
-    service: &EngagementService,
-    request: Request<pb::GetInterviewRequest>,
-) -> Result<Response<pb::InterviewView>, Status> {
-    let reader = purposed_reader(&request)?;
-    let id = traced_uuid("interview_id", &request.get_ref().interview_id)?;
-    let (view, disclosed) = view(service, &id, reader.disclosure)?;
-    if disclosed {
-        let subject = Subject {
-            kind: "interview",
-            id: &id,
+impl EngagementService {
+    #[tracing::instrument(name = "RecordInterview", skip_all, fields(interview_id))]
+    pub(super) async fn handle_record_interview(
+        &self,
+        request: Request<pb::RecordInterviewRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let subject = interview_subject(self, &r.subject)?;
+        let named = match &subject.who {
+            Some(Who::StakeholderId(id)) => vec![validate::id("subject.stakeholder_id", id)?],
+            _ => Vec::new(),
         };
-        service
-            .journal
-            .record(&reader, "GetInterview", subject)
-            .await?;
+        let (_guards, register) = references(self, &request, &named).await?;
+        if let Some(id) = named.first() {
+            register.expect("subject.stakeholder_id", id, Expected::Any)?;
+        }
+        let conducted_at = instant("conducted_at", &r.conducted_at)?;
+        let now = self.clock.now();
+        if conducted_at > now {
+            return Err(invalid("conducted_at", "is in the future"));
+        }
+        let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
+        let axes = super::programme::axes(self, "axis_ids", &r.axis_ids)?;
+        let motivations = statements("motivations", &r.motivations)?;
+        let expectations = statements("expectations", &r.expectations)?;
+        let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
+        let id = creation_id(self, INTERVIEW, "interview_id", &ctx)?;
+        let key = notes_subject(&id).map_err(vault_error)?;
+        let sealed_notes = seal_notes(self, &key, &notes)?;
+        let sealed_motivations = seal_statements(self, &key, "motivations", &motivations)?;
+        let sealed_expectations = seal_statements(self, &key, "expectations", &expectations)?;
+        let command = Command::Record(Record {
+            interview_id: id,
+            subject,
+            interviewer: ctx.principal.name.clone(),
+            conducted_at,
+            themes,
+            axes,
+            sealed_motivations,
+            sealed_expectations,
+            sealed_notes,
+            now,
+        });
+        run(&self.interviews, &id, command, None, &ctx).await
     }
-    Ok(Response::new(view))
+}
+
+impl EngagementService {
+    #[tracing::instrument(name = "ReviseInterviewNotes", skip_all, fields(interview_id))]
+    pub(super) async fn handle_revise_interview_notes(
+        &self,
+        request: Request<pb::ReviseInterviewNotesRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let id = traced_uuid("interview_id", &r.interview_id)?;
+        let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
+        // Check the interview exists before making a key for it.
+        let (_, state) = load(&self.interviews, &id)?;
+        if state.recorded.is_none() {
+            return Err(ServiceError::not_found("interview", id.to_string()).into());
+        }
+        let sealed_notes = seal_notes(self, &notes_subject(&id).map_err(vault_error)?, &notes)?;
+        let command = Command::ReviseNotes { sealed_notes };
+        run(&self.interviews, &id, command, r.expected_version, &ctx).await
+    }
+}
+
+impl EngagementService {
+    #[tracing::instrument(name = "GetInterview", skip_all, fields(interview_id))]
+    pub(super) async fn handle_get_interview(
+        &self,
+        request: Request<pb::GetInterviewRequest>,
+    ) -> Result<Response<pb::InterviewView>, Status> {
+        let reader = purposed_reader(&request)?;
+        let id = traced_uuid("interview_id", &request.get_ref().interview_id)?;
+        let (view, disclosed) = view(self, &id, reader.disclosure)?;
+        if disclosed {
+            let subject = Subject {
+                kind: "interview",
+                id: &id,
+            };
+            self.journal
+                .record(&reader, "GetInterview", subject)
+                .await?;
+        }
+        Ok(Response::new(view))
+    }
 }
 
 /// Interview `id` as `disclosure` allows, and whether personal data was

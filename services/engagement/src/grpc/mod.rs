@@ -7,7 +7,8 @@
 //! field into a command with the kit's rules (a bad field is INVALID_ARGUMENT
 //! naming it, before anything is appended), run the command through
 //! `Aggregates::handle`, and reply with a `CommandReply`. One file per
-//! aggregate holds its handlers and implements `Aggregate` (its stream
+//! aggregate holds its handlers (methods `handle_<rpc>` of the service, as in
+//! stakeholders and governance) and implements `Aggregate` (its stream
 //! category) and `Refusal` (how its domain errors read) for it; this file
 //! holds what they share: `run` and `load`, the sealing of notes, and the
 //! tonic trait impl that dispatches to the handlers.
@@ -330,230 +331,230 @@ impl Engagement for EngagementService {
         &self,
         request: Request<pb::ExportPersonFactsRequest>,
     ) -> Result<Response<pb::EngagementPersonData>, Status> {
-        subject_access::export(self, request).await
+        self.handle_export_person_data(request).await
     }
 
     async fn plan_action(
         &self,
         request: Request<pb::PlanActionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::plan(self, request).await
+        self.handle_plan_action(request).await
     }
 
     async fn schedule_action(
         &self,
         request: Request<pb::ScheduleActionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::schedule(self, request).await
+        self.handle_schedule_action(request).await
     }
 
     async fn reschedule_action(
         &self,
         request: Request<pb::RescheduleActionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::reschedule(self, request).await
+        self.handle_reschedule_action(request).await
     }
 
     async fn invite_to_action(
         &self,
         request: Request<pb::InviteToActionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::invite(self, request).await
+        self.handle_invite_to_action(request).await
     }
 
     async fn record_invitation_answer(
         &self,
         request: Request<pb::RecordInvitationAnswerRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::answer(self, request).await
+        self.handle_record_invitation_answer(request).await
     }
 
     async fn record_attendance(
         &self,
         request: Request<pb::RecordAttendanceRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::attendance(self, request).await
+        self.handle_record_attendance(request).await
     }
 
     async fn mark_action_held(
         &self,
         request: Request<pb::MarkActionHeldRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::mark_held(self, request).await
+        self.handle_mark_action_held(request).await
     }
 
     async fn publish_minutes(
         &self,
         request: Request<pb::PublishMinutesRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::publish_minutes(self, request).await
+        self.handle_publish_minutes(request).await
     }
 
     async fn record_outcomes(
         &self,
         request: Request<pb::RecordOutcomesRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::outcomes(self, request).await
+        self.handle_record_outcomes(request).await
     }
 
     async fn cancel_action(
         &self,
         request: Request<pb::CancelActionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        action::cancel(self, request).await
+        self.handle_cancel_action(request).await
     }
 
     async fn get_action(
         &self,
         request: Request<pb::GetActionRequest>,
     ) -> Result<Response<pb::ActionView>, Status> {
-        action::get(self, request).await
+        self.handle_get_action(request).await
     }
 
     async fn draft_survey(
         &self,
         request: Request<pb::DraftSurveyRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        survey::draft(self, request).await
+        self.handle_draft_survey(request).await
     }
 
     async fn revise_survey_questions(
         &self,
         request: Request<pb::ReviseSurveyQuestionsRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        survey::revise_questions(self, request).await
+        self.handle_revise_survey_questions(request).await
     }
 
     async fn open_survey(
         &self,
         request: Request<pb::OpenSurveyRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        survey::open(self, request).await
+        self.handle_open_survey(request).await
     }
 
     async fn submit_survey_response(
         &self,
         request: Request<pb::SubmitSurveyResponseRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        survey::submit(self, request).await
+        self.handle_submit_survey_response(request).await
     }
 
     async fn close_survey(
         &self,
         request: Request<pb::CloseSurveyRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        survey::close(self, request).await
+        self.handle_close_survey(request).await
     }
 
     async fn get_survey(
         &self,
         request: Request<pb::GetSurveyRequest>,
     ) -> Result<Response<pb::SurveyView>, Status> {
-        survey::get(self, request).await
+        self.handle_get_survey(request).await
     }
 
     async fn record_interview(
         &self,
         request: Request<pb::RecordInterviewRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        interview::record(self, request).await
+        self.handle_record_interview(request).await
     }
 
     async fn revise_interview_notes(
         &self,
         request: Request<pb::ReviseInterviewNotesRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        interview::revise_notes(self, request).await
+        self.handle_revise_interview_notes(request).await
     }
 
     async fn get_interview(
         &self,
         request: Request<pb::GetInterviewRequest>,
     ) -> Result<Response<pb::InterviewView>, Status> {
-        interview::get(self, request).await
+        self.handle_get_interview(request).await
     }
 
     async fn record_diagnostic(
         &self,
         request: Request<pb::RecordDiagnosticRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        diagnostic::record(self, request).await
+        self.handle_record_diagnostic(request).await
     }
 
     async fn revise_diagnostic(
         &self,
         request: Request<pb::ReviseDiagnosticRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        diagnostic::revise(self, request).await
+        self.handle_revise_diagnostic(request).await
     }
 
     async fn get_diagnostic(
         &self,
         request: Request<pb::GetDiagnosticRequest>,
     ) -> Result<Response<pb::DiagnosticView>, Status> {
-        diagnostic::get(self, request).await
+        self.handle_get_diagnostic(request).await
     }
 
     async fn define_programme_axis(
         &self,
         request: Request<pb::DefineProgrammeAxisRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        programme::define(self, request).await
+        self.handle_define_programme_axis(request).await
     }
 
     async fn rename_programme_axis(
         &self,
         request: Request<pb::RenameProgrammeAxisRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        programme::rename(self, request).await
+        self.handle_rename_programme_axis(request).await
     }
 
     async fn reorder_programme_axes(
         &self,
         request: Request<pb::ReorderProgrammeAxesRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        programme::reorder(self, request).await
+        self.handle_reorder_programme_axes(request).await
     }
 
     async fn retire_programme_axis(
         &self,
         request: Request<pb::RetireProgrammeAxisRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        programme::retire(self, request).await
+        self.handle_retire_programme_axis(request).await
     }
 
     async fn designate_programme_officer(
         &self,
         request: Request<pb::DesignateProgrammeOfficerRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        programme::designate(self, request).await
+        self.handle_designate_programme_officer(request).await
     }
 
     async fn revoke_programme_officer(
         &self,
         request: Request<pb::RevokeProgrammeOfficerRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        programme::revoke(self, request).await
+        self.handle_revoke_programme_officer(request).await
     }
 
     async fn approve_action(
         &self,
         request: Request<pb::ApproveActionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        approval::approve(self, request).await
+        self.handle_approve_action(request).await
     }
 
     async fn send_back_action(
         &self,
         request: Request<pb::SendBackActionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        approval::send_back(self, request).await
+        self.handle_send_back_action(request).await
     }
 
     async fn get_programme(
         &self,
         request: Request<pb::GetProgrammeRequest>,
     ) -> Result<Response<pb::ProgrammeView>, Status> {
-        programme::get(self, request).await
+        self.handle_get_programme(request).await
     }
 }

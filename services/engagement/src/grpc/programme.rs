@@ -105,59 +105,63 @@ fn officer_axis(value: &str) -> Result<Option<Uuid>, Status> {
     Ok(validate::optional_id("axis_id", value)?)
 }
 
-#[tracing::instrument(name = "DesignateProgrammeOfficer", skip_all)]
-pub(super) async fn designate(
-    service: &EngagementService,
-    request: Request<pb::DesignateProgrammeOfficerRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let officer = Officer {
-        principal: validate::required_text("principal", &r.principal, MAX_TITLE)?,
-        axis: officer_axis(&r.axis_id)?,
-        title: validate::optional_text("title", &r.title, MAX_TITLE)?,
-        designated_by: ctx.principal.name.clone(),
-    };
-    let command = Command::DesignateOfficer(officer);
-    run(
-        &service.programme,
-        &PROGRAMME_ID,
-        command,
-        r.expected_version,
-        &ctx,
-    )
-    .await
+impl EngagementService {
+    #[tracing::instrument(name = "DesignateProgrammeOfficer", skip_all)]
+    pub(super) async fn handle_designate_programme_officer(
+        &self,
+        request: Request<pb::DesignateProgrammeOfficerRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let officer = Officer {
+            principal: validate::required_text("principal", &r.principal, MAX_TITLE)?,
+            axis: officer_axis(&r.axis_id)?,
+            title: validate::optional_text("title", &r.title, MAX_TITLE)?,
+            designated_by: ctx.principal.name.clone(),
+        };
+        let command = Command::DesignateOfficer(officer);
+        run(
+            &self.programme,
+            &PROGRAMME_ID,
+            command,
+            r.expected_version,
+            &ctx,
+        )
+        .await
+    }
 }
 
-#[tracing::instrument(name = "RevokeProgrammeOfficer", skip_all)]
-pub(super) async fn revoke(
-    service: &EngagementService,
-    request: Request<pb::RevokeProgrammeOfficerRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let command = Command::RevokeOfficer {
-        principal: validate::required_text("principal", &r.principal, MAX_TITLE)?,
-        axis: officer_axis(&r.axis_id)?,
-    };
-    run(
-        &service.programme,
-        &PROGRAMME_ID,
-        command,
-        r.expected_version,
-        &ctx,
-    )
-    .await
+impl EngagementService {
+    #[tracing::instrument(name = "RevokeProgrammeOfficer", skip_all)]
+    pub(super) async fn handle_revoke_programme_officer(
+        &self,
+        request: Request<pb::RevokeProgrammeOfficerRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let command = Command::RevokeOfficer {
+            principal: validate::required_text("principal", &r.principal, MAX_TITLE)?,
+            axis: officer_axis(&r.axis_id)?,
+        };
+        run(
+            &self.programme,
+            &PROGRAMME_ID,
+            command,
+            r.expected_version,
+            &ctx,
+        )
+        .await
+    }
 }
 
 /// A request's `name` and `description` of an axis.
@@ -168,155 +172,165 @@ fn naming(name: &str, description: &str) -> Result<(String, String), Status> {
     ))
 }
 
-#[tracing::instrument(name = "DefineProgrammeAxis", skip_all, fields(axis_id))]
-pub(super) async fn define(
-    service: &EngagementService,
-    request: Request<pb::DefineProgrammeAxisRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let (name, description) = naming(&r.name, &r.description)?;
-    let axis_id = creation_id(service, AXIS, "axis_id", &ctx)?;
-    let command = Command::DefineAxis {
-        axis_id,
-        name,
-        description,
-        actor: ctx.principal.name.clone(),
-    };
-    let mut reply = run(
-        &service.programme,
-        &PROGRAMME_ID,
-        command,
-        r.expected_version,
-        &ctx,
-    )
-    .await?;
-    // The reply names what was created: the axis.
-    reply.get_mut().id = axis_id.to_string();
-    Ok(reply)
+impl EngagementService {
+    #[tracing::instrument(name = "DefineProgrammeAxis", skip_all, fields(axis_id))]
+    pub(super) async fn handle_define_programme_axis(
+        &self,
+        request: Request<pb::DefineProgrammeAxisRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let (name, description) = naming(&r.name, &r.description)?;
+        let axis_id = creation_id(self, AXIS, "axis_id", &ctx)?;
+        let command = Command::DefineAxis {
+            axis_id,
+            name,
+            description,
+            actor: ctx.principal.name.clone(),
+        };
+        let mut reply = run(
+            &self.programme,
+            &PROGRAMME_ID,
+            command,
+            r.expected_version,
+            &ctx,
+        )
+        .await?;
+        // The reply names what was created: the axis.
+        reply.get_mut().id = axis_id.to_string();
+        Ok(reply)
+    }
 }
 
-#[tracing::instrument(name = "RenameProgrammeAxis", skip_all, fields(axis_id))]
-pub(super) async fn rename(
-    service: &EngagementService,
-    request: Request<pb::RenameProgrammeAxisRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let axis_id = traced_uuid("axis_id", &r.axis_id)?;
-    let (name, description) = naming(&r.name, &r.description)?;
-    let command = Command::RenameAxis {
-        axis_id,
-        name,
-        description,
-    };
-    run(
-        &service.programme,
-        &PROGRAMME_ID,
-        command,
-        r.expected_version,
-        &ctx,
-    )
-    .await
+impl EngagementService {
+    #[tracing::instrument(name = "RenameProgrammeAxis", skip_all, fields(axis_id))]
+    pub(super) async fn handle_rename_programme_axis(
+        &self,
+        request: Request<pb::RenameProgrammeAxisRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let axis_id = traced_uuid("axis_id", &r.axis_id)?;
+        let (name, description) = naming(&r.name, &r.description)?;
+        let command = Command::RenameAxis {
+            axis_id,
+            name,
+            description,
+        };
+        run(
+            &self.programme,
+            &PROGRAMME_ID,
+            command,
+            r.expected_version,
+            &ctx,
+        )
+        .await
+    }
 }
 
-#[tracing::instrument(name = "ReorderProgrammeAxes", skip_all)]
-pub(super) async fn reorder(
-    service: &EngagementService,
-    request: Request<pb::ReorderProgrammeAxesRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let axis_ids = validate::ids("axis_ids", &r.axis_ids, MAX_AXES, false)?;
-    let command = Command::ReorderAxes { axis_ids };
-    run(
-        &service.programme,
-        &PROGRAMME_ID,
-        command,
-        r.expected_version,
-        &ctx,
-    )
-    .await
+impl EngagementService {
+    #[tracing::instrument(name = "ReorderProgrammeAxes", skip_all)]
+    pub(super) async fn handle_reorder_programme_axes(
+        &self,
+        request: Request<pb::ReorderProgrammeAxesRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let axis_ids = validate::ids("axis_ids", &r.axis_ids, MAX_AXES, false)?;
+        let command = Command::ReorderAxes { axis_ids };
+        run(
+            &self.programme,
+            &PROGRAMME_ID,
+            command,
+            r.expected_version,
+            &ctx,
+        )
+        .await
+    }
 }
 
-#[tracing::instrument(name = "RetireProgrammeAxis", skip_all, fields(axis_id))]
-pub(super) async fn retire(
-    service: &EngagementService,
-    request: Request<pb::RetireProgrammeAxisRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let axis_id = traced_uuid("axis_id", &r.axis_id)?;
-    let reason = validate::required_text("reason", &r.reason, MAX_STATEMENT)?;
-    let command = Command::RetireAxis { axis_id, reason };
-    run(
-        &service.programme,
-        &PROGRAMME_ID,
-        command,
-        r.expected_version,
-        &ctx,
-    )
-    .await
+impl EngagementService {
+    #[tracing::instrument(name = "RetireProgrammeAxis", skip_all, fields(axis_id))]
+    pub(super) async fn handle_retire_programme_axis(
+        &self,
+        request: Request<pb::RetireProgrammeAxisRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let axis_id = traced_uuid("axis_id", &r.axis_id)?;
+        let reason = validate::required_text("reason", &r.reason, MAX_STATEMENT)?;
+        let command = Command::RetireAxis { axis_id, reason };
+        run(
+            &self.programme,
+            &PROGRAMME_ID,
+            command,
+            r.expected_version,
+            &ctx,
+        )
+        .await
+    }
 }
 
-#[tracing::instrument(name = "GetProgramme", skip_all)]
-pub(super) async fn get(
-    service: &EngagementService,
-    request: Request<pb::GetProgrammeRequest>,
-) -> Result<Response<pb::ProgrammeView>, Status> {
-    reader(&request)?;
-    let (version, state) = load(&service.programme, &PROGRAMME_ID)?;
-    let mut rank = 0;
-    let axes = state
-        .axes
-        .iter()
-        .map(|axis| pb::ProgrammeAxis {
-            axis_id: axis.id.to_string(),
-            name: axis.name.clone(),
-            description: axis.description.clone(),
-            order: match axis.retired {
-                None => {
-                    rank += 1;
-                    rank
-                }
-                Some(_) => 0,
-            },
-            retired: axis.retired.is_some(),
-            retirement_reason: axis.retired.clone().unwrap_or_default(),
-        })
-        .collect();
-    let officers = state
-        .officers
-        .iter()
-        .map(|officer| pb::ProgrammeOfficer {
-            principal: officer.principal.clone(),
-            axis_id: officer.axis.map(|a| a.to_string()).unwrap_or_default(),
-            title: officer.title.clone(),
-        })
-        .collect();
-    Ok(Response::new(pb::ProgrammeView {
-        version,
-        axes,
-        officers,
-    }))
+impl EngagementService {
+    #[tracing::instrument(name = "GetProgramme", skip_all)]
+    pub(super) async fn handle_get_programme(
+        &self,
+        request: Request<pb::GetProgrammeRequest>,
+    ) -> Result<Response<pb::ProgrammeView>, Status> {
+        reader(&request)?;
+        let (version, state) = load(&self.programme, &PROGRAMME_ID)?;
+        let mut rank = 0;
+        let axes = state
+            .axes
+            .iter()
+            .map(|axis| pb::ProgrammeAxis {
+                axis_id: axis.id.to_string(),
+                name: axis.name.clone(),
+                description: axis.description.clone(),
+                order: match axis.retired {
+                    None => {
+                        rank += 1;
+                        rank
+                    }
+                    Some(_) => 0,
+                },
+                retired: axis.retired.is_some(),
+                retirement_reason: axis.retired.clone().unwrap_or_default(),
+            })
+            .collect();
+        let officers = state
+            .officers
+            .iter()
+            .map(|officer| pb::ProgrammeOfficer {
+                principal: officer.principal.clone(),
+                axis_id: officer.axis.map(|a| a.to_string()).unwrap_or_default(),
+                title: officer.title.clone(),
+            })
+            .collect();
+        Ok(Response::new(pb::ProgrammeView {
+            version,
+            axes,
+            officers,
+        }))
+    }
 }

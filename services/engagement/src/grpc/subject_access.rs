@@ -17,60 +17,61 @@ use crate::{EngagementService, CONTEXT};
 /// Who may export a person's data.
 const PRIVACY_OFFICERS: &[Role] = &[Role::Admin];
 
-#[tracing::instrument(name = "ExportPersonData", skip_all, fields(stakeholder_id))]
-pub(super) async fn export(
-    service: &EngagementService,
-    request: Request<pb::ExportPersonFactsRequest>,
-) -> Result<Response<pb::EngagementPersonData>, Status> {
-    let reader = Reader::admit(&request, PRIVACY_OFFICERS)?;
-    let person = traced_uuid("stakeholder_id", &request.get_ref().stakeholder_id)?;
-    let store = service.store.clone();
-    let (facts, records) =
-        tokio::task::spawn_blocking(move || facts_naming(&store, CONTEXT, &person))
-            .await
-            .map_err(|error| Status::internal(format!("scan task: {error}")))??;
-    let mine = person.to_string();
-    let mut interviews = Vec::new();
-    let mut responses = Vec::new();
-    for record in &records {
-        let name = record.event_type.strip_prefix("maillage.v1.").unwrap_or("");
-        if name == pb::InterviewRecorded::NAME {
-            let event = pb::InterviewRecorded::decode(record.payload.as_slice())
-                .map_err(|error| Status::internal(format!("interview event: {error}")))?;
-            let with_them = matches!(
-                event.subject.and_then(|subject| subject.who),
-                Some(interview_subject::Who::StakeholderId(id)) if id == mine
-            );
-            if let (true, Ok(id)) = (with_them, Uuid::try_parse(&event.interview_id)) {
-                interviews.push(interview::view(service, &id, Disclosure::Full)?.0);
-            }
-        } else if name == pb::SurveyResponseSubmitted::NAME {
-            let event = pb::SurveyResponseSubmitted::decode(record.payload.as_slice())
-                .map_err(|error| Status::internal(format!("response event: {error}")))?;
-            let theirs = matches!(
-                event.respondent.as_ref().and_then(|respondent| respondent.who.as_ref()),
-                Some(survey_respondent::Who::StakeholderId(id)) if *id == mine
-            );
-            if theirs {
-                responses.push(opened_response(service, record.position, event)?);
+impl EngagementService {
+    #[tracing::instrument(name = "ExportPersonData", skip_all, fields(stakeholder_id))]
+    pub(super) async fn handle_export_person_data(
+        &self,
+        request: Request<pb::ExportPersonFactsRequest>,
+    ) -> Result<Response<pb::EngagementPersonData>, Status> {
+        let reader = Reader::admit(&request, PRIVACY_OFFICERS)?;
+        let person = traced_uuid("stakeholder_id", &request.get_ref().stakeholder_id)?;
+        let store = self.store.clone();
+        let (facts, records) =
+            tokio::task::spawn_blocking(move || facts_naming(&store, CONTEXT, &person))
+                .await
+                .map_err(|error| Status::internal(format!("scan task: {error}")))??;
+        let mine = person.to_string();
+        let mut interviews = Vec::new();
+        let mut responses = Vec::new();
+        for record in &records {
+            let name = record.event_type.strip_prefix("maillage.v1.").unwrap_or("");
+            if name == pb::InterviewRecorded::NAME {
+                let event = pb::InterviewRecorded::decode(record.payload.as_slice())
+                    .map_err(|error| Status::internal(format!("interview event: {error}")))?;
+                let with_them = matches!(
+                    event.subject.and_then(|subject| subject.who),
+                    Some(interview_subject::Who::StakeholderId(id)) if id == mine
+                );
+                if let (true, Ok(id)) = (with_them, Uuid::try_parse(&event.interview_id)) {
+                    interviews.push(interview::view(self, &id, Disclosure::Full)?.0);
+                }
+            } else if name == pb::SurveyResponseSubmitted::NAME {
+                let event = pb::SurveyResponseSubmitted::decode(record.payload.as_slice())
+                    .map_err(|error| Status::internal(format!("response event: {error}")))?;
+                let theirs = matches!(
+                    event.respondent.as_ref().and_then(|respondent| respondent.who.as_ref()),
+                    Some(survey_respondent::Who::StakeholderId(id)) if *id == mine
+                );
+                if theirs {
+                    responses.push(opened_response(self, record.position, event)?);
+                }
             }
         }
+        if !facts.facts.is_empty() {
+            let subject = Subject {
+                kind: "person",
+                id: &person,
+            };
+            self.journal
+                .record(&reader, "Engagement.ExportPersonData", subject)
+                .await?;
+        }
+        Ok(Response::new(pb::EngagementPersonData {
+            facts: Some(facts),
+            interviews,
+            responses,
+        }))
     }
-    if !facts.facts.is_empty() {
-        let subject = Subject {
-            kind: "person",
-            id: &person,
-        };
-        service
-            .journal
-            .record(&reader, "Engagement.ExportPersonData", subject)
-            .await?;
-    }
-    Ok(Response::new(pb::EngagementPersonData {
-        facts: Some(facts),
-        interviews,
-        responses,
-    }))
 }
 
 /// A response as given: its free-text answers opened (empty once erased).

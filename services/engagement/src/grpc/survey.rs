@@ -75,92 +75,98 @@ impl Refusal for Error {
     }
 }
 
-#[tracing::instrument(name = "DraftSurvey", skip_all, fields(survey_id))]
-pub(super) async fn draft(
-    service: &EngagementService,
-    request: Request<pb::DraftSurveyRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let title = validate::required_text("title", &r.title, MAX_TITLE)?;
-    let description = validate::optional_text("description", &r.description, MAX_DESCRIPTION)?;
-    let campaign = campaign(service, r)?;
-    let axes = super::programme::axes(service, "axis_ids", &r.axis_ids)?;
-    let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
-    // Questions are checked by the domain, before anything is appended.
-    crate::domain::survey::check_questions(&r.questions)
-        .map_err(|error| Status::from(error.service_error(&Uuid::nil())))?;
-    let id = creation_id(service, SURVEY, "survey_id", &ctx)?;
-    let command = Command::Draft(Draft {
-        survey_id: id,
-        title,
-        description,
-        campaign,
-        axes,
-        themes,
-        questions: r.questions.clone(),
-    });
-    run(&service.surveys, &id, command, None, &ctx).await
+impl EngagementService {
+    #[tracing::instrument(name = "DraftSurvey", skip_all, fields(survey_id))]
+    pub(super) async fn handle_draft_survey(
+        &self,
+        request: Request<pb::DraftSurveyRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let title = validate::required_text("title", &r.title, MAX_TITLE)?;
+        let description = validate::optional_text("description", &r.description, MAX_DESCRIPTION)?;
+        let campaign = campaign(self, r)?;
+        let axes = super::programme::axes(self, "axis_ids", &r.axis_ids)?;
+        let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
+        // Questions are checked by the domain, before anything is appended.
+        crate::domain::survey::check_questions(&r.questions)
+            .map_err(|error| Status::from(error.service_error(&Uuid::nil())))?;
+        let id = creation_id(self, SURVEY, "survey_id", &ctx)?;
+        let command = Command::Draft(Draft {
+            survey_id: id,
+            title,
+            description,
+            campaign,
+            axes,
+            themes,
+            questions: r.questions.clone(),
+        });
+        run(&self.surveys, &id, command, None, &ctx).await
+    }
 }
 
-#[tracing::instrument(name = "ReviseSurveyQuestions", skip_all, fields(survey_id))]
-pub(super) async fn revise_questions(
-    service: &EngagementService,
-    request: Request<pb::ReviseSurveyQuestionsRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let id = traced_uuid("survey_id", &r.survey_id)?;
-    let command = Change::ReviseQuestions {
-        questions: r.questions.clone(),
-    };
-    run(&service.surveys, &id, command, r.expected_version, &ctx).await
+impl EngagementService {
+    #[tracing::instrument(name = "ReviseSurveyQuestions", skip_all, fields(survey_id))]
+    pub(super) async fn handle_revise_survey_questions(
+        &self,
+        request: Request<pb::ReviseSurveyQuestionsRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let id = traced_uuid("survey_id", &r.survey_id)?;
+        let command = Change::ReviseQuestions {
+            questions: r.questions.clone(),
+        };
+        run(&self.surveys, &id, command, r.expected_version, &ctx).await
+    }
 }
 
-#[tracing::instrument(name = "OpenSurvey", skip_all, fields(survey_id))]
-pub(super) async fn open(
-    service: &EngagementService,
-    request: Request<pb::OpenSurveyRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let id = traced_uuid("survey_id", &r.survey_id)?;
-    let campaign_override = match &r.campaign_override {
-        None => None,
-        Some(decision) => Some(CampaignOverride {
-            reason: validate::required_text(
-                "campaign_override.reason",
-                &decision.reason,
-                MAX_STATEMENT,
-            )?,
-            by: ctx.principal.name.clone(),
-        }),
-    };
-    let campaign = service
-        .surveys
-        .inspect(&stream_id(SURVEY, &id), |_, state| state.campaign())
-        .map_err(|error| command_error(error, &id))?;
-    let command = Change::Open {
-        now: service.clock.now(),
-        campaign_held: held(service, &campaign)?,
-        campaign_override,
-    };
-    run(&service.surveys, &id, command, r.expected_version, &ctx).await
+impl EngagementService {
+    #[tracing::instrument(name = "OpenSurvey", skip_all, fields(survey_id))]
+    pub(super) async fn handle_open_survey(
+        &self,
+        request: Request<pb::OpenSurveyRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let id = traced_uuid("survey_id", &r.survey_id)?;
+        let campaign_override = match &r.campaign_override {
+            None => None,
+            Some(decision) => Some(CampaignOverride {
+                reason: validate::required_text(
+                    "campaign_override.reason",
+                    &decision.reason,
+                    MAX_STATEMENT,
+                )?,
+                by: ctx.principal.name.clone(),
+            }),
+        };
+        let campaign = self
+            .surveys
+            .inspect(&stream_id(SURVEY, &id), |_, state| state.campaign())
+            .map_err(|error| command_error(error, &id))?;
+        let command = Change::Open {
+            now: self.clock.now(),
+            campaign_held: held(self, &campaign)?,
+            campaign_override,
+        };
+        run(&self.surveys, &id, command, r.expected_version, &ctx).await
+    }
 }
 
 /// Most actions in an information campaign.
@@ -248,87 +254,83 @@ fn held(service: &EngagementService, campaign: &[String]) -> Result<Vec<Uuid>, S
     Ok(held)
 }
 
-#[tracing::instrument(
-    name = "SubmitSurveyResponse",
-    skip_all,
-    fields(survey_id, response_id)
-)]
-pub(super) async fn submit(
-    service: &EngagementService,
-    request: Request<pb::SubmitSurveyResponseRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let id = traced_uuid("survey_id", &r.survey_id)?;
-    let respondent = match r.respondent.as_ref().and_then(|who| who.who.as_ref()) {
-        None => {
-            return Err(invalid(
-                "respondent",
-                "a stakeholder or anonymous respondent is required",
-            ))
-        }
-        Some(Who::StakeholderId(stakeholder)) => {
-            Respondent::Stakeholder(validate::id("respondent.stakeholder_id", stakeholder)?)
-        }
-        Some(Who::Anonymous(participant)) => {
-            let (audience, commune_code) = anonymous(service, "respondent.anonymous", participant)?;
-            Respondent::Anonymous {
-                audience,
-                commune_code,
+impl EngagementService {
+    #[tracing::instrument(
+        name = "SubmitSurveyResponse",
+        skip_all,
+        fields(survey_id, response_id)
+    )]
+    pub(super) async fn handle_submit_survey_response(
+        &self,
+        request: Request<pb::SubmitSurveyResponseRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let id = traced_uuid("survey_id", &r.survey_id)?;
+        let respondent = match r.respondent.as_ref().and_then(|who| who.who.as_ref()) {
+            None => {
+                return Err(invalid(
+                    "respondent",
+                    "a stakeholder or anonymous respondent is required",
+                ))
             }
+            Some(Who::StakeholderId(stakeholder)) => {
+                Respondent::Stakeholder(validate::id("respondent.stakeholder_id", stakeholder)?)
+            }
+            Some(Who::Anonymous(participant)) => {
+                let (audience, commune_code) =
+                    anonymous(self, "respondent.anonymous", participant)?;
+                Respondent::Anonymous {
+                    audience,
+                    commune_code,
+                }
+            }
+        };
+        let named = match &respondent {
+            Respondent::Stakeholder(stakeholder) => vec![*stakeholder],
+            Respondent::Anonymous { .. } => Vec::new(),
+        };
+        let (_guards, register) = references(self, &request, &named).await?;
+        if let Some(id) = named.first() {
+            register.expect("respondent.stakeholder_id", id, Expected::Any)?;
         }
-    };
-    let named = match &respondent {
-        Respondent::Stakeholder(stakeholder) => vec![*stakeholder],
-        Respondent::Anonymous { .. } => Vec::new(),
-    };
-    let (_guards, register) = references(service, &request, &named).await?;
-    if let Some(id) = named.first() {
-        register.expect("respondent.stakeholder_id", id, Expected::Any)?;
-    }
-    let token_hash = if r.respondent_token.is_empty() {
-        None
-    } else {
-        if r.respondent_token.len() > MAX_TOKEN
-            || !r.respondent_token.bytes().all(|b| b.is_ascii_graphic())
-        {
+        let token_hash = if r.respondent_token.is_empty() {
+            None
+        } else {
+            if r.respondent_token.len() > MAX_TOKEN
+                || !r.respondent_token.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(invalid(
+                    "respondent_token",
+                    format!("at most {MAX_TOKEN} printable ASCII characters"),
+                ));
+            }
+            Some(token_hash(&id, &r.respondent_token))
+        };
+        if r.answers.len() > crate::domain::survey::MAX_QUESTIONS {
             return Err(invalid(
-                "respondent_token",
-                format!("at most {MAX_TOKEN} printable ASCII characters"),
+                "answers",
+                "more answers than a survey has questions",
             ));
         }
-        Some(token_hash(&id, &r.respondent_token))
-    };
-    if r.answers.len() > crate::domain::survey::MAX_QUESTIONS {
-        return Err(invalid(
-            "answers",
-            "more answers than a survey has questions",
-        ));
+        // A retry gets the same response id, hence the same key.
+        let response_id = creation_id(self, RESPONSE_SUBJECT, "response_id", &ctx)?;
+        let mut submission = Submission {
+            response_id,
+            respondent,
+            token_hash,
+            answers: r.answers.clone(),
+            sealed_texts: BTreeMap::new(),
+            now: self.clock.now(),
+        };
+        submission.sealed_texts = seal_free_texts(self, &id, &submission)?;
+        run(&self.surveys, &id, Change::Submit(submission), None, &ctx).await
     }
-    // A retry gets the same response id, hence the same key.
-    let response_id = creation_id(service, RESPONSE_SUBJECT, "response_id", &ctx)?;
-    let mut submission = Submission {
-        response_id,
-        respondent,
-        token_hash,
-        answers: r.answers.clone(),
-        sealed_texts: BTreeMap::new(),
-        now: service.clock.now(),
-    };
-    submission.sealed_texts = seal_free_texts(service, &id, &submission)?;
-    run(
-        &service.surveys,
-        &id,
-        Change::Submit(submission),
-        None,
-        &ctx,
-    )
-    .await
 }
 
 /// Seals each non-empty free-text answer under the response's own key
@@ -381,60 +383,64 @@ fn seal_free_texts(
         .collect()
 }
 
-#[tracing::instrument(name = "CloseSurvey", skip_all, fields(survey_id))]
-pub(super) async fn close(
-    service: &EngagementService,
-    request: Request<pb::CloseSurveyRequest>,
-) -> Result<Response<pb::CommandReply>, Status> {
-    let ctx = RequestContext::authorize(
-        &request,
-        &request.get_ref().request_id,
-        &service.fingerprints,
-        WRITERS,
-    )?;
-    let r = request.get_ref();
-    let id = traced_uuid("survey_id", &r.survey_id)?;
-    let command = Change::Close {
-        now: service.clock.now(),
-    };
-    run(&service.surveys, &id, command, r.expected_version, &ctx).await
+impl EngagementService {
+    #[tracing::instrument(name = "CloseSurvey", skip_all, fields(survey_id))]
+    pub(super) async fn handle_close_survey(
+        &self,
+        request: Request<pb::CloseSurveyRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let id = traced_uuid("survey_id", &r.survey_id)?;
+        let command = Change::Close {
+            now: self.clock.now(),
+        };
+        run(&self.surveys, &id, command, r.expected_version, &ctx).await
+    }
 }
 
-#[tracing::instrument(name = "GetSurvey", skip_all, fields(survey_id))]
-pub(super) async fn get(
-    service: &EngagementService,
-    request: Request<pb::GetSurveyRequest>,
-) -> Result<Response<pb::SurveyView>, Status> {
-    reader(&request)?;
-    let id = traced_uuid("survey_id", &request.get_ref().survey_id)?;
-    let (version, state) = load(&service.surveys, &id)?;
-    let Some(drafted) = state.drafted.as_deref() else {
-        return Err(ServiceError::not_found("survey", id.to_string()).into());
-    };
-    let opened = state.opened.as_deref();
-    Ok(Response::new(pb::SurveyView {
-        survey_id: drafted.survey_id.clone(),
-        version,
-        title: drafted.title.clone(),
-        description: drafted.description.clone(),
-        campaign_action_id: drafted.campaign_action_id.clone(),
-        campaign_action_ids: drafted.campaign_action_ids.clone(),
-        axis_ids: drafted.axis_ids.clone(),
-        campaign_held_action_ids: opened
-            .map(|opened| opened.campaign_held_action_ids.clone())
-            .unwrap_or_default(),
-        campaign_override_reason: opened
-            .map(|opened| opened.campaign_override_reason.clone())
-            .unwrap_or_default(),
-        campaign_overridden_by: opened
-            .map(|opened| opened.campaign_overridden_by.clone())
-            .unwrap_or_default(),
-        themes: drafted.themes.clone(),
-        topics: stored_topics(&drafted.topics, &drafted.themes),
-        questions: state.questions.as_ref().clone(),
-        status: state.status as i32,
-        response_count: state.response_count,
-        opened_at: state.opened_at.map(timestamp),
-        closed_at: state.closed_at.map(timestamp),
-    }))
+impl EngagementService {
+    #[tracing::instrument(name = "GetSurvey", skip_all, fields(survey_id))]
+    pub(super) async fn handle_get_survey(
+        &self,
+        request: Request<pb::GetSurveyRequest>,
+    ) -> Result<Response<pb::SurveyView>, Status> {
+        reader(&request)?;
+        let id = traced_uuid("survey_id", &request.get_ref().survey_id)?;
+        let (version, state) = load(&self.surveys, &id)?;
+        let Some(drafted) = state.drafted.as_deref() else {
+            return Err(ServiceError::not_found("survey", id.to_string()).into());
+        };
+        let opened = state.opened.as_deref();
+        Ok(Response::new(pb::SurveyView {
+            survey_id: drafted.survey_id.clone(),
+            version,
+            title: drafted.title.clone(),
+            description: drafted.description.clone(),
+            campaign_action_id: drafted.campaign_action_id.clone(),
+            campaign_action_ids: drafted.campaign_action_ids.clone(),
+            axis_ids: drafted.axis_ids.clone(),
+            campaign_held_action_ids: opened
+                .map(|opened| opened.campaign_held_action_ids.clone())
+                .unwrap_or_default(),
+            campaign_override_reason: opened
+                .map(|opened| opened.campaign_override_reason.clone())
+                .unwrap_or_default(),
+            campaign_overridden_by: opened
+                .map(|opened| opened.campaign_overridden_by.clone())
+                .unwrap_or_default(),
+            themes: drafted.themes.clone(),
+            topics: stored_topics(&drafted.topics, &drafted.themes),
+            questions: state.questions.as_ref().clone(),
+            status: state.status as i32,
+            response_count: state.response_count,
+            opened_at: state.opened_at.map(timestamp),
+            closed_at: state.closed_at.map(timestamp),
+        }))
+    }
 }

@@ -47,7 +47,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(commitment_id = Empty, consortium_id = Empty))]
-    pub(super) async fn do_make_commitment(
+    pub(super) async fn handle_make_commitment(
         &self,
         request: Request<pv1::MakeCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -113,7 +113,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(commitment_id = Empty))]
-    pub(super) async fn do_report_progress(
+    pub(super) async fn handle_report_progress(
         &self,
         request: Request<pv1::ReportCommitmentProgressRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -143,7 +143,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(commitment_id = Empty))]
-    pub(super) async fn do_complete_commitment(
+    pub(super) async fn handle_complete_commitment(
         &self,
         request: Request<pv1::CompleteCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -162,7 +162,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(commitment_id = Empty))]
-    pub(super) async fn do_drop_commitment(
+    pub(super) async fn handle_drop_commitment(
         &self,
         request: Request<pv1::DropCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -185,7 +185,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(commitment_id = Empty))]
-    pub(super) async fn do_get_commitment(
+    pub(super) async fn handle_get_commitment(
         &self,
         request: Request<pv1::GetCommitmentRequest>,
     ) -> Result<Response<pv1::CommitmentView>, Status> {

@@ -57,7 +57,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
-    pub(super) async fn do_found_consortium(
+    pub(super) async fn handle_found_consortium(
         &self,
         request: Request<pv1::FoundConsortiumRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -121,7 +121,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
-    pub(super) async fn do_define_college(
+    pub(super) async fn handle_define_college(
         &self,
         request: Request<pv1::DefineCollegeRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -153,7 +153,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
-    pub(super) async fn do_establish_body(
+    pub(super) async fn handle_establish_body(
         &self,
         request: Request<pv1::EstablishBodyRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -227,7 +227,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
-    pub(super) async fn do_apply_for_membership(
+    pub(super) async fn handle_apply_for_membership(
         &self,
         request: Request<pv1::ApplyForMembershipRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -257,7 +257,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
-    pub(super) async fn do_admit_member(
+    pub(super) async fn handle_admit_member(
         &self,
         request: Request<pv1::AdmitMemberRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -280,7 +280,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
-    pub(super) async fn do_refuse_membership(
+    pub(super) async fn handle_refuse_membership(
         &self,
         request: Request<pv1::RefuseMembershipRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -305,7 +305,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
-    pub(super) async fn do_record_withdrawal(
+    pub(super) async fn handle_record_withdrawal(
         &self,
         request: Request<pv1::RecordWithdrawalRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -330,7 +330,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
-    pub(super) async fn do_appoint_representative(
+    pub(super) async fn handle_appoint_representative(
         &self,
         request: Request<pv1::AppointRepresentativeRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -358,7 +358,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = Empty))]
-    pub(super) async fn do_get_consortium(
+    pub(super) async fn handle_get_consortium(
         &self,
         request: Request<pv1::GetConsortiumRequest>,
     ) -> Result<Response<pv1::ConsortiumView>, Status> {

@@ -70,7 +70,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = Empty, consortium_id = Empty))]
-    pub(super) async fn do_convene_meeting(
+    pub(super) async fn handle_convene_meeting(
         &self,
         request: Request<pv1::ConveneMeetingRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -139,7 +139,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = Empty))]
-    pub(super) async fn do_record_attendance(
+    pub(super) async fn handle_record_attendance(
         &self,
         request: Request<pv1::RecordMeetingAttendanceRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -197,7 +197,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = Empty, resolution_id = Empty))]
-    pub(super) async fn do_table_resolution(
+    pub(super) async fn handle_table_resolution(
         &self,
         request: Request<pv1::TableResolutionRequest>,
     ) -> Result<Response<pv1::TableResolutionResponse>, Status> {
@@ -246,7 +246,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = Empty, resolution_id = Empty))]
-    pub(super) async fn do_record_vote(
+    pub(super) async fn handle_record_vote(
         &self,
         request: Request<pv1::RecordVoteRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -278,7 +278,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = Empty, resolution_id = Empty))]
-    pub(super) async fn do_close_vote(
+    pub(super) async fn handle_close_vote(
         &self,
         request: Request<pv1::CloseVoteRequest>,
     ) -> Result<Response<pv1::CloseVoteResponse>, Status> {
@@ -312,7 +312,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = Empty))]
-    pub(super) async fn do_approve_minutes(
+    pub(super) async fn handle_approve_minutes(
         &self,
         request: Request<pv1::ApproveMeetingMinutesRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
@@ -345,7 +345,7 @@ impl GovernanceService {
     }
 
     #[tracing::instrument(skip_all, fields(meeting_id = Empty))]
-    pub(super) async fn do_get_meeting(
+    pub(super) async fn handle_get_meeting(
         &self,
         request: Request<pv1::GetMeetingRequest>,
     ) -> Result<Response<pv1::MeetingView>, Status> {

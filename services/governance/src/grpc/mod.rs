@@ -330,112 +330,112 @@ impl Governance for GovernanceService {
         &self,
         request: Request<pv1::FoundConsortiumRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_found_consortium(request).await
+        self.handle_found_consortium(request).await
     }
 
     async fn define_college(
         &self,
         request: Request<pv1::DefineCollegeRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_define_college(request).await
+        self.handle_define_college(request).await
     }
 
     async fn establish_body(
         &self,
         request: Request<pv1::EstablishBodyRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_establish_body(request).await
+        self.handle_establish_body(request).await
     }
 
     async fn apply_for_membership(
         &self,
         request: Request<pv1::ApplyForMembershipRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_apply_for_membership(request).await
+        self.handle_apply_for_membership(request).await
     }
 
     async fn admit_member(
         &self,
         request: Request<pv1::AdmitMemberRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_admit_member(request).await
+        self.handle_admit_member(request).await
     }
 
     async fn refuse_membership(
         &self,
         request: Request<pv1::RefuseMembershipRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_refuse_membership(request).await
+        self.handle_refuse_membership(request).await
     }
 
     async fn record_withdrawal(
         &self,
         request: Request<pv1::RecordWithdrawalRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_record_withdrawal(request).await
+        self.handle_record_withdrawal(request).await
     }
 
     async fn appoint_representative(
         &self,
         request: Request<pv1::AppointRepresentativeRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_appoint_representative(request).await
+        self.handle_appoint_representative(request).await
     }
 
     async fn get_consortium(
         &self,
         request: Request<pv1::GetConsortiumRequest>,
     ) -> Result<Response<pv1::ConsortiumView>, Status> {
-        self.do_get_consortium(request).await
+        self.handle_get_consortium(request).await
     }
 
     async fn convene_meeting(
         &self,
         request: Request<pv1::ConveneMeetingRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_convene_meeting(request).await
+        self.handle_convene_meeting(request).await
     }
 
     async fn record_meeting_attendance(
         &self,
         request: Request<pv1::RecordMeetingAttendanceRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_record_attendance(request).await
+        self.handle_record_attendance(request).await
     }
 
     async fn table_resolution(
         &self,
         request: Request<pv1::TableResolutionRequest>,
     ) -> Result<Response<pv1::TableResolutionResponse>, Status> {
-        self.do_table_resolution(request).await
+        self.handle_table_resolution(request).await
     }
 
     async fn record_vote(
         &self,
         request: Request<pv1::RecordVoteRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_record_vote(request).await
+        self.handle_record_vote(request).await
     }
 
     async fn close_vote(
         &self,
         request: Request<pv1::CloseVoteRequest>,
     ) -> Result<Response<pv1::CloseVoteResponse>, Status> {
-        self.do_close_vote(request).await
+        self.handle_close_vote(request).await
     }
 
     async fn approve_meeting_minutes(
         &self,
         request: Request<pv1::ApproveMeetingMinutesRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_approve_minutes(request).await
+        self.handle_approve_minutes(request).await
     }
 
     async fn get_meeting(
         &self,
         request: Request<pv1::GetMeetingRequest>,
     ) -> Result<Response<pv1::MeetingView>, Status> {
-        self.do_get_meeting(request).await
+        self.handle_get_meeting(request).await
     }
 
     /// Subject access (admin): the facts of this log that name the person.
@@ -460,35 +460,35 @@ impl Governance for GovernanceService {
         &self,
         request: Request<pv1::MakeCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_make_commitment(request).await
+        self.handle_make_commitment(request).await
     }
 
     async fn report_commitment_progress(
         &self,
         request: Request<pv1::ReportCommitmentProgressRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_report_progress(request).await
+        self.handle_report_progress(request).await
     }
 
     async fn complete_commitment(
         &self,
         request: Request<pv1::CompleteCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_complete_commitment(request).await
+        self.handle_complete_commitment(request).await
     }
 
     async fn drop_commitment(
         &self,
         request: Request<pv1::DropCommitmentRequest>,
     ) -> Result<Response<pv1::CommandReply>, Status> {
-        self.do_drop_commitment(request).await
+        self.handle_drop_commitment(request).await
     }
 
     async fn get_commitment(
         &self,
         request: Request<pv1::GetCommitmentRequest>,
     ) -> Result<Response<pv1::CommitmentView>, Status> {
-        self.do_get_commitment(request).await
+        self.handle_get_commitment(request).await
     }
 }
 
