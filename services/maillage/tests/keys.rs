@@ -39,6 +39,8 @@ fn interrupt_rotation(data: &Path, old: &MasterKey, new: &MasterKey) {
 fn refused_start(dir: &Path, key: Option<&Path>) -> String {
     let mut up = Command::new(MAILLAGE);
     up.args(["up", "--listen", &format!("127.0.0.1:{}", free_port())]);
+    // Ports are ephemeral here: no web console on its fixed default port.
+    up.env("MAILLAGE_HTTP", "off");
     if let Some(key) = key {
         up.arg("--master-key-file").arg(key);
     }
@@ -115,6 +117,8 @@ fn rekey_then_the_new_key_alone_opens_the_vaults_and_rebuild_replays_the_logs() 
     // Under the new key it starts, and the projections rebuild from the logs.
     let up = Command::new(MAILLAGE)
         .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+        // Ports are ephemeral here: no web console on its fixed default port.
+        .env("MAILLAGE_HTTP", "off")
         .arg("--master-key-file")
         .arg(&new_key)
         .current_dir(dir.path())
