@@ -334,8 +334,10 @@ async fn a_signed_out_visitor_reaches_only_sign_in_and_the_public_survey() {
     );
     browser.goto(&forged).await;
     browser.click("button").await;
-    let page = browser.wait_for("</html>").await;
-    assert!(!page.contains("Pirate</h1>"), "{page}");
+    // Without the session cookie the console sees a signed-out visitor.
+    let page = browser.wait_for("Jeton personnel").await;
+    assert!(!page.contains("Pirate"), "{page}");
+    assert!(browser.url().await.contains("/connexion"));
     browser.goto(&format!("{}/acteurs", site.url)).await;
     browser.wait_for("0 acteur(s)").await;
     browser.close().await;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
+mod process;
 mod web;
 
 use std::sync::Arc;
@@ -90,6 +91,11 @@ async fn sign_in_opens_a_server_side_session_with_a_strict_http_only_cookie() {
     let list = get(&format!("{}/acteurs", site.url), Some(&cookie)).await;
     assert_eq!(list.status, 200);
     assert!(list.body.contains("alice"), "the menu names the principal");
+    assert_eq!(list.header("cache-control"), Some("no-store"));
+    assert!(list
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'none'"));
     assert!(!list.body.contains(&token));
     // A redirect after sign-in stays on the console.
     let form = encode(&[
@@ -498,4 +504,82 @@ async fn the_respondent_role_answers_open_surveys_and_does_nothing_else() {
         .into_inner();
     assert_eq!(who.principal, maillage::bootstrap::RESPONDENT);
     assert_eq!(who.roles, vec!["respondent".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_survey_answers_are_limited_per_client_address() {
+    let site = Site::start_with(|options| options.survey_submissions = 2).await;
+    let mut engagement =
+        pb::engagement_client::EngagementClient::new(site.platform.channel().await);
+    let survey = common::open_free_text_survey(&mut engagement).await;
+    let url = format!("{}/enquete/{survey}", site.url);
+    let answer = |text: &'static str| {
+        let url = url.clone();
+        async move {
+            let page = get(&url, None).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            let form = encode(&[
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("request_id", &hidden(&page.body, "request_id")),
+                ("commune", "37063"),
+                ("q.attentes", text),
+            ]);
+            post(&url, None, &form).await
+        }
+    };
+    for text in ["Un café", "Un atelier"] {
+        let reply = answer(text).await;
+        assert_eq!(reply.status, 303, "{}", reply.body);
+        assert_eq!(
+            reply.header("location"),
+            Some(format!("/enquete/{survey}/merci").as_str())
+        );
+    }
+    let reply = answer("Une salle").await;
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    // A forged answer (no CSRF token) is refused whatever the limit.
+    let reply = post(
+        &url,
+        None,
+        &encode(&[("commune", "37063"), ("q.attentes", "x")]),
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+    let view = engagement
+        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(view.response_count, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maillage_up_serves_the_console_on_its_http_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("up.log");
+    let http = process::free_port();
+    let address = format!("127.0.0.1:{http}");
+    let (up, _) = process::start_with(dir.path(), Some(&log), &[("MAILLAGE_HTTP", &address)]);
+    process::wait_for_port(http);
+    let site = format!("http://{address}");
+    let page = get(&format!("{site}/connexion"), None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let token = std::fs::read_to_string(dir.path().join("maillage-data/admin.token")).unwrap();
+    let form = encode(&[
+        ("csrf", &hidden(&page.body, "csrf")),
+        ("token", token.trim()),
+    ]);
+    let reply = post(&format!("{site}/connexion"), None, &form).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let cookie = web::session_cookie(&reply).unwrap();
+    let list = get(&format!("{site}/acteurs"), Some(&cookie)).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("admin"));
+    assert!(dir.path().join("maillage-data/respondent.token").exists());
+    process::stop(up);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains(&format!("console web sur http://{address}")),
+        "{log}"
+    );
 }

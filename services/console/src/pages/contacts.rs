@@ -111,7 +111,7 @@ pub(super) async fn form(
 ) -> Response {
     let session = match guard(&state, &headers, &uri, &WRITERS) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let query = Fields::parse(uri.query().unwrap_or("").as_bytes());
     let mut prefilled = form_urlencoded::Serializer::new(String::new());
@@ -190,11 +190,11 @@ pub(super) async fn submit(
 ) -> Response {
     let session = match guard(&state, &headers, &uri, &WRITERS) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let fields = Fields::parse(&body);
     if let Err(response) = check_csrf(&session, &fields) {
-        return response;
+        return *response;
     }
     let answer = match request(&fields) {
         Ok(request) => match state.backend.stakeholders(&session.token) {
@@ -247,7 +247,7 @@ pub(super) async fn page(
 ) -> Response {
     let session = match guard(&state, &headers, &uri, &REGISTER_READERS) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let answer = match state.backend.stakeholders(&session.token) {
         Ok(mut client) => client

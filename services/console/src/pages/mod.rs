@@ -53,7 +53,36 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
         .route("/enquete/{id}/merci", get(survey::thanks))
         .route("/static/console.css", get(crate::assets::stylesheet))
         .fallback(not_found)
+        .layer(axum::middleware::map_response(protect))
         .with_state(state)
+}
+
+/// What every answer carries: pages (personal data) are never cached, and
+/// the browser loads nothing but the console's own stylesheet, runs no
+/// script, submits forms only to the console and shows it in no frame.
+async fn protect(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("same-origin"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    response
 }
 
 /// The menu and the signed-in person, as the base template shows them.
@@ -237,33 +266,35 @@ pub(crate) fn guard(
     headers: &HeaderMap,
     uri: &Uri,
     roles: &[Role],
-) -> Result<Session, Response> {
+) -> Result<Session, Box<Response>> {
     let Some(session) = state.sessions.get(headers) else {
         let next = uri
             .path_and_query()
             .map(|path| path.as_str())
             .unwrap_or("/");
         let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-        return Err(Redirect::to(&format!("/connexion?suite={next}")).into_response());
+        return Err(Box::new(
+            Redirect::to(&format!("/connexion?suite={next}")).into_response(),
+        ));
     };
     if !session.any(roles) {
-        return Err(message(
+        return Err(Box::new(message(
             StatusCode::FORBIDDEN,
             Nav::of(&session, ""),
             "Accès refusé",
             "Vos rôles ne donnent pas accès à cette page.",
-        ));
+        )));
     }
     Ok(session)
 }
 
 /// Checks a signed-in form's CSRF token: the 403 page when it is missing or
 /// wrong (nothing is sent to any service).
-pub(crate) fn check_csrf(session: &Session, fields: &Fields) -> Result<(), Response> {
+pub(crate) fn check_csrf(session: &Session, fields: &Fields) -> Result<(), Box<Response>> {
     if crate::csrf::same(&fields.get("csrf"), &session.csrf) {
         Ok(())
     } else {
-        Err(forged(Nav::of(session, "")))
+        Err(Box::new(forged(Nav::of(session, ""))))
     }
 }
 
@@ -311,7 +342,7 @@ async fn not_found(
     uri: Uri,
 ) -> Response {
     match guard(&state, &headers, &uri, &Role::ALL) {
-        Err(response) => response,
+        Err(response) => *response,
         Ok(session) => message(
             StatusCode::NOT_FOUND,
             Nav::of(&session, ""),

@@ -98,7 +98,7 @@ pub(super) async fn form(
 ) -> Response {
     match guard(&state, &headers, &uri, &WRITERS) {
         Ok(session) => render(&Form::new(Nav::of(&session, "acteurs"), &Fields::default())),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -159,11 +159,11 @@ pub(super) async fn submit(
 ) -> Response {
     let session = match guard(&state, &headers, &uri, &WRITERS) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let fields = Fields::parse(&body);
     if let Err(response) = check_csrf(&session, &fields) {
-        return response;
+        return *response;
     }
     let answer = match request(&fields) {
         Ok(request) => match state.backend.stakeholders(&session.token) {

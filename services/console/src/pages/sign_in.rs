@@ -146,7 +146,7 @@ pub(super) async fn sign_out(
     let fields = Fields::parse(&body);
     if let Some(session) = state.sessions.get(&headers) {
         if let Err(response) = super::check_csrf(&session, &fields) {
-            return response;
+            return *response;
         }
         state.sessions.close(&headers);
     }

@@ -69,7 +69,7 @@ pub(super) async fn list(
 ) -> Response {
     let session = match guard(&state, &headers, &uri, &REGISTER_READERS) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let query = Fields::parse(uri.query().unwrap_or("").as_bytes());
     let name = Input::text("nom", "Nom", &query);
@@ -241,7 +241,7 @@ pub(super) async fn page(
 ) -> Response {
     let session = match guard(&state, &headers, &uri, &REGISTER_READERS) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let answer = match state.backend.stakeholders(&session.token) {
         Ok(mut client) => client

@@ -206,7 +206,7 @@ fn answers(questions: &[pb::SurveyQuestion], fields: &Fields) -> Vec<pb::SurveyA
 }
 
 /// The open survey `id`, or the page saying there is none.
-async fn open_survey(state: &State, id: &str) -> Result<pb::SurveyView, Response> {
+async fn open_survey(state: &State, id: &str) -> Result<pb::SurveyView, Box<Response>> {
     let unavailable = |text: &str| {
         message(
             StatusCode::NOT_FOUND,
@@ -236,16 +236,16 @@ async fn open_survey(state: &State, id: &str) -> Result<pb::SurveyView, Response
                 tonic::Code::NotFound | tonic::Code::InvalidArgument
             ) =>
         {
-            Err(unavailable(
+            Err(Box::new(unavailable(
                 "Cette enquête n'existe pas, ou elle n'est pas ouverte aux réponses.",
-            ))
+            )))
         }
-        Err(status) => Err(message(
+        Err(status) => Err(Box::new(message(
             StatusCode::SERVICE_UNAVAILABLE,
             Nav::public(),
             "Enquête indisponible",
             &Refusal::from(status).message,
-        )),
+        ))),
     }
 }
 
@@ -274,7 +274,7 @@ fn page(state: &State, survey: &pb::SurveyView, fields: &Fields) -> Page {
 pub(super) async fn form(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> Response {
     match open_survey(&state, &id).await {
         Ok(survey) => render(&page(&state, &survey, &Fields::default())),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -299,7 +299,7 @@ pub(super) async fn submit(
     }
     let survey = match open_survey(&state, &id).await {
         Ok(survey) => survey,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let answers = answers(&survey.questions, &fields);
     let request = pb::SubmitSurveyResponseRequest {

@@ -241,7 +241,7 @@ pub(super) async fn page(
 ) -> Response {
     let session = match guard(&state, &headers, &uri, &ANALYSTS) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let query_text = uri.query().unwrap_or("");
     let query = Fields::parse(query_text.as_bytes());
@@ -314,7 +314,7 @@ pub(super) async fn export(
 ) -> Response {
     let session = match guard(&state, &headers, &uri, &ANALYSTS) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let query = Fields::parse(uri.query().unwrap_or("").as_bytes());
     let format = match query.get("format").as_str() {

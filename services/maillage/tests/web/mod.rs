@@ -179,15 +179,12 @@ async fn read_reply(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
             .lines()
             .find_map(|line| line.strip_prefix("content-length:"))
             .and_then(|value| value.trim().parse::<usize>().ok());
-        match length {
-            Some(length) if body >= length => return raw,
-            Some(_) => {}
-            None if head.contains("transfer-encoding: chunked") => {
-                if raw.ends_with(b"0\r\n\r\n") {
-                    return raw;
-                }
-            }
-            None => {}
+        let complete = match length {
+            Some(length) => body >= length,
+            None => head.contains("transfer-encoding: chunked") && raw.ends_with(b"0\r\n\r\n"),
+        };
+        if complete {
+            return raw;
         }
     }
 }
