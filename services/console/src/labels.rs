@@ -144,6 +144,19 @@ pub(crate) fn stakeholder_kind(label: &str) -> String {
     text.to_owned()
 }
 
+/// A whole number with French digit grouping: `15 802` (narrow no-break spaces).
+pub(crate) fn count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
 /// A French number with a comma: `12,5`.
 pub(crate) fn decimal(value: f64) -> String {
     format!("{value:.1}").replace('.', ",")
@@ -152,4 +165,23 @@ pub(crate) fn decimal(value: f64) -> String {
 /// A share as a percentage: `62,5 %`.
 pub(crate) fn percent(share: f64) -> String {
     format!("{} %", decimal(share * 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(15_802), "15\u{202f}802");
+        assert_eq!(count(1_234_567), "1\u{202f}234\u{202f}567");
+    }
+
+    #[test]
+    fn shares_read_in_french() {
+        assert_eq!(percent(0.5625), "56,2 %");
+        assert_eq!(decimal(12.25), "12,2");
+    }
 }

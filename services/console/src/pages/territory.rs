@@ -43,13 +43,13 @@ struct Figure {
 struct CommuneRow {
     code: String,
     name: String,
-    population: u64,
-    stakeholders: u64,
-    contacted: u64,
-    elus: u64,
-    actions: u64,
-    reached: u64,
-    responses: u64,
+    population: String,
+    stakeholders: String,
+    contacted: String,
+    elus: String,
+    actions: String,
+    reached: String,
+    responses: String,
     white_zone: bool,
 }
 
@@ -132,7 +132,7 @@ fn form_field(mut refusal: Refusal) -> Refusal {
 }
 
 fn report(data: pb::TerritoryEngagementReport, query: &str) -> Report {
-    let count = |value: u64| value.to_string();
+    let count = labels::count;
     let figures = vec![
         Figure {
             label: "Communes",
@@ -148,11 +148,15 @@ fn report(data: pb::TerritoryEngagementReport, query: &str) -> Report {
         },
         Figure {
             label: "Élus contactés",
-            value: format!("{} / {}", data.elus_engaged, data.elus),
+            value: format!("{} / {}", count(data.elus_engaged), count(data.elus)),
         },
         Figure {
             label: "Entreprises contactées",
-            value: format!("{} / {}", data.businesses_engaged, data.businesses),
+            value: format!(
+                "{} / {}",
+                count(data.businesses_engaged),
+                count(data.businesses)
+            ),
         },
         Figure {
             label: "Contacts",
@@ -176,7 +180,11 @@ fn report(data: pb::TerritoryEngagementReport, query: &str) -> Report {
         },
         Figure {
             label: "Relances ouvertes (en retard)",
-            value: format!("{} ({})", data.follow_ups_open, data.follow_ups_overdue),
+            value: format!(
+                "{} ({})",
+                count(data.follow_ups_open),
+                count(data.follow_ups_overdue)
+            ),
         },
         Figure {
             label: "Dernier contact",
@@ -200,13 +208,13 @@ fn report(data: pb::TerritoryEngagementReport, query: &str) -> Report {
             .map(|commune| CommuneRow {
                 code: commune.code,
                 name: commune.name,
-                population: commune.population,
-                stakeholders: commune.stakeholders,
-                contacted: commune.stakeholders_contacted,
-                elus: commune.elus_contacted,
-                actions: commune.actions_held,
-                reached: commune.people_reached,
-                responses: commune.survey_responses,
+                population: count(commune.population),
+                stakeholders: count(commune.stakeholders),
+                contacted: count(commune.stakeholders_contacted),
+                elus: count(commune.elus_contacted),
+                actions: count(commune.actions_held),
+                reached: count(commune.people_reached),
+                responses: count(commune.survey_responses),
                 white_zone: commune.white_zone,
             })
             .collect(),

@@ -75,7 +75,7 @@ impl Browser {
                 "binary": chromium,
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--no-first-run", "--disable-background-networking", "--disable-sync",
-                         "--window-size=1280,1000",
+                         "--window-size=1280,1000", "--lang=fr-FR",
                          format!("--user-data-dir={}", profile.path().display())]
             }
         }}});
