@@ -20,7 +20,9 @@ use web::Site;
 async fn sign_in(browser: &Browser, site: &Site, token: &str) {
     browser.goto(&format!("{}/connexion", site.url)).await;
     browser.fill("#token", token).await;
-    browser.click("main button[type=submit]").await;
+    browser
+        .click("main form[method=post] button[type=submit]")
+        .await;
     browser.wait_for("Se déconnecter").await;
 }
 
@@ -84,7 +86,9 @@ async fn a_facilitator_signs_in_registers_an_elu_and_sees_her_page() {
     browser
         .set_value("[name=\"mandates[0].started_at\"]", "2026-03-22")
         .await;
-    browser.click("main button[type=submit]").await;
+    browser
+        .click("main form[method=post] button[type=submit]")
+        .await;
     // Refused by the service: its message next to the email, nothing typed lost.
     let page = browser.wait_for("id=\"profile.email-erreur\"").await;
     assert!(page.contains("aria-invalid=\"true\""));
@@ -103,7 +107,9 @@ async fn a_facilitator_signs_in_registers_an_elu_and_sees_her_page() {
     browser
         .fill("[name=\"profile.email\"]", "eliane.martin@example.org")
         .await;
-    browser.click("main button[type=submit]").await;
+    browser
+        .click("main form[method=post] button[type=submit]")
+        .await;
     let page = browser.wait_for("<h1>Éliane Martin</h1>").await;
     assert!(
         page.contains("eliane.martin@example.org"),
@@ -121,6 +127,7 @@ async fn a_facilitator_signs_in_registers_an_elu_and_sees_her_page() {
 async fn a_facilitator_logs_a_contact_with_her() {
     let site = Site::start().await;
     let id = register(&site, "Éliane", "Martin", "eliane.martin@example.org").await;
+    let other = register(&site, "Bernard", "Roux", "").await;
     let token = site.token("alice", &[Role::Facilitator]);
     let browser = Browser::start().await;
     sign_in(&browser, &site, &token).await;
@@ -128,6 +135,18 @@ async fn a_facilitator_logs_a_contact_with_her() {
     browser.click("a[href^=\"/contacts/nouveau?avec=\"]").await;
     browser.wait_for("Enregistrer le contact").await;
     assert_eq!(browser.value("[name=\"participant_ids\"]").await, id);
+    // A second participant, picked by a search of the register.
+    browser.fill("#nom", "Roux").await;
+    browser.click("form[role=search] button").await;
+    browser.wait_for("Bernard Roux (37063)").await;
+    browser
+        .click("main li a[href^=\"/contacts/nouveau?\"]")
+        .await;
+    browser.wait_for("<li>Bernard Roux</li>").await;
+    assert_eq!(
+        browser.value("[name=\"participant_ids\"]").await,
+        format!("{id} {other}")
+    );
     browser
         .click("option[value=\"INTERACTION_CHANNEL_PHONE\"]")
         .await;
@@ -152,7 +171,9 @@ async fn a_facilitator_logs_a_contact_with_her() {
     browser
         .set_value("[name=\"follow_ups[0].due_at\"]", "2099-01-15")
         .await;
-    browser.click("main button[type=submit]").await;
+    browser
+        .click("main form[method=post] button[type=submit]")
+        .await;
     let page = browser.wait_for("Contact enregistré par alice").await;
     for shown in [
         "Téléphone",
@@ -161,6 +182,7 @@ async fn a_facilitator_logs_a_contact_with_her() {
         "Télétravail",
         "Envoyer la plaquette — échéance 15/01/2099",
         &format!("href=\"/acteurs/{id}\""),
+        &format!("href=\"/acteurs/{other}\""),
     ] {
         assert!(page.contains(shown), "{shown}: {page}");
     }
@@ -248,7 +270,9 @@ async fn an_inhabitant_answers_a_survey_on_the_public_page_signed_out() {
     browser
         .click("select[name=\"q.priorites.horaires\"] option[value=\"2\"]")
         .await;
-    browser.click("main button[type=submit]").await;
+    browser
+        .click("main form[method=post] button[type=submit]")
+        .await;
     let page = browser.wait_for("id=\"q.attentes-erreur\"").await;
     assert!(
         page.contains("Cette question demande une réponse."),
@@ -263,7 +287,9 @@ async fn an_inhabitant_answers_a_survey_on_the_public_page_signed_out() {
     browser
         .fill("[name=\"q.attentes\"]", "Un lieu ouvert le samedi")
         .await;
-    browser.click("main button[type=submit]").await;
+    browser
+        .click("main form[method=post] button[type=submit]")
+        .await;
     browser.wait_for("Merci pour votre réponse").await;
     let view = engagement
         .get_survey(pb::GetSurveyRequest { survey_id: survey })

@@ -18,7 +18,7 @@ use tonic::Code;
 use web::{encode, get, hidden, post, Site};
 
 /// Every page of the console but the public ones.
-const PRIVATE: [&str; 8] = [
+const PRIVATE: [&str; 9] = [
     "/",
     "/territoire",
     "/territoire/export?format=csv&niveau=epci&code=243700499",
@@ -26,6 +26,7 @@ const PRIVATE: [&str; 8] = [
     "/acteurs/nouveau",
     "/acteurs/0190d3a0-0000-7000-8000-000000000000",
     "/contacts/nouveau",
+    "/organisations/nouvelle",
     "/page-qui-n-existe-pas",
 ];
 
@@ -581,5 +582,65 @@ async fn maillage_up_serves_the_console_on_its_http_port() {
     assert!(
         log.contains(&format!("console web sur http://{address}")),
         "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_facilitator_registers_an_organisation_and_a_refusal_keeps_what_was_typed() {
+    let site = Site::start().await;
+    let cookie = site
+        .sign_in(&site.token("alice", &[Role::Facilitator]))
+        .await;
+    let form = get(
+        &format!("{}/organisations/nouvelle", site.url),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(form.status, 200);
+    let csrf = hidden(&form.body, "csrf");
+    let mut pairs = vec![
+        ("csrf", csrf.as_str()),
+        ("request_id", "0190d3a0-0000-7000-8000-0000000000b1"),
+        ("profile.name", "Menuiserie Besnard"),
+        ("profile.commune_code", "37063"),
+        ("profile.details", "business"),
+        ("profile.business.sector", "menuiserie"),
+    ];
+    // No size: the service names the field; the page keeps every value.
+    let refused = post(
+        &format!("{}/organisations/nouvelle", site.url),
+        Some(&cookie),
+        &encode(&pairs),
+    )
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"profile.business.size-erreur\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"Menuiserie Besnard\""));
+    assert!(refused.body.contains("value=\"menuiserie\""));
+    assert!(refused
+        .body
+        .contains("<option value=\"business\" selected>"));
+    pairs.push(("profile.business.size", "BUSINESS_SIZE_TPE"));
+    pairs[1].1 = "0190d3a0-0000-7000-8000-0000000000b2";
+    let created = post(
+        &format!("{}/organisations/nouvelle", site.url),
+        Some(&cookie),
+        &encode(&pairs),
+    )
+    .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let page = get(
+        &format!("{}{}", site.url, created.header("location").unwrap()),
+        Some(&cookie),
+    )
+    .await;
+    assert!(
+        page.body.contains("<h1>Menuiserie Besnard</h1>"),
+        "{}",
+        page.body
     );
 }

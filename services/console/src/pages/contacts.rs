@@ -19,12 +19,23 @@ use crate::backend::Refusal;
 use crate::form::Fields;
 use crate::{labels, time, State};
 
+/// A stakeholder as the participant picker shows it.
+struct Pick {
+    name: String,
+    /// The query string that adds it to the participants (for the found ones).
+    add: String,
+}
+
 #[derive(Template)]
 #[template(path = "contact_form.html")]
 struct Form {
     nav: Nav,
     title: String,
     errors: Vec<String>,
+    chosen: Vec<Pick>,
+    chosen_ids: Vec<String>,
+    query: String,
+    found: Vec<Pick>,
     request_id: String,
     participants: Input,
     channel: Input,
@@ -66,6 +77,10 @@ impl Form {
             nav,
             title: "Noter un contact".to_owned(),
             errors: Vec::new(),
+            chosen: Vec::new(),
+            chosen_ids: Vec::new(),
+            query: String::new(),
+            found: Vec::new(),
             request_id: uuid::Uuid::new_v4().to_string(),
             participants: Input::text("participant_ids", "Participants", fields)
                 .required()
@@ -114,17 +129,99 @@ pub(super) async fn form(
         Err(response) => return *response,
     };
     let query = Fields::parse(uri.query().unwrap_or("").as_bytes());
-    let mut prefilled = form_urlencoded::Serializer::new(String::new());
-    prefilled
-        .append_pair("participant_ids", &query.all("avec").join(" "))
-        .append_pair("occurred_at", &time::now_input(state.clock.now()))
-        .append_pair("channel", pb::InteractionChannel::InPerson.as_str_name())
-        .append_pair(
-            "direction",
-            pb::InteractionDirection::Outbound.as_str_name(),
-        );
-    let fields = Fields::parse(prefilled.finish().as_bytes());
-    render(&Form::new(Nav::of(&session, "contacts"), &fields))
+    let chosen_ids = query.all("avec");
+    // The serializer is not Send: it must not live across an await.
+    let fields = {
+        let mut prefilled = form_urlencoded::Serializer::new(String::new());
+        prefilled
+            .append_pair("participant_ids", &chosen_ids.join(" "))
+            .append_pair("occurred_at", &time::now_input(state.clock.now()))
+            .append_pair("channel", pb::InteractionChannel::InPerson.as_str_name())
+            .append_pair(
+                "direction",
+                pb::InteractionDirection::Outbound.as_str_name(),
+            );
+        Fields::parse(prefilled.finish().as_bytes())
+    };
+    let mut form = Form::new(Nav::of(&session, "contacts"), &fields);
+    form.query = query.get("nom");
+    let Ok(mut register) = state.backend.stakeholders(&session.token) else {
+        return render(&form);
+    };
+    for id in &chosen_ids {
+        let name = match register
+            .get_stakeholder(pb::GetStakeholderRequest {
+                stakeholder_id: id.clone(),
+            })
+            .await
+        {
+            Ok(found) => name_of(&found.into_inner()),
+            Err(status) => Refusal::from(status).message,
+        };
+        form.chosen.push(Pick {
+            name,
+            add: String::new(),
+        });
+    }
+    if !form.query.is_empty() {
+        let search = register
+            .search_stakeholders(pb::SearchStakeholdersRequest {
+                filter: Some(pb::StakeholderFilter {
+                    name_query: form.query.clone(),
+                    ..Default::default()
+                }),
+                page: Some(pb::PageRequest {
+                    page_size: PICKS,
+                    page_token: String::new(),
+                }),
+                ..Default::default()
+            })
+            .await;
+        match search {
+            Ok(found) => {
+                form.found = found
+                    .into_inner()
+                    .stakeholders
+                    .into_iter()
+                    .filter(|summary| !chosen_ids.contains(&summary.stakeholder_id))
+                    .map(|summary| {
+                        let mut add = form_urlencoded::Serializer::new(String::new());
+                        for id in chosen_ids.iter().chain([&summary.stakeholder_id]) {
+                            add.append_pair("avec", id);
+                        }
+                        let name = if summary.organisation_name.is_empty() {
+                            format!("{} {}", summary.given_name, summary.family_name)
+                        } else {
+                            summary.organisation_name.clone()
+                        };
+                        Pick {
+                            name: format!("{} ({})", name.trim(), summary.commune_code),
+                            add: add.finish(),
+                        }
+                    })
+                    .collect();
+            }
+            Err(status) => form.errors.push(Refusal::from(status).message),
+        }
+    }
+    form.chosen_ids = chosen_ids;
+    render(&form)
+}
+
+/// Most stakeholders the participant picker proposes.
+const PICKS: u32 = 10;
+
+/// A stakeholder's name as the picker shows it.
+fn name_of(stakeholder: &pb::Stakeholder) -> String {
+    if let Some(organisation) = &stakeholder.organisation {
+        return organisation.name.clone();
+    }
+    match &stakeholder.person {
+        Some(person) => format!("{} {}", person.given_name, person.family_name)
+            .trim()
+            .to_owned(),
+        None => stakeholder.stakeholder_id.clone(),
+    }
 }
 
 fn request(fields: &Fields) -> Result<pb::LogInteractionRequest, Refusal> {

@@ -3,6 +3,7 @@
 //! form fields with the service's refusal next to the one it names.
 
 mod contacts;
+mod organisation;
 mod register;
 mod sign_in;
 mod stakeholders;
@@ -44,6 +45,10 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
             get(register::form).post(register::submit),
         )
         .route("/acteurs/{id}", get(stakeholders::page))
+        .route(
+            "/organisations/nouvelle",
+            get(organisation::form).post(organisation::submit),
+        )
         .route(
             "/contacts/nouveau",
             get(contacts::form).post(contacts::submit),
