@@ -4,8 +4,9 @@
 //! these tests fail, never skip, without them (`scripts/test` installs the
 //! Debian packages `chromium` and `chromium-driver`).
 //!
-//! With `MAILLAGE_SCREENSHOTS=<dir>`, the territory test also writes its
-//! screenshot there (how docs/console-territoire.png is made).
+//! With `MAILLAGE_SCREENSHOTS=<dir>`, the tests also write screenshots of the
+//! territory, stakeholder, contact and public survey pages there (how
+//! docs/console-*.png are made).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
@@ -24,6 +25,16 @@ async fn sign_in(browser: &Browser, site: &Site, token: &str) {
         .click("main form[method=post] button[type=submit]")
         .await;
     browser.wait_for("Se déconnecter").await;
+}
+
+/// With `MAILLAGE_SCREENSHOTS=<dir>`, saves the page as `<dir>/<name>` (how
+/// the screenshots under docs/ are made).
+async fn keep(browser: &Browser, name: &str) {
+    let png = browser.screenshot().await;
+    assert!(png.starts_with(b"\x89PNG"));
+    if let Some(dir) = std::env::var_os("MAILLAGE_SCREENSHOTS") {
+        std::fs::write(std::path::Path::new(&dir).join(name), png).unwrap();
+    }
 }
 
 /// Registers a person as the admin, over gRPC; returns her id.
@@ -120,6 +131,7 @@ async fn a_facilitator_signs_in_registers_an_elu_and_sees_her_page() {
         "{page}"
     );
     assert!(page.contains("Noter un contact"));
+    keep(&browser, "console-acteur.png").await;
     browser.close().await;
 }
 
@@ -143,6 +155,7 @@ async fn a_facilitator_logs_a_contact_with_her() {
         .click("main li a[href^=\"/contacts/nouveau?\"]")
         .await;
     browser.wait_for("<li>Bernard Roux</li>").await;
+    keep(&browser, "console-contact.png").await;
     assert_eq!(
         browser.value("[name=\"participant_ids\"]").await,
         format!("{id} {other}")
@@ -246,6 +259,7 @@ async fn an_inhabitant_answers_a_survey_on_the_public_page_signed_out() {
     browser.goto(&url).await;
     let page = browser.wait_for("Envoyer mes réponses").await;
     assert_eq!(browser.url().await, url, "no sign-in on the public page");
+    keep(&browser, "console-enquete.png").await;
     let information = page
         .find("Campagne d'information")
         .expect("the information text");
@@ -394,14 +408,6 @@ async fn the_territory_page_of_the_demo_renders_in_chromium() {
         data.territory.white_zone_communes.len()
     );
     assert!(page.contains(&format!("<strong>{}</strong>", data.territory.contacts)));
-    let png = browser.screenshot().await;
-    assert!(png.starts_with(b"\x89PNG"));
-    if let Some(dir) = std::env::var_os("MAILLAGE_SCREENSHOTS") {
-        std::fs::write(
-            std::path::Path::new(&dir).join("console-territoire.png"),
-            png,
-        )
-        .unwrap();
-    }
+    keep(&browser, "console-territoire.png").await;
     browser.close().await;
 }
