@@ -199,6 +199,22 @@ async fn a_facilitator_logs_a_contact_with_her() {
     ] {
         assert!(page.contains(shown), "{shown}: {page}");
     }
+    // Her follow-up is among alice's, once the projections have it.
+    let contact = browser.url().await;
+    let contact = contact.rsplit('/').next().unwrap().to_owned();
+    browser.click("a[href=\"/contacts/relances\"]").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page = browser.wait_for("relance(s) à faire").await;
+        if page.contains(&format!("href=\"/contacts/{contact}\"")) {
+            assert!(page.contains("value=\"alice\""), "mine by default");
+            assert!(page.contains("15/01/2099"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no follow-up: {page}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        browser.goto(&browser.url().await).await;
+    }
     browser.close().await;
 }
 

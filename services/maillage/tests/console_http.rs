@@ -18,7 +18,7 @@ use tonic::Code;
 use web::{encode, get, hidden, post, Site};
 
 /// Every page of the console but the public ones.
-const PRIVATE: [&str; 9] = [
+const PRIVATE: [&str; 10] = [
     "/",
     "/territoire",
     "/territoire/export?format=csv&niveau=epci&code=243700499",
@@ -26,6 +26,7 @@ const PRIVATE: [&str; 9] = [
     "/acteurs/nouveau",
     "/acteurs/0190d3a0-0000-7000-8000-000000000000",
     "/contacts/nouveau",
+    "/contacts/relances",
     "/organisations/nouvelle",
     "/page-qui-n-existe-pas",
 ];

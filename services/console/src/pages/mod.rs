@@ -3,6 +3,7 @@
 //! form fields with the service's refusal next to the one it names.
 
 mod contacts;
+mod follow_ups;
 mod organisation;
 mod register;
 mod sign_in;
@@ -53,6 +54,7 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
             "/contacts/nouveau",
             get(contacts::form).post(contacts::submit),
         )
+        .route("/contacts/relances", get(follow_ups::page))
         .route("/contacts/{id}", get(contacts::page))
         .route("/enquete/{id}", get(survey::form).post(survey::submit))
         .route("/enquete/{id}/merci", get(survey::thanks))
@@ -100,6 +102,7 @@ pub(crate) struct Nav {
     pub(crate) territory: bool,
     pub(crate) stakeholders: bool,
     pub(crate) contacts: bool,
+    pub(crate) follow_ups: bool,
 }
 
 impl Nav {
@@ -114,6 +117,7 @@ impl Nav {
             territory: false,
             stakeholders: false,
             contacts: false,
+            follow_ups: false,
         }
     }
 
@@ -133,6 +137,7 @@ impl Nav {
             territory: session.any(&ANALYSTS),
             stakeholders: session.any(&REGISTER_READERS),
             contacts: session.any(&WRITERS),
+            follow_ups: session.any(&follow_ups::READERS),
         }
     }
 }
