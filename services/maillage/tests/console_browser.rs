@@ -427,3 +427,75 @@ async fn the_territory_page_of_the_demo_renders_in_chromium() {
     keep(&browser, "console-territoire.png").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_main_pages_have_no_serious_accessibility_violations() {
+    let site = Site::start().await;
+    let id = register(&site, "Éliane", "Martin", "eliane.martin@example.org").await;
+    let mut engagement =
+        pb::engagement_client::EngagementClient::new(site.platform.channel().await);
+    let survey = common::open_free_text_survey(&mut engagement).await;
+    let token = site.token("alice", &[Role::Facilitator, Role::Analyst]);
+    let browser = Browser::start().await;
+    let mut pages = vec![
+        ("/connexion".to_owned(), "Jeton personnel"),
+        (format!("/enquete/{survey}"), "Envoyer mes réponses"),
+    ];
+    let signed_in = [
+        (
+            "/territoire?niveau=epci&code=243700499".to_owned(),
+            "Chiffres clés",
+        ),
+        ("/acteurs".to_owned(), "acteur(s)"),
+        (format!("/acteurs/{id}"), "Profil"),
+        ("/acteurs/nouveau".to_owned(), "Inscrire une personne"),
+        (
+            "/organisations/nouvelle".to_owned(),
+            "Inscrire une organisation",
+        ),
+        (
+            format!("/contacts/nouveau?avec={id}"),
+            "Enregistrer le contact",
+        ),
+        ("/contacts/relances".to_owned(), "relance(s) à faire"),
+    ];
+    // The check finds what it should: a page without language, label nor alt text.
+    browser
+        .goto("data:text/html,<html><body><img src=x><input></body></html>")
+        .await;
+    let bad = browser.accessibility_violations().await;
+    for rule in ["html-has-lang", "image-alt", "label"] {
+        assert!(
+            bad.iter().any(|(id, _, _, _)| id == rule),
+            "{rule}: {bad:?}"
+        );
+    }
+    let mut report = Vec::new();
+    for (index, (path, marker)) in pages.drain(..).chain(signed_in).enumerate() {
+        if index == 2 {
+            sign_in(&browser, &site, &token).await;
+        }
+        browser.goto(&format!("{}{path}", site.url)).await;
+        browser.wait_for(marker).await;
+        let violations = browser.accessibility_violations().await;
+        for (rule, impact, nodes, help) in &violations {
+            report.push(format!(
+                "{path}: {rule} ({impact}, {nodes} element(s)): {help}"
+            ));
+        }
+        let serious: Vec<_> = violations
+            .iter()
+            .filter(|(_, impact, _, _)| matches!(impact.as_str(), "serious" | "critical"))
+            .collect();
+        assert!(serious.is_empty(), "{path}: {serious:?}");
+    }
+    // The record (docs/architecture.md, "The web console"): every violation, any impact.
+    println!(
+        "axe-core, WCAG 2.1 A/AA, 9 pages: {} violation(s)",
+        report.len()
+    );
+    for line in &report {
+        println!("  {line}");
+    }
+    browser.close().await;
+}

@@ -230,6 +230,33 @@ impl Browser {
         }
     }
 
+    /// The WCAG 2.1 A and AA violations axe-core finds on the page, as
+    /// `(rule, impact, how many elements, what it asks)`. axe-core comes from
+    /// `MAILLAGE_AXE` (its `axe.min.js`) or the npm package that scripts/test
+    /// installs into target/tools/axe; required, like the browser.
+    pub async fn accessibility_violations(&self) -> Vec<(String, String, u64, String)> {
+        let default = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/tools/axe/node_modules/axe-core/axe.min.js"
+        );
+        let axe = std::fs::read_to_string(required("MAILLAGE_AXE", default, "axe-core"))
+            .expect("axe.min.js reads");
+        let script = format!(
+            "{axe}\nconst done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{ runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }} }})\n\
+             .then(r => done(r.violations.map(v => [v.id, v.impact || '', v.nodes.length, v.help])))\n\
+             .catch(e => done([['axe-error', 'critical', 0, String(e)]]));"
+        );
+        let found = self
+            .session_call(
+                "POST",
+                "/execute/async",
+                Some(json!({ "script": script, "args": [] })),
+            )
+            .await;
+        serde_json::from_value(found).expect("axe's answer")
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         let encoded = self.session_call("GET", "/screenshot", None).await;
