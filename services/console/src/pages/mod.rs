@@ -3,6 +3,7 @@
 //! form fields with the service's refusal next to the one it names.
 
 mod contacts;
+mod edit_person;
 mod follow_ups;
 mod organisation;
 mod register;
@@ -46,6 +47,10 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
             get(register::form).post(register::submit),
         )
         .route("/acteurs/{id}", get(stakeholders::page))
+        .route(
+            "/acteurs/{id}/modifier",
+            get(edit_person::form).post(edit_person::submit),
+        )
         .route(
             "/organisations/nouvelle",
             get(organisation::form).post(organisation::submit),

@@ -1,6 +1,7 @@
 //! The register form of a person (an élu with her mandate, or anyone
-//! else): `RegisterPerson`, then her page. A refusal shows the service's
-//! message next to the field it names, with everything typed kept.
+//! else): `RegisterPerson`, then her page; the same form edits a profile
+//! (`edit_person.rs`). A refusal shows the service's message next to the
+//! field it names, with everything typed kept.
 
 use std::sync::Arc;
 
@@ -19,11 +20,18 @@ use crate::{labels, time, State};
 
 #[derive(Template)]
 #[template(path = "register.html")]
-struct Form {
+pub(super) struct Form {
     nav: Nav,
     title: String,
     errors: Vec<String>,
     request_id: String,
+    /// Where the form posts.
+    action: String,
+    /// The submit button's label.
+    submit: &'static str,
+    /// Editing a profile: no mandate fieldset, the version it was read at.
+    editing: bool,
+    version: String,
     given_name: Input,
     family_name: Input,
     kinds: Input,
@@ -39,6 +47,44 @@ struct Form {
 }
 
 impl Form {
+    /// The form editing person `id`'s profile, read at `version`.
+    pub(super) fn editing(nav: Nav, fields: &Fields, id: &str, version: u64) -> Self {
+        Self {
+            title: "Modifier le profil".to_owned(),
+            action: format!("/acteurs/{id}/modifier"),
+            submit: "Enregistrer",
+            editing: true,
+            version: version.to_string(),
+            ..Self::new(nav, fields)
+        }
+    }
+
+    /// Renders it with `refusal` next to the field it names (422).
+    pub(super) fn refused(mut self, refusal: &Refusal) -> Response {
+        // A mandate's authority is named `mandates[i].authority.code` or
+        // `.level`, its dates `mandates[i].started_at`.
+        self.errors = place(
+            refusal,
+            &mut [
+                &mut self.given_name,
+                &mut self.family_name,
+                &mut self.kinds,
+                &mut self.commune,
+                &mut self.email,
+                &mut self.phone,
+                &mut self.address,
+                &mut self.birth_date,
+                &mut self.notes,
+                &mut self.office,
+                &mut self.authority,
+                &mut self.started,
+            ],
+        );
+        let mut response = render(&self);
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        response
+    }
+
     fn new(nav: Nav, fields: &Fields) -> Self {
         let kinds = [
             pb::PersonKind::ElectedOfficial,
@@ -68,6 +114,10 @@ impl Form {
         Self {
             nav,
             title: "Inscrire une personne".to_owned(),
+            action: "/acteurs/nouveau".to_owned(),
+            submit: "Inscrire",
+            editing: false,
+            version: String::new(),
             errors: Vec::new(),
             request_id,
             given_name: Input::text("profile.given_name", "Prénom", fields).required(),
@@ -105,12 +155,6 @@ pub(super) async fn form(
 /// The request the form asks for; a date the browser sent malformed is
 /// refused here (the service never sees it).
 fn request(fields: &Fields) -> Result<pb::RegisterPersonRequest, Refusal> {
-    let kinds = fields
-        .all("profile.kinds")
-        .iter()
-        .filter_map(|kind| pb::PersonKind::from_str_name(kind))
-        .map(|kind| kind as i32)
-        .collect();
     let mut mandates = Vec::new();
     let office = fields.get("mandates[0].office");
     if !office.is_empty() {
@@ -135,19 +179,29 @@ fn request(fields: &Fields) -> Result<pb::RegisterPersonRequest, Refusal> {
     }
     Ok(pb::RegisterPersonRequest {
         request_id: fields.get("request_id"),
-        profile: Some(pb::PersonProfile {
-            given_name: fields.get("profile.given_name"),
-            family_name: fields.get("profile.family_name"),
-            kinds,
-            commune_code: fields.get("profile.commune_code"),
-            email: fields.get("profile.email"),
-            phone: fields.get("profile.phone"),
-            postal_address: fields.get("profile.postal_address"),
-            notes: fields.raw("profile.notes").trim().to_owned(),
-            birth_date: fields.get("profile.birth_date"),
-        }),
+        profile: Some(profile(fields)),
         mandates,
     })
+}
+
+/// The profile the form's fields give.
+pub(super) fn profile(fields: &Fields) -> pb::PersonProfile {
+    pb::PersonProfile {
+        given_name: fields.get("profile.given_name"),
+        family_name: fields.get("profile.family_name"),
+        kinds: fields
+            .all("profile.kinds")
+            .iter()
+            .filter_map(|kind| pb::PersonKind::from_str_name(kind))
+            .map(|kind| kind as i32)
+            .collect(),
+        commune_code: fields.get("profile.commune_code"),
+        email: fields.get("profile.email"),
+        phone: fields.get("profile.phone"),
+        postal_address: fields.get("profile.postal_address"),
+        notes: fields.raw("profile.notes").trim().to_owned(),
+        birth_date: fields.get("profile.birth_date"),
+    }
 }
 
 /// `POST /acteurs/nouveau` (facilitator).
@@ -175,30 +229,6 @@ pub(super) async fn submit(
     match answer {
         Ok(reply) => Redirect::to(&format!("/acteurs/{}", reply.into_inner().id)).into_response(),
         Err(refusal) if refusal.code == Code::Unauthenticated => ended(&state, &headers),
-        Err(refusal) => {
-            let mut form = Form::new(Nav::of(&session, "acteurs"), &fields);
-            // A mandate's authority is named `mandates[i].authority.code` or
-            // `.level`, its dates `mandates[i].started_at`.
-            form.errors = place(
-                &refusal,
-                &mut [
-                    &mut form.given_name,
-                    &mut form.family_name,
-                    &mut form.kinds,
-                    &mut form.commune,
-                    &mut form.email,
-                    &mut form.phone,
-                    &mut form.address,
-                    &mut form.birth_date,
-                    &mut form.notes,
-                    &mut form.office,
-                    &mut form.authority,
-                    &mut form.started,
-                ],
-            );
-            let mut response = render(&form);
-            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            response
-        }
+        Err(refusal) => Form::new(Nav::of(&session, "acteurs"), &fields).refused(&refusal),
     }
 }

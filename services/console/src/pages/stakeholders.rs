@@ -222,6 +222,8 @@ struct Page {
     timeline: Vec<Entry>,
     timeline_note: String,
     can_write: bool,
+    /// A person's profile (not erased): a facilitator may edit it.
+    editable: bool,
 }
 
 fn or_masked(value: &str, full: bool) -> String {
@@ -389,6 +391,7 @@ pub(super) async fn page(
         timeline,
         timeline_note,
         can_write: session.any(&WRITERS),
+        editable: stakeholder.person.is_some() && !stakeholder.erased,
     })
 }
 
