@@ -645,3 +645,147 @@ async fn a_facilitator_registers_an_organisation_and_a_refusal_keeps_what_was_ty
         page.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_facilitator_edits_a_profile_and_a_stale_edit_is_refused() {
+    let site = Site::start().await;
+    let cookie = site
+        .sign_in(&site.token("alice", &[Role::Facilitator]))
+        .await;
+    let list = get(&format!("{}/acteurs", site.url), Some(&cookie)).await;
+    let csrf = hidden(&list.body, "csrf");
+    let person = [
+        ("csrf", csrf.as_str()),
+        ("request_id", "0190d3a0-0000-7000-8000-0000000000c1"),
+        ("profile.given_name", "Paule"),
+        ("profile.family_name", "Durand"),
+        ("profile.kinds", "PERSON_KIND_INHABITANT"),
+        ("profile.commune_code", "37063"),
+        ("profile.email", "paule@example.org"),
+    ];
+    let created = post(
+        &format!("{}/acteurs/nouveau", site.url),
+        Some(&cookie),
+        &encode(&person),
+    )
+    .await;
+    let page = created.header("location").unwrap().to_owned();
+    let edit = format!("{}{page}/modifier", site.url);
+    let form = get(&edit, Some(&cookie)).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(
+        form.body.contains("value=\"paule@example.org\""),
+        "prefilled: {}",
+        form.body
+    );
+    assert!(form
+        .body
+        .contains("value=\"PERSON_KIND_INHABITANT\" checked"));
+    assert!(
+        !form.body.contains("Mandat municipal"),
+        "mandates are not edited here"
+    );
+    let version = hidden(&form.body, "expected_version");
+    let mut changed = person.to_vec();
+    changed[1].1 = "0190d3a0-0000-7000-8000-0000000000c2";
+    changed[6].1 = "paule.durand@example.org";
+    changed.push(("expected_version", &version));
+    let saved = post(&edit, Some(&cookie), &encode(&changed)).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let shown = get(&format!("{}{page}", site.url), Some(&cookie)).await;
+    assert!(shown.body.contains("paule.durand@example.org"));
+    // The same version again: someone changed it meanwhile; nothing typed is lost.
+    changed[1].1 = "0190d3a0-0000-7000-8000-0000000000c3";
+    changed[6].1 = "p.durand@example.org";
+    let stale = post(&edit, Some(&cookie), &encode(&changed)).await;
+    assert_eq!(stale.status, 422, "{}", stale.body);
+    assert!(stale.body.contains("value=\"p.durand@example.org\""));
+    assert!(stale.body.contains("role=\"alert\""));
+    let shown = get(&format!("{}{page}", site.url), Some(&cookie)).await;
+    assert!(shown.body.contains("paule.durand@example.org"), "unchanged");
+}
+
+/// Page times of the territory page (not a test: no threshold; run it with
+/// `cargo nextest run --release -p maillage --test console_http --run-ignored only
+/// --no-capture territory_page_times`; docs/benchmarks.md has the figures). On the
+/// demo territory (`MAILLAGE_BENCH_SCALE`, default 1), `MAILLAGE_BENCH_PAGES`
+/// (default 300) requests of the page signed in as an analyst, interleaved with
+/// as many of its gRPC call alone (`GetTerritoryEngagement`, same request, same
+/// token): the baseline, so that the ratio says what the console adds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark"]
+async fn territory_page_times() {
+    let scale: f64 = std::env::var("MAILLAGE_BENCH_SCALE")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(1.0);
+    let rounds: usize = std::env::var("MAILLAGE_BENCH_PAGES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(300);
+    let site = Site::start().await;
+    let (outcome, data, _) = site.platform.demo(2026, scale, "report.html").await;
+    let (level, code) = outcome.territory.split_once(':').unwrap();
+    let token = site.token("ana", &[Role::Analyst]);
+    let cookie = site.sign_in(&token).await;
+    let page = format!("{}/territoire?niveau={level}&code={code}", site.url);
+    let channel = tonic::transport::Channel::from_shared(site.platform.endpoint.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    let mut projections = pb::projections_client::ProjectionsClient::with_interceptor(
+        channel,
+        move |mut request: tonic::Request<()>| {
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
+            Ok(request)
+        },
+    );
+    let request = pb::TerritoryEngagementRequest {
+        territory: Some(pb::TerritoryRef {
+            level: pb::TerritoryLevel::Epci as i32,
+            code: code.to_owned(),
+        }),
+        as_of: None,
+        page: Some(pb::PageRequest {
+            page_size: 1_000,
+            page_token: String::new(),
+        }),
+    };
+    let (mut pages, mut calls) = (Vec::new(), Vec::new());
+    for round in 0..rounds + 20 {
+        let started = std::time::Instant::now();
+        let reply = get(&page, Some(&cookie)).await;
+        let page_time = started.elapsed();
+        assert_eq!(reply.status, 200);
+        let started = std::time::Instant::now();
+        projections
+            .get_territory_engagement(request.clone())
+            .await
+            .unwrap();
+        let call_time = started.elapsed();
+        // The first 20 rounds warm up.
+        if round >= 20 {
+            pages.push(page_time);
+            calls.push(call_time);
+        }
+    }
+    let quantile = |times: &mut Vec<Duration>, q: f64| {
+        times.sort();
+        times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1]
+    };
+    let (page50, page99) = (quantile(&mut pages, 0.5), quantile(&mut pages, 0.99));
+    let (call50, call99) = (quantile(&mut calls, 0.5), quantile(&mut calls, 0.99));
+    println!(
+        "territory page ({} communes, {} stakeholders, scale {scale}), {rounds} requests each: \
+         page p50 {page50:?} p99 {page99:?}; gRPC GetTerritoryEngagement p50 {call50:?} p99 {call99:?}; \
+         ratio p50 {:.2} p99 {:.2}",
+        data.territory.communes.len(),
+        data.territory.stakeholders_total,
+        page50.as_secs_f64() / call50.as_secs_f64(),
+        page99.as_secs_f64() / call99.as_secs_f64(),
+    );
+}
