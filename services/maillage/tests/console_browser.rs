@@ -435,7 +435,7 @@ async fn the_main_pages_have_no_serious_accessibility_violations() {
     let mut engagement =
         pb::engagement_client::EngagementClient::new(site.platform.channel().await);
     let survey = common::open_free_text_survey(&mut engagement).await;
-    let token = site.token("alice", &[Role::Facilitator, Role::Analyst]);
+    let token = site.token("alice", &[Role::Facilitator, Role::Analyst, Role::Auditor]);
     let browser = Browser::start().await;
     let mut pages = vec![
         ("/connexion".to_owned(), "Jeton personnel"),
@@ -459,6 +459,7 @@ async fn the_main_pages_have_no_serious_accessibility_violations() {
             "Enregistrer le contact",
         ),
         ("/contacts/relances".to_owned(), "relance(s) à faire"),
+        ("/audit?niveau=epci&code=243700499".to_owned(), "contact(s)"),
     ];
     // The check finds what it should: a page without language, label nor alt text.
     browser

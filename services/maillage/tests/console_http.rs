@@ -18,7 +18,7 @@ use tonic::Code;
 use web::{encode, get, hidden, post, Site};
 
 /// Every page of the console but the public ones.
-const PRIVATE: [&str; 10] = [
+const PRIVATE: [&str; 12] = [
     "/",
     "/territoire",
     "/territoire/export?format=csv&niveau=epci&code=243700499",
@@ -27,6 +27,8 @@ const PRIVATE: [&str; 10] = [
     "/acteurs/0190d3a0-0000-7000-8000-000000000000",
     "/contacts/nouveau",
     "/contacts/relances",
+    "/audit",
+    "/audit/export?niveau=epci&code=243700499",
     "/organisations/nouvelle",
     "/page-qui-n-existe-pas",
 ];
@@ -703,6 +705,76 @@ async fn a_facilitator_edits_a_profile_and_a_stale_edit_is_refused() {
     assert!(stale.body.contains("role=\"alert\""));
     let shown = get(&format!("{}{page}", site.url), Some(&cookie)).await;
     assert!(shown.body.contains("paule.durand@example.org"), "unchanged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auditor_reads_the_contact_audit_and_downloads_it() {
+    let site = Site::start().await;
+    let mut stakeholders =
+        pb::stakeholders_client::StakeholdersClient::new(site.platform.channel().await);
+    let elu = stakeholders
+        .register_person(pb::RegisterPersonRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            profile: Some(pb::PersonProfile {
+                given_name: "Éliane".into(),
+                family_name: "Martin".into(),
+                kinds: vec![pb::PersonKind::ElectedOfficial as i32],
+                commune_code: "37063".into(),
+                ..Default::default()
+            }),
+            mandates: Vec::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let contact = stakeholders
+        .log_interaction(pb::LogInteractionRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            participant_ids: vec![elu.clone()],
+            channel: pb::InteractionChannel::Phone as i32,
+            direction: pb::InteractionDirection::Outbound as i32,
+            occurred_at: Some(prost_types::Timestamp::from(SystemTime::now())),
+            subject: "Secret de l'objet".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let auditor = site.sign_in(&site.token("audrey", &[Role::Auditor])).await;
+    let url = format!("{}/audit?niveau=epci&code=243700499", site.url);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let page = loop {
+        let page = get(&url, Some(&auditor)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        if page.body.contains(&contact) {
+            break page;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", page.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(page.body.contains("<h2>1 contact(s)</h2>"), "{}", page.body);
+    assert!(page.body.contains("Téléphone"));
+    assert!(page.body.contains(&format!("href=\"/acteurs/{elu}\"")));
+    assert!(!page.body.contains("Secret de"), "the subject stays sealed");
+    assert!(
+        page.body.contains("href=\"/audit\""),
+        "in the auditor's menu"
+    );
+    let csv = get(
+        &format!("{}/audit/export?niveau=epci&code=243700499", site.url),
+        Some(&auditor),
+    )
+    .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(csv.body.contains(&contact));
+    // Not the analysts' nor the facilitators'.
+    for role in [Role::Analyst, Role::Facilitator] {
+        let cookie = site.sign_in(&site.token("other", &[role])).await;
+        assert_eq!(get(&url, Some(&cookie)).await.status, 403, "{role:?}");
+    }
 }
 
 /// Page times of the territory page (not a test: no threshold; run it with

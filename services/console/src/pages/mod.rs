@@ -2,6 +2,7 @@
 //! principal's roles allow, the sign-in guard, the CSRF check of forms, the
 //! form fields with the service's refusal next to the one it names.
 
+mod audit;
 mod contacts;
 mod edit_person;
 mod follow_ups;
@@ -41,6 +42,8 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
         .route("/deconnexion", post(sign_in::sign_out))
         .route("/territoire", get(territory::page))
         .route("/territoire/export", get(territory::export))
+        .route("/audit", get(audit::page))
+        .route("/audit/export", get(audit::export))
         .route("/acteurs", get(stakeholders::list))
         .route(
             "/acteurs/nouveau",
@@ -108,6 +111,7 @@ pub(crate) struct Nav {
     pub(crate) stakeholders: bool,
     pub(crate) contacts: bool,
     pub(crate) follow_ups: bool,
+    pub(crate) audit: bool,
 }
 
 impl Nav {
@@ -123,6 +127,7 @@ impl Nav {
             stakeholders: false,
             contacts: false,
             follow_ups: false,
+            audit: false,
         }
     }
 
@@ -143,6 +148,7 @@ impl Nav {
             stakeholders: session.any(&REGISTER_READERS),
             contacts: session.any(&WRITERS),
             follow_ups: session.any(&follow_ups::READERS),
+            audit: session.any(&audit::AUDITORS),
         }
     }
 }

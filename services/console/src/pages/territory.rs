@@ -17,7 +17,7 @@ use crate::form::Fields;
 use crate::{labels, time, State};
 
 /// The levels the territory form offers: (query value, wire level, label).
-const LEVELS: [(&str, pb::TerritoryLevel, &str); 4] = [
+pub(super) const LEVELS: [(&str, pb::TerritoryLevel, &str); 4] = [
     ("epci", pb::TerritoryLevel::Epci, "EPCI (SIREN)"),
     (
         "commune",
