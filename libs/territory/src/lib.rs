@@ -30,4 +30,4 @@ pub use error::TerritoryError;
 pub use level::{TerritoryLevel, TerritoryRef};
 pub use model::{AliasKind, Commune, CommuneAlias, Departement, Epci, EpciKind, Region, Zone};
 pub use names::{fold, NameMatch, MAX_QUERY_CHARS, PART_MATCH_PENALTY};
-pub use territory::{Territory, COG_YEAR, SOURCE_PACKAGE, SOURCE_VERSION};
+pub use territory::{Territory, COG_YEAR, MAX_CODE_DISTANCE, SOURCE_PACKAGE, SOURCE_VERSION};

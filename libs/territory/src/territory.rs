@@ -1,12 +1,13 @@
 //! The immutable [`Territory`] reference: loading the embedded COG 2026 file, lookups,
 //! validation of codes, roll-ups of communes and name search.
 
+use std::cmp::Reverse;
 use std::sync::OnceLock;
 
 use crate::error::TerritoryError;
 use crate::level::{TerritoryLevel, TerritoryRef};
 use crate::model::{Commune, CommuneAlias, Departement, Epci, Region};
-use crate::names::{NameEntry, NameIndex, NameMatch};
+use crate::names::{NameEntry, NameIndex, NameMatch, MAX_QUERY_CHARS};
 
 /// The embedded data file (written by `scripts/refresh-territory`).
 const DATA: &str = include_str!("../data/cog2026.tsv");
@@ -17,6 +18,10 @@ pub const SOURCE_PACKAGE: &str = "@etalab/decoupage-administratif";
 pub const SOURCE_VERSION: &str = "6.0.0";
 /// The vintage (*millésime*) of the Code officiel géographique.
 pub const COG_YEAR: u16 = 2026;
+
+/// The largest edit distance between codes that [`Territory::closest_codes`]
+/// suggests: two digits wrong, missing or added.
+pub const MAX_CODE_DISTANCE: usize = 2;
 
 /// Binary search of `items` (sorted by strictly increasing `key`, checked at load) for `code`.
 pub(crate) fn find<T>(items: &[T], code: &str, key: impl Fn(&T) -> &String) -> Option<usize> {
@@ -422,6 +427,40 @@ impl Territory {
             .prefix(prefix, limit)
             .into_iter()
             .map(|e| self.name_match(e, e.folded.len() - len))
+            .collect()
+    }
+
+    /// The `n` territories whose codes are closest to `code` (Levenshtein distance on
+    /// the codes: a digit mistyped, missing or added costs 1), of `level` when given,
+    /// nearest first; ties go to larger territories. Meant for "unknown code — did you
+    /// mean …" messages: `24370049` (one digit short) finds the EPCI `243700499`.
+    /// Codes further than [`MAX_CODE_DISTANCE`] are never suggested.
+    pub fn closest_codes(
+        &self,
+        code: &str,
+        level: Option<TerritoryLevel>,
+        n: usize,
+    ) -> Vec<NameMatch<'_>> {
+        let query: Vec<char> = code.trim().chars().take(MAX_QUERY_CHARS).collect();
+        let mut row = Vec::new();
+        let mut scored = Vec::new();
+        for entry in &self.name_index().entries {
+            if level.is_some_and(|level| level != entry.level) {
+                continue;
+            }
+            let found = self.name_match(entry, 0);
+            let candidate: Vec<char> = found.territory.code().chars().collect();
+            if let Some(distance) =
+                crate::names::levenshtein_within(&query, &candidate, MAX_CODE_DISTANCE, &mut row)
+            {
+                scored.push((distance, Reverse(entry.weight), found));
+            }
+        }
+        scored.sort_by_key(|a| (a.0, a.1));
+        scored
+            .into_iter()
+            .take(n)
+            .map(|(distance, _, found)| NameMatch { distance, ..found })
             .collect()
     }
 

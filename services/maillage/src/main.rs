@@ -49,6 +49,14 @@ enum Command {
         #[command(flatten)]
         args: ReportArgs,
     },
+    /// Says whether an HTML report was derived from the audited logs: its sources'
+    /// hashes, the chains, and the page recomputed byte for byte.
+    VerifyReport {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        args: cli::verify_report::VerifyReportArgs,
+    },
     /// Exports a report as a file.
     Export {
         #[command(flatten)]
@@ -165,6 +173,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => cli::token::run(&connection, command).await,
         Command::Demo(args) => cli::demo::run(args).await,
         Command::Report { connection, args } => cli::report::run(&connection, args).await,
+        Command::VerifyReport { connection, args } => {
+            cli::verify_report::run(&connection, args).await
+        }
         Command::Export {
             connection,
             command,

@@ -9,6 +9,7 @@ use common::{read, text, Platform};
 use maillage::report::labels::{percent, thousands};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_client::ProjectionsClient;
+use maillage_proto::v1::stakeholders_client::StakeholdersClient;
 
 fn epci() -> pb::TerritoryRef {
     pb::TerritoryRef {
@@ -224,11 +225,97 @@ async fn report_names_close_territories_and_replays_the_past() {
     assert!(csv.starts_with("code,name,population"), "{csv}");
     assert_eq!(csv.lines().count(), 17);
 
+    let summary = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--format",
+            "text",
+        ])
+        .await;
+    let summary = text(&summary.stdout);
+    assert!(
+        summary.starts_with("Territoire : CC du Castelrenaudais (243700499)"),
+        "{summary}"
+    );
+    assert!(summary.contains("Couverture : "), "{summary}");
+    assert!(!summary.contains("<html"), "{summary}");
+    let whites_now = white_zones_now(&platform).await;
+    let changes = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--from",
+            "2020-01-01",
+            "--diff",
+            "--format",
+            "text",
+        ])
+        .await;
+    assert!(changes.status.success(), "{}", text(&changes.stderr));
+    let changes = text(&changes.stdout);
+    assert!(
+        changes.contains("Évolution du 2020-01-01T00:00:00Z au maintenant"),
+        "{changes}"
+    );
+    assert!(
+        changes.contains(&format!("Sorties de la zone blanche ({})", 16 - whites_now)),
+        "{changes}"
+    );
+    let page = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--from",
+            "2020-01-01",
+            "--diff",
+        ])
+        .await;
+    let page = text(&page.stdout);
+    assert!(page.contains("id=\"evolution\""), "{page}");
+    assert!(page.contains("Ce qui a changé du 2020-01-01T00:00:00Z au maintenant"));
+    let refused = platform
+        .maillage(&["report", "--territory", "epci:243700499", "--diff"])
+        .await;
+    assert!(!refused.status.success());
+    let json_file = platform.dir.path().join("rapport.json");
+    let by_extension = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--out",
+            json_file.to_str().unwrap(),
+        ])
+        .await;
+    assert!(by_extension.status.success(), "{by_extension:?}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json_file).unwrap()).unwrap();
+    assert_eq!(json["communes_total"], 16);
+
     let bad_date = platform
         .maillage(&["report", "--territory", "epci:243700499", "--as-of", "hier"])
         .await;
     assert!(text(&bad_date.stderr).contains("n'est pas une date RFC 3339"));
     platform.stop().await;
+}
+
+/// The number of white-zone communes of the demo EPCI now, from the JSON export.
+async fn white_zones_now(platform: &Platform) -> usize {
+    let live = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--format",
+            "json",
+        ])
+        .await;
+    let json: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    json["white_zone_communes"].as_array().unwrap().len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,8 +428,21 @@ async fn the_same_seed_gives_the_same_reports() {
     let json_a = export(&first).await;
     let json_b = export(&second).await;
     assert_eq!(text(&json_a), text(&json_b));
-    // Ids differ between runs (UUID v7), but the report shows none of them.
-    assert_eq!(read(&html_a), read(&html_b));
+    // Ids differ between runs (UUID v7), but the report shows none of them;
+    // the hashes of the logs it names differ (each record hashes the instant it
+    // was recorded at), and nothing else.
+    let without_hashes = |page: String| -> String {
+        page.lines()
+            .filter(|line| {
+                !line.starts_with("<meta name=\"maillage:source\"")
+                    && !line.starts_with("<p id=\"provenance\">")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (page_a, page_b) = (read(&html_a), read(&html_b));
+    assert_eq!(page_a.matches("maillage:source").count(), 3);
+    assert_eq!(without_hashes(page_a), without_hashes(page_b));
 
     let third = Platform::start().await;
     third.demo(12, 0.2, "c.html").await;
@@ -407,4 +507,110 @@ fn maillage_demo_runs_in_process_and_refuses_a_used_data_directory() {
     let forced = run(&["--force"]);
     assert!(forced.status.success(), "{}", text(&forced.stderr));
     assert_eq!(text(&forced.stdout), summary);
+}
+
+/// Registers an inhabitant of Château-Renault: one more event in the stakeholders log.
+async fn register_someone(platform: &Platform) {
+    StakeholdersClient::new(platform.channel().await)
+        .register_person(pb::RegisterPersonRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            profile: Some(pb::PersonProfile {
+                given_name: "Inès".into(),
+                family_name: "Moreau".into(),
+                kinds: vec![pb::PersonKind::Inhabitant as i32],
+                commune_code: "37063".into(),
+                ..Default::default()
+            }),
+            mandates: vec![],
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_is_verified_against_the_logs_it_names() {
+    let platform = Platform::start().await;
+    platform.demo(4, 0.1, "report.html").await;
+    // A past instant: every event of the demo was recorded before it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
+    let as_of = now
+        .checked_sub(jiff::SignedDuration::from_secs(1))
+        .unwrap()
+        .to_string();
+    let file = platform.dir.path().join("rapport.html");
+    let file_arg = file.to_str().unwrap();
+    let made = platform
+        .maillage(&[
+            "report",
+            "--territory",
+            "epci:243700499",
+            "--as-of",
+            &as_of,
+            "--out",
+            file_arg,
+        ])
+        .await;
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let page = std::fs::read_to_string(&file).unwrap();
+    assert!(page.contains("<meta name=\"maillage:territory\" content=\"epci:243700499\">"));
+    assert_eq!(page.matches("<meta name=\"maillage:source\"").count(), 3);
+    assert!(page.contains("Calculé à partir des journaux"), "{page}");
+
+    let verified = platform.maillage(&["verify-report", file_arg]).await;
+    let out = text(&verified.stdout);
+    assert!(verified.status.success(), "{out}{}", text(&verified.stderr));
+    assert!(out.contains("rapport identique"), "{out}");
+
+    // New events after the instant change nothing for a report replayed as of it.
+    register_someone(&platform).await;
+    let again = platform.maillage(&["verify-report", file_arg]).await;
+    assert!(again.status.success(), "{}", text(&again.stderr));
+
+    // A figure changed by hand is caught.
+    let forged = page.replacen("<div class=\"value\">", "<div class=\"value\">9", 1);
+    std::fs::write(&file, &forged).unwrap();
+    let refused = platform.maillage(&["verify-report", file_arg]).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("rapport différent"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // So is a hash that is not the log's.
+    let source = page
+        .split("<meta name=\"maillage:source\" content=\"stakeholders ")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let (position, hash) = source.split_once(' ').unwrap();
+    let wrong = format!("{position} {}", "0".repeat(hash.len()));
+    std::fs::write(&file, page.replace(&source, &wrong)).unwrap();
+    let refused = platform.maillage(&["verify-report", file_arg]).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("empreinte"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // A live report recomputes while the logs have not moved, not after.
+    let live = platform.dir.path().join("direct.html");
+    let live_arg = live.to_str().unwrap();
+    platform
+        .maillage(&["report", "--territory", "epci:243700499", "--out", live_arg])
+        .await;
+    let verified = platform.maillage(&["verify-report", live_arg]).await;
+    assert!(verified.status.success(), "{}", text(&verified.stderr));
+    register_someone(&platform).await;
+    let moved = platform.maillage(&["verify-report", live_arg]).await;
+    assert!(!moved.status.success());
+    assert!(
+        text(&moved.stderr).contains("ont avancé"),
+        "{}",
+        text(&moved.stderr)
+    );
+    platform.stop().await;
 }

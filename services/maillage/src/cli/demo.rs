@@ -55,7 +55,7 @@ pub async fn play_and_report(
     catch_up::wait(channel.clone(), &outcome.positions).await?;
     let territory = territory::resolve(&outcome.territory)?;
     let data = report::gather(channel, &territory, None).await?;
-    std::fs::write(out, report::render(&data))
+    std::fs::write(out, report::render(&data)?)
         .with_context(|| format!("impossible d'écrire le rapport {}", out.display()))?;
     Ok((outcome, data))
 }

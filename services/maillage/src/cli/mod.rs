@@ -24,3 +24,4 @@ pub mod summary;
 pub mod territory;
 pub mod token;
 pub mod verify;
+pub mod verify_report;

@@ -1,15 +1,20 @@
 //! `maillage report`: the engagement report of a territory, live or by replay as of an
 //! instant (`--as-of`), as HTML (the self-contained page), JSON or CSV (the projections'
-//! exports).
+//! exports), or as the French summary the demo prints. Without `--format`, the file
+//! name's extension decides, and on a terminal the summary is printed.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::projections_client::ProjectionsClient;
 
-use super::client::{explain, Connection};
+use maillage_territory::TerritoryRef;
+use prost_types::Timestamp;
+
+use super::client::{explain, Authed, Connection};
 use super::territory;
-use crate::report::{self, dates::parse_rfc3339};
+use crate::report::{self, dates::parse_rfc3339, diff, ReportData};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,6 +25,35 @@ pub enum Format {
     Json,
     /// The whole report as CSV (every row).
     Csv,
+    /// The summary in French, as the demo prints it (key figures, white zones,
+    /// themes, consortium).
+    Text,
+}
+
+impl Format {
+    /// The format asked for, else the one of the output file's extension (HTML
+    /// when it has none we know), else the summary on a terminal and HTML when
+    /// standard output is a pipe or a file.
+    fn chosen(asked: Option<Format>, out: Option<&Path>, terminal: bool) -> Format {
+        if let Some(format) = asked {
+            return format;
+        }
+        match out {
+            Some(path) => match path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("json") => Format::Json,
+                Some("csv") => Format::Csv,
+                Some("txt") => Format::Text,
+                _ => Format::Html,
+            },
+            None if terminal => Format::Text,
+            None => Format::Html,
+        }
+    }
 }
 
 /// Options of `maillage report`.
@@ -29,28 +63,87 @@ pub struct ReportArgs {
     #[arg(long)]
     pub territory: String,
     /// Replay the events recorded up to this instant (RFC 3339); live without it.
-    #[arg(long)]
+    #[arg(long, visible_alias = "to")]
     pub as_of: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Html)]
-    pub format: Format,
+    /// With --diff: the earlier instant (RFC 3339) the report is compared with.
+    #[arg(long, requires = "diff")]
+    pub from: Option<String>,
+    /// Add what changed since --from: communes out of the white zone, key figures
+    /// before and after, commitments moved, resolutions voted (HTML or text).
+    #[arg(long, requires = "from")]
+    pub diff: bool,
+    /// Output format (default: from the extension of --out; else the summary on a
+    /// terminal, HTML when the output is redirected).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// The report's data as of `as_of` (live without it), and what changed since
+/// `from` when it is given.
+async fn gather(
+    channel: Authed,
+    territory: &TerritoryRef,
+    as_of: Option<Timestamp>,
+    from: Option<Timestamp>,
+) -> anyhow::Result<(ReportData, Option<diff::ReportDiff>)> {
+    let before = match from {
+        Some(from) => {
+            if let Some(to) = &as_of {
+                if (to.seconds, to.nanos) < (from.seconds, from.nanos) {
+                    anyhow::bail!("--from doit précéder --to (ou --as-of)");
+                }
+            }
+            Some(report::gather(channel.clone(), territory, Some(from)).await?)
+        }
+        None => None,
+    };
+    let data = report::gather(channel, territory, as_of).await?;
+    let changes = before.map(|before| diff::compare(&before, &data));
+    Ok((data, changes))
+}
+
+/// The HTML report as of `as_of` (live without it), with what changed since
+/// `from` when it is given: the page `maillage verify-report` recomputes.
+pub async fn html(
+    channel: Authed,
+    territory: &TerritoryRef,
+    as_of: Option<Timestamp>,
+    from: Option<Timestamp>,
+) -> anyhow::Result<String> {
+    let (data, changes) = gather(channel, territory, as_of, from).await?;
+    Ok(report::render_with(&data, changes.as_ref())?)
 }
 
 /// Runs `maillage report`.
 pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()> {
     let territory = territory::resolve(&args.territory)?;
     let as_of = args.as_of.as_deref().map(parse_rfc3339).transpose()?;
+    let from = args.from.as_deref().map(parse_rfc3339).transpose()?;
     let channel = connection.connect().await?;
-    let bytes = match args.format {
-        Format::Html => {
-            let data = report::gather(channel, &territory, as_of).await?;
-            report::render(&data).into_bytes()
+    let format = Format::chosen(
+        args.format,
+        args.out.as_deref(),
+        std::io::stdout().is_terminal(),
+    );
+    if from.is_some() && matches!(format, Format::Json | Format::Csv) {
+        anyhow::bail!("--diff s'affiche en HTML ou en texte (--format html ou text)");
+    }
+    let bytes = match format {
+        Format::Html => html(channel, &territory, as_of, from).await?.into_bytes(),
+        Format::Text => {
+            let (data, changes) = gather(channel, &territory, as_of, from).await?;
+            let mut text = super::summary::text(&data);
+            if let Some(changes) = changes {
+                text.push('\n');
+                text.push_str(&diff::text(&changes));
+            }
+            text.into_bytes()
         }
         Format::Json | Format::Csv => {
-            let format = if args.format == Format::Json {
+            let format = if format == Format::Json {
                 pb::ExportFormat::Json
             } else {
                 pb::ExportFormat::Csv
@@ -73,4 +166,33 @@ pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()
         }
     };
     super::output::write(args.out.as_deref(), &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_follows_the_flag_then_the_file_then_the_terminal() {
+        let file = |name: &str| Some(PathBuf::from(name));
+        assert_eq!(Format::chosen(Some(Format::Csv), None, true), Format::Csv);
+        assert_eq!(
+            Format::chosen(Some(Format::Html), file("r.json").as_deref(), true),
+            Format::Html
+        );
+        assert_eq!(
+            Format::chosen(None, file("r.JSON").as_deref(), true),
+            Format::Json
+        );
+        assert_eq!(
+            Format::chosen(None, file("r.csv").as_deref(), false),
+            Format::Csv
+        );
+        assert_eq!(
+            Format::chosen(None, file("rapport").as_deref(), true),
+            Format::Html
+        );
+        assert_eq!(Format::chosen(None, None, true), Format::Text);
+        assert_eq!(Format::chosen(None, None, false), Format::Html);
+    }
 }

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use askama::Template;
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::engagement_client::EngagementClient;
 use maillage_proto::v1::governance_client::GovernanceClient;
@@ -19,7 +20,6 @@ use serde_json::{json, Value};
 
 use super::client::{explain, Connection};
 use super::privacy::{enum_name, export_json, time};
-use crate::report::html::escape;
 
 /// Options of `maillage subject-export`.
 #[derive(Debug, Clone, clap::Args)]
@@ -81,7 +81,7 @@ pub async fn run(connection: &Connection, args: SubjectExportArgs) -> anyhow::Re
         }
     }
     if let Some(path) = &args.html {
-        write_private(path, summary_page(&holdings).as_bytes())?;
+        write_private(path, summary_page(&holdings)?.as_bytes())?;
     }
     Ok(())
 }
@@ -185,87 +185,90 @@ fn fact_label(event_type: &str) -> &str {
 }
 
 fn cell(value: Option<&prost_types::Timestamp>) -> String {
-    time(value).as_str().map(escape).unwrap_or_default()
+    time(value).as_str().map(str::to_owned).unwrap_or_default()
 }
 
-fn fact_rows(facts: &[pb::PersonFact]) -> String {
+/// A row of the summary page's tables, its cells in order.
+type Row = Vec<String>;
+
+fn fact_rows(facts: &[pb::PersonFact]) -> Vec<Row> {
     facts
         .iter()
         .map(|fact| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            vec![
                 cell(fact.recorded_at.as_ref()),
-                escape(fact_label(&fact.event_type)),
-                fact.position
-            )
+                fact_label(&fact.event_type).to_owned(),
+                fact.position.to_string(),
+            ]
         })
         .collect()
 }
 
+/// The summary page in French (`templates/subject_access.html`).
+#[derive(Template)]
+#[template(path = "subject_access.html")]
+struct SummaryPage {
+    erased: bool,
+    profile: pb::PersonProfile,
+    interactions: Vec<Row>,
+    interviews: Vec<Row>,
+    answers: Vec<Row>,
+    engagement_facts: Vec<Row>,
+    governance_facts: Vec<Row>,
+}
+
 /// The summary page in French.
-fn summary_page(holdings: &Holdings) -> String {
+fn summary_page(holdings: &Holdings) -> askama::Result<String> {
     let export = &holdings.stakeholders;
-    let profile = export
-        .stakeholder
-        .as_ref()
-        .and_then(|s| s.person.clone())
-        .unwrap_or_default();
-    let mut page = String::new();
-    page.push_str("<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">");
-    page.push_str("<title>Vos données personnelles</title><style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#1d2733}table{border-collapse:collapse;width:100%}td,th{border:1px solid #d9dee5;padding:4px 8px;text-align:left}h2{color:#17425a}</style></head><body>");
-    page.push_str("<h1>Les données que nous détenons sur vous</h1>");
-    page.push_str("<p>Ce document répond à votre demande d'accès (article 15 du RGPD). Il reprend tout ce que la plateforme Maillage enregistre à votre sujet, dans chacun de ses services. Chaque fait porte sa position dans le journal du service qui l'a enregistré.</p>");
-    if export.erased {
-        page.push_str("<p><strong>Vos données ont été effacées</strong> : les faits demeurent (par exemple, qu'un contact a eu lieu), mais leur contenu ne peut plus être lu.</p>");
-    }
-    page.push_str(&format!(
-        "<h2>Votre profil</h2><table><tr><th>Prénom</th><td>{}</td></tr><tr><th>Nom</th><td>{}</td></tr><tr><th>Commune (code INSEE)</th><td>{}</td></tr><tr><th>Courriel</th><td>{}</td></tr><tr><th>Téléphone</th><td>{}</td></tr><tr><th>Adresse</th><td>{}</td></tr><tr><th>Notes</th><td>{}</td></tr></table>",
-        escape(&profile.given_name),
-        escape(&profile.family_name),
-        escape(&profile.commune_code),
-        escape(&profile.email),
-        escape(&profile.phone),
-        escape(&profile.postal_address),
-        escape(&profile.notes),
-    ));
-    page.push_str("<h2>Vos contacts avec l'équipe</h2><table><tr><th>Date</th><th>Objet</th><th>Notes</th></tr>");
-    for interaction in &export.interactions {
-        page.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            cell(interaction.occurred_at.as_ref()),
-            escape(&interaction.subject),
-            escape(&interaction.notes)
-        ));
-    }
-    page.push_str("</table><h2>Vos entretiens</h2><table><tr><th>Date</th><th>Motivations</th><th>Attentes</th><th>Notes</th></tr>");
-    for interview in &holdings.engagement.interviews {
-        page.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            cell(interview.conducted_at.as_ref()),
-            escape(&interview.motivations.join(" ; ")),
-            escape(&interview.expectations.join(" ; ")),
-            escape(&interview.notes)
-        ));
-    }
-    page.push_str("</table><h2>Vos réponses aux enquêtes</h2><table><tr><th>Date</th><th>Question</th><th>Réponse</th></tr>");
+    let mut answers = Vec::new();
     for response in &holdings.engagement.responses {
         for answer in &response.answers {
-            page.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            answers.push(vec![
                 cell(response.submitted_at.as_ref()),
-                escape(&answer.question_id),
-                escape(&answer_value(answer).to_string())
-            ));
+                answer.question_id.clone(),
+                answer_value(answer).to_string(),
+            ]);
         }
     }
-    page.push_str("</table><h2>Actions, invitations et présences</h2><table><tr><th>Date</th><th>Fait</th><th>Position</th></tr>");
-    if let Some(facts) = &holdings.engagement.facts {
-        page.push_str(&fact_rows(&facts.facts));
+    SummaryPage {
+        erased: export.erased,
+        profile: export
+            .stakeholder
+            .as_ref()
+            .and_then(|s| s.person.clone())
+            .unwrap_or_default(),
+        interactions: export
+            .interactions
+            .iter()
+            .map(|interaction| {
+                vec![
+                    cell(interaction.occurred_at.as_ref()),
+                    interaction.subject.clone(),
+                    interaction.notes.clone(),
+                ]
+            })
+            .collect(),
+        interviews: holdings
+            .engagement
+            .interviews
+            .iter()
+            .map(|interview| {
+                vec![
+                    cell(interview.conducted_at.as_ref()),
+                    interview.motivations.join(" ; "),
+                    interview.expectations.join(" ; "),
+                    interview.notes.clone(),
+                ]
+            })
+            .collect(),
+        answers,
+        engagement_facts: holdings
+            .engagement
+            .facts
+            .as_ref()
+            .map(|facts| fact_rows(&facts.facts))
+            .unwrap_or_default(),
+        governance_facts: fact_rows(&holdings.governance.facts),
     }
-    page.push_str(
-        "</table><h2>Consortium</h2><table><tr><th>Date</th><th>Fait</th><th>Position</th></tr>",
-    );
-    page.push_str(&fact_rows(&holdings.governance.facts));
-    page.push_str("</table></body></html>\n");
-    page
+    .render()
 }

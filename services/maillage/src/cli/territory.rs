@@ -22,16 +22,40 @@ pub fn resolve(input: &str) -> anyhow::Result<TerritoryRef> {
         return Ok(only.territory.clone());
     }
     let query = input.split_once(':').map_or(input, |(_, code)| code).trim();
-    let suggestions: Vec<String> = territory
-        .closest_names(query, SUGGESTIONS)
+    // Digits, and the A or B of Corsica's codes (2A, 2B004).
+    let looks_like_a_code = query.chars().any(|c| c.is_ascii_digit())
+        && query
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c.to_ascii_uppercase(), 'A' | 'B'));
+    let (closest, what) = if looks_like_a_code {
+        let level = match &error {
+            TerritoryError::UnknownCode { level, .. }
+            | TerritoryError::MalformedCode { level, .. } => Some(*level),
+            _ => None,
+        };
+        (
+            territory.closest_codes(query, level, SUGGESTIONS),
+            "codes les plus proches",
+        )
+    } else {
+        (
+            territory.closest_names(query, SUGGESTIONS),
+            "noms les plus proches",
+        )
+    };
+    let suggestions: Vec<String> = closest
         .into_iter()
         .map(|found| format!("{} ({})", found.name, found.territory))
         .collect();
+    let suggestions = if suggestions.is_empty() {
+        "aucun".to_owned()
+    } else {
+        suggestions.join(", ")
+    };
     Err(anyhow!(
-        "territoire inconnu « {} » ({}) ; noms les plus proches : {}",
+        "territoire inconnu « {} » ({}) ; {what} : {suggestions}",
         input.trim(),
         why(&error),
-        suggestions.join(", ")
     ))
 }
 
@@ -41,6 +65,15 @@ fn why(error: &TerritoryError) -> String {
         TerritoryError::NoSuchTerritory { .. } => {
             "aucune commune, aucun EPCI, département ni région n'a ce code dans le COG 2026"
                 .to_owned()
+        }
+        TerritoryError::MalformedCode { level, code } => {
+            let shape = match level {
+                TerritoryLevel::Commune => "5 caractères (code INSEE, 2A ou 2B en Corse)",
+                TerritoryLevel::Epci => "un SIREN de 9 chiffres dont la clé de Luhn est juste",
+                TerritoryLevel::Departement => "2 ou 3 caractères (2A, 2B, 971…)",
+                TerritoryLevel::Region => "2 chiffres",
+            };
+            format!("le code {code} n'a pas la forme d'un code de niveau {level} : {shape}")
         }
         TerritoryError::UnknownCode { level, code } => {
             format!("aucun territoire de niveau {level} n'a le code {code} dans le COG 2026")
@@ -88,5 +121,22 @@ mod tests {
         let unknown = resolve("Castelrenodais").unwrap_err().to_string();
         assert!(unknown.contains("noms les plus proches"), "{unknown}");
         assert!(unknown.contains("Castelrenaudais"), "{unknown}");
+        // A code one digit short of a real EPCI's suggests that EPCI, not names
+        // that happen to be close to the digits.
+        let short = resolve("epci:24370049").unwrap_err().to_string();
+        assert!(short.contains("codes les plus proches"), "{short}");
+        assert!(
+            short.contains("CC du Castelrenaudais (epci:243700499)"),
+            "{short}"
+        );
+        assert!(!short.contains("Guyane"), "{short}");
+        let commune = resolve("37O63").unwrap_err().to_string();
+        assert!(commune.contains("noms les plus proches"), "{commune}");
+        let typo = resolve("commune:370630").unwrap_err().to_string();
+        assert!(typo.starts_with("territoire inconnu"), "{typo}");
+        assert!(
+            typo.contains("codes les plus proches : Château-Renault (commune:37063)"),
+            "{typo}"
+        );
     }
 }

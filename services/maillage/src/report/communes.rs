@@ -1,10 +1,11 @@
 //! The communes of the territory: a sortable table coloured by level of engagement,
-//! and the list of white-zone communes (no engagement at all).
+//! and the list of white-zone communes (no engagement at all), each from its template.
 
 use maillage_proto::v1 as pb;
 
+use askama::Template;
+
 use super::data::ReportData;
-use super::html::escape;
 use super::labels::thousands;
 
 /// 0: white zone; 1 to 3: low, medium, strong engagement.
@@ -26,101 +27,103 @@ pub fn level(commune: &pb::CommuneEngagement) -> u8 {
 
 const LEVELS: [&str; 4] = ["zone blanche", "faible", "moyen", "fort"];
 
-fn number_cell(value: u64) -> String {
-    format!(
-        "<td class=\"n\" data-v=\"{value}\">{}</td>",
-        thousands(value)
-    )
+/// One commune's row: its figures and its level of engagement.
+pub struct CommuneRow<'a> {
+    commune: &'a pb::CommuneEngagement,
+    /// The figures of the numeric columns, in order.
+    figures: [u64; 8],
+    level: u8,
 }
 
-/// The communes table.
-pub fn table(data: &ReportData) -> String {
-    let mut rows = String::new();
-    for commune in &data.territory.communes {
-        let level = level(commune);
-        rows.push_str(&format!(
-            "<tr class=\"niveau-{level}\" data-code=\"{code}\"><td data-v=\"{name}\">{name}</td><td data-v=\"{code}\">{code}</td>",
-            code = escape(&commune.code),
-            name = escape(&commune.name),
-        ));
-        for value in [
-            commune.population,
-            commune.stakeholders,
-            commune.stakeholders_contacted,
-            commune.elus_contacted,
-            commune.businesses_contacted,
-            commune.actions_held,
-            commune.people_reached,
-            commune.survey_responses,
-        ] {
-            rows.push_str(&number_cell(value));
-        }
-        rows.push_str(&format!(
-            "<td data-v=\"{level}\">{}</td></tr>\n",
-            LEVELS[usize::from(level)]
-        ));
+impl CommuneRow<'_> {
+    fn level_label(&self) -> &'static str {
+        LEVELS[usize::from(self.level)]
     }
-    let headers = [
-        ("Commune", false),
-        ("Code", false),
-        ("Population", true),
-        ("Acteurs", true),
-        ("Acteurs contactés", true),
-        ("Élus contactés", true),
-        ("Entreprises contactées", true),
-        ("Actions tenues", true),
-        ("Personnes touchées", true),
-        ("Réponses à l'enquête", true),
-        ("Engagement", true),
-    ];
-    let head: String = headers
+
+    /// A figure with its thousands separated.
+    fn figure(value: &u64) -> String {
+        thousands(*value)
+    }
+}
+
+/// The communes table (`templates/report/communes.html`).
+#[derive(Template)]
+#[template(path = "report/communes.html")]
+pub struct CommunesTable<'a> {
+    headers: &'static [(&'static str, bool)],
+    rows: Vec<CommuneRow<'a>>,
+}
+
+/// The column headers: label, and whether the column is numeric.
+const HEADERS: [(&str, bool); 11] = [
+    ("Commune", false),
+    ("Code", false),
+    ("Population", true),
+    ("Acteurs", true),
+    ("Acteurs contactés", true),
+    ("Élus contactés", true),
+    ("Entreprises contactées", true),
+    ("Actions tenues", true),
+    ("Personnes touchées", true),
+    ("Réponses à l'enquête", true),
+    ("Engagement", true),
+];
+
+/// The communes table.
+pub fn table(data: &ReportData) -> CommunesTable<'_> {
+    let rows = data
+        .territory
+        .communes
         .iter()
-        .map(|(label, numeric)| {
-            format!(
-                "<th{}>{}</th>",
-                if *numeric { " class=\"n\"" } else { "" },
-                escape(label)
-            )
+        .map(|commune| CommuneRow {
+            commune,
+            figures: [
+                commune.population,
+                commune.stakeholders,
+                commune.stakeholders_contacted,
+                commune.elus_contacted,
+                commune.businesses_contacted,
+                commune.actions_held,
+                commune.people_reached,
+                commune.survey_responses,
+            ],
+            level: level(commune),
         })
         .collect();
-    format!(
-        "<section id=\"communes\"><h2>Communes du territoire</h2>\
-         <p class=\"legend\">Engagement : <span style=\"border-left:4px solid #c0392b\">zone blanche</span>\
-         <span style=\"background:#e8f3f7\">faible</span><span style=\"background:#c7e3ee\">moyen</span>\
-         <span style=\"background:#9dcde0\">fort</span> — cliquez sur un en-tête pour trier.</p>\
-         <table class=\"sortable\" id=\"table-communes\"><thead><tr>{head}</tr></thead><tbody>\n{rows}</tbody></table></section>"
-    )
+    CommunesTable {
+        headers: &HEADERS,
+        rows,
+    }
+}
+
+/// A white-zone commune: its name and code.
+pub struct WhiteZone<'a> {
+    name: &'a str,
+    code: &'a str,
+}
+
+/// The white-zone communes (`templates/report/white_zones.html`).
+#[derive(Template)]
+#[template(path = "report/white_zones.html")]
+pub struct WhiteZones<'a> {
+    communes: Vec<WhiteZone<'a>>,
 }
 
 /// The white-zone communes.
-pub fn white_zones(data: &ReportData) -> String {
-    let names: Vec<String> = data
+pub fn white_zones(data: &ReportData) -> WhiteZones<'_> {
+    let communes = data
         .territory
         .white_zone_communes
         .iter()
-        .map(|code| {
-            let name = data
+        .map(|code| WhiteZone {
+            name: data
                 .territory
                 .communes
                 .iter()
                 .find(|c| &c.code == code)
-                .map_or(code.as_str(), |c| c.name.as_str());
-            format!(
-                "<li>{} <span class=\"muted\">({})</span></li>",
-                escape(name),
-                escape(code)
-            )
+                .map_or(code.as_str(), |c| c.name.as_str()),
+            code,
         })
         .collect();
-    let body = if names.is_empty() {
-        "<p>Aucune : chaque commune a connu au moins un contact, une action ou une réponse.</p>"
-            .to_owned()
-    } else {
-        format!(
-            "<p>{} communes sans aucun contact, action, présence, réponse ni entretien :</p><ul class=\"zones\" id=\"liste-zones-blanches\">{}</ul>",
-            names.len(),
-            names.join("")
-        )
-    };
-    format!("<section id=\"zones-blanches-liste\"><h2>Zones blanches</h2>{body}</section>")
+    WhiteZones { communes }
 }

@@ -1,13 +1,13 @@
 //! The consortium: members by college with their weights, meetings with their
 //! resolutions and weighted votes, and the commitments of the action plan with their
-//! progress.
+//! progress. Rendered by `templates/report/consortium.html`.
 
+use askama::Template;
 use maillage_proto::v1 as pb;
 
-use super::charts;
+use super::charts::{self, Progress};
 use super::data::ReportData;
 use super::dates::date_fr;
-use super::html::escape;
 use super::labels::{commitment_status, percent, resolution_status};
 
 fn ratio(value: Option<&pb::WeightRatio>) -> f64 {
@@ -21,33 +21,90 @@ fn ratio(value: Option<&pb::WeightRatio>) -> f64 {
     }
 }
 
-fn colleges(data: &ReportData, state: &pb::ConsortiumState) -> String {
-    let rows: String = state
-        .colleges
-        .iter()
-        .map(|college| {
-            let members: Vec<String> = college
-                .member_ids
-                .iter()
-                .map(|id| escape(&data.organisation(id)))
-                .collect();
-            format!(
-                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
-                escape(&college.name),
-                college.weight,
-                college.member_ids.len(),
-                members.join(", "),
-                college.applied
-            )
-        })
-        .collect();
-    format!(
-        "<h3>Membres par collège</h3><table id=\"colleges\"><thead><tr><th>Collège</th><th class=\"n\">Poids</th>\
-         <th class=\"n\">Membres</th><th>Organisations admises</th><th class=\"n\">Candidatures en attente</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
+/// A college: its name, weight, members' names and pending applications.
+pub struct CollegeRow<'a> {
+    college: &'a pb::ConsortiumCollegeState,
+    members: String,
 }
 
-fn meetings(state: &pb::ConsortiumState) -> String {
+/// A resolution's outcome with its weighted shares.
+pub struct ResolutionRow<'a> {
+    resolution: &'a pb::ConsortiumResolutionState,
+    status: String,
+    /// The CSS class of its outcome tag.
+    class: &'static str,
+    votes_for: String,
+    votes_against: String,
+    abstentions: String,
+    quorum: &'static str,
+}
+
+/// A meeting: its body, date, attendance and resolutions.
+pub struct MeetingRow<'a> {
+    body: String,
+    date: String,
+    meeting: &'a pb::ConsortiumMeetingState,
+    resolutions: Vec<ResolutionRow<'a>>,
+}
+
+/// A commitment of the action plan.
+pub struct CommitmentRow<'a> {
+    commitment: &'a pb::ConsortiumCommitmentState,
+    owner: String,
+    due: String,
+    status: String,
+    progress: Progress,
+}
+
+/// The consortium as the report shows it.
+pub struct ConsortiumView<'a> {
+    state: &'a pb::ConsortiumState,
+    founder: String,
+    admitted: usize,
+    bodies: String,
+    colleges: Vec<CollegeRow<'a>>,
+    meetings: Vec<MeetingRow<'a>>,
+    commitments: Vec<CommitmentRow<'a>>,
+}
+
+/// The consortium section (`templates/report/consortium.html`); none when the
+/// territory has no consortium.
+#[derive(Template)]
+#[template(path = "report/consortium.html")]
+pub struct ConsortiumSection<'a> {
+    consortium: Option<ConsortiumView<'a>>,
+}
+
+fn resolution(resolution: &pb::ConsortiumResolutionState) -> ResolutionRow<'_> {
+    let tally = resolution.tally.as_ref();
+    let cast = ratio(tally.and_then(|t| t.votes_cast.as_ref()));
+    let share = |value: Option<&pb::WeightRatio>| {
+        if cast > 0.0 {
+            percent(ratio(value) / cast)
+        } else {
+            "—".to_owned()
+        }
+    };
+    ResolutionRow {
+        resolution,
+        status: resolution_status(resolution.status),
+        class: match pb::ResolutionStatus::try_from(resolution.status) {
+            Ok(pb::ResolutionStatus::Adopted) => "ok",
+            Ok(pb::ResolutionStatus::Rejected) => "ko",
+            _ => "",
+        },
+        votes_for: share(tally.and_then(|t| t.votes_for.as_ref())),
+        votes_against: share(tally.and_then(|t| t.votes_against.as_ref())),
+        abstentions: share(tally.and_then(|t| t.abstentions.as_ref())),
+        quorum: if tally.is_some_and(|t| t.quorum_reached) {
+            "atteint"
+        } else {
+            "non atteint"
+        },
+    }
+}
+
+fn view<'a>(data: &ReportData, state: &'a pb::ConsortiumState) -> ConsortiumView<'a> {
     let body_name = |code: &str| {
         state
             .bodies
@@ -55,106 +112,58 @@ fn meetings(state: &pb::ConsortiumState) -> String {
             .find(|b| b.body_code == code)
             .map_or_else(|| code.to_owned(), |b| b.name.clone())
     };
-    let mut out = String::new();
-    for meeting in &state.meetings {
-        out.push_str(&format!(
-            "<h3>{} du {}</h3><p>{} membres présents, {} pouvoirs{}.</p>",
-            escape(&body_name(&meeting.body_code)),
-            meeting
-                .scheduled_at
-                .as_ref()
-                .map(date_fr)
-                .unwrap_or_default(),
-            meeting.members_present,
-            meeting.proxies,
-            if meeting.minutes_approved {
-                ", procès-verbal approuvé"
-            } else {
-                ""
-            }
-        ));
-        let rows: String = meeting
-            .resolutions
+    let bodies: Vec<&str> = state.bodies.iter().map(|b| b.name.as_str()).collect();
+    ConsortiumView {
+        state,
+        founder: data.organisation(&state.founding_collectivite_id),
+        admitted: state.colleges.iter().map(|c| c.member_ids.len()).sum(),
+        bodies: bodies.join(", "),
+        colleges: state
+            .colleges
             .iter()
-            .map(|resolution| {
-                let tally = resolution.tally.as_ref();
-                let cast = ratio(tally.and_then(|t| t.votes_cast.as_ref()));
-                let share = |value: Option<&pb::WeightRatio>| {
-                    if cast > 0.0 { percent(ratio(value) / cast) } else { "—".to_owned() }
-                };
-                let class = match pb::ResolutionStatus::try_from(resolution.status) {
-                    Ok(pb::ResolutionStatus::Adopted) => "ok",
-                    Ok(pb::ResolutionStatus::Rejected) => "ko",
-                    _ => "",
-                };
-                format!(
-                    "<tr><td class=\"n\">{}</td><td>{}</td><td><span class=\"tag {class}\">{}</span></td>\
-                     <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                    resolution.agenda_item,
-                    escape(&resolution.title),
-                    resolution_status(resolution.status),
-                    resolution.ballots,
-                    share(tally.and_then(|t| t.votes_for.as_ref())),
-                    share(tally.and_then(|t| t.votes_against.as_ref())),
-                    share(tally.and_then(|t| t.abstentions.as_ref())),
-                    if tally.is_some_and(|t| t.quorum_reached) { "atteint" } else { "non atteint" }
-                )
+            .map(|college| {
+                let members: Vec<String> = college
+                    .member_ids
+                    .iter()
+                    .map(|id| data.organisation(id))
+                    .collect();
+                CollegeRow {
+                    college,
+                    members: members.join(", "),
+                }
             })
-            .collect();
-        out.push_str(&format!(
-            "<table class=\"resolutions\"><thead><tr><th class=\"n\">Point</th><th>Résolution</th><th>Issue</th><th class=\"n\">Bulletins</th>\
-             <th class=\"n\">Pour (pondéré)</th><th class=\"n\">Contre</th><th class=\"n\">Abstention</th><th>Quorum</th></tr></thead><tbody>{rows}</tbody></table>"
-        ));
+            .collect(),
+        meetings: state
+            .meetings
+            .iter()
+            .map(|meeting| MeetingRow {
+                body: body_name(&meeting.body_code),
+                date: meeting
+                    .scheduled_at
+                    .as_ref()
+                    .map(date_fr)
+                    .unwrap_or_default(),
+                meeting,
+                resolutions: meeting.resolutions.iter().map(resolution).collect(),
+            })
+            .collect(),
+        commitments: state
+            .commitments
+            .iter()
+            .map(|commitment| CommitmentRow {
+                commitment,
+                owner: data.organisation(&commitment.owner_member_id),
+                due: commitment.due_at.as_ref().map(date_fr).unwrap_or_default(),
+                status: commitment_status(commitment.status),
+                progress: charts::progress(commitment.percent),
+            })
+            .collect(),
     }
-    out
-}
-
-fn commitments(data: &ReportData, state: &pb::ConsortiumState) -> String {
-    if state.commitments.is_empty() {
-        return "<p class=\"muted\">Aucun engagement.</p>".to_owned();
-    }
-    let rows: String = state
-        .commitments
-        .iter()
-        .map(|commitment| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
-                escape(&commitment.title),
-                escape(&data.organisation(&commitment.owner_member_id)),
-                escape(&commitment.theme),
-                commitment.due_at.as_ref().map(date_fr).unwrap_or_default(),
-                commitment_status(commitment.status),
-                if commitment.overdue {
-                    " <span class=\"tag late\">en retard</span>"
-                } else {
-                    ""
-                },
-                charts::progress(commitment.percent)
-            )
-        })
-        .collect();
-    format!(
-        "<h3>Engagements du plan d'action</h3><table id=\"engagements\"><thead><tr><th>Engagement</th><th>Porteur</th><th>Thème</th>\
-         <th>Échéance</th><th>État</th><th>Avancement</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
 }
 
 /// The consortium section.
-pub fn section(data: &ReportData) -> String {
-    let Some(state) = &data.consortium else {
-        return "<section id=\"consortium\"><h2>Consortium</h2><p class=\"muted\">Aucun consortium sur ce territoire.</p></section>".to_owned();
-    };
-    let admitted: usize = state.colleges.iter().map(|c| c.member_ids.len()).sum();
-    let bodies: Vec<String> = state.bodies.iter().map(|b| b.name.clone()).collect();
-    format!(
-        "<section id=\"consortium\"><h2>Consortium : {}</h2><p>Fondé par {} ; {} membres admis dans {} collèges. Instances : {}.</p>{}{}{}</section>",
-        escape(&state.name),
-        escape(&data.organisation(&state.founding_collectivite_id)),
-        admitted,
-        state.colleges.len(),
-        escape(&bodies.join(", ")),
-        colleges(data, state),
-        meetings(state),
-        commitments(data, state)
-    )
+pub fn section(data: &ReportData) -> ConsortiumSection<'_> {
+    ConsortiumSection {
+        consortium: data.consortium.as_ref().map(|state| view(data, state)),
+    }
 }

@@ -16,9 +16,23 @@ pub struct MonthFigures {
     pub actions: u64,
 }
 
+/// Where a log stood when the report was computed: the last event it includes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSource {
+    /// The log: "stakeholders", "engagement" or "governance".
+    pub context: String,
+    /// The position of the last event included (0: none).
+    pub position: u64,
+    /// That event's hash, in hexadecimal (empty when none): it chains every
+    /// earlier event, so it pins the whole prefix of the log the report read.
+    pub hash: String,
+}
+
 /// The report's data.
 #[derive(Debug, Clone, Default)]
 pub struct ReportData {
+    /// The territory asked for, as `level:code` (`epci:243700499`).
+    pub scope: String,
     /// The territory engagement, with every member commune.
     pub territory: pb::TerritoryEngagementReport,
     /// The instant replayed (RFC 3339), or None for the live state.
@@ -37,6 +51,8 @@ pub struct ReportData {
     pub organisation_names: BTreeMap<String, String>,
     /// The élus to reach again since the municipal elections (counts).
     pub reengagement: super::reengagement::Reengagement,
+    /// Where each log stood: the report was computed from these prefixes.
+    pub sources: Vec<LogSource>,
 }
 
 impl ReportData {

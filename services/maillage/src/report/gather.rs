@@ -187,5 +187,7 @@ pub async fn gather(
         consortium,
         stakeholder_map,
         organisation_names: facts.organisation_names,
+        sources: facts.sources,
+        scope: territory.to_string(),
     })
 }

@@ -1,6 +1,7 @@
 //! The territory report: its data gathered from a running platform ([`gather`]) and
-//! rendered as one self-contained HTML file ([`render`]): no external CSS, script or
-//! font, every inserted text escaped, the same data always giving the same bytes.
+//! rendered as one self-contained HTML file ([`render`]) by the askama templates under
+//! `templates/report/`: no external CSS, script or font, every inserted text escaped
+//! by the template engine, the same data always giving the same bytes.
 
 pub mod activity;
 pub mod charts;
@@ -8,6 +9,7 @@ pub mod communes;
 pub mod consortium;
 pub mod data;
 pub mod dates;
+pub mod diff;
 pub mod gather;
 pub mod html;
 pub mod labels;
@@ -16,13 +18,25 @@ pub mod scan;
 pub mod summary;
 pub mod surveys;
 
-pub use data::{MonthFigures, ReportData};
+pub use data::{LogSource, MonthFigures, ReportData};
 pub use gather::gather;
+
+use askama::Template;
 
 use labels::thousands;
 
-/// The report as an HTML page.
-pub fn render(data: &ReportData) -> String {
+/// The report as an HTML page. Rendering fails only if a template's value cannot be
+/// formatted, which none of the report's values can.
+pub fn render(data: &ReportData) -> askama::Result<String> {
+    render_with(data, None)
+}
+
+/// The report as an HTML page, with what changed since an earlier date (its
+/// section right after the key figures) when `changes` is given.
+pub fn render_with(
+    data: &ReportData,
+    changes: Option<&diff::ReportDiff>,
+) -> askama::Result<String> {
     let t = &data.territory;
     let title = format!("Maillage — engagement du territoire : {}", t.name);
     let level = match maillage_proto::v1::TerritoryLevel::try_from(
@@ -50,25 +64,35 @@ pub fn render(data: &ReportData) -> String {
             None => "Situation actuelle (modèles de lecture en direct)".to_owned(),
         },
     ];
-    let sections = vec![
-        summary::section(data),
-        communes::table(data),
-        activity::months(data),
-        activity::actions(data),
-        activity::themes(data),
-        surveys::section(data),
-        consortium::section(data),
-        activity::stakeholders(data),
-        activity::stakeholder_map(data),
-        reengagement::section(data),
-        communes::white_zones(data),
-    ];
-    html::page(
-        &title,
-        &subtitle,
-        &sections,
-        "Rapport produit par Maillage à partir de son journal d'événements. Géographie : Code officiel géographique 2026 (Insee, via @etalab/decoupage-administratif), Licence Ouverte. Les personnes n'apparaissent que par des décomptes.",
-    )
+    let mut sections = vec![summary::section(data).render()?];
+    if let Some(changes) = changes {
+        sections.push(changes.render()?);
+    }
+    sections.extend([
+        communes::table(data).render()?,
+        activity::months(data).render()?,
+        activity::actions(data).render()?,
+        activity::themes(data).render()?,
+        surveys::section(data).render()?,
+        consortium::section(data).render()?,
+        activity::stakeholders(data).render()?,
+        activity::stakeholder_map(data).render()?,
+        reengagement::section(data).render()?,
+        communes::white_zones(data).render()?,
+    ]);
+    html::Page {
+        title: &title,
+        subtitle: &subtitle,
+        sections: &sections,
+        provenance: html::Provenance {
+            scope: &data.scope,
+            as_of: data.as_of.as_deref(),
+            diff_from: changes.map(|c| c.from.as_str()),
+            sources: &data.sources,
+        },
+        footer: "Rapport produit par Maillage à partir de son journal d'événements. Géographie : Code officiel géographique 2026 (Insee, via @etalab/decoupage-administratif), Licence Ouverte. Les personnes n'apparaissent que par des décomptes.",
+    }
+    .render()
 }
 
 #[cfg(test)]
@@ -127,11 +151,11 @@ mod tests {
     #[test]
     fn renders_escaped_self_contained_and_deterministic() {
         let data = sample();
-        let page = render(&data);
-        assert_eq!(page, render(&data));
-        assert!(page.contains("CC &lt;du&gt; Castelrenaudais"));
+        let page = render(&data).unwrap();
+        assert_eq!(page, render(&data).unwrap());
+        assert!(page.contains("CC &#60;du&#62; Castelrenaudais"));
         assert!(!page.contains("<script>alert(1)"));
-        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
         assert!(page.contains("50,0 %"));
         assert!(page.contains("Autrèche"));
         assert!(page.contains("class=\"niveau-0\""));

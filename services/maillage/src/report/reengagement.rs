@@ -10,11 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use askama::Template;
 use maillage_proto::v1 as pb;
 use maillage_territory::Territory;
 
 use super::data::ReportData;
-use super::html::escape;
 use super::scan::LogFacts;
 use crate::cli::search::office;
 
@@ -133,49 +133,32 @@ pub fn compute(facts: &LogFacts, communes: &BTreeSet<String>, at: i64) -> Reenga
     figures
 }
 
+/// The section (`templates/report/reengagement.html`).
+#[derive(Template)]
+#[template(path = "report/reengagement.html")]
+pub struct ReengagementSection<'a> {
+    figures: &'a Reengagement,
+}
+
+impl ReengagementSection<'_> {
+    fn office(value: &i32) -> &'static str {
+        office(*value)
+    }
+
+    fn plural(count: &u64) -> &'static str {
+        if *count > 1 {
+            "s"
+        } else {
+            ""
+        }
+    }
+}
+
 /// The section.
-pub fn section(data: &ReportData) -> String {
-    let figures = &data.reengagement;
-    let title = "<h2>À recontacter depuis les municipales</h2>";
-    if figures.elus == 0 {
-        return format!(
-            "<section id=\"recontacter\">{title}<p>Aucun élu municipal ou intercommunal en mandat n'est recensé sur le territoire.</p></section>"
-        );
+pub fn section(data: &ReportData) -> ReengagementSection<'_> {
+    ReengagementSection {
+        figures: &data.reengagement,
     }
-    let mut rows = String::new();
-    for row in &figures.rows {
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
-            escape(&row.name),
-            escape(&row.authority.code),
-            office(row.office),
-            row.to_reach,
-            row.never_contacted,
-            row.in_office,
-        ));
-    }
-    let table = if rows.is_empty() {
-        "<p>Tous les élus en mandat ont été contactés depuis le début de leur mandat.</p>"
-            .to_owned()
-    } else {
-        format!(
-            "<table id=\"recontacter-table\"><thead><tr><th>Collectivité</th><th>Code</th><th>Fonction</th>\
-             <th class=\"n\">À recontacter</th><th class=\"n\">dont jamais contactés</th>\
-             <th class=\"n\">En mandat</th></tr></thead><tbody>\n{rows}</tbody></table>"
-        )
-    };
-    format!(
-        "<section id=\"recontacter\">{title}<p><strong>{} élu{} à recontacter sur {} en mandat</strong> \
-         (dont {} jamais contacté{}).</p>{table}\
-         <p class=\"muted\">Élus dont le mandat municipal ou intercommunal en cours a commencé après leur dernier contact, \
-         ou jamais contactés. Décomptes seulement : la liste nominative s'obtient avec \
-         <code>maillage reach --elus-not-contacted-since-mandate</code> (rôle animateur).</p></section>",
-        figures.to_reach,
-        if figures.to_reach > 1 { "s" } else { "" },
-        figures.elus,
-        figures.never_contacted,
-        if figures.never_contacted > 1 { "s" } else { "" },
-    )
 }
 
 #[cfg(test)]
@@ -274,10 +257,11 @@ mod tests {
         assert_eq!(figures.rows[0].name, "Carcassonne");
         // As of 400, the maire was contacted since their mandate started.
         assert_eq!(compute(&facts, &communes, 400).to_reach, 1);
-        let page = section(&ReportData {
+        let data = ReportData {
             reengagement: figures,
             ..Default::default()
-        });
+        };
+        let page = section(&data).render().unwrap();
         assert!(
             page.contains("À recontacter depuis les municipales"),
             "{page}"

@@ -3,14 +3,19 @@
 //! place (for the monthly series), which surveys and consortia exist, the names
 //! of organisations (public, never personal data), and the élus' mandates with
 //! who is archived or erased (for the re-engagement counts). Events recorded after `as_of` are
-//! ignored, as the projections' replay ignores them.
+//! ignored, as the projections' replay ignores them. A terminal sees the reading's
+//! progress.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::event_log_client::EventLogClient;
 use prost::Message;
 
+use super::data::LogSource;
 use crate::cli::client::{explain, Authed};
 
 /// Events read per call.
@@ -68,6 +73,8 @@ pub struct LogFacts {
     pub mandates: BTreeMap<String, BTreeMap<String, MandateFact>>,
     /// Stakeholders archived, or persons whose erasure started: no longer to contact.
     pub gone: BTreeSet<String>,
+    /// The last event read of each log, in [`crate::CONTEXTS`] order.
+    pub sources: Vec<LogSource>,
 }
 
 fn seconds(timestamp: Option<&prost_types::Timestamp>) -> i64 {
@@ -227,14 +234,36 @@ fn recorded_by(envelope: &pb::EventEnvelope, as_of: Option<&prost_types::Timesta
     }
 }
 
-/// Reads the three logs up to `as_of`.
+/// A bar on standard error while the logs are read, when it is a terminal.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("lecture du journal {msg:13} {bar:40} {pos}/{len}  {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Reads the three logs up to `as_of`; a log's reading stops at the first page
+/// that goes past it (a log's `recorded_at` follows its commit order). Shows
+/// its progress on a terminal.
 pub async fn scan(
     channel: Authed,
     as_of: Option<&prost_types::Timestamp>,
 ) -> anyhow::Result<LogFacts> {
     let mut logs = EventLogClient::new(channel);
     let mut facts = LogFacts::default();
+    let progress = progress_bar();
     for context in crate::CONTEXTS {
+        progress.set_message(context);
+        progress.set_position(0);
+        let mut source = LogSource {
+            context: context.to_owned(),
+            ..Default::default()
+        };
         let mut from = 1;
         loop {
             let page = logs
@@ -249,19 +278,30 @@ pub async fn scan(
             let Some(last) = page.events.last().map(|e| e.position) else {
                 break;
             };
-            for envelope in page.events.iter().filter(|e| recorded_by(e, as_of)) {
+            progress.set_length(page.head_position);
+            progress.set_position(last);
+            let mut past_as_of = false;
+            for envelope in &page.events {
+                if !recorded_by(envelope, as_of) {
+                    past_as_of = true;
+                    break;
+                }
                 facts.apply(envelope).map_err(|error| {
                     anyhow::anyhow!(
                         "événement illisible en position {} du journal {context} : {error}",
                         envelope.position
                     )
                 })?;
+                source.position = envelope.position;
+                source.hash = hex::encode(&envelope.hash);
             }
-            if last >= page.head_position {
+            if past_as_of || last >= page.head_position {
                 break;
             }
             from = last + 1;
         }
+        facts.sources.push(source);
     }
+    progress.finish_and_clear();
     Ok(facts)
 }

@@ -1,18 +1,55 @@
 //! Survey results as bar charts: choices counted, scales distributed with their mean,
 //! rankings by mean position, free texts counted only (their content stays out).
+//! Rendered by `templates/report/surveys.html`.
 
+use askama::Template;
 use maillage_proto::v1 as pb;
 
-use super::charts::{self, Bar};
+use super::charts::{self, Bar, HBars};
 use super::data::ReportData;
-use super::html::escape;
 use super::labels::{fr, percent};
 
-fn question(question: &pb::SurveyQuestionResult) -> String {
+/// How one question's answers are shown.
+pub enum Answers {
+    /// Bars of counts (choices) or of ranks (rankings).
+    Bars(HBars),
+    /// The distribution of a scale and its mean, written the French way.
+    Scale(HBars, String),
+    /// Free texts: counted only.
+    FreeText,
+}
+
+/// One question's results.
+pub struct QuestionResult<'a> {
+    question: &'a pb::SurveyQuestionResult,
+    answers: Answers,
+}
+
+/// One survey's results.
+pub struct SurveyResults<'a> {
+    survey: &'a pb::SurveyResults,
+    /// "audience : count", joined.
+    audiences: String,
+    questions: Vec<QuestionResult<'a>>,
+}
+
+/// The surveys of the territory (`templates/report/surveys.html`).
+#[derive(Template)]
+#[template(path = "report/surveys.html")]
+pub struct SurveysSection<'a> {
+    surveys: Vec<SurveyResults<'a>>,
+}
+
+/// A number with two decimals and a decimal comma.
+fn decimal(value: f64) -> String {
+    format!("{value:.2}").replace('.', ",")
+}
+
+fn answers(question: &pb::SurveyQuestionResult) -> Answers {
     let answered = question.answered.max(1) as f64;
-    let chart = match question.kind.as_str() {
+    match question.kind.as_str() {
         "SINGLE_CHOICE" | "MULTIPLE_CHOICE" => {
-            let bars: Vec<Bar> = question
+            let bars = question
                 .options
                 .iter()
                 .map(|option| Bar {
@@ -25,10 +62,10 @@ fn question(question: &pb::SurveyQuestionResult) -> String {
                     ),
                 })
                 .collect();
-            charts::hbars(&bars, None, charts::BAR, &question.text)
+            Answers::Bars(charts::hbars(bars, None, charts::BAR, &question.text))
         }
         "SCALE" => {
-            let bars: Vec<Bar> = question
+            let bars = question
                 .scale_distribution
                 .iter()
                 .map(|value| Bar {
@@ -37,63 +74,58 @@ fn question(question: &pb::SurveyQuestionResult) -> String {
                     text: value.count.to_string(),
                 })
                 .collect();
-            format!(
-                "{}<p class=\"muted\">Moyenne : {}</p>",
-                charts::hbars(&bars, None, charts::BAR, &question.text),
-                format!("{:.2}", question.scale_mean).replace('.', ",")
+            Answers::Scale(
+                charts::hbars(bars, None, charts::BAR, &question.text),
+                decimal(question.scale_mean),
             )
         }
         "RANKING" => {
             let count = question.options.len() as f64;
-            let bars: Vec<Bar> = question
+            let bars = question
                 .options
                 .iter()
                 .map(|option| Bar {
                     label: option.label.clone(),
                     // Better ranked, longer bar.
                     value: (count + 1.0 - option.mean_position).max(0.0),
-                    text: format!(
-                        "rang moyen {}",
-                        format!("{:.2}", option.mean_position).replace('.', ",")
-                    ),
+                    text: format!("rang moyen {}", decimal(option.mean_position)),
                 })
                 .collect();
-            charts::hbars(&bars, Some(count), charts::BAR2, &question.text)
+            Answers::Bars(charts::hbars(
+                bars,
+                Some(count),
+                charts::BAR2,
+                &question.text,
+            ))
         }
-        _ => "<p class=\"muted\">Réponses libres : consultables dans l'outil d'enquête.</p>"
-            .to_owned(),
-    };
-    format!(
-        "<h3>{}</h3><p class=\"muted\">{} réponses</p>{chart}",
-        escape(&question.text),
-        question.answered
-    )
+        _ => Answers::FreeText,
+    }
 }
 
 /// One section per survey.
-pub fn section(data: &ReportData) -> String {
-    if data.surveys.is_empty() {
-        return "<section id=\"enquetes\"><h2>Enquête auprès de la population</h2><p class=\"muted\">Aucune enquête sur ce territoire.</p></section>".to_owned();
-    }
-    data.surveys
+pub fn section(data: &ReportData) -> SurveysSection<'_> {
+    let surveys = data
+        .surveys
         .iter()
-        .enumerate()
-        .map(|(index, survey)| {
+        .map(|survey| {
             let audiences: Vec<String> = survey
                 .responses_by_audience
                 .iter()
                 .map(|a| format!("{} : {}", fr(&a.label), a.count))
                 .collect();
-            let questions: String = survey.questions.iter().map(question).collect();
-            format!(
-                "<section class=\"enquete\" id=\"enquete-{}\"><h2>{}</h2>\
-                 <p><strong>{}</strong> réponses de {} communes. Par public : {}.</p>{questions}</section>",
-                index + 1,
-                escape(&survey.title),
-                survey.responses,
-                survey.responses_by_commune.len(),
-                escape(&audiences.join(", "))
-            )
+            SurveyResults {
+                survey,
+                audiences: audiences.join(", "),
+                questions: survey
+                    .questions
+                    .iter()
+                    .map(|question| QuestionResult {
+                        question,
+                        answers: answers(question),
+                    })
+                    .collect(),
+            }
         })
-        .collect()
+        .collect();
+    SurveysSection { surveys }
 }
