@@ -57,17 +57,21 @@ pub enum Role {
     Auditor,
     /// Reads the event log (internal tools).
     Tool,
+    /// Answers an open survey and reads its questionnaire, nothing else: the
+    /// console's public survey page calls the services under this role.
+    Respondent,
 }
 
 impl Role {
     /// Every role, in declaration order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Admin,
         Role::Facilitator,
         Role::Secretary,
         Role::Analyst,
         Role::Auditor,
         Role::Tool,
+        Role::Respondent,
     ];
 
     /// The lowercase name used in the tokens file and in messages.
@@ -79,6 +83,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::Auditor => "auditor",
             Role::Tool => "tool",
+            Role::Respondent => "respondent",
         }
     }
 }
@@ -150,7 +155,7 @@ pub enum AuthError {
         reason: String,
     },
     /// A role name that is not one of [`Role::ALL`].
-    #[error("unknown role {0:?} (roles: admin, facilitator, secretary, analyst, auditor, tool)")]
+    #[error("unknown role {0:?} (roles: admin, facilitator, secretary, analyst, auditor, tool, respondent)")]
     UnknownRole(String),
     /// A principal name that is empty, too long, or has characters outside `[A-Za-z0-9._@-]`.
     #[error("invalid principal name {0:?}: use 1 to 128 of A-Z a-z 0-9 . _ @ -")]

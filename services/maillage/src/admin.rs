@@ -1,11 +1,12 @@
-//! The `Admin` gRPC service of the all-in-one binary: bearer tokens, for the `admin` role.
+//! The `Admin` gRPC service of the all-in-one binary: bearer tokens, for the
+//! `admin` role, and `WhoAmI` (who a token stands for) for any caller.
 
 use std::path::PathBuf;
 
 use maillage_proto::v1::admin_server::{Admin, AdminServer};
 use maillage_proto::v1::{
     AddTokenRequest, AddTokenResponse, ListTokensRequest, ListTokensResponse, RevokeTokenRequest,
-    RevokeTokenResponse, TokenInfo,
+    RevokeTokenResponse, TokenInfo, WhoAmIRequest, WhoAmIResponse,
 };
 use maillage_service_kit::auth::{AuthError, TokenEntry};
 use maillage_service_kit::{require, Role, ServiceError, TokenFile};
@@ -122,6 +123,22 @@ impl Admin for AdminService {
             .map_err(|error| refusal(error, "principal_or_hash_prefix"))?;
         Ok(Response::new(RevokeTokenResponse {
             revoked: revoked.iter().map(info).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn who_am_i(
+        &self,
+        request: Request<WhoAmIRequest>,
+    ) -> Result<Response<WhoAmIResponse>, Status> {
+        let principal = maillage_service_kit::principal(&request)?;
+        Ok(Response::new(WhoAmIResponse {
+            principal: principal.name,
+            roles: principal
+                .roles
+                .iter()
+                .map(|role| role.to_string())
+                .collect(),
         }))
     }
 }

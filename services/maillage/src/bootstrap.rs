@@ -1,4 +1,5 @@
-//! First start of the all-in-one platform: the data directory, an admin token and a master key.
+//! First start of the all-in-one platform: the data directory, an admin token,
+//! a master key, and the web console's respondent token.
 //!
 //! With no tokens file, `maillage up` creates one holding an `admin` token and
 //! writes that token to `<data-dir>/admin.token` (mode 0600), where the CLI
@@ -16,6 +17,40 @@ use maillage_service_kit::{Role, ServiceConfig, TokenFile};
 /// Where the first admin token is kept for the CLI.
 pub fn admin_token_path(data_dir: &Path) -> PathBuf {
     data_dir.join("admin.token")
+}
+
+/// Where the web console's `respondent` token is kept (see [`respondent_token`]).
+pub fn respondent_token_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("respondent.token")
+}
+
+/// The principal of the public survey page's token.
+pub const RESPONDENT: &str = "console-respondent";
+
+/// The token the web console's public survey page answers surveys with (role
+/// `respondent`: it may read an open survey and answer it, nothing else):
+/// the one in `<data-dir>/respondent.token` while the tokens file still
+/// holds it, else a new one, added to the tokens file and saved there (mode
+/// 0600).
+pub fn respondent_token(config: &ServiceConfig) -> anyhow::Result<String> {
+    let path = respondent_token_path(&config.data_dir);
+    let tokens = config.tokens_path();
+    if let Ok(saved) = std::fs::read_to_string(&path) {
+        let saved = saved.trim().to_owned();
+        if TokenFile::load(&tokens)?.lookup(&saved).is_some() {
+            return Ok(saved);
+        }
+        std::fs::remove_file(&path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
+    }
+    let token = TokenFile::add(&tokens, RESPONDENT, &[Role::Respondent])?;
+    write_secret(&path, &token)?;
+    say(format_args!(
+        "maillage: added the web console's respondent token (public survey page) to {}, saved in {} (mode 600)",
+        tokens.display(),
+        path.display()
+    ));
+    Ok(token)
 }
 
 /// Where the generated master key is kept when none is configured.

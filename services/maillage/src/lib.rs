@@ -1,5 +1,5 @@
 //! Maillage as one product: every service in one process on one port
-//! ([`platform::serve`]), the first-start bootstrap, the Admin service, the
+//! ([`platform::serve`]) with its web console ([`console`]), the first-start bootstrap, the Admin service, the
 //! admin CLI that talks to a running platform over gRPC, the demo territory
 //! ([`demo`]), the contact-list reader of `maillage import` ([`import`]) and
 //! the HTML report ([`report`]).
@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod bootstrap;
 pub mod cli;
+pub mod console;
 pub mod demo;
 pub mod import;
 pub mod platform;

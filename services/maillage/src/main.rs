@@ -20,10 +20,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs every service in one process on one port (sled, no broker).
+    /// Runs every service in one process on one port (sled, no broker), and
+    /// the web console on its own HTTP port (--http).
     Up {
         #[command(flatten)]
         service: Box<ServiceConfig>,
+        #[command(flatten)]
+        http: maillage_console::HttpArgs,
     },
     /// Checks every log's hash chain and both its indexes, and prints each head.
     Verify {
@@ -144,10 +147,24 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Up { service } => {
+        Command::Up { service, http } => {
             init_tracing(service.log_format);
             let listener = tokio::net::TcpListener::bind(service.listen).await?;
-            maillage::platform::serve(&service, listener, std::future::pending()).await
+            maillage::bootstrap::prepare(&service)?;
+            let console = maillage::console::start(&service, listener.local_addr()?, &http).await?;
+            if let Some(console) = &console {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "maillage: console web sur http://{} (connexion avec un jeton personnel)",
+                    console.address
+                );
+            }
+            let served =
+                maillage::platform::serve(&service, listener, std::future::pending()).await;
+            if let Some(console) = console {
+                console.stop().await?;
+            }
+            served
         }
         Command::Verify { connection } => cli::verify::run(&connection).await,
         Command::Token {

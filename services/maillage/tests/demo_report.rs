@@ -536,6 +536,10 @@ fn maillage_demo_runs_in_process_and_refuses_a_used_data_directory() {
         "Couverture : ",
         "Zones blanches (4)",
         "Consortium : Consortium des tiers-lieux du Castelrenaudais",
+        // It ends by saying where to open the web console and how to sign in.
+        "Console web : lancez `maillage up --data-dir data`, puis ouvrez \
+         http://127.0.0.1:8080/territoire?niveau=epci&code=243700499",
+        "connectez-vous avec le jeton administrateur enregistré dans data/admin.token",
     ] {
         assert!(summary.contains(expected), "{expected} in {summary}");
     }

@@ -26,6 +26,8 @@ fn up_on_a_full_stderr_serves_and_stops_cleanly() {
     let port = free_port();
     let mut up = Command::new(MAILLAGE)
         .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+        // Ports are ephemeral here: no web console on its fixed default port.
+        .env("MAILLAGE_HTTP", "off")
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(full())

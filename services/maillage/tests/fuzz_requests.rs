@@ -3,7 +3,7 @@
 //!
 //! The platform is first given a small demo territory (`demo::play`, scale
 //! 0.02) so that ids exist. Then, for each method in the API's descriptor
-//! set (95 RPCs of seven services), proptest draws request bodies sent raw
+//! set (96 RPCs of seven services), proptest draws request bodies sent raw
 //! (`fuzz::raw`): arbitrary bytes (1 in 6), a structurally valid encoding of
 //! the method's request type built from its descriptor (4 in 6,
 //! `fuzz::messages`), or such an encoding with bytes flipped (1 in 6). The

@@ -39,6 +39,8 @@ fn interrupt_rotation(data: &Path, old: &MasterKey, new: &MasterKey) {
 fn refused_start(dir: &Path, key: Option<&Path>) -> String {
     let mut up = Command::new(MAILLAGE);
     up.args(["up", "--listen", "127.0.0.1:0"]);
+    // Ports are ephemeral here: no web console on its fixed default port.
+    up.env("MAILLAGE_HTTP", "off");
     if let Some(key) = key {
         up.arg("--master-key-file").arg(key);
     }

@@ -60,6 +60,8 @@ async fn up_refuses_a_broken_chain_naming_the_service_and_the_position() {
 
     let up = Command::new(MAILLAGE)
         .args(["up", "--listen", "127.0.0.1:0"])
+        // Ports are ephemeral here: no web console on its fixed default port.
+        .env("MAILLAGE_HTTP", "off")
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .output()

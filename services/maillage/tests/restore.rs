@@ -255,6 +255,8 @@ async fn lost_logs_are_restored_from_the_stream_with_the_same_heads_and_answers(
     );
     let mut refused = Command::new(MAILLAGE)
         .args(["up", "--listen", "127.0.0.1:0"])
+        // Ports are ephemeral here: no web console on its fixed default port.
+        .env("MAILLAGE_HTTP", "off")
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -58,6 +58,7 @@ pub const fn principal_name(role: Role) -> &'static str {
         Role::Analyst => "ana",
         Role::Auditor => "aude",
         Role::Tool => "bi-tool",
+        Role::Respondent => "rose",
     }
 }
 

@@ -46,6 +46,10 @@ use crate::EngagementService;
 pub(crate) const WRITERS: &[Role] = &[Role::Facilitator];
 /// Roles that may read them (admin always may).
 pub(crate) const READERS: &[Role] = &[Role::Facilitator, Role::Analyst, Role::Auditor];
+/// Roles that may answer a survey: the writers, and `respondent` (the
+/// console's public survey page), which may do nothing else but read an
+/// open survey's questionnaire.
+pub(crate) const SUBMITTERS: &[Role] = &[Role::Facilitator, Role::Respondent];
 
 /// Longest title.
 pub(crate) const MAX_TITLE: usize = 200;

@@ -23,8 +23,9 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    anonymous, creation_id, invalid, load, reader, references, run, stored_topics, themes,
-    traced_uuid, vault_error, Aggregate, MAX_DESCRIPTION, MAX_STATEMENT, MAX_TITLE, WRITERS,
+    anonymous, creation_id, invalid, load, references, run, stored_topics, themes, traced_uuid,
+    vault_error, Aggregate, MAX_DESCRIPTION, MAX_STATEMENT, MAX_TITLE, READERS, SUBMITTERS,
+    WRITERS,
 };
 use crate::category::{ACTION, SURVEY};
 use crate::domain::survey::{
@@ -33,7 +34,7 @@ use crate::domain::survey::{
 };
 use crate::domain::timestamp;
 use crate::EngagementService;
-use maillage_service_kit::{validate, RequestContext};
+use maillage_service_kit::{validate, RequestContext, Role};
 
 /// Longest respondent token.
 const MAX_TOKEN: usize = 256;
@@ -268,7 +269,7 @@ impl EngagementService {
             &request,
             &request.get_ref().request_id,
             &self.fingerprints,
-            WRITERS,
+            SUBMITTERS,
         )?;
         let r = request.get_ref();
         let id = traced_uuid("survey_id", &r.survey_id)?;
@@ -410,10 +411,18 @@ impl EngagementService {
         &self,
         request: Request<pb::GetSurveyRequest>,
     ) -> Result<Response<pb::SurveyView>, Status> {
-        reader(&request)?;
+        // A respondent (the public survey page) reads open surveys only: to it,
+        // a draft or closed survey does not exist.
+        let principal =
+            maillage_service_kit::require(&request, &[READERS, &[Role::Respondent]].concat())?;
+        let respondent_only = principal.require(READERS).is_err();
         let id = traced_uuid("survey_id", &request.get_ref().survey_id)?;
         let (version, state) = load(&self.surveys, &id)?;
-        let Some(drafted) = state.drafted.as_deref() else {
+        let Some(drafted) = state
+            .drafted
+            .as_deref()
+            .filter(|_| !respondent_only || state.status == pb::SurveyStatus::Open)
+        else {
             return Err(ServiceError::not_found("survey", id.to_string()).into());
         };
         let opened = state.opened.as_deref();

@@ -89,7 +89,30 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.seed,
         args.out.display()
     );
+    print!("{}", console_hint(&args, &outcome.territory));
     Ok(())
+}
+
+/// Where to open the web console on the demo's data, and how to sign in.
+fn console_hint(args: &DemoArgs, territory: &str) -> String {
+    let (level, code) = territory.split_once(':').unwrap_or(("epci", territory));
+    let page = format!("http://127.0.0.1:8080/territoire?niveau={level}&code={code}");
+    let token = crate::bootstrap::admin_token_path(&args.data_dir);
+    let start = match &args.endpoint {
+        Some(_) => {
+            "la plateforme qui a reçu la démo sert la console web (option --http de `maillage up`)"
+                .to_owned()
+        }
+        None => format!(
+            "lancez `maillage up --data-dir {}`",
+            args.data_dir.display()
+        ),
+    };
+    format!(
+        "\nConsole web : {start}, puis ouvrez {page}\n\
+         et connectez-vous avec le jeton administrateur enregistré dans {} (ou un jeton créé par `maillage token add`).\n",
+        token.display()
+    )
 }
 
 async fn in_process(args: &DemoArgs) -> anyhow::Result<(demo::Outcome, ReportData)> {

@@ -17,7 +17,7 @@ pub enum TokenCommand {
     Add {
         /// Who the token stands for (recorded as the actor of what it does).
         principal: String,
-        /// Comma-separated roles: admin, facilitator, secretary, analyst, auditor, tool.
+        /// Comma-separated roles: admin, facilitator, secretary, analyst, auditor, tool, respondent.
         #[arg(long, value_delimiter = ',', required = true)]
         roles: Vec<String>,
         /// When the token stops being accepted: a date (2027-06-30, midnight

@@ -54,6 +54,8 @@ pub fn start_with_args(
     let log = log.unwrap_or(scratch.path());
     let mut child = Command::new(MAILLAGE)
         .args(["up", "--listen", "127.0.0.1:0"])
+        // Ports are ephemeral here: no web console on its fixed default port.
+        .env("MAILLAGE_HTTP", "off")
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -121,6 +123,8 @@ pub fn start_logged_on(dir: &Path, port: u16, log: &Path, args: &[&str]) -> Chil
     let log = std::fs::File::create(log).expect("a log file");
     let child = Command::new(MAILLAGE)
         .args(["up", "--listen", &format!("127.0.0.1:{port}")])
+        // Ports are ephemeral here: no web console on its fixed default port.
+        .env("MAILLAGE_HTTP", "off")
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")

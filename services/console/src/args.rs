@@ -1,0 +1,66 @@
+//! The console's command-line options, shared by `maillage up` and the
+//! `maillage-console` binary.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where the console listens: an address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpListen {
+    /// No console.
+    Off,
+    /// Serve it on this address.
+    At(SocketAddr),
+}
+
+impl FromStr for HttpListen {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if value.eq_ignore_ascii_case("off") {
+            return Ok(HttpListen::Off);
+        }
+        value
+            .parse()
+            .map(HttpListen::At)
+            .map_err(|_| format!("{value:?} is neither `off` nor an address like 127.0.0.1:8080"))
+    }
+}
+
+impl fmt::Display for HttpListen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpListen::Off => f.write_str("off"),
+            HttpListen::At(address) => write!(f, "{address}"),
+        }
+    }
+}
+
+/// The web console's HTTP options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpArgs {
+    /// Address of the web console (`off`: no console).
+    #[arg(long = "http", env = "MAILLAGE_HTTP", default_value = "127.0.0.1:8080")]
+    pub http: HttpListen,
+
+    /// Mark the session cookie `Secure`: set it when the console is reached
+    /// over https (behind a TLS-terminating proxy).
+    #[arg(long, env = "MAILLAGE_HTTP_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Minutes without a request after which a console session ends.
+    #[arg(long, env = "MAILLAGE_SESSION_MINUTES", default_value_t = 30)]
+    pub session_minutes: u64,
+}
+
+impl HttpArgs {
+    /// The console's options for the services at `endpoint`.
+    pub fn options(&self, endpoint: impl Into<String>) -> crate::ConsoleOptions {
+        let mut options = crate::ConsoleOptions::new(endpoint);
+        options.secure_cookies = self.secure_cookies;
+        options.session_idle = Duration::from_secs(self.session_minutes.max(1) * 60);
+        options
+    }
+}

@@ -1,0 +1,170 @@
+//! The services as the console reaches them: one lazily connected gRPC
+//! channel, a client per service speaking as the signed-in person (their
+//! token, kept in the session) or as the public survey page's `respondent`,
+//! and a refusal read back as the field it names and the service's message.
+
+use maillage_proto::v1::{
+    admin_client::AdminClient, engagement_client::EngagementClient,
+    projections_client::ProjectionsClient, stakeholders_client::StakeholdersClient,
+};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+use tonic_types::StatusExt as _;
+
+/// What the console tells the services a read is for (recorded in the
+/// access journal with every read of personal data).
+const PURPOSE: &str = "console";
+
+/// Adds the caller's bearer token and the console's purpose to every call.
+#[derive(Clone)]
+pub(crate) struct Bearer {
+    token: MetadataValue<Ascii>,
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.token.clone());
+        request.metadata_mut().insert(
+            maillage_service_kit::access::PURPOSE_HEADER,
+            MetadataValue::from_static(PURPOSE),
+        );
+        Ok(request)
+    }
+}
+
+/// A channel that speaks as one caller.
+pub(crate) type Authed = InterceptedService<Channel, Bearer>;
+
+/// The services' endpoint and the public page's respondent token.
+pub(crate) struct Backend {
+    channel: Channel,
+    respondent_token: Option<String>,
+}
+
+impl Backend {
+    /// A backend on `endpoint` (connected on first use).
+    pub(crate) fn new(endpoint: &str, respondent_token: Option<String>) -> anyhow::Result<Self> {
+        let channel = Channel::from_shared(endpoint.to_owned())
+            .map_err(|_| anyhow::anyhow!("{endpoint:?} is not a valid gRPC endpoint URL"))?
+            .connect_lazy();
+        Ok(Self {
+            channel,
+            respondent_token,
+        })
+    }
+
+    /// The channel speaking as the holder of `token`.
+    fn authed(&self, token: &str) -> Result<Authed, Refusal> {
+        let token = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Refusal::general("Ce jeton contient des caractères invalides."))?;
+        Ok(InterceptedService::new(
+            self.channel.clone(),
+            Bearer { token },
+        ))
+    }
+
+    /// The Admin service (WhoAmI) as the holder of `token`.
+    pub(crate) fn admin(&self, token: &str) -> Result<AdminClient<Authed>, Refusal> {
+        Ok(AdminClient::new(self.authed(token)?))
+    }
+
+    /// The Stakeholders service as the holder of `token`.
+    pub(crate) fn stakeholders(&self, token: &str) -> Result<StakeholdersClient<Authed>, Refusal> {
+        Ok(StakeholdersClient::new(self.authed(token)?))
+    }
+
+    /// The Projections service as the holder of `token`.
+    pub(crate) fn projections(&self, token: &str) -> Result<ProjectionsClient<Authed>, Refusal> {
+        Ok(ProjectionsClient::new(self.authed(token)?))
+    }
+
+    /// The Engagement service as the holder of `token`.
+    pub(crate) fn engagement(&self, token: &str) -> Result<EngagementClient<Authed>, Refusal> {
+        Ok(EngagementClient::new(self.authed(token)?))
+    }
+
+    /// The Engagement service as the public survey page's `respondent`.
+    pub(crate) fn respondent(&self) -> Result<EngagementClient<Authed>, Refusal> {
+        let token = self.respondent_token.as_deref().ok_or_else(|| {
+            Refusal::general("Les enquêtes en ligne ne sont pas disponibles sur ce serveur.")
+        })?;
+        self.engagement(token)
+    }
+}
+
+/// A refused or failed call, as a page shows it: next to the field the
+/// service named, or at the top of the form.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    /// The request field the service named (`profile.email`...), if any.
+    pub(crate) field: Option<String>,
+    /// What to show.
+    pub(crate) message: String,
+    /// The gRPC code (`Unauthenticated` ends the session).
+    pub(crate) code: Code,
+}
+
+impl Refusal {
+    /// A refusal about no field in particular.
+    pub(crate) fn general(message: impl Into<String>) -> Self {
+        Self {
+            field: None,
+            message: message.into(),
+            code: Code::InvalidArgument,
+        }
+    }
+
+    /// A refusal of `field`.
+    pub(crate) fn field(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            message: message.into(),
+            code: Code::InvalidArgument,
+        }
+    }
+}
+
+impl From<Status> for Refusal {
+    fn from(status: Status) -> Self {
+        let code = status.code();
+        if let Some(violation) = status
+            .get_details_bad_request()
+            .and_then(|bad| bad.field_violations.into_iter().next())
+        {
+            return Self {
+                field: Some(violation.field),
+                message: violation.description,
+                code,
+            };
+        }
+        let message = match code {
+            Code::PermissionDenied => {
+                format!(
+                    "Votre rôle ne permet pas cette opération ({}).",
+                    status.message()
+                )
+            }
+            Code::Unauthenticated => {
+                "Votre jeton n'est plus valable : reconnectez-vous.".to_owned()
+            }
+            Code::NotFound => format!("Introuvable : {}.", status.message()),
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                "Le service est momentanément indisponible : réessayez.".to_owned()
+            }
+            Code::Internal | Code::Unknown | Code::DataLoss => {
+                "Erreur interne du service : réessayez, ou prévenez l'administrateur.".to_owned()
+            }
+            _ => format!("Refusé par le service : {}", status.message()),
+        };
+        Self {
+            field: None,
+            message,
+            code,
+        }
+    }
+}

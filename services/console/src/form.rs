@@ -1,0 +1,45 @@
+//! Submitted forms and query strings as name/value pairs (a name may repeat:
+//! checkboxes, several participants).
+
+/// The pairs of an `application/x-www-form-urlencoded` body or query string.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Parses `bytes`.
+    pub(crate) fn parse(bytes: &[u8]) -> Self {
+        Self(
+            form_urlencoded::parse(bytes)
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`, trimmed; empty when absent.
+    pub(crate) fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// The first value of `name` as typed (not trimmed: notes keep their lines).
+    pub(crate) fn raw(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.replace("\r\n", "\n"))
+            .unwrap_or_default()
+    }
+
+    /// Every non-empty value of `name`, trimmed, in order.
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .collect()
+    }
+}

@@ -1,0 +1,423 @@
+//! *Contacts*: log a contact (participants, channel, direction, when,
+//! subject, notes, themes, a follow-up) with `LogInteraction`, and a
+//! contact's page (with its corrections shown as such).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State as Shared};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use maillage_proto::v1 as pb;
+use tonic::Code;
+
+use super::{
+    check_csrf, ended, guard, message, place, render, Input, Nav, REGISTER_READERS, WRITERS,
+};
+use crate::backend::Refusal;
+use crate::form::Fields;
+use crate::{labels, time, State};
+
+/// A stakeholder as the participant picker shows it.
+struct Pick {
+    name: String,
+    /// The query string that adds it to the participants (for the found ones).
+    add: String,
+}
+
+#[derive(Template)]
+#[template(path = "contact_form.html")]
+struct Form {
+    nav: Nav,
+    title: String,
+    errors: Vec<String>,
+    chosen: Vec<Pick>,
+    chosen_ids: Vec<String>,
+    query: String,
+    found: Vec<Pick>,
+    request_id: String,
+    participants: Input,
+    channel: Input,
+    direction: Input,
+    occurred: Input,
+    subject: Input,
+    notes: Input,
+    topics: Input,
+    follow_up: Input,
+    due: Input,
+    owner: Input,
+}
+
+impl Form {
+    fn new(nav: Nav, fields: &Fields) -> Self {
+        let channels = labels::CHANNELS.map(|channel| {
+            (
+                channel.as_str_name().to_owned(),
+                labels::channel(channel).to_owned(),
+            )
+        });
+        let directions = [
+            pb::InteractionDirection::Outbound,
+            pb::InteractionDirection::Inbound,
+        ]
+        .map(|direction| {
+            (
+                direction.as_str_name().to_owned(),
+                labels::direction(direction).to_owned(),
+            )
+        });
+        let themes = labels::all_themes().into_iter().map(|theme| {
+            (
+                theme.as_str_name().to_owned(),
+                labels::theme(theme).to_owned(),
+            )
+        });
+        Self {
+            nav,
+            title: "Noter un contact".to_owned(),
+            errors: Vec::new(),
+            chosen: Vec::new(),
+            chosen_ids: Vec::new(),
+            query: String::new(),
+            found: Vec::new(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            participants: Input::text("participant_ids", "Participants", fields)
+                .required()
+                .hint("(identifiants des acteurs, séparés par des espaces ; depuis la page d'un acteur : « Noter un contact »)"),
+            channel: Input::choices("channel", "Canal", channels, fields).required(),
+            direction: Input::choices("direction", "Initiative", directions, fields),
+            occurred: Input::text("occurred_at", "Quand", fields)
+                .kind("datetime-local")
+                .required()
+                .hint("(heure UTC)"),
+            subject: Input::text("subject", "Objet", fields),
+            notes: Input::text("notes", "Notes", fields).kind("textarea"),
+            topics: Input::choices("topics", "Thèmes", themes, fields),
+            follow_up: Input::text("follow_ups[0].description", "Relance à faire", fields)
+                .hint("(vide : aucune)"),
+            due: Input::text("follow_ups[0].due_at", "Échéance de la relance", fields).kind("date"),
+            owner: Input::text("follow_ups[0].owner", "Responsable de la relance", fields)
+                .hint("(vide : vous)"),
+        }
+    }
+
+    fn inputs(&mut self) -> [&mut Input; 10] {
+        [
+            &mut self.participants,
+            &mut self.channel,
+            &mut self.direction,
+            &mut self.occurred,
+            &mut self.subject,
+            &mut self.notes,
+            &mut self.topics,
+            &mut self.follow_up,
+            &mut self.due,
+            &mut self.owner,
+        ]
+    }
+}
+
+/// `GET /contacts/nouveau?avec=<id>` (facilitator).
+pub(super) async fn form(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let session = match guard(&state, &headers, &uri, &WRITERS) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let query = Fields::parse(uri.query().unwrap_or("").as_bytes());
+    let chosen_ids = query.all("avec");
+    // The serializer is not Send: it must not live across an await.
+    let fields = {
+        let mut prefilled = form_urlencoded::Serializer::new(String::new());
+        prefilled
+            .append_pair("participant_ids", &chosen_ids.join(" "))
+            .append_pair("occurred_at", &time::now_input(state.clock.now()))
+            .append_pair("channel", pb::InteractionChannel::InPerson.as_str_name())
+            .append_pair(
+                "direction",
+                pb::InteractionDirection::Outbound.as_str_name(),
+            );
+        Fields::parse(prefilled.finish().as_bytes())
+    };
+    let mut form = Form::new(Nav::of(&session, "contacts"), &fields);
+    form.query = query.get("nom");
+    let Ok(mut register) = state.backend.stakeholders(&session.token) else {
+        return render(&form);
+    };
+    for id in &chosen_ids {
+        let name = match register
+            .get_stakeholder(pb::GetStakeholderRequest {
+                stakeholder_id: id.clone(),
+            })
+            .await
+        {
+            Ok(found) => name_of(&found.into_inner()),
+            Err(status) => Refusal::from(status).message,
+        };
+        form.chosen.push(Pick {
+            name,
+            add: String::new(),
+        });
+    }
+    if !form.query.is_empty() {
+        let search = register
+            .search_stakeholders(pb::SearchStakeholdersRequest {
+                filter: Some(pb::StakeholderFilter {
+                    name_query: form.query.clone(),
+                    ..Default::default()
+                }),
+                page: Some(pb::PageRequest {
+                    page_size: PICKS,
+                    page_token: String::new(),
+                }),
+                ..Default::default()
+            })
+            .await;
+        match search {
+            Ok(found) => {
+                form.found = found
+                    .into_inner()
+                    .stakeholders
+                    .into_iter()
+                    .filter(|summary| !chosen_ids.contains(&summary.stakeholder_id))
+                    .map(|summary| {
+                        let mut add = form_urlencoded::Serializer::new(String::new());
+                        for id in chosen_ids.iter().chain([&summary.stakeholder_id]) {
+                            add.append_pair("avec", id);
+                        }
+                        let name = if summary.organisation_name.is_empty() {
+                            format!("{} {}", summary.given_name, summary.family_name)
+                        } else {
+                            summary.organisation_name.clone()
+                        };
+                        Pick {
+                            name: format!("{} ({})", name.trim(), summary.commune_code),
+                            add: add.finish(),
+                        }
+                    })
+                    .collect();
+            }
+            Err(status) => form.errors.push(Refusal::from(status).message),
+        }
+    }
+    form.chosen_ids = chosen_ids;
+    render(&form)
+}
+
+/// Most stakeholders the participant picker proposes.
+const PICKS: u32 = 10;
+
+/// A stakeholder's name as the picker shows it.
+fn name_of(stakeholder: &pb::Stakeholder) -> String {
+    if let Some(organisation) = &stakeholder.organisation {
+        return organisation.name.clone();
+    }
+    match &stakeholder.person {
+        Some(person) => format!("{} {}", person.given_name, person.family_name)
+            .trim()
+            .to_owned(),
+        None => stakeholder.stakeholder_id.clone(),
+    }
+}
+
+fn request(fields: &Fields) -> Result<pb::LogInteractionRequest, Refusal> {
+    let occurred = fields.get("occurred_at");
+    let occurred_at = if occurred.is_empty() {
+        None
+    } else {
+        Some(
+            time::date_time(&occurred)
+                .ok_or_else(|| Refusal::field("occurred_at", "Date et heure invalides."))?,
+        )
+    };
+    let mut follow_ups = Vec::new();
+    let description = fields.get("follow_ups[0].description");
+    if !description.is_empty() {
+        let due = fields.get("follow_ups[0].due_at");
+        let due_at = if due.is_empty() {
+            None
+        } else {
+            Some(
+                time::day_start(&due)
+                    .ok_or_else(|| Refusal::field("follow_ups[0].due_at", "Date invalide."))?,
+            )
+        };
+        follow_ups.push(pb::FollowUpInput {
+            description,
+            due_at,
+            owner: fields.get("follow_ups[0].owner"),
+        });
+    }
+    Ok(pb::LogInteractionRequest {
+        request_id: fields.get("request_id"),
+        participant_ids: fields
+            .get("participant_ids")
+            .split([' ', ',', '\n'])
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        channel: pb::InteractionChannel::from_str_name(&fields.get("channel")).unwrap_or_default()
+            as i32,
+        direction: pb::InteractionDirection::from_str_name(&fields.get("direction"))
+            .unwrap_or_default() as i32,
+        occurred_at,
+        subject: fields.get("subject"),
+        notes: fields.raw("notes").trim().to_owned(),
+        themes: Vec::new(),
+        topics: fields
+            .all("topics")
+            .iter()
+            .filter_map(|theme| pb::Theme::from_str_name(theme))
+            .map(|theme| theme as i32)
+            .collect(),
+        follow_ups,
+    })
+}
+
+/// `POST /contacts/nouveau` (facilitator).
+pub(super) async fn submit(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let session = match guard(&state, &headers, &uri, &WRITERS) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let fields = Fields::parse(&body);
+    if let Err(response) = check_csrf(&session, &fields) {
+        return *response;
+    }
+    let answer = match request(&fields) {
+        Ok(request) => match state.backend.stakeholders(&session.token) {
+            Ok(mut client) => client.log_interaction(request).await.map_err(Refusal::from),
+            Err(refusal) => Err(refusal),
+        },
+        Err(refusal) => Err(refusal),
+    };
+    match answer {
+        Ok(reply) => Redirect::to(&format!("/contacts/{}", reply.into_inner().id)).into_response(),
+        Err(refusal) if refusal.code == Code::Unauthenticated => ended(&state, &headers),
+        Err(refusal) => {
+            let mut form = Form::new(Nav::of(&session, "contacts"), &fields);
+            form.errors = place(&refusal, &mut form.inputs());
+            let mut response = render(&form);
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            response
+        }
+    }
+}
+
+struct Participant {
+    id: String,
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+struct Page {
+    nav: Nav,
+    title: String,
+    participants: Vec<Participant>,
+    channel: String,
+    direction: String,
+    occurred: String,
+    subject: String,
+    notes: String,
+    topics: String,
+    facilitator: String,
+    logged: String,
+    follow_ups: Vec<String>,
+    corrections: Vec<String>,
+}
+
+/// `GET /contacts/{id}`.
+pub(super) async fn page(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    let session = match guard(&state, &headers, &uri, &REGISTER_READERS) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let answer = match state.backend.stakeholders(&session.token) {
+        Ok(mut client) => client
+            .get_interaction(pb::GetInteractionRequest { interaction_id: id })
+            .await
+            .map_err(Refusal::from),
+        Err(refusal) => Err(refusal),
+    };
+    let contact = match answer {
+        Ok(contact) => contact.into_inner(),
+        Err(refusal) if refusal.code == Code::Unauthenticated => return ended(&state, &headers),
+        Err(refusal) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                Nav::of(&session, "contacts"),
+                "Contact introuvable",
+                &refusal.message,
+            )
+        }
+    };
+    let full = contact.disclosure() == pb::Disclosure::Full;
+    let masked = |value: &str| match (value.is_empty(), full) {
+        (false, _) => value.to_owned(),
+        (true, true) => "—".to_owned(),
+        (true, false) => "(masqué pour votre rôle)".to_owned(),
+    };
+    render(&Page {
+        nav: Nav::of(&session, "contacts"),
+        title: format!("Contact du {}", time::show(contact.occurred_at.as_ref())),
+        participants: contact
+            .participants
+            .iter()
+            .map(|participant| Participant {
+                id: participant.stakeholder_id.clone(),
+            })
+            .collect(),
+        channel: labels::channel(contact.channel()).to_owned(),
+        direction: labels::direction(contact.direction()).to_owned(),
+        occurred: time::show(contact.occurred_at.as_ref()),
+        subject: masked(&contact.subject),
+        notes: masked(&contact.notes),
+        topics: contact
+            .topics()
+            .map(labels::theme)
+            .collect::<Vec<_>>()
+            .join(", "),
+        facilitator: contact.facilitator.clone(),
+        logged: time::show(contact.logged_at.as_ref()),
+        follow_ups: contact
+            .follow_ups
+            .iter()
+            .map(|follow_up| {
+                format!(
+                    "{} — échéance {} — {}{}",
+                    masked(&follow_up.description),
+                    time::show_date(follow_up.due_at.as_ref()),
+                    follow_up.owner,
+                    if follow_up.completed { " (faite)" } else { "" }
+                )
+            })
+            .collect(),
+        corrections: contact
+            .corrections
+            .iter()
+            .map(|correction| {
+                format!(
+                    "Corrigé le {} par {} ({}) : {}",
+                    time::show(correction.corrected_at.as_ref()),
+                    correction.corrected_by,
+                    correction.fields.join(", "),
+                    masked(&correction.reason)
+                )
+            })
+            .collect(),
+    })
+}
