@@ -19,10 +19,15 @@ fn required(variable: &str, default: &str, what: &str) -> PathBuf {
     let path = std::env::var_os(variable)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(default));
+    let install = if what == "axe-core" {
+        "`npm install --prefix target/tools/axe axe-core`"
+    } else {
+        "`apt-get install -y chromium chromium-driver`"
+    };
     assert!(
         path.exists(),
-        "{what} is missing at {}: install it (`apt-get install -y chromium chromium-driver`, \
-         as scripts/test does) or point {variable} at it — this test does not skip",
+        "{what} is missing at {}: install it ({install}, as scripts/test does) or point \
+         {variable} at it — this test does not skip",
         path.display()
     );
     path
