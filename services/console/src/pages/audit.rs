@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::State as Shared;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use maillage_proto::v1 as pb;
+use maillage_proto::v1::export_report_request::Report;
 use maillage_service_kit::Role;
 use tonic::Code;
 
 use super::territory::LEVELS;
-use super::{ended, guard, message, place, render, Input, Nav};
+use super::{ended, guard, place, render, Input, Nav};
 use crate::backend::Refusal;
 use crate::form::Fields;
 use crate::{labels, time, State};
@@ -226,50 +227,14 @@ pub(super) async fn export(
         Err(response) => return *response,
     };
     let query = Fields::parse(uri.query().unwrap_or("").as_bytes());
-    let refused = |refusal: Refusal| {
-        message(
-            StatusCode::BAD_REQUEST,
-            Nav::of(&session, "audit"),
-            "Téléchargement impossible",
-            &refusal.message,
-        )
-    };
-    let request = match request(&query) {
-        Ok(Some(request)) => request,
-        Ok(None) => return refused(Refusal::general("Choisissez d'abord un territoire.")),
-        Err(refusal) => return refused(refusal),
-    };
-    let answer = match state.backend.projections(&session.token) {
-        Ok(mut client) => client
-            .export_report(pb::ExportReportRequest {
-                format: pb::ExportFormat::Csv as i32,
-                report: Some(pb::export_report_request::Report::ContactAudit(request)),
-            })
-            .await
-            .map_err(Refusal::from),
-        Err(refusal) => Err(refusal),
-    };
-    match answer {
-        Ok(export) => {
-            let export = export.into_inner();
-            let filename: String = export
-                .filename
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-                .collect();
-            (
-                [
-                    (header::CONTENT_TYPE, export.content_type),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{filename}\""),
-                    ),
-                ],
-                export.content,
-            )
-                .into_response()
-        }
-        Err(refusal) if refusal.code == Code::Unauthenticated => ended(&state, &headers),
-        Err(refusal) => refused(refusal),
-    }
+    let report = request(&query).map(|request| request.map(Report::ContactAudit));
+    super::download(
+        &state,
+        &headers,
+        &session,
+        "audit",
+        pb::ExportFormat::Csv,
+        report,
+    )
+    .await
 }

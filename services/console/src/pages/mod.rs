@@ -20,6 +20,7 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use maillage_proto::v1 as pb;
 use maillage_service_kit::Role;
 
 use crate::backend::Refusal;
@@ -327,6 +328,66 @@ pub(crate) fn forged(nav: Nav) -> Response {
         "Formulaire refusé",
         "Ce formulaire n'a pas été envoyé depuis la console, ou il a expiré : rechargez la page et recommencez. Rien n'a été enregistré.",
     )
+}
+
+/// A report of the projections as a file download (`ExportReport`, its file
+/// name kept to safe characters), or the page saying why not; `tab` is the
+/// menu entry that page shows, `report` what the query asked for (none: no
+/// territory chosen yet).
+pub(crate) async fn download(
+    state: &State,
+    headers: &HeaderMap,
+    session: &Session,
+    tab: &'static str,
+    format: pb::ExportFormat,
+    report: Result<Option<pb::export_report_request::Report>, Refusal>,
+) -> Response {
+    let refused = |refusal: Refusal| {
+        message(
+            StatusCode::BAD_REQUEST,
+            Nav::of(session, tab),
+            "Téléchargement impossible",
+            &refusal.message,
+        )
+    };
+    let report = match report {
+        Ok(Some(report)) => report,
+        Ok(None) => return refused(Refusal::general("Choisissez d'abord un territoire.")),
+        Err(refusal) => return refused(refusal),
+    };
+    let answer = match state.backend.projections(&session.token) {
+        Ok(mut client) => client
+            .export_report(pb::ExportReportRequest {
+                format: format as i32,
+                report: Some(report),
+            })
+            .await
+            .map_err(Refusal::from),
+        Err(refusal) => Err(refusal),
+    };
+    match answer {
+        Ok(export) => {
+            let export = export.into_inner();
+            let filename: String = export
+                .filename
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, export.content_type),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{filename}\""),
+                    ),
+                ],
+                export.content,
+            )
+                .into_response()
+        }
+        Err(refusal) if refusal.code == tonic::Code::Unauthenticated => ended(state, headers),
+        Err(refusal) => refused(refusal),
+    }
 }
 
 /// The answer to a call the services refused as unauthenticated (the

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::State as Shared;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use maillage_proto::v1 as pb;
 use tonic::Code;
 
@@ -329,52 +329,7 @@ pub(super) async fn export(
         "json" => pb::ExportFormat::Json,
         _ => pb::ExportFormat::Csv,
     };
-    let refused = |refusal: Refusal| {
-        super::message(
-            StatusCode::BAD_REQUEST,
-            Nav::of(&session, "territoire"),
-            "Téléchargement impossible",
-            &refusal.message,
-        )
-    };
-    let request = match request(&query) {
-        Ok(Some(request)) => request,
-        Ok(None) => return refused(Refusal::general("Choisissez d'abord un territoire.")),
-        Err(refusal) => return refused(refusal),
-    };
-    let answer = match state.backend.projections(&session.token) {
-        Ok(mut client) => client
-            .export_report(pb::ExportReportRequest {
-                format: format as i32,
-                report: Some(pb::export_report_request::Report::TerritoryEngagement(
-                    request,
-                )),
-            })
-            .await
-            .map_err(Refusal::from),
-        Err(refusal) => Err(refusal),
-    };
-    match answer {
-        Ok(export) => {
-            let export = export.into_inner();
-            let filename: String = export
-                .filename
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-                .collect();
-            (
-                [
-                    (header::CONTENT_TYPE, export.content_type),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{filename}\""),
-                    ),
-                ],
-                export.content,
-            )
-                .into_response()
-        }
-        Err(refusal) if refusal.code == Code::Unauthenticated => ended(&state, &headers),
-        Err(refusal) => refused(refusal),
-    }
+    let report = request(&query)
+        .map(|request| request.map(pb::export_report_request::Report::TerritoryEngagement));
+    super::download(&state, &headers, &session, "territoire", format, report).await
 }
