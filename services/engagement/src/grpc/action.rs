@@ -188,9 +188,7 @@ impl EngagementService {
         let command = Change::Schedule { starts_at, ends_at };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "RescheduleAction", skip_all, fields(action_id))]
     pub(super) async fn handle_reschedule_action(
         &self,
@@ -218,9 +216,7 @@ impl EngagementService {
         };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "InviteToAction", skip_all, fields(action_id))]
     pub(super) async fn handle_invite_to_action(
         &self,
@@ -241,9 +237,7 @@ impl EngagementService {
         let command = Change::Invite { stakeholder_ids };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "RecordInvitationAnswer", skip_all, fields(action_id))]
     pub(super) async fn handle_record_invitation_answer(
         &self,
@@ -267,9 +261,7 @@ impl EngagementService {
         };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "RecordAttendance", skip_all, fields(action_id))]
     pub(super) async fn handle_record_attendance(
         &self,
@@ -319,9 +311,7 @@ impl EngagementService {
         };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "MarkActionHeld", skip_all, fields(action_id))]
     pub(super) async fn handle_mark_action_held(
         &self,
@@ -340,9 +330,7 @@ impl EngagementService {
         };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "PublishMinutes", skip_all, fields(action_id))]
     pub(super) async fn handle_publish_minutes(
         &self,
@@ -367,9 +355,7 @@ impl EngagementService {
         };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "RecordOutcomes", skip_all, fields(action_id))]
     pub(super) async fn handle_record_outcomes(
         &self,
@@ -417,9 +403,7 @@ impl EngagementService {
         let command = Change::RecordOutcomes { outcomes };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "CancelAction", skip_all, fields(action_id))]
     pub(super) async fn handle_cancel_action(
         &self,
@@ -437,9 +421,7 @@ impl EngagementService {
         let command = Change::Cancel { reason };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "GetAction", skip_all, fields(action_id))]
     pub(super) async fn handle_get_action(
         &self,

@@ -54,9 +54,7 @@ impl EngagementService {
         };
         run(&self.actions, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "SendBackAction", skip_all, fields(action_id))]
     pub(super) async fn handle_send_back_action(
         &self,

@@ -112,9 +112,7 @@ impl EngagementService {
         });
         run(&self.diagnostics, &id, command, None, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "ReviseDiagnostic", skip_all, fields(diagnostic_id))]
     pub(super) async fn handle_revise_diagnostic(
         &self,
@@ -141,9 +139,7 @@ impl EngagementService {
         };
         run(&self.diagnostics, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "GetDiagnostic", skip_all, fields(diagnostic_id))]
     pub(super) async fn handle_get_diagnostic(
         &self,

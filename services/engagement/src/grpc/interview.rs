@@ -159,9 +159,7 @@ impl EngagementService {
         });
         run(&self.interviews, &id, command, None, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "ReviseInterviewNotes", skip_all, fields(interview_id))]
     pub(super) async fn handle_revise_interview_notes(
         &self,
@@ -185,9 +183,7 @@ impl EngagementService {
         let command = Command::ReviseNotes { sealed_notes };
         run(&self.interviews, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "GetInterview", skip_all, fields(interview_id))]
     pub(super) async fn handle_get_interview(
         &self,

@@ -134,9 +134,7 @@ impl EngagementService {
         )
         .await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "RevokeProgrammeOfficer", skip_all)]
     pub(super) async fn handle_revoke_programme_officer(
         &self,
@@ -205,9 +203,7 @@ impl EngagementService {
         reply.get_mut().id = axis_id.to_string();
         Ok(reply)
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "RenameProgrammeAxis", skip_all, fields(axis_id))]
     pub(super) async fn handle_rename_programme_axis(
         &self,
@@ -236,9 +232,7 @@ impl EngagementService {
         )
         .await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "ReorderProgrammeAxes", skip_all)]
     pub(super) async fn handle_reorder_programme_axes(
         &self,
@@ -262,9 +256,7 @@ impl EngagementService {
         )
         .await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "RetireProgrammeAxis", skip_all, fields(axis_id))]
     pub(super) async fn handle_retire_programme_axis(
         &self,
@@ -289,9 +281,7 @@ impl EngagementService {
         )
         .await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "GetProgramme", skip_all)]
     pub(super) async fn handle_get_programme(
         &self,

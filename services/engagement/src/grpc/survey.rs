@@ -109,9 +109,7 @@ impl EngagementService {
         });
         run(&self.surveys, &id, command, None, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "ReviseSurveyQuestions", skip_all, fields(survey_id))]
     pub(super) async fn handle_revise_survey_questions(
         &self,
@@ -130,9 +128,7 @@ impl EngagementService {
         };
         run(&self.surveys, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "OpenSurvey", skip_all, fields(survey_id))]
     pub(super) async fn handle_open_survey(
         &self,
@@ -403,9 +399,7 @@ impl EngagementService {
         };
         run(&self.surveys, &id, command, r.expected_version, &ctx).await
     }
-}
 
-impl EngagementService {
     #[tracing::instrument(name = "GetSurvey", skip_all, fields(survey_id))]
     pub(super) async fn handle_get_survey(
         &self,
