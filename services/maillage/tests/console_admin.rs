@@ -40,23 +40,35 @@ async fn only_an_admin_sees_the_page_and_its_menu_entry() {
     let admin = site.sign_in(&admin_token).await;
     let page = get(&format!("{}/administration", site.url), Some(&admin)).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("href=\"/administration\" aria-current=\"page\""));
-    assert!(page.body.contains("<h2>Jetons (1)</h2>"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("href=\"/administration\" aria-current=\"page\""));
+    // root, the platform's own admin and the survey page's respondent.
+    assert!(page.body.contains("<h2>Jetons (3)</h2>"), "{}", page.body);
     assert!(page.body.contains("<td>root</td><td>admin</td>"));
     assert!(!page.body.contains(&admin_token), "never a secret");
     assert!(page.body.contains("Santé des services"));
     assert!(
-        page.body.contains("<code>maillage.v1.Stakeholders</code></td><td>en service</td>"),
+        page.body
+            .contains("<code>maillage.v1.Stakeholders</code></td><td>en service</td>"),
         "{}",
         page.body
     );
     assert!(page.body.contains("Points de reprise par journal"));
-    assert!(page.body.contains("<dt>Consommateur</dt><dd>en marche</dd>"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<dt>Consommateur</dt><dd>en marche</dd>"),
+        "{}",
+        page.body
+    );
     for (principal, role) in [("ana", Role::Analyst), ("alice", Role::Facilitator)] {
         let cookie = site.sign_in(&site.token(principal, &[role])).await;
         let other = get(&format!("{}/acteurs", site.url), Some(&cookie)).await;
         assert_eq!(other.status, 200);
-        assert!(!other.body.contains("href=\"/administration\""), "{principal}");
+        assert!(
+            !other.body.contains("href=\"/administration\""),
+            "{principal}"
+        );
         let refused = get(&format!("{}/administration", site.url), Some(&cookie)).await;
         assert_eq!(refused.status, 403, "{principal}");
         assert!(refused.body.contains("Accès refusé"));
@@ -75,7 +87,7 @@ async fn only_an_admin_sees_the_page_and_its_menu_entry() {
         assert_eq!(reply.status, 403, "{principal}");
     }
     let page = get(&format!("{}/administration", site.url), Some(&admin)).await;
-    assert!(page.body.contains("<h2>Jetons (3)</h2>"), "{}", page.body);
+    assert!(page.body.contains("<h2>Jetons (5)</h2>"), "{}", page.body);
     assert!(!page.body.contains("intrus"));
 }
 
@@ -104,8 +116,15 @@ async fn an_added_token_is_shown_once_signs_in_and_once_revoked_signs_in_no_more
     assert!(token.starts_with("mlg_"), "{token}");
     // Listed, with an expiry, but never shown again.
     let page = get(&format!("{}/administration", site.url), Some(&admin)).await;
-    assert!(page.body.contains("<td>camille</td><td>analyst, facilitator</td>")
-        || page.body.contains("<td>camille</td><td>facilitator, analyst</td>"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<td>camille</td><td>analyst, facilitator</td>")
+            || page
+                .body
+                .contains("<td>camille</td><td>facilitator, analyst</td>"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains(&token), "shown once only");
     let row = &page.body[page.body.find("<td>camille</td>").unwrap()..];
     let row = &row[..row.find("</tr>").unwrap()];
@@ -124,8 +143,17 @@ async fn an_added_token_is_shown_once_signs_in_and_once_revoked_signs_in_no_more
     )
     .await;
     assert_eq!(revoked.status, 200, "{}", revoked.body);
-    assert!(revoked.body.contains(&format!("Jeton révoqué : camille ({prefix})")), "{}", revoked.body);
-    assert!(!revoked.body.contains("<td>camille</td>"), "no longer listed");
+    assert!(
+        revoked
+            .body
+            .contains(&format!("Jeton révoqué : camille ({prefix})")),
+        "{}",
+        revoked.body
+    );
+    assert!(
+        !revoked.body.contains("<td>camille</td>"),
+        "no longer listed"
+    );
     assert_eq!(sign_in_status(&site, &token).await, 401);
     // Its open session ends at its next call to the services.
     let register = get(&format!("{}/acteurs", site.url), Some(&camille)).await;
@@ -166,7 +194,7 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
         assert_eq!(reply.status, 403, "{}", reply.body);
     }
     let page = get(&format!("{}/administration", site.url), Some(&admin)).await;
-    assert!(page.body.contains("<h2>Jetons (2)</h2>"), "{}", page.body);
+    assert!(page.body.contains("<h2>Jetons (4)</h2>"), "{}", page.body);
     assert!(!page.body.contains("mallory"));
     assert_eq!(sign_in_status(&site, &victim).await, 303, "still valid");
 }
@@ -189,7 +217,11 @@ async fn a_refused_token_shows_the_message_next_to_its_field_and_keeps_what_was_
             "at least one role",
         ),
         (
-            &[("principal", "dominique"), ("roles", "auditor"), ("expires_at", "-3")],
+            &[
+                ("principal", "dominique"),
+                ("roles", "auditor"),
+                ("expires_at", "-3"),
+            ],
             "expires_at",
             "nombre entier de jours",
         ),
@@ -205,8 +237,15 @@ async fn a_refused_token_shows_the_message_next_to_its_field_and_keeps_what_was_
         .await;
         assert_eq!(reply.status, 422, "{field}: {}", reply.body);
         let error = format!("<p class=\"error\" id=\"{field}-erreur\">");
-        let at = reply.body.find(&error).unwrap_or_else(|| panic!("{field}: {}", reply.body));
-        assert!(reply.body[at..].contains(message), "{field}: {}", reply.body);
+        let at = reply
+            .body
+            .find(&error)
+            .unwrap_or_else(|| panic!("{field}: {}", reply.body));
+        assert!(
+            reply.body[at..].contains(message),
+            "{field}: {}",
+            reply.body
+        );
         assert!(!reply.body.contains("Copiez ce jeton"));
         // What was typed is kept.
         if field != "principal" {
@@ -221,5 +260,9 @@ async fn a_refused_token_shows_the_message_next_to_its_field_and_keeps_what_was_
         }
     }
     let page = get(&format!("{}/administration", site.url), Some(&admin)).await;
-    assert!(page.body.contains("<h2>Jetons (1)</h2>"), "nothing added: {}", page.body);
+    assert!(
+        page.body.contains("<h2>Jetons (3)</h2>"),
+        "nothing added: {}",
+        page.body
+    );
 }

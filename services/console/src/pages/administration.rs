@@ -364,7 +364,8 @@ pub(super) async fn revoke(
                 .collect::<Vec<_>>()
                 .join(", ");
             show(&state, &headers, &session, &Fields::default(), |page| {
-                page.notice = format!("Jeton révoqué : {revoked}. Il ne permet plus de se connecter.");
+                page.notice =
+                    format!("Jeton révoqué : {revoked}. Il ne permet plus de se connecter.");
             })
             .await
         }
