@@ -11,6 +11,9 @@ mod web;
 use maillage_service_kit::Role;
 use web::{encode, get, hidden, post, Site};
 
+/// A form's fields (name, value).
+type Form<'a> = &'a [(&'a str, &'a str)];
+
 /// The value of the read-only input `id` (the token shown once).
 fn shown_token(html: &str) -> String {
     let start = html.find("id=\"jeton\"").expect("the new token's field");
@@ -205,7 +208,7 @@ async fn a_refused_token_shows_the_message_next_to_its_field_and_keeps_what_was_
     let admin = site.sign_in(&site.token("root", &[Role::Admin])).await;
     let page = get(&format!("{}/administration", site.url), Some(&admin)).await;
     let csrf = hidden(&page.body, "csrf");
-    let cases: [(&[(&str, &str)], &str, &str); 3] = [
+    let cases: [(Form, &str, &str); 3] = [
         (
             &[("principal", ""), ("roles", "auditor"), ("expires_at", "7")],
             "principal",
