@@ -1,7 +1,8 @@
 //! The services as the console reaches them: one lazily connected gRPC
 //! channel, a client per service speaking as the signed-in person (their
 //! token, kept in the session) or as the public survey page's `respondent`,
-//! the gRPC health service (which needs no token), and a refusal read back as the field it names and the service's message.
+//! the gRPC health service (which needs no token), and a refusal read back
+//! as the field it names and the service's message.
 
 use maillage_proto::v1::{
     admin_client::AdminClient, engagement_client::EngagementClient,
