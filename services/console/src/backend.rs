@@ -1,7 +1,8 @@
 //! The services as the console reaches them: one lazily connected gRPC
 //! channel, a client per service speaking as the signed-in person (their
 //! token, kept in the session) or as the public survey page's `respondent`,
-//! and a refusal read back as the field it names and the service's message.
+//! the gRPC health service (which needs no token), and a refusal read back
+//! as the field it names and the service's message.
 
 use maillage_proto::v1::{
     admin_client::AdminClient, engagement_client::EngagementClient,
@@ -11,6 +12,7 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
+use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt as _;
 
 /// What the console tells the services a read is for (recorded in the
@@ -86,6 +88,11 @@ impl Backend {
     /// The Engagement service as the holder of `token`.
     pub(crate) fn engagement(&self, token: &str) -> Result<EngagementClient<Authed>, Refusal> {
         Ok(EngagementClient::new(self.authed(token)?))
+    }
+
+    /// The services' gRPC health service (it needs no token).
+    pub(crate) fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
     }
 
     /// The Engagement service as the public survey page's `respondent`.

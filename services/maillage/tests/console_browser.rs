@@ -436,7 +436,10 @@ async fn the_main_pages_have_no_serious_accessibility_violations() {
     let mut engagement =
         pb::engagement_client::EngagementClient::new(site.platform.channel().await);
     let survey = common::open_free_text_survey(&mut engagement).await;
-    let token = site.token("alice", &[Role::Facilitator, Role::Analyst, Role::Auditor]);
+    let token = site.token(
+        "alice",
+        &[Role::Facilitator, Role::Analyst, Role::Auditor, Role::Admin],
+    );
     let browser = Browser::start().await;
     let mut pages = vec![
         ("/connexion".to_owned(), "Jeton personnel"),
@@ -461,6 +464,7 @@ async fn the_main_pages_have_no_serious_accessibility_violations() {
         ),
         ("/contacts/relances".to_owned(), "relance(s) à faire"),
         ("/audit?niveau=epci&code=243700499".to_owned(), "contact(s)"),
+        ("/administration".to_owned(), "Santé des services"),
     ];
     // The check finds what it should: a page without language, label nor alt text.
     browser

@@ -2,6 +2,7 @@
 //! principal's roles allow, the sign-in guard, the CSRF check of forms, the
 //! form fields with the service's refusal next to the one it names.
 
+mod administration;
 mod audit;
 mod contacts;
 mod edit_person;
@@ -43,6 +44,12 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
         .route("/deconnexion", post(sign_in::sign_out))
         .route("/territoire", get(territory::page))
         .route("/territoire/export", get(territory::export))
+        .route("/administration", get(administration::page))
+        .route("/administration/jetons", post(administration::add))
+        .route(
+            "/administration/jetons/revoquer",
+            post(administration::revoke),
+        )
         .route("/audit", get(audit::page))
         .route("/audit/export", get(audit::export))
         .route("/acteurs", get(stakeholders::list))
@@ -113,6 +120,7 @@ pub(crate) struct Nav {
     pub(crate) contacts: bool,
     pub(crate) follow_ups: bool,
     pub(crate) audit: bool,
+    pub(crate) administration: bool,
 }
 
 impl Nav {
@@ -129,6 +137,7 @@ impl Nav {
             contacts: false,
             follow_ups: false,
             audit: false,
+            administration: false,
         }
     }
 
@@ -150,6 +159,7 @@ impl Nav {
             contacts: session.any(&WRITERS),
             follow_ups: session.any(&follow_ups::READERS),
             audit: session.any(&audit::AUDITORS),
+            administration: session.any(&administration::ADMINS),
         }
     }
 }
