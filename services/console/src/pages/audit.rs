@@ -14,7 +14,7 @@ use maillage_proto::v1::export_report_request::Report;
 use maillage_service_kit::Role;
 use tonic::Code;
 
-use super::territory::LEVELS;
+use super::territory::{level_input, LEVELS};
 use super::{ended, guard, place, render, Input, Nav};
 use crate::backend::Refusal;
 use crate::form::Fields;
@@ -155,19 +155,7 @@ pub(super) async fn page(
     };
     let query_text = uri.query().unwrap_or("");
     let query = Fields::parse(query_text.as_bytes());
-    let mut level = Input::choices(
-        "niveau",
-        "Niveau",
-        LEVELS
-            .iter()
-            .map(|(value, _, label)| (value.to_string(), label.to_string())),
-        &query,
-    );
-    if query.get("niveau").is_empty() {
-        if let Some(first) = level.options.first_mut() {
-            first.selected = true;
-        }
-    }
+    let mut level = level_input(&query);
     let mut code = Input::text("code", "Code du territoire", &query);
     let mut from = Input::text("du", "Du", &query).kind("date");
     let mut to = Input::text("au", "Au", &query).kind("date");

@@ -241,6 +241,25 @@ fn report(data: pb::TerritoryEngagementReport, query: &str) -> Report {
     }
 }
 
+/// The choice of a territory's level, as the query gives it (the first level
+/// when it gives none).
+pub(super) fn level_input(query: &Fields) -> Input {
+    let mut level = Input::choices(
+        "niveau",
+        "Niveau",
+        LEVELS
+            .iter()
+            .map(|(value, _, label)| (value.to_string(), label.to_string())),
+        query,
+    );
+    if query.get("niveau").is_empty() {
+        if let Some(first) = level.options.first_mut() {
+            first.selected = true;
+        }
+    }
+    level
+}
+
 /// `GET /territoire?niveau=epci&code=…&date=AAAA-MM-JJ` (analyst).
 pub(super) async fn page(
     Shared(state): Shared<Arc<State>>,
@@ -253,19 +272,7 @@ pub(super) async fn page(
     };
     let query_text = uri.query().unwrap_or("");
     let query = Fields::parse(query_text.as_bytes());
-    let mut level = Input::choices(
-        "niveau",
-        "Niveau",
-        LEVELS
-            .iter()
-            .map(|(value, _, label)| (value.to_string(), label.to_string())),
-        &query,
-    );
-    if query.get("niveau").is_empty() {
-        if let Some(first) = level.options.first_mut() {
-            first.selected = true;
-        }
-    }
+    let mut level = level_input(&query);
     let mut code =
         Input::text("code", "Code du territoire", &query).hint("(SIREN de l'EPCI, code INSEE…)");
     let mut date = Input::text("date", "À la date du", &query)
