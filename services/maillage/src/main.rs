@@ -105,6 +105,13 @@ enum Command {
         #[command(subcommand)]
         command: cli::import::ImportCommand,
     },
+    /// The programme of the accompaniment: its axes and designated officers.
+    Programme {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: cli::programme::ProgrammeCommand,
+    },
     /// Saved searches of the register.
     Segment {
         #[command(flatten)]
@@ -190,6 +197,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             connection,
             command,
         } => cli::segment::run(&connection, command).await,
+        Command::Programme {
+            connection,
+            command,
+        } => cli::programme::run(&connection, command).await,
         Command::Import { command } => cli::import::run(command).await,
         Command::Restore(args) => cli::restore::run(args).await,
         Command::SubjectExport { connection, args } => {

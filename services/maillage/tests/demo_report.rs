@@ -274,6 +274,44 @@ async fn report_names_close_territories_and_replays_the_past() {
     assert!(csv.starts_with("code,name,population"), "{csv}");
     assert_eq!(csv.lines().count(), 17);
 
+    let programme = platform.maillage(&["programme", "show"]).await;
+    assert!(programme.status.success(), "{}", text(&programme.stderr));
+    let programme = text(&programme.stdout);
+    assert!(
+        programme.starts_with(" 1. Sensibiliser et informer — "),
+        "{programme}"
+    );
+    assert!(programme.contains(" 3. Structurer l'offre de tiers-lieux — "));
+    assert!(
+        programme.contains("responsable : dgs-castelrenaudais"),
+        "{programme}"
+    );
+    let twice = platform
+        .maillage(&["programme", "define-axis", "sensibiliser et informer"])
+        .await;
+    assert!(!twice.status.success());
+    assert!(
+        text(&twice.stderr).contains("name"),
+        "{}",
+        text(&twice.stderr)
+    );
+    let added = platform
+        .maillage(&[
+            "programme",
+            "define-axis",
+            "Mobilités",
+            "--description",
+            "Se rendre au tiers-lieu",
+        ])
+        .await;
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let programme = text(&platform.maillage(&["programme", "show"]).await.stdout);
+    assert!(programme.contains(" 4. Mobilités — "), "{programme}");
+    assert!(
+        programme.contains("    Se rendre au tiers-lieu"),
+        "{programme}"
+    );
+
     let summary = platform
         .maillage(&[
             "report",

@@ -12,6 +12,7 @@ pub mod follow_ups;
 pub mod import;
 pub mod output;
 pub mod privacy;
+pub mod programme;
 pub mod reach;
 pub mod rebuild;
 pub mod rekey;
