@@ -130,6 +130,28 @@ pub fn enum_value<E: TryFrom<i32>>(field: &str, value: i32) -> Checked<E> {
     E::try_from(value).map_err(|_| invalid(field, format!("unknown value {value}")))
 }
 
+/// A list of enum values, each known, not UNSPECIFIED and given once
+/// (`field[i]` named otherwise); `required` asks for at least one.
+pub fn enum_values<E: TryFrom<i32> + PartialEq>(
+    field: &str,
+    values: &[i32],
+    required: bool,
+) -> Checked<Vec<E>> {
+    if required && values.is_empty() {
+        return Err(invalid(field, "at least one is required"));
+    }
+    let mut checked: Vec<E> = Vec::with_capacity(values.len());
+    for (i, value) in values.iter().enumerate() {
+        let element = format!("{field}[{i}]");
+        let value = enum_value(&element, *value)?;
+        if checked.contains(&value) {
+            return Err(invalid(&element, "appears twice"));
+        }
+        checked.push(value);
+    }
+    Ok(checked)
+}
+
 /// A required instant.
 pub fn instant(field: &str, value: Option<&Timestamp>) -> Checked<Timestamp> {
     optional_instant(field, value)?.ok_or_else(|| invalid(field, "is required"))
@@ -233,6 +255,29 @@ mod tests {
         assert!(enum_value::<Known>("kind", 1).is_ok());
         assert!(refused(enum_value::<Known>("kind", 0)).contains("required"));
         assert!(refused(enum_value::<Known>("kind", 7)).contains("unknown value 7"));
+    }
+
+    #[test]
+    fn a_list_of_enum_values_names_the_unknown_or_repeated_one() {
+        use maillage_proto::v1::EngagementAudience as Audience;
+        assert_eq!(
+            enum_values::<Audience>("audiences", &[3, 1], true).unwrap(),
+            [Audience::Businesses, Audience::Population]
+        );
+        assert!(enum_values::<Audience>("audiences", &[], false)
+            .unwrap()
+            .is_empty());
+        assert!(refused(enum_values::<Audience>("audiences", &[], true)).contains("at least one"));
+        assert!(
+            refused(enum_values::<Audience>("audiences", &[1, 0], false)).contains("audiences[1]")
+        );
+        assert!(
+            refused(enum_values::<Audience>("audiences", &[1, 1], false))
+                .contains("audiences[1]: appears twice")
+        );
+        assert!(
+            refused(enum_values::<Audience>("audiences", &[99], false)).contains("audiences[0]")
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod action;
 pub mod diagnostic;
 pub mod interview;
 pub mod programme;
+pub mod programme_plan;
 pub mod survey;
 
 /// A protobuf timestamp for an instant.

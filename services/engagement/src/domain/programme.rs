@@ -2,7 +2,9 @@
 //! defines it — its axes, a small taxonomy (name, description, order) that
 //! actions, surveys and interviews are tagged with, and the officers it
 //! designates (principals) for an axis or the whole programme, who approve its
-//! thematic actions (see the Action aggregate).
+//! thematic actions (see the Action aggregate); and its plan — the objectives
+//! of each axis and the missions of the contract with their deliverables
+//! (`programme_plan.rs`).
 //!
 //! The engagement log keeps one programme (its stream id is fixed), which
 //! exists, empty, before its first axis: every command is a change, and no
@@ -16,6 +18,8 @@ use std::collections::HashSet;
 use maillage_es::Decider;
 use maillage_proto::v1 as pb;
 use uuid::Uuid;
+
+use super::programme_plan::{self, Mission, Objective, PlanCommand};
 
 /// Most axes a programme may hold (retired ones included).
 pub const MAX_AXES: usize = 50;
@@ -68,6 +72,8 @@ pub enum Command {
         /// The axis designated for (`None`: the whole programme).
         axis: Option<Uuid>,
     },
+    /// A change to the objectives or the missions.
+    Plan(PlanCommand),
 }
 
 /// An officer of the collectivité, designated for an axis or the whole programme.
@@ -93,6 +99,11 @@ maillage_es::proto_events! {
         ProgrammeAxisRetired(ProgrammeAxisRetired),
         ProgrammeOfficerDesignated(ProgrammeOfficerDesignated),
         ProgrammeOfficerRevoked(ProgrammeOfficerRevoked),
+        ProgrammeObjectiveSet(ProgrammeObjectiveSet),
+        ProgrammeObjectiveWithdrawn(ProgrammeObjectiveWithdrawn),
+        ProgrammeMissionDefined(ProgrammeMissionDefined),
+        MissionDeliverableAdded(MissionDeliverableAdded),
+        MissionDeliverableDelivered(MissionDeliverableDelivered),
     }
 }
 
@@ -120,6 +131,36 @@ pub enum Error {
     /// Revoking a designation that does not exist.
     #[error("{0} is not designated there")]
     NotDesignated(String),
+    /// Naming an objective the programme does not hold.
+    #[error("no such objective {0}")]
+    UnknownObjective(Uuid),
+    /// Setting a new objective with an id that exists.
+    #[error("objective {0} already exists")]
+    ObjectiveExists(Uuid),
+    /// Changing a withdrawn objective.
+    #[error("objective {0} is withdrawn")]
+    ObjectiveWithdrawn(Uuid),
+    /// Defining a mission with an id that exists.
+    #[error("mission {0} already exists")]
+    MissionExists(Uuid),
+    /// Another mission has this name.
+    #[error("name: another mission is named {0:?}")]
+    MissionNameTaken(String),
+    /// Naming a mission the programme does not hold.
+    #[error("no such mission {0}")]
+    UnknownMission(Uuid),
+    /// Adding a deliverable with an id that exists.
+    #[error("deliverable {0} already exists")]
+    DeliverableExists(Uuid),
+    /// Naming a deliverable no mission holds.
+    #[error("no such deliverable {0}")]
+    UnknownDeliverable(Uuid),
+    /// Delivering a deliverable twice.
+    #[error("deliverable {0} was already delivered")]
+    AlreadyDelivered(Uuid),
+    /// A list of the plan is full.
+    #[error("a programme holds at most {1} {0}")]
+    TooMany(&'static str, usize),
 }
 
 /// One axis, as its events made it.
@@ -143,6 +184,10 @@ pub struct State {
     pub axes: Vec<Axis>,
     /// The officers designated now, in the order designated.
     pub officers: Vec<Officer>,
+    /// The objectives, in the order first set (withdrawn ones included).
+    pub objectives: Vec<Objective>,
+    /// The missions of the contract, in the order defined.
+    pub missions: Vec<Mission>,
 }
 
 impl State {
@@ -187,7 +232,7 @@ impl State {
     }
 
     /// The axis `id`, in use.
-    fn axis_in_use(&self, id: &Uuid) -> Result<&Axis, Error> {
+    pub(super) fn axis_in_use(&self, id: &Uuid) -> Result<&Axis, Error> {
         let axis = self.axis(id).ok_or(Error::UnknownAxis(*id))?;
         match axis.retired {
             None => Ok(axis),
@@ -302,6 +347,7 @@ impl Decider for Programme {
                     },
                 )])
             }
+            Command::Plan(command) => programme_plan::decide(command, state),
             Command::RetireAxis { axis_id, reason } => {
                 state.axis_in_use(axis_id)?;
                 Ok(vec![Event::ProgrammeAxisRetired(
@@ -372,6 +418,11 @@ impl Decider for Programme {
                     .officers
                     .retain(|known| !(known.principal == revoked.principal && known.axis == axis));
             }
+            Event::ProgrammeObjectiveSet(_)
+            | Event::ProgrammeObjectiveWithdrawn(_)
+            | Event::ProgrammeMissionDefined(_)
+            | Event::MissionDeliverableAdded(_)
+            | Event::MissionDeliverableDelivered(_) => programme_plan::evolve(state, event),
             Event::ProgrammeAxisRetired(retired) => {
                 let id = parse(&retired.axis_id);
                 if let Some(at) = state.axes.iter().position(|axis| axis.id == id) {

@@ -111,7 +111,7 @@ impl EngagementService {
         let title = validate::required_text("title", &r.title, MAX_TITLE)?;
         let description = validate::optional_text("description", &r.description, MAX_DESCRIPTION)?;
         let themes = themes("topics", &r.topics, "themes", &r.themes, true)?;
-        let audiences = audiences(&r.audiences)?;
+        let audiences = validate::enum_values("audiences", &r.audiences, true)?;
         let venue = venue(self, "venue", &r.venue)?;
         let target_territory = target_territory(self, &r.target_territory)?;
         let organiser_ids = validate::ids("organiser_ids", &r.organiser_ids, MAX_ITEMS, false)?;
@@ -137,24 +137,6 @@ impl EngagementService {
         });
         run(&self.actions, &id, command, None, &ctx).await
     }
-}
-
-fn audiences(values: &[i32]) -> Result<Vec<pb::EngagementAudience>, Status> {
-    if values.is_empty() {
-        return Err(invalid("audiences", "at least one is required"));
-    }
-    let mut seen = std::collections::HashSet::new();
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let audience = validate::enum_value(&format!("audiences[{i}]"), *value)?;
-            if !seen.insert(audience) {
-                return Err(invalid(format!("audiences[{i}]"), "appears twice"));
-            }
-            Ok(audience)
-        })
-        .collect()
 }
 
 /// A time slot: `starts_at` and `ends_at`, the end after the start.

@@ -18,6 +18,7 @@ mod approval;
 mod diagnostic;
 mod interview;
 mod programme;
+mod programme_plan;
 mod subject_access;
 mod survey;
 
@@ -539,6 +540,41 @@ impl Engagement for EngagementService {
         request: Request<pb::RevokeProgrammeOfficerRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         self.handle_revoke_programme_officer(request).await
+    }
+
+    async fn set_programme_objective(
+        &self,
+        request: Request<pb::SetProgrammeObjectiveRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_set_programme_objective(request).await
+    }
+
+    async fn withdraw_programme_objective(
+        &self,
+        request: Request<pb::WithdrawProgrammeObjectiveRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_withdraw_programme_objective(request).await
+    }
+
+    async fn define_programme_mission(
+        &self,
+        request: Request<pb::DefineProgrammeMissionRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_define_programme_mission(request).await
+    }
+
+    async fn add_mission_deliverable(
+        &self,
+        request: Request<pb::AddMissionDeliverableRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_add_mission_deliverable(request).await
+    }
+
+    async fn deliver_mission_deliverable(
+        &self,
+        request: Request<pb::DeliverMissionDeliverableRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_deliver_mission_deliverable(request).await
     }
 
     async fn approve_action(

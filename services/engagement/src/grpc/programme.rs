@@ -20,6 +20,8 @@ use super::{
 };
 use crate::category::PROGRAMME;
 use crate::domain::programme::{Command, Error, Officer, Programme, MAX_AXES, PROGRAMME_ID};
+use crate::domain::programme_plan::{Mission, Objective};
+use crate::domain::timestamp;
 use crate::EngagementService;
 
 /// The category of new axes' creation ids.
@@ -39,6 +41,15 @@ impl Refusal for Error {
             Error::NotDesignated(principal) => {
                 ServiceError::not_found("officer designation of", principal)
             }
+            Error::UnknownObjective(id) => ServiceError::not_found("objective", id.to_string()),
+            Error::ObjectiveExists(id) => ServiceError::already_exists("objective", id.to_string()),
+            Error::MissionExists(id) => ServiceError::already_exists("mission", id.to_string()),
+            Error::MissionNameTaken(name) => ServiceError::already_exists("mission named", name),
+            Error::UnknownMission(id) => ServiceError::not_found("mission", id.to_string()),
+            Error::DeliverableExists(id) => {
+                ServiceError::already_exists("deliverable", id.to_string())
+            }
+            Error::UnknownDeliverable(id) => ServiceError::not_found("deliverable", id.to_string()),
             other => ServiceError::failed_precondition(other.to_string()),
         }
     }
@@ -321,6 +332,49 @@ impl EngagementService {
             version,
             axes,
             officers,
+            objectives: state.objectives.iter().map(objective_view).collect(),
+            missions: state.missions.iter().map(mission_view).collect(),
         }))
+    }
+}
+
+/// An objective as the API shows it.
+fn objective_view(objective: &Objective) -> pb::ProgrammeObjective {
+    pb::ProgrammeObjective {
+        objective_id: objective.id.to_string(),
+        axis_id: objective.axis.to_string(),
+        label: objective.label.clone(),
+        measure: objective.measure.into(),
+        action_kinds: objective.action_kinds.iter().map(|k| *k as i32).collect(),
+        audiences: objective.audiences.iter().map(|a| *a as i32).collect(),
+        target: objective.target,
+        every_commune: objective.every_commune,
+        due_at: Some(timestamp(objective.due_at)),
+        withdrawn: objective.withdrawn.is_some(),
+        withdrawal_reason: objective.withdrawn.clone().unwrap_or_default(),
+    }
+}
+
+/// A mission and its deliverables as the API shows them.
+fn mission_view(mission: &Mission) -> pb::ProgrammeMission {
+    pb::ProgrammeMission {
+        mission_id: mission.id.to_string(),
+        name: mission.name.clone(),
+        description: mission.description.clone(),
+        deliverables: mission
+            .deliverables
+            .iter()
+            .map(|deliverable| pb::MissionDeliverable {
+                deliverable_id: deliverable.id.to_string(),
+                label: deliverable.label.clone(),
+                due_at: Some(timestamp(deliverable.due_at)),
+                delivered_at: deliverable.delivered.as_ref().map(|(at, _)| timestamp(*at)),
+                reference: deliverable
+                    .delivered
+                    .as_ref()
+                    .map(|(_, reference)| reference.clone())
+                    .unwrap_or_default(),
+            })
+            .collect(),
     }
 }
