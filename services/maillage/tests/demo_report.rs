@@ -79,6 +79,60 @@ async fn the_demo_report_shows_what_the_projections_answer() {
         axes.contains("<tr><td>Sensibiliser et informer</td><td class=\"n\">5</td><td class=\"n\">5</td><td class=\"n\">0</td><td class=\"n\">0</td></tr>"),
         "five awareness actions held, the campaign among them: {axes}"
     );
+    // The objectives of the axes, measured against the projections' own
+    // figures: every commune of the EPCI is the target of the first, and
+    // the roundtables held are those the action statistics count.
+    let objectives = html
+        .split("id=\"objectifs\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("the objectives and deliverables");
+    let statistics = ProjectionsClient::new(platform.channel().await)
+        .get_action_statistics(pb::ActionStatisticsRequest {
+            territory: Some(epci()),
+            as_of: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let roundtables = statistics
+        .by_kind
+        .iter()
+        .find(|kind| kind.group == "ACTION_KIND_ROUNDTABLE")
+        .map_or(0, |kind| kind.held);
+    assert!(roundtables > 0);
+    assert!(
+        objectives.contains(&format!(
+            "<td>Trois tables rondes entre acteurs du territoire</td><td>actions tenues (Table ronde)</td><td class=\"n\">{roundtables}</td><td class=\"n\">3</td><td>31/12/2026</td>"
+        )),
+        "{objectives}"
+    );
+    let every_commune = objectives
+        .split("<td>Toutes les communes touchées par une action de sensibilisation</td>")
+        .nth(1)
+        .and_then(|row| row.split("</tr>").next())
+        .expect("the objective on every commune");
+    let reached: usize = every_commune
+        .split("<td class=\"n\">")
+        .nth(1)
+        .and_then(|cell| cell.split('<').next())
+        .and_then(|value| value.parse().ok())
+        .expect("its value");
+    assert!(
+        reached >= 1 && reached <= 16 - report.white_zone_communes.len(),
+        "a commune in a white zone is reached by nothing: {every_commune}"
+    );
+    assert!(
+        every_commune.contains(&format!(
+            "<td class=\"n\">{}</td><td>30/06/2027</td>",
+            report.communes_total
+        )),
+        "{every_commune}"
+    );
+    assert!(
+        objectives.contains("<td>Plan de sensibilisation</td><td>15/05/2026</td><td>le 12/05/2026 (plan-de-sensibilisation.pdf)</td>"),
+        "{objectives}"
+    );
     // The audit reads who approved the thematic workshop, and that the
     // survey opened once its campaign was held.
     let engagement = pb::event_log_client::EventLogClient::new(platform.channel().await)
@@ -307,6 +361,56 @@ async fn report_names_close_territories_and_replays_the_past() {
     assert!(added.status.success(), "{}", text(&added.stderr));
     let programme = text(&platform.maillage(&["programme", "show"]).await.stdout);
     assert!(programme.contains(" 4. Mobilités — "), "{programme}");
+    assert!(
+        programme.contains("  - Trois tables rondes entre acteurs du territoire (Concerter les acteurs du territoire) : cible 3, échéance 31/12/2026 — "),
+        "{programme}"
+    );
+    // An objective on the new axis, from the terminal: an unknown kind is
+    // explained before anything is sent; a good one is listed.
+    let mobility = programme
+        .lines()
+        .find_map(|line| line.strip_prefix(" 4. Mobilités — "))
+        .expect("the new axis's id")
+        .to_owned();
+    let objective = |kind: &str| {
+        vec![
+            "programme".to_owned(),
+            "set-objective".to_owned(),
+            "--axis".to_owned(),
+            mobility.clone(),
+            "--label".to_owned(),
+            "Deux visites d'échange".to_owned(),
+            "--measure".to_owned(),
+            "actions-held".to_owned(),
+            "--kind".to_owned(),
+            kind.to_owned(),
+            "--target".to_owned(),
+            "2".to_owned(),
+            "--due".to_owned(),
+            "2027-03-31".to_owned(),
+        ]
+    };
+    let args = objective("visite");
+    let unknown = platform
+        .maillage(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("--kind visite"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let args = objective("exchange-visit");
+    let set = platform
+        .maillage(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    let programme = text(&platform.maillage(&["programme", "show"]).await.stdout);
+    assert!(
+        programme
+            .contains("  - Deux visites d'échange (Mobilités) : cible 2, échéance 31/03/2027 — "),
+        "{programme}"
+    );
     assert!(
         programme.contains("    Se rendre au tiers-lieu"),
         "{programme}"

@@ -378,7 +378,7 @@ mod tests {
 
     /// 2027-06-30, 00:00 UTC.
     fn june_2027() -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_830_211_200)
+        UNIX_EPOCH + Duration::from_secs(1_814_313_600)
     }
 
     /// A programme with the axes 1 "Sensibiliser" and 2 "Concerter".

@@ -3,11 +3,15 @@
 //! that follow are tagged with, and designates its DGS as the officer who
 //! approves the thematic actions of the third axis (she gets a token of her
 //! own: [`OFFICER`]). [`approve`] plays her concertation on a proposal.
+//! [`plan`] sets the objectives of the axes (every commune reached by an
+//! awareness action by June 2027, roundtables, interviews) and the missions
+//! of the contract with their deliverables, one delivered.
 
 use maillage_proto::v1 as pb;
 use pb::admin_client::AdminClient;
 use pb::engagement_client::EngagementClient;
 
+use super::calendar::at;
 use super::player::Player;
 use crate::cli::client::{explain, Authed, Connection};
 
@@ -119,6 +123,152 @@ pub async fn approve(player: &mut Player, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sets one objective of `axis`.
+async fn objective(
+    player: &mut Player,
+    axis: &str,
+    label: &str,
+    measure: pb::ObjectiveMeasure,
+    action_kinds: &[pb::ActionKind],
+    target: Option<u32>,
+    due_at: prost_types::Timestamp,
+) -> anyhow::Result<()> {
+    let request = pb::SetProgrammeObjectiveRequest {
+        request_id: player.request_id(),
+        expected_version: None,
+        objective_id: String::new(),
+        axis_id: axis.to_owned(),
+        label: label.to_owned(),
+        measure: measure.into(),
+        action_kinds: action_kinds.iter().map(|k| i32::from(*k)).collect(),
+        audiences: Vec::new(),
+        target: target.unwrap_or(0),
+        every_commune: target.is_none(),
+        due_at: Some(due_at),
+    };
+    let result = player.engagement.set_programme_objective(request).await;
+    let reply = player.answer("objectif du programme", result)?;
+    player.done(ENGAGEMENT, reply);
+    Ok(())
+}
+
+/// A deliverable of the demo: its label, due date, and when it was
+/// delivered and what (`None`: not yet).
+type Deliverable<'a> = (
+    &'a str,
+    prost_types::Timestamp,
+    Option<(prost_types::Timestamp, &'a str)>,
+);
+
+/// Adds a mission with its deliverables.
+async fn mission(
+    player: &mut Player,
+    name: &str,
+    deliverables: &[Deliverable<'_>],
+) -> anyhow::Result<()> {
+    let request = pb::DefineProgrammeMissionRequest {
+        request_id: player.request_id(),
+        expected_version: None,
+        name: name.to_owned(),
+        description: String::new(),
+    };
+    let result = player.engagement.define_programme_mission(request).await;
+    let reply = player.answer("mission du contrat", result)?;
+    let mission_id = player.done(ENGAGEMENT, reply);
+    for (label, due_at, delivered) in deliverables {
+        let request = pb::AddMissionDeliverableRequest {
+            request_id: player.request_id(),
+            expected_version: None,
+            mission_id: mission_id.clone(),
+            label: (*label).to_owned(),
+            due_at: Some(*due_at),
+        };
+        let result = player.engagement.add_mission_deliverable(request).await;
+        let reply = player.answer("livrable", result)?;
+        let deliverable_id = player.done(ENGAGEMENT, reply);
+        if let Some((delivered_at, reference)) = delivered {
+            let request = pb::DeliverMissionDeliverableRequest {
+                request_id: player.request_id(),
+                expected_version: None,
+                deliverable_id,
+                delivered_at: Some(*delivered_at),
+                reference: (*reference).to_owned(),
+            };
+            let result = player.engagement.deliver_mission_deliverable(request).await;
+            let reply = player.answer("livrable remis", result)?;
+            player.done(ENGAGEMENT, reply);
+        }
+    }
+    Ok(())
+}
+
+/// The objectives of the axes and the missions of the contract.
+async fn plan(player: &mut Player, axes: &Axes) -> anyhow::Result<()> {
+    use pb::ActionKind as K;
+    use pb::ObjectiveMeasure as M;
+    objective(
+        player,
+        &axes.inform,
+        "Toutes les communes touchées par une action de sensibilisation",
+        M::CommunesReached,
+        &[
+            K::AwarenessPublicMeeting,
+            K::AwarenessStand,
+            K::AwarenessSiteVisit,
+        ],
+        None,
+        at(2027, 6, 30, 0, 0),
+    )
+    .await?;
+    objective(
+        player,
+        &axes.consult,
+        "Trois tables rondes entre acteurs du territoire",
+        M::ActionsHeld,
+        &[K::Roundtable],
+        Some(3),
+        at(2026, 12, 31, 0, 0),
+    )
+    .await?;
+    objective(
+        player,
+        &axes.consult,
+        "Dix entretiens pour comprendre motivations et attentes",
+        M::Interviews,
+        &[],
+        Some(10),
+        at(2026, 12, 31, 0, 0),
+    )
+    .await?;
+    mission(
+        player,
+        "Mission 1 : sensibilisation et concertation",
+        &[
+            (
+                "Plan de sensibilisation",
+                at(2026, 5, 15, 0, 0),
+                Some((at(2026, 5, 12, 10, 0), "plan-de-sensibilisation.pdf")),
+            ),
+            (
+                "Synthèse de l'enquête et des entretiens",
+                at(2027, 1, 31, 0, 0),
+                None,
+            ),
+        ],
+    )
+    .await?;
+    mission(
+        player,
+        "Mission 2 : analyse des tiers-lieux existants",
+        &[(
+            "Rapport de diagnostic des tiers-lieux",
+            at(2027, 2, 28, 0, 0),
+            None,
+        )],
+    )
+    .await
+}
+
 /// Defines the programme's three axes and designates the officer.
 pub async fn play(
     player: &mut Player,
@@ -147,5 +297,6 @@ pub async fn play(
         .await?,
     };
     designate(player, connection, channel, &axes.structure).await?;
+    plan(player, &axes).await?;
     Ok(axes)
 }

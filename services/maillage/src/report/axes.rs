@@ -11,7 +11,7 @@ use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryLevel, TerritoryRef};
 
 use super::data::ReportData;
-use super::scan::LogFacts;
+use super::scan::{ActionFact, InterviewFact, LogFacts};
 
 /// What was done on one axis.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,6 +51,36 @@ pub fn communes_of(target: &pb::TerritoryRef) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// Whether an action was planned in the territory of `communes`, or for it.
+pub fn action_in(action: &ActionFact, communes: &BTreeSet<String>) -> bool {
+    action
+        .commune
+        .as_ref()
+        .is_some_and(|c| communes.contains(c))
+        || action
+            .target
+            .as_ref()
+            .is_some_and(|target| overlaps(target, communes))
+}
+
+/// Whether an interview was with a person of the territory of `communes`.
+pub fn interview_in(
+    facts: &LogFacts,
+    interview: &InterviewFact,
+    communes: &BTreeSet<String>,
+) -> bool {
+    interview
+        .commune
+        .as_ref()
+        .or_else(|| {
+            interview
+                .stakeholder_id
+                .as_ref()
+                .and_then(|id| facts.communes.get(id))
+        })
+        .is_some_and(|c| communes.contains(c))
+}
+
 /// The progress of every axis of the programme in the territory of
 /// `communes`, whose report shows the surveys `surveys`.
 pub fn compute(
@@ -59,7 +89,6 @@ pub fn compute(
     surveys: &[pb::SurveyResults],
 ) -> Vec<AxisProgress> {
     let shown: BTreeSet<&str> = surveys.iter().map(|s| s.survey_id.as_str()).collect();
-    let here = |commune: Option<&String>| commune.is_some_and(|c| communes.contains(c));
     facts
         .axes
         .iter()
@@ -68,14 +97,7 @@ pub fn compute(
             let actions: Vec<_> = facts
                 .actions
                 .values()
-                .filter(|action| tagged(&action.axis_ids))
-                .filter(|action| {
-                    here(action.commune.as_ref())
-                        || action
-                            .target
-                            .as_ref()
-                            .is_some_and(|target| overlaps(target, communes))
-                })
+                .filter(|action| tagged(&action.axis_ids) && action_in(action, communes))
                 .collect();
             AxisProgress {
                 name: axis.name.clone(),
@@ -90,15 +112,8 @@ pub fn compute(
                 interviews: facts
                     .interviews
                     .iter()
-                    .filter(|interview| tagged(&interview.axis_ids))
                     .filter(|interview| {
-                        here(interview.commune.as_ref())
-                            || here(
-                                interview
-                                    .stakeholder_id
-                                    .as_ref()
-                                    .and_then(|id| facts.communes.get(id)),
-                            )
+                        tagged(&interview.axis_ids) && interview_in(facts, interview, communes)
                     })
                     .count() as u64,
             }

@@ -55,6 +55,10 @@ pub struct ReportData {
     pub sources: Vec<LogSource>,
     /// What was done on each axis of the programme.
     pub axes: Vec<super::axes::AxisProgress>,
+    /// The programme's objectives in force, measured.
+    pub objectives: Vec<super::objectives::ObjectiveProgress>,
+    /// The deliverables of the contract's missions.
+    pub deliverables: Vec<super::objectives::DeliverableProgress>,
     /// Survey id → the territory's communes its information campaign reached
     /// (surveys with a campaign only).
     pub campaign_reach: BTreeMap<String, std::collections::BTreeSet<String>>,

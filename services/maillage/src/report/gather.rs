@@ -178,9 +178,13 @@ pub async fn gather(
     };
     let reengagement = super::reengagement::compute(&facts, &communes, at);
     let axes = super::axes::compute(&facts, &communes, &surveys);
+    let objectives = super::objectives::objectives(&facts, &communes, at);
+    let deliverables = super::objectives::deliverables(&facts, at);
     let campaign_reach = super::campaign::compute(&facts, &communes, &surveys);
     Ok(ReportData {
         axes,
+        objectives,
+        deliverables,
         campaign_reach,
         reengagement,
         as_of: as_of.map(|t| super::dates::rfc3339(&t)),

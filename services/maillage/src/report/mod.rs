@@ -15,6 +15,7 @@ pub mod diff;
 pub mod gather;
 pub mod html;
 pub mod labels;
+pub mod objectives;
 pub mod reengagement;
 pub mod scan;
 pub mod summary;
@@ -76,6 +77,7 @@ pub fn render_with(
         activity::actions(data).render()?,
         activity::themes(data).render()?,
         axes::section(data).render()?,
+        objectives::section(data).render()?,
         surveys::section(data).render()?,
         consortium::section(data).render()?,
         activity::stakeholders(data).render()?,

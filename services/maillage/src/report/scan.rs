@@ -2,8 +2,9 @@
 //! (the EventLog API, as any internal tool would): when contacts and actions took
 //! place (for the monthly series), which surveys and consortia exist, the names
 //! of organisations (public, never personal data), the élus' mandates with
-//! who is archived or erased (for the re-engagement counts), and the programme's
-//! axes with what is tagged with them (for the progress per axis). Events
+//! who is archived or erased (for the re-engagement counts), the programme's
+//! axes with what is tagged with them (for the progress per axis), and its
+//! objectives and missions (for the progress per objective and deliverable). Events
 //! recorded after `as_of` are ignored, as the projections' replay ignores them.
 //! A terminal sees the reading's progress.
 
@@ -44,6 +45,45 @@ pub struct ActionFact {
     pub target: Option<pb::TerritoryRef>,
     /// The programme's axes it serves.
     pub axis_ids: Vec<String>,
+    /// Its kind (`ActionKind`).
+    pub kind: i32,
+    /// The audiences it is for (`EngagementAudience`).
+    pub audiences: Vec<i32>,
+}
+
+/// An objective of the programme, as last set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectiveFact {
+    /// Its id.
+    pub id: String,
+    /// The event as last set (its axis, measure, filters, target, due date).
+    pub set: pb::ProgrammeObjectiveSet,
+    /// Why it was withdrawn (`None`: in force).
+    pub withdrawn: Option<String>,
+}
+
+/// A deliverable of a mission.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliverableFact {
+    /// Its id.
+    pub id: String,
+    /// What it is.
+    pub label: String,
+    /// When it is due, in seconds since the epoch (UTC).
+    pub due_at: i64,
+    /// When it was delivered, in seconds since the epoch (UTC), and what.
+    pub delivered: Option<(i64, String)>,
+}
+
+/// A mission of the contract and its deliverables, in the order added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MissionFact {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its deliverables.
+    pub deliverables: Vec<DeliverableFact>,
 }
 
 /// An axis of the programme, as its events made it.
@@ -96,6 +136,10 @@ pub struct LogFacts {
     pub surveys: Vec<String>,
     /// The programme's axes: those in use in their order, then the retired.
     pub axes: Vec<AxisFact>,
+    /// The programme's objectives, in the order first set.
+    pub objectives: Vec<ObjectiveFact>,
+    /// The missions of the contract, in the order defined.
+    pub missions: Vec<MissionFact>,
     /// Survey id → the axes it serves.
     pub survey_axes: BTreeMap<String, Vec<String>>,
     /// Survey id → the actions of its information campaign.
@@ -217,6 +261,8 @@ impl LogFacts {
                     commune: venue_commune(event.venue.as_ref()),
                     target: event.target_territory,
                     axis_ids: event.axis_ids,
+                    kind: event.kind,
+                    audiences: event.audiences,
                     ..ActionFact::default()
                 };
                 self.actions.insert(event.action_id, fact);
@@ -303,6 +349,59 @@ impl LogFacts {
                     let mut axis = self.axes.remove(at);
                     axis.retired = true;
                     self.axes.push(axis);
+                }
+            }
+            "maillage.v1.ProgrammeObjectiveSet" => {
+                let set = pb::ProgrammeObjectiveSet::decode(payload)?;
+                let fact = ObjectiveFact {
+                    id: set.objective_id.clone(),
+                    set,
+                    withdrawn: None,
+                };
+                match self.objectives.iter_mut().find(|o| o.id == fact.id) {
+                    Some(known) => *known = fact,
+                    None => self.objectives.push(fact),
+                }
+            }
+            "maillage.v1.ProgrammeObjectiveWithdrawn" => {
+                let event = pb::ProgrammeObjectiveWithdrawn::decode(payload)?;
+                if let Some(objective) = self
+                    .objectives
+                    .iter_mut()
+                    .find(|o| o.id == event.objective_id)
+                {
+                    objective.withdrawn = Some(event.reason);
+                }
+            }
+            "maillage.v1.ProgrammeMissionDefined" => {
+                let event = pb::ProgrammeMissionDefined::decode(payload)?;
+                self.missions.push(MissionFact {
+                    id: event.mission_id,
+                    name: event.name,
+                    deliverables: Vec::new(),
+                });
+            }
+            "maillage.v1.MissionDeliverableAdded" => {
+                let event = pb::MissionDeliverableAdded::decode(payload)?;
+                if let Some(mission) = self.missions.iter_mut().find(|m| m.id == event.mission_id) {
+                    mission.deliverables.push(DeliverableFact {
+                        id: event.deliverable_id,
+                        label: event.label,
+                        due_at: seconds(event.due_at.as_ref()),
+                        delivered: None,
+                    });
+                }
+            }
+            "maillage.v1.MissionDeliverableDelivered" => {
+                let event = pb::MissionDeliverableDelivered::decode(payload)?;
+                if let Some(deliverable) = self
+                    .missions
+                    .iter_mut()
+                    .flat_map(|m| &mut m.deliverables)
+                    .find(|d| d.id == event.deliverable_id)
+                {
+                    deliverable.delivered =
+                        Some((seconds(event.delivered_at.as_ref()), event.reference));
                 }
             }
             "maillage.v1.ConsortiumFounded" => {
