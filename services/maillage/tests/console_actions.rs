@@ -400,8 +400,8 @@ async fn a_refusal_is_shown_next_to_its_field_with_what_was_typed() {
     assert!(reply
         .body
         .contains("Souhaite un lieu près de la gare.</textarea>"));
-    // A person is no tiers-lieu: the service says so (naming the field in
-    // its message, with no field violation to put it next to), the input kept.
+    // A person is no tiers-lieu: a rule the service names the field of
+    // (`FAILED_PRECONDITION` "tiers_lieu_id: …"), shown next to it.
     let person = register(&site, "Jeanne", "Roux").await;
     let reply = submit(
         &site,
@@ -416,7 +416,9 @@ async fn a_refusal_is_shown_next_to_its_field_with_what_was_typed() {
     .await;
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert!(
-        reply.body.contains("tiers_lieu_id: stakeholder"),
+        reply
+            .body
+            .contains("id=\"tiers_lieu_id-erreur\">stakeholder"),
         "{}",
         reply.body
     );
