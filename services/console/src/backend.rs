@@ -149,6 +149,23 @@ impl From<Status> for Refusal {
                 code,
             };
         }
+        // A rule about one field says so first, `field: what` (as
+        // `FAILED_PRECONDITION` "tiers_lieu_id: stakeholder … is a person").
+        if code == Code::FailedPrecondition {
+            if let Some((field, what)) = status.message().split_once(": ") {
+                let named = !field.is_empty()
+                    && field.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || "_.[]".contains(c)
+                    });
+                if named {
+                    return Self {
+                        field: Some(field.to_owned()),
+                        message: what.to_owned(),
+                        code,
+                    };
+                }
+            }
+        }
         let message = match code {
             Code::PermissionDenied => {
                 format!(
@@ -172,6 +189,25 @@ impl From<Status> for Refusal {
             field: None,
             message,
             code,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_about_a_field_goes_next_to_it_and_others_stay_general() {
+        let named = Refusal::from(Status::failed_precondition(
+            "participant_ids[1]: stakeholder 0190 was erased",
+        ));
+        assert_eq!(named.field.as_deref(), Some("participant_ids[1]"));
+        assert_eq!(named.message, "stakeholder 0190 was erased");
+        for message in ["the action is not scheduled yet", "Une règle : dite ainsi"] {
+            let general = Refusal::from(Status::failed_precondition(message));
+            assert_eq!(general.field, None, "{message}");
+            assert!(general.message.ends_with(message), "{message}");
         }
     }
 }

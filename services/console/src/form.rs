@@ -33,6 +33,17 @@ impl Fields {
             .unwrap_or_default()
     }
 
+    /// The non-empty lines of the textarea `name`, trimmed, in order (one
+    /// statement per line).
+    pub(crate) fn lines(&self, name: &str) -> Vec<String> {
+        self.raw(name)
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Every non-empty value of `name`, trimmed, in order.
     pub(crate) fn all(&self, name: &str) -> Vec<String> {
         self.0

@@ -167,6 +167,72 @@ pub(crate) fn percent(share: f64) -> String {
     format!("{} %", decimal(share * 100.0))
 }
 
+/// A kind of action.
+pub(crate) fn action_kind(kind: pb::ActionKind) -> &'static str {
+    match kind {
+        pb::ActionKind::AwarenessPublicMeeting => "Réunion publique",
+        pb::ActionKind::AwarenessWebinar => "Webinaire",
+        pb::ActionKind::AwarenessStand => "Stand",
+        pb::ActionKind::AwarenessSiteVisit => "Visite de site",
+        pb::ActionKind::AwarenessNewsletter => "Lettre d'information",
+        pb::ActionKind::Roundtable => "Table ronde",
+        pb::ActionKind::ThematicWorkshop => "Atelier thématique",
+        pb::ActionKind::ExchangeVisit => "Visite d'échange",
+        pb::ActionKind::ForesightWorkshop => "Atelier de prospective",
+        pb::ActionKind::Unspecified => "—",
+    }
+}
+
+/// Every kind the plan form offers, in vocabulary order.
+pub(crate) fn all_action_kinds() -> Vec<pb::ActionKind> {
+    (1..)
+        .map_while(|value| pb::ActionKind::try_from(value).ok())
+        .collect()
+}
+
+/// Where an action is in its life.
+pub(crate) fn action_status(status: pb::ActionStatus) -> &'static str {
+    match status {
+        pb::ActionStatus::Planned => "Prévue",
+        pb::ActionStatus::Scheduled => "Programmée",
+        pb::ActionStatus::Held => "Tenue",
+        pb::ActionStatus::Reported => "Compte rendu publié",
+        pb::ActionStatus::Cancelled => "Annulée",
+        pb::ActionStatus::Unspecified => "—",
+    }
+}
+
+/// Whom an action targets, or who an anonymous person is.
+pub(crate) fn audience(audience: pb::EngagementAudience) -> &'static str {
+    match audience {
+        pb::EngagementAudience::Population => "Habitant·es",
+        pb::EngagementAudience::Elus => "Élu·es",
+        pb::EngagementAudience::Businesses => "Entreprises",
+        pb::EngagementAudience::TiersLieux => "Tiers-lieux",
+        pb::EngagementAudience::Associations => "Associations",
+        pb::EngagementAudience::Administrations => "Administrations",
+        pb::EngagementAudience::Chambers => "Chambres consulaires",
+        pb::EngagementAudience::Unspecified => "—",
+    }
+}
+
+/// Every audience a form offers, in vocabulary order.
+pub(crate) fn all_audiences() -> Vec<pb::EngagementAudience> {
+    (1..)
+        .map_while(|value| pb::EngagementAudience::try_from(value).ok())
+        .collect()
+}
+
+/// An invitee's answer (unspecified: none yet).
+pub(crate) fn invitation_answer(answer: pb::ActionInvitationAnswer) -> &'static str {
+    match answer {
+        pb::ActionInvitationAnswer::Accepted => "Accepte",
+        pb::ActionInvitationAnswer::Declined => "Décline",
+        pb::ActionInvitationAnswer::Tentative => "Peut-être",
+        pb::ActionInvitationAnswer::Unspecified => "Pas encore de réponse",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,8 @@ use crate::time::{opt_micros, system_micros};
 const ANALYSTS: [Role; 1] = [Role::Analyst];
 /// Roles that read the contact audit.
 const AUDITORS: [Role; 1] = [Role::Auditor];
-/// Roles that read the working lists (follow-ups, the stakeholder map): the
+/// Roles that read the working lists (follow-ups, the stakeholder map, the
+/// engagement's actions, interviews and diagnostics): the
 /// facilitators who act on them, and analysts.
 const WORK_LIST_READERS: [Role; 2] = [Role::Analyst, Role::Facilitator];
 /// "Not contacted lately" in the stakeholder map when the request says 0.
@@ -520,6 +521,81 @@ impl Projections for ProjectionsService {
                 refused_messages: refusals.count(),
                 last_refusal: refusals.last().unwrap_or_default(),
             }),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_actions(
+        &self,
+        request: Request<pb::ActionListRequest>,
+    ) -> Result<Response<pb::ActionList>, Status> {
+        admit(&request, &WORK_LIST_READERS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        let status = match pb::ActionStatus::try_from(request.status) {
+            Ok(pb::ActionStatus::Unspecified) => None,
+            Ok(status) => Some(status as i32),
+            Err(_) => {
+                return Err(
+                    ServiceError::invalid_argument("status", "not an ActionStatus value").into(),
+                )
+            }
+        };
+        let items = self
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
+                Ok(queries::engagement_lists::actions(model, status))
+            })
+            .await?;
+        let total = items.len() as u64;
+        let (items, page) = page.slice(items);
+        Ok(Response::new(pb::ActionList {
+            items,
+            total,
+            page: Some(page),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_interviews(
+        &self,
+        request: Request<pb::InterviewListRequest>,
+    ) -> Result<Response<pb::InterviewList>, Status> {
+        admit(&request, &WORK_LIST_READERS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        let items = self
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, |model| {
+                Ok(queries::engagement_lists::interviews(model))
+            })
+            .await?;
+        let total = items.len() as u64;
+        let (items, page) = page.slice(items);
+        Ok(Response::new(pb::InterviewList {
+            items,
+            total,
+            page: Some(page),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_diagnostics(
+        &self,
+        request: Request<pb::DiagnosticListRequest>,
+    ) -> Result<Response<pb::DiagnosticList>, Status> {
+        admit(&request, &WORK_LIST_READERS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        let items = self
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, |model| {
+                Ok(queries::engagement_lists::diagnostics(model))
+            })
+            .await?;
+        let total = items.len() as u64;
+        let (items, page) = page.slice(items);
+        Ok(Response::new(pb::DiagnosticList {
+            items,
+            total,
+            page: Some(page),
         }))
     }
 

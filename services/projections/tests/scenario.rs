@@ -991,3 +991,204 @@ async fn a_restart_reloads_the_read_models_and_resumes_from_the_checkpoints() {
         queries::territory::report(&fresh, territory, &epci, Page::ALL).encode_to_vec()
     );
 }
+
+/// The engagement's working lists: the actions, most recently planned first
+/// and by status; two interviews and a diagnostic recorded later, most
+/// recently conducted first; the roles that read them; a bad status refused.
+#[tokio::test]
+async fn actions_interviews_and_diagnostics_are_listed_for_facilitators() {
+    let mut w = world().await;
+    let facilitator = w.facilitator.clone();
+    let list = |status: pb::ActionStatus, token: &str| {
+        req(
+            pb::ActionListRequest {
+                status: status as i32,
+                ..Default::default()
+            },
+            token,
+        )
+    };
+    let actions = w
+        .client
+        .list_actions(list(pb::ActionStatus::Unspecified, &facilitator))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<&str> = actions.items.iter().map(|a| a.action_id.as_str()).collect();
+    assert_eq!(ids, vec![A2, A1]);
+    assert_eq!(actions.total, 2);
+    let held = &actions.items[1];
+    assert_eq!(held.kind, pb::ActionKind::Roundtable as i32);
+    assert_eq!(held.commune_code, SAINTE_MARIE);
+    assert_eq!(
+        (held.invited, held.attendees, held.anonymous_attendees),
+        (4, 2, 12)
+    );
+    assert_eq!(held.planned_by, "alice");
+    assert!(held.held_at.is_some());
+    assert_eq!(
+        held.topics,
+        vec![
+            pb::Theme::BusinessConvergence as i32,
+            pb::Theme::Telework as i32
+        ]
+    );
+    let cancelled = w
+        .client
+        .list_actions(list(pb::ActionStatus::Cancelled, &w.analyst.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancelled.items.len(), 1);
+    assert_eq!(cancelled.items[0].action_id, A2);
+    // One per page, the next page where the first ends.
+    let first = w
+        .client
+        .list_actions(req(
+            pb::ActionListRequest {
+                page: Some(pb::PageRequest {
+                    page_size: 1,
+                    page_token: String::new(),
+                }),
+                ..Default::default()
+            },
+            &facilitator,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.items.len(), 1);
+    assert_eq!(first.total, 2);
+    assert!(!first.page.unwrap().next_page_token.is_empty());
+
+    let interview = |id: &str, at: i64, who: pb::interview_subject::Who| {
+        ev(
+            "engagement",
+            format!("interview-{id}"),
+            at,
+            "alice",
+            pb::InterviewRecorded {
+                interview_id: id.into(),
+                subject: Some(pb::InterviewSubject { who: Some(who) }),
+                conducted_at: ts(at),
+                topics: vec![pb::Theme::Telework as i32],
+                sealed_notes: vec![1, 2, 3],
+                ..Default::default()
+            },
+        )
+    };
+    let (older, newer, diagnostic) = (
+        "0190a000-0000-7000-8000-0000000007a1",
+        "0190a000-0000-7000-8000-0000000007a2",
+        "0190a000-0000-7000-8000-0000000007d1",
+    );
+    w.logs
+        .append(&[
+            interview(
+                newer,
+                day(72),
+                pb::interview_subject::Who::Anonymous(pb::AnonymousParticipant {
+                    audience: pb::EngagementAudience::Population as i32,
+                    commune_code: LIEPVRE.into(),
+                }),
+            ),
+            interview(
+                older,
+                day(71),
+                pb::interview_subject::Who::StakeholderId(E1.into()),
+            ),
+            ev(
+                "engagement",
+                format!("diagnostic-{diagnostic}"),
+                day(73),
+                "bruno",
+                pb::DiagnosticRecorded {
+                    diagnostic_id: diagnostic.into(),
+                    tiers_lieu_id: L1.into(),
+                    conducted_at: ts(day(70)),
+                    findings: Some(pb::DiagnosticFindings {
+                        development_priorities: vec!["Télétravail".into(), "Fablab".into()],
+                        ..Default::default()
+                    }),
+                    sealed_notes: vec![4, 5],
+                    ..Default::default()
+                },
+            ),
+        ])
+        .await;
+    wait_caught_up(&w.projections, &w.logs).await;
+    let interviews = w
+        .client
+        .list_interviews(req(pb::InterviewListRequest::default(), &facilitator))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<&str> = interviews
+        .items
+        .iter()
+        .map(|i| i.interview_id.as_str())
+        .collect();
+    assert_eq!(ids, vec![newer, older]);
+    assert_eq!(interviews.items[0].anonymous_commune_code, LIEPVRE);
+    assert_eq!(interviews.items[1].stakeholder_id, E1);
+    assert_eq!(interviews.items[1].interviewer, "alice");
+    let diagnostics = w
+        .client
+        .list_diagnostics(req(pb::DiagnosticListRequest::default(), &facilitator))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(diagnostics.items.len(), 1);
+    let found = &diagnostics.items[0];
+    assert_eq!(
+        (found.tiers_lieu_id.as_str(), found.conducted_by.as_str()),
+        (L1, "bruno")
+    );
+    assert_eq!(found.development_priorities, 2);
+    // As of day 60, none of them was recorded yet.
+    let earlier = w
+        .client
+        .list_interviews(req(
+            pb::InterviewListRequest {
+                as_of: ts(day(60)),
+                page: None,
+            },
+            &facilitator,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(earlier.total, 0);
+
+    // Auditors do not read them; a status that is no ActionStatus is refused.
+    let auditor = w.auditor.clone();
+    for denied in [
+        w.client
+            .list_actions(list(pb::ActionStatus::Unspecified, &auditor))
+            .await
+            .unwrap_err(),
+        w.client
+            .list_interviews(req(pb::InterviewListRequest::default(), &auditor))
+            .await
+            .unwrap_err(),
+        w.client
+            .list_diagnostics(req(pb::DiagnosticListRequest::default(), &auditor))
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(denied.code(), Code::PermissionDenied);
+    }
+    let bad = w
+        .client
+        .list_actions(req(
+            pb::ActionListRequest {
+                status: 99,
+                ..Default::default()
+            },
+            &facilitator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().starts_with("status: "), "{bad:?}");
+}

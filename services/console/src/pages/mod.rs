@@ -2,12 +2,19 @@
 //! principal's roles allow, the sign-in guard, the CSRF check of forms, the
 //! form fields with the service's refusal next to the one it names.
 
+mod action;
+mod action_steps;
+mod actions;
 mod administration;
 mod audit;
 mod contacts;
+mod diagnostics;
 mod edit_person;
 mod follow_ups;
+mod interviews;
 mod organisation;
+mod picker;
+mod plan_action;
 mod register;
 mod sign_in;
 mod stakeholders;
@@ -74,6 +81,26 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
         .route("/contacts/{id}", get(contacts::page))
         .route("/enquete/{id}", get(survey::form).post(survey::submit))
         .route("/enquete/{id}/merci", get(survey::thanks))
+        .route("/actions", get(actions::list))
+        .route(
+            "/actions/nouvelle",
+            get(plan_action::form).post(plan_action::submit),
+        )
+        .route("/actions/{id}", get(action::page))
+        .route(
+            "/actions/{id}/{step}",
+            get(action_steps::show).post(action_steps::submit),
+        )
+        .route("/entretiens", get(interviews::list))
+        .route(
+            "/entretiens/nouveau",
+            get(interviews::form).post(interviews::submit),
+        )
+        .route("/diagnostics", get(diagnostics::list))
+        .route(
+            "/diagnostics/nouveau",
+            get(diagnostics::form).post(diagnostics::submit),
+        )
         .route("/static/console.css", get(crate::assets::stylesheet))
         .fallback(not_found)
         .layer(axum::middleware::map_response(protect))
@@ -121,6 +148,8 @@ pub(crate) struct Nav {
     pub(crate) follow_ups: bool,
     pub(crate) audit: bool,
     pub(crate) administration: bool,
+    /// Actions, interviews and diagnostics (writers).
+    pub(crate) engagement: bool,
 }
 
 impl Nav {
@@ -138,6 +167,7 @@ impl Nav {
             follow_ups: false,
             audit: false,
             administration: false,
+            engagement: false,
         }
     }
 
@@ -160,6 +190,7 @@ impl Nav {
             follow_ups: session.any(&follow_ups::READERS),
             audit: session.any(&audit::AUDITORS),
             administration: session.any(&administration::ADMINS),
+            engagement: session.any(&WRITERS),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`audit`]: the contact audit;
 //! - [`surveys`], [`actions`], [`consortium`]: results and state;
 //! - [`follow_ups`]: who owns which follow-up, due when;
+//! - [`engagement_lists`]: the actions, interviews and diagnostics;
 //! - [`stakeholder_map`]: influence × interest quadrants and positions;
 //! - [`joins`]: who is an élu or a business, where a stakeholder is, who was contacted;
 //! - this module: pagination and territory references.
@@ -14,6 +15,7 @@
 pub mod actions;
 pub mod audit;
 pub mod consortium;
+pub mod engagement_lists;
 pub mod follow_ups;
 pub mod joins;
 pub mod stakeholder_map;
