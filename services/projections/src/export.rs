@@ -1,6 +1,8 @@
 //! Exports: a report as a CSV or JSON document, byte for byte the same for the
 //! same read model (rows sorted by the queries, fixed-width RFC 3339 instants,
-//! numbers rounded to 6 decimals, JSON object keys sorted).
+//! numbers rounded to 6 decimals, JSON object keys sorted) — and, when the
+//! request asks for it, stating its [`Provenance`]: the request and each
+//! log's last event, so that the document can be recomputed and compared.
 
 use maillage_proto::v1 as pb;
 use serde_json::{json, Value};
@@ -14,6 +16,58 @@ pub const JSON: &str = "application/json";
 
 fn instant(timestamp: Option<&prost_types::Timestamp>) -> String {
     timestamp.map(|t| rfc3339(micros(t))).unwrap_or_default()
+}
+
+/// What a document was computed from: the request that asked for it (its
+/// protobuf encoding) and each log's last event applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The `ExportReportRequest`, encoded.
+    pub request: Vec<u8>,
+    /// Each log's last event applied, in the order of the projection's sources.
+    pub sources: Vec<pb::ExportSource>,
+}
+
+impl Provenance {
+    /// The comment lines a CSV document starts with.
+    fn csv_lines(&self) -> Vec<u8> {
+        let mut lines = format!("# maillage-request,{}\r\n", hex::encode(&self.request));
+        for source in &self.sources {
+            lines.push_str(&format!(
+                "# maillage-source,{},{},{}\r\n",
+                source.context, source.position, source.hash
+            ));
+        }
+        lines.into_bytes()
+    }
+
+    /// The `provenance` object of a JSON document.
+    fn json(&self) -> Value {
+        json!({
+            "request": hex::encode(&self.request),
+            "sources": self.sources.iter().map(|source| json!({
+                "context": source.context,
+                "position": source.position,
+                "hash": source.hash,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// A CSV document, after the provenance's comment lines when there is one.
+pub fn with_csv_provenance(document: Vec<u8>, provenance: Option<&Provenance>) -> Vec<u8> {
+    match provenance {
+        Some(provenance) => [provenance.csv_lines(), document].concat(),
+        None => document,
+    }
+}
+
+/// A JSON document: `value`, with its `provenance` when there is one.
+fn json_document(mut value: Value, provenance: Option<&Provenance>) -> Vec<u8> {
+    if let (Some(provenance), Value::Object(map)) = (provenance, &mut value) {
+        map.insert("provenance".to_owned(), provenance.json());
+    }
+    to_bytes(&value)
 }
 
 /// A number rounded to 6 decimals (JSON) or written with 6 decimals (CSV).
@@ -112,8 +166,8 @@ pub fn audit_csv(rows: &[pb::ContactAuditRow]) -> Result<Vec<u8>, csv::Error> {
     csv_document(std::iter::once(header).chain(lines), b',')
 }
 
-/// The contact audit as JSON: `{"rows": [...]}`.
-pub fn audit_json(rows: &[pb::ContactAuditRow]) -> Vec<u8> {
+/// The contact audit as JSON: `{"rows": [...]}` (and its `provenance`).
+pub fn audit_json(rows: &[pb::ContactAuditRow], provenance: Option<&Provenance>) -> Vec<u8> {
     let rows: Vec<Value> = rows
         .iter()
         .map(|row| {
@@ -145,7 +199,7 @@ pub fn audit_json(rows: &[pb::ContactAuditRow]) -> Vec<u8> {
             })
         })
         .collect();
-    to_bytes(&json!({ "rows": rows }))
+    json_document(json!({ "rows": rows }), provenance)
 }
 
 /// The territory report as CSV: one line per member commune.
@@ -192,8 +246,11 @@ fn label_counts(counts: &[pb::LabelCount]) -> Value {
     )
 }
 
-/// The territory report as JSON (summary and every commune).
-pub fn territory_json(report: &pb::TerritoryEngagementReport) -> Vec<u8> {
+/// The territory report as JSON (summary and every commune, and its `provenance`).
+pub fn territory_json(
+    report: &pb::TerritoryEngagementReport,
+    provenance: Option<&Provenance>,
+) -> Vec<u8> {
     let rates = report.rates_per_1000.unwrap_or_default();
     let territory = report.territory.clone().unwrap_or_default();
     let value = json!({
@@ -251,7 +308,7 @@ pub fn territory_json(report: &pb::TerritoryEngagementReport) -> Vec<u8> {
         })).collect::<Vec<_>>(),
         "as_of": instant(report.as_of.as_ref()),
     });
-    to_bytes(&value)
+    json_document(value, provenance)
 }
 
 fn to_bytes(value: &Value) -> Vec<u8> {

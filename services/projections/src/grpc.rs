@@ -12,6 +12,7 @@ use maillage_proto::v1::projections_server::{Projections, ProjectionsServer};
 use maillage_service_kit::config::DEFAULT_MAX_REPLAYS;
 use maillage_service_kit::{RequestContext, Role, ServiceError};
 use maillage_territory::Territory;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 use crate::consumer::ConsumerState;
@@ -153,14 +154,38 @@ impl ProjectionsService {
         Ok((target, from, to))
     }
 
-    /// The audit's rows, then `finish` applied to them, off the async workers.
+    /// Each source log's last event applied to `model`, in the order of the sources.
+    fn export_sources(&self) -> impl Fn(&ReadModel) -> Vec<pb::ExportSource> + Send + 'static {
+        let contexts: Vec<String> = self
+            .sources
+            .iter()
+            .map(|source| source.context().to_owned())
+            .collect();
+        move |model| {
+            contexts
+                .iter()
+                .map(|context| pb::ExportSource {
+                    context: context.clone(),
+                    position: model.checkpoint(context),
+                    hash: model
+                        .head_hash(context)
+                        .map(hex::encode)
+                        .unwrap_or_default(),
+                })
+                .collect()
+        }
+    }
+
+    /// The audit's rows, then `finish` applied to them and the logs' last
+    /// events they were computed from, off the async workers.
     async fn audit<T: Send + 'static>(
         &self,
         request: &pb::ContactAuditRequest,
-        finish: impl FnOnce(Vec<pb::ContactAuditRow>) -> T + Send + 'static,
+        finish: impl FnOnce(Vec<pb::ContactAuditRow>, Vec<pb::ExportSource>) -> T + Send + 'static,
     ) -> Result<T, Status> {
         let (target, from, to) = self.audit_rows(request)?;
         let territory = self.territory;
+        let sources = self.export_sources();
         self.with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
             let scope = match &target {
                 AuditTarget::Stakeholder(id) => {
@@ -177,20 +202,23 @@ impl ProjectionsService {
                 }
                 AuditTarget::Territory(reference) => AuditScope::Territory(reference),
             };
-            Ok(finish(queries::audit::rows(
-                model, territory, &scope, from, to,
-            )))
+            Ok(finish(
+                queries::audit::rows(model, territory, &scope, from, to),
+                sources(model),
+            ))
         })
         .await
     }
 
-    /// The territory report, then `finish` applied to it, off the async workers.
+    /// The territory report, then `finish` applied to it and the logs' last
+    /// events it was computed from, off the async workers.
     async fn territory_report<T: Send + 'static>(
         &self,
         request: &pb::TerritoryEngagementRequest,
         page: Page,
-        finish: impl FnOnce(pb::TerritoryEngagementReport) -> T + Send + 'static,
+        finish: impl FnOnce(pb::TerritoryEngagementReport, Vec<pb::ExportSource>) -> T + Send + 'static,
     ) -> Result<T, Status> {
+        let sources = self.export_sources();
         let reference =
             queries::resolve_territory(self.territory, request.territory.as_ref(), "territory")?;
         let territory = self.territory;
@@ -202,7 +230,7 @@ impl ProjectionsService {
             (report.follow_ups_open, report.follow_ups_overdue) =
                 queries::follow_ups::open_and_overdue(model, territory, &reference, now);
             report.as_of = as_of;
-            Ok(finish(report))
+            Ok(finish(report, sources(model)))
         })
         .await
     }
@@ -240,7 +268,7 @@ impl Projections for ProjectionsService {
         let request = request.into_inner();
         let page = Page::from_request(request.page.as_ref())?;
         Ok(Response::new(
-            self.territory_report(&request, page, |report| report)
+            self.territory_report(&request, page, |report, _| report)
                 .await?,
         ))
     }
@@ -272,7 +300,7 @@ impl Projections for ProjectionsService {
         let request = request.into_inner();
         let page = Page::from_request(request.page.as_ref())?;
         let report = self
-            .audit(&request, move |rows| {
+            .audit(&request, move |rows, _| {
                 let total = rows.len() as u64;
                 let (rows, page) = page.slice(rows);
                 pb::ContactAuditReport {
@@ -295,53 +323,73 @@ impl Projections for ProjectionsService {
             .filter(|format| *format != pb::ExportFormat::Unspecified)
             .ok_or_else(|| ServiceError::invalid_argument("format", "CSV or JSON"))?;
         let csv = format == pb::ExportFormat::Csv;
-        match &request.get_ref().report {
-            Some(pb::export_report_request::Report::ContactAudit(_)) => admit(&request, &AUDITORS)?,
-            Some(pb::export_report_request::Report::TerritoryEngagement(_)) => {
-                admit(&request, &ANALYSTS)?
+        let request_report = match &request.get_ref().report {
+            Some(report @ pb::export_report_request::Report::ContactAudit(_)) => {
+                admit(&request, &AUDITORS)?;
+                report.clone()
+            }
+            Some(report @ pb::export_report_request::Report::TerritoryEngagement(_)) => {
+                admit(&request, &ANALYSTS)?;
+                report.clone()
             }
             None => {
                 admit(&request, &ANALYSTS)?;
                 return Err(ServiceError::invalid_argument("report", "is required").into());
             }
-        }
+        };
         // The documents are written off the async workers too: an audit can
         // hold hundreds of thousands of contacts.
-        let export = match request.into_inner().report {
-            Some(pb::export_report_request::Report::ContactAudit(audit)) => self
-                .audit(&audit, move |rows| {
-                    Ok::<_, csv::Error>(pb::ReportExport {
-                        content: if csv {
-                            export::audit_csv(&rows)?
-                        } else {
-                            export::audit_json(&rows)
-                        },
-                        content_type: if csv { export::CSV } else { export::JSON }.into(),
-                        filename: format!("contact-audit.{}", if csv { "csv" } else { "json" }),
-                        rows: rows.len() as u64,
-                    })
+        let request = request.into_inner();
+        let provenance = move |sources: Vec<pb::ExportSource>| {
+            request.with_provenance.then(|| export::Provenance {
+                request: request.encode_to_vec(),
+                sources,
+            })
+        };
+        let extension = if csv { "csv" } else { "json" };
+        let document =
+            move |sources: Vec<pb::ExportSource>,
+                  name: &str,
+                  rows: usize,
+                  to_csv: &dyn Fn() -> Result<Vec<u8>, csv::Error>,
+                  to_json: &dyn Fn(Option<&export::Provenance>) -> Vec<u8>| {
+                let provenance = provenance(sources.clone());
+                Ok::<_, csv::Error>(pb::ReportExport {
+                    content: match csv {
+                        true => export::with_csv_provenance(to_csv()?, provenance.as_ref()),
+                        false => to_json(provenance.as_ref()),
+                    },
+                    content_type: if csv { export::CSV } else { export::JSON }.into(),
+                    filename: format!("{name}.{extension}"),
+                    rows: rows as u64,
+                    sources,
+                })
+            };
+        let export = match request_report {
+            pb::export_report_request::Report::ContactAudit(audit) => self
+                .audit(&audit, move |rows, sources| {
+                    document(
+                        sources,
+                        "contact-audit",
+                        rows.len(),
+                        &|| export::audit_csv(&rows),
+                        &|provenance| export::audit_json(&rows, provenance),
+                    )
                 })
                 .await?
                 .map_err(csv_error)?,
-            Some(pb::export_report_request::Report::TerritoryEngagement(territory)) => self
-                .territory_report(&territory, Page::ALL, move |report| {
-                    Ok::<_, csv::Error>(pb::ReportExport {
-                        content: if csv {
-                            export::territory_csv(&report)?
-                        } else {
-                            export::territory_json(&report)
-                        },
-                        content_type: if csv { export::CSV } else { export::JSON }.into(),
-                        filename: format!(
-                            "territory-engagement.{}",
-                            if csv { "csv" } else { "json" }
-                        ),
-                        rows: report.communes.len() as u64,
-                    })
+            pb::export_report_request::Report::TerritoryEngagement(territory) => self
+                .territory_report(&territory, Page::ALL, move |report, sources| {
+                    document(
+                        sources,
+                        "territory-engagement",
+                        report.communes.len(),
+                        &|| export::territory_csv(&report),
+                        &|provenance| export::territory_json(&report, provenance),
+                    )
                 })
                 .await?
                 .map_err(csv_error)?,
-            None => return Err(ServiceError::invalid_argument("report", "is required").into()),
         };
         Ok(Response::new(export))
     }

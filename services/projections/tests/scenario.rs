@@ -324,6 +324,7 @@ async fn the_contact_audit_shows_who_when_how_the_corrections_and_erasure() {
         .client
         .export_report(req(
             pb::ExportReportRequest {
+                with_provenance: false,
                 format: pb::ExportFormat::Csv as i32,
                 report: Some(pb::export_report_request::Report::ContactAudit(
                     audit_request(None),
@@ -577,9 +578,92 @@ async fn a_stakeholder_timeline_lists_every_kind_of_fact_in_time_order() {
 }
 
 #[tokio::test]
+async fn an_export_asked_with_its_provenance_states_the_request_and_each_log_s_last_event() {
+    let mut w = world().await;
+    let request = |format: pb::ExportFormat| pb::ExportReportRequest {
+        with_provenance: true,
+        format: format as i32,
+        report: Some(pb::export_report_request::Report::TerritoryEngagement(
+            territory_request(None),
+        )),
+    };
+    let analyst = w.analyst.clone();
+    let heads = [
+        ("stakeholders", w.logs.stakeholders.head()),
+        ("engagement", w.logs.engagement.head()),
+        ("governance", w.logs.governance.head()),
+    ];
+    let csv = w
+        .client
+        .export_report(req(request(pb::ExportFormat::Csv), &analyst))
+        .await
+        .unwrap()
+        .into_inner();
+    let text = String::from_utf8(csv.content.clone()).unwrap();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap();
+    let encoded = first.strip_prefix("# maillage-request,").expect(first);
+    assert_eq!(
+        pb::ExportReportRequest::decode(hex::decode(encoded).unwrap().as_slice()).unwrap(),
+        request(pb::ExportFormat::Csv),
+        "the request it answers, to send again"
+    );
+    // Every event is applied: each log's source is its head, with its hash.
+    for (context, head) in heads {
+        let line = format!(
+            "# maillage-source,{context},{},{}",
+            head.position,
+            hex::encode(head.hash)
+        );
+        assert!(text.contains(&format!("{line}\r\n")), "{line} in {text}");
+        assert!(csv
+            .sources
+            .iter()
+            .any(|s| s.context == context && s.position == head.position));
+    }
+    assert!(
+        text.lines()
+            .nth(4)
+            .unwrap()
+            .starts_with("code,name,population"),
+        "then the document as without provenance: {text}"
+    );
+    let plain = w
+        .client
+        .export_report(req(
+            pb::ExportReportRequest {
+                with_provenance: false,
+                ..request(pb::ExportFormat::Csv)
+            },
+            &analyst,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(csv.content.ends_with(&plain.content));
+    assert_eq!(
+        plain.sources, csv.sources,
+        "the reply names its sources either way"
+    );
+    let json = w
+        .client
+        .export_report(req(request(pb::ExportFormat::Json), &analyst))
+        .await
+        .unwrap()
+        .into_inner();
+    let value: serde_json::Value = serde_json::from_slice(&json.content).unwrap();
+    assert_eq!(value["provenance"]["sources"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        value["provenance"]["sources"][1]["position"],
+        serde_json::json!(w.logs.engagement.head().position)
+    );
+}
+
+#[tokio::test]
 async fn as_of_replays_only_earlier_events_and_twice_gives_identical_bytes() {
     let mut w = world().await;
     let export = |format: pb::ExportFormat, as_of: Option<i64>| pb::ExportReportRequest {
+        with_provenance: false,
         format: format as i32,
         report: Some(pb::export_report_request::Report::ContactAudit(
             audit_request(as_of),
@@ -647,6 +731,7 @@ async fn as_of_replays_only_earlier_events_and_twice_gives_identical_bytes() {
     assert_eq!(territory.communes_with_elu_contacted, 1);
     assert_eq!(territory.as_of, Some(timestamp(day(11))));
     let territory_export = |as_of| pb::ExportReportRequest {
+        with_provenance: false,
         format: pb::ExportFormat::Json as i32,
         report: Some(pb::export_report_request::Report::TerritoryEngagement(
             territory_request(as_of),
@@ -718,6 +803,7 @@ async fn roles_are_enforced() {
     }
     // The audit export follows the audit's role.
     let export = pb::ExportReportRequest {
+        with_provenance: false,
         format: pb::ExportFormat::Csv as i32,
         report: Some(pb::export_report_request::Report::ContactAudit(
             audit_request(None),
