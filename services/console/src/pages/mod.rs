@@ -4,9 +4,13 @@
 
 mod administration;
 mod audit;
+mod consortium;
 mod contacts;
+mod correct_contact;
 mod edit_person;
+mod erase_person;
 mod follow_ups;
+mod meeting;
 mod organisation;
 mod register;
 mod sign_in;
@@ -63,6 +67,10 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
             get(edit_person::form).post(edit_person::submit),
         )
         .route(
+            "/acteurs/{id}/effacer",
+            get(erase_person::form).post(erase_person::submit),
+        )
+        .route(
             "/organisations/nouvelle",
             get(organisation::form).post(organisation::submit),
         )
@@ -70,8 +78,15 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
             "/contacts/nouveau",
             get(contacts::form).post(contacts::submit),
         )
+        .route("/consortium", get(consortium::pick))
+        .route("/consortium/{id}", get(consortium::page))
+        .route("/consortium/{id}/reunions", post(consortium::convene))
+        .route("/reunions", get(meeting::pick))
+        .route("/reunions/{id}", get(meeting::page))
+        .route("/reunions/{id}/{action}", post(meeting::act))
         .route("/contacts/relances", get(follow_ups::page))
         .route("/contacts/{id}", get(contacts::page))
+        .route("/contacts/{id}/corriger", post(correct_contact::submit))
         .route("/enquete/{id}", get(survey::form).post(survey::submit))
         .route("/enquete/{id}/merci", get(survey::thanks))
         .route("/static/console.css", get(crate::assets::stylesheet))
@@ -121,6 +136,7 @@ pub(crate) struct Nav {
     pub(crate) follow_ups: bool,
     pub(crate) audit: bool,
     pub(crate) administration: bool,
+    pub(crate) consortium: bool,
 }
 
 impl Nav {
@@ -138,6 +154,7 @@ impl Nav {
             follow_ups: false,
             audit: false,
             administration: false,
+            consortium: false,
         }
     }
 
@@ -160,6 +177,7 @@ impl Nav {
             follow_ups: session.any(&follow_ups::READERS),
             audit: session.any(&audit::AUDITORS),
             administration: session.any(&administration::ADMINS),
+            consortium: session.any(&consortium::READERS),
         }
     }
 }
@@ -422,6 +440,9 @@ async fn home(
     match state.sessions.get(&headers) {
         None => Redirect::to("/connexion").into_response(),
         Some(session) if session.any(&ANALYSTS) => Redirect::to("/territoire").into_response(),
+        Some(session) if !session.any(&REGISTER_READERS) => {
+            Redirect::to("/consortium").into_response()
+        }
         Some(_) => Redirect::to("/acteurs").into_response(),
     }
 }
