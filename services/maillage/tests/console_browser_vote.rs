@@ -25,6 +25,14 @@ async fn a_secretary_records_a_weighted_vote_in_chromium() {
     let site = Site::start().await;
     let (outcome, _, _) = site.platform.demo(2026, 0.05, "report.html").await;
     let browser = Browser::start().await;
+    // Each part's future on the heap: one would overflow a test thread's stack.
+    Box::pin(vote(&browser, &site, &outcome.consortium_id)).await;
+    Box::pin(confirmations(&browser, &site)).await;
+    browser.close().await;
+}
+
+/// As a secretary: convene, attendance, a vote ballot by ballot, closing.
+async fn vote(browser: &Browser, site: &Site, consortium: &str) {
     browser
         .sign_in(&site.url, &site.token("greffe", &[Role::Secretary]))
         .await;
@@ -32,13 +40,13 @@ async fn a_secretary_records_a_weighted_vote_in_chromium() {
     // The menu's Consortium page, then the consortium by its id.
     browser.click("nav a[href=\"/consortium\"]").await;
     browser.wait_for("Identifiant du consortium").await;
-    accessible(&browser, "/consortium").await;
-    browser.fill("#id", &outcome.consortium_id).await;
+    accessible(browser, "/consortium").await;
+    browser.fill("#id", consortium).await;
     browser
         .click("main form[action=\"/consortium\"] button")
         .await;
     browser.wait_for("Collèges et leurs poids").await;
-    accessible(&browser, "the consortium").await;
+    accessible(browser, "the consortium").await;
 
     // Convene the general assembly.
     browser.set_value("#body_code", "ag").await;
@@ -61,9 +69,12 @@ async fn a_secretary_records_a_weighted_vote_in_chromium() {
 
     // A vote opens; ballots one by one, the tally after each.
     browser.fill("#title", "Adoption du budget").await;
+    browser
+        .fill("#text", "Le consortium adopte le budget du réseau.")
+        .await;
     browser.click("form[action$=\"/resolutions\"] button").await;
     browser.wait_for("(vote ouvert)").await;
-    accessible(&browser, "the meeting, vote open").await;
+    accessible(browser, "the meeting, vote open").await;
     for (n, (member, choice)) in [
         (&members[0], "VOTE_CHOICE_FOR"),
         (&members[1], "VOTE_CHOICE_AGAINST"),
@@ -86,11 +97,13 @@ async fn a_secretary_records_a_weighted_vote_in_chromium() {
     assert!(page.contains("(1 bulletin(s))"), "one against");
     browser.click("form[action$=\"/cloture\"] button").await;
     browser.wait_for("<h4>Décompte pondéré</h4>").await;
-    accessible(&browser, "the meeting, vote closed").await;
+    accessible(browser, "the meeting, vote closed").await;
     browser.click("header form button").await;
     browser.wait_for("Jeton personnel").await;
+}
 
-    // The admin's confirmation pages.
+/// As an admin: the erasure's and the revocation's confirmation pages.
+async fn confirmations(browser: &Browser, site: &Site) {
     let mut stakeholders =
         pb::stakeholders_client::StakeholdersClient::new(site.platform.channel().await);
     let person = stakeholders
@@ -118,13 +131,12 @@ async fn a_secretary_records_a_weighted_vote_in_chromium() {
         .await;
     browser.click("a[href$=\"/effacer\"]").await;
     browser.wait_for("Ce qui sera effacé").await;
-    accessible(&browser, "the erasure").await;
+    accessible(browser, "the erasure").await;
     browser.goto(&format!("{}/administration", site.url)).await;
     browser.click("button[aria-label*=\"de camille\"]").await;
     browser.wait_for("Révoquer un jeton ?").await;
-    accessible(&browser, "the revocation").await;
+    accessible(browser, "the revocation").await;
     browser.click("main form button").await;
     browser.wait_for("Jeton révoqué : camille").await;
     browser.wait_for("révoqué le ").await;
-    browser.close().await;
 }

@@ -333,7 +333,9 @@ impl Page {
             )
             .required(),
             resolution_title: Input::text("title", "Intitulé de la résolution", fields).required(),
-            resolution_text: Input::text("text", "Texte soumis au vote", fields).kind("textarea"),
+            resolution_text: Input::text("text", "Texte soumis au vote", fields)
+                .kind("textarea")
+                .required(),
             minutes_uri_input: Input::text(
                 "minutes_uri",
                 "Adresse du procès-verbal archivé",
