@@ -1214,8 +1214,9 @@ mod tests {
             TokenFile::revoke(&path, "alice"),
             Err(AuthError::NoMatch(_))
         ));
-        // The header comment survives rewrites.
-        assert!(fs::read_to_string(&path).unwrap().starts_with('#'));
+        // Both lines stay, each marked with when it was revoked.
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches(" revoked=").count(), 2, "{text}");
     }
 
     #[test]
