@@ -314,7 +314,7 @@ impl Page {
                 .bodies
                 .iter()
                 .map(|body| {
-                    let rules = body.rules.clone().unwrap_or_default();
+                    let rules = body.rules.unwrap_or_default();
                     Body {
                         name: body.name.clone(),
                         code: body.body_code.clone(),

@@ -219,7 +219,7 @@ impl Page {
             .cloned()
             .collect();
         let names = member_names(state, session, ids).await;
-        let rules = meeting.rules.clone().unwrap_or_default();
+        let rules = meeting.rules.unwrap_or_default();
         let venue = meeting.venue.clone().unwrap_or_default();
         let options = |fields: &Fields, name: &'static str, label: &'static str| {
             Input::choices(
