@@ -4,6 +4,9 @@
 //! weighted vote ballot by ballot, the tally shown after each, then closes
 //! it; an admin's erasure and token-revocation confirmation pages; axe-core
 //! finds no serious violation on any of these pages.
+//!
+//! With `MAILLAGE_SCREENSHOTS=<dir>`, it also writes the vote's screenshot
+//! there (`console-vote.png`, how docs/console-vote.png is made).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
@@ -95,6 +98,13 @@ async fn vote(browser: &Browser, site: &Site, consortium: &str) {
     assert!(page.contains("<dt>Pour</dt>"));
     assert!(page.contains("(2 bulletin(s))"), "two for");
     assert!(page.contains("(1 bulletin(s))"), "one against");
+    if let Some(dir) = std::env::var_os("MAILLAGE_SCREENSHOTS") {
+        let url = browser.url().await;
+        browser.goto(&format!("{url}#resolution-0")).await;
+        let png = browser.screenshot().await;
+        assert!(png.starts_with(b"\x89PNG"));
+        std::fs::write(std::path::Path::new(&dir).join("console-vote.png"), png).unwrap();
+    }
     browser.click("form[action$=\"/cloture\"] button").await;
     browser.wait_for("<h4>Décompte pondéré</h4>").await;
     accessible(browser, "the meeting, vote closed").await;
