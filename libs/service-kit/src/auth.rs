@@ -202,6 +202,9 @@ pub struct TokenEntry {
     pub expires: Option<SystemTime>,
     /// Its first [`SHOWN_TOKEN_CHARS`] characters (`None` for older lines).
     pub prefix: Option<String>,
+    /// When it was revoked (`None`: not revoked). A revoked token stays in
+    /// the file, so that it is listed as revoked, and is refused.
+    pub revoked: Option<SystemTime>,
 }
 
 impl TokenEntry {
@@ -216,6 +219,9 @@ impl TokenEntry {
         }
         if let Some(prefix) = &self.prefix {
             line.push_str(&format!(" prefix={prefix}"));
+        }
+        if let Some(revoked) = self.revoked {
+            line.push_str(&format!(" revoked={}", utc::format(revoked)));
         }
         line
     }
@@ -233,6 +239,7 @@ impl TokenEntry {
             let duplicate = match key {
                 "created" => self.created.replace(instant()?).is_some(),
                 "expires" => self.expires.replace(instant()?).is_some(),
+                "revoked" => self.revoked.replace(instant()?).is_some(),
                 "prefix" => {
                     let valid = value.starts_with(TOKEN_PREFIX)
                         && value.len() <= SHOWN_TOKEN_CHARS
@@ -249,7 +256,7 @@ impl TokenEntry {
                 }
                 other => {
                     return Err(format!(
-                        "unknown field {other:?} (created, expires, prefix)"
+                        "unknown field {other:?} (created, expires, prefix, revoked)"
                     ))
                 }
             };
@@ -330,6 +337,7 @@ impl TokenFile {
                 created: None,
                 expires: None,
                 prefix: None,
+                revoked: None,
             };
             entry.read_options(fields).map_err(malformed)?;
             lines.push(Line::Entry(entry));
@@ -337,7 +345,8 @@ impl TokenFile {
         Ok(Self { lines })
     }
 
-    /// The tokens it holds (hashes, principals, roles), in file order.
+    /// The tokens it holds (hashes, principals, roles), revoked ones
+    /// included, in file order.
     pub fn list(&self) -> Vec<TokenEntry> {
         self.entries().cloned().collect()
     }
@@ -349,10 +358,16 @@ impl TokenFile {
         })
     }
 
-    /// The principal a clear `token` stands for, if any (expired or not).
+    /// The tokens not revoked: those that may still be accepted.
+    fn live(&self) -> impl Iterator<Item = &TokenEntry> {
+        self.entries().filter(|entry| entry.revoked.is_none())
+    }
+
+    /// The principal a clear `token` stands for, if any (expired or not;
+    /// never a revoked one).
     pub fn lookup(&self, token: &str) -> Option<Principal> {
         let hash = hash_token(token);
-        self.entries()
+        self.live()
             .find(|entry| entry.hash == hash)
             .map(|entry| Principal {
                 name: entry.principal.clone(),
@@ -403,6 +418,7 @@ impl TokenFile {
             created: utc::parse(&utc::format(now)),
             expires,
             prefix: Some(token[..SHOWN_TOKEN_CHARS].to_owned()),
+            revoked: None,
         }));
         file.write(path)?;
         Ok(token)
@@ -436,9 +452,11 @@ impl TokenFile {
         Ok(lock)
     }
 
-    /// Removes every token of the principal named `principal_or_hash`, or the
+    /// Revokes every token of the principal named `principal_or_hash`, or the
     /// tokens whose hash starts with it (at least [`MIN_REVOKE_PREFIX`] hex
-    /// digits). Returns what was removed; [`AuthError::NoMatch`] when nothing was.
+    /// digits), not revoked yet: they stay in the file, marked revoked now,
+    /// and are refused from then on. Returns what was revoked;
+    /// [`AuthError::NoMatch`] when nothing was.
     pub fn revoke(
         path: impl AsRef<Path>,
         principal_or_hash: &str,
@@ -448,7 +466,7 @@ impl TokenFile {
         let mut file = Self::load(path)?;
         let wanted = principal_or_hash.to_ascii_lowercase();
         let by_principal = file
-            .entries()
+            .live()
             .any(|entry| entry.principal == principal_or_hash);
         if !by_principal
             && wanted.len() < MIN_REVOKE_PREFIX
@@ -456,17 +474,22 @@ impl TokenFile {
         {
             return Err(AuthError::PrefixTooShort);
         }
+        // Whole seconds, as the file keeps them.
+        let now = utc::parse(&utc::format(SystemTime::now()));
         let mut removed = Vec::new();
-        file.lines.retain(|line| match line {
-            Line::Entry(entry)
-                if (by_principal && entry.principal == principal_or_hash)
-                    || (!by_principal && entry.hash.starts_with(&wanted)) =>
-            {
-                removed.push(entry.clone());
-                false
+        for line in &mut file.lines {
+            match line {
+                Line::Entry(entry)
+                    if entry.revoked.is_none()
+                        && ((by_principal && entry.principal == principal_or_hash)
+                            || (!by_principal && entry.hash.starts_with(&wanted))) =>
+                {
+                    entry.revoked = now;
+                    removed.push(entry.clone());
+                }
+                _ => {}
             }
-            _ => true,
-        });
+        }
         if removed.is_empty() {
             return Err(AuthError::NoMatch(principal_or_hash.to_owned()));
         }
@@ -716,7 +739,7 @@ impl TokenStore {
 }
 
 fn table(file: &TokenFile) -> HashMap<String, Grant> {
-    file.entries()
+    file.live()
         .map(|entry| {
             (
                 entry.hash.clone(),
@@ -955,8 +978,12 @@ mod tests {
             .entries()
             .map(|entry| entry.principal.as_str())
             .collect();
-        assert_eq!(principals.len(), 160, "adds were lost");
-        assert!(!principals.contains(&"victim"), "a revoked token came back");
+        assert_eq!(principals.len(), 161, "adds were lost");
+        assert!(
+            file.entries()
+                .all(|entry| (entry.principal == "victim") == entry.revoked.is_some()),
+            "a revoked token came back"
+        );
     }
 
     /// Issue 15, defect 5: lines written before tokens had dates load, never
@@ -996,6 +1023,43 @@ mod tests {
         assert!(matches!(
             TokenFile::add_expiring(&path, "carol", &[Role::Tool], Some(past)),
             Err(AuthError::ExpiryPassed(_))
+        ));
+    }
+
+    /// Issue 13: a revoked token stays in the file with the instant it was
+    /// revoked (an older line without dates too), is listed as revoked, is
+    /// refused, and is not revoked twice; a file without revocations loads
+    /// as before.
+    #[test]
+    fn a_revoked_token_stays_listed_as_revoked_and_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens");
+        let old = "b".repeat(64);
+        fs::write(&path, format!("{old} bob tool\n")).unwrap();
+        assert_eq!(TokenFile::load(&path).unwrap().list()[0].revoked, None);
+        let kept = TokenFile::add(&path, "carol", &[Role::Analyst]).unwrap();
+        let before = SystemTime::now() - std::time::Duration::from_secs(1);
+        let revoked = TokenFile::revoke(&path, "bob").unwrap();
+        assert_eq!(revoked.len(), 1);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(&format!("{old} bob tool revoked=")),
+            "{text}"
+        );
+        let file = TokenFile::load(&path).unwrap();
+        let listed = file.list();
+        assert_eq!(listed.len(), 2);
+        assert!(listed[0].revoked.is_some_and(|at| at >= before));
+        assert_eq!(listed[1].revoked, None);
+        assert_eq!(table(&file).len(), 1);
+        assert_eq!(file.lookup(&kept).unwrap().name, "carol");
+        assert!(matches!(
+            TokenFile::revoke(&path, "bob"),
+            Err(AuthError::NoMatch(_))
+        ));
+        assert!(matches!(
+            TokenFile::revoke(&path, &old[..12]),
+            Err(AuthError::NoMatch(_))
         ));
     }
 
@@ -1140,13 +1204,19 @@ mod tests {
         ));
         // By principal.
         TokenFile::revoke(&path, "alice").unwrap();
-        assert!(TokenFile::load(&path).unwrap().list().is_empty());
+        // Revoked tokens stay listed, marked revoked, and are refused.
+        let file = TokenFile::load(&path).unwrap();
+        assert_eq!(file.list().len(), 2);
+        assert!(file.list().iter().all(|entry| entry.revoked.is_some()));
+        assert!(file.lookup(&tool).is_none() && file.lookup(&alice).is_none());
+        assert!(table(&file).is_empty());
         assert!(matches!(
             TokenFile::revoke(&path, "alice"),
             Err(AuthError::NoMatch(_))
         ));
-        // The header comment survives rewrites.
-        assert!(fs::read_to_string(&path).unwrap().starts_with('#'));
+        // Both lines stay, each marked with when it was revoked.
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches(" revoked=").count(), 2, "{text}");
     }
 
     #[test]

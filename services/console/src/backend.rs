@@ -6,7 +6,8 @@
 
 use maillage_proto::v1::{
     admin_client::AdminClient, engagement_client::EngagementClient,
-    projections_client::ProjectionsClient, stakeholders_client::StakeholdersClient,
+    governance_client::GovernanceClient, projections_client::ProjectionsClient,
+    stakeholders_client::StakeholdersClient,
 };
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
@@ -88,6 +89,11 @@ impl Backend {
     /// The Engagement service as the holder of `token`.
     pub(crate) fn engagement(&self, token: &str) -> Result<EngagementClient<Authed>, Refusal> {
         Ok(EngagementClient::new(self.authed(token)?))
+    }
+
+    /// The Governance service as the holder of `token`.
+    pub(crate) fn governance(&self, token: &str) -> Result<GovernanceClient<Authed>, Refusal> {
+        Ok(GovernanceClient::new(self.authed(token)?))
     }
 
     /// The services' gRPC health service (it needs no token).

@@ -465,6 +465,84 @@ async fn a_full_meeting_with_a_weighted_vote_survives_a_restart() {
     running.stop().await;
 }
 
+/// Issue 13: while a vote is open, the meeting view carries the tally of the
+/// ballots so far, counted as closing now would count them (nothing is
+/// recorded); once closed, only the recorded tally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_vote_shows_its_running_tally_ballot_by_ballot() {
+    let harness = Harness::new();
+    let running = harness.start().await;
+    let mut client = Client::new(&running, &harness.tokens).await;
+    let ex = example(&mut client).await;
+    let meeting = convene(&mut client, &ex.consortium).await;
+    attend(
+        &mut client,
+        &meeting,
+        &[ex.m("a1"), ex.m("b1"), ex.m("b2"), ex.m("c1")],
+        &[(ex.m("c2"), ex.m("c1"))],
+    )
+    .await
+    .expect("attendance");
+    let resolution = table(&mut client, &meeting, &rid()).await.resolution_id;
+    let running_tally = |client: &mut Client| {
+        let mut governance = client.governance.clone();
+        let request = client.req(pv1::GetMeetingRequest {
+            meeting_id: meeting.clone(),
+        });
+        async move {
+            let view = governance.get_meeting(request).await.unwrap().into_inner();
+            let resolution = view.resolutions[0].clone();
+            (resolution.running_tally, resolution.tally)
+        }
+    };
+    let (tally, closed) = running_tally(&mut client).await;
+    let tally = tally.expect("a running tally before any ballot");
+    assert!(closed.is_none());
+    assert_eq!((tally.votes_cast, tally.ballots.len()), (whole(0), 0));
+    assert_eq!(tally.present_or_represented, whole(50));
+    let head = client.head().await;
+    // Ballot by ballot: for a1 (20), against b1 (10), for c2 (5, by proxy).
+    for (member, choice, expected) in [
+        ("a1", pv1::VoteChoice::For, (20, 0, false)),
+        ("b1", pv1::VoteChoice::Against, (20, 10, false)),
+        ("c2", pv1::VoteChoice::For, (25, 10, true)),
+    ] {
+        vote(&mut client, &meeting, &resolution, &ex.m(member), choice)
+            .await
+            .expect("vote");
+        let tally = running_tally(&mut client).await.0.expect("running tally");
+        assert_eq!(
+            (tally.votes_for, tally.votes_against),
+            (whole(expected.0), whole(expected.1)),
+            "after {member}"
+        );
+        assert!(tally.majority_reached, "for leads after {member}");
+        assert_eq!(
+            tally
+                .ballots
+                .iter()
+                .any(|ballot| !ballot.proxy_holder_id.is_empty()),
+            expected.2
+        );
+    }
+    assert_eq!(client.head().await, head + 3, "reading records nothing");
+    let closed = client
+        .governance
+        .close_vote(client.req(pv1::CloseVoteRequest {
+            request_id: rid(),
+            meeting_id: meeting.clone(),
+            expected_version: None,
+            resolution_id: resolution.clone(),
+        }))
+        .await
+        .expect("close")
+        .into_inner();
+    let (tally, recorded) = running_tally(&mut client).await;
+    assert!(tally.is_none(), "no running tally once closed");
+    assert_eq!(recorded, closed.tally);
+    running.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_creation_lands_on_the_same_stream() {
     let harness = Harness::new();

@@ -40,6 +40,7 @@ fn info(entry: &TokenEntry) -> TokenInfo {
         created_at: entry.created.map(prost_types::Timestamp::from),
         expires_at: entry.expires.map(prost_types::Timestamp::from),
         token_prefix: entry.prefix.clone().unwrap_or_default(),
+        revoked_at: entry.revoked.map(prost_types::Timestamp::from),
     }
 }
 

@@ -136,13 +136,28 @@ async fn an_added_token_is_shown_once_signs_in_and_once_revoked_signs_in_no_more
     let camille = site.sign_in(&token).await;
     let territory = get(&format!("{}/territoire", site.url), Some(&camille)).await;
     assert_eq!(territory.status, 200);
-    // Revoked through its row's form, it signs in no more.
+    // Its row's form asks for a confirmation first: nothing is revoked yet.
     let prefix = hidden(row, "hash_prefix");
     assert_eq!(prefix.len(), 12, "{prefix}");
-    let revoked = post(
+    let asked = post(
         &format!("{}/administration/jetons/revoquer", site.url),
         Some(&admin),
         &encode(&[("csrf", &csrf), ("hash_prefix", &prefix)]),
+    )
+    .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(asked.body.contains("Révoquer un jeton ?"), "{}", asked.body);
+    assert!(asked.body.contains("name=\"confirm\" value=\"oui\""));
+    assert_eq!(sign_in_status(&site, &token).await, 303, "not revoked yet");
+    // Confirmed, it signs in no more.
+    let revoked = post(
+        &format!("{}/administration/jetons/revoquer", site.url),
+        Some(&admin),
+        &encode(&[
+            ("csrf", &hidden(&asked.body, "csrf")),
+            ("hash_prefix", &prefix),
+            ("confirm", "oui"),
+        ]),
     )
     .await;
     assert_eq!(revoked.status, 200, "{}", revoked.body);
@@ -153,10 +168,11 @@ async fn an_added_token_is_shown_once_signs_in_and_once_revoked_signs_in_no_more
         "{}",
         revoked.body
     );
-    assert!(
-        !revoked.body.contains("<td>camille</td>"),
-        "no longer listed"
-    );
+    // Still listed, as revoked, with no revoke form.
+    let row = &revoked.body[revoked.body.find("<td>camille</td>").expect("still listed")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("<strong>révoqué le "), "{row}");
+    assert!(!row.contains("hash_prefix"), "{row}");
     assert_eq!(sign_in_status(&site, &token).await, 401);
     // Its open session ends at its next call to the services.
     let register = get(&format!("{}/acteurs", site.url), Some(&camille)).await;
@@ -175,7 +191,7 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
     let prefix = hidden(row, "hash_prefix");
     for csrf in [None, Some("not-the-token")] {
         let mut add = vec![("principal", "mallory"), ("roles", "admin")];
-        let mut revoke = vec![("hash_prefix", prefix.as_str())];
+        let mut revoke = vec![("hash_prefix", prefix.as_str()), ("confirm", "oui")];
         if let Some(csrf) = csrf {
             add.push(("csrf", csrf));
             revoke.push(("csrf", csrf));

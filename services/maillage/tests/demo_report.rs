@@ -601,6 +601,7 @@ async fn the_same_seed_gives_the_same_reports() {
             };
             ProjectionsClient::new(connection.connect().await.unwrap())
                 .export_report(pb::ExportReportRequest {
+                    with_provenance: false,
                     format: pb::ExportFormat::Json as i32,
                     report: Some(pb::export_report_request::Report::TerritoryEngagement(
                         pb::TerritoryEngagementRequest {

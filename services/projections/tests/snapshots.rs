@@ -178,6 +178,7 @@ async fn answers(
             client
                 .export_report(req(
                     pb::ExportReportRequest {
+                        with_provenance: false,
                         format: pb::ExportFormat::Csv as i32,
                         report: Some(pb::export_report_request::Report::TerritoryEngagement(
                             territory,

@@ -1,5 +1,6 @@
 //! The administration page (admin only): the tokens (`ListTokens`, never a
-//! secret) with a revoke form per row (`RevokeToken`), the form adding one
+//! secret; revoked ones listed as revoked) with a revoke form per row
+//! (`RevokeToken`, after a confirmation page), the form adding one
 //! (`AddToken`, the new token shown once), the services' gRPC health and the
 //! projections' status (`GetProjectionStatus`).
 
@@ -42,6 +43,8 @@ struct TokenRow {
     roles: String,
     created: String,
     expires: String,
+    /// When it was revoked (empty: not revoked).
+    revoked: String,
 }
 
 /// One service's health.
@@ -108,7 +111,16 @@ fn token_row(info: &pb::TokenInfo) -> TokenRow {
         roles: info.roles.join(", "),
         created: crate::time::show(info.created_at.as_ref()),
         expires: crate::time::show(info.expires_at.as_ref()),
+        revoked: crate::time::show(info.revoked_at.as_ref()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "token_revoke.html")]
+struct Confirm {
+    nav: Nav,
+    title: String,
+    token: TokenRow,
 }
 
 impl Page {
@@ -323,8 +335,52 @@ pub(super) async fn add(
     }
 }
 
-/// `POST /administration/jetons/revoquer` (admin): `RevokeToken` of the
-/// token whose hash prefix the row names, then the page saying so.
+/// The page asking to confirm the revocation of the token of hash prefix
+/// `prefix` (nothing is revoked yet).
+async fn confirm(
+    state: &State,
+    headers: &HeaderMap,
+    session: &crate::session::Session,
+    prefix: &str,
+) -> Response {
+    let listed = match state.backend.admin(&session.token) {
+        Ok(mut client) => client
+            .list_tokens(pb::ListTokensRequest {})
+            .await
+            .map(|reply| reply.into_inner().tokens)
+            .map_err(Refusal::from),
+        Err(refusal) => Err(refusal),
+    };
+    match listed {
+        Ok(tokens) => match tokens
+            .iter()
+            .find(|info| info.hash_prefix == prefix && info.revoked_at.is_none())
+        {
+            Some(info) => render(&Confirm {
+                nav: Nav::of(session, "administration"),
+                title: "Révoquer un jeton ?".to_owned(),
+                token: token_row(info),
+            }),
+            None => super::message(
+                StatusCode::NOT_FOUND,
+                Nav::of(session, "administration"),
+                "Jeton introuvable",
+                "Aucun jeton en vigueur ne porte cette empreinte.",
+            ),
+        },
+        Err(refusal) if refusal.code == Code::Unauthenticated => ended(state, headers),
+        Err(refusal) => super::message(
+            StatusCode::BAD_GATEWAY,
+            Nav::of(session, "administration"),
+            "Administration indisponible",
+            &refusal.message,
+        ),
+    }
+}
+
+/// `POST /administration/jetons/revoquer` (admin): the confirmation page,
+/// then (`confirm=oui`) `RevokeToken` of the token whose hash prefix the row
+/// names, and the page saying so.
 pub(super) async fn revoke(
     Shared(state): Shared<Arc<State>>,
     headers: HeaderMap,
@@ -341,7 +397,11 @@ pub(super) async fn revoke(
     }
     // Only a hash prefix: a principal's name would revoke all their tokens.
     let prefix = fields.get("hash_prefix");
-    let answer = if prefix.len() >= 8 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let named = prefix.len() >= 8 && prefix.bytes().all(|b| b.is_ascii_hexdigit());
+    if named && fields.get("confirm") != "oui" {
+        return confirm(&state, &headers, &session, &prefix).await;
+    }
+    let answer = if named {
         match state.backend.admin(&session.token) {
             Ok(mut client) => client
                 .revoke_token(pb::RevokeTokenRequest {

@@ -1,6 +1,7 @@
 //! *Contacts*: log a contact (participants, channel, direction, when,
 //! subject, notes, themes, a follow-up) with `LogInteraction`, and a
-//! contact's page (with its corrections shown as such).
+//! contact's page (with its corrections shown as such, and for the roles that
+//! may correct it the correction form of `correct_contact`).
 
 use std::sync::Arc;
 
@@ -319,9 +320,16 @@ struct Participant {
 
 #[derive(Template)]
 #[template(path = "contact.html")]
-struct Page {
+pub(super) struct Page {
     nav: Nav,
     title: String,
+    id: String,
+    version: u64,
+    /// The correction form is shown (facilitator).
+    can_correct: bool,
+    request_id: String,
+    pub(super) errors: Vec<String>,
+    pub(super) correction: super::correct_contact::Form,
     participants: Vec<Participant>,
     channel: String,
     direction: String,
@@ -346,6 +354,21 @@ pub(super) async fn page(
         Ok(session) => session,
         Err(response) => return *response,
     };
+    match load(&state, &headers, &session, id, &Fields::default()).await {
+        Ok(page) => render(&page),
+        Err(response) => *response,
+    }
+}
+
+/// The page of contact `id` for `session`, its correction form filled from
+/// `fields`; `Err` is the response when it cannot be read.
+pub(super) async fn load(
+    state: &State,
+    headers: &HeaderMap,
+    session: &crate::session::Session,
+    id: String,
+    fields: &Fields,
+) -> Result<Page, Box<Response>> {
     let answer = match state.backend.stakeholders(&session.token) {
         Ok(mut client) => client
             .get_interaction(pb::GetInteractionRequest { interaction_id: id })
@@ -355,14 +378,16 @@ pub(super) async fn page(
     };
     let contact = match answer {
         Ok(contact) => contact.into_inner(),
-        Err(refusal) if refusal.code == Code::Unauthenticated => return ended(&state, &headers),
+        Err(refusal) if refusal.code == Code::Unauthenticated => {
+            return Err(Box::new(ended(state, headers)))
+        }
         Err(refusal) => {
-            return message(
+            return Err(Box::new(message(
                 StatusCode::NOT_FOUND,
-                Nav::of(&session, "contacts"),
+                Nav::of(session, "contacts"),
                 "Contact introuvable",
                 &refusal.message,
-            )
+            )))
         }
     };
     let full = contact.disclosure() == pb::Disclosure::Full;
@@ -371,9 +396,15 @@ pub(super) async fn page(
         (true, true) => "—".to_owned(),
         (true, false) => "(masqué pour votre rôle)".to_owned(),
     };
-    render(&Page {
-        nav: Nav::of(&session, "contacts"),
+    Ok(Page {
+        nav: Nav::of(session, "contacts"),
         title: format!("Contact du {}", time::show(contact.occurred_at.as_ref())),
+        id: contact.interaction_id.clone(),
+        version: contact.version,
+        can_correct: session.any(&WRITERS) && !contact.erased,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        errors: Vec::new(),
+        correction: super::correct_contact::Form::new(fields),
         participants: contact
             .participants
             .iter()
@@ -411,10 +442,15 @@ pub(super) async fn page(
             .iter()
             .map(|correction| {
                 format!(
-                    "Corrigé le {} par {} ({}) : {}",
+                    "Corrigé le {} par {} — champs remplacés : {} — motif : {}",
                     time::show(correction.corrected_at.as_ref()),
                     correction.corrected_by,
-                    correction.fields.join(", "),
+                    correction
+                        .fields
+                        .iter()
+                        .map(|field| super::correct_contact::field_label(field))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     masked(&correction.reason)
                 )
             })

@@ -7,11 +7,15 @@ mod action_steps;
 mod actions;
 mod administration;
 mod audit;
+mod consortium;
 mod contacts;
+mod correct_contact;
 mod diagnostics;
 mod edit_person;
+mod erase_person;
 mod follow_ups;
 mod interviews;
+mod meeting;
 mod organisation;
 mod picker;
 mod plan_action;
@@ -70,6 +74,10 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
             get(edit_person::form).post(edit_person::submit),
         )
         .route(
+            "/acteurs/{id}/effacer",
+            get(erase_person::form).post(erase_person::submit),
+        )
+        .route(
             "/organisations/nouvelle",
             get(organisation::form).post(organisation::submit),
         )
@@ -77,8 +85,15 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
             "/contacts/nouveau",
             get(contacts::form).post(contacts::submit),
         )
+        .route("/consortium", get(consortium::pick))
+        .route("/consortium/{id}", get(consortium::page))
+        .route("/consortium/{id}/reunions", post(consortium::convene))
+        .route("/reunions", get(meeting::pick))
+        .route("/reunions/{id}", get(meeting::page))
+        .route("/reunions/{id}/{action}", post(meeting::act))
         .route("/contacts/relances", get(follow_ups::page))
         .route("/contacts/{id}", get(contacts::page))
+        .route("/contacts/{id}/corriger", post(correct_contact::submit))
         .route("/enquete/{id}", get(survey::form).post(survey::submit))
         .route("/enquete/{id}/merci", get(survey::thanks))
         .route("/actions", get(actions::list))
@@ -150,6 +165,7 @@ pub(crate) struct Nav {
     pub(crate) administration: bool,
     /// Actions, interviews and diagnostics (writers).
     pub(crate) engagement: bool,
+    pub(crate) consortium: bool,
 }
 
 impl Nav {
@@ -168,6 +184,7 @@ impl Nav {
             audit: false,
             administration: false,
             engagement: false,
+            consortium: false,
         }
     }
 
@@ -191,6 +208,7 @@ impl Nav {
             audit: session.any(&audit::AUDITORS),
             administration: session.any(&administration::ADMINS),
             engagement: session.any(&WRITERS),
+            consortium: session.any(&consortium::READERS),
         }
     }
 }
@@ -399,6 +417,7 @@ pub(crate) async fn download(
     let answer = match state.backend.projections(&session.token) {
         Ok(mut client) => client
             .export_report(pb::ExportReportRequest {
+                with_provenance: true,
                 format: format as i32,
                 report: Some(report),
             })
@@ -453,6 +472,9 @@ async fn home(
     match state.sessions.get(&headers) {
         None => Redirect::to("/connexion").into_response(),
         Some(session) if session.any(&ANALYSTS) => Redirect::to("/territoire").into_response(),
+        Some(session) if !session.any(&REGISTER_READERS) => {
+            Redirect::to("/consortium").into_response()
+        }
         Some(_) => Redirect::to("/acteurs").into_response(),
     }
 }

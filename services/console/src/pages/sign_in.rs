@@ -113,6 +113,7 @@ pub(super) async fn submit(
         &ANALYSTS[..],
         &REGISTER_READERS[..],
         &WRITERS[..],
+        &super::consortium::SECRETARIES[..],
         &[Role::Admin],
     ]
     .concat();

@@ -224,6 +224,8 @@ struct Page {
     can_write: bool,
     /// A person's profile (not erased): a facilitator may edit it.
     editable: bool,
+    /// A person not erased, and an admin reading: the erasure is offered.
+    can_erase: bool,
 }
 
 fn or_masked(value: &str, full: bool) -> String {
@@ -332,6 +334,15 @@ pub(super) async fn page(
             value: "archivé".to_owned(),
         });
     }
+    if stakeholder.erased {
+        details.push(Detail {
+            label: "Effacement",
+            value: format!(
+                "personne effacée le {} : ses données personnelles ont disparu pour de bon",
+                time::show(stakeholder.erased_at.as_ref())
+            ),
+        });
+    }
     let mandates = stakeholder
         .mandates
         .iter()
@@ -392,6 +403,9 @@ pub(super) async fn page(
         timeline_note,
         can_write: session.any(&WRITERS),
         editable: stakeholder.person.is_some() && !stakeholder.erased,
+        can_erase: stakeholder.person.is_some()
+            && !stakeholder.erased
+            && session.any(&super::administration::ADMINS),
     })
 }
 

@@ -16,7 +16,7 @@ use super::{
 use crate::domain::meeting::{
     ConveneMeeting, MeetingChange, MeetingCommand, MeetingEvent, MeetingState,
 };
-use crate::domain::tally::choice_from_proto;
+use crate::domain::tally::{choice_from_proto, tally};
 use maillage_service_kit::{validate, RequestContext};
 
 /// Stream category of meetings.
@@ -403,6 +403,12 @@ pub fn view(id: &Uuid, version: u64, state: &MeetingState) -> pv1::MeetingView {
                     .map_or(pv1::ResolutionStatus::Open as i32, |c| c.outcome),
                 votes: r.votes.clone(),
                 tally: r.closed.as_ref().and_then(|c| c.tally.clone()),
+                running_tally: match (&r.closed, &state.convening) {
+                    (None, Some(convening)) => tally(state, &convening.rules, r)
+                        .ok()
+                        .map(|(_, running)| running),
+                    _ => None,
+                },
             })
             .collect(),
         minutes_approved: state.minutes.is_some(),

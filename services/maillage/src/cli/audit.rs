@@ -166,6 +166,7 @@ pub async fn run(connection: &Connection, command: ExportCommand) -> anyhow::Res
     let to = args.to.as_deref().map(parse_rfc3339).transpose()?;
     let export = ProjectionsClient::new(connection.connect().await?)
         .export_report(pb::ExportReportRequest {
+            with_provenance: true,
             format: pb::ExportFormat::Csv as i32,
             report: Some(pb::export_report_request::Report::ContactAudit(
                 pb::ContactAuditRequest {

@@ -150,6 +150,7 @@ pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()
             };
             ProjectionsClient::new(channel)
                 .export_report(pb::ExportReportRequest {
+                    with_provenance: true,
                     format: format as i32,
                     report: Some(pb::export_report_request::Report::TerritoryEngagement(
                         pb::TerritoryEngagementRequest {

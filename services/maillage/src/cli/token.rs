@@ -78,10 +78,11 @@ fn line(info: &TokenInfo) -> String {
         None => "créé à une date inconnue".to_owned(),
     };
     let now = Timestamp::from(SystemTime::now());
-    let expiry = match &info.expires_at {
-        None => "sans expiration".to_owned(),
-        Some(at) if at.seconds <= now.seconds => format!("expiré le {}", when(at)),
-        Some(at) => format!("expire le {}", when(at)),
+    let expiry = match (&info.revoked_at, &info.expires_at) {
+        (Some(at), _) => format!("révoqué le {}", when(at)),
+        (None, None) => "sans expiration".to_owned(),
+        (None, Some(at)) if at.seconds <= now.seconds => format!("expiré le {}", when(at)),
+        (None, Some(at)) => format!("expire le {}", when(at)),
     };
     format!(
         "{}  {}  {}  {}  {}  {}",

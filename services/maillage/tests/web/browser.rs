@@ -270,6 +270,27 @@ impl Browser {
             .unwrap()
     }
 
+    /// Signs in at the console `site_url` with `token` and waits for the
+    /// signed-in page.
+    pub async fn sign_in(&self, site_url: &str, token: &str) {
+        self.goto(&format!("{site_url}/connexion")).await;
+        self.fill("#token", token).await;
+        self.click("main form[method=post] button[type=submit]")
+            .await;
+        self.wait_for("Se déconnecter").await;
+    }
+
+    /// The WCAG violations of impact serious or critical on the page, as
+    /// `"<rule>: <what it asks>"`.
+    pub async fn serious_violations(&self) -> Vec<String> {
+        self.accessibility_violations()
+            .await
+            .into_iter()
+            .filter(|(_, impact, _, _)| matches!(impact.as_str(), "serious" | "critical"))
+            .map(|(rule, _, _, help)| format!("{rule}: {help}"))
+            .collect()
+    }
+
     /// Ends the session (Chromium quits) and stops chromedriver.
     pub async fn close(mut self) {
         self.session_call("DELETE", "", None).await;
