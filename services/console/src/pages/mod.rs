@@ -12,6 +12,10 @@ mod register;
 mod sign_in;
 mod stakeholders;
 mod survey;
+mod survey_builder;
+mod survey_chart;
+mod survey_detail;
+mod surveys;
 mod territory;
 
 use std::sync::Arc;
@@ -72,6 +76,19 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
         )
         .route("/contacts/relances", get(follow_ups::page))
         .route("/contacts/{id}", get(contacts::page))
+        .route("/enquetes", get(surveys::page))
+        .route(
+            "/enquetes/nouvelle",
+            get(survey_builder::form).post(survey_builder::submit),
+        )
+        .route("/enquetes/{id}", get(survey_detail::page))
+        .route(
+            "/enquetes/{id}/questions",
+            get(survey_builder::revise_form).post(survey_builder::revise),
+        )
+        .route("/enquetes/{id}/ouvrir", post(survey_detail::open))
+        .route("/enquetes/{id}/fermer", post(survey_detail::close))
+        .route("/enquetes/{id}/affiche", get(survey_detail::poster))
         .route("/enquete/{id}", get(survey::form).post(survey::submit))
         .route("/enquete/{id}/merci", get(survey::thanks))
         .route("/static/console.css", get(crate::assets::stylesheet))
@@ -119,6 +136,7 @@ pub(crate) struct Nav {
     pub(crate) stakeholders: bool,
     pub(crate) contacts: bool,
     pub(crate) follow_ups: bool,
+    pub(crate) surveys: bool,
     pub(crate) audit: bool,
     pub(crate) administration: bool,
 }
@@ -136,6 +154,7 @@ impl Nav {
             stakeholders: false,
             contacts: false,
             follow_ups: false,
+            surveys: false,
             audit: false,
             administration: false,
         }
@@ -158,6 +177,7 @@ impl Nav {
             stakeholders: session.any(&REGISTER_READERS),
             contacts: session.any(&WRITERS),
             follow_ups: session.any(&follow_ups::READERS),
+            surveys: session.any(&surveys::READERS),
             audit: session.any(&audit::AUDITORS),
             administration: session.any(&administration::ADMINS),
         }
