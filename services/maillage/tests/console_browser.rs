@@ -465,6 +465,9 @@ async fn the_main_pages_have_no_serious_accessibility_violations() {
         ("/contacts/relances".to_owned(), "relance(s) à faire"),
         ("/audit?niveau=epci&code=243700499".to_owned(), "contact(s)"),
         ("/administration".to_owned(), "Santé des services"),
+        ("/enquetes".to_owned(), "enquête(s)"),
+        ("/enquetes/nouvelle".to_owned(), "Ajouter une question"),
+        (format!("/enquetes/{survey}"), "Lien public"),
     ];
     // The check finds what it should: a page without language, label nor alt text.
     browser
