@@ -323,7 +323,10 @@ async fn an_inhabitant_answers_a_survey_on_the_public_page_signed_out() {
         .await;
     browser.wait_for("Merci pour votre réponse").await;
     let view = engagement
-        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: survey,
+            slug: String::new(),
+        })
         .await
         .unwrap()
         .into_inner();

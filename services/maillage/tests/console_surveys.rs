@@ -429,3 +429,73 @@ async fn an_analyst_reads_the_counts_but_no_free_text() {
     let body = page_showing(&site, &facilitator, &id, "Jeanne Martin").await;
     assert!(body.contains(secret), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_survey_s_slug_is_its_public_address_and_a_taken_one_is_refused_next_to_its_field() {
+    let site = Site::start().await;
+    let cookie = signed_in(&site, "alice", &[Role::Facilitator]).await;
+    let mut pairs = five_questions();
+    pairs.extend([
+        ("title", "Vos attentes"),
+        ("topics", "THEME_QUELS_TLA"),
+        ("slug", "tiers-lieu-2027"),
+    ]);
+    let id = drafted(&draft(&site, &cookie, &pairs).await);
+    // The same slug again: refused next to its field, everything kept.
+    let mut again = pairs.clone();
+    again.retain(|(name, _)| *name != "title");
+    again.push(("title", "Une autre enquête"));
+    let taken = draft(&site, &cookie, &again).await;
+    assert_eq!(taken.status, 422, "{}", taken.body);
+    assert!(
+        taken.body.contains("aria-describedby=\"slug-erreur\""),
+        "{}",
+        taken.body
+    );
+    assert!(taken.body.contains("déjà prise"));
+    assert!(taken.body.contains("value=\"Une autre enquête\""));
+    // A malformed one: the service's message next to the field.
+    let mut bad = pairs.clone();
+    bad.retain(|(name, _)| *name != "slug");
+    bad.push(("slug", "Tiers Lieu"));
+    let reply = draft(&site, &cookie, &bad).await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert!(reply.body.contains("aria-describedby=\"slug-erreur\""));
+    assert!(reply.body.contains("value=\"Tiers Lieu\""));
+    // Opened, its public link is the slug; the id answers as well.
+    let page = get(&format!("{}/enquetes/{id}", site.url), Some(&cookie)).await;
+    let opened = post(
+        &format!("{}/enquetes/{id}/ouvrir", site.url),
+        Some(&cookie),
+        &encode(&[
+            ("csrf", &hidden(&page.body, "csrf")),
+            ("version", &hidden(&page.body, "version")),
+            ("request_id", &uuid::Uuid::now_v7().to_string()),
+        ]),
+    )
+    .await;
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let page = get(&format!("{}/enquetes/{id}", site.url), Some(&cookie)).await;
+    assert!(
+        page.body.contains("/enquete/tiers-lieu-2027\">"),
+        "{}",
+        page.body
+    );
+    let public = get(&format!("{}/enquete/tiers-lieu-2027", site.url), None).await;
+    assert_eq!(public.status, 200, "{}", public.body);
+    assert!(public.body.contains(&format!("action=\"/enquete/{id}\"")));
+    assert_eq!(
+        get(&format!("{}/enquete/{id}", site.url), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(&format!("{}/enquete/autre-enquete", site.url), None)
+            .await
+            .status,
+        404
+    );
+    let reply = answer(&site, &id, &[("q.usage", "o1"), ("q.interet", "3")]).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+}

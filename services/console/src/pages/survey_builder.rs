@@ -367,6 +367,7 @@ struct Builder {
     drafting: bool,
     survey_title: Input,
     description: Input,
+    slug: Input,
     campaign: Input,
     topics: Input,
     axes: Input,
@@ -411,6 +412,9 @@ impl Builder {
             description: Input::text("description", "Texte d'information", fields)
                 .kind("textarea")
                 .hint("(montré en premier aux répondants : qui mène l'enquête, pourquoi, ce que deviennent les réponses)"),
+            slug: Input::text("slug", "Adresse courte", fields).hint(
+                "(facultative : lettres minuscules, chiffres et tirets ; le lien public devient /enquete/<adresse courte>)",
+            ),
             campaign: Input::text("campaign_action_ids", "Actions de la campagne d'information", fields)
                 .kind("textarea")
                 .hint("(identifiants d'actions de sensibilisation, un par ligne ; l'enquête s'ouvre une fois l'une d'elles tenue)"),
@@ -483,6 +487,7 @@ pub(super) async fn submit(
         description: fields.raw("description").trim().to_owned(),
         campaign_action_ids: campaign,
         axis_ids: fields.all("axis_ids"),
+        slug: fields.get("slug"),
         topics: fields
             .all("topics")
             .iter()
@@ -503,6 +508,15 @@ pub(super) async fn submit(
         Err(refusal) if refusal.code == Code::Unauthenticated => return ended(&state, &headers),
         Err(refusal) => refusal,
     };
+    // ALREADY_EXISTS names the slug in its message (no field violation).
+    let refusal = if refusal.code == Code::AlreadyExists && refusal.message.contains("slug") {
+        Refusal::field(
+            "slug",
+            "Cette adresse courte est déjà prise par une autre enquête.",
+        )
+    } else {
+        refusal
+    };
     form.errors = match place_in_blocks(&refusal, &mut form.blocks, &sent) {
         Some(errors) => errors,
         None => place(
@@ -510,6 +524,7 @@ pub(super) async fn submit(
             &mut [
                 &mut form.survey_title,
                 &mut form.description,
+                &mut form.slug,
                 &mut form.campaign,
                 &mut form.topics,
                 &mut form.axes,
@@ -546,6 +561,7 @@ pub(super) async fn revise_form(
         Ok(mut client) => client
             .get_survey(pb::GetSurveyRequest {
                 survey_id: id.clone(),
+                slug: String::new(),
             })
             .await
             .map_err(Refusal::from),

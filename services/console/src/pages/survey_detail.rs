@@ -6,7 +6,8 @@
 //! version read; and its live results (`Projections.GetSurveyResults`: counts
 //! and a bar chart per question), with the free-text answers
 //! (`Engagement.ListSurveyTextAnswers`) for facilitators only: analysts read
-//! counts.
+//! counts. The public link uses the survey's slug when it has one
+//! (`/enquete/<id>` answers as well).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -90,8 +91,9 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-/// The public address of survey `id`, as the browser reached the console.
-fn public_link(state: &State, headers: &HeaderMap, id: &str) -> String {
+/// The public address of the survey `key` (its slug, else its id), as the
+/// browser reached the console.
+fn public_link(state: &State, headers: &HeaderMap, key: &str) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
@@ -105,7 +107,7 @@ fn public_link(state: &State, headers: &HeaderMap, id: &str) -> String {
     } else {
         "http"
     };
-    format!("{scheme}://{host}/enquete/{id}")
+    format!("{scheme}://{host}/enquete/{key}")
 }
 
 /// The results of `survey` as the page shows them, `texts` (question id →
@@ -198,6 +200,7 @@ async fn view(
     let survey = engagement
         .get_survey(pb::GetSurveyRequest {
             survey_id: id.to_owned(),
+            slug: String::new(),
         })
         .await
         .map_err(|status| refused(Refusal::from(status)))?
@@ -247,7 +250,10 @@ async fn view(
             .collect(),
         response_count: labels::count(survey.response_count),
         public_link: if status == pb::SurveyStatus::Open {
-            public_link(state, headers, &survey.survey_id)
+            let key = Some(&survey.slug)
+                .filter(|slug| !slug.is_empty())
+                .unwrap_or(&survey.survey_id);
+            public_link(state, headers, key)
         } else {
             String::new()
         },

@@ -20,10 +20,12 @@ mod interview;
 mod programme;
 mod subject_access;
 mod survey;
+mod survey_slug;
 mod survey_text;
 
 pub(crate) use interview::notes_subject as interview_subject;
 pub(crate) use survey::response_subject;
+pub(crate) use survey_slug::Slugs;
 
 use std::time::SystemTime;
 
