@@ -499,3 +499,45 @@ async fn a_survey_s_slug_is_its_public_address_and_a_taken_one_is_refused_next_t
     let reply = answer(&site, &id, &[("q.usage", "o1"), ("q.interet", "3")]).await;
     assert_eq!(reply.status, 303, "{}", reply.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_s_questions_are_revised_at_the_version_read() {
+    let site = Site::start().await;
+    let cookie = signed_in(&site, "alice", &[Role::Facilitator]).await;
+    let mut pairs = five_questions();
+    pairs.extend([("title", "Vos attentes"), ("topics", "THEME_QUELS_TLA")]);
+    let id = drafted(&draft(&site, &cookie, &pairs).await);
+    let url = format!("{}/enquetes/{id}/questions", site.url);
+    let form = get(&url, Some(&cookie)).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    // The draft's questions fill the form, its options one per line.
+    assert!(form.body.contains("value=\"Classez ces priorités\""));
+    assert!(form.body.contains("Horaires\nPrix\nAccès"));
+    assert_eq!(hidden(&form.body, "version"), "1");
+    let mut revised: Vec<(&str, &str)> = five_questions()
+        .into_iter()
+        .filter(|(name, _)| *name != "questions[0].text")
+        .collect();
+    let csrf = hidden(&form.body, "csrf");
+    revised.extend([
+        ("questions[0].text", "Quel usage, d'abord ?"),
+        ("csrf", &csrf),
+        ("version", "1"),
+        ("request_id", "0190d3a0-0000-7000-8000-0000000000b1"),
+    ]);
+    let reply = post(&url, Some(&cookie), &encode(&revised)).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let page = get(&format!("{}/enquetes/{id}", site.url), Some(&cookie)).await;
+    assert!(
+        page.body.contains("Quel usage, d&#39;abord ?"),
+        "{}",
+        page.body
+    );
+    // Sent again at the version read before: refused, everything kept.
+    revised.retain(|(name, _)| *name != "request_id");
+    revised.push(("request_id", "0190d3a0-0000-7000-8000-0000000000b2"));
+    let stale = post(&url, Some(&cookie), &encode(&revised)).await;
+    assert_eq!(stale.status, 422, "{}", stale.body);
+    assert!(stale.body.contains("rechargez-la"), "{}", stale.body);
+    assert!(stale.body.contains("value=\"Quel usage, d&#39;abord ?\""));
+}
