@@ -196,6 +196,7 @@ async fn main() -> Result<()> {
             campaign_action_id: String::new(),
             themes: vec![pb::EngagementTheme::QuelsTla as i32],
             questions: questions(),
+            slug: String::new(),
         })
         .await?
         .into_inner()
@@ -226,6 +227,7 @@ async fn main() -> Result<()> {
     let view = client
         .get_survey(pb::GetSurveyRequest {
             survey_id: survey_id.clone(),
+            slug: String::new(),
         })
         .await?
         .into_inner();

@@ -89,6 +89,8 @@ pub struct EngagementService {
     pub(crate) guards: Arc<ReferenceGuards>,
     pub(crate) store: EventStore,
     pub(crate) journal: AccessJournal,
+    /// The survey slugs in use (see `grpc::Slugs`).
+    pub(crate) slugs: grpc::Slugs,
 }
 
 impl EngagementService {
@@ -122,6 +124,7 @@ impl EngagementService {
             ids,
             register,
             journal,
+            slugs: grpc::Slugs::default(),
         }
     }
 

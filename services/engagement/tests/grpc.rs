@@ -149,6 +149,7 @@ async fn open_survey(client: &mut Client, tag: &str) -> Result<String> {
             campaign_action_id: String::new(),
             themes: vec![Theme::QuelsTla as i32],
             questions: questions(),
+            slug: String::new(),
         })
         .await?
         .into_inner()
@@ -361,7 +362,10 @@ async fn a_retried_creation_lands_on_the_same_stream() -> Result<()> {
         .submit_survey_response(response(&survey, "resp-1", "tok-1"))
         .await?;
     let view = client
-        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: survey,
+            slug: String::new(),
+        })
         .await?
         .into_inner();
     assert_eq!(view.response_count, 1);
@@ -399,6 +403,7 @@ async fn survey_responses_are_checked_and_counted_and_neither_tokens_nor_free_te
     let view = client
         .get_survey(pb::GetSurveyRequest {
             survey_id: survey.clone(),
+            slug: String::new(),
         })
         .await?
         .into_inner();
@@ -987,6 +992,7 @@ async fn bad_survey_requests_are_refused_and_append_nothing() -> Result<()> {
             campaign_action_id: String::new(),
             themes: vec![],
             questions: bad_questions,
+            slug: String::new(),
         },
         Code::InvalidArgument,
         "questions[2].scale.max"
@@ -1129,6 +1135,7 @@ async fn callers_without_a_token_or_the_role_are_refused_and_append_nothing() ->
     refused(
         tool.get_survey(pb::GetSurveyRequest {
             survey_id: survey.clone(),
+            slug: String::new(),
         })
         .await,
         Code::PermissionDenied,
@@ -1175,6 +1182,7 @@ async fn a_restart_on_the_same_data_reads_everything_back() -> Result<()> {
     let survey_view = client
         .get_survey(pb::GetSurveyRequest {
             survey_id: survey.clone(),
+            slug: String::new(),
         })
         .await?
         .into_inner();
@@ -1193,6 +1201,7 @@ async fn a_restart_on_the_same_data_reads_everything_back() -> Result<()> {
     let again = client
         .get_survey(pb::GetSurveyRequest {
             survey_id: survey.clone(),
+            slug: String::new(),
         })
         .await?
         .into_inner();
@@ -1589,6 +1598,7 @@ fn campaign_draft(request_id: &str, first: &str, others: &[&str]) -> pb::DraftSu
         themes: Vec::new(),
         topics: vec![pb::Theme::QuelsTla as i32],
         questions: questions(),
+        slug: String::new(),
     }
 }
 
@@ -1702,7 +1712,10 @@ async fn a_survey_opens_after_its_information_campaign_or_with_a_recorded_overri
         ))
         .await?;
     let view = client
-        .get_survey(pb::GetSurveyRequest { survey_id: early })
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: early,
+            slug: String::new(),
+        })
         .await?
         .into_inner();
     assert_eq!(view.status, pb::SurveyStatus::Open as i32);
@@ -1717,7 +1730,10 @@ async fn a_survey_opens_after_its_information_campaign_or_with_a_recorded_overri
     hold(&mut client, "stand", &stand).await?;
     client.open_survey(opening("open-3", &survey, None)).await?;
     let view = client
-        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: survey,
+            slug: String::new(),
+        })
         .await?
         .into_inner();
     assert_eq!(view.status, pb::SurveyStatus::Open as i32);
@@ -1923,7 +1939,10 @@ async fn the_programme_axes_are_defined_renamed_reordered_retired_and_tag_what_i
     survey.axis_ids = vec![axes[2].clone()];
     let survey = client.draft_survey(survey).await?.into_inner().id;
     let view = client
-        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: survey,
+            slug: String::new(),
+        })
         .await?
         .into_inner();
     assert_eq!(view.axis_ids, vec![axes[2].clone()]);
@@ -2097,4 +2116,126 @@ async fn a_thematic_action_waits_for_a_designated_officer_s_approval_before_it_i
         .into_inner();
     assert!(!view.approval_required);
     Ok(())
+}
+
+/// A draft with `slug`, request `request_id`.
+fn slugged(request_id: &str, slug: &str) -> pb::DraftSurveyRequest {
+    pb::DraftSurveyRequest {
+        request_id: request_id.into(),
+        title: "Vos attentes".into(),
+        topics: vec![pb::Theme::QuelsTla as i32],
+        questions: questions(),
+        slug: slug.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_survey_slug_is_checked_unique_and_finds_the_survey_even_after_a_restart() -> Result<()> {
+    let dir = TestData::new()?;
+    let server = Server::start(&dir).await?;
+    let mut client = server.client().await?;
+    let head = server.head().await?;
+    for bad in ["Tiers Lieu", "ab", "0190d3a0-0000-7000-8000-000000000000"] {
+        refused(
+            client.draft_survey(slugged("bad", bad)).await,
+            Code::InvalidArgument,
+            "slug",
+            bad,
+        );
+    }
+    assert_eq!(
+        server.head().await?,
+        head,
+        "a refused draft appended something"
+    );
+    let survey = client
+        .draft_survey(slugged("s1", "tiers-lieu-2027"))
+        .await?
+        .into_inner()
+        .id;
+    // A retry is the same draft, not a second claim of the slug.
+    let retried = client
+        .draft_survey(slugged("s1", "tiers-lieu-2027"))
+        .await?
+        .into_inner()
+        .id;
+    assert_eq!(retried, survey);
+    let head = server.head().await?;
+    let taken = client
+        .draft_survey(slugged("s2", "tiers-lieu-2027"))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    assert!(taken.message().contains("slug"), "{taken:?}");
+    assert_eq!(
+        server.head().await?,
+        head,
+        "the refused draft appended nothing"
+    );
+    let by_slug = |slug: &str| pb::GetSurveyRequest {
+        survey_id: String::new(),
+        slug: slug.into(),
+    };
+    let view = client
+        .get_survey(by_slug("tiers-lieu-2027"))
+        .await?
+        .into_inner();
+    assert_eq!(
+        (view.survey_id.as_str(), view.slug.as_str()),
+        (survey.as_str(), "tiers-lieu-2027")
+    );
+    let unknown = client
+        .get_survey(by_slug("autre-enquete"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    refused(
+        client.get_survey(by_slug("Pas Un Slug")).await,
+        Code::InvalidArgument,
+        "slug",
+        "a malformed slug",
+    );
+    // The respondent finds it by its slug once open only.
+    let mut respondent = server
+        .client_with(Some(server.tokens.of(Role::Respondent)))
+        .await?;
+    let hidden = respondent
+        .get_survey(by_slug("tiers-lieu-2027"))
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound);
+    client
+        .open_survey(pb::OpenSurveyRequest {
+            request_id: "s1-open".into(),
+            survey_id: survey.clone(),
+            ..Default::default()
+        })
+        .await?;
+    assert_eq!(
+        respondent
+            .get_survey(by_slug("tiers-lieu-2027"))
+            .await?
+            .into_inner()
+            .survey_id,
+        survey
+    );
+    server.stop().await?;
+    // After a restart the index is rebuilt from the log.
+    let server = Server::start(&dir).await?;
+    let mut client = server.client().await?;
+    let taken = client
+        .draft_survey(slugged("s3", "tiers-lieu-2027"))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    assert_eq!(
+        client
+            .get_survey(by_slug("tiers-lieu-2027"))
+            .await?
+            .into_inner()
+            .survey_id,
+        survey
+    );
+    server.stop().await
 }

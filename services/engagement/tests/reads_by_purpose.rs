@@ -1,6 +1,7 @@
 //! Reads by purpose (issue 11, item 4) through the real engagement service:
-//! what each role reads of an interview and of a diagnostic, and the access
-//! journal that records exactly the reads that returned decrypted notes.
+//! what each role reads of an interview and of a diagnostic, a survey's
+//! free-text answers (facilitators only), and the access journal that
+//! records exactly the reads that returned decrypted personal data.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
@@ -9,7 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use common::{Client, Role, Server, TestData, OTHER_STAKEHOLDER, STAKEHOLDER};
-use maillage_proto::v1::{self as pb, interview_subject, EngagementTheme as Theme};
+use maillage_proto::v1::{
+    self as pb, interview_subject, survey_answer::Value, survey_question::Kind, survey_respondent,
+    EngagementTheme as Theme,
+};
 use tonic::Code;
 
 fn ts(hours_ago: u64) -> Option<prost_types::Timestamp> {
@@ -199,5 +203,141 @@ async fn each_role_reads_interviews_and_diagnostics_by_purpose_and_the_journal_r
         .await?
         .into_inner();
     assert!(verified.intact && verified.position == 4, "{verified:?}");
+    server.stop().await
+}
+
+/// A survey with a choice and a free-text question, opened, and two responses
+/// (one leaving the free text out); returns its id.
+async fn answered_survey(client: &mut Client) -> Result<String> {
+    let survey = client
+        .draft_survey(pb::DraftSurveyRequest {
+            request_id: "s1".into(),
+            title: "Vos attentes".into(),
+            questions: vec![
+                pb::SurveyQuestion {
+                    question_id: "usage".into(),
+                    text: "Quel usage ?".into(),
+                    required: true,
+                    kind: Some(Kind::SingleChoice(pb::SurveySingleChoice {
+                        options: vec![
+                            pb::SurveyOption {
+                                option_id: "cowork".into(),
+                                label: "Coworking".into(),
+                            },
+                            pb::SurveyOption {
+                                option_id: "fablab".into(),
+                                label: "Fablab".into(),
+                            },
+                        ],
+                    })),
+                },
+                pb::SurveyQuestion {
+                    question_id: "idee".into(),
+                    text: "Une idée ?".into(),
+                    required: false,
+                    kind: Some(Kind::FreeText(pb::SurveyFreeText { max_length: 200 })),
+                },
+            ],
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .id;
+    client
+        .open_survey(pb::OpenSurveyRequest {
+            request_id: "s1-open".into(),
+            survey_id: survey.clone(),
+            ..Default::default()
+        })
+        .await?;
+    for (request_id, idea) in [
+        ("r1", Some("Un atelier vélo, dit Mme Martin")),
+        ("r2", None),
+    ] {
+        let mut answers = vec![pb::SurveyAnswer {
+            question_id: "usage".into(),
+            value: Some(Value::Choice("cowork".into())),
+        }];
+        if let Some(idea) = idea {
+            answers.push(pb::SurveyAnswer {
+                question_id: "idee".into(),
+                value: Some(Value::Text(idea.into())),
+            });
+        }
+        client
+            .submit_survey_response(pb::SubmitSurveyResponseRequest {
+                request_id: request_id.into(),
+                survey_id: survey.clone(),
+                respondent: Some(pb::SurveyRespondent {
+                    who: Some(survey_respondent::Who::Anonymous(
+                        pb::AnonymousParticipant {
+                            audience: pb::EngagementAudience::Population as i32,
+                            commune_code: "15014".into(),
+                        },
+                    )),
+                }),
+                answers,
+                ..Default::default()
+            })
+            .await?;
+    }
+    Ok(survey)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_survey_s_free_text_answers_are_read_by_facilitators_only_and_the_read_journalled(
+) -> Result<()> {
+    let dir = TestData::new()?;
+    let server = Server::start(&dir).await?;
+    let mut facilitator = server.client().await?;
+    let survey = answered_survey(&mut facilitator).await?;
+    let request = || pb::SurveyTextAnswersRequest {
+        survey_id: survey.clone(),
+    };
+    for role in [Role::Analyst, Role::Auditor, Role::Respondent] {
+        let refused = server
+            .client_with(Some(server.tokens.of(role)))
+            .await?
+            .list_survey_text_answers(request())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{role:?}");
+    }
+    assert!(
+        entries(&server).await?.is_empty(),
+        "refused reads read nothing"
+    );
+    let answers = facilitator
+        .list_survey_text_answers(request())
+        .await?
+        .into_inner()
+        .answers;
+    assert_eq!(answers.len(), 1, "the response without free text has none");
+    assert_eq!(answers[0].question_id, "idee");
+    assert_eq!(answers[0].text, "Un atelier vélo, dit Mme Martin");
+    assert!(answers[0].submitted_at.is_some());
+    assert_eq!(
+        entries(&server).await?,
+        [(
+            "alice".to_owned(),
+            "ListSurveyTextAnswers".to_owned(),
+            "survey".to_owned(),
+            survey.clone(),
+        )]
+    );
+    let unknown = facilitator
+        .list_survey_text_answers(pb::SurveyTextAnswersRequest {
+            survey_id: "0190a000-0000-7000-8000-00000000dead".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    let malformed = facilitator
+        .list_survey_text_answers(pb::SurveyTextAnswersRequest {
+            survey_id: "pas-un-id".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code(), Code::InvalidArgument);
     server.stop().await
 }

@@ -323,7 +323,10 @@ async fn an_inhabitant_answers_a_survey_on_the_public_page_signed_out() {
         .await;
     browser.wait_for("Merci pour votre réponse").await;
     let view = engagement
-        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: survey,
+            slug: String::new(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -465,6 +468,9 @@ async fn the_main_pages_have_no_serious_accessibility_violations() {
         ("/contacts/relances".to_owned(), "relance(s) à faire"),
         ("/audit?niveau=epci&code=243700499".to_owned(), "contact(s)"),
         ("/administration".to_owned(), "Santé des services"),
+        ("/enquetes".to_owned(), "enquête(s)"),
+        ("/enquetes/nouvelle".to_owned(), "Ajouter une question"),
+        (format!("/enquetes/{survey}"), "Lien public"),
     ];
     // The check finds what it should: a page without language, label nor alt text.
     browser

@@ -385,6 +385,7 @@ async fn the_respondent_role_answers_open_surveys_and_does_nothing_else() {
     let refused = engagement
         .get_survey(pb::GetSurveyRequest {
             survey_id: draft.clone(),
+            slug: String::new(),
         })
         .await
         .unwrap_err();
@@ -393,6 +394,7 @@ async fn the_respondent_role_answers_open_surveys_and_does_nothing_else() {
     let view = engagement
         .get_survey(pb::GetSurveyRequest {
             survey_id: open.clone(),
+            slug: String::new(),
         })
         .await
         .unwrap()
@@ -550,7 +552,10 @@ async fn public_survey_answers_are_limited_per_client_address() {
     .await;
     assert_eq!(reply.status, 403);
     let view = engagement
-        .get_survey(pb::GetSurveyRequest { survey_id: survey })
+        .get_survey(pb::GetSurveyRequest {
+            survey_id: survey,
+            slug: String::new(),
+        })
         .await
         .unwrap()
         .into_inner();

@@ -333,6 +333,7 @@ async fn generate(
         };
         use pb::survey_question::Kind;
         let drafted = pb::SurveyDrafted {
+            slug: String::new(),
             axis_ids: Vec::new(),
             campaign_action_ids: Vec::new(),
             topics: Default::default(),

@@ -31,8 +31,8 @@ const ANALYSTS: [Role; 1] = [Role::Analyst];
 /// Roles that read the contact audit.
 const AUDITORS: [Role; 1] = [Role::Auditor];
 /// Roles that read the working lists (follow-ups, the stakeholder map, the
-/// engagement's actions, interviews and diagnostics): the
-/// facilitators who act on them, and analysts.
+/// engagement's actions, interviews, diagnostics and surveys with their
+/// counts): the facilitators who act on them, and analysts.
 const WORK_LIST_READERS: [Role; 2] = [Role::Analyst, Role::Facilitator];
 /// "Not contacted lately" in the stakeholder map when the request says 0.
 const DEFAULT_QUIET_DAYS: u32 = 60;
@@ -399,7 +399,7 @@ impl Projections for ProjectionsService {
         &self,
         request: Request<pb::SurveyResultsRequest>,
     ) -> Result<Response<pb::SurveyResults>, Status> {
-        admit(&request, &ANALYSTS)?;
+        admit(&request, &WORK_LIST_READERS)?;
         let request = request.into_inner();
         let id = uuid_field("survey_id", &request.survey_id)?;
         maillage_service_kit::telemetry::record_uuid("survey_id", &id);
@@ -410,6 +410,35 @@ impl Projections for ProjectionsService {
             })
             .await?;
         Ok(Response::new(results))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_surveys(
+        &self,
+        request: Request<pb::SurveyListRequest>,
+    ) -> Result<Response<pb::SurveyList>, Status> {
+        admit(&request, &WORK_LIST_READERS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        let status = match pb::SurveyStatus::try_from(request.status) {
+            Ok(pb::SurveyStatus::Unspecified) => None,
+            Ok(status) => Some(status as i32),
+            Err(_) => {
+                return Err(ServiceError::invalid_argument("status", "not a SurveyStatus").into())
+            }
+        };
+        let items = self
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
+                Ok(queries::surveys::list(model, status))
+            })
+            .await?;
+        let total = items.len() as u64;
+        let (items, page) = page.slice(items);
+        Ok(Response::new(pb::SurveyList {
+            items,
+            total,
+            page: Some(page),
+        }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -418,6 +418,78 @@ async fn survey_results_count_choices_scales_rankings_and_audiences() {
 
 /// The EPCI's action statistics: invitations, answers and attendance of the
 /// held action, by theme and by audience, the cancelled one counted apart.
+/// The survey list: S1 (closed, three responses) for facilitators and
+/// analysts, filtered by status; facilitators read its counts too; auditors
+/// neither.
+#[tokio::test]
+async fn surveys_are_listed_with_their_status_for_facilitators_and_analysts() {
+    let mut w = world().await;
+    let list = |token: &str, status: pb::SurveyStatus| {
+        req(
+            pb::SurveyListRequest {
+                status: status as i32,
+                ..Default::default()
+            },
+            token,
+        )
+    };
+    for token in [w.facilitator.clone(), w.analyst.clone(), w.admin.clone()] {
+        let surveys = w
+            .client
+            .list_surveys(list(&token, pb::SurveyStatus::Unspecified))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(surveys.total, 1);
+        let item = &surveys.items[0];
+        assert_eq!(item.survey_id, S1);
+        assert_eq!(item.status, pb::SurveyStatus::Closed as i32);
+        assert_eq!(item.responses, 3);
+        assert!(item.opened_at.is_some() && item.closed_at.is_some());
+        let open = w
+            .client
+            .list_surveys(list(&token, pb::SurveyStatus::Open))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(open.total, 0);
+    }
+    let facilitator = w.facilitator.clone();
+    let results = w
+        .client
+        .get_survey_results(req(
+            pb::SurveyResultsRequest {
+                survey_id: S1.into(),
+                as_of: None,
+            },
+            &facilitator,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(results.responses, 3);
+    let auditor = w.auditor.clone();
+    let denied = w
+        .client
+        .list_surveys(list(&auditor, pb::SurveyStatus::Unspecified))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let bad = w
+        .client
+        .list_surveys(req(
+            pb::SurveyListRequest {
+                status: 99,
+                ..Default::default()
+            },
+            &facilitator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().starts_with("status: "), "{bad:?}");
+}
+
 #[tokio::test]
 async fn action_statistics_count_invitations_answers_and_attendance() {
     let mut w = world().await;

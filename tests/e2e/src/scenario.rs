@@ -663,6 +663,7 @@ async fn engagement(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         campaign_action_id: String::new(),
         themes: vec![Theme::QuelsTla as i32],
         questions: questions(),
+        slug: String::new(),
     };
     let reply = e
         .draft_survey(out.bearer(&token, draft)?)

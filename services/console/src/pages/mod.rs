@@ -23,6 +23,10 @@ mod register;
 mod sign_in;
 mod stakeholders;
 mod survey;
+mod survey_builder;
+mod survey_chart;
+mod survey_detail;
+mod surveys;
 mod territory;
 
 use std::sync::Arc;
@@ -94,6 +98,19 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
         .route("/contacts/relances", get(follow_ups::page))
         .route("/contacts/{id}", get(contacts::page))
         .route("/contacts/{id}/corriger", post(correct_contact::submit))
+        .route("/enquetes", get(surveys::page))
+        .route(
+            "/enquetes/nouvelle",
+            get(survey_builder::form).post(survey_builder::submit),
+        )
+        .route("/enquetes/{id}", get(survey_detail::page))
+        .route(
+            "/enquetes/{id}/questions",
+            get(survey_builder::revise_form).post(survey_builder::revise),
+        )
+        .route("/enquetes/{id}/ouvrir", post(survey_detail::open))
+        .route("/enquetes/{id}/fermer", post(survey_detail::close))
+        .route("/enquetes/{id}/affiche", get(survey_detail::poster))
         .route("/enquete/{id}", get(survey::form).post(survey::submit))
         .route("/enquete/{id}/merci", get(survey::thanks))
         .route("/actions", get(actions::list))
@@ -161,6 +178,7 @@ pub(crate) struct Nav {
     pub(crate) stakeholders: bool,
     pub(crate) contacts: bool,
     pub(crate) follow_ups: bool,
+    pub(crate) surveys: bool,
     pub(crate) audit: bool,
     pub(crate) administration: bool,
     /// Actions, interviews and diagnostics (writers).
@@ -181,6 +199,7 @@ impl Nav {
             stakeholders: false,
             contacts: false,
             follow_ups: false,
+            surveys: false,
             audit: false,
             administration: false,
             engagement: false,
@@ -205,6 +224,7 @@ impl Nav {
             stakeholders: session.any(&REGISTER_READERS),
             contacts: session.any(&WRITERS),
             follow_ups: session.any(&follow_ups::READERS),
+            surveys: session.any(&surveys::READERS),
             audit: session.any(&audit::AUDITORS),
             administration: session.any(&administration::ADMINS),
             engagement: session.any(&WRITERS),

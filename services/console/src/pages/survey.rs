@@ -1,4 +1,4 @@
-//! The public survey page, `/enquete/<survey id>`: no sign-in. The survey's
+//! The public survey page, `/enquete/<survey id or slug>`: no sign-in. The survey's
 //! information text first, then its questionnaire (the five question types),
 //! the service's refusal next to the question it names with every answer
 //! kept, and a thank-you page. The console reads and answers as its
@@ -223,12 +223,19 @@ async fn open_survey(state: &State, id: &str) -> Result<pb::SurveyView, Box<Resp
             &refusal.message,
         )
     })?;
-    match client
-        .get_survey(pb::GetSurveyRequest {
+    // The address names the survey by its id or by its slug.
+    let request = if uuid::Uuid::try_parse(id).is_ok() {
+        pb::GetSurveyRequest {
             survey_id: id.to_owned(),
-        })
-        .await
-    {
+            slug: String::new(),
+        }
+    } else {
+        pb::GetSurveyRequest {
+            survey_id: String::new(),
+            slug: id.to_owned(),
+        }
+    };
+    match client.get_survey(request).await {
         Ok(survey) => Ok(survey.into_inner()),
         Err(status)
             if matches!(
@@ -270,7 +277,7 @@ fn page(state: &State, survey: &pb::SurveyView, fields: &Fields) -> Page {
     }
 }
 
-/// `GET /enquete/{id}`.
+/// `GET /enquete/{id}` (an id or a slug; the form posts to the id).
 pub(super) async fn form(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> Response {
     match open_survey(&state, &id).await {
         Ok(survey) => render(&page(&state, &survey, &Fields::default())),

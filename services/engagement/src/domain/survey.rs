@@ -109,6 +109,9 @@ pub struct Draft {
     pub axes: Vec<Uuid>,
     /// The questionnaire (checked by `decide`).
     pub questions: Vec<pb::SurveyQuestion>,
+    /// The short name of its public address (checked and unique by the
+    /// service; empty: none).
+    pub slug: String,
 }
 
 /// One response.
@@ -387,6 +390,7 @@ fn draft_survey(draft: &Draft, state: &State) -> Result<Vec<Event>, Error> {
         ),
         topics: draft.themes.iter().map(|t| *t as i32).collect(),
         questions: draft.questions.clone(),
+        slug: draft.slug.clone(),
     })])
 }
 
@@ -916,6 +920,7 @@ mod tests {
             axes: Vec::new(),
             themes: vec![Theme::QuelsTla],
             questions: questions(),
+            slug: String::new(),
         }
     }
 

@@ -21,9 +21,12 @@ mod programme;
 mod programme_plan;
 mod subject_access;
 mod survey;
+mod survey_slug;
+mod survey_text;
 
 pub(crate) use interview::notes_subject as interview_subject;
 pub(crate) use survey::response_subject;
+pub(crate) use survey_slug::Slugs;
 
 use std::time::SystemTime;
 
@@ -456,6 +459,13 @@ impl Engagement for EngagementService {
         request: Request<pb::GetSurveyRequest>,
     ) -> Result<Response<pb::SurveyView>, Status> {
         self.handle_get_survey(request).await
+    }
+
+    async fn list_survey_text_answers(
+        &self,
+        request: Request<pb::SurveyTextAnswersRequest>,
+    ) -> Result<Response<pb::SurveyTextAnswers>, Status> {
+        self.handle_list_survey_text_answers(request).await
     }
 
     async fn record_interview(

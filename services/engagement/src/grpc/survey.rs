@@ -97,7 +97,21 @@ impl EngagementService {
         // Questions are checked by the domain, before anything is appended.
         crate::domain::survey::check_questions(&r.questions)
             .map_err(|error| Status::from(error.service_error(&Uuid::nil())))?;
+        let slug = super::survey_slug::checked("slug", &r.slug)?;
         let id = creation_id(self, SURVEY, "survey_id", &ctx)?;
+        // A slug is taken under the index's lock, held until the append.
+        let mut slugs = match &slug {
+            Some(slug) => {
+                let slugs = self.slugs.lock(&self.store).await?;
+                if slugs.survey(slug).is_some_and(|owner| owner != id) {
+                    return Err(
+                        ServiceError::already_exists("survey with slug", slug.clone()).into(),
+                    );
+                }
+                Some(slugs)
+            }
+            None => None,
+        };
         let command = Command::Draft(Draft {
             survey_id: id,
             title,
@@ -106,8 +120,13 @@ impl EngagementService {
             axes,
             themes,
             questions: r.questions.clone(),
+            slug: slug.clone().unwrap_or_default(),
         });
-        run(&self.surveys, &id, command, None, &ctx).await
+        let reply = run(&self.surveys, &id, command, None, &ctx).await?;
+        if let (Some(slug), Some(slugs)) = (slug, slugs.as_mut()) {
+            slugs.insert(slug, id);
+        }
+        Ok(reply)
     }
 
     #[tracing::instrument(name = "ReviseSurveyQuestions", skip_all, fields(survey_id))]
@@ -410,7 +429,20 @@ impl EngagementService {
         let principal =
             maillage_service_kit::require(&request, &[READERS, &[Role::Respondent]].concat())?;
         let respondent_only = principal.require(READERS).is_err();
-        let id = traced_uuid("survey_id", &request.get_ref().survey_id)?;
+        let r = request.get_ref();
+        let id = match super::survey_slug::checked("slug", &r.slug)? {
+            Some(slug) if r.survey_id.is_empty() => {
+                let id = self
+                    .slugs
+                    .lock(&self.store)
+                    .await?
+                    .survey(&slug)
+                    .ok_or_else(|| ServiceError::not_found("survey with slug", slug))?;
+                tracing::Span::current().record("survey_id", tracing::field::display(&id));
+                id
+            }
+            _ => traced_uuid("survey_id", &r.survey_id)?,
+        };
         let (version, state) = load(&self.surveys, &id)?;
         let Some(drafted) = state
             .drafted
@@ -428,6 +460,7 @@ impl EngagementService {
             campaign_action_id: drafted.campaign_action_id.clone(),
             campaign_action_ids: drafted.campaign_action_ids.clone(),
             axis_ids: drafted.axis_ids.clone(),
+            slug: drafted.slug.clone(),
             campaign_held_action_ids: opened
                 .map(|opened| opened.campaign_held_action_ids.clone())
                 .unwrap_or_default(),

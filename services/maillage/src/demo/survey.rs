@@ -223,6 +223,7 @@ pub async fn survey(
         themes: Vec::new(),
         topics: vec![Theme::QuelsTla as i32, Theme::Telework as i32],
         questions: questions(),
+        slug: String::new(),
     };
     let result = player.engagement.draft_survey(request).await;
     let id = command(player, "enquête rédigée", result).await?;

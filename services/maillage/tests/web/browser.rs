@@ -124,6 +124,15 @@ impl Browser {
             .await;
     }
 
+    /// Signs in with `token` on the console at `site_url`.
+    pub async fn sign_in(&self, site_url: &str, token: &str) {
+        self.goto(&format!("{site_url}/connexion")).await;
+        self.fill("#token", token).await;
+        self.click("main form[method=post] button[type=submit]")
+            .await;
+        self.wait_for("Se déconnecter").await;
+    }
+
     /// The current URL.
     pub async fn url(&self) -> String {
         self.session_call("GET", "/url", None)
@@ -268,16 +277,6 @@ impl Browser {
         base64::engine::general_purpose::STANDARD
             .decode(encoded.as_str().unwrap())
             .unwrap()
-    }
-
-    /// Signs in at the console `site_url` with `token` and waits for the
-    /// signed-in page.
-    pub async fn sign_in(&self, site_url: &str, token: &str) {
-        self.goto(&format!("{site_url}/connexion")).await;
-        self.fill("#token", token).await;
-        self.click("main form[method=post] button[type=submit]")
-            .await;
-        self.wait_for("Se déconnecter").await;
     }
 
     /// The WCAG violations of impact serious or critical on the page, as

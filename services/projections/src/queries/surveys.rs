@@ -1,6 +1,7 @@
 //! Survey results: counts per option, scale distributions and means,
 //! rankings' mean positions, and responses by commune and audience
-//! (stakeholder respondents joined to their commune and kind at query time).
+//! (stakeholder respondents joined to their commune and kind at query time);
+//! and the list of surveys.
 
 use std::collections::BTreeMap;
 
@@ -95,6 +96,26 @@ pub fn results(model: &ReadModel, survey_id: &str) -> Option<pb::SurveyResults> 
         opened_at: opt_timestamp(survey.opened_at),
         closed_at: opt_timestamp(survey.closed_at),
     })
+}
+
+/// Every survey (only those in `status` when given), newest first.
+pub fn list(model: &ReadModel, status: Option<i32>) -> Vec<pb::SurveyListItem> {
+    let mut items: Vec<pb::SurveyListItem> = model
+        .surveys
+        .iter()
+        .filter(|(_, survey)| status.is_none_or(|status| survey.status == status))
+        .map(|(id, survey)| pb::SurveyListItem {
+            survey_id: id.clone(),
+            title: survey.title.clone(),
+            status: survey.status,
+            responses: survey.responses,
+            opened_at: opt_timestamp(survey.opened_at),
+            closed_at: opt_timestamp(survey.closed_at),
+        })
+        .collect();
+    // Keys are in id order, and ids are UUIDv7: the newest last.
+    items.reverse();
+    items
 }
 
 fn breakdowns(model: &ReadModel, survey: &SurveyRow) -> (Vec<pb::LabelCount>, Vec<pb::LabelCount>) {

@@ -520,6 +520,7 @@ pub fn scenario() -> Vec<Ev> {
                         })),
                     },
                 ],
+                slug: String::new(),
             },
         ),
         ev(
