@@ -187,7 +187,9 @@ async fn a_survey_of_five_question_types_is_built_opened_with_a_reason_answered_
     .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(
-        refused.body.contains("campaign_action_ids"),
+        refused
+            .body
+            .contains("La campagne d&#39;information n&#39;a pas encore eu lieu"),
         "{}",
         refused.body
     );

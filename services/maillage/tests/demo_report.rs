@@ -325,8 +325,12 @@ async fn report_names_close_territories_and_replays_the_past() {
         .maillage(&["report", "--territory", "epci:243700499", "--format", "csv"])
         .await;
     let csv = text(&live.stdout);
-    assert!(csv.starts_with("code,name,population"), "{csv}");
-    assert_eq!(csv.lines().count(), 17);
+    // Its provenance first (a request line, a line per log), then the table.
+    assert!(csv.starts_with("# maillage-request,"), "{csv}");
+    let table: Vec<&str> = csv.lines().filter(|line| !line.starts_with('#')).collect();
+    assert!(table[0].starts_with("code,name,population"), "{csv}");
+    assert_eq!(table.len(), 17);
+    assert_eq!(csv.lines().count(), 21);
 
     let programme = platform.maillage(&["programme", "show"]).await;
     assert!(programme.status.success(), "{}", text(&programme.stderr));
@@ -519,10 +523,16 @@ async fn audit_export_subject_export_and_erasure() {
         .await;
     assert!(audit.status.success(), "{}", text(&audit.stderr));
     let csv = text(&audit.stdout);
-    assert!(csv.starts_with("interaction_id,occurred_at"), "{csv}");
-    let elu = csv
-        .lines()
-        .skip(1)
+    assert_eq!(csv.matches("# maillage-source,").count(), 3, "{csv}");
+    let mut table = csv.lines().filter(|line| !line.starts_with('#'));
+    assert!(
+        table
+            .next()
+            .unwrap()
+            .starts_with("interaction_id,occurred_at"),
+        "{csv}"
+    );
+    let elu = table
         .find_map(|line| {
             line.split(',')
                 .find(|field| field.contains(":PERSON:PERSON_KIND_ELECTED_OFFICIAL"))
@@ -544,11 +554,11 @@ async fn audit_export_subject_export_and_erasure() {
         .await;
     let june = text(&june.stdout);
     assert!(june.lines().count() < csv.lines().count());
-    assert!(june.lines().skip(1).all(|line| line
-        .split(',')
-        .nth(1)
-        .unwrap()
-        .starts_with("2026-06")));
+    assert!(june
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .skip(1)
+        .all(|line| line.split(',').nth(1).unwrap().starts_with("2026-06")));
 
     let before = platform.maillage(&["subject-export", &elu]).await;
     assert!(before.status.success(), "{}", text(&before.stderr));
@@ -752,12 +762,56 @@ async fn a_report_is_verified_against_the_logs_it_names() {
     let verified = platform.maillage(&["verify-report", file_arg]).await;
     let out = text(&verified.stdout);
     assert!(verified.status.success(), "{out}{}", text(&verified.stderr));
-    assert!(out.contains("rapport identique"), "{out}");
+    assert!(out.contains("document identique"), "{out}");
+
+    // The CSV and JSON exports state their provenance and verify the same way.
+    let mut exports = Vec::new();
+    for name in ["communes.csv", "communes.json"] {
+        let export = platform.dir.path().join(name);
+        let export_arg = export.to_str().unwrap().to_owned();
+        let made = platform
+            .maillage(&[
+                "report",
+                "--territory",
+                "epci:243700499",
+                "--as-of",
+                &as_of,
+                "--out",
+                &export_arg,
+            ])
+            .await;
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        let verified = platform.maillage(&["verify-report", &export_arg]).await;
+        assert!(
+            text(&verified.stdout).contains("document identique"),
+            "{name}: {}{}",
+            text(&verified.stdout),
+            text(&verified.stderr)
+        );
+        exports.push(export_arg);
+    }
+    let csv = std::fs::read_to_string(&exports[0]).unwrap();
+    assert!(csv.starts_with("# maillage-request,"), "{csv}");
+    assert_eq!(csv.matches("# maillage-source,").count(), 3);
 
     // New events after the instant change nothing for a report replayed as of it.
     register_someone(&platform).await;
     let again = platform.maillage(&["verify-report", file_arg]).await;
     assert!(again.status.success(), "{}", text(&again.stderr));
+    let again = platform.maillage(&["verify-report", &exports[0]]).await;
+    assert!(again.status.success(), "{}", text(&again.stderr));
+
+    // A commune's figure changed by hand in the CSV is caught.
+    let line = csv.lines().find(|line| line.starts_with("37")).unwrap();
+    let forged_line = format!("{line}9");
+    std::fs::write(&exports[0], csv.replacen(line, &forged_line, 1)).unwrap();
+    let refused = platform.maillage(&["verify-report", &exports[0]]).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("document différent"),
+        "{}",
+        text(&refused.stderr)
+    );
 
     // A figure changed by hand is caught.
     let forged = page.replacen("<div class=\"value\">", "<div class=\"value\">9", 1);
@@ -765,7 +819,7 @@ async fn a_report_is_verified_against_the_logs_it_names() {
     let refused = platform.maillage(&["verify-report", file_arg]).await;
     assert!(!refused.status.success());
     assert!(
-        text(&refused.stderr).contains("rapport différent"),
+        text(&refused.stderr).contains("document différent"),
         "{}",
         text(&refused.stderr)
     );

@@ -440,8 +440,8 @@ async fn change(
     };
     page.reason.value = fields.raw("campaign_override.reason");
     // The service names `campaign_action_ids` when the campaign was not held.
-    let campaign_refusal =
-        refusal.code == Code::FailedPrecondition && refusal.message.contains("campaign_action_ids");
+    let campaign_refusal = refusal.code == Code::FailedPrecondition
+        && refusal.field.as_deref() == Some("campaign_action_ids");
     if refusal.field.as_deref() == Some("campaign_override.reason") {
         page.show_override = true;
         page.reason.error = refusal.message.clone();

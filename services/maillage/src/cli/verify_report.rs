@@ -1,16 +1,21 @@
-//! `maillage verify-report FILE`: says whether an HTML report was derived from the
-//! audited logs. The page names the territory, the instant replayed and, for each
-//! log, the position and hash of the last event it read (`<meta name="maillage:…">`).
-//! This checks that each of those events is in the log with that hash and that the
-//! log's chain is intact, then recomputes the page from the logs and compares the
-//! bytes. A report replayed `--as-of` a past instant recomputes identically for
-//! ever; a live report recomputes only while no log has moved since.
+//! `maillage verify-report FILE`: says whether a report or an export was derived
+//! from the audited logs. An HTML page names the territory, the instant replayed
+//! and, for each log, the position and hash of the last event it read
+//! (`<meta name="maillage:…">`); a CSV or JSON export written with its provenance
+//! (`maillage report --format csv|json`, `maillage export audit`, the console's
+//! downloads) names the request it answers and the same per log. This checks that
+//! each of those events is in the log with that hash and that the log's chain is
+//! intact, then recomputes the document from the logs and compares the bytes. A
+//! report replayed `--as-of` a past instant recomputes identically for ever; a
+//! live one recomputes only while no log has moved since.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::event_log_client::EventLogClient;
+use maillage_proto::v1::projections_client::ProjectionsClient;
+use prost::Message;
 
 use super::client::{explain, Authed, Connection};
 use super::territory;
@@ -20,7 +25,8 @@ use crate::report::LogSource;
 /// Options of `maillage verify-report`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifyReportArgs {
-    /// The HTML report to check (written by `maillage report` or `maillage demo`).
+    /// The report to check: HTML (written by `maillage report` or `maillage
+    /// demo`), or a CSV or JSON export that states its provenance.
     pub file: PathBuf,
 }
 
@@ -31,6 +37,78 @@ struct Claimed {
     as_of: Option<String>,
     diff_from: Option<String>,
     sources: Vec<LogSource>,
+}
+
+/// What an export says it was computed from: the request it answers and
+/// each log's last event.
+#[derive(Debug, PartialEq)]
+struct ExportClaims {
+    request: pb::ExportReportRequest,
+    sources: Vec<LogSource>,
+}
+
+/// The source `context,position,hash` (CSV) or its JSON fields.
+fn source(context: &str, position: &str, hash: &str) -> anyhow::Result<LogSource> {
+    Ok(LogSource {
+        context: context.to_owned(),
+        position: position.parse().map_err(|_| {
+            anyhow::anyhow!("source illisible dans l'export : « {context} {position} »")
+        })?,
+        hash: hash.to_owned(),
+    })
+}
+
+/// The request an export names, decoded.
+fn request(encoded: &str) -> anyhow::Result<pb::ExportReportRequest> {
+    let bytes = hex::decode(encoded.trim())
+        .map_err(|_| anyhow::anyhow!("requête illisible dans l'export"))?;
+    pb::ExportReportRequest::decode(bytes.as_slice())
+        .map_err(|_| anyhow::anyhow!("requête illisible dans l'export"))
+}
+
+/// What a CSV or JSON export claims, or None when the document is not one
+/// that states its provenance.
+fn export_claims(document: &str) -> anyhow::Result<Option<ExportClaims>> {
+    if let Some(rest) = document.strip_prefix("# maillage-request,") {
+        let mut lines = rest.lines();
+        let request = request(lines.next().unwrap_or_default())?;
+        let sources = lines
+            .map_while(|line| line.strip_prefix("# maillage-source,"))
+            .map(|line| {
+                let mut parts = line.trim_end().splitn(3, ',');
+                source(
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default(),
+                )
+            })
+            .collect::<anyhow::Result<_>>()?;
+        return Ok(Some(ExportClaims { request, sources }));
+    }
+    let Ok(serde_json::Value::Object(value)) = serde_json::from_str(document) else {
+        return Ok(None);
+    };
+    let Some(provenance) = value.get("provenance") else {
+        return Ok(None);
+    };
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+    let sources = provenance["sources"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            source(
+                &text(&s["context"]),
+                &s["position"].to_string(),
+                &text(&s["hash"]),
+            )
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Some(ExportClaims {
+        request: request(&text(&provenance["request"]))?,
+        sources,
+    }))
 }
 
 /// The `content` of every `<meta name="maillage:NAME" content="…">` of the page.
@@ -142,28 +220,21 @@ fn first_difference(a: &str, b: &str) -> usize {
         + 1
 }
 
-/// Runs `maillage verify-report`.
-pub async fn run(connection: &Connection, args: VerifyReportArgs) -> anyhow::Result<()> {
-    let page = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("impossible de lire {}", args.file.display()))?;
-    let claimed = read_claims(&page)?;
-    let territory = territory::resolve(&claimed.territory)?;
-    let as_of = claimed.as_of.as_deref().map(parse_rfc3339).transpose()?;
-    let from = claimed
-        .diff_from
-        .as_deref()
-        .map(parse_rfc3339)
-        .transpose()?;
-    let channel = connection.connect().await?;
-    let mut logs = EventLogClient::new(channel.clone());
+/// Checks every source against its log (see [`check_source`]); a live
+/// document (`replayed` false) must also find every log where it stood.
+async fn check_sources(
+    logs: &mut EventLogClient<Authed>,
+    sources: &[LogSource],
+    replayed: bool,
+) -> anyhow::Result<()> {
     anyhow::ensure!(
-        claimed.sources.len() == crate::CONTEXTS.len(),
-        "le rapport ne nomme pas ses {} journaux",
+        sources.len() == crate::CONTEXTS.len(),
+        "le document ne nomme pas ses {} journaux",
         crate::CONTEXTS.len()
     );
     let mut moved = Vec::new();
-    for source in &claimed.sources {
-        let head = check_source(&mut logs, source).await?;
+    for source in sources {
+        let head = check_source(logs, source).await?;
         println!(
             "{:<13} position {:>9} présente, empreinte identique, chaîne intacte",
             source.context, source.position
@@ -172,25 +243,68 @@ pub async fn run(connection: &Connection, args: VerifyReportArgs) -> anyhow::Res
             moved.push(source.context.as_str());
         }
     }
-    if claimed.as_of.is_none() && !moved.is_empty() {
+    if !replayed && !moved.is_empty() {
         anyhow::bail!(
-            "rapport en direct : les journaux {} ont avancé depuis, ses chiffres ne peuvent plus être recalculés ; un rapport produit avec --as-of se vérifie à tout moment",
+            "document en direct : les journaux {} ont avancé depuis, ses chiffres ne peuvent plus être recalculés ; un rapport produit avec --as-of se vérifie à tout moment",
             moved.join(", ")
         );
     }
-    let recomputed = super::report::html(channel, &territory, as_of, from).await?;
-    if recomputed == page {
+    Ok(())
+}
+
+/// Says whether `recomputed` is `document`, byte for byte.
+fn compare(document: &str, recomputed: &str) -> anyhow::Result<()> {
+    if recomputed == document {
         println!(
-            "rapport identique : recalculé depuis les journaux ({} octets)",
-            page.len()
+            "document identique : recalculé depuis les journaux ({} octets)",
+            document.len()
         );
         Ok(())
     } else {
         anyhow::bail!(
-            "rapport différent de celui que les journaux donnent (première différence ligne {})",
-            first_difference(&page, &recomputed)
+            "document différent de celui que les journaux donnent (première différence ligne {})",
+            first_difference(document, recomputed)
         )
     }
+}
+
+/// Whether an export's request replays a past instant.
+fn replayed(request: &pb::ExportReportRequest) -> bool {
+    use pb::export_report_request::Report;
+    match &request.report {
+        Some(Report::ContactAudit(audit)) => audit.as_of.is_some(),
+        Some(Report::TerritoryEngagement(territory)) => territory.as_of.is_some(),
+        None => false,
+    }
+}
+
+/// Runs `maillage verify-report`.
+pub async fn run(connection: &Connection, args: VerifyReportArgs) -> anyhow::Result<()> {
+    let document = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("impossible de lire {}", args.file.display()))?;
+    let channel = connection.connect().await?;
+    let mut logs = EventLogClient::new(channel.clone());
+    if let Some(claims) = export_claims(&document)? {
+        check_sources(&mut logs, &claims.sources, replayed(&claims.request)).await?;
+        let recomputed = ProjectionsClient::new(channel)
+            .export_report(claims.request)
+            .await
+            .map_err(explain)?
+            .into_inner()
+            .content;
+        return compare(&document, &String::from_utf8_lossy(&recomputed));
+    }
+    let claimed = read_claims(&document)?;
+    let territory = territory::resolve(&claimed.territory)?;
+    let as_of = claimed.as_of.as_deref().map(parse_rfc3339).transpose()?;
+    let from = claimed
+        .diff_from
+        .as_deref()
+        .map(parse_rfc3339)
+        .transpose()?;
+    check_sources(&mut logs, &claimed.sources, claimed.as_of.is_some()).await?;
+    let recomputed = super::report::html(channel, &territory, as_of, from).await?;
+    compare(&document, &recomputed)
 }
 
 #[cfg(test)]
@@ -216,5 +330,33 @@ mod tests {
             "<meta name=\"maillage:territory\" content=\"x\"><meta name=\"maillage:source\" content=\"s x\">"
         )
         .is_err());
+    }
+
+    #[test]
+    fn what_an_export_claims_is_read_from_its_comment_lines_or_its_provenance() {
+        let request = pb::ExportReportRequest {
+            with_provenance: true,
+            format: pb::ExportFormat::Csv as i32,
+            report: None,
+        };
+        let encoded = hex::encode(request.encode_to_vec());
+        let csv = format!(
+            "# maillage-request,{encoded}\r\n# maillage-source,stakeholders,12,ab01\r\n# maillage-source,engagement,0,\r\ncode,name\r\n"
+        );
+        let claims = export_claims(&csv).unwrap().unwrap();
+        assert_eq!(claims.request, request);
+        assert_eq!(claims.sources.len(), 2);
+        assert_eq!(claims.sources[0].position, 12);
+        assert_eq!(claims.sources[0].hash, "ab01");
+        assert_eq!(claims.sources[1].hash, "");
+        let json = format!(
+            "{{\"provenance\": {{\"request\": \"{encoded}\", \"sources\": [{{\"context\": \"governance\", \"position\": 7, \"hash\": \"cd\"}}]}}, \"rows\": []}}"
+        );
+        let claims = export_claims(&json).unwrap().unwrap();
+        assert_eq!(claims.sources[0].context, "governance");
+        assert_eq!(claims.sources[0].position, 7);
+        assert_eq!(export_claims("{\"rows\": []}").unwrap(), None);
+        assert_eq!(export_claims("<html></html>").unwrap(), None);
+        assert!(export_claims("# maillage-request,zz\r\n").is_err());
     }
 }
