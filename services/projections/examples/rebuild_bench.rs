@@ -23,6 +23,11 @@
 //! the tail, then by a full replay (the baseline), each with its time and
 //! peak RSS, and the two encoded reports compared.
 //!
+//! With `--steady`, only the steady state of a live projection on sled: a
+//! rebuild into a fresh read-model database against the raw replay (and how
+//! long a query of the previous models waited while it ran), the resident
+//! memory holding the rebuilt models, and after loading them back from sled.
+//!
 //! The last line printed is one JSON object with every figure.
 //!
 //! `cargo run --release -p maillage-projections --example rebuild_bench -- --events 1000000`
@@ -77,6 +82,13 @@ struct Args {
     /// The seed of the random instants.
     #[arg(long, default_value_t = 17)]
     seed: u64,
+    /// Only the steady state of a live projection on sled: the store's raw
+    /// replay, a rebuild into a fresh sled read-model database (with a
+    /// query answered while it runs), the resident memory while the
+    /// rebuilt models are held, then again after they are loaded back
+    /// from sled as `maillage up` does at start.
+    #[arg(long)]
+    steady: bool,
 }
 
 /// A small deterministic generator (xorshift64*), so runs are comparable.
@@ -662,6 +674,99 @@ async fn as_of_reports(
     Ok(figures)
 }
 
+/// The store's raw replay of every log from position 1: events read and seconds.
+fn raw_replay(stores: &[(&str, EventStore)]) -> anyhow::Result<(u64, f64)> {
+    let started = Instant::now();
+    let mut read = 0u64;
+    for (_, store) in stores {
+        let mut from = 1;
+        loop {
+            let batch = store.read_all(from, replay::READ_BATCH as usize)?;
+            let Some(last) = batch.last() else { break };
+            from = last.position + 1;
+            read += batch.len() as u64;
+        }
+    }
+    Ok((read, started.elapsed().as_secs_f64()))
+}
+
+/// `--steady`: the raw replay, a rebuild into sled (peak RSS, and how long a
+/// territory query of the previous models waited while it ran), the RSS
+/// holding the rebuilt models, the report on them, then the RSS and load
+/// time of the models loaded back from sled in a fresh projection.
+async fn steady(
+    stores: &[(&str, EventStore)],
+    sources: &[SharedSource],
+    cog: &Territory,
+    reference: &TerritoryRef,
+) -> anyhow::Result<String> {
+    let (read, raw) = raw_replay(stores)?;
+    let raw_rate = read as f64 / raw;
+    println!("raw read_all: {read} events in {raw:.2} s: {raw_rate:.0}/s");
+    let read_models = tempfile::Builder::new()
+        .prefix("maillage-rebuild-bench-steady-")
+        .tempdir()?;
+    trim();
+    let base = rss_mib("VmRSS");
+    reset_peak_rss();
+    let live = Arc::new(LiveProjection::open(Arc::new(SledStorage::open(
+        read_models.path(),
+    )?))?);
+    // A query of the (empty) previous models every 50 ms while the rebuild
+    // runs: the longest it waited.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let prober = {
+        let (live, done, reference) = (live.clone(), done.clone(), reference.clone());
+        std::thread::spawn(move || {
+            let mut longest = Duration::ZERO;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                let _ = territory::report(&live.read(), Territory::shared(), &reference, Page::ALL);
+                longest = longest.max(started.elapsed());
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            longest
+        })
+    };
+    let started = Instant::now();
+    let rebuilt = live.rebuild(sources).await?;
+    let rebuild = started.elapsed().as_secs_f64();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let longest_query = prober.join().expect("the prober thread").as_secs_f64();
+    let rebuild_peak = rss_mib("VmHWM");
+    let rebuild_rate = rebuilt as f64 / rebuild;
+    println!(
+        "rebuild (sled): {rebuilt} events in {rebuild:.2} s: {rebuild_rate:.0}/s, {:.1} % of raw; peak RSS {rebuild_peak:.0} MiB (from {base:.0}); longest query wait during it {longest_query:.3} s",
+        100.0 * rebuild_rate / raw_rate
+    );
+    trim();
+    let held = rss_mib("VmRSS");
+    let started = Instant::now();
+    let report = territory::report(&live.read(), cog, reference, Page::ALL);
+    let query = started.elapsed().as_secs_f64();
+    println!("held after the rebuild: RSS {held:.0} MiB; territory report {query:.3} s");
+    drop(live);
+    trim();
+    let released = rss_mib("VmRSS");
+    let started = Instant::now();
+    let live = LiveProjection::open(Arc::new(SledStorage::open(read_models.path())?))?;
+    let load = started.elapsed().as_secs_f64();
+    trim();
+    let loaded = rss_mib("VmRSS");
+    let started = Instant::now();
+    let again = territory::report(&live.read(), cog, reference, Page::ALL);
+    let query_loaded = started.elapsed().as_secs_f64();
+    anyhow::ensure!(again == report, "the loaded models answer otherwise");
+    println!(
+        "loaded back from sled in {load:.2} s: RSS {loaded:.0} MiB (from {released:.0}); territory report {query_loaded:.3} s; {} contacts",
+        report.contacts
+    );
+    Ok(format!(
+        "{{\"events\":{read},\"raw_read_all_per_s\":{raw_rate:.0},\"rebuild_sled_per_s\":{rebuild_rate:.0},\"ratio_sled\":{:.3},\"rebuild_peak_rss_mib\":{rebuild_peak:.0},\"rss_base_mib\":{base:.0},\"longest_query_wait_s\":{longest_query:.3},\"rss_held_mib\":{held:.0},\"report_s\":{query:.3},\"load_s\":{load:.2},\"rss_released_mib\":{released:.0},\"rss_loaded_mib\":{loaded:.0},\"report_loaded_s\":{query_loaded:.3}}}",
+        rebuild_rate / raw_rate
+    ))
+}
+
 /// Feeds the three logs to a live projection (in memory, with `snapshots`)
 /// in the order of their `recorded_at`, in batches of 1,000, as it would
 /// follow them; returns the events applied.
@@ -873,6 +978,13 @@ async fn main() -> anyhow::Result<()> {
             "{}",
             snapshot_reports(&args, &dir, &sources, cog, &reference).await?
         );
+        return Ok(());
+    }
+    if args.steady {
+        println!("{}", steady(&stores, &sources, cog, &reference).await?);
+        for (_, store) in &stores {
+            store.close().await?;
+        }
         return Ok(());
     }
     if args.as_of_only {

@@ -190,11 +190,7 @@ impl ProjectionsService {
             let scope = match &target {
                 AuditTarget::Stakeholder(id) => {
                     let known = model.stakeholders.get(id).is_some_and(|row| row.registered)
-                        || model
-                            .contacts
-                            .with_prefix(&format!("{id}/"))
-                            .next()
-                            .is_some();
+                        || queries::joins::in_a_contact(model, id);
                     if !known {
                         return Err(ServiceError::not_found("stakeholder", id.clone()));
                     }

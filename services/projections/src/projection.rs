@@ -61,6 +61,8 @@ pub struct LiveProjection {
     serving: watch::Sender<bool>,
     /// Where the read models are snapshotted as they follow the logs.
     snapshots: Option<Arc<Snapshots>>,
+    /// Held by the running rebuild (one at a time).
+    rebuilding: tokio::sync::Mutex<()>,
 }
 
 impl LiveProjection {
@@ -76,6 +78,7 @@ impl LiveProjection {
             refusals: Refusals::new(),
             serving: watch::Sender::new(false),
             snapshots: None,
+            rebuilding: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -237,31 +240,27 @@ impl LiveProjection {
     }
 
     /// Rebuilds the read models from position 1 of every source, then swaps
-    /// them in (and in the storage) atomically. Deliveries keep being applied
-    /// while the sources are read; before the swap the fresh model catches up
-    /// with every position the live one has applied, so no event is lost and
-    /// later deliveries at or below the new checkpoints are skipped.
+    /// them in (and in the storage) atomically. Deliveries keep being applied,
+    /// and queries answered from the previous models, while the sources are
+    /// read and while the rebuilt rows are written into the storage beside
+    /// the current ones ([`Storage::prepare`]); then the fresh model catches
+    /// up with every position the live one has applied (its changes since
+    /// recorded), and only that short tail's rows, the switch and the swap
+    /// hold the write lock, so no event is lost and later deliveries at or
+    /// below the new checkpoints are skipped. One rebuild at a time (another
+    /// waits for it).
     #[tracing::instrument(skip_all)]
     pub async fn rebuild(&self, sources: &[SharedSource]) -> Result<u64, ProjectionError> {
-        // Untracked while it is built: every row is written at the swap.
+        let _one_at_a_time = self.rebuilding.lock().await;
+        // Untracked while it is built: every row is written by `prepare`.
         let mut fresh = ReadModel::for_replay();
         let mut replayed = replay::replay_into(&mut fresh, sources, None).await?;
+        replayed += self.catch_up(&mut fresh, sources).await?;
+        self.storage.prepare(&fresh)?;
+        // From now on its changes are recorded: they complete the prepared rows.
+        fresh.set_tracking(true);
         loop {
-            let behind: Vec<(usize, u64)> = {
-                let live = self.read();
-                sources
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(index, source)| {
-                        let live = live.checkpoint(source.context());
-                        (live > fresh.checkpoint(source.context())).then_some((index, live))
-                    })
-                    .collect()
-            };
-            for (index, until) in &behind {
-                let source = sources[*index].as_ref();
-                replayed += replay::replay_source(&mut fresh, source, None, Some(*until)).await?;
-            }
+            replayed += self.catch_up(&mut fresh, sources).await?;
             let mut live = self.write();
             let caught_up = sources.iter().all(|source| {
                 fresh.checkpoint(source.context()) >= live.checkpoint(source.context())
@@ -269,16 +268,43 @@ impl LiveProjection {
             if !caught_up {
                 continue;
             }
-            self.storage.replace_all(&fresh)?;
-            // Live from now on: later batches commit their changes.
-            fresh.set_tracking(true);
+            let changes = fresh.take_changes().map_err(StorageError::from)?;
+            self.storage.switch(changes)?;
             let checkpoints = fresh.checkpoints().clone();
             *live = std::mem::take(&mut fresh);
             drop(live);
             self.applied.send_replace(checkpoints);
+            self.storage.release_previous()?;
             tracing::info!(replayed, "read models rebuilt");
             return Ok(replayed);
         }
+    }
+
+    /// Replays into `fresh` every source's events up to the position the
+    /// live model has applied (without holding its lock while reading);
+    /// returns how many.
+    async fn catch_up(
+        &self,
+        fresh: &mut ReadModel,
+        sources: &[SharedSource],
+    ) -> Result<u64, ProjectionError> {
+        let behind: Vec<(usize, u64)> = {
+            let live = self.read();
+            sources
+                .iter()
+                .enumerate()
+                .filter_map(|(index, source)| {
+                    let live = live.checkpoint(source.context());
+                    (live > fresh.checkpoint(source.context())).then_some((index, live))
+                })
+                .collect()
+        };
+        let mut replayed = 0;
+        for (index, until) in behind {
+            let source = sources[index].as_ref();
+            replayed += replay::replay_source(fresh, source, None, Some(until)).await?;
+        }
+        Ok(replayed)
     }
 }
 

@@ -3,12 +3,18 @@
 //! one atomic write), or nowhere (fresh in-memory models for replays).
 //!
 //! A full rewrite (rebuild) is streamed in batches into the other of two
-//! trees, then made current by one atomic write of a pointer: the rows are
-//! never all held in one list, and a crash mid-rewrite leaves the previous
-//! read models in place.
+//! trees ([`Storage::prepare`], while the current tree keeps taking the live
+//! commits), then completed with what changed since and made current by one
+//! atomic write of a pointer ([`Storage::switch`]): the rows are never all
+//! held in one list, a crash mid-rewrite leaves the previous read models in
+//! place, and the previous tree is dropped afterwards
+//! ([`Storage::release_previous`]).
+//!
+//! Rows are stored in the binary form of [`crate::model::codec`]; JSON rows
+//! written by earlier versions are still read (no rebuild needed).
 
 use std::path::Path;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::model::{Change, LoadError, ReadModel};
 
@@ -51,9 +57,23 @@ pub trait Storage: Send + Sync + 'static {
     fn load(&self) -> Result<ReadModel, StorageError>;
     /// Writes `changes` (row updates with their checkpoints) atomically and durably.
     fn commit(&self, changes: Vec<Change>) -> Result<(), StorageError>;
+    /// Writes every row and checkpoint of `model` where they will replace
+    /// everything stored at the next [`Storage::switch`], durably; what is
+    /// stored now is untouched (commits go on).
+    fn prepare(&self, model: &ReadModel) -> Result<(), StorageError>;
+    /// Writes `changes` (made to the model since its [`Storage::prepare`])
+    /// over the prepared rows, then makes them what is stored, atomically
+    /// and durably.
+    fn switch(&self, changes: Vec<Change>) -> Result<(), StorageError>;
+    /// Frees what the last [`Storage::switch`] replaced.
+    fn release_previous(&self) -> Result<(), StorageError>;
     /// Replaces everything stored with every row and checkpoint of `model`,
     /// atomically and durably.
-    fn replace_all(&self, model: &ReadModel) -> Result<(), StorageError>;
+    fn replace_all(&self, model: &ReadModel) -> Result<(), StorageError> {
+        self.prepare(model)?;
+        self.switch(Vec::new())?;
+        self.release_previous()
+    }
 }
 
 /// Read models kept nowhere: for replays into fresh models.
@@ -69,20 +89,33 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
-    fn replace_all(&self, _model: &ReadModel) -> Result<(), StorageError> {
+    fn prepare(&self, _model: &ReadModel) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    fn switch(&self, _changes: Vec<Change>) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    fn release_previous(&self) -> Result<(), StorageError> {
         Ok(())
     }
 }
 
-/// Read models in one sled tree: keys `table\0key`, JSON rows, checkpoints as
+/// Read models in one sled tree: keys `table\0key`, rows in their stored
+/// form ([`crate::model::codec`]: binary, or JSON as written before), checkpoints as
 /// 8 big-endian bytes then the 32-byte hash of the event there (8 bytes
 /// alone in databases written before) under `checkpoint\0<context>`. The tree is [`TREE`] or
 /// [`ALTERNATE_TREE`], as the pointer in [`META_TREE`] says (see the module docs).
 pub struct SledStorage {
     db: sled::Db,
     meta: sled::Tree,
-    /// The current read-model tree (switched by [`Storage::replace_all`]).
+    /// The current read-model tree (switched by [`Storage::switch`]).
     tree: RwLock<sled::Tree>,
+    /// One rewrite at a time: the tree [`Storage::prepare`] filled, until
+    /// [`Storage::switch`] makes it current; then the tree it replaced,
+    /// until [`Storage::release_previous`] drops it.
+    rewrite: Mutex<Option<sled::Tree>>,
 }
 
 impl SledStorage {
@@ -106,12 +139,21 @@ impl SledStorage {
             db,
             meta,
             tree: RwLock::new(tree),
+            rewrite: Mutex::new(None),
         })
     }
 
     /// The database (e.g. to flush it on shutdown).
     pub fn db(&self) -> &sled::Db {
         &self.db
+    }
+
+    /// The rewrite's tree. A poisoned lock only means a panic mid-rewrite:
+    /// the next [`Storage::prepare`] starts the other tree afresh.
+    fn rewrite(&self) -> MutexGuard<'_, Option<sled::Tree>> {
+        self.rewrite
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The current read-model tree. A poisoned lock only means a panic while
@@ -152,19 +194,17 @@ impl Storage for SledStorage {
         Ok(())
     }
 
-    fn replace_all(&self, model: &ReadModel) -> Result<(), StorageError> {
-        let mut current = self
-            .tree
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (old, new) = if current.name().as_ref() == ALTERNATE_TREE.as_bytes() {
-            (ALTERNATE_TREE, TREE)
+    fn prepare(&self, model: &ReadModel) -> Result<(), StorageError> {
+        let mut rewrite = self.rewrite();
+        let other = if self.tree().name().as_ref() == ALTERNATE_TREE.as_bytes() {
+            TREE
         } else {
-            (TREE, ALTERNATE_TREE)
+            ALTERNATE_TREE
         };
         // Whatever an interrupted rewrite left in the other tree goes first.
-        self.db.drop_tree(new)?;
-        let fresh = self.db.open_tree(new)?;
+        *rewrite = None;
+        self.db.drop_tree(other)?;
+        let fresh = self.db.open_tree(other)?;
         let mut batch = sled::Batch::default();
         let mut pending = 0;
         model.write_rows(|key, value| -> Result<(), StorageError> {
@@ -178,12 +218,114 @@ impl Storage for SledStorage {
         })?;
         fresh.apply_batch(batch)?;
         fresh.flush()?;
-        // The switch: one durable write of the pointer.
-        self.meta.insert(CURRENT, new.as_bytes())?;
-        self.meta.flush()?;
-        *current = fresh;
-        drop(current);
-        self.db.drop_tree(old)?;
+        *rewrite = Some(fresh);
         Ok(())
+    }
+
+    fn switch(&self, changes: Vec<Change>) -> Result<(), StorageError> {
+        let mut rewrite = self.rewrite();
+        let fresh = rewrite.take().ok_or_else(|| {
+            sled::Error::Unsupported("switch without a prepared read-model tree".into())
+        })?;
+        let mut batch = sled::Batch::default();
+        for (key, value) in changes {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        fresh.apply_batch(batch)?;
+        fresh.flush()?;
+        let mut current = self
+            .tree
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // The switch: one durable write of the pointer.
+        self.meta.insert(CURRENT, fresh.name())?;
+        self.meta.flush()?;
+        *rewrite = Some(std::mem::replace(&mut *current, fresh));
+        Ok(())
+    }
+
+    fn release_previous(&self) -> Result<(), StorageError> {
+        if let Some(previous) = self.rewrite().take() {
+            let name = previous.name();
+            drop(previous);
+            self.db.drop_tree(name)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{codec, storage_key, InteractionRow, StakeholderRow, CHECKPOINT_TABLE};
+
+    #[test]
+    fn json_rows_of_an_older_database_load_and_rows_are_now_written_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SledStorage::open(dir.path()).unwrap();
+        let interaction = InteractionRow {
+            participants: vec![("s1".into(), 1)],
+            occurred_at: Some(42),
+            logged_by: "agent".into(),
+            logged: true,
+            ..InteractionRow::default()
+        };
+        let stakeholder = StakeholderRow {
+            commune: "64102".into(),
+            registered: true,
+            ..StakeholderRow::default()
+        };
+        // As an earlier version wrote them: JSON rows, and a `contacts` index.
+        let tree = storage.tree().clone();
+        tree.insert(
+            storage_key("interactions", "i1"),
+            serde_json::to_vec(&interaction).unwrap(),
+        )
+        .unwrap();
+        tree.insert(
+            storage_key("stakeholders", "s1"),
+            serde_json::to_vec(&stakeholder).unwrap(),
+        )
+        .unwrap();
+        tree.insert(storage_key("contacts", "s1/i1"), b"true".to_vec())
+            .unwrap();
+        tree.insert(
+            storage_key(CHECKPOINT_TABLE, "stakeholders"),
+            &3u64.to_be_bytes(),
+        )
+        .unwrap();
+        let mut model = storage.load().unwrap();
+        assert_eq!(model.interactions.get("i1"), Some(interaction.clone()));
+        assert_eq!(model.stakeholders.get("s1"), Some(&stakeholder));
+        assert_eq!(model.checkpoint("stakeholders"), 3);
+
+        // A rewrite stores every row in the binary form, without `contacts`.
+        storage.replace_all(&model).unwrap();
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = storage
+            .tree()
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.unwrap();
+                (key.to_vec(), value.to_vec())
+            })
+            .collect();
+        assert_eq!(rows.len(), 3);
+        let stored = |key: Vec<u8>| rows.iter().find(|(k, _)| *k == key).unwrap().1.clone();
+        assert_eq!(
+            stored(storage_key("interactions", "i1")),
+            codec::to_stored(&interaction).unwrap()
+        );
+        assert_eq!(
+            stored(storage_key("stakeholders", "s1")),
+            codec::to_stored(&stakeholder).unwrap()
+        );
+        assert!(storage.load().unwrap() == model);
+        assert_eq!(
+            model.take_changes().unwrap(),
+            Vec::<crate::model::Change>::new()
+        );
     }
 }

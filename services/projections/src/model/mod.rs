@@ -3,8 +3,16 @@
 //! that [`crate::storage`] can write each update atomically with its checkpoint
 //! (off in models built for replays and rebuilds: [`ReadModel::for_replay`]).
 //!
+//! **Memory.** The tables with a row per contact or per fact
+//! (`interactions`, `timeline`) hold each row in its compact binary form
+//! ([`Packed`]); the others, a few thousand rows, as structs ([`Table`]).
+//! Who took part in which contact is read from the `interactions` rows
+//! themselves (the first fields of their binary form, [`ContactHead`]): the
+//! former `contacts` index (a row per participant and contact) is no longer
+//! kept, and its rows in an older database are ignored.
+//!
 //! **Convergence.** Every table is written by the events of exactly one
-//! context (stakeholders: `stakeholders`, `interactions`, `contacts`;
+//! context (stakeholders: `stakeholders`, `interactions`;
 //! engagement: `actions`, `surveys`, `interviews`, `diagnostics` and the
 //! engagement rows of `timeline`; governance: `consortia`, `meetings`,
 //! `commitments` and its rows of `timeline`), and no update reads a row that
@@ -13,6 +21,8 @@
 //! time. Each context's events come in log order, so the final state is a
 //! function of each context's sequence alone, whatever the interleaving.
 
+pub mod codec;
+mod packed;
 mod rows;
 mod table;
 
@@ -20,13 +30,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use maillage_proto::v1::EventEnvelope;
 
+pub use packed::Packed;
 pub use rows::*;
 pub use table::Table;
 
 use crate::projector;
-
-/// The separator of composite keys (ids are UUIDs or slugs and never hold it).
-pub const KEY_SEP: char = '/';
 
 /// The sled key prefix of checkpoint rows.
 pub const CHECKPOINT_TABLE: &str = "checkpoint";
@@ -51,13 +59,13 @@ pub enum Applied {
 pub type Change = (Vec<u8>, Option<Vec<u8>>);
 
 macro_rules! tables {
-    ($($name:ident : $row:ty),* $(,)?) => {
+    ($($name:ident : $table:ty),* $(,)?) => {
         /// Every read-model table and the checkpoints. See the module docs.
         #[derive(Debug, Clone)]
         pub struct ReadModel {
             $(
                 #[allow(missing_docs)]
-                pub $name: Table<$row>,
+                pub $name: $table,
             )*
             checkpoints: BTreeMap<String, u64>,
             /// The hash of the event at each checkpoint (absent: not known,
@@ -73,7 +81,7 @@ macro_rules! tables {
             fn default() -> Self {
                 Self {
                     $(
-                        $name: Table::default(),
+                        $name: <$table>::default(),
                     )*
                     checkpoints: BTreeMap::new(),
                     heads: BTreeMap::new(),
@@ -247,17 +255,16 @@ macro_rules! tables {
 }
 
 tables! {
-    stakeholders: StakeholderRow,
-    interactions: InteractionRow,
-    contacts: bool,
-    timeline: TimelineRow,
-    actions: ActionRow,
-    surveys: SurveyRow,
-    interviews: InterviewRow,
-    diagnostics: DiagnosticRow,
-    consortia: ConsortiumRow,
-    meetings: MeetingRow,
-    commitments: CommitmentRow,
+    stakeholders: Table<StakeholderRow>,
+    interactions: Packed<InteractionRow>,
+    timeline: Packed<TimelineRow>,
+    actions: Table<ActionRow>,
+    surveys: Table<SurveyRow>,
+    interviews: Table<InterviewRow>,
+    diagnostics: Table<DiagnosticRow>,
+    consortia: Table<ConsortiumRow>,
+    meetings: Table<MeetingRow>,
+    commitments: Table<CommitmentRow>,
 }
 
 /// A stored row that cannot be read back.
@@ -268,8 +275,8 @@ pub enum LoadError {
     #[error("malformed read-model key or checkpoint")]
     Key,
     /// The row does not deserialise.
-    #[error("malformed read-model row: {0}")]
-    Row(#[from] serde_json::Error),
+    #[error(transparent)]
+    Row(#[from] codec::RowError),
 }
 
 /// The storage key of `key` in `table`.
@@ -279,15 +286,6 @@ pub fn storage_key(table: &str, key: &str) -> Vec<u8> {
     bytes.push(0);
     bytes.extend_from_slice(key.as_bytes());
     bytes
-}
-
-/// A composite key `a/b`.
-pub fn key2(a: &str, b: &str) -> String {
-    let mut key = String::with_capacity(a.len() + 1 + b.len());
-    key.push_str(a);
-    key.push(KEY_SEP);
-    key.push_str(b);
-    key
 }
 
 impl ReadModel {

@@ -84,21 +84,31 @@ pub struct CorrectionRow {
 
 /// A contact (stakeholders context), keyed by interaction id: its current
 /// state after corrections, what was first logged, and every correction.
+///
+/// Held packed ([`super::Packed`]): its first fields, in this order, are
+/// those the counting queries read without decoding the rest
+/// ([`InteractionHead`], [`ContactHead`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InteractionRow {
+    /// Whether the logging event was seen.
+    pub logged: bool,
+    /// When the contact took place, in microseconds since the epoch (UTC) (after corrections).
+    pub occurred_at: Option<i64>,
     /// Current participants: stakeholder id and `StakeholderType`.
     pub participants: Vec<(String, i32)>,
+    /// `Theme`s (empty in rows stored before them: see [`InteractionRow::topics`]).
+    #[serde(default)]
+    pub topics: Vec<i32>,
+    /// `InteractionTheme`s (the older vocabulary, as logged).
+    pub themes: Vec<i32>,
+    /// Each follow-up by id (empty in rows stored before them: `maillage
+    /// rebuild` fills it).
+    #[serde(default)]
+    pub follow_up_rows: BTreeMap<String, FollowUpRow>,
     /// `InteractionChannel`.
     pub channel: i32,
     /// `InteractionDirection`.
     pub direction: i32,
-    /// When the contact took place, in microseconds since the epoch (UTC) (after corrections).
-    pub occurred_at: Option<i64>,
-    /// `InteractionTheme`s (the older vocabulary, as logged).
-    pub themes: Vec<i32>,
-    /// `Theme`s (empty in rows stored before them: see [`InteractionRow::topics`]).
-    #[serde(default)]
-    pub topics: Vec<i32>,
     /// Who logged it: the event's metadata actor.
     pub logged_by: String,
     /// When the log recorded it.
@@ -117,12 +127,68 @@ pub struct InteractionRow {
     pub follow_ups: u32,
     /// Number of those follow-ups completed.
     pub follow_ups_completed: u32,
-    /// Each follow-up by id (empty in rows stored before them: `maillage
-    /// rebuild` fills it).
-    #[serde(default)]
-    pub follow_up_rows: BTreeMap<String, FollowUpRow>,
-    /// Whether the logging event was seen.
+}
+
+/// The first fields of an [`InteractionRow`], read from its binary form
+/// without the rest, borrowing its ids: what the territory report and the
+/// follow-up lists read.
+#[derive(Debug, Deserialize)]
+pub struct InteractionHead<'a> {
+    /// See [`InteractionRow::logged`].
     pub logged: bool,
+    /// See [`InteractionRow::occurred_at`].
+    pub occurred_at: Option<i64>,
+    /// See [`InteractionRow::participants`].
+    #[serde(borrow)]
+    pub participants: Vec<(&'a str, i32)>,
+    /// See [`InteractionRow::topics`].
+    pub topics: Vec<i32>,
+    /// See [`InteractionRow::themes`].
+    pub themes: Vec<i32>,
+    /// See [`InteractionRow::follow_up_rows`].
+    #[serde(borrow)]
+    pub follow_up_rows: BTreeMap<&'a str, FollowUpHead<'a>>,
+}
+
+/// A [`FollowUpRow`] read in place (see [`InteractionHead`]).
+#[derive(Debug, Deserialize)]
+pub struct FollowUpHead<'a> {
+    /// See [`FollowUpRow::owner`].
+    pub owner: &'a str,
+    /// See [`FollowUpRow::due_at`].
+    pub due_at: Option<i64>,
+    /// See [`FollowUpRow::completed`].
+    pub completed: bool,
+}
+
+/// The first three fields of an [`InteractionRow`] (see
+/// [`InteractionHead`]): who took part, whether logged, and when — what the
+/// per-stakeholder contact counts and lookups read.
+#[derive(Debug, Deserialize)]
+pub struct ContactHead<'a> {
+    /// See [`InteractionRow::logged`].
+    pub logged: bool,
+    /// See [`InteractionRow::occurred_at`].
+    pub occurred_at: Option<i64>,
+    /// See [`InteractionRow::participants`].
+    #[serde(borrow)]
+    pub participants: Vec<(&'a str, i32)>,
+}
+
+impl ContactHead<'_> {
+    /// Whether `stakeholder_id` is a current participant.
+    pub fn with(&self, stakeholder_id: &str) -> bool {
+        self.participants
+            .iter()
+            .any(|(id, _)| *id == stakeholder_id)
+    }
+}
+
+impl InteractionHead<'_> {
+    /// Its themes in the shared vocabulary (as [`InteractionRow::topics`]).
+    pub fn topics(&self) -> Vec<i32> {
+        themes::topics_or_older(&self.topics, &self.themes, themes::from_interaction_value)
+    }
 }
 
 /// A follow-up of a contact (its description is sealed, never here).

@@ -12,6 +12,8 @@ use std::ops::Bound;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::codec;
+
 /// A changed row: its key and its serialised value (`None`: deleted).
 pub type RowChange = (String, Option<Vec<u8>>);
 
@@ -130,29 +132,30 @@ impl<V: Default + Serialize + DeserializeOwned> Table<V> {
         self.rows.is_empty()
     }
 
-    /// The changed rows since the last call (value `None`: deleted), serialised;
+    /// The changed rows since the last call (value `None`: deleted), in their
+    /// stored form ([`codec`]);
     /// forgets the changes.
     pub fn take_changes(&mut self) -> Result<Vec<RowChange>, serde_json::Error> {
         let dirty = std::mem::take(&mut self.dirty);
         dirty
             .into_iter()
             .map(|key| {
-                let value = self.rows.get(&key).map(serde_json::to_vec).transpose()?;
+                let value = self.rows.get(&key).map(codec::to_stored).transpose()?;
                 Ok((key, value))
             })
             .collect()
     }
 
-    /// Every row, serialised (for a full rewrite); forgets the changes.
+    /// Every row in its stored form (for a full rewrite); forgets the changes.
     pub fn all_rows(&mut self) -> Result<Vec<(String, Vec<u8>)>, serde_json::Error> {
         self.dirty.clear();
         self.rows
             .iter()
-            .map(|(key, row)| Ok((key.clone(), serde_json::to_vec(row)?)))
+            .map(|(key, row)| Ok((key.clone(), codec::to_stored(row)?)))
             .collect()
     }
 
-    /// Serialises every row, in key order, into `sink` (for a full rewrite
+    /// Every row in its stored form, in key order, into `sink` (for a full rewrite
     /// streamed in batches, without a list of every row); stops at the
     /// first error.
     pub fn for_each_row<E: From<serde_json::Error>>(
@@ -160,7 +163,7 @@ impl<V: Default + Serialize + DeserializeOwned> Table<V> {
         mut sink: impl FnMut(&str, Vec<u8>) -> Result<(), E>,
     ) -> Result<(), E> {
         for (key, row) in &self.rows {
-            sink(key, serde_json::to_vec(row)?)?;
+            sink(key, codec::to_stored(row)?)?;
         }
         Ok(())
     }
@@ -185,9 +188,10 @@ impl<V: Default + Serialize + DeserializeOwned> Table<V> {
         Ok(())
     }
 
-    /// Loads one stored row (not marked changed).
-    pub fn load(&mut self, key: String, value: &[u8]) -> Result<(), serde_json::Error> {
-        self.rows.insert(key, serde_json::from_slice(value)?);
+    /// Loads one stored row (binary, or JSON as stored before; not marked
+    /// changed).
+    pub fn load(&mut self, key: String, value: &[u8]) -> Result<(), codec::RowError> {
+        self.rows.insert(key, codec::from_stored(value)?);
         Ok(())
     }
 }

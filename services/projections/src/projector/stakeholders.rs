@@ -9,7 +9,7 @@ use pb::organisation_profile::Details;
 use super::Event;
 use crate::labels;
 use crate::model::{
-    key2, AssessmentRow, CorrectionRow, FollowUpRow, MandateRow, ReadModel, StakeholderRow,
+    AssessmentRow, CorrectionRow, FollowUpRow, MandateRow, ReadModel, StakeholderRow,
 };
 use crate::time::{micros, opt_micros};
 
@@ -121,7 +121,9 @@ pub(super) fn person_erased(model: &mut ReadModel, event: &Event<'_>, p: pb::Per
     row.erased = true;
     row.erased_at = Some(opt_micros(p.erased_at.as_ref()).unwrap_or(event.at));
     for interaction_id in &p.interaction_ids {
-        model.interactions.upsert(interaction_id).erased = true;
+        model
+            .interactions
+            .update(interaction_id, |row| row.erased = true);
     }
 }
 
@@ -135,45 +137,41 @@ pub(super) fn interaction_logged(
         .iter()
         .map(|participant| (participant.stakeholder_id.clone(), participant.r#type))
         .collect();
-    for (stakeholder_id, _) in &participants {
-        model
-            .contacts
-            .put(key2(stakeholder_id, &p.interaction_id), true);
-    }
-    let row = model.interactions.upsert(&p.interaction_id);
-    row.original_participants = participants.iter().map(|(id, _)| id.clone()).collect();
-    row.participants = participants;
-    row.channel = p.channel;
-    row.original_channel = p.channel;
-    row.direction = p.direction;
-    row.occurred_at = opt_micros(p.occurred_at.as_ref());
-    row.original_occurred_at = row.occurred_at;
-    row.topics = p.topics;
-    row.themes = p.themes;
-    row.logged_by = if event.actor.is_empty() {
-        p.facilitator
-    } else {
-        event.actor.to_owned()
-    };
-    row.logged_at = event.at;
-    row.follow_ups = u32::try_from(p.follow_ups.len()).unwrap_or(u32::MAX);
-    for follow_up in p.follow_ups {
-        // No owner (or written before owners): the facilitator who logged it.
-        let owner = if follow_up.owner.is_empty() {
-            row.logged_by.clone()
+    model.interactions.update(&p.interaction_id, |row| {
+        row.original_participants = participants.iter().map(|(id, _)| id.clone()).collect();
+        row.participants = participants;
+        row.channel = p.channel;
+        row.original_channel = p.channel;
+        row.direction = p.direction;
+        row.occurred_at = opt_micros(p.occurred_at.as_ref());
+        row.original_occurred_at = row.occurred_at;
+        row.topics = p.topics;
+        row.themes = p.themes;
+        row.logged_by = if event.actor.is_empty() {
+            p.facilitator
         } else {
-            follow_up.owner
+            event.actor.to_owned()
         };
-        row.follow_up_rows.insert(
-            follow_up.follow_up_id,
-            FollowUpRow {
-                owner,
-                due_at: opt_micros(follow_up.due_at.as_ref()),
-                completed: false,
-            },
-        );
-    }
-    row.logged = true;
+        row.logged_at = event.at;
+        row.follow_ups = u32::try_from(p.follow_ups.len()).unwrap_or(u32::MAX);
+        for follow_up in p.follow_ups {
+            // No owner (or written before owners): the facilitator who logged it.
+            let owner = if follow_up.owner.is_empty() {
+                row.logged_by.clone()
+            } else {
+                follow_up.owner
+            };
+            row.follow_up_rows.insert(
+                follow_up.follow_up_id,
+                FollowUpRow {
+                    owner,
+                    due_at: opt_micros(follow_up.due_at.as_ref()),
+                    completed: false,
+                },
+            );
+        }
+        row.logged = true;
+    });
 }
 
 pub(super) fn interaction_corrected(
@@ -183,87 +181,73 @@ pub(super) fn interaction_corrected(
 ) {
     let mut fields = Vec::new();
     let mut values = Vec::new();
-    let previous: Vec<String> = model
-        .interactions
-        .get(&p.interaction_id)
-        .map(|row| row.participants.iter().map(|(id, _)| id.clone()).collect())
-        .unwrap_or_default();
-    if let Some(list) = &p.participants {
-        for id in &previous {
-            model.contacts.remove(&key2(id, &p.interaction_id));
+    model.interactions.update(&p.interaction_id, |row| {
+        if let Some(list) = p.participants {
+            fields.push("participants".to_owned());
+            let ids: Vec<&str> = list
+                .participants
+                .iter()
+                .map(|participant| participant.stakeholder_id.as_str())
+                .collect();
+            values.push(format!("participants={}", ids.join(" ")));
+            row.participants = list
+                .participants
+                .into_iter()
+                .map(|participant| (participant.stakeholder_id, participant.r#type))
+                .collect();
         }
-        for participant in &list.participants {
-            model
-                .contacts
-                .put(key2(&participant.stakeholder_id, &p.interaction_id), true);
+        if let Some(channel) = p.channel {
+            fields.push("channel".to_owned());
+            values.push(format!("channel={}", labels::interaction_channel(channel)));
+            row.channel = channel;
         }
-    }
-    let row = model.interactions.upsert(&p.interaction_id);
-    if let Some(list) = p.participants {
-        fields.push("participants".to_owned());
-        let ids: Vec<&str> = list
-            .participants
-            .iter()
-            .map(|participant| participant.stakeholder_id.as_str())
-            .collect();
-        values.push(format!("participants={}", ids.join(" ")));
-        row.participants = list
-            .participants
-            .into_iter()
-            .map(|participant| (participant.stakeholder_id, participant.r#type))
-            .collect();
-    }
-    if let Some(channel) = p.channel {
-        fields.push("channel".to_owned());
-        values.push(format!("channel={}", labels::interaction_channel(channel)));
-        row.channel = channel;
-    }
-    if let Some(direction) = p.direction {
-        fields.push("direction".to_owned());
-        values.push(format!(
-            "direction={}",
-            labels::interaction_direction(direction)
-        ));
-        row.direction = direction;
-    }
-    if let Some(occurred_at) = &p.occurred_at {
-        fields.push("occurred_at".to_owned());
-        values.push(format!(
-            "occurred_at={}",
-            crate::time::rfc3339(micros(occurred_at))
-        ));
-        row.occurred_at = Some(micros(occurred_at));
-    }
-    if p.sealed_subject.is_some() {
-        fields.push("subject".to_owned());
-    }
-    if p.sealed_notes.is_some() {
-        fields.push("notes".to_owned());
-    }
-    if let Some(themes) = p.themes {
-        fields.push("themes".to_owned());
-        let names: Vec<&str> = themes
-            .themes
-            .iter()
-            .map(|theme| labels::interaction_theme(*theme))
-            .collect();
-        values.push(format!("themes={}", names.join(" ")));
-        row.themes = themes.themes;
-        // Empty for a correction written before `topics`: read from `themes`.
-        row.topics = p.topics.map(|topics| topics.themes).unwrap_or_default();
-    } else if let Some(topics) = p.topics {
-        fields.push("themes".to_owned());
-        row.topics = topics.themes;
-    }
-    row.corrections.push(CorrectionRow {
-        corrected_at: Some(opt_micros(p.corrected_at.as_ref()).unwrap_or(event.at)),
-        corrected_by: if event.actor.is_empty() {
-            p.corrected_by
-        } else {
-            event.actor.to_owned()
-        },
-        fields,
-        values,
+        if let Some(direction) = p.direction {
+            fields.push("direction".to_owned());
+            values.push(format!(
+                "direction={}",
+                labels::interaction_direction(direction)
+            ));
+            row.direction = direction;
+        }
+        if let Some(occurred_at) = &p.occurred_at {
+            fields.push("occurred_at".to_owned());
+            values.push(format!(
+                "occurred_at={}",
+                crate::time::rfc3339(micros(occurred_at))
+            ));
+            row.occurred_at = Some(micros(occurred_at));
+        }
+        if p.sealed_subject.is_some() {
+            fields.push("subject".to_owned());
+        }
+        if p.sealed_notes.is_some() {
+            fields.push("notes".to_owned());
+        }
+        if let Some(themes) = p.themes {
+            fields.push("themes".to_owned());
+            let names: Vec<&str> = themes
+                .themes
+                .iter()
+                .map(|theme| labels::interaction_theme(*theme))
+                .collect();
+            values.push(format!("themes={}", names.join(" ")));
+            row.themes = themes.themes;
+            // Empty for a correction written before `topics`: read from `themes`.
+            row.topics = p.topics.map(|topics| topics.themes).unwrap_or_default();
+        } else if let Some(topics) = p.topics {
+            fields.push("themes".to_owned());
+            row.topics = topics.themes;
+        }
+        row.corrections.push(CorrectionRow {
+            corrected_at: Some(opt_micros(p.corrected_at.as_ref()).unwrap_or(event.at)),
+            corrected_by: if event.actor.is_empty() {
+                p.corrected_by
+            } else {
+                event.actor.to_owned()
+            },
+            fields,
+            values,
+        });
     });
 }
 
@@ -272,11 +256,12 @@ pub(super) fn follow_up_completed(
     _event: &Event<'_>,
     p: pb::FollowUpCompleted,
 ) {
-    let row = model.interactions.upsert(&p.interaction_id);
-    row.follow_ups_completed = row.follow_ups_completed.saturating_add(1);
-    if let Some(follow_up) = row.follow_up_rows.get_mut(&p.follow_up_id) {
-        follow_up.completed = true;
-    }
+    model.interactions.update(&p.interaction_id, |row| {
+        row.follow_ups_completed = row.follow_ups_completed.saturating_add(1);
+        if let Some(follow_up) = row.follow_up_rows.get_mut(&p.follow_up_id) {
+            follow_up.completed = true;
+        }
+    });
 }
 
 pub(super) fn follow_up_reassigned(
@@ -284,13 +269,14 @@ pub(super) fn follow_up_reassigned(
     _event: &Event<'_>,
     p: pb::FollowUpReassigned,
 ) {
-    let row = model.interactions.upsert(&p.interaction_id);
-    if let Some(follow_up) = row.follow_up_rows.get_mut(&p.follow_up_id) {
-        if !p.owner.is_empty() {
-            follow_up.owner = p.owner;
+    model.interactions.update(&p.interaction_id, |row| {
+        if let Some(follow_up) = row.follow_up_rows.get_mut(&p.follow_up_id) {
+            if !p.owner.is_empty() {
+                follow_up.owner = p.owner;
+            }
+            if p.due_at.is_some() {
+                follow_up.due_at = opt_micros(p.due_at.as_ref());
+            }
         }
-        if p.due_at.is_some() {
-            follow_up.due_at = opt_micros(p.due_at.as_ref());
-        }
-    }
+    });
 }

@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryRef as CogRef};
 
-use super::joins::{communes_of, is_business, is_elu, kind_labels};
+use super::joins::{communes_of, contacts_of, is_business, is_elu, kind_labels};
 use crate::labels;
-use crate::model::{InteractionRow, ReadModel};
+use crate::model::{ContactHead, InteractionRow, ReadModel};
 use crate::time::{opt_timestamp, timestamp};
 
 /// Whose contacts to audit.
@@ -32,10 +32,7 @@ pub fn rows(
     let mut interaction_ids = BTreeSet::<&str>::new();
     match scope {
         AuditScope::Stakeholder(stakeholder_id) => {
-            let prefix = format!("{stakeholder_id}/");
-            for (key, _) in model.contacts.with_prefix(&prefix) {
-                interaction_ids.insert(&key[prefix.len()..]);
-            }
+            interaction_ids.extend(contacts_of(model, stakeholder_id));
         }
         AuditScope::Territory(reference) => {
             let communes: BTreeSet<&str> = territory
@@ -53,18 +50,18 @@ pub fn rows(
                 })
                 .map(|(id, _)| id.as_str())
                 .collect();
-            for (id, interaction) in model.interactions.iter() {
+            for (id, interaction) in model.interactions.prefixes::<ContactHead<'_>>() {
                 if interaction
                     .participants
                     .iter()
-                    .any(|(participant, _)| audited.contains(participant.as_str()))
+                    .any(|(participant, _)| audited.contains(participant))
                 {
-                    interaction_ids.insert(id.as_str());
+                    interaction_ids.insert(id);
                 }
             }
         }
     }
-    let mut selected: Vec<(&str, &InteractionRow)> = interaction_ids
+    let mut selected: Vec<(&str, InteractionRow)> = interaction_ids
         .into_iter()
         .filter_map(|id| model.interactions.get(id).map(|row| (id, row)))
         .filter(|(_, row)| row.logged)
@@ -76,7 +73,7 @@ pub fn rows(
     selected.sort_by_key(|(id, row)| (row.occurred_at.unwrap_or(row.logged_at), *id));
     selected
         .into_iter()
-        .map(|(id, row)| audit_row(model, id, row))
+        .map(|(id, row)| audit_row(model, id, &row))
         .collect()
 }
 

@@ -9,7 +9,7 @@ use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryRef as CogRef};
 
 use super::joins::stakeholders_in;
-use crate::model::{FollowUpRow, InteractionRow, ReadModel};
+use crate::model::{FollowUpHead, InteractionHead, ReadModel};
 use crate::time::opt_timestamp;
 
 /// What a list asks for (already validated).
@@ -27,15 +27,15 @@ pub struct Filter<'a> {
     pub include_completed: bool,
 }
 
-fn overdue(follow_up: &FollowUpRow, now: i64) -> bool {
+fn overdue(follow_up: &FollowUpHead<'_>, now: i64) -> bool {
     !follow_up.completed && follow_up.due_at.is_some_and(|due| due < now)
 }
 
-fn with_a_stakeholder_of(interaction: &InteractionRow, of: &BTreeSet<&str>) -> bool {
+fn with_a_stakeholder_of(interaction: &InteractionHead<'_>, of: &BTreeSet<&str>) -> bool {
     interaction
         .participants
         .iter()
-        .any(|(id, _)| of.contains(id.as_str()))
+        .any(|(id, _)| of.contains(id))
 }
 
 /// Every follow-up matching `filter` at `now`, soonest due first (no due date
@@ -50,11 +50,11 @@ pub fn list(
         .territory
         .map(|reference| stakeholders_in(model, territory, reference));
     let mut items = Vec::new();
-    for (interaction_id, interaction) in model.interactions.iter() {
+    for (interaction_id, interaction) in model.interactions.prefixes::<InteractionHead<'_>>() {
         if !interaction.logged
             || of
                 .as_ref()
-                .is_some_and(|of| !with_a_stakeholder_of(interaction, of))
+                .is_some_and(|of| !with_a_stakeholder_of(&interaction, of))
         {
             continue;
         }
@@ -68,16 +68,16 @@ pub fn list(
                     .is_none_or(|before| follow_up.due_at.is_some_and(|due| due < before));
             if keep {
                 items.push(pb::FollowUpListItem {
-                    interaction_id: interaction_id.clone(),
-                    follow_up_id: follow_up_id.clone(),
-                    owner: follow_up.owner.clone(),
+                    interaction_id: interaction_id.to_owned(),
+                    follow_up_id: (*follow_up_id).to_owned(),
+                    owner: follow_up.owner.to_owned(),
                     due_at: opt_timestamp(follow_up.due_at),
                     completed: follow_up.completed,
                     overdue: late,
                     participant_ids: interaction
                         .participants
                         .iter()
-                        .map(|(id, _)| id.clone())
+                        .map(|(id, _)| (*id).to_owned())
                         .collect(),
                     occurred_at: opt_timestamp(interaction.occurred_at),
                 });
@@ -108,8 +108,8 @@ pub fn open_and_overdue(
     let of = stakeholders_in(model, territory, reference);
     let mut open = 0;
     let mut late = 0;
-    for (_, interaction) in model.interactions.iter() {
-        if !interaction.logged || !with_a_stakeholder_of(interaction, &of) {
+    for (_, interaction) in model.interactions.prefixes::<InteractionHead<'_>>() {
+        if !interaction.logged || !with_a_stakeholder_of(&interaction, &of) {
             continue;
         }
         for follow_up in interaction.follow_up_rows.values() {

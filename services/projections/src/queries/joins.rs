@@ -7,7 +7,7 @@ use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryRef as CogRef};
 
 use crate::labels::ORGANISATION_BUSINESS;
-use crate::model::{ReadModel, StakeholderRow};
+use crate::model::{ContactHead, ReadModel, StakeholderRow};
 
 /// Whether the stakeholder is an élu (a person of kind elected official).
 pub fn is_elu(row: &StakeholderRow) -> bool {
@@ -67,6 +67,25 @@ pub fn stakeholders_in<'m>(
         .collect()
 }
 
+/// The ids of the contacts `stakeholder_id` is a current participant of
+/// (logged or not), in id order.
+pub fn contacts_of<'m>(model: &'m ReadModel, stakeholder_id: &str) -> Vec<&'m str> {
+    model
+        .interactions
+        .prefixes::<ContactHead<'_>>()
+        .filter(|(_, head)| head.with(stakeholder_id))
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// Whether `stakeholder_id` is a current participant of a contact (logged or not).
+pub fn in_a_contact(model: &ReadModel, stakeholder_id: &str) -> bool {
+    model
+        .interactions
+        .prefixes::<ContactHead<'_>>()
+        .any(|(_, head)| head.with(stakeholder_id))
+}
+
 /// Contacts per stakeholder: how many interactions, and the latest date.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ContactStats {
@@ -79,12 +98,12 @@ pub struct ContactStats {
 /// Every stakeholder's contacts (current participants of logged interactions).
 pub fn contact_stats(model: &ReadModel) -> BTreeMap<&str, ContactStats> {
     let mut stats = BTreeMap::<&str, ContactStats>::new();
-    for (_, interaction) in model.interactions.iter() {
+    for (_, interaction) in model.interactions.prefixes::<ContactHead<'_>>() {
         if !interaction.logged {
             continue;
         }
         for (stakeholder_id, _) in &interaction.participants {
-            let entry = stats.entry(stakeholder_id.as_str()).or_default();
+            let entry = stats.entry(*stakeholder_id).or_default();
             entry.contacts += 1;
             entry.last_at = entry.last_at.max(interaction.occurred_at);
         }

@@ -24,7 +24,7 @@ use maillage_territory::{Territory, TerritoryRef as CogRef};
 use super::joins::{communes_of, contact_stats, is_business, is_elu, kind_labels};
 use super::{label_counts, ratio, resolve_territory, to_pb_territory, Page};
 use crate::labels;
-use crate::model::{ActionRow, ReadModel};
+use crate::model::{ActionRow, InteractionHead, ReadModel};
 use crate::time::opt_timestamp;
 
 /// The tables the report reads (with the open and overdue follow-ups of
@@ -218,12 +218,12 @@ pub fn report(
     report.stakeholders_by_kind = label_counts(kinds.iter().map(|(k, v)| (k.as_str(), *v)));
     let mut by_topic = ByTheme::default();
     let mut last_contact: Option<i64> = None;
-    for (_, interaction) in model.interactions.iter() {
+    for (_, interaction) in model.interactions.prefixes::<InteractionHead<'_>>() {
         if interaction.logged
             && interaction
                 .participants
                 .iter()
-                .any(|(id, _)| in_territory.contains(id.as_str()))
+                .any(|(id, _)| in_territory.contains(id))
         {
             report.contacts += 1;
             last_contact = last_contact.max(interaction.occurred_at);

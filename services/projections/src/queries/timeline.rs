@@ -4,6 +4,7 @@
 
 use maillage_proto::v1 as pb;
 
+use super::joins::contacts_of;
 use super::Page;
 use crate::labels;
 use crate::model::ReadModel;
@@ -42,9 +43,7 @@ pub fn timeline(model: &ReadModel, stakeholder_id: &str, page: Page) -> pb::Stak
             actor: String::new(),
         });
     }
-    let prefix = format!("{stakeholder_id}/");
-    for (key, _) in model.contacts.with_prefix(&prefix) {
-        let interaction_id = &key[prefix.len()..];
+    for interaction_id in contacts_of(model, stakeholder_id) {
         let Some(interaction) = model.interactions.get(interaction_id) else {
             continue;
         };
@@ -57,14 +56,15 @@ pub fn timeline(model: &ReadModel, stakeholder_id: &str, page: Page) -> pb::Stak
             actor: interaction.logged_by.clone(),
         });
     }
+    let prefix = format!("{stakeholder_id}/");
     for (_, fact) in model.timeline.with_prefix(&prefix) {
         entries.push(Entry {
             at: fact.at,
-            kind: fact.kind.clone(),
-            context: fact.context.clone(),
-            reference_id: fact.reference_id.clone(),
-            detail: fact.detail.clone(),
-            actor: fact.actor.clone(),
+            kind: fact.kind,
+            context: fact.context,
+            reference_id: fact.reference_id,
+            detail: fact.detail,
+            actor: fact.actor,
         });
     }
     entries.sort_by(|a, b| {
