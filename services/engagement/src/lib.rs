@@ -1,9 +1,10 @@
 //! Maillage's engagement command service: awareness actions, roundtables,
 //! thematic and foresight workshops, exchange visits, population surveys,
 //! interviews and tiers-lieux diagnostics (DESIGN.md §1, §4), and the
-//! programme of the accompaniment (the collectivité's axes, issue 14).
+//! programme of the accompaniment (the collectivité's axes, issue 14), and
+//! the codebook its interviews and diagnostics are coded with.
 //!
-//! - [`domain`]: the five aggregates as pure deciders;
+//! - [`domain`]: the six aggregates as pure deciders;
 //! - [`grpc`]: the `maillage.v1.Engagement` service (validation, roles, errors);
 //! - [`EngagementService`]: the service over an event store, a key vault, the
 //!   territory reference and a clock; [`EngagementService::into_server`] gives
@@ -34,6 +35,7 @@ pub mod erasure;
 pub mod grpc;
 
 use domain::action::Action;
+use domain::codebook::Codebook;
 use domain::diagnostic::Diagnostic;
 use domain::interview::Interview;
 use domain::programme::Programme;
@@ -68,9 +70,11 @@ pub mod category {
     pub const DIAGNOSTIC: &str = "diagnostic";
     /// `programme-<nil uuid>`: the one programme of the log.
     pub const PROGRAMME: &str = "programme";
+    /// `codebook-<nil uuid>`: the one codebook of the log.
+    pub const CODEBOOK: &str = "codebook";
 }
 
-/// The engagement service: the five aggregates' command loops over one event
+/// The engagement service: the six aggregates' command loops over one event
 /// store, the key vault sealing notes, the COG reference and the clock.
 pub struct EngagementService {
     pub(crate) actions: Aggregates<Action>,
@@ -78,6 +82,7 @@ pub struct EngagementService {
     pub(crate) interviews: Aggregates<Interview>,
     pub(crate) diagnostics: Aggregates<Diagnostic>,
     pub(crate) programme: Aggregates<Programme>,
+    pub(crate) codebook: Aggregates<Codebook>,
     pub(crate) vault: Arc<KeyVault>,
     /// Fingerprints commands (derived from the vault's master key).
     pub(crate) fingerprints: FingerprintKey,
@@ -113,6 +118,7 @@ impl EngagementService {
             interviews: Aggregates::new(store.clone(), capacity),
             diagnostics: Aggregates::new(store.clone(), capacity),
             programme: Aggregates::new(store.clone(), NonZeroUsize::MIN),
+            codebook: Aggregates::new(store.clone(), NonZeroUsize::MIN),
             guards: Arc::new(ReferenceGuards::default()),
             store,
             fingerprints: FingerprintKey::from_vault(&vault),

@@ -217,6 +217,7 @@ fn interview_request(request_id: &str, notes: &str) -> pb::RecordInterviewReques
         motivations: vec!["éviter une heure de trajet".into()],
         expectations: vec!["une connexion fiable".into()],
         notes: notes.into(),
+        ..Default::default()
     }
 }
 
@@ -230,6 +231,7 @@ fn diagnostic_request(request_id: &str, notes: &str) -> pb::RecordDiagnosticRequ
             development_priorities: vec!["coworking".into(), "fablab".into()],
             out_of_scope_activities: vec!["hébergement".into()],
             needs: vec!["un poste d'animateur".into()],
+            ..Default::default()
         }),
         notes: notes.into(),
     }

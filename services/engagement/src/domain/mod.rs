@@ -8,6 +8,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod action;
+pub mod codebook;
 pub mod diagnostic;
 pub mod interview;
 pub mod programme;

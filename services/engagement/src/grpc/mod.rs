@@ -15,6 +15,7 @@
 
 mod action;
 mod approval;
+mod codebook;
 mod diagnostic;
 mod interview;
 mod programme;
@@ -553,6 +554,34 @@ impl Engagement for EngagementService {
         request: Request<pb::SendBackActionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         self.handle_send_back_action(request).await
+    }
+
+    async fn define_code(
+        &self,
+        request: Request<pb::DefineCodeRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_define_code(request).await
+    }
+
+    async fn relabel_code(
+        &self,
+        request: Request<pb::RelabelCodeRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_relabel_code(request).await
+    }
+
+    async fn retire_code(
+        &self,
+        request: Request<pb::RetireCodeRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_retire_code(request).await
+    }
+
+    async fn get_codebook(
+        &self,
+        request: Request<pb::GetCodebookRequest>,
+    ) -> Result<Response<pb::CodebookView>, Status> {
+        self.handle_get_codebook(request).await
     }
 
     async fn get_programme(
