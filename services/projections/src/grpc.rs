@@ -124,6 +124,25 @@ impl ProjectionsService {
         }
     }
 
+    /// The communes of an optional `territory` field (none: no filter).
+    fn communes(
+        &self,
+        territory: Option<&pb::TerritoryRef>,
+    ) -> Result<Option<BTreeSet<&'static str>>, Status> {
+        let Some(territory) = territory else {
+            return Ok(None);
+        };
+        let reference = queries::resolve_territory(self.territory, Some(territory), "territory")?;
+        Ok(Some(
+            self.territory
+                .communes_in(&reference)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|commune| commune.code.as_str())
+                .collect(),
+        ))
+    }
+
     fn audit_rows(
         &self,
         request: &pb::ContactAuditRequest,
@@ -370,27 +389,32 @@ impl Projections for ProjectionsService {
     ) -> Result<Response<pb::ActionStatistics>, Status> {
         admit(&request, &ANALYSTS)?;
         let request = request.into_inner();
-        let communes: Option<BTreeSet<&'static str>> = match &request.territory {
-            None => None,
-            Some(territory) => {
-                let reference =
-                    queries::resolve_territory(self.territory, Some(territory), "territory")?;
-                Some(
-                    self.territory
-                        .communes_in(&reference)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|commune| commune.code.as_str())
-                        .collect(),
-                )
-            }
-        };
+        let communes = self.communes(request.territory.as_ref())?;
         let statistics = self
             .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
                 Ok(queries::actions::statistics(model, communes.as_ref()))
             })
             .await?;
         Ok(Response::new(statistics))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_diagnostic_synthesis(
+        &self,
+        request: Request<pb::DiagnosticSynthesisRequest>,
+    ) -> Result<Response<pb::DiagnosticSynthesis>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let communes = self.communes(request.territory.as_ref())?;
+        let synthesis = self
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
+                Ok(queries::coding::diagnostic_synthesis(
+                    model,
+                    communes.as_ref(),
+                ))
+            })
+            .await?;
+        Ok(Response::new(synthesis))
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = tracing::field::Empty))]

@@ -42,7 +42,7 @@ use crate::time;
 
 /// The version of the file layout and row encoding; a snapshot of another
 /// version is ignored (and deleted). Bump it when a row type changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The first bytes of a snapshot file.
 pub const MAGIC: &[u8; 8] = b"MLGSNAP\0";

@@ -275,6 +275,15 @@ pub struct InterviewRow {
     /// `Theme`s (empty in rows stored before them: see [`InterviewRow::topics`]).
     #[serde(default)]
     pub topics: Vec<i32>,
+    /// The survey it completes (empty: none).
+    #[serde(default)]
+    pub survey_id: String,
+    /// Its coded motivations (code ids).
+    #[serde(default)]
+    pub motivation_codes: Vec<String>,
+    /// Its coded expectations (code ids).
+    #[serde(default)]
+    pub expectation_codes: Vec<String>,
 }
 
 /// A tiers-lieu diagnostic (engagement context), keyed by diagnostic id.
@@ -290,6 +299,23 @@ pub struct DiagnosticRow {
     pub development_priorities: u32,
     /// Number of times it was revised since recorded.
     pub revisions: u32,
+    /// The codes of its latest findings, every list in turn (initial
+    /// motivations, priorities, refusals, needs); a code's kind says which.
+    #[serde(default)]
+    pub codes: Vec<String>,
+}
+
+/// A code of the codebook (engagement context), keyed by code id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CodeRow {
+    /// `CodeKind`.
+    pub kind: i32,
+    /// Its label.
+    pub label: String,
+    /// The `Theme` it belongs to (0: none).
+    pub topic: i32,
+    /// Whether it was retired.
+    pub retired: bool,
 }
 
 /// A membership of a consortium.

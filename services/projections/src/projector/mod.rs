@@ -5,6 +5,7 @@
 //!
 //! One file per context; each handler reads one payload type.
 
+mod codebook;
 mod engagement;
 mod governance;
 mod stakeholders;
@@ -93,6 +94,9 @@ pub(crate) fn project(model: &mut ReadModel, envelope: &EventEnvelope) -> Applie
         InterviewRecorded => engagement::interview_recorded,
         DiagnosticRecorded => engagement::diagnostic_recorded,
         DiagnosticRevised => engagement::diagnostic_revised,
+        CodebookCodeDefined => codebook::code_defined,
+        CodebookCodeRelabelled => codebook::code_relabelled,
+        CodebookCodeRetired => codebook::code_retired,
 
         ConsortiumFounded => governance::consortium_founded,
         CollegeDefined => governance::college_defined,

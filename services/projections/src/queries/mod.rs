@@ -6,6 +6,7 @@
 //! - [`timeline`]: everything that involved one stakeholder;
 //! - [`audit`]: the contact audit;
 //! - [`surveys`], [`actions`], [`consortium`]: results and state;
+//! - [`coding`]: coded findings of interviews and diagnostics;
 //! - [`follow_ups`]: who owns which follow-up, due when;
 //! - [`stakeholder_map`]: influence × interest quadrants and positions;
 //! - [`joins`]: who is an élu or a business, where a stakeholder is, who was contacted;
@@ -13,6 +14,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod coding;
 pub mod consortium;
 pub mod follow_ups;
 pub mod joins;
