@@ -55,6 +55,8 @@ pub struct ReportData {
     pub sources: Vec<LogSource>,
     /// What was done on each axis of the programme.
     pub axes: Vec<super::axes::AxisProgress>,
+    /// The coded findings of the diagnostics of the territory's tiers-lieux.
+    pub diagnostics: pb::DiagnosticSynthesis,
     /// Survey id → the territory's communes its information campaign reached
     /// (surveys with a campaign only).
     pub campaign_reach: BTreeMap<String, std::collections::BTreeSet<String>>,

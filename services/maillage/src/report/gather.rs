@@ -129,6 +129,15 @@ pub async fn gather(
         .map_err(explain)?
         .into_inner();
 
+    let diagnostics = projections
+        .get_diagnostic_synthesis(pb::DiagnosticSynthesisRequest {
+            territory: Some(wire.clone()),
+            as_of,
+        })
+        .await
+        .map_err(explain)?
+        .into_inner();
+
     let facts = scan(channel, as_of.as_ref()).await?;
     let communes = communes_of(territory);
 
@@ -182,6 +191,7 @@ pub async fn gather(
     Ok(ReportData {
         axes,
         campaign_reach,
+        diagnostics,
         reengagement,
         as_of: as_of.map(|t| super::dates::rfc3339(&t)),
         months: months(&facts, &communes),

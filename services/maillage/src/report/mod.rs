@@ -7,10 +7,12 @@ pub mod activity;
 pub mod axes;
 pub mod campaign;
 pub mod charts;
+pub mod coded;
 pub mod communes;
 pub mod consortium;
 pub mod data;
 pub mod dates;
+pub mod diagnostics;
 pub mod diff;
 pub mod gather;
 pub mod html;
@@ -77,6 +79,8 @@ pub fn render_with(
         activity::themes(data).render()?,
         axes::section(data).render()?,
         surveys::section(data).render()?,
+        coded::section(data).render()?,
+        diagnostics::section(data).render()?,
         consortium::section(data).render()?,
         activity::stakeholders(data).render()?,
         activity::stakeholder_map(data).render()?,
