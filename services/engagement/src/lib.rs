@@ -2,9 +2,10 @@
 //! thematic and foresight workshops, exchange visits, population surveys,
 //! interviews and tiers-lieux diagnostics (DESIGN.md §1, §4), and the
 //! programme of the accompaniment (the collectivité's axes, issue 14), and
-//! the codebook its interviews and diagnostics are coded with.
+//! the codebook its interviews and diagnostics are coded with, and the
+//! lessons-learned register.
 //!
-//! - [`domain`]: the six aggregates as pure deciders;
+//! - [`domain`]: the seven aggregates as pure deciders;
 //! - [`grpc`]: the `maillage.v1.Engagement` service (validation, roles, errors);
 //! - [`EngagementService`]: the service over an event store, a key vault, the
 //!   territory reference and a clock; [`EngagementService::into_server`] gives
@@ -38,6 +39,7 @@ use domain::action::Action;
 use domain::codebook::Codebook;
 use domain::diagnostic::Diagnostic;
 use domain::interview::Interview;
+use domain::lesson::Lesson;
 use domain::programme::Programme;
 use domain::survey::Survey;
 
@@ -72,9 +74,11 @@ pub mod category {
     pub const PROGRAMME: &str = "programme";
     /// `codebook-<nil uuid>`: the one codebook of the log.
     pub const CODEBOOK: &str = "codebook";
+    /// `lesson-<uuid>`: a lesson learned.
+    pub const LESSON: &str = "lesson";
 }
 
-/// The engagement service: the six aggregates' command loops over one event
+/// The engagement service: the seven aggregates' command loops over one event
 /// store, the key vault sealing notes, the COG reference and the clock.
 pub struct EngagementService {
     pub(crate) actions: Aggregates<Action>,
@@ -83,6 +87,7 @@ pub struct EngagementService {
     pub(crate) diagnostics: Aggregates<Diagnostic>,
     pub(crate) programme: Aggregates<Programme>,
     pub(crate) codebook: Aggregates<Codebook>,
+    pub(crate) lessons: Aggregates<Lesson>,
     pub(crate) vault: Arc<KeyVault>,
     /// Fingerprints commands (derived from the vault's master key).
     pub(crate) fingerprints: FingerprintKey,
@@ -119,6 +124,7 @@ impl EngagementService {
             diagnostics: Aggregates::new(store.clone(), capacity),
             programme: Aggregates::new(store.clone(), NonZeroUsize::MIN),
             codebook: Aggregates::new(store.clone(), NonZeroUsize::MIN),
+            lessons: Aggregates::new(store.clone(), capacity),
             guards: Arc::new(ReferenceGuards::default()),
             store,
             fingerprints: FingerprintKey::from_vault(&vault),

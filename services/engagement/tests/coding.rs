@@ -11,25 +11,12 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use common::{Client, Role, Server, TestData, OTHER_STAKEHOLDER, STAKEHOLDER};
+use common::{refused, Client, Role, Server, TestData, OTHER_STAKEHOLDER, STAKEHOLDER};
 use maillage_proto::v1::{self as pb, interview_subject, CodeKind, Theme};
 use prost::Message;
-use tonic::{Code, Status};
-
+use tonic::Code;
 fn ts(at: SystemTime) -> Option<prost_types::Timestamp> {
     Some((at - Duration::from_secs(7_200)).into())
-}
-
-fn refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, field: &str, case: &str) {
-    let status = result.expect_err(case);
-    assert_eq!(status.code(), code, "{case}: {status:?}");
-    if code == Code::InvalidArgument {
-        assert!(
-            status.message().starts_with(&format!("{field}: ")),
-            "{case}: expected field {field}, got {:?}",
-            status.message()
-        );
-    }
 }
 
 async fn define(client: &mut Client, tag: &str, kind: CodeKind, label: &str) -> Result<String> {

@@ -417,6 +417,29 @@ impl Projections for ProjectionsService {
         Ok(Response::new(synthesis))
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn list_lessons(
+        &self,
+        request: Request<pb::LessonListRequest>,
+    ) -> Result<Response<pb::LessonList>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        let filter = lesson_filter(&request)?;
+        let lessons = self
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
+                Ok(queries::lessons::list(model, &filter))
+            })
+            .await?;
+        let total = lessons.len() as u64;
+        let (lessons, page) = page.slice(lessons);
+        Ok(Response::new(pb::LessonList {
+            lessons,
+            page: Some(page),
+            total,
+        }))
+    }
+
     #[tracing::instrument(skip_all, fields(consortium_id = tracing::field::Empty))]
     async fn get_consortium_state(
         &self,
@@ -586,4 +609,53 @@ fn uuid_field(field: &str, value: &str) -> Result<String, ServiceError> {
 /// A CSV document that could not be written (a bug: it is written to memory).
 fn csv_error(error: csv::Error) -> Status {
     ServiceError::internal(format!("CSV export: {error}")).into()
+}
+
+/// The filters of a `ListLessons` request, each checked (INVALID_ARGUMENT
+/// naming the field).
+fn lesson_filter(
+    request: &pb::LessonListRequest,
+) -> Result<queries::lessons::Filter, ServiceError> {
+    use maillage_service_kit::validate;
+    let known = |field: &str, value: i32, known: bool| {
+        if known {
+            Ok(Some(value).filter(|value| *value != 0))
+        } else {
+            Err(ServiceError::invalid_argument(
+                field,
+                format!("unknown value {value}"),
+            ))
+        }
+    };
+    let source_kind = match request.source_kind.as_str() {
+        "" => None,
+        "action" | "interview" | "diagnostic" => Some(request.source_kind.clone()),
+        _ => {
+            return Err(ServiceError::invalid_argument(
+                "source_kind",
+                "one of action, interview, diagnostic",
+            ))
+        }
+    };
+    let text = validate::optional_text("text", &request.text, 200)?;
+    Ok(queries::lessons::Filter {
+        topic: known(
+            "topic",
+            request.topic,
+            pb::Theme::try_from(request.topic).is_ok(),
+        )?,
+        axis_id: validate::optional_id("axis_id", &request.axis_id)?.map(|id| id.to_string()),
+        outcome: known(
+            "outcome",
+            request.outcome,
+            pb::LessonOutcome::try_from(request.outcome).is_ok(),
+        )?,
+        source_kind,
+        words: text
+            .to_lowercase()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        include_withdrawn: request.include_withdrawn,
+    })
 }

@@ -11,6 +11,7 @@ pub mod action;
 pub mod codebook;
 pub mod diagnostic;
 pub mod interview;
+pub mod lesson;
 pub mod programme;
 pub mod survey;
 

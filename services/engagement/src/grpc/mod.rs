@@ -18,6 +18,7 @@ mod approval;
 mod codebook;
 mod diagnostic;
 mod interview;
+mod lesson;
 mod programme;
 mod subject_access;
 mod survey;
@@ -582,6 +583,27 @@ impl Engagement for EngagementService {
         request: Request<pb::GetCodebookRequest>,
     ) -> Result<Response<pb::CodebookView>, Status> {
         self.handle_get_codebook(request).await
+    }
+
+    async fn record_lesson(
+        &self,
+        request: Request<pb::RecordLessonRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_record_lesson(request).await
+    }
+
+    async fn withdraw_lesson(
+        &self,
+        request: Request<pb::WithdrawLessonRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_withdraw_lesson(request).await
+    }
+
+    async fn get_lesson(
+        &self,
+        request: Request<pb::GetLessonRequest>,
+    ) -> Result<Response<pb::LessonView>, Status> {
+        self.handle_get_lesson(request).await
     }
 
     async fn get_programme(

@@ -5,7 +5,7 @@
 //!
 //! **Convergence.** Every table is written by the events of exactly one
 //! context (stakeholders: `stakeholders`, `interactions`, `contacts`;
-//! engagement: `actions`, `surveys`, `interviews`, `diagnostics`, `codes` and the
+//! engagement: `actions`, `surveys`, `interviews`, `diagnostics`, `codes`, `lessons` and the
 //! engagement rows of `timeline`; governance: `consortia`, `meetings`,
 //! `commitments` and its rows of `timeline`), and no update reads a row that
 //! another context writes: cross-context facts (a contact naming a stakeholder
@@ -256,6 +256,7 @@ tables! {
     interviews: InterviewRow,
     diagnostics: DiagnosticRow,
     codes: CodeRow,
+    lessons: LessonRow,
     consortia: ConsortiumRow,
     meetings: MeetingRow,
     commitments: CommitmentRow,

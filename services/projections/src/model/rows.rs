@@ -305,6 +305,31 @@ pub struct DiagnosticRow {
     pub codes: Vec<String>,
 }
 
+/// A lesson of the lessons-learned register (engagement context), keyed by lesson id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LessonRow {
+    /// `LessonOutcome`.
+    pub outcome: i32,
+    /// What was learned.
+    pub title: String,
+    /// More about it.
+    pub detail: String,
+    /// `Theme`s.
+    pub topics: Vec<i32>,
+    /// The programme's axes it concerns.
+    pub axis_ids: Vec<String>,
+    /// "action", "interview" or "diagnostic".
+    pub source_kind: String,
+    /// The source's id.
+    pub source_id: String,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// When, in microseconds since the epoch (UTC).
+    pub recorded_at: Option<i64>,
+    /// Whether it was withdrawn.
+    pub withdrawn: bool,
+}
+
 /// A code of the codebook (engagement context), keyed by code id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CodeRow {

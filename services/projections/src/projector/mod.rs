@@ -8,6 +8,7 @@
 mod codebook;
 mod engagement;
 mod governance;
+mod lesson;
 mod stakeholders;
 
 use maillage_proto::v1::EventEnvelope;
@@ -97,6 +98,8 @@ pub(crate) fn project(model: &mut ReadModel, envelope: &EventEnvelope) -> Applie
         CodebookCodeDefined => codebook::code_defined,
         CodebookCodeRelabelled => codebook::code_relabelled,
         CodebookCodeRetired => codebook::code_retired,
+        LessonRecorded => lesson::lesson_recorded,
+        LessonWithdrawn => lesson::lesson_withdrawn,
 
         ConsortiumFounded => governance::consortium_founded,
         CollegeDefined => governance::college_defined,

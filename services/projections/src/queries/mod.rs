@@ -7,6 +7,7 @@
 //! - [`audit`]: the contact audit;
 //! - [`surveys`], [`actions`], [`consortium`]: results and state;
 //! - [`coding`]: coded findings of interviews and diagnostics;
+//! - [`lessons`]: the lessons-learned register, searched;
 //! - [`follow_ups`]: who owns which follow-up, due when;
 //! - [`stakeholder_map`]: influence × interest quadrants and positions;
 //! - [`joins`]: who is an élu or a business, where a stakeholder is, who was contacted;
@@ -18,6 +19,7 @@ pub mod coding;
 pub mod consortium;
 pub mod follow_ups;
 pub mod joins;
+pub mod lessons;
 pub mod stakeholder_map;
 pub mod surveys;
 pub mod territory;
