@@ -135,6 +135,35 @@ async fn the_demo_report_shows_what_the_projections_answer() {
         diagnostics.contains("Espace de coworking : 1 tiers-lieux"),
         "{diagnostics}"
     );
+    // The lessons learned, per theme and axis; the withdrawn one left out.
+    let lessons = section("retours-experience");
+    assert!(
+        lessons.contains("<strong>2</strong> réussites et <strong>1</strong> échecs"),
+        "{lessons}"
+    );
+    assert!(
+        lessons.contains("Un animateur fait vivre le lieu"),
+        "{lessons}"
+    );
+    assert!(
+        lessons.contains("<td>Structurer l&#39;offre de tiers-lieux</td>"),
+        "{lessons}"
+    );
+    assert!(
+        !lessons.contains("La restauration n&#39;intéresse pas"),
+        "{lessons}"
+    );
+    let failures = ProjectionsClient::new(platform.channel().await)
+        .list_lessons(pb::LessonListRequest {
+            outcome: pb::LessonOutcome::Failure as i32,
+            include_withdrawn: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(failures.total, 2);
+    assert_eq!(failures.lessons.iter().filter(|l| l.withdrawn).count(), 1);
     // The audit reads who approved the thematic workshop, and that the
     // survey opened once its campaign was held.
     let engagement = pb::event_log_client::EventLogClient::new(platform.channel().await)

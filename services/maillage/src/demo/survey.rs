@@ -274,7 +274,8 @@ pub async fn survey(
     Ok(id)
 }
 
-/// Interviews with élus, business leaders and anonymous inhabitants.
+/// Interviews with élus, business leaders and anonymous inhabitants, which
+/// complete the survey `survey_id`; returns their ids.
 pub async fn interviews(
     player: &mut Player,
     plan: &Plan,
@@ -282,7 +283,7 @@ pub async fn interviews(
     axes: &Axes,
     survey_id: &str,
     codes: &Codes,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     use pb::interview_subject::Who;
     player.phase("Entretiens");
     let mut subjects: Vec<Who> = Vec::new();
@@ -320,6 +321,7 @@ pub async fn interviews(
         "Un accompagnement aux démarches en ligne",
     ];
     let expectation_codes = ["debit", "horaires", "sans-voiture", "demarches"];
+    let mut ids = Vec::new();
     for (index, subject) in subjects.into_iter().enumerate() {
         let day = 70 + index as i64 * 7 + player.rng.gen_range(0..5);
         let request = pb::RecordInterviewRequest {
@@ -346,13 +348,17 @@ pub async fn interviews(
             ]),
         };
         let result = player.engagement.record_interview(request).await;
-        command(player, "entretien", result).await?;
+        ids.push(command(player, "entretien", result).await?);
     }
-    Ok(())
+    Ok(ids)
 }
 
-/// The in-depth diagnostics of the two existing tiers-lieux.
-pub async fn diagnostics(player: &mut Player, cast: &Cast, codes: &Codes) -> anyhow::Result<()> {
+/// The in-depth diagnostics of the two existing tiers-lieux; returns their ids.
+pub async fn diagnostics(
+    player: &mut Player,
+    cast: &Cast,
+    codes: &Codes,
+) -> anyhow::Result<Vec<String>> {
     player.phase("Diagnostics des tiers-lieux existants");
     let findings = [
         pb::DiagnosticFindings {
@@ -392,6 +398,7 @@ pub async fn diagnostics(player: &mut Player, cast: &Cast, codes: &Codes) -> any
             need_codes: codes.ids(&["batiment", "animation"]),
         },
     ];
+    let mut ids = Vec::new();
     for (index, (tiers_lieu, findings)) in cast.tiers_lieux.iter().zip(findings).enumerate() {
         let request = pb::RecordDiagnosticRequest {
             request_id: player.request_id(),
@@ -401,7 +408,7 @@ pub async fn diagnostics(player: &mut Player, cast: &Cast, codes: &Codes) -> any
             notes: "Visite des locaux et entretien avec l'équipe.".to_owned(),
         };
         let result = player.engagement.record_diagnostic(request).await;
-        command(player, "diagnostic", result).await?;
+        ids.push(command(player, "diagnostic", result).await?);
     }
-    Ok(())
+    Ok(ids)
 }

@@ -57,6 +57,11 @@ pub struct ReportData {
     pub axes: Vec<super::axes::AxisProgress>,
     /// The coded findings of the diagnostics of the territory's tiers-lieux.
     pub diagnostics: pb::DiagnosticSynthesis,
+    /// The lessons-learned register (withdrawn lessons included: the
+    /// section leaves them out).
+    pub lessons: Vec<pb::LessonEntry>,
+    /// The programme's axes' names, by axis id.
+    pub axis_names: BTreeMap<String, String>,
     /// Survey id → the territory's communes its information campaign reached
     /// (surveys with a campaign only).
     pub campaign_reach: BTreeMap<String, std::collections::BTreeSet<String>>,

@@ -17,6 +17,7 @@ pub mod diff;
 pub mod gather;
 pub mod html;
 pub mod labels;
+pub mod lessons;
 pub mod reengagement;
 pub mod scan;
 pub mod summary;
@@ -81,6 +82,7 @@ pub fn render_with(
         surveys::section(data).render()?,
         coded::section(data).render()?,
         diagnostics::section(data).render()?,
+        lessons::section(data).render()?,
         consortium::section(data).render()?,
         activity::stakeholders(data).render()?,
         activity::stakeholder_map(data).render()?,
