@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub mod action;
 pub mod codebook;
 pub mod diagnostic;
+pub mod foresight;
 pub mod interview;
 pub mod lesson;
 pub mod programme;

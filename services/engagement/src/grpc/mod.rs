@@ -17,6 +17,7 @@ mod action;
 mod approval;
 mod codebook;
 mod diagnostic;
+mod foresight;
 mod interview;
 mod lesson;
 mod programme;
@@ -604,6 +605,20 @@ impl Engagement for EngagementService {
         request: Request<pb::GetLessonRequest>,
     ) -> Result<Response<pb::LessonView>, Status> {
         self.handle_get_lesson(request).await
+    }
+
+    async fn record_foresight_outputs(
+        &self,
+        request: Request<pb::RecordForesightOutputsRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_record_foresight_outputs(request).await
+    }
+
+    async fn get_foresight_outputs(
+        &self,
+        request: Request<pb::GetForesightOutputsRequest>,
+    ) -> Result<Response<pb::ForesightOutputsView>, Status> {
+        self.handle_get_foresight_outputs(request).await
     }
 
     async fn get_programme(
