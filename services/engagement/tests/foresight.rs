@@ -96,7 +96,7 @@ async fn a_held_foresight_workshop_records_its_scenarios_signals_and_recommendat
     );
     refused(
         client
-            .record_foresight_outputs(outputs("bad-3", &ORGANISER.to_string(), 2035))
+            .record_foresight_outputs(outputs("bad-3", ORGANISER, 2035))
             .await,
         Code::NotFound,
         "",

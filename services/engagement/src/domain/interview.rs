@@ -55,8 +55,8 @@ pub struct Coded {
 /// A request to change an interview.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Records an interview.
-    Record(Record),
+    /// Records an interview (boxed: it is much larger than a revision).
+    Record(Box<Record>),
     /// Replaces its notes.
     ReviseNotes {
         /// The new notes, sealed.
@@ -181,7 +181,7 @@ mod tests {
     }
 
     fn record(conducted_at: SystemTime) -> Command {
-        Command::Record(Record {
+        Command::Record(Box::new(Record {
             interview_id: Uuid::from_u128(3),
             subject: pb::InterviewSubject {
                 who: Some(Who::Anonymous(pb::AnonymousParticipant {
@@ -202,7 +202,7 @@ mod tests {
                 expectations: vec![Uuid::from_u128(302), Uuid::from_u128(303)],
             },
             now: at(5),
-        })
+        }))
     }
 
     fn given(commands: &[Command]) -> State {

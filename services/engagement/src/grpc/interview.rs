@@ -183,7 +183,7 @@ impl EngagementService {
         let sealed_notes = seal_notes(self, &key, &notes)?;
         let sealed_motivations = seal_statements(self, &key, "motivations", &motivations)?;
         let sealed_expectations = seal_statements(self, &key, "expectations", &expectations)?;
-        let command = Command::Record(Record {
+        let command = Command::Record(Box::new(Record {
             interview_id: id,
             subject,
             interviewer: ctx.principal.name.clone(),
@@ -196,7 +196,7 @@ impl EngagementService {
             survey,
             codes,
             now,
-        });
+        }));
         run(&self.interviews, &id, command, None, &ctx).await
     }
 
