@@ -60,6 +60,9 @@ pub struct ReportData {
     /// The lessons-learned register (withdrawn lessons included: the
     /// section leaves them out).
     pub lessons: Vec<pb::LessonEntry>,
+    /// The outputs of foresight workshops, each with the day the workshop
+    /// started (`JJ/MM/AAAA`, empty if unknown), in that order.
+    pub foresight: Vec<(String, pb::ForesightOutputsRecorded)>,
     /// The programme's axes' names, by axis id.
     pub axis_names: BTreeMap<String, String>,
     /// Survey id → the territory's communes its information campaign reached

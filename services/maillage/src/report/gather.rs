@@ -215,6 +215,7 @@ pub async fn gather(
         campaign_reach,
         diagnostics,
         lessons,
+        foresight: super::foresight::workshops(&facts),
         axis_names: facts
             .axes
             .iter()

@@ -14,6 +14,7 @@ pub mod data;
 pub mod dates;
 pub mod diagnostics;
 pub mod diff;
+pub mod foresight;
 pub mod gather;
 pub mod html;
 pub mod labels;
@@ -82,6 +83,7 @@ pub fn render_with(
         surveys::section(data).render()?,
         coded::section(data).render()?,
         diagnostics::section(data).render()?,
+        foresight::section(data).render()?,
         lessons::section(data).render()?,
         consortium::section(data).render()?,
         activity::stakeholders(data).render()?,

@@ -102,6 +102,8 @@ pub struct LogFacts {
     pub survey_campaigns: BTreeMap<String, Vec<String>>,
     /// Interviews, in log order.
     pub interviews: Vec<InterviewFact>,
+    /// Foresight workshop (action id) → its latest outputs.
+    pub foresight: BTreeMap<String, pb::ForesightOutputsRecorded>,
     /// Consortium id → its territory.
     pub consortia: Vec<(String, Vec<pb::TerritoryRef>)>,
     /// Person id → mandate id → mandate.
@@ -304,6 +306,10 @@ impl LogFacts {
                     axis.retired = true;
                     self.axes.push(axis);
                 }
+            }
+            "maillage.v1.ForesightOutputsRecorded" => {
+                let event = pb::ForesightOutputsRecorded::decode(payload)?;
+                self.foresight.insert(event.action_id.clone(), event);
             }
             "maillage.v1.ConsortiumFounded" => {
                 let event = pb::ConsortiumFounded::decode(payload)?;
