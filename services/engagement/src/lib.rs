@@ -1,9 +1,11 @@
 //! Maillage's engagement command service: awareness actions, roundtables,
 //! thematic and foresight workshops, exchange visits, population surveys,
 //! interviews and tiers-lieux diagnostics (DESIGN.md §1, §4), and the
-//! programme of the accompaniment (the collectivité's axes, issue 14).
+//! programme of the accompaniment (the collectivité's axes, issue 14), and
+//! the codebook its interviews and diagnostics are coded with, the outputs
+//! of foresight workshops, and the lessons-learned register.
 //!
-//! - [`domain`]: the five aggregates as pure deciders;
+//! - [`domain`]: the eight aggregates as pure deciders;
 //! - [`grpc`]: the `maillage.v1.Engagement` service (validation, roles, errors);
 //! - [`EngagementService`]: the service over an event store, a key vault, the
 //!   territory reference and a clock; [`EngagementService::into_server`] gives
@@ -34,8 +36,11 @@ pub mod erasure;
 pub mod grpc;
 
 use domain::action::Action;
+use domain::codebook::Codebook;
 use domain::diagnostic::Diagnostic;
+use domain::foresight::Foresight;
 use domain::interview::Interview;
+use domain::lesson::Lesson;
 use domain::programme::Programme;
 use domain::survey::Survey;
 
@@ -68,9 +73,15 @@ pub mod category {
     pub const DIAGNOSTIC: &str = "diagnostic";
     /// `programme-<nil uuid>`: the one programme of the log.
     pub const PROGRAMME: &str = "programme";
+    /// `codebook-<nil uuid>`: the one codebook of the log.
+    pub const CODEBOOK: &str = "codebook";
+    /// `lesson-<uuid>`: a lesson learned.
+    pub const LESSON: &str = "lesson";
+    /// `foresight-<action uuid>`: a foresight workshop's outputs.
+    pub const FORESIGHT: &str = "foresight";
 }
 
-/// The engagement service: the five aggregates' command loops over one event
+/// The engagement service: the eight aggregates' command loops over one event
 /// store, the key vault sealing notes, the COG reference and the clock.
 pub struct EngagementService {
     pub(crate) actions: Aggregates<Action>,
@@ -78,6 +89,9 @@ pub struct EngagementService {
     pub(crate) interviews: Aggregates<Interview>,
     pub(crate) diagnostics: Aggregates<Diagnostic>,
     pub(crate) programme: Aggregates<Programme>,
+    pub(crate) codebook: Aggregates<Codebook>,
+    pub(crate) lessons: Aggregates<Lesson>,
+    pub(crate) foresight: Aggregates<Foresight>,
     pub(crate) vault: Arc<KeyVault>,
     /// Fingerprints commands (derived from the vault's master key).
     pub(crate) fingerprints: FingerprintKey,
@@ -115,6 +129,9 @@ impl EngagementService {
             interviews: Aggregates::new(store.clone(), capacity),
             diagnostics: Aggregates::new(store.clone(), capacity),
             programme: Aggregates::new(store.clone(), NonZeroUsize::MIN),
+            codebook: Aggregates::new(store.clone(), NonZeroUsize::MIN),
+            lessons: Aggregates::new(store.clone(), capacity),
+            foresight: Aggregates::new(store.clone(), capacity),
             guards: Arc::new(ReferenceGuards::default()),
             store,
             fingerprints: FingerprintKey::from_vault(&vault),

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use common::{
-    Client, Role, Server, TestData, BUSINESS, ERASED, ORGANISER, OTHER_STAKEHOLDER, STAKEHOLDER,
+    refused, Client, Role, Server, TestData, BUSINESS, ERASED, ORGANISER, OTHER_STAKEHOLDER,
+    STAKEHOLDER,
 };
 use maillage_privacy::{KeyVault, MasterKey, Opened, SubjectId};
 use maillage_proto::v1::{
@@ -18,7 +19,7 @@ use maillage_proto::v1::{
     EngagementTheme as Theme,
 };
 use prost::Message;
-use tonic::{Code, Status};
+use tonic::Code;
 
 fn ts(at: SystemTime) -> Option<prost_types::Timestamp> {
     Some(at.into())
@@ -218,6 +219,7 @@ fn interview_request(request_id: &str, notes: &str) -> pb::RecordInterviewReques
         motivations: vec!["éviter une heure de trajet".into()],
         expectations: vec!["une connexion fiable".into()],
         notes: notes.into(),
+        ..Default::default()
     }
 }
 
@@ -231,6 +233,7 @@ fn diagnostic_request(request_id: &str, notes: &str) -> pb::RecordDiagnosticRequ
             development_priorities: vec!["coworking".into(), "fablab".into()],
             out_of_scope_activities: vec!["hébergement".into()],
             needs: vec!["un poste d'animateur".into()],
+            ..Default::default()
         }),
         notes: notes.into(),
     }
@@ -551,19 +554,6 @@ async fn interview_and_diagnostic_notes_are_sealed_in_the_log() -> Result<()> {
         }
     }
     server.stop().await
-}
-
-/// Asserts `result` failed with `code`, and for INVALID_ARGUMENT that the message names `field`.
-fn refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, field: &str, case: &str) {
-    let status = result.expect_err(case);
-    assert_eq!(status.code(), code, "{case}: {status:?}");
-    if code == Code::InvalidArgument {
-        assert!(
-            status.message().starts_with(&format!("{field}: ")),
-            "{case}: expected field {field}, got {:?}",
-            status.message()
-        );
-    }
 }
 
 /// Checks that `$client.$call($request)` is refused with `$code`, naming `$field`.

@@ -34,6 +34,7 @@ async fn record(client: &mut Client) -> Result<(String, String)> {
             motivations: vec!["transmettre son garage".into()],
             expectations: vec!["une connexion fiable".into()],
             notes: "52 ans, veut transmettre son garage".into(),
+            ..Default::default()
         })
         .await?
         .into_inner()
@@ -48,6 +49,7 @@ async fn record(client: &mut Client) -> Result<(String, String)> {
                 development_priorities: vec!["coworking".into()],
                 out_of_scope_activities: vec![],
                 needs: vec!["un poste d'animateur".into()],
+                ..Default::default()
             }),
             notes: "Le gérant, M. Petit, part en 2027".into(),
         })

@@ -52,6 +52,7 @@ async fn reads_of_personal_data_are_exported_with_their_purpose() {
             motivations: vec![],
             expectations: vec![],
             notes: "veut transmettre son garage".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -133,6 +133,91 @@ async fn the_demo_report_shows_what_the_projections_answer() {
         objectives.contains("<td>Plan de sensibilisation</td><td>15/05/2026</td><td>le 12/05/2026 (plan-de-sensibilisation.pdf)</td>"),
         "{objectives}"
     );
+    // The interviews that complete the survey, coded, next to its results;
+    // the diagnostics' codes across the two tiers-lieux.
+    let section = |id: &str| {
+        html.split(&format!("id=\"{id}\""))
+            .nth(1)
+            .and_then(|rest| rest.split("</section>").next())
+            .unwrap_or_else(|| panic!("the section {id}"))
+            .to_owned()
+    };
+    let results = ProjectionsClient::new(platform.channel().await)
+        .get_survey_results(pb::SurveyResultsRequest {
+            survey_id: outcome.survey_id.clone(),
+            as_of: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(results.interviews > 0 && !results.interview_codes.is_empty());
+    let coded = section("motivations-codees");
+    assert!(
+        coded.contains(&format!(
+            "<strong>{}</strong> entretiens complètent",
+            results.interviews
+        )),
+        "{coded}"
+    );
+    for code in &results.interview_codes {
+        assert!(
+            coded.contains(&code.label.replace('\'', "&#39;")),
+            "{}: {coded}",
+            code.label
+        );
+    }
+    assert!(!coded.contains("Rompre l&#39;isolement du travail à domicile</td><td>—"));
+    let diagnostics = section("diagnostics-tiers-lieux");
+    assert!(
+        diagnostics.contains("<strong>2</strong> tiers-lieux diagnostiqués"),
+        "{diagnostics}"
+    );
+    let shared = diagnostics
+        .split("Ce qu'ils partagent")
+        .nth(1)
+        .and_then(|rest| rest.split("Ce qu'ils refusent").next())
+        .unwrap();
+    assert!(
+        shared.contains("Animer le lieu (salarié ou bénévoles)"),
+        "{shared}"
+    );
+    assert!(
+        shared.contains("Partager des équipements coûteux"),
+        "{shared}"
+    );
+    assert!(
+        diagnostics.contains("Espace de coworking : 1 tiers-lieux"),
+        "{diagnostics}"
+    );
+    // The lessons learned, per theme and axis; the withdrawn one left out.
+    let lessons = section("retours-experience");
+    assert!(
+        lessons.contains("<strong>2</strong> réussites et <strong>1</strong> échecs"),
+        "{lessons}"
+    );
+    assert!(
+        lessons.contains("Un animateur fait vivre le lieu"),
+        "{lessons}"
+    );
+    assert!(
+        lessons.contains("<td>Structurer l&#39;offre de tiers-lieux</td>"),
+        "{lessons}"
+    );
+    assert!(
+        !lessons.contains("La restauration n&#39;intéresse pas"),
+        "{lessons}"
+    );
+    let failures = ProjectionsClient::new(platform.channel().await)
+        .list_lessons(pb::LessonListRequest {
+            outcome: pb::LessonOutcome::Failure as i32,
+            include_withdrawn: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(failures.total, 2);
+    assert_eq!(failures.lessons.iter().filter(|l| l.withdrawn).count(), 1);
     // The audit reads who approved the thematic workshop, and that the
     // survey opened once its campaign was held.
     let engagement = pb::event_log_client::EventLogClient::new(platform.channel().await)

@@ -112,6 +112,7 @@ async fn an_erasure_reaches_every_context_and_leaves_the_facts() {
             motivations: vec![],
             expectations: vec![],
             notes: "52 ans, veut transmettre son garage".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

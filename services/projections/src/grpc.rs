@@ -126,6 +126,25 @@ impl ProjectionsService {
         }
     }
 
+    /// The communes of an optional `territory` field (none: no filter).
+    fn communes(
+        &self,
+        territory: Option<&pb::TerritoryRef>,
+    ) -> Result<Option<BTreeSet<&'static str>>, Status> {
+        let Some(territory) = territory else {
+            return Ok(None);
+        };
+        let reference = queries::resolve_territory(self.territory, Some(territory), "territory")?;
+        Ok(Some(
+            self.territory
+                .communes_in(&reference)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|commune| commune.code.as_str())
+                .collect(),
+        ))
+    }
+
     fn audit_rows(
         &self,
         request: &pb::ContactAuditRequest,
@@ -444,27 +463,55 @@ impl Projections for ProjectionsService {
     ) -> Result<Response<pb::ActionStatistics>, Status> {
         admit(&request, &ANALYSTS)?;
         let request = request.into_inner();
-        let communes: Option<BTreeSet<&'static str>> = match &request.territory {
-            None => None,
-            Some(territory) => {
-                let reference =
-                    queries::resolve_territory(self.territory, Some(territory), "territory")?;
-                Some(
-                    self.territory
-                        .communes_in(&reference)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|commune| commune.code.as_str())
-                        .collect(),
-                )
-            }
-        };
+        let communes = self.communes(request.territory.as_ref())?;
         let statistics = self
             .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
                 Ok(queries::actions::statistics(model, communes.as_ref()))
             })
             .await?;
         Ok(Response::new(statistics))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_diagnostic_synthesis(
+        &self,
+        request: Request<pb::DiagnosticSynthesisRequest>,
+    ) -> Result<Response<pb::DiagnosticSynthesis>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let communes = self.communes(request.territory.as_ref())?;
+        let synthesis = self
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
+                Ok(queries::coding::diagnostic_synthesis(
+                    model,
+                    communes.as_ref(),
+                ))
+            })
+            .await?;
+        Ok(Response::new(synthesis))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_lessons(
+        &self,
+        request: Request<pb::LessonListRequest>,
+    ) -> Result<Response<pb::LessonList>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page.as_ref())?;
+        let filter = lesson_filter(&request)?;
+        let lessons = self
+            .with_model(opt_micros(request.as_of.as_ref()), TABLES, move |model| {
+                Ok(queries::lessons::list(model, &filter))
+            })
+            .await?;
+        let total = lessons.len() as u64;
+        let (lessons, page) = page.slice(lessons);
+        Ok(Response::new(pb::LessonList {
+            lessons,
+            page: Some(page),
+            total,
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(consortium_id = tracing::field::Empty))]
@@ -711,4 +758,53 @@ fn uuid_field(field: &str, value: &str) -> Result<String, ServiceError> {
 /// A CSV document that could not be written (a bug: it is written to memory).
 fn csv_error(error: csv::Error) -> Status {
     ServiceError::internal(format!("CSV export: {error}")).into()
+}
+
+/// The filters of a `ListLessons` request, each checked (INVALID_ARGUMENT
+/// naming the field).
+fn lesson_filter(
+    request: &pb::LessonListRequest,
+) -> Result<queries::lessons::Filter, ServiceError> {
+    use maillage_service_kit::validate;
+    let known = |field: &str, value: i32, known: bool| {
+        if known {
+            Ok(Some(value).filter(|value| *value != 0))
+        } else {
+            Err(ServiceError::invalid_argument(
+                field,
+                format!("unknown value {value}"),
+            ))
+        }
+    };
+    let source_kind = match request.source_kind.as_str() {
+        "" => None,
+        "action" | "interview" | "diagnostic" => Some(request.source_kind.clone()),
+        _ => {
+            return Err(ServiceError::invalid_argument(
+                "source_kind",
+                "one of action, interview, diagnostic",
+            ))
+        }
+    };
+    let text = validate::optional_text("text", &request.text, 200)?;
+    Ok(queries::lessons::Filter {
+        topic: known(
+            "topic",
+            request.topic,
+            pb::Theme::try_from(request.topic).is_ok(),
+        )?,
+        axis_id: validate::optional_id("axis_id", &request.axis_id)?.map(|id| id.to_string()),
+        outcome: known(
+            "outcome",
+            request.outcome,
+            pb::LessonOutcome::try_from(request.outcome).is_ok(),
+        )?,
+        source_kind,
+        words: text
+            .to_lowercase()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        include_withdrawn: request.include_withdrawn,
+    })
 }

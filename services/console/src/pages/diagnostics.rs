@@ -230,6 +230,8 @@ fn request(fields: &Fields) -> Result<pb::RecordDiagnosticRequest, Refusal> {
             development_priorities: fields.lines("findings.development_priorities"),
             out_of_scope_activities: fields.lines("findings.out_of_scope_activities"),
             needs: fields.lines("findings.needs"),
+            // Coding against the codebook is not in the console yet.
+            ..Default::default()
         }),
         notes: fields.raw("notes").trim().to_owned(),
     })

@@ -143,6 +143,10 @@ mod tests {
             development_priorities: vec![first_priority.into(), "fablab".into()],
             out_of_scope_activities: vec!["hébergement".into()],
             needs: vec!["un animateur".into()],
+            initial_motivation_codes: vec![Uuid::from_u128(401).to_string()],
+            priority_codes: vec![Uuid::from_u128(402).to_string()],
+            refusal_codes: vec![Uuid::from_u128(403).to_string()],
+            need_codes: vec![Uuid::from_u128(404).to_string()],
         }
     }
 
@@ -177,6 +181,21 @@ mod tests {
             recorded.findings.unwrap().development_priorities,
             vec!["coworking".to_string(), "fablab".into()]
         );
+    }
+
+    #[test]
+    fn coded_findings_are_recorded_and_revised_with_the_free_text() {
+        let recorded = given(&[record(at(4))]).recorded.unwrap();
+        let coded = recorded.findings.unwrap();
+        assert_eq!(coded.refusal_codes, vec![Uuid::from_u128(403).to_string()]);
+        let mut uncoded = findings("fablab");
+        uncoded.priority_codes.clear();
+        let revise = Command::Revise {
+            findings: uncoded,
+            sealed_notes: vec![],
+        };
+        let revised = given(&[record(at(4)), revise]).recorded.unwrap();
+        assert!(revised.findings.unwrap().priority_codes.is_empty());
     }
 
     #[test]

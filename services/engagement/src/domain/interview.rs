@@ -34,15 +34,29 @@ pub struct Record {
     pub sealed_expectations: Vec<Vec<u8>>,
     /// The notes, sealed.
     pub sealed_notes: Vec<u8>,
+    /// The survey it completes (checked by the service).
+    pub survey: Option<Uuid>,
+    /// Its motivations and expectations coded (codes of the codebook in
+    /// use of each kind, checked by the service): not personal data.
+    pub codes: Coded,
     /// The current time.
     pub now: SystemTime,
+}
+
+/// An interview's coded motivations and expectations (code ids).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Coded {
+    /// Codes of kind MOTIVATION.
+    pub motivations: Vec<Uuid>,
+    /// Codes of kind EXPECTATION.
+    pub expectations: Vec<Uuid>,
 }
 
 /// A request to change an interview.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Records an interview.
-    Record(Record),
+    /// Records an interview (boxed: it is much larger than a revision).
+    Record(Box<Record>),
     /// Replaces its notes.
     ReviseNotes {
         /// The new notes, sealed.
@@ -112,6 +126,9 @@ impl Decider for Interview {
                     sealed_motivations: record.sealed_motivations.clone(),
                     sealed_expectations: record.sealed_expectations.clone(),
                     axis_ids: record.axes.iter().map(Uuid::to_string).collect(),
+                    survey_id: record.survey.map(|id| id.to_string()).unwrap_or_default(),
+                    motivation_codes: ids(&record.codes.motivations),
+                    expectation_codes: ids(&record.codes.expectations),
                     ..Default::default()
                 })])
             }
@@ -139,6 +156,10 @@ impl Decider for Interview {
     }
 }
 
+fn ids(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
+}
+
 impl State {
     /// When the interview took place.
     pub fn conducted_at(&self) -> Option<SystemTime> {
@@ -160,7 +181,7 @@ mod tests {
     }
 
     fn record(conducted_at: SystemTime) -> Command {
-        Command::Record(Record {
+        Command::Record(Box::new(Record {
             interview_id: Uuid::from_u128(3),
             subject: pb::InterviewSubject {
                 who: Some(Who::Anonymous(pb::AnonymousParticipant {
@@ -175,8 +196,13 @@ mod tests {
             sealed_motivations: vec![vec![4, 5]],
             sealed_expectations: vec![vec![6, 7]],
             sealed_notes: vec![1, 2, 3],
+            survey: Some(Uuid::from_u128(30)),
+            codes: Coded {
+                motivations: vec![Uuid::from_u128(301)],
+                expectations: vec![Uuid::from_u128(302), Uuid::from_u128(303)],
+            },
             now: at(5),
-        })
+        }))
     }
 
     fn given(commands: &[Command]) -> State {
@@ -195,6 +221,34 @@ mod tests {
         let recorded = state.recorded.unwrap();
         assert_eq!(recorded.interviewer, "alice");
         assert_eq!(recorded.sealed_notes, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn recording_keeps_the_survey_and_the_codes_beside_the_sealed_statements() {
+        let recorded = given(&[record(at(4))]).recorded.unwrap();
+        assert_eq!(recorded.survey_id, Uuid::from_u128(30).to_string());
+        assert_eq!(
+            recorded.motivation_codes,
+            vec![Uuid::from_u128(301).to_string()]
+        );
+        assert_eq!(recorded.expectation_codes.len(), 2);
+        assert_eq!(recorded.sealed_motivations, vec![vec![4, 5]]);
+        assert!(recorded.motivations.is_empty(), "no statement in clear");
+    }
+
+    #[test]
+    fn an_interview_written_before_codes_decodes_without_them() {
+        use prost::Message;
+        let mut older = match &Interview::decide(&record(at(4)), &State::default()).unwrap()[0] {
+            Event::InterviewRecorded(recorded) => recorded.clone(),
+            other => panic!("{other:?}"),
+        };
+        older.survey_id.clear();
+        older.motivation_codes.clear();
+        older.expectation_codes.clear();
+        let decoded = pb::InterviewRecorded::decode(older.encode_to_vec().as_slice()).unwrap();
+        assert_eq!(decoded, older);
+        assert!(decoded.survey_id.is_empty() && decoded.motivation_codes.is_empty());
     }
 
     #[test]

@@ -8,8 +8,11 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod action;
+pub mod codebook;
 pub mod diagnostic;
+pub mod foresight;
 pub mod interview;
+pub mod lesson;
 pub mod programme;
 pub mod programme_plan;
 pub mod survey;

@@ -1,17 +1,19 @@
 //! Tiers-lieu diagnostic RPCs: record, revise, and the read. Notes are sealed
 //! under the diagnostic's own vault key (subject `diagnostic:<id>`, field
-//! `notes`).
+//! `notes`). Findings are the tiers-lieu's (not personal data), in free
+//! text and coded against the codebook.
 
 use std::collections::HashSet;
 
 use maillage_privacy::SubjectId;
-use maillage_proto::v1 as pb;
+use maillage_proto::v1::{self as pb, CodeKind};
 use maillage_replica::{Expected, OrganisationType};
 use maillage_service_kit::access::Subject;
 use maillage_service_kit::{Refusal, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use super::codebook::codes;
 use super::{
     creation_id, disclosed_notes, instant, invalid, load, purposed_reader, references, run,
     seal_notes, statements, traced_uuid, vault_error, Aggregate, MAX_NOTES, WRITERS,
@@ -43,8 +45,23 @@ impl Refusal for Error {
     }
 }
 
-/// Validated findings: lists of statements; priorities are a ranking, so distinct.
-fn findings(findings: &Option<pb::DiagnosticFindings>) -> Result<pb::DiagnosticFindings, Status> {
+/// The ids of `values` (field `findings.<field>`) coded with codes of `kind`.
+fn coded(
+    service: &EngagementService,
+    field: &str,
+    kind: CodeKind,
+    values: &[String],
+) -> Result<Vec<String>, Status> {
+    let ids = codes(service, &format!("findings.{field}"), kind, values)?;
+    Ok(ids.iter().map(Uuid::to_string).collect())
+}
+
+/// Validated findings: lists of statements; priorities are a ranking, so
+/// distinct; codes of the codebook in use, of each list's kind.
+fn findings(
+    service: &EngagementService,
+    findings: &Option<pb::DiagnosticFindings>,
+) -> Result<pb::DiagnosticFindings, Status> {
     let Some(f) = findings else {
         return Err(invalid("findings", "is required"));
     };
@@ -59,6 +76,25 @@ fn findings(findings: &Option<pb::DiagnosticFindings>) -> Result<pb::DiagnosticF
             &f.out_of_scope_activities,
         )?,
         needs: statements("findings.needs", &f.needs)?,
+        initial_motivation_codes: coded(
+            service,
+            "initial_motivation_codes",
+            CodeKind::Motivation,
+            &f.initial_motivation_codes,
+        )?,
+        priority_codes: coded(
+            service,
+            "priority_codes",
+            CodeKind::Priority,
+            &f.priority_codes,
+        )?,
+        refusal_codes: coded(
+            service,
+            "refusal_codes",
+            CodeKind::Refusal,
+            &f.refusal_codes,
+        )?,
+        need_codes: coded(service, "need_codes", CodeKind::Need, &f.need_codes)?,
     };
     let mut seen = HashSet::new();
     for (i, priority) in checked.development_priorities.iter().enumerate() {
@@ -97,7 +133,7 @@ impl EngagementService {
         if conducted_at > now {
             return Err(invalid("conducted_at", "is in the future"));
         }
-        let findings = findings(&r.findings)?;
+        let findings = findings(self, &r.findings)?;
         let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
         let id = creation_id(self, DIAGNOSTIC, "diagnostic_id", &ctx)?;
         let sealed_notes = seal_notes(self, &notes_subject(&id).map_err(vault_error)?, &notes)?;
@@ -126,7 +162,7 @@ impl EngagementService {
         )?;
         let r = request.get_ref();
         let id = traced_uuid("diagnostic_id", &r.diagnostic_id)?;
-        let findings = findings(&r.findings)?;
+        let findings = findings(self, &r.findings)?;
         let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
         let (_, state) = load(&self.diagnostics, &id)?;
         if state.recorded.is_none() {

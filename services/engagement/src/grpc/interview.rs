@@ -1,22 +1,27 @@
 //! Interview RPCs: record, revise notes, and the read. Notes are sealed under
 //! the interview's own vault key (subject `interview:<id>`, field `notes`)
-//! before they reach a command, and opened only for a read.
+//! before they reach a command, and opened only for a read. An interview may
+//! complete a survey of this log (`survey_id`), and its motivations and
+//! expectations are coded against the codebook (codes are not personal data:
+//! they are read back whatever the disclosure).
 
+use maillage_es::stream_id;
 use maillage_privacy::{Opened, SubjectId};
-use maillage_proto::v1::{self as pb, interview_subject::Who};
+use maillage_proto::v1::{self as pb, interview_subject::Who, CodeKind};
 use maillage_replica::Expected;
 use maillage_service_kit::access::Subject;
-use maillage_service_kit::{Disclosure, Refusal, ServiceError};
+use maillage_service_kit::{command_error, Disclosure, Refusal, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use super::codebook::codes;
 use super::{
     anonymous, creation_id, disclosed_notes, instant, invalid, load, purposed_reader, references,
     run, seal_notes, statements, stored_topics, themes, traced_uuid, vault_error, Aggregate,
     MAX_NOTES, WRITERS,
 };
-use crate::category::INTERVIEW;
-use crate::domain::interview::{Command, Error, Interview, Record};
+use crate::category::{INTERVIEW, SURVEY};
+use crate::domain::interview::{Coded, Command, Error, Interview, Record};
 use crate::EngagementService;
 use maillage_service_kit::{validate, RequestContext};
 
@@ -66,6 +71,24 @@ fn interview_subject(
         }
     };
     Ok(pb::InterviewSubject { who: Some(who) })
+}
+
+/// The survey an interview completes (`survey_id`): none, or a survey
+/// drafted in this log; INVALID_ARGUMENT naming the field otherwise.
+fn linked_survey(service: &EngagementService, value: &str) -> Result<Option<Uuid>, Status> {
+    let Some(id) = validate::optional_id("survey_id", value)? else {
+        return Ok(None);
+    };
+    let drafted = service
+        .surveys
+        .inspect(&stream_id(SURVEY, &id), |_, survey| {
+            survey.drafted.is_some()
+        })
+        .map_err(|error| command_error(error, &id))?;
+    if !drafted {
+        return Err(invalid("survey_id", format!("no such survey {id}")));
+    }
+    Ok(Some(id))
 }
 
 /// Each statement sealed under `key`, field `<field>.<index>`.
@@ -140,12 +163,27 @@ impl EngagementService {
         let motivations = statements("motivations", &r.motivations)?;
         let expectations = statements("expectations", &r.expectations)?;
         let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
+        let survey = linked_survey(self, &r.survey_id)?;
+        let codes = Coded {
+            motivations: codes(
+                self,
+                "motivation_codes",
+                CodeKind::Motivation,
+                &r.motivation_codes,
+            )?,
+            expectations: codes(
+                self,
+                "expectation_codes",
+                CodeKind::Expectation,
+                &r.expectation_codes,
+            )?,
+        };
         let id = creation_id(self, INTERVIEW, "interview_id", &ctx)?;
         let key = notes_subject(&id).map_err(vault_error)?;
         let sealed_notes = seal_notes(self, &key, &notes)?;
         let sealed_motivations = seal_statements(self, &key, "motivations", &motivations)?;
         let sealed_expectations = seal_statements(self, &key, "expectations", &expectations)?;
-        let command = Command::Record(Record {
+        let command = Command::Record(Box::new(Record {
             interview_id: id,
             subject,
             interviewer: ctx.principal.name.clone(),
@@ -155,8 +193,10 @@ impl EngagementService {
             sealed_motivations,
             sealed_expectations,
             sealed_notes,
+            survey,
+            codes,
             now,
-        });
+        }));
         run(&self.interviews, &id, command, None, &ctx).await
     }
 
@@ -249,6 +289,9 @@ pub(super) fn view(
         conducted_at: recorded.conducted_at,
         topics: stored_topics(&recorded.topics, &recorded.themes),
         axis_ids: recorded.axis_ids,
+        survey_id: recorded.survey_id,
+        motivation_codes: recorded.motivation_codes,
+        expectation_codes: recorded.expectation_codes,
         themes: recorded.themes,
         motivations,
         expectations,

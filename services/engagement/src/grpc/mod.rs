@@ -15,8 +15,11 @@
 
 mod action;
 mod approval;
+mod codebook;
 mod diagnostic;
+mod foresight;
 mod interview;
+mod lesson;
 mod programme;
 mod programme_plan;
 mod subject_access;
@@ -599,6 +602,69 @@ impl Engagement for EngagementService {
         request: Request<pb::SendBackActionRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         self.handle_send_back_action(request).await
+    }
+
+    async fn define_code(
+        &self,
+        request: Request<pb::DefineCodeRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_define_code(request).await
+    }
+
+    async fn relabel_code(
+        &self,
+        request: Request<pb::RelabelCodeRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_relabel_code(request).await
+    }
+
+    async fn retire_code(
+        &self,
+        request: Request<pb::RetireCodeRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_retire_code(request).await
+    }
+
+    async fn get_codebook(
+        &self,
+        request: Request<pb::GetCodebookRequest>,
+    ) -> Result<Response<pb::CodebookView>, Status> {
+        self.handle_get_codebook(request).await
+    }
+
+    async fn record_lesson(
+        &self,
+        request: Request<pb::RecordLessonRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_record_lesson(request).await
+    }
+
+    async fn withdraw_lesson(
+        &self,
+        request: Request<pb::WithdrawLessonRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_withdraw_lesson(request).await
+    }
+
+    async fn get_lesson(
+        &self,
+        request: Request<pb::GetLessonRequest>,
+    ) -> Result<Response<pb::LessonView>, Status> {
+        self.handle_get_lesson(request).await
+    }
+
+    async fn record_foresight_outputs(
+        &self,
+        request: Request<pb::RecordForesightOutputsRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_record_foresight_outputs(request).await
+    }
+
+    async fn get_foresight_outputs(
+        &self,
+        request: Request<pb::GetForesightOutputsRequest>,
+    ) -> Result<Response<pb::ForesightOutputsView>, Status> {
+        self.handle_get_foresight_outputs(request).await
     }
 
     async fn get_programme(

@@ -175,3 +175,22 @@ impl Server {
         self.server.stop().await
     }
 }
+
+/// Checks that `result` was refused with `code`, and, for INVALID_ARGUMENT,
+/// that the message names `field` first.
+pub fn refused<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: tonic::Code,
+    field: &str,
+    case: &str,
+) {
+    let status = result.expect_err(case);
+    assert_eq!(status.code(), code, "{case}: {status:?}");
+    if code == tonic::Code::InvalidArgument {
+        assert!(
+            status.message().starts_with(&format!("{field}: ")),
+            "{case}: expected field {field}, got {:?}",
+            status.message()
+        );
+    }
+}

@@ -7,9 +7,11 @@
 pub mod actions;
 pub mod calendar;
 pub mod cast;
+pub mod codebook;
 pub mod consortium;
 pub mod contacts;
 pub mod elus;
+pub mod lessons;
 pub mod mapping;
 pub mod names;
 pub mod plan;
@@ -47,10 +49,18 @@ pub async fn play(connection: &Connection, seed: u64, scale: f64) -> anyhow::Res
     contacts::play(&mut player, &cast).await?;
     mapping::play(&mut player, &cast).await?;
     let axes = programme::play(&mut player, connection, channel).await?;
+    let codes = codebook::play(&mut player).await?;
     let programme = actions::play(&mut player, &plan, &cast, &axes).await?;
-    survey::diagnostics(&mut player, &cast).await?;
+    let diagnostics = survey::diagnostics(&mut player, &cast, &codes).await?;
     let survey_id = survey::survey(&mut player, &plan, &programme.campaign_id, &axes).await?;
-    survey::interviews(&mut player, &plan, &cast, &axes).await?;
+    let interviews =
+        survey::interviews(&mut player, &plan, &cast, &axes, &survey_id, &codes).await?;
+    let sources = lessons::Sources {
+        campaign: &programme.campaign_id,
+        interviews: &interviews,
+        diagnostics: &diagnostics,
+    };
+    lessons::play(&mut player, &axes, &sources).await?;
     let consortium =
         consortium::play(&mut player, &plan, &cast, &programme.roundtable_outcomes).await?;
     player.finish();

@@ -1,7 +1,8 @@
 //! Act 4 of the demo: what inhabitants and actors expect — the population survey
 //! (after the information campaign) with a few hundred anonymous responses spread over
-//! the active communes and audiences, semi-structured interviews, and the diagnostics
-//! of the two existing tiers-lieux.
+//! the active communes and audiences, semi-structured interviews that complete it, and
+//! the diagnostics of the two existing tiers-lieux — interviews and diagnostics coded
+//! with the team's codebook ([`super::codebook`]).
 
 use maillage_proto::v1 as pb;
 use pb::survey_answer::Value;
@@ -11,6 +12,7 @@ use rand::Rng;
 
 use super::calendar::campaign_day;
 use super::cast::Cast;
+use super::codebook::Codes;
 use super::plan::Plan;
 use super::player::Player;
 use super::programme::Axes;
@@ -273,13 +275,16 @@ pub async fn survey(
     Ok(id)
 }
 
-/// Interviews with élus, business leaders and anonymous inhabitants.
+/// Interviews with élus, business leaders and anonymous inhabitants, which
+/// complete the survey `survey_id`; returns their ids.
 pub async fn interviews(
     player: &mut Player,
     plan: &Plan,
     cast: &Cast,
     axes: &Axes,
-) -> anyhow::Result<()> {
+    survey_id: &str,
+    codes: &Codes,
+) -> anyhow::Result<Vec<String>> {
     use pb::interview_subject::Who;
     player.phase("Entretiens");
     let mut subjects: Vec<Who> = Vec::new();
@@ -308,12 +313,16 @@ pub async fn interviews(
         "Faire vivre le centre-bourg",
         "Partager des équipements coûteux",
     ];
+    // The codes of the statements above, in the same order.
+    let motivation_codes = ["isolement", "jeunes", "bourg", "equipements"];
     let expectations = [
         "Un accès internet très haut débit",
         "Des horaires adaptés aux actifs",
         "Un lieu accessible sans voiture",
         "Un accompagnement aux démarches en ligne",
     ];
+    let expectation_codes = ["debit", "horaires", "sans-voiture", "demarches"];
+    let mut ids = Vec::new();
     for (index, subject) in subjects.into_iter().enumerate() {
         let day = 70 + index as i64 * 7 + player.rng.gen_range(0..5);
         let request = pb::RecordInterviewRequest {
@@ -332,15 +341,25 @@ pub async fn interviews(
                 expectations[(index + 1) % expectations.len()].to_owned(),
             ],
             notes: "Entretien semi-directif d'une heure.".to_owned(),
+            survey_id: survey_id.to_owned(),
+            motivation_codes: codes.ids(&[motivation_codes[index % motivation_codes.len()]]),
+            expectation_codes: codes.ids(&[
+                expectation_codes[index % expectation_codes.len()],
+                expectation_codes[(index + 1) % expectation_codes.len()],
+            ]),
         };
         let result = player.engagement.record_interview(request).await;
-        command(player, "entretien", result).await?;
+        ids.push(command(player, "entretien", result).await?);
     }
-    Ok(())
+    Ok(ids)
 }
 
-/// The in-depth diagnostics of the two existing tiers-lieux.
-pub async fn diagnostics(player: &mut Player, cast: &Cast) -> anyhow::Result<()> {
+/// The in-depth diagnostics of the two existing tiers-lieux; returns their ids.
+pub async fn diagnostics(
+    player: &mut Player,
+    cast: &Cast,
+    codes: &Codes,
+) -> anyhow::Result<Vec<String>> {
     player.phase("Diagnostics des tiers-lieux existants");
     let findings = [
         pb::DiagnosticFindings {
@@ -355,6 +374,10 @@ pub async fn diagnostics(player: &mut Player, cast: &Cast) -> anyhow::Result<()>
             ],
             out_of_scope_activities: vec!["Restauration".to_owned(), "Hébergement".to_owned()],
             needs: vec!["Un poste d'animateur à mi-temps".to_owned()],
+            initial_motivation_codes: codes.ids(&["isolement", "equipements"]),
+            priority_codes: codes.ids(&["formations", "modele"]),
+            refusal_codes: codes.ids(&["restauration", "hebergement"]),
+            need_codes: codes.ids(&["animation"]),
         },
         pb::DiagnosticFindings {
             initial_motivations: vec![
@@ -370,8 +393,13 @@ pub async fn diagnostics(player: &mut Player, cast: &Cast) -> anyhow::Result<()>
                 "Mise aux normes du bâtiment".to_owned(),
                 "Bénévoles pour les permanences".to_owned(),
             ],
+            initial_motivation_codes: codes.ids(&["bourg", "equipements"]),
+            priority_codes: codes.ids(&["reparation", "culture"]),
+            refusal_codes: codes.ids(&["coworking"]),
+            need_codes: codes.ids(&["batiment", "animation"]),
         },
     ];
+    let mut ids = Vec::new();
     for (index, (tiers_lieu, findings)) in cast.tiers_lieux.iter().zip(findings).enumerate() {
         let request = pb::RecordDiagnosticRequest {
             request_id: player.request_id(),
@@ -381,7 +409,7 @@ pub async fn diagnostics(player: &mut Player, cast: &Cast) -> anyhow::Result<()>
             notes: "Visite des locaux et entretien avec l'équipe.".to_owned(),
         };
         let result = player.engagement.record_diagnostic(request).await;
-        command(player, "diagnostic", result).await?;
+        ids.push(command(player, "diagnostic", result).await?);
     }
-    Ok(())
+    Ok(ids)
 }

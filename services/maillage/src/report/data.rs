@@ -59,6 +59,16 @@ pub struct ReportData {
     pub objectives: Vec<super::objectives::ObjectiveProgress>,
     /// The deliverables of the contract's missions.
     pub deliverables: Vec<super::objectives::DeliverableProgress>,
+    /// The coded findings of the diagnostics of the territory's tiers-lieux.
+    pub diagnostics: pb::DiagnosticSynthesis,
+    /// The lessons-learned register (withdrawn lessons included: the
+    /// section leaves them out).
+    pub lessons: Vec<pb::LessonEntry>,
+    /// The outputs of foresight workshops, each with the day the workshop
+    /// started (`JJ/MM/AAAA`, empty if unknown), in that order.
+    pub foresight: Vec<(String, pb::ForesightOutputsRecorded)>,
+    /// The programme's axes' names, by axis id.
+    pub axis_names: BTreeMap<String, String>,
     /// Survey id → the territory's communes its information campaign reached
     /// (surveys with a campaign only).
     pub campaign_reach: BTreeMap<String, std::collections::BTreeSet<String>>,

@@ -129,6 +129,37 @@ pub async fn gather(
         .map_err(explain)?
         .into_inner();
 
+    let diagnostics = projections
+        .get_diagnostic_synthesis(pb::DiagnosticSynthesisRequest {
+            territory: Some(wire.clone()),
+            as_of,
+        })
+        .await
+        .map_err(explain)?
+        .into_inner();
+
+    let mut lessons = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = projections
+            .list_lessons(pb::LessonListRequest {
+                as_of,
+                page: Some(pb::PageRequest {
+                    page_size: PAGE_SIZE,
+                    page_token: page_token.clone(),
+                }),
+                ..Default::default()
+            })
+            .await
+            .map_err(explain)?
+            .into_inner();
+        lessons.extend(page.lessons);
+        page_token = page.page.map(|p| p.next_page_token).unwrap_or_default();
+        if page_token.is_empty() {
+            break;
+        }
+    }
+
     let facts = scan(channel, as_of.as_ref()).await?;
     let communes = communes_of(territory);
 
@@ -186,6 +217,14 @@ pub async fn gather(
         objectives,
         deliverables,
         campaign_reach,
+        diagnostics,
+        lessons,
+        foresight: super::foresight::workshops(&facts),
+        axis_names: facts
+            .axes
+            .iter()
+            .map(|axis| (axis.id.clone(), axis.name.clone()))
+            .collect(),
         reengagement,
         as_of: as_of.map(|t| super::dates::rfc3339(&t)),
         months: months(&facts, &communes),

@@ -54,6 +54,11 @@ pub fn fr(label: &str) -> String {
         "BODY_KIND_GENERAL_ASSEMBLY" => "Assemblée générale",
         "BODY_KIND_STEERING_COMMITTEE" => "Comité de pilotage",
         "BODY_KIND_TECHNICAL_COMMITTEE" => "Comité technique",
+        "CODE_KIND_MOTIVATION" => "Motivations",
+        "CODE_KIND_EXPECTATION" => "Attentes",
+        "CODE_KIND_NEED" => "Besoins",
+        "CODE_KIND_REFUSAL" => "Refus",
+        "CODE_KIND_PRIORITY" => "Priorités",
         "unknown" => "inconnue",
         other => return other.to_owned(),
     };
@@ -70,6 +75,19 @@ pub fn resolution_status(value: i32) -> String {
 pub fn commitment_status(value: i32) -> String {
     use maillage_proto::v1::CommitmentStatus;
     fr(CommitmentStatus::try_from(value).map_or("", |s| s.as_str_name()))
+}
+
+/// French label of a code kind value of the codebook.
+pub fn code_kind(value: i32) -> String {
+    fr(pb::CodeKind::try_from(value).map_or("", |k| k.as_str_name()))
+}
+
+/// French label of a `Theme` value, "—" for none.
+pub fn topic(value: i32) -> String {
+    match pb::Theme::try_from(value) {
+        Ok(pb::Theme::Unspecified) | Err(_) => "—".to_owned(),
+        Ok(theme) => themes::label_fr(theme).to_owned(),
+    }
 }
 
 /// A share as a French percentage: `56,3 %`.
@@ -101,5 +119,7 @@ mod tests {
         assert_eq!(percent(0.5626), "56,3 %");
         assert_eq!(thousands(15802), "15\u{202f}802");
         assert_eq!(thousands(802), "802");
+        assert_eq!(code_kind(pb::CodeKind::Refusal as i32), "Refus");
+        assert_eq!(topic(0), "—");
     }
 }

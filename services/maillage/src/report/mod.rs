@@ -7,14 +7,18 @@ pub mod activity;
 pub mod axes;
 pub mod campaign;
 pub mod charts;
+pub mod coded;
 pub mod communes;
 pub mod consortium;
 pub mod data;
 pub mod dates;
+pub mod diagnostics;
 pub mod diff;
+pub mod foresight;
 pub mod gather;
 pub mod html;
 pub mod labels;
+pub mod lessons;
 pub mod objectives;
 pub mod reengagement;
 pub mod scan;
@@ -79,6 +83,10 @@ pub fn render_with(
         axes::section(data).render()?,
         objectives::section(data).render()?,
         surveys::section(data).render()?,
+        coded::section(data).render()?,
+        diagnostics::section(data).render()?,
+        foresight::section(data).render()?,
+        lessons::section(data).render()?,
         consortium::section(data).render()?,
         activity::stakeholders(data).render()?,
         activity::stakeholder_map(data).render()?,

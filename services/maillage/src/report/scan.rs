@@ -146,6 +146,8 @@ pub struct LogFacts {
     pub survey_campaigns: BTreeMap<String, Vec<String>>,
     /// Interviews, in log order.
     pub interviews: Vec<InterviewFact>,
+    /// Foresight workshop (action id) → its latest outputs.
+    pub foresight: BTreeMap<String, pb::ForesightOutputsRecorded>,
     /// Consortium id → its territory.
     pub consortia: Vec<(String, Vec<pb::TerritoryRef>)>,
     /// Person id → mandate id → mandate.
@@ -403,6 +405,10 @@ impl LogFacts {
                     deliverable.delivered =
                         Some((seconds(event.delivered_at.as_ref()), event.reference));
                 }
+            }
+            "maillage.v1.ForesightOutputsRecorded" => {
+                let event = pb::ForesightOutputsRecorded::decode(payload)?;
+                self.foresight.insert(event.action_id.clone(), event);
             }
             "maillage.v1.ConsortiumFounded" => {
                 let event = pb::ConsortiumFounded::decode(payload)?;

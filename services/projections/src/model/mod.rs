@@ -13,7 +13,7 @@
 //!
 //! **Convergence.** Every table is written by the events of exactly one
 //! context (stakeholders: `stakeholders`, `interactions`;
-//! engagement: `actions`, `surveys`, `interviews`, `diagnostics` and the
+//! engagement: `actions`, `surveys`, `interviews`, `diagnostics`, `codes`, `lessons` and the
 //! engagement rows of `timeline`; governance: `consortia`, `meetings`,
 //! `commitments` and its rows of `timeline`), and no update reads a row that
 //! another context writes: cross-context facts (a contact naming a stakeholder
@@ -262,6 +262,8 @@ tables! {
     surveys: Table<SurveyRow>,
     interviews: Table<InterviewRow>,
     diagnostics: Table<DiagnosticRow>,
+    codes: Table<CodeRow>,
+    lessons: Table<LessonRow>,
     consortia: Table<ConsortiumRow>,
     meetings: Table<MeetingRow>,
     commitments: Table<CommitmentRow>,

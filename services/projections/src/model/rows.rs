@@ -341,6 +341,15 @@ pub struct InterviewRow {
     /// `Theme`s (empty in rows stored before them: see [`InterviewRow::topics`]).
     #[serde(default)]
     pub topics: Vec<i32>,
+    /// The survey it completes (empty: none).
+    #[serde(default)]
+    pub survey_id: String,
+    /// Its coded motivations (code ids).
+    #[serde(default)]
+    pub motivation_codes: Vec<String>,
+    /// Its coded expectations (code ids).
+    #[serde(default)]
+    pub expectation_codes: Vec<String>,
 }
 
 /// A tiers-lieu diagnostic (engagement context), keyed by diagnostic id.
@@ -356,6 +365,48 @@ pub struct DiagnosticRow {
     pub development_priorities: u32,
     /// Number of times it was revised since recorded.
     pub revisions: u32,
+    /// The codes of its latest findings, every list in turn (initial
+    /// motivations, priorities, refusals, needs); a code's kind says which.
+    #[serde(default)]
+    pub codes: Vec<String>,
+}
+
+/// A lesson of the lessons-learned register (engagement context), keyed by lesson id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LessonRow {
+    /// `LessonOutcome`.
+    pub outcome: i32,
+    /// What was learned.
+    pub title: String,
+    /// More about it.
+    pub detail: String,
+    /// `Theme`s.
+    pub topics: Vec<i32>,
+    /// The programme's axes it concerns.
+    pub axis_ids: Vec<String>,
+    /// "action", "interview" or "diagnostic".
+    pub source_kind: String,
+    /// The source's id.
+    pub source_id: String,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// When, in microseconds since the epoch (UTC).
+    pub recorded_at: Option<i64>,
+    /// Whether it was withdrawn.
+    pub withdrawn: bool,
+}
+
+/// A code of the codebook (engagement context), keyed by code id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CodeRow {
+    /// `CodeKind`.
+    pub kind: i32,
+    /// Its label.
+    pub label: String,
+    /// The `Theme` it belongs to (0: none).
+    pub topic: i32,
+    /// Whether it was retired.
+    pub retired: bool,
 }
 
 /// A membership of a consortium.

@@ -299,6 +299,9 @@ pub(super) fn interview_recorded(
     row.conducted_at = conducted_at;
     row.topics = p.topics;
     row.themes = p.themes;
+    row.survey_id = p.survey_id;
+    row.motivation_codes = p.motivation_codes;
+    row.expectation_codes = p.expectation_codes;
     match p.subject.and_then(|subject| subject.who) {
         Some(pb::interview_subject::Who::StakeholderId(id)) => row.stakeholder_id = id,
         Some(pb::interview_subject::Who::Anonymous(anonymous)) => {
@@ -336,6 +339,7 @@ pub(super) fn diagnostic_recorded(
     row.development_priorities = p.findings.as_ref().map_or(0, |findings| {
         u32::try_from(findings.development_priorities.len()).unwrap_or(u32::MAX)
     });
+    row.codes = p.findings.map(coded).unwrap_or_default();
     add_timeline(
         model,
         event,
@@ -357,4 +361,14 @@ pub(super) fn diagnostic_revised(
     row.development_priorities = p.findings.as_ref().map_or(0, |findings| {
         u32::try_from(findings.development_priorities.len()).unwrap_or(u32::MAX)
     });
+    row.codes = p.findings.map(coded).unwrap_or_default();
+}
+
+/// The codes of `findings`, every list in turn.
+fn coded(findings: pb::DiagnosticFindings) -> Vec<String> {
+    let mut codes = findings.initial_motivation_codes;
+    codes.extend(findings.priority_codes);
+    codes.extend(findings.refusal_codes);
+    codes.extend(findings.need_codes);
+    codes
 }

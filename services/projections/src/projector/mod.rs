@@ -5,8 +5,10 @@
 //!
 //! One file per context; each handler reads one payload type.
 
+mod codebook;
 mod engagement;
 mod governance;
+mod lesson;
 mod stakeholders;
 
 use maillage_proto::v1::EventEnvelope;
@@ -93,6 +95,11 @@ pub(crate) fn project(model: &mut ReadModel, envelope: &EventEnvelope) -> Applie
         InterviewRecorded => engagement::interview_recorded,
         DiagnosticRecorded => engagement::diagnostic_recorded,
         DiagnosticRevised => engagement::diagnostic_revised,
+        CodebookCodeDefined => codebook::code_defined,
+        CodebookCodeRelabelled => codebook::code_relabelled,
+        CodebookCodeRetired => codebook::code_retired,
+        LessonRecorded => lesson::lesson_recorded,
+        LessonWithdrawn => lesson::lesson_withdrawn,
 
         ConsortiumFounded => governance::consortium_founded,
         CollegeDefined => governance::college_defined,

@@ -6,6 +6,8 @@
 //! - [`timeline`]: everything that involved one stakeholder;
 //! - [`audit`]: the contact audit;
 //! - [`surveys`], [`actions`], [`consortium`]: results and state;
+//! - [`coding`]: coded findings of interviews and diagnostics;
+//! - [`lessons`]: the lessons-learned register, searched;
 //! - [`follow_ups`]: who owns which follow-up, due when;
 //! - [`engagement_lists`]: the actions, interviews and diagnostics;
 //! - [`stakeholder_map`]: influence × interest quadrants and positions;
@@ -14,10 +16,12 @@
 
 pub mod actions;
 pub mod audit;
+pub mod coding;
 pub mod consortium;
 pub mod engagement_lists;
 pub mod follow_ups;
 pub mod joins;
+pub mod lessons;
 pub mod stakeholder_map;
 pub mod surveys;
 pub mod territory;

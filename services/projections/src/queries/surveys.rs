@@ -1,7 +1,8 @@
 //! Survey results: counts per option, scale distributions and means,
 //! rankings' mean positions, and responses by commune and audience
-//! (stakeholder respondents joined to their commune and kind at query time);
-//! and the list of surveys.
+//! (stakeholder respondents joined to their commune and kind at query time),
+//! beside them the coded findings of the interviews that complete the
+//! survey ([`super::coding`]); and the list of surveys.
 
 use std::collections::BTreeMap;
 
@@ -85,6 +86,7 @@ pub fn results(model: &ReadModel, survey_id: &str) -> Option<pb::SurveyResults> 
         })
         .collect();
     let (by_commune, by_audience) = breakdowns(model, survey);
+    let (interviews, interview_codes) = super::coding::interview_codes(model, survey_id);
     Some(pb::SurveyResults {
         survey_id: survey_id.to_owned(),
         title: survey.title.clone(),
@@ -95,6 +97,8 @@ pub fn results(model: &ReadModel, survey_id: &str) -> Option<pb::SurveyResults> 
         responses_by_audience: by_audience,
         opened_at: opt_timestamp(survey.opened_at),
         closed_at: opt_timestamp(survey.closed_at),
+        interviews,
+        interview_codes,
     })
 }
 
