@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maillage_proto::v1 as pb;
 use tonic::Code;
 
+use super::picker::{pick, Picker};
 use super::{
     check_csrf, ended, guard, message, place, render, Input, Nav, REGISTER_READERS, WRITERS,
 };
@@ -20,23 +21,13 @@ use crate::backend::Refusal;
 use crate::form::Fields;
 use crate::{labels, time, State};
 
-/// A stakeholder as the participant picker shows it.
-struct Pick {
-    name: String,
-    /// The query string that adds it to the participants (for the found ones).
-    add: String,
-}
-
 #[derive(Template)]
 #[template(path = "contact_form.html")]
 struct Form {
     nav: Nav,
     title: String,
     errors: Vec<String>,
-    chosen: Vec<Pick>,
-    chosen_ids: Vec<String>,
-    query: String,
-    found: Vec<Pick>,
+    picker: Picker,
     request_id: String,
     participants: Input,
     channel: Input,
@@ -51,7 +42,7 @@ struct Form {
 }
 
 impl Form {
-    fn new(nav: Nav, fields: &Fields) -> Self {
+    fn new(nav: Nav, fields: &Fields, picker: Picker) -> Self {
         let channels = labels::CHANNELS.map(|channel| {
             (
                 channel.as_str_name().to_owned(),
@@ -78,10 +69,7 @@ impl Form {
             nav,
             title: "Noter un contact".to_owned(),
             errors: Vec::new(),
-            chosen: Vec::new(),
-            chosen_ids: Vec::new(),
-            query: String::new(),
-            found: Vec::new(),
+            picker,
             request_id: uuid::Uuid::new_v4().to_string(),
             participants: Input::text("participant_ids", "Participants", fields)
                 .required()
@@ -144,85 +132,22 @@ pub(super) async fn form(
             );
         Fields::parse(prefilled.finish().as_bytes())
     };
-    let mut form = Form::new(Nav::of(&session, "contacts"), &fields);
-    form.query = query.get("nom");
-    let Ok(mut register) = state.backend.stakeholders(&session.token) else {
-        return render(&form);
-    };
-    for id in &chosen_ids {
-        let name = match register
-            .get_stakeholder(pb::GetStakeholderRequest {
-                stakeholder_id: id.clone(),
-            })
-            .await
-        {
-            Ok(found) => name_of(&found.into_inner()),
-            Err(status) => Refusal::from(status).message,
-        };
-        form.chosen.push(Pick {
-            name,
-            add: String::new(),
-        });
-    }
-    if !form.query.is_empty() {
-        let search = register
-            .search_stakeholders(pb::SearchStakeholdersRequest {
-                filter: Some(pb::StakeholderFilter {
-                    name_query: form.query.clone(),
-                    ..Default::default()
-                }),
-                page: Some(pb::PageRequest {
-                    page_size: PICKS,
-                    page_token: String::new(),
-                }),
-                ..Default::default()
-            })
-            .await;
-        match search {
-            Ok(found) => {
-                form.found = found
-                    .into_inner()
-                    .stakeholders
-                    .into_iter()
-                    .filter(|summary| !chosen_ids.contains(&summary.stakeholder_id))
-                    .map(|summary| {
-                        let mut add = form_urlencoded::Serializer::new(String::new());
-                        for id in chosen_ids.iter().chain([&summary.stakeholder_id]) {
-                            add.append_pair("avec", id);
-                        }
-                        let name = if summary.organisation_name.is_empty() {
-                            format!("{} {}", summary.given_name, summary.family_name)
-                        } else {
-                            summary.organisation_name.clone()
-                        };
-                        Pick {
-                            name: format!("{} ({})", name.trim(), summary.commune_code),
-                            add: add.finish(),
-                        }
-                    })
-                    .collect();
-            }
-            Err(status) => form.errors.push(Refusal::from(status).message),
-        }
-    }
-    form.chosen_ids = chosen_ids;
-    render(&form)
+    let picker = picker(&state, &session.token, &query).await;
+    render(&Form::new(Nav::of(&session, "contacts"), &fields, picker))
 }
 
-/// Most stakeholders the participant picker proposes.
-const PICKS: u32 = 10;
-
-/// A stakeholder's name as the picker shows it.
-fn name_of(stakeholder: &pb::Stakeholder) -> String {
-    if let Some(organisation) = &stakeholder.organisation {
-        return organisation.name.clone();
-    }
-    match &stakeholder.person {
-        Some(person) => format!("{} {}", person.given_name, person.family_name)
-            .trim()
-            .to_owned(),
-        None => stakeholder.stakeholder_id.clone(),
-    }
+/// The participant picker of the form, for the query string `query`.
+async fn picker(state: &State, token: &str, query: &Fields) -> Picker {
+    pick(
+        state,
+        token,
+        "/contacts/nouveau".to_owned(),
+        "Participants",
+        query,
+        false,
+        None,
+    )
+    .await
 }
 
 fn request(fields: &Fields) -> Result<pb::LogInteractionRequest, Refusal> {
@@ -305,7 +230,23 @@ pub(super) async fn submit(
         Ok(reply) => Redirect::to(&format!("/contacts/{}", reply.into_inner().id)).into_response(),
         Err(refusal) if refusal.code == Code::Unauthenticated => ended(&state, &headers),
         Err(refusal) => {
-            let mut form = Form::new(Nav::of(&session, "contacts"), &fields);
+            // The participants typed stay chosen in the picker.
+            let query = Fields::parse(
+                fields
+                    .get("participant_ids")
+                    .split_whitespace()
+                    .fold(
+                        form_urlencoded::Serializer::new(String::new()),
+                        |mut query, id| {
+                            query.append_pair("avec", id);
+                            query
+                        },
+                    )
+                    .finish()
+                    .as_bytes(),
+            );
+            let picker = picker(&state, &session.token, &query).await;
+            let mut form = Form::new(Nav::of(&session, "contacts"), &fields, picker);
             form.errors = place(&refusal, &mut form.inputs());
             let mut response = render(&form);
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
