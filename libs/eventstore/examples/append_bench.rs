@@ -48,6 +48,9 @@ struct Args {
     /// sled's cache, in MiB (default: the store's).
     #[arg(long, default_value_t = SledOptions::default().cache_capacity >> 20)]
     cache_mib: u64,
+    /// sled's segment size for the new database, in KiB (default: the store's).
+    #[arg(long, default_value_t = SledOptions::default().segment_size >> 10)]
+    segment_kib: usize,
 }
 
 fn event(writer: usize, n: usize) -> EventData {
@@ -87,9 +90,9 @@ fn record_bytes() -> usize {
 }
 
 /// The raw sled ceiling: the same bytes in large batches, one flush each.
-fn raw_engine(events: usize) -> anyhow::Result<f64> {
+fn raw_engine(events: usize, options: &SledOptions) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
-    let engine = SledEngine::open(dir.path(), &SledOptions::default())?;
+    let engine = SledEngine::open(dir.path(), options)?;
     let value = vec![7u8; record_bytes()];
     let started = Instant::now();
     let mut position = 0u64;
@@ -256,6 +259,16 @@ async fn replay(store: &EventStore) -> anyhow::Result<(f64, f64)> {
     Ok((read_all, subscription))
 }
 
+/// Bytes of the files directly in `dir` (sled's blob files), 0 when there is none.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(|entry| entry.ok()?.metadata().ok())
+            .map(|metadata| metadata.len())
+            .sum()
+    })
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -279,13 +292,16 @@ async fn main() -> anyhow::Result<()> {
     let options = StoreOptions {
         sled: SledOptions {
             cache_capacity: args.cache_mib << 20,
+            segment_size: args.segment_kib << 10,
         },
         ..StoreOptions::default()
     };
+    let sled_options = options.sled.clone();
     let store = EventStore::open(dir.path(), options)?;
     let figures = store_run(&store, &args).await?;
     let head = store.head().position;
     let bytes_per_event = store.size_on_disk()? as f64 / head.max(1) as f64;
+    let blob_bytes_per_event = dir_bytes(&dir.path().join("blobs")) as f64 / head.max(1) as f64;
     let mut json = serde_json_like(&[
         ("writers", args.writers as f64),
         ("per_append", args.per_append as f64),
@@ -294,7 +310,14 @@ async fn main() -> anyhow::Result<()> {
         ("events_per_sec", figures.events_per_sec),
         ("p50_us", figures.latencies.value_at_quantile(0.5) as f64),
         ("p99_us", figures.latencies.value_at_quantile(0.99) as f64),
+        ("segment_kib", args.segment_kib as f64),
+        ("record_bytes", record_bytes() as f64),
         ("bytes_on_disk_per_event", bytes_per_event),
+        ("blob_bytes_per_event", blob_bytes_per_event),
+        (
+            "disk_to_record_ratio",
+            bytes_per_event / record_bytes() as f64,
+        ),
     ]);
     if args.replay {
         eprintln!("replay of {head} events...");
@@ -310,7 +333,7 @@ async fn main() -> anyhow::Result<()> {
     drop(store);
 
     eprintln!("raw sled ceiling over {} events...", args.events);
-    let engine = raw_engine(args.events)?;
+    let engine = raw_engine(args.events, &sled_options)?;
     json.extend(serde_json_like(&[
         ("engine_batch_events_per_sec", engine),
         ("ratio_to_engine", figures.events_per_sec / engine),

@@ -19,8 +19,6 @@ use crate::record::RecordedEvent;
 const CHUNK_FORMAT_V1: u8 = 1;
 /// A chunk is closed once it holds this many bytes (a single larger record gets a chunk of its own).
 pub const CHUNK_TARGET_BYTES: usize = 64 * 1024;
-/// Chunks read per engine scan.
-const SCAN_CHUNKS: usize = 16;
 
 /// Packs consecutive records into chunks and puts them in a batch.
 #[derive(Default)]
@@ -112,52 +110,77 @@ pub fn read_range(
     to: u64,
     limit: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    let mut out = Vec::new();
     if from > to || limit == 0 {
-        return Ok(out);
+        return Ok(Vec::new());
     }
-    let mut next = from;
-    let mut start = chunk_key_at_or_before(engine, from)?;
+    let wanted = usize::try_from(to - from).map_or(limit, |span| span.saturating_add(1).min(limit));
+    let mut range = Range {
+        from,
+        to,
+        limit,
+        next: from,
+        out: Vec::with_capacity(wanted.min(MAX_PREALLOCATED)),
+    };
+    let start = chunk_key_at_or_before(engine, from)?;
     let end = keys::log_key(to);
-    loop {
-        let chunks = engine.scan(
-            Keyspace::Log,
-            Bound::Included(&start),
-            Bound::Included(&end),
-            false,
-            SCAN_CHUNKS,
-        )?;
-        let next_start = chunks.last().map(|(last_key, _)| {
-            keys::decode_u64(last_key)
-                .unwrap_or(u64::MAX)
-                .saturating_add(1)
-        });
-        let scanned = chunks.len();
-        for (key, chunk) in chunks {
-            let first = keys::decode_u64(&key).unwrap_or_default();
-            for stored in records(&chunk).map_err(|reason| corrupt(first, reason))? {
-                let position =
-                    position_of(stored).ok_or_else(|| corrupt(first, "truncated record".into()))?;
-                if position < from {
-                    continue;
-                }
-                if position > to || out.len() == limit {
-                    return Ok(out);
-                }
-                if position != next {
-                    return Err(missing(next));
-                }
-                out.push(codec::open(stored).map_err(|reason| corrupt(position, reason))?);
-                next += 1;
+    let mut failure = None;
+    // The chunks are lent by the engine and decoded in place, never copied whole.
+    engine.visit(
+        Keyspace::Log,
+        Bound::Included(&start),
+        Bound::Included(&end),
+        false,
+        &mut |key, chunk| match range.take(key, chunk) {
+            Ok(more) => more,
+            Err(error) => {
+                failure = Some(error);
+                false
             }
-        }
-        match next_start {
-            Some(next_start) if scanned == SCAN_CHUNKS => {
-                start = keys::log_key(next_start).to_vec()
+        },
+    )?;
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    if range.out.len() < range.limit && range.next <= range.to {
+        return Err(missing(range.next));
+    }
+    Ok(range.out)
+}
+
+/// Records [`read_range`] reserves room for up front.
+const MAX_PREALLOCATED: usize = 4096;
+
+/// A range being read: its bounds and what was decoded so far.
+struct Range {
+    from: u64,
+    to: u64,
+    limit: usize,
+    /// The position the next record must have.
+    next: u64,
+    out: Vec<RecordedEvent>,
+}
+
+impl Range {
+    /// Decodes the records of one chunk that fall in the range; `false` once it is complete.
+    fn take(&mut self, key: &[u8], chunk: &[u8]) -> Result<bool, StoreError> {
+        let first = keys::decode_u64(key).unwrap_or_default();
+        for stored in records(chunk).map_err(|reason| corrupt(first, reason))? {
+            let position =
+                position_of(stored).ok_or_else(|| corrupt(first, "truncated record".into()))?;
+            if position < self.from {
+                continue;
             }
-            _ if out.len() < limit && next <= to => return Err(missing(next)),
-            _ => return Ok(out),
+            if position > self.to || self.out.len() == self.limit {
+                return Ok(false);
+            }
+            if position != self.next {
+                return Err(missing(self.next));
+            }
+            self.out
+                .push(codec::open(stored).map_err(|reason| corrupt(position, reason))?);
+            self.next += 1;
         }
+        Ok(self.out.len() < self.limit && self.next <= self.to)
     }
 }
 
@@ -185,16 +208,19 @@ pub fn record_at(engine: &dyn Engine, position: u64) -> Result<RecordedEvent, St
 /// The key of the chunk holding `position` (or the first chunk after it).
 fn chunk_key_at_or_before(engine: &dyn Engine, position: u64) -> Result<Vec<u8>, StoreError> {
     let at = keys::log_key(position);
-    Ok(engine
-        .scan(
-            Keyspace::Log,
-            Bound::Unbounded,
-            Bound::Included(&at),
-            true,
-            1,
-        )?
-        .pop()
-        .map_or_else(|| at.to_vec(), |(key, _)| key))
+    let mut found = None;
+    // Only the key is kept: the chunk itself is not copied.
+    engine.visit(
+        Keyspace::Log,
+        Bound::Unbounded,
+        Bound::Included(&at),
+        true,
+        &mut |key, _| {
+            found = Some(key.to_vec());
+            false
+        },
+    )?;
+    Ok(found.unwrap_or_else(|| at.to_vec()))
 }
 
 fn missing(position: u64) -> StoreError {
