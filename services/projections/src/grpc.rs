@@ -641,6 +641,14 @@ impl Projections for ProjectionsService {
                 refused_messages: refusals.count(),
                 last_refusal: refusals.last().unwrap_or_default(),
             }),
+            rebuild: Some({
+                let progress = self.live.rebuild_progress();
+                pb::ProjectionRebuildProgress {
+                    running: progress.running,
+                    events_replayed: progress.replayed,
+                    events_expected: progress.expected,
+                }
+            }),
         }))
     }
 

@@ -65,7 +65,7 @@ pub use config::{ProjectionsConfig, SourceSpec};
 pub use consumer::{ConsumerError, ConsumerState, ConsumerStatus};
 pub use grpc::ProjectionsService;
 pub use model::{Applied, ReadModel};
-pub use projection::{LiveProjection, ProjectionError};
+pub use projection::{LiveProjection, ProjectionError, RebuildProgress};
 pub use snapshot::Snapshots;
 pub use source::{EventLogSource, EventSource, LocalSource, SharedSource, SourceError};
 pub use storage::{MemoryStorage, SledStorage, Storage, StorageError};

@@ -63,7 +63,24 @@ pub struct LiveProjection {
     snapshots: Option<Arc<Snapshots>>,
     /// Held by the running rebuild (one at a time).
     rebuilding: tokio::sync::Mutex<()>,
+    /// How far the running rebuild is (see [`LiveProjection::rebuild_progress`]).
+    progress: watch::Sender<RebuildProgress>,
 }
+
+/// How far a rebuild is, for an operator to follow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RebuildProgress {
+    /// Whether a rebuild is running.
+    pub running: bool,
+    /// Events replayed so far into the models being rebuilt.
+    pub replayed: u64,
+    /// Events the live models had applied when it started (a rebuild reads
+    /// on to the end of each log, so it may replay more; 0 for empty models).
+    pub expected: u64,
+}
+
+/// Events a rebuild replays between two reports of its progress.
+const PROGRESS_STEP: u64 = 20_000;
 
 impl LiveProjection {
     /// Loads the read models kept in `storage`.
@@ -79,6 +96,7 @@ impl LiveProjection {
             serving: watch::Sender::new(false),
             snapshots: None,
             rebuilding: tokio::sync::Mutex::new(()),
+            progress: watch::Sender::new(RebuildProgress::default()),
         })
     }
 
@@ -252,10 +270,53 @@ impl LiveProjection {
     #[tracing::instrument(skip_all)]
     pub async fn rebuild(&self, sources: &[SharedSource]) -> Result<u64, ProjectionError> {
         let _one_at_a_time = self.rebuilding.lock().await;
+        let expected = self.read().checkpoints().values().sum();
+        self.progress.send_replace(RebuildProgress {
+            running: true,
+            replayed: 0,
+            expected,
+        });
+        let outcome = self.rebuild_models(sources).await;
+        self.progress.send_replace(RebuildProgress::default());
+        outcome
+    }
+
+    /// How far the running rebuild is (not running: all zero).
+    pub fn rebuild_progress(&self) -> RebuildProgress {
+        *self.progress.borrow()
+    }
+
+    /// Replays every source into `fresh` from its start to its end, by steps
+    /// of [`PROGRESS_STEP`] events, reporting each step; returns how many.
+    async fn replay_reporting(
+        &self,
+        fresh: &mut ReadModel,
+        sources: &[SharedSource],
+    ) -> Result<u64, ProjectionError> {
+        let mut replayed = 0;
+        for source in sources {
+            loop {
+                let until = fresh.checkpoint(source.context()) + PROGRESS_STEP;
+                let step = replay::replay_source(fresh, source.as_ref(), None, Some(until)).await?;
+                replayed += step;
+                self.progress
+                    .send_modify(|progress| progress.replayed = replayed);
+                if step == 0 || fresh.checkpoint(source.context()) < until {
+                    break;
+                }
+            }
+        }
+        Ok(replayed)
+    }
+
+    /// The rebuild itself (see [`LiveProjection::rebuild`]).
+    async fn rebuild_models(&self, sources: &[SharedSource]) -> Result<u64, ProjectionError> {
         // Untracked while it is built: every row is written by `prepare`.
         let mut fresh = ReadModel::for_replay();
-        let mut replayed = replay::replay_into(&mut fresh, sources, None).await?;
+        let mut replayed = self.replay_reporting(&mut fresh, sources).await?;
         replayed += self.catch_up(&mut fresh, sources).await?;
+        self.progress
+            .send_modify(|progress| progress.replayed = replayed);
         self.storage.prepare(&fresh)?;
         // From now on its changes are recorded: they complete the prepared rows.
         fresh.set_tracking(true);

@@ -16,7 +16,7 @@ use common::*;
 use maillage_projections::model::{Change, ReadModel};
 use maillage_projections::queries::{territory, Page};
 use maillage_projections::{
-    local_sources, replay, LiveProjection, SledStorage, Storage, StorageError,
+    local_sources, replay, LiveProjection, RebuildProgress, SledStorage, Storage, StorageError,
 };
 use maillage_territory::{Territory, TerritoryRef};
 
@@ -89,6 +89,15 @@ async fn queries_and_deliveries_go_on_while_a_rebuild_writes_its_rows() {
         .await
         .unwrap();
 
+    // Its progress says it runs, every event replayed (the live models were
+    // empty: nothing was expected).
+    let progress = live.rebuild_progress();
+    assert!(progress.running);
+    assert_eq!(progress.expected, 0);
+    let mut all = ReadModel::for_replay();
+    let total = replay::replay_into(&mut all, &sources, None).await.unwrap();
+    assert_eq!(progress.replayed, total);
+
     // The rows are written, not yet switched to: the previous (empty)
     // models answer, and a delivery is applied and committed.
     let reader = live.clone();
@@ -114,6 +123,7 @@ async fn queries_and_deliveries_go_on_while_a_rebuild_writes_its_rows() {
         .await
         .unwrap();
     assert_eq!(replayed, events);
+    assert_eq!(live.rebuild_progress(), RebuildProgress::default(), "done");
     assert!(*live.read() == full);
     assert!(storage.inner.load().unwrap() == full);
     let epci = TerritoryRef::epci(EPCI).unwrap();
