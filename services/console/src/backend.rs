@@ -3,27 +3,44 @@
 //! token, kept in the session) or as the public survey page's `respondent`,
 //! the gRPC health service (which needs no token), and a refusal read back
 //! as the field it names and the service's message.
+//!
+//! **Read your writes.** Engagement and governance check the stakeholders a
+//! command names against their replica of the register, which follows the
+//! stakeholders log a moment behind. So that a person registered here can be
+//! invited, interviewed or admitted on the next page, the console keeps the
+//! highest stakeholders-log position its register commands reached
+//! ([`Backend::note_register`]) and sends it with every call as
+//! `maillage-after: stakeholders=<position>`: a service waits (at most two
+//! seconds) for its replica to reach it.
 
 use maillage_proto::v1::{
     admin_client::AdminClient, engagement_client::EngagementClient,
     governance_client::GovernanceClient, projections_client::ProjectionsClient,
     stakeholders_client::StakeholdersClient,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_health::pb::health_client::HealthClient;
+
 use tonic_types::StatusExt as _;
 
 /// What the console tells the services a read is for (recorded in the
 /// access journal with every read of personal data).
 const PURPOSE: &str = "console";
 
-/// Adds the caller's bearer token and the console's purpose to every call.
+/// The read-your-writes header (`maillage_replica::AFTER_HEADER`).
+const AFTER_HEADER: &str = "maillage-after";
+
+/// Adds the caller's bearer token, the console's purpose and the register
+/// position the console's commands reached to every call.
 #[derive(Clone)]
 pub(crate) struct Bearer {
     token: MetadataValue<Ascii>,
+    register: Arc<AtomicU64>,
 }
 
 impl tonic::service::Interceptor for Bearer {
@@ -35,6 +52,12 @@ impl tonic::service::Interceptor for Bearer {
             maillage_service_kit::access::PURPOSE_HEADER,
             MetadataValue::from_static(PURPOSE),
         );
+        let register = self.register.load(Ordering::Acquire);
+        if register > 0 {
+            if let Ok(after) = format!("stakeholders={register}").parse() {
+                request.metadata_mut().insert(AFTER_HEADER, after);
+            }
+        }
         Ok(request)
     }
 }
@@ -46,6 +69,8 @@ pub(crate) type Authed = InterceptedService<Channel, Bearer>;
 pub(crate) struct Backend {
     channel: Channel,
     respondent_token: Option<String>,
+    /// The highest stakeholders-log position the console's commands reached.
+    register: Arc<AtomicU64>,
 }
 
 impl Backend {
@@ -57,6 +82,7 @@ impl Backend {
         Ok(Self {
             channel,
             respondent_token,
+            register: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -67,8 +93,17 @@ impl Backend {
             .map_err(|_| Refusal::general("Ce jeton contient des caractères invalides."))?;
         Ok(InterceptedService::new(
             self.channel.clone(),
-            Bearer { token },
+            Bearer {
+                token,
+                register: self.register.clone(),
+            },
         ))
+    }
+
+    /// Notes that a command of the stakeholders service reached `position`
+    /// of its log: later calls ask the services to have read it.
+    pub(crate) fn note_register(&self, position: u64) {
+        self.register.fetch_max(position, Ordering::AcqRel);
     }
 
     /// The Admin service (WhoAmI) as the holder of `token`.

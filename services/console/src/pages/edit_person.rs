@@ -115,7 +115,10 @@ pub(super) async fn submit(
         Err(refusal) => Err(refusal),
     };
     match answer {
-        Ok(_) => Redirect::to(&format!("/acteurs/{id}")).into_response(),
+        Ok(reply) => {
+            state.backend.note_register(reply.into_inner().position);
+            Redirect::to(&format!("/acteurs/{id}")).into_response()
+        }
         Err(refusal) if refusal.code == Code::Unauthenticated => ended(&state, &headers),
         Err(refusal) => Form::editing(
             Nav::of(&session, "acteurs"),

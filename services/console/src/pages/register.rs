@@ -227,7 +227,11 @@ pub(super) async fn submit(
         Err(refusal) => Err(refusal),
     };
     match answer {
-        Ok(reply) => Redirect::to(&format!("/acteurs/{}", reply.into_inner().id)).into_response(),
+        Ok(reply) => {
+            let reply = reply.into_inner();
+            state.backend.note_register(reply.position);
+            Redirect::to(&format!("/acteurs/{}", reply.id)).into_response()
+        }
         Err(refusal) if refusal.code == Code::Unauthenticated => ended(&state, &headers),
         Err(refusal) => Form::new(Nav::of(&session, "acteurs"), &fields).refused(&refusal),
     }
