@@ -452,7 +452,10 @@ async fn survey_responses_are_checked_and_counted_and_neither_tokens_nor_free_te
     assert_eq!(sealed_comments.len(), 4, "one sealed comment per response");
     server.stop().await?;
     // The service's vault opens each one under the response's own key.
-    let db = sled::open(dir.path().join(maillage_engagement::CONTEXT))?;
+    let db = maillage_eventstore::open_sled(
+        &dir.path().join(maillage_engagement::CONTEXT),
+        &maillage_eventstore::SledOptions::default(),
+    )?;
     let master = MasterKey::from_file(dir.path().join("master.key"))?.key;
     let vault = KeyVault::new(db.open_tree(maillage_engagement::VAULT_TREE)?, master)?;
     let mut response_ids = Vec::new();

@@ -237,7 +237,12 @@ async fn an_erasure_reaches_every_context_and_leaves_the_facts() {
     let data = platform.data_dir();
     let _kept = platform.stop().await;
     let master = MasterKey::from_file(data.join("master.key")).unwrap().key;
-    let db = sled::open(data.join("engagement")).unwrap();
+    // Opened as the services open it (the segment size it was created with).
+    let db = maillage_eventstore::open_sled(
+        &data.join("engagement"),
+        &maillage_eventstore::SledOptions::default(),
+    )
+    .unwrap();
     let vault = KeyVault::new(db.open_tree("privacy.keys").unwrap(), master).unwrap();
     let subject = SubjectId::new("survey-response", response).unwrap();
     assert!(vault.is_erased(&subject).unwrap());

@@ -154,7 +154,10 @@ async fn rows_are_created_once_and_a_second_import_changes_nothing() -> Result<(
     // After a restart with the index dropped (rebuilt from the log): still nothing new.
     let dir = harness.stop().await?;
     {
-        let db = sled::open(dir.path().join("stakeholders"))?;
+        let db = maillage_eventstore::open_sled(
+            &dir.path().join("stakeholders"),
+            &maillage_eventstore::SledOptions::default(),
+        )?;
         db.drop_tree(maillage_stakeholders::search::SEARCH_TREE)?;
         db.flush()?;
     }
