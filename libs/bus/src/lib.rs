@@ -42,7 +42,7 @@ pub use relay::{
     read_checkpoint, with_relay, write_checkpoint, Relay, RelayConfig, RelayError, RelayStatus,
     CHECKPOINT_TREE,
 };
-pub use restore::{restore, RestoreConfig, RestoreError, RestoreReport};
+pub use restore::{restore, RestoreConfig, RestoreError, RestoreProgress, RestoreReport};
 pub use subjects::{
     ensure_stream, event_subject, short_type_name, stream_config, SubjectError, ALL_EVENTS,
     STREAM_NAME,

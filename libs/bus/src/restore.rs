@@ -65,6 +65,15 @@ impl RestoreConfig {
     }
 }
 
+/// How far a restore is, told after each message read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestoreProgress {
+    /// Messages of the context read from the stream so far.
+    pub messages_read: u64,
+    /// Messages of the context the stream held when the restore started.
+    pub messages_total: u64,
+}
+
 /// What a restore did.
 #[derive(Debug, Clone)]
 pub struct RestoreReport {
@@ -135,9 +144,11 @@ pub enum RestoreError {
 /// Restores `config.context`'s log from the stream into `importer` (made on
 /// that log), from the log's head on; see the module docs. Does not call
 /// [`Importer::finish`]: the caller does once it has checked the result.
+/// `progress` is told how far it is after each message (a terminal's bar).
 pub async fn restore(
     config: &RestoreConfig,
     importer: &mut Importer,
+    mut progress: impl FnMut(RestoreProgress),
 ) -> Result<RestoreReport, RestoreError> {
     let stream_error = |reason: String| RestoreError::Stream {
         stream: config.stream.clone(),
@@ -218,6 +229,10 @@ pub async fn restore(
         if sorter.ready.len() >= BATCH {
             sorter.write(importer)?;
         }
+        progress(RestoreProgress {
+            messages_read: sorter.report.messages,
+            messages_total: pending,
+        });
         if remaining == 0 {
             break;
         }

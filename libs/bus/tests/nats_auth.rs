@@ -267,7 +267,7 @@ async fn the_deployed_authorization_lets_each_process_do_its_part_and_no_more() 
     let engine = SledEngine::open(dir.path(), &SledOptions::default())?;
     let mut importer = Importer::new(std::sync::Arc::new(engine))?;
     let config = RestoreConfig::new(user("reader"), "stakeholders");
-    let report = restore(&config, &mut importer).await?;
+    let report = restore(&config, &mut importer, |_| {}).await?;
     assert_eq!(report.head, log.store.head());
 
     // Nobody else publishes that context's events: not engagement's relay,

@@ -90,11 +90,22 @@ async fn a_log_is_restored_from_the_stream_without_what_a_relay_did_not_publish(
     let (mut importer, engine, _dir) = fresh()?;
     // Position 21 is claimed by the forgery first and the genuine event
     // later: the forgery does not chain, the genuine one does.
+    let mut told = Vec::new();
     let report = restore(
         &RestoreConfig::new(url.as_str(), "governance"),
         &mut importer,
+        |progress| told.push(progress),
     )
     .await?;
+    // Progress is told after each message, up to every message the stream held.
+    assert_eq!(told.len() as u64, report.messages);
+    assert!(told
+        .windows(2)
+        .all(|w| w[0].messages_read < w[1].messages_read));
+    assert_eq!(
+        told.last().map(|p| (p.messages_read, p.messages_total)),
+        Some((report.messages, report.messages))
+    );
     assert_eq!(report.head, log.store.head());
     assert_eq!(report.published_head, 30);
     assert_eq!(report.written, 30);
@@ -134,6 +145,7 @@ async fn a_stream_that_lacks_a_position_is_refused_and_a_backup_is_continued() -
     let nothing = restore(
         &RestoreConfig::new(url.as_str(), "engagement"),
         &mut importer,
+        |_| {},
     )
     .await;
     assert!(
@@ -159,6 +171,7 @@ async fn a_stream_that_lacks_a_position_is_refused_and_a_backup_is_continued() -
     let incomplete = restore(
         &RestoreConfig::new(url.as_str(), "stakeholders"),
         &mut importer,
+        |_| {},
     )
     .await;
     match incomplete {
@@ -187,6 +200,7 @@ async fn a_stream_that_lacks_a_position_is_refused_and_a_backup_is_continued() -
     let report = restore(
         &RestoreConfig::new(url.as_str(), "stakeholders"),
         &mut importer,
+        |_| {},
     )
     .await?;
     assert_eq!((report.from.position, report.head), (8, log.store.head()));
@@ -203,6 +217,7 @@ async fn a_stream_that_lacks_a_position_is_refused_and_a_backup_is_continued() -
     let report = restore(
         &RestoreConfig::new(url.as_str(), "stakeholders"),
         &mut importer,
+        |_| {},
     )
     .await?;
     assert_eq!((report.from.position, report.written), (5, 7));

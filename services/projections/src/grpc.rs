@@ -728,6 +728,44 @@ impl Projections for ProjectionsService {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn compare_territory(
+        &self,
+        request: Request<pb::TerritoryComparisonRequest>,
+    ) -> Result<Response<pb::TerritoryComparison>, Status> {
+        admit(&request, &ANALYSTS)?;
+        let request = request.into_inner();
+        let reference =
+            queries::resolve_territory(self.territory, request.territory.as_ref(), "territory")?;
+        let from = opt_micros(request.from.as_ref())
+            .ok_or_else(|| ServiceError::invalid_argument("from", "is required"))?;
+        let to = opt_micros(request.to.as_ref());
+        if to.is_some_and(|to| to < from) {
+            return Err(ServiceError::invalid_argument("to", "is before from").into());
+        }
+        let now = system_micros(self.clock.now());
+        let side = |at: Option<i64>| {
+            let (territory, reference) = (self.territory, reference.clone());
+            let sources = self.export_sources();
+            let judged_at = at.unwrap_or(now);
+            self.with_model(at, queries::comparison::TABLES, move |model| {
+                Ok((
+                    queries::comparison::side(model, territory, &reference, judged_at),
+                    sources(model),
+                ))
+            })
+        };
+        let (before, sources_before) = side(Some(from)).await?;
+        let (after, sources_after) = side(to).await?;
+        Ok(Response::new(pb::TerritoryComparison {
+            from: request.from,
+            to: request.to,
+            sources_before,
+            sources_after,
+            ..queries::comparison::compare(before, after)
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn rebuild(
         &self,
         request: Request<pb::ProjectionRebuildRequest>,

@@ -1350,3 +1350,151 @@ async fn actions_interviews_and_diagnostics_are_listed_for_facilitators() {
     assert_eq!(bad.code(), Code::InvalidArgument);
     assert!(bad.message().starts_with("status: "), "{bad:?}");
 }
+
+/// `CompareTerritory` from day 11 to now says what the territory report and
+/// the consortium state say at each instant, and refuses a bad request.
+#[tokio::test]
+async fn a_comparison_of_two_instants_agrees_with_the_reports_at_each() {
+    let mut w = world().await;
+    let token = w.analyst.clone();
+    let comparison = w
+        .client
+        .compare_territory(req(
+            pb::TerritoryComparisonRequest {
+                territory: epci(),
+                from: Some(timestamp(day(11))),
+                to: None,
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut reports = Vec::new();
+    for as_of in [Some(day(11)), None] {
+        let mut report = w
+            .client
+            .get_territory_engagement(req(territory_request(as_of), &token))
+            .await
+            .unwrap()
+            .into_inner();
+        (report.communes, report.page, report.as_of) = (Vec::new(), None, None);
+        reports.push(report);
+    }
+    assert_eq!(comparison.before.as_ref(), Some(&reports[0]));
+    assert_eq!(comparison.after.as_ref(), Some(&reports[1]));
+    assert!(reports[0].contacts < reports[1].contacts);
+    let white = |report: &pb::TerritoryEngagementReport| -> std::collections::BTreeSet<String> {
+        report.white_zone_communes.iter().cloned().collect()
+    };
+    let left: Vec<String> = white(&reports[0])
+        .difference(&white(&reports[1]))
+        .cloned()
+        .collect();
+    assert_eq!(comparison.left_white_zone, left);
+    assert!(
+        !left.is_empty(),
+        "the scenario reaches communes after day 11"
+    );
+
+    // The consortium at both instants: what moved, what was voted.
+    let mut states = Vec::new();
+    for as_of in [Some(day(11)), None] {
+        states.push(
+            w.client
+                .get_consortium_state(req(
+                    pb::ConsortiumStateRequest {
+                        consortium_id: C1.into(),
+                        as_of: as_of.map(timestamp),
+                    },
+                    &token,
+                ))
+                .await
+                .unwrap()
+                .into_inner(),
+        );
+    }
+    let moved: Vec<&str> = states[1]
+        .commitments
+        .iter()
+        .filter(|now| {
+            !states[0].commitments.iter().any(|then| {
+                then.commitment_id == now.commitment_id
+                    && then.status == now.status
+                    && then.percent == now.percent
+            })
+        })
+        .map(|c| c.commitment_id.as_str())
+        .collect();
+    let reported: Vec<&str> = comparison
+        .commitments
+        .iter()
+        .map(|c| c.commitment_id.as_str())
+        .collect();
+    assert_eq!(reported, moved);
+    assert!(!moved.is_empty());
+    assert_eq!(comparison.resolutions.len(), 1);
+    assert_eq!(
+        comparison.resolutions[0].status,
+        pb::ResolutionStatus::Adopted as i32
+    );
+    assert!(comparison
+        .sources_before
+        .iter()
+        .all(|s| s.position > 0 || s.hash.is_empty()));
+    assert_eq!(
+        comparison.sources_after.len(),
+        comparison.sources_before.len()
+    );
+
+    // Bad requests, each naming its field.
+    let refusals = [
+        (
+            pb::TerritoryComparisonRequest {
+                territory: epci(),
+                from: None,
+                to: None,
+            },
+            "from",
+        ),
+        (
+            pb::TerritoryComparisonRequest {
+                territory: epci(),
+                from: Some(timestamp(day(20))),
+                to: Some(timestamp(day(10))),
+            },
+            "to",
+        ),
+        (
+            pb::TerritoryComparisonRequest {
+                territory: None,
+                from: Some(timestamp(day(10))),
+                to: None,
+            },
+            "territory",
+        ),
+    ];
+    for (request, field) in refusals {
+        let status = w
+            .client
+            .compare_territory(req(request, &token))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().starts_with(field), "{status:?}");
+    }
+    let facilitator = w.facilitator.clone();
+    let denied = w
+        .client
+        .compare_territory(req(
+            pb::TerritoryComparisonRequest {
+                territory: epci(),
+                from: Some(timestamp(day(10))),
+                to: None,
+            },
+            &facilitator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}

@@ -8,12 +8,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
 use tonic::Code;
@@ -69,14 +67,9 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<()> {
         .transpose()?;
     let parsed = import::parse(&bytes, args.format, territory.as_ref())?;
     let (channel, seen) = connection.connect_session().await?;
-    let progress = if std::io::stdout().is_terminal() {
-        ProgressBar::with_draw_target(Some(parsed.rows.len() as u64), ProgressDrawTarget::stderr())
-    } else {
-        ProgressBar::hidden()
-    };
-    progress.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} lignes  {per_sec}  reste {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let progress = super::progress::bar(
+        Some(parsed.rows.len() as u64),
+        "{bar:40} {pos}/{len} lignes  {per_sec}  reste {eta}",
     );
     let results = send(
         channel,

@@ -13,6 +13,7 @@ pub mod import;
 pub mod output;
 pub mod privacy;
 pub mod programme;
+pub mod progress;
 pub mod reach;
 pub mod rebuild;
 pub mod rekey;

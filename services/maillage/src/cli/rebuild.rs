@@ -2,10 +2,8 @@
 //! (the projections' `Rebuild` RPC, role admin), without downtime. While it runs,
 //! a terminal sees its progress, read from `GetProjectionStatus`.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use maillage_proto::v1::projections_client::ProjectionsClient;
 use maillage_proto::v1::{ProjectionRebuildRequest, ProjectionStatusRequest};
 
@@ -14,25 +12,15 @@ use super::client::{explain, Connection};
 /// How often the progress is read.
 const POLL: Duration = Duration::from_millis(500);
 
-/// A bar on standard error, when it is a terminal.
-fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("reconstruction {bar:40} {pos}/{len} événements  {per_sec}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
 /// Asks the running platform to rebuild its projections and says how much it replayed.
 pub async fn run(connection: &Connection) -> anyhow::Result<()> {
     let channel = connection.connect().await?;
     let mut projections = ProjectionsClient::new(channel.clone());
     let mut status = ProjectionsClient::new(channel);
-    let bar = progress_bar();
+    let bar = super::progress::bar(
+        None,
+        "reconstruction {bar:40} {pos}/{len} événements  {per_sec}",
+    );
     let rebuild = projections.rebuild(ProjectionRebuildRequest::default());
     tokio::pin!(rebuild);
     let rebuilt = loop {

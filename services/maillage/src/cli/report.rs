@@ -82,26 +82,34 @@ pub struct ReportArgs {
 }
 
 /// The report's data as of `as_of` (live without it), and what changed since
-/// `from` when it is given.
+/// `from` when it is given (`Projections.CompareTerritory`).
 async fn gather(
     channel: Authed,
     territory: &TerritoryRef,
     as_of: Option<Timestamp>,
     from: Option<Timestamp>,
 ) -> anyhow::Result<(ReportData, Option<diff::ReportDiff>)> {
-    let before = match from {
-        Some(from) => {
-            if let Some(to) = &as_of {
-                if (to.seconds, to.nanos) < (from.seconds, from.nanos) {
-                    anyhow::bail!("--from doit précéder --to (ou --as-of)");
-                }
-            }
-            Some(report::gather(channel.clone(), territory, Some(from)).await?)
+    if let (Some(from), Some(to)) = (&from, &as_of) {
+        if (to.seconds, to.nanos) < (from.seconds, from.nanos) {
+            anyhow::bail!("--from doit précéder --to (ou --as-of)");
         }
+    }
+    let comparison = match from {
+        Some(from) => Some(
+            ProjectionsClient::new(channel.clone())
+                .compare_territory(pb::TerritoryComparisonRequest {
+                    territory: Some(territory::to_proto(territory)),
+                    from: Some(from),
+                    to: as_of,
+                })
+                .await
+                .map_err(explain)?
+                .into_inner(),
+        ),
         None => None,
     };
     let data = report::gather(channel, territory, as_of).await?;
-    let changes = before.map(|before| diff::compare(&before, &data));
+    let changes = comparison.map(|comparison| diff::named(&comparison, &data));
     Ok((data, changes))
 }
 

@@ -93,9 +93,18 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
         stream: args.stream,
         context: context.to_owned(),
     };
-    let report = restore(&config, &mut importer)
-        .await
-        .with_context(|| format!("restoring the {context} log from {}", config.stream))?;
+    let bar = super::progress::bar(
+        None,
+        "restauration {bar:40} {pos}/{len} messages  {per_sec}  reste {eta}",
+    );
+    let report = restore(&config, &mut importer, |progress| {
+        bar.set_length(progress.messages_total.max(progress.messages_read));
+        bar.set_position(progress.messages_read);
+    })
+    .await;
+    bar.finish_and_clear();
+    let report =
+        report.with_context(|| format!("restoring the {context} log from {}", config.stream))?;
     let head = importer
         .finish()
         .with_context(|| format!("the restored {context} log does not verify"))?;

@@ -1,11 +1,11 @@
 //! What changed on a territory between two dates (`maillage report --diff --from D1
-//! --to D2`): the report's data replayed at both instants, compared. Communes that
-//! left (or entered) the white zone, the key figures before and after, the
-//! commitments of the action plan that moved, and the resolutions voted in between —
-//! counts and organisation names only, like the rest of the report. Rendered as a
-//! section of the HTML report (`templates/report/diff.html`) or as lines of text.
+//! --to D2`), as `Projections.CompareTerritory` finds it by two replays, named for
+//! a reader: communes that left (or entered) the white zone, the key figures before
+//! and after, the commitments of the action plan that moved, and the resolutions
+//! voted in between — counts and organisation names only, like the rest of the
+//! report. Rendered as a section of the HTML report (`templates/report/diff.html`)
+//! or as lines of text.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use askama::Template;
@@ -109,12 +109,14 @@ fn communes(data: &ReportData, codes: impl Iterator<Item = String>) -> Vec<Commu
         .collect()
 }
 
-fn figures(before: &ReportData, after: &ReportData) -> Vec<FigureChange> {
-    let (b, a) = (&before.territory, &after.territory);
+fn figures(
+    before: &pb::TerritoryEngagementReport,
+    after: &pb::TerritoryEngagementReport,
+) -> Vec<FigureChange> {
     let figure = |label, pick: fn(&pb::TerritoryEngagementReport) -> u64| FigureChange {
         label,
-        before: pick(b),
-        after: pick(a),
+        before: pick(before),
+        after: pick(after),
     };
     vec![
         figure("Communes avec un élu contacté", |t| {
@@ -136,74 +138,42 @@ fn figures(before: &ReportData, after: &ReportData) -> Vec<FigureChange> {
     ]
 }
 
-fn commitments(before: &ReportData, after: &ReportData) -> Vec<CommitmentMove> {
-    let earlier: BTreeMap<&str, &pb::ConsortiumCommitmentState> = before
-        .consortium
-        .iter()
-        .flat_map(|state| &state.commitments)
-        .map(|c| (c.commitment_id.as_str(), c))
-        .collect();
-    after
-        .consortium
-        .iter()
-        .flat_map(|state| &state.commitments)
-        .filter_map(|now| {
-            let then = earlier.get(now.commitment_id.as_str());
-            let moved =
-                then.is_none_or(|then| then.status != now.status || then.percent != now.percent);
-            moved.then(|| CommitmentMove {
-                title: now.title.clone(),
-                owner: after.organisation(&now.owner_member_id),
-                before: then.map(|then| (commitment_status(then.status), then.percent)),
-                after: (commitment_status(now.status), now.percent),
-            })
-        })
-        .collect()
-}
-
-fn resolutions(before: &ReportData, after: &ReportData) -> Vec<ResolutionOutcome> {
-    let resolutions = |data: &ReportData| -> BTreeMap<String, (String, i32)> {
-        data.consortium
-            .iter()
-            .flat_map(|state| &state.meetings)
-            .flat_map(|meeting| &meeting.resolutions)
-            .map(|r| (r.resolution_id.clone(), (r.title.clone(), r.status)))
-            .collect()
+/// The changes `CompareTerritory` found, named for a reader with the report's
+/// data at the later instant (commune and organisation names).
+pub fn named(comparison: &pb::TerritoryComparison, after: &ReportData) -> ReportDiff {
+    let instant = |at: Option<&prost_types::Timestamp>| {
+        at.map_or_else(|| "maintenant".to_owned(), super::dates::rfc3339)
     };
-    let earlier = resolutions(before);
-    let open = pb::ResolutionStatus::Open as i32;
-    resolutions(after)
-        .into_iter()
-        .filter(|(id, (_, status))| {
-            *status != open && earlier.get(id).is_none_or(|(_, then)| then != status)
-        })
-        .map(|(_, (title, status))| ResolutionOutcome {
-            title,
-            status: resolution_status(status),
-        })
-        .collect()
-}
-
-/// Compares the report at `before` with the report at `after`.
-pub fn compare(before: &ReportData, after: &ReportData) -> ReportDiff {
-    let white = |data: &ReportData| -> BTreeSet<String> {
-        data.territory.white_zone_communes.iter().cloned().collect()
-    };
-    let (white_before, white_after) = (white(before), white(after));
+    let empty = pb::TerritoryEngagementReport::default();
     ReportDiff {
-        from: before
-            .as_of
-            .clone()
-            .unwrap_or_else(|| "maintenant".to_owned()),
-        to: after
-            .as_of
-            .clone()
-            .unwrap_or_else(|| "maintenant".to_owned()),
-        left_white_zone: communes(after, white_before.difference(&white_after).cloned()),
-        entered_white_zone: communes(after, white_after.difference(&white_before).cloned()),
-        figures: figures(before, after),
-        commitments: commitments(before, after),
-        resolutions: resolutions(before, after),
+        from: instant(comparison.from.as_ref()),
+        to: instant(comparison.to.as_ref()),
+        left_white_zone: communes(after, comparison.left_white_zone.iter().cloned()),
+        entered_white_zone: communes(after, comparison.entered_white_zone.iter().cloned()),
+        figures: figures(
+            comparison.before.as_ref().unwrap_or(&empty),
+            comparison.after.as_ref().unwrap_or(&empty),
+        ),
+        commitments: comparison
+            .commitments
+            .iter()
+            .map(|moved| CommitmentMove {
+                title: moved.title.clone(),
+                owner: after.organisation(&moved.owner_member_id),
+                before: moved
+                    .existed_before
+                    .then(|| (commitment_status(moved.status_before), moved.percent_before)),
+                after: (commitment_status(moved.status_after), moved.percent_after),
+            })
+            .collect(),
+        resolutions: comparison
+            .resolutions
+            .iter()
+            .map(|decided| ResolutionOutcome {
+                title: decided.title.clone(),
+                status: resolution_status(decided.status),
+            })
+            .collect(),
     }
 }
 
@@ -280,53 +250,65 @@ mod tests {
         }
     }
 
-    fn report(
-        white: &[&str],
-        contacts: u64,
-        percent: u32,
-        status: pb::ResolutionStatus,
-    ) -> ReportData {
+    fn after() -> ReportData {
         ReportData {
             territory: pb::TerritoryEngagementReport {
-                white_zone_communes: white.iter().map(|c| (*c).to_owned()).collect(),
                 communes: vec![
                     commune("37009", "Autrèche"),
                     commune("37063", "Château-Renault"),
                 ],
-                contacts,
                 ..Default::default()
             },
-            consortium: Some(pb::ConsortiumState {
-                commitments: vec![pb::ConsortiumCommitmentState {
-                    commitment_id: "c1".into(),
-                    title: "Ouvrir un <atelier>".into(),
-                    owner_member_id: "m1".into(),
-                    percent,
-                    ..Default::default()
-                }],
-                meetings: vec![pb::ConsortiumMeetingState {
-                    resolutions: vec![pb::ConsortiumResolutionState {
-                        resolution_id: "r1".into(),
-                        title: "Adopter la charte".into(),
-                        status: status as i32,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
             organisation_names: [("m1".to_owned(), "Mairie".to_owned())].into(),
             ..Default::default()
         }
     }
 
+    fn figures_with(white: &[&str], contacts: u64) -> pb::TerritoryEngagementReport {
+        pb::TerritoryEngagementReport {
+            white_zone_communes: white.iter().map(|c| (*c).to_owned()).collect(),
+            contacts,
+            ..Default::default()
+        }
+    }
+
     #[test]
-    fn white_zones_figures_commitments_and_votes_are_compared() {
-        let mut before = report(&["37009", "37063"], 3, 10, pb::ResolutionStatus::Open);
-        before.as_of = Some("2026-03-01T00:00:00Z".into());
-        let mut after = report(&["37063"], 10, 40, pb::ResolutionStatus::Adopted);
-        after.as_of = Some("2026-06-01T00:00:00Z".into());
-        let diff = compare(&before, &after);
+    fn the_changes_are_named_for_a_reader() {
+        let comparison = pb::TerritoryComparison {
+            from: Some(prost_types::Timestamp {
+                seconds: 1_772_323_200,
+                nanos: 0,
+            }),
+            to: None,
+            before: Some(figures_with(&["37009", "37063"], 3)),
+            after: Some(figures_with(&["37063"], 10)),
+            left_white_zone: vec!["37009".into()],
+            commitments: vec![
+                pb::CommitmentChange {
+                    title: "Ouvrir un <atelier>".into(),
+                    owner_member_id: "m1".into(),
+                    existed_before: true,
+                    percent_before: 10,
+                    percent_after: 40,
+                    ..Default::default()
+                },
+                pb::CommitmentChange {
+                    title: "Recenser les besoins".into(),
+                    owner_member_id: "m2".into(),
+                    percent_after: 5,
+                    ..Default::default()
+                },
+            ],
+            resolutions: vec![pb::ResolutionDecided {
+                title: "Adopter la charte".into(),
+                status: pb::ResolutionStatus::Adopted as i32,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let diff = named(&comparison, &after());
+        assert_eq!(diff.from, "2026-03-01T00:00:00Z");
+        assert_eq!(diff.to, "maintenant");
         assert_eq!(
             diff.left_white_zone,
             vec![CommuneName {
@@ -334,28 +316,31 @@ mod tests {
                 code: "37009".into()
             }]
         );
-        assert!(diff.entered_white_zone.is_empty());
         let contacts = diff
             .figures
             .iter()
             .find(|f| f.label == "Contacts enregistrés")
             .unwrap();
-        assert_eq!((contacts.before, contacts.after), (3, 10));
-        assert_eq!(contacts.delta(), "+7");
+        assert_eq!(
+            (contacts.before, contacts.after, contacts.delta().as_str()),
+            (3, 10, "+7")
+        );
         let white = diff
             .figures
             .iter()
             .find(|f| f.label == "Communes en zone blanche")
             .unwrap();
         assert_eq!(white.delta(), "−1");
-        assert_eq!(diff.commitments.len(), 1);
-        assert_eq!(diff.commitments[0].after.1, 40);
         assert_eq!(diff.commitments[0].owner, "Mairie");
-        assert_eq!(diff.resolutions.len(), 1);
+        assert_eq!(diff.commitments[0].before.as_ref().map(|b| b.1), Some(10));
+        assert_eq!(diff.commitments[1].before, None);
         assert_eq!(diff.resolutions[0].status, "adoptée");
 
         let text = text(&diff);
-        assert!(text.starts_with("Évolution du 2026-03-01T00:00:00Z au 2026-06-01T00:00:00Z"));
+        assert!(
+            text.starts_with("Évolution du 2026-03-01T00:00:00Z au maintenant"),
+            "{text}"
+        );
         assert!(
             text.contains("Sorties de la zone blanche (1) : Autrèche (37009)"),
             "{text}"
@@ -364,15 +349,22 @@ mod tests {
             text.contains("Contacts enregistrés : 3 → 10 (+7)"),
             "{text}"
         );
+        assert!(text.contains("« Recenser les besoins »"), "{text}");
+        assert!(text.contains(": nouveau →"), "{text}");
         let html = diff.render().unwrap();
         assert!(html.contains("Ouvrir un &#60;atelier&#62;"), "{html}");
         assert!(html.contains("id=\"evolution\""), "{html}");
     }
 
     #[test]
-    fn nothing_moved_between_equal_reports() {
-        let same = report(&["37009"], 3, 10, pb::ResolutionStatus::Adopted);
-        let diff = compare(&same, &same);
+    fn nothing_moved_gives_zero_deltas() {
+        let same = figures_with(&["37009"], 3);
+        let comparison = pb::TerritoryComparison {
+            before: Some(same.clone()),
+            after: Some(same),
+            ..Default::default()
+        };
+        let diff = named(&comparison, &after());
         assert!(diff.left_white_zone.is_empty());
         assert!(diff.commitments.is_empty());
         assert!(diff.resolutions.is_empty());

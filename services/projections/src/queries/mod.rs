@@ -7,6 +7,7 @@
 //! - [`audit`]: the contact audit;
 //! - [`surveys`], [`actions`], [`consortium`]: results and state;
 //! - [`coding`]: coded findings of interviews and diagnostics;
+//! - [`comparison`]: what changed on a territory between two instants;
 //! - [`lessons`]: the lessons-learned register, searched;
 //! - [`follow_ups`]: who owns which follow-up, due when;
 //! - [`engagement_lists`]: the actions, interviews and diagnostics;
@@ -17,6 +18,7 @@
 pub mod actions;
 pub mod audit;
 pub mod coding;
+pub mod comparison;
 pub mod consortium;
 pub mod engagement_lists;
 pub mod follow_ups;
