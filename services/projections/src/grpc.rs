@@ -22,6 +22,7 @@ use crate::model::{ReadModel, TABLES};
 use crate::projection::LiveProjection;
 use crate::queries::{self, audit::AuditScope, Page};
 use crate::replay;
+use crate::running::RunningReplays;
 use crate::snapshot::Tables;
 use crate::source::SharedSource;
 use crate::time::{opt_micros, system_micros};
@@ -49,6 +50,7 @@ pub struct ProjectionsService {
     clock: Arc<dyn Clock>,
     territory: &'static Territory,
     replays: ReplaySlots,
+    running: RunningReplays,
 }
 
 impl ProjectionsService {
@@ -66,6 +68,7 @@ impl ProjectionsService {
             clock,
             territory,
             replays: ReplaySlots::new(DEFAULT_MAX_REPLAYS as usize),
+            running: RunningReplays::default(),
         }
     }
 
@@ -103,7 +106,8 @@ impl ProjectionsService {
             }
             Some(as_of) => {
                 let slot = self.replays.take()?;
-                let sources = self.sources.clone();
+                let running = self.running.start(as_of, self.clock.now());
+                let sources = running.counted(&self.sources);
                 let snapshots = self.live.snapshots().cloned();
                 // The sources read asynchronously (a remote EventLog); the
                 // replay drives them from its own thread.
@@ -119,7 +123,10 @@ impl ProjectionsService {
                         .map_err(|error| ServiceError::Unavailable {
                             message: format!("replay failed: {error}"),
                         })?;
-                    query(&model)
+                    // Listed as running until the query is answered.
+                    let answer = query(&model);
+                    drop(running);
+                    answer
                 })
                 .await?)
             }
@@ -649,6 +656,7 @@ impl Projections for ProjectionsService {
                     events_expected: progress.expected,
                 }
             }),
+            replays: self.running.list(),
         }))
     }
 

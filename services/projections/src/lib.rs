@@ -43,6 +43,7 @@ pub mod projection;
 mod projector;
 pub mod queries;
 pub mod replay;
+pub mod running;
 pub mod snapshot;
 pub mod source;
 pub mod storage;

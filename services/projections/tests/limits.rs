@@ -68,17 +68,29 @@ struct World {
 /// The scenario's logs, the live projection caught up, and a server allowing
 /// one replay at once whose stakeholders source is gated (closed).
 async fn world() -> World {
+    world_gating(0).await.0
+}
+
+/// As [`world`], with the source at `gated` (0 stakeholders, 1 engagement, 2
+/// governance) gated instead; also the head of each log, in source order.
+async fn world_gating(gated: usize) -> (World, Vec<u64>) {
     let dir = tempfile::tempdir().unwrap();
     let logs = Logs::open(&dir.path().join("logs"));
     logs.append(&scenario()).await;
     let (gate, open) = watch::channel(false);
     let reading = Arc::new(Notify::new());
-    let mut sources = local_sources(&logs.pairs());
-    sources[0] = Arc::new(Gated {
-        inner: LocalSource::new("stakeholders", logs.stakeholders.clone()),
+    let pairs = logs.pairs();
+    let mut sources = local_sources(&pairs);
+    let (context, store) = &pairs[gated];
+    sources[gated] = Arc::new(Gated {
+        inner: LocalSource::new(*context, store.clone()),
         open,
         reading: reading.clone(),
     });
+    let heads = pairs
+        .iter()
+        .map(|(_, store)| store.head().position)
+        .collect();
     let projections = Projections::open(&dir.path().join("projections"), sources).unwrap();
     projections.spawn_direct(&logs.pairs()).unwrap();
     for (context, head) in logs.heads() {
@@ -97,14 +109,15 @@ async fn world() -> World {
     .await
     .unwrap();
     let client = ProjectionsClient::new(server.channel().await.unwrap());
-    World {
+    let world = World {
         _dir: dir,
         client,
         analyst: tokens.of(Role::Analyst).to_string(),
         gate,
         reading,
         _server: server,
-    }
+    };
+    (world, heads)
 }
 
 fn req<T>(message: T, token: &str) -> Request<T> {
@@ -174,6 +187,55 @@ async fn an_as_of_replay_beyond_the_limit_is_resource_exhausted() {
     // The slot was given back.
     client
         .get_territory_engagement(req(report(EPCI, everything), &w.analyst))
+        .await
+        .unwrap();
+}
+
+/// A replay running is listed by `GetProjectionStatus` with the events it has
+/// read, and no longer once its query is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_replay_reports_its_progress() {
+    let (w, heads) = world_gating(2).await;
+    let everything = Some(day(400));
+    let first = {
+        let (mut client, token) = (w.client.clone(), w.analyst.clone());
+        tokio::spawn(async move {
+            client
+                .get_territory_engagement(req(report(EPCI, everything), &token))
+                .await
+        })
+    };
+    // The replay read the stakeholders and engagement logs whole, and waits
+    // at the governance log.
+    tokio::time::timeout(GUARD, w.reading.notified())
+        .await
+        .expect("the replay reached the governance log");
+    let mut client = w.client.clone();
+    let status = |mut client: ProjectionsClient<Channel>, token: String| async move {
+        client
+            .get_projection_status(req(pb::ProjectionStatusRequest {}, &token))
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let running = status(client.clone(), w.analyst.clone()).await;
+    assert_eq!(running.replays.len(), 1, "{running:?}");
+    let replay = &running.replays[0];
+    assert_eq!(replay.as_of, everything.map(timestamp));
+    assert!(replay.started_at.is_some());
+    assert_eq!(replay.events_read, heads[0] + heads[1]);
+
+    w.gate.send_replace(true);
+    tokio::time::timeout(GUARD, first)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let done = status(client.clone(), w.analyst.clone()).await;
+    assert!(done.replays.is_empty(), "{done:?}");
+    // A live query is no replay.
+    client
+        .get_territory_engagement(req(report(EPCI, None), &w.analyst))
         .await
         .unwrap();
 }

@@ -139,40 +139,50 @@ pub async fn run(connection: &Connection, args: ReportArgs) -> anyhow::Result<()
     if from.is_some() && matches!(format, Format::Json | Format::Csv) {
         anyhow::bail!("--diff s'affiche en HTML ou en texte (--format html ou text)");
     }
-    let bytes = match format {
-        Format::Html => html(channel, &territory, as_of, from).await?.into_bytes(),
-        Format::Text => {
-            let (data, changes) = gather(channel, &territory, as_of, from).await?;
-            let mut text = super::summary::text(&data);
-            if let Some(changes) = changes {
-                text.push('\n');
-                text.push_str(&diff::text(&changes));
+    let produce = async {
+        let bytes = match format {
+            Format::Html => html(channel.clone(), &territory, as_of, from)
+                .await?
+                .into_bytes(),
+            Format::Text => {
+                let (data, changes) = gather(channel.clone(), &territory, as_of, from).await?;
+                let mut text = super::summary::text(&data);
+                if let Some(changes) = changes {
+                    text.push('\n');
+                    text.push_str(&diff::text(&changes));
+                }
+                text.into_bytes()
             }
-            text.into_bytes()
-        }
-        Format::Json | Format::Csv => {
-            let format = if format == Format::Json {
-                pb::ExportFormat::Json
-            } else {
-                pb::ExportFormat::Csv
-            };
-            ProjectionsClient::new(channel)
-                .export_report(pb::ExportReportRequest {
-                    with_provenance: true,
-                    format: format as i32,
-                    report: Some(pb::export_report_request::Report::TerritoryEngagement(
-                        pb::TerritoryEngagementRequest {
-                            territory: Some(territory::to_proto(&territory)),
-                            as_of,
-                            page: None,
-                        },
-                    )),
-                })
-                .await
-                .map_err(explain)?
-                .into_inner()
-                .content
-        }
+            Format::Json | Format::Csv => {
+                let format = if format == Format::Json {
+                    pb::ExportFormat::Json
+                } else {
+                    pb::ExportFormat::Csv
+                };
+                ProjectionsClient::new(channel.clone())
+                    .export_report(pb::ExportReportRequest {
+                        with_provenance: true,
+                        format: format as i32,
+                        report: Some(pb::export_report_request::Report::TerritoryEngagement(
+                            pb::TerritoryEngagementRequest {
+                                territory: Some(territory::to_proto(&territory)),
+                                as_of,
+                                page: None,
+                            },
+                        )),
+                    })
+                    .await
+                    .map_err(explain)?
+                    .into_inner()
+                    .content
+            }
+        };
+        anyhow::Ok(bytes)
+    };
+    let bytes = if as_of.is_some() || from.is_some() {
+        super::progress::while_replaying(channel.clone(), produce).await?
+    } else {
+        produce.await?
     };
     super::output::write(args.out.as_deref(), &bytes)
 }
