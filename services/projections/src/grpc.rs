@@ -142,14 +142,7 @@ impl ProjectionsService {
             return Ok(None);
         };
         let reference = queries::resolve_territory(self.territory, Some(territory), "territory")?;
-        Ok(Some(
-            self.territory
-                .communes_in(&reference)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|commune| commune.code.as_str())
-                .collect(),
-        ))
+        Ok(Some(queries::commune_codes(self.territory, &reference)))
     }
 
     fn audit_rows(

@@ -35,12 +35,7 @@ pub fn rows(
             interaction_ids.extend(contacts_of(model, stakeholder_id));
         }
         AuditScope::Territory(reference) => {
-            let communes: BTreeSet<&str> = territory
-                .communes_in(reference)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|commune| commune.code.as_str())
-                .collect();
+            let communes = super::commune_codes(territory, reference);
             let audited: BTreeSet<&str> = model
                 .stakeholders
                 .iter()

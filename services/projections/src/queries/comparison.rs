@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryRef as CogRef};
 
-use super::{consortium, follow_ups, resolve_territory, territory, Page};
+use super::{commune_codes, consortium, follow_ups, resolve_territory, territory, Page};
 use crate::model::ReadModel;
 
 /// The tables a comparison reads: the territory report's and the consortia's.
@@ -40,9 +40,7 @@ fn overlaps(territory: &Territory, covered: &[(i32, String)], communes: &BTreeSe
             code: code.clone(),
         };
         resolve_territory(territory, Some(&reference), "territory")
-            .ok()
-            .and_then(|reference| territory.communes_in(&reference).ok())
-            .is_some_and(|inside| inside.iter().any(|c| communes.contains(c.code.as_str())))
+            .is_ok_and(|reference| !commune_codes(territory, &reference).is_disjoint(communes))
     })
 }
 
@@ -53,12 +51,7 @@ pub fn side(model: &ReadModel, territory: &Territory, reference: &CogRef, now: i
         follow_ups::open_and_overdue(model, territory, reference, now);
     report.communes.clear();
     report.page = None;
-    let communes: BTreeSet<&str> = territory
-        .communes_in(reference)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|commune| commune.code.as_str())
-        .collect();
+    let communes = commune_codes(territory, reference);
     let consortia = model
         .consortia
         .iter()

@@ -51,12 +51,7 @@ pub fn stakeholders_in<'m>(
     territory: &Territory,
     reference: &CogRef,
 ) -> BTreeSet<&'m str> {
-    let communes: BTreeSet<String> = territory
-        .communes_in(reference)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|commune| commune.code.clone())
-        .collect();
+    let communes = super::commune_codes(territory, reference);
     model
         .stakeholders
         .iter()

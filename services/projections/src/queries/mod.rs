@@ -29,6 +29,8 @@ pub mod surveys;
 pub mod territory;
 pub mod timeline;
 
+use std::collections::BTreeSet;
+
 use maillage_proto::v1 as pb;
 use maillage_service_kit::ServiceError;
 use maillage_territory::{Territory, TerritoryLevel, TerritoryRef as CogRef};
@@ -105,6 +107,16 @@ impl Page {
 /// Longest territory code a request may give: COG codes have 2 to 9
 /// characters. A longer one is refused before any search for close names.
 pub const MAX_TERRITORY_CODE_LEN: usize = 16;
+
+/// The INSEE codes of the communes of `reference` (none when it is unknown).
+pub fn commune_codes<'t>(territory: &'t Territory, reference: &CogRef) -> BTreeSet<&'t str> {
+    territory
+        .communes_in(reference)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|commune| commune.code.as_str())
+        .collect()
+}
 
 /// The COG territory of a request field: INVALID_ARGUMENT naming `field`
 /// (`<field>.level` or `<field>.code`, with the closest territory names) when
