@@ -102,6 +102,29 @@ impl LogFixture {
         self.append(format!("stakeholder-{id}"), &event).await
     }
 
+    /// Defines axis `id` named `name` in the programme (engagement's log);
+    /// returns the log position.
+    pub async fn axis(&self, id: Uuid, name: &str) -> Result<u64, StoreError> {
+        let event = pb::ProgrammeAxisDefined {
+            axis_id: id.to_string(),
+            name: name.into(),
+            defined_by: "fixture".into(),
+            ..Default::default()
+        };
+        self.append(format!("programme-{}", Uuid::nil()), &event)
+            .await
+    }
+
+    /// Retires axis `id`; returns the log position.
+    pub async fn retire_axis(&self, id: Uuid) -> Result<u64, StoreError> {
+        let event = pb::ProgrammeAxisRetired {
+            axis_id: id.to_string(),
+            reason: "fixture".into(),
+        };
+        self.append(format!("programme-{}", Uuid::nil()), &event)
+            .await
+    }
+
     /// Records action `action` of `kind` as planned, then `outcomes` recorded
     /// for it (engagement's log); returns the last position.
     pub async fn action_with_outcomes(

@@ -12,11 +12,16 @@
 //!   organisation type, commune, archived, erased), kept by engagement and
 //!   governance, and checked with [`Replica::<Register>::expect`];
 //! - [`RoundtableOutcomes`]: the outcomes recorded for roundtables, kept by
-//!   governance for commitments born of a roundtable.
+//!   governance for commitments born of a roundtable;
+//! - [`ProgrammeAxes`]: the axes of the collectivité's programme (name,
+//!   retired), kept by stakeholders and governance for the `axis_ids` of
+//!   contacts and commitments, and checked with
+//!   [`Replica::<ProgrammeAxes>::expect_axes`].
 //!
 //! Read-your-writes across services: every command reply carries its log
 //! position; a dependent command may carry the header
-//! `maillage-after: stakeholders=<position>` ([`after`]) and the service waits,
+//! `maillage-after: stakeholders=<position>` (or `engagement=<position>`
+//! after an axis was defined: [`after`]) and the service waits,
 //! at most [`after::MAX_WAIT`], for its replica to reach it, else answers
 //! `UNAVAILABLE` (retryable).
 //!
@@ -36,6 +41,7 @@ pub mod fixtures;
 pub mod follow;
 pub mod guards;
 pub mod outcomes;
+pub mod programme;
 pub mod reactor;
 pub mod register;
 pub mod replica;
@@ -44,6 +50,7 @@ pub use after::{Positions, AFTER_HEADER};
 pub use follow::{follow, FeedFactory, Follower, Follows};
 pub use guards::{ExclusiveGuard, ReferenceGuards, SharedGuards};
 pub use outcomes::{Outcome, RoundtableOutcomes};
+pub use programme::{AxisEntry, ProgrammeAxes};
 pub use reactor::{React, ReactError, Reactor};
 pub use register::{Expected, OrganisationType, Register, RegisterEntry, StakeholderKind};
 pub use replica::{FoldError, Model, Overlay, Replica, ReplicaError};

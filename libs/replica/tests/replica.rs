@@ -10,8 +10,8 @@ use maillage_eventstore::{EventData, EventMetadata, ExpectedVersion};
 use maillage_proto::v1 as pb;
 use maillage_replica::fixtures::LogFixture;
 use maillage_replica::{
-    follow, Expected, OrganisationType, Positions, Register, Replica, RoundtableOutcomes,
-    StakeholderKind, AFTER_HEADER,
+    follow, Expected, OrganisationType, Positions, ProgrammeAxes, Register, Replica,
+    RoundtableOutcomes, StakeholderKind, AFTER_HEADER,
 };
 use maillage_service_kit::ServiceError;
 use tonic::metadata::MetadataMap;
@@ -234,6 +234,54 @@ async fn outcomes_are_known_with_the_kind_of_their_action() -> Result<()> {
         .unwrap_err();
     assert!(
         matches!(&error, ServiceError::InvalidArgument { field, .. } if field == "roundtable_outcome_id"),
+        "{error:?}"
+    );
+    follower.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn axes_are_accepted_while_defined_and_refused_once_retired_or_unknown() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let log = LogFixture::open(&dir.path().join("engagement"))?;
+    let (kept, retired, unknown) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    log.axis(kept, "Sensibiliser").await?;
+    log.axis(retired, "Ancien axe").await?;
+    let last = log.retire_axis(retired).await?;
+    let db = sled::open(dir.path().join("stakeholders"))?;
+    let replica = Arc::new(Replica::<ProgrammeAxes>::open(
+        db.open_tree("replica.programme")?,
+    )?);
+    let follower = follow::follow(
+        replica.clone(),
+        follow::direct("engagement", log.store.clone()),
+    );
+    replica.reach(&after("engagement", last)?).await?;
+
+    assert_eq!(
+        replica.expect_axes("axis_ids", &[kept.to_string()])?,
+        vec![kept]
+    );
+    assert_eq!(replica.expect_axes("axis_ids", &[])?, Vec::<Uuid>::new());
+    for (values, at) in [
+        (vec![kept.to_string(), retired.to_string()], "axis_ids[1]"),
+        (vec![unknown.to_string()], "axis_ids[0]"),
+        (vec![kept.to_string(), kept.to_string()], "axis_ids[1]"),
+        (vec!["not-an-id".to_owned()], "axis_ids[0]"),
+    ] {
+        let error = replica.expect_axes("axis_ids", &values).unwrap_err();
+        assert!(
+            matches!(&error, ServiceError::InvalidArgument { field, .. } if field == at),
+            "{values:?}: {error:?}"
+        );
+    }
+    // A position the replica has not reached: UNAVAILABLE, not a wrong answer.
+    let error = replica
+        .reach(&after("engagement", last + 1)?)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ServiceError::Unavailable { .. }),
         "{error:?}"
     );
     follower.shutdown().await;

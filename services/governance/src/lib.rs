@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use maillage_bus::NatsConfig;
 use maillage_eventstore::{EventStore, SystemClock};
-use maillage_replica::{follow, Model, Register, RoundtableOutcomes};
+use maillage_replica::{follow, Model, ProgrammeAxes, Register, RoundtableOutcomes};
 use maillage_service_kit::{ServiceConfig, ServiceDatabase};
 use tokio::net::TcpListener;
 
@@ -39,14 +39,18 @@ pub type GovernanceServer =
 pub const REGISTER_DURABLE: &str = "governance-register";
 /// See [`REGISTER_DURABLE`].
 pub const OUTCOMES_DURABLE: &str = "governance-outcomes";
+/// See [`REGISTER_DURABLE`].
+pub const PROGRAMME_DURABLE: &str = "governance-programme";
 
 /// The feeds of governance's replicas: the stakeholders log for the
-/// register, the engagement log for roundtable outcomes.
+/// register, the engagement log for roundtable outcomes and the programme's axes.
 pub struct ReplicaFeeds {
     /// Feeds the register replica.
     pub register: follow::FeedFactory,
     /// Feeds the roundtable outcomes replica.
     pub outcomes: follow::FeedFactory,
+    /// Feeds the replica of the programme's axes.
+    pub programme: follow::FeedFactory,
 }
 
 impl ReplicaFeeds {
@@ -63,6 +67,11 @@ impl ReplicaFeeds {
                 nats.clone(),
                 OUTCOMES_DURABLE.to_owned(),
             ),
+            programme: follow::jetstream(
+                <ProgrammeAxes as Model>::CONTEXT,
+                nats.clone(),
+                PROGRAMME_DURABLE.to_owned(),
+            ),
         }
     }
 
@@ -70,15 +79,17 @@ impl ReplicaFeeds {
     pub fn direct(stakeholders: EventStore, engagement: EventStore) -> Self {
         Self {
             register: follow::direct(<Register as Model>::CONTEXT, stakeholders),
-            outcomes: follow::direct(<RoundtableOutcomes as Model>::CONTEXT, engagement),
+            outcomes: follow::direct(<RoundtableOutcomes as Model>::CONTEXT, engagement.clone()),
+            programme: follow::direct(<ProgrammeAxes as Model>::CONTEXT, engagement),
         }
     }
 
     /// Spawns the tasks that keep `replicas` fed.
-    pub fn follow(self, replicas: &Replicas) -> [follow::Follower; 2] {
+    pub fn follow(self, replicas: &Replicas) -> [follow::Follower; 3] {
         [
             follow::follow(replicas.register.clone(), self.register),
             follow::follow(replicas.outcomes.clone(), self.outcomes),
+            follow::follow(replicas.programme.clone(), self.programme),
         ]
     }
 }
@@ -88,7 +99,7 @@ impl ReplicaFeeds {
 /// health and reflection — with, when `--nats` is set, a relay publishing the
 /// log and the replicas following JetStream — then drains and closes the
 /// store. Without `--nats` nothing feeds the replicas, so commands naming a
-/// stakeholder or a roundtable outcome are refused (a warning says so).
+/// stakeholder, a roundtable outcome or an axis are refused (a warning says so).
 pub async fn serve_with_shutdown<F>(
     config: &ServiceConfig,
     listener: TcpListener,
@@ -104,7 +115,7 @@ where
         .then(|| ReplicaFeeds::jetstream(&config.nats));
     if feeds.is_none() {
         tracing::warn!(
-            "no --nats: the replicas follow no log, so commands naming a stakeholder or a roundtable outcome are refused"
+            "no --nats: the replicas follow no log, so commands naming a stakeholder, a roundtable outcome or an axis are refused"
         );
     }
     serve_with(config, listener, shutdown, feeds).await

@@ -337,6 +337,7 @@ async fn a_full_meeting_with_a_weighted_vote_survives_a_restart() {
     let commitment = client
         .governance
         .make_commitment(client.req(pv1::MakeCommitmentRequest {
+            axis_ids: Default::default(),
             topic: Default::default(),
             request_id: rid(),
             consortium_id: ex.consortium.clone(),
@@ -1073,6 +1074,7 @@ async fn references_are_checked_against_the_replicas() {
     refused(&mut client, before, r, Code::InvalidArgument, "person_id").await;
 
     let commit = |outcome: &str| pv1::MakeCommitmentRequest {
+        axis_ids: Default::default(),
         topic: Default::default(),
         request_id: rid(),
         consortium_id: ex.consortium.clone(),
@@ -1158,6 +1160,7 @@ async fn themes_of_commitments(
         ("quels-tla", pv1::Theme::QuelsTla as i32)
     );
     let request = |topic: i32| pv1::MakeCommitmentRequest {
+        axis_ids: Default::default(),
         request_id: rid(),
         consortium_id: ex.consortium.clone(),
         title: "Chiffrer le modèle économique".into(),
@@ -1203,4 +1206,75 @@ async fn themes_of_commitments(
         .make_commitment(client.req(request(0)))
         .await;
     refused(client, before, result, Code::InvalidArgument, "theme").await;
+}
+
+/// Commitments tagged with the programme's axes (issue 14): each axis must be
+/// defined in the engagement log and not retired, else INVALID_ARGUMENT names
+/// `axis_ids[i]` and nothing is written; a defined one is kept in the view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commitments_are_tagged_only_with_axes_defined_and_not_retired() {
+    let harness = Harness::new();
+    let running = harness.start().await;
+    let mut client = Client::new(&running, &harness.tokens).await;
+    let ex = example(&mut client).await;
+    let (consult, retired, unknown) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    client
+        .engagement
+        .axis(consult, "Concerter les acteurs")
+        .await
+        .expect("an axis");
+    client
+        .engagement
+        .axis(retired, "Ancien axe")
+        .await
+        .expect("an axis");
+    client
+        .engagement
+        .retire_axis(retired)
+        .await
+        .expect("retired");
+    let outcome = client.outcome(pv1::ActionKind::Roundtable).await;
+    let commit = |axes: &[Uuid]| pv1::MakeCommitmentRequest {
+        request_id: rid(),
+        consortium_id: ex.consortium.clone(),
+        title: "Ouvrir un tiers-lieu".into(),
+        owner_member_id: ex.m("b1"),
+        due_at: Some(prost_types::Timestamp {
+            seconds: 2_000_000_000,
+            nanos: 0,
+        }),
+        topic: pv1::Theme::QuelsTla as i32,
+        origin: Some(pv1::make_commitment_request::Origin::RoundtableOutcomeId(
+            outcome.clone(),
+        )),
+        axis_ids: axes.iter().map(Uuid::to_string).collect(),
+        ..Default::default()
+    };
+    let before = client.head().await;
+    for (axes, field) in [
+        (vec![unknown], "axis_ids[0]:"),
+        (vec![consult, retired], "axis_ids[1]:"),
+    ] {
+        let r = client
+            .governance
+            .make_commitment(client.req(commit(&axes)))
+            .await;
+        refused(&mut client, before, r, Code::InvalidArgument, field).await;
+    }
+    let made = client
+        .governance
+        .make_commitment(client.req(commit(&[consult])))
+        .await
+        .expect("a commitment tagged with an axis in use")
+        .into_inner();
+    let view = client
+        .governance
+        .get_commitment(client.req(pv1::GetCommitmentRequest {
+            commitment_id: made.id,
+        }))
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(view.axis_ids, vec![consult.to_string()]);
+    running.stop().await;
 }

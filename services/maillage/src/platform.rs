@@ -70,11 +70,16 @@ pub async fn serve(
         ReplicaFeeds::direct(stakeholders_log.clone(), engagement_log.clone())
             .follow(governance.replicas()),
     );
+    let from_engagement = maillage_stakeholders::EngagementFeeds::direct(engagement_log.clone());
     followers.push(follow::follow(
         stakeholders.erasure_confirmations(
             stakeholders_db.open_tree(maillage_stakeholders::ERASURE_CONFIRMATIONS_TREE)?,
         )?,
-        follow::direct(maillage_engagement::CONTEXT, engagement_log.clone()),
+        from_engagement.erasure_confirmations,
+    ));
+    followers.push(follow::follow(
+        stakeholders.programme().clone(),
+        from_engagement.programme,
     ));
     stakeholders.resume_erasures();
     followers.push(stakeholders.follow_search());

@@ -8,6 +8,7 @@ mod common;
 use common::{read, text, Platform};
 use maillage::report::labels::{percent, thousands};
 use maillage_proto::v1 as pb;
+use maillage_proto::v1::engagement_client::EngagementClient;
 use maillage_proto::v1::projections_client::ProjectionsClient;
 use maillage_proto::v1::stakeholders_client::StakeholdersClient;
 use prost::Message;
@@ -76,8 +77,54 @@ async fn the_demo_report_shows_what_the_projections_answer() {
     let structure = axes.find("Structurer l&#39;offre de tiers-lieux").unwrap();
     assert!(inform < consult && consult < structure, "{axes}");
     assert!(
-        axes.contains("<tr><td>Sensibiliser et informer</td><td class=\"n\">5</td><td class=\"n\">5</td><td class=\"n\">0</td><td class=\"n\">0</td></tr>"),
+        axes.contains(
+            "<tr><td>Sensibiliser et informer</td><td class=\"n\">5</td><td class=\"n\">5</td>"
+        ),
         "five awareness actions held, the campaign among them: {axes}"
+    );
+    // The contacts and commitments of each axis are those the projections
+    // count (`by_axis`), and the demo tagged some of each.
+    let programme = EngagementClient::new(platform.channel().await)
+        .get_programme(pb::GetProgrammeRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let mut tagged_contacts = 0;
+    let mut tagged_commitments = 0;
+    for axis in &programme.axes {
+        let counted = report
+            .by_axis
+            .iter()
+            .find(|counted| counted.axis_id == axis.axis_id)
+            .cloned()
+            .unwrap_or_default();
+        tagged_contacts += counted.contacts;
+        tagged_commitments += counted.commitments;
+        let name = axis.name.replace('\'', "&#39;");
+        let row = axes
+            .split(&format!("<tr><td>{name}</td>"))
+            .nth(1)
+            .and_then(|row| row.split("</tr>").next())
+            .unwrap_or_else(|| panic!("a row for {name}: {axes}"));
+        let cells: Vec<String> = row
+            .split("<td class=\"n\">")
+            .skip(1)
+            .map(|cell| cell.split('<').next().unwrap_or("").to_owned())
+            .collect();
+        assert_eq!(
+            cells[2..5],
+            [
+                counted.contacts.to_string(),
+                (counted.commitments - counted.commitments_done).to_string(),
+                counted.commitments_done.to_string(),
+            ],
+            "{name}: {row}"
+        );
+    }
+    assert!(
+        tagged_contacts > 0 && tagged_commitments > 0,
+        "{:?}",
+        report.by_axis
     );
     // The objectives of the axes, measured against the projections' own
     // figures: every commune of the EPCI is the target of the first, and

@@ -46,6 +46,7 @@ async fn person(clients: &mut Clients, family_name: &str) -> String {
 
 fn contact(person: &str, notes: &str) -> pb::LogInteractionRequest {
     pb::LogInteractionRequest {
+        axis_ids: Default::default(),
         topics: Default::default(),
         request_id: rid(),
         participant_ids: vec![person.to_owned()],

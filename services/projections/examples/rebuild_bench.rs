@@ -422,6 +422,7 @@ async fn generate(
                 .collect();
             let mut events = vec![event(
                 &pb::InteractionLogged {
+                    axis_ids: Default::default(),
                     topics: Default::default(),
                     interaction_id: interaction.clone(),
                     participants,

@@ -85,6 +85,7 @@ fn newer_events() -> Vec<Ev> {
             day(40),
             "sec",
             pb::CommitmentMade {
+                axis_ids: Default::default(),
                 commitment_id: id.into(),
                 consortium_id: C1.into(),
                 title: "Navette vers les tiers-lieux".into(),

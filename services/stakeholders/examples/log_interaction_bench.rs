@@ -168,6 +168,7 @@ fn request<T>(token: &MetadataValue<tonic::metadata::Ascii>, message: T) -> toni
 
 fn log_request(participants: &[String]) -> pb::LogInteractionRequest {
     pb::LogInteractionRequest {
+        axis_ids: Default::default(),
         topics: Default::default(),
         request_id: Uuid::now_v7().to_string(),
         participant_ids: participants.to_vec(),

@@ -25,7 +25,8 @@ pub mod validate;
 use std::future::Future;
 use std::sync::Arc;
 
-use maillage_eventstore::SystemClock;
+use maillage_bus::NatsConfig;
+use maillage_eventstore::{EventStore, SystemClock};
 use maillage_replica::follow;
 use maillage_service_kit::{ServiceConfig, ServiceDatabase};
 use tokio::net::TcpListener;
@@ -43,55 +44,92 @@ pub const PENDING_ERASURES_TREE: &str = "erasure.pending";
 pub const ERASURE_CONFIRMATIONS_TREE: &str = "erasure.confirmations";
 /// The JetStream durable consumer of that reaction (services apart).
 pub const ERASURE_CONFIRMATIONS_DURABLE: &str = "stakeholders-erasure";
+/// The sled tree of the replica of the programme's axes (from engagement).
+pub const PROGRAMME_TREE: &str = "replica.programme";
+/// The JetStream durable consumer feeding it (services apart).
+pub const PROGRAMME_DURABLE: &str = "stakeholders-programme";
+
+/// What the service follows of the engagement log: its erasure facts (the
+/// saga's confirmations) and the programme's axes (the replica contacts'
+/// `axis_ids` are checked against).
+pub struct EngagementFeeds {
+    /// Feeds the reaction to engagement's erasure facts.
+    pub erasure_confirmations: follow::FeedFactory,
+    /// Feeds the replica of the programme's axes.
+    pub programme: follow::FeedFactory,
+}
+
+impl EngagementFeeds {
+    /// Both from JetStream on the servers of `nats` (services apart).
+    pub fn jetstream(nats: &NatsConfig) -> Self {
+        Self {
+            erasure_confirmations: follow::jetstream(
+                "engagement",
+                nats.clone(),
+                ERASURE_CONFIRMATIONS_DURABLE.to_owned(),
+            ),
+            programme: follow::jetstream("engagement", nats.clone(), PROGRAMME_DURABLE.to_owned()),
+        }
+    }
+
+    /// Both from the local engagement log (one process).
+    pub fn direct(engagement: EventStore) -> Self {
+        Self {
+            erasure_confirmations: follow::direct("engagement", engagement.clone()),
+            programme: follow::direct("engagement", engagement),
+        }
+    }
+}
 
 /// Serves the service, its `EventLog`, its `AccessJournal`, health and
 /// reflection on `listener` — with, when `--nats` is set, a relay publishing
-/// the log to JetStream and the reaction to engagement's erasure facts
-/// following JetStream — until `shutdown` completes (or SIGTERM/SIGINT), then
-/// drains in-flight requests and closes the store. Without `--nats`, erasures
-/// stop at this service's part (a warning says so).
+/// the log to JetStream, and the reaction to engagement's erasure facts and
+/// the replica of the programme's axes following JetStream — until
+/// `shutdown` completes (or SIGTERM/SIGINT), then drains in-flight requests
+/// and closes the store. Without `--nats`, erasures stop at this service's
+/// part and contacts tagged with an axis are refused (a warning says so).
 pub async fn serve(
     config: &ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let feed = config.nats.servers().is_some().then(|| {
-        follow::jetstream(
-            "engagement",
-            config.nats.clone(),
-            ERASURE_CONFIRMATIONS_DURABLE.to_owned(),
-        )
-    });
-    if feed.is_none() {
+    let feeds = config
+        .nats
+        .servers()
+        .is_some()
+        .then(|| EngagementFeeds::jetstream(&config.nats));
+    if feeds.is_none() {
         tracing::warn!(
-            "no --nats: engagement's erasure facts are not followed, so erasures never complete"
+            "no --nats: the engagement log is not followed, so erasures never complete and contacts tagged with an axis are refused"
         );
     }
-    serve_with(config, listener, shutdown, feed).await
+    serve_with(config, listener, shutdown, feeds).await
 }
 
-/// [`serve`], with the reaction to engagement's erasure facts fed by
-/// `engagement_feed` (if any) instead of what the configuration says.
+/// [`serve`], with the reaction to engagement's erasure facts and the
+/// programme replica fed by `engagement_feeds` (if any) instead of what the
+/// configuration says.
 pub async fn serve_with(
     config: &ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
-    engagement_feed: Option<follow::FeedFactory>,
+    engagement_feeds: Option<EngagementFeeds>,
 ) -> anyhow::Result<()> {
     let database =
         ServiceDatabase::open(CONTEXT, &config.service_dir(CONTEXT), Arc::new(SystemClock))?;
     let service = StakeholdersService::open(&database, config.master_key()?)?;
     service.resume_erasures();
     let search = service.follow_search();
-    let follower = match engagement_feed {
-        Some(feed) => Some(follow::follow(
+    let mut followers = Vec::new();
+    if let Some(feeds) = engagement_feeds {
+        followers.push(follow::follow(
             service.erasure_confirmations(
                 database.tree(ERASURE_CONFIRMATIONS_TREE, "erasure confirmations")?,
             )?,
-            feed,
-        )),
-        None => None,
-    };
+            feeds.erasure_confirmations,
+        ));
+        followers.push(follow::follow(service.programme().clone(), feeds.programme));
+    }
     let journal = service.journal().clone();
     let served = database
         .serve(
@@ -102,7 +140,7 @@ pub async fn serve_with(
             Some(&journal),
         )
         .await;
-    if let Some(follower) = follower {
+    for follower in followers {
         follower.shutdown().await;
     }
     search.shutdown().await;

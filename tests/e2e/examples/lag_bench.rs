@@ -113,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
         );
         tasks.push(tokio::spawn(async move {
             let request = pb::LogInteractionRequest {
+                axis_ids: Default::default(),
                 topics: Default::default(),
                 request_id: uuid::Uuid::now_v7().to_string(),
                 participant_ids: vec![people[n as usize % people.len()].clone()],

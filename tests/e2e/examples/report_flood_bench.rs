@@ -113,6 +113,7 @@ async fn log_interaction(
         .map(|k| people[(n as usize * 7 + k * 131) % people.len()].clone())
         .collect();
     let request = pb::LogInteractionRequest {
+        axis_ids: Default::default(),
         topics: Default::default(),
         request_id: uuid::Uuid::now_v7().to_string(),
         participant_ids,

@@ -221,6 +221,7 @@ async fn contact(
 ) -> anyhow::Result<()> {
     let token = clients.tokens.of(Role::Facilitator).to_owned();
     let request = pb::LogInteractionRequest {
+        axis_ids: Default::default(),
         topics: Default::default(),
         request_id: rid(),
         participant_ids: who.iter().map(|w| out.id(w)).collect(),
@@ -910,6 +911,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         },
     ));
     let k1 = pb::MakeCommitmentRequest {
+        axis_ids: Default::default(),
         topic: Default::default(),
         request_id: rid(),
         consortium_id: c1.clone(),
@@ -939,6 +941,7 @@ async fn governance(clients: &mut Clients, out: &mut Outcome) -> anyhow::Result<
         .context("K1 progress")?;
     out.record("governance", reply.get_ref());
     let k2 = pb::MakeCommitmentRequest {
+        axis_ids: Default::default(),
         topic: Default::default(),
         request_id: rid(),
         consortium_id: c1.clone(),

@@ -378,7 +378,7 @@ async fn separate_processes_over_nats_answer_the_hand_computed_figures() {
     let mut clients = Clients::connect(processes.endpoints(), &secrets.tokens)
         .await
         .unwrap();
-    run_and_check(&mut clients).await;
+    let (out, _) = run_and_check(&mut clients).await;
 
     // A rebuild from position 1 of the three logs (read over gRPC) gives the same.
     let heads = scenario::checkpoints(&mut clients).await.unwrap();
@@ -392,6 +392,7 @@ async fn separate_processes_over_nats_answer_the_hand_computed_figures() {
     assert_eq!(rebuilt.events_replayed, heads.values().sum::<u64>());
 
     erasure_completes_across_processes(&mut clients).await;
+    axes_reach_stakeholders_and_governance_across_processes(&mut clients, &out).await;
 
     drop(clients);
     let statuses = processes.stop().await.expect("processes stop");
@@ -402,6 +403,174 @@ async fn separate_processes_over_nats_answer_the_hand_computed_figures() {
             "{name} exited with {status} after SIGTERM"
         );
     }
+}
+
+/// The programme's axes with the services apart (issue 14): an axis defined
+/// in engagement reaches the replicas of stakeholders and governance through
+/// JetStream (durables `stakeholders-programme`, `governance-programme`); a
+/// contact and a commitment tagged with it that carry the definition's
+/// position are accepted once the replica has caught up (`UNAVAILABLE`
+/// before: retried), and an unknown axis is refused.
+async fn axes_reach_stakeholders_and_governance_across_processes(
+    clients: &mut Clients,
+    out: &Outcome,
+) {
+    let token = clients.tokens.of(Role::Admin).to_owned();
+    let axis = clients
+        .engagement
+        .define_programme_axis(
+            bearer(
+                &token,
+                pb::DefineProgrammeAxisRequest {
+                    request_id: "e2e-axis".into(),
+                    name: "Concerter les acteurs".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .expect("define an axis")
+        .into_inner();
+    let person = clients
+        .stakeholders
+        .register_person(
+            bearer(
+                &token,
+                pb::RegisterPersonRequest {
+                    request_id: "e2e-axis-person".into(),
+                    profile: Some(pb::PersonProfile {
+                        given_name: "Lucie".into(),
+                        family_name: "Ferry".into(),
+                        kinds: vec![pb::PersonKind::Inhabitant as i32],
+                        commune_code: SAINTE_CROIX.into(),
+                        ..Default::default()
+                    }),
+                    mandates: vec![],
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .expect("register")
+        .into_inner();
+    let contact = |axis_id: &str| {
+        let mut request = bearer(
+            &token,
+            pb::LogInteractionRequest {
+                request_id: format!("e2e-axis-contact-{axis_id}"),
+                participant_ids: vec![person.id.clone()],
+                channel: pb::InteractionChannel::Phone as i32,
+                direction: pb::InteractionDirection::Outbound as i32,
+                occurred_at: Some(std::time::SystemTime::now().into()),
+                subject: "Concertation".into(),
+                axis_ids: vec![axis_id.to_owned()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        request.metadata_mut().insert(
+            "maillage-after",
+            format!("engagement={}", axis.position).parse().unwrap(),
+        );
+        request
+    };
+    let mut logged = None;
+    for _ in 0..50 {
+        match clients
+            .stakeholders
+            .log_interaction(contact(&axis.id))
+            .await
+        {
+            Ok(reply) => {
+                logged = Some(reply.into_inner());
+                break;
+            }
+            Err(status) if status.code() == tonic::Code::Unavailable => {}
+            Err(status) => panic!("log a tagged contact: {status:?}"),
+        }
+    }
+    let logged = logged.expect("the programme replica caught up");
+    let read = clients
+        .stakeholders
+        .get_interaction(
+            bearer(
+                &token,
+                pb::GetInteractionRequest {
+                    interaction_id: logged.id,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .expect("read the contact")
+        .into_inner();
+    assert_eq!(read.axis_ids, vec![axis.id.clone()]);
+    let unknown = "0190a000-0000-7000-8000-00000000a415";
+    let status = clients
+        .stakeholders
+        .log_interaction(contact(unknown))
+        .await
+        .expect_err("an unknown axis");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(status.message().starts_with("axis_ids[0]:"), "{status:?}");
+
+    let secretary = clients.tokens.of(Role::Secretary).to_owned();
+    let mut commitment = bearer(
+        &secretary,
+        pb::MakeCommitmentRequest {
+            request_id: "e2e-axis-commitment".into(),
+            consortium_id: out.id("C1"),
+            title: "Réunir les acteurs chaque trimestre".into(),
+            owner_member_id: out.id("T1"),
+            due_at: Some(std::time::SystemTime::now().into()),
+            topic: pb::Theme::Governance as i32,
+            origin: Some(pb::make_commitment_request::Origin::Resolution(
+                pb::ResolutionRef {
+                    meeting_id: out.id("M1"),
+                    resolution_id: out.id("R"),
+                },
+            )),
+            axis_ids: vec![axis.id.clone()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    commitment.metadata_mut().insert(
+        "maillage-after",
+        format!("engagement={}", axis.position).parse().unwrap(),
+    );
+    let mut made = None;
+    for _ in 0..50 {
+        match clients
+            .governance
+            .make_commitment(clone_request(&commitment))
+            .await
+        {
+            Ok(reply) => {
+                made = Some(reply.into_inner());
+                break;
+            }
+            Err(status) if status.code() == tonic::Code::Unavailable => {}
+            Err(status) => panic!("make a tagged commitment: {status:?}"),
+        }
+    }
+    let made = made.expect("the programme replica caught up");
+    let view = clients
+        .governance
+        .get_commitment(
+            bearer(
+                &secretary,
+                pb::GetCommitmentRequest {
+                    commitment_id: made.id,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .expect("read the commitment")
+        .into_inner();
+    assert_eq!(view.axis_ids, vec![axis.id.clone()]);
 }
 
 /// The erasure saga with the services apart: engagement learns of the

@@ -308,6 +308,7 @@ async fn writer(
     let token = clients.tokens.of(Role::Facilitator).to_owned();
     for n in 0..PER_WRITER {
         let request = pb::LogInteractionRequest {
+            axis_ids: Default::default(),
             topics: Default::default(),
             request_id: uuid::Uuid::now_v7().to_string(),
             participant_ids: vec![person.clone()],

@@ -1,5 +1,6 @@
 //! *Contacts*: log a contact (participants, channel, direction, when,
-//! subject, notes, themes, a follow-up) with `LogInteraction`, and a
+//! subject, notes, themes, the programme's axes it served, a follow-up) with
+//! `LogInteraction`, and a
 //! contact's page (with its corrections shown as such, and for the roles that
 //! may correct it the correction form of `correct_contact`).
 
@@ -36,13 +37,15 @@ struct Form {
     subject: Input,
     notes: Input,
     topics: Input,
+    axes: Input,
     follow_up: Input,
     due: Input,
     owner: Input,
 }
 
 impl Form {
-    fn new(nav: Nav, fields: &Fields, picker: Picker) -> Self {
+    /// The form as `fields` fill it, offering the programme's `axes` (id, name).
+    fn new(nav: Nav, fields: &Fields, picker: Picker, axes: Vec<(String, String)>) -> Self {
         let channels = labels::CHANNELS.map(|channel| {
             (
                 channel.as_str_name().to_owned(),
@@ -83,6 +86,7 @@ impl Form {
             subject: Input::text("subject", "Objet", fields),
             notes: Input::text("notes", "Notes", fields).kind("textarea"),
             topics: Input::choices("topics", "Thèmes", themes, fields),
+            axes: Input::choices("axis_ids", "Axes du programme", axes, fields),
             follow_up: Input::text("follow_ups[0].description", "Relance à faire", fields)
                 .hint("(vide : aucune)"),
             due: Input::text("follow_ups[0].due_at", "Échéance de la relance", fields).kind("date"),
@@ -91,7 +95,7 @@ impl Form {
         }
     }
 
-    fn inputs(&mut self) -> [&mut Input; 10] {
+    fn inputs(&mut self) -> [&mut Input; 11] {
         [
             &mut self.participants,
             &mut self.channel,
@@ -100,6 +104,7 @@ impl Form {
             &mut self.subject,
             &mut self.notes,
             &mut self.topics,
+            &mut self.axes,
             &mut self.follow_up,
             &mut self.due,
             &mut self.owner,
@@ -133,7 +138,13 @@ pub(super) async fn form(
         Fields::parse(prefilled.finish().as_bytes())
     };
     let picker = picker(&state, &session.token, &query).await;
-    render(&Form::new(Nav::of(&session, "contacts"), &fields, picker))
+    let axes = super::plan_action::axes(&state, &session).await;
+    render(&Form::new(
+        Nav::of(&session, "contacts"),
+        &fields,
+        picker,
+        axes,
+    ))
 }
 
 /// The participant picker of the form, for the query string `query`.
@@ -201,6 +212,7 @@ fn request(fields: &Fields) -> Result<pb::LogInteractionRequest, Refusal> {
             .map(|theme| theme as i32)
             .collect(),
         follow_ups,
+        axis_ids: fields.all("axis_ids"),
     })
 }
 
@@ -246,7 +258,8 @@ pub(super) async fn submit(
                     .as_bytes(),
             );
             let picker = picker(&state, &session.token, &query).await;
-            let mut form = Form::new(Nav::of(&session, "contacts"), &fields, picker);
+            let axes = super::plan_action::axes(&state, &session).await;
+            let mut form = Form::new(Nav::of(&session, "contacts"), &fields, picker, axes);
             form.errors = place(&refusal, &mut form.inputs());
             let mut response = render(&form);
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

@@ -91,6 +91,7 @@ fn request(id: &str, fields: &Fields) -> Result<pb::CorrectInteractionRequest, R
     };
     let given = |value: String| (!value.is_empty()).then_some(value);
     Ok(pb::CorrectInteractionRequest {
+        axis_ids: Default::default(),
         request_id: fields.get("request_id"),
         interaction_id: id.to_owned(),
         expected_version: fields.get("expected_version").parse().ok(),

@@ -111,6 +111,9 @@ pub struct MakeCommitment {
     pub topic: pv1::Theme,
     /// Origin.
     pub origin: Origin,
+    /// The programme's axes it serves (checked against the programme
+    /// replica by the gRPC layer).
+    pub axis_ids: Vec<Uuid>,
     /// Now.
     pub now: Timestamp,
 }
@@ -276,6 +279,7 @@ impl Commitment {
             theme,
             topic,
             origin,
+            axis_ids,
             now,
         } = make;
         if let Some(made) = &state.made {
@@ -332,6 +336,7 @@ impl Commitment {
             topic: *topic as i32,
             origin: Some(origin),
             made_at: Some(*now),
+            axis_ids: axis_ids.iter().map(Uuid::to_string).collect(),
         })])
     }
 
@@ -402,6 +407,7 @@ mod tests {
             theme: "quels-tla".into(),
             topic: pv1::Theme::QuelsTla,
             origin,
+            axis_ids: vec![id("axis")],
             now: now(),
         })
     }

@@ -1,4 +1,10 @@
 //! Commitment RPCs: make, report progress, complete, drop, and the commitment view.
+//!
+//! A commitment's `axis_ids` are checked against the replica of the
+//! programme's axes (from the engagement log), once it has reached what the
+//! request's `maillage-after: engagement=<position>` asks (`UNAVAILABLE` if
+//! it does not within the bound); without the header, an axis the replica
+//! has not seen yet is `INVALID_ARGUMENT`, as an unknown one.
 
 use std::sync::Arc;
 
@@ -94,6 +100,13 @@ impl GovernanceService {
                 }
             }
         };
+        let axis_ids = if message.axis_ids.is_empty() {
+            Vec::new()
+        } else {
+            self.programme(&request)
+                .await?
+                .expect_axes("axis_ids", &message.axis_ids)?
+        };
         let consortium = Arc::new(self.consortium_snapshot(&consortium_id).await?);
         let id = derive_id(CATEGORY, &context);
         tracing::Span::current().record("commitment_id", id.to_string());
@@ -107,6 +120,7 @@ impl GovernanceService {
             theme,
             topic,
             origin,
+            axis_ids,
             now: self.now(),
         });
         self.on_commitment(&id, None, command, &context).await
@@ -239,6 +253,7 @@ pub fn view(
         percent: state.percent,
         last_note: state.last_note.clone(),
         overdue: state.is_overdue(now),
+        axis_ids: made.axis_ids,
     }
 }
 

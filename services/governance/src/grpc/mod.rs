@@ -18,7 +18,7 @@ use maillage_es::{Aggregates, Decider, HandleError};
 use maillage_eventstore::{Clock, EventStore};
 use maillage_proto::v1 as pv1;
 use maillage_proto::v1::governance_server::Governance;
-use maillage_replica::{Positions, Register, Replica, RoundtableOutcomes};
+use maillage_replica::{Positions, ProgrammeAxes, Register, Replica, RoundtableOutcomes};
 use maillage_service_kit::{
     command_error, validate, FingerprintKey, OpenError, RequestContext, Role, ServiceDatabase,
     ServiceError,
@@ -75,13 +75,16 @@ struct Inner {
 
 /// What governance checks in the other contexts' logs, replicated locally
 /// (see `maillage_replica`): the register (founders, members,
-/// representatives) and roundtable outcomes (commitments born of one).
+/// representatives), roundtable outcomes (commitments born of one) and the
+/// programme's axes (commitments' `axis_ids`).
 #[derive(Clone)]
 pub struct Replicas {
     /// The register, from the stakeholders log.
     pub register: Arc<Replica<Register>>,
     /// Roundtable outcomes, from the engagement log.
     pub outcomes: Arc<Replica<RoundtableOutcomes>>,
+    /// The programme's axes, from the engagement log.
+    pub programme: Arc<Replica<ProgrammeAxes>>,
 }
 
 impl Replicas {
@@ -90,6 +93,7 @@ impl Replicas {
         Ok(Self {
             register: Arc::new(Replica::open(db.open_tree(REGISTER_TREE)?)?),
             outcomes: Arc::new(Replica::open(db.open_tree(OUTCOMES_TREE)?)?),
+            programme: Arc::new(Replica::open(db.open_tree(PROGRAMME_TREE)?)?),
         })
     }
 }
@@ -98,6 +102,8 @@ impl Replicas {
 pub const REGISTER_TREE: &str = "replica.register";
 /// The sled tree of the roundtable outcomes replica.
 pub const OUTCOMES_TREE: &str = "replica.outcomes";
+/// The sled tree of the replica of the programme's axes.
+pub const PROGRAMME_TREE: &str = "replica.programme";
 
 /// The sled tree holding governance's command fingerprint key.
 pub const FINGERPRINT_KEY_TREE: &str = "command.fingerprint-key";
@@ -200,6 +206,14 @@ impl GovernanceService {
         let positions = Positions::from_metadata(request.metadata())?;
         self.inner.replicas.outcomes.reach(&positions).await?;
         Ok(&self.inner.replicas.outcomes)
+    }
+
+    /// The replica of the programme's axes, once it has reached the position
+    /// the request's `maillage-after` header asks for.
+    async fn programme<T>(&self, request: &Request<T>) -> Result<&Replica<ProgrammeAxes>, Status> {
+        let positions = Positions::from_metadata(request.metadata())?;
+        self.inner.replicas.programme.reach(&positions).await?;
+        Ok(&self.inner.replicas.programme)
     }
 
     /// The tonic server to mount.

@@ -10,6 +10,7 @@ use super::calendar::{at, campaign_day};
 use super::cast::{Cast, Org};
 use super::plan::Plan;
 use super::player::Player;
+use super::programme::Axes;
 
 const GOVERNANCE: &str = maillage_governance::CONTEXT;
 
@@ -41,6 +42,7 @@ pub async fn play(
     plan: &Plan,
     cast: &Cast,
     roundtable_outcomes: &[(String, String, String)],
+    axes: &Axes,
 ) -> anyhow::Result<Consortium> {
     player.phase("Consortium : fondation, assemblée générale, engagements");
     let epci = cast.epci()?.clone();
@@ -373,6 +375,12 @@ pub async fn play(
         (vec![50, 100], true),
     ];
     for (index, (title, owner, due_at, theme, origin)) in commitments.into_iter().enumerate() {
+        // What a resolution commits to structures the offer; what a
+        // roundtable proposed comes of the concertation.
+        let axis = match &origin {
+            Origin::RoundtableOutcomeId(_) => &axes.consult,
+            Origin::Resolution(_) => &axes.structure,
+        };
         let request = pb::MakeCommitmentRequest {
             request_id: player.request_id(),
             consortium_id: consortium.clone(),
@@ -382,6 +390,7 @@ pub async fn play(
             theme: String::new(),
             topic: theme as i32,
             origin: Some(origin),
+            axis_ids: vec![axis.clone()],
         };
         let result = player.governance.make_commitment(request).await;
         let commitment = command(player, "engagement", result).await?;

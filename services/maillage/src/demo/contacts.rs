@@ -1,6 +1,9 @@
 //! Act 2 of the demo: the facilitators' contact log — meetings, calls and emails with
 //! élus, business leaders, chambers, associations and tiers-lieux over the campaign,
 //! with follow-ups, one completed and one contact corrected (the audit keeps both).
+//! Contacts are tagged with the programme's axes they served: the first contact
+//! with each élu informs, the chambers' prepare the concertation, the
+//! tiers-lieux' structure the offer; business contacts are not tagged.
 
 use maillage_proto::v1 as pb;
 use pb::{InteractionChannel as Channel, Theme};
@@ -10,6 +13,7 @@ use rand::Rng;
 use super::calendar::{campaign_day, CAMPAIGN_DAYS};
 use super::cast::Cast;
 use super::player::Player;
+use super::programme::Axes;
 
 const STAKEHOLDERS: &str = maillage_stakeholders::CONTEXT;
 
@@ -22,6 +26,8 @@ struct Contact<'a> {
     subject: &'a str,
     themes: &'a [Theme],
     follow_up: Option<&'a str>,
+    /// The programme's axes it served.
+    axes: Vec<String>,
 }
 
 async fn log(player: &mut Player, contact: Contact<'_>) -> anyhow::Result<String> {
@@ -45,6 +51,7 @@ async fn log(player: &mut Player, contact: Contact<'_>) -> anyhow::Result<String
             })
             .into_iter()
             .collect(),
+        axis_ids: contact.axes,
     };
     let result = player.stakeholders.log_interaction(request).await;
     let reply = player.answer("contact", result)?;
@@ -85,7 +92,7 @@ const BUSINESS_SUBJECTS: &[(&str, &[Theme])] = &[
 ];
 
 /// Logs the campaign's contacts; returns the ids of the contacts logged.
-pub async fn play(player: &mut Player, cast: &Cast) -> anyhow::Result<Vec<String>> {
+pub async fn play(player: &mut Player, cast: &Cast, axes: &Axes) -> anyhow::Result<Vec<String>> {
     use pb::InteractionDirection::{Inbound, Outbound};
     player.phase("Contacts avec les acteurs");
     let mut logged = Vec::new();
@@ -120,6 +127,11 @@ pub async fn play(player: &mut Player, cast: &Cast) -> anyhow::Result<Vec<String
                     themes,
                     follow_up: (rank == 0)
                         .then_some("Envoyer la synthèse du diagnostic territorial"),
+                    axes: if rank == 0 {
+                        vec![axes.inform.clone()]
+                    } else {
+                        Vec::new()
+                    },
                 },
             )
             .await?;
@@ -154,6 +166,7 @@ pub async fn play(player: &mut Player, cast: &Cast) -> anyhow::Result<Vec<String
                     subject,
                     themes,
                     follow_up: None,
+                    axes: Vec::new(),
                 },
             )
             .await?;
@@ -161,12 +174,13 @@ pub async fn play(player: &mut Player, cast: &Cast) -> anyhow::Result<Vec<String
         }
     }
     // Chambers, associations and tiers-lieux.
-    let mut others: Vec<(String, &str, &[Theme])> = Vec::new();
+    let mut others: Vec<(String, &str, &[Theme], Vec<String>)> = Vec::new();
     for chamber in &cast.chambers {
         others.push((
             chamber.id.clone(),
             "Partenariat pour la table ronde économique",
             &[Theme::BusinessConvergence],
+            vec![axes.consult.clone()],
         ));
     }
     for association in &cast.associations {
@@ -174,6 +188,7 @@ pub async fn play(player: &mut Player, cast: &Cast) -> anyhow::Result<Vec<String
             association.id.clone(),
             "Activités associatives dans un futur tiers-lieu",
             &[Theme::QuelsTla],
+            Vec::new(),
         ));
     }
     for (tiers_lieu, manager) in cast.tiers_lieux.iter().zip(&cast.managers) {
@@ -181,14 +196,16 @@ pub async fn play(player: &mut Player, cast: &Cast) -> anyhow::Result<Vec<String
             tiers_lieu.id.clone(),
             "Préparation du diagnostic du tiers-lieu",
             &[Theme::ExistingTiersLieux],
+            vec![axes.structure.clone()],
         ));
         others.push((
             manager.id.clone(),
             "Modèle économique et pérennité",
             &[Theme::RelevanceSustainability, Theme::ExistingTiersLieux],
+            vec![axes.structure.clone()],
         ));
     }
-    for (id, subject, themes) in others {
+    for (id, subject, themes, tagged) in others {
         let day = player.rng.gen_range(10..CAMPAIGN_DAYS - 20);
         let channel = *channels.choose(&mut player.rng).unwrap_or(&Channel::Email);
         logged.push(
@@ -202,6 +219,7 @@ pub async fn play(player: &mut Player, cast: &Cast) -> anyhow::Result<Vec<String
                     subject,
                     themes,
                     follow_up: None,
+                    axes: tagged,
                 },
             )
             .await?,

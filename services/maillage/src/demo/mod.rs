@@ -46,9 +46,10 @@ pub async fn play(connection: &Connection, seed: u64, scale: f64) -> anyhow::Res
     let mut player = Player::new(channel.clone(), seen, seed, scale);
     let plan = plan::Plan::draw(&mut player.rng)?;
     let cast = cast::register(&mut player, &plan).await?;
-    contacts::play(&mut player, &cast).await?;
-    mapping::play(&mut player, &cast).await?;
+    // The programme first: contacts are tagged with its axes.
     let axes = programme::play(&mut player, connection, channel).await?;
+    contacts::play(&mut player, &cast, &axes).await?;
+    mapping::play(&mut player, &cast).await?;
     let codes = codebook::play(&mut player).await?;
     let programme = actions::play(&mut player, &plan, &cast, &axes).await?;
     let diagnostics = survey::diagnostics(&mut player, &cast, &codes).await?;
@@ -61,8 +62,14 @@ pub async fn play(connection: &Connection, seed: u64, scale: f64) -> anyhow::Res
         diagnostics: &diagnostics,
     };
     lessons::play(&mut player, &axes, &sources).await?;
-    let consortium =
-        consortium::play(&mut player, &plan, &cast, &programme.roundtable_outcomes).await?;
+    let consortium = consortium::play(
+        &mut player,
+        &plan,
+        &cast,
+        &programme.roundtable_outcomes,
+        &axes,
+    )
+    .await?;
     player.finish();
     Ok(Outcome {
         territory: format!("epci:{}", plan.epci.siren),

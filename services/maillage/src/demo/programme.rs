@@ -1,6 +1,7 @@
-//! Act 3a of the demo: the collectivité defines the three axes of its
-//! programme (issue 14), which the actions, the survey and the interviews
-//! that follow are tagged with, and designates its DGS as the officer who
+//! Act 1b of the demo, right after the cast is registered: the collectivité
+//! defines the three axes of its programme (issue 14), which the contacts,
+//! the actions, the survey, the interviews and the commitments that follow
+//! are tagged with, and designates its DGS as the officer who
 //! approves the thematic actions of the third axis (she gets a token of her
 //! own: [`OFFICER`]). [`approve`] plays her concertation on a proposal.
 //! [`plan`] sets the objectives of the axes (every commune reached by an

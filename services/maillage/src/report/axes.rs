@@ -1,8 +1,11 @@
 //! The "Avancement par axe" section: for each axis of the collectivité's
 //! programme (issue 14), what was done on it in the territory — actions
 //! planned and held there or for it, surveys with responses from it,
-//! interviews with people of it — counted from the logs as of the report's
-//! instant (retired axes last, with what they were used for before).
+//! interviews with people of it, counted from the logs; contacts with its
+//! stakeholders and the commitments of its consortia (open and completed),
+//! as the projections count them (`TerritoryEngagementReport.by_axis`) — as
+//! of the report's instant (retired axes last, with what they were used for
+//! before).
 
 use std::collections::BTreeSet;
 
@@ -28,6 +31,12 @@ pub struct AxisProgress {
     pub surveys: u64,
     /// Interviews tagged with it, with people of the territory.
     pub interviews: u64,
+    /// Contacts tagged with it with a stakeholder of the territory.
+    pub contacts: u64,
+    /// Commitments tagged with it of the territory's consortia, open.
+    pub commitments_open: u64,
+    /// Of them, completed (dropped ones are not counted).
+    pub commitments_done: u64,
 }
 
 /// Whether `target` (an action's target territory) overlaps `communes`.
@@ -82,11 +91,13 @@ pub fn interview_in(
 }
 
 /// The progress of every axis of the programme in the territory of
-/// `communes`, whose report shows the surveys `surveys`.
+/// `communes`, whose report shows the surveys `surveys` and whose
+/// projections counted `by_axis`.
 pub fn compute(
     facts: &LogFacts,
     communes: &BTreeSet<String>,
     surveys: &[pb::SurveyResults],
+    by_axis: &[pb::AxisActivity],
 ) -> Vec<AxisProgress> {
     let shown: BTreeSet<&str> = surveys.iter().map(|s| s.survey_id.as_str()).collect();
     facts
@@ -99,7 +110,15 @@ pub fn compute(
                 .values()
                 .filter(|action| tagged(&action.axis_ids) && action_in(action, communes))
                 .collect();
+            let counted = by_axis
+                .iter()
+                .find(|counted| counted.axis_id == axis.id)
+                .cloned()
+                .unwrap_or_default();
             AxisProgress {
+                contacts: counted.contacts,
+                commitments_open: counted.commitments - counted.commitments_done,
+                commitments_done: counted.commitments_done,
                 name: axis.name.clone(),
                 retired: axis.retired,
                 actions_planned: actions.len() as u64,
@@ -186,7 +205,13 @@ mod tests {
             survey_id: "s".into(),
             ..Default::default()
         }];
-        let progress = compute(&facts, &communes, &shown);
+        let counted = [pb::AxisActivity {
+            axis_id: "a".into(),
+            contacts: 4,
+            commitments: 3,
+            commitments_done: 1,
+        }];
+        let progress = compute(&facts, &communes, &shown, &counted);
         assert_eq!(
             progress[0],
             AxisProgress {
@@ -196,7 +221,15 @@ mod tests {
                 actions_held: 1,
                 surveys: 1,
                 interviews: 1,
+                contacts: 4,
+                commitments_open: 2,
+                commitments_done: 1,
             }
+        );
+        assert_eq!(
+            (progress[1].contacts, progress[1].commitments_open),
+            (0, 0),
+            "nothing counted for it"
         );
         assert_eq!(
             (progress[1].actions_planned, progress[1].retired),

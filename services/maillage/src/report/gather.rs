@@ -208,7 +208,7 @@ pub async fn gather(
         None => prost_types::Timestamp::from(std::time::SystemTime::now()).seconds,
     };
     let reengagement = super::reengagement::compute(&facts, &communes, at);
-    let axes = super::axes::compute(&facts, &communes, &surveys);
+    let axes = super::axes::compute(&facts, &communes, &surveys, &territory_report.by_axis);
     let objectives = super::objectives::objectives(&facts, &communes, at);
     let deliverables = super::objectives::deliverables(&facts, at);
     let campaign_reach = super::campaign::compute(&facts, &communes, &surveys);

@@ -12,10 +12,10 @@
 //! kept, and its rows in an older database are ignored.
 //!
 //! **Convergence.** Every table is written by the events of exactly one
-//! context (stakeholders: `stakeholders`, `interactions`;
+//! context (stakeholders: `stakeholders`, `interactions`, `contact_axes`;
 //! engagement: `actions`, `surveys`, `interviews`, `diagnostics`, `codes`, `lessons` and the
 //! engagement rows of `timeline`; governance: `consortia`, `meetings`,
-//! `commitments` and its rows of `timeline`), and no update reads a row that
+//! `commitments`, `commitment_axes` and its rows of `timeline`), and no update reads a row that
 //! another context writes: cross-context facts (a contact naming a stakeholder
 //! not registered yet, a vote before the membership) are joined at query
 //! time. Each context's events come in log order, so the final state is a
@@ -267,6 +267,8 @@ tables! {
     consortia: Table<ConsortiumRow>,
     meetings: Table<MeetingRow>,
     commitments: Table<CommitmentRow>,
+    contact_axes: Table<AxisTagsRow>,
+    commitment_axes: Table<AxisTagsRow>,
 }
 
 /// A stored row that cannot be read back.

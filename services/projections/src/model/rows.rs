@@ -484,6 +484,17 @@ pub struct MeetingRow {
     pub resolutions: BTreeMap<String, ResolutionRow>,
 }
 
+/// The axes of the collectivité's programme something is tagged with: a
+/// contact (table `contact_axes`, keyed by interaction id, its axes after
+/// corrections) or a commitment (`commitment_axes`, keyed by commitment id).
+/// Only what is tagged has a row. Kept apart from [`InteractionRow`] and
+/// [`CommitmentRow`] so that their stored binary rows stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AxisTagsRow {
+    /// The axes' ids, as the event gave them.
+    pub axis_ids: Vec<String>,
+}
+
 /// A commitment of the action plan (governance context), keyed by commitment id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommitmentRow {

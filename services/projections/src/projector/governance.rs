@@ -8,7 +8,7 @@ use prost::Message;
 
 use super::{add_timeline, Event};
 use crate::labels;
-use crate::model::{CollegeRow, ReadModel};
+use crate::model::{AxisTagsRow, CollegeRow, ReadModel};
 use crate::time::opt_micros;
 
 pub(super) fn consortium_founded(
@@ -282,6 +282,14 @@ pub(super) fn minutes_approved(
 }
 
 pub(super) fn commitment_made(model: &mut ReadModel, _event: &Event<'_>, p: pb::CommitmentMade) {
+    if !p.axis_ids.is_empty() {
+        model.commitment_axes.put(
+            p.commitment_id.clone(),
+            AxisTagsRow {
+                axis_ids: p.axis_ids.clone(),
+            },
+        );
+    }
     let row = model.commitments.upsert(&p.commitment_id);
     row.consortium_id = p.consortium_id;
     row.title = p.title;

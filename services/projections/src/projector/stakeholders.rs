@@ -9,7 +9,7 @@ use pb::organisation_profile::Details;
 use super::Event;
 use crate::labels;
 use crate::model::{
-    AssessmentRow, CorrectionRow, FollowUpRow, MandateRow, ReadModel, StakeholderRow,
+    AssessmentRow, AxisTagsRow, CorrectionRow, FollowUpRow, MandateRow, ReadModel, StakeholderRow,
 };
 use crate::time::{micros, opt_micros};
 
@@ -137,6 +137,14 @@ pub(super) fn interaction_logged(
         .iter()
         .map(|participant| (participant.stakeholder_id.clone(), participant.r#type))
         .collect();
+    if !p.axis_ids.is_empty() {
+        model.contact_axes.put(
+            p.interaction_id.clone(),
+            AxisTagsRow {
+                axis_ids: p.axis_ids,
+            },
+        );
+    }
     model.interactions.update(&p.interaction_id, |row| {
         row.original_participants = participants.iter().map(|(id, _)| id.clone()).collect();
         row.participants = participants;
@@ -181,6 +189,20 @@ pub(super) fn interaction_corrected(
 ) {
     let mut fields = Vec::new();
     let mut values = Vec::new();
+    if let Some(axes) = p.axis_ids {
+        fields.push("axis_ids".to_owned());
+        values.push(format!("axis_ids={}", axes.axis_ids.join(" ")));
+        if axes.axis_ids.is_empty() {
+            model.contact_axes.remove(&p.interaction_id);
+        } else {
+            model.contact_axes.put(
+                p.interaction_id.clone(),
+                AxisTagsRow {
+                    axis_ids: axes.axis_ids,
+                },
+            );
+        }
+    }
     model.interactions.update(&p.interaction_id, |row| {
         if let Some(list) = p.participants {
             fields.push("participants".to_owned());

@@ -14,7 +14,10 @@
 //! - by theme (the shared `Theme` vocabulary): the contacts and actions
 //!   counted above, the surveys with a response from the territory, the
 //!   interviews with someone of it, and the commitments (not dropped) of the
-//!   consortia covering part of it.
+//!   consortia covering part of it;
+//! - by axis of the collectivité's programme: the contacts counted above and
+//!   the commitments counted by theme that are tagged with it (actions,
+//!   surveys and interviews per axis are the report's business).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +27,7 @@ use maillage_territory::{Territory, TerritoryRef as CogRef};
 use super::joins::{communes_of, contact_stats, is_business, is_elu, kind_labels};
 use super::{label_counts, ratio, resolve_territory, to_pb_territory, Page};
 use crate::labels;
-use crate::model::{ActionRow, InteractionHead, ReadModel};
+use crate::model::{ActionRow, AxisTagsRow, InteractionHead, ReadModel};
 use crate::time::opt_timestamp;
 
 /// The tables the report reads (with the open and overdue follow-ups of
@@ -38,6 +41,8 @@ pub const TABLES: crate::snapshot::Tables = &[
     "interviews",
     "consortia",
     "commitments",
+    "contact_axes",
+    "commitment_axes",
 ];
 
 #[derive(Default)]
@@ -90,6 +95,27 @@ impl ByTheme {
                 commitments_done: acc.commitments_done,
             })
             .collect()
+    }
+}
+
+/// The counters of each axis, by axis id (see [`pb::AxisActivity`]).
+#[derive(Default)]
+struct ByAxis(BTreeMap<String, pb::AxisActivity>);
+
+impl ByAxis {
+    /// Counts one item tagged with `axes` (a row of `contact_axes` or
+    /// `commitment_axes`; none: not tagged) with `count`.
+    fn add(&mut self, axes: Option<&AxisTagsRow>, count: impl Fn(&mut pb::AxisActivity)) {
+        for axis in axes.map_or(&[][..], |row| &row.axis_ids[..]) {
+            count(
+                self.0
+                    .entry(axis.clone())
+                    .or_insert_with(|| pb::AxisActivity {
+                        axis_id: axis.clone(),
+                        ..Default::default()
+                    }),
+            );
+        }
     }
 }
 
@@ -217,8 +243,9 @@ pub fn report(
     }
     report.stakeholders_by_kind = label_counts(kinds.iter().map(|(k, v)| (k.as_str(), *v)));
     let mut by_topic = ByTheme::default();
+    let mut by_axis = ByAxis::default();
     let mut last_contact: Option<i64> = None;
-    for (_, interaction) in model.interactions.prefixes::<InteractionHead<'_>>() {
+    for (id, interaction) in model.interactions.prefixes::<InteractionHead<'_>>() {
         if interaction.logged
             && interaction
                 .participants
@@ -228,6 +255,7 @@ pub fn report(
             report.contacts += 1;
             last_contact = last_contact.max(interaction.occurred_at);
             by_topic.add(&interaction.topics(), |t| t.contacts += 1);
+            by_axis.add(model.contact_axes.get(id), |a| a.contacts += 1);
         }
     }
     report.last_contact_at = opt_timestamp(last_contact);
@@ -335,21 +363,28 @@ pub fn report(
         })
         .map(|(id, _)| id.as_str())
         .collect();
-    for (_, commitment) in model.commitments.iter() {
-        let topic = commitment.topic();
-        if topic == 0
-            || commitment.status == pb::CommitmentStatus::Dropped as i32
+    for (id, commitment) in model.commitments.iter() {
+        if commitment.status == pb::CommitmentStatus::Dropped as i32
             || !covering.contains(commitment.consortium_id.as_str())
         {
             continue;
         }
         let done = commitment.status == pb::CommitmentStatus::Completed as i32;
+        by_axis.add(model.commitment_axes.get(id), |a| {
+            a.commitments += 1;
+            a.commitments_done += u64::from(done);
+        });
+        let topic = commitment.topic();
+        if topic == 0 {
+            continue;
+        }
         by_topic.add(&[topic], |t| {
             t.commitments += 1;
             t.commitments_done += u64::from(done);
         });
     }
     report.by_theme = by_topic.into_rows();
+    report.by_axis = by_axis.0.into_values().collect();
 
     // Consortium members located in the territory.
     let mut members = BTreeSet::<&str>::new();

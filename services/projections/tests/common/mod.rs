@@ -162,6 +162,7 @@ fn contact(
         at,
         actor,
         pb::InteractionLogged {
+            axis_ids: Default::default(),
             topics: Default::default(),
             interaction_id: id.into(),
             participants: who
@@ -808,6 +809,7 @@ pub fn scenario() -> Vec<Ev> {
             day(31),
             "sec",
             pb::CommitmentMade {
+                axis_ids: Default::default(),
                 topic: Default::default(),
                 commitment_id: K1.into(),
                 consortium_id: C1.into(),
@@ -840,6 +842,7 @@ pub fn scenario() -> Vec<Ev> {
             day(31),
             "sec",
             pb::CommitmentMade {
+                axis_ids: Default::default(),
                 topic: Default::default(),
                 commitment_id: K2.into(),
                 consortium_id: C1.into(),

@@ -154,7 +154,8 @@ impl Decider for Interaction {
                     || correction.sealed_subject.is_some()
                     || correction.sealed_notes.is_some()
                     || correction.themes.is_some()
-                    || correction.topics.is_some();
+                    || correction.topics.is_some()
+                    || correction.axis_ids.is_some();
                 if !changes {
                     return Err(InteractionError::NothingToCorrect);
                 }
@@ -314,6 +315,9 @@ pub fn apply_correction(
     } else if let Some(topics) = &correction.topics {
         current.topics = topics.themes.clone();
     }
+    if let Some(axes) = &correction.axis_ids {
+        current.axis_ids = axes.axis_ids.clone();
+    }
 }
 
 /// The names of the fields a correction supersedes, for the audit view.
@@ -334,6 +338,7 @@ pub fn corrected_fields(correction: &pb::InteractionCorrected) -> Vec<String> {
         correction.themes.is_some() || correction.topics.is_some(),
         "themes",
     );
+    push(correction.axis_ids.is_some(), "axis_ids");
     fields
 }
 
@@ -387,6 +392,7 @@ mod tests {
             }],
             logged_at: Some(seconds_from_now(0)),
             facilitator: "facilitator-1".into(),
+            axis_ids: vec!["0190a1b2-0000-7000-8000-0000000000a1".into()],
         }
     }
 
@@ -397,6 +403,13 @@ mod tests {
     /// The state after `given`.
     fn fold(given: &[E]) -> InteractionState {
         testing::given::<Interaction>(given).into_state()
+    }
+
+    fn correct(correction: pb::InteractionCorrected) -> C {
+        C::Correct {
+            correction,
+            now: now(),
+        }
     }
 
     fn log_it() -> Vec<E> {
@@ -482,6 +495,43 @@ mod tests {
         assert_eq!(current.direction, pb::InteractionDirection::Outbound as i32);
         assert_eq!(state.corrections, vec![correction.clone()]);
         assert_eq!(corrected_fields(&correction), vec!["channel", "notes"]);
+    }
+
+    #[test]
+    fn a_correction_of_the_axes_replaces_them_and_an_empty_list_clears_them() {
+        let mut retag = correction();
+        let other = "0190a1b2-0000-7000-8000-0000000000a2".to_owned();
+        retag.axis_ids = Some(pb::AxisIds {
+            axis_ids: vec![other.clone()],
+        });
+        let events = given_when(&log_it(), &correct(retag)).unwrap();
+        let mut given = log_it();
+        given.extend(events);
+        let state = fold(&given);
+        assert_eq!(state.current.as_ref().unwrap().axis_ids, vec![other]);
+        assert_eq!(corrected_fields(&state.corrections[0]), vec!["axis_ids"]);
+        let mut clear = correction();
+        clear.axis_ids = Some(pb::AxisIds::default());
+        let events = given_when(&given, &correct(clear)).unwrap();
+        given.extend(events);
+        assert!(fold(&given).current.unwrap().axis_ids.is_empty());
+    }
+
+    #[test]
+    fn an_event_written_before_axes_decodes_with_none() {
+        use prost::Message;
+        // InteractionLogged and InteractionCorrected as written before
+        // `axis_ids` (fields 13): their bytes lack the field.
+        let mut before = logged(-60);
+        before.axis_ids.clear();
+        let bytes = before.encode_to_vec();
+        let decoded = pb::InteractionLogged::decode(bytes.as_slice()).unwrap();
+        assert!(decoded.axis_ids.is_empty());
+        assert_eq!(decoded, before);
+        let correction =
+            pb::InteractionCorrected::decode(correction().encode_to_vec().as_slice()).unwrap();
+        assert_eq!(correction.axis_ids, None);
+        assert!(!corrected_fields(&correction).contains(&"axis_ids".to_owned()));
     }
 
     #[test]

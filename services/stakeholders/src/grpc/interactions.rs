@@ -1,5 +1,11 @@
 //! RPCs of the contact log: log an interaction, correct it, complete a
 //! follow-up (role facilitator or admin). The facilitator is the caller.
+//!
+//! A contact's `axis_ids` are checked against the replica of the programme's
+//! axes (from the engagement log): a request that carries
+//! `maillage-after: engagement=<position>` waits, bounded, for the replica
+//! to reach it (`UNAVAILABLE` if it does not); without it, an axis the
+//! replica has not seen yet is `INVALID_ARGUMENT`, as an unknown one.
 
 use std::collections::HashSet;
 
@@ -7,7 +13,7 @@ use maillage_es::stream_id;
 use maillage_privacy::SubjectId;
 use maillage_proto::themes;
 use maillage_proto::v1 as pb;
-use maillage_replica::SharedGuards;
+use maillage_replica::{Positions, SharedGuards};
 use maillage_service_kit::{RequestContext, ServiceError};
 use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
@@ -115,6 +121,23 @@ impl StakeholdersService {
         Ok((participants, guards))
     }
 
+    /// The axes `values` (the request's `field`) checked against the
+    /// programme replica, once it has reached what `positions` asks of the
+    /// engagement log (only when there are axes to check).
+    async fn check_axes(
+        &self,
+        positions: &Positions,
+        field: &str,
+        values: &[String],
+    ) -> Result<Vec<String>, Status> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.inner.programme.reach(positions).await?;
+        let ids = self.inner.programme.expect_axes(field, values)?;
+        Ok(ids.iter().map(Uuid::to_string).collect())
+    }
+
     /// Runs a command on interaction `id` and replies.
     async fn run_interaction(
         &self,
@@ -146,6 +169,7 @@ impl StakeholdersService {
             &self.inner.fingerprints,
             WRITERS,
         )?;
+        let positions = Positions::from_metadata(request.metadata())?;
         let message = request.into_inner();
         let channel: pb::InteractionChannel = validate::enum_value("channel", message.channel)?;
         let direction: pb::InteractionDirection =
@@ -188,6 +212,9 @@ impl StakeholdersService {
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;
+        let axis_ids = self
+            .check_axes(&positions, "axis_ids", &message.axis_ids)
+            .await?;
         let (participants, _guards) = self
             .check_participants("participant_ids", &message.participant_ids)
             .await?;
@@ -245,6 +272,7 @@ impl StakeholdersService {
             follow_ups: sealed_follow_ups,
             logged_at: Some(timestamp(now)),
             facilitator: context.principal.name.clone(),
+            axis_ids,
         };
         self.run_interaction(&id, InteractionCommand::Log { logged, now }, None, &context)
             .await
@@ -261,6 +289,7 @@ impl StakeholdersService {
             &self.inner.fingerprints,
             WRITERS,
         )?;
+        let positions = Positions::from_metadata(request.metadata())?;
         let message = request.into_inner();
         let id = super::traced_id("interaction_id", &message.interaction_id)?;
         let reason = validate::required_text("reason", &message.reason, MAX_SHORT_TEXT)?;
@@ -305,6 +334,14 @@ impl StakeholdersService {
             )
         } else {
             (None, None)
+        };
+        let axis_ids = match &message.axis_ids {
+            Some(list) => Some(pb::AxisIds {
+                axis_ids: self
+                    .check_axes(&positions, "axis_ids.axis_ids", &list.axis_ids)
+                    .await?,
+            }),
+            None => None,
         };
         // The interaction must exist before anything is sealed under its key.
         let (_, state) = self
@@ -360,6 +397,7 @@ impl StakeholdersService {
             topics,
             corrected_at: Some(timestamp(now)),
             corrected_by: context.principal.name.clone(),
+            axis_ids,
         };
         self.run_interaction(
             &id,

@@ -34,7 +34,7 @@ use maillage_eventstore::{Clock, EventStore};
 use maillage_privacy::{KeyVault, MasterKey, PrivacyError};
 use maillage_proto::v1 as pb;
 use maillage_proto::v1::stakeholders_server::{Stakeholders, StakeholdersServer};
-use maillage_replica::{Reactor, ReferenceGuards};
+use maillage_replica::{ProgrammeAxes, Reactor, ReferenceGuards, Replica};
 use maillage_service_kit::access::Subject;
 use maillage_service_kit::{
     command_error, command_reply, AccessJournal, FingerprintKey, OpenError, Reader, Refusal,
@@ -104,6 +104,9 @@ struct Inner {
     /// Import batches take turns (see [`import`]): two batches never
     /// register the same new actor twice.
     imports: tokio::sync::Mutex<()>,
+    /// The programme's axes, replicated from the engagement log: what the
+    /// `axis_ids` of a contact are checked against.
+    programme: Arc<Replica<ProgrammeAxes>>,
 }
 
 impl StakeholdersService {
@@ -118,6 +121,8 @@ impl StakeholdersService {
         let search = SearchIndex::open(database.tree(SEARCH_TREE, "search index")?, vault.clone())
             .map_err(|error| database.failed("search index", error))?;
         let store = database.store.clone();
+        let programme = Replica::open(database.tree(crate::PROGRAMME_TREE, "programme replica")?)
+            .map_err(|error| database.failed("programme replica", error))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 stakeholders: Aggregates::new(store.clone(), capacity),
@@ -138,6 +143,7 @@ impl StakeholdersService {
                 clock: database.clock(),
                 journal: database.journal()?,
                 imports: tokio::sync::Mutex::new(()),
+                programme: Arc::new(programme),
             }),
         })
     }
@@ -185,6 +191,13 @@ impl StakeholdersService {
             tree,
             ErasureConfirmations::new(self.clone()),
         )?))
+    }
+
+    /// The replica of the programme's axes: keep it fed from the engagement
+    /// log ([`maillage_replica::follow`]); until it is, a contact tagged with
+    /// an axis is refused (untagged contacts need nothing of it).
+    pub fn programme(&self) -> &Arc<Replica<ProgrammeAxes>> {
+        &self.inner.programme
     }
 
     /// The tonic server to mount (on its own, or next to other services).

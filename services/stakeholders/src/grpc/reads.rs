@@ -259,6 +259,7 @@ pub(super) fn disclosed_interaction_view(
         corrections,
         erased,
         disclosure: disclosure.to_proto() as i32,
+        axis_ids: current.axis_ids.clone(),
     };
     Ok((view, opened))
 }

@@ -37,9 +37,23 @@ impl Harness {
 
     /// The service on an existing data dir.
     pub async fn start_in(dir: TestData) -> Result<Self> {
+        Self::start_with(dir, None).await
+    }
+
+    /// A fresh data dir, and the service on it following the engagement log
+    /// `engagement` (its erasure facts and the programme's axes).
+    pub async fn start_following(engagement: maillage_eventstore::EventStore) -> Result<Self> {
+        let feeds = maillage_stakeholders::EngagementFeeds::direct(engagement);
+        Self::start_with(TestData::new()?, Some(feeds)).await
+    }
+
+    async fn start_with(
+        dir: TestData,
+        feeds: Option<maillage_stakeholders::EngagementFeeds>,
+    ) -> Result<Self> {
         let config = dir.config();
         let server = Spawned::spawn(move |listener, shutdown| async move {
-            maillage_stakeholders::serve(&config, listener, shutdown).await
+            maillage_stakeholders::serve_with(&config, listener, shutdown, feeds).await
         })
         .await?;
         let harness = Self {
@@ -254,5 +268,6 @@ pub fn phone_call(participants: &[&str], notes: &str) -> pb::LogInteractionReque
             description: "Envoyer le questionnaire".into(),
             due_at: None,
         }],
+        axis_ids: Vec::new(),
     }
 }

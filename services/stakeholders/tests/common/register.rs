@@ -147,6 +147,7 @@ pub async fn contact(
 ) -> Result<String> {
     Ok(client
         .log_interaction(pb::LogInteractionRequest {
+            axis_ids: Default::default(),
             request_id: rid(),
             participant_ids: participants.iter().map(|id| (*id).clone()).collect(),
             channel: pb::InteractionChannel::Phone as i32,
