@@ -3,7 +3,8 @@
 //! form that records one (`Engagement.RecordDiagnostic`): the tiers-lieu
 //! picked from the register, its initial motivations, ranked development
 //! priorities, activities out of scope, needs, and notes (sealed by the
-//! service before they are recorded).
+//! service before they are recorded); the same findings coded against the
+//! codebook (the codes in use of each kind, as checkboxes).
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use maillage_proto::v1 as pb;
 use tonic::Code;
 
 use super::action::names;
+use super::codebook::{codes, options};
 use super::picker::{pick, Picker};
 use super::{check_csrf, ended, guard, place, render, Input, Nav, WRITERS};
 use crate::backend::Refusal;
@@ -116,11 +118,16 @@ struct Form {
     priorities: Input,
     out_of_scope: Input,
     needs: Input,
+    motivation_codes: Input,
+    priority_codes: Input,
+    refusal_codes: Input,
+    need_codes: Input,
     notes: Input,
 }
 
 impl Form {
-    fn new(nav: Nav, fields: &Fields, picker: Picker) -> Self {
+    fn new(nav: Nav, fields: &Fields, picker: Picker, codes: &[pb::CodebookCode]) -> Self {
+        let coded = |name, label, kind| Input::choices(name, label, options(codes, kind), fields);
         let lines = |name, label| {
             Input::text(name, label, fields)
                 .kind("textarea")
@@ -152,13 +159,29 @@ impl Form {
                 "Activités que le lieu ne veut pas",
             ),
             needs: lines("findings.needs", "Besoins"),
+            motivation_codes: coded(
+                "findings.initial_motivation_codes",
+                "Motivations de départ codées",
+                pb::CodeKind::Motivation,
+            ),
+            priority_codes: coded(
+                "findings.priority_codes",
+                "Priorités codées (rangées dans l'ordre de la grille)",
+                pb::CodeKind::Priority,
+            ),
+            refusal_codes: coded(
+                "findings.refusal_codes",
+                "Activités refusées codées",
+                pb::CodeKind::Refusal,
+            ),
+            need_codes: coded("findings.need_codes", "Besoins codés", pb::CodeKind::Need),
             notes: Input::text("notes", "Notes", fields)
                 .kind("textarea")
                 .hint("(chiffrées par le service avant d'être enregistrées)"),
         }
     }
 
-    fn inputs(&mut self) -> [&mut Input; 7] {
+    fn inputs(&mut self) -> [&mut Input; 11] {
         [
             &mut self.tiers_lieu,
             &mut self.conducted,
@@ -166,6 +189,10 @@ impl Form {
             &mut self.priorities,
             &mut self.out_of_scope,
             &mut self.needs,
+            &mut self.motivation_codes,
+            &mut self.priority_codes,
+            &mut self.refusal_codes,
+            &mut self.need_codes,
             &mut self.notes,
         ]
     }
@@ -204,10 +231,12 @@ pub(super) async fn form(
             .as_bytes(),
     );
     let picker = picker(&state, &session, &query).await;
+    let codes = codes(&state, &session).await;
     render(&Form::new(
         Nav::of(&session, "diagnostics"),
         &fields,
         picker,
+        &codes,
     ))
 }
 
@@ -230,8 +259,10 @@ fn request(fields: &Fields) -> Result<pb::RecordDiagnosticRequest, Refusal> {
             development_priorities: fields.lines("findings.development_priorities"),
             out_of_scope_activities: fields.lines("findings.out_of_scope_activities"),
             needs: fields.lines("findings.needs"),
-            // Coding against the codebook is not in the console yet.
-            ..Default::default()
+            initial_motivation_codes: fields.all("findings.initial_motivation_codes"),
+            priority_codes: fields.all("findings.priority_codes"),
+            refusal_codes: fields.all("findings.refusal_codes"),
+            need_codes: fields.all("findings.need_codes"),
         }),
         notes: fields.raw("notes").trim().to_owned(),
     })
@@ -273,7 +304,8 @@ pub(super) async fn submit(
                     .as_bytes(),
             );
             let picker = picker(&state, &session, &query).await;
-            let mut form = Form::new(Nav::of(&session, "diagnostics"), &fields, picker);
+            let codes = codes(&state, &session).await;
+            let mut form = Form::new(Nav::of(&session, "diagnostics"), &fields, picker, &codes);
             form.errors = place(&refusal, &mut form.inputs());
             let mut response = render(&form);
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
