@@ -146,6 +146,7 @@ async fn a_facilitator_keeps_the_codebook_from_its_page_and_an_analyst_reads_it(
     assert_eq!(reply.status, 303, "{}", reply.body);
     let page = get(&code_url, Some(&alice)).await;
     let version = hidden(&page.body, "version");
+    let rid = uuid::Uuid::now_v7().to_string();
     let change = |pairs: &[(&str, &str)]| {
         let mut all = vec![
             ("csrf", csrf.as_str()),
@@ -158,7 +159,6 @@ async fn a_facilitator_keeps_the_codebook_from_its_page_and_an_analyst_reads_it(
         let alice = alice.clone();
         async move { post(&url, Some(&alice), &body).await }
     };
-    let rid = uuid::Uuid::now_v7().to_string();
     let reply = change(&[("reason", "")]).await;
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert!(reply.body.contains("id=\"reason-erreur\""));
@@ -344,7 +344,10 @@ async fn interviews_and_diagnostics_are_coded_with_the_codes_in_use() {
                     name: "La Fabrique".into(),
                     commune_code: "37063".into(),
                     details: Some(pb::organisation_profile::Details::TiersLieu(
-                        Default::default(),
+                        pb::TiersLieuDetails {
+                            typologies: vec![pb::TiersLieuTypology::Coworking as i32],
+                            status: pb::TiersLieuStatus::Project as i32,
+                        },
                     )),
                     ..Default::default()
                 }),

@@ -67,7 +67,7 @@ async fn an_interview_is_coded_in_the_browser_and_a_survey_notice_carries_its_qr
     browser.fill("#notes", "Rencontrée au marché").await;
     // Nobody named: refused next to the stakeholder field, nothing lost.
     browser
-        .click("form[action=\"/entretiens/nouveau\"] button[type=submit]")
+        .click("form[method=\"post\"][action=\"/entretiens/nouveau\"] button[type=submit]")
         .await;
     let page = browser.wait_for("subject.stakeholder_id-erreur").await;
     for code in [&motivation, &expectation] {
@@ -88,7 +88,7 @@ async fn an_interview_is_coded_in_the_browser_and_a_survey_notice_carries_its_qr
         .fill("#subject\\.anonymous\\.commune_code", "37003")
         .await;
     browser
-        .click("form[action=\"/entretiens/nouveau\"] button[type=submit]")
+        .click("form[method=\"post\"][action=\"/entretiens/nouveau\"] button[type=submit]")
         .await;
     browser.wait_for("entretien(s)").await;
     assert!(browser.url().await.ends_with("/entretiens"));

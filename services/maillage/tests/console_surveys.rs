@@ -251,7 +251,7 @@ async fn a_survey_of_five_question_types_is_built_opened_with_a_reason_answered_
     let link = format!("{}/enquete/{id}", site.url);
     assert!(
         poster.body.contains(&format!(
-            "<div class=\"qr\" role=\"img\" aria-label=\"QR code menant au questionnaire, à l&#39;adresse {link}\"><svg aria-hidden=\"true\""
+            "<div class=\"qr\" role=\"img\" aria-label=\"QR code menant au questionnaire, à l'adresse {link}\"><svg aria-hidden=\"true\""
         )),
         "{}",
         poster.body
