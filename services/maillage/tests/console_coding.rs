@@ -332,8 +332,11 @@ async fn interviews_and_diagnostics_are_coded_with_the_codes_in_use() {
         .unwrap()
         .into_inner();
     assert_eq!(recorded.survey_id, survey);
-    assert_eq!(recorded.motivation_codes, [motivation.clone()]);
-    assert_eq!(recorded.expectation_codes, [expectation.clone()]);
+    assert_eq!(recorded.motivation_codes, std::slice::from_ref(&motivation));
+    assert_eq!(
+        recorded.expectation_codes,
+        std::slice::from_ref(&expectation)
+    );
 
     // A diagnostic of a tiers-lieu, coded.
     let tiers_lieu =

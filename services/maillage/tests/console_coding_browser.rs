@@ -23,7 +23,7 @@ async fn an_interview_is_coded_in_the_browser_and_a_survey_notice_carries_its_qr
     .await;
     let mut engagement =
         pb::engagement_client::EngagementClient::new(site.platform.channel().await);
-    let mut code = |kind: pb::CodeKind, label: &str| {
+    let code = |kind: pb::CodeKind, label: &str| {
         let request = pb::DefineCodeRequest {
             request_id: uuid::Uuid::now_v7().to_string(),
             kind: kind as i32,
