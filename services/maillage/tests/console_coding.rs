@@ -364,8 +364,6 @@ async fn interviews_and_diagnostics_are_coded_with_the_codes_in_use() {
     assert_eq!(page.status, 200, "{}", page.body);
     for (name, code) in [
         ("findings.initial_motivation_codes", &motivation),
-        ("findings.priority_codes", &first),
-        ("findings.priority_codes", &second),
         ("findings.refusal_codes", &refusal),
         ("findings.need_codes", &need),
     ] {
@@ -375,6 +373,18 @@ async fn interviews_and_diagnostics_are_coded_with_the_codes_in_use() {
             "{name}"
         );
     }
+    // The priority codes each get a rank (the service reads their order as one).
+    let first_rank = format!("findings.priority_codes.{first}");
+    let second_rank = format!("findings.priority_codes.{second}");
+    for rank in [&first_rank, &second_rank] {
+        assert!(
+            page.body.contains(&format!(
+                "<select id=\"{rank}\" name=\"{rank}\"><option value=\"\" selected>—</option><option value=\"1\">1</option><option value=\"2\">2</option></select>"
+            )),
+            "{}",
+            page.body
+        );
+    }
     let diagnostic = |need_code: &str| {
         encode(&[
             ("csrf", &csrf),
@@ -382,8 +392,8 @@ async fn interviews_and_diagnostics_are_coded_with_the_codes_in_use() {
             ("tiers_lieu_id", &tiers_lieu),
             ("conducted_at", "2026-05-05T14:00"),
             ("findings.initial_motivation_codes", &motivation),
-            ("findings.priority_codes", &first),
-            ("findings.priority_codes", &second),
+            (&first_rank, "2"),
+            (&second_rank, "1"),
             ("findings.refusal_codes", &refusal),
             ("findings.need_codes", need_code),
             ("findings.needs", "Un local plus grand"),
@@ -405,6 +415,9 @@ async fn interviews_and_diagnostics_are_coded_with_the_codes_in_use() {
     assert!(reply.body.contains(&format!(
         "name=\"findings.refusal_codes\" value=\"{refusal}\" checked>"
     )));
+    assert!(reply.body.contains(&format!(
+        "name=\"{second_rank}\"><option value=\"\">—</option><option value=\"1\" selected>"
+    )));
     let reply = post(
         &format!("{}/diagnostics/nouveau", site.url),
         Some(&alice),
@@ -424,7 +437,8 @@ async fn interviews_and_diagnostics_are_coded_with_the_codes_in_use() {
         .findings
         .unwrap();
     assert_eq!(findings.initial_motivation_codes, [motivation]);
-    assert_eq!(findings.priority_codes, [first, second]);
+    // Ranked as chosen, not in the codebook's order.
+    assert_eq!(findings.priority_codes, [second, first]);
     assert_eq!(findings.refusal_codes, [refusal]);
     assert_eq!(findings.need_codes, [need]);
 }

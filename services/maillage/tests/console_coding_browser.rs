@@ -1,8 +1,8 @@
 //! An interview coded against the codebook, and an open survey's printed
 //! notice with its QR code, in a real browser (headless Chromium over
 //! WebDriver, as `console_browser.rs`): a refusal comes back next to its
-//! field with every box ticked and every choice kept, and both pages have
-//! no WCAG 2.1 A/AA violation (axe-core).
+//! field with every box ticked and every choice kept, and these pages and
+//! the coded diagnostic form have no WCAG 2.1 A/AA violation (axe-core).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
@@ -42,6 +42,8 @@ async fn an_interview_is_coded_in_the_browser_and_a_survey_notice_carries_its_qr
     };
     let motivation = code(pb::CodeKind::Motivation, "Rompre l'isolement").await;
     let expectation = code(pb::CodeKind::Expectation, "Des horaires le soir").await;
+    code(pb::CodeKind::Priority, "Un fablab").await;
+    code(pb::CodeKind::Need, "Un local plus grand").await;
     let survey = common::open_free_text_survey(&mut engagement).await;
 
     let token = site.token("alice", &[Role::Facilitator]);
@@ -140,6 +142,15 @@ async fn an_interview_is_coded_in_the_browser_and_a_survey_notice_carries_its_qr
         )),
         "{page}"
     );
+    let violations = browser.accessibility_violations().await;
+    assert!(violations.is_empty(), "{violations:?}");
+
+    // The diagnostic form's coded findings: checkboxes, and a rank per priority.
+    browser
+        .goto(&format!("{}/diagnostics/nouveau", site.url))
+        .await;
+    browser.wait_for("Priorités codées").await;
+    browser.wait_for("Besoins codés").await;
     let violations = browser.accessibility_violations().await;
     assert!(violations.is_empty(), "{violations:?}");
     browser.close().await;

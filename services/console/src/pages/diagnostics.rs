@@ -4,7 +4,8 @@
 //! picked from the register, its initial motivations, ranked development
 //! priorities, activities out of scope, needs, and notes (sealed by the
 //! service before they are recorded); the same findings coded against the
-//! codebook (the codes in use of each kind, as checkboxes).
+//! codebook (the codes in use of each kind, as checkboxes; the priority
+//! codes each with a rank, since the service reads their order as one).
 
 use std::sync::Arc;
 
@@ -119,7 +120,10 @@ struct Form {
     out_of_scope: Input,
     needs: Input,
     motivation_codes: Input,
+    /// Holds the priority codes offered and the refusal of them; the page
+    /// shows one rank select per code ([`Form::ranks`]).
     priority_codes: Input,
+    ranks: Vec<Rank>,
     refusal_codes: Input,
     need_codes: Input,
     notes: Input,
@@ -166,9 +170,10 @@ impl Form {
             ),
             priority_codes: coded(
                 "findings.priority_codes",
-                "Priorités codées (rangées dans l'ordre de la grille)",
+                "Priorités codées",
                 pb::CodeKind::Priority,
             ),
+            ranks: ranks(&options(codes, pb::CodeKind::Priority), fields),
             refusal_codes: coded(
                 "findings.refusal_codes",
                 "Activités refusées codées",
@@ -196,6 +201,52 @@ impl Form {
             &mut self.notes,
         ]
     }
+}
+
+/// A priority code with the rank chosen for it (empty: not retained).
+struct Rank {
+    label: String,
+    /// The select's name, `findings.priority_codes.<code id>`.
+    name: String,
+    chosen: String,
+    /// The ranks offered: empty (not retained), then 1 to the number of codes.
+    choices: Vec<String>,
+}
+
+/// The rank selects of the priority `codes` (id, label), filled from `fields`.
+fn ranks(codes: &[(String, String)], fields: &Fields) -> Vec<Rank> {
+    let choices: Vec<String> = std::iter::once(String::new())
+        .chain((1..=codes.len()).map(|rank| rank.to_string()))
+        .collect();
+    codes
+        .iter()
+        .map(|(id, label)| {
+            let name = format!("{RANK_PREFIX}{id}");
+            Rank {
+                chosen: fields.get(&name),
+                label: label.clone(),
+                name,
+                choices: choices.clone(),
+            }
+        })
+        .collect()
+}
+
+/// What a rank select's name starts with.
+const RANK_PREFIX: &str = "findings.priority_codes.";
+
+/// The priority codes given a rank, best first (a rank that is no number
+/// is not retained; equal ranks keep the page's order).
+fn ranked(fields: &Fields) -> Vec<String> {
+    let mut ranked: Vec<(u32, String)> = fields
+        .pairs()
+        .filter_map(|(name, value)| {
+            let id = name.strip_prefix(RANK_PREFIX)?;
+            Some((value.trim().parse().ok()?, id.to_owned()))
+        })
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().map(|(_, id)| id).collect()
 }
 
 /// The tiers-lieu picker of the form, for the query string `query`.
@@ -260,7 +311,7 @@ fn request(fields: &Fields) -> Result<pb::RecordDiagnosticRequest, Refusal> {
             out_of_scope_activities: fields.lines("findings.out_of_scope_activities"),
             needs: fields.lines("findings.needs"),
             initial_motivation_codes: fields.all("findings.initial_motivation_codes"),
-            priority_codes: fields.all("findings.priority_codes"),
+            priority_codes: ranked(fields),
             refusal_codes: fields.all("findings.refusal_codes"),
             need_codes: fields.all("findings.need_codes"),
         }),
