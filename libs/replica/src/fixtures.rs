@@ -60,7 +60,8 @@ impl LogFixture {
         self.append(format!("stakeholder-{id}"), &event).await
     }
 
-    /// Registers organisation `id` of type `kind` in `commune`; returns the log position.
+    /// Registers organisation `id` of type `kind` in `commune`, named
+    /// `Fixture <id>`; returns the log position.
     pub async fn organisation(
         &self,
         id: Uuid,
@@ -82,7 +83,7 @@ impl LogFixture {
         let event = pb::OrganisationRegistered {
             stakeholder_id: id.to_string(),
             profile: Some(pb::OrganisationProfile {
-                name: "Fixture".into(),
+                name: format!("Fixture {id}"),
                 commune_code: commune.into(),
                 details: Some(details),
                 ..Default::default()

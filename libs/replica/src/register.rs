@@ -1,7 +1,9 @@
 //! The register as engagement and governance check it: for each stakeholder,
 //! person or organisation (and which kind of organisation), commune, archived,
-//! erased — folded from the stakeholders log, with no personal data (names and
-//! contact details stay sealed in that log and are not copied).
+//! erased, and an organisation's name — folded from the stakeholders log, with
+//! no personal data (a person's name and contact details stay sealed in that
+//! log and are not copied; an organisation's name is recorded in clear there,
+//! and governance shows its members by it).
 //!
 //! [`Replica::<Register>::expect`] is the one check every command naming a
 //! stakeholder runs: unknown → `INVALID_ARGUMENT` naming the field (the caller
@@ -102,6 +104,9 @@ pub struct RegisterEntry {
     pub archived: bool,
     /// Erased or being erased (crypto-shredding started): nothing new may name them.
     pub erased: bool,
+    /// An organisation's name (empty for a person, and for an organisation
+    /// folded before the replica kept names, until its profile changes).
+    pub name: String,
 }
 
 impl RegisterEntry {
@@ -117,12 +122,22 @@ impl RegisterEntry {
             u8::from(self.erased),
         ];
         bytes.extend_from_slice(self.commune.as_bytes());
+        // A commune code has no NUL byte: what follows one is the name (rows
+        // written before names were kept end with the commune).
+        if !self.name.is_empty() {
+            bytes.push(0);
+            bytes.extend_from_slice(self.name.as_bytes());
+        }
         bytes
     }
 
     fn decode(bytes: &[u8]) -> Option<Self> {
-        let [person, organisation, archived, erased, commune @ ..] = bytes else {
+        let [person, organisation, archived, erased, rest @ ..] = bytes else {
             return None;
+        };
+        let (commune, name) = match rest.iter().position(|byte| *byte == 0) {
+            Some(at) => (&rest[..at], &rest[at + 1..]),
+            None => (rest, &[][..]),
         };
         Some(Self {
             kind: if *person == 1 {
@@ -133,6 +148,7 @@ impl RegisterEntry {
             commune: String::from_utf8_lossy(commune).into_owned(),
             archived: *archived == 1,
             erased: *erased == 1,
+            name: String::from_utf8_lossy(name).into_owned(),
         })
     }
 }
@@ -220,6 +236,7 @@ fn register(
     id: &str,
     kind: StakeholderKind,
     commune: &str,
+    name: &str,
 ) -> Result<(), FoldError> {
     let Some(key) = key(id) else { return Ok(()) };
     let entry = RegisterEntry {
@@ -227,6 +244,7 @@ fn register(
         commune: commune.to_owned(),
         archived: false,
         erased: false,
+        name: name.to_owned(),
     };
     rows.put(key, entry.encode());
     Ok(())
@@ -248,13 +266,20 @@ impl Model for Register {
                 &event.stakeholder_id,
                 StakeholderKind::Person,
                 &commune,
+                "",
             )
         } else if name == pb::OrganisationRegistered::NAME {
             let event: pb::OrganisationRegistered = decode(envelope)?;
             let profile = event.profile.unwrap_or_default();
             let kind =
                 StakeholderKind::Organisation(OrganisationType::of(profile.details.as_ref()));
-            register(rows, &event.stakeholder_id, kind, &profile.commune_code)
+            register(
+                rows,
+                &event.stakeholder_id,
+                kind,
+                &profile.commune_code,
+                &profile.name,
+            )
         } else if name == pb::PersonProfileUpdated::NAME {
             let event: pb::PersonProfileUpdated = decode(envelope)?;
             let Some(profile) = event.profile else {
@@ -272,6 +297,7 @@ impl Model for Register {
                 entry.kind =
                     StakeholderKind::Organisation(OrganisationType::of(profile.details.as_ref()));
                 entry.commune = profile.commune_code;
+                entry.name = profile.name;
             })
         } else if name == pb::StakeholderArchived::NAME {
             let event: pb::StakeholderArchived = decode(envelope)?;
@@ -296,6 +322,17 @@ impl Replica<Register> {
             .row(id.as_bytes())
             .map_err(|error| ServiceError::internal(format!("register replica: {error}")))?;
         Ok(row.as_deref().and_then(RegisterEntry::decode))
+    }
+
+    /// The name of the organisation `id`, when the replica knows it (empty
+    /// for a person: the replica holds no person's name).
+    pub fn organisation_name(&self, id: &str) -> Option<String> {
+        let id = Uuid::try_parse(id).ok()?;
+        let entry = self.get(&id).ok()??;
+        match entry.kind {
+            StakeholderKind::Organisation(_) if !entry.name.is_empty() => Some(entry.name),
+            _ => None,
+        }
     }
 
     /// Checks that `id`, given in the request's `field`, names a stakeholder
@@ -357,15 +394,22 @@ mod tests {
             StakeholderKind::Organisation(OrganisationType::TiersLieu),
             StakeholderKind::Organisation(OrganisationType::LocalAuthority),
         ] {
-            let entry = RegisterEntry {
-                kind,
-                commune: "37018".into(),
-                archived: true,
-                erased: false,
-            };
-            assert_eq!(RegisterEntry::decode(&entry.encode()), Some(entry));
+            for name in ["", "Tiers-lieu de la Gare", "Fab\u{e9}"] {
+                let entry = RegisterEntry {
+                    kind,
+                    commune: "37018".into(),
+                    archived: true,
+                    erased: false,
+                    name: name.into(),
+                };
+                assert_eq!(RegisterEntry::decode(&entry.encode()), Some(entry));
+            }
         }
         assert_eq!(RegisterEntry::decode(&[1, 0]), None);
+        // A row written before names were kept reads with no name.
+        let old = [0, 6, 0, 0, b'3', b'7', b'0', b'1', b'8'];
+        let entry = RegisterEntry::decode(&old).unwrap();
+        assert_eq!((entry.commune.as_str(), entry.name.as_str()), ("37018", ""));
     }
 
     #[test]

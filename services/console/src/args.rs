@@ -50,6 +50,12 @@ pub struct HttpArgs {
     #[arg(long, env = "MAILLAGE_HTTP_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
+    /// The console's public address as inhabitants reach it (e.g.
+    /// `https://maillage.example.org`): the base of the public survey links
+    /// and of their QR codes. Unset: the address the browser used.
+    #[arg(long, env = "MAILLAGE_PUBLIC_URL", value_parser = public_url)]
+    pub public_url: Option<String>,
+
     /// Minutes without a request after which a console session ends.
     #[arg(long, env = "MAILLAGE_SESSION_MINUTES", default_value_t = 30)]
     pub session_minutes: u64,
@@ -60,7 +66,51 @@ impl HttpArgs {
     pub fn options(&self, endpoint: impl Into<String>) -> crate::ConsoleOptions {
         let mut options = crate::ConsoleOptions::new(endpoint);
         options.secure_cookies = self.secure_cookies;
+        options.public_url.clone_from(&self.public_url);
         options.session_idle = Duration::from_secs(self.session_minutes.max(1) * 60);
         options
+    }
+}
+
+/// A public base URL: `http://` or `https://`, a host, no query nor
+/// fragment; kept without its trailing `/`.
+fn public_url(value: &str) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| format!("{value:?} does not start with http:// or https://"))?;
+    let ok = !rest.is_empty()
+        && !rest.starts_with('/')
+        && rest.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '/' | '[' | ']' | '_' | '~')
+        });
+    if ok {
+        Ok(value.trim_end_matches('/').to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not a base URL like https://maillage.example.org"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url;
+
+    #[test]
+    fn a_public_url_is_an_http_base_without_query() {
+        assert_eq!(
+            public_url("https://maillage.example.org/").unwrap(),
+            "https://maillage.example.org"
+        );
+        assert_eq!(
+            public_url("http://10.0.0.1:8080/console").unwrap(),
+            "http://10.0.0.1:8080/console"
+        );
+        assert!(public_url("maillage.example.org").is_err());
+        assert!(public_url("https://").is_err());
+        assert!(public_url("https://x.org/?a=1").is_err());
+        assert!(public_url("https://x.org/#a").is_err());
+        assert!(public_url("https://x.org/\"<").is_err());
     }
 }

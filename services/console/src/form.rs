@@ -44,6 +44,13 @@ impl Fields {
             .collect()
     }
 
+    /// Every pair, in order.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
     /// Every non-empty value of `name`, trimmed, in order.
     pub(crate) fn all(&self, name: &str) -> Vec<String> {
         self.0

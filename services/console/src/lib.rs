@@ -45,6 +45,9 @@ pub struct ConsoleOptions {
     pub respondent_token: Option<String>,
     /// Mark the session cookie `Secure` (served under TLS or behind https).
     pub secure_cookies: bool,
+    /// The console's public base URL (no trailing `/`): public survey links
+    /// start with it. `None`: the address the browser used.
+    pub public_url: Option<String>,
     /// A session ends after this long without a request.
     pub session_idle: Duration,
     /// A session ends this long after sign-in, whatever its activity.
@@ -65,6 +68,7 @@ impl ConsoleOptions {
             endpoint: endpoint.into(),
             respondent_token: None,
             secure_cookies: false,
+            public_url: None,
             session_idle: Duration::from_secs(30 * 60),
             session_max: Duration::from_secs(12 * 3600),
             sign_in_failures: 5,
@@ -82,6 +86,7 @@ pub(crate) struct State {
     pub(crate) sign_in_limit: Limiter,
     pub(crate) survey_limit: Limiter,
     pub(crate) secure_cookies: bool,
+    pub(crate) public_url: Option<String>,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -112,6 +117,7 @@ impl Console {
                 options.survey_submissions,
             ),
             secure_cookies: options.secure_cookies,
+            public_url: options.public_url,
             clock: options.clock,
         });
         Ok(pages::routes(state))

@@ -1278,3 +1278,150 @@ async fn commitments_are_tagged_only_with_axes_defined_and_not_retired() {
     assert_eq!(view.axis_ids, vec![consult.to_string()]);
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consortia_are_listed_and_members_named_from_the_register_replica() {
+    let harness = Harness::new();
+    let running = harness.start().await;
+    let mut client = Client::new(&running, &harness.tokens).await;
+    let list = |client: &Client, token: &str| {
+        let mut governance = client.governance.clone();
+        let request = with_token(token, pv1::ListConsortiaRequest {});
+        async move { governance.list_consortia(request).await }
+    };
+    // None founded yet: an empty list.
+    let empty = list(&client, harness.tokens.of(Role::Secretary))
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(empty.consortia.is_empty());
+
+    let ex = example(&mut client).await;
+    let founder = client.organisation(OrganisationType::LocalAuthority).await;
+    let other = client
+        .governance
+        .found_consortium(client.req(pv1::FoundConsortiumRequest {
+            request_id: rid(),
+            name: "Alliance des fablabs".into(),
+            founding_collectivite_id: founder,
+            territory: vec![pv1::TerritoryRef {
+                level: pv1::TerritoryLevel::Departement as i32,
+                code: "11".into(),
+            }],
+            purpose: "Partager les machines".into(),
+            charter: "Charte".into(),
+        }))
+        .await
+        .expect("found")
+        .into_inner()
+        .id;
+    let head = client.head().await;
+    // Every reader sees them, by name, with their admitted members.
+    for role in [
+        Role::Secretary,
+        Role::Analyst,
+        Role::Auditor,
+        Role::Facilitator,
+    ] {
+        let listed = list(&client, harness.tokens.of(role))
+            .await
+            .expect("list")
+            .into_inner();
+        let listed: Vec<(&str, &str, u32)> = listed
+            .consortia
+            .iter()
+            .map(|c| (c.consortium_id.as_str(), c.name.as_str(), c.member_count))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (other.as_str(), "Alliance des fablabs", 0),
+                (
+                    ex.consortium.as_str(),
+                    "Consortium des tiers-lieux de l'Aude",
+                    10
+                ),
+            ],
+            "{role:?}"
+        );
+    }
+    assert_eq!(client.head().await, head, "listing records nothing");
+    // No token, or a role that may not read governance: refused.
+    let status = list(&client, "").await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let status = list(&client, harness.tokens.of(Role::Tool))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    // The members carry their organisation's name; a representative (a
+    // person) is named by id only: the replica holds no person's name.
+    let person = client.person().await;
+    client
+        .governance
+        .appoint_representative(client.req(pv1::AppointRepresentativeRequest {
+            request_id: rid(),
+            consortium_id: ex.consortium.clone(),
+            expected_version: None,
+            member_id: ex.m("a1"),
+            person_id: person.clone(),
+        }))
+        .await
+        .expect("appoint");
+    let view = client
+        .governance
+        .get_consortium(with_token(
+            harness.tokens.of(Role::Analyst),
+            pv1::GetConsortiumRequest {
+                consortium_id: ex.consortium.clone(),
+            },
+        ))
+        .await
+        .expect("consortium")
+        .into_inner();
+    assert_eq!(view.memberships.len(), 10);
+    for member in view
+        .memberships
+        .iter()
+        .chain(view.colleges.iter().flat_map(|college| &college.members))
+    {
+        assert_eq!(member.display_name, format!("Fixture {}", member.member_id));
+    }
+    let a1 = view
+        .memberships
+        .iter()
+        .find(|member| member.member_id == ex.m("a1"))
+        .unwrap();
+    assert_eq!(a1.representative_id, person);
+    assert!(!format!("{view:?}").contains(&format!("Fixture {person}")));
+
+    // A meeting names who it names: present, proxies, ballots.
+    let meeting = convene(&mut client, &ex.consortium).await;
+    attend(
+        &mut client,
+        &meeting,
+        &[ex.m("a1"), ex.m("b1")],
+        &[(ex.m("c2"), ex.m("b1"))],
+    )
+    .await
+    .expect("attendance");
+    let view = client
+        .governance
+        .get_meeting(client.req(pv1::GetMeetingRequest {
+            meeting_id: meeting.clone(),
+        }))
+        .await
+        .expect("meeting")
+        .into_inner();
+    let named: BTreeMap<String, String> = view
+        .member_names
+        .into_iter()
+        .map(|named| (named.member_id, named.display_name))
+        .collect();
+    let expected: BTreeMap<String, String> = ["a1", "b1", "c2"]
+        .into_iter()
+        .map(|member| (ex.m(member), format!("Fixture {}", ex.m(member))))
+        .collect();
+    assert_eq!(named, expected);
+    running.stop().await;
+}

@@ -134,9 +134,26 @@ async fn a_secretary_records_a_weighted_vote_ballot_by_ballot_and_sees_the_tally
     assert!(page
         .body
         .contains(&format!("Membres présents ({})", members.len() - 1)));
-    assert!(page
-        .body
-        .contains(&format!("{giver} représenté par {holder}")));
+    // The secretary may not read the register: the members' names come
+    // from governance's view, each with its id.
+    let view = meeting_view(&site, &meeting).await;
+    let name = |id: &str| {
+        let named = view
+            .member_names
+            .iter()
+            .find(|named| named.member_id == id)
+            .expect("every member named");
+        format!("{} ({id})", named.display_name.replace('\'', "&#39;"))
+    };
+    assert!(
+        page.body.contains(&format!(
+            "{} représenté par {}",
+            name(&giver),
+            name(&holder)
+        )),
+        "{}",
+        page.body
+    );
 
     // A vote opens on the first agenda item.
     let reply = post(
@@ -208,7 +225,7 @@ async fn a_secretary_records_a_weighted_vote_ballot_by_ballot_and_sees_the_tally
         )));
     }
     let page = get(&format!("{}{location}", site.url), Some(&secretary)).await;
-    let proxied = &page.body[page.body.find(&format!("<tr><td>{giver}</td>")).unwrap()..];
+    let proxied = &page.body[page.body.find(&format!(" ({giver})</td>")).unwrap()..];
     assert!(
         proxied[..proxied.find("</tr>").unwrap()].contains(&holder),
         "cast by its proxy holder"
@@ -439,8 +456,15 @@ async fn a_correction_is_shown_as_such_and_a_stale_one_is_refused() {
         page.body
     );
     assert!(
+        page.body
+            .contains("par alice — motif : Commune précisée après appel</h3>"),
+        "{}",
+        page.body
+    );
+    // The value it replaced, before and after.
+    assert!(
         page.body.contains(
-            "par alice — champs remplacés : objet — motif : Commune précisée après appel"
+            "<tr><th scope=\"row\">objet</th><td>Projet de tiers-lieu</td><td>Projet de tiers-lieu à Amboise</td></tr>"
         ),
         "{}",
         page.body
@@ -456,11 +480,16 @@ async fn a_correction_is_shown_as_such_and_a_stale_one_is_refused() {
     assert_eq!(reply.status, 422, "{}", reply.body);
     let page = get(&url, Some(&alice)).await;
     assert!(page.body.contains("<h2>Corrections (1)</h2>"));
-    // An analyst reads the contact, without the form, and may not post it.
+    // An analyst reads the contact, without the form, and may not post it;
+    // the subject, before and after, is masked for her.
     let ana = site.sign_in(&site.token("ana", &[Role::Analyst])).await;
     let page = get(&url, Some(&ana)).await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("Corriger ce contact"));
+    assert!(!page.body.contains("Projet de tiers-lieu"), "{}", page.body);
+    assert!(page.body.contains(
+        "<tr><th scope=\"row\">objet</th><td>(masqué pour votre rôle)</td><td>(masqué pour votre rôle)</td></tr>"
+    ));
     let reply = post(
         &format!("{url}/corriger"),
         Some(&ana),
@@ -604,4 +633,116 @@ async fn a_revoked_token_stays_listed_as_revoked_through_grpc() {
         .await
         .unwrap_err();
     assert_eq!(again.code(), tonic::Code::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consortia_are_listed_and_a_secretary_sees_members_by_name_but_no_person() {
+    let site = Site::start().await;
+    let (outcome, _, _) = site.platform.demo(2026, 0.05, "report.html").await;
+    let consortium = outcome.consortium_id;
+    let mut governance =
+        pb::governance_client::GovernanceClient::new(site.platform.channel().await);
+    let mut register =
+        pb::stakeholders_client::StakeholdersClient::new(site.platform.channel().await);
+    // A member gets a representative, a person with a name.
+    let before = governance
+        .get_consortium(pb::GetConsortiumRequest {
+            consortium_id: consortium.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let member = before.colleges[0].members[0].member_id.clone();
+    let person = register
+        .register_person(pb::RegisterPersonRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            profile: Some(pb::PersonProfile {
+                given_name: "Solène".into(),
+                family_name: "Vasseur-Klein".into(),
+                kinds: vec![pb::PersonKind::BusinessLeader as i32],
+                commune_code: "37063".into(),
+                ..Default::default()
+            }),
+            mandates: Vec::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut appoint = tonic::Request::new(pb::AppointRepresentativeRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        consortium_id: consortium.clone(),
+        expected_version: None,
+        member_id: member.clone(),
+        person_id: person.id.clone(),
+    });
+    appoint.metadata_mut().insert(
+        "maillage-after",
+        format!("stakeholders={}", person.position).parse().unwrap(),
+    );
+    governance.appoint_representative(appoint).await.unwrap();
+    let view = governance
+        .get_consortium(pb::GetConsortiumRequest {
+            consortium_id: consortium.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // Every member carries its organisation's name, as the register has it.
+    let mut names = Vec::new();
+    for member in &view.memberships {
+        let organisation = register
+            .get_stakeholder(pb::GetStakeholderRequest {
+                stakeholder_id: member.member_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .organisation
+            .unwrap();
+        assert_eq!(member.display_name, organisation.name);
+        names.push(organisation.name);
+    }
+    assert!(!names.is_empty());
+
+    // The secretary (who may not read the register) finds the consortium in
+    // the list, then its members by name.
+    let secretary = site
+        .sign_in(&site.token("greffe", &[Role::Secretary]))
+        .await;
+    let list = get(&format!("{}/consortium", site.url), Some(&secretary)).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body.contains(&format!(
+            "<a href=\"/consortium/{consortium}\">{}</a></td><td>{}</td>",
+            view.name,
+            view.colleges
+                .iter()
+                .map(|college| college.members.len())
+                .sum::<usize>()
+        )),
+        "{}",
+        list.body
+    );
+    let url = format!("{}/consortium/{consortium}", site.url);
+    for (who, cookie) in [
+        ("secretary", secretary),
+        (
+            "analyst",
+            site.sign_in(&site.token("ana", &[Role::Analyst])).await,
+        ),
+    ] {
+        let page = get(&url, Some(&cookie)).await;
+        assert_eq!(page.status, 200, "{who}: {}", page.body);
+        for name in &names {
+            let shown = name.replace('\'', "&#39;");
+            assert!(
+                page.body.contains(&format!("{shown} (")),
+                "{who}: {name} missing"
+            );
+        }
+        // The representative is a person: shown by id, never by name.
+        assert!(page.body.contains(&person.id), "{who}");
+        assert!(!page.body.contains("Vasseur-Klein"), "{who}");
+        assert!(!page.body.contains("Solène"), "{who}");
+    }
 }

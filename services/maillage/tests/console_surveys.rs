@@ -246,6 +246,16 @@ async fn a_survey_of_five_question_types_is_built_opened_with_a_reason_answered_
     .await;
     assert_eq!(poster.status, 200);
     assert!(poster.body.contains(&format!("/enquete/{id}</p>")));
+    // Its QR code, inline, of the link as the browser reached the console
+    // (no --public-url here).
+    let link = format!("{}/enquete/{id}", site.url);
+    assert!(
+        poster.body.contains(&format!(
+            "<div class=\"qr\" role=\"img\" aria-label=\"QR code menant au questionnaire, à l'adresse {link}\"><svg aria-hidden=\"true\""
+        )),
+        "{}",
+        poster.body
+    );
 
     // Answered signed out, every question type.
     let reply = answer(

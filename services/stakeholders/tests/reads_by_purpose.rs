@@ -453,3 +453,110 @@ async fn the_access_journal_records_exactly_the_decrypted_reads() -> Result<()> 
     harness.stop().await?;
     Ok(())
 }
+
+/// The (field, text, channel) of each value of a correction's side.
+fn sides(values: &[pb::InteractionFieldValue]) -> Vec<(&str, &str, i32)> {
+    values
+        .iter()
+        .map(|value| (value.field.as_str(), value.text.as_str(), value.channel))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrected_contact_shows_each_earlier_value_to_whom_may_read_it() -> Result<()> {
+    let harness = Harness::start().await?;
+    let world = world(&harness).await?;
+    let mut alice = harness.facilitator().await?;
+    // Two corrections: the channel and the notes, then the notes again.
+    for (channel, notes) in [
+        (
+            Some(pb::InteractionChannel::Video),
+            "Inès reprend le garage",
+        ),
+        (None, "Inès reprend le garage avec sa sœur"),
+    ] {
+        alice
+            .correct_interaction(pb::CorrectInteractionRequest {
+                request_id: rid(),
+                interaction_id: world.call.clone(),
+                reason: "précisé après rappel".into(),
+                channel: channel.map(|channel| channel as i32),
+                notes: Some(notes.into()),
+                ..Default::default()
+            })
+            .await?;
+    }
+    let phone = pb::InteractionChannel::Phone as i32;
+    let video = pb::InteractionChannel::Video as i32;
+    let original = "Inès hésite à reprendre le garage de son père";
+    let call = get_interaction(&mut alice, &world.call).await?.into_inner();
+    let [first, second] = &call.corrections[..] else {
+        panic!("two corrections: {call:?}")
+    };
+    assert_eq!(
+        sides(&first.before),
+        [("channel", "", phone), ("notes", original, 0)]
+    );
+    assert_eq!(
+        sides(&first.after),
+        [
+            ("channel", "", video),
+            ("notes", "Inès reprend le garage", 0)
+        ]
+    );
+    assert_eq!(
+        sides(&second.before),
+        [("notes", "Inès reprend le garage", 0)]
+    );
+    assert_eq!(
+        sides(&second.after),
+        [("notes", "Inès reprend le garage avec sa sœur", 0)]
+    );
+
+    // An analyst and an auditor: the channel before and after, no text.
+    for role in [Role::Analyst, Role::Auditor] {
+        let mut reader = harness.client(harness.tokens.of(role)).await?;
+        let call = get_interaction(&mut reader, &world.call)
+            .await?
+            .into_inner();
+        assert_eq!(
+            sides(&call.corrections[0].before),
+            [("channel", "", phone), ("notes", "", 0)],
+            "{role:?}"
+        );
+        assert_eq!(
+            sides(&call.corrections[1].after),
+            [("notes", "", 0)],
+            "{role:?}"
+        );
+    }
+
+    // Erased with a participant: every earlier version of the text goes too.
+    let mut admin = harness.admin().await?;
+    admin
+        .erase_person(pb::ErasePersonRequest {
+            request_id: rid(),
+            stakeholder_id: world.inhabitant.clone(),
+            expected_version: None,
+            reason: "RGPD art. 17".into(),
+        })
+        .await?;
+    let call = get_interaction(&mut alice, &world.call).await?.into_inner();
+    assert!(call.erased);
+    assert_eq!(
+        sides(&call.corrections[0].before),
+        [("channel", "", phone), ("notes", "", 0)]
+    );
+    assert!(call
+        .corrections
+        .iter()
+        .flat_map(|correction| correction.before.iter().chain(&correction.after))
+        .all(|value| value.text.is_empty()));
+
+    // A malformed id is refused, naming the field.
+    let refused = get_interaction(&mut alice, "pas-un-id").await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(refused.message().contains("interaction_id"), "{refused:?}");
+    harness.stop().await?;
+    Ok(())
+}

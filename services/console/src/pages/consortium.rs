@@ -2,8 +2,11 @@
 //! memberships and bodies (`Governance.GetConsortium`), its meetings and
 //! commitments board (`Projections.GetConsortiumState`, for the roles that
 //! may read it), and the secretary's form convening a meeting
-//! (`ConveneMeeting`). Governance holds no names: members are shown by the
-//! organisation's name where the role may read the register, else by id.
+//! (`ConveneMeeting`). Members are shown by the organisation's name that
+//! governance's views carry (from its replica of the register: an
+//! organisation's name is not personal data), to every reader, the
+//! secretary included; a representative (a person) stays an id. The menu
+//! entry lists the consortia (`ListConsortia`).
 
 use std::sync::Arc;
 
@@ -16,9 +19,7 @@ use maillage_proto::v1 as pb;
 use maillage_service_kit::Role;
 use tonic::Code;
 
-use super::{
-    check_csrf, ended, guard, message, place, render, Input, Nav, ANALYSTS, REGISTER_READERS,
-};
+use super::{check_csrf, ended, guard, message, place, render, Input, Nav, ANALYSTS};
 use crate::backend::Refusal;
 use crate::form::Fields;
 use crate::session::Session;
@@ -93,36 +94,16 @@ pub(super) fn share(fraction: Option<&pb::ShareFraction>) -> String {
     )
 }
 
-/// The members' names by id, when `session` may read the register
-/// (organisations' names are not personal data); else empty.
-pub(super) async fn member_names(
-    state: &State,
-    session: &Session,
-    ids: Vec<String>,
+/// The members' names by id, from the (member id, display name) pairs of
+/// governance's views (unknown names left out).
+pub(super) fn member_names<'a>(
+    members: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> std::collections::BTreeMap<String, String> {
-    let mut names = std::collections::BTreeMap::new();
-    if !session.any(&REGISTER_READERS) {
-        return names;
-    }
-    let Ok(mut register) = state.backend.stakeholders(&session.token) else {
-        return names;
-    };
-    for id in ids {
-        if names.contains_key(&id) {
-            continue;
-        }
-        if let Ok(found) = register
-            .get_stakeholder(pb::GetStakeholderRequest {
-                stakeholder_id: id.clone(),
-            })
-            .await
-        {
-            if let Some(organisation) = found.into_inner().organisation {
-                names.insert(id, organisation.name);
-            }
-        }
-    }
-    names
+    members
+        .into_iter()
+        .filter(|(_, name)| !name.is_empty())
+        .map(|(id, name)| (id.to_owned(), name.to_owned()))
+        .collect()
 }
 
 /// A member as shown: its name when known, and its id.
@@ -133,11 +114,20 @@ pub(super) fn named(names: &std::collections::BTreeMap<String, String>, id: &str
     }
 }
 
+/// One consortium of the list.
+struct Listed {
+    id: String,
+    name: String,
+    members: u32,
+}
+
 #[derive(Template)]
 #[template(path = "consortium_pick.html")]
 struct Pick {
     nav: Nav,
     title: String,
+    errors: Vec<String>,
+    consortia: Vec<Listed>,
 }
 
 /// `GET /consortium[?id=<id>]`: the form naming a consortium, or on to its page.
@@ -156,9 +146,34 @@ pub(super) async fn pick(
         let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
         return Redirect::to(&format!("/consortium/{id}")).into_response();
     }
+    let answer = match state.backend.governance(&session.token) {
+        Ok(mut client) => client
+            .list_consortia(pb::ListConsortiaRequest {})
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(Refusal::from),
+        Err(refusal) => Err(refusal),
+    };
+    let (consortia, errors) = match answer {
+        Ok(list) => (
+            list.consortia
+                .into_iter()
+                .map(|consortium| Listed {
+                    id: consortium.consortium_id,
+                    name: consortium.name,
+                    members: consortium.member_count,
+                })
+                .collect(),
+            Vec::new(),
+        ),
+        Err(refusal) if refusal.code == Code::Unauthenticated => return ended(&state, &headers),
+        Err(refusal) => (Vec::new(), vec![refusal.message]),
+    };
     render(&Pick {
         nav: Nav::of(&session, "consortium"),
         title: "Consortium".to_owned(),
+        errors,
+        consortia,
     })
 }
 
@@ -268,15 +283,11 @@ impl Page {
             }
         };
         let names = member_names(
-            state,
-            session,
             consortium
                 .memberships
                 .iter()
-                .map(|member| member.member_id.clone())
-                .collect(),
-        )
-        .await;
+                .map(|member| (member.member_id.as_str(), member.display_name.as_str())),
+        );
         let board = session.any(&ANALYSTS);
         let mut page = Self {
             nav: Nav::of(session, "consortium"),

@@ -294,7 +294,7 @@ pub(super) struct Page {
     facilitator: String,
     logged: String,
     follow_ups: Vec<String>,
-    corrections: Vec<String>,
+    corrections: Vec<super::correct_contact::Shown>,
 }
 
 /// `GET /contacts/{id}`.
@@ -394,20 +394,7 @@ pub(super) async fn load(
         corrections: contact
             .corrections
             .iter()
-            .map(|correction| {
-                format!(
-                    "Corrigé le {} par {} — champs remplacés : {} — motif : {}",
-                    time::show(correction.corrected_at.as_ref()),
-                    correction.corrected_by,
-                    correction
-                        .fields
-                        .iter()
-                        .map(|field| super::correct_contact::field_label(field))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    masked(&correction.reason)
-                )
-            })
+            .map(|correction| super::correct_contact::shown(correction, &masked))
             .collect(),
     })
 }

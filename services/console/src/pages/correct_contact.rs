@@ -3,7 +3,7 @@
 //! required), sent with the version the page showed, so a correction made
 //! meanwhile is not overwritten unseen. The service keeps the contact as
 //! logged and records the correction beside it, with who, when and why: the
-//! page lists it as such.
+//! page lists it as such, each field's value before and after it.
 
 use std::sync::Arc;
 
@@ -18,6 +18,59 @@ use super::{check_csrf, ended, guard, place, render, Input, WRITERS};
 use crate::backend::Refusal;
 use crate::form::Fields;
 use crate::{labels, time, State};
+
+/// One correction as the contact's page lists it.
+pub(super) struct Shown {
+    /// When, by whom, why.
+    pub(super) summary: String,
+    /// Each field it replaced: (field, before, after).
+    pub(super) changes: Vec<(String, String, String)>,
+}
+
+/// `correction` as the page lists it, its free text through `masked` (the
+/// service leaves it empty below full disclosure).
+pub(super) fn shown(
+    correction: &pb::InteractionCorrectionView,
+    masked: &dyn Fn(&str) -> String,
+) -> Shown {
+    let value = |value: &pb::InteractionFieldValue| match value.field.as_str() {
+        "participants" => value
+            .participants
+            .iter()
+            .map(|participant| participant.stakeholder_id.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+        "channel" => labels::channel(value.channel()).to_owned(),
+        "direction" => labels::direction(value.direction()).to_owned(),
+        "occurred_at" => format!("{} (UTC)", time::show(value.occurred_at.as_ref())),
+        "subject" | "notes" => masked(&value.text),
+        _ => value
+            .topics()
+            .map(labels::theme)
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    Shown {
+        summary: format!(
+            "Corrigé le {} par {} — motif : {}",
+            time::show(correction.corrected_at.as_ref()),
+            correction.corrected_by,
+            masked(&correction.reason)
+        ),
+        changes: correction
+            .before
+            .iter()
+            .zip(&correction.after)
+            .map(|(before, after)| {
+                (
+                    field_label(&before.field).to_owned(),
+                    value(before),
+                    value(after),
+                )
+            })
+            .collect(),
+    }
+}
 
 /// A corrected field's name (as the service records it) as people say it.
 pub(super) fn field_label(field: &str) -> &str {

@@ -3,7 +3,9 @@
 //! form that records one (`Engagement.RecordDiagnostic`): the tiers-lieu
 //! picked from the register, its initial motivations, ranked development
 //! priorities, activities out of scope, needs, and notes (sealed by the
-//! service before they are recorded).
+//! service before they are recorded); the same findings coded against the
+//! codebook (the codes in use of each kind, as checkboxes; the priority
+//! codes each with a rank, since the service reads their order as one).
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use maillage_proto::v1 as pb;
 use tonic::Code;
 
 use super::action::names;
+use super::codebook::{codes, options};
 use super::picker::{pick, Picker};
 use super::{check_csrf, ended, guard, place, render, Input, Nav, WRITERS};
 use crate::backend::Refusal;
@@ -116,11 +119,19 @@ struct Form {
     priorities: Input,
     out_of_scope: Input,
     needs: Input,
+    motivation_codes: Input,
+    /// Holds the priority codes offered and the refusal of them; the page
+    /// shows one rank select per code ([`Form::ranks`]).
+    priority_codes: Input,
+    ranks: Vec<Rank>,
+    refusal_codes: Input,
+    need_codes: Input,
     notes: Input,
 }
 
 impl Form {
-    fn new(nav: Nav, fields: &Fields, picker: Picker) -> Self {
+    fn new(nav: Nav, fields: &Fields, picker: Picker, codes: &[pb::CodebookCode]) -> Self {
+        let coded = |name, label, kind| Input::choices(name, label, options(codes, kind), fields);
         let lines = |name, label| {
             Input::text(name, label, fields)
                 .kind("textarea")
@@ -152,13 +163,30 @@ impl Form {
                 "Activités que le lieu ne veut pas",
             ),
             needs: lines("findings.needs", "Besoins"),
+            motivation_codes: coded(
+                "findings.initial_motivation_codes",
+                "Motivations de départ codées",
+                pb::CodeKind::Motivation,
+            ),
+            priority_codes: coded(
+                "findings.priority_codes",
+                "Priorités codées",
+                pb::CodeKind::Priority,
+            ),
+            ranks: ranks(&options(codes, pb::CodeKind::Priority), fields),
+            refusal_codes: coded(
+                "findings.refusal_codes",
+                "Activités refusées codées",
+                pb::CodeKind::Refusal,
+            ),
+            need_codes: coded("findings.need_codes", "Besoins codés", pb::CodeKind::Need),
             notes: Input::text("notes", "Notes", fields)
                 .kind("textarea")
                 .hint("(chiffrées par le service avant d'être enregistrées)"),
         }
     }
 
-    fn inputs(&mut self) -> [&mut Input; 7] {
+    fn inputs(&mut self) -> [&mut Input; 11] {
         [
             &mut self.tiers_lieu,
             &mut self.conducted,
@@ -166,9 +194,59 @@ impl Form {
             &mut self.priorities,
             &mut self.out_of_scope,
             &mut self.needs,
+            &mut self.motivation_codes,
+            &mut self.priority_codes,
+            &mut self.refusal_codes,
+            &mut self.need_codes,
             &mut self.notes,
         ]
     }
+}
+
+/// A priority code with the rank chosen for it (empty: not retained).
+struct Rank {
+    label: String,
+    /// The select's name, `findings.priority_codes.<code id>`.
+    name: String,
+    chosen: String,
+    /// The ranks offered: empty (not retained), then 1 to the number of codes.
+    choices: Vec<String>,
+}
+
+/// The rank selects of the priority `codes` (id, label), filled from `fields`.
+fn ranks(codes: &[(String, String)], fields: &Fields) -> Vec<Rank> {
+    let choices: Vec<String> = std::iter::once(String::new())
+        .chain((1..=codes.len()).map(|rank| rank.to_string()))
+        .collect();
+    codes
+        .iter()
+        .map(|(id, label)| {
+            let name = format!("{RANK_PREFIX}{id}");
+            Rank {
+                chosen: fields.get(&name),
+                label: label.clone(),
+                name,
+                choices: choices.clone(),
+            }
+        })
+        .collect()
+}
+
+/// What a rank select's name starts with.
+const RANK_PREFIX: &str = "findings.priority_codes.";
+
+/// The priority codes given a rank, best first (a rank that is no number
+/// is not retained; equal ranks keep the page's order).
+fn ranked(fields: &Fields) -> Vec<String> {
+    let mut ranked: Vec<(u32, String)> = fields
+        .pairs()
+        .filter_map(|(name, value)| {
+            let id = name.strip_prefix(RANK_PREFIX)?;
+            Some((value.trim().parse().ok()?, id.to_owned()))
+        })
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().map(|(_, id)| id).collect()
 }
 
 /// The tiers-lieu picker of the form, for the query string `query`.
@@ -204,10 +282,12 @@ pub(super) async fn form(
             .as_bytes(),
     );
     let picker = picker(&state, &session, &query).await;
+    let codes = codes(&state, &session).await;
     render(&Form::new(
         Nav::of(&session, "diagnostics"),
         &fields,
         picker,
+        &codes,
     ))
 }
 
@@ -230,8 +310,10 @@ fn request(fields: &Fields) -> Result<pb::RecordDiagnosticRequest, Refusal> {
             development_priorities: fields.lines("findings.development_priorities"),
             out_of_scope_activities: fields.lines("findings.out_of_scope_activities"),
             needs: fields.lines("findings.needs"),
-            // Coding against the codebook is not in the console yet.
-            ..Default::default()
+            initial_motivation_codes: fields.all("findings.initial_motivation_codes"),
+            priority_codes: ranked(fields),
+            refusal_codes: fields.all("findings.refusal_codes"),
+            need_codes: fields.all("findings.need_codes"),
         }),
         notes: fields.raw("notes").trim().to_owned(),
     })
@@ -273,7 +355,8 @@ pub(super) async fn submit(
                     .as_bytes(),
             );
             let picker = picker(&state, &session, &query).await;
-            let mut form = Form::new(Nav::of(&session, "diagnostics"), &fields, picker);
+            let codes = codes(&state, &session).await;
+            let mut form = Form::new(Nav::of(&session, "diagnostics"), &fields, picker, &codes);
             form.errors = place(&refusal, &mut form.inputs());
             let mut response = render(&form);
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

@@ -2,7 +2,10 @@
 //! whom, by whom, when, about what) and the form that records one
 //! (`Engagement.RecordInterview`): with a stakeholder picked from the
 //! register, or an anonymous profile; motivations, expectations and notes
-//! are personal data, sealed by the service before they are recorded.
+//! are personal data, sealed by the service before they are recorded. The
+//! form also codes what was heard against the codebook (the motivation and
+//! expectation codes in use, as checkboxes) and links the interview to the
+//! survey it completes.
 
 use std::sync::Arc;
 
@@ -15,6 +18,7 @@ use maillage_proto::v1 as pb;
 use tonic::Code;
 
 use super::action::names;
+use super::codebook::{codes, options};
 use super::picker::{pick, Picker};
 use super::plan_action::axes;
 use super::{check_csrf, ended, guard, place, render, Input, Nav, WRITERS};
@@ -129,13 +133,59 @@ struct Form {
     conducted: Input,
     topics: Input,
     axes: Input,
+    survey: Input,
+    motivation_codes: Input,
+    expectation_codes: Input,
     motivations: Input,
     expectations: Input,
     notes: Input,
 }
 
+/// What the form offers besides the fields: the programme's axes, the
+/// codebook's codes in use and the surveys (id, title).
+struct Offer {
+    axes: Vec<(String, String)>,
+    codes: Vec<pb::CodebookCode>,
+    surveys: Vec<(String, String)>,
+}
+
+impl Offer {
+    async fn read(state: &State, session: &Session) -> Self {
+        Self {
+            axes: axes(state, session).await,
+            codes: codes(state, session).await,
+            surveys: surveys(state, session).await,
+        }
+    }
+}
+
+/// The surveys an interview may complete (id, title), newest first, or none
+/// when they cannot be listed.
+async fn surveys(state: &State, session: &Session) -> Vec<(String, String)> {
+    let Ok(mut client) = state.backend.projections(&session.token) else {
+        return Vec::new();
+    };
+    client
+        .list_surveys(pb::SurveyListRequest {
+            page: Some(pb::PageRequest {
+                page_size: PAGE_SIZE,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .map(|list| {
+            list.into_inner()
+                .items
+                .into_iter()
+                .map(|survey| (survey.survey_id, survey.title))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl Form {
-    fn new(nav: Nav, fields: &Fields, picker: Picker, axes: Vec<(String, String)>) -> Self {
+    fn new(nav: Nav, fields: &Fields, picker: Picker, offer: Offer) -> Self {
         let audiences = std::iter::once((String::new(), "—".to_owned())).chain(
             labels::all_audiences().into_iter().map(|audience| {
                 (
@@ -166,7 +216,25 @@ impl Form {
                 .required()
                 .hint("(heure UTC)"),
             topics: Input::choices("topics", "Thèmes", themes, fields),
-            axes: Input::choices("axis_ids", "Axes du programme", axes, fields),
+            axes: Input::choices("axis_ids", "Axes du programme", offer.axes, fields),
+            survey: Input::choices(
+                "survey_id",
+                "Enquête qu'il complète",
+                std::iter::once((String::new(), "— aucune —".to_owned())).chain(offer.surveys),
+                fields,
+            ),
+            motivation_codes: Input::choices(
+                "motivation_codes",
+                "Motivations codées",
+                options(&offer.codes, pb::CodeKind::Motivation),
+                fields,
+            ),
+            expectation_codes: Input::choices(
+                "expectation_codes",
+                "Attentes codées",
+                options(&offer.codes, pb::CodeKind::Expectation),
+                fields,
+            ),
             motivations: Input::text("motivations", "Motivations", fields)
                 .kind("textarea")
                 .hint("(une par ligne)"),
@@ -179,7 +247,7 @@ impl Form {
         }
     }
 
-    fn inputs(&mut self) -> [&mut Input; 9] {
+    fn inputs(&mut self) -> [&mut Input; 12] {
         [
             &mut self.stakeholder,
             &mut self.audience,
@@ -187,6 +255,9 @@ impl Form {
             &mut self.conducted,
             &mut self.topics,
             &mut self.axes,
+            &mut self.survey,
+            &mut self.motivation_codes,
+            &mut self.expectation_codes,
             &mut self.motivations,
             &mut self.expectations,
             &mut self.notes,
@@ -227,12 +298,12 @@ pub(super) async fn form(
             .as_bytes(),
     );
     let picker = picker(&state, &session, &query).await;
-    let axes = axes(&state, &session).await;
+    let offer = Offer::read(&state, &session).await;
     render(&Form::new(
         Nav::of(&session, "entretiens"),
         &fields,
         picker,
-        axes,
+        offer,
     ))
 }
 
@@ -276,6 +347,9 @@ fn request(fields: &Fields) -> Result<pb::RecordInterviewRequest, Refusal> {
         expectations: fields.lines("expectations"),
         notes: fields.raw("notes").trim().to_owned(),
         axis_ids: fields.all("axis_ids"),
+        survey_id: fields.get("survey_id"),
+        motivation_codes: fields.all("motivation_codes"),
+        expectation_codes: fields.all("expectation_codes"),
         ..Default::default()
     })
 }
@@ -320,8 +394,8 @@ pub(super) async fn submit(
                     .as_bytes(),
             );
             let picker = picker(&state, &session, &query).await;
-            let axes = axes(&state, &session).await;
-            let mut form = Form::new(Nav::of(&session, "entretiens"), &fields, picker, axes);
+            let offer = Offer::read(&state, &session).await;
+            let mut form = Form::new(Nav::of(&session, "entretiens"), &fields, picker, offer);
             form.errors = place(&refusal, &mut form.inputs());
             let mut response = render(&form);
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

@@ -197,7 +197,7 @@ impl Page {
         };
         // The admitted members, offered by the forms (the service judges
         // who may attend and vote).
-        let admitted: Vec<String> = governance
+        let members: Vec<pb::ConsortiumMember> = governance
             .get_consortium(pb::GetConsortiumRequest {
                 consortium_id: meeting.consortium_id.clone(),
             })
@@ -208,17 +208,21 @@ impl Page {
                     .colleges
                     .into_iter()
                     .flat_map(|college| college.members)
-                    .map(|member| member.member_id)
                     .collect()
             })
             .unwrap_or_default();
-        let ids: Vec<String> = admitted
-            .iter()
-            .chain(&meeting.present_member_ids)
-            .chain(meeting.proxies.iter().map(|proxy| &proxy.giver_id))
-            .cloned()
-            .collect();
-        let names = member_names(state, session, ids).await;
+        let names = member_names(
+            members
+                .iter()
+                .map(|member| (member.member_id.as_str(), member.display_name.as_str()))
+                .chain(
+                    meeting
+                        .member_names
+                        .iter()
+                        .map(|named| (named.member_id.as_str(), named.display_name.as_str())),
+                ),
+        );
+        let admitted: Vec<String> = members.into_iter().map(|member| member.member_id).collect();
         let rules = meeting.rules.unwrap_or_default();
         let venue = meeting.venue.clone().unwrap_or_default();
         let options = |fields: &Fields, name: &'static str, label: &'static str| {

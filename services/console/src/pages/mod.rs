@@ -7,6 +7,7 @@ mod action_steps;
 mod actions;
 mod administration;
 mod audit;
+mod codebook;
 mod consortium;
 mod contacts;
 mod correct_contact;
@@ -19,6 +20,7 @@ mod meeting;
 mod organisation;
 mod picker;
 mod plan_action;
+mod qr;
 mod register;
 mod sign_in;
 mod stakeholders;
@@ -133,6 +135,9 @@ pub(crate) fn routes(state: Arc<State>) -> Router {
             "/diagnostics/nouveau",
             get(diagnostics::form).post(diagnostics::submit),
         )
+        .route("/grille", get(codebook::page).post(codebook::define))
+        .route("/grille/{id}", get(codebook::code))
+        .route("/grille/{id}/{action}", post(codebook::change))
         .route("/static/console.css", get(crate::assets::stylesheet))
         .fallback(not_found)
         .layer(axum::middleware::map_response(protect))

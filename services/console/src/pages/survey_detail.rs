@@ -77,6 +77,8 @@ struct Poster {
     title: String,
     information: String,
     public_link: String,
+    /// The link's QR code (inline SVG; empty when it cannot be made).
+    qr: String,
 }
 
 /// The question types as the results show them.
@@ -91,9 +93,13 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-/// The public address of the survey `key` (its slug, else its id), as the
-/// browser reached the console.
+/// The public address of the survey `key` (its slug, else its id): under
+/// the console's public URL when one is set, else as the browser reached
+/// the console.
 fn public_link(state: &State, headers: &HeaderMap, key: &str) -> String {
+    if let Some(base) = &state.public_url {
+        return format!("{base}/enquete/{key}");
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
@@ -357,6 +363,7 @@ pub(super) async fn poster(
             nav: Nav::of(&session, "enquetes"),
             title: page.title,
             information: page.information,
+            qr: super::qr::svg(&page.public_link).unwrap_or_default(),
             public_link: page.public_link,
         }),
         Ok(page) => message(

@@ -1,4 +1,6 @@
-//! Consortium RPCs: found, colleges, bodies, memberships, representatives, and the consortium view.
+//! Consortium RPCs: found, colleges, bodies, memberships, representatives,
+//! the consortium view (members named from the register replica) and the
+//! list of consortia.
 
 use maillage_es::stream_id;
 use maillage_proto::v1 as pv1;
@@ -371,12 +373,86 @@ impl GovernanceService {
             "consortium",
             &id,
         )?;
-        Ok(Response::new(view(&id, version, &state)))
+        let register = self.register(&request).await?;
+        Ok(Response::new(view(&id, version, &state, &|member| {
+            register.organisation_name(member)
+        })))
+    }
+
+    /// Every consortium of the log, found by a scan of the log for
+    /// `ConsortiumFounded` (governance's log is small: consortia, their
+    /// meetings and commitments), each read through the command loop's cache.
+    pub(super) async fn handle_list_consortia(
+        &self,
+        request: Request<pv1::ListConsortiaRequest>,
+    ) -> Result<Response<pv1::ConsortiumList>, Status> {
+        authorize_read(&request)?;
+        let store = self.inner.store.clone();
+        let ids = tokio::task::spawn_blocking(move || founded(&store))
+            .await
+            .map_err(|error| Status::internal(format!("scan task: {error}")))??;
+        let mut consortia = ids
+            .iter()
+            .map(|id| {
+                let (_, state) = load_existing(
+                    &self.inner.consortia,
+                    &stream_id(CATEGORY, id),
+                    "consortium",
+                    id,
+                )?;
+                Ok(pv1::ConsortiumSummary {
+                    consortium_id: id.to_string(),
+                    name: state
+                        .founding
+                        .as_ref()
+                        .map(|f| f.name.clone())
+                        .unwrap_or_default(),
+                    member_count: state
+                        .members
+                        .values()
+                        .filter(|m| m.status == MembershipStatus::Admitted)
+                        .count() as u32,
+                })
+            })
+            .collect::<Result<Vec<_>, Status>>()?;
+        consortia.sort_by(|a, b| {
+            (a.name.to_lowercase(), &a.consortium_id)
+                .cmp(&(b.name.to_lowercase(), &b.consortium_id))
+        });
+        Ok(Response::new(pv1::ConsortiumList { consortia }))
     }
 }
 
-/// The consortium as its readers see it.
-pub fn view(id: &Uuid, version: u64, state: &ConsortiumState) -> pv1::ConsortiumView {
+/// Events read per step of the log scan.
+const SCAN_CHUNK: usize = 4_096;
+
+/// The ids of the consortia founded in `store`, in the order founded.
+fn founded(store: &maillage_eventstore::EventStore) -> Result<Vec<Uuid>, Status> {
+    let mut ids = Vec::new();
+    let mut from = 1;
+    loop {
+        let chunk = store
+            .read_all(from, SCAN_CHUNK)
+            .map_err(|error| Status::internal(format!("governance log: {error}")))?;
+        ids.extend(chunk.iter().filter_map(|record| {
+            let stream = record.stream_id.as_str();
+            let id = stream.strip_prefix(CATEGORY)?.strip_prefix('-')?;
+            (record.version == 1).then(|| Uuid::try_parse(id).ok())?
+        }));
+        match chunk.last() {
+            Some(last) if chunk.len() == SCAN_CHUNK => from = last.position + 1,
+            _ => return Ok(ids),
+        }
+    }
+}
+
+/// The consortium as its readers see it, its members named by `name_of`.
+pub fn view(
+    id: &Uuid,
+    version: u64,
+    state: &ConsortiumState,
+    name_of: &dyn Fn(&str) -> Option<String>,
+) -> pv1::ConsortiumView {
     let member =
         |(member_id, m): (&String, &crate::domain::consortium::Membership)| pv1::ConsortiumMember {
             member_id: member_id.clone(),
@@ -384,6 +460,7 @@ pub fn view(id: &Uuid, version: u64, state: &ConsortiumState) -> pv1::Consortium
             status: m.status.to_proto() as i32,
             representative_id: m.representative.clone().unwrap_or_default(),
             reason: m.reason.clone(),
+            display_name: name_of(member_id).unwrap_or_default(),
         };
     let founding = state.founding.clone();
     pv1::ConsortiumView {

@@ -358,11 +358,47 @@ impl GovernanceService {
             "meeting",
             &id,
         )?;
-        Ok(Response::new(view(&id, version, &state)))
+        let register = self.register(&request).await?;
+        let mut view = view(&id, version, &state);
+        view.member_names = member_names(&view, &|member| register.organisation_name(member));
+        Ok(Response::new(view))
     }
 }
 
-/// The meeting as its readers see it.
+/// The names `name_of` knows of the members `view` names (present, proxies,
+/// ballots), each once.
+fn member_names(
+    view: &pv1::MeetingView,
+    name_of: &dyn Fn(&str) -> Option<String>,
+) -> Vec<pv1::MemberName> {
+    let ids: std::collections::BTreeSet<&str> = view
+        .present_member_ids
+        .iter()
+        .map(String::as_str)
+        .chain(
+            view.proxies
+                .iter()
+                .flat_map(|proxy| [proxy.giver_id.as_str(), proxy.holder_id.as_str()]),
+        )
+        .chain(
+            view.resolutions
+                .iter()
+                .flat_map(|resolution| &resolution.votes)
+                .flat_map(|vote| [vote.member_id.as_str(), vote.proxy_holder_id.as_str()]),
+        )
+        .filter(|id| !id.is_empty())
+        .collect();
+    ids.into_iter()
+        .filter_map(|id| {
+            name_of(id).map(|display_name| pv1::MemberName {
+                member_id: id.to_owned(),
+                display_name,
+            })
+        })
+        .collect()
+}
+
+/// The meeting as its readers see it (without its members' names).
 pub fn view(id: &Uuid, version: u64, state: &MeetingState) -> pv1::MeetingView {
     let convening = state.convening.clone();
     pv1::MeetingView {
@@ -422,5 +458,6 @@ pub fn view(id: &Uuid, version: u64, state: &MeetingState) -> pv1::MeetingView {
             .as_ref()
             .map(|m| m.minutes_digest.clone())
             .unwrap_or_default(),
+        member_names: Vec::new(),
     }
 }

@@ -403,6 +403,13 @@ impl Governance for GovernanceService {
         self.handle_get_consortium(request).await
     }
 
+    async fn list_consortia(
+        &self,
+        request: Request<pv1::ListConsortiaRequest>,
+    ) -> Result<Response<pv1::ConsortiumList>, Status> {
+        self.handle_list_consortia(request).await
+    }
+
     async fn convene_meeting(
         &self,
         request: Request<pv1::ConveneMeetingRequest>,

@@ -36,6 +36,9 @@ maillage_es::proto_events! {
 pub struct InteractionState {
     /// The interaction as logged, with every correction applied; `None`: not logged.
     pub current: Option<pb::InteractionLogged>,
+    /// The interaction as first logged, before any correction (the values a
+    /// correction superseded are read by replaying the corrections on it).
+    pub logged: Option<pb::InteractionLogged>,
     /// The corrections, in order.
     pub corrections: Vec<pb::InteractionCorrected>,
     /// Completed follow-ups by id.
@@ -235,7 +238,10 @@ impl Decider for Interaction {
 
     fn evolve(state: &mut InteractionState, event: &InteractionEvent) {
         match event {
-            InteractionEvent::InteractionLogged(logged) => state.current = Some(logged.clone()),
+            InteractionEvent::InteractionLogged(logged) => {
+                state.current = Some(logged.clone());
+                state.logged = Some(logged.clone());
+            }
             InteractionEvent::InteractionCorrected(correction) => {
                 if let Some(current) = state.current.as_mut() {
                     apply_correction(current, correction);

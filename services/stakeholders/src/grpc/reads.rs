@@ -24,7 +24,7 @@ use super::register::person_fields;
 use super::{
     blocking, handle_error, privacy_error, StakeholdersService, INTERACTION, READERS, STAKEHOLDER,
 };
-use crate::domain::interaction::{corrected_fields, owner_of, InteractionState};
+use crate::domain::interaction::{apply_correction, corrected_fields, owner_of, InteractionState};
 use crate::domain::stakeholder::{Profile, StakeholderState};
 
 /// Opens one sealed text field: `Some(text)`, `None` when the subject was
@@ -224,7 +224,43 @@ pub(super) fn disclosed_interaction_view(
         });
     }
     let mut corrections = Vec::with_capacity(state.corrections.len());
+    // The corrections replayed on the interaction as first logged: each
+    // one's fields read just before it and just after it.
+    let mut version_of = state.logged.clone().unwrap_or_default();
     for correction in &state.corrections {
+        let fields = corrected_fields(correction);
+        let mut values = |at: &pb::InteractionLogged| -> Result<Vec<_>, ServiceError> {
+            fields
+                .iter()
+                .map(|field| -> Result<pb::InteractionFieldValue, ServiceError> {
+                    let mut value = pb::InteractionFieldValue {
+                        field: field.clone(),
+                        ..Default::default()
+                    };
+                    match field.as_str() {
+                        "participants" => value.participants = at.participants.clone(),
+                        "channel" => value.channel = at.channel,
+                        "direction" => value.direction = at.direction,
+                        "occurred_at" => value.occurred_at = at.occurred_at,
+                        "subject" => {
+                            value.text = text(interaction_fields::SUBJECT, &at.sealed_subject)?;
+                        }
+                        "notes" => value.text = text(interaction_fields::NOTES, &at.sealed_notes)?,
+                        _ => {
+                            value.topics = themes::topics_or_older(
+                                &at.topics,
+                                &at.themes,
+                                themes::from_interaction_value,
+                            );
+                        }
+                    }
+                    Ok(value)
+                })
+                .collect()
+        };
+        let before = values(&version_of)?;
+        apply_correction(&mut version_of, correction);
+        let after = values(&version_of)?;
         corrections.push(pb::InteractionCorrectionView {
             corrected_at: correction.corrected_at,
             corrected_by: correction.corrected_by.clone(),
@@ -232,7 +268,9 @@ pub(super) fn disclosed_interaction_view(
                 interaction_fields::CORRECTION_REASON,
                 &correction.sealed_reason,
             )?,
-            fields: corrected_fields(correction),
+            fields,
+            before,
+            after,
         });
     }
     if erased {
