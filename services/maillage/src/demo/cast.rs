@@ -189,6 +189,9 @@ async fn affiliate(
     Ok(())
 }
 
+/// The role of the agent who is the collectivité's designated officer.
+pub const DGS_ROLE: &str = "directrice générale des services";
+
 /// Registers everyone.
 pub async fn register(player: &mut Player, plan: &Plan) -> anyhow::Result<Cast> {
     use pb::PersonKind as Kind;
@@ -342,8 +345,14 @@ pub async fn register(player: &mut Player, plan: &Plan) -> anyhow::Result<Cast> 
         cast.managers.push(manager);
     }
 
-    // Public agents of the communauté de communes (development officer, France services).
-    for role in ["chargée de développement", "agent France services"] {
+    // Public agents of the communauté de communes (development officer,
+    // France services, and the DGS the collectivité designates as the
+    // programme's officer: see `super::programme`).
+    for role in [
+        "chargée de développement",
+        "agent France services",
+        DGS_ROLE,
+    ] {
         let agent = person(player, &[Kind::PublicAgent], SEAT, Vec::new(), role).await?;
         affiliate(player, &agent, &epci, role).await?;
         cast.agents.push(agent);

@@ -48,13 +48,15 @@ pub async fn play(connection: &Connection, seed: u64, scale: f64) -> anyhow::Res
     let cast = cast::register(&mut player, &plan).await?;
     contacts::play(&mut player, &cast).await?;
     mapping::play(&mut player, &cast).await?;
-    let axes = programme::play(&mut player, connection, channel).await?;
+    let axes = programme::play(&mut player, connection, channel, &cast).await?;
     let codes = codebook::play(&mut player).await?;
     let programme = actions::play(&mut player, &plan, &cast, &axes).await?;
     let diagnostics = survey::diagnostics(&mut player, &cast, &codes).await?;
     let survey_id = survey::survey(&mut player, &plan, &programme.campaign_id, &axes).await?;
     let interviews =
         survey::interviews(&mut player, &plan, &cast, &axes, &survey_id, &codes).await?;
+    survey::recode(&mut player, &interviews, &codes, &survey_id).await?;
+    programme::concertation(&mut player, &axes, &cast, &programme.workshops).await?;
     let sources = lessons::Sources {
         campaign: &programme.campaign_id,
         interviews: &interviews,
