@@ -399,6 +399,21 @@ async fn an_officer_is_linked_to_a_person_of_the_register_until_they_are_erased(
         })
         .await?;
 
+    // Subject access names the meeting, its notes opened.
+    let export = server
+        .client_with(Some(server.tokens.of(Role::Admin)))
+        .await?
+        .export_person_data(pb::ExportPersonFactsRequest {
+            stakeholder_id: STAKEHOLDER.into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(export.concertations.len(), 1);
+    assert_eq!(
+        export.concertations[0].notes,
+        "M. Martin souhaite animer la première."
+    );
+
     // The person is erased: the link is neutralised, and the notes of the
     // meetings they attended as the officer are shredded.
     server.register.erase(STAKEHOLDER.parse()?).await?;

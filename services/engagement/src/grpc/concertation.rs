@@ -205,6 +205,32 @@ impl EngagementService {
     }
 }
 
+/// The concertations `person` took part in — as a participant, or as the
+/// person an officer present is linked to (a designation of the programme
+/// now) — notes opened: for subject access.
+pub(super) fn attended_by(
+    service: &EngagementService,
+    person: &Uuid,
+) -> Result<Vec<pb::ConcertationView>, Status> {
+    let (_, state) = load(&service.programme, &PROGRAMME_ID)?;
+    let id = person.to_string();
+    let principals: Vec<&str> = state
+        .officers
+        .iter()
+        .filter(|officer| officer.stakeholder == Some(*person))
+        .map(|officer| officer.principal.as_str())
+        .collect();
+    let mut attended = Vec::new();
+    for c in state.concertations.iter().filter(|c| {
+        c.participant_ids.contains(&id)
+            || c.officers.iter().any(|o| principals.contains(&o.as_str()))
+    }) {
+        let concertation = c.concertation_id.parse::<Uuid>().unwrap_or_default();
+        attended.push(view(service, &concertation, c.clone(), Disclosure::Full)?.0);
+    }
+    Ok(attended)
+}
+
 /// A concertation as `disclosure` allows, and whether its notes were opened.
 fn view(
     service: &EngagementService,

@@ -475,7 +475,8 @@ async fn foresight(
         minutes: 180,
         organisers: cast.epci.iter().map(|e| e.id.clone()).collect(),
         invitees: Vec::new(),
-        head_counts: vec![(Audience::Associations, count(player, 4, 10))],
+        // A fixed count: no draw, so what the story draws after stays the same.
+        head_counts: vec![(Audience::Associations, 7)],
         outcomes: Vec::new(),
     };
     let id = hold(player, axes, workshop).await?;

@@ -62,6 +62,8 @@ pub struct Cast {
     pub managers: Vec<Person>,
     /// Public agents of the communauté de communes, at its seat.
     pub agents: Vec<Person>,
+    /// The directrice générale des services of the communauté de communes.
+    pub dgs: Option<Person>,
 }
 
 impl Cast {
@@ -190,7 +192,7 @@ async fn affiliate(
 }
 
 /// The role of the agent who is the collectivité's designated officer.
-pub const DGS_ROLE: &str = "directrice générale des services";
+const DGS_ROLE: &str = "directrice générale des services";
 
 /// Registers everyone.
 pub async fn register(player: &mut Player, plan: &Plan) -> anyhow::Result<Cast> {
@@ -345,17 +347,20 @@ pub async fn register(player: &mut Player, plan: &Plan) -> anyhow::Result<Cast> 
         cast.managers.push(manager);
     }
 
-    // Public agents of the communauté de communes (development officer,
-    // France services, and the DGS the collectivité designates as the
-    // programme's officer: see `super::programme`).
-    for role in [
-        "chargée de développement",
-        "agent France services",
-        DGS_ROLE,
-    ] {
+    // Public agents of the communauté de communes (development officer, France services).
+    for role in ["chargée de développement", "agent France services"] {
         let agent = person(player, &[Kind::PublicAgent], SEAT, Vec::new(), role).await?;
         affiliate(player, &agent, &epci, role).await?;
         cast.agents.push(agent);
     }
+    // The DGS the collectivité designates as the programme's officer (see
+    // `super::programme`), drawn from a stream of her own: every draw after
+    // stays what it was before she joined the story.
+    let story = player.rng.clone();
+    player.rng.set_stream(1);
+    let dgs = person(player, &[Kind::PublicAgent], SEAT, Vec::new(), DGS_ROLE).await?;
+    player.rng = story;
+    affiliate(player, &dgs, &epci, DGS_ROLE).await?;
+    cast.dgs = Some(dgs);
     Ok(cast)
 }

@@ -14,7 +14,7 @@ use pb::admin_client::AdminClient;
 use pb::engagement_client::EngagementClient;
 
 use super::calendar::{at, campaign_day};
-use super::cast::{Cast, DGS_ROLE};
+use super::cast::Cast;
 use super::player::Player;
 use crate::cli::client::{explain, Authed, Connection};
 
@@ -90,10 +90,9 @@ async fn designate(
         axis_id: axis.to_owned(),
         title: "Directrice générale des services".to_owned(),
         stakeholder_id: cast
-            .agents
-            .iter()
-            .find(|agent| agent.role == DGS_ROLE)
-            .map(|agent| agent.id.clone())
+            .dgs
+            .as_ref()
+            .map(|dgs| dgs.id.clone())
             .unwrap_or_default(),
         designated_from: Some(at(2026, 4, 1, 9, 0)),
     };
