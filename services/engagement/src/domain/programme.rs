@@ -751,6 +751,45 @@ mod tests {
     }
 
     #[test]
+    fn a_designation_keeps_its_link_and_start_and_a_new_link_replaces_the_old() {
+        let linked = |person: u128, from: u64| {
+            Command::DesignateOfficer(Officer {
+                stakeholder: Some(id(person)),
+                from: UNIX_EPOCH + std::time::Duration::from_secs(from),
+                ..match designate("dgs", None, "DGS") {
+                    Command::DesignateOfficer(officer) => officer,
+                    _ => unreachable!(),
+                }
+            })
+        };
+        let (events, given) = three_axes().when(linked(700, 100)).accepted();
+        match &events[0] {
+            Event::ProgrammeOfficerDesignated(designated) => {
+                assert_eq!(designated.stakeholder_id, id(700).to_string());
+                assert_eq!(designated.designated_from.map(|at| at.seconds), Some(100));
+            }
+            other => panic!("{other:?}"),
+        }
+        let at = |seconds| UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        assert!(!given.state().designated_at("dgs", None, at(99)));
+        assert!(given.state().designated_at("dgs", Some(id(2)), at(100)));
+        // The same link again is nothing; another replaces it, the period
+        // keeping its start.
+        three_axes()
+            .after([linked(700, 100)])
+            .when(linked(700, 100))
+            .then([]);
+        let given = three_axes()
+            .after([linked(700, 100)])
+            .when(linked(701, 500))
+            .accepted()
+            .1;
+        assert_eq!(given.state().officers[0].stakeholder, Some(id(701)));
+        assert_eq!(given.state().periods.len(), 1);
+        assert!(given.state().designated_at("dgs", None, at(200)));
+    }
+
+    #[test]
     fn a_revoked_officer_is_designated_no_more() {
         let given = three_axes()
             .after([designate("elue", Some(2), "Élue")])
