@@ -532,6 +532,42 @@ async fn report_names_close_territories_and_replays_the_past() {
         programme.contains("responsable : dgs-castelrenaudais"),
         "{programme}"
     );
+    // The officer's link to the register, and the concertation with its
+    // decisions, as engagement holds them.
+    let officer = EngagementClient::new(platform.channel().await)
+        .get_programme(pb::GetProgrammeRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .officers
+        .remove(0);
+    assert!(
+        programme.contains(&format!("(personne {})", officer.stakeholder_id)),
+        "{programme}"
+    );
+    let concertations = EngagementClient::new(platform.channel().await)
+        .list_concertations(pb::ListConcertationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .concertations;
+    let listed = platform
+        .maillage(&["programme", "concertation", "lister"])
+        .await;
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let listed = text(&listed.stdout);
+    for concertation in &concertations {
+        assert!(listed.contains(&concertation.concertation_id), "{listed}");
+        for decision in &concertation.decisions {
+            assert!(
+                listed.contains(&format!(
+                    "  décision : {} — porteur : {}",
+                    decision.text, decision.owner
+                )),
+                "{listed}"
+            );
+        }
+    }
     let twice = platform
         .maillage(&["programme", "define-axis", "sensibiliser et informer"])
         .await;
