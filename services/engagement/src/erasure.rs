@@ -3,7 +3,8 @@
 //! (`PersonErasureStarted`, or `PersonErased` in logs written before the
 //! saga), engagement destroys the keys of what it holds about them — the notes
 //! of the interviews held with them, the free-text answers of the survey
-//! responses they gave — and records `EngagementPersonErased` in its own log,
+//! responses they gave, the notes of the concertations they took part in (as
+//! a participant, or as the designated officer linked to them) — and records `EngagementPersonErased` in its own log,
 //! stream `erasure-<person id>`, which the stakeholders service follows to
 //! complete the erasure.
 //!
@@ -28,7 +29,9 @@ use maillage_replica::{React, ReactError, ReferenceGuards, Register, Replica};
 use prost::{Message, Name};
 use uuid::Uuid;
 
-use crate::grpc::{interview_subject as interview_key, response_subject};
+use crate::grpc::{
+    concertation_subject as concertation_key, interview_subject as interview_key, response_subject,
+};
 
 /// Stream category of engagement's erasure facts: `erasure-<person id>`.
 pub const ERASURE: &str = "erasure";
@@ -52,6 +55,8 @@ struct Holdings {
     interview_ids: Vec<String>,
     /// `(survey id, response id)`.
     responses: Vec<(String, String)>,
+    /// Concertations they took part in.
+    concertation_ids: Vec<String>,
 }
 
 impl ErasureReaction {
@@ -102,6 +107,12 @@ impl ErasureReaction {
             for (_, response) in &holdings.responses {
                 vault.erase(&response_subject(response)?, now)?;
             }
+            for id in &holdings.concertation_ids {
+                let Ok(concertation) = Uuid::try_parse(id) else {
+                    continue;
+                };
+                vault.erase(&concertation_key(&concertation)?, now)?;
+            }
             vault.flush()?;
             Ok(holdings)
         })
@@ -109,6 +120,7 @@ impl ErasureReaction {
         tracing::info!(
             interviews = holdings.interview_ids.len(),
             responses = holdings.responses.len(),
+            concertations = holdings.concertation_ids.len(),
             "engagement's keys about an erased person destroyed"
         );
         maillage_service_kit::crash::crash_point("erasure:engagement-keys-destroyed");
@@ -132,6 +144,7 @@ impl ErasureReaction {
                 .collect(),
             erased_at: Some(now.into()),
             stakeholders_position: position,
+            concertation_ids: holdings.concertation_ids,
         };
         let data = EventData {
             event_id: Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("erasure-{person}").as_bytes()),
@@ -158,9 +171,14 @@ impl ErasureReaction {
     }
 }
 
-/// The interviews held with `person` and the survey responses they gave.
+/// The interviews held with `person`, the survey responses they gave and
+/// the concertations they took part in.
 fn holdings_of(store: &EventStore, person: &str) -> Result<Holdings, ReactError> {
     let mut holdings = Holdings::default();
+    // The principals linked to the person, and every concertation with its
+    // officers (a link may be recorded after the meeting: decided at the end).
+    let mut principals: Vec<String> = Vec::new();
+    let mut concertations: Vec<pb::ProgrammeConcertationRecorded> = Vec::new();
     let mut from = 1;
     loop {
         let records = store.read_all(from, SCAN_CHUNK)?;
@@ -173,6 +191,15 @@ fn holdings_of(store: &EventStore, person: &str) -> Result<Holdings, ReactError>
                 {
                     holdings.interview_ids.push(event.interview_id);
                 }
+            } else if name == pb::ProgrammeOfficerDesignated::NAME {
+                let event = pb::ProgrammeOfficerDesignated::decode(record.payload.as_slice())?;
+                if event.stakeholder_id == person {
+                    principals.push(event.principal);
+                }
+            } else if name == pb::ProgrammeConcertationRecorded::NAME {
+                concertations.push(pb::ProgrammeConcertationRecorded::decode(
+                    record.payload.as_slice(),
+                )?);
             } else if name == pb::SurveyResponseSubmitted::NAME {
                 let event = pb::SurveyResponseSubmitted::decode(record.payload.as_slice())?;
                 let respondent = event.respondent.and_then(|respondent| respondent.who);
@@ -186,9 +213,20 @@ fn holdings_of(store: &EventStore, person: &str) -> Result<Holdings, ReactError>
         }
         match records.last() {
             Some(last) if records.len() == SCAN_CHUNK => from = last.position + 1,
-            _ => return Ok(holdings),
+            _ => break,
         }
     }
+    for concertation in concertations {
+        if concertation.participant_ids.iter().any(|id| id == person)
+            || concertation
+                .officers
+                .iter()
+                .any(|officer| principals.contains(officer))
+        {
+            holdings.concertation_ids.push(concertation.concertation_id);
+        }
+    }
+    Ok(holdings)
 }
 
 impl React for ErasureReaction {

@@ -1995,6 +1995,7 @@ async fn a_thematic_action_waits_for_a_designated_officer_s_approval_before_it_i
         principal: "adam".into(),
         axis_id: axis.into(),
         title: "Directeur général des services".into(),
+        ..Default::default()
     };
     facilitator
         .designate_programme_officer(designate("designate", &axes[0]))

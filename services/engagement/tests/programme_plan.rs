@@ -252,6 +252,19 @@ async fn objectives_and_missions_are_set_read_back_and_changed_by_their_rules() 
         ),
         (
             pb::SetProgrammeObjectiveRequest {
+                measure: pb::ObjectiveMeasure::SurveyResponses.into(),
+                every_commune: false,
+                target: 100,
+                action_kinds: Vec::new(),
+                audiences: vec![pb::EngagementAudience::Businesses.into()],
+                ..bad("bad-11")
+            },
+            Code::InvalidArgument,
+            "audiences",
+            "survey responses filtered by the audiences of actions",
+        ),
+        (
+            pb::SetProgrammeObjectiveRequest {
                 due_at: None,
                 ..bad("bad-8")
             },

@@ -180,6 +180,108 @@ async fn the_demo_report_shows_what_the_projections_answer() {
         objectives.contains("<td>Plan de sensibilisation</td><td>15/05/2026</td><td>le 12/05/2026 (plan-de-sensibilisation.pdf)</td>"),
         "{objectives}"
     );
+    // The responses to the consultation axis's survey from the EPCI's
+    // communes, as the survey's results count them.
+    let responses = ProjectionsClient::new(platform.channel().await)
+        .get_survey_results(pb::SurveyResultsRequest {
+            survey_id: outcome.survey_id.clone(),
+            as_of: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let from_territory: u64 = responses
+        .responses_by_commune
+        .iter()
+        .filter(|c| {
+            report
+                .communes
+                .iter()
+                .any(|commune| commune.code == c.label)
+        })
+        .map(|c| c.count)
+        .sum();
+    assert!(from_territory > 0);
+    assert!(
+        objectives.contains(&format!(
+            "<td>Cent réponses à l&#39;enquête</td><td>réponses aux enquêtes</td><td class=\"n\">{from_territory}</td><td class=\"n\">100</td>"
+        )),
+        "{objectives}"
+    );
+    // The concertation with the designated officer, as engagement lists it,
+    // with its decisions; the foresight workshop it concerned, held, with
+    // the outputs engagement holds.
+    let mut engagement = EngagementClient::new(platform.channel().await);
+    let concertations = engagement
+        .list_concertations(pb::ListConcertationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .concertations;
+    assert_eq!(concertations.len(), 1);
+    let concertation = &concertations[0];
+    assert_eq!(concertation.decisions.len(), 2);
+    let shown = html
+        .split("id=\"concertations\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("the concertations");
+    assert!(
+        shown.contains(&concertation.subject.replace('\'', "&#39;")),
+        "{shown}"
+    );
+    for decision in &concertation.decisions {
+        assert!(
+            shown.contains(&decision.text.replace('\'', "&#39;")),
+            "{}: {shown}",
+            decision.text
+        );
+        assert!(
+            shown.contains(&decision.owner.replace('\'', "&#39;")),
+            "{shown}"
+        );
+    }
+    assert!(
+        shown.contains(&format!(
+            "Directrice générale des services ({})",
+            concertation.officers[0]
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "<td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            concertation.participant_ids.len(),
+            concertation.action_ids.len()
+        )),
+        "{shown}"
+    );
+    let workshop = engagement
+        .get_foresight_outputs(pb::GetForesightOutputsRequest {
+            action_id: concertation.action_ids[1].clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!workshop.scenarios.is_empty());
+    let foresight = html
+        .split("id=\"prospective\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("the foresight section");
+    for scenario in &workshop.scenarios {
+        assert!(
+            foresight.contains(&scenario.title.replace('\'', "&#39;")),
+            "{foresight}"
+        );
+    }
+    // The officer is linked to the DGS of the register.
+    let programme = engagement
+        .get_programme(pb::GetProgrammeRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!programme.officers[0].stakeholder_id.is_empty());
     // The interviews that complete the survey, coded, next to its results;
     // the diagnostics' codes across the two tiers-lieux.
     let section = |id: &str| {
@@ -476,6 +578,42 @@ async fn report_names_close_territories_and_replays_the_past() {
         programme.contains("responsable : dgs-castelrenaudais"),
         "{programme}"
     );
+    // The officer's link to the register, and the concertation with its
+    // decisions, as engagement holds them.
+    let officer = EngagementClient::new(platform.channel().await)
+        .get_programme(pb::GetProgrammeRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .officers
+        .remove(0);
+    assert!(
+        programme.contains(&format!("(personne {})", officer.stakeholder_id)),
+        "{programme}"
+    );
+    let concertations = EngagementClient::new(platform.channel().await)
+        .list_concertations(pb::ListConcertationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .concertations;
+    let listed = platform
+        .maillage(&["programme", "concertation", "lister"])
+        .await;
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let listed = text(&listed.stdout);
+    for concertation in &concertations {
+        assert!(listed.contains(&concertation.concertation_id), "{listed}");
+        for decision in &concertation.decisions {
+            assert!(
+                listed.contains(&format!(
+                    "  décision : {} — porteur : {}",
+                    decision.text, decision.owner
+                )),
+                "{listed}"
+            );
+        }
+    }
     let twice = platform
         .maillage(&["programme", "define-axis", "sensibiliser et informer"])
         .await;

@@ -196,3 +196,42 @@ fn rows_stored_before_codes_still_read() {
     let row: InterviewRow = serde_json::from_str(older).unwrap();
     assert!(row.survey_id.is_empty() && row.motivation_codes.is_empty());
 }
+
+#[test]
+fn a_recoding_replaces_the_codes_from_its_instant_and_not_before() {
+    let before = coded_scenario();
+    let mut events = before.clone();
+    events.push(ev(
+        "engagement",
+        format!("interview-{INTERVIEW}"),
+        day(24),
+        "bob",
+        pb::InterviewRecoded {
+            interview_id: INTERVIEW.into(),
+            motivation_codes: vec![],
+            expectation_codes: vec![EXPECTATION.into()],
+            survey_id: S1.into(),
+            reason: "grille révisée".into(),
+            recoded_by: "bob".into(),
+            recoded_at: ts(day(24)),
+        },
+    ));
+    let counts = |events: &[Ev]| -> Vec<(String, u64)> {
+        queries::surveys::results(&model(events), S1)
+            .unwrap()
+            .interview_codes
+            .iter()
+            .map(|code| (code.label.clone(), code.count))
+            .collect()
+    };
+    // As of before the recoding (the events up to it), the earlier coding.
+    assert_eq!(
+        counts(&before),
+        [
+            ("Rompre l'isolement".to_owned(), 1),
+            ("Très haut débit".to_owned(), 2)
+        ]
+    );
+    // After it, the motivation is gone; the other interview is untouched.
+    assert_eq!(counts(&events), [("Très haut débit".to_owned(), 2)]);
+}

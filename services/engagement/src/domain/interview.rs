@@ -4,6 +4,10 @@
 //! Notes are personal data: the gRPC layer seals them under the interview's own
 //! key (vault subject `interview:<id>`) before the command is built, so the
 //! domain and the log only ever see ciphertext.
+//!
+//! Its coding (the codes of its motivations and expectations, and the survey
+//! it completes) may be changed later, with a reason: each recoding is an
+//! event, so what a report as of an earlier instant showed stays reproducible.
 
 use std::time::SystemTime;
 
@@ -62,6 +66,19 @@ pub enum Command {
         /// The new notes, sealed.
         sealed_notes: Vec<u8>,
     },
+    /// Replaces its coding.
+    Recode {
+        /// The new codes (checked by the service).
+        codes: Coded,
+        /// The survey it completes (checked by the service).
+        survey: Option<Uuid>,
+        /// Why.
+        reason: String,
+        /// The principal recoding it.
+        by: String,
+        /// The current time.
+        now: SystemTime,
+    },
 }
 
 maillage_es::proto_events! {
@@ -72,6 +89,7 @@ maillage_es::proto_events! {
     Event {
         InterviewRecorded(InterviewRecorded),
         InterviewNotesRevised(InterviewNotesRevised),
+        InterviewRecoded(InterviewRecoded),
     }
 }
 
@@ -92,8 +110,11 @@ pub enum Error {
 /// An interview as its events made it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
-    /// The recorded interview, its notes the latest ones (None until recorded).
+    /// The recorded interview, its notes and coding the latest ones (None
+    /// until recorded).
     pub recorded: Option<pb::InterviewRecorded>,
+    /// How many times it was recoded.
+    pub recodings: u32,
 }
 
 /// The Interview decider.
@@ -132,7 +153,36 @@ impl Decider for Interview {
                     ..Default::default()
                 })])
             }
-            (Command::ReviseNotes { .. }, None) => Err(Error::NotFound),
+            (Command::ReviseNotes { .. } | Command::Recode { .. }, None) => Err(Error::NotFound),
+            (
+                Command::Recode {
+                    codes,
+                    survey,
+                    reason,
+                    by,
+                    now,
+                },
+                Some(recorded),
+            ) => {
+                let survey_id = survey.map(|id| id.to_string()).unwrap_or_default();
+                let motivation_codes = ids(&codes.motivations);
+                let expectation_codes = ids(&codes.expectations);
+                if recorded.motivation_codes == motivation_codes
+                    && recorded.expectation_codes == expectation_codes
+                    && recorded.survey_id == survey_id
+                {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::InterviewRecoded(pb::InterviewRecoded {
+                    interview_id: recorded.interview_id.clone(),
+                    motivation_codes,
+                    expectation_codes,
+                    survey_id,
+                    reason: reason.clone(),
+                    recoded_by: by.clone(),
+                    recoded_at: Some(timestamp(*now)),
+                })])
+            }
             (Command::ReviseNotes { sealed_notes }, Some(recorded)) => {
                 Ok(vec![Event::InterviewNotesRevised(
                     pb::InterviewNotesRevised {
@@ -150,6 +200,14 @@ impl Decider for Interview {
             Event::InterviewNotesRevised(revised) => {
                 if let Some(recorded) = &mut state.recorded {
                     recorded.sealed_notes = revised.sealed_notes.clone();
+                }
+            }
+            Event::InterviewRecoded(recoded) => {
+                if let Some(recorded) = &mut state.recorded {
+                    recorded.motivation_codes = recoded.motivation_codes.clone();
+                    recorded.expectation_codes = recoded.expectation_codes.clone();
+                    recorded.survey_id = recoded.survey_id.clone();
+                    state.recodings += 1;
                 }
             }
         }
@@ -265,6 +323,54 @@ mod tests {
         assert_eq!(
             Interview::decide(&record(at(6)), &State::default()),
             Err(Error::InTheFuture)
+        );
+    }
+
+    fn recode(motivation: u128) -> Command {
+        Command::Recode {
+            codes: Coded {
+                motivations: vec![Uuid::from_u128(motivation)],
+                expectations: vec![],
+            },
+            survey: None,
+            reason: "grille révisée".into(),
+            by: "bob".into(),
+            now: at(6),
+        }
+    }
+
+    #[test]
+    fn recoding_replaces_the_codes_and_survey_with_who_when_and_why() {
+        let events = Interview::decide(&recode(310), &given(&[record(at(4))])).unwrap();
+        testing::assert_events_encode(&events[0]);
+        match &events[0] {
+            Event::InterviewRecoded(recoded) => {
+                assert_eq!(recoded.reason, "grille révisée");
+                assert_eq!(recoded.recoded_by, "bob");
+                assert_eq!(recoded.recoded_at, Some(timestamp(at(6))));
+                assert_eq!(recoded.survey_id, "");
+            }
+            other => panic!("{other:?}"),
+        }
+        let state = given(&[record(at(4)), recode(310)]);
+        assert_eq!(state.recodings, 1);
+        let recorded = state.recorded.unwrap();
+        assert_eq!(
+            recorded.motivation_codes,
+            vec![Uuid::from_u128(310).to_string()]
+        );
+        assert!(recorded.expectation_codes.is_empty());
+        assert!(recorded.survey_id.is_empty());
+        assert_eq!(recorded.sealed_notes, vec![1, 2, 3], "notes untouched");
+    }
+
+    #[test]
+    fn recoding_to_the_same_coding_is_nothing_and_an_unknown_interview_is_refused() {
+        let state = given(&[record(at(4)), recode(310)]);
+        assert_eq!(Interview::decide(&recode(310), &state), Ok(vec![]));
+        assert_eq!(
+            Interview::decide(&recode(310), &State::default()),
+            Err(Error::NotFound)
         );
     }
 

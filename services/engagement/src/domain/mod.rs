@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod action;
 pub mod codebook;
+pub mod concertation;
 pub mod diagnostic;
 pub mod foresight;
 pub mod interview;

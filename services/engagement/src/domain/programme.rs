@@ -2,7 +2,8 @@
 //! defines it — its axes, a small taxonomy (name, description, order) that
 //! actions, surveys and interviews are tagged with, and the officers it
 //! designates (principals) for an axis or the whole programme, who approve its
-//! thematic actions (see the Action aggregate); and its plan — the objectives
+//! thematic actions (see the Action aggregate) and meet the team in
+//! concertation (`concertation.rs`); and its plan — the objectives
 //! of each axis and the missions of the contract with their deliverables
 //! (`programme_plan.rs`).
 //!
@@ -14,12 +15,15 @@
 //! ignoring case.
 
 use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use maillage_es::Decider;
 use maillage_proto::v1 as pb;
 use uuid::Uuid;
 
+use super::concertation::{self, Concertation};
 use super::programme_plan::{self, Mission, Objective, PlanCommand};
+use super::{instant, timestamp};
 
 /// Most axes a programme may hold (retired ones included).
 pub const MAX_AXES: usize = 50;
@@ -71,9 +75,13 @@ pub enum Command {
         principal: String,
         /// The axis designated for (`None`: the whole programme).
         axis: Option<Uuid>,
+        /// The current time (the designation ends then).
+        now: SystemTime,
     },
     /// A change to the objectives or the missions.
     Plan(PlanCommand),
+    /// Records a concertation meeting (boxed: it is much larger than the rest).
+    RecordConcertation(Box<Concertation>),
 }
 
 /// An officer of the collectivité, designated for an axis or the whole programme.
@@ -88,6 +96,24 @@ pub struct Officer {
     /// Who recorded the designation (in the command only; the state keeps
     /// what a check needs).
     pub designated_by: String,
+    /// The person in the register the principal is (checked by the service).
+    pub stakeholder: Option<Uuid>,
+    /// Since when the designation holds.
+    pub from: SystemTime,
+}
+
+/// A period during which a principal was designated for an axis (or the
+/// whole programme): what a concertation's officers are checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// The officer's principal.
+    pub principal: String,
+    /// The axis (`None`: the whole programme).
+    pub axis: Option<Uuid>,
+    /// Since when.
+    pub from: SystemTime,
+    /// Until when (`None`: still designated).
+    pub until: Option<SystemTime>,
 }
 
 maillage_es::proto_events! {
@@ -104,6 +130,7 @@ maillage_es::proto_events! {
         ProgrammeMissionDefined(ProgrammeMissionDefined),
         MissionDeliverableAdded(MissionDeliverableAdded),
         MissionDeliverableDelivered(MissionDeliverableDelivered),
+        ProgrammeConcertationRecorded(ProgrammeConcertationRecorded),
     }
 }
 
@@ -161,6 +188,16 @@ pub enum Error {
     /// A list of the plan is full.
     #[error("a programme holds at most {1} {0}")]
     TooMany(&'static str, usize),
+    /// Recording a concertation with an id that exists.
+    #[error("concertation {0} already exists")]
+    ConcertationExists(Uuid),
+    /// A concertation dated in the future.
+    #[error("held_at: a concertation cannot be held in the future")]
+    HeldInTheFuture,
+    /// An officer present at a concertation was not designated for its axis
+    /// (or the whole programme) at its date: (index, principal).
+    #[error("officers[{0}]: {1} was not designated for this axis or the programme at that date")]
+    OfficerNotDesignatedThen(usize, String),
 }
 
 /// One axis, as its events made it.
@@ -188,6 +225,10 @@ pub struct State {
     pub objectives: Vec<Objective>,
     /// The missions of the contract, in the order defined.
     pub missions: Vec<Mission>,
+    /// Every designation's period, in the order designated.
+    pub periods: Vec<Period>,
+    /// The concertation meetings, in the order recorded.
+    pub concertations: Vec<pb::ProgrammeConcertationRecorded>,
 }
 
 impl State {
@@ -217,6 +258,17 @@ impl State {
         self.officers
             .iter()
             .any(|officer| officer.axis.is_none_or(|axis| axes.contains(&axis)))
+    }
+
+    /// Whether `principal` was designated for `axis` or the whole programme
+    /// at `at`.
+    pub fn designated_at(&self, principal: &str, axis: Option<Uuid>, at: SystemTime) -> bool {
+        self.periods.iter().any(|period| {
+            period.principal == principal
+                && (period.axis.is_none() || period.axis == axis)
+                && period.from <= at
+                && period.until.is_none_or(|until| at < until)
+        })
     }
 
     fn officer(&self, principal: &str, axis: Option<Uuid>) -> Option<&Officer> {
@@ -323,7 +375,9 @@ impl Decider for Programme {
                 }
                 if state
                     .officer(&officer.principal, officer.axis)
-                    .is_some_and(|known| known.title == officer.title)
+                    .is_some_and(|known| {
+                        known.title == officer.title && known.stakeholder == officer.stakeholder
+                    })
                 {
                     return Ok(vec![]);
                 }
@@ -333,10 +387,19 @@ impl Decider for Programme {
                         axis_id: officer.axis.map(|a| a.to_string()).unwrap_or_default(),
                         title: officer.title.clone(),
                         designated_by: officer.designated_by.clone(),
+                        stakeholder_id: officer
+                            .stakeholder
+                            .map(|id| id.to_string())
+                            .unwrap_or_default(),
+                        designated_from: Some(timestamp(officer.from)),
                     },
                 )])
             }
-            Command::RevokeOfficer { principal, axis } => {
+            Command::RevokeOfficer {
+                principal,
+                axis,
+                now,
+            } => {
                 if state.officer(principal, *axis).is_none() {
                     return Err(Error::NotDesignated(principal.clone()));
                 }
@@ -344,10 +407,12 @@ impl Decider for Programme {
                     pb::ProgrammeOfficerRevoked {
                         principal: principal.clone(),
                         axis_id: axis.map(|a| a.to_string()).unwrap_or_default(),
+                        revoked_at: Some(timestamp(*now)),
                     },
                 )])
             }
             Command::Plan(command) => programme_plan::decide(command, state),
+            Command::RecordConcertation(concertation) => concertation::decide(concertation, state),
             Command::RetireAxis { axis_id, reason } => {
                 state.axis_in_use(axis_id)?;
                 Ok(vec![Event::ProgrammeAxisRetired(
@@ -397,12 +462,31 @@ impl Decider for Programme {
             }
             Event::ProgrammeOfficerDesignated(designated) => {
                 let axis = (!designated.axis_id.is_empty()).then(|| parse(&designated.axis_id));
+                // Older events carry no date: they hold since always.
+                let from = designated
+                    .designated_from
+                    .map_or(UNIX_EPOCH, |at| instant(&Some(at)));
                 let officer = Officer {
                     principal: designated.principal.clone(),
                     axis,
                     title: designated.title.clone(),
                     designated_by: designated.designated_by.clone(),
+                    stakeholder: designated.stakeholder_id.parse().ok(),
+                    from,
                 };
+                let open = state.periods.iter().any(|period| {
+                    period.principal == officer.principal
+                        && period.axis == axis
+                        && period.until.is_none()
+                });
+                if !open {
+                    state.periods.push(Period {
+                        principal: officer.principal.clone(),
+                        axis,
+                        from,
+                        until: None,
+                    });
+                }
                 match state
                     .officers
                     .iter_mut()
@@ -417,12 +501,26 @@ impl Decider for Programme {
                 state
                     .officers
                     .retain(|known| !(known.principal == revoked.principal && known.axis == axis));
+                for period in state.periods.iter_mut().filter(|period| {
+                    period.principal == revoked.principal
+                        && period.axis == axis
+                        && period.until.is_none()
+                }) {
+                    // Older events carry no date: their period counts as never held.
+                    period.until = Some(match revoked.revoked_at {
+                        Some(_) => instant(&revoked.revoked_at),
+                        None => period.from,
+                    });
+                }
             }
             Event::ProgrammeObjectiveSet(_)
             | Event::ProgrammeObjectiveWithdrawn(_)
             | Event::ProgrammeMissionDefined(_)
             | Event::MissionDeliverableAdded(_)
             | Event::MissionDeliverableDelivered(_) => programme_plan::evolve(state, event),
+            Event::ProgrammeConcertationRecorded(recorded) => {
+                state.concertations.push(recorded.clone())
+            }
             Event::ProgrammeAxisRetired(retired) => {
                 let id = parse(&retired.axis_id);
                 if let Some(at) = state.axes.iter().position(|axis| axis.id == id) {
@@ -616,6 +714,8 @@ mod tests {
             axis: axis.map(id),
             title: title.into(),
             designated_by: "claire".into(),
+            stakeholder: None,
+            from: UNIX_EPOCH,
         })
     }
 
@@ -651,17 +751,58 @@ mod tests {
     }
 
     #[test]
+    fn a_designation_keeps_its_link_and_start_and_a_new_link_replaces_the_old() {
+        let linked = |person: u128, from: u64| {
+            Command::DesignateOfficer(Officer {
+                stakeholder: Some(id(person)),
+                from: UNIX_EPOCH + std::time::Duration::from_secs(from),
+                ..match designate("dgs", None, "DGS") {
+                    Command::DesignateOfficer(officer) => officer,
+                    _ => unreachable!(),
+                }
+            })
+        };
+        let (events, given) = three_axes().when(linked(700, 100)).accepted();
+        match &events[0] {
+            Event::ProgrammeOfficerDesignated(designated) => {
+                assert_eq!(designated.stakeholder_id, id(700).to_string());
+                assert_eq!(designated.designated_from.map(|at| at.seconds), Some(100));
+            }
+            other => panic!("{other:?}"),
+        }
+        let at = |seconds| UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        assert!(!given.state().designated_at("dgs", None, at(99)));
+        assert!(given.state().designated_at("dgs", Some(id(2)), at(100)));
+        // The same link again is nothing; another replaces it, the period
+        // keeping its start.
+        three_axes()
+            .after([linked(700, 100)])
+            .when(linked(700, 100))
+            .then([]);
+        let given = three_axes()
+            .after([linked(700, 100)])
+            .when(linked(701, 500))
+            .accepted()
+            .1;
+        assert_eq!(given.state().officers[0].stakeholder, Some(id(701)));
+        assert_eq!(given.state().periods.len(), 1);
+        assert!(given.state().designated_at("dgs", None, at(200)));
+    }
+
+    #[test]
     fn a_revoked_officer_is_designated_no_more() {
         let given = three_axes()
             .after([designate("elue", Some(2), "Élue")])
             .when(Command::RevokeOfficer {
                 principal: "elue".into(),
                 axis: Some(id(2)),
+                now: UNIX_EPOCH,
             })
             .then([Event::ProgrammeOfficerRevoked(
                 pb::ProgrammeOfficerRevoked {
                     principal: "elue".into(),
                     axis_id: id(2).to_string(),
+                    revoked_at: Some(timestamp(UNIX_EPOCH)),
                 },
             )]);
         assert!(!given.state().designated("elue", &[id(2).to_string()]));
@@ -670,6 +811,7 @@ mod tests {
             .when(Command::RevokeOfficer {
                 principal: "elue".into(),
                 axis: None,
+                now: UNIX_EPOCH,
             })
             .then_refused(Error::NotDesignated("elue".into()));
     }

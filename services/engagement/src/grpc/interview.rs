@@ -3,7 +3,8 @@
 //! before they reach a command, and opened only for a read. An interview may
 //! complete a survey of this log (`survey_id`), and its motivations and
 //! expectations are coded against the codebook (codes are not personal data:
-//! they are read back whatever the disclosure).
+//! they are read back whatever the disclosure); that coding may be changed
+//! later with a reason (`RecodeInterview`).
 
 use maillage_es::stream_id;
 use maillage_privacy::{Opened, SubjectId};
@@ -18,7 +19,7 @@ use super::codebook::codes;
 use super::{
     anonymous, creation_id, disclosed_notes, instant, invalid, load, purposed_reader, references,
     run, seal_notes, statements, stored_topics, themes, traced_uuid, vault_error, Aggregate,
-    MAX_NOTES, WRITERS,
+    MAX_NOTES, MAX_STATEMENT, WRITERS,
 };
 use crate::category::{INTERVIEW, SURVEY};
 use crate::domain::interview::{Coded, Command, Error, Interview, Record};
@@ -89,6 +90,29 @@ fn linked_survey(service: &EngagementService, value: &str) -> Result<Option<Uuid
         return Err(invalid("survey_id", format!("no such survey {id}")));
     }
     Ok(Some(id))
+}
+
+/// A request's `motivation_codes` and `expectation_codes`, checked against
+/// the codebook (errors name `motivation_codes[i]` or `expectation_codes[i]`).
+fn interview_codes(
+    service: &EngagementService,
+    motivations: &[String],
+    expectations: &[String],
+) -> Result<Coded, Status> {
+    Ok(Coded {
+        motivations: codes(
+            service,
+            "motivation_codes",
+            CodeKind::Motivation,
+            motivations,
+        )?,
+        expectations: codes(
+            service,
+            "expectation_codes",
+            CodeKind::Expectation,
+            expectations,
+        )?,
+    })
 }
 
 /// Each statement sealed under `key`, field `<field>.<index>`.
@@ -164,20 +188,7 @@ impl EngagementService {
         let expectations = statements("expectations", &r.expectations)?;
         let notes = validate::optional_text("notes", &r.notes, MAX_NOTES)?;
         let survey = linked_survey(self, &r.survey_id)?;
-        let codes = Coded {
-            motivations: codes(
-                self,
-                "motivation_codes",
-                CodeKind::Motivation,
-                &r.motivation_codes,
-            )?,
-            expectations: codes(
-                self,
-                "expectation_codes",
-                CodeKind::Expectation,
-                &r.expectation_codes,
-            )?,
-        };
+        let codes = interview_codes(self, &r.motivation_codes, &r.expectation_codes)?;
         let id = creation_id(self, INTERVIEW, "interview_id", &ctx)?;
         let key = notes_subject(&id).map_err(vault_error)?;
         let sealed_notes = seal_notes(self, &key, &notes)?;
@@ -221,6 +232,32 @@ impl EngagementService {
         }
         let sealed_notes = seal_notes(self, &notes_subject(&id).map_err(vault_error)?, &notes)?;
         let command = Command::ReviseNotes { sealed_notes };
+        run(&self.interviews, &id, command, r.expected_version, &ctx).await
+    }
+
+    #[tracing::instrument(name = "RecodeInterview", skip_all, fields(interview_id))]
+    pub(super) async fn handle_recode_interview(
+        &self,
+        request: Request<pb::RecodeInterviewRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let ctx = RequestContext::authorize(
+            &request,
+            &request.get_ref().request_id,
+            &self.fingerprints,
+            WRITERS,
+        )?;
+        let r = request.get_ref();
+        let id = traced_uuid("interview_id", &r.interview_id)?;
+        let codes = interview_codes(self, &r.motivation_codes, &r.expectation_codes)?;
+        let survey = linked_survey(self, &r.survey_id)?;
+        let reason = validate::required_text("reason", &r.reason, MAX_STATEMENT)?;
+        let command = Command::Recode {
+            codes,
+            survey,
+            reason,
+            by: ctx.principal.name.clone(),
+            now: self.clock.now(),
+        };
         run(&self.interviews, &id, command, r.expected_version, &ctx).await
     }
 
@@ -292,6 +329,7 @@ pub(super) fn view(
         survey_id: recorded.survey_id,
         motivation_codes: recorded.motivation_codes,
         expectation_codes: recorded.expectation_codes,
+        recodings: state.recodings,
         themes: recorded.themes,
         motivations,
         expectations,

@@ -16,6 +16,7 @@
 mod action;
 mod approval;
 mod codebook;
+mod concertation;
 mod diagnostic;
 mod foresight;
 mod interview;
@@ -27,6 +28,7 @@ mod survey;
 mod survey_slug;
 mod survey_text;
 
+pub(crate) use concertation::notes_subject as concertation_subject;
 pub(crate) use interview::notes_subject as interview_subject;
 pub(crate) use survey::response_subject;
 pub(crate) use survey_slug::Slugs;
@@ -485,6 +487,13 @@ impl Engagement for EngagementService {
         self.handle_revise_interview_notes(request).await
     }
 
+    async fn recode_interview(
+        &self,
+        request: Request<pb::RecodeInterviewRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_recode_interview(request).await
+    }
+
     async fn get_interview(
         &self,
         request: Request<pb::GetInterviewRequest>,
@@ -553,6 +562,20 @@ impl Engagement for EngagementService {
         request: Request<pb::RevokeProgrammeOfficerRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         self.handle_revoke_programme_officer(request).await
+    }
+
+    async fn record_concertation(
+        &self,
+        request: Request<pb::RecordConcertationRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.handle_record_concertation(request).await
+    }
+
+    async fn list_concertations(
+        &self,
+        request: Request<pb::ListConcertationsRequest>,
+    ) -> Result<Response<pb::ConcertationList>, Status> {
+        self.handle_list_concertations(request).await
     }
 
     async fn set_programme_objective(

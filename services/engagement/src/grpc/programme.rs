@@ -7,16 +7,22 @@
 //!
 //! Writers are engagement's (facilitator or admin): the accompanying team
 //! records the axes the collectivité decided, and each event says who did.
+//!
+//! An officer may be linked to the person they are in the register
+//! (`stakeholder_id`, checked against the register replica). Erasing that
+//! person neutralises the link: the read shows it no more
+//! (`stakeholder_erased`), whatever the log keeps.
 
 use maillage_es::stream_id;
 use maillage_proto::v1 as pb;
+use maillage_replica::Expected;
 use maillage_service_kit::{command_error, validate, Refusal, RequestContext, ServiceError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    creation_id, invalid, load, reader, run, traced_uuid, Aggregate, MAX_DESCRIPTION,
-    MAX_STATEMENT, MAX_TITLE, WRITERS,
+    creation_id, instant, invalid, load, reader, references, run, traced_uuid, Aggregate,
+    MAX_DESCRIPTION, MAX_STATEMENT, MAX_TITLE, WRITERS,
 };
 use crate::category::PROGRAMME;
 use crate::domain::programme::{Command, Error, Officer, Programme, MAX_AXES, PROGRAMME_ID};
@@ -50,6 +56,10 @@ impl Refusal for Error {
                 ServiceError::already_exists("deliverable", id.to_string())
             }
             Error::UnknownDeliverable(id) => ServiceError::not_found("deliverable", id.to_string()),
+            Error::ConcertationExists(id) => {
+                ServiceError::already_exists("concertation", id.to_string())
+            }
+            Error::HeldInTheFuture => ServiceError::invalid_argument("held_at", "is in the future"),
             other => ServiceError::failed_precondition(other.to_string()),
         }
     }
@@ -129,11 +139,27 @@ impl EngagementService {
             WRITERS,
         )?;
         let r = request.get_ref();
+        let now = self.clock.now();
+        let from = match r.designated_from {
+            None => now,
+            Some(_) => instant("designated_from", &r.designated_from)?,
+        };
+        if from > now {
+            return Err(invalid("designated_from", "is in the future"));
+        }
+        let stakeholder = validate::optional_id("stakeholder_id", &r.stakeholder_id)?;
+        let named: Vec<Uuid> = stakeholder.into_iter().collect();
+        let (_guards, register) = references(self, &request, &named).await?;
+        if let Some(id) = &stakeholder {
+            register.expect("stakeholder_id", id, Expected::Person)?;
+        }
         let officer = Officer {
             principal: validate::required_text("principal", &r.principal, MAX_TITLE)?,
             axis: officer_axis(&r.axis_id)?,
             title: validate::optional_text("title", &r.title, MAX_TITLE)?,
             designated_by: ctx.principal.name.clone(),
+            stakeholder,
+            from,
         };
         let command = Command::DesignateOfficer(officer);
         run(
@@ -161,6 +187,7 @@ impl EngagementService {
         let command = Command::RevokeOfficer {
             principal: validate::required_text("principal", &r.principal, MAX_TITLE)?,
             axis: officer_axis(&r.axis_id)?,
+            now: self.clock.now(),
         };
         run(
             &self.programme,
@@ -319,15 +346,25 @@ impl EngagementService {
                 retirement_reason: axis.retired.clone().unwrap_or_default(),
             })
             .collect();
-        let officers = state
-            .officers
-            .iter()
-            .map(|officer| pb::ProgrammeOfficer {
+        let mut officers = Vec::with_capacity(state.officers.len());
+        for officer in &state.officers {
+            // An erased person's link is neutralised (the register says so).
+            let erased = match &officer.stakeholder {
+                Some(id) => self.register.get(id)?.is_some_and(|entry| entry.erased),
+                None => false,
+            };
+            officers.push(pb::ProgrammeOfficer {
                 principal: officer.principal.clone(),
                 axis_id: officer.axis.map(|a| a.to_string()).unwrap_or_default(),
                 title: officer.title.clone(),
-            })
-            .collect();
+                stakeholder_id: match (erased, officer.stakeholder) {
+                    (false, Some(id)) => id.to_string(),
+                    _ => String::new(),
+                },
+                stakeholder_erased: erased,
+                designated_from: Some(timestamp(officer.from)),
+            });
+        }
         Ok(Response::new(pb::ProgrammeView {
             version,
             axes,

@@ -44,16 +44,24 @@ fn aim(
     let measure: pb::ObjectiveMeasure = validate::enum_value("measure", r.measure)?;
     let action_kinds = validate::enum_values("action_kinds", &r.action_kinds, false)?;
     let audiences = validate::enum_values("audiences", &r.audiences, false)?;
-    if measure == pb::ObjectiveMeasure::Interviews
-        && !(action_kinds.is_empty() && audiences.is_empty())
-    {
+    let counts_people = matches!(
+        measure,
+        pb::ObjectiveMeasure::Interviews | pb::ObjectiveMeasure::SurveyResponses
+    );
+    let filtered = !action_kinds.is_empty() || !audiences.is_empty();
+    if counts_people && filtered {
         return Err(invalid(
             if action_kinds.is_empty() {
                 "audiences"
             } else {
                 "action_kinds"
             },
-            "filters actions: not with the measure INTERVIEWS",
+            format!(
+                "filters actions: not with the measure {}",
+                measure
+                    .as_str_name()
+                    .trim_start_matches("OBJECTIVE_MEASURE_")
+            ),
         ));
     }
     match (r.every_commune, measure) {

@@ -1,6 +1,7 @@
 //! Subject access (RGPD art. 15) in engagement, role admin: every fact of the
-//! log that names the person, the interviews held with them and the survey
-//! responses they gave, decrypted. A read of personal data: journalled.
+//! log that names the person, the interviews held with them, the survey
+//! responses they gave and the concertations they took part in, decrypted.
+//! A read of personal data: journalled.
 
 use maillage_privacy::Opened;
 use maillage_proto::v1::{self as pb, interview_subject, survey_answer, survey_respondent};
@@ -66,10 +67,12 @@ impl EngagementService {
                 .record(&reader, "Engagement.ExportPersonData", subject)
                 .await?;
         }
+        let concertations = super::concertation::attended_by(self, &person)?;
         Ok(Response::new(pb::EngagementPersonData {
             facts: Some(facts),
             interviews,
             responses,
+            concertations,
         }))
     }
 }

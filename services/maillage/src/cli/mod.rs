@@ -6,6 +6,7 @@ pub mod audience;
 pub mod audit;
 pub mod catch_up;
 pub mod client;
+pub mod concertation;
 pub mod demo;
 pub mod filter;
 pub mod follow_ups;

@@ -4,8 +4,9 @@
 //! the missions of the contract with their deliverables; the other
 //! subcommands change it (role facilitator or admin): `define-axis`,
 //! `retire-axis`, `designate`, `set-objective`, `define-mission`,
-//! `add-deliverable`, `deliver`. The engagement service decides every rule
-//! and names the field it refuses.
+//! `add-deliverable`, `deliver`; `concertation` records and lists the
+//! meetings with the designated officers (`super::concertation`). The
+//! engagement service decides every rule and names the field it refuses.
 
 use std::fmt::Write as _;
 
@@ -49,7 +50,16 @@ pub enum ProgrammeCommand {
         /// Their office, e.g. "DGS".
         #[arg(long, default_value = "")]
         title: String,
+        /// The person they are in the register (a stakeholder id).
+        #[arg(long = "personne")]
+        stakeholder: Option<String>,
+        /// Since when the designation holds (YYYY-MM-DD or RFC 3339; default: now).
+        #[arg(long = "depuis")]
+        from: Option<String>,
     },
+    /// Concertation meetings with the designated officers.
+    #[command(subcommand)]
+    Concertation(super::concertation::ConcertationCommand),
     /// Sets an objective of an axis: what is counted, the target, the due date.
     SetObjective(ObjectiveArgs),
     /// Adds a mission of the contract.
@@ -96,6 +106,8 @@ pub enum Measure {
     CommunesReached,
     /// Interviews.
     Interviews,
+    /// Responses to the axis's surveys.
+    SurveyResponses,
 }
 
 /// Options of `maillage programme set-objective`.
@@ -178,6 +190,7 @@ fn objective_request(args: ObjectiveArgs) -> anyhow::Result<pb::SetProgrammeObje
             Measure::ActionsHeld => pb::ObjectiveMeasure::ActionsHeld,
             Measure::CommunesReached => pb::ObjectiveMeasure::CommunesReached,
             Measure::Interviews => pb::ObjectiveMeasure::Interviews,
+            Measure::SurveyResponses => pb::ObjectiveMeasure::SurveyResponses,
         }
         .into(),
         action_kinds: kinds,
@@ -186,6 +199,15 @@ fn objective_request(args: ObjectiveArgs) -> anyhow::Result<pb::SetProgrammeObje
         every_commune: args.every_commune,
         due_at: Some(parse_rfc3339(&args.due)?),
     })
+}
+
+/// The person an officer is in the register, as `show` prints it.
+fn person(officer: &pb::ProgrammeOfficer) -> String {
+    match (officer.stakeholder_erased, officer.stakeholder_id.as_str()) {
+        (true, _) => " (personne effacée du registre)".to_owned(),
+        (false, "") => String::new(),
+        (false, id) => format!(" (personne {id})"),
+    }
 }
 
 /// The programme in French, as `show` prints it.
@@ -218,16 +240,20 @@ fn text(programme: &pb::ProgrammeView) -> String {
         {
             let _ = writeln!(
                 out,
-                "    responsable : {} {}",
-                officer.principal, officer.title
+                "    responsable : {} {}{}",
+                officer.principal,
+                officer.title,
+                person(officer)
             );
         }
     }
     for officer in programme.officers.iter().filter(|o| o.axis_id.is_empty()) {
         let _ = writeln!(
             out,
-            "Responsable de tout le programme : {} {}",
-            officer.principal, officer.title
+            "Responsable de tout le programme : {} {}{}",
+            officer.principal,
+            officer.title,
+            person(officer)
         );
     }
     let axis_name = |id: &str| {
@@ -314,10 +340,15 @@ pub async fn run(connection: &Connection, command: ProgrammeCommand) -> anyhow::
                 .into_inner();
             format!("axe retiré (programme en version {})\n", reply.version)
         }
+        ProgrammeCommand::Concertation(command) => {
+            super::concertation::run(&mut client, command).await?
+        }
         ProgrammeCommand::Designate {
             principal,
             axis,
             title,
+            stakeholder,
+            from,
         } => {
             let reply = client
                 .designate_programme_officer(pb::DesignateProgrammeOfficerRequest {
@@ -326,6 +357,8 @@ pub async fn run(connection: &Connection, command: ProgrammeCommand) -> anyhow::
                     principal,
                     axis_id: axis.unwrap_or_default(),
                     title,
+                    stakeholder_id: stakeholder.unwrap_or_default(),
+                    designated_from: from.as_deref().map(parse_rfc3339).transpose()?,
                 })
                 .await
                 .map_err(explain)?
@@ -439,11 +472,13 @@ mod tests {
                     principal: "dgs".into(),
                     axis_id: "a1".into(),
                     title: "(DGS)".into(),
+                    stakeholder_id: "p1".into(),
+                    ..Default::default()
                 },
                 pb::ProgrammeOfficer {
                     principal: "maire".into(),
-                    axis_id: String::new(),
-                    title: String::new(),
+                    stakeholder_erased: true,
+                    ..Default::default()
                 },
             ],
             objectives: vec![pb::ProgrammeObjective {
@@ -475,7 +510,7 @@ mod tests {
         };
         let shown = text(&programme);
         assert!(
-            shown.starts_with(" 1. Attractivité — a1\n    responsable : dgs (DGS)\n"),
+            shown.starts_with(" 1. Attractivité — a1\n    responsable : dgs (DGS) (personne p1)\n"),
             "{shown}"
         );
         assert!(
@@ -483,7 +518,9 @@ mod tests {
             "{shown}"
         );
         assert!(
-            shown.contains("Responsable de tout le programme : maire \n"),
+            shown.contains(
+                "Responsable de tout le programme : maire  (personne effacée du registre)\n"
+            ),
             "{shown}"
         );
         assert!(

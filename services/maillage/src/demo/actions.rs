@@ -37,6 +37,8 @@ pub struct Programme {
     pub campaign_id: String,
     /// Outcomes of the roundtables: (outcome id, proposal, suggested owner).
     pub roundtable_outcomes: Vec<(String, String, String)>,
+    /// The thematic workshop and the foresight workshop held.
+    pub workshops: Vec<String>,
 }
 
 async fn command(
@@ -318,7 +320,7 @@ pub async fn play(
         head_counts: vec![(Audience::Associations, count(player, 3, 9))],
         outcomes: Vec::new(),
     };
-    hold(player, axes, workshop).await?;
+    let workshop_id = hold(player, axes, workshop).await?;
 
     // Roundtables.
     let cci = cast
@@ -427,10 +429,11 @@ pub async fn play(
         request_id: player.request_id(),
         action_id: cancelled,
         expected_version: None,
-        reason: "Salle indisponible, reporté à 2027".to_owned(),
+        reason: "Salle indisponible, reporté en octobre".to_owned(),
     };
     let result = player.engagement.cancel_action(request).await;
     command(player, "annulation", result).await?;
+    let foresight_id = foresight(player, axes, cast, venue(1)).await?;
 
     let mut roundtable_outcomes = Vec::new();
     for id in [economic_id, services_id] {
@@ -450,5 +453,59 @@ pub async fn play(
     Ok(Programme {
         campaign_id,
         roundtable_outcomes,
+        workshops: vec![workshop_id, foresight_id],
     })
+}
+
+/// The foresight workshop, held in October in `commune`, and its outputs;
+/// returns its id.
+async fn foresight(
+    player: &mut Player,
+    axes: &Axes,
+    cast: &Cast,
+    commune: String,
+) -> anyhow::Result<String> {
+    let workshop = Spec {
+        kind: pb::ActionKind::ForesightWorkshop,
+        title: "Atelier prospectif : le territoire en 2035",
+        themes: &[Theme::Mobility, Theme::RelevanceSustainability],
+        audiences: &[Audience::Elus, Audience::Associations],
+        commune: Some(commune),
+        day: 163,
+        minutes: 180,
+        organisers: cast.epci.iter().map(|e| e.id.clone()).collect(),
+        invitees: Vec::new(),
+        // A fixed count: no draw, so what the story draws after stays the same.
+        head_counts: vec![(Audience::Associations, 7)],
+        outcomes: Vec::new(),
+    };
+    let id = hold(player, axes, workshop).await?;
+    let request = pb::RecordForesightOutputsRequest {
+        request_id: player.request_id(),
+        action_id: id.clone(),
+        expected_version: None,
+        scenarios: vec![
+            pb::ForesightScenario {
+                title: "Un tiers-lieu par bassin de vie".to_owned(),
+                horizon_year: 2035,
+                narrative:
+                    "Trois lieux reliés par le transport à la demande, un animateur mutualisé."
+                        .to_owned(),
+            },
+            pb::ForesightScenario {
+                title: "Des tiers-lieux itinérants".to_owned(),
+                horizon_year: 2030,
+                narrative: "Un véhicule aménagé passe chaque semaine dans les petites communes."
+                    .to_owned(),
+            },
+        ],
+        signals: vec![
+            "Le télétravail deux jours par semaine s'installe chez les actifs".to_owned(),
+            "Des bâtiments communaux se libèrent dans les bourgs".to_owned(),
+        ],
+        recommendations: vec!["Mutualiser un poste d'animateur entre les tiers-lieux".to_owned()],
+    };
+    let result = player.engagement.record_foresight_outputs(request).await;
+    command(player, "résultats de l'atelier prospectif", result).await?;
+    Ok(id)
 }

@@ -62,6 +62,8 @@ pub struct Cast {
     pub managers: Vec<Person>,
     /// Public agents of the communauté de communes, at its seat.
     pub agents: Vec<Person>,
+    /// The directrice générale des services of the communauté de communes.
+    pub dgs: Option<Person>,
 }
 
 impl Cast {
@@ -188,6 +190,9 @@ async fn affiliate(
     player.done(STAKEHOLDERS, reply);
     Ok(())
 }
+
+/// The role of the agent who is the collectivité's designated officer.
+const DGS_ROLE: &str = "directrice générale des services";
 
 /// Registers everyone.
 pub async fn register(player: &mut Player, plan: &Plan) -> anyhow::Result<Cast> {
@@ -348,5 +353,14 @@ pub async fn register(player: &mut Player, plan: &Plan) -> anyhow::Result<Cast> 
         affiliate(player, &agent, &epci, role).await?;
         cast.agents.push(agent);
     }
+    // The DGS the collectivité designates as the programme's officer (see
+    // `super::programme`), drawn from a stream of her own: every draw after
+    // stays what it was before she joined the story.
+    let story = player.rng.clone();
+    player.rng.set_stream(1);
+    let dgs = person(player, &[Kind::PublicAgent], SEAT, Vec::new(), DGS_ROLE).await?;
+    player.rng = story;
+    affiliate(player, &dgs, &epci, DGS_ROLE).await?;
+    cast.dgs = Some(dgs);
     Ok(cast)
 }

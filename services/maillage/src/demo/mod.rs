@@ -47,7 +47,7 @@ pub async fn play(connection: &Connection, seed: u64, scale: f64) -> anyhow::Res
     let plan = plan::Plan::draw(&mut player.rng)?;
     let cast = cast::register(&mut player, &plan).await?;
     // The programme first: contacts are tagged with its axes.
-    let axes = programme::play(&mut player, connection, channel).await?;
+    let axes = programme::play(&mut player, connection, channel, &cast).await?;
     contacts::play(&mut player, &cast, &axes).await?;
     mapping::play(&mut player, &cast).await?;
     let codes = codebook::play(&mut player).await?;
@@ -56,6 +56,8 @@ pub async fn play(connection: &Connection, seed: u64, scale: f64) -> anyhow::Res
     let survey_id = survey::survey(&mut player, &plan, &programme.campaign_id, &axes).await?;
     let interviews =
         survey::interviews(&mut player, &plan, &cast, &axes, &survey_id, &codes).await?;
+    survey::recode(&mut player, &interviews, &codes, &survey_id).await?;
+    programme::concertation(&mut player, &axes, &cast, &programme.workshops).await?;
     let sources = lessons::Sources {
         campaign: &programme.campaign_id,
         interviews: &interviews,

@@ -3,7 +3,9 @@
 //! the actions, the survey, the interviews and the commitments that follow
 //! are tagged with, and designates its DGS as the officer who
 //! approves the thematic actions of the third axis (she gets a token of her
-//! own: [`OFFICER`]). [`approve`] plays her concertation on a proposal.
+//! own: [`OFFICER`]), linked to the person she is in the register.
+//! [`approve`] plays her sign-off on a proposal; [`concertation`] records
+//! the meeting the team held with her on the third axis, with two decisions.
 //! [`plan`] sets the objectives of the axes (every commune reached by an
 //! awareness action by June 2027, roundtables, interviews) and the missions
 //! of the contract with their deliverables, one delivered.
@@ -12,7 +14,8 @@ use maillage_proto::v1 as pb;
 use pb::admin_client::AdminClient;
 use pb::engagement_client::EngagementClient;
 
-use super::calendar::at;
+use super::calendar::{at, campaign_day};
+use super::cast::Cast;
 use super::player::Player;
 use crate::cli::client::{explain, Authed, Connection};
 
@@ -62,12 +65,14 @@ async fn define(player: &mut Player, name: &str, description: &str) -> anyhow::R
 }
 
 /// Gives the officer a token (facilitator: engagement's writers), designates
-/// them for `axis`, and connects as them.
+/// them for `axis` from before the campaign, linked to the DGS of `cast`,
+/// and connects as them.
 async fn designate(
     player: &mut Player,
     connection: &Connection,
     channel: Authed,
     axis: &str,
+    cast: &Cast,
 ) -> anyhow::Result<()> {
     let token = AdminClient::new(channel)
         .add_token(pb::AddTokenRequest {
@@ -85,6 +90,12 @@ async fn designate(
         principal: OFFICER.to_owned(),
         axis_id: axis.to_owned(),
         title: "Directrice générale des services".to_owned(),
+        stakeholder_id: cast
+            .dgs
+            .as_ref()
+            .map(|dgs| dgs.id.clone())
+            .unwrap_or_default(),
+        designated_from: Some(at(2026, 4, 1, 9, 0)),
     };
     let result = player.engagement.designate_programme_officer(request).await;
     let reply = player.answer("responsable désignée", result)?;
@@ -120,6 +131,52 @@ pub async fn approve(player: &mut Player, id: &str) -> anyhow::Result<()> {
     };
     let result = officer.approve_action(request).await;
     let reply = player.answer("action approuvée", result)?;
+    player.done(ENGAGEMENT, reply);
+    Ok(())
+}
+
+/// The concertation the team held with the officer on the third axis,
+/// about `actions` (the thematic and foresight workshops), with the
+/// development officer and a tiers-lieu's manager, and two decisions.
+pub async fn concertation(
+    player: &mut Player,
+    axes: &Axes,
+    cast: &Cast,
+    actions: &[String],
+) -> anyhow::Result<()> {
+    let request = pb::RecordConcertationRequest {
+        request_id: player.request_id(),
+        expected_version: None,
+        held_at: Some(campaign_day(168, 14)),
+        axis_id: axes.structure.clone(),
+        action_ids: actions.to_vec(),
+        officers: vec![OFFICER.to_owned()],
+        participant_ids: cast
+            .agents
+            .iter()
+            .take(1)
+            .chain(cast.managers.iter().take(1))
+            .map(|person| person.id.clone())
+            .collect(),
+        subject: "Suites des ateliers thématique et prospectif".to_owned(),
+        decisions: vec![
+            pb::ConcertationDecision {
+                text:
+                    "Lancer une étude d'opportunité pour un tiers-lieu à Saint-Laurent-en-Gâtines"
+                        .to_owned(),
+                owner: "Communauté de communes".to_owned(),
+                due_at: Some(at(2027, 3, 31, 0, 0)),
+            },
+            pb::ConcertationDecision {
+                text: "Présenter les scénarios 2035 au conseil communautaire".to_owned(),
+                owner: "Équipe d'accompagnement".to_owned(),
+                due_at: Some(at(2026, 12, 15, 0, 0)),
+            },
+        ],
+        notes: "La gestionnaire du tiers-lieu souhaite être associée à l'étude.".to_owned(),
+    };
+    let result = player.engagement.record_concertation(request).await;
+    let reply = player.answer("concertation avec la responsable désignée", result)?;
     player.done(ENGAGEMENT, reply);
     Ok(())
 }
@@ -234,6 +291,16 @@ async fn plan(player: &mut Player, axes: &Axes) -> anyhow::Result<()> {
     objective(
         player,
         &axes.consult,
+        "Cent réponses à l'enquête",
+        M::SurveyResponses,
+        &[],
+        Some(100),
+        at(2026, 12, 31, 0, 0),
+    )
+    .await?;
+    objective(
+        player,
+        &axes.consult,
         "Dix entretiens pour comprendre motivations et attentes",
         M::Interviews,
         &[],
@@ -275,6 +342,7 @@ pub async fn play(
     player: &mut Player,
     connection: &Connection,
     channel: Authed,
+    cast: &Cast,
 ) -> anyhow::Result<Axes> {
     player.phase("Programme de l'accompagnement");
     let axes = Axes {
@@ -297,7 +365,7 @@ pub async fn play(
         )
         .await?,
     };
-    designate(player, connection, channel, &axes.structure).await?;
+    designate(player, connection, channel, &axes.structure, cast).await?;
     plan(player, &axes).await?;
     Ok(axes)
 }

@@ -354,6 +354,31 @@ pub async fn interviews(
     Ok(ids)
 }
 
+/// Recodes the first of `interviews` on a second reading: a second
+/// motivation heard, the expectations unchanged.
+pub async fn recode(
+    player: &mut Player,
+    interviews: &[String],
+    codes: &Codes,
+    survey_id: &str,
+) -> anyhow::Result<()> {
+    let Some(id) = interviews.first() else {
+        return Ok(());
+    };
+    let request = pb::RecodeInterviewRequest {
+        request_id: player.request_id(),
+        interview_id: id.clone(),
+        expected_version: None,
+        motivation_codes: codes.ids(&["isolement", "jeunes"]),
+        expectation_codes: codes.ids(&["debit", "horaires"]),
+        survey_id: survey_id.to_owned(),
+        reason: "Relecture de l'entretien : une seconde motivation entendue".to_owned(),
+    };
+    let result = player.engagement.recode_interview(request).await;
+    command(player, "entretien recodé", result).await?;
+    Ok(())
+}
+
 /// The in-depth diagnostics of the two existing tiers-lieux; returns their ids.
 pub async fn diagnostics(
     player: &mut Player,

@@ -67,6 +67,8 @@ pub struct ReportData {
     /// The outputs of foresight workshops, each with the day the workshop
     /// started (`JJ/MM/AAAA`, empty if unknown), in that order.
     pub foresight: Vec<(String, pb::ForesightOutputsRecorded)>,
+    /// The concertations with the designated officers, oldest first.
+    pub concertations: Vec<super::concertations::ConcertationLine>,
     /// The programme's axes' names, by axis id.
     pub axis_names: BTreeMap<String, String>,
     /// Survey id → the territory's communes its information campaign reached

@@ -220,6 +220,7 @@ pub async fn gather(
         diagnostics,
         lessons,
         foresight: super::foresight::workshops(&facts),
+        concertations: super::concertations::concertations(&facts),
         axis_names: facts
             .axes
             .iter()

@@ -9,6 +9,7 @@ pub mod campaign;
 pub mod charts;
 pub mod coded;
 pub mod communes;
+pub mod concertations;
 pub mod consortium;
 pub mod data;
 pub mod dates;
@@ -82,6 +83,7 @@ pub fn render_with(
         activity::themes(data).render()?,
         axes::section(data).render()?,
         objectives::section(data).render()?,
+        concertations::section(data).render()?,
         surveys::section(data).render()?,
         coded::section(data).render()?,
         diagnostics::section(data).render()?,

@@ -73,6 +73,7 @@ fn measure_label(set: &pb::ProgrammeObjectiveSet) -> String {
     let mut label = match set.measure() {
         pb::ObjectiveMeasure::CommunesReached => "communes atteintes par une action tenue",
         pb::ObjectiveMeasure::Interviews => "entretiens",
+        pb::ObjectiveMeasure::SurveyResponses => "réponses aux enquêtes",
         _ => "actions tenues",
     }
     .to_owned();
@@ -119,6 +120,13 @@ fn value_of(objective: &ObjectiveFact, facts: &LogFacts, communes: &BTreeSet<Str
             .iter()
             .filter(|interview| {
                 tagged(&interview.axis_ids) && interview_in(facts, interview, communes)
+            })
+            .count() as u64,
+        pb::ObjectiveMeasure::SurveyResponses => facts
+            .responses
+            .iter()
+            .filter(|response| {
+                tagged(&response.axis_ids) && interview_in(facts, response, communes)
             })
             .count() as u64,
         _ => counted.count() as u64,
@@ -344,6 +352,40 @@ mod tests {
             objectives(&facts, &communes(), 2_000)[2].standing,
             Standing::Late
         );
+    }
+
+    #[test]
+    fn survey_responses_of_the_axis_from_the_territory_count() {
+        use crate::report::scan::InterviewFact;
+        let mut facts = facts();
+        let response = |commune: &str, axis: &str| InterviewFact {
+            commune: Some(commune.into()),
+            stakeholder_id: None,
+            axis_ids: vec![axis.into()],
+        };
+        facts.communes.insert("p1".into(), "37002".into());
+        facts.responses = vec![
+            response("37001", "a"),
+            response("37003", "a"),
+            // Outside the territory, or to a survey of another axis.
+            response("99999", "a"),
+            response("37001", "b"),
+            // A registered respondent, of a commune of the territory.
+            InterviewFact {
+                commune: None,
+                stakeholder_id: Some("p1".into()),
+                axis_ids: vec!["a".into()],
+            },
+        ];
+        facts.objectives = vec![objective(
+            "réponses",
+            pb::ObjectiveMeasure::SurveyResponses,
+            &[],
+            10,
+        )];
+        let measured = objectives(&facts, &communes(), 500);
+        assert_eq!((measured[0].value, measured[0].target), (3, 10));
+        assert_eq!(measured[0].measure, "réponses aux enquêtes");
     }
 
     #[test]

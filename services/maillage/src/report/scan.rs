@@ -146,6 +146,14 @@ pub struct LogFacts {
     pub survey_campaigns: BTreeMap<String, Vec<String>>,
     /// Interviews, in log order.
     pub interviews: Vec<InterviewFact>,
+    /// Survey responses, in log order: the respondent as an interview's
+    /// subject, the axes those of the response's survey.
+    pub responses: Vec<InterviewFact>,
+    /// Concertation meetings with the designated officers, in log order
+    /// (their sealed notes dropped: the report never shows them).
+    pub concertations: Vec<pb::ProgrammeConcertationRecorded>,
+    /// Officers' principals → the title of their latest designation.
+    pub officer_titles: BTreeMap<String, String>,
     /// Foresight workshop (action id) → its latest outputs.
     pub foresight: BTreeMap<String, pb::ForesightOutputsRecorded>,
     /// Consortium id → its territory.
@@ -314,6 +322,34 @@ impl LogFacts {
                     stakeholder_id,
                     axis_ids: event.axis_ids,
                 });
+            }
+            "maillage.v1.SurveyResponseSubmitted" => {
+                let event = pb::SurveyResponseSubmitted::decode(payload)?;
+                use pb::survey_respondent::Who;
+                let (commune, stakeholder_id) =
+                    match event.respondent.and_then(|respondent| respondent.who) {
+                        Some(Who::Anonymous(anonymous)) => (Some(anonymous.commune_code), None),
+                        Some(Who::StakeholderId(id)) => (None, Some(id)),
+                        None => (None, None),
+                    };
+                self.responses.push(InterviewFact {
+                    commune,
+                    stakeholder_id,
+                    axis_ids: self
+                        .survey_axes
+                        .get(&event.survey_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                });
+            }
+            "maillage.v1.ProgrammeOfficerDesignated" => {
+                let event = pb::ProgrammeOfficerDesignated::decode(payload)?;
+                self.officer_titles.insert(event.principal, event.title);
+            }
+            "maillage.v1.ProgrammeConcertationRecorded" => {
+                let mut event = pb::ProgrammeConcertationRecorded::decode(payload)?;
+                event.sealed_notes.clear();
+                self.concertations.push(event);
             }
             "maillage.v1.ProgrammeAxisDefined" => {
                 let event = pb::ProgrammeAxisDefined::decode(payload)?;

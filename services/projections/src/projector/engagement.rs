@@ -322,6 +322,16 @@ pub(super) fn interview_recorded(
     );
 }
 
+/// A later coding replaces the earlier one (an `as_of` replay before it
+/// keeps the earlier).
+pub(super) fn interview_recoded(model: &mut ReadModel, _: &Event<'_>, p: pb::InterviewRecoded) {
+    // Recorded before in the same log: the row exists.
+    let row = model.interviews.upsert(&p.interview_id);
+    row.motivation_codes = p.motivation_codes;
+    row.expectation_codes = p.expectation_codes;
+    row.survey_id = p.survey_id;
+}
+
 pub(super) fn diagnostic_recorded(
     model: &mut ReadModel,
     event: &Event<'_>,

@@ -93,6 +93,7 @@ pub(crate) fn project(model: &mut ReadModel, envelope: &EventEnvelope) -> Applie
         SurveyResponseSubmitted => engagement::survey_response_submitted,
         SurveyClosed => engagement::survey_closed,
         InterviewRecorded => engagement::interview_recorded,
+        InterviewRecoded => engagement::interview_recoded,
         DiagnosticRecorded => engagement::diagnostic_recorded,
         DiagnosticRevised => engagement::diagnostic_revised,
         CodebookCodeDefined => codebook::code_defined,
