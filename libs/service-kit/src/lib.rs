@@ -36,7 +36,7 @@ pub mod validate;
 
 pub use access::{AccessJournal, AccessJournalService, Disclosure, Reader};
 pub use auth::{principal, require, AuthLayer, Principal, Role, TokenFile, TokenStore};
-pub use command::{command_error, command_reply, Refusal};
+pub use command::{command_error, command_reply, French, Refusal};
 pub use config::{ConfigError, ServiceConfig};
 pub use context::{FingerprintKey, RequestContext};
 pub use database::{OpenError, ServiceDatabase};
