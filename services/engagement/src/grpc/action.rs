@@ -40,6 +40,7 @@ impl Refusal for Error {
                 needed: vec![
                     "an officer designated for the programme or one of the action's axes".into(),
                 ],
+                french: None,
             },
             other => ServiceError::failed_precondition(other.to_string()),
         }

@@ -18,6 +18,7 @@ mod approval;
 mod codebook;
 mod diagnostic;
 mod foresight;
+mod french;
 mod interview;
 mod lesson;
 mod programme;
