@@ -236,17 +236,25 @@ impl ServiceError {
             | Self::Unavailable {
                 french: Some(text), ..
             } => text.clone(),
-            Self::InvalidArgument { message, .. } => {
-                format!("Valeur refusée : {message}.")
+            Self::InvalidArgument { message, .. } => crate::french::phrase(message)
+                .unwrap_or_else(|| format!("Valeur refusée : {message}.")),
+            Self::NotFound { what, id, .. } => {
+                format!("Introuvable : {} {id}.", crate::french::noun(what))
             }
-            Self::NotFound { what, id, .. } => format!("Introuvable : {what} {id}."),
-            Self::AlreadyExists { what, id, .. } => format!("Existe déjà : {what} {id}."),
+            Self::AlreadyExists { what, id, .. } => {
+                format!("Existe déjà : {} {id}.", crate::french::noun(what))
+            }
             Self::RequestIdReused { request_id } => format!(
                 "L'identifiant de demande {request_id} a déjà servi pour une autre opération : \
                  recommencez l'opération depuis le début."
             ),
             Self::FailedPrecondition { message, .. } => {
-                format!("Refusé par une règle du service : {message}.")
+                // A rule about one field starts with it: `field: what`.
+                let what = message
+                    .split_once(": ")
+                    .map_or(message.as_str(), |(_, what)| what);
+                crate::french::phrase(what)
+                    .unwrap_or_else(|| format!("Refusé par une règle du service : {message}."))
             }
             Self::Aborted { expected, actual } => format!(
                 "Quelqu'un a modifié cet élément entre-temps (version attendue : {}, \
@@ -546,7 +554,7 @@ mod tests {
         );
         let missing = status(ServiceError::not_found("stakeholder", "abc"));
         assert_eq!(missing.message(), "stakeholder abc not found");
-        assert_eq!(french(&missing), "Introuvable : stakeholder abc.");
+        assert_eq!(french(&missing), "Introuvable : acteur abc.");
         let reused = status(ServiceError::RequestIdReused {
             request_id: "r1".into(),
         });

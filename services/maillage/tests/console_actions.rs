@@ -497,7 +497,9 @@ async fn a_designated_officer_approves_a_thematic_workshop_others_cannot() {
     let reply = submit(&site, &alice, &format!("/actions/{id}/approuver"), &[]).await;
     assert_eq!(reply.status, 422);
     assert!(
-        reply.body.contains("Votre rôle ne permet pas"),
+        reply
+            .body
+            .contains("Seul un responsable désigné pour le programme"),
         "{}",
         reply.body
     );
