@@ -155,6 +155,9 @@ pub(crate) struct Refusal {
     pub(crate) message: String,
     /// The gRPC code (`Unauthenticated` ends the session).
     pub(crate) code: Code,
+    /// The service's English message (empty for the console's own
+    /// refusals): what a page may recognise a refusal by, never shown.
+    pub(crate) english: String,
 }
 
 impl Refusal {
@@ -164,6 +167,7 @@ impl Refusal {
             field: None,
             message: message.into(),
             code: Code::InvalidArgument,
+            english: String::new(),
         }
     }
 
@@ -173,6 +177,7 @@ impl Refusal {
             field: Some(field.to_owned()),
             message: message.into(),
             code: Code::InvalidArgument,
+            english: String::new(),
         }
     }
 }
@@ -185,6 +190,7 @@ impl From<Status> for Refusal {
     /// message starts with.
     fn from(status: Status) -> Self {
         let code = status.code();
+        let english = status.message().to_owned();
         let french = status
             .get_details_localized_message()
             .filter(|localized| localized.locale == FRENCH)
@@ -198,6 +204,7 @@ impl From<Status> for Refusal {
                 field: Some(violation.field),
                 message: french.unwrap_or(violation.description),
                 code,
+                english,
             };
         }
         // A rule about one field says so first, `field: what` (as
@@ -213,6 +220,7 @@ impl From<Status> for Refusal {
                         field: Some(field.to_owned()),
                         message: french.unwrap_or_else(|| what.to_owned()),
                         code,
+                        english,
                     };
                 }
             }
@@ -222,6 +230,7 @@ impl From<Status> for Refusal {
                 field: None,
                 message,
                 code,
+                english,
             };
         }
         let message = match code {
@@ -247,6 +256,7 @@ impl From<Status> for Refusal {
             field: None,
             message,
             code,
+            english,
         }
     }
 }
