@@ -187,15 +187,11 @@ impl French for survey::Error {
             E::AlreadyResponded(stakeholder) => {
                 format!("L'acteur {stakeholder} a déjà répondu à cette enquête.")
             }
-            E::InvalidQuestion { message, .. } => {
-                format!("Cette question est mal formée ({message}) : corrigez-la.")
-            }
+            E::InvalidQuestion { french, .. } => french.clone(),
             E::TextNotSealed(_) => "L'enquête s'est ouverte pendant la préparation de la \
                                     réponse : envoyez-la de nouveau."
                 .into(),
-            E::InvalidAnswer { message, .. } => {
-                format!("Cette réponse n'est pas acceptée ({message}) : corrigez-la.")
-            }
+            E::InvalidAnswer { french, .. } => french.clone(),
         }
     }
 }

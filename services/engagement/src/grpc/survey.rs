@@ -69,7 +69,8 @@ impl Refusal for Error {
                 message: "the survey opened while the response was being prepared; retry".into(),
                 french: None,
             },
-            Error::InvalidQuestion { field, message } | Error::InvalidAnswer { field, message } => {
+            Error::InvalidQuestion { field, message, .. }
+            | Error::InvalidAnswer { field, message, .. } => {
                 ServiceError::invalid_argument(field, message)
             }
             other => ServiceError::failed_precondition(other.to_string()),
