@@ -91,7 +91,12 @@ fn target_territory(
     service
         .territory
         .validate_code(level, &target.code)
-        .map_err(|error| invalid("target_territory.code", error.to_string()))?;
+        .map_err(|error| {
+            Status::from(
+                ServiceError::invalid_argument("target_territory.code", error.to_string())
+                    .with_french(error.french()),
+            )
+        })?;
     Ok(Some(target.clone()))
 }
 
