@@ -228,6 +228,82 @@ fn patterned(english: &str) -> Option<String> {
     {
         return Some(format!("Introuvable : {id}."));
     }
+    if let Some((what, id)) = english
+        .strip_prefix("no such ")
+        .and_then(|rest| rest.rsplit_once(' '))
+    {
+        return Some(format!("Introuvable : {} {id}.", noun(what)));
+    }
+    if let Some(action) = english
+        .strip_prefix("action ")
+        .and_then(|rest| rest.strip_suffix(" was cancelled and will never be held"))
+    {
+        return Some(format!(
+            "L'action {action} est annulée : elle n'aura jamais lieu."
+        ));
+    }
+    if let Some(action) = english
+        .strip_prefix("action ")
+        .and_then(|rest| rest.strip_suffix(" is not an awareness action (ACTION_KIND_AWARENESS_*)"))
+    {
+        return Some(format!(
+            "L'action {action} n'est pas une action de sensibilisation : la campagne \
+             d'information n'en compte que de telles."
+        ));
+    }
+    if let Some(range) = english.strip_prefix("a year from ") {
+        return Some(format!("Une année de {}.", range.replace(" to ", " à ")));
+    }
+    if let Some(rest) = english.strip_prefix("must be 0 to 100, got ") {
+        return Some(format!("Entre 0 et 100 ({rest} donné)."));
+    }
+    if let Some((bound, got)) = english
+        .strip_prefix("must be from 1 to ")
+        .and_then(|rest| rest.split_once(", got "))
+    {
+        return Some(format!("De 1 à {bound} ({got} donné)."));
+    }
+    if let Some(bound) = english
+        .strip_prefix("must have 1 to ")
+        .and_then(|rest| rest.strip_suffix(" items"))
+    {
+        return Some(format!("De 1 à {bound} éléments."));
+    }
+    if let Some(bound) = english
+        .strip_prefix("from 1 to ")
+        .and_then(|rest| rest.strip_suffix(" rows per request"))
+    {
+        return Some(format!("De 1 à {bound} lignes par demande."));
+    }
+    if let Some(got) = english.strip_prefix("must be a fraction in (0, 1], got ") {
+        return Some(format!(
+            "Une fraction entre 0 (exclu) et 1 (inclus) ({got} donné)."
+        ));
+    }
+    if let Some(college) = english
+        .strip_prefix("college ")
+        .and_then(|rest| rest.strip_suffix(" is listed twice"))
+    {
+        return Some(format!("Le collège « {college} » figure deux fois."));
+    }
+    if let Some(level) = english.strip_prefix("the authority of this office is at level ") {
+        let level = level.trim_start_matches("TERRITORY_LEVEL_").to_lowercase();
+        return Some(format!(
+            "La collectivité de ce mandat est de niveau {level} : choisissez-en une de ce niveau."
+        ));
+    }
+    if let Some(bounds) = english.strip_suffix(" characters of a-z, 0-9 and '-'") {
+        return Some(format!(
+            "De {} caractères parmi a-z, 0-9 et « - ».",
+            bounds.replace(" to ", " à ")
+        ));
+    }
+    if let Some(max) = english
+        .strip_prefix("at most ")
+        .and_then(|rest| rest.strip_suffix(" printable ASCII characters"))
+    {
+        return Some(format!("{max} caractères ASCII imprimables au plus."));
+    }
     if english.starts_with("must be 1 to ") && english.ends_with("(or every_commune)") {
         let bound = english
             .trim_start_matches("must be 1 to ")
@@ -253,6 +329,10 @@ mod tests {
             "unknown theme 12",
             "participant 0190 was erased",
             "must be 1 to 500 (or every_commune)",
+            "no such interview 0190",
+            "must be from 1 to 1000, got 0",
+            "college elus is listed twice",
+            "3 to 60 characters of a-z, 0-9 and '-'",
         ] {
             let french = phrase(english).unwrap_or_else(|| panic!("{english}"));
             assert!(
