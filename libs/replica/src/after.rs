@@ -43,6 +43,9 @@ impl Positions {
                 AFTER_HEADER,
                 format!("{why}; expected `context=position[,context=position]`"),
             )
+            .with_french(
+                "L'en-tête maillage-after est mal formé : attendu « contexte=position[,…] ».",
+            )
         };
         let mut pairs = Vec::new();
         for value in metadata.get_all(AFTER_HEADER) {
@@ -93,12 +96,14 @@ impl<M: Model> Replica<M> {
         if reached >= wanted {
             return Ok(());
         }
-        Err(ServiceError::Unavailable {
-            message: format!(
+        Err(ServiceError::unavailable(
+            format!(
                 "this service has applied the {} log up to position {reached}, not yet {wanted}; retry",
                 M::CONTEXT
             ),
-        })
+            "Ce service n'a pas encore reçu vos dernières modifications : réessayez dans un \
+             instant.",
+        ))
     }
 }
 

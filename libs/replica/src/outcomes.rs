@@ -111,13 +111,21 @@ impl Replica<RoundtableOutcomes> {
                      just recorded, send `maillage-after: engagement=<position>`)",
                     self.position()
                 ),
-            ));
+            )
+            .with_french(format!(
+                "Le compte rendu de table ronde {id} est introuvable. S'il vient d'être \
+                 enregistré, réessayez dans un instant."
+            )));
         };
         if outcome.kind != ActionKind::Roundtable {
             return Err(ServiceError::failed_precondition(format!(
                 "{field}: outcome {id} comes from action {} ({}), not from a roundtable",
                 outcome.action_id,
                 outcome.kind.as_str_name()
+            ))
+            .with_french(format!(
+                "Le compte rendu {id} ne vient pas d'une table ronde (action {}).",
+                outcome.action_id
             )));
         }
         Ok(outcome)

@@ -91,6 +91,19 @@ impl OrganisationType {
             Self::Unspecified => "an organisation",
         }
     }
+
+    /// The kind in French, for a person reading a refusal.
+    pub fn french(self) -> &'static str {
+        match self {
+            Self::LocalAuthority => "une collectivité",
+            Self::Business => "une entreprise",
+            Self::Chamber => "une chambre consulaire",
+            Self::Association => "une association",
+            Self::PublicAdministration => "une administration publique",
+            Self::TiersLieu => "un tiers-lieu",
+            Self::Unspecified => "une organisation",
+        }
+    }
 }
 
 /// One stakeholder as the replica knows it.
@@ -185,12 +198,28 @@ impl Expected {
             Self::OrganisationOf(kind) => kind.label(),
         }
     }
+
+    fn french(self) -> &'static str {
+        match self {
+            Self::Any => "un acteur",
+            Self::Person => "une personne",
+            Self::Organisation => "une organisation",
+            Self::OrganisationOf(kind) => kind.french(),
+        }
+    }
 }
 
 fn kind_label(kind: StakeholderKind) -> &'static str {
     match kind {
         StakeholderKind::Person => "a person",
         StakeholderKind::Organisation(kind) => kind.label(),
+    }
+}
+
+fn kind_french(kind: StakeholderKind) -> &'static str {
+    match kind {
+        StakeholderKind::Person => "une personne",
+        StakeholderKind::Organisation(kind) => kind.french(),
     }
 }
 
@@ -351,11 +380,19 @@ impl Replica<Register> {
                      if it was just registered, send `maillage-after: stakeholders=<position>`)",
                     self.position()
                 ),
-            ));
+            )
+            .with_french(format!(
+                "L'acteur {id} est introuvable dans le registre. S'il vient d'être enregistré, \
+                 réessayez dans un instant."
+            )));
         };
         if entry.erased {
             return Err(ServiceError::failed_precondition(format!(
                 "{field}: stakeholder {id} was erased; nothing new may name them"
+            ))
+            .with_french(format!(
+                "Les données de l'acteur {id} ont été effacées : plus rien de nouveau ne peut \
+                 le citer."
             )));
         }
         if !expected.accepts(entry.kind) {
@@ -363,6 +400,11 @@ impl Replica<Register> {
                 "{field}: stakeholder {id} is {}, {} was expected",
                 kind_label(entry.kind),
                 expected.label()
+            ))
+            .with_french(format!(
+                "L'acteur {id} est {} : il faut ici {}.",
+                kind_french(entry.kind),
+                expected.french()
             )));
         }
         Ok(entry)

@@ -75,7 +75,7 @@ async fn the_register_replica_answers_each_check_and_survives_a_restart() -> Res
         )
         .unwrap_err();
     assert!(
-        matches!(&wrong_kind, ServiceError::FailedPrecondition { message } if message.contains("a business") && message.contains("a tiers-lieu was expected")),
+        matches!(&wrong_kind, ServiceError::FailedPrecondition { message, .. } if message.contains("a business") && message.contains("a tiers-lieu was expected")),
         "{wrong_kind:?}"
     );
     let not_a_person = replica
@@ -89,7 +89,7 @@ async fn the_register_replica_answers_each_check_and_survives_a_restart() -> Res
         .expect("stakeholder_ids[0]", &erased, Expected::Any)
         .unwrap_err();
     assert!(
-        matches!(&gone, ServiceError::FailedPrecondition { message } if message.contains("erased")),
+        matches!(&gone, ServiceError::FailedPrecondition { message, .. } if message.contains("erased")),
         "{gone:?}"
     );
     let missing = replica

@@ -300,6 +300,7 @@ impl AccessJournalService {
             .ok_or_else(|| {
                 let known = self.journals.keys().cloned().collect::<Vec<_>>().join(", ");
                 ServiceError::invalid_argument("context", format!("name a journal: one of {known}"))
+                    .with_french(format!("Nommez un journal d'accès : l'un de {known}."))
             })
     }
 }
@@ -334,6 +335,9 @@ impl AccessJournalRpc for AccessJournalService {
                 ServiceError::invalid_argument(
                     "subject_id",
                     "must be a UUID (8-4-4-4-12 hexadecimal)",
+                )
+                .with_french(
+                    "Ce champ doit être un identifiant UUID (8-4-4-4-12 chiffres hexadécimaux).",
                 )
             })?;
             let stream = format!("{SUBJECT_CATEGORY}-{subject}");

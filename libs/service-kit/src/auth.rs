@@ -74,6 +74,19 @@ impl Role {
         Role::Respondent,
     ];
 
+    /// The role's name in French, for a person (a refusal naming the roles).
+    pub fn french(self) -> &'static str {
+        match self {
+            Role::Admin => "administrateur",
+            Role::Facilitator => "animateur",
+            Role::Secretary => "secrétaire",
+            Role::Analyst => "analyste",
+            Role::Auditor => "auditeur",
+            Role::Tool => "outil interne",
+            Role::Respondent => "répondant d'enquête",
+        }
+    }
+
     /// The lowercase name used in the tokens file and in messages.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -126,9 +139,7 @@ impl Principal {
         if self.roles.contains(&Role::Admin) || roles.iter().any(|role| self.roles.contains(role)) {
             Ok(())
         } else {
-            Err(ServiceError::PermissionDenied {
-                needed: roles.iter().map(|role| role.to_string()).collect(),
-            })
+            Err(ServiceError::permission_denied(roles))
         }
     }
 }
@@ -695,16 +706,20 @@ impl TokenStore {
             .loaded
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let grant = loaded
-            .grants
-            .get(hash)
-            .ok_or_else(|| ServiceError::Unauthenticated {
-                message: "unknown or revoked token".into(),
-            })?;
+        let grant = loaded.grants.get(hash).ok_or_else(|| {
+            ServiceError::unauthenticated(
+                "unknown or revoked token",
+                "Ce jeton est inconnu ou a été révoqué : demandez-en un à l'administrateur.",
+            )
+        })?;
         match grant.expires {
-            Some(expires) if expires <= self.clock.now() => Err(ServiceError::Unauthenticated {
-                message: format!("token expired at {}", utc::format(expires)),
-            }),
+            Some(expires) if expires <= self.clock.now() => Err(ServiceError::unauthenticated(
+                format!("token expired at {}", utc::format(expires)),
+                format!(
+                    "Ce jeton a expiré le {} (UTC) : demandez-en un nouveau à l'administrateur.",
+                    utc::format(expires)
+                ),
+            )),
             _ => Ok(grant.principal.clone()),
         }
     }
@@ -806,9 +821,10 @@ pub fn principal(request: &impl HasExtensions) -> Result<Principal, Status> {
         .get::<Principal>()
         .cloned()
         .ok_or_else(|| {
-            ServiceError::Unauthenticated {
-                message: "no authenticated principal".into(),
-            }
+            ServiceError::unauthenticated(
+                "no authenticated principal",
+                "Vous n'êtes pas identifié : connectez-vous avec votre jeton.",
+            )
             .into()
         })
 }
@@ -881,7 +897,12 @@ impl<S> AuthService<S> {
         let header = request
             .headers_mut()
             .remove(http::header::AUTHORIZATION)
-            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?;
+            .ok_or_else(|| {
+                Status::from(ServiceError::unauthenticated(
+                    "missing authorization: Bearer <token>",
+                    "Aucun jeton fourni : connectez-vous avec votre jeton.",
+                ))
+            })?;
         let token = header
             .to_str()
             .ok()
@@ -892,7 +913,12 @@ impl<S> AuthService<S> {
             })
             .map(str::trim)
             .filter(|token| !token.is_empty())
-            .ok_or_else(|| Status::unauthenticated("authorization must be `Bearer <token>`"))?;
+            .ok_or_else(|| {
+                Status::from(ServiceError::unauthenticated(
+                    "authorization must be `Bearer <token>`",
+                    "L'en-tête d'autorisation doit être « Bearer <jeton> ».",
+                ))
+            })?;
         let hash = hash_token(token);
         let principal = self.tokens.check(&hash)?;
         request.extensions_mut().insert(principal);

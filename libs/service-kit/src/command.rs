@@ -5,7 +5,8 @@
 //! Every command service maps the loop's own failures (version conflict, store
 //! failure, undecodable event, contention) the same way; only the aggregate's
 //! domain refusals differ, and each domain error says how it reads for the
-//! caller by implementing [`Refusal`], once.
+//! caller by implementing [`Refusal`], once, and how it reads for a person,
+//! in French, by implementing [`French`].
 
 use maillage_es::{HandleError, Handled};
 use maillage_proto::v1::CommandReply;
@@ -13,12 +14,35 @@ use uuid::Uuid;
 
 use crate::ServiceError;
 
+/// How a domain refusal reads for a person, in French: the message the
+/// console and the CLI show, sent beside the English one (see
+/// [`ServiceError::with_french`]). Each service words all its aggregates'
+/// refusals in one file, with an exhaustive `match` on each error enum, so a
+/// refusal added later does not compile until it has its French.
+pub trait French {
+    /// The refusal in French, for a person: what was refused and what to do
+    /// about it, never personal data (ids are fine).
+    fn french(&self) -> String;
+}
+
 /// A domain refusal of a command (an aggregate's error type), and how it
 /// reads for the caller: the one mapping of the aggregate's refusals to
-/// statuses, which every handler of its commands shares through [`command_error`].
-pub trait Refusal {
-    /// The service error of this refusal of a command on the aggregate `aggregate_id`.
+/// statuses, which every handler of its commands shares through
+/// [`command_error`]; its French wording comes from [`French`].
+pub trait Refusal: French {
+    /// The service error of this refusal of a command on the aggregate
+    /// `aggregate_id`, in English (callers use [`refused`](Self::refused)).
     fn service_error(self, aggregate_id: &Uuid) -> ServiceError;
+
+    /// The service error of this refusal with its French wording: what the
+    /// caller receives.
+    fn refused(self, aggregate_id: &Uuid) -> ServiceError
+    where
+        Self: Sized,
+    {
+        let french = self.french();
+        self.service_error(aggregate_id).with_french(french)
+    }
 }
 
 /// The service error of a command the loop did not apply on the aggregate
@@ -31,7 +55,7 @@ pub trait Refusal {
 /// another command is ALREADY_EXISTS.
 pub fn command_error<E: Refusal>(error: HandleError<E>, aggregate_id: &Uuid) -> ServiceError {
     match error {
-        HandleError::Domain(error) => error.service_error(aggregate_id),
+        HandleError::Domain(error) => error.refused(aggregate_id),
         HandleError::Conflict { expected, actual } => ServiceError::Aborted {
             expected: format!("version {expected}"),
             actual,
@@ -40,9 +64,10 @@ pub fn command_error<E: Refusal>(error: HandleError<E>, aggregate_id: &Uuid) -> 
         HandleError::Decode { position, error } => {
             ServiceError::internal(format!("event at position {position}: {error}"))
         }
-        HandleError::Contended => ServiceError::Unavailable {
-            message: "the aggregate is being changed by other writers; retry".into(),
-        },
+        HandleError::Contended => ServiceError::unavailable(
+            "the aggregate is being changed by other writers; retry",
+            "D'autres personnes modifient cet élément en ce moment : réessayez dans un instant.",
+        ),
         HandleError::RequestIdReused { request_id } => ServiceError::RequestIdReused { request_id },
     }
 }
@@ -68,6 +93,12 @@ mod tests {
     #[derive(Debug)]
     struct Refused;
 
+    impl French for Refused {
+        fn french(&self) -> String {
+            "Refusé.".into()
+        }
+    }
+
     impl Refusal for Refused {
         fn service_error(self, aggregate_id: &Uuid) -> ServiceError {
             ServiceError::failed_precondition(format!("{aggregate_id} refused"))
@@ -83,7 +114,7 @@ mod tests {
         let error = command_error(HandleError::Domain(Refused), &id());
         assert_eq!(
             error,
-            ServiceError::failed_precondition(format!("{} refused", id()))
+            ServiceError::failed_precondition(format!("{} refused", id())).with_french("Refusé.")
         );
     }
 

@@ -66,7 +66,9 @@ impl RequestContext {
                     .to_str()
                     .map(|text| Some(text.trim().to_owned()))
                     .map_err(|_| {
-                        ServiceError::invalid_argument(name, "must be printable ASCII").into()
+                        ServiceError::invalid_argument(name, "must be printable ASCII")
+                            .with_french("Cet en-tête doit être en ASCII imprimable.")
+                            .into()
                     }),
             }
         };
@@ -74,10 +76,13 @@ impl RequestContext {
             request_id_field.to_owned()
         } else {
             match header(REQUEST_ID_HEADER).map_err(|_| {
-                Status::from(ServiceError::invalid_argument(
-                    "request_id",
-                    "x-request-id must be printable ASCII",
-                ))
+                Status::from(
+                    ServiceError::invalid_argument(
+                        "request_id",
+                        "x-request-id must be printable ASCII",
+                    )
+                    .with_french("L'en-tête x-request-id doit être en ASCII imprimable."),
+                )
             })? {
                 Some(value) if !value.is_empty() => value,
                 _ => uuid::Uuid::now_v7().to_string(),
@@ -242,16 +247,21 @@ impl fmt::Debug for FingerprintKey {
 /// Ok when `value` is 1 to 128 printable ASCII characters.
 fn check_id(field: &str, value: &str) -> Result<(), Status> {
     let problem = if value.is_empty() {
-        Some("must not be empty")
+        Some(("must not be empty", "Ce champ ne doit pas être vide."))
     } else if value.len() > MAX_ID_LEN {
-        Some("must be at most 128 characters")
+        Some(("must be at most 128 characters", "128 caractères au plus."))
     } else if !value.bytes().all(|b| b.is_ascii_graphic()) {
-        Some("must be printable ASCII without spaces")
+        Some((
+            "must be printable ASCII without spaces",
+            "Caractères ASCII imprimables seulement, sans espace.",
+        ))
     } else {
         None
     };
     match problem {
-        Some(message) => Err(ServiceError::invalid_argument(field, message).into()),
+        Some((message, french)) => Err(ServiceError::invalid_argument(field, message)
+            .with_french(french)
+            .into()),
         None => Ok(()),
     }
 }

@@ -23,6 +23,8 @@ pub enum ServiceError {
         field: String,
         /// What is wrong with it, without personal data.
         message: String,
+        /// The same, in French, for a person (see [`ServiceError::with_french`]).
+        french: Option<String>,
     },
     /// The thing asked for does not exist.
     #[error("{what} {id} not found")]
@@ -31,6 +33,8 @@ pub enum ServiceError {
         what: String,
         /// Its id.
         id: String,
+        /// The refusal in French, for a person.
+        french: Option<String>,
     },
     /// The thing to create exists already.
     #[error("{what} {id} already exists")]
@@ -39,6 +43,8 @@ pub enum ServiceError {
         what: String,
         /// Its id.
         id: String,
+        /// The refusal in French, for a person.
+        french: Option<String>,
     },
     /// The request id was already used, on the same aggregate, by another
     /// principal or for another command (ALREADY_EXISTS).
@@ -52,6 +58,8 @@ pub enum ServiceError {
     FailedPrecondition {
         /// Which rule, said for the caller.
         message: String,
+        /// The rule in French, for a person.
+        french: Option<String>,
     },
     /// Optimistic concurrency: the aggregate is not at the version the caller expected.
     #[error("expected {expected}, actual {actual}")]
@@ -66,12 +74,17 @@ pub enum ServiceError {
     Unauthenticated {
         /// What is missing or wrong (never the token itself).
         message: String,
+        /// The same in French, for a person.
+        french: Option<String>,
     },
     /// Valid credentials without a role the RPC needs.
     #[error("permission denied: needs one of the roles {}", needed.join(", "))]
     PermissionDenied {
         /// The roles that would have been accepted (lowercase names).
         needed: Vec<String>,
+        /// The refusal in French, when the roles' names do not say it
+        /// (e.g. an officer designated for an axis).
+        french: Option<String>,
     },
     /// A bounded resource is in use to its limit (concurrent replays); the
     /// request changed nothing, retry later.
@@ -79,12 +92,16 @@ pub enum ServiceError {
     ResourceExhausted {
         /// Which limit was reached, and the limit itself.
         message: String,
+        /// The same in French, for a person.
+        french: Option<String>,
     },
     /// The service cannot serve now (shutting down, store closed); retry later.
     #[error("{message}")]
     Unavailable {
         /// Why.
         message: String,
+        /// The same in French, for a person.
+        french: Option<String>,
     },
     /// A bug or a storage failure. The caller sees only a generic message.
     #[error("internal error")]
@@ -100,6 +117,7 @@ impl ServiceError {
         Self::InvalidArgument {
             field: field.into(),
             message: message.into(),
+            french: None,
         }
     }
 
@@ -108,6 +126,7 @@ impl ServiceError {
         Self::NotFound {
             what: what.into(),
             id: id.into(),
+            french: None,
         }
     }
 
@@ -116,6 +135,7 @@ impl ServiceError {
         Self::AlreadyExists {
             what: what.into(),
             id: id.into(),
+            french: None,
         }
     }
 
@@ -123,6 +143,39 @@ impl ServiceError {
     pub fn failed_precondition(message: impl Into<String>) -> Self {
         Self::FailedPrecondition {
             message: message.into(),
+            french: None,
+        }
+    }
+
+    /// UNAUTHENTICATED: `message` says what is missing or wrong, `french` the same for a person.
+    pub fn unauthenticated(message: impl Into<String>, french: impl Into<String>) -> Self {
+        Self::Unauthenticated {
+            message: message.into(),
+            french: Some(french.into()),
+        }
+    }
+
+    /// PERMISSION_DENIED: the caller holds none of `roles` (admin passes every check).
+    pub fn permission_denied(roles: &[crate::Role]) -> Self {
+        Self::PermissionDenied {
+            needed: roles.iter().map(|role| role.to_string()).collect(),
+            french: None,
+        }
+    }
+
+    /// RESOURCE_EXHAUSTED: a bounded resource is at its limit.
+    pub fn resource_exhausted(message: impl Into<String>, french: impl Into<String>) -> Self {
+        Self::ResourceExhausted {
+            message: message.into(),
+            french: Some(french.into()),
+        }
+    }
+
+    /// UNAVAILABLE: the service cannot serve now.
+    pub fn unavailable(message: impl Into<String>, french: impl Into<String>) -> Self {
+        Self::Unavailable {
+            message: message.into(),
+            french: Some(french.into()),
         }
     }
 
@@ -130,6 +183,100 @@ impl ServiceError {
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::Internal {
             detail: detail.into(),
+        }
+    }
+
+    /// This error with its French wording for a person, sent beside the
+    /// unchanged English message as a `google.rpc.LocalizedMessage`
+    /// (`fr-FR`). The request-id reuse and version conflict are worded by
+    /// the kit alone, and an internal error says nothing more: on those it
+    /// changes nothing.
+    #[must_use]
+    pub fn with_french(mut self, text: impl Into<String>) -> Self {
+        match &mut self {
+            Self::InvalidArgument { french, .. }
+            | Self::NotFound { french, .. }
+            | Self::AlreadyExists { french, .. }
+            | Self::FailedPrecondition { french, .. }
+            | Self::Unauthenticated { french, .. }
+            | Self::PermissionDenied { french, .. }
+            | Self::ResourceExhausted { french, .. }
+            | Self::Unavailable { french, .. } => *french = Some(text.into()),
+            Self::RequestIdReused { .. } | Self::Aborted { .. } | Self::Internal { .. } => {}
+        }
+        self
+    }
+
+    /// What a person reads, in French: the wording given with
+    /// [`with_french`](Self::with_french), else the kit's for the code
+    /// (which keeps the English detail when it has nothing better).
+    pub fn french(&self) -> String {
+        match self {
+            Self::InvalidArgument {
+                french: Some(text), ..
+            }
+            | Self::NotFound {
+                french: Some(text), ..
+            }
+            | Self::AlreadyExists {
+                french: Some(text), ..
+            }
+            | Self::FailedPrecondition {
+                french: Some(text), ..
+            }
+            | Self::Unauthenticated {
+                french: Some(text), ..
+            }
+            | Self::PermissionDenied {
+                french: Some(text), ..
+            }
+            | Self::ResourceExhausted {
+                french: Some(text), ..
+            }
+            | Self::Unavailable {
+                french: Some(text), ..
+            } => text.clone(),
+            Self::InvalidArgument { message, .. } => crate::french::phrase(message)
+                .unwrap_or_else(|| format!("Valeur refusée : {message}.")),
+            Self::NotFound { what, id, .. } => {
+                format!("Introuvable : {} {id}.", crate::french::noun(what))
+            }
+            Self::AlreadyExists { what, id, .. } => {
+                format!("Existe déjà : {} {id}.", crate::french::noun(what))
+            }
+            Self::RequestIdReused { request_id } => format!(
+                "L'identifiant de demande {request_id} a déjà servi pour une autre opération : \
+                 recommencez l'opération depuis le début."
+            ),
+            Self::FailedPrecondition { message, .. } => {
+                // A rule about one field starts with it: `field: what`.
+                let what = message
+                    .split_once(": ")
+                    .map_or(message.as_str(), |(_, what)| what);
+                crate::french::phrase(what)
+                    .unwrap_or_else(|| format!("Refusé par une règle du service : {message}."))
+            }
+            Self::Aborted { expected, actual } => format!(
+                "Quelqu'un a modifié cet élément entre-temps (version attendue : {}, \
+                 actuelle : {actual}) : rechargez la page, vérifiez, puis recommencez.",
+                french_expected(expected)
+            ),
+            Self::Unauthenticated { .. } => {
+                "Vous n'êtes pas identifié : reconnectez-vous avec un jeton valable.".into()
+            }
+            Self::PermissionDenied { needed, .. } => format!(
+                "Votre rôle ne permet pas cette opération : il faut être {}.",
+                french_roles(needed)
+            ),
+            Self::ResourceExhausted { .. } => {
+                "Le service est occupé à sa limite : réessayez dans un moment.".into()
+            }
+            Self::Unavailable { .. } => {
+                "Le service est momentanément indisponible : réessayez dans un moment.".into()
+            }
+            Self::Internal { .. } => {
+                "Erreur interne du service : réessayez, ou prévenez l'administrateur.".into()
+            }
         }
     }
 
@@ -147,6 +294,35 @@ impl ServiceError {
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal { .. } => Code::Internal,
         }
+    }
+}
+
+/// The locale of the `LocalizedMessage` every refusal carries.
+pub const FRENCH_LOCALE: &str = "fr-FR";
+
+/// An expected version (`version 3`, `no stream`...) in French.
+fn french_expected(expected: &str) -> String {
+    match expected {
+        "no stream" => "aucune (l'élément ne devait pas encore exister)".into(),
+        "stream exists" => "une version existante".into(),
+        "any" => "n'importe laquelle".into(),
+        other => other.into(),
+    }
+}
+
+/// Role names (`facilitator`, `auditor`...) in French, joined with « ou ».
+fn french_roles(needed: &[String]) -> String {
+    let names: Vec<String> = needed
+        .iter()
+        .map(|name| match name.parse::<crate::Role>() {
+            Ok(role) => format!("« {} »", role.french()),
+            Err(_) => name.clone(),
+        })
+        .collect();
+    match names.split_last() {
+        None => "administrateur".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} ou {last}", rest.join(", ")),
     }
 }
 
@@ -173,23 +349,33 @@ fn bounded(text: String) -> String {
 
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
-        match &error {
-            ServiceError::InvalidArgument { field, message } => Status::with_error_details(
-                Code::InvalidArgument,
-                bounded(error.to_string()),
-                ErrorDetails::with_bad_request_violation(
-                    bounded(field.clone()),
-                    bounded(message.clone()),
-                ),
-            ),
-            ServiceError::Internal { detail } => {
-                // The detail may name storage paths or internal state: log it, don't send it.
-                tracing::error!(detail = %detail, "internal error");
-                Status::internal("internal error")
-            }
-            other => Status::new(other.code(), bounded(other.to_string())),
+        if let ServiceError::Internal { detail } = &error {
+            // The detail may name storage paths or internal state: log it, don't send it.
+            tracing::error!(detail = %detail, "internal error");
+            return Status::internal("internal error");
         }
+        let mut details = ErrorDetails::new();
+        if let ServiceError::InvalidArgument { field, message, .. } = &error {
+            details.add_bad_request_violation(bounded(field.clone()), bounded(message.clone()));
+        }
+        details.set_localized_message(FRENCH_LOCALE, bounded(error.french()));
+        Status::with_error_details(error.code(), bounded(error.to_string()), details)
     }
+}
+
+/// A status with `code`, the English `message` and its `french` wording as
+/// a `LocalizedMessage`, for a status built outside [`ServiceError`] (the
+/// server's rewriting of tonic's decode errors).
+pub(crate) fn french_status(
+    code: Code,
+    message: impl Into<String>,
+    french: impl Into<String>,
+) -> Status {
+    Status::with_error_details(
+        code,
+        bounded(message.into()),
+        ErrorDetails::with_localized_message(FRENCH_LOCALE, bounded(french.into())),
+    )
 }
 
 impl From<StoreError> for ServiceError {
@@ -203,14 +389,20 @@ impl From<StoreError> for ServiceError {
             },
             StoreError::InvalidStreamId { reason, .. } => {
                 ServiceError::invalid_argument("stream_id", format!("invalid stream id: {reason}"))
+                    .with_french(format!("Identifiant de flux invalide ({reason})."))
             }
             StoreError::EventTooLarge { size, limit, .. } => ServiceError::invalid_argument(
                 "events",
                 format!("an event is {size} bytes, over the limit of {limit} bytes"),
+            )
+            .with_french(format!(
+                "Un événement fait {size} octets, au-delà de la limite de {limit} octets : \
+                 raccourcissez les textes."
+            )),
+            StoreError::Closed => ServiceError::unavailable(
+                "the service is shutting down",
+                "Le service est en cours d'arrêt : réessayez dans un moment.",
             ),
-            StoreError::Closed => ServiceError::Unavailable {
-                message: "the service is shutting down".into(),
-            },
             other => ServiceError::internal(other.to_string()),
         }
     }
@@ -282,27 +474,19 @@ mod tests {
                 Code::Aborted,
             ),
             (
-                ServiceError::Unauthenticated {
-                    message: "missing token".into(),
-                },
+                ServiceError::unauthenticated("missing token", "Jeton manquant."),
                 Code::Unauthenticated,
             ),
             (
-                ServiceError::PermissionDenied {
-                    needed: vec!["tool".into()],
-                },
+                ServiceError::permission_denied(&[crate::Role::Tool]),
                 Code::PermissionDenied,
             ),
             (
-                ServiceError::ResourceExhausted {
-                    message: "2 replays running".into(),
-                },
+                ServiceError::resource_exhausted("2 replays running", "2 relectures en cours."),
                 Code::ResourceExhausted,
             ),
             (
-                ServiceError::Unavailable {
-                    message: "down".into(),
-                },
+                ServiceError::unavailable("down", "Arrêté."),
                 Code::Unavailable,
             ),
             (ServiceError::internal("disk on fire"), Code::Internal),
@@ -311,6 +495,75 @@ mod tests {
             assert_eq!(error.code(), code);
             assert_eq!(status(error).code(), code);
         }
+    }
+
+    /// The French wording of a refusal, as the console and the CLI read it.
+    fn french(status: &Status) -> String {
+        let localized = status
+            .get_details_localized_message()
+            .expect("a LocalizedMessage");
+        assert_eq!(localized.locale, "fr-FR");
+        localized.message
+    }
+
+    /// Issue 13: a refusal carries its French wording beside the English
+    /// message, which stays as it was (callers may match it).
+    #[test]
+    fn a_refusal_carries_its_french_beside_the_unchanged_english() {
+        let invalid = status(
+            ServiceError::invalid_argument("ends_at", "must be after starts_at")
+                .with_french("La fin doit être après le début."),
+        );
+        assert_eq!(invalid.message(), "ends_at: must be after starts_at");
+        assert_eq!(french(&invalid), "La fin doit être après le début.");
+        let violation = &invalid.get_details_bad_request().unwrap().field_violations[0];
+        assert_eq!(
+            (violation.field.as_str(), violation.description.as_str()),
+            ("ends_at", "must be after starts_at")
+        );
+
+        let refused = status(
+            ServiceError::failed_precondition("action is cancelled")
+                .with_french("Cette action est annulée."),
+        );
+        assert_eq!(refused.message(), "action is cancelled");
+        assert_eq!(french(&refused), "Cette action est annulée.");
+        assert!(refused.get_details_bad_request().is_none());
+
+        let conflict = status(ServiceError::Aborted {
+            expected: "version 3".into(),
+            actual: 5,
+        });
+        assert_eq!(conflict.message(), "expected version 3, actual 5");
+        assert_eq!(
+            french(&conflict),
+            "Quelqu'un a modifié cet élément entre-temps (version attendue : version 3, \
+             actuelle : 5) : rechargez la page, vérifiez, puis recommencez."
+        );
+        let denied = status(ServiceError::permission_denied(&[
+            crate::Role::Facilitator,
+            crate::Role::Auditor,
+        ]));
+        assert_eq!(
+            denied.message(),
+            "permission denied: needs one of the roles facilitator, auditor"
+        );
+        assert_eq!(
+            french(&denied),
+            "Votre rôle ne permet pas cette opération : il faut être « animateur » ou « auditeur »."
+        );
+        let missing = status(ServiceError::not_found("stakeholder", "abc"));
+        assert_eq!(missing.message(), "stakeholder abc not found");
+        assert_eq!(french(&missing), "Introuvable : acteur abc.");
+        let reused = status(ServiceError::RequestIdReused {
+            request_id: "r1".into(),
+        });
+        assert!(french(&reused).contains("r1"), "{reused:?}");
+        let checked = status(crate::validate::id("subject_id", "").unwrap_err());
+        assert_eq!(checked.message(), "subject_id: is required");
+        assert_eq!(french(&checked), "Ce champ est obligatoire.");
+        let internal = status(ServiceError::internal("sled: /var/lib/secret path"));
+        assert!(internal.get_details_localized_message().is_none());
     }
 
     #[test]
@@ -327,9 +580,10 @@ mod tests {
             .message(),
             "expected version 3, actual 5"
         );
-        let denied = status(ServiceError::PermissionDenied {
-            needed: vec!["tool".into(), "auditor".into()],
-        });
+        let denied = status(ServiceError::permission_denied(&[
+            crate::Role::Tool,
+            crate::Role::Auditor,
+        ]));
         assert!(denied.message().contains("tool, auditor"), "{denied:?}");
         let internal = status(ServiceError::internal("sled: /var/lib/secret path"));
         assert_eq!(internal.message(), "internal error");

@@ -102,16 +102,22 @@ impl EventLogService {
             None if context.is_empty() => Err(ServiceError::invalid_argument(
                 "context",
                 format!("name the log to read: one of {}", known()),
-            )),
+            )
+            .with_french(format!("Nommez le journal à lire : l'un de {}.", known()))),
             // A long name is not echoed back: it could be anything, of any size.
             None if context.len() > MAX_ECHOED_CONTEXT => Err(ServiceError::invalid_argument(
                 "context",
                 format!("unknown log ({} bytes): one of {}", context.len(), known()),
-            )),
+            )
+            .with_french(format!("Journal inconnu : l'un de {}.", known()))),
             None => Err(ServiceError::invalid_argument(
                 "context",
                 format!("unknown log {context:?}: one of {}", known()),
-            )),
+            )
+            .with_french(format!(
+                "Journal inconnu « {context} » : l'un de {}.",
+                known()
+            ))),
         }
     }
 }
@@ -155,7 +161,11 @@ fn check_filter_entries(field: &str, entries: &[String]) -> Result<(), ServiceEr
         return Err(ServiceError::invalid_argument(
             field,
             format!("{} entries, at most {MAX_FILTER_ENTRIES}", entries.len()),
-        ));
+        )
+        .with_french(format!(
+            "{} entrées, {MAX_FILTER_ENTRIES} au plus.",
+            entries.len()
+        )));
     }
     Ok(())
 }
@@ -163,10 +173,10 @@ fn check_filter_entries(field: &str, entries: &[String]) -> Result<(), ServiceEr
 /// Checks an event type filter entry.
 fn check_event_type(event_type: &str) -> Result<(), ServiceError> {
     if event_type.is_empty() {
-        return Err(ServiceError::invalid_argument(
-            "event_types",
-            "an event type is empty",
-        ));
+        return Err(
+            ServiceError::invalid_argument("event_types", "an event type is empty")
+                .with_french("Un type d'événement est vide."),
+        );
     }
     if event_type.len() > MAX_EVENT_TYPE_LEN {
         return Err(ServiceError::invalid_argument(
@@ -175,7 +185,11 @@ fn check_event_type(event_type: &str) -> Result<(), ServiceError> {
                 "an event type is {} bytes, at most {MAX_EVENT_TYPE_LEN}",
                 event_type.len()
             ),
-        ));
+        )
+        .with_french(format!(
+            "Un type d'événement fait {} octets, {MAX_EVENT_TYPE_LEN} au plus.",
+            event_type.len()
+        )));
     }
     Ok(())
 }
@@ -191,6 +205,10 @@ fn check_category(category: &str) -> Result<(), ServiceError> {
                 "categories",
                 format!("{category:?} is not a stream category (an ASCII letter, then letters, digits or '_')"),
             )
+            .with_french(format!(
+                "« {category} » n'est pas une catégorie de flux (une lettre ASCII, puis lettres, \
+                 chiffres ou « _ »)."
+            ))
         })
 }
 
@@ -209,6 +227,7 @@ impl EventLog for EventLogService {
         StreamId::parse(request.stream_id.as_str()).map_err(|error| match error {
             maillage_eventstore::StoreError::InvalidStreamId { reason, .. } => {
                 ServiceError::invalid_argument("stream_id", reason)
+                    .with_french(format!("Identifiant de flux invalide ({reason})."))
             }
             other => ServiceError::from(other),
         })?;
@@ -217,6 +236,7 @@ impl EventLog for EventLogService {
                 "direction",
                 format!("unknown direction {}", request.direction),
             )
+            .with_french(format!("Sens de lecture inconnu ({}).", request.direction))
         })?;
         let (direction, from) = match direction {
             ReadDirection::Forward => (Direction::Forward, request.from_version.max(1)),
@@ -291,6 +311,9 @@ impl EventLog for EventLogService {
                 return Err(ServiceError::invalid_argument(
                     "event_types",
                     "cannot be combined with categories: filter by one or the other",
+                )
+                .with_french(
+                    "Filtrez par types d'événements ou par catégories, pas les deux à la fois.",
                 )
                 .into())
             }

@@ -9,6 +9,7 @@
 //! - [`context`]: [`RequestContext`], who asked and the ids recorded with each event;
 //! - [`config`]: [`ServiceConfig`], the flags (and `MAILLAGE_*` variables) of every binary;
 //! - [`telemetry`]: [`init_tracing`], human or JSON logs;
+//! - `french`: the French catalogue of the handlers' own refusal phrases;
 //! - [`eventlog`]: [`EventLogService`], read access to a command service's own log;
 //! - [`server`]: [`Server`], serving services with auth, health, reflection, limits and a graceful shutdown;
 //! - [`utc`]: the UTC instants of the tokens file;
@@ -26,6 +27,7 @@ pub mod crash;
 pub mod database;
 pub mod error;
 pub mod eventlog;
+mod french;
 pub mod server;
 pub mod subject_access;
 pub mod telemetry;
@@ -36,7 +38,7 @@ pub mod validate;
 
 pub use access::{AccessJournal, AccessJournalService, Disclosure, Reader};
 pub use auth::{principal, require, AuthLayer, Principal, Role, TokenFile, TokenStore};
-pub use command::{command_error, command_reply, Refusal};
+pub use command::{command_error, command_reply, French, Refusal};
 pub use config::{ConfigError, ServiceConfig};
 pub use context::{FingerprintKey, RequestContext};
 pub use database::{OpenError, ServiceDatabase};

@@ -598,12 +598,22 @@ fn rewrite_decode_status(headers: &mut http::HeaderMap) {
         tonic::Code::Internal
             if message.starts_with(PROST_DECODE_ERROR) || TRUNCATED_REQUEST.contains(&message) =>
         {
-            tonic::Status::invalid_argument(format!("malformed request message: {message}"))
+            crate::error::french_status(
+                tonic::Code::InvalidArgument,
+                format!("malformed request message: {message}"),
+                "La demande est mal formée (message protobuf illisible) : \
+                 vérifiez la version du client.",
+            )
         }
         tonic::Code::OutOfRange => match too_large(message) {
-            Some((size, limit)) => tonic::Status::resource_exhausted(format!(
-                "request message is {size} bytes, over the {limit}-byte limit"
-            )),
+            Some((size, limit)) => crate::error::french_status(
+                tonic::Code::ResourceExhausted,
+                format!("request message is {size} bytes, over the {limit}-byte limit"),
+                format!(
+                    "La demande fait {size} octets, au-delà de la limite de {limit} octets : \
+                     envoyez-en moins à la fois."
+                ),
+            ),
             None => return,
         },
         _ => return,

@@ -23,21 +23,28 @@ use crate::ServiceError;
 /// A checked value, or the refusal naming the field.
 pub type Checked<T> = Result<T, ServiceError>;
 
-fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
-    ServiceError::invalid_argument(field, message)
+/// INVALID_ARGUMENT on `field`: `message` in English, `french` for a person
+/// (shown next to the field, so it need not name it).
+fn invalid(field: &str, message: impl Into<String>, french: impl Into<String>) -> ServiceError {
+    ServiceError::invalid_argument(field, message).with_french(french)
 }
 
 /// A required id.
 pub fn id(field: &str, value: &str) -> Checked<Uuid> {
     if value.is_empty() {
-        return Err(invalid(field, "is required"));
+        return Err(invalid(field, "is required", "Ce champ est obligatoire."));
     }
     match Uuid::try_parse(value) {
         Ok(id) if value.len() == 36 && !id.is_nil() => Ok(id),
-        Ok(id) if id.is_nil() => Err(invalid(field, "must not be the nil UUID")),
+        Ok(id) if id.is_nil() => Err(invalid(
+            field,
+            "must not be the nil UUID",
+            "Cet identifiant ne peut pas être nul (00000000-…).",
+        )),
         _ => Err(invalid(
             field,
             "must be a UUID (8-4-4-4-12 hexadecimal digits)",
+            "Ce champ doit être un identifiant UUID (8-4-4-4-12 chiffres hexadécimaux).",
         )),
     }
 }
@@ -55,10 +62,18 @@ pub fn optional_id(field: &str, value: &str) -> Checked<Option<Uuid>> {
 /// (`field[2]`); `required` asks for at least one.
 pub fn ids(field: &str, values: &[String], max: usize, required: bool) -> Checked<Vec<Uuid>> {
     if required && values.is_empty() {
-        return Err(invalid(field, "at least one is required"));
+        return Err(invalid(
+            field,
+            "at least one is required",
+            "Il en faut au moins un.",
+        ));
     }
     if values.len() > max {
-        return Err(invalid(field, format!("at most {max}")));
+        return Err(invalid(
+            field,
+            format!("at most {max}"),
+            format!("{max} au plus."),
+        ));
     }
     let mut seen = HashSet::with_capacity(values.len());
     values
@@ -68,7 +83,11 @@ pub fn ids(field: &str, values: &[String], max: usize, required: bool) -> Checke
             let at = format!("{field}[{i}]");
             let id = id(&at, value)?;
             if !seen.insert(id) {
-                return Err(invalid(&at, "appears twice"));
+                return Err(invalid(
+                    &at,
+                    "appears twice",
+                    "Cette valeur est donnée deux fois.",
+                ));
             }
             Ok(id)
         })
@@ -79,7 +98,11 @@ pub fn ids(field: &str, values: &[String], max: usize, required: bool) -> Checke
 pub fn required_text(field: &str, value: &str, max: usize) -> Checked<String> {
     let text = optional_text(field, value, max)?;
     if text.is_empty() {
-        return Err(invalid(field, "must not be empty"));
+        return Err(invalid(
+            field,
+            "must not be empty",
+            "Ce champ ne doit pas être vide.",
+        ));
     }
     Ok(text)
 }
@@ -88,13 +111,21 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Checked<String> {
 pub fn optional_text(field: &str, value: &str, max: usize) -> Checked<String> {
     let text = value.trim().replace("\r\n", "\n");
     if text.chars().count() > max {
-        return Err(invalid(field, format!("must be at most {max} characters")));
+        return Err(invalid(
+            field,
+            format!("must be at most {max} characters"),
+            format!("{max} caractères au plus."),
+        ));
     }
     if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
     {
-        return Err(invalid(field, "must not contain control characters"));
+        return Err(invalid(
+            field,
+            "must not contain control characters",
+            "Ce texte contient des caractères de contrôle (invisibles) : retapez-le.",
+        ));
     }
     Ok(text)
 }
@@ -104,7 +135,11 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Checked<String> {
 pub fn required_line(field: &str, value: &str, max: usize) -> Checked<String> {
     let line = required_text(field, value, max)?;
     if line.contains(['\n', '\t']) {
-        return Err(invalid(field, "must be a single line"));
+        return Err(invalid(
+            field,
+            "must be a single line",
+            "Une seule ligne, sans retour à la ligne ni tabulation.",
+        ));
     }
     Ok(line)
 }
@@ -113,7 +148,11 @@ pub fn required_line(field: &str, value: &str, max: usize) -> Checked<String> {
 /// characters and named by its index.
 pub fn texts(field: &str, values: &[String], max: usize, max_chars: usize) -> Checked<Vec<String>> {
     if values.len() > max {
-        return Err(invalid(field, format!("at most {max} items")));
+        return Err(invalid(
+            field,
+            format!("at most {max} items"),
+            format!("{max} éléments au plus."),
+        ));
     }
     values
         .iter()
@@ -125,9 +164,15 @@ pub fn texts(field: &str, values: &[String], max: usize, max_chars: usize) -> Ch
 /// A required enum value: known, and not UNSPECIFIED.
 pub fn enum_value<E: TryFrom<i32>>(field: &str, value: i32) -> Checked<E> {
     if value == 0 {
-        return Err(invalid(field, "is required"));
+        return Err(invalid(field, "is required", "Ce champ est obligatoire."));
     }
-    E::try_from(value).map_err(|_| invalid(field, format!("unknown value {value}")))
+    E::try_from(value).map_err(|_| {
+        invalid(
+            field,
+            format!("unknown value {value}"),
+            format!("Valeur inconnue ({value}) : choisissez-en une de la liste."),
+        )
+    })
 }
 
 /// A list of enum values, each known, not UNSPECIFIED and given once
@@ -138,14 +183,22 @@ pub fn enum_values<E: TryFrom<i32> + PartialEq>(
     required: bool,
 ) -> Checked<Vec<E>> {
     if required && values.is_empty() {
-        return Err(invalid(field, "at least one is required"));
+        return Err(invalid(
+            field,
+            "at least one is required",
+            "Il en faut au moins un.",
+        ));
     }
     let mut checked: Vec<E> = Vec::with_capacity(values.len());
     for (i, value) in values.iter().enumerate() {
         let element = format!("{field}[{i}]");
         let value = enum_value(&element, *value)?;
         if checked.contains(&value) {
-            return Err(invalid(&element, "appears twice"));
+            return Err(invalid(
+                &element,
+                "appears twice",
+                "Cette valeur est donnée deux fois.",
+            ));
         }
         checked.push(value);
     }
@@ -154,7 +207,8 @@ pub fn enum_values<E: TryFrom<i32> + PartialEq>(
 
 /// A required instant.
 pub fn instant(field: &str, value: Option<&Timestamp>) -> Checked<Timestamp> {
-    optional_instant(field, value)?.ok_or_else(|| invalid(field, "is required"))
+    optional_instant(field, value)?
+        .ok_or_else(|| invalid(field, "is required", "Ce champ est obligatoire."))
 }
 
 /// An optional instant.
@@ -164,12 +218,16 @@ pub fn optional_instant(field: &str, value: Option<&Timestamp>) -> Checked<Optio
     const LATEST: i64 = 7_258_118_400;
     match value {
         None => Ok(None),
-        Some(at) if !(0..1_000_000_000).contains(&at.nanos) => {
-            Err(invalid(field, "nanos must be in 0..1e9"))
-        }
-        Some(at) if at.seconds < EARLIEST || at.seconds >= LATEST => {
-            Err(invalid(field, "must be between 1900 and 2200"))
-        }
+        Some(at) if !(0..1_000_000_000).contains(&at.nanos) => Err(invalid(
+            field,
+            "nanos must be in 0..1e9",
+            "Cette date est mal formée (nanosecondes hors de 0..1e9).",
+        )),
+        Some(at) if at.seconds < EARLIEST || at.seconds >= LATEST => Err(invalid(
+            field,
+            "must be between 1900 and 2200",
+            "La date doit être entre 1900 et 2200.",
+        )),
         Some(at) => Ok(Some(*at)),
     }
 }

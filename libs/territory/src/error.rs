@@ -69,9 +69,84 @@ pub enum TerritoryError {
     },
 }
 
+impl TerritoryError {
+    /// The refusal in French, for a person reading it next to the field
+    /// that gave the code (the English message stays the error's `Display`).
+    pub fn french(&self) -> String {
+        match self {
+            TerritoryError::MalformedCode { level, code } => {
+                let shape = match level {
+                    TerritoryLevel::Commune => "5 caractères (code INSEE, 2A ou 2B en Corse)",
+                    TerritoryLevel::Epci => "un SIREN de 9 chiffres dont la clé est juste",
+                    TerritoryLevel::Departement => "2 ou 3 caractères (2A, 2B, 971…)",
+                    TerritoryLevel::Region => "2 chiffres",
+                };
+                format!("Le code « {code} » n'a pas la forme attendue ({level}) : {shape}.")
+            }
+            TerritoryError::UnknownCode { level, code } => {
+                format!("Aucun territoire ({level}) n'a le code « {code} » dans le COG 2026.")
+            }
+            TerritoryError::NotCurrentCommune { code, commune, .. } => format!(
+                "« {code} » n'est plus une commune en vigueur : utilisez le code de la commune \
+                 {commune}."
+            ),
+            TerritoryError::AmbiguousCode { candidates, .. } => format!(
+                "Code ambigu, précisez le niveau : {}.",
+                candidates
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ou ")
+            ),
+            TerritoryError::NoSuchTerritory { code } => format!(
+                "Aucune commune, aucun EPCI, département ni région n'a le code « {code} » dans \
+                 le COG 2026."
+            ),
+            TerritoryError::MissingLevel { .. } => "Précisez le niveau avant le code : \
+                                                    commune:, epci:, departement: ou region:."
+                .into(),
+            TerritoryError::UnknownLevel { level } => {
+                format!("Niveau inconnu « {level} » : commune, epci, departement ou region.")
+            }
+            TerritoryError::Data { line, .. } => {
+                format!("Le référentiel des territoires est illisible (ligne {line}).")
+            }
+        }
+    }
+}
+
 fn join(refs: &[TerritoryRef]) -> String {
     refs.iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13: each refusal of a code reads in French for a person, the
+    /// English message unchanged.
+    #[test]
+    fn a_refused_code_reads_in_french() {
+        let malformed = TerritoryError::MalformedCode {
+            level: TerritoryLevel::Commune,
+            code: "1234".into(),
+        };
+        assert!(malformed.to_string().starts_with("malformed commune code"));
+        assert_eq!(
+            malformed.french(),
+            "Le code « 1234 » n'a pas la forme attendue (commune) : 5 caractères (code INSEE, \
+             2A ou 2B en Corse)."
+        );
+        let unknown = TerritoryError::UnknownCode {
+            level: TerritoryLevel::Commune,
+            code: "99999".into(),
+        };
+        assert_eq!(
+            unknown.french(),
+            "Aucun territoire (commune) n'a le code « 99999 » dans le COG 2026."
+        );
+    }
 }

@@ -155,6 +155,9 @@ pub(crate) struct Refusal {
     pub(crate) message: String,
     /// The gRPC code (`Unauthenticated` ends the session).
     pub(crate) code: Code,
+    /// The service's English message (empty for the console's own
+    /// refusals): what a page may recognise a refusal by, never shown.
+    pub(crate) english: String,
 }
 
 impl Refusal {
@@ -164,6 +167,7 @@ impl Refusal {
             field: None,
             message: message.into(),
             code: Code::InvalidArgument,
+            english: String::new(),
         }
     }
 
@@ -173,21 +177,34 @@ impl Refusal {
             field: Some(field.to_owned()),
             message: message.into(),
             code: Code::InvalidArgument,
+            english: String::new(),
         }
     }
 }
 
 impl From<Status> for Refusal {
+    /// The refusal as the console shows it: the service's French wording
+    /// (its `google.rpc.LocalizedMessage` in `fr-FR`) when it sent one, else
+    /// a French sentence around its English message; next to the field the
+    /// `BadRequest` violation names, or the field a `FAILED_PRECONDITION`
+    /// message starts with.
     fn from(status: Status) -> Self {
         let code = status.code();
+        let english = status.message().to_owned();
+        let french = status
+            .get_details_localized_message()
+            .filter(|localized| localized.locale == FRENCH)
+            .map(|localized| localized.message)
+            .filter(|message| !message.is_empty());
         if let Some(violation) = status
             .get_details_bad_request()
             .and_then(|bad| bad.field_violations.into_iter().next())
         {
             return Self {
                 field: Some(violation.field),
-                message: violation.description,
+                message: french.unwrap_or(violation.description),
                 code,
+                english,
             };
         }
         // A rule about one field says so first, `field: what` (as
@@ -201,11 +218,20 @@ impl From<Status> for Refusal {
                 if named {
                     return Self {
                         field: Some(field.to_owned()),
-                        message: what.to_owned(),
+                        message: french.unwrap_or_else(|| what.to_owned()),
                         code,
+                        english,
                     };
                 }
             }
+        }
+        if let Some(message) = french {
+            return Self {
+                field: None,
+                message,
+                code,
+                english,
+            };
         }
         let message = match code {
             Code::PermissionDenied => {
@@ -230,13 +256,18 @@ impl From<Status> for Refusal {
             field: None,
             message,
             code,
+            english,
         }
     }
 }
 
+/// The locale of the services' wording for a person (`LocalizedMessage`).
+const FRENCH: &str = "fr-FR";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic_types::ErrorDetails;
 
     #[test]
     fn a_rule_about_a_field_goes_next_to_it_and_others_stay_general() {
@@ -250,5 +281,42 @@ mod tests {
             assert_eq!(general.field, None, "{message}");
             assert!(general.message.ends_with(message), "{message}");
         }
+    }
+
+    /// Issue 13: the service's French wording is shown, next to the field
+    /// its `BadRequest` or its message names; the English stays the fallback.
+    #[test]
+    fn the_services_french_is_shown_next_to_its_field() {
+        let french = |code, message: &str, details: ErrorDetails| {
+            Refusal::from(Status::with_error_details(code, message, details))
+        };
+        let mut details = ErrorDetails::with_bad_request_violation("ends_at", "must be after");
+        details.set_localized_message("fr-FR", "La fin doit être après le début.");
+        let invalid = french(Code::InvalidArgument, "ends_at: must be after", details);
+        assert_eq!(invalid.field.as_deref(), Some("ends_at"));
+        assert_eq!(invalid.message, "La fin doit être après le début.");
+
+        let named = french(
+            Code::FailedPrecondition,
+            "tiers_lieu_id: stakeholder 0190 is a person, a tiers-lieu was expected",
+            ErrorDetails::with_localized_message("fr-FR", "L'acteur 0190 est une personne."),
+        );
+        assert_eq!(named.field.as_deref(), Some("tiers_lieu_id"));
+        assert_eq!(named.message, "L'acteur 0190 est une personne.");
+
+        let general = french(
+            Code::FailedPrecondition,
+            "the action is cancelled",
+            ErrorDetails::with_localized_message("fr-FR", "Cette action est annulée."),
+        );
+        assert_eq!(general.field, None);
+        assert_eq!(general.message, "Cette action est annulée.");
+
+        let other_locale = french(
+            Code::NotFound,
+            "survey x not found",
+            ErrorDetails::with_localized_message("en-US", "Survey not found."),
+        );
+        assert_eq!(other_locale.message, "Introuvable : survey x not found.");
     }
 }

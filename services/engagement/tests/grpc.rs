@@ -340,6 +340,75 @@ async fn an_action_goes_from_planned_to_reported_and_reads_back() -> Result<()> 
     server.stop().await
 }
 
+/// The French wording a refusal carries for a person (issue 13).
+fn french(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt as _;
+    let localized = status
+        .get_details_localized_message()
+        .unwrap_or_else(|| panic!("no LocalizedMessage in {status:?}"));
+    assert_eq!(localized.locale, "fr-FR");
+    localized.message
+}
+
+/// Issue 13: a domain refusal, a handler's own and the loop's come with
+/// their French wording; the English message is unchanged.
+#[tokio::test]
+async fn refusals_come_with_their_french_wording() -> Result<()> {
+    let (_dir, server) = setup().await?;
+    let mut client = server.client().await?;
+    let planned = plan(&mut client, "fr-plan").await?.id;
+    let held = client
+        .mark_action_held(pb::MarkActionHeldRequest {
+            request_id: "fr-held".into(),
+            action_id: planned.clone(),
+            expected_version: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(held.code(), Code::FailedPrecondition);
+    assert_eq!(held.message(), "the action is not scheduled yet");
+    assert_eq!(
+        french(&held),
+        "Cette action n'est pas encore programmée : programmez-la d'abord."
+    );
+    let schedule = |request_id: &str, start, end, expected| pb::ScheduleActionRequest {
+        request_id: request_id.into(),
+        action_id: planned.clone(),
+        expected_version: expected,
+        starts_at: ts(start),
+        ends_at: ts(end),
+    };
+    let backwards = client
+        .schedule_action(schedule("fr-back", hours_ago(1), hours_ago(2), None))
+        .await
+        .unwrap_err();
+    assert_eq!(backwards.code(), Code::InvalidArgument);
+    assert_eq!(backwards.message(), "ends_at: must be after starts_at");
+    assert_eq!(french(&backwards), "La fin doit être après le début.");
+    let stale = client
+        .schedule_action(schedule("fr-stale", hours_ago(2), hours_ago(1), Some(3)))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+    assert_eq!(stale.message(), "expected version 3, actual 1");
+    assert!(
+        french(&stale).starts_with("Quelqu'un a modifié cet élément entre-temps"),
+        "{stale:?}"
+    );
+    let missing = client
+        .get_action(pb::GetActionRequest {
+            action_id: STAKEHOLDER.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(
+        french(&missing),
+        format!("Introuvable : action {STAKEHOLDER}.")
+    );
+    server.stop().await
+}
+
 #[tokio::test]
 async fn a_retried_creation_lands_on_the_same_stream() -> Result<()> {
     let (_dir, server) = setup().await?;

@@ -778,6 +778,31 @@ async fn votes_and_proxies_out_of_the_rules_are_refused() {
         "member_id",
     )
     .await;
+    // Issue 13: the refusal comes with its French wording for a person; the
+    // English message is unchanged.
+    let again = vote(
+        &mut client,
+        &meeting,
+        &resolution,
+        &ex.m("a1"),
+        pv1::VoteChoice::Against,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        again.message(),
+        format!(
+            "member_id: {} has already voted on resolution {resolution}",
+            ex.m("a1")
+        )
+    );
+    let localized =
+        tonic_types::StatusExt::get_details_localized_message(&again).expect("a LocalizedMessage");
+    assert_eq!(localized.locale, "fr-FR");
+    assert_eq!(
+        localized.message,
+        format!("{} a déjà voté sur la résolution {resolution}.", ex.m("a1"))
+    );
 
     // Proxy chains: b2 → c1, where c1 gave its proxy to a1; and in one request.
     let r = attend(&mut client, &meeting, &[], &[(ex.m("b2"), ex.m("c1"))]).await;

@@ -44,8 +44,29 @@ fn info(entry: &TokenEntry) -> TokenInfo {
     }
 }
 
-/// A tokens-file error as the caller should see it.
+/// A tokens-file error as the caller should see it, with its French wording.
 fn refusal(error: AuthError, field: &str) -> Status {
+    let french = match &error {
+        AuthError::UnknownRole(role) => format!(
+            "Rôle inconnu « {role} » : les rôles sont admin, facilitator, secretary, analyst, \
+             auditor, tool et respondent."
+        ),
+        AuthError::NoRole => "Un jeton doit porter au moins un rôle.".to_owned(),
+        AuthError::InvalidPrincipal(_) => "Nom invalide : de 1 à 128 caractères parmi \
+                                           A-Z a-z 0-9 . _ @ -."
+            .to_owned(),
+        AuthError::PrefixTooShort => format!(
+            "Donnez au moins {} chiffres hexadécimaux de l'empreinte du jeton.",
+            maillage_service_kit::auth::MIN_REVOKE_PREFIX
+        ),
+        AuthError::ExpiryPassed(at) => format!(
+            "L'expiration {} (UTC) n'est pas dans le futur.",
+            maillage_service_kit::utc::format(*at)
+        ),
+        AuthError::NoMatch(what) => format!("Aucun jeton ne correspond à « {what} »."),
+        // Internal: the caller reads only the kit's wording.
+        AuthError::Io { .. } | AuthError::Malformed { .. } => String::new(),
+    };
     match error {
         AuthError::UnknownRole(_) => ServiceError::invalid_argument("roles", error.to_string()),
         AuthError::NoRole => ServiceError::invalid_argument("roles", error.to_string()),
@@ -60,6 +81,7 @@ fn refusal(error: AuthError, field: &str) -> Status {
             ServiceError::internal(error.to_string())
         }
     }
+    .with_french(french)
     .into()
 }
 
@@ -82,6 +104,7 @@ impl Admin for AdminService {
             None => None,
             Some(at) => Some(std::time::SystemTime::try_from(at).map_err(|_| {
                 ServiceError::invalid_argument("expires_at", "not a valid instant")
+                    .with_french("Cette date d'expiration n'est pas valable.")
             })?),
         };
         let token = TokenFile::add_expiring(&self.tokens_file, &request.principal, &roles, expires)

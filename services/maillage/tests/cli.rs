@@ -84,7 +84,7 @@ fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
     );
     assert!(
         text(&past.stderr)
-            .contains("expires_at: the expiry 2001-01-01T00:00:00Z is not in the future"),
+            .contains("champ expires_at) : L'expiration 2001-01-01T00:00:00Z (UTC) n'est pas"),
         "{}",
         text(&past.stderr)
     );
@@ -93,7 +93,7 @@ fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
     let refused = maillage(dir.path(), port, &["token", "list", "--token", &new_token]);
     assert!(!refused.status.success());
     assert!(
-        text(&refused.stderr).contains("may not"),
+        text(&refused.stderr).contains("refusé (PERMISSION_DENIED) : Votre rôle ne permet pas"),
         "{}",
         text(&refused.stderr)
     );
@@ -102,14 +102,14 @@ fn up_creates_its_secrets_serves_the_admin_commands_and_stops_cleanly() {
     assert!(revoked.status.success(), "{}", text(&revoked.stderr));
     let after = maillage(dir.path(), port, &["token", "list", "--token", &new_token]);
     assert!(
-        text(&after.stderr).contains("token was refused"),
+        text(&after.stderr).contains("vérifiez --token ou MAILLAGE_TOKEN"),
         "{}",
         text(&after.stderr)
     );
 
     let bad_role = maillage(dir.path(), port, &["token", "add", "x", "--roles", "root"]);
     assert!(
-        text(&bad_role.stderr).contains("roles: unknown role"),
+        text(&bad_role.stderr).contains("(INVALID_ARGUMENT, champ roles) : Rôle inconnu « root »"),
         "{}",
         text(&bad_role.stderr)
     );

@@ -347,8 +347,11 @@ async fn a_refusal_is_shown_next_to_its_field_with_what_was_typed() {
     )
     .await;
     assert_eq!(reply.status, 422, "{}", reply.body);
+    // The service's French wording (issue 13), next to the field it names.
     assert!(
-        reply.body.contains("id=\"ends_at-erreur\""),
+        reply
+            .body
+            .contains("id=\"ends_at-erreur\">La fin doit être après le début.</p>"),
         "{}",
         reply.body
     );
@@ -357,7 +360,13 @@ async fn a_refusal_is_shown_next_to_its_field_with_what_was_typed() {
     // Held before it was scheduled: the service's refusal, at the top.
     let reply = submit(&site, &alice, &format!("/actions/{id}/tenue"), &[]).await;
     assert_eq!(reply.status, 422);
-    assert!(reply.body.contains("not scheduled yet"), "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .contains("pas encore programmée : programmez-la d"),
+        "{}",
+        reply.body
+    );
     // Cancelling needs a reason.
     let reply = submit(
         &site,
@@ -416,9 +425,10 @@ async fn a_refusal_is_shown_next_to_its_field_with_what_was_typed() {
     .await;
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert!(
-        reply
-            .body
-            .contains("id=\"tiers_lieu_id-erreur\">stakeholder"),
+        reply.body.contains(&format!(
+            "id=\"tiers_lieu_id-erreur\">L&#39;acteur {person} est une personne : il faut ici \
+             un tiers-lieu.</p>"
+        )),
         "{}",
         reply.body
     );
@@ -487,7 +497,9 @@ async fn a_designated_officer_approves_a_thematic_workshop_others_cannot() {
     let reply = submit(&site, &alice, &format!("/actions/{id}/approuver"), &[]).await;
     assert_eq!(reply.status, 422);
     assert!(
-        reply.body.contains("Votre rôle ne permet pas"),
+        reply
+            .body
+            .contains("Seul un responsable désigné pour le programme"),
         "{}",
         reply.body
     );

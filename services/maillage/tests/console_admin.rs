@@ -228,12 +228,12 @@ async fn a_refused_token_shows_the_message_next_to_its_field_and_keeps_what_was_
         (
             &[("principal", ""), ("roles", "auditor"), ("expires_at", "7")],
             "principal",
-            "invalid principal name",
+            "Nom invalide : de 1 à 128 caractères",
         ),
         (
             &[("principal", "dominique"), ("expires_at", "7")],
             "roles",
-            "at least one role",
+            "au moins un rôle",
         ),
         (
             &[

@@ -619,7 +619,7 @@ async fn report_names_close_territories_and_replays_the_past() {
         .await;
     assert!(!twice.status.success());
     assert!(
-        text(&twice.stderr).contains("name"),
+        text(&twice.stderr).contains("Un autre axe s'appelle déjà"),
         "{}",
         text(&twice.stderr)
     );

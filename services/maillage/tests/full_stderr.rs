@@ -55,7 +55,7 @@ fn up_on_a_full_stderr_serves_and_stops_cleanly() {
         &["token", "list", "--token", "mlg_not-a-real-token"],
     );
     assert!(
-        text(&refused.stderr).contains("token was refused"),
+        text(&refused.stderr).contains("vérifiez --token ou MAILLAGE_TOKEN"),
         "{}",
         text(&refused.stderr)
     );

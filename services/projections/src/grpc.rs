@@ -120,8 +120,11 @@ impl ProjectionsService {
                             as_of,
                             tables,
                         ))
-                        .map_err(|error| ServiceError::Unavailable {
-                            message: format!("replay failed: {error}"),
+                        .map_err(|error| {
+                            ServiceError::unavailable(
+                                format!("replay failed: {error}"),
+                                "La relecture de l'historique a échoué : réessayez dans un moment.",
+                            )
                         })?;
                     // Listed as running until the query is answered.
                     let answer = query(&model);
@@ -776,11 +779,12 @@ impl Projections for ProjectionsService {
         let (live, sources) = (self.live.clone(), self.sources.clone());
         let runtime = tokio::runtime::Handle::current();
         let replayed = heavy::run_replay(slot, move || {
-            runtime
-                .block_on(live.rebuild(&sources))
-                .map_err(|error| ServiceError::Unavailable {
-                    message: format!("rebuild failed: {error}"),
-                })
+            runtime.block_on(live.rebuild(&sources)).map_err(|error| {
+                ServiceError::unavailable(
+                    format!("rebuild failed: {error}"),
+                    "La reconstruction des projections a échoué : réessayez dans un moment.",
+                )
+            })
         })
         .await?;
         Ok(Response::new(pb::ProjectionRebuildResponse {

@@ -41,11 +41,18 @@ impl ReplaySlots {
             .clone()
             .try_acquire_owned()
             .map(|permit| ReplaySlot { _permit: permit })
-            .map_err(|_| ServiceError::ResourceExhausted {
-                message: format!(
-                    "{} as_of replays or rebuilds are already running (the limit, --max-replays); retry later",
-                    self.limit
-                ),
+            .map_err(|_| {
+                ServiceError::resource_exhausted(
+                    format!(
+                        "{} as_of replays or rebuilds are already running (the limit, --max-replays); retry later",
+                        self.limit
+                    ),
+                    format!(
+                        "{} relectures ou reconstructions sont déjà en cours (la limite) : \
+                         réessayez dans quelques minutes.",
+                        self.limit
+                    ),
+                )
             })
     }
 }

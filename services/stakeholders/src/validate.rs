@@ -215,7 +215,7 @@ fn territory_error(field: &str, error: TerritoryError) -> ServiceError {
         TerritoryError::UnknownCode { .. } => format!("unknown code: {error}"),
         _ => error.to_string(),
     };
-    invalid(field, message)
+    invalid(field, message).with_french(error.french())
 }
 
 /// A territory reference (level and COG code), checked against COG 2026.

@@ -691,7 +691,7 @@ async fn bad_profiles_mandates_and_affiliations_are_refused_and_write_nothing() 
         Code::FailedPrecondition,
         None,
     );
-    assert_refused(
+    let not_elected = assert_refused(
         client
             .start_mandate(pb::StartMandateRequest {
                 request_id: rid(),
@@ -702,6 +702,17 @@ async fn bad_profiles_mandates_and_affiliations_are_refused_and_write_nothing() 
             .await,
         Code::FailedPrecondition,
         None,
+    );
+    // Issue 13: with its French wording for a person, the English unchanged.
+    assert_eq!(
+        not_elected.message(),
+        "only an elected official may hold a mandate"
+    );
+    let localized = tonic_types::StatusExt::get_details_localized_message(&not_elected)
+        .expect("a LocalizedMessage");
+    assert_eq!(
+        (localized.locale.as_str(), localized.message.as_str()),
+        ("fr-FR", "Seul un élu peut détenir un mandat.")
     );
     // A maire's authority is a commune, not a département.
     let mut wrong_level = maire(10);

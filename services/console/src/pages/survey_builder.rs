@@ -508,8 +508,8 @@ pub(super) async fn submit(
         Err(refusal) if refusal.code == Code::Unauthenticated => return ended(&state, &headers),
         Err(refusal) => refusal,
     };
-    // ALREADY_EXISTS names the slug in its message (no field violation).
-    let refusal = if refusal.code == Code::AlreadyExists && refusal.message.contains("slug") {
+    // ALREADY_EXISTS names the slug in its English message (no field violation).
+    let refusal = if refusal.code == Code::AlreadyExists && refusal.english.contains("slug") {
         Refusal::field(
             "slug",
             "Cette adresse courte est déjà prise par une autre enquête.",

@@ -240,6 +240,8 @@ pub enum Error {
         field: String,
         /// What is wrong.
         message: String,
+        /// The same in French, for a person.
+        french: String,
     },
     /// A free-text answer came without its sealed form (the service found
     /// the survey not open when it prepared the response, and it opened
@@ -253,6 +255,8 @@ pub enum Error {
         field: String,
         /// What is wrong.
         message: String,
+        /// The same in French, for a person.
+        french: String,
     },
 }
 
@@ -494,31 +498,45 @@ pub fn is_key(key: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn invalid_question(field: String, message: impl Into<String>) -> Error {
+fn invalid_question(field: String, message: impl Into<String>, french: impl Into<String>) -> Error {
     Error::InvalidQuestion {
         field,
         message: message.into(),
+        french: french.into(),
     }
 }
 
 fn check_text(field: String, text: &str, max: usize, required: bool) -> Result<(), Error> {
     if required && text.trim().is_empty() {
-        return Err(invalid_question(field, "must not be empty"));
+        return Err(invalid_question(
+            field,
+            "must not be empty",
+            "Ce texte ne doit pas être vide.",
+        ));
     }
     if text.chars().count() > max {
-        return Err(invalid_question(field, format!("at most {max} characters")));
+        return Err(invalid_question(
+            field,
+            format!("at most {max} characters"),
+            format!("{max} caractères au plus."),
+        ));
     }
     Ok(())
 }
 
 fn check_options(field: &str, options: &[pb::SurveyOption]) -> Result<(), Error> {
     if options.len() < 2 {
-        return Err(invalid_question(field.to_string(), "at least 2 options"));
+        return Err(invalid_question(
+            field.to_string(),
+            "at least 2 options",
+            "Il faut au moins 2 options.",
+        ));
     }
     if options.len() > MAX_OPTIONS {
         return Err(invalid_question(
             field.to_string(),
             format!("at most {MAX_OPTIONS} options"),
+            format!("{MAX_OPTIONS} options au plus."),
         ));
     }
     let mut ids = HashSet::new();
@@ -527,12 +545,14 @@ fn check_options(field: &str, options: &[pb::SurveyOption]) -> Result<(), Error>
             return Err(invalid_question(
                 format!("{field}[{j}].option_id"),
                 "1 to 64 characters of [A-Za-z0-9_-]",
+                "Un identifiant de 1 à 64 caractères parmi A-Z a-z 0-9 _ -.",
             ));
         }
         if !ids.insert(option.option_id.as_str()) {
             return Err(invalid_question(
                 format!("{field}[{j}].option_id"),
                 format!("option {} appears twice", option.option_id),
+                format!("L'option {} figure deux fois.", option.option_id),
             ));
         }
         check_text(
@@ -552,12 +572,14 @@ pub fn check_questions(questions: &[pb::SurveyQuestion]) -> Result<(), Error> {
         return Err(invalid_question(
             "questions".into(),
             "at least one question",
+            "Il faut au moins une question.",
         ));
     }
     if questions.len() > MAX_QUESTIONS {
         return Err(invalid_question(
             "questions".into(),
             format!("at most {MAX_QUESTIONS} questions"),
+            format!("{MAX_QUESTIONS} questions au plus."),
         ));
     }
     let mut ids = HashSet::new();
@@ -567,12 +589,14 @@ pub fn check_questions(questions: &[pb::SurveyQuestion]) -> Result<(), Error> {
             return Err(invalid_question(
                 format!("{at}.question_id"),
                 "1 to 64 characters of [A-Za-z0-9_-]",
+                "Un identifiant de 1 à 64 caractères parmi A-Z a-z 0-9 _ -.",
             ));
         }
         if !ids.insert(question.question_id.as_str()) {
             return Err(invalid_question(
                 format!("{at}.question_id"),
                 format!("question {} appears twice", question.question_id),
+                format!("La question {} figure deux fois.", question.question_id),
             ));
         }
         check_text(
@@ -582,7 +606,13 @@ pub fn check_questions(questions: &[pb::SurveyQuestion]) -> Result<(), Error> {
             true,
         )?;
         match &question.kind {
-            None => return Err(invalid_question(format!("{at}.kind"), "a kind is required")),
+            None => {
+                return Err(invalid_question(
+                    format!("{at}.kind"),
+                    "a kind is required",
+                    "Choisissez un type de question.",
+                ))
+            }
             Some(Kind::SingleChoice(kind)) => {
                 check_options(&format!("{at}.single_choice.options"), &kind.options)?
             }
@@ -592,6 +622,7 @@ pub fn check_questions(questions: &[pb::SurveyQuestion]) -> Result<(), Error> {
                     return Err(invalid_question(
                         format!("{at}.multiple_choice.max_selections"),
                         "more than the number of options",
+                        "Plus de choix permis que la question n'a d'options.",
                     ));
                 }
             }
@@ -604,6 +635,9 @@ pub fn check_questions(questions: &[pb::SurveyQuestion]) -> Result<(), Error> {
                     return Err(invalid_question(
                         format!("{at}.scale.max"),
                         format!("must be above min, by at most {MAX_SCALE_WIDTH}"),
+                        format!(
+                            "Le maximum doit dépasser le minimum, de {MAX_SCALE_WIDTH} au plus."
+                        ),
                     ));
                 }
                 check_text(
@@ -624,6 +658,7 @@ pub fn check_questions(questions: &[pb::SurveyQuestion]) -> Result<(), Error> {
                     return Err(invalid_question(
                         format!("{at}.free_text.max_length"),
                         format!("between 1 and {MAX_FREE_TEXT}"),
+                        format!("Entre 1 et {MAX_FREE_TEXT}."),
                     ));
                 }
             }
@@ -632,10 +667,11 @@ pub fn check_questions(questions: &[pb::SurveyQuestion]) -> Result<(), Error> {
     Ok(())
 }
 
-fn invalid_answer(field: String, message: impl Into<String>) -> Error {
+fn invalid_answer(field: String, message: impl Into<String>, french: impl Into<String>) -> Error {
     Error::InvalidAnswer {
         field,
         message: message.into(),
+        french: french.into(),
     }
 }
 
@@ -716,12 +752,14 @@ pub fn check_answers(
             return Err(invalid_answer(
                 format!("{at}.question_id"),
                 "no such question in this survey",
+                "Cette question n'existe pas dans l'enquête.",
             ));
         };
         if !answered.insert(answer.question_id.as_str()) {
             return Err(invalid_answer(
                 format!("{at}.question_id"),
                 format!("question {} is answered twice", answer.question_id),
+                format!("La question {} a deux réponses.", answer.question_id),
             ));
         }
         let mismatch = || {
@@ -732,15 +770,29 @@ pub fn check_answers(
                     question.question_id,
                     kind_name(&question.kind)
                 ),
+                format!(
+                    "Cette réponse ne correspond pas au type de la question {}.",
+                    question.question_id
+                ),
             )
         };
         match (&question.kind, &answer.value) {
-            (_, None) => return Err(invalid_answer(format!("{at}.value"), "a value is required")),
+            (_, None) => {
+                return Err(invalid_answer(
+                    format!("{at}.value"),
+                    "a value is required",
+                    "Une réponse est attendue.",
+                ))
+            }
             (Some(Kind::SingleChoice(kind)), Some(Value::Choice(choice))) => {
                 if !has_option(&kind.options, choice) {
                     return Err(invalid_answer(
                         format!("{at}.choice"),
                         format!("no option {choice:?} in question {}", question.question_id),
+                        format!(
+                            "La question {} n'a pas d'option « {choice} ».",
+                            question.question_id
+                        ),
                     ));
                 }
             }
@@ -752,12 +804,17 @@ pub fn check_answers(
                         return Err(invalid_answer(
                             field,
                             format!("no option {choice:?} in question {}", question.question_id),
+                            format!(
+                                "La question {} n'a pas d'option « {choice} ».",
+                                question.question_id
+                            ),
                         ));
                     }
                     if !seen.insert(choice.as_str()) {
                         return Err(invalid_answer(
                             field,
                             format!("option {choice:?} chosen twice"),
+                            format!("L'option « {choice} » est choisie deux fois."),
                         ));
                     }
                 }
@@ -767,12 +824,14 @@ pub fn check_answers(
                     return Err(invalid_answer(
                         field,
                         format!("at most {} selections", kind.max_selections),
+                        format!("{} choix au plus.", kind.max_selections),
                     ));
                 }
                 if question.required && choices.option_ids.is_empty() {
                     return Err(invalid_answer(
                         field,
                         "a required question needs a selection",
+                        "Cette question est obligatoire : faites un choix.",
                     ));
                 }
             }
@@ -781,6 +840,7 @@ pub fn check_answers(
                     return Err(invalid_answer(
                         format!("{at}.scale"),
                         format!("must be between {} and {}", scale.min, scale.max),
+                        format!("Entre {} et {}.", scale.min, scale.max),
                     ));
                 }
             }
@@ -789,12 +849,14 @@ pub fn check_answers(
                     return Err(invalid_answer(
                         format!("{at}.text"),
                         format!("at most {} characters", kind.max_length),
+                        format!("{} caractères au plus.", kind.max_length),
                     ));
                 }
                 if question.required && text.trim().is_empty() {
                     return Err(invalid_answer(
                         format!("{at}.text"),
                         "a required question needs a text",
+                        "Cette question est obligatoire : écrivez une réponse.",
                     ));
                 }
             }
@@ -812,6 +874,10 @@ pub fn check_answers(
                             "must rank each of the {} options exactly once",
                             kind.options.len()
                         ),
+                        format!(
+                            "Classez chacune des {} options, une fois et une seule.",
+                            kind.options.len()
+                        ),
                     ));
                 }
             }
@@ -825,6 +891,10 @@ pub fn check_answers(
         return Err(invalid_answer(
             "answers".into(),
             format!("required question {} is not answered", missing.question_id),
+            format!(
+                "La question obligatoire {} n'a pas de réponse.",
+                missing.question_id
+            ),
         ));
     }
     Ok(())

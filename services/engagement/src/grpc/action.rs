@@ -40,6 +40,7 @@ impl Refusal for Error {
                 needed: vec![
                     "an officer designated for the programme or one of the action's axes".into(),
                 ],
+                french: None,
             },
             other => ServiceError::failed_precondition(other.to_string()),
         }
@@ -90,7 +91,12 @@ fn target_territory(
     service
         .territory
         .validate_code(level, &target.code)
-        .map_err(|error| invalid("target_territory.code", error.to_string()))?;
+        .map_err(|error| {
+            Status::from(
+                ServiceError::invalid_argument("target_territory.code", error.to_string())
+                    .with_french(error.french()),
+            )
+        })?;
     Ok(Some(target.clone()))
 }
 

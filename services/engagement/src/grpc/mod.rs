@@ -19,6 +19,7 @@ mod codebook;
 mod concertation;
 mod diagnostic;
 mod foresight;
+mod french;
 mod interview;
 mod lesson;
 mod programme;
@@ -178,7 +179,11 @@ pub(crate) fn commune(
         .territory
         .validate_commune(code)
         .map(|commune| commune.code.clone())
-        .map_err(|error| invalid(field, error.to_string()))
+        .map_err(|error| {
+            ServiceError::invalid_argument(field, error.to_string())
+                .with_french(error.french())
+                .into()
+        })
 }
 
 /// An anonymous participant: a known audience and a current commune.

@@ -67,8 +67,10 @@ impl Refusal for Error {
             ),
             Error::TextNotSealed(_) => ServiceError::Unavailable {
                 message: "the survey opened while the response was being prepared; retry".into(),
+                french: None,
             },
-            Error::InvalidQuestion { field, message } | Error::InvalidAnswer { field, message } => {
+            Error::InvalidQuestion { field, message, .. }
+            | Error::InvalidAnswer { field, message, .. } => {
                 ServiceError::invalid_argument(field, message)
             }
             other => ServiceError::failed_precondition(other.to_string()),
@@ -96,7 +98,7 @@ impl EngagementService {
         let themes = themes("topics", &r.topics, "themes", &r.themes, false)?;
         // Questions are checked by the domain, before anything is appended.
         crate::domain::survey::check_questions(&r.questions)
-            .map_err(|error| Status::from(error.service_error(&Uuid::nil())))?;
+            .map_err(|error| Status::from(error.refused(&Uuid::nil())))?;
         let slug = super::survey_slug::checked("slug", &r.slug)?;
         let id = creation_id(self, SURVEY, "survey_id", &ctx)?;
         // A slug is taken under the index's lock, held until the append.

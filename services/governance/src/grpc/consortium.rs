@@ -95,7 +95,15 @@ impl GovernanceService {
             self.inner
                 .territory
                 .validate_code(level, place.code.trim())
-                .map_err(|error| invalid(&format!("territory[{index}].code"), error.to_string()))?;
+                .map_err(|error| {
+                    Status::from(
+                        maillage_service_kit::ServiceError::invalid_argument(
+                            format!("territory[{index}].code"),
+                            error.to_string(),
+                        )
+                        .with_french(error.french()),
+                    )
+                })?;
             territory.push(pv1::TerritoryRef {
                 level: place.level,
                 code: place.code.trim().to_string(),

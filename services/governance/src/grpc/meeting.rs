@@ -100,7 +100,15 @@ impl GovernanceService {
             self.inner
                 .territory
                 .validate_commune(&commune_code)
-                .map_err(|error| invalid("venue.commune_code", error.to_string()))?;
+                .map_err(|error| {
+                    Status::from(
+                        maillage_service_kit::ServiceError::invalid_argument(
+                            "venue.commune_code",
+                            error.to_string(),
+                        )
+                        .with_french(error.french()),
+                    )
+                })?;
         }
         let place = validate::optional_text("venue.place", &venue.place, MAX_NAME)?;
         if message.agenda.is_empty() || message.agenda.len() > MAX_ITEMS {

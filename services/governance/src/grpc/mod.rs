@@ -9,6 +9,7 @@
 
 mod commitment;
 mod consortium;
+mod french;
 mod meeting;
 
 use std::num::NonZeroUsize;

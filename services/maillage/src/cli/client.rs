@@ -8,6 +8,7 @@ use anyhow::{anyhow, Context};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
+use tonic_types::StatusExt as _;
 
 use crate::bootstrap::admin_token_path;
 
@@ -165,12 +166,61 @@ impl Connection {
     }
 }
 
-/// A refused call, explained.
+/// A refused call, explained in French: the service's own wording for a
+/// person (its `google.rpc.LocalizedMessage`, `fr-FR`) with the gRPC code and
+/// the field it names, else its English message.
 pub fn explain(status: Status) -> anyhow::Error {
-    match status.code() {
-        Code::Unauthenticated => anyhow!("the token was refused: check --token or MAILLAGE_TOKEN"),
-        Code::PermissionDenied => anyhow!("this token may not do that: {}", status.message()),
-        Code::Unavailable => anyhow!("the platform is unavailable: {}", status.message()),
-        _ => anyhow!("{}", status.message()),
+    let code = code_name(status.code());
+    let field = status
+        .get_details_bad_request()
+        .and_then(|bad| bad.field_violations.into_iter().next())
+        .map(|violation| format!(", champ {}", violation.field))
+        .unwrap_or_default();
+    let french = status
+        .get_details_localized_message()
+        .filter(|localized| localized.locale == "fr-FR" && !localized.message.is_empty())
+        .map(|localized| localized.message);
+    let text = match (status.code(), french) {
+        (Code::Unauthenticated, Some(french)) => {
+            format!("{french} (vérifiez --token ou MAILLAGE_TOKEN)")
+        }
+        (Code::Unauthenticated, None) => {
+            "jeton refusé : vérifiez --token ou MAILLAGE_TOKEN".to_owned()
+        }
+        (_, Some(french)) => french,
+        (Code::PermissionDenied, None) => {
+            format!(
+                "ce jeton ne permet pas cette opération : {}",
+                status.message()
+            )
+        }
+        (Code::Unavailable, None) => {
+            format!("la plateforme est indisponible : {}", status.message())
+        }
+        (_, None) => status.message().to_owned(),
+    };
+    anyhow!("refusé ({code}{field}) : {text}")
+}
+
+/// A gRPC code's canonical name (`FAILED_PRECONDITION`...).
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }

@@ -161,10 +161,15 @@ pub fn resolve_territory(
             .into_iter()
             .map(|found| format!("{} ({})", found.name, found.territory))
             .collect();
+        let french = match closest.is_empty() {
+            true => error.french(),
+            false => format!("{} Noms proches : {}.", error.french(), closest.join(", ")),
+        };
         ServiceError::invalid_argument(
             format!("{field}.code"),
             format!("{error}; closest names: {}", closest.join(", ")),
         )
+        .with_french(french)
     })
 }
 

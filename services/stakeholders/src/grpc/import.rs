@@ -66,7 +66,7 @@ impl Failure {
     /// field or a domain refusal fails the row; storage or shutdown the batch.
     fn from_service(prefix: &str, error: ServiceError) -> Self {
         match error {
-            ServiceError::InvalidArgument { field, message } => {
+            ServiceError::InvalidArgument { field, message, .. } => {
                 Failure::row(format!("{prefix}.{field}"), message)
             }
             error @ (ServiceError::Internal { .. } | ServiceError::Unavailable { .. }) => {
@@ -478,7 +478,7 @@ impl StakeholdersService {
                 None => StakeholderState::default(),
             };
             let events = Stakeholder::decide(&command, &state)
-                .map_err(|error| Failure::from_service(prefix, error.service_error(&id)))?;
+                .map_err(|error| Failure::from_service(prefix, error.refused(&id)))?;
             for event in &events {
                 Stakeholder::evolve(&mut state, event);
             }

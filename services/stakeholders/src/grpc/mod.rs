@@ -16,6 +16,7 @@
 
 mod audience;
 mod erasure;
+mod french;
 mod import;
 mod interactions;
 mod links;

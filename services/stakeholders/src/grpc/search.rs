@@ -102,11 +102,11 @@ impl StakeholdersService {
         let head = self.inner.store.head().position;
         let reached = self.inner.search.wait_for(head, CATCH_UP_WAIT).await;
         if reached < head {
-            return Err(ServiceError::Unavailable {
-                message: format!(
-                    "the search index is at position {reached} of the log's {head}; retry"
-                ),
-            }
+            return Err(ServiceError::unavailable(
+                format!("the search index is at position {reached} of the log's {head}; retry"),
+                "L'index de recherche rattrape les dernières modifications : réessayez dans \
+                 un instant.",
+            )
             .into());
         }
         Ok(())
