@@ -142,13 +142,21 @@ impl Replica<ProgrammeAxes> {
                              engagement=<position>`)",
                             self.position()
                         ),
-                    ))
+                    )
+                    .with_french(format!(
+                        "L'axe {id} n'existe pas dans le programme (s'il vient d'être \
+                         défini, réessayez dans un instant)."
+                    )))
                 }
                 Some(axis) if axis.retired => {
                     return Err(ServiceError::invalid_argument(
                         item,
                         format!("axis {id} ({}) is retired", axis.name),
-                    ))
+                    )
+                    .with_french(format!(
+                        "L'axe « {} » est retiré : il ne peut plus servir.",
+                        axis.name
+                    )))
                 }
                 Some(_) => {}
             }

@@ -50,6 +50,7 @@ pub(crate) fn noun(english: &str) -> &str {
         "code" => "code",
         "consortium" => "consortium",
         "meeting" => "réunion",
+        "concertation" => "réunion de concertation",
         "commitment" => "engagement",
         "erasure" => "effacement",
         "audience export" => "export de public",

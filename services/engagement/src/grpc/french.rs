@@ -158,8 +158,19 @@ impl French for programme::Error {
                     "objectives" => "objectifs",
                     "missions" => "missions",
                     "deliverables of a mission" => "livrables par mission",
+                    "concertations" => "réunions de concertation",
                     other => other,
                 }
+            ),
+            E::ConcertationExists(concertation) => {
+                format!("La réunion de concertation {concertation} est déjà enregistrée.")
+            }
+            E::HeldInTheFuture => {
+                "Une réunion de concertation ne peut pas être datée dans le futur.".into()
+            }
+            E::OfficerNotDesignatedThen(_, principal) => format!(
+                "{principal} n'était pas responsable désigné·e pour cet axe ni pour le \
+                 programme à cette date."
             ),
         }
     }
