@@ -206,6 +206,8 @@ pub struct Writer {
     /// The log.
     pub store: EventStore,
     clock: Arc<FixedClock>,
+    /// The clock's time, in seconds.
+    at: u64,
     pending: Vec<PendingAppend>,
     /// Events appended.
     pub written: u64,
@@ -227,21 +229,29 @@ impl Writer {
         Ok(Self {
             store,
             clock,
+            at: 0,
             pending: Vec::new(),
             written: 0,
             record_bytes: 0,
         })
     }
 
-    /// Queues one append, recorded at `at` (seconds; never earlier than before).
+    /// Queues one append, recorded at `at` (seconds; never earlier than
+    /// before). The store's writer reads the clock when it commits, so the
+    /// appends in flight are waited for before the clock moves: each record
+    /// is recorded at its own `at`, whatever the timing.
     async fn append(
         &mut self,
         stream: String,
         at: u64,
         events: Vec<EventData>,
     ) -> anyhow::Result<()> {
-        self.clock
-            .set(SystemTime::UNIX_EPOCH + Duration::from_secs(at));
+        if at != self.at {
+            self.drain().await?;
+            self.at = at;
+            self.clock
+                .set(SystemTime::UNIX_EPOCH + Duration::from_secs(at));
+        }
         self.written += events.len() as u64;
         self.record_bytes += events
             .iter()
@@ -302,7 +312,9 @@ pub async fn generate(dir: &std::path::Path, plan: &Plan) -> anyhow::Result<Logs
             Some((_, members)) => members[rng.below(members.len())].clone(),
             None => communes[rng.below(communes.len())].clone(),
         };
-        let registered = start + (n as u64 * 30 * 86_400) / plan.stakeholders as u64;
+        // To the hour, so that the clock moves (and the appends in flight
+        // are waited for) at most 720 times.
+        let registered = start + (n as u64 * 30 * 24) / plan.stakeholders as u64 * 3_600;
         let mut events = Vec::new();
         let person = n % 3 != 0;
         if person {
