@@ -47,8 +47,20 @@ pub const FORMAT_VERSION: u32 = 2;
 /// The first bytes of a snapshot file.
 pub const MAGIC: &[u8; 8] = b"MLGSNAP\0";
 
-/// Events of the logs (summed) between two snapshots by default.
+/// Events of the logs (summed) between two snapshots by default (at least:
+/// see [`GROWTH_DIVISOR`]).
 pub const DEFAULT_EVERY: u64 = 50_000;
+
+/// Past `every` times this many events, a snapshot is due every this
+/// fraction of the logs rather than every `every` events. Writing a snapshot
+/// costs time and bytes in proportion to the read models, which grow with
+/// the logs: at a fixed step, following a log of `n` events would write
+/// `n / every` snapshots of up to `n` events each, quadratic in `n`
+/// (docs/benchmarks.md, "Région-scale run"). Growing the step
+/// with the logs keeps the total linear (about `GROWTH_DIVISOR` times the
+/// latest snapshot), and an `as_of` query's tail at most a twentieth of the
+/// logs.
+pub const GROWTH_DIVISOR: u64 = 20;
 
 /// The snapshots' folder in the projections' data folder.
 pub const DIR: &str = "snapshots";
@@ -129,7 +141,7 @@ pub fn events(model: &ReadModel) -> u64 {
 impl Snapshots {
     /// The snapshots in `dir` (created if missing; temporary files an
     /// interrupted write left are removed), one every `every` events (at
-    /// least 1).
+    /// least 1; more apart once the logs are long: [`step`]).
     pub fn open(dir: &Path, every: u64) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         for entry in std::fs::read_dir(dir)? {
@@ -147,7 +159,7 @@ impl Snapshots {
         Ok(snapshots)
     }
 
-    /// The events between two snapshots.
+    /// The least events between two snapshots.
     pub fn every(&self) -> u64 {
         self.every
     }
@@ -182,10 +194,11 @@ impl Snapshots {
         Ok(())
     }
 
-    /// Whether `model` is at least [`Snapshots::every`] events beyond the
-    /// latest snapshot kept.
+    /// Whether `model` is at least [`step`] events beyond the latest
+    /// snapshot kept.
     pub fn due(&self, model: &ReadModel) -> bool {
-        events(model) >= self.latest.load(Ordering::Relaxed) + self.every
+        let latest = self.latest.load(Ordering::Relaxed);
+        events(model) >= latest + step(latest, self.every)
     }
 
     /// Writes a snapshot of every table of `model`. Writes nothing (`None`)
@@ -297,6 +310,12 @@ impl Snapshots {
             tracing::warn!(%error, "cannot list the read-model snapshots");
         }
     }
+}
+
+/// The events after a snapshot of `latest` events before the next one is
+/// due: `every`, or a [`GROWTH_DIVISOR`]th of `latest` when that is more.
+pub fn step(latest: u64, every: u64) -> u64 {
+    every.max(1).max(latest / GROWTH_DIVISOR)
 }
 
 /// Which snapshots to keep, given their events, most first: the
@@ -455,6 +474,35 @@ fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn following_a_long_log_writes_snapshots_in_linear_total() {
+        // A log followed event by event, with a snapshot every 100 events at
+        // least: what the snapshots hold in total (their cost) stays within a
+        // constant times the log, not the log's square over the step.
+        let every = 100;
+        let total = 1_000_000;
+        let (mut latest, mut written, mut snapshots) = (0u64, 0u64, 0u64);
+        for events in 1..=total {
+            if events >= latest + step(latest, every) {
+                latest = events;
+                written += events;
+                snapshots += 1;
+            }
+        }
+        // At a fixed step: 10,000 snapshots holding 5 billion events.
+        assert!(
+            written <= 25 * total,
+            "{written} events written in snapshots"
+        );
+        assert!(snapshots < 200, "{snapshots} snapshots");
+        // Up to `every` times the divisor, one every `every` events.
+        assert_eq!(step(0, every), every);
+        assert_eq!(step(every * GROWTH_DIVISOR, every), every);
+        assert_eq!(step(total, every), total / GROWTH_DIVISOR);
+        // The as-of tail is at most a twentieth of the logs past that.
+        assert!(total - latest <= step(latest, every));
+    }
 
     #[test]
     fn recent_snapshots_are_kept_and_older_ones_thinned_by_doubling_gaps() {
