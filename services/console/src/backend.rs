@@ -74,11 +74,13 @@ pub(crate) struct Backend {
 }
 
 impl Backend {
-    /// A backend on `endpoint` (connected on first use).
-    pub(crate) fn new(endpoint: &str, respondent_token: Option<String>) -> anyhow::Result<Self> {
-        let channel = Channel::from_shared(endpoint.to_owned())
-            .map_err(|_| anyhow::anyhow!("{endpoint:?} is not a valid gRPC endpoint URL"))?
-            .connect_lazy();
+    /// A backend on the options' endpoint (connected on first use; over
+    /// TLS for an `https` one, see [`crate::tls`]).
+    pub(crate) fn new(
+        options: &crate::ConsoleOptions,
+        respondent_token: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let channel = crate::tls::endpoint(options)?.connect_lazy();
         Ok(Self {
             channel,
             respondent_token,

@@ -22,8 +22,10 @@ mod limit;
 mod pages;
 mod session;
 mod time;
+mod tls;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,8 +40,18 @@ use session::Sessions;
 /// What a console needs to run.
 #[derive(Clone)]
 pub struct ConsoleOptions {
-    /// The services' gRPC endpoint, e.g. `http://127.0.0.1:50051`.
+    /// The services' gRPC endpoint, e.g. `http://127.0.0.1:50051`
+    /// (`https://…`: over TLS).
     pub endpoint: String,
+    /// PEM certificates of the authorities trusted for an `https` endpoint
+    /// (required with one).
+    pub grpc_ca: Option<Vec<u8>>,
+    /// The name the services' certificate must bear, when it is not the
+    /// endpoint's host.
+    pub grpc_tls_name: Option<String>,
+    /// Where sessions are stored, so that they survive a restart (`None`: a
+    /// temporary store, removed when the console stops).
+    pub session_dir: Option<PathBuf>,
     /// The token of the `respondent` principal under which the public survey
     /// page reads and answers surveys (`None`: the page says it is unavailable).
     pub respondent_token: Option<String>,
@@ -66,6 +78,9 @@ impl ConsoleOptions {
     pub fn new(endpoint: impl Into<String>) -> Self {
         Self {
             endpoint: endpoint.into(),
+            grpc_ca: None,
+            grpc_tls_name: None,
+            session_dir: None,
             respondent_token: None,
             secure_cookies: false,
             public_url: None,
@@ -95,16 +110,19 @@ pub struct Console;
 
 impl Console {
     /// The router serving every page, for `options`. The gRPC channel
-    /// connects lazily: the services may start after it.
+    /// connects lazily: the services may start after it. Fails when the
+    /// endpoint or its TLS settings are invalid, or the session store cannot
+    /// be opened (another console holds it).
     pub fn router(options: ConsoleOptions) -> anyhow::Result<Router> {
-        let backend = Backend::new(&options.endpoint, options.respondent_token.clone())?;
+        let backend = Backend::new(&options, options.respondent_token.clone())?;
         let state = Arc::new(State {
             backend,
-            sessions: Sessions::new(
+            sessions: Sessions::open_store(
+                options.session_dir.as_deref(),
                 options.clock.clone(),
                 options.session_idle,
                 options.session_max,
-            ),
+            )?,
             csrf: csrf::Signer::new(options.clock.clone()),
             sign_in_limit: Limiter::new(
                 options.clock.clone(),

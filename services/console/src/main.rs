@@ -13,7 +13,7 @@ use maillage_console::{Console, HttpArgs, HttpListen};
 #[command(name = "maillage-console", version)]
 struct Cli {
     /// The services' gRPC endpoint (where `maillage up`, or a gateway to the
-    /// split services, listens).
+    /// split services, listens); `https://…` speaks TLS (see `--grpc-ca`).
     #[arg(long, env = "MAILLAGE_GRPC", default_value = "http://127.0.0.1:50051")]
     grpc: String,
 
@@ -42,7 +42,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let HttpListen::At(address) = cli.http.http else {
         bail!("--http off: nothing to serve");
     };
-    let mut options = cli.http.options(cli.grpc);
+    let mut options = cli.http.options(cli.grpc)?;
     if let Some(path) = &cli.respondent_token_file {
         let token = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;

@@ -1,7 +1,9 @@
 //! The web console as `maillage up` serves it: in the same process, on its
 //! own HTTP listener (`--http`), talking to the platform's own gRPC listener
-//! like any client, with the public survey page's `respondent` token made at
-//! first start (see [`bootstrap::respondent_token`]).
+//! like any client (over TLS when the platform serves TLS), with the public
+//! survey page's `respondent` token made at first start (see
+//! [`bootstrap::respondent_token`]) and its sessions kept in
+//! `<data-dir>/console-sessions` unless `--session-dir` says otherwise.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -36,8 +38,15 @@ impl RunningConsole {
     }
 }
 
+/// Where `maillage up` keeps the console's sessions by default.
+pub fn sessions_path(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("console-sessions")
+}
+
 /// Starts the console `http` asks for, in front of the platform's gRPC
-/// listener at `grpc`; `None` with `--http off`.
+/// listener at `grpc` (`https` when the platform serves TLS: the console
+/// trusts `--grpc-ca` and checks the name `--grpc-tls-name`, or the loopback
+/// address it connects to); `None` with `--http off`.
 pub async fn start(
     config: &ServiceConfig,
     grpc: SocketAddr,
@@ -46,16 +55,27 @@ pub async fn start(
     let HttpListen::At(address) = http.http else {
         return Ok(None);
     };
-    if config.tls_cert.is_some() {
-        bail!("the web console does not speak TLS to the services yet: with --tls-cert, pass --http off");
-    }
     // A platform listening on every address is reached on loopback.
     let host = match grpc.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    let mut options = http.options(format!("http://{}", SocketAddr::new(host, grpc.port())));
+    let scheme = if config.tls_cert.is_some() {
+        if http.grpc_ca.is_none() {
+            bail!(
+                "with --tls-cert the web console needs --grpc-ca (the CA that signed the \
+                 certificate) to reach the services, or --http off"
+            );
+        }
+        "https"
+    } else {
+        "http"
+    };
+    let mut options = http.options(format!("{scheme}://{}", SocketAddr::new(host, grpc.port())))?;
+    if options.session_dir.is_none() {
+        options.session_dir = Some(sessions_path(&config.data_dir));
+    }
     options.respondent_token = Some(bootstrap::respondent_token(config)?);
     let router = Console::router(options)?;
     let listener = tokio::net::TcpListener::bind(address)
