@@ -99,6 +99,27 @@ impl HttpArgs {
     }
 }
 
+/// A public base URL: `http://` or `https://`, a host, no query nor
+/// fragment; kept without its trailing `/`.
+fn public_url(value: &str) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| format!("{value:?} does not start with http:// or https://"))?;
+    let ok = !rest.is_empty()
+        && !rest.starts_with('/')
+        && rest.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '/' | '[' | ']' | '_' | '~')
+        });
+    if ok {
+        Ok(value.trim_end_matches('/').to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not a base URL like https://maillage.example.org"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,32 +167,6 @@ mod tests {
         assert!(cli.http.options("https://127.0.0.1:50051").is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
-}
-
-/// A public base URL: `http://` or `https://`, a host, no query nor
-/// fragment; kept without its trailing `/`.
-fn public_url(value: &str) -> Result<String, String> {
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"))
-        .ok_or_else(|| format!("{value:?} does not start with http:// or https://"))?;
-    let ok = !rest.is_empty()
-        && !rest.starts_with('/')
-        && rest.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '/' | '[' | ']' | '_' | '~')
-        });
-    if ok {
-        Ok(value.trim_end_matches('/').to_owned())
-    } else {
-        Err(format!(
-            "{value:?} is not a base URL like https://maillage.example.org"
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::public_url;
 
     #[test]
     fn a_public_url_is_an_http_base_without_query() {
