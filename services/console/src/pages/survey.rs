@@ -364,10 +364,10 @@ pub(super) async fn submit(
         }
     } else if let Some(position) = survey.questions.iter().position(|q| {
         refusal
-            .message
+            .english
             .contains(&format!("question {}", q.question_id))
     }) {
-        // A required question left out: the message names it.
+        // A required question left out: the service's (English) message names it.
         view.questions[position].error = "Cette question demande une réponse.".to_owned();
     } else {
         view.errors.push(refusal.message.clone());
