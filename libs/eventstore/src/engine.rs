@@ -152,6 +152,7 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// segment size it was created with (sled refuses to open it with another),
 /// read from the `conf` file sled keeps in `dir`.
 pub fn open_sled(dir: &Path, options: &SledOptions) -> Result<sled::Db, EngineError> {
+    forget_interrupted_creation(dir)?;
     let segment_size = persisted_segment_size(dir).unwrap_or(options.segment_size);
     let config = sled::Config::new()
         .path(dir)
@@ -171,6 +172,38 @@ pub fn open_sled(dir: &Path, options: &SledOptions) -> Result<sled::Db, EngineEr
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// Removes the `conf` file of a database whose creation was interrupted, so
+/// that it is created again. sled writes `conf` once, when it creates a
+/// database, before its data file, in two writes: the settings, then their
+/// CRC-32. A process killed between the two leaves settings without their
+/// checksum, which sled then refuses to open ("Read corrupted data"). Such a
+/// `conf` beside no data file, or an empty one, belongs to a database that
+/// never held anything: it is removed. A `conf` whose checksum fails beside
+/// data is left as it is, for sled to refuse.
+fn forget_interrupted_creation(dir: &Path) -> Result<(), EngineError> {
+    let Ok(conf) = std::fs::read(dir.join("conf")) else {
+        return Ok(());
+    };
+    // sled itself rewrites a `conf` of 8 bytes or fewer.
+    let Some(split) = conf.len().checked_sub(4).filter(|_| conf.len() > 8) else {
+        return Ok(());
+    };
+    let (settings, crc) = conf.split_at(split);
+    if crc32fast::hash(settings).to_le_bytes() == crc {
+        return Ok(());
+    }
+    let data = std::fs::metadata(dir.join("db")).map_or(0, |data| data.len());
+    if data == 0 {
+        std::fs::remove_file(dir.join("conf")).map_err(|error| {
+            EngineError(format!(
+                "{}: cannot remove the conf of an interrupted creation: {error}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// The segment size an existing sled database in `dir` was created with:
