@@ -8,8 +8,9 @@
 //! `unknown theme 12`). The domain refusals do not come here (each service
 //! words them in its `grpc/french.rs`, with an exhaustive match), nor the
 //! kit's own rules (`validate.rs` words each one); a phrase missing here
-//! reads `Valeur refusée : <English>.`, so a new one should be added with
-//! its handler. `phrases_are_worded` lists the phrases the services raise.
+//! reads `Valeur refusée : <English>.`, so a new one is added with its
+//! handler: the test `every_phrase_the_services_raise_is_worded` reads the
+//! workspace's sources and fails on a phrase raised without its French.
 
 /// The French of an English refusal phrase, if the catalogue has it.
 pub(crate) fn phrase(english: &str) -> Option<String> {
@@ -175,6 +176,9 @@ fn exact(english: &str) -> Option<&'static str> {
         "the person was erased" => "Les données de cette personne ont été effacées.",
         "the notes' subject was erased" => "La personne de ces notes a été effacée.",
         "the kind of organisation is required" => "Le type d'organisation est obligatoire.",
+        "must be a UUID" => "Un identifiant UUID est attendu ici.",
+        "must be printable ASCII" => "Seuls les caractères ASCII imprimables sont acceptés.",
+        "no such stakeholder" => "Cet acteur n'est pas dans le registre.",
         _ => return None,
     })
 }
@@ -305,6 +309,11 @@ fn patterned(english: &str) -> Option<String> {
     {
         return Some(format!("{max} caractères ASCII imprimables au plus."));
     }
+    if let Some((given, max)) = english.split_once(" bytes, a territory code has at most ") {
+        return Some(format!(
+            "Un code de territoire compte {max} octets au plus ({given} donnés)."
+        ));
+    }
     if english.starts_with("must be 1 to ") && english.ends_with("(or every_commune)") {
         let bound = english
             .trim_start_matches("must be 1 to ")
@@ -342,8 +351,153 @@ mod tests {
             );
         }
         assert_eq!(phrase("at most 3 bananas"), None);
+        assert_eq!(
+            phrase("4000 bytes, a territory code has at most 64").as_deref(),
+            Some("Un code de territoire compte 64 octets au plus (4000 donnés).")
+        );
         assert_eq!(phrase("something new"), None);
         assert_eq!(noun("stakeholder"), "acteur");
         assert_eq!(noun("gadget"), "gadget");
+    }
+
+    /// Every phrase a handler of the workspace raises as an INVALID_ARGUMENT
+    /// or a FAILED_PRECONDITION without its own French (`.with_french`) is
+    /// in the catalogue, with `7` for each `{…}` of a `format!`: read from
+    /// the sources, so that a phrase added without its French fails here
+    /// rather than reading "Valeur refusée : <English>." in the console.
+    #[test]
+    fn every_phrase_the_services_raise_is_worded() {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut unworded = Vec::new();
+        let mut seen = 0;
+        for tree in ["libs", "services"] {
+            for file in sources(&workspace.join(tree)) {
+                let text = std::fs::read_to_string(&file).expect("a source file");
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                for (phrase_raised, line) in raised_phrases(code) {
+                    seen += 1;
+                    if phrase(&phrase_raised).is_none() {
+                        unworded.push(format!("{}:{line}: {phrase_raised}", file.display()));
+                    }
+                }
+            }
+        }
+        assert!(seen > 50, "only {seen} phrases found: the scan is broken");
+        assert!(unworded.is_empty(), "not worded:\n{}", unworded.join("\n"));
+    }
+
+    /// The `.rs` files under each `src` directory of `root`.
+    fn sources(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![root.to_path_buf()];
+        while let Some(directory) = pending.pop() {
+            for entry in std::fs::read_dir(&directory).expect("a directory") {
+                let path = entry.expect("an entry").path();
+                let name = path
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .unwrap_or("");
+                if path.is_dir() && !matches!(name, "tests" | "examples" | "benches" | "target") {
+                    pending.push(path);
+                } else if name.ends_with(".rs")
+                    && path.components().any(|part| part.as_os_str() == "src")
+                {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+
+    /// The phrases raised in `code` without a French of their own, with
+    /// their line: the phrase argument of an `invalid_argument(field,
+    /// phrase)` or a `failed_precondition(phrase)` (after its `field: `
+    /// prefix, as `ServiceError::french` reads it), when it is a literal or
+    /// a `format!` of one.
+    fn raised_phrases(code: &str) -> Vec<(String, usize)> {
+        let mut phrases = Vec::new();
+        for (call, phrase_argument) in [
+            ("ServiceError::invalid_argument(", 1),
+            ("ServiceError::failed_precondition(", 0),
+        ] {
+            for (start, _) in code.match_indices(call) {
+                let (arguments, rest) = split_call(&code[start + call.len()..]);
+                if rest.trim_start().starts_with(".with_french") {
+                    continue;
+                }
+                let Some(literal) = arguments
+                    .get(phrase_argument)
+                    .and_then(|argument| string_literals(argument).into_iter().next())
+                else {
+                    continue;
+                };
+                let raised = placeholders_filled(&literal);
+                let raised = match raised.split_once(": ") {
+                    Some((_, what)) if phrase_argument == 0 => what.to_owned(),
+                    _ => raised,
+                };
+                phrases.push((raised, code[..start].lines().count()));
+            }
+        }
+        phrases
+    }
+
+    /// The top-level arguments of a call whose parenthesis `text` follows,
+    /// and what follows its closing parenthesis.
+    fn split_call(text: &str) -> (Vec<&str>, &str) {
+        let mut arguments = Vec::new();
+        let mut depth = 1;
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut argument_start = 0;
+        for (index, character) in text.char_indices() {
+            match (in_string, escaped, character) {
+                (true, true, _) => escaped = false,
+                (true, false, '\\') => escaped = true,
+                (_, _, '"') => in_string = !in_string,
+                (false, _, '(' | '[' | '{') => depth += 1,
+                (false, _, ',') if depth == 1 => {
+                    arguments.push(&text[argument_start..index]);
+                    argument_start = index + 1;
+                }
+                (false, _, ')' | ']' | '}') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        arguments.push(&text[argument_start..index]);
+                        return (arguments, &text[index + 1..]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        (arguments, "")
+    }
+
+    /// The contents of the string literals in `text`, in order.
+    fn string_literals(text: &str) -> Vec<String> {
+        text.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(|literal| {
+                literal
+                    .replace("\\\n", "")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    /// `literal` with `7` for each `{…}`.
+    fn placeholders_filled(literal: &str) -> String {
+        let mut filled = String::new();
+        let mut rest = literal;
+        while let Some((before, after)) = rest.split_once('{') {
+            filled.push_str(before);
+            filled.push('7');
+            rest = after.split_once('}').map_or("", |(_, after)| after);
+        }
+        filled.push_str(rest);
+        filled
     }
 }
