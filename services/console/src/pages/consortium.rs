@@ -19,7 +19,7 @@ use maillage_proto::v1 as pb;
 use maillage_service_kit::Role;
 use tonic::Code;
 
-use super::{check_csrf, ended, guard, message, place, render, Input, Nav, ANALYSTS};
+use super::{check_csrf, ended, guard, listed, message, place, render, Input, Nav, ANALYSTS};
 use crate::backend::Refusal;
 use crate::form::Fields;
 use crate::session::Session;
@@ -150,25 +150,22 @@ pub(super) async fn pick(
         Ok(mut client) => client
             .list_consortia(pb::ListConsortiaRequest {})
             .await
-            .map(tonic::Response::into_inner)
             .map_err(Refusal::from),
         Err(refusal) => Err(refusal),
     };
-    let (consortia, errors) = match answer {
-        Ok(list) => (
-            list.consortia
-                .into_iter()
-                .map(|consortium| Listed {
-                    id: consortium.consortium_id,
-                    name: consortium.name,
-                    members: consortium.member_count,
-                })
-                .collect(),
-            Vec::new(),
-        ),
-        Err(refusal) if refusal.code == Code::Unauthenticated => return ended(&state, &headers),
-        Err(refusal) => (Vec::new(), vec![refusal.message]),
+    let (list, errors) = match listed(&state, &headers, answer) {
+        Ok(shown) => shown,
+        Err(response) => return *response,
     };
+    let consortia = list
+        .consortia
+        .into_iter()
+        .map(|consortium| Listed {
+            id: consortium.consortium_id,
+            name: consortium.name,
+            members: consortium.member_count,
+        })
+        .collect();
     render(&Pick {
         nav: Nav::of(&session, "consortium"),
         title: "Consortium".to_owned(),

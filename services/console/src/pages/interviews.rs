@@ -21,7 +21,7 @@ use super::action::names;
 use super::codebook::{codes, options};
 use super::picker::{pick, Picker};
 use super::plan_action::axes;
-use super::{check_csrf, ended, guard, place, render, Input, Nav, WRITERS};
+use super::{check_csrf, ended, first, guard, listed, place, render, Input, Nav, WRITERS};
 use crate::backend::Refusal;
 use crate::form::Fields;
 use crate::session::Session;
@@ -63,23 +63,17 @@ pub(super) async fn list(
         Ok(mut client) => client
             .list_interviews(pb::InterviewListRequest {
                 as_of: None,
-                page: Some(pb::PageRequest {
-                    page_size: PAGE_SIZE,
-                    page_token: String::new(),
-                }),
+                page: first(PAGE_SIZE),
             })
             .await
             .map_err(Refusal::from),
         Err(refusal) => Err(refusal),
     };
-    let (items, total, errors) = match answer {
-        Ok(list) => {
-            let list = list.into_inner();
-            (list.items, list.total, Vec::new())
-        }
-        Err(refusal) if refusal.code == Code::Unauthenticated => return ended(&state, &headers),
-        Err(refusal) => (Vec::new(), 0, vec![refusal.message]),
+    let (list, errors) = match listed(&state, &headers, answer) {
+        Ok(shown) => shown,
+        Err(response) => return *response,
     };
+    let (items, total) = (list.items, list.total);
     let ids: Vec<String> = items
         .iter()
         .filter(|item| !item.stakeholder_id.is_empty())

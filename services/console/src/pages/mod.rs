@@ -475,6 +475,31 @@ pub(crate) async fn download(
     }
 }
 
+/// What a list page shows of its list call's answer: the list, or an empty
+/// one and the refusal's message; `Err`: the session ended (the sign-in
+/// page, [`ended`]).
+pub(crate) fn listed<T: Default>(
+    state: &State,
+    headers: &HeaderMap,
+    answer: Result<tonic::Response<T>, Refusal>,
+) -> Result<(T, Vec<String>), Box<Response>> {
+    match answer {
+        Ok(list) => Ok((list.into_inner(), Vec::new())),
+        Err(refusal) if refusal.code == tonic::Code::Unauthenticated => {
+            Err(Box::new(ended(state, headers)))
+        }
+        Err(refusal) => Ok((T::default(), vec![refusal.message])),
+    }
+}
+
+/// The first `size` items of a list.
+pub(crate) fn first(size: u32) -> Option<pb::PageRequest> {
+    Some(pb::PageRequest {
+        page_size: size,
+        page_token: String::new(),
+    })
+}
+
 /// The answer to a call the services refused as unauthenticated (the
 /// token was revoked or expired): the session ends.
 pub(crate) fn ended(state: &State, headers: &HeaderMap) -> Response {

@@ -10,9 +10,8 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use maillage_proto::v1 as pb;
 use maillage_service_kit::Role;
-use tonic::Code;
 
-use super::{ended, guard, render, Nav, WRITERS};
+use super::{first, guard, listed, render, Nav, WRITERS};
 use crate::backend::Refusal;
 use crate::{labels, time, State};
 
@@ -65,43 +64,35 @@ pub(super) async fn page(
     let answer = match state.backend.projections(&session.token) {
         Ok(mut client) => client
             .list_surveys(pb::SurveyListRequest {
-                page: Some(pb::PageRequest {
-                    page_size: PAGE_SIZE,
-                    ..Default::default()
-                }),
+                page: first(PAGE_SIZE),
                 ..Default::default()
             })
             .await
             .map_err(Refusal::from),
         Err(refusal) => Err(refusal),
     };
-    let mut page = Page {
+    let (list, errors) = match listed(&state, &headers, answer) {
+        Ok(shown) => shown,
+        Err(response) => return *response,
+    };
+    let page = Page {
         nav: Nav::of(&session, "enquetes"),
         title: "Enquêtes".to_owned(),
-        errors: Vec::new(),
+        errors,
         can_build: session.any(&WRITERS),
-        rows: Vec::new(),
-        total: 0,
+        total: list.total,
+        rows: list
+            .items
+            .into_iter()
+            .map(|item| Row {
+                id: item.survey_id,
+                title: item.title,
+                status: status_label(item.status),
+                responses: labels::count(item.responses),
+                opened: time::show_date(item.opened_at.as_ref()),
+                closed: time::show_date(item.closed_at.as_ref()),
+            })
+            .collect(),
     };
-    match answer {
-        Ok(list) => {
-            let list = list.into_inner();
-            page.total = list.total;
-            page.rows = list
-                .items
-                .into_iter()
-                .map(|item| Row {
-                    id: item.survey_id,
-                    title: item.title,
-                    status: status_label(item.status),
-                    responses: labels::count(item.responses),
-                    opened: time::show_date(item.opened_at.as_ref()),
-                    closed: time::show_date(item.closed_at.as_ref()),
-                })
-                .collect();
-        }
-        Err(refusal) if refusal.code == Code::Unauthenticated => return ended(&state, &headers),
-        Err(refusal) => page.errors.push(refusal.message),
-    }
     render(&page)
 }
