@@ -51,6 +51,13 @@ struct Args {
     /// sled's segment size for the new database, in KiB (default: the store's).
     #[arg(long, default_value_t = SledOptions::default().segment_size >> 10)]
     segment_kib: usize,
+    /// Write the store in this directory (created, must not hold a store) and
+    /// leave it there, for `replay_bench`; a temporary directory otherwise.
+    #[arg(long)]
+    keep: Option<std::path::PathBuf>,
+    /// Skip the raw sled ceiling (and the PostgreSQL baseline).
+    #[arg(long)]
+    no_baselines: bool,
 }
 
 fn event(writer: usize, n: usize) -> EventData {
@@ -288,7 +295,19 @@ async fn main() -> anyhow::Result<()> {
         "store: {} writers × {} events per append...",
         args.writers, args.per_append
     );
-    let dir = tempfile::tempdir()?;
+    let temporary = tempfile::tempdir()?;
+    let dir = match &args.keep {
+        Some(keep) => {
+            std::fs::create_dir_all(keep)?;
+            anyhow::ensure!(
+                std::fs::read_dir(keep)?.next().is_none(),
+                "{} is not empty",
+                keep.display()
+            );
+            keep.clone()
+        }
+        None => temporary.path().to_path_buf(),
+    };
     let options = StoreOptions {
         sled: SledOptions {
             cache_capacity: args.cache_mib << 20,
@@ -297,11 +316,11 @@ async fn main() -> anyhow::Result<()> {
         ..StoreOptions::default()
     };
     let sled_options = options.sled.clone();
-    let store = EventStore::open(dir.path(), options)?;
+    let store = EventStore::open(&dir, options)?;
     let figures = store_run(&store, &args).await?;
     let head = store.head().position;
     let bytes_per_event = store.size_on_disk()? as f64 / head.max(1) as f64;
-    let blob_bytes_per_event = dir_bytes(&dir.path().join("blobs")) as f64 / head.max(1) as f64;
+    let blob_bytes_per_event = dir_bytes(&dir.join("blobs")) as f64 / head.max(1) as f64;
     let mut json = serde_json_like(&[
         ("writers", args.writers as f64),
         ("per_append", args.per_append as f64),
@@ -331,6 +350,10 @@ async fn main() -> anyhow::Result<()> {
     json.extend(serde_json_like(&[("peak_rss_mib", peak_rss_mib())]));
     store.close().await?;
     drop(store);
+    if args.no_baselines {
+        println!("{{{}}}", json.join(","));
+        return Ok(());
+    }
 
     eprintln!("raw sled ceiling over {} events...", args.events);
     let engine = raw_engine(args.events, &sled_options)?;

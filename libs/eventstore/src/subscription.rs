@@ -8,14 +8,15 @@
 //! Catching up reads one batch of [`SUBSCRIPTION_BATCH`] records per step; a
 //! batch the filter leaves empty gives way to the other tasks before the next
 //! (`yield_now`), so a filter that matches nothing over a long backlog never
-//! holds an async worker for the whole scan.
+//! holds an async worker for the whole scan. Records are decoded in place and
+//! filtered before they are copied: only those delivered are allocated.
 
 use std::collections::VecDeque;
 
 use tokio::sync::watch;
 
 use crate::error::StoreError;
-use crate::record::RecordedEvent;
+use crate::record::{RecordView, RecordedEvent};
 use crate::store::{EventStore, Head};
 
 /// Records read from storage per step of a catch-up.
@@ -36,13 +37,21 @@ pub enum SubscriptionFilter {
 impl SubscriptionFilter {
     /// Whether `record` passes.
     pub fn accepts(&self, record: &RecordedEvent) -> bool {
+        self.accepts_parts(record.stream_id.category(), &record.event_type)
+    }
+
+    /// Whether a record decoded in place passes.
+    pub fn accepts_view(&self, record: &RecordView<'_>) -> bool {
+        self.accepts_parts(record.category(), record.event_type)
+    }
+
+    fn accepts_parts(&self, category: &str, event_type: &str) -> bool {
         match self {
             SubscriptionFilter::All => true,
             SubscriptionFilter::Categories(categories) => {
-                let category = record.stream_id.category();
                 categories.iter().any(|wanted| wanted == category)
             }
-            SubscriptionFilter::EventTypes(types) => types.contains(&record.event_type),
+            SubscriptionFilter::EventTypes(types) => types.iter().any(|wanted| wanted == event_type),
         }
     }
 }
@@ -102,17 +111,15 @@ impl Subscription {
     }
 
     fn fill(&mut self) -> Result<(), StoreError> {
-        let records = self
-            .store
-            .read_all(self.next_position, SUBSCRIPTION_BATCH)?;
-        if let Some(last) = records.last() {
-            self.next_position = last.position + 1;
-        }
-        self.buffer.extend(
-            records
-                .into_iter()
-                .filter(|record| self.filter.accepts(record)),
-        );
+        let (filter, buffer) = (&self.filter, &mut self.buffer);
+        self.next_position =
+            self.store
+                .replay(self.next_position, SUBSCRIPTION_BATCH, &mut |record| {
+                    if filter.accepts_view(&record) {
+                        buffer.push_back(record.to_owned());
+                    }
+                    true
+                })?;
         Ok(())
     }
 }
