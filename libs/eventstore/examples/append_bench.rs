@@ -12,12 +12,18 @@
 //! - with `--replay`, `read_all` and a catch-up subscription from position 1 over
 //!   everything the store run wrote.
 //!
+//! The events carry a 200-byte payload padded with dots, or, with
+//! `--payloads-from DIR`, the types, payloads and metadata of the first
+//! records of the store in DIR (e.g. the logs `rebuild_bench` generates, with
+//! real protobuf payloads), taken in turn under fresh event ids.
+//!
 //! `peak_rss_mib` is the process peak after the store run and replay, before the
 //! baselines run. The last line printed is one JSON object with every figure.
 //!
 //! `cargo run --release -p maillage-eventstore --example append_bench -- --writers 64 --events 200000`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -55,9 +61,66 @@ struct Args {
     /// leave it there, for `replay_bench`; a temporary directory otherwise.
     #[arg(long)]
     keep: Option<std::path::PathBuf>,
+    /// zstd level sled compresses its pages with (default: not compressed).
+    #[arg(long)]
+    zstd: Option<i32>,
+    /// Take the events' types, payloads and metadata from the first records
+    /// (up to 200,000) of the store in this directory, in turn.
+    #[arg(long)]
+    payloads_from: Option<std::path::PathBuf>,
     /// Skip the raw sled ceiling (and the PostgreSQL baseline).
     #[arg(long)]
     no_baselines: bool,
+}
+
+/// Records read from `--payloads-from`, at most.
+const SAMPLE_EVENTS: usize = 200_000;
+
+/// The first records of the store in `dir`, as events to append again.
+async fn sample(dir: &std::path::Path) -> anyhow::Result<Vec<EventData>> {
+    let store = EventStore::open(dir, StoreOptions::default())?;
+    let records = store.read_all(1, SAMPLE_EVENTS)?;
+    store.close().await?;
+    anyhow::ensure!(!records.is_empty(), "{} holds no event", dir.display());
+    Ok(records
+        .into_iter()
+        .map(|record| EventData {
+            event_id: record.event_id,
+            event_type: record.event_type,
+            payload: record.payload,
+            metadata: record.metadata,
+        })
+        .collect())
+}
+
+/// The `n`th event of `writer`: generated, or taken in turn from the sample under a fresh id.
+fn next_event(sample: &[EventData], writers: usize, writer: usize, n: usize) -> EventData {
+    if sample.is_empty() {
+        return event(writer, n);
+    }
+    let mut taken = sample[(n * writers + writer) % sample.len()].clone();
+    taken.event_id = Uuid::new_v4();
+    taken
+}
+
+/// Bytes of the record an event appended to a `bench-NN` stream becomes.
+fn record_bytes_of(event: &EventData) -> usize {
+    // Fixed header (format, position, version, id, time, prev hash), length prefixes, hash.
+    1 + 8
+        + 8
+        + 16
+        + 8
+        + 32
+        + 6 * 2
+        + 4
+        + 32
+        + "bench-00".len()
+        + event.event_type.len()
+        + event.payload.len()
+        + event.metadata.actor.len()
+        + event.metadata.request_id.len()
+        + event.metadata.correlation_id.len()
+        + event.metadata.causation_id.len()
 }
 
 fn event(writer: usize, n: usize) -> EventData {
@@ -76,24 +139,9 @@ fn event(writer: usize, n: usize) -> EventData {
     }
 }
 
-/// Sizes of what one record writes: the log value and the stream-index entry.
+/// Bytes of one generated record.
 fn record_bytes() -> usize {
-    let e = event(0, 0);
-    // Fixed header (format, position, version, id, time, prev hash), length prefixes, hash.
-    1 + 8
-        + 8
-        + 16
-        + 8
-        + 32
-        + 6 * 2
-        + 4
-        + 32
-        + "bench-00".len()
-        + e.event_type.len()
-        + e.payload.len()
-        + e.metadata.actor.len()
-        + e.metadata.request_id.len()
-        + e.metadata.correlation_id.len()
+    record_bytes_of(&event(0, 0))
 }
 
 /// The raw sled ceiling: the same bytes in large batches, one flush each.
@@ -125,20 +173,26 @@ struct RunFigures {
 }
 
 /// `writers` tasks, each appending to its own stream with `Exact(v)`.
-async fn store_run(store: &EventStore, args: &Args) -> anyhow::Result<RunFigures> {
+async fn store_run(
+    store: &EventStore,
+    args: &Args,
+    sample: Arc<Vec<EventData>>,
+) -> anyhow::Result<RunFigures> {
     let appends_per_writer = args.events / args.per_append / args.writers;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for writer in 0..args.writers {
         let store = store.clone();
         let per_append = args.per_append;
+        let writers = args.writers;
+        let sample = sample.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Histogram::<u64>::new(3)?;
             let stream = format!("bench-{writer:02}");
             let mut version = 0;
             for n in 0..appends_per_writer {
                 let events = (0..per_append)
-                    .map(|i| event(writer, n * per_append + i))
+                    .map(|i| next_event(&sample, writers, writer, n * per_append + i))
                     .collect();
                 let sent = Instant::now();
                 let result = store
@@ -312,12 +366,24 @@ async fn main() -> anyhow::Result<()> {
         sled: SledOptions {
             cache_capacity: args.cache_mib << 20,
             segment_size: args.segment_kib << 10,
+            compression: args.zstd,
         },
         ..StoreOptions::default()
     };
     let sled_options = options.sled.clone();
+    let sample = Arc::new(match &args.payloads_from {
+        Some(from) => sample(from).await?,
+        None => Vec::new(),
+    });
+    // The sample is taken in turn: its mean record is the run's (exactly so
+    // when the run appends a multiple of it).
+    let record_bytes = if sample.is_empty() {
+        record_bytes() as f64
+    } else {
+        sample.iter().map(record_bytes_of).sum::<usize>() as f64 / sample.len() as f64
+    };
     let store = EventStore::open(&dir, options)?;
-    let figures = store_run(&store, &args).await?;
+    let figures = store_run(&store, &args, sample).await?;
     let head = store.head().position;
     let bytes_per_event = store.size_on_disk()? as f64 / head.max(1) as f64;
     let blob_bytes_per_event = dir_bytes(&dir.join("blobs")) as f64 / head.max(1) as f64;
@@ -330,12 +396,13 @@ async fn main() -> anyhow::Result<()> {
         ("p50_us", figures.latencies.value_at_quantile(0.5) as f64),
         ("p99_us", figures.latencies.value_at_quantile(0.99) as f64),
         ("segment_kib", args.segment_kib as f64),
-        ("record_bytes", record_bytes() as f64),
+        ("zstd_level", f64::from(args.zstd.unwrap_or(0))),
+        ("record_bytes", record_bytes),
         ("bytes_on_disk_per_event", bytes_per_event),
         ("blob_bytes_per_event", blob_bytes_per_event),
         (
             "disk_to_record_ratio",
-            bytes_per_event / record_bytes() as f64,
+            bytes_per_event / record_bytes,
         ),
     ]);
     if args.replay {

@@ -36,7 +36,8 @@ mod writer;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use engine::{
-    open_sled, Engine, EngineError, Entry, Keyspace, SledEngine, SledOptions, WriteBatch, LOCK_WAIT,
+    open_sled, Engine, EngineError, Entry, Keyspace, SledEngine, SledOptions, WriteBatch,
+    DEFAULT_ZSTD_LEVEL, LOCK_WAIT,
 };
 pub use error::StoreError;
 pub use expected::ExpectedVersion;
