@@ -400,10 +400,7 @@ async fn main() -> anyhow::Result<()> {
         ("record_bytes", record_bytes),
         ("bytes_on_disk_per_event", bytes_per_event),
         ("blob_bytes_per_event", blob_bytes_per_event),
-        (
-            "disk_to_record_ratio",
-            bytes_per_event / record_bytes,
-        ),
+        ("disk_to_record_ratio", bytes_per_event / record_bytes),
     ]);
     if args.replay {
         eprintln!("replay of {head} events...");

@@ -42,9 +42,7 @@ pub use engine::{
 pub use error::StoreError;
 pub use expected::ExpectedVersion;
 pub use import::Importer;
-pub use record::{
-    AppendResult, EventData, EventMetadata, RecordView, RecordedEvent, GENESIS_HASH,
-};
+pub use record::{AppendResult, EventData, EventMetadata, RecordView, RecordedEvent, GENESIS_HASH};
 pub use store::{Direction, EventStore, Head, PendingAppend, StoreOptions};
 pub use stream_id::StreamId;
 pub use subscription::{Subscription, SubscriptionFilter, SUBSCRIPTION_BATCH};

@@ -66,7 +66,9 @@ impl StreamId {
 
     /// The category of a valid id: what stands before the first `-`.
     pub(crate) fn category_of(value: &str) -> &str {
-        value.split_once('-').map_or(value, |(category, _)| category)
+        value
+            .split_once('-')
+            .map_or(value, |(category, _)| category)
     }
 
     /// The whole id.

@@ -51,7 +51,9 @@ impl SubscriptionFilter {
             SubscriptionFilter::Categories(categories) => {
                 categories.iter().any(|wanted| wanted == category)
             }
-            SubscriptionFilter::EventTypes(types) => types.iter().any(|wanted| wanted == event_type),
+            SubscriptionFilter::EventTypes(types) => {
+                types.iter().any(|wanted| wanted == event_type)
+            }
         }
     }
 }
