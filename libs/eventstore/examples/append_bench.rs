@@ -12,8 +12,9 @@
 //! - with `--replay`, `read_all` and a catch-up subscription from position 1 over
 //!   everything the store run wrote.
 //!
-//! The events carry a 200-byte payload padded with dots, or, with
-//! `--payloads-from DIR`, the types, payloads and metadata of the first
+//! The events carry a 200-byte payload padded with dots, or with
+//! `--random-payloads` 200 random bytes (what compression cannot shrink:
+//! sealed personal data), or, with `--payloads-from DIR`, the types, payloads and metadata of the first
 //! records of the store in DIR (e.g. the logs `rebuild_bench` generates, with
 //! real protobuf payloads), taken in turn under fresh event ids.
 //!
@@ -66,8 +67,11 @@ struct Args {
     zstd: Option<i32>,
     /// Take the events' types, payloads and metadata from the first records
     /// (up to 200,000) of the store in this directory, in turn.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "random_payloads")]
     payloads_from: Option<std::path::PathBuf>,
+    /// Payloads of 200 random bytes instead of text padded with dots.
+    #[arg(long)]
+    random_payloads: bool,
     /// Skip the raw sled ceiling (and the PostgreSQL baseline).
     #[arg(long)]
     no_baselines: bool,
@@ -93,14 +97,31 @@ async fn sample(dir: &std::path::Path) -> anyhow::Result<Vec<EventData>> {
         .collect())
 }
 
+/// What the appended events carry.
+enum Payloads {
+    /// Text padded with dots.
+    Dots,
+    /// Random bytes, as many.
+    Random,
+    /// Events of another store, taken in turn.
+    Sample(Vec<EventData>),
+}
+
 /// The `n`th event of `writer`: generated, or taken in turn from the sample under a fresh id.
-fn next_event(sample: &[EventData], writers: usize, writer: usize, n: usize) -> EventData {
-    if sample.is_empty() {
-        return event(writer, n);
+fn next_event(payloads: &Payloads, writers: usize, writer: usize, n: usize) -> EventData {
+    match payloads {
+        Payloads::Dots => event(writer, n),
+        Payloads::Random => {
+            let mut random = event(writer, n);
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random.payload);
+            random
+        }
+        Payloads::Sample(sample) => {
+            let mut taken = sample[(n * writers + writer) % sample.len()].clone();
+            taken.event_id = Uuid::new_v4();
+            taken
+        }
     }
-    let mut taken = sample[(n * writers + writer) % sample.len()].clone();
-    taken.event_id = Uuid::new_v4();
-    taken
 }
 
 /// Bytes of the record an event appended to a `bench-NN` stream becomes.
@@ -176,7 +197,7 @@ struct RunFigures {
 async fn store_run(
     store: &EventStore,
     args: &Args,
-    sample: Arc<Vec<EventData>>,
+    payloads: Arc<Payloads>,
 ) -> anyhow::Result<RunFigures> {
     let appends_per_writer = args.events / args.per_append / args.writers;
     let started = Instant::now();
@@ -185,14 +206,14 @@ async fn store_run(
         let store = store.clone();
         let per_append = args.per_append;
         let writers = args.writers;
-        let sample = sample.clone();
+        let payloads = payloads.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Histogram::<u64>::new(3)?;
             let stream = format!("bench-{writer:02}");
             let mut version = 0;
             for n in 0..appends_per_writer {
                 let events = (0..per_append)
-                    .map(|i| next_event(&sample, writers, writer, n * per_append + i))
+                    .map(|i| next_event(&payloads, writers, writer, n * per_append + i))
                     .collect();
                 let sent = Instant::now();
                 let result = store
@@ -371,19 +392,21 @@ async fn main() -> anyhow::Result<()> {
         ..StoreOptions::default()
     };
     let sled_options = options.sled.clone();
-    let sample = Arc::new(match &args.payloads_from {
-        Some(from) => sample(from).await?,
-        None => Vec::new(),
-    });
+    let payloads = match &args.payloads_from {
+        Some(from) => Payloads::Sample(sample(from).await?),
+        None if args.random_payloads => Payloads::Random,
+        None => Payloads::Dots,
+    };
     // The sample is taken in turn: its mean record is the run's (exactly so
     // when the run appends a multiple of it).
-    let record_bytes = if sample.is_empty() {
-        record_bytes() as f64
-    } else {
-        sample.iter().map(record_bytes_of).sum::<usize>() as f64 / sample.len() as f64
+    let record_bytes = match &payloads {
+        Payloads::Sample(sample) => {
+            sample.iter().map(record_bytes_of).sum::<usize>() as f64 / sample.len() as f64
+        }
+        Payloads::Dots | Payloads::Random => record_bytes() as f64,
     };
     let store = EventStore::open(&dir, options)?;
-    let figures = store_run(&store, &args, sample).await?;
+    let figures = store_run(&store, &args, Arc::new(payloads)).await?;
     let head = store.head().position;
     let bytes_per_event = store.size_on_disk()? as f64 / head.max(1) as f64;
     let blob_bytes_per_event = dir_bytes(&dir.join("blobs")) as f64 / head.max(1) as f64;
