@@ -410,7 +410,8 @@ impl EventStore {
     /// until it returns `false`: what [`EventStore::read_all`] reads, but each
     /// record decoded in place ([`RecordView`]), so that a replay allocates
     /// only for what it keeps ([`RecordView::to_owned`]). Returns the
-    /// position after the last event handed (`from_position` when none was).
+    /// position after the last event handed: where the next call resumes
+    /// (the start position, at least 1, when none was handed).
     pub fn replay(
         &self,
         from_position: u64,
