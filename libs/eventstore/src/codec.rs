@@ -207,6 +207,7 @@ pub fn view(stored: &[u8]) -> Result<RecordView<'_>, String> {
         recorded_at,
         prev_hash,
         hash,
+        stored,
     })
 }
 

@@ -86,8 +86,10 @@ impl RecordedEvent {
 /// are UTF-8); [`RecordView::to_owned`] makes one a caller can keep.
 ///
 /// [`EventStore::replay`]: crate::EventStore::replay
+///
+/// Only the store makes one (a private field sees to it): its stream id is
+/// known valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive] // only the store decodes one: its stream id is known valid
 pub struct RecordView<'a> {
     /// Global position in the log, dense from 1.
     pub position: u64,
@@ -115,6 +117,8 @@ pub struct RecordView<'a> {
     pub prev_hash: [u8; 32],
     /// BLAKE3 over this record's content and `prev_hash`.
     pub hash: [u8; 32],
+    /// The stored bytes it was decoded from.
+    pub(crate) stored: &'a [u8],
 }
 
 impl RecordView<'_> {
