@@ -12,12 +12,19 @@
 //! - with `--replay`, `read_all` and a catch-up subscription from position 1 over
 //!   everything the store run wrote.
 //!
+//! The events carry a 200-byte payload padded with dots, or with
+//! `--random-payloads` 200 random bytes (what compression cannot shrink:
+//! sealed personal data), or, with `--payloads-from DIR`, the types, payloads and metadata of the first
+//! records of the store in DIR (e.g. the logs `rebuild_bench` generates, with
+//! real protobuf payloads), taken in turn under fresh event ids.
+//!
 //! `peak_rss_mib` is the process peak after the store run and replay, before the
 //! baselines run. The last line printed is one JSON object with every figure.
 //!
 //! `cargo run --release -p maillage-eventstore --example append_bench -- --writers 64 --events 200000`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -51,6 +58,90 @@ struct Args {
     /// sled's segment size for the new database, in KiB (default: the store's).
     #[arg(long, default_value_t = SledOptions::default().segment_size >> 10)]
     segment_kib: usize,
+    /// Write the store in this directory (created, must not hold a store) and
+    /// leave it there, for `replay_bench`; a temporary directory otherwise.
+    #[arg(long)]
+    keep: Option<std::path::PathBuf>,
+    /// zstd level sled compresses its pages with (default: not compressed).
+    #[arg(long)]
+    zstd: Option<i32>,
+    /// Take the events' types, payloads and metadata from the first records
+    /// (up to 200,000) of the store in this directory, in turn.
+    #[arg(long, conflicts_with = "random_payloads")]
+    payloads_from: Option<std::path::PathBuf>,
+    /// Payloads of 200 random bytes instead of text padded with dots.
+    #[arg(long)]
+    random_payloads: bool,
+    /// Skip the raw sled ceiling (and the PostgreSQL baseline).
+    #[arg(long)]
+    no_baselines: bool,
+}
+
+/// Records read from `--payloads-from`, at most.
+const SAMPLE_EVENTS: usize = 200_000;
+
+/// The first records of the store in `dir`, as events to append again.
+async fn sample(dir: &std::path::Path) -> anyhow::Result<Vec<EventData>> {
+    let store = EventStore::open(dir, StoreOptions::default())?;
+    let records = store.read_all(1, SAMPLE_EVENTS)?;
+    store.close().await?;
+    anyhow::ensure!(!records.is_empty(), "{} holds no event", dir.display());
+    Ok(records
+        .into_iter()
+        .map(|record| EventData {
+            event_id: record.event_id,
+            event_type: record.event_type,
+            payload: record.payload,
+            metadata: record.metadata,
+        })
+        .collect())
+}
+
+/// What the appended events carry.
+enum Payloads {
+    /// Text padded with dots.
+    Dots,
+    /// Random bytes, as many.
+    Random,
+    /// Events of another store, taken in turn.
+    Sample(Vec<EventData>),
+}
+
+/// The `n`th event of `writer`: generated, or taken in turn from the sample under a fresh id.
+fn next_event(payloads: &Payloads, writers: usize, writer: usize, n: usize) -> EventData {
+    match payloads {
+        Payloads::Dots => event(writer, n),
+        Payloads::Random => {
+            let mut random = event(writer, n);
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random.payload);
+            random
+        }
+        Payloads::Sample(sample) => {
+            let mut taken = sample[(n * writers + writer) % sample.len()].clone();
+            taken.event_id = Uuid::new_v4();
+            taken
+        }
+    }
+}
+
+/// Bytes of the record an event appended to a `bench-NN` stream becomes.
+fn record_bytes_of(event: &EventData) -> usize {
+    // Fixed header (format, position, version, id, time, prev hash), length prefixes, hash.
+    1 + 8
+        + 8
+        + 16
+        + 8
+        + 32
+        + 6 * 2
+        + 4
+        + 32
+        + "bench-00".len()
+        + event.event_type.len()
+        + event.payload.len()
+        + event.metadata.actor.len()
+        + event.metadata.request_id.len()
+        + event.metadata.correlation_id.len()
+        + event.metadata.causation_id.len()
 }
 
 fn event(writer: usize, n: usize) -> EventData {
@@ -69,24 +160,9 @@ fn event(writer: usize, n: usize) -> EventData {
     }
 }
 
-/// Sizes of what one record writes: the log value and the stream-index entry.
+/// Bytes of one generated record.
 fn record_bytes() -> usize {
-    let e = event(0, 0);
-    // Fixed header (format, position, version, id, time, prev hash), length prefixes, hash.
-    1 + 8
-        + 8
-        + 16
-        + 8
-        + 32
-        + 6 * 2
-        + 4
-        + 32
-        + "bench-00".len()
-        + e.event_type.len()
-        + e.payload.len()
-        + e.metadata.actor.len()
-        + e.metadata.request_id.len()
-        + e.metadata.correlation_id.len()
+    record_bytes_of(&event(0, 0))
 }
 
 /// The raw sled ceiling: the same bytes in large batches, one flush each.
@@ -118,20 +194,26 @@ struct RunFigures {
 }
 
 /// `writers` tasks, each appending to its own stream with `Exact(v)`.
-async fn store_run(store: &EventStore, args: &Args) -> anyhow::Result<RunFigures> {
+async fn store_run(
+    store: &EventStore,
+    args: &Args,
+    payloads: Arc<Payloads>,
+) -> anyhow::Result<RunFigures> {
     let appends_per_writer = args.events / args.per_append / args.writers;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for writer in 0..args.writers {
         let store = store.clone();
         let per_append = args.per_append;
+        let writers = args.writers;
+        let payloads = payloads.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Histogram::<u64>::new(3)?;
             let stream = format!("bench-{writer:02}");
             let mut version = 0;
             for n in 0..appends_per_writer {
                 let events = (0..per_append)
-                    .map(|i| event(writer, n * per_append + i))
+                    .map(|i| next_event(&payloads, writers, writer, n * per_append + i))
                     .collect();
                 let sent = Instant::now();
                 let result = store
@@ -288,20 +370,46 @@ async fn main() -> anyhow::Result<()> {
         "store: {} writers × {} events per append...",
         args.writers, args.per_append
     );
-    let dir = tempfile::tempdir()?;
+    let temporary = tempfile::tempdir()?;
+    let dir = match &args.keep {
+        Some(keep) => {
+            std::fs::create_dir_all(keep)?;
+            anyhow::ensure!(
+                std::fs::read_dir(keep)?.next().is_none(),
+                "{} is not empty",
+                keep.display()
+            );
+            keep.clone()
+        }
+        None => temporary.path().to_path_buf(),
+    };
     let options = StoreOptions {
         sled: SledOptions {
             cache_capacity: args.cache_mib << 20,
             segment_size: args.segment_kib << 10,
+            compression: args.zstd,
         },
         ..StoreOptions::default()
     };
     let sled_options = options.sled.clone();
-    let store = EventStore::open(dir.path(), options)?;
-    let figures = store_run(&store, &args).await?;
+    let payloads = match &args.payloads_from {
+        Some(from) => Payloads::Sample(sample(from).await?),
+        None if args.random_payloads => Payloads::Random,
+        None => Payloads::Dots,
+    };
+    // The sample is taken in turn: its mean record is the run's (exactly so
+    // when the run appends a multiple of it).
+    let record_bytes = match &payloads {
+        Payloads::Sample(sample) => {
+            sample.iter().map(record_bytes_of).sum::<usize>() as f64 / sample.len() as f64
+        }
+        Payloads::Dots | Payloads::Random => record_bytes() as f64,
+    };
+    let store = EventStore::open(&dir, options)?;
+    let figures = store_run(&store, &args, Arc::new(payloads)).await?;
     let head = store.head().position;
     let bytes_per_event = store.size_on_disk()? as f64 / head.max(1) as f64;
-    let blob_bytes_per_event = dir_bytes(&dir.path().join("blobs")) as f64 / head.max(1) as f64;
+    let blob_bytes_per_event = dir_bytes(&dir.join("blobs")) as f64 / head.max(1) as f64;
     let mut json = serde_json_like(&[
         ("writers", args.writers as f64),
         ("per_append", args.per_append as f64),
@@ -311,13 +419,11 @@ async fn main() -> anyhow::Result<()> {
         ("p50_us", figures.latencies.value_at_quantile(0.5) as f64),
         ("p99_us", figures.latencies.value_at_quantile(0.99) as f64),
         ("segment_kib", args.segment_kib as f64),
-        ("record_bytes", record_bytes() as f64),
+        ("zstd_level", f64::from(args.zstd.unwrap_or(0))),
+        ("record_bytes", record_bytes),
         ("bytes_on_disk_per_event", bytes_per_event),
         ("blob_bytes_per_event", blob_bytes_per_event),
-        (
-            "disk_to_record_ratio",
-            bytes_per_event / record_bytes() as f64,
-        ),
+        ("disk_to_record_ratio", bytes_per_event / record_bytes),
     ]);
     if args.replay {
         eprintln!("replay of {head} events...");
@@ -331,6 +437,10 @@ async fn main() -> anyhow::Result<()> {
     json.extend(serde_json_like(&[("peak_rss_mib", peak_rss_mib())]));
     store.close().await?;
     drop(store);
+    if args.no_baselines {
+        println!("{{{}}}", json.join(","));
+        return Ok(());
+    }
 
     eprintln!("raw sled ceiling over {} events...", args.events);
     let engine = raw_engine(args.events, &sled_options)?;

@@ -14,7 +14,7 @@ use crate::codec;
 use crate::engine::{Engine, Keyspace, WriteBatch};
 use crate::error::StoreError;
 use crate::keys;
-use crate::record::RecordedEvent;
+use crate::record::{RecordView, RecordedEvent};
 
 const CHUNK_FORMAT_V1: u8 = 1;
 /// A chunk is closed once it holds this many bytes (a single larger record gets a chunk of its own).
@@ -110,16 +110,42 @@ pub fn read_range(
     to: u64,
     limit: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
+    let wanted = usize::try_from(to.saturating_sub(from))
+        .map_or(limit, |span| span.saturating_add(1).min(limit));
+    let mut out = Vec::with_capacity(wanted.min(MAX_PREALLOCATED));
+    visit_range(engine, from, to, limit, &mut |record| {
+        out.push(record.to_owned());
+        true
+    })?;
+    Ok(out)
+}
+
+/// Records [`read_range`] reserves room for up front.
+const MAX_PREALLOCATED: usize = 4096;
+
+/// Hands the records with `from <= position <= to`, at most `limit` of them,
+/// to `visit`, in order and decoded in place (nothing is copied or allocated
+/// per record), until it returns `false`. Returns the position after the last
+/// record handed.
+///
+/// Positions are dense, as for [`read_range`]: a missing one is a `Corrupt`
+/// error, even when found after `visit` has seen the records before it.
+pub fn visit_range(
+    engine: &dyn Engine,
+    from: u64,
+    to: u64,
+    limit: usize,
+    visit: &mut dyn FnMut(RecordView<'_>) -> bool,
+) -> Result<u64, StoreError> {
     if from > to || limit == 0 {
-        return Ok(Vec::new());
+        return Ok(from);
     }
-    let wanted = usize::try_from(to - from).map_or(limit, |span| span.saturating_add(1).min(limit));
     let mut range = Range {
         from,
         to,
-        limit,
+        left: limit,
         next: from,
-        out: Vec::with_capacity(wanted.min(MAX_PREALLOCATED)),
+        stopped: false,
     };
     let start = chunk_key_at_or_before(engine, from)?;
     let end = keys::log_key(to);
@@ -130,7 +156,7 @@ pub fn read_range(
         Bound::Included(&start),
         Bound::Included(&end),
         false,
-        &mut |key, chunk| match range.take(key, chunk) {
+        &mut |key, chunk| match range.take(key, chunk, visit) {
             Ok(more) => more,
             Err(error) => {
                 failure = Some(error);
@@ -141,28 +167,33 @@ pub fn read_range(
     if let Some(error) = failure {
         return Err(error);
     }
-    if range.out.len() < range.limit && range.next <= range.to {
+    if !range.stopped && range.left > 0 && range.next <= range.to {
         return Err(missing(range.next));
     }
-    Ok(range.out)
+    Ok(range.next)
 }
 
-/// Records [`read_range`] reserves room for up front.
-const MAX_PREALLOCATED: usize = 4096;
-
-/// A range being read: its bounds and what was decoded so far.
+/// A range being visited: its bounds and how far it went.
 struct Range {
     from: u64,
     to: u64,
-    limit: usize,
+    /// Records still wanted.
+    left: usize,
     /// The position the next record must have.
     next: u64,
-    out: Vec<RecordedEvent>,
+    /// Whether the visitor asked to stop.
+    stopped: bool,
 }
 
 impl Range {
-    /// Decodes the records of one chunk that fall in the range; `false` once it is complete.
-    fn take(&mut self, key: &[u8], chunk: &[u8]) -> Result<bool, StoreError> {
+    /// Hands the records of one chunk that fall in the range to `visit`;
+    /// `false` once the range is complete or `visit` asked to stop.
+    fn take(
+        &mut self,
+        key: &[u8],
+        chunk: &[u8],
+        visit: &mut dyn FnMut(RecordView<'_>) -> bool,
+    ) -> Result<bool, StoreError> {
         let first = keys::decode_u64(key).unwrap_or_default();
         for stored in records(chunk).map_err(|reason| corrupt(first, reason))? {
             let position =
@@ -170,17 +201,21 @@ impl Range {
             if position < self.from {
                 continue;
             }
-            if position > self.to || self.out.len() == self.limit {
+            if position > self.to || self.left == 0 {
                 return Ok(false);
             }
             if position != self.next {
                 return Err(missing(self.next));
             }
-            self.out
-                .push(codec::open(stored).map_err(|reason| corrupt(position, reason))?);
+            let record = codec::view(stored).map_err(|reason| corrupt(position, reason))?;
             self.next += 1;
+            self.left -= 1;
+            if !visit(record) {
+                self.stopped = true;
+                return Ok(false);
+            }
         }
-        Ok(self.out.len() < self.limit && self.next <= self.to)
+        Ok(self.left > 0 && self.next <= self.to)
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use uuid::Uuid;
 
-use crate::record::{EventData, EventMetadata, RecordedEvent};
+use crate::record::{EventData, EventMetadata, RecordView, RecordedEvent};
 use crate::stream_id::StreamId;
 
 const FORMAT_V1: u8 = 1;
@@ -162,6 +162,12 @@ pub fn hash_matches(stored: &[u8]) -> bool {
 
 /// Decodes stored bytes into a record. It does not check the hash (see [`hash_matches`]).
 pub fn open(stored: &[u8]) -> Result<RecordedEvent, String> {
+    view(stored).map(|record| record.to_owned())
+}
+
+/// Decodes stored bytes in place: the record's texts and payload borrow
+/// `stored`. It checks everything [`open`] checks, but not the hash.
+pub fn view(stored: &[u8]) -> Result<RecordView<'_>, String> {
     let mut reader = Reader { bytes: stored };
     let format = reader.take::<1>()?[0];
     if format != FORMAT_V1 {
@@ -172,32 +178,36 @@ pub fn open(stored: &[u8]) -> Result<RecordedEvent, String> {
     let event_id = Uuid::from_bytes(reader.take()?);
     let recorded_at = from_micros(i64::from_be_bytes(reader.take()?));
     let prev_hash = reader.take::<32>()?;
-    let stream_id = reader.string()?;
-    let event_type = reader.string()?;
-    let metadata = EventMetadata {
-        actor: reader.string()?,
-        request_id: reader.string()?,
-        correlation_id: reader.string()?,
-        causation_id: reader.string()?,
-    };
+    let stream_id = reader.text()?;
+    let event_type = reader.text()?;
+    let actor = reader.text()?;
+    let request_id = reader.text()?;
+    let correlation_id = reader.text()?;
+    let causation_id = reader.text()?;
     let payload_len = u32::from_be_bytes(reader.take()?) as usize;
-    let payload = reader.slice(payload_len)?.to_vec();
+    let payload = reader.slice(payload_len)?;
     let hash = reader.take::<32>()?;
     if !reader.bytes.is_empty() {
         return Err(format!("{} trailing bytes", reader.bytes.len()));
     }
-    let stream_id = StreamId::parse(stream_id).map_err(|error| error.to_string())?;
-    Ok(RecordedEvent {
+    if let Some(reason) = StreamId::problem(stream_id) {
+        return Err(format!("invalid stream id {stream_id:?}: {reason}"));
+    }
+    Ok(RecordView {
         position,
         stream_id,
         version,
         event_id,
         event_type,
         payload,
-        metadata,
+        actor,
+        request_id,
+        correlation_id,
+        causation_id,
         recorded_at,
         prev_hash,
         hash,
+        stored,
     })
 }
 
@@ -229,10 +239,10 @@ impl<'a> Reader<'a> {
         Ok(*head)
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn text(&mut self) -> Result<&'a str, String> {
         let len = u16::from_be_bytes(self.take()?) as usize;
         let bytes = self.slice(len)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| "a text field is not UTF-8".to_string())
+        std::str::from_utf8(bytes).map_err(|_| "a text field is not UTF-8".to_string())
     }
 }
 
@@ -275,6 +285,29 @@ mod tests {
         assert!(event.same_content(&record));
         assert_eq!(to_micros(record.recorded_at), 1_700_000_000_000_123);
         assert_eq!(content_hash(&record), Some(hash));
+    }
+
+    #[test]
+    fn a_view_holds_what_open_copies_and_refuses_an_invalid_stream_id() {
+        let event = event();
+        let sealed = |stream_id| {
+            seal(&Unsealed {
+                position: 5,
+                stream_id,
+                version: 1,
+                recorded_at_micros: 1_700_000_000_000_000,
+                prev_hash: [1; 32],
+                event: &event,
+            })
+            .0
+        };
+        let stored = sealed("cat-1");
+        let decoded = view(&stored).unwrap();
+        assert_eq!(decoded.category(), "cat");
+        assert_eq!(decoded.to_owned(), open(&stored).unwrap());
+        let stored = sealed("no dash");
+        assert!(view(&stored).unwrap_err().contains("invalid stream id"));
+        assert!(open(&stored).is_err());
     }
 
     #[test]

@@ -148,16 +148,26 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// retried for up to [`LOCK_WAIT`]. Another process holding the database
 /// still fails, after that wait, with sled's error.
 ///
-/// A new database gets `options.segment_size`; an existing one keeps the
-/// segment size it was created with (sled refuses to open it with another),
-/// read from the `conf` file sled keeps in `dir`.
+/// A new database gets `options.segment_size` and `options.compression`; an
+/// existing one keeps the segment size it was created with, and stays
+/// compressed or not as it was created (sled refuses to open it otherwise),
+/// both read from the `conf` file sled keeps in `dir`.
 pub fn open_sled(dir: &Path, options: &SledOptions) -> Result<sled::Db, EngineError> {
     forget_interrupted_creation(dir)?;
-    let segment_size = persisted_segment_size(dir).unwrap_or(options.segment_size);
+    let segment_size = persisted_setting(dir, "segment_size")
+        .and_then(|size| size.parse().ok())
+        .unwrap_or(options.segment_size);
+    let compression = match persisted_setting(dir, "use_compression").as_deref() {
+        Some("true") => Some(options.compression.unwrap_or(DEFAULT_ZSTD_LEVEL)),
+        Some("false") => None,
+        _ => options.compression,
+    };
     let config = sled::Config::new()
         .path(dir)
         .cache_capacity(options.cache_capacity)
         .segment_size(segment_size)
+        .use_compression(compression.is_some())
+        .compression_factor(compression.unwrap_or(DEFAULT_ZSTD_LEVEL))
         .mode(sled::Mode::HighThroughput);
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
@@ -206,17 +216,21 @@ fn forget_interrupted_creation(dir: &Path) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// The segment size an existing sled database in `dir` was created with:
-/// the `segment_size: N` line of the `conf` file sled writes (its text, then
-/// a 4-byte checksum that sled itself checks when it opens the database).
-fn persisted_segment_size(dir: &Path) -> Option<usize> {
+/// A setting an existing sled database in `dir` was created with (e.g.
+/// `segment_size`, `use_compression`): the `name: value` line of the `conf`
+/// file sled writes (its text, then a 4-byte checksum that sled itself
+/// checks when it opens the database).
+fn persisted_setting(dir: &Path, name: &str) -> Option<String> {
     let conf = std::fs::read(dir.join("conf")).ok()?;
     let text = conf.get(..conf.len().checked_sub(4)?)?;
-    std::str::from_utf8(text)
-        .ok()?
-        .lines()
-        .find_map(|line| line.strip_prefix("segment_size: ")?.parse().ok())
+    std::str::from_utf8(text).ok()?.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix(": ")?;
+        Some(value.to_string())
+    })
 }
+
+/// The zstd level of a compressed database opened without a level asked.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 /// Tuning of the sled engine.
 #[derive(Debug, Clone)]
@@ -231,6 +245,12 @@ pub struct SledOptions {
     /// segments of 8 MiB leave less garbage behind (docs/benchmarks.md).
     /// An existing database keeps the size it was created with.
     pub segment_size: usize,
+    /// Whether sled compresses the pages of a new database with zstd, and
+    /// at which level (1, fastest, to 22; `None`: not compressed, the
+    /// default). It costs CPU on every write of a page and every read of
+    /// one from disk (docs/benchmarks.md). An existing database stays as it
+    /// was created (at this level, or [`DEFAULT_ZSTD_LEVEL`], if compressed).
+    pub compression: Option<i32>,
 }
 
 impl Default for SledOptions {
@@ -238,6 +258,7 @@ impl Default for SledOptions {
         Self {
             cache_capacity: 64 * 1024 * 1024,
             segment_size: 8 * 1024 * 1024,
+            compression: None,
         }
     }
 }

@@ -36,12 +36,13 @@ mod writer;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use engine::{
-    open_sled, Engine, EngineError, Entry, Keyspace, SledEngine, SledOptions, WriteBatch, LOCK_WAIT,
+    open_sled, Engine, EngineError, Entry, Keyspace, SledEngine, SledOptions, WriteBatch,
+    DEFAULT_ZSTD_LEVEL, LOCK_WAIT,
 };
 pub use error::StoreError;
 pub use expected::ExpectedVersion;
 pub use import::Importer;
-pub use record::{AppendResult, EventData, EventMetadata, RecordedEvent, GENESIS_HASH};
+pub use record::{AppendResult, EventData, EventMetadata, RecordView, RecordedEvent, GENESIS_HASH};
 pub use store::{Direction, EventStore, Head, PendingAppend, StoreOptions};
 pub use stream_id::StreamId;
 pub use subscription::{Subscription, SubscriptionFilter, SUBSCRIPTION_BATCH};

@@ -1,4 +1,5 @@
-//! What goes in (`EventData`), what comes out (`RecordedEvent`), and an append's result.
+//! What goes in (`EventData`), what comes out (`RecordedEvent`, or a
+//! `RecordView` borrowing the stored bytes), and an append's result.
 
 use std::time::SystemTime;
 
@@ -76,6 +77,75 @@ impl RecordedEvent {
     /// A record read from elsewhere (the JetStream feed) is checked this way.
     pub fn hash_is_valid(&self) -> bool {
         crate::codec::content_hash(self) == Some(self.hash)
+    }
+}
+
+/// A record decoded in place: its text and payload borrow the stored bytes,
+/// so reading it allocates nothing (see [`EventStore::replay`]). Every field
+/// was checked as for a [`RecordedEvent`] (the stream id is valid, the texts
+/// are UTF-8); [`RecordView::to_owned`] makes one a caller can keep.
+///
+/// [`EventStore::replay`]: crate::EventStore::replay
+///
+/// Only the store makes one (a private field sees to it): its stream id is
+/// known valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordView<'a> {
+    /// Global position in the log, dense from 1.
+    pub position: u64,
+    /// The stream it belongs to (a valid stream id).
+    pub stream_id: &'a str,
+    /// Its version in that stream, dense from 1.
+    pub version: u64,
+    /// The event's id.
+    pub event_id: Uuid,
+    /// The payload's type.
+    pub event_type: &'a str,
+    /// The payload.
+    pub payload: &'a [u8],
+    /// The authenticated principal that asked for the change.
+    pub actor: &'a str,
+    /// The client's request id.
+    pub request_id: &'a str,
+    /// The id tying together everything done for one user action.
+    pub correlation_id: &'a str,
+    /// The id of what directly caused this event.
+    pub causation_id: &'a str,
+    /// When the store recorded it.
+    pub recorded_at: SystemTime,
+    /// The hash of the record before it.
+    pub prev_hash: [u8; 32],
+    /// BLAKE3 over this record's content and `prev_hash`.
+    pub hash: [u8; 32],
+    /// The stored bytes it was decoded from.
+    pub(crate) stored: &'a [u8],
+}
+
+impl RecordView<'_> {
+    /// The category of its stream: what stands before the first `-`.
+    pub fn category(&self) -> &str {
+        StreamId::category_of(self.stream_id)
+    }
+
+    /// The same record, owning its fields.
+    pub fn to_owned(&self) -> RecordedEvent {
+        RecordedEvent {
+            position: self.position,
+            stream_id: StreamId::from_checked(self.stream_id),
+            version: self.version,
+            event_id: self.event_id,
+            event_type: self.event_type.to_owned(),
+            payload: self.payload.to_vec(),
+            metadata: EventMetadata {
+                actor: self.actor.to_owned(),
+                request_id: self.request_id.to_owned(),
+                correlation_id: self.correlation_id.to_owned(),
+                causation_id: self.causation_id.to_owned(),
+            },
+            recorded_at: self.recorded_at,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::error::StoreError;
 use crate::expected::ExpectedVersion;
 use crate::keys;
 use crate::open_check;
-use crate::record::{AppendResult, EventData, RecordedEvent};
+use crate::record::{AppendResult, EventData, RecordView, RecordedEvent};
 use crate::stream_id::StreamId;
 use crate::subscription::{Subscription, SubscriptionFilter};
 use crate::verify::{self, Verification};
@@ -403,6 +403,25 @@ impl EventStore {
         let committed = self.head().position;
         let from = from_position.max(1);
         chunk::read_range(self.inner.engine.as_ref(), from, committed, limit)
+    }
+
+    /// Hands the durable events of the whole log from `from_position` on
+    /// (0 and 1: the start), at most `limit` of them, to `visit`, in order,
+    /// until it returns `false`: what [`EventStore::read_all`] reads, but each
+    /// record decoded in place ([`RecordView`]), so that a replay allocates
+    /// only for what it keeps ([`RecordView::to_owned`]). Returns the
+    /// position after the last event handed: where the next call resumes
+    /// (the start position, at least 1, when none was handed).
+    pub fn replay(
+        &self,
+        from_position: u64,
+        limit: usize,
+        visit: &mut dyn FnMut(RecordView<'_>) -> bool,
+    ) -> Result<u64, StoreError> {
+        self.ensure_open()?;
+        let committed = self.head().position;
+        let from = from_position.max(1);
+        chunk::visit_range(self.inner.engine.as_ref(), from, committed, limit, visit)
     }
 
     /// The stream's current version: the version of its last event, 0 when it has none.

@@ -18,41 +18,57 @@ impl StreamId {
     /// Checks `value` and wraps it.
     pub fn parse(value: impl Into<String>) -> Result<Self, StoreError> {
         let value = value.into();
-        let invalid = |reason: &'static str| StoreError::InvalidStreamId {
-            stream_id: value.clone(),
-            reason,
-        };
+        match Self::problem(&value) {
+            Some(reason) => Err(StoreError::InvalidStreamId {
+                stream_id: value,
+                reason,
+            }),
+            None => Ok(Self(value)),
+        }
+    }
+
+    /// Why `value` is not a valid stream id; `None` when it is one.
+    pub(crate) fn problem(value: &str) -> Option<&'static str> {
         if value.is_empty() {
-            return Err(invalid("is empty"));
+            return Some("is empty");
         }
         if value.len() > MAX_STREAM_ID_LEN {
-            return Err(invalid("is longer than 200 bytes"));
+            return Some("is longer than 200 bytes");
         }
         let Some((category, id)) = value.split_once('-') else {
-            return Err(invalid("has no '-' between category and id"));
+            return Some("has no '-' between category and id");
         };
         let mut category_chars = category.chars();
         match category_chars.next() {
             Some(first) if first.is_ascii_alphabetic() => {}
-            _ => return Err(invalid("category must start with an ASCII letter")),
+            _ => return Some("category must start with an ASCII letter"),
         }
         if !category_chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(invalid(
-                "category may hold only ASCII letters, digits and '_'",
-            ));
+            return Some("category may hold only ASCII letters, digits and '_'");
         }
         if id.is_empty() {
-            return Err(invalid("id after the category is empty"));
+            return Some("id after the category is empty");
         }
         if !id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
         {
-            return Err(invalid(
-                "id may hold only ASCII letters, digits, '-', '_', '.' and ':'",
-            ));
+            return Some("id may hold only ASCII letters, digits, '-', '_', '.' and ':'");
         }
-        Ok(Self(value))
+        None
+    }
+
+    /// Wraps an id that [`StreamId::problem`] found valid (a record view's).
+    pub(crate) fn from_checked(value: &str) -> Self {
+        debug_assert_eq!(Self::problem(value), None);
+        Self(value.to_owned())
+    }
+
+    /// The category of a valid id: what stands before the first `-`.
+    pub(crate) fn category_of(value: &str) -> &str {
+        value
+            .split_once('-')
+            .map_or(value, |(category, _)| category)
     }
 
     /// The whole id.
@@ -63,9 +79,7 @@ impl StreamId {
     /// The category: what stands before the first `-`.
     pub fn category(&self) -> &str {
         // Invariant: `parse` checked that the id contains a '-'.
-        self.0
-            .split_once('-')
-            .map_or(&self.0[..], |(category, _)| category)
+        Self::category_of(&self.0)
     }
 }
 

@@ -1,6 +1,7 @@
-//! sled's segment size is fixed when a database is created: a store opened
-//! with options naming another size keeps reading (and appending to) a data
-//! directory created with the old one, and a new directory gets the size asked.
+//! sled's segment size and compression are fixed when a database is created:
+//! a store opened with options naming another size, or asking for compression
+//! or not, keeps reading (and appending to) a data directory created with the
+//! old settings, and a new directory gets the settings asked.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 mod common;
@@ -14,11 +15,18 @@ const OLD_SEGMENT: usize = 512 * 1024;
 const NEW_SEGMENT: usize = 8 * 1024 * 1024;
 
 fn open(dir: &Path, segment_size: usize) -> EventStore {
-    let options = StoreOptions {
-        sled: SledOptions {
+    open_with(
+        dir,
+        SledOptions {
             segment_size,
             ..SledOptions::default()
         },
+    )
+}
+
+fn open_with(dir: &Path, sled: SledOptions) -> EventStore {
+    let options = StoreOptions {
+        sled,
         ..StoreOptions::default()
     };
     EventStore::open(dir, options).expect("the store opens")
@@ -26,11 +34,17 @@ fn open(dir: &Path, segment_size: usize) -> EventStore {
 
 /// The segment size sled recorded in the directory's `conf` file.
 fn recorded_segment_size(dir: &Path) -> String {
+    recorded(dir, "segment_size")
+}
+
+/// A setting sled recorded in the directory's `conf` file.
+fn recorded(dir: &Path, name: &str) -> String {
     let conf = std::fs::read(dir.join("conf")).unwrap();
+    let prefix = format!("{name}: ");
     String::from_utf8_lossy(&conf)
         .lines()
-        .find_map(|line| line.strip_prefix("segment_size: ").map(str::to_string))
-        .expect("sled records its segment size")
+        .find_map(|line| line.strip_prefix(&prefix).map(str::to_string))
+        .expect("sled records the setting")
 }
 
 async fn append_ten(store: &EventStore, stream: &str) {
@@ -76,4 +90,38 @@ async fn a_new_directory_gets_the_segment_size_asked() {
     store.close().await.unwrap();
     drop(store);
     assert_eq!(recorded_segment_size(dir.path()), NEW_SEGMENT.to_string());
+}
+
+#[tokio::test]
+async fn a_directory_keeps_the_compression_it_was_created_with() {
+    for created_compressed in [false, true] {
+        let compression = |compressed: bool| SledOptions {
+            compression: compressed.then_some(3),
+            ..SledOptions::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_with(dir.path(), compression(created_compressed));
+        append_ten(&store, "old-1").await;
+        store.close().await.unwrap();
+        drop(store);
+
+        let store = open_with(dir.path(), compression(!created_compressed));
+        assert_eq!(store.read_all(1, 100).unwrap().len(), 10);
+        append_ten(&store, "new-1").await;
+        assert!(matches!(
+            store.verify().unwrap(),
+            Verification::Intact { head } if head.position == 20
+        ));
+        store.close().await.unwrap();
+        drop(store);
+        assert_eq!(
+            recorded(dir.path(), "use_compression"),
+            created_compressed.to_string()
+        );
+
+        let store = open_with(dir.path(), SledOptions::default());
+        let all = store.read_all(1, 100).unwrap();
+        assert_eq!(all.len(), 20);
+        assert_eq!(all[19].stream_id.as_str(), "new-1");
+    }
 }
