@@ -8,7 +8,11 @@
 //! atomic write of a pointer ([`Storage::switch`]): the rows are never all
 //! held in one list, a crash mid-rewrite leaves the previous read models in
 //! place, and the previous tree is dropped afterwards
-//! ([`Storage::release_previous`]).
+//! ([`Storage::release_previous`]). A rebuild begins its rewrite first
+//! ([`Storage::begin_rewrite`]) and hands the rows the live model keeps on
+//! disk (the timeline) to the other tree as it goes ([`Storage::write_ahead`]).
+//! The live model reads those rows from the current tree
+//! ([`Storage::keep_on_disk`]).
 //!
 //! Rows are stored in the binary form of [`crate::model::codec`]; JSON rows
 //! written by earlier versions are still read (no rebuild needed).
