@@ -292,8 +292,8 @@ pub enum LoadError {
 /// The key, in `survey_respondents`, of the responses of `stakeholder_id` to
 /// `survey_id`: a row per survey and stakeholder (a count), so that a
 /// response changes a small row, not the survey's (which the live model
-/// writes again with each batch that changes it: with tens of thousands of
-/// respondents, megabytes per batch).
+/// writes again with each batch that changes it: with 14,000 respondents,
+/// half a megabyte per survey and batch).
 pub fn survey_respondent_key(survey_id: &str, stakeholder_id: &str) -> String {
     format!("{survey_id}/{stakeholder_id}")
 }
