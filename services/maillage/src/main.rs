@@ -10,6 +10,14 @@ use maillage::cli::{
 };
 use maillage_service_kit::{init_tracing, ServiceConfig};
 
+/// mimalloc rather than glibc's malloc: the read models, rebuilds and
+/// `as_of` replays allocate and free gigabytes of small rows, which glibc's
+/// heap kept (a rebuild's memory was not given back) and fragmented (loading
+/// the models after a rebuild spent most of its time searching the heap);
+/// see docs/benchmarks.md, "Bounded memory and rebuild".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Maillage: the engagement of a territory's actors in a tiers-lieux project.
 #[derive(Parser)]
 #[command(name = "maillage", version)]

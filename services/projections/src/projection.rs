@@ -288,10 +288,13 @@ impl LiveProjection {
 
     /// Replays every source into `fresh` from its start to its end, by steps
     /// of [`PROGRESS_STEP`] events, reporting each step; returns how many.
+    /// With `write_ahead`, the rows the live model keeps on disk are handed
+    /// to the storage after each step rather than held.
     async fn replay_reporting(
         &self,
         fresh: &mut ReadModel,
         sources: &[SharedSource],
+        write_ahead: bool,
     ) -> Result<u64, ProjectionError> {
         let mut replayed = 0;
         for source in sources {
@@ -301,6 +304,9 @@ impl LiveProjection {
                 replayed += step;
                 self.progress
                     .send_modify(|progress| progress.replayed = replayed);
+                if write_ahead {
+                    self.storage.write_ahead(fresh.drain_kept_on_disk())?;
+                }
                 if step == 0 || fresh.checkpoint(source.context()) < until {
                     break;
                 }
@@ -311,9 +317,13 @@ impl LiveProjection {
 
     /// The rebuild itself (see [`LiveProjection::rebuild`]).
     async fn rebuild_models(&self, sources: &[SharedSource]) -> Result<u64, ProjectionError> {
-        // Untracked while it is built: every row is written by `prepare`.
+        // Untracked while it is built: every row is written by `prepare`, or
+        // handed to the storage ahead of it (the timeline's, when it takes them).
         let mut fresh = ReadModel::for_replay();
-        let mut replayed = self.replay_reporting(&mut fresh, sources).await?;
+        let write_ahead = self.storage.begin_rewrite()?;
+        let mut replayed = self
+            .replay_reporting(&mut fresh, sources, write_ahead)
+            .await?;
         replayed += self.catch_up(&mut fresh, sources).await?;
         self.progress
             .send_modify(|progress| progress.replayed = replayed);
@@ -331,6 +341,8 @@ impl LiveProjection {
             }
             let changes = fresh.take_changes().map_err(StorageError::from)?;
             self.storage.switch(changes)?;
+            // Every row is stored: the ones it need not hold are read there.
+            self.storage.keep_on_disk(&mut fresh);
             let checkpoints = fresh.checkpoints().clone();
             *live = std::mem::take(&mut fresh);
             drop(live);

@@ -8,15 +8,19 @@
 //! atomic write of a pointer ([`Storage::switch`]): the rows are never all
 //! held in one list, a crash mid-rewrite leaves the previous read models in
 //! place, and the previous tree is dropped afterwards
-//! ([`Storage::release_previous`]).
+//! ([`Storage::release_previous`]). A rebuild begins its rewrite first
+//! ([`Storage::begin_rewrite`]) and hands the rows the live model keeps on
+//! disk (the timeline) to the other tree as it goes ([`Storage::write_ahead`]).
+//! The live model reads those rows from the current tree
+//! ([`Storage::keep_on_disk`]).
 //!
 //! Rows are stored in the binary form of [`crate::model::codec`]; JSON rows
 //! written by earlier versions are still read (no rebuild needed).
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-use crate::model::{Change, LoadError, ReadModel};
+use crate::model::{storage_key, Change, CurrentTree, LoadError, ReadModel};
 
 /// The sled tree of the read models (the current one unless a rebuild
 /// switched to [`ALTERNATE_TREE`]).
@@ -30,6 +34,12 @@ pub const META_TREE: &str = "projections.meta";
 
 /// The key, in [`META_TREE`], of the current read-model tree's name (absent: [`TREE`]).
 const CURRENT: &[u8] = b"current-tree";
+
+/// The page cache of the read-model database, in bytes (half the event
+/// stores' default): the live model reads its stored rows only at start and
+/// for the tables kept on disk (a stakeholder's timeline), a few at a time,
+/// and sled's cache grows to its capacity as the rows are written.
+pub const CACHE_CAPACITY: u64 = 32 * 1024 * 1024;
 
 /// Rows per sled batch when a full rewrite is streamed.
 pub const REWRITE_BATCH: usize = 20_000;
@@ -57,9 +67,22 @@ pub trait Storage: Send + Sync + 'static {
     fn load(&self) -> Result<ReadModel, StorageError>;
     /// Writes `changes` (row updates with their checkpoints) atomically and durably.
     fn commit(&self, changes: Vec<Change>) -> Result<(), StorageError>;
+    /// Starts a full rewrite: returns whether the storage takes rows ahead
+    /// of [`Storage::prepare`] ([`Storage::write_ahead`]); a storage that
+    /// does not (the default) needs every row in the model it prepares.
+    fn begin_rewrite(&self) -> Result<bool, StorageError> {
+        Ok(false)
+    }
+    /// Writes `rows`, taken out of the model being rebuilt
+    /// ([`ReadModel::drain_kept_on_disk`]), where its [`Storage::prepare`]
+    /// will write the others (after [`Storage::begin_rewrite`] said yes).
+    fn write_ahead(&self, _rows: Vec<Change>) -> Result<(), StorageError> {
+        Ok(())
+    }
     /// Writes every row and checkpoint of `model` where they will replace
-    /// everything stored at the next [`Storage::switch`], durably; what is
-    /// stored now is untouched (commits go on).
+    /// everything stored at the next [`Storage::switch`] (beside the rows
+    /// written ahead since [`Storage::begin_rewrite`], if it was called),
+    /// durably; what is stored now is untouched (commits go on).
     fn prepare(&self, model: &ReadModel) -> Result<(), StorageError>;
     /// Writes `changes` (made to the model since its [`Storage::prepare`])
     /// over the prepared rows, then makes them what is stored, atomically
@@ -67,9 +90,16 @@ pub trait Storage: Send + Sync + 'static {
     fn switch(&self, changes: Vec<Change>) -> Result<(), StorageError>;
     /// Frees what the last [`Storage::switch`] replaced.
     fn release_previous(&self) -> Result<(), StorageError>;
+    /// Makes `model` (every row of which is stored, e.g. a rebuilt model
+    /// after its [`Storage::switch`]) read the rows it need not hold in
+    /// memory from the storage ([`ReadModel::keep_on_disk`]); a storage that
+    /// keeps nothing leaves it as it is.
+    fn keep_on_disk(&self, _model: &mut ReadModel) {}
     /// Replaces everything stored with every row and checkpoint of `model`,
     /// atomically and durably.
     fn replace_all(&self, model: &ReadModel) -> Result<(), StorageError> {
+        // Begun afresh: nothing an interrupted rebuild wrote ahead is kept.
+        self.begin_rewrite()?;
         self.prepare(model)?;
         self.switch(Vec::new())?;
         self.release_previous()
@@ -110,8 +140,12 @@ impl Storage for MemoryStorage {
 pub struct SledStorage {
     db: sled::Db,
     meta: sled::Tree,
-    /// The current read-model tree (switched by [`Storage::switch`]).
-    tree: RwLock<sled::Tree>,
+    /// The current read-model tree (switched by [`Storage::switch`]), shared
+    /// with the live model's tables kept on disk.
+    tree: CurrentTree,
+    /// The tree a rewrite begun by [`Storage::begin_rewrite`] fills, until
+    /// its [`Storage::prepare`].
+    begun: Mutex<Option<sled::Tree>>,
     /// One rewrite at a time: the tree [`Storage::prepare`] filled, until
     /// [`Storage::switch`] makes it current; then the tree it replaced,
     /// until [`Storage::release_previous`] drops it.
@@ -123,7 +157,11 @@ impl SledStorage {
     /// a previous handle of this process is still releasing).
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
         std::fs::create_dir_all(dir).map_err(sled::Error::Io)?;
-        let db = maillage_eventstore::open_sled(dir, &maillage_eventstore::SledOptions::default())?;
+        let options = maillage_eventstore::SledOptions {
+            cache_capacity: CACHE_CAPACITY,
+            ..maillage_eventstore::SledOptions::default()
+        };
+        let db = maillage_eventstore::open_sled(dir, &options)?;
         Self::with_db(db)
     }
 
@@ -138,7 +176,8 @@ impl SledStorage {
         Ok(Self {
             db,
             meta,
-            tree: RwLock::new(tree),
+            tree: Arc::new(RwLock::new(tree)),
+            begun: Mutex::new(None),
             rewrite: Mutex::new(None),
         })
     }
@@ -156,6 +195,26 @@ impl SledStorage {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The tree a rewrite has begun to fill. A poisoned lock only means a
+    /// panic mid-rewrite: the next rewrite starts the other tree afresh.
+    fn begun(&self) -> MutexGuard<'_, Option<sled::Tree>> {
+        self.begun
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The other tree than the current one, emptied: a rewrite's.
+    fn fresh_other_tree(&self) -> Result<sled::Tree, StorageError> {
+        let other = if self.tree().name().as_ref() == ALTERNATE_TREE.as_bytes() {
+            TREE
+        } else {
+            ALTERNATE_TREE
+        };
+        // Whatever an interrupted rewrite left in the other tree goes first.
+        self.db.drop_tree(other)?;
+        Ok(self.db.open_tree(other)?)
+    }
+
     /// The current read-model tree. A poisoned lock only means a panic while
     /// switching trees after the pointer was written or before: either tree
     /// handle is whole, so it is recovered.
@@ -169,11 +228,21 @@ impl SledStorage {
 impl Storage for SledStorage {
     fn load(&self) -> Result<ReadModel, StorageError> {
         let mut model = ReadModel::new();
-        for entry in self.tree().iter() {
+        self.keep_on_disk(&mut model);
+        // The rows of `timeline` stay on disk: not even read.
+        let tree = self.tree();
+        let timeline = storage_key("timeline", "");
+        let mut after_timeline = timeline.clone();
+        after_timeline.push(u8::MAX);
+        for entry in tree.range(..timeline).chain(tree.range(after_timeline..)) {
             let (key, value) = entry?;
             model.load_row(&key, &value)?;
         }
         Ok(model)
+    }
+
+    fn keep_on_disk(&self, model: &mut ReadModel) {
+        model.keep_on_disk(self.tree.clone());
     }
 
     fn commit(&self, changes: Vec<Change>) -> Result<(), StorageError> {
@@ -194,17 +263,40 @@ impl Storage for SledStorage {
         Ok(())
     }
 
+    fn begin_rewrite(&self) -> Result<bool, StorageError> {
+        let mut begun = self.begun();
+        *begun = None;
+        *self.rewrite() = None;
+        *begun = Some(self.fresh_other_tree()?);
+        Ok(true)
+    }
+
+    fn write_ahead(&self, rows: Vec<Change>) -> Result<(), StorageError> {
+        let begun = self.begun();
+        let tree = begun.as_ref().ok_or_else(|| {
+            sled::Error::Unsupported("rows written ahead of a rewrite not begun".into())
+        })?;
+        for rows in rows.chunks(REWRITE_BATCH) {
+            let mut batch = sled::Batch::default();
+            for (key, value) in rows {
+                match value {
+                    Some(value) => batch.insert(key.as_slice(), value.as_slice()),
+                    None => batch.remove(key.as_slice()),
+                }
+            }
+            tree.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+
     fn prepare(&self, model: &ReadModel) -> Result<(), StorageError> {
+        let begun = self.begun().take();
         let mut rewrite = self.rewrite();
-        let other = if self.tree().name().as_ref() == ALTERNATE_TREE.as_bytes() {
-            TREE
-        } else {
-            ALTERNATE_TREE
-        };
-        // Whatever an interrupted rewrite left in the other tree goes first.
         *rewrite = None;
-        self.db.drop_tree(other)?;
-        let fresh = self.db.open_tree(other)?;
+        let fresh = match begun {
+            Some(begun) => begun,
+            None => self.fresh_other_tree()?,
+        };
         let mut batch = sled::Batch::default();
         let mut pending = 0;
         model.write_rows(|key, value| -> Result<(), StorageError> {

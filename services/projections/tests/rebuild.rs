@@ -40,6 +40,14 @@ impl Storage for Paused {
         self.inner.commit(changes)
     }
 
+    fn begin_rewrite(&self) -> Result<bool, StorageError> {
+        self.inner.begin_rewrite()
+    }
+
+    fn write_ahead(&self, rows: Vec<Change>) -> Result<(), StorageError> {
+        self.inner.write_ahead(rows)
+    }
+
     fn prepare(&self, model: &ReadModel) -> Result<(), StorageError> {
         self.inner.prepare(model)?;
         self.written.lock().unwrap().send(()).unwrap();
@@ -53,6 +61,10 @@ impl Storage for Paused {
 
     fn release_previous(&self) -> Result<(), StorageError> {
         self.inner.release_previous()
+    }
+
+    fn keep_on_disk(&self, model: &mut ReadModel) {
+        self.inner.keep_on_disk(model);
     }
 }
 

@@ -32,7 +32,8 @@
 //! With `--steady`, only the steady state of a live projection on sled: a
 //! rebuild into a fresh read-model database against the raw replay (and how
 //! long a query of the previous models waited while it ran), the resident
-//! memory holding the rebuilt models, and after loading them back from sled.
+//! memory holding the rebuilt models, and after loading them back from sled
+//! (with the rows and bytes each table stores).
 //!
 //! The last line printed is one JSON object with every figure.
 //!
@@ -49,12 +50,17 @@ use generator::{Plan, Rng, Writer, END, EPCI};
 use maillage_eventstore::EventStore;
 use maillage_projections::queries::{territory, Page};
 use maillage_projections::{
-    local_sources, replay, snapshot, LiveProjection, MemoryStorage, SharedSource, SledStorage,
-    Snapshots,
+    local_sources, replay, snapshot, storage, LiveProjection, MemoryStorage, SharedSource,
+    SledStorage, Snapshots,
 };
 use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryRef};
 use prost::Message;
+
+/// The allocator of `maillage up` (see `services/maillage/src/main.rs`), so
+/// that the figures are those of the platform.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The projections' rebuild and as-of replay over a generated platform.
 #[derive(clap::Parser)]
@@ -255,8 +261,11 @@ async fn steady(
     trim();
     let released = rss_mib("VmRSS");
     let started = Instant::now();
-    let live = LiveProjection::open(Arc::new(SledStorage::open(read_models.path())?))?;
+    let storage = Arc::new(SledStorage::open(read_models.path())?);
+    let live = LiveProjection::open(storage.clone())?;
     let load = started.elapsed().as_secs_f64();
+    let tables = table_sizes(&storage)?;
+    println!("stored read-model rows by table (rows, MiB of keys and rows): {tables}");
     trim();
     let loaded = rss_mib("VmRSS");
     let started = Instant::now();
@@ -268,9 +277,37 @@ async fn steady(
         report.contacts
     );
     Ok(format!(
-        "{{\"events\":{read},\"raw_read_all_per_s\":{raw_rate:.0},\"rebuild_sled_per_s\":{rebuild_rate:.0},\"ratio_sled\":{:.3},\"rebuild_peak_rss_mib\":{rebuild_peak:.0},\"rss_base_mib\":{base:.0},\"longest_query_wait_s\":{longest_query:.3},\"rss_held_mib\":{held:.0},\"report_s\":{query:.3},\"load_s\":{load:.2},\"rss_released_mib\":{released:.0},\"rss_loaded_mib\":{loaded:.0},\"report_loaded_s\":{query_loaded:.3}}}",
+        "{{\"events\":{read},\"raw_read_all_per_s\":{raw_rate:.0},\"rebuild_sled_per_s\":{rebuild_rate:.0},\"ratio_sled\":{:.3},\"rebuild_peak_rss_mib\":{rebuild_peak:.0},\"rss_base_mib\":{base:.0},\"longest_query_wait_s\":{longest_query:.3},\"rss_held_mib\":{held:.0},\"report_s\":{query:.3},\"load_s\":{load:.2},\"rss_released_mib\":{released:.0},\"rss_loaded_mib\":{loaded:.0},\"report_loaded_s\":{query_loaded:.3},\"tables\":{tables}}}",
         rebuild_rate / raw_rate
     ))
+}
+
+/// The rows of each table in the read-model database (both trees: the one a
+/// rebuild replaced is dropped), and the MiB of their keys and stored rows,
+/// as a JSON object: what the models would hold, and where the bytes are.
+fn table_sizes(storage: &SledStorage) -> anyhow::Result<String> {
+    let mut sizes = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    for name in [storage::TREE, storage::ALTERNATE_TREE] {
+        for entry in storage.db().open_tree(name)?.iter() {
+            let (key, value) = entry?;
+            let table = key.split(|byte| *byte == 0).next().unwrap_or_default();
+            let size = sizes
+                .entry(String::from_utf8_lossy(table).into_owned())
+                .or_default();
+            size.0 += 1;
+            size.1 += (key.len() + value.len()) as u64;
+        }
+    }
+    let fields: Vec<String> = sizes
+        .iter()
+        .map(|(table, (rows, bytes))| {
+            format!(
+                "\"{table}\":[{rows},{:.1}]",
+                *bytes as f64 / (1 << 20) as f64
+            )
+        })
+        .collect();
+    Ok(format!("{{{}}}", fields.join(",")))
 }
 
 /// Feeds the three logs to a live projection (in memory, with `snapshots`)

@@ -6,6 +6,9 @@
 //! **Memory.** The tables with a row per contact or per fact
 //! (`interactions`, `timeline`) hold each row in its compact binary form
 //! ([`Packed`]); the others, a few thousand rows, as structs ([`Table`]).
+//! The live model on sled keeps the `timeline` rows in the database only
+//! ([`DiskTable`], [`ReadModel::keep_on_disk`]): only the per-stakeholder
+//! timeline reads them, a few at a time.
 //! Who took part in which contact is read from the `interactions` rows
 //! themselves (the first fields of their binary form, [`ContactHead`]): the
 //! former `contacts` index (a row per participant and contact) is no longer
@@ -15,13 +18,14 @@
 //! context (stakeholders: `stakeholders`, `interactions`, `contact_axes`;
 //! engagement: `actions`, `surveys`, `interviews`, `diagnostics`, `codes`, `lessons` and the
 //! engagement rows of `timeline`; governance: `consortia`, `meetings`,
-//! `commitments`, `commitment_axes` and its rows of `timeline`), and no update reads a row that
+//! `commitments`, `commitment_axes` and its rows of `timeline`; `survey_respondents`: engagement), and no update reads a row that
 //! another context writes: cross-context facts (a contact naming a stakeholder
 //! not registered yet, a vote before the membership) are joined at query
 //! time. Each context's events come in log order, so the final state is a
 //! function of each context's sequence alone, whatever the interleaving.
 
 pub mod codec;
+mod disk_table;
 mod packed;
 mod rows;
 mod table;
@@ -30,6 +34,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use maillage_proto::v1::EventEnvelope;
 
+pub use disk_table::{CurrentTree, DiskTable};
 pub use packed::Packed;
 pub use rows::*;
 pub use table::Table;
@@ -257,7 +262,7 @@ macro_rules! tables {
 tables! {
     stakeholders: Table<StakeholderRow>,
     interactions: Packed<InteractionRow>,
-    timeline: Packed<TimelineRow>,
+    timeline: DiskTable<TimelineRow>,
     actions: Table<ActionRow>,
     surveys: Table<SurveyRow>,
     interviews: Table<InterviewRow>,
@@ -269,6 +274,7 @@ tables! {
     commitments: Table<CommitmentRow>,
     contact_axes: Table<AxisTagsRow>,
     commitment_axes: Table<AxisTagsRow>,
+    survey_respondents: Table<u64>,
 }
 
 /// A stored row that cannot be read back.
@@ -281,6 +287,15 @@ pub enum LoadError {
     /// The row does not deserialise.
     #[error(transparent)]
     Row(#[from] codec::RowError),
+}
+
+/// The key, in `survey_respondents`, of the responses of `stakeholder_id` to
+/// `survey_id`: a row per survey and stakeholder (a count), so that a
+/// response changes a small row, not the survey's (which the live model
+/// writes again with each batch that changes it: with 14,000 respondents,
+/// half a megabyte per survey and batch).
+pub fn survey_respondent_key(survey_id: &str, stakeholder_id: &str) -> String {
+    format!("{survey_id}/{stakeholder_id}")
 }
 
 /// The storage key of `key` in `table`.
@@ -306,6 +321,50 @@ impl ReadModel {
         let mut model = Self::default();
         model.set_tracking(false);
         model
+    }
+
+    /// The stakeholders who answered the survey `survey_id` (whose row is
+    /// `survey`) and how many times each: the rows of `survey_respondents`,
+    /// and those a survey row stored before that table kept in itself
+    /// ([`SurveyRow::by_stakeholder`]; a stakeholder may be in both, each
+    /// count for the responses of its time).
+    pub fn respondents<'a>(
+        &'a self,
+        survey_id: &str,
+        survey: &'a SurveyRow,
+    ) -> impl Iterator<Item = (&'a str, u64)> + 'a {
+        let prefix = survey_respondent_key(survey_id, "");
+        let stored = survey
+            .by_stakeholder
+            .iter()
+            .map(|(id, count)| (id.as_str(), *count));
+        let rows = self
+            .survey_respondents
+            .with_prefix(&prefix)
+            .map(move |(key, count)| (&key[prefix.len()..], *count));
+        stored.chain(rows)
+    }
+
+    /// From now on, keeps the rows of `timeline` in `tree` only, not in
+    /// memory (the live model on sled: see [`DiskTable`]); every row of the
+    /// table must be stored there.
+    pub fn keep_on_disk(&mut self, tree: CurrentTree) {
+        self.timeline.keep_on_disk(tree, "timeline");
+    }
+
+    /// Takes the rows of the tables the live model keeps on disk (`timeline`)
+    /// out of this model, as storage rows: a rebuild hands them to the
+    /// storage as it goes ([`crate::storage::Storage::write_ahead`]) rather
+    /// than holding them until its end. They are no longer read from this
+    /// model (the live model reads them from the storage once the rebuilt
+    /// model is switched in). Rows of one event are never split: the
+    /// projector reads no row of the table but those of the event it folds.
+    pub fn drain_kept_on_disk(&mut self) -> Vec<Change> {
+        self.timeline
+            .drain()
+            .into_iter()
+            .map(|(key, value)| (storage_key("timeline", &key), Some(value)))
+            .collect()
     }
 
     /// The last position applied from `context`'s log (0: none).

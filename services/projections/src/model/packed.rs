@@ -112,6 +112,25 @@ impl<V> Packed<V> {
         })
     }
 
+    /// Forgets every row and change (for [`super::DiskTable`], whose rows
+    /// are then in the database).
+    pub(super) fn clear(&mut self) {
+        self.rows.clear();
+        self.dirty.clear();
+    }
+
+    /// The keys and binary forms of the rows whose key starts with `prefix`,
+    /// in key order (for [`super::DiskTable`]).
+    pub(super) fn binary_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
+        self.rows
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(key, _)| key.starts_with(prefix))
+            .map(|(key, bytes)| (key.as_ref(), bytes.as_ref()))
+    }
+
     /// The changed rows since the last call (value `None`: deleted), in
     /// their stored form; forgets the changes.
     pub fn take_changes(&mut self) -> Result<Vec<RowChange>, serde_json::Error> {

@@ -319,7 +319,9 @@ pub struct SurveyRow {
     pub anonymous_by_commune: BTreeMap<String, u64>,
     /// Anonymous respondents by `EngagementAudience`.
     pub anonymous_by_audience: BTreeMap<i32, u64>,
-    /// Stakeholder respondents (their commune is joined at query time).
+    /// Stakeholder respondents, in rows stored before they had a table of
+    /// their own (empty since: see [`super::ReadModel::respondents`]); their
+    /// commune is joined at query time.
     pub by_stakeholder: BTreeMap<String, u64>,
 }
 

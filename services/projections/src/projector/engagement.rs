@@ -10,7 +10,7 @@ use pb::survey_question::Kind;
 
 use super::{add_timeline, Event};
 use crate::labels;
-use crate::model::{QuestionRow, ReadModel};
+use crate::model::{survey_respondent_key, QuestionRow, ReadModel};
 use crate::time::opt_micros;
 
 fn set_venue(row: &mut crate::model::ActionRow, venue: Option<&pb::ActionVenue>) {
@@ -228,14 +228,23 @@ pub(super) fn survey_response_submitted(
     event: &Event<'_>,
     p: pb::SurveyResponseSubmitted,
 ) {
+    let mut respondent_id = String::new();
+    if let Some(pb::survey_respondent::Who::StakeholderId(id)) = p
+        .respondent
+        .as_ref()
+        .and_then(|respondent| respondent.who.as_ref())
+    {
+        // A row of its own, not an entry of the survey's row: the survey's
+        // row is written again with each batch that changes it.
+        *model
+            .survey_respondents
+            .upsert(&survey_respondent_key(&p.survey_id, id)) += 1;
+        respondent_id = id.clone();
+    }
     let row = model.surveys.upsert(&p.survey_id);
     row.responses += 1;
-    let mut respondent_id = String::new();
     match p.respondent.and_then(|respondent| respondent.who) {
-        Some(pb::survey_respondent::Who::StakeholderId(id)) => {
-            *row.by_stakeholder.entry(id.clone()).or_default() += 1;
-            respondent_id = id;
-        }
+        Some(pb::survey_respondent::Who::StakeholderId(_)) => {}
         Some(pb::survey_respondent::Who::Anonymous(anonymous)) => {
             *row.anonymous_by_commune
                 .entry(anonymous.commune_code)

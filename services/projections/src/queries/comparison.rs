@@ -18,6 +18,7 @@ pub const TABLES: crate::snapshot::Tables = &[
     "interactions",
     "actions",
     "surveys",
+    "survey_respondents",
     "interviews",
     "consortia",
     "meetings",

@@ -85,7 +85,7 @@ pub fn results(model: &ReadModel, survey_id: &str) -> Option<pb::SurveyResults> 
             result
         })
         .collect();
-    let (by_commune, by_audience) = breakdowns(model, survey);
+    let (by_commune, by_audience) = breakdowns(model, survey_id, survey);
     let (interviews, interview_codes) = super::coding::interview_codes(model, survey_id);
     Some(pb::SurveyResults {
         survey_id: survey_id.to_owned(),
@@ -122,7 +122,11 @@ pub fn list(model: &ReadModel, status: Option<i32>) -> Vec<pb::SurveyListItem> {
     items
 }
 
-fn breakdowns(model: &ReadModel, survey: &SurveyRow) -> (Vec<pb::LabelCount>, Vec<pb::LabelCount>) {
+fn breakdowns(
+    model: &ReadModel,
+    survey_id: &str,
+    survey: &SurveyRow,
+) -> (Vec<pb::LabelCount>, Vec<pb::LabelCount>) {
     let mut communes = BTreeMap::<String, u64>::new();
     let mut audiences = BTreeMap::<&'static str, u64>::new();
     for (code, count) in &survey.anonymous_by_commune {
@@ -133,7 +137,7 @@ fn breakdowns(model: &ReadModel, survey: &SurveyRow) -> (Vec<pb::LabelCount>, Ve
             .entry(labels::engagement_audience(*audience))
             .or_default() += count;
     }
-    for (stakeholder_id, count) in &survey.by_stakeholder {
+    for (stakeholder_id, count) in model.respondents(survey_id, survey) {
         let row = model
             .stakeholders
             .get(stakeholder_id)

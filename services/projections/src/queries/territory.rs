@@ -38,6 +38,7 @@ pub const TABLES: crate::snapshot::Tables = &[
     "interactions",
     "actions",
     "surveys",
+    "survey_respondents",
     "interviews",
     "consortia",
     "commitments",
@@ -313,7 +314,7 @@ pub fn report(
     report.actions_held_by_theme = label_counts(by_theme);
 
     // Survey responses and interviews from the territory.
-    for (_, survey) in model.surveys.iter() {
+    for (survey_id, survey) in model.surveys.iter() {
         let mut answered_here = false;
         for (code, count) in &survey.anonymous_by_commune {
             if let Some(commune) = acc.get_mut(code.as_str()) {
@@ -323,8 +324,8 @@ pub fn report(
                 answered_here = true;
             }
         }
-        for (id, count) in &survey.by_stakeholder {
-            let home = stakeholder_commune.get(id.as_str()).copied().unwrap_or("");
+        for (id, count) in model.respondents(survey_id, survey) {
+            let home = stakeholder_commune.get(id).copied().unwrap_or("");
             if let Some(commune) = acc.get_mut(home) {
                 commune.survey_responses += count;
                 commune.engaged = true;
