@@ -111,6 +111,7 @@ impl Sessions {
                     &maillage_eventstore::SledOptions {
                         cache_capacity: 8 * 1024 * 1024,
                         segment_size: 512 * 1024,
+                        ..maillage_eventstore::SledOptions::default()
                     },
                 )
                 .map_err(|error| {
