@@ -16,6 +16,7 @@
 //! # drop(stop); Ok(()) }
 //! ```
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -69,6 +70,8 @@ pub struct Server {
     followed: Vec<(&'static str, watch::Receiver<bool>)>,
     tls: Option<Identity>,
     request_timeout: Duration,
+    /// Services given a request timeout of their own (the longer applies).
+    service_timeouts: BTreeMap<&'static str, Duration>,
     requests_per_connection: usize,
 }
 
@@ -83,6 +86,7 @@ impl Server {
             followed: Vec::new(),
             tls: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            service_timeouts: BTreeMap::new(),
             requests_per_connection: DEFAULT_REQUESTS_PER_CONNECTION as usize,
         }
     }
@@ -105,6 +109,17 @@ impl Server {
     /// on. A client's shorter `grpc-timeout` still applies.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Lets the handlers of `service` (its gRPC name, e.g.
+    /// `maillage.v1.Projections`) answer within `timeout` when that is longer
+    /// than the server's request timeout: for services whose answers may need
+    /// minutes of work by design (a report `as_of` an instant replays the
+    /// logs), so that the server-wide limit, which catches stuck handlers,
+    /// does not cut them.
+    pub fn request_timeout_of(mut self, service: &'static str, timeout: Duration) -> Self {
+        self.service_timeouts.insert(service, timeout);
         self
     }
 
@@ -221,6 +236,7 @@ impl Server {
             followed,
             tls,
             request_timeout,
+            service_timeouts,
             requests_per_connection,
         } = self;
         let address = listener.local_addr().ok();
@@ -257,7 +273,10 @@ impl Server {
         let router = transport
             .layer(RpcLayer {
                 shutdown: shutdown_rx.clone(),
-                timeout: request_timeout,
+                timeouts: Arc::new(Timeouts {
+                    default: request_timeout,
+                    services: service_timeouts,
+                }),
             })
             .layer(AuthLayer::new(tokens))
             .add_routes(routes.routes());
@@ -458,7 +477,26 @@ impl RpcSpan {
 #[derive(Clone)]
 struct RpcLayer {
     shutdown: watch::Receiver<bool>,
-    timeout: Duration,
+    timeouts: Arc<Timeouts>,
+}
+
+/// How long a handler may take to answer.
+struct Timeouts {
+    /// The server's request timeout.
+    default: Duration,
+    /// Longer ones for some services, by gRPC name.
+    services: BTreeMap<&'static str, Duration>,
+}
+
+impl Timeouts {
+    /// The timeout of a call to `path` (`/package.Service/Method`): the
+    /// server's, or its service's when that is longer.
+    fn of(&self, path: &str) -> Duration {
+        let service = path.trim_start_matches('/').split('/').next().unwrap_or("");
+        self.services
+            .get(service)
+            .map_or(self.default, |timeout| (*timeout).max(self.default))
+    }
 }
 
 impl<S> tower_layer::Layer<S> for RpcLayer {
@@ -468,7 +506,7 @@ impl<S> tower_layer::Layer<S> for RpcLayer {
         RpcService {
             inner,
             shutdown: self.shutdown.clone(),
-            timeout: self.timeout,
+            timeouts: self.timeouts.clone(),
         }
     }
 }
@@ -477,7 +515,7 @@ impl<S> tower_layer::Layer<S> for RpcLayer {
 struct RpcService<S> {
     inner: S,
     shutdown: watch::Receiver<bool>,
-    timeout: Duration,
+    timeouts: Arc<Timeouts>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -507,12 +545,12 @@ where
         );
         request.extensions_mut().insert(RpcSpan(span.clone()));
         let started = Instant::now();
+        let timeout = self.timeouts.of(request.uri().path());
         let call = {
             let _entered = span.enter();
             self.inner.call(request)
         };
         let shutdown = self.shutdown.clone();
-        let timeout = self.timeout;
         let body_span = span.clone();
         Box::pin(
             async move {

@@ -161,6 +161,38 @@ async fn a_handler_that_does_not_answer_in_time_ends_with_deadline_exceeded() ->
     harness.stop().await
 }
 
+/// A service given a longer request timeout of its own (as the projections
+/// are, whose reports `as_of` an instant replay the logs) is not cut at the
+/// server's: the stalled call ends at the service's limit, not before; the
+/// other services keep the server's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_with_a_longer_timeout_of_its_own_is_not_cut_at_the_servers() -> Result<()> {
+    let longer = TIMEOUT * 4;
+    let mut harness = Harness::start_with(|server| {
+        server
+            .request_timeout(TIMEOUT)
+            .request_timeout_of(<Stalled as NamedService>::NAME, longer)
+            .add_service(Stalled)
+    })
+    .await?;
+    let mut admin = AdminClient::new(harness.channel().await?);
+    let started = std::time::Instant::now();
+    let ended = tokio::time::timeout(
+        WAIT,
+        admin.list_tokens(authed(ListTokensRequest {}, &harness.admin)),
+    )
+    .await?
+    .unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(ended.code(), Code::DeadlineExceeded, "{ended:?}");
+    assert_eq!(
+        ended.message(),
+        "no answer within the server's request timeout (1.2s)"
+    );
+    assert!(waited >= longer, "ended after {waited:?}");
+    harness.stop().await
+}
+
 /// The timeout counts until a stream opens, not while it runs: a live
 /// subscription still gets an event appended after several timeouts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

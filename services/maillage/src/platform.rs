@@ -155,6 +155,10 @@ pub async fn serve(
     stores.push(engagement.journal().store().clone());
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), broker = config.nats.servers().is_some(), "maillage is up");
     let served = Server::from_config(config)?
+        .request_timeout_of(
+            maillage_projections::grpc::SERVICE_NAME,
+            maillage_projections::grpc::REQUEST_TIMEOUT,
+        )
         .add_command_service(stakeholders.into_server(), &stakeholders_log)
         .add_command_service(engagement.into_server(), &engagement_log)
         .add_command_service(governance.into_server(), &governance_log)

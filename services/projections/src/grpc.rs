@@ -42,6 +42,20 @@ const MAX_QUIET_DAYS: u32 = 3_650;
 /// Roles that read the status.
 const STATUS_READERS: [Role; 3] = [Role::Analyst, Role::Auditor, Role::Tool];
 
+/// The gRPC name of the projections service.
+pub const SERVICE_NAME: &str =
+    <ProjectionsServer<ProjectionsService> as tonic::server::NamedService>::NAME;
+
+/// How long a projections RPC may take before the server ends it (when the
+/// server's own request timeout is shorter): a report `as_of` an instant
+/// loads a snapshot and replays a tail of the logs, or all of them when no
+/// snapshot is at or before the instant — about 2 minutes for a région's
+/// 1,000,000 events on a loaded machine (docs/benchmarks.md, "Région-scale
+/// run"), more for longer logs. Replays are bounded by their slots
+/// ([`heavy`]), not by this limit; the server-wide one, which catches stuck
+/// handlers, would only waste them (the replay runs on after the call ends).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 /// The projections service over a live projection and its source logs.
 #[derive(Clone)]
 pub struct ProjectionsService {
@@ -244,9 +258,7 @@ impl ProjectionsService {
         let at = opt_micros(as_of.as_ref());
         let now = at.unwrap_or_else(|| system_micros(self.clock.now()));
         self.with_model(at, queries::territory::TABLES, move |model| {
-            let mut report = queries::territory::report(model, territory, &reference, page);
-            (report.follow_ups_open, report.follow_ups_overdue) =
-                queries::follow_ups::open_and_overdue(model, territory, &reference, now);
+            let mut report = queries::territory::report_at(model, territory, &reference, page, now);
             report.as_of = as_of;
             Ok(finish(report, sources(model)))
         })

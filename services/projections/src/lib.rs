@@ -291,6 +291,7 @@ pub async fn serve(
     let consumer = projections
         .spawn_consumer(move |checkpoints| JetStreamFeed::new(feed_config.clone(), checkpoints));
     let result = Server::from_config(&config.service)?
+        .request_timeout_of(grpc::SERVICE_NAME, grpc::REQUEST_TIMEOUT)
         .add_service_with_health(
             projections
                 .service(Arc::new(SystemClock))

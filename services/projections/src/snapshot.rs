@@ -72,6 +72,13 @@ const EXTENSION: &str = "snap";
 /// recent past (a steering committee's quarter) is what as-of reports ask most.
 const RECENT_KEPT: usize = 4;
 
+/// Older snapshots are kept one per span of events growing by this factor
+/// ([`thinned`]): an `as_of` query in the past replays a tail of at most
+/// about two spans, a fifth of the events up to its instant at worst and
+/// usually a tenth or less, while the folder grows with the logarithm of
+/// the logs.
+const SPAN_GROWTH: f64 = 1.1;
+
 /// The names of the tables a query reads (a subset of [`TABLES`]).
 pub type Tables = &'static [&'static str];
 
@@ -319,26 +326,37 @@ pub fn step(latest: u64, every: u64) -> u64 {
 }
 
 /// Which snapshots to keep, given their events, most first: the
-/// [`RECENT_KEPT`] newest, then older ones further and further apart (each
-/// gap at least twice the previous, starting at twice `every`). An as-of
-/// query in the recent past replays at most `every` events past its snapshot;
-/// one `d` events back, about `d` at worst — while the folder holds a number
-/// of snapshots that grows with the logarithm of the logs.
+/// [`RECENT_KEPT`] newest, then the newest of each span of events — the spans
+/// start at `every` and each is [`SPAN_GROWTH`] times longer than the one
+/// before, on absolute event counts, so that thinning after each write (as
+/// [`Snapshots::write`] does) keeps the same older snapshots as thinning once
+/// at the end. An as-of query in the recent past replays at most `every`
+/// events past its snapshot; one with `n` events up to its instant, about a
+/// fifth of `n` at worst — while the folder holds a number of snapshots that
+/// grows with the logarithm of the logs.
 pub fn thinned(events_most_first: &[u64], every: u64) -> Vec<u64> {
-    let mut kept: Vec<u64> = events_most_first
+    let mut spans = std::collections::BTreeSet::new();
+    events_most_first
         .iter()
-        .take(RECENT_KEPT)
-        .copied()
-        .collect();
-    let mut gap = every.max(1).saturating_mul(2);
-    for &events in events_most_first.iter().skip(RECENT_KEPT) {
-        let last = kept.last().copied().unwrap_or(u64::MAX);
-        if last.saturating_sub(events) >= gap {
-            kept.push(events);
-            gap = gap.saturating_mul(2);
-        }
+        .enumerate()
+        .filter(|(index, events)| {
+            let newest_of_its_span = spans.insert(span(**events, every));
+            *index < RECENT_KEPT || newest_of_its_span
+        })
+        .map(|(_, events)| *events)
+        .collect()
+}
+
+/// The span of events `events` falls in (see [`thinned`]): 0 below `every`,
+/// then `k` from `every × SPAN_GROWTH^(k-1)` on.
+fn span(events: u64, every: u64) -> u64 {
+    let every = every.max(1);
+    if events < every {
+        return 0;
     }
-    kept
+    // Exact enough: a count a rounding moves to the next span is only kept
+    // or dropped with that span, the same way at every thinning.
+    1 + ((events as f64 / every as f64).ln() / SPAN_GROWTH.ln()).floor() as u64
 }
 
 /// Writes the snapshot file of `model` at `path`, synced.
@@ -505,19 +523,51 @@ mod tests {
     }
 
     #[test]
-    fn recent_snapshots_are_kept_and_older_ones_thinned_by_doubling_gaps() {
+    fn recent_snapshots_are_kept_and_older_ones_one_per_growing_span() {
         // A snapshot every 10 events, 100 of them: 1,000 events.
         let every = 10;
         let all: Vec<u64> = (1..=100).rev().map(|n| n * every).collect();
         let kept = thinned(&all, every);
         assert_eq!(&kept[..RECENT_KEPT], &[1000, 990, 980, 970]);
-        // Then gaps of at least 20, 40, 80, 160, 320 events.
-        assert_eq!(kept, vec![1000, 990, 980, 970, 950, 910, 830, 670, 350]);
+        // Then the newest of each span: every gap to the next kept is within
+        // a fifth of the events, and the oldest snapshots are all kept.
+        for pair in kept.windows(2) {
+            assert!(pair[0] - pair[1] <= pair[1] / 5 + every, "{kept:?}");
+        }
+        assert_eq!(kept.last(), Some(&10));
+        assert!(kept.len() < 40, "{} kept of 100", kept.len());
         // Thinning what was kept keeps it: the folder is stable between writes.
         assert_eq!(thinned(&kept, every), kept);
-        // A log ten times longer holds only a few more snapshots.
+        // A log ten times longer holds only a few dozen more snapshots.
         let longer: Vec<u64> = (1..=1000).rev().map(|n| n * every).collect();
-        assert!(thinned(&longer, every).len() <= kept.len() + 4);
+        assert!(thinned(&longer, every).len() <= kept.len() + 30);
         assert!(thinned(&[], every).is_empty());
+    }
+
+    #[test]
+    fn thinning_after_each_write_keeps_older_snapshots_as_thinning_once() {
+        // As a live projection writes them: a snapshot every 50,000 events up
+        // to 1,000,000, the folder thinned after each. Before, each thinning
+        // measured its gaps from the newest snapshots, so every older one
+        // was deleted in turn and only the four newest remained: an `as_of`
+        // query mid-way replayed half the logs.
+        let every = 50_000;
+        let mut folder: Vec<u64> = Vec::new();
+        for n in 1..=20u64 {
+            folder.insert(0, n * every);
+            folder = thinned(&folder, every);
+        }
+        let all: Vec<u64> = (1..=20u64).rev().map(|n| n * every).collect();
+        assert_eq!(folder, thinned(&all, every));
+        assert!(folder.len() > RECENT_KEPT + 8, "{folder:?}");
+        // Any instant past the first snapshot has one within a fifth of its events.
+        for events in every..=1_000_000 {
+            let nearest = folder.iter().find(|kept| **kept <= events).copied();
+            let nearest = nearest.unwrap_or(0);
+            assert!(
+                events - nearest <= events / 5 + every,
+                "{events}: {folder:?}"
+            );
+        }
     }
 }

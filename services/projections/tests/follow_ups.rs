@@ -169,11 +169,20 @@ fn follow_ups_are_listed_by_owner_territory_and_due_date() {
         ids(&follow_ups::list(&model, territory, &due_soon, now)),
         vec![FOURTH]
     );
-    // The territory report's counts: two open in the EPCI, one overdue.
+    // The territory report's counts: two open in the EPCI, one overdue, the
+    // same counted in the report's own pass over the contacts.
     assert_eq!(
         follow_ups::open_and_overdue(&model, territory, &epci, now),
         (2, 1)
     );
+    let report = maillage_projections::queries::territory::report_at(
+        &model,
+        territory,
+        &epci,
+        maillage_projections::queries::Page::ALL,
+        now,
+    );
+    assert_eq!((report.follow_ups_open, report.follow_ups_overdue), (2, 1));
 }
 
 #[test]

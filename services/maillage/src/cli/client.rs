@@ -197,6 +197,12 @@ pub fn explain(status: Status) -> anyhow::Error {
         (Code::Unavailable, None) => {
             format!("la plateforme est indisponible : {}", status.message())
         }
+        (Code::DeadlineExceeded, None) => format!(
+            "pas de réponse dans le délai du serveur ({}). Un rapport --as-of sur un long \
+             historique peut demander plusieurs minutes : relancez le serveur avec un \
+             --request-timeout plus long (en secondes), ou demandez une date plus récente.",
+            status.message()
+        ),
         (_, None) => status.message().to_owned(),
     };
     anyhow!("refusé ({code}{field}) : {text}")
@@ -222,5 +228,24 @@ fn code_name(code: Code) -> &'static str {
         Code::Unavailable => "UNAVAILABLE",
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_cut_by_the_servers_timeout_says_in_french_what_to_do() {
+        let status =
+            Status::deadline_exceeded("no answer within the server's request timeout (60s)");
+        let text = explain(status).to_string();
+        assert!(
+            text.starts_with(
+                "refusé (DEADLINE_EXCEEDED) : pas de réponse dans le délai du serveur"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("--request-timeout"), "{text}");
     }
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryRef as CogRef};
 
-use super::{commune_codes, consortium, follow_ups, resolve_territory, territory, Page};
+use super::{commune_codes, consortium, resolve_territory, territory, Page};
 use crate::model::ReadModel;
 
 /// The tables a comparison reads: the territory report's and the consortia's.
@@ -47,9 +47,7 @@ fn overlaps(territory: &Territory, covered: &[(i32, String)], communes: &BTreeSe
 
 /// The territory `reference` in `model`, judging what is overdue at `now` (µs).
 pub fn side(model: &ReadModel, territory: &Territory, reference: &CogRef, now: i64) -> Side {
-    let mut report = territory::report(model, territory, reference, Page::ALL);
-    (report.follow_ups_open, report.follow_ups_overdue) =
-        follow_ups::open_and_overdue(model, territory, reference, now);
+    let mut report = territory::report_at(model, territory, reference, Page::ALL, now);
     report.communes.clear();
     report.page = None;
     let communes = commune_codes(territory, reference);

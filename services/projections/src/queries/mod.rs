@@ -12,6 +12,7 @@
 //! - [`follow_ups`]: who owns which follow-up, due when;
 //! - [`engagement_lists`]: the actions, interviews and diagnostics;
 //! - [`stakeholder_map`]: influence × interest quadrants and positions;
+//! - [`contact_view`]: a contact's first fields read in place, without allocating;
 //! - [`joins`]: who is an élu or a business, where a stakeholder is, who was contacted;
 //! - this module: pagination and territory references.
 
@@ -20,6 +21,7 @@ pub mod audit;
 pub mod coding;
 pub mod comparison;
 pub mod consortium;
+pub mod contact_view;
 pub mod engagement_lists;
 pub mod follow_ups;
 pub mod joins;

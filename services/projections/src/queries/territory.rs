@@ -19,15 +19,17 @@
 //!   the commitments counted by theme that are tagged with it (actions,
 //!   surveys and interviews per axis are the report's business).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use maillage_proto::themes;
 use maillage_proto::v1 as pb;
 use maillage_territory::{Territory, TerritoryRef as CogRef};
 
-use super::joins::{communes_of, contact_stats, is_business, is_elu, kind_labels};
+use super::contact_view::ContactView;
+use super::joins::{communes_of, is_business, is_elu, kind_labels};
 use super::{label_counts, ratio, resolve_territory, to_pb_territory, Page};
 use crate::labels;
-use crate::model::{ActionRow, AxisTagsRow, InteractionHead, ReadModel};
+use crate::model::{ActionRow, AxisTagsRow, ReadModel, StakeholderRow};
 use crate::time::opt_timestamp;
 
 /// The tables the report reads (with the open and overdue follow-ups of
@@ -76,9 +78,9 @@ struct ByTheme(BTreeMap<i32, ThemeAcc>);
 
 impl ByTheme {
     /// Counts one item about `topics` with `count`.
-    fn add(&mut self, topics: &[i32], count: impl Fn(&mut ThemeAcc)) {
+    fn add(&mut self, topics: impl IntoIterator<Item = i32>, count: impl Fn(&mut ThemeAcc)) {
         for topic in topics {
-            count(self.0.entry(*topic).or_default());
+            count(self.0.entry(topic).or_default());
         }
     }
 
@@ -162,12 +164,45 @@ fn is_for(territory: &Territory, acc: &BTreeMap<&str, CommuneAcc>, action: &Acti
             .all(|commune| acc.contains_key(commune.code.as_str()))
 }
 
-/// The report for `reference` (already validated), with `page` of its communes.
+/// The report for `reference` (already validated), with `page` of its
+/// communes; its open and overdue follow-ups are left at 0 ([`report_at`]
+/// counts them).
 pub fn report(
     model: &ReadModel,
     territory: &Territory,
     reference: &CogRef,
     page: Page,
+) -> pb::TerritoryEngagementReport {
+    build(model, territory, reference, page, None)
+}
+
+/// The report for `reference` (already validated), with `page` of its
+/// communes, and the open follow-ups of contacts with a stakeholder of the
+/// territory and those of them overdue at `now` (µs), as
+/// [`super::follow_ups::open_and_overdue`] counts them, in the same pass over
+/// the contacts.
+pub fn report_at(
+    model: &ReadModel,
+    territory: &Territory,
+    reference: &CogRef,
+    page: Page,
+    now: i64,
+) -> pb::TerritoryEngagementReport {
+    build(model, territory, reference, page, Some(now))
+}
+
+/// The report, with the follow-ups counted when `now` is given. The contacts
+/// are read once: the territory's stakeholders are found first, then every
+/// contact with one of them is counted and marks its participants of the
+/// territory contacted (the figures of a full scan of every stakeholder's
+/// contacts: a stakeholder of the territory in a logged contact makes that
+/// contact one of the territory's).
+fn build(
+    model: &ReadModel,
+    territory: &Territory,
+    reference: &CogRef,
+    page: Page,
+    now: Option<i64>,
 ) -> pb::TerritoryEngagementReport {
     // Validated by the caller: an unknown territory cannot reach here, and
     // would only give an empty report.
@@ -176,7 +211,6 @@ pub fn report(
         .iter()
         .map(|commune| (commune.code.as_str(), CommuneAcc::default()))
         .collect();
-    let contacts = contact_stats(model);
 
     let mut report = pb::TerritoryEngagementReport {
         territory: Some(to_pb_territory(reference)),
@@ -189,11 +223,10 @@ pub fn report(
         ..Default::default()
     };
 
-    // Stakeholders, élus, businesses, contacts.
-    let mut kinds = BTreeMap::<String, u64>::new();
-    let mut in_territory = BTreeSet::<&str>::new();
-    let mut communes_with_elu = BTreeSet::<&str>::new();
-    let mut stakeholder_commune = BTreeMap::<&str, &str>::new();
+    // The registered stakeholders of the territory, and where every one is.
+    let mut members = Vec::<(&str, &StakeholderRow, Vec<&str>)>::new();
+    let mut in_territory = HashSet::<&str>::new();
+    let mut stakeholder_commune = HashMap::<&str, &str>::new();
     for (id, row) in model.stakeholders.iter() {
         if !row.registered {
             continue;
@@ -209,7 +242,53 @@ pub fn report(
             continue;
         }
         in_territory.insert(id.as_str());
-        let contacted = contacts.contains_key(id.as_str());
+        members.push((id.as_str(), row, mine));
+    }
+
+    // Their contacts, in one pass over every contact.
+    let mut contacted = HashSet::<&str>::new();
+    let mut by_topic = ByTheme::default();
+    let mut by_axis = ByAxis::default();
+    let mut last_contact: Option<i64> = None;
+    for (id, interaction) in model.interactions.prefixes::<ContactView<'_>>() {
+        if !interaction.logged {
+            continue;
+        }
+        let mut with_a_member = false;
+        for (participant, _) in interaction.participants.iter() {
+            if in_territory.contains(participant) {
+                with_a_member = true;
+                contacted.insert(participant);
+            }
+        }
+        if !with_a_member {
+            continue;
+        }
+        report.contacts += 1;
+        last_contact = last_contact.max(interaction.occurred_at);
+        if interaction.topics.is_empty() {
+            // A row stored before topics: its themes in the older vocabulary.
+            let older: Vec<i32> = interaction.themes.iter().copied().collect();
+            let topics = themes::topics_or_older(&[], &older, themes::from_interaction_value);
+            by_topic.add(topics, |t| t.contacts += 1);
+        } else {
+            by_topic.add(interaction.topics.iter().copied(), |t| t.contacts += 1);
+        }
+        by_axis.add(model.contact_axes.get(id), |a| a.contacts += 1);
+        if let Some(now) = now {
+            for due_at in interaction.open_follow_ups.0.iter() {
+                report.follow_ups_open += 1;
+                report.follow_ups_overdue += u64::from(due_at.is_some_and(|due| due < now));
+            }
+        }
+    }
+    report.last_contact_at = opt_timestamp(last_contact);
+
+    // Stakeholders, élus, businesses, contacted.
+    let mut kinds = BTreeMap::<String, u64>::new();
+    let mut communes_with_elu = BTreeSet::<&str>::new();
+    for (id, row, mine) in &members {
+        let contacted = contacted.contains(id);
         if let Some(located) = acc.get_mut(row.commune.as_str()) {
             located.stakeholders += 1;
             for label in kind_labels(row) {
@@ -232,7 +311,7 @@ pub fn report(
             report.elus += 1;
             if contacted {
                 report.elus_engaged += 1;
-                for code in &mine {
+                for code in mine {
                     if let Some(commune) = acc.get_mut(code) {
                         commune.elus_contacted += 1;
                         commune.engaged = true;
@@ -243,23 +322,6 @@ pub fn report(
         }
     }
     report.stakeholders_by_kind = label_counts(kinds.iter().map(|(k, v)| (k.as_str(), *v)));
-    let mut by_topic = ByTheme::default();
-    let mut by_axis = ByAxis::default();
-    let mut last_contact: Option<i64> = None;
-    for (id, interaction) in model.interactions.prefixes::<InteractionHead<'_>>() {
-        if interaction.logged
-            && interaction
-                .participants
-                .iter()
-                .any(|(id, _)| in_territory.contains(id))
-        {
-            report.contacts += 1;
-            last_contact = last_contact.max(interaction.occurred_at);
-            by_topic.add(&interaction.topics(), |t| t.contacts += 1);
-            by_axis.add(model.contact_axes.get(id), |a| a.contacts += 1);
-        }
-    }
-    report.last_contact_at = opt_timestamp(last_contact);
 
     // Actions held in the territory and the people they reached.
     let held = [
@@ -300,7 +362,7 @@ pub fn report(
         report.anonymous_people_reached += anonymous;
         named.extend(action.attendees.iter().map(String::as_str));
         report.actions_held += 1;
-        by_topic.add(&action.topics(), |t| t.actions_held += 1);
+        by_topic.add(action.topics(), |t| t.actions_held += 1);
         *by_kind.entry(labels::action_kind(action.kind)).or_default() += 1;
         for theme in &action.themes {
             *by_theme
@@ -334,7 +396,7 @@ pub fn report(
             }
         }
         if answered_here {
-            by_topic.add(&survey.topics(), |t| t.surveys += 1);
+            by_topic.add(survey.topics(), |t| t.surveys += 1);
         }
     }
     for (_, interview) in model.interviews.iter() {
@@ -348,7 +410,7 @@ pub fn report(
         };
         if let Some(commune) = acc.get_mut(home) {
             commune.engaged = true;
-            by_topic.add(&interview.topics(), |t| t.interviews += 1);
+            by_topic.add(interview.topics(), |t| t.interviews += 1);
         }
     }
 
@@ -379,7 +441,7 @@ pub fn report(
         if topic == 0 {
             continue;
         }
-        by_topic.add(&[topic], |t| {
+        by_topic.add([topic], |t| {
             t.commitments += 1;
             t.commitments_done += u64::from(done);
         });
