@@ -11,13 +11,20 @@
 //! after the other. Fill a directory with `append_bench --keep DIR`. The last
 //! line printed is one JSON object with every figure.
 //!
-//! `cargo run --release -p maillage-eventstore --example replay_bench -- --dir DIR`
+//! `cargo run --release -p maillage-eventstore --example replay_bench -- --dir DIR`;
+//! with `--features mimalloc`, the process allocates as the platform's
+//! binaries do (mimalloc) rather than with glibc's malloc.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use maillage_eventstore::{EventStore, StoreOptions, Subscription, SubscriptionFilter};
+
+/// The allocator of the platform's binaries, when the feature asks for it.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Replay rates of the store in a directory.
 #[derive(clap::Parser)]
