@@ -24,6 +24,9 @@
 //! `cargo run --release -p maillage-eventstore --example append_bench -- --writers 64 --events 200000`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
+#[path = "common/peak_rss.rs"]
+mod peak_rss;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -126,22 +129,7 @@ fn next_event(payloads: &Payloads, writers: usize, writer: usize, n: usize) -> E
 
 /// Bytes of the record an event appended to a `bench-NN` stream becomes.
 fn record_bytes_of(event: &EventData) -> usize {
-    // Fixed header (format, position, version, id, time, prev hash), length prefixes, hash.
-    1 + 8
-        + 8
-        + 16
-        + 8
-        + 32
-        + 6 * 2
-        + 4
-        + 32
-        + "bench-00".len()
-        + event.event_type.len()
-        + event.payload.len()
-        + event.metadata.actor.len()
-        + event.metadata.request_id.len()
-        + event.metadata.correlation_id.len()
-        + event.metadata.causation_id.len()
+    maillage_eventstore::record_len("bench-00", event)
 }
 
 fn event(writer: usize, n: usize) -> EventData {
@@ -351,18 +339,6 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
     })
 }
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = <Args as clap::Parser>::parse();
@@ -434,7 +410,10 @@ async fn main() -> anyhow::Result<()> {
         ]));
     }
     // The store's own footprint, before the baselines run in this process.
-    json.extend(serde_json_like(&[("peak_rss_mib", peak_rss_mib())]));
+    json.extend(serde_json_like(&[(
+        "peak_rss_mib",
+        peak_rss::peak_rss_mib(),
+    )]));
     store.close().await?;
     drop(store);
     if args.no_baselines {

@@ -16,6 +16,9 @@
 //! binaries do (mimalloc) rather than with glibc's malloc.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed step is a failed test
 
+#[path = "common/peak_rss.rs"]
+mod peak_rss;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -60,18 +63,6 @@ async fn subscription_rate(mut subscription: Subscription, head: u64) -> anyhow:
     Ok(head as f64 / started.elapsed().as_secs_f64())
 }
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = <Args as clap::Parser>::parse();
@@ -103,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
             "\"filtered_subscription_events_per_sec\":{filtered:.0}"
         ));
     }
-    figures.push(format!("\"peak_rss_mib\":{:.0}", peak_rss_mib()));
+    figures.push(format!("\"peak_rss_mib\":{:.0}", peak_rss::peak_rss_mib()));
     store.close().await?;
     println!("{{{}}}", figures.join(","));
     Ok(())

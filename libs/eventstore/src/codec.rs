@@ -32,6 +32,14 @@ pub fn event_size(event: &EventData) -> usize {
         + m.causation_id.len()
 }
 
+/// Bytes of the record `event` becomes in stream `stream_id` (what the log
+/// stores of it: the fixed header, the six length prefixes and the texts, the
+/// payload's length and bytes, the hash).
+pub fn record_len(stream_id: &str, event: &EventData) -> usize {
+    const FIXED: usize = 1 + 8 + 8 + 16 + 8 + HASH_LEN + 6 * 2 + 4 + HASH_LEN;
+    FIXED + stream_id.len() + event_size(event)
+}
+
 /// Microseconds since the Unix epoch (negative before it), saturating.
 pub fn to_micros(at: SystemTime) -> i64 {
     match at.duration_since(UNIX_EPOCH) {
@@ -285,6 +293,20 @@ mod tests {
         assert!(event.same_content(&record));
         assert_eq!(to_micros(record.recorded_at), 1_700_000_000_000_123);
         assert_eq!(content_hash(&record), Some(hash));
+    }
+
+    #[test]
+    fn a_records_length_is_what_sealing_it_writes() {
+        let event = event();
+        let (stored, _) = seal(&Unsealed {
+            position: 9,
+            stream_id: "contact-42",
+            version: 3,
+            recorded_at_micros: 1_700_000_000_000_000,
+            prev_hash: [2; 32],
+            event: &event,
+        });
+        assert_eq!(record_len("contact-42", &event), stored.len());
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod verify;
 mod writer;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use codec::record_len;
 pub use engine::{
     open_sled, Engine, EngineError, Entry, Keyspace, SledEngine, SledOptions, WriteBatch,
     DEFAULT_ZSTD_LEVEL, LOCK_WAIT,

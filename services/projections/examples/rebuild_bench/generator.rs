@@ -181,24 +181,9 @@ fn ts(seconds: u64) -> Option<prost_types::Timestamp> {
     })
 }
 
-/// The bytes a record takes in the log, as `append_bench` counts them: the
-/// fixed header (format, position, version, id, time, previous hash), six
-/// length prefixes, the hash, then the stream, type, payload and metadata.
+/// Bytes of the record `event` becomes in `stream` (as the store encodes it).
 fn record_bytes(stream: &str, event: &EventData) -> u64 {
-    (1 + 8
-        + 8
-        + 16
-        + 8
-        + 32
-        + 6 * 2
-        + 4
-        + 32
-        + stream.len()
-        + event.event_type.len()
-        + event.payload.len()
-        + event.metadata.actor.len()
-        + event.metadata.request_id.len()
-        + event.metadata.correlation_id.len()) as u64
+    maillage_eventstore::record_len(stream, event) as u64
 }
 
 /// One context's log being filled: its store, clock, and appends in flight.
