@@ -15,13 +15,15 @@ const OLD_SEGMENT: usize = 512 * 1024;
 const NEW_SEGMENT: usize = 8 * 1024 * 1024;
 
 fn open(dir: &Path, segment_size: usize) -> EventStore {
-    open_with(
-        dir,
-        SledOptions {
-            segment_size,
-            ..SledOptions::default()
-        },
-    )
+    open_with(dir, segments(segment_size))
+}
+
+/// The default options but for the segment size.
+fn segments(segment_size: usize) -> SledOptions {
+    SledOptions {
+        segment_size,
+        ..SledOptions::default()
+    }
 }
 
 fn open_with(dir: &Path, sled: SledOptions) -> EventStore {
@@ -47,6 +49,27 @@ fn recorded(dir: &Path, name: &str) -> String {
         .expect("sled records the setting")
 }
 
+/// Opens the store of `dir` (ten events in `old-1`) with `options`: it reads
+/// them, takes ten more in `new-1` and verifies intact; then closes it.
+async fn reopened_takes_ten_more(dir: &Path, options: SledOptions) {
+    let store = open_with(dir, options);
+    assert_eq!(store.read_all(1, 100).unwrap().len(), 10);
+    append_ten(&store, "new-1").await;
+    assert!(matches!(
+        store.verify().unwrap(),
+        Verification::Intact { head } if head.position == 20
+    ));
+    store.close().await.unwrap();
+}
+
+/// The twenty events of `old-1` then `new-1`, read back with `options`.
+fn reads_all_twenty(dir: &Path, options: SledOptions) {
+    let store = open_with(dir, options);
+    let all = store.read_all(1, 100).unwrap();
+    assert_eq!(all.len(), 20);
+    assert_eq!(all[19].stream_id.as_str(), "new-1");
+}
+
 async fn append_ten(store: &EventStore, stream: &str) {
     let events = (0..10)
         .map(|i| event("t.E", format!("{stream} {i}").as_bytes()))
@@ -65,21 +88,9 @@ async fn a_directory_created_with_another_segment_size_still_opens_and_grows() {
     store.close().await.unwrap();
     drop(store);
 
-    let store = open(dir.path(), NEW_SEGMENT);
-    assert_eq!(store.read_all(1, 100).unwrap().len(), 10);
-    append_ten(&store, "new-1").await;
-    assert!(matches!(
-        store.verify().unwrap(),
-        Verification::Intact { head } if head.position == 20
-    ));
-    store.close().await.unwrap();
-    drop(store);
+    reopened_takes_ten_more(dir.path(), segments(NEW_SEGMENT)).await;
     assert_eq!(recorded_segment_size(dir.path()), OLD_SEGMENT.to_string());
-
-    let store = open(dir.path(), OLD_SEGMENT);
-    let all = store.read_all(1, 100).unwrap();
-    assert_eq!(all.len(), 20);
-    assert_eq!(all[19].stream_id.as_str(), "new-1");
+    reads_all_twenty(dir.path(), segments(OLD_SEGMENT));
 }
 
 #[tokio::test]
@@ -105,23 +116,11 @@ async fn a_directory_keeps_the_compression_it_was_created_with() {
         store.close().await.unwrap();
         drop(store);
 
-        let store = open_with(dir.path(), compression(!created_compressed));
-        assert_eq!(store.read_all(1, 100).unwrap().len(), 10);
-        append_ten(&store, "new-1").await;
-        assert!(matches!(
-            store.verify().unwrap(),
-            Verification::Intact { head } if head.position == 20
-        ));
-        store.close().await.unwrap();
-        drop(store);
+        reopened_takes_ten_more(dir.path(), compression(!created_compressed)).await;
         assert_eq!(
             recorded(dir.path(), "use_compression"),
             created_compressed.to_string()
         );
-
-        let store = open_with(dir.path(), SledOptions::default());
-        let all = store.read_all(1, 100).unwrap();
-        assert_eq!(all.len(), 20);
-        assert_eq!(all[19].stream_id.as_str(), "new-1");
+        reads_all_twenty(dir.path(), SledOptions::default());
     }
 }
