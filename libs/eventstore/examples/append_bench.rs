@@ -75,6 +75,10 @@ struct Args {
     /// Payloads of 200 random bytes instead of text padded with dots.
     #[arg(long)]
     random_payloads: bool,
+    /// Flush as sled alone does, without the `fdatasync` of its data file
+    /// the store adds by default (`SledOptions::sync_data`).
+    #[arg(long)]
+    no_sync_data: bool,
     /// Skip the raw sled ceiling (and the PostgreSQL baseline).
     #[arg(long)]
     no_baselines: bool,
@@ -364,6 +368,7 @@ async fn main() -> anyhow::Result<()> {
             cache_capacity: args.cache_mib << 20,
             segment_size: args.segment_kib << 10,
             compression: args.zstd,
+            sync_data: !args.no_sync_data,
         },
         ..StoreOptions::default()
     };
@@ -396,6 +401,7 @@ async fn main() -> anyhow::Result<()> {
         ("p99_us", figures.latencies.value_at_quantile(0.99) as f64),
         ("segment_kib", args.segment_kib as f64),
         ("zstd_level", f64::from(args.zstd.unwrap_or(0))),
+        ("sync_data", f64::from(u8::from(!args.no_sync_data))),
         ("record_bytes", record_bytes),
         ("bytes_on_disk_per_event", bytes_per_event),
         ("blob_bytes_per_event", blob_bytes_per_event),

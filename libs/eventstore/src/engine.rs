@@ -6,6 +6,7 @@
 
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The keyspaces the store writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -229,6 +230,19 @@ fn persisted_setting(dir: &Path, name: &str) -> Option<String> {
     })
 }
 
+/// sled's data file in `dir` (sled 0.34 keeps its log and pages in `db`),
+/// opened to be synced, after the directory itself is synced once so that
+/// the file's entry in it is durable too.
+fn open_data_file(dir: &Path) -> Result<std::fs::File, EngineError> {
+    let cannot = |what: &str, error: std::io::Error| {
+        EngineError(format!("{}: cannot {what}: {error}", dir.display()))
+    };
+    std::fs::File::open(dir)
+        .and_then(|directory| directory.sync_all())
+        .map_err(|error| cannot("sync the directory", error))?;
+    std::fs::File::open(dir.join("db")).map_err(|error| cannot("open sled's data file db", error))
+}
+
 /// The zstd level of a compressed database opened without a level asked.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
@@ -251,6 +265,14 @@ pub struct SledOptions {
     /// one from disk (docs/benchmarks.md). An existing database stays as it
     /// was created (at this level, or [`DEFAULT_ZSTD_LEVEL`], if compressed).
     pub compression: Option<i32>,
+    /// Whether [`SledEngine`]'s flush ends with an `fdatasync` of the
+    /// database's data file (the default). sled's own flush writes its
+    /// buffer with `sync_file_range`, which does not empty a volatile
+    /// device cache nor sync a grown file's size: without this, a power cut
+    /// can take away acknowledged appends (docs/operations.md, "What
+    /// durable rests on"; its cost in docs/benchmarks.md). Only the engine
+    /// reads it: [`open_sled`] alone does not sync.
+    pub sync_data: bool,
 }
 
 impl Default for SledOptions {
@@ -259,6 +281,7 @@ impl Default for SledOptions {
             cache_capacity: 64 * 1024 * 1024,
             segment_size: 8 * 1024 * 1024,
             compression: None,
+            sync_data: true,
         }
     }
 }
@@ -269,6 +292,8 @@ impl Default for SledOptions {
 pub struct SledEngine {
     db: sled::Db,
     tree: sled::Tree,
+    /// sled's data file, synced after each flush ([`SledOptions::sync_data`]).
+    data_file: Option<Arc<std::fs::File>>,
 }
 
 impl SledEngine {
@@ -277,21 +302,29 @@ impl SledEngine {
 
     /// Opens (or creates) a sled database in `dir` (see [`open_sled`]) and the store's tree in it.
     pub fn open(dir: &Path, options: &SledOptions) -> Result<Self, EngineError> {
-        Self::with_db(open_sled(dir, options)?)
+        let db = open_sled(dir, options)?;
+        let data_file = if options.sync_data {
+            Some(Arc::new(open_data_file(dir)?))
+        } else {
+            None
+        };
+        let tree = db.open_tree(Self::TREE)?;
+        Ok(Self {
+            db,
+            tree,
+            data_file,
+        })
     }
 
-    /// Uses the store's tree of an already opened database, which the service
-    /// may share with other trees of its own (checkpoints, key vault).
-    pub fn with_db(db: sled::Db) -> Result<Self, EngineError> {
-        Self::with_tree(db, Self::TREE)
-    }
-
-    /// Uses the tree `name` of an already opened database: a second log in
-    /// the same database (a service's access journal), with its own chain.
-    /// A flush makes the whole database durable.
-    pub fn with_tree(db: sled::Db, name: &str) -> Result<Self, EngineError> {
-        let tree = db.open_tree(name)?;
-        Ok(Self { db, tree })
+    /// The tree `name` of the same database as a log of its own (a
+    /// service's access journal), with its own chain, and the same flush:
+    /// a flush makes the whole database durable.
+    pub fn other_tree(&self, name: &str) -> Result<Self, EngineError> {
+        Ok(Self {
+            db: self.db.clone(),
+            tree: self.db.open_tree(name)?,
+            data_file: self.data_file.clone(),
+        })
     }
 
     /// The sled database, for the service's other trees.
@@ -329,6 +362,11 @@ impl Engine for SledEngine {
 
     fn flush(&self) -> Result<(), EngineError> {
         self.db.flush()?;
+        if let Some(data_file) = &self.data_file {
+            data_file
+                .sync_data()
+                .map_err(|error| EngineError(format!("fdatasync of sled's data file: {error}")))?;
+        }
         Ok(())
     }
 
@@ -397,5 +435,52 @@ impl Engine for SledEngine {
 
     fn size_on_disk(&self) -> Result<u64, EngineError> {
         Ok(self.db.size_on_disk()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    /// The inode of the file `engine` syncs after each flush, if any.
+    fn synced_inode(engine: &SledEngine) -> Option<u64> {
+        engine
+            .data_file
+            .as_ref()
+            .map(|file| file.metadata().expect("the synced file's metadata").ino())
+    }
+
+    #[test]
+    fn a_flush_syncs_the_file_sled_writes_its_log_to_for_every_tree_of_the_database() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let engine = SledEngine::open(dir.path(), &SledOptions::default()).expect("open");
+        let mut batch = WriteBatch::new();
+        batch.put(Keyspace::Log, b"1".to_vec(), vec![7; 4096]);
+        engine.apply(batch).expect("apply");
+        engine.flush().expect("flush");
+        let data_file = std::fs::metadata(dir.path().join("db")).expect("sled's data file");
+        assert!(data_file.len() > 4096, "sled wrote the batch to `db`");
+        assert_eq!(synced_inode(&engine), Some(data_file.ino()));
+        let journal = engine.other_tree("access.journal").expect("another tree");
+        assert_eq!(synced_inode(&journal), Some(data_file.ino()));
+        journal.flush().expect("the other tree's flush");
+    }
+
+    #[test]
+    fn an_engine_asked_not_to_sync_flushes_as_sled_alone_does() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let options = SledOptions {
+            sync_data: false,
+            ..SledOptions::default()
+        };
+        let engine = SledEngine::open(dir.path(), &options).expect("open");
+        engine.flush().expect("flush");
+        assert_eq!(synced_inode(&engine), None);
+        assert_eq!(
+            synced_inode(&engine.other_tree("other").expect("tree")),
+            None
+        );
     }
 }

@@ -84,6 +84,13 @@ pub struct ServiceConfig {
     #[arg(long, env = "MAILLAGE_MAX_REPLAYS", default_value_t = DEFAULT_MAX_REPLAYS,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_replays: u32,
+
+    /// Whether each flush of a log ends with an `fdatasync` of its data
+    /// file, so that an acknowledged append survives a power cut (`false`
+    /// only on storage whose write cache survives one: docs/operations.md,
+    /// "What durable rests on").
+    #[arg(long, env = "MAILLAGE_SYNC_DATA", default_value_t = true, action = clap::ArgAction::Set)]
+    pub sync_data: bool,
 }
 
 /// `as_of` replays and rebuilds a projections service runs at once by default.
@@ -131,6 +138,15 @@ impl ServiceConfig {
             request_timeout: crate::server::DEFAULT_REQUEST_TIMEOUT.as_secs(),
             max_requests_per_connection: crate::server::DEFAULT_REQUESTS_PER_CONNECTION,
             max_replays: DEFAULT_MAX_REPLAYS,
+            sync_data: true,
+        }
+    }
+
+    /// How a service's log database is opened (`--sync-data`).
+    pub fn sled_options(&self) -> maillage_eventstore::SledOptions {
+        maillage_eventstore::SledOptions {
+            sync_data: self.sync_data,
+            ..maillage_eventstore::SledOptions::default()
         }
     }
 

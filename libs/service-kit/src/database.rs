@@ -6,11 +6,11 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use maillage_es::CreationIds;
-use maillage_eventstore::{Clock, EventStore, SledEngine, SledOptions, StoreOptions};
+use maillage_eventstore::{Clock, Engine, EventStore, SledEngine, StoreOptions};
 use maillage_privacy::{KeyVault, MasterKey};
 
 use tokio::net::TcpListener;
@@ -45,16 +45,21 @@ pub struct ServiceDatabase {
     pub store: EventStore,
     /// The sled database the log lives in.
     pub db: sled::Db,
+    /// The log's engine, whose flush makes the whole database durable
+    /// (the access journal's log shares it).
+    engine: SledEngine,
 }
 
 impl ServiceDatabase {
-    /// Opens (creating it if needed) the database of `context` in `dir`, its
-    /// log dated by `clock`. Opening checks the log's hash chain.
+    /// Opens (creating it if needed) the database of `context` in its
+    /// directory of `config`'s data directory, its log dated by `clock`.
+    /// Opening checks the log's hash chain.
     pub fn open(
         context: &'static str,
-        dir: &Path,
+        config: &ServiceConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, OpenError> {
+        let dir = &config.service_dir(context);
         let failed = |part: &'static str| {
             let context = context.to_owned();
             let dir = dir.to_owned();
@@ -66,14 +71,14 @@ impl ServiceDatabase {
             }
         };
         std::fs::create_dir_all(dir).map_err(|error| failed("directory")(error.into()))?;
-        let engine = SledEngine::open(dir, &SledOptions::default())
+        let engine = SledEngine::open(dir, &config.sled_options())
             .map_err(|error| failed("database")(error.into()))?;
         let db = engine.db().clone();
         let options = StoreOptions {
             clock: clock.clone(),
             ..StoreOptions::default()
         };
-        let store = EventStore::with_engine(Arc::new(engine), options)
+        let store = EventStore::with_engine(Arc::new(engine.clone()), options)
             .map_err(|error| failed("event log")(error.into()))?;
         Ok(Self {
             context,
@@ -81,6 +86,7 @@ impl ServiceDatabase {
             clock,
             store,
             db,
+            engine,
         })
     }
 
@@ -138,9 +144,12 @@ impl ServiceDatabase {
         Ok(())
     }
 
-    /// Makes everything written to the database durable (the last step of a shutdown).
-    pub async fn flush(&self) -> Result<(), sled::Error> {
-        self.db.flush_async().await.map(drop)
+    /// Makes everything written to the database durable (the last step of
+    /// a shutdown), as the log's own flush does.
+    pub async fn flush(&self) -> anyhow::Result<()> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.flush()).await??;
+        Ok(())
     }
 
     /// The key vault, in tree [`VAULT_TREE`]; it shares the log's database,
@@ -154,7 +163,9 @@ impl ServiceDatabase {
 
     /// The access journal: a log of its own, in tree `access.journal`.
     pub fn journal(&self) -> Result<AccessJournal, OpenError> {
-        let engine = SledEngine::with_tree(self.db.clone(), ACCESS_TREE)
+        let engine = self
+            .engine
+            .other_tree(ACCESS_TREE)
             .map_err(|error| self.failed("access journal", error))?;
         let options = StoreOptions {
             clock: self.clock.clone(),

@@ -286,8 +286,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send,
     feeds: Option<StakeholdersFeeds>,
 ) -> anyhow::Result<()> {
-    let database =
-        ServiceDatabase::open(CONTEXT, &config.service_dir(CONTEXT), Arc::new(SystemClock))?;
+    let database = ServiceDatabase::open(CONTEXT, &config, Arc::new(SystemClock))?;
     let service = EngagementService::open(&database, config.master_key()?)?;
     let followers = match feeds {
         Some(feeds) => Some(service.follow(&database.db, feeds)?),

@@ -132,8 +132,7 @@ pub async fn serve_with<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    let database =
-        ServiceDatabase::open(CONTEXT, &config.service_dir(CONTEXT), Arc::new(SystemClock))?;
+    let database = ServiceDatabase::open(CONTEXT, config, Arc::new(SystemClock))?;
     let governance = GovernanceService::open(&database)?;
     let followers = feeds.map(|feeds| feeds.follow(governance.replicas()));
     let served = database

@@ -39,9 +39,7 @@ pub async fn serve(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let master = bootstrap::master_key(config)?;
 
-    let open = |context: &'static str| {
-        ServiceDatabase::open(context, &config.service_dir(context), clock.clone())
-    };
+    let open = |context: &'static str| ServiceDatabase::open(context, config, clock.clone());
     let stakeholders_database = open(maillage_stakeholders::CONTEXT)?;
     let engagement_database = open(maillage_engagement::CONTEXT)?;
     let governance_database = open(maillage_governance::CONTEXT)?;

@@ -115,8 +115,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send,
     engagement_feeds: Option<EngagementFeeds>,
 ) -> anyhow::Result<()> {
-    let database =
-        ServiceDatabase::open(CONTEXT, &config.service_dir(CONTEXT), Arc::new(SystemClock))?;
+    let database = ServiceDatabase::open(CONTEXT, config, Arc::new(SystemClock))?;
     let service = StakeholdersService::open(&database, config.master_key()?)?;
     service.resume_erasures();
     let search = service.follow_search();
