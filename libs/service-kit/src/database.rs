@@ -55,6 +55,17 @@ impl ServiceDatabase {
         dir: &Path,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, OpenError> {
+        Self::open_with(context, dir, clock, &SledOptions::default())
+    }
+
+    /// [`ServiceDatabase::open`] with the sled settings `sled` (e.g. a
+    /// smaller page cache for the all-in-one platform, which holds three).
+    pub fn open_with(
+        context: &'static str,
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        sled: &SledOptions,
+    ) -> Result<Self, OpenError> {
         let failed = |part: &'static str| {
             let context = context.to_owned();
             let dir = dir.to_owned();
@@ -66,8 +77,8 @@ impl ServiceDatabase {
             }
         };
         std::fs::create_dir_all(dir).map_err(|error| failed("directory")(error.into()))?;
-        let engine = SledEngine::open(dir, &SledOptions::default())
-            .map_err(|error| failed("database")(error.into()))?;
+        let engine =
+            SledEngine::open(dir, sled).map_err(|error| failed("database")(error.into()))?;
         let db = engine.db().clone();
         let options = StoreOptions {
             clock: clock.clone(),
