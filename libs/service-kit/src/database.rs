@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use maillage_es::CreationIds;
-use maillage_eventstore::{Clock, Engine, EventStore, SledEngine, StoreOptions};
+use maillage_eventstore::{Clock, Engine, EventStore, SledEngine, SledOptions, StoreOptions};
 use maillage_privacy::{KeyVault, MasterKey};
 
 use tokio::net::TcpListener;
@@ -59,6 +59,17 @@ impl ServiceDatabase {
         config: &ServiceConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, OpenError> {
+        Self::open_with(context, config, clock, &config.sled_options())
+    }
+
+    /// [`ServiceDatabase::open`] with the sled settings `sled` (e.g. a
+    /// smaller page cache for the all-in-one platform, which holds three).
+    pub fn open_with(
+        context: &'static str,
+        config: &ServiceConfig,
+        clock: Arc<dyn Clock>,
+        sled: &SledOptions,
+    ) -> Result<Self, OpenError> {
         let dir = &config.service_dir(context);
         let failed = |part: &'static str| {
             let context = context.to_owned();
@@ -71,8 +82,8 @@ impl ServiceDatabase {
             }
         };
         std::fs::create_dir_all(dir).map_err(|error| failed("directory")(error.into()))?;
-        let engine = SledEngine::open(dir, &config.sled_options())
-            .map_err(|error| failed("database")(error.into()))?;
+        let engine =
+            SledEngine::open(dir, sled).map_err(|error| failed("database")(error.into()))?;
         let db = engine.db().clone();
         let options = StoreOptions {
             clock: clock.clone(),

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use maillage_engagement::{EngagementService, StakeholdersFeeds};
-use maillage_eventstore::{Clock, EventStore, SystemClock};
+use maillage_eventstore::{Clock, EventStore, SledOptions, SystemClock};
 use maillage_governance::{GovernanceService, ReplicaFeeds};
 use maillage_replica::follow;
 use maillage_service_kit::{
@@ -28,6 +28,14 @@ use crate::bootstrap;
 /// The JetStream durable consumer of the in-process projections.
 const PROJECTIONS_DURABLE: &str = "maillage-projections";
 
+/// The page cache of each log's sled database here, in bytes: a quarter of
+/// the store's default (64 MiB), since one process holds the three (and the
+/// read models' own). A log is read from position 1 at start (its hash
+/// chain, then the projections following it) and then at its head, which
+/// a small cache holds; the standalone services keep the default
+/// (docs/benchmarks.md, "Contacts on disk").
+const STORE_CACHE: u64 = 16 * 1024 * 1024;
+
 /// Serves every service on `listener` until `shutdown` completes (or
 /// SIGTERM/SIGINT), then drains the requests in flight and closes every log.
 pub async fn serve(
@@ -39,7 +47,12 @@ pub async fn serve(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let master = bootstrap::master_key(config)?;
 
-    let open = |context: &'static str| ServiceDatabase::open(context, config, clock.clone());
+    let sled = SledOptions {
+        cache_capacity: STORE_CACHE,
+        ..config.sled_options()
+    };
+    let open =
+        |context: &'static str| ServiceDatabase::open_with(context, config, clock.clone(), &sled);
     let stakeholders_database = open(maillage_stakeholders::CONTEXT)?;
     let engagement_database = open(maillage_engagement::CONTEXT)?;
     let governance_database = open(maillage_governance::CONTEXT)?;

@@ -318,9 +318,14 @@ impl LiveProjection {
     /// The rebuild itself (see [`LiveProjection::rebuild`]).
     async fn rebuild_models(&self, sources: &[SharedSource]) -> Result<u64, ProjectionError> {
         // Untracked while it is built: every row is written by `prepare`, or
-        // handed to the storage ahead of it (the timeline's, when it takes them).
+        // handed to the storage ahead of it (the contacts' and the timeline's,
+        // when it takes them, and read back there).
         let mut fresh = ReadModel::for_replay();
-        let write_ahead = self.storage.begin_rewrite()?;
+        let ahead = self.storage.begin_rewrite()?;
+        let write_ahead = ahead.is_some();
+        if let Some(tree) = ahead {
+            fresh.write_ahead_into(tree);
+        }
         let mut replayed = self
             .replay_reporting(&mut fresh, sources, write_ahead)
             .await?;

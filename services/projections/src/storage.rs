@@ -10,8 +10,9 @@
 //! place, and the previous tree is dropped afterwards
 //! ([`Storage::release_previous`]). A rebuild begins its rewrite first
 //! ([`Storage::begin_rewrite`]) and hands the rows the live model keeps on
-//! disk (the timeline) to the other tree as it goes ([`Storage::write_ahead`]).
-//! The live model reads those rows from the current tree
+//! disk (the contacts and the timeline) to the other tree as it goes
+//! ([`Storage::write_ahead`]), reading them back there when a later event
+//! changes them. The live model reads those rows from the current tree
 //! ([`Storage::keep_on_disk`]).
 //!
 //! Rows are stored in the binary form of [`crate::model::codec`]; JSON rows
@@ -20,7 +21,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-use crate::model::{storage_key, Change, CurrentTree, LoadError, ReadModel};
+use crate::model::{storage_key, Change, CurrentTree, LoadError, ReadModel, KEPT_ON_DISK};
 
 /// The sled tree of the read models (the current one unless a rebuild
 /// switched to [`ALTERNATE_TREE`]).
@@ -67,11 +68,13 @@ pub trait Storage: Send + Sync + 'static {
     fn load(&self) -> Result<ReadModel, StorageError>;
     /// Writes `changes` (row updates with their checkpoints) atomically and durably.
     fn commit(&self, changes: Vec<Change>) -> Result<(), StorageError>;
-    /// Starts a full rewrite: returns whether the storage takes rows ahead
-    /// of [`Storage::prepare`] ([`Storage::write_ahead`]); a storage that
-    /// does not (the default) needs every row in the model it prepares.
-    fn begin_rewrite(&self) -> Result<bool, StorageError> {
-        Ok(false)
+    /// Starts a full rewrite: when the storage takes rows ahead of
+    /// [`Storage::prepare`] ([`Storage::write_ahead`]), returns the tree it
+    /// writes them into, where the model being rebuilt reads them back
+    /// ([`ReadModel::write_ahead_into`]); a storage that does not (`None`,
+    /// the default) needs every row in the model it prepares.
+    fn begin_rewrite(&self) -> Result<Option<CurrentTree>, StorageError> {
+        Ok(None)
     }
     /// Writes `rows`, taken out of the model being rebuilt
     /// ([`ReadModel::drain_kept_on_disk`]), where its [`Storage::prepare`]
@@ -81,7 +84,8 @@ pub trait Storage: Send + Sync + 'static {
     }
     /// Writes every row and checkpoint of `model` where they will replace
     /// everything stored at the next [`Storage::switch`] (beside the rows
-    /// written ahead since [`Storage::begin_rewrite`], if it was called),
+    /// written ahead since [`Storage::begin_rewrite`], if it was called:
+    /// the model's tables that read them there write only the others),
     /// durably; what is stored now is untouched (commits go on).
     fn prepare(&self, model: &ReadModel) -> Result<(), StorageError>;
     /// Writes `changes` (made to the model since its [`Storage::prepare`])
@@ -229,12 +233,20 @@ impl Storage for SledStorage {
     fn load(&self) -> Result<ReadModel, StorageError> {
         let mut model = ReadModel::new();
         self.keep_on_disk(&mut model);
-        // The rows of `timeline` stay on disk: not even read.
+        // The rows of the tables kept on disk stay there: not even read.
         let tree = self.tree();
-        let timeline = storage_key("timeline", "");
-        let mut after_timeline = timeline.clone();
-        after_timeline.push(u8::MAX);
-        for entry in tree.range(..timeline).chain(tree.range(after_timeline..)) {
+        let mut from = Vec::new();
+        for table in KEPT_ON_DISK {
+            let rows = storage_key(table, "");
+            for entry in tree.range(from.clone()..rows.clone()) {
+                let (key, value) = entry?;
+                model.load_row(&key, &value)?;
+            }
+            // Past every key of the table (no UTF-8 key holds the byte 0xFF).
+            from = rows;
+            from.push(u8::MAX);
+        }
+        for entry in tree.range(from..) {
             let (key, value) = entry?;
             model.load_row(&key, &value)?;
         }
@@ -263,12 +275,13 @@ impl Storage for SledStorage {
         Ok(())
     }
 
-    fn begin_rewrite(&self) -> Result<bool, StorageError> {
+    fn begin_rewrite(&self) -> Result<Option<CurrentTree>, StorageError> {
         let mut begun = self.begun();
         *begun = None;
         *self.rewrite() = None;
-        *begun = Some(self.fresh_other_tree()?);
-        Ok(true)
+        let fresh = self.fresh_other_tree()?;
+        *begun = Some(fresh.clone());
+        Ok(Some(Arc::new(RwLock::new(fresh))))
     }
 
     fn write_ahead(&self, rows: Vec<Change>) -> Result<(), StorageError> {

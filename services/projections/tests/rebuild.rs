@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use maillage_projections::model::{Change, ReadModel};
+use maillage_projections::model::{Change, CurrentTree, ReadModel};
 use maillage_projections::queries::{territory, Page};
 use maillage_projections::{
     local_sources, replay, LiveProjection, RebuildProgress, SledStorage, Storage, StorageError,
@@ -40,7 +40,7 @@ impl Storage for Paused {
         self.inner.commit(changes)
     }
 
-    fn begin_rewrite(&self) -> Result<bool, StorageError> {
+    fn begin_rewrite(&self) -> Result<Option<CurrentTree>, StorageError> {
         self.inner.begin_rewrite()
     }
 

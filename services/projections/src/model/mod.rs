@@ -4,11 +4,18 @@
 //! (off in models built for replays and rebuilds: [`ReadModel::for_replay`]).
 //!
 //! **Memory.** The tables with a row per contact or per fact
-//! (`interactions`, `timeline`) hold each row in its compact binary form
-//! ([`Packed`]); the others, a few thousand rows, as structs ([`Table`]).
-//! The live model on sled keeps the `timeline` rows in the database only
-//! ([`DiskTable`], [`ReadModel::keep_on_disk`]): only the per-stakeholder
-//! timeline reads them, a few at a time.
+//! (`interactions`, `timeline`: [`KEPT_ON_DISK`]) hold each row in its
+//! compact binary form ([`Packed`]); the others, a few thousand rows, as
+//! structs ([`Table`]). The live model on sled keeps the rows of those two
+//! tables in the database only ([`DiskTable`], [`ReadModel::keep_on_disk`]),
+//! holding in memory only the rows changed since its last commit: a
+//! stakeholder's timeline reads a few of them; the queries that count over
+//! every contact (the territory report, follow-ups, audit, the stakeholder
+//! map) scan the stored contacts in place ([`DiskTable::rows`]); the
+//! projector reads a stored contact back when an event changes it. A
+//! rebuild into sled hands those rows to the tree it fills as it goes and
+//! reads them back there ([`ReadModel::write_ahead_into`]). The models of
+//! `as_of` replays, snapshots and the in-memory storage hold every row.
 //! Who took part in which contact is read from the `interactions` rows
 //! themselves (the first fields of their binary form, [`ContactHead`]): the
 //! former `contacts` index (a row per participant and contact) is no longer
@@ -34,12 +41,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use maillage_proto::v1::EventEnvelope;
 
-pub use disk_table::{CurrentTree, DiskTable};
+pub use disk_table::{BinaryRow, CurrentTree, DiskTable};
 pub use packed::Packed;
 pub use rows::*;
 pub use table::Table;
 
 use crate::projector;
+
+/// The tables the live model on sled keeps in the database only, in name
+/// order (see [`DiskTable`]).
+pub const KEPT_ON_DISK: &[&str] = &["interactions", "timeline"];
 
 /// The sled key prefix of checkpoint rows.
 pub const CHECKPOINT_TABLE: &str = "checkpoint";
@@ -261,7 +272,7 @@ macro_rules! tables {
 
 tables! {
     stakeholders: Table<StakeholderRow>,
-    interactions: Packed<InteractionRow>,
+    interactions: DiskTable<InteractionRow>,
     timeline: DiskTable<TimelineRow>,
     actions: Table<ActionRow>,
     surveys: Table<SurveyRow>,
@@ -345,26 +356,41 @@ impl ReadModel {
         stored.chain(rows)
     }
 
-    /// From now on, keeps the rows of `timeline` in `tree` only, not in
-    /// memory (the live model on sled: see [`DiskTable`]); every row of the
-    /// table must be stored there.
+    /// From now on, keeps the rows of the tables in [`KEPT_ON_DISK`] in
+    /// `tree` only, not in memory (the live model on sled: see
+    /// [`DiskTable`]); every row of those tables must be stored there.
     pub fn keep_on_disk(&mut self, tree: CurrentTree) {
+        self.interactions.keep_on_disk(tree.clone(), "interactions");
         self.timeline.keep_on_disk(tree, "timeline");
     }
 
-    /// Takes the rows of the tables the live model keeps on disk (`timeline`)
-    /// out of this model, as storage rows: a rebuild hands them to the
-    /// storage as it goes ([`crate::storage::Storage::write_ahead`]) rather
-    /// than holding them until its end. They are no longer read from this
-    /// model (the live model reads them from the storage once the rebuilt
-    /// model is switched in). Rows of one event are never split: the
-    /// projector reads no row of the table but those of the event it folds.
+    /// From now on, reads the rows of the tables in [`KEPT_ON_DISK`] that it
+    /// does not hold from `tree`, the tree a rebuild fills, where
+    /// [`ReadModel::drain_kept_on_disk`]'s rows are written (a model being
+    /// rebuilt into sled: see [`DiskTable::write_ahead_into`]).
+    pub fn write_ahead_into(&mut self, tree: CurrentTree) {
+        self.interactions
+            .write_ahead_into(tree.clone(), "interactions");
+        self.timeline.write_ahead_into(tree, "timeline");
+    }
+
+    /// Takes the rows of the tables the live model keeps on disk
+    /// ([`KEPT_ON_DISK`]) out of this model, as storage rows: a rebuild hands
+    /// them to the storage as it goes ([`crate::storage::Storage::write_ahead`])
+    /// rather than holding them until its end, and the model reads them
+    /// back there when an event changes them ([`ReadModel::write_ahead_into`]).
     pub fn drain_kept_on_disk(&mut self) -> Vec<Change> {
-        self.timeline
+        let interactions = self
+            .interactions
             .drain()
             .into_iter()
-            .map(|(key, value)| (storage_key("timeline", &key), Some(value)))
-            .collect()
+            .map(|(key, value)| (storage_key("interactions", &key), Some(value)));
+        let timeline = self
+            .timeline
+            .drain()
+            .into_iter()
+            .map(|(key, value)| (storage_key("timeline", &key), Some(value)));
+        interactions.chain(timeline).collect()
     }
 
     /// The last position applied from `context`'s log (0: none).

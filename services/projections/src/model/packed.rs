@@ -4,8 +4,9 @@
 //! read models' memory (each row a dozen heap allocations: its ids twice,
 //! its lists, its strings). A row is decoded when read — whole for the
 //! queries about one id, or only its first fields, borrowing its ids from
-//! the bytes ([`Packed::prefixes`]), for the queries that count over every
-//! row — and encoded again when an event changes it.
+//! the bytes ([`super::DiskTable::rows`]), for the queries that count over
+//! every row — and encoded again when an event changes it. (Both tables are
+//! [`super::DiskTable`]s, which hold a [`Packed`] table in memory.)
 //!
 //! Its stored rows are those of a [`super::Table`] of the same rows, and its
 //! snapshot sections hold each row's binary form as it is: a snapshot loads
@@ -96,20 +97,6 @@ impl<V> Packed<V> {
     /// Forgets the recorded changes (after a full rewrite).
     pub fn clear_changes(&mut self) {
         self.dirty.clear();
-    }
-
-    /// The first fields of every row as `H` (see
-    /// [`codec::prefix_from_binary`]), in key order, borrowing from the
-    /// table; a row that does not decode as `H` is skipped (rows are encoded
-    /// by [`Packed`] itself: it would be a bug).
-    pub fn prefixes<'a, H: serde::Deserialize<'a> + 'a>(
-        &'a self,
-    ) -> impl Iterator<Item = (&'a str, H)> + 'a {
-        self.rows.iter().filter_map(|(key, bytes)| {
-            codec::prefix_from_binary(bytes)
-                .ok()
-                .map(|head| (key.as_ref(), head))
-        })
     }
 
     /// Forgets every row and change (for [`super::DiskTable`], whose rows
@@ -278,7 +265,7 @@ fn pack<V: Serialize>(row: &V) -> Box<[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{InteractionHead, InteractionRow, Table};
+    use crate::model::{InteractionRow, Table};
 
     fn row(participant: &str, at: i64) -> InteractionRow {
         InteractionRow {
@@ -326,14 +313,6 @@ mod tests {
         again.decode(section.as_slice()).unwrap();
         assert_eq!(again, packed);
         assert!(again.decode(&section[..section.len() - 1]).is_err());
-
-        // The first fields, borrowed.
-        let heads: Vec<(&str, InteractionHead<'_>)> = packed.prefixes().collect();
-        assert_eq!(heads.len(), 4);
-        assert_eq!(heads[2].1.participants, vec![("s1", 1)]);
-        assert_eq!(heads[2].1.occurred_at, Some(3));
-        assert_eq!(heads[2].1.topics, vec![3, 4]);
-        assert!(!heads[3].1.logged);
 
         // Stored rows load back.
         let mut loaded = Packed::<InteractionRow>::default();

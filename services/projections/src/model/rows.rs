@@ -85,8 +85,9 @@ pub struct CorrectionRow {
 /// A contact (stakeholders context), keyed by interaction id: its current
 /// state after corrections, what was first logged, and every correction.
 ///
-/// Held packed ([`super::Packed`]): its first fields, in this order, are
-/// those the counting queries read without decoding the rest
+/// Held in its binary form ([`super::DiskTable`]: in the database only, for
+/// the live model on sled): its first fields, in this order, are those the
+/// counting queries read in place without decoding the rest
 /// ([`InteractionHead`], [`ContactHead`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InteractionRow {

@@ -29,7 +29,7 @@ pub fn rows(
     from: Option<i64>,
     to: Option<i64>,
 ) -> Vec<pb::ContactAuditRow> {
-    let mut interaction_ids = BTreeSet::<&str>::new();
+    let mut interaction_ids = BTreeSet::<String>::new();
     match scope {
         AuditScope::Stakeholder(stakeholder_id) => {
             interaction_ids.extend(contacts_of(model, stakeholder_id));
@@ -45,30 +45,36 @@ pub fn rows(
                 })
                 .map(|(id, _)| id.as_str())
                 .collect();
-            for (id, interaction) in model.interactions.prefixes::<ContactHead<'_>>() {
+            for row in model.interactions.rows("") {
+                let Some(interaction) = row.head::<ContactHead<'_>>() else {
+                    continue;
+                };
                 if interaction
                     .participants
                     .iter()
                     .any(|(participant, _)| audited.contains(participant))
                 {
-                    interaction_ids.insert(id);
+                    interaction_ids.insert(row.key().to_owned());
                 }
             }
         }
     }
-    let mut selected: Vec<(&str, InteractionRow)> = interaction_ids
+    let mut selected: Vec<(String, InteractionRow)> = interaction_ids
         .into_iter()
-        .filter_map(|id| model.interactions.get(id).map(|row| (id, row)))
+        .filter_map(|id| model.interactions.get(&id).map(|row| (id, row)))
         .filter(|(_, row)| row.logged)
         .filter(|(_, row)| {
             let at = row.occurred_at.unwrap_or(row.logged_at);
             from.is_none_or(|from| at >= from) && to.is_none_or(|to| at < to)
         })
         .collect();
-    selected.sort_by_key(|(id, row)| (row.occurred_at.unwrap_or(row.logged_at), *id));
+    selected.sort_by(|(a_id, a), (b_id, b)| {
+        (a.occurred_at.unwrap_or(a.logged_at), a_id)
+            .cmp(&(b.occurred_at.unwrap_or(b.logged_at), b_id))
+    });
     selected
         .into_iter()
-        .map(|(id, row)| audit_row(model, id, &row))
+        .map(|(id, row)| audit_row(model, &id, &row))
         .collect()
 }
 

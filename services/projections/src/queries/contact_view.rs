@@ -16,7 +16,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use crate::model::FollowUpHead;
 
 /// The first fields of an [`crate::model::InteractionRow`], in its field
-/// order, read from its binary form ([`crate::model::Packed::prefixes`]).
+/// order, read from its binary form ([`crate::model::BinaryRow::head`]).
 #[derive(Debug, serde::Deserialize)]
 pub struct ContactView<'a> {
     /// See [`crate::model::InteractionRow::logged`].
@@ -146,11 +146,11 @@ impl<'de> Deserialize<'de> for OpenFollowUps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FollowUpRow, InteractionHead, InteractionRow, Packed};
+    use crate::model::{DiskTable, FollowUpRow, InteractionHead, InteractionRow};
 
     #[test]
     fn a_contact_reads_in_place_as_its_decoded_first_fields() {
-        let mut table = Packed::<InteractionRow>::default();
+        let mut table = DiskTable::<InteractionRow>::default();
         let follow_up = |owner: &str, due_at, completed| FollowUpRow {
             owner: owner.into(),
             due_at,
@@ -183,8 +183,15 @@ mod tests {
                 ..InteractionRow::default()
             },
         );
-        let views: Vec<(&str, ContactView<'_>)> = table.prefixes().collect();
-        let heads: Vec<(&str, InteractionHead<'_>)> = table.prefixes().collect();
+        let rows: Vec<_> = table.rows("").collect();
+        let views: Vec<(&str, ContactView<'_>)> = rows
+            .iter()
+            .map(|row| (row.key(), row.head().unwrap()))
+            .collect();
+        let heads: Vec<(&str, InteractionHead<'_>)> = rows
+            .iter()
+            .map(|row| (row.key(), row.head().unwrap()))
+            .collect();
         assert_eq!(views.len(), 2);
         for ((key, view), (head_key, head)) in views.iter().zip(&heads) {
             assert_eq!(key, head_key);

@@ -50,7 +50,10 @@ pub fn list(
         .territory
         .map(|reference| stakeholders_in(model, territory, reference));
     let mut items = Vec::new();
-    for (interaction_id, interaction) in model.interactions.prefixes::<InteractionHead<'_>>() {
+    for row in model.interactions.rows("") {
+        let Some(interaction) = row.head::<InteractionHead<'_>>() else {
+            continue;
+        };
         if !interaction.logged
             || of
                 .as_ref()
@@ -68,7 +71,7 @@ pub fn list(
                     .is_none_or(|before| follow_up.due_at.is_some_and(|due| due < before));
             if keep {
                 items.push(pb::FollowUpListItem {
-                    interaction_id: interaction_id.to_owned(),
+                    interaction_id: row.key().to_owned(),
                     follow_up_id: (*follow_up_id).to_owned(),
                     owner: follow_up.owner.to_owned(),
                     due_at: opt_timestamp(follow_up.due_at),
@@ -108,7 +111,10 @@ pub fn open_and_overdue(
     let of = stakeholders_in(model, territory, reference);
     let mut open = 0;
     let mut late = 0;
-    for (_, interaction) in model.interactions.prefixes::<InteractionHead<'_>>() {
+    for row in model.interactions.rows("") {
+        let Some(interaction) = row.head::<InteractionHead<'_>>() else {
+            continue;
+        };
         if !interaction.logged || !with_a_stakeholder_of(&interaction, &of) {
             continue;
         }

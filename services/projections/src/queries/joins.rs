@@ -64,21 +64,24 @@ pub fn stakeholders_in<'m>(
 
 /// The ids of the contacts `stakeholder_id` is a current participant of
 /// (logged or not), in id order.
-pub fn contacts_of<'m>(model: &'m ReadModel, stakeholder_id: &str) -> Vec<&'m str> {
+pub fn contacts_of(model: &ReadModel, stakeholder_id: &str) -> Vec<String> {
     model
         .interactions
-        .prefixes::<ContactHead<'_>>()
-        .filter(|(_, head)| head.with(stakeholder_id))
-        .map(|(id, _)| id)
+        .rows("")
+        .filter(|row| {
+            row.head::<ContactHead<'_>>()
+                .is_some_and(|head| head.with(stakeholder_id))
+        })
+        .map(|row| row.key().to_owned())
         .collect()
 }
 
 /// Whether `stakeholder_id` is a current participant of a contact (logged or not).
 pub fn in_a_contact(model: &ReadModel, stakeholder_id: &str) -> bool {
-    model
-        .interactions
-        .prefixes::<ContactHead<'_>>()
-        .any(|(_, head)| head.with(stakeholder_id))
+    model.interactions.rows("").any(|row| {
+        row.head::<ContactHead<'_>>()
+            .is_some_and(|head| head.with(stakeholder_id))
+    })
 }
 
 /// Contacts per stakeholder: how many interactions, and the latest date.
@@ -91,16 +94,24 @@ pub struct ContactStats {
 }
 
 /// Every stakeholder's contacts (current participants of logged interactions).
-pub fn contact_stats(model: &ReadModel) -> BTreeMap<&str, ContactStats> {
-    let mut stats = BTreeMap::<&str, ContactStats>::new();
-    for (_, interaction) in model.interactions.prefixes::<ContactHead<'_>>() {
+pub fn contact_stats(model: &ReadModel) -> BTreeMap<String, ContactStats> {
+    let mut stats = BTreeMap::<String, ContactStats>::new();
+    for row in model.interactions.rows("") {
+        let Some(interaction) = row.head::<ContactHead<'_>>() else {
+            continue;
+        };
         if !interaction.logged {
             continue;
         }
         for (stakeholder_id, _) in &interaction.participants {
-            let entry = stats.entry(*stakeholder_id).or_default();
-            entry.contacts += 1;
-            entry.last_at = entry.last_at.max(interaction.occurred_at);
+            // The id copied only the first time it is seen.
+            if !stats.contains_key(*stakeholder_id) {
+                stats.insert((*stakeholder_id).to_owned(), ContactStats::default());
+            }
+            if let Some(entry) = stats.get_mut(*stakeholder_id) {
+                entry.contacts += 1;
+                entry.last_at = entry.last_at.max(interaction.occurred_at);
+            }
         }
     }
     stats

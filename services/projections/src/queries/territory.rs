@@ -250,15 +250,19 @@ fn build(
     let mut by_topic = ByTheme::default();
     let mut by_axis = ByAxis::default();
     let mut last_contact: Option<i64> = None;
-    for (id, interaction) in model.interactions.prefixes::<ContactView<'_>>() {
+    for row in model.interactions.rows("") {
+        let Some(interaction) = row.head::<ContactView<'_>>() else {
+            continue;
+        };
         if !interaction.logged {
             continue;
         }
         let mut with_a_member = false;
         for (participant, _) in interaction.participants.iter() {
-            if in_territory.contains(participant) {
+            // The member's id as the model holds it: the row's is read in place.
+            if let Some(member) = in_territory.get(*participant) {
                 with_a_member = true;
-                contacted.insert(participant);
+                contacted.insert(*member);
             }
         }
         if !with_a_member {
@@ -274,7 +278,7 @@ fn build(
         } else {
             by_topic.add(interaction.topics.iter().copied(), |t| t.contacts += 1);
         }
-        by_axis.add(model.contact_axes.get(id), |a| a.contacts += 1);
+        by_axis.add(model.contact_axes.get(row.key()), |a| a.contacts += 1);
         if let Some(now) = now {
             for due_at in interaction.open_follow_ups.0.iter() {
                 report.follow_ups_open += 1;

@@ -44,14 +44,14 @@ pub fn timeline(model: &ReadModel, stakeholder_id: &str, page: Page) -> pb::Stak
         });
     }
     for interaction_id in contacts_of(model, stakeholder_id) {
-        let Some(interaction) = model.interactions.get(interaction_id) else {
+        let Some(interaction) = model.interactions.get(&interaction_id) else {
             continue;
         };
         entries.push(Entry {
             at: interaction.occurred_at.unwrap_or(interaction.logged_at),
             kind: "CONTACT".into(),
             context: "stakeholders".into(),
-            reference_id: interaction_id.to_owned(),
+            reference_id: interaction_id,
             detail: labels::interaction_channel(interaction.channel).to_owned(),
             actor: interaction.logged_by.clone(),
         });
