@@ -82,14 +82,7 @@ fn section(model: &ReadModel) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_models_on_sled_read_the_contacts_from_the_current_tree() {
     let dir = tempfile::tempdir().unwrap();
-    let events = scenario();
-    let logs = Logs::open(&dir.path().join("logs"));
-    logs.append(&events).await;
-    let envelopes = envelopes(&events);
-    let mut reference = ReadModel::for_replay();
-    for envelope in envelopes.values().flatten() {
-        reference.apply(envelope);
-    }
+    let (logs, envelopes, reference) = scenario_and_its_replay(&dir.path().join("logs")).await;
     let expected = answers(&reference);
     let report = territory::report(&reference, Territory::shared(), &epci(), Page::ALL);
     assert!(report.contacts > 0, "the scenario logs contacts");
@@ -98,12 +91,7 @@ async fn the_live_models_on_sled_read_the_contacts_from_the_current_tree() {
     // corrections, follow-ups and erasure of a contact come in later
     // batches than its logging, and read its stored row.
     let path = dir.path().join("projections");
-    let live = LiveProjection::open(Arc::new(SledStorage::open(&path).unwrap())).unwrap();
-    for log in envelopes.values() {
-        for batch in log.chunks(3) {
-            live.apply_batch(batch).unwrap();
-        }
-    }
+    let live = followed_on_sled(&path, &envelopes, 3);
     assert_eq!(answers(&live.read()), expected);
     assert_eq!(section(&live.read()), section(&reference));
     assert!(*live.read() == reference);
@@ -116,16 +104,7 @@ async fn the_live_models_on_sled_read_the_contacts_from_the_current_tree() {
     assert_eq!(section(&live.read()), section(&reference));
 
     // The contacts are read from the current tree: removed there, gone.
-    let tree = storage.db().open_tree(storage::TREE).unwrap();
-    let removed: Vec<_> = tree
-        .scan_prefix(storage_key("interactions", ""))
-        .keys()
-        .map(Result::unwrap)
-        .collect();
-    assert!(!removed.is_empty());
-    for key in removed {
-        tree.remove(key).unwrap();
-    }
+    assert!(remove_rows(&storage, "interactions") > 0);
     let emptied = territory::report(&live.read(), Territory::shared(), &epci(), Page::ALL);
     assert_eq!(emptied.contacts, 0);
     assert_ne!(answers(&live.read()), expected);

@@ -36,14 +36,7 @@ fn facts(timelines: &[pb::StakeholderTimeline]) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_models_on_sled_read_the_timeline_from_the_current_tree() {
     let dir = tempfile::tempdir().unwrap();
-    let events = scenario();
-    let logs = Logs::open(&dir.path().join("logs"));
-    logs.append(&events).await;
-    let envelopes = envelopes(&events);
-    let mut reference = ReadModel::for_replay();
-    for envelope in envelopes.values().flatten() {
-        reference.apply(envelope);
-    }
+    let (logs, envelopes, reference) = scenario_and_its_replay(&dir.path().join("logs")).await;
     let ids: Vec<String> = reference
         .stakeholders
         .iter()
@@ -54,12 +47,7 @@ async fn the_live_models_on_sled_read_the_timeline_from_the_current_tree() {
 
     // Followed batch by batch, as the consumer does.
     let path = dir.path().join("projections");
-    let live = LiveProjection::open(Arc::new(SledStorage::open(&path).unwrap())).unwrap();
-    for log in envelopes.values() {
-        for batch in log.chunks(7) {
-            live.apply_batch(batch).unwrap();
-        }
-    }
+    let live = followed_on_sled(&path, &envelopes, 7);
     assert_eq!(timelines(&live.read(), &ids), expected);
 
     // Loaded at start: the same answers.
@@ -69,16 +57,7 @@ async fn the_live_models_on_sled_read_the_timeline_from_the_current_tree() {
     assert_eq!(timelines(&live.read(), &ids), expected);
 
     // The facts are read from the current tree: removed there, gone.
-    let tree = storage.db().open_tree(storage::TREE).unwrap();
-    let removed: Vec<_> = tree
-        .scan_prefix(storage_key("timeline", ""))
-        .keys()
-        .map(Result::unwrap)
-        .collect();
-    assert!(!removed.is_empty());
-    for key in removed {
-        tree.remove(key).unwrap();
-    }
+    assert!(remove_rows(&storage, "timeline") > 0);
     assert_eq!(facts(&timelines(&live.read(), &ids)), 0);
 
     // A rebuild writes them into the other tree and switches to it.

@@ -964,3 +964,59 @@ impl Logs {
             .collect()
     }
 }
+
+/// The scenario appended to real stores in `dir`, its envelopes by context,
+/// and the model a replay of them in memory builds (the reference answers).
+pub async fn scenario_and_its_replay(
+    dir: &Path,
+) -> (
+    Logs,
+    BTreeMap<&'static str, Vec<pb::EventEnvelope>>,
+    maillage_projections::model::ReadModel,
+) {
+    let events = scenario();
+    let logs = Logs::open(dir);
+    logs.append(&events).await;
+    let envelopes = envelopes(&events);
+    let mut reference = maillage_projections::model::ReadModel::for_replay();
+    for envelope in envelopes.values().flatten() {
+        reference.apply(envelope);
+    }
+    (logs, envelopes, reference)
+}
+
+/// A live projection on a sled read-model database in `path`, fed each log
+/// of `envelopes` `batch` events at a time, as the consumer does.
+pub fn followed_on_sled(
+    path: &Path,
+    envelopes: &BTreeMap<&'static str, Vec<pb::EventEnvelope>>,
+    batch: usize,
+) -> maillage_projections::LiveProjection {
+    let storage = maillage_projections::SledStorage::open(path).expect("open the read models");
+    let live =
+        maillage_projections::LiveProjection::open(Arc::new(storage)).expect("open the projection");
+    for log in envelopes.values() {
+        for events in log.chunks(batch) {
+            live.apply_batch(events).expect("apply a batch");
+        }
+    }
+    live
+}
+
+/// Removes every row of `table` from the current tree of the read-model
+/// database of `storage`; says how many there were.
+pub fn remove_rows(storage: &maillage_projections::SledStorage, table: &str) -> usize {
+    let tree = storage
+        .db()
+        .open_tree(maillage_projections::storage::TREE)
+        .expect("the current tree");
+    let keys: Vec<_> = tree
+        .scan_prefix(maillage_projections::model::storage_key(table, ""))
+        .keys()
+        .map(|key| key.expect("a stored key"))
+        .collect();
+    for key in &keys {
+        tree.remove(key).expect("remove a row");
+    }
+    keys.len()
+}
